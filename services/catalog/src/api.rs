@@ -1,0 +1,258 @@
+//! The catalog's JSON API: listing and search, details, the segment-hash
+//! manifest, and the admin endpoints to ingest (upload) and delete movies.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use cinemesh_common::{ApiError, ErrorBody};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Semaphore;
+use utoipa::IntoParams;
+
+use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
+use crate::ingest::{IngestError, IngestRequest, Ingester};
+use crate::model::{MovieDetail, MoviePage, MovieSummary, SegmentManifest};
+
+/// What the catalog routes need.
+#[derive(Clone)]
+pub struct CatalogApi {
+    pub ingester: Ingester,
+    /// Bearer token for the admin endpoints; `None` disables them.
+    pub admin_token: Option<String>,
+    /// Where uploads are written before they are ingested.
+    pub upload_dir: PathBuf,
+    pub max_upload_bytes: u64,
+    /// Encodes use every core: run one at a time, queue the rest.
+    pub encode_slots: Arc<Semaphore>,
+}
+
+pub fn configure_catalog(cfg: &mut web::ServiceConfig, api: CatalogApi) {
+    cfg.app_data(web::Data::new(api))
+        .route("/api/movies", web::get().to(list_movies))
+        .route("/api/movies/{id}", web::get().to(get_movie))
+        .route("/api/movies/{id}/segments", web::get().to(get_segment_manifest))
+        .route("/api/admin/movies", web::post().to(upload_movie))
+        .route("/api/admin/movies/{id}", web::delete().to(delete_movie));
+}
+
+fn invalid(e: InvalidInput) -> ApiError {
+    ApiError::bad_request(e.code, e.message)
+}
+
+fn db_error(e: sqlx::Error) -> ApiError {
+    ApiError::internal(&e)
+}
+
+fn movie_not_found(id: &str) -> ApiError {
+    ApiError::not_found("movie_not_found", format!("no movie with id {id:?}"))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Search text, matched against titles and descriptions (case-insensitive).
+    q: Option<String>,
+    /// 1-based page number (default 1).
+    page: Option<i64>,
+    /// Movies per page, 1 to 100 (default 24).
+    per_page: Option<i64>,
+}
+
+/// List or search movies, newest first.
+#[utoipa::path(get, path = "/api/movies", tag = "catalog", params(ListParams),
+    responses((status = 200, body = MoviePage), (status = 400, body = ErrorBody)))]
+pub async fn list_movies(api: web::Data<CatalogApi>, params: web::Query<ListParams>) -> Result<HttpResponse, ApiError> {
+    let query = ListQuery::parse(params.q.as_deref(), params.page, params.per_page).map_err(invalid)?;
+    let (movies, total) = api.ingester.store.list(&query).await.map_err(db_error)?;
+    Ok(HttpResponse::Ok().json(MoviePage {
+        movies: movies.iter().map(MovieSummary::from).collect(),
+        page: query.page,
+        per_page: query.per_page,
+        total,
+    }))
+}
+
+/// A movie's details: renditions, duration, poster, playlists, manifest URL.
+#[utoipa::path(get, path = "/api/movies/{id}", tag = "catalog",
+    params(("id" = String, Path, description = "Movie id")),
+    responses((status = 200, body = MovieDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_movie(api: web::Data<CatalogApi>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = MovieId::parse(&id).map_err(invalid)?;
+    let (movie, renditions) = api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
+    Ok(HttpResponse::Ok().json(MovieDetail::new(&movie, &renditions)))
+}
+
+/// Size and SHA-256 of every segment of every rendition.
+#[utoipa::path(get, path = "/api/movies/{id}/segments", tag = "catalog",
+    params(("id" = String, Path, description = "Movie id")),
+    responses((status = 200, body = SegmentManifest), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_segment_manifest(api: web::Data<CatalogApi>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = MovieId::parse(&id).map_err(invalid)?;
+    let manifest =
+        api.ingester.store.segment_manifest(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
+    // Segment hashes never change for a movie id.
+    Ok(HttpResponse::Ok().insert_header(("cache-control", "public, max-age=3600")).json(manifest))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadParams {
+    /// Movie title, 1 to 200 characters.
+    title: String,
+    /// Optional description, up to 4000 characters.
+    description: Option<String>,
+    /// Optional release year.
+    year: Option<i64>,
+}
+
+/// Upload a movie file (the raw request body) and ingest it. Answers when the
+/// ingest is done. Requires `Authorization: Bearer <admin token>`.
+#[utoipa::path(post, path = "/api/admin/movies", tag = "admin", params(UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    security(("admin_token" = [])),
+    responses((status = 201, body = MovieDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn upload_movie(
+    req: HttpRequest,
+    api: web::Data<CatalogApi>,
+    params: web::Query<UploadParams>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &api)?;
+    let request = IngestRequest {
+        source: PathBuf::new(),
+        title: Title::parse(&params.title).map_err(invalid)?,
+        description: Description::parse(params.description.as_deref().unwrap_or_default()).map_err(invalid)?,
+        year: params.year.map(Year::parse).transpose().map_err(invalid)?,
+    };
+    let upload = receive_upload(&api, body).await?;
+    let _slot = api.encode_slots.acquire().await.map_err(|e| ApiError::internal(&e))?;
+    let request = IngestRequest { source: upload.path().to_path_buf(), ..request };
+    let movie = api.ingester.ingest(&request, &mut |_| {}).await.map_err(ingest_error)?;
+    let id = MovieId::parse(&movie.id).map_err(invalid)?;
+    let (movie, renditions) = api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(&movie.id))?;
+    Ok(HttpResponse::Created().json(MovieDetail::new(&movie, &renditions)))
+}
+
+/// Delete a movie: its catalog rows, then its files.
+#[utoipa::path(delete, path = "/api/admin/movies/{id}", tag = "admin",
+    params(("id" = String, Path, description = "Movie id")),
+    security(("admin_token" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_movie(
+    req: HttpRequest,
+    api: web::Data<CatalogApi>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &api)?;
+    let id = MovieId::parse(&id).map_err(invalid)?;
+    api.ingester.store.delete(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
+    let folder = api.ingester.media_dir.join(id.as_str());
+    if let Err(e) = tokio::fs::remove_dir_all(&folder).await {
+        tracing::warn!(movie = %id, error = %e, "catalog rows deleted but the media folder could not be removed");
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn authorize(req: &HttpRequest, api: &CatalogApi) -> Result<(), ApiError> {
+    let Some(expected) = api.admin_token.as_deref().filter(|t| !t.is_empty()) else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "the admin API is disabled: set admin.token (CINEMESH_ADMIN_TOKEN) to enable it",
+        ));
+    };
+    let given = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid admin bearer token is required"))
+    }
+}
+
+/// Compares without an early exit, so response time says nothing about how
+/// much of a guessed token was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for (i, byte) in b.iter().enumerate() {
+        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ byte);
+    }
+    diff == 0
+}
+
+/// An uploaded file on disk, removed when dropped.
+struct Upload(PathBuf);
+
+impl Upload {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+async fn receive_upload(api: &CatalogApi, mut body: web::Payload) -> Result<Upload, ApiError> {
+    tokio::fs::create_dir_all(&api.upload_dir).await.map_err(|e| ApiError::internal(&e))?;
+    let upload = Upload(api.upload_dir.join(format!("upload-{}", cinemesh_common::id::random_id(16))));
+    let mut file = tokio::fs::File::create(upload.path()).await.map_err(|e| ApiError::internal(&e))?;
+    let mut received: u64 = 0;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("upload_interrupted", e.to_string()))?;
+        received += chunk.len() as u64;
+        if received > api.max_upload_bytes {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "upload_too_large",
+                format!("uploads are limited to {} bytes", api.max_upload_bytes),
+            ));
+        }
+        file.write_all(&chunk).await.map_err(|e| ApiError::internal(&e))?;
+    }
+    file.flush().await.map_err(|e| ApiError::internal(&e))?;
+    if received == 0 {
+        return Err(ApiError::bad_request("empty_upload", "the request body is empty: send the movie file as the body"));
+    }
+    Ok(upload)
+}
+
+fn ingest_error(e: IngestError) -> ApiError {
+    let status = match &e {
+        IngestError::FfmpegMissing { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        IngestError::SourceUnreadable { .. } | IngestError::NotAVideo(_) | IngestError::VideoTooSmall(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        IngestError::EncodeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        IngestError::OutputInvalid(_) | IngestError::Storage(_) | IngestError::Database(_) => {
+            return ApiError::internal(&e);
+        }
+    };
+    ApiError::new(status, e.code(), e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_compares_whole_tokens() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secre", b"secret"));
+        assert!(!constant_time_eq(b"secret!", b"secret"));
+        assert!(!constant_time_eq(b"", b"secret"));
+        assert!(!constant_time_eq(b"Secret", b"secret"));
+    }
+}

@@ -1,0 +1,196 @@
+//! The ffmpeg run that packages a source into HLS: every rung of the ladder in
+//! one pass (the source is decoded once), keyframes forced every 2 s on the
+//! same timestamps in every rendition so segment boundaries line up, one audio
+//! track muxed into each rendition, 2 s MPEG-TS segments, a master playlist.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+use super::ladder::Rung;
+use super::probe::SourceInfo;
+use super::{FfmpegTools, IngestError};
+
+/// Target segment length. Every segment but the last is exactly this long.
+pub const SEGMENT_SECONDS: u32 = 2;
+const AUDIO_KBPS: u32 = 128;
+/// Bytes of ffmpeg's error output kept for the error message.
+const STDERR_TAIL_BYTES: usize = 4096;
+
+/// Progress of a running encode.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EncodeProgress {
+    /// 0.0 to 1.0.
+    pub fraction: f64,
+    /// Estimated time left, once enough has been done to estimate.
+    pub eta: Option<Duration>,
+}
+
+/// The arguments of the packaging run, writing into `out_dir`.
+pub fn hls_args(tools: &FfmpegTools, source: &Path, info: &SourceInfo, rungs: &[Rung], out_dir: &Path) -> Vec<OsString> {
+    let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i"].map(OsString::from).to_vec();
+    args.push(source.into());
+    if !info.has_audio {
+        // A silent track keeps every movie shaped alike for the players.
+        args.extend(["-f", "lavfi", "-t"].map(OsString::from));
+        args.push(format!("{:.3}", info.duration_ms as f64 / 1000.0).into());
+        args.extend(["-i", "anullsrc=channel_layout=stereo:sample_rate=48000"].map(OsString::from));
+    }
+    let split = rungs.iter().enumerate().map(|(i, _)| format!("[s{i}]")).collect::<String>();
+    let scales = rungs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!(";[s{i}]scale=-2:{}[v{i}]", r.height))
+        .collect::<String>();
+    args.push("-filter_complex".into());
+    args.push(format!("[0:v]split={}{split}{scales}", rungs.len()).into());
+    let audio_input = if info.has_audio { "0:a:0" } else { "1:a:0" };
+    for i in 0..rungs.len() {
+        args.extend(["-map".into(), OsString::from(format!("[v{i}]"))]);
+    }
+    for _ in rungs {
+        args.extend(["-map", audio_input].map(OsString::from));
+    }
+    args.extend(
+        ["-c:v", "libx264", "-preset", &tools.x264_preset, "-profile:v", "main", "-pix_fmt", "yuv420p", "-crf", "23"]
+            .map(OsString::from),
+    );
+    for (i, rung) in rungs.iter().enumerate() {
+        args.push(format!("-maxrate:v:{i}").into());
+        args.push(format!("{}k", rung.max_video_kbps).into());
+        args.push(format!("-bufsize:v:{i}").into());
+        args.push(format!("{}k", rung.max_video_kbps * 2).into());
+    }
+    args.extend(
+        [
+            "-force_key_frames",
+            &format!("expr:gte(t,n_forced*{SEGMENT_SECONDS})"),
+            "-sc_threshold",
+            "0",
+            "-c:a",
+            "aac",
+            "-b:a",
+            &format!("{AUDIO_KBPS}k"),
+            "-ac",
+            "2",
+            "-f",
+            "hls",
+            "-hls_time",
+            &SEGMENT_SECONDS.to_string(),
+            "-hls_playlist_type",
+            "vod",
+            "-hls_flags",
+            "independent_segments",
+            "-master_pl_name",
+            "master.m3u8",
+            "-var_stream_map",
+        ]
+        .map(OsString::from),
+    );
+    let stream_map = rungs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("v:{i},a:{i},name:{}", r.name()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    args.push(stream_map.into());
+    args.push("-hls_segment_filename".into());
+    args.push(out_dir.join("%v").join("seg_%05d.ts").into());
+    args.extend(["-progress", "pipe:1", "-nostats"].map(OsString::from));
+    args.push(out_dir.join("%v").join("index.m3u8").into());
+    args
+}
+
+/// Runs ffmpeg with `args`, reporting progress against `duration_ms`.
+pub async fn run_ffmpeg(
+    tools: &FfmpegTools,
+    args: Vec<OsString>,
+    duration_ms: i64,
+    on_progress: &mut (dyn FnMut(EncodeProgress) + Send),
+) -> Result<(), IngestError> {
+    let mut child = tokio::process::Command::new(&tools.ffmpeg)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|_| IngestError::FfmpegMissing { tool: tools.ffmpeg.display().to_string() })?;
+    let stderr = child.stderr.take();
+    let stderr_task = tokio::spawn(async move {
+        let mut tail = Vec::new();
+        if let Some(mut stderr) = stderr {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                tail.extend_from_slice(&buf[..n]);
+                if tail.len() > STDERR_TAIL_BYTES {
+                    tail.drain(..tail.len() - STDERR_TAIL_BYTES);
+                }
+            }
+        }
+        String::from_utf8_lossy(&tail).trim().to_owned()
+    });
+    let started = Instant::now();
+    if let Some(stdout) = child.stdout.take() {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(fraction) = progress_fraction(&line, duration_ms) {
+                let elapsed = started.elapsed();
+                let eta = (fraction > 0.02).then(|| elapsed.mul_f64((1.0 - fraction) / fraction));
+                on_progress(EncodeProgress { fraction, eta });
+            }
+        }
+    }
+    let status = child.wait().await.map_err(|e| IngestError::EncodeFailed(e.to_string()))?;
+    let stderr_tail = stderr_task.await.unwrap_or_default();
+    if !status.success() {
+        let why = if stderr_tail.is_empty() { format!("ffmpeg exited with {status}") } else { stderr_tail };
+        return Err(IngestError::EncodeFailed(why));
+    }
+    on_progress(EncodeProgress { fraction: 1.0, eta: Some(Duration::ZERO) });
+    Ok(())
+}
+
+/// `out_time_us=12345678` → the fraction of `duration_ms` done.
+fn progress_fraction(line: &str, duration_ms: i64) -> Option<f64> {
+    let micros: i64 = line.strip_prefix("out_time_us=")?.trim().parse().ok()?;
+    if duration_ms <= 0 || micros < 0 {
+        return None;
+    }
+    Some((micros as f64 / 1000.0 / duration_ms as f64).clamp(0.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_lines_give_fractions() {
+        assert_eq!(progress_fraction("out_time_us=5000000", 10_000), Some(0.5));
+        assert_eq!(progress_fraction("out_time_us=N/A", 10_000), None);
+        assert_eq!(progress_fraction("frame=12", 10_000), None);
+        assert_eq!(progress_fraction("out_time_us=20000000", 10_000), Some(1.0));
+    }
+
+    #[test]
+    fn args_map_one_video_and_one_audio_per_rung() {
+        let tools = FfmpegTools::default();
+        let info = SourceInfo { width: 1280, height: 720, duration_ms: 20_000, has_audio: false };
+        let rungs = super::super::ladder::ladder_for(720).unwrap_or_default();
+        let args: Vec<String> = hls_args(&tools, Path::new("in.mp4"), &info, &rungs, Path::new("/out"))
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let joined = args.join(" ");
+        assert!(joined.contains("v:0,a:0,name:720p v:1,a:1,name:360p"), "{joined}");
+        assert!(joined.contains("anullsrc"), "a silent track is added when the source has none");
+        assert_eq!(args.iter().filter(|a| *a == "1:a:0").count(), 2);
+        assert!(joined.contains("expr:gte(t,n_forced*2)"));
+    }
+}

@@ -1,0 +1,219 @@
+//! Ingest: packages a movie file into HLS with ffmpeg and records it in the
+//! catalog. Atomic: on any failure nothing is left in the catalog or on disk.
+
+mod demo;
+mod encode;
+mod ladder;
+mod playlist;
+mod probe;
+mod staging;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+pub use demo::generate_demo_source;
+pub use encode::{EncodeProgress, SEGMENT_SECONDS};
+pub use staging::sweep_stale;
+pub use tools::FfmpegTools;
+
+use crate::domain::{Description, MovieId, Title, Year};
+use crate::model::{Movie, NewMovie, Rendition, Segment};
+use crate::store::CatalogStore;
+
+/// A finished ingest is older than this only if its process died: sweep it.
+pub const STALE_STAGING_AFTER: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{tool} was not found or does not run; install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg)")]
+    FfmpegMissing { tool: String },
+    #[error("cannot read {path}: {reason}")]
+    SourceUnreadable { path: String, reason: String },
+    #[error("not a playable video: {0}")]
+    NotAVideo(String),
+    #[error("the video is {0} pixels tall; at least {min} are needed for two renditions", min = ladder::MIN_SOURCE_HEIGHT)]
+    VideoTooSmall(u32),
+    #[error("ffmpeg failed: {0}")]
+    EncodeFailed(String),
+    #[error("ffmpeg's output is not as expected: {0}")]
+    OutputInvalid(String),
+    #[error("could not write the media folder: {0}")]
+    Storage(#[source] std::io::Error),
+    #[error("could not record the movie in the catalog")]
+    Database(#[source] sqlx::Error),
+}
+
+impl IngestError {
+    /// The stable code clients and tests switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::FfmpegMissing { .. } => "ffmpeg_missing",
+            Self::SourceUnreadable { .. } => "source_unreadable",
+            Self::NotAVideo(_) => "not_a_video",
+            Self::VideoTooSmall(_) => "video_too_small",
+            Self::EncodeFailed(_) => "encode_failed",
+            Self::OutputInvalid(_) => "ingest_output_invalid",
+            Self::Storage(_) => "storage_error",
+            Self::Database(_) => "database_error",
+        }
+    }
+}
+
+/// What to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    pub source: PathBuf,
+    pub title: Title,
+    pub description: Description,
+    pub year: Option<Year>,
+}
+
+/// Packages movies into a media folder and records them in a catalog.
+#[derive(Clone, Debug)]
+pub struct Ingester {
+    pub store: CatalogStore,
+    pub media_dir: PathBuf,
+    pub tools: FfmpegTools,
+}
+
+impl Ingester {
+    /// Runs the whole ingest; `on_progress` hears about the encode.
+    pub async fn ingest(
+        &self,
+        request: &IngestRequest,
+        on_progress: &mut (dyn FnMut(EncodeProgress) + Send),
+    ) -> Result<Movie, IngestError> {
+        self.tools.check().await?;
+        check_readable(&request.source)?;
+        let info = probe::probe(&self.tools, &request.source).await?;
+        let rungs = ladder::ladder_for(info.height).ok_or(IngestError::VideoTooSmall(info.height))?;
+
+        let id = MovieId::generate();
+        let staging = staging::Staging::create(&self.media_dir, id.as_str()).map_err(IngestError::Storage)?;
+        self.write_poster(&request.source, &info, staging.path()).await?;
+        let args = encode::hls_args(&self.tools, &request.source, &info, &rungs, staging.path());
+        encode::run_ffmpeg(&self.tools, args, info.duration_ms, on_progress).await?;
+        let renditions = read_output(staging.path()).await?;
+
+        let new_movie = NewMovie {
+            movie: Movie {
+                id: id.to_string(),
+                title: request.title.as_str().to_owned(),
+                description: request.description.as_str().to_owned(),
+                year: request.year.map(Year::get),
+                duration_ms: info.duration_ms,
+                created_at_ms: cinemesh_common::db::now_ms(),
+            },
+            renditions,
+        };
+        // Files first, rows second: a row always points at files that exist.
+        let target = self.media_dir.join(id.as_str());
+        staging.commit(&target).map_err(IngestError::Storage)?;
+        if let Err(e) = self.store.insert(&new_movie).await {
+            if let Err(rm) = tokio::fs::remove_dir_all(&target).await {
+                tracing::error!(path = %target.display(), error = %rm, "could not remove the files of a failed ingest");
+            }
+            return Err(IngestError::Database(e));
+        }
+        tracing::info!(movie = %id, title = %new_movie.movie.title, "ingested");
+        Ok(new_movie.movie)
+    }
+
+    async fn write_poster(&self, source: &Path, info: &probe::SourceInfo, out_dir: &Path) -> Result<(), IngestError> {
+        // A frame a tenth of the way in, past opening black, capped at a minute.
+        let at_seconds = (info.duration_ms as f64 / 1000.0 * 0.1).min(60.0);
+        let height = info.height.min(360);
+        let output = tokio::process::Command::new(&self.tools.ffmpeg)
+            .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-ss", &format!("{at_seconds:.3}"), "-i"])
+            .arg(source)
+            .args(["-frames:v", "1", "-vf", &format!("scale=-2:{height}"), "-q:v", "3"])
+            .arg(out_dir.join("poster.jpg"))
+            .kill_on_drop(true)
+            .output()
+            .await
+            .map_err(|_| IngestError::FfmpegMissing { tool: self.tools.ffmpeg.display().to_string() })?;
+        if !output.status.success() {
+            return Err(IngestError::EncodeFailed(format!(
+                "poster: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn check_readable(source: &Path) -> Result<(), IngestError> {
+    let unreadable = |reason: String| IngestError::SourceUnreadable { path: source.display().to_string(), reason };
+    let meta = std::fs::metadata(source).map_err(|e| unreadable(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(unreadable("not a regular file".into()));
+    }
+    std::fs::File::open(source).map_err(|e| unreadable(e.to_string()))?;
+    Ok(())
+}
+
+/// Reads the master and media playlists ffmpeg wrote and hashes every segment.
+async fn read_output(dir: &Path) -> Result<Vec<(Rendition, Vec<Segment>)>, IngestError> {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || read_output_blocking(&dir))
+        .await
+        .map_err(|e| IngestError::OutputInvalid(e.to_string()))?
+}
+
+fn read_output_blocking(dir: &Path) -> Result<Vec<(Rendition, Vec<Segment>)>, IngestError> {
+    let invalid = |what: String| IngestError::OutputInvalid(what);
+    let master = std::fs::read_to_string(dir.join("master.m3u8")).map_err(|e| invalid(format!("master playlist: {e}")))?;
+    let variants = playlist::parse_master(&master);
+    if variants.len() < 2 {
+        return Err(invalid(format!("{} renditions in the master playlist", variants.len())));
+    }
+    let mut renditions = Vec::with_capacity(variants.len());
+    for variant in variants {
+        let (name, _) = variant.uri.split_once('/').ok_or_else(|| invalid(format!("variant URI {}", variant.uri)))?;
+        let media_text = std::fs::read_to_string(dir.join(&variant.uri))
+            .map_err(|e| invalid(format!("{}: {e}", variant.uri)))?;
+        let media = playlist::parse_media(&media_text);
+        if media.is_empty() {
+            return Err(invalid(format!("{} has no segments", variant.uri)));
+        }
+        let mut segments = Vec::with_capacity(media.len());
+        for (sequence, entry) in media.iter().enumerate() {
+            let path = dir.join(name).join(&entry.uri);
+            let (size_bytes, sha256) = hash_file(&path).map_err(|e| invalid(format!("{}: {e}", entry.uri)))?;
+            segments.push(Segment { sequence: sequence as i64, duration_ms: entry.duration_ms, size_bytes, sha256 });
+        }
+        renditions.push((
+            Rendition {
+                name: name.to_owned(),
+                width: variant.width,
+                height: variant.height,
+                bandwidth_bps: variant.bandwidth_bps,
+                codecs: variant.codecs,
+                segment_count: segments.len() as i64,
+            },
+            segments,
+        ));
+    }
+    Ok(renditions)
+}
+
+/// Size and lowercase hex SHA-256 of a file, read in 64 KiB blocks.
+pub fn hash_file(path: &Path) -> std::io::Result<(i64, String)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0i64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as i64;
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}

@@ -1,0 +1,10 @@
+//! The catalog: movies, their renditions and every segment's size and SHA-256;
+//! the ffmpeg ingest that produces them; and the JSON API that lists them.
+
+pub mod api;
+pub mod domain;
+pub mod ingest;
+pub mod model;
+pub mod store;
+
+pub use store::CatalogStore;

@@ -1,0 +1,168 @@
+//! Catalog records as stored, and the JSON views the API returns.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A movie row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Movie {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub year: Option<i64>,
+    pub duration_ms: i64,
+    pub created_at_ms: i64,
+}
+
+/// A rendition row: one rung of the ABR ladder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendition {
+    /// Folder name and label, e.g. `720p`.
+    pub name: String,
+    pub width: i64,
+    pub height: i64,
+    pub bandwidth_bps: i64,
+    /// RFC 6381 codecs string from the master playlist.
+    pub codecs: String,
+    pub segment_count: i64,
+}
+
+/// A segment row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// 0-based position in the rendition's media playlist.
+    pub sequence: i64,
+    pub duration_ms: i64,
+    pub size_bytes: i64,
+    /// Lowercase hex SHA-256 of the segment file.
+    pub sha256: String,
+}
+
+/// Everything an ingest writes to the catalog, in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewMovie {
+    pub movie: Movie,
+    pub renditions: Vec<(Rendition, Vec<Segment>)>,
+}
+
+/// Where a movie's files are served, relative to the server's origin.
+pub fn master_playlist_url(id: &str) -> String {
+    format!("/media/{id}/master.m3u8")
+}
+
+pub fn poster_url(id: &str) -> String {
+    format!("/media/{id}/poster.jpg")
+}
+
+pub fn segment_manifest_url(id: &str) -> String {
+    format!("/api/movies/{id}/segments")
+}
+
+/// A movie in a listing.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct MovieSummary {
+    pub id: String,
+    pub title: String,
+    pub year: Option<i64>,
+    /// Running time in milliseconds.
+    pub duration_ms: i64,
+    pub poster_url: String,
+}
+
+impl From<&Movie> for MovieSummary {
+    fn from(m: &Movie) -> Self {
+        Self {
+            id: m.id.clone(),
+            title: m.title.clone(),
+            year: m.year,
+            duration_ms: m.duration_ms,
+            poster_url: poster_url(&m.id),
+        }
+    }
+}
+
+/// One page of a listing or search.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct MoviePage {
+    pub movies: Vec<MovieSummary>,
+    /// 1-based page number.
+    pub page: i64,
+    pub per_page: i64,
+    /// Movies matching the query, over all pages.
+    pub total: i64,
+}
+
+/// A rendition in a movie's details.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct RenditionView {
+    pub name: String,
+    pub width: i64,
+    pub height: i64,
+    /// Peak bandwidth from the master playlist, bits per second.
+    pub bandwidth_bps: i64,
+    pub codecs: String,
+    pub segment_count: i64,
+    pub playlist_url: String,
+}
+
+/// A movie's details, with everything a player needs to start.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct MovieDetail {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub year: Option<i64>,
+    pub duration_ms: i64,
+    pub created_at_ms: i64,
+    pub poster_url: String,
+    pub master_playlist_url: String,
+    /// Sizes and SHA-256 of every segment, for peers to verify what they receive.
+    pub segment_manifest_url: String,
+    pub renditions: Vec<RenditionView>,
+}
+
+impl MovieDetail {
+    pub fn new(movie: &Movie, renditions: &[Rendition]) -> Self {
+        Self {
+            id: movie.id.clone(),
+            title: movie.title.clone(),
+            description: movie.description.clone(),
+            year: movie.year,
+            duration_ms: movie.duration_ms,
+            created_at_ms: movie.created_at_ms,
+            poster_url: poster_url(&movie.id),
+            master_playlist_url: master_playlist_url(&movie.id),
+            segment_manifest_url: segment_manifest_url(&movie.id),
+            renditions: renditions
+                .iter()
+                .map(|r| RenditionView {
+                    name: r.name.clone(),
+                    width: r.width,
+                    height: r.height,
+                    bandwidth_bps: r.bandwidth_bps,
+                    codecs: r.codecs.clone(),
+                    segment_count: r.segment_count,
+                    playlist_url: format!("/media/{}/{}/index.m3u8", movie.id, r.name),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Segment sizes and hashes of one rendition, column by column: index `i` of
+/// each list describes the segment with sequence number `i`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct RenditionSegments {
+    pub name: String,
+    pub durations_ms: Vec<i64>,
+    pub sizes_bytes: Vec<i64>,
+    /// Lowercase hex SHA-256 of each segment file.
+    pub sha256: Vec<String>,
+}
+
+/// The segment-hash manifest of a movie.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct SegmentManifest {
+    pub movie_id: String,
+    pub renditions: Vec<RenditionSegments>,
+}

@@ -1,0 +1,230 @@
+//! Catalog persistence. Every statement is portable between SQLite and
+//! Postgres (see `cinemesh_common::db`).
+
+use cinemesh_common::Database;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, AssertSqlSafe, Row};
+
+use crate::domain::{ListQuery, MovieId};
+use crate::model::{Movie, NewMovie, Rendition, RenditionSegments, Segment, SegmentManifest};
+
+/// Rows per multi-row INSERT: 6 parameters each stays far below both
+/// databases' parameter limits while cutting round trips ~100x.
+const SEGMENT_ROWS_PER_INSERT: usize = 100;
+
+#[derive(Clone, Debug)]
+pub struct CatalogStore {
+    db: Database,
+}
+
+impl CatalogStore {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    fn pool(&self) -> &AnyPool {
+        self.db.pool()
+    }
+
+    /// Writes a movie, its renditions and segments in one transaction.
+    pub async fn insert(&self, new: &NewMovie) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        let m = &new.movie;
+        sqlx::query(
+            "INSERT INTO movies (id, title, description, year, duration_ms, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&m.id)
+        .bind(&m.title)
+        .bind(&m.description)
+        .bind(m.year)
+        .bind(m.duration_ms)
+        .bind(m.created_at_ms)
+        .execute(&mut *tx)
+        .await?;
+        for (r, segments) in &new.renditions {
+            sqlx::query(
+                "INSERT INTO renditions (movie_id, name, width, height, bandwidth_bps, codecs, segment_count) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&m.id)
+            .bind(&r.name)
+            .bind(r.width)
+            .bind(r.height)
+            .bind(r.bandwidth_bps)
+            .bind(&r.codecs)
+            .bind(r.segment_count)
+            .execute(&mut *tx)
+            .await?;
+            for chunk in segments.chunks(SEGMENT_ROWS_PER_INSERT) {
+                let mut sql = String::from(
+                    "INSERT INTO segments (movie_id, rendition, sequence, duration_ms, size_bytes, sha256) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    let p = i * 6;
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6));
+                }
+                // Only generated placeholders are spliced in; the values are bound.
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                for s in chunk {
+                    query = query
+                        .bind(&m.id)
+                        .bind(&r.name)
+                        .bind(s.sequence)
+                        .bind(s.duration_ms)
+                        .bind(s.size_bytes)
+                        .bind(&s.sha256);
+                }
+                query.execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await
+    }
+
+    /// One page of movies, newest first, optionally filtered by a search text
+    /// matched case-insensitively against title and description.
+    pub async fn list(&self, query: &ListQuery) -> Result<(Vec<Movie>, i64), sqlx::Error> {
+        let (rows, total) = match query.like_pattern() {
+            Some(pattern) => {
+                let rows = sqlx::query(
+                    "SELECT id, title, description, year, duration_ms, created_at_ms FROM movies \
+                     WHERE LOWER(title) LIKE $1 ESCAPE '\\' OR LOWER(description) LIKE $1 ESCAPE '\\' \
+                     ORDER BY created_at_ms DESC, id LIMIT $2 OFFSET $3",
+                )
+                .bind(&pattern)
+                .bind(query.per_page)
+                .bind(query.offset())
+                .fetch_all(self.pool())
+                .await?;
+                let total: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM movies \
+                     WHERE LOWER(title) LIKE $1 ESCAPE '\\' OR LOWER(description) LIKE $1 ESCAPE '\\'",
+                )
+                .bind(&pattern)
+                .fetch_one(self.pool())
+                .await?;
+                (rows, total)
+            }
+            None => {
+                let rows = sqlx::query(
+                    "SELECT id, title, description, year, duration_ms, created_at_ms FROM movies \
+                     ORDER BY created_at_ms DESC, id LIMIT $1 OFFSET $2",
+                )
+                .bind(query.per_page)
+                .bind(query.offset())
+                .fetch_all(self.pool())
+                .await?;
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM movies").fetch_one(self.pool()).await?;
+                (rows, total)
+            }
+        };
+        let movies = rows.iter().map(movie_from_row).collect::<Result<_, _>>()?;
+        Ok((movies, total))
+    }
+
+    pub async fn count(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM movies").fetch_one(self.pool()).await
+    }
+
+    /// A movie with its renditions (best first), or `None`.
+    pub async fn get(&self, id: &MovieId) -> Result<Option<(Movie, Vec<Rendition>)>, sqlx::Error> {
+        let Some(row) = sqlx::query(
+            "SELECT id, title, description, year, duration_ms, created_at_ms FROM movies WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(self.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let movie = movie_from_row(&row)?;
+        let renditions = sqlx::query(
+            "SELECT name, width, height, bandwidth_bps, codecs, segment_count FROM renditions \
+             WHERE movie_id = $1 ORDER BY height DESC",
+        )
+        .bind(id.as_str())
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Rendition {
+                name: row.try_get("name")?,
+                width: row.try_get("width")?,
+                height: row.try_get("height")?,
+                bandwidth_bps: row.try_get("bandwidth_bps")?,
+                codecs: row.try_get("codecs")?,
+                segment_count: row.try_get("segment_count")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(Some((movie, renditions)))
+    }
+
+    /// Every segment's size and hash, or `None` when the movie does not exist.
+    pub async fn segment_manifest(&self, id: &MovieId) -> Result<Option<SegmentManifest>, sqlx::Error> {
+        let Some((_, renditions)) = self.get(id).await? else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(renditions.len());
+        for rendition in renditions {
+            let segments = self.segments(id, &rendition.name).await?;
+            out.push(RenditionSegments {
+                name: rendition.name,
+                durations_ms: segments.iter().map(|s| s.duration_ms).collect(),
+                sizes_bytes: segments.iter().map(|s| s.size_bytes).collect(),
+                sha256: segments.into_iter().map(|s| s.sha256).collect(),
+            });
+        }
+        Ok(Some(SegmentManifest { movie_id: id.to_string(), renditions: out }))
+    }
+
+    /// Segments of one rendition in sequence order.
+    pub async fn segments(&self, id: &MovieId, rendition: &str) -> Result<Vec<Segment>, sqlx::Error> {
+        sqlx::query(
+            "SELECT sequence, duration_ms, size_bytes, sha256 FROM segments \
+             WHERE movie_id = $1 AND rendition = $2 ORDER BY sequence",
+        )
+        .bind(id.as_str())
+        .bind(rendition)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Segment {
+                sequence: row.try_get("sequence")?,
+                duration_ms: row.try_get("duration_ms")?,
+                size_bytes: row.try_get("size_bytes")?,
+                sha256: row.try_get("sha256")?,
+            })
+        })
+        .collect()
+    }
+
+    /// Deletes a movie's rows; returns the names of its renditions, or `None`
+    /// when there was no such movie.
+    pub async fn delete(&self, id: &MovieId) -> Result<Option<Vec<String>>, sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        let renditions: Vec<String> = sqlx::query_scalar("SELECT name FROM renditions WHERE movie_id = $1")
+            .bind(id.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM segments WHERE movie_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM renditions WHERE movie_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+        let deleted = sqlx::query("DELETE FROM movies WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok((deleted.rows_affected() > 0).then_some(renditions))
+    }
+}
+
+fn movie_from_row(row: &AnyRow) -> Result<Movie, sqlx::Error> {
+    Ok(Movie {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        year: row.try_get("year")?,
+        duration_ms: row.try_get("duration_ms")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+    })
+}
