@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use utoipa::IntoParams;
 
 use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
-use crate::ingest::{IngestError, IngestRequest, Ingester};
+use crate::ingest::{ActiveIngests, CatalogStatus, IngestError, IngestRequest, Ingester};
 use crate::model::{MovieDetail, MoviePage, MovieSummary, SegmentManifest};
 
 /// What the catalog routes need.
@@ -28,6 +28,7 @@ pub struct CatalogApi {
     pub max_upload_bytes: u64,
     /// Encodes use every core: run one at a time, queue the rest.
     pub encode_slots: Arc<Semaphore>,
+    pub active: ActiveIngests,
 }
 
 pub fn configure_catalog(cfg: &mut web::ServiceConfig, api: CatalogApi) {
@@ -35,6 +36,7 @@ pub fn configure_catalog(cfg: &mut web::ServiceConfig, api: CatalogApi) {
         .route("/api/movies", web::get().to(list_movies))
         .route("/api/movies/{id}", web::get().to(get_movie))
         .route("/api/movies/{id}/segments", web::get().to(get_segment_manifest))
+        .route("/api/catalog/status", web::get().to(catalog_status))
         .route("/api/admin/movies", web::post().to(upload_movie))
         .route("/api/admin/movies/{id}", web::delete().to(delete_movie));
 }
@@ -98,6 +100,12 @@ pub async fn get_segment_manifest(api: web::Data<CatalogApi>, id: web::Path<Stri
     Ok(HttpResponse::Ok().insert_header(("cache-control", "public, max-age=3600")).json(manifest))
 }
 
+/// Ingests under way (with progress) and any notice for the operator.
+#[utoipa::path(get, path = "/api/catalog/status", tag = "catalog", responses((status = 200, body = CatalogStatus)))]
+pub async fn catalog_status(api: web::Data<CatalogApi>) -> HttpResponse {
+    HttpResponse::Ok().json(api.active.status())
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UploadParams {
@@ -133,7 +141,8 @@ pub async fn upload_movie(
     let upload = receive_upload(&api, body).await?;
     let _slot = api.encode_slots.acquire().await.map_err(|e| ApiError::internal(&e))?;
     let request = IngestRequest { source: upload.path().to_path_buf(), ..request };
-    let movie = api.ingester.ingest(&request, &mut |_| {}).await.map_err(ingest_error)?;
+    let progress = api.active.start(request.title.as_str());
+    let movie = api.ingester.ingest(&request, &mut |p| progress.update(p)).await.map_err(ingest_error)?;
     let id = MovieId::parse(&movie.id).map_err(invalid)?;
     let (movie, renditions) = api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(&movie.id))?;
     Ok(HttpResponse::Created().json(MovieDetail::new(&movie, &renditions)))

@@ -1,6 +1,7 @@
 //! Ingest: packages a movie file into HLS with ffmpeg and records it in the
 //! catalog. Atomic: on any failure nothing is left in the catalog or on disk.
 
+mod active;
 mod demo;
 mod encode;
 mod ladder;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+pub use active::{ActiveIngest, ActiveIngests, CatalogStatus};
 pub use demo::generate_demo_source;
 pub use encode::{EncodeProgress, SEGMENT_SECONDS};
 pub use staging::sweep_stale;

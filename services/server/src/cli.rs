@@ -1,0 +1,108 @@
+//! Command line: `cinemesh` (serve), `cinemesh ingest FILE --title T`,
+//! `cinemesh config --print-default`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use cinemesh_catalog::CatalogStore;
+use cinemesh_catalog::domain::{Description, Title, Year};
+use cinemesh_catalog::ingest::{IngestRequest, Ingester};
+use cinemesh_common::Database;
+
+use crate::config::{Config, DEFAULT_TOML};
+use crate::progress_bar::ProgressBar;
+use crate::startup::{Application, ffmpeg_tools};
+
+#[derive(Debug, Parser)]
+#[command(name = "cinemesh", version, about = "Watch movies together; viewers share segments peer to peer.")]
+pub struct Cli {
+    /// Configuration file (TOML); also CINEMESH_CONFIG.
+    #[arg(long, global = true, env = "CINEMESH_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Package a movie file into HLS and add it to the catalog.
+    Ingest {
+        /// The movie file.
+        file: PathBuf,
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        year: Option<i64>,
+    },
+    /// Configuration helpers.
+    Config {
+        /// Print the default configuration with every key documented.
+        #[arg(long)]
+        print_default: bool,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Config { print_default: true } => {
+            print!("{DEFAULT_TOML}");
+            Ok(())
+        }
+        Command::Config { print_default: false } => {
+            let config = Config::load(cli.config.as_deref(), std::env::vars())?;
+            print!("{}", toml::to_string(&redacted(config))?);
+            Ok(())
+        }
+        Command::Serve => serve(Config::load(cli.config.as_deref(), std::env::vars())?).await,
+        Command::Ingest { file, title, description, year } => {
+            let config = Config::load(cli.config.as_deref(), std::env::vars())?;
+            ingest(config, file, &title, description.as_deref(), year).await
+        }
+    }
+}
+
+/// The effective configuration with secrets masked, for printing.
+fn redacted(mut config: Config) -> Config {
+    if !config.admin.token.is_empty() {
+        config.admin.token = "<set>".into();
+    }
+    config
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    // One stable line on stdout for people and scripts waiting for the server.
+    println!("cinemesh listening on http://{}", app.address());
+    app.run_until_stopped().await.context("server failed")
+}
+
+async fn ingest(
+    config: Config,
+    file: PathBuf,
+    title: &str,
+    description: Option<&str>,
+    year: Option<i64>,
+) -> anyhow::Result<()> {
+    let request = IngestRequest {
+        source: file,
+        title: Title::parse(title)?,
+        description: Description::parse(description.unwrap_or_default())?,
+        year: year.map(Year::parse).transpose()?,
+    };
+    let media_dir = config.storage.media_dir();
+    std::fs::create_dir_all(&media_dir).with_context(|| format!("creating {}", media_dir.display()))?;
+    let db = Database::connect(&config.storage.database_url()).await.context("opening the database")?;
+    let ingester = Ingester { store: CatalogStore::new(db.clone()), media_dir, tools: ffmpeg_tools(&config) };
+    let mut bar = ProgressBar::default();
+    let result = ingester.ingest(&request, &mut |p| bar.update(p)).await;
+    bar.finish();
+    db.close().await;
+    let movie = result.map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+    println!("ingested {:?} as movie {}", movie.title, movie.id);
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! Configuration: one struct per section, defaults that match
+//! `config/default.toml` (the documented reference, printed by
+//! `cinemesh config --print-default`), an optional TOML file, and environment
+//! overrides `CINEMESH_<SECTION>_<KEY>`. Unknown keys are errors that name the key.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+/// The documented default configuration.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub admin: AdminConfig,
+    pub ingest: IngestConfig,
+    pub demo: DemoConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on; port 0 picks a free port.
+    pub bind: String,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// Folder with the built web client.
+    pub web_dir: PathBuf,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { bind: "127.0.0.1:8080".into(), workers: 0, web_dir: "web/dist".into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Folder for the embedded database, media and uploads.
+    pub data_dir: PathBuf,
+    /// Empty: embedded SQLite; `postgres://...` selects Postgres.
+    pub database_url: String,
+    /// Empty: no Redis.
+    pub redis_url: String,
+    /// Folder of packaged movies; empty means `data_dir/media`.
+    pub media_dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self { data_dir: "data".into(), database_url: String::new(), redis_url: String::new(), media_dir: PathBuf::new() }
+    }
+}
+
+impl StorageConfig {
+    /// True for the embedded default: no outside database.
+    pub fn is_embedded(&self) -> bool {
+        self.database_url.is_empty()
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.is_embedded() {
+            format!("sqlite://{}", self.data_dir.join("cinemesh.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn media_dir(&self) -> PathBuf {
+        if self.media_dir.as_os_str().is_empty() { self.data_dir.join("media") } else { self.media_dir.clone() }
+    }
+
+    pub fn upload_dir(&self) -> PathBuf {
+        self.data_dir.join("uploads")
+    }
+
+    pub fn redis_url(&self) -> Option<&str> {
+        Some(self.redis_url.as_str()).filter(|u| !u.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Bearer token for the admin API; empty disables it. Never logged.
+    pub token: String,
+    /// Largest accepted upload, MiB.
+    pub max_upload_mib: u64,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self { token: String::new(), max_upload_mib: 8192 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    pub ffmpeg: PathBuf,
+    pub ffprobe: PathBuf,
+    /// x264 preset.
+    pub x264_preset: String,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self { ffmpeg: "ffmpeg".into(), ffprobe: "ffprobe".into(), x264_preset: "veryfast".into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// Create a demo movie on the first embedded start with an empty catalog.
+    pub enabled: bool,
+    /// Length of the demo movie, seconds.
+    pub duration_secs: u32,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self { enabled: true, duration_secs: 120 }
+    }
+}
+
+impl Config {
+    /// Reads `file` (if any) and applies environment overrides from `env`.
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
+        let mut table: toml::Table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                text.parse().with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let (section, key) = match name.as_str() {
+                "DATABASE_URL" => ("storage".to_owned(), "database_url".to_owned()),
+                "REDIS_URL" => ("storage".to_owned(), "redis_url".to_owned()),
+                "CINEMESH_CONFIG" | "CINEMESH_LOG" => continue,
+                other => match other.strip_prefix("CINEMESH_").and_then(|rest| rest.split_once('_')) {
+                    Some((section, key)) => (section.to_lowercase(), key.to_lowercase()),
+                    None if other.starts_with("CINEMESH_") => bail!("unknown configuration variable {other}"),
+                    None => continue,
+                },
+            };
+            let entry = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let Some(section_table) = entry.as_table_mut() else {
+                bail!("configuration section [{section}] is not a table");
+            };
+            section_table.insert(key, env_value(&value));
+        }
+        Config::deserialize(toml::Value::Table(table)).map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+    }
+}
+
+/// Environment values are TOML scalars when they parse as one (`false`, `8`),
+/// strings otherwise (`127.0.0.1:8080`).
+fn env_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .filter(|v| !v.is_table() && !v.is_array())
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn documented_default_file_parses_to_the_defaults() {
+        let parsed: Config = toml::from_str(DEFAULT_TOML).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn environment_overrides_file_values() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("CINEMESH_SERVER_BIND", "0.0.0.0:9000"),
+                ("CINEMESH_DEMO_ENABLED", "false"),
+                ("CINEMESH_DEMO_DURATION_SECS", "20"),
+                ("DATABASE_URL", "postgres://db/x"),
+                ("PATH", "/usr/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.server.bind, "0.0.0.0:9000");
+        assert!(!config.demo.enabled);
+        assert_eq!(config.demo.duration_secs, 20);
+        assert_eq!(config.storage.database_url, "postgres://db/x");
+        assert!(!config.storage.is_embedded());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let err = Config::load(None, env(&[("CINEMESH_SERVER_BINDD", "x")])).unwrap_err();
+        assert!(err.to_string().contains("bindd"), "{err}");
+        let err = Config::load(None, env(&[("CINEMESH_NOPE", "x")])).unwrap_err();
+        assert!(err.to_string().contains("CINEMESH_NOPE"), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_are_rejected() {
+        assert!(Config::load(None, env(&[("CINEMESH_DEMO_DURATION_SECS", "soon")])).is_err());
+    }
+
+    #[test]
+    fn embedded_default_derives_paths_from_the_data_dir() {
+        let config = Config::default();
+        assert!(config.storage.is_embedded());
+        assert_eq!(config.storage.database_url(), "sqlite://data/cinemesh.db");
+        assert_eq!(config.storage.media_dir(), PathBuf::from("data/media"));
+    }
+}

@@ -1,0 +1,14 @@
+//! The `cinemesh` server: composes the catalog, the segment server, health and
+//! metrics, and the web client into one process.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod health;
+pub mod openapi;
+pub mod progress_bar;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

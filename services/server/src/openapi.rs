@@ -1,0 +1,63 @@
+//! The OpenAPI document, generated from the handlers' annotations, so it
+//! lists exactly the routes the handlers implement.
+
+use actix_web::{HttpResponse, web};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use cinemesh_catalog::{api, ingest, model};
+use cinemesh_common::ErrorBody;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Cinemesh", description = "Watch-party platform: catalog and segment server API."),
+    paths(
+        api::list_movies,
+        api::get_movie,
+        api::get_segment_manifest,
+        api::catalog_status,
+        api::upload_movie,
+        api::delete_movie,
+        crate::health::healthz,
+        crate::health::readyz,
+        crate::health::metrics,
+        openapi_json,
+    ),
+    components(schemas(
+        ErrorBody,
+        model::MoviePage,
+        model::MovieSummary,
+        model::MovieDetail,
+        model::RenditionView,
+        model::SegmentManifest,
+        model::RenditionSegments,
+        ingest::CatalogStatus,
+        ingest::ActiveIngest,
+        crate::health::Readiness,
+    )),
+    modifiers(&AdminToken),
+)]
+pub struct ApiDoc;
+
+struct AdminToken;
+
+impl Modify for AdminToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "admin_token",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations", responses((status = 200, content_type = "application/json")))]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+pub fn configure_openapi(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/openapi.json", web::get().to(openapi_json));
+}
