@@ -1,0 +1,11 @@
+//! Integration tests of the cinemesh server over HTTP, each against its own
+//! database (SQLite, or Postgres with CINEMESH_TEST_DATABASE=postgres).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin;
+mod catalog;
+mod health;
+mod helpers;
+mod ingest;
+mod segments;
