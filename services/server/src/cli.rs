@@ -11,6 +11,7 @@ use cinemesh_catalog::ingest::{IngestRequest, Ingester};
 use cinemesh_common::Database;
 
 use crate::config::{Config, DEFAULT_TOML};
+use crate::openapi::ApiDoc;
 use crate::progress_bar::ProgressBar;
 use crate::startup::{Application, ffmpeg_tools};
 
@@ -39,6 +40,8 @@ pub enum Command {
         #[arg(long)]
         year: Option<i64>,
     },
+    /// Print the OpenAPI document of the HTTP API (JSON).
+    Openapi,
     /// Configuration helpers.
     Config {
         /// Print the default configuration with every key documented.
@@ -56,6 +59,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config { print_default: false } => {
             let config = Config::load(cli.config.as_deref(), std::env::vars())?;
             print!("{}", toml::to_string(&redacted(config))?);
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&<ApiDoc as utoipa::OpenApi>::openapi())?);
             Ok(())
         }
         Command::Serve => serve(Config::load(cli.config.as_deref(), std::env::vars())?).await,

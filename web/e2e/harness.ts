@@ -1,0 +1,124 @@
+// What browser tests stand on: a real cinemesh server (the debug binary,
+// CINEMESH_BIN to override) on a free port with its own data folder and
+// database, and Debian's Chromium driven by playwright-core.
+//
+// Database: SQLite by default; CINEMESH_TEST_DATABASE=postgres creates a fresh
+// Postgres database through the local socket (reachable from inside a network
+// namespace, where 127.0.0.1:5432 is not).
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { type Browser, chromium } from 'playwright-core';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export const binary = process.env.CINEMESH_BIN ?? join(repoRoot, 'target/debug/cinemesh');
+const webDist = join(repoRoot, 'web/dist');
+const postgresSocketDir = process.env.CINEMESH_TEST_POSTGRES_SOCKET ?? '/var/run/postgresql';
+
+export const databaseMode = process.env.CINEMESH_TEST_DATABASE ?? 'sqlite';
+
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  stop: () => Promise<void>;
+}
+
+/** Environment for a cinemesh process with a fresh data folder and database. */
+export function freshEnvironment(extra: NodeJS.ProcessEnv = {}): { env: NodeJS.ProcessEnv; cleanup: () => void } {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cinemesh-e2e-'));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    CINEMESH_LOG: process.env.CINEMESH_TEST_LOG ?? 'warn',
+    CINEMESH_SERVER_BIND: '127.0.0.1:0',
+    CINEMESH_SERVER_WEB_DIR: webDist,
+    CINEMESH_STORAGE_DATA_DIR: dataDir,
+    CINEMESH_INGEST_X264_PRESET: 'ultrafast',
+    ...extra,
+  };
+  let database: string | undefined;
+  if (databaseMode === 'postgres') {
+    database = `cinemesh_e2e_${Math.random().toString(36).slice(2, 12)}`;
+    psql(`CREATE DATABASE ${database}`);
+    env.DATABASE_URL = `postgres://postgres@localhost/${database}?host=${postgresSocketDir}`;
+  }
+  return {
+    env,
+    cleanup: () => {
+      if (database !== undefined) psql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function psql(sql: string): void {
+  execFileSync('psql', ['-h', postgresSocketDir, '-U', 'postgres', '-d', 'postgres', '-qc', sql], { stdio: 'pipe' });
+}
+
+/** Starts `cinemesh` and resolves once it prints the address it listens on. */
+export async function startServer(extra: NodeJS.ProcessEnv = {}): Promise<TestServer> {
+  const { env, cleanup } = freshEnvironment(extra);
+  const child = spawn(binary, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (process.env.CINEMESH_TEST_LOG !== undefined) process.stderr.write(chunk);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /cinemesh listening on (http:\/\/\S+)/.exec(stdout);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`cinemesh exited with ${code}: ${stderr}`)));
+  });
+  return { url, dataDir: env.CINEMESH_STORAGE_DATA_DIR ?? '', env, stop: () => stopProcess(child).then(cleanup) };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timeout);
+}
+
+/** Flags that keep Chromium off the (closed) network and let WebRTC use loopback. */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CINEMESH_CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+}
+
+/** Where the browser tests save screenshots (documented in the README). */
+export const screenshotDir = join(repoRoot, 'test-artifacts/screenshots');
+
+/** A synthetic clip made with ffmpeg, for tests that ingest their own movie. */
+export function makeClip(path: string, seconds: number): void {
+  execFileSync('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25',
+    '-f', 'lavfi', '-i', 'sine=frequency=440',
+    '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest',
+    path,
+  ]);
+}

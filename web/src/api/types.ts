@@ -1,0 +1,14 @@
+// The catalog API's shapes, named. They come from the server's OpenAPI
+// document (schema.gen.ts), so a server change that breaks the client fails
+// the type check.
+import type { components } from './schema.gen';
+
+type Schemas = components['schemas'];
+
+export type MovieSummary = Schemas['MovieSummary'];
+export type MoviePage = Schemas['MoviePage'];
+export type MovieDetail = Schemas['MovieDetail'];
+export type RenditionView = Schemas['RenditionView'];
+export type SegmentManifest = Schemas['SegmentManifest'];
+export type CatalogStatus = Schemas['CatalogStatus'];
+export type ErrorBody = Schemas['ErrorBody'];
