@@ -64,7 +64,15 @@ impl CatalogStore {
                     if i > 0 {
                         sql.push_str(", ");
                     }
-                    sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6));
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${})",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6
+                    ));
                 }
                 // Only generated placeholders are spliced in; the values are bound.
                 let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -116,7 +124,9 @@ impl CatalogStore {
                 .bind(query.offset())
                 .fetch_all(self.pool())
                 .await?;
-                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM movies").fetch_one(self.pool()).await?;
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM movies")
+                    .fetch_one(self.pool())
+                    .await?;
                 (rows, total)
             }
         };
@@ -125,7 +135,9 @@ impl CatalogStore {
     }
 
     pub async fn count(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM movies").fetch_one(self.pool()).await
+        sqlx::query_scalar("SELECT COUNT(*) FROM movies")
+            .fetch_one(self.pool())
+            .await
     }
 
     /// A movie with its renditions (best first), or `None`.
@@ -163,7 +175,10 @@ impl CatalogStore {
     }
 
     /// Every segment's size and hash, or `None` when the movie does not exist.
-    pub async fn segment_manifest(&self, id: &MovieId) -> Result<Option<SegmentManifest>, sqlx::Error> {
+    pub async fn segment_manifest(
+        &self,
+        id: &MovieId,
+    ) -> Result<Option<SegmentManifest>, sqlx::Error> {
         let Some((_, renditions)) = self.get(id).await? else {
             return Ok(None);
         };
@@ -177,11 +192,18 @@ impl CatalogStore {
                 sha256: segments.into_iter().map(|s| s.sha256).collect(),
             });
         }
-        Ok(Some(SegmentManifest { movie_id: id.to_string(), renditions: out }))
+        Ok(Some(SegmentManifest {
+            movie_id: id.to_string(),
+            renditions: out,
+        }))
     }
 
     /// Segments of one rendition in sequence order.
-    pub async fn segments(&self, id: &MovieId, rendition: &str) -> Result<Vec<Segment>, sqlx::Error> {
+    pub async fn segments(
+        &self,
+        id: &MovieId,
+        rendition: &str,
+    ) -> Result<Vec<Segment>, sqlx::Error> {
         sqlx::query(
             "SELECT sequence, duration_ms, size_bytes, sha256 FROM segments \
              WHERE movie_id = $1 AND rendition = $2 ORDER BY sequence",
@@ -206,13 +228,23 @@ impl CatalogStore {
     /// when there was no such movie.
     pub async fn delete(&self, id: &MovieId) -> Result<Option<Vec<String>>, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
-        let renditions: Vec<String> = sqlx::query_scalar("SELECT name FROM renditions WHERE movie_id = $1")
+        let renditions: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM renditions WHERE movie_id = $1")
+                .bind(id.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM segments WHERE movie_id = $1")
             .bind(id.as_str())
-            .fetch_all(&mut *tx)
+            .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM segments WHERE movie_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM renditions WHERE movie_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
-        let deleted = sqlx::query("DELETE FROM movies WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM renditions WHERE movie_id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM movies WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok((deleted.rows_affected() > 0).then_some(renditions))
     }

@@ -88,17 +88,25 @@ impl FileResponder {
             return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
         }
 
-        let range = match req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        let range = match req
+            .headers()
+            .get(header::RANGE)
+            .and_then(|v| v.to_str().ok())
+        {
             Some(value) if if_range_allows(req, &etag) => parse_range(value, size),
             _ => RangeRequest::Whole,
         };
         let part = match range {
             RangeRequest::Whole if size == 0 => None,
-            RangeRequest::Whole => Some(ByteRange { first: 0, last: size - 1 }),
+            RangeRequest::Whole => Some(ByteRange {
+                first: 0,
+                last: size - 1,
+            }),
             RangeRequest::Partial(part) => {
-                builder
-                    .status(StatusCode::PARTIAL_CONTENT)
-                    .insert_header((header::CONTENT_RANGE, format!("bytes {}-{}/{size}", part.first, part.last)));
+                builder.status(StatusCode::PARTIAL_CONTENT).insert_header((
+                    header::CONTENT_RANGE,
+                    format!("bytes {}-{}/{size}", part.first, part.last),
+                ));
                 Some(part)
             }
             RangeRequest::Unsatisfiable => {
@@ -126,10 +134,16 @@ impl FileResponder {
         let length = part.map_or(0, |p| p.len());
         if req.method() == Method::HEAD || part.is_none() {
             // actix sends Content-Length but no body for HEAD; the file is not read.
-            return builder.body(SizedStream::new(length, stream::empty::<Result<Bytes, std::io::Error>>()));
+            return builder.body(SizedStream::new(
+                length,
+                stream::empty::<Result<Bytes, std::io::Error>>(),
+            ));
         }
         let first = part.map_or(0, |p| p.first);
-        builder.body(SizedStream::new(length, read_chunks(file, first, length, self.served_bytes.clone())))
+        builder.body(SizedStream::new(
+            length,
+            read_chunks(file, first, length, self.served_bytes.clone()),
+        ))
     }
 }
 
@@ -153,12 +167,18 @@ fn if_none_match_hits(req: &HttpRequest, etag: &str) -> bool {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .any(|candidate| candidate == "*" || candidate == etag || candidate.strip_prefix("W/") == Some(etag))
+        .any(|candidate| {
+            candidate == "*" || candidate == etag || candidate.strip_prefix("W/") == Some(etag)
+        })
 }
 
 /// `If-Range` with a different validator means "the file changed: send it all".
 fn if_range_allows(req: &HttpRequest, etag: &str) -> bool {
-    match req.headers().get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
+    match req
+        .headers()
+        .get(header::IF_RANGE)
+        .and_then(|v| v.to_str().ok())
+    {
         None => true,
         Some(value) => value.trim() == etag,
     }
@@ -186,7 +206,10 @@ fn read_chunks(
                 while filled < want {
                     let n = file.read_at(&mut buf[filled..], offset + filled as u64)?;
                     if n == 0 {
-                        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "file shrank while serving"));
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "file shrank while serving",
+                        ));
                     }
                     filled += n;
                 }
@@ -198,7 +221,10 @@ fn read_chunks(
                 counter.inc_by(chunk.len() as u64);
             }
             let read = chunk.len() as u64;
-            Ok(Some((Bytes::from(chunk), (offset + read, remaining - read))))
+            Ok(Some((
+                Bytes::from(chunk),
+                (offset + read, remaining - read),
+            )))
         }
     })
 }

@@ -58,7 +58,10 @@ impl MediaPath {
 
     /// The movie id: the first component.
     pub fn movie(&self) -> &str {
-        self.components.first().map(String::as_str).unwrap_or_default()
+        self.components
+            .first()
+            .map(String::as_str)
+            .unwrap_or_default()
     }
 
     /// The rendition, for files inside a rendition folder.
@@ -67,11 +70,17 @@ impl MediaPath {
     }
 
     pub fn file_name(&self) -> &str {
-        self.components.last().map(String::as_str).unwrap_or_default()
+        self.components
+            .last()
+            .map(String::as_str)
+            .unwrap_or_default()
     }
 
     pub fn extension(&self) -> &str {
-        self.file_name().rsplit_once('.').map(|(_, ext)| ext).unwrap_or_default()
+        self.file_name()
+            .rsplit_once('.')
+            .map(|(_, ext)| ext)
+            .unwrap_or_default()
     }
 
     /// Joins onto `root` and resolves symlinks; refuses a result outside `root`
@@ -94,11 +103,16 @@ fn decode_component(raw: &str) -> Result<String, MediaPathError> {
     if decoded.len() > MAX_COMPONENT_LEN {
         return Err(MediaPathError::Invalid("path component too long"));
     }
-    if !decoded.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-') {
+    if !decoded
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+    {
         return Err(MediaPathError::Invalid("unexpected character in path"));
     }
     if !decoded.as_bytes()[0].is_ascii_alphanumeric() {
-        return Err(MediaPathError::Invalid("path component must start with a letter or digit"));
+        return Err(MediaPathError::Invalid(
+            "path component must start with a letter or digit",
+        ));
     }
     if decoded.contains("..") {
         return Err(MediaPathError::Invalid("'..' is not allowed"));

@@ -21,7 +21,10 @@ const PLAYLIST: &str = "public, max-age=300";
 /// The web client may be served from another origin (a CDN, a dev server).
 const CORS: &[(&str, &str)] = &[
     ("access-control-allow-origin", "*"),
-    ("access-control-expose-headers", "content-length, content-range, etag, accept-ranges"),
+    (
+        "access-control-expose-headers",
+        "content-length, content-range, etag, accept-ranges",
+    ),
 ];
 
 /// What the media routes need: the canonical media root and the counters.
@@ -34,7 +37,10 @@ pub struct MediaState {
 impl MediaState {
     /// `root` must exist; it is canonicalized so symlink checks compare like with like.
     pub fn new(root: &std::path::Path, served: ServedBytes) -> std::io::Result<Self> {
-        Ok(Self { root: root.canonicalize()?, served })
+        Ok(Self {
+            root: root.canonicalize()?,
+            served,
+        })
     }
 }
 
@@ -47,26 +53,46 @@ pub fn configure_media(cfg: &mut web::ServiceConfig, state: MediaState) {
     );
 }
 
-async fn serve_media(req: HttpRequest, state: web::Data<MediaState>) -> Result<HttpResponse, ApiError> {
+async fn serve_media(
+    req: HttpRequest,
+    state: web::Data<MediaState>,
+) -> Result<HttpResponse, ApiError> {
     // The raw path, still percent-encoded: decoding happens once, in MediaPath.
     let raw = req.path().strip_prefix(ROUTE_PREFIX).unwrap_or_default();
-    let path = MediaPath::parse(raw).map_err(|e| ApiError::bad_request("invalid_media_path", e.to_string()))?;
+    let path = MediaPath::parse(raw)
+        .map_err(|e| ApiError::bad_request("invalid_media_path", e.to_string()))?;
     let not_found = || ApiError::not_found("media_not_found", format!("no media file at {raw}"));
     let content_type = content_type_for(path.extension()).ok_or_else(not_found)?;
     let file = path.resolve_within(&state.root).ok_or_else(not_found)?;
     let responder = FileResponder {
-        cache_control: if path.extension() == "m3u8" { PLAYLIST } else { IMMUTABLE },
+        cache_control: if path.extension() == "m3u8" {
+            PLAYLIST
+        } else {
+            IMMUTABLE
+        },
         served_bytes: Some(state.served.counter(path.movie(), path.rendition())),
         extra_headers: CORS,
     };
-    responder.respond(&req, file, content_type).await.map_err(|e| if e.code == "media_not_found" { not_found() } else { e })
+    responder
+        .respond(&req, file, content_type)
+        .await
+        .map_err(|e| {
+            if e.code == "media_not_found" {
+                not_found()
+            } else {
+                e
+            }
+        })
 }
 
 async fn preflight() -> HttpResponse {
     HttpResponse::NoContent()
         .insert_header(("access-control-allow-origin", "*"))
         .insert_header(("access-control-allow-methods", "GET, HEAD, OPTIONS"))
-        .insert_header(("access-control-allow-headers", "range, if-none-match, if-range"))
+        .insert_header((
+            "access-control-allow-headers",
+            "range, if-none-match, if-range",
+        ))
         .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
         .finish()
 }

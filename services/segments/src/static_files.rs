@@ -24,21 +24,28 @@ pub struct WebState {
 impl WebState {
     /// `root` is the built client; `None` (not built) serves a short explanation.
     pub fn new(root: Option<&std::path::Path>) -> Self {
-        Self { root: root.and_then(|r| r.canonicalize().ok()) }
+        Self {
+            root: root.and_then(|r| r.canonicalize().ok()),
+        }
     }
 }
 
 /// Registers the catch-all; call it after every other route.
 pub fn configure_web(cfg: &mut web::ServiceConfig, state: WebState) {
-    cfg.app_data(web::Data::new(state)).default_service(web::to(serve_web));
+    cfg.app_data(web::Data::new(state))
+        .default_service(web::to(serve_web));
 }
 
 async fn serve_web(req: HttpRequest, state: web::Data<WebState>) -> Result<HttpResponse, ApiError> {
     let raw = req.path().trim_start_matches('/');
     if raw.starts_with("api/") {
-        return Err(ApiError::not_found("no_route", format!("no API route {} {}", req.method(), req.path())));
+        return Err(ApiError::not_found(
+            "no_route",
+            format!("no API route {} {}", req.method(), req.path()),
+        ));
     }
-    if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD {
+    if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD
+    {
         return Err(ApiError::new(
             actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -53,16 +60,31 @@ async fn serve_web(req: HttpRequest, state: web::Data<WebState>) -> Result<HttpR
     let asset = MediaPath::parse(raw).ok().and_then(|path| {
         let content_type = content_type_for(path.extension())?;
         let file = path.resolve_within(root)?;
-        let cache = if path.components().first().is_some_and(|c| c == "assets") { HASHED_ASSET } else { REVALIDATE };
+        let cache = if path.components().first().is_some_and(|c| c == "assets") {
+            HASHED_ASSET
+        } else {
+            REVALIDATE
+        };
         Some((file, content_type, cache))
     });
     let (file, content_type, cache_control) = match asset {
         Some(found) => found,
         None if raw.contains('.') && !raw.ends_with(".html") => {
-            return Err(ApiError::not_found("not_found", format!("no file {}", req.path())));
+            return Err(ApiError::not_found(
+                "not_found",
+                format!("no file {}", req.path()),
+            ));
         }
-        None => (root.join("index.html"), "text/html; charset=utf-8", REVALIDATE),
+        None => (
+            root.join("index.html"),
+            "text/html; charset=utf-8",
+            REVALIDATE,
+        ),
     };
-    let responder = FileResponder { cache_control, served_bytes: None, extra_headers: &[] };
+    let responder = FileResponder {
+        cache_control,
+        served_bytes: None,
+        extra_headers: &[],
+    };
     responder.respond(&req, file, content_type).await
 }

@@ -8,9 +8,11 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use cinemesh_catalog::api::{CatalogApi, configure_catalog};
-use cinemesh_catalog::ingest::{ActiveIngests, FfmpegTools, Ingester, STALE_STAGING_AFTER, sweep_stale};
 use cinemesh_catalog::CatalogStore;
+use cinemesh_catalog::api::{CatalogApi, configure_catalog};
+use cinemesh_catalog::ingest::{
+    ActiveIngests, FfmpegTools, Ingester, STALE_STAGING_AFTER, sweep_stale,
+};
 use cinemesh_common::Database;
 use cinemesh_common::error::extractor_error;
 use cinemesh_segments::{MediaState, ServedBytes, WebState, configure_media, configure_web};
@@ -34,20 +36,34 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let storage = &config.storage;
         let media_dir = storage.media_dir();
-        std::fs::create_dir_all(&media_dir).with_context(|| format!("creating {}", media_dir.display()))?;
-        let db = Database::connect(&storage.database_url()).await.context("opening the database")?;
+        std::fs::create_dir_all(&media_dir)
+            .with_context(|| format!("creating {}", media_dir.display()))?;
+        let db = Database::connect(&storage.database_url())
+            .await
+            .context("opening the database")?;
         let swept = sweep_stale(&media_dir, STALE_STAGING_AFTER);
         if swept > 0 {
-            tracing::info!(count = swept, "removed staging folders left by interrupted ingests");
+            tracing::info!(
+                count = swept,
+                "removed staging folders left by interrupted ingests"
+            );
         }
-        let redis = storage.redis_url().map(redis::Client::open).transpose().context("parsing REDIS_URL")?;
+        let redis = storage
+            .redis_url()
+            .map(redis::Client::open)
+            .transpose()
+            .context("parsing REDIS_URL")?;
 
         let store = CatalogStore::new(db.clone());
         let served = ServedBytes::default();
         let mut registry = Registry::default();
         served.register(&mut registry);
         let active = ActiveIngests::default();
-        let ingester = Ingester { store: store.clone(), media_dir: media_dir.clone(), tools: ffmpeg_tools(&config) };
+        let ingester = Ingester {
+            store: store.clone(),
+            media_dir: media_dir.clone(),
+            tools: ffmpeg_tools(&config),
+        };
         let catalog = CatalogApi {
             ingester: ingester.clone(),
             admin_token: Some(config.admin.token.clone()).filter(|t| !t.is_empty()),
@@ -56,20 +72,33 @@ impl Application {
             encode_slots: Arc::new(tokio::sync::Semaphore::new(1)),
             active: active.clone(),
         };
-        let media = MediaState::new(&media_dir, served.clone()).context("opening the media folder")?;
-        let web_dir = Some(config.server.web_dir.as_path()).filter(|d| d.join("index.html").is_file());
+        let media =
+            MediaState::new(&media_dir, served.clone()).context("opening the media folder")?;
+        let web_dir =
+            Some(config.server.web_dir.as_path()).filter(|d| d.join("index.html").is_file());
         if web_dir.is_none() {
             tracing::warn!(dir = %config.server.web_dir.display(), "the web client is not built; serving the API only");
         }
         let web_state = WebState::new(web_dir);
-        let health = HealthState { db, redis, registry: Arc::new(registry) };
+        let health = HealthState {
+            db,
+            redis,
+            registry: Arc::new(registry),
+        };
 
-        let listener = TcpListener::bind(&config.server.bind).with_context(|| format!("binding {}", config.server.bind))?;
+        let listener = TcpListener::bind(&config.server.bind)
+            .with_context(|| format!("binding {}", config.server.bind))?;
         let address = listener.local_addr()?;
         let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(web::QueryConfig::default().error_handler(|e, _| extractor_error("invalid_query_string", e)))
-                .app_data(web::PathConfig::default().error_handler(|e, _| extractor_error("invalid_path", e)))
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|e, _| extractor_error("invalid_query_string", e)),
+                )
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|e, _| extractor_error("invalid_path", e)),
+                )
                 .app_data(
                     web::JsonConfig::default()
                         .limit(MAX_JSON_BODY_BYTES)
@@ -88,9 +117,19 @@ impl Application {
         let server = server.run();
 
         if config.demo.enabled && storage.is_embedded() {
-            actix_web::rt::spawn(crate::demo::ensure_demo_movie(ingester, active, config.demo.clone(), storage.data_dir.clone()));
+            actix_web::rt::spawn(crate::demo::ensure_demo_movie(
+                ingester,
+                active,
+                config.demo.clone(),
+                storage.data_dir.clone(),
+            ));
         }
-        Ok(Self { address, server, store, served })
+        Ok(Self {
+            address,
+            server,
+            store,
+            served,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {

@@ -24,9 +24,16 @@ pub struct CatalogStatus {
     pub notice: Option<String>,
 }
 
+#[derive(Default, Debug)]
+struct Registry {
+    next_key: u64,
+    entries: Vec<(u64, ActiveIngest)>,
+    notice: Option<String>,
+}
+
 #[derive(Clone, Default, Debug)]
 pub struct ActiveIngests {
-    inner: Arc<Mutex<(u64, Vec<(u64, ActiveIngest)>, Option<String>)>>,
+    inner: Arc<Mutex<Registry>>,
 }
 
 impl ActiveIngests {
@@ -34,24 +41,39 @@ impl ActiveIngests {
     /// which removes the entry when dropped.
     pub fn start(&self, title: &str) -> ActiveIngestHandle {
         let mut inner = self.lock();
-        inner.0 += 1;
-        let key = inner.0;
-        inner.1.push((key, ActiveIngest { title: title.to_owned(), percent: 0, eta_secs: None }));
-        ActiveIngestHandle { registry: self.clone(), key }
+        inner.next_key += 1;
+        let key = inner.next_key;
+        inner.entries.push((
+            key,
+            ActiveIngest {
+                title: title.to_owned(),
+                percent: 0,
+                eta_secs: None,
+            },
+        ));
+        ActiveIngestHandle {
+            registry: self.clone(),
+            key,
+        }
     }
 
     pub fn set_notice(&self, notice: Option<String>) {
-        self.lock().2 = notice;
+        self.lock().notice = notice;
     }
 
     pub fn status(&self) -> CatalogStatus {
         let inner = self.lock();
-        CatalogStatus { ingests: inner.1.iter().map(|(_, i)| i.clone()).collect(), notice: inner.2.clone() }
+        CatalogStatus {
+            ingests: inner.entries.iter().map(|(_, i)| i.clone()).collect(),
+            notice: inner.notice.clone(),
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Vec<(u64, ActiveIngest)>, Option<String>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
         // A panic while holding this lock leaves plain data behind; keep using it.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -63,7 +85,7 @@ pub struct ActiveIngestHandle {
 impl ActiveIngestHandle {
     pub fn update(&self, progress: super::EncodeProgress) {
         let mut inner = self.registry.lock();
-        if let Some((_, entry)) = inner.1.iter_mut().find(|(k, _)| *k == self.key) {
+        if let Some((_, entry)) = inner.entries.iter_mut().find(|(k, _)| *k == self.key) {
             entry.percent = (progress.fraction * 100.0).round().clamp(0.0, 100.0) as u8;
             entry.eta_secs = progress.eta.map(|d| d.as_secs());
         }
@@ -72,7 +94,7 @@ impl ActiveIngestHandle {
 
 impl Drop for ActiveIngestHandle {
     fn drop(&mut self) {
-        self.registry.lock().1.retain(|(k, _)| *k != self.key);
+        self.registry.lock().entries.retain(|(k, _)| *k != self.key);
     }
 }
 
@@ -85,10 +107,17 @@ mod tests {
     fn ingests_are_listed_with_progress_until_dropped() {
         let active = ActiveIngests::default();
         let handle = active.start("Demo");
-        handle.update(EncodeProgress { fraction: 0.456, eta: Some(std::time::Duration::from_secs(12)) });
+        handle.update(EncodeProgress {
+            fraction: 0.456,
+            eta: Some(std::time::Duration::from_secs(12)),
+        });
         assert_eq!(
             active.status().ingests,
-            vec![ActiveIngest { title: "Demo".into(), percent: 46, eta_secs: Some(12) }]
+            vec![ActiveIngest {
+                title: "Demo".into(),
+                percent: 46,
+                eta_secs: Some(12)
+            }]
         );
         drop(handle);
         assert!(active.status().ingests.is_empty());

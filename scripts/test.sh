@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs every test: Rust unit and integration tests, web unit tests, type
+# check, lint, and browser end-to-end tests, each suite that touches storage
+# against both the embedded SQLite default and Postgres.
+# Starts PostgreSQL and Redis when they are installed but not running.
+# Browser tests run in a private network namespace when the user may create
+# one (root), so nothing they do can leave the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+step() { printf '\n==> %s\n' "$*"; }
+run() { "$@" 2>&1 | tee -a "$log"; }
+
+source scripts/services.sh
+step "services"
+ensure_postgres
+ensure_redis
+
+step "rust: format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "rust: tests (SQLite)"
+run cargo test --workspace
+step "rust: integration tests (Postgres)"
+CINEMESH_TEST_DATABASE=postgres run cargo test -p cinemesh-server --test api
+
+step "web: install, types, lint, unit tests, build"
+cd web
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+CINEMESH_BIN="$root/target/debug/cinemesh" node scripts/gen-api.mjs --check
+npx tsc --noEmit
+npx eslint .
+NO_COLOR=1 run npx vitest run --config vitest.config.ts
+npx vite build --logLevel warn
+
+in_private_network() {
+  if [ "$(id -u)" = "0" ] && unshare -n true 2>/dev/null; then
+    unshare -n bash -c 'ip link set lo up && exec "$@"' bash "$@"
+  else
+    "$@"
+  fi
+}
+step "browser end-to-end (SQLite)"
+NO_COLOR=1 run in_private_network npx vitest run --config vitest.e2e.config.ts
+step "browser end-to-end (Postgres)"
+CINEMESH_TEST_DATABASE=postgres NO_COLOR=1 run in_private_network npx vitest run --config vitest.e2e.config.ts
+cd "$root"
+
+# One closing line over every suite: cargo's "N passed; M failed" and vitest's "Tests  N passed".
+passed=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+  /^test result:/ { for (i = 1; i <= NF; i++) if ($i ~ /^passed/) p += $(i-1) }
+  /^ *Tests +[0-9]+ passed/ { p += $2 }
+  END { print p + 0 }')
+failed=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+  /^test result:/ { for (i = 1; i <= NF; i++) if ($i ~ /^failed/) f += $(i-1) }
+  /^ *Tests +.*[0-9]+ failed/ { for (i = 1; i <= NF; i++) if ($i ~ /^failed/) f += $(i-1) }
+  END { print f + 0 }')
+echo
+echo "all suites: $passed passed, $failed failed"
+[ "$failed" = "0" ]
