@@ -35,10 +35,7 @@ pub fn configure_catalog(cfg: &mut web::ServiceConfig, api: CatalogApi) {
     cfg.app_data(web::Data::new(api))
         .route("/api/movies", web::get().to(list_movies))
         .route("/api/movies/{id}", web::get().to(get_movie))
-        .route(
-            "/api/movies/{id}/segments",
-            web::get().to(get_segment_manifest),
-        )
+        .route("/api/movies/{id}/segments", web::get().to(get_segment_manifest))
         .route("/api/catalog/status", web::get().to(catalog_status))
         .route("/api/admin/movies", web::post().to(upload_movie))
         .route("/api/admin/movies/{id}", web::delete().to(delete_movie));
@@ -70,12 +67,8 @@ pub struct ListParams {
 /// List or search movies, newest first.
 #[utoipa::path(get, path = "/api/movies", tag = "catalog", params(ListParams),
     responses((status = 200, body = MoviePage), (status = 400, body = ErrorBody)))]
-pub async fn list_movies(
-    api: web::Data<CatalogApi>,
-    params: web::Query<ListParams>,
-) -> Result<HttpResponse, ApiError> {
-    let query =
-        ListQuery::parse(params.q.as_deref(), params.page, params.per_page).map_err(invalid)?;
+pub async fn list_movies(api: web::Data<CatalogApi>, params: web::Query<ListParams>) -> Result<HttpResponse, ApiError> {
+    let query = ListQuery::parse(params.q.as_deref(), params.page, params.per_page).map_err(invalid)?;
     let (movies, total) = api.ingester.store.list(&query).await.map_err(db_error)?;
     Ok(HttpResponse::Ok().json(MoviePage {
         movies: movies.iter().map(MovieSummary::from).collect(),
@@ -89,18 +82,10 @@ pub async fn list_movies(
 #[utoipa::path(get, path = "/api/movies/{id}", tag = "catalog",
     params(("id" = String, Path, description = "Movie id")),
     responses((status = 200, body = MovieDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_movie(
-    api: web::Data<CatalogApi>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_movie(api: web::Data<CatalogApi>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = MovieId::parse(&id).map_err(invalid)?;
-    let (movie, renditions) = api
-        .ingester
-        .store
-        .get(&id)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| movie_not_found(id.as_str()))?;
+    let (movie, renditions) =
+        api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
     Ok(HttpResponse::Ok().json(MovieDetail::new(&movie, &renditions)))
 }
 
@@ -108,10 +93,7 @@ pub async fn get_movie(
 #[utoipa::path(get, path = "/api/movies/{id}/segments", tag = "catalog",
     params(("id" = String, Path, description = "Movie id")),
     responses((status = 200, body = SegmentManifest), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_segment_manifest(
-    api: web::Data<CatalogApi>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_segment_manifest(api: web::Data<CatalogApi>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = MovieId::parse(&id).map_err(invalid)?;
     let manifest = api
         .ingester
@@ -121,9 +103,7 @@ pub async fn get_segment_manifest(
         .map_err(db_error)?
         .ok_or_else(|| movie_not_found(id.as_str()))?;
     // Segment hashes never change for a movie id.
-    Ok(HttpResponse::Ok()
-        .insert_header(("cache-control", "public, max-age=3600"))
-        .json(manifest))
+    Ok(HttpResponse::Ok().insert_header(("cache-control", "public, max-age=3600")).json(manifest))
 }
 
 /// Ingests under way (with progress) and any notice for the operator.
@@ -161,34 +141,17 @@ pub async fn upload_movie(
     let request = IngestRequest {
         source: PathBuf::new(),
         title: Title::parse(&params.title).map_err(invalid)?,
-        description: Description::parse(params.description.as_deref().unwrap_or_default())
-            .map_err(invalid)?,
+        description: Description::parse(params.description.as_deref().unwrap_or_default()).map_err(invalid)?,
         year: params.year.map(Year::parse).transpose().map_err(invalid)?,
     };
     let upload = receive_upload(&api, body).await?;
-    let _slot = api
-        .encode_slots
-        .acquire()
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let request = IngestRequest {
-        source: upload.path().to_path_buf(),
-        ..request
-    };
+    let _slot = api.encode_slots.acquire().await.map_err(|e| ApiError::internal(&e))?;
+    let request = IngestRequest { source: upload.path().to_path_buf(), ..request };
     let progress = api.active.start(request.title.as_str());
-    let movie = api
-        .ingester
-        .ingest(&request, &mut |p| progress.update(p))
-        .await
-        .map_err(ingest_error)?;
+    let movie = api.ingester.ingest(&request, &mut |p| progress.update(p)).await.map_err(ingest_error)?;
     let id = MovieId::parse(&movie.id).map_err(invalid)?;
-    let (movie, renditions) = api
-        .ingester
-        .store
-        .get(&id)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| movie_not_found(&movie.id))?;
+    let (movie, renditions) =
+        api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(&movie.id))?;
     Ok(HttpResponse::Created().json(MovieDetail::new(&movie, &renditions)))
 }
 
@@ -204,12 +167,7 @@ pub async fn delete_movie(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &api)?;
     let id = MovieId::parse(&id).map_err(invalid)?;
-    api.ingester
-        .store
-        .delete(&id)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| movie_not_found(id.as_str()))?;
+    api.ingester.store.delete(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
     let folder = api.ingester.media_dir.join(id.as_str());
     if let Err(e) = tokio::fs::remove_dir_all(&folder).await {
         tracing::warn!(movie = %id, error = %e, "catalog rows deleted but the media folder could not be removed");
@@ -234,11 +192,7 @@ fn authorize(req: &HttpRequest, api: &CatalogApi) -> Result<(), ApiError> {
     if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "a valid admin bearer token is required",
-        ))
+        Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid admin bearer token is required"))
     }
 }
 
@@ -268,20 +222,12 @@ impl Drop for Upload {
 }
 
 async fn receive_upload(api: &CatalogApi, mut body: web::Payload) -> Result<Upload, ApiError> {
-    tokio::fs::create_dir_all(&api.upload_dir)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let upload = Upload(
-        api.upload_dir
-            .join(format!("upload-{}", cinemesh_common::id::random_id(16))),
-    );
-    let mut file = tokio::fs::File::create(upload.path())
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    tokio::fs::create_dir_all(&api.upload_dir).await.map_err(|e| ApiError::internal(&e))?;
+    let upload = Upload(api.upload_dir.join(format!("upload-{}", cinemesh_common::id::random_id(16))));
+    let mut file = tokio::fs::File::create(upload.path()).await.map_err(|e| ApiError::internal(&e))?;
     let mut received: u64 = 0;
     while let Some(chunk) = body.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::bad_request("upload_interrupted", e.to_string()))?;
+        let chunk = chunk.map_err(|e| ApiError::bad_request("upload_interrupted", e.to_string()))?;
         received += chunk.len() as u64;
         if received > api.max_upload_bytes {
             return Err(ApiError::new(
@@ -290,9 +236,7 @@ async fn receive_upload(api: &CatalogApi, mut body: web::Payload) -> Result<Uplo
                 format!("uploads are limited to {} bytes", api.max_upload_bytes),
             ));
         }
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
+        file.write_all(&chunk).await.map_err(|e| ApiError::internal(&e))?;
     }
     file.flush().await.map_err(|e| ApiError::internal(&e))?;
     if received == 0 {
@@ -307,9 +251,9 @@ async fn receive_upload(api: &CatalogApi, mut body: web::Payload) -> Result<Uplo
 fn ingest_error(e: IngestError) -> ApiError {
     let status = match &e {
         IngestError::FfmpegMissing { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        IngestError::SourceUnreadable { .. }
-        | IngestError::NotAVideo(_)
-        | IngestError::VideoTooSmall(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        IngestError::SourceUnreadable { .. } | IngestError::NotAVideo(_) | IngestError::VideoTooSmall(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         IngestError::EncodeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
         IngestError::OutputInvalid(_) | IngestError::Storage(_) | IngestError::Database(_) => {
             return ApiError::internal(&e);

@@ -19,10 +19,7 @@ pub struct InvalidInput {
 }
 
 fn invalid(code: &'static str, message: impl Into<String>) -> InvalidInput {
-    InvalidInput {
-        code,
-        message: message.into(),
-    }
+    InvalidInput { code, message: message.into() }
 }
 
 /// A movie id: lowercase letters, digits and `_`/`-`, 1..=64 characters.
@@ -38,17 +35,12 @@ impl MovieId {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let ok = !raw.is_empty()
             && raw.len() <= 64
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
             && raw.as_bytes()[0].is_ascii_alphanumeric();
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(invalid(
-                "invalid_movie_id",
-                format!("{raw:?} is not a movie id"),
-            ))
+            Err(invalid("invalid_movie_id", format!("{raw:?} is not a movie id")))
         }
     }
 
@@ -74,16 +66,10 @@ impl Title {
             return Err(invalid("invalid_title", "the title is empty"));
         }
         if trimmed.chars().count() > MAX_TITLE_CHARS {
-            return Err(invalid(
-                "invalid_title",
-                format!("the title is longer than {MAX_TITLE_CHARS} characters"),
-            ));
+            return Err(invalid("invalid_title", format!("the title is longer than {MAX_TITLE_CHARS} characters")));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err(invalid(
-                "invalid_title",
-                "the title contains control characters",
-            ));
+            return Err(invalid("invalid_title", "the title contains control characters"));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -106,14 +92,8 @@ impl Description {
                 format!("the description is longer than {MAX_DESCRIPTION_CHARS} characters"),
             ));
         }
-        if trimmed
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
-        {
-            return Err(invalid(
-                "invalid_description",
-                "the description contains control characters",
-            ));
+        if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            return Err(invalid("invalid_description", "the description contains control characters"));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -132,10 +112,7 @@ impl Year {
         if (1878..=2200).contains(&raw) {
             Ok(Self(raw))
         } else {
-            Err(invalid(
-                "invalid_year",
-                format!("{raw} is not a plausible release year"),
-            ))
+            Err(invalid("invalid_year", format!("{raw} is not a plausible release year")))
         }
     }
 
@@ -155,11 +132,7 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    pub fn parse(
-        q: Option<&str>,
-        page: Option<i64>,
-        per_page: Option<i64>,
-    ) -> Result<Self, InvalidInput> {
+    pub fn parse(q: Option<&str>, page: Option<i64>, per_page: Option<i64>) -> Result<Self, InvalidInput> {
         let text = q.map(str::trim).filter(|t| !t.is_empty());
         if let Some(t) = text
             && t.chars().count() > MAX_QUERY_CHARS
@@ -175,16 +148,9 @@ impl ListQuery {
         }
         let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            return Err(invalid(
-                "invalid_per_page",
-                format!("per_page is between 1 and {MAX_PER_PAGE}"),
-            ));
+            return Err(invalid("invalid_per_page", format!("per_page is between 1 and {MAX_PER_PAGE}")));
         }
-        Ok(Self {
-            text: text.map(str::to_lowercase),
-            page,
-            per_page,
-        })
+        Ok(Self { text: text.map(str::to_lowercase), page, per_page })
     }
 
     pub fn offset(&self) -> i64 {
@@ -195,10 +161,7 @@ impl ListQuery {
     /// so they match themselves.
     pub fn like_pattern(&self) -> Option<String> {
         self.text.as_ref().map(|t| {
-            let escaped = t
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
+            let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             format!("%{escaped}%")
         })
     }
@@ -217,20 +180,13 @@ mod tests {
     #[test]
     fn movie_ids_with_path_characters_are_refused() {
         for raw in ["", "../x", "a/b", "A", "a b", "a%2e", &"a".repeat(65)] {
-            assert_eq!(
-                MovieId::parse(raw).map_err(|e| e.code),
-                Err("invalid_movie_id"),
-                "{raw}"
-            );
+            assert_eq!(MovieId::parse(raw).map_err(|e| e.code), Err("invalid_movie_id"), "{raw}");
         }
     }
 
     #[test]
     fn titles_are_trimmed_and_bounded() {
-        assert_eq!(
-            Title::parse("  Big Buck Bunny ").map(|t| t.0),
-            Ok("Big Buck Bunny".to_owned())
-        );
+        assert_eq!(Title::parse("  Big Buck Bunny ").map(|t| t.0), Ok("Big Buck Bunny".to_owned()));
         assert!(Title::parse("   ").is_err());
         assert!(Title::parse(&"x".repeat(201)).is_err());
         assert!(Title::parse("a\u{7}b").is_err());
@@ -253,18 +209,9 @@ mod tests {
     fn list_query_defaults_and_bounds() {
         let q = ListQuery::parse(None, None, None).unwrap();
         assert_eq!((q.page, q.per_page, q.offset()), (1, DEFAULT_PER_PAGE, 0));
-        assert_eq!(
-            ListQuery::parse(None, Some(0), None).map_err(|e| e.code),
-            Err("invalid_page")
-        );
-        assert_eq!(
-            ListQuery::parse(None, None, Some(101)).map_err(|e| e.code),
-            Err("invalid_per_page")
-        );
-        assert_eq!(
-            ListQuery::parse(Some(&"q".repeat(201)), None, None).map_err(|e| e.code),
-            Err("invalid_query")
-        );
+        assert_eq!(ListQuery::parse(None, Some(0), None).map_err(|e| e.code), Err("invalid_page"));
+        assert_eq!(ListQuery::parse(None, None, Some(101)).map_err(|e| e.code), Err("invalid_per_page"));
+        assert_eq!(ListQuery::parse(Some(&"q".repeat(201)), None, None).map_err(|e| e.code), Err("invalid_query"));
     }
 
     #[test]

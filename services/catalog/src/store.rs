@@ -64,15 +64,7 @@ impl CatalogStore {
                     if i > 0 {
                         sql.push_str(", ");
                     }
-                    sql.push_str(&format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${})",
-                        p + 1,
-                        p + 2,
-                        p + 3,
-                        p + 4,
-                        p + 5,
-                        p + 6
-                    ));
+                    sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6));
                 }
                 // Only generated placeholders are spliced in; the values are bound.
                 let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -124,9 +116,7 @@ impl CatalogStore {
                 .bind(query.offset())
                 .fetch_all(self.pool())
                 .await?;
-                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM movies")
-                    .fetch_one(self.pool())
-                    .await?;
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM movies").fetch_one(self.pool()).await?;
                 (rows, total)
             }
         };
@@ -135,19 +125,16 @@ impl CatalogStore {
     }
 
     pub async fn count(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM movies")
-            .fetch_one(self.pool())
-            .await
+        sqlx::query_scalar("SELECT COUNT(*) FROM movies").fetch_one(self.pool()).await
     }
 
     /// A movie with its renditions (best first), or `None`.
     pub async fn get(&self, id: &MovieId) -> Result<Option<(Movie, Vec<Rendition>)>, sqlx::Error> {
-        let Some(row) = sqlx::query(
-            "SELECT id, title, description, year, duration_ms, created_at_ms FROM movies WHERE id = $1",
-        )
-        .bind(id.as_str())
-        .fetch_optional(self.pool())
-        .await?
+        let Some(row) =
+            sqlx::query("SELECT id, title, description, year, duration_ms, created_at_ms FROM movies WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(self.pool())
+                .await?
         else {
             return Ok(None);
         };
@@ -175,10 +162,7 @@ impl CatalogStore {
     }
 
     /// Every segment's size and hash, or `None` when the movie does not exist.
-    pub async fn segment_manifest(
-        &self,
-        id: &MovieId,
-    ) -> Result<Option<SegmentManifest>, sqlx::Error> {
+    pub async fn segment_manifest(&self, id: &MovieId) -> Result<Option<SegmentManifest>, sqlx::Error> {
         let Some((_, renditions)) = self.get(id).await? else {
             return Ok(None);
         };
@@ -192,18 +176,11 @@ impl CatalogStore {
                 sha256: segments.into_iter().map(|s| s.sha256).collect(),
             });
         }
-        Ok(Some(SegmentManifest {
-            movie_id: id.to_string(),
-            renditions: out,
-        }))
+        Ok(Some(SegmentManifest { movie_id: id.to_string(), renditions: out }))
     }
 
     /// Segments of one rendition in sequence order.
-    pub async fn segments(
-        &self,
-        id: &MovieId,
-        rendition: &str,
-    ) -> Result<Vec<Segment>, sqlx::Error> {
+    pub async fn segments(&self, id: &MovieId, rendition: &str) -> Result<Vec<Segment>, sqlx::Error> {
         sqlx::query(
             "SELECT sequence, duration_ms, size_bytes, sha256 FROM segments \
              WHERE movie_id = $1 AND rendition = $2 ORDER BY sequence",
@@ -228,23 +205,13 @@ impl CatalogStore {
     /// when there was no such movie.
     pub async fn delete(&self, id: &MovieId) -> Result<Option<Vec<String>>, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
-        let renditions: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM renditions WHERE movie_id = $1")
-                .bind(id.as_str())
-                .fetch_all(&mut *tx)
-                .await?;
-        sqlx::query("DELETE FROM segments WHERE movie_id = $1")
+        let renditions: Vec<String> = sqlx::query_scalar("SELECT name FROM renditions WHERE movie_id = $1")
             .bind(id.as_str())
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM renditions WHERE movie_id = $1")
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        let deleted = sqlx::query("DELETE FROM movies WHERE id = $1")
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM segments WHERE movie_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM renditions WHERE movie_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+        let deleted = sqlx::query("DELETE FROM movies WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok((deleted.rows_affected() > 0).then_some(renditions))
     }

@@ -13,11 +13,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, SqlSafeStr};
 
 /// The migrations, embedded so the binary carries its schema. One change per file.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "catalog",
-    include_str!("../../../migrations/0001_catalog.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "catalog", include_str!("../../../migrations/0001_catalog.sql"))];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatabaseKind {
@@ -30,10 +26,7 @@ pub enum DbError {
     #[error("unsupported database URL scheme in {0:?}: use sqlite:// or postgres://")]
     UnsupportedUrl(String),
     #[error("could not create the database folder {path}")]
-    CreateDir {
-        path: String,
-        source: std::io::Error,
-    },
+    CreateDir { path: String, source: std::io::Error },
     #[error("could not connect to the database")]
     Connect(#[source] sqlx::Error),
     #[error("could not apply the database migrations")]
@@ -73,15 +66,9 @@ impl Database {
                     if kind == DatabaseKind::Sqlite {
                         // WAL lets readers proceed while an ingest writes; the busy
                         // timeout turns brief writer overlap into a wait, not an error.
-                        sqlx::query("PRAGMA journal_mode = WAL")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA busy_timeout = 5000")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA foreign_keys = ON")
-                            .execute(&mut *conn)
-                            .await?;
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
                     }
                     Ok(())
                 })
@@ -98,19 +85,10 @@ impl Database {
         let migrations = MIGRATIONS
             .iter()
             .map(|(version, description, sql)| {
-                Migration::new(
-                    *version,
-                    Cow::Borrowed(*description),
-                    MigrationType::Simple,
-                    sql.into_sql_str(),
-                    false,
-                )
+                Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, sql.into_sql_str(), false)
             })
             .collect::<Vec<_>>();
-        Migrator::with_migrations(migrations)
-            .run(&self.pool)
-            .await
-            .map_err(DbError::Migrate)
+        Migrator::with_migrations(migrations).run(&self.pool).await.map_err(DbError::Migrate)
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -133,18 +111,11 @@ impl Database {
 
 /// `sqlite://data/cinemesh.db` → the same with `mode=rwc`, after creating `data/`.
 fn sqlite_url_with_create(url: &str) -> Result<String, DbError> {
-    let rest = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = rest.split('?').next().unwrap_or_default();
-    if let Some(parent) = Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
-            path: parent.display().to_string(),
-            source,
-        })?;
+    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|source| DbError::CreateDir { path: parent.display().to_string(), source })?;
     }
     Ok(if rest.contains("mode=") {
         url.to_owned()
@@ -157,10 +128,7 @@ fn sqlite_url_with_create(url: &str) -> Result<String, DbError> {
 
 /// Current time as Unix milliseconds, the one time format stored in the database.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -11,10 +11,8 @@ pub fn random_id(len: usize) -> String {
     if getrandom::fill(&mut bytes).is_err() {
         // The OS random source is unavailable only on broken systems; fall back to
         // time-seeded mixing rather than refusing to work.
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+        let seed =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         for (i, b) in bytes.iter_mut().enumerate() {
             *b = (seed >> ((i * 7) % 120)) as u8 ^ (i as u8).wrapping_mul(151);
         }

@@ -30,10 +30,7 @@ impl ServedBytes {
 
     /// The counter to add to while serving a file of this movie and rendition.
     pub fn counter(&self, movie: &str, rendition: Option<&str>) -> Counter {
-        let labels = MediaLabels {
-            movie: movie.to_owned(),
-            rendition: rendition.unwrap_or("-").to_owned(),
-        };
+        let labels = MediaLabels { movie: movie.to_owned(), rendition: rendition.unwrap_or("-").to_owned() };
         self.family.get_or_create(&labels).clone()
     }
 

@@ -8,6 +8,7 @@ mod file_response;
 mod media_path;
 mod range;
 mod routes;
+mod served_dir;
 mod static_files;
 
 pub use counters::ServedBytes;
@@ -15,4 +16,5 @@ pub use file_response::{FileResponder, content_type_for};
 pub use media_path::{MediaPath, MediaPathError};
 pub use range::{ByteRange, RangeRequest, parse_range};
 pub use routes::{MediaState, configure_media};
+pub use served_dir::ServedDir;
 pub use static_files::{WebState, configure_web};

@@ -42,10 +42,7 @@ impl MediaPath {
         if raw.is_empty() {
             return Err(MediaPathError::Invalid("empty path"));
         }
-        let components = raw
-            .split('/')
-            .map(decode_component)
-            .collect::<Result<Vec<_>, _>>()?;
+        let components = raw.split('/').map(decode_component).collect::<Result<Vec<_>, _>>()?;
         if components.len() > MAX_COMPONENTS {
             return Err(MediaPathError::Invalid("too many path components"));
         }
@@ -58,10 +55,7 @@ impl MediaPath {
 
     /// The movie id: the first component.
     pub fn movie(&self) -> &str {
-        self.components
-            .first()
-            .map(String::as_str)
-            .unwrap_or_default()
+        self.components.first().map(String::as_str).unwrap_or_default()
     }
 
     /// The rendition, for files inside a rendition folder.
@@ -70,17 +64,11 @@ impl MediaPath {
     }
 
     pub fn file_name(&self) -> &str {
-        self.components
-            .last()
-            .map(String::as_str)
-            .unwrap_or_default()
+        self.components.last().map(String::as_str).unwrap_or_default()
     }
 
     pub fn extension(&self) -> &str {
-        self.file_name()
-            .rsplit_once('.')
-            .map(|(_, ext)| ext)
-            .unwrap_or_default()
+        self.file_name().rsplit_once('.').map(|(_, ext)| ext).unwrap_or_default()
     }
 
     /// Joins onto `root` and resolves symlinks; refuses a result outside `root`
@@ -94,25 +82,19 @@ impl MediaPath {
 }
 
 fn decode_component(raw: &str) -> Result<String, MediaPathError> {
-    let decoded = percent_decode_str(raw)
-        .decode_utf8()
-        .map_err(|_| MediaPathError::Invalid("not UTF-8 after decoding"))?;
+    let decoded =
+        percent_decode_str(raw).decode_utf8().map_err(|_| MediaPathError::Invalid("not UTF-8 after decoding"))?;
     if decoded.is_empty() {
         return Err(MediaPathError::Invalid("empty path component"));
     }
     if decoded.len() > MAX_COMPONENT_LEN {
         return Err(MediaPathError::Invalid("path component too long"));
     }
-    if !decoded
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
-    {
+    if !decoded.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-') {
         return Err(MediaPathError::Invalid("unexpected character in path"));
     }
     if !decoded.as_bytes()[0].is_ascii_alphanumeric() {
-        return Err(MediaPathError::Invalid(
-            "path component must start with a letter or digit",
-        ));
+        return Err(MediaPathError::Invalid("path component must start with a letter or digit"));
     }
     if decoded.contains("..") {
         return Err(MediaPathError::Invalid("'..' is not allowed"));

@@ -44,9 +44,7 @@ pub fn parse_range(header: &str, size: u64) -> RangeRequest {
     };
     let (start, end) = (start.trim(), end.trim());
     let parse = |s: &str| -> Option<u64> {
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
     };
     match (parse(start), parse(end)) {
         // bytes=-N: the last N bytes.
@@ -54,10 +52,7 @@ pub fn parse_range(header: &str, size: u64) -> RangeRequest {
             if suffix == 0 || size == 0 {
                 RangeRequest::Unsatisfiable
             } else {
-                RangeRequest::Partial(ByteRange {
-                    first: size.saturating_sub(suffix),
-                    last: size - 1,
-                })
+                RangeRequest::Partial(ByteRange { first: size.saturating_sub(suffix), last: size - 1 })
             }
         }
         // bytes=A- : from A to the end.
@@ -65,10 +60,7 @@ pub fn parse_range(header: &str, size: u64) -> RangeRequest {
             if first >= size {
                 RangeRequest::Unsatisfiable
             } else {
-                RangeRequest::Partial(ByteRange {
-                    first,
-                    last: size - 1,
-                })
+                RangeRequest::Partial(ByteRange { first, last: size - 1 })
             }
         }
         // bytes=A-B
@@ -76,10 +68,7 @@ pub fn parse_range(header: &str, size: u64) -> RangeRequest {
             if first >= size {
                 RangeRequest::Unsatisfiable
             } else {
-                RangeRequest::Partial(ByteRange {
-                    first,
-                    last: last.min(size - 1),
-                })
+                RangeRequest::Partial(ByteRange { first, last: last.min(size - 1) })
             }
         }
         _ => RangeRequest::Whole,
@@ -122,27 +111,14 @@ mod tests {
 
     #[test]
     fn start_past_the_file_is_unsatisfiable() {
-        assert_eq!(
-            parse_range("bytes=1000-", 1000),
-            RangeRequest::Unsatisfiable
-        );
-        assert_eq!(
-            parse_range("bytes=2000-3000", 1000),
-            RangeRequest::Unsatisfiable
-        );
+        assert_eq!(parse_range("bytes=1000-", 1000), RangeRequest::Unsatisfiable);
+        assert_eq!(parse_range("bytes=2000-3000", 1000), RangeRequest::Unsatisfiable);
         assert_eq!(parse_range("bytes=-0", 1000), RangeRequest::Unsatisfiable);
     }
 
     #[test]
     fn malformed_or_multiple_ranges_mean_whole_file() {
-        for header in [
-            "items=0-1",
-            "bytes=abc",
-            "bytes=5-1",
-            "bytes=0-1,5-6",
-            "bytes=-",
-            "bytes=+1-2",
-        ] {
+        for header in ["items=0-1", "bytes=abc", "bytes=5-1", "bytes=0-1,5-6", "bytes=-", "bytes=+1-2"] {
             assert_eq!(parse_range(header, 1000), RangeRequest::Whole, "{header}");
         }
     }

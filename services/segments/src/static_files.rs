@@ -2,13 +2,14 @@
 //! a path that names no file gets `index.html`, so deep links like
 //! `/movies/abc` load the app, which then routes on the client.
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use cinemesh_common::ApiError;
 
 use crate::file_response::{FileResponder, content_type_for};
 use crate::media_path::MediaPath;
+use crate::served_dir::ServedDir;
 
 /// Vite puts content-hashed bundles under `assets/`: cache them forever.
 const HASHED_ASSET: &str = "public, max-age=31536000, immutable";
@@ -18,73 +19,55 @@ const REVALIDATE: &str = "no-cache";
 
 #[derive(Clone)]
 pub struct WebState {
-    root: Option<PathBuf>,
+    dir: Option<Arc<ServedDir>>,
 }
 
 impl WebState {
     /// `root` is the built client; `None` (not built) serves a short explanation.
     pub fn new(root: Option<&std::path::Path>) -> Self {
-        Self {
-            root: root.and_then(|r| r.canonicalize().ok()),
-        }
+        Self { dir: root.and_then(|r| ServedDir::open(r).ok()).map(Arc::new) }
     }
 }
 
 /// Registers the catch-all; call it after every other route.
 pub fn configure_web(cfg: &mut web::ServiceConfig, state: WebState) {
-    cfg.app_data(web::Data::new(state))
-        .default_service(web::to(serve_web));
+    cfg.app_data(web::Data::new(state)).default_service(web::to(serve_web));
 }
 
 async fn serve_web(req: HttpRequest, state: web::Data<WebState>) -> Result<HttpResponse, ApiError> {
     let raw = req.path().trim_start_matches('/');
     if raw.starts_with("api/") {
-        return Err(ApiError::not_found(
-            "no_route",
-            format!("no API route {} {}", req.method(), req.path()),
-        ));
+        return Err(ApiError::not_found("no_route", format!("no API route {} {}", req.method(), req.path())));
     }
-    if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD
-    {
+    if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD {
         return Err(ApiError::new(
             actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             format!("{} is not allowed on {}", req.method(), req.path()),
         ));
     }
-    let Some(root) = &state.root else {
+    let Some(dir) = &state.dir else {
         return Ok(HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .body("The web client is not built. Run `npm ci && npm run build` in web/, or use scripts/start.sh.\n"));
     };
     let asset = MediaPath::parse(raw).ok().and_then(|path| {
         let content_type = content_type_for(path.extension())?;
-        let file = path.resolve_within(root)?;
-        let cache = if path.components().first().is_some_and(|c| c == "assets") {
-            HASHED_ASSET
-        } else {
-            REVALIDATE
-        };
+        let file = dir.open_file(&path)?;
+        let cache = if path.components().first().is_some_and(|c| c == "assets") { HASHED_ASSET } else { REVALIDATE };
         Some((file, content_type, cache))
     });
     let (file, content_type, cache_control) = match asset {
         Some(found) => found,
         None if raw.contains('.') && !raw.ends_with(".html") => {
-            return Err(ApiError::not_found(
-                "not_found",
-                format!("no file {}", req.path()),
-            ));
+            return Err(ApiError::not_found("not_found", format!("no file {}", req.path())));
         }
-        None => (
-            root.join("index.html"),
-            "text/html; charset=utf-8",
-            REVALIDATE,
-        ),
+        None => {
+            let index = std::fs::File::open(dir.root().join("index.html"))
+                .map_err(|_| ApiError::not_found("not_found", "the web client has no index.html"))?;
+            (index, "text/html; charset=utf-8", REVALIDATE)
+        }
     };
-    let responder = FileResponder {
-        cache_control,
-        served_bytes: None,
-        extra_headers: &[],
-    };
-    responder.respond(&req, file, content_type).await
+    let responder = FileResponder { cache_control, served_bytes: None, extra_headers: &[] };
+    responder.respond(&req, file, content_type)
 }

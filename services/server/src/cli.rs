@@ -16,11 +16,7 @@ use crate::progress_bar::ProgressBar;
 use crate::startup::{Application, ffmpeg_tools};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "cinemesh",
-    version,
-    about = "Watch movies together; viewers share segments peer to peer."
-)]
+#[command(name = "cinemesh", version, about = "Watch movies together; viewers share segments peer to peer.")]
 pub struct Cli {
     /// Configuration file (TOML); also CINEMESH_CONFIG.
     #[arg(long, global = true, env = "CINEMESH_CONFIG")]
@@ -56,33 +52,21 @@ pub enum Command {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Config {
-            print_default: true,
-        } => {
+        Command::Config { print_default: true } => {
             print!("{DEFAULT_TOML}");
             Ok(())
         }
-        Command::Config {
-            print_default: false,
-        } => {
+        Command::Config { print_default: false } => {
             let config = Config::load(cli.config.as_deref(), std::env::vars())?;
             print!("{}", toml::to_string(&redacted(config))?);
             Ok(())
         }
         Command::Openapi => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&<ApiDoc as utoipa::OpenApi>::openapi())?
-            );
+            println!("{}", serde_json::to_string_pretty(&<ApiDoc as utoipa::OpenApi>::openapi())?);
             Ok(())
         }
         Command::Serve => serve(Config::load(cli.config.as_deref(), std::env::vars())?).await,
-        Command::Ingest {
-            file,
-            title,
-            description,
-            year,
-        } => {
+        Command::Ingest { file, title, description, year } => {
             let config = Config::load(cli.config.as_deref(), std::env::vars())?;
             ingest(config, file, &title, description.as_deref(), year).await
         }
@@ -118,16 +102,9 @@ async fn ingest(
         year: year.map(Year::parse).transpose()?,
     };
     let media_dir = config.storage.media_dir();
-    std::fs::create_dir_all(&media_dir)
-        .with_context(|| format!("creating {}", media_dir.display()))?;
-    let db = Database::connect(&config.storage.database_url())
-        .await
-        .context("opening the database")?;
-    let ingester = Ingester {
-        store: CatalogStore::new(db.clone()),
-        media_dir,
-        tools: ffmpeg_tools(&config),
-    };
+    std::fs::create_dir_all(&media_dir).with_context(|| format!("creating {}", media_dir.display()))?;
+    let db = Database::connect(&config.storage.database_url()).await.context("opening the database")?;
+    let ingester = Ingester { store: CatalogStore::new(db.clone()), media_dir, tools: ffmpeg_tools(&config) };
     let mut bar = ProgressBar::default();
     let result = ingester.ingest(&request, &mut |p| bar.update(p)).await;
     bar.finish();

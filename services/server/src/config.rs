@@ -34,11 +34,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self {
-            bind: "127.0.0.1:8080".into(),
-            workers: 0,
-            web_dir: "web/dist".into(),
-        }
+        Self { bind: "127.0.0.1:8080".into(), workers: 0, web_dir: "web/dist".into() }
     }
 }
 
@@ -81,11 +77,7 @@ impl StorageConfig {
     }
 
     pub fn media_dir(&self) -> PathBuf {
-        if self.media_dir.as_os_str().is_empty() {
-            self.data_dir.join("media")
-        } else {
-            self.media_dir.clone()
-        }
+        if self.media_dir.as_os_str().is_empty() { self.data_dir.join("media") } else { self.media_dir.clone() }
     }
 
     pub fn upload_dir(&self) -> PathBuf {
@@ -108,10 +100,7 @@ pub struct AdminConfig {
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self {
-            token: String::new(),
-            max_upload_mib: 8192,
-        }
+        Self { token: String::new(), max_upload_mib: 8192 }
     }
 }
 
@@ -126,11 +115,7 @@ pub struct IngestConfig {
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self {
-            ffmpeg: "ffmpeg".into(),
-            ffprobe: "ffprobe".into(),
-            x264_preset: "veryfast".into(),
-        }
+        Self { ffmpeg: "ffmpeg".into(), ffprobe: "ffprobe".into(), x264_preset: "veryfast".into() }
     }
 }
 
@@ -145,25 +130,17 @@ pub struct DemoConfig {
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        Self {
-            enabled: true,
-            duration_secs: 120,
-        }
+        Self { enabled: true, duration_secs: 120 }
     }
 }
 
 impl Config {
     /// Reads `file` (if any) and applies environment overrides from `env`.
-    pub fn load(
-        file: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> anyhow::Result<Self> {
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
         let mut table: toml::Table = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?;
-                text.parse()
-                    .with_context(|| format!("parsing {}", path.display()))?
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                text.parse().with_context(|| format!("parsing {}", path.display()))?
             }
             None => toml::Table::new(),
         };
@@ -172,10 +149,7 @@ impl Config {
                 "DATABASE_URL" => ("storage".to_owned(), "database_url".to_owned()),
                 "REDIS_URL" => ("storage".to_owned(), "redis_url".to_owned()),
                 "CINEMESH_CONFIG" | "CINEMESH_LOG" => continue,
-                other => match other
-                    .strip_prefix("CINEMESH_")
-                    .and_then(|rest| rest.split_once('_'))
-                {
+                other => match other.strip_prefix("CINEMESH_").and_then(|rest| rest.split_once('_')) {
                     Some((section, key)) => (section.to_lowercase(), key.to_lowercase()),
                     None if other.starts_with("CINEMESH_") => {
                         bail!("unknown configuration variable {other}")
@@ -183,16 +157,13 @@ impl Config {
                     None => continue,
                 },
             };
-            let entry = table
-                .entry(section.clone())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let entry = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
             let Some(section_table) = entry.as_table_mut() else {
                 bail!("configuration section [{section}] is not a table");
             };
             section_table.insert(key, env_value(&value));
         }
-        Config::deserialize(toml::Value::Table(table))
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+        Config::deserialize(toml::Value::Table(table)).map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
     }
 }
 
@@ -212,10 +183,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]

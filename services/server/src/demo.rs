@@ -5,9 +5,7 @@
 use std::path::PathBuf;
 
 use cinemesh_catalog::domain::{Description, Title};
-use cinemesh_catalog::ingest::{
-    ActiveIngests, IngestError, IngestRequest, Ingester, generate_demo_source,
-};
+use cinemesh_catalog::ingest::{ActiveIngests, IngestError, IngestRequest, Ingester, generate_demo_source};
 
 use crate::config::DemoConfig;
 
@@ -15,12 +13,7 @@ pub const DEMO_TITLE: &str = "Cinemesh Demo: Test Pattern";
 const DEMO_DESCRIPTION: &str = "A test pattern with a tone and a large running clock. \
     Open it in two windows, start a watch party, and compare the clocks.";
 
-pub async fn ensure_demo_movie(
-    ingester: Ingester,
-    active: ActiveIngests,
-    demo: DemoConfig,
-    data_dir: PathBuf,
-) {
+pub async fn ensure_demo_movie(ingester: Ingester, active: ActiveIngests, demo: DemoConfig, data_dir: PathBuf) {
     match ingester.store.count().await {
         Ok(0) => {}
         Ok(_) => return,
@@ -37,8 +30,7 @@ pub async fn ensure_demo_movie(
         let request = IngestRequest {
             source: source.clone(),
             title: Title::parse(DEMO_TITLE).map_err(|e| IngestError::NotAVideo(e.message))?,
-            description: Description::parse(DEMO_DESCRIPTION)
-                .map_err(|e| IngestError::NotAVideo(e.message))?,
+            description: Description::parse(DEMO_DESCRIPTION).map_err(|e| IngestError::NotAVideo(e.message))?,
             year: None,
         };
         ingester.ingest(&request, &mut |p| progress.update(p)).await
@@ -50,9 +42,7 @@ pub async fn ensure_demo_movie(
         Ok(movie) => tracing::info!(movie = %movie.id, "the demo movie is ready"),
         Err(e @ IngestError::FfmpegMissing { .. }) => {
             tracing::warn!("{e}; the web client is served without a demo movie");
-            active.set_notice(Some(format!(
-                "No demo movie: {e}. Restart Cinemesh after installing it."
-            )));
+            active.set_notice(Some(format!("No demo movie: {e}. Restart Cinemesh after installing it.")));
         }
         Err(e) => {
             tracing::error!(error = %e, "could not create the demo movie");

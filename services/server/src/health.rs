@@ -46,16 +46,11 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(state: web::Data<HealthState>) -> HttpResponse {
-    let database_ok = tokio::time::timeout(PROBE_TIMEOUT, state.db.is_reachable())
-        .await
-        .unwrap_or(false);
+    let database_ok = tokio::time::timeout(PROBE_TIMEOUT, state.db.is_reachable()).await.unwrap_or(false);
     let redis = match &state.redis {
         None => "not_configured",
         Some(client) => {
-            if tokio::time::timeout(PROBE_TIMEOUT, ping(client))
-                .await
-                .unwrap_or(false)
-            {
+            if tokio::time::timeout(PROBE_TIMEOUT, ping(client)).await.unwrap_or(false) {
                 "ok"
             } else {
                 "unavailable"
@@ -68,21 +63,14 @@ pub async fn readyz(state: web::Data<HealthState>) -> HttpResponse {
         database: if database_ok { "ok" } else { "unavailable" },
         redis,
     };
-    if ready {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
+    if ready { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }
 
 async fn ping(client: &redis::Client) -> bool {
     let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
         return false;
     };
-    redis::cmd("PING")
-        .query_async::<String>(&mut conn)
-        .await
-        .is_ok()
+    redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()
 }
 
 /// Prometheus metrics.
@@ -92,7 +80,5 @@ pub async fn metrics(state: web::Data<HealthState>) -> HttpResponse {
     if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &state.registry) {
         return actix_web::ResponseError::error_response(&cinemesh_common::ApiError::internal(&e));
     }
-    HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(text)
+    HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(text)
 }

@@ -15,10 +15,7 @@ pub struct ProgressBar {
 
 impl Default for ProgressBar {
     fn default() -> Self {
-        Self {
-            interactive: std::io::stderr().is_terminal(),
-            last_decile: None,
-        }
+        Self { interactive: std::io::stderr().is_terminal(), last_decile: None }
     }
 }
 
@@ -49,16 +46,8 @@ impl ProgressBar {
 pub fn render(progress: EncodeProgress) -> String {
     let fraction = progress.fraction.clamp(0.0, 1.0);
     let filled = (fraction * WIDTH as f64).round() as usize;
-    let eta = progress
-        .eta
-        .map(format_duration)
-        .unwrap_or_else(|| "--:--".into());
-    format!(
-        "[{}{}] {:>3}%  ETA {eta}",
-        "#".repeat(filled),
-        ".".repeat(WIDTH - filled),
-        (fraction * 100.0).round()
-    )
+    let eta = progress.eta.map(format_duration).unwrap_or_else(|| "--:--".into());
+    format!("[{}{}] {:>3}%  ETA {eta}", "#".repeat(filled), ".".repeat(WIDTH - filled), (fraction * 100.0).round())
 }
 
 fn format_duration(d: Duration) -> String {
@@ -76,31 +65,15 @@ mod tests {
 
     #[test]
     fn renders_bar_percent_and_eta() {
-        let line = render(EncodeProgress {
-            fraction: 0.5,
-            eta: Some(Duration::from_secs(75)),
-        });
-        assert_eq!(
-            line,
-            format!("[{}{}]  50%  ETA 1:15", "#".repeat(15), ".".repeat(15))
-        );
+        let line = render(EncodeProgress { fraction: 0.5, eta: Some(Duration::from_secs(75)) });
+        assert_eq!(line, format!("[{}{}]  50%  ETA 1:15", "#".repeat(15), ".".repeat(15)));
     }
 
     #[test]
     fn unknown_eta_and_long_eta() {
+        assert!(render(EncodeProgress { fraction: 0.0, eta: None }).ends_with("0%  ETA --:--"));
         assert!(
-            render(EncodeProgress {
-                fraction: 0.0,
-                eta: None
-            })
-            .ends_with("0%  ETA --:--")
-        );
-        assert!(
-            render(EncodeProgress {
-                fraction: 0.1,
-                eta: Some(Duration::from_secs(3725))
-            })
-            .ends_with("ETA 1:02:05")
+            render(EncodeProgress { fraction: 0.1, eta: Some(Duration::from_secs(3725)) }).ends_with("ETA 1:02:05")
         );
     }
 }

@@ -10,9 +10,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::api::{CatalogApi, configure_catalog};
-use cinemesh_catalog::ingest::{
-    ActiveIngests, FfmpegTools, Ingester, STALE_STAGING_AFTER, sweep_stale,
-};
+use cinemesh_catalog::ingest::{ActiveIngests, FfmpegTools, Ingester, STALE_STAGING_AFTER, sweep_stale};
 use cinemesh_common::Database;
 use cinemesh_common::error::extractor_error;
 use cinemesh_segments::{MediaState, ServedBytes, WebState, configure_media, configure_web};
@@ -36,34 +34,20 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let storage = &config.storage;
         let media_dir = storage.media_dir();
-        std::fs::create_dir_all(&media_dir)
-            .with_context(|| format!("creating {}", media_dir.display()))?;
-        let db = Database::connect(&storage.database_url())
-            .await
-            .context("opening the database")?;
+        std::fs::create_dir_all(&media_dir).with_context(|| format!("creating {}", media_dir.display()))?;
+        let db = Database::connect(&storage.database_url()).await.context("opening the database")?;
         let swept = sweep_stale(&media_dir, STALE_STAGING_AFTER);
         if swept > 0 {
-            tracing::info!(
-                count = swept,
-                "removed staging folders left by interrupted ingests"
-            );
+            tracing::info!(count = swept, "removed staging folders left by interrupted ingests");
         }
-        let redis = storage
-            .redis_url()
-            .map(redis::Client::open)
-            .transpose()
-            .context("parsing REDIS_URL")?;
+        let redis = storage.redis_url().map(redis::Client::open).transpose().context("parsing REDIS_URL")?;
 
         let store = CatalogStore::new(db.clone());
         let served = ServedBytes::default();
         let mut registry = Registry::default();
         served.register(&mut registry);
         let active = ActiveIngests::default();
-        let ingester = Ingester {
-            store: store.clone(),
-            media_dir: media_dir.clone(),
-            tools: ffmpeg_tools(&config),
-        };
+        let ingester = Ingester { store: store.clone(), media_dir: media_dir.clone(), tools: ffmpeg_tools(&config) };
         let catalog = CatalogApi {
             ingester: ingester.clone(),
             admin_token: Some(config.admin.token.clone()).filter(|t| !t.is_empty()),
@@ -72,33 +56,21 @@ impl Application {
             encode_slots: Arc::new(tokio::sync::Semaphore::new(1)),
             active: active.clone(),
         };
-        let media =
-            MediaState::new(&media_dir, served.clone()).context("opening the media folder")?;
-        let web_dir =
-            Some(config.server.web_dir.as_path()).filter(|d| d.join("index.html").is_file());
+        let media = MediaState::new(&media_dir, served.clone()).context("opening the media folder")?;
+        let web_dir = Some(config.server.web_dir.as_path()).filter(|d| d.join("index.html").is_file());
         if web_dir.is_none() {
             tracing::warn!(dir = %config.server.web_dir.display(), "the web client is not built; serving the API only");
         }
         let web_state = WebState::new(web_dir);
-        let health = HealthState {
-            db,
-            redis,
-            registry: Arc::new(registry),
-        };
+        let health = HealthState { db, redis, registry: Arc::new(registry) };
 
-        let listener = TcpListener::bind(&config.server.bind)
-            .with_context(|| format!("binding {}", config.server.bind))?;
+        let listener =
+            TcpListener::bind(&config.server.bind).with_context(|| format!("binding {}", config.server.bind))?;
         let address = listener.local_addr()?;
         let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(
-                    web::QueryConfig::default()
-                        .error_handler(|e, _| extractor_error("invalid_query_string", e)),
-                )
-                .app_data(
-                    web::PathConfig::default()
-                        .error_handler(|e, _| extractor_error("invalid_path", e)),
-                )
+                .app_data(web::QueryConfig::default().error_handler(|e, _| extractor_error("invalid_query_string", e)))
+                .app_data(web::PathConfig::default().error_handler(|e, _| extractor_error("invalid_path", e)))
                 .app_data(
                     web::JsonConfig::default()
                         .limit(MAX_JSON_BODY_BYTES)
@@ -110,6 +82,9 @@ impl Application {
                 .configure(|cfg| configure_media(cfg, media.clone()))
                 .configure(|cfg| configure_web(cfg, web_state.clone()))
         })
+        // Segment responses end in a short tail write; with Nagle's algorithm
+        // on, it waits for the client's delayed ACK (~40 ms per response).
+        .tcp_nodelay(true)
         .listen(listener)?;
         if config.server.workers > 0 {
             server = server.workers(config.server.workers);
@@ -124,12 +99,7 @@ impl Application {
                 storage.data_dir.clone(),
             ));
         }
-        Ok(Self {
-            address,
-            server,
-            store,
-            served,
-        })
+        Ok(Self { address, server, store, served })
     }
 
     pub fn address(&self) -> SocketAddr {

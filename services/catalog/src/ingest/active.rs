@@ -43,18 +43,8 @@ impl ActiveIngests {
         let mut inner = self.lock();
         inner.next_key += 1;
         let key = inner.next_key;
-        inner.entries.push((
-            key,
-            ActiveIngest {
-                title: title.to_owned(),
-                percent: 0,
-                eta_secs: None,
-            },
-        ));
-        ActiveIngestHandle {
-            registry: self.clone(),
-            key,
-        }
+        inner.entries.push((key, ActiveIngest { title: title.to_owned(), percent: 0, eta_secs: None }));
+        ActiveIngestHandle { registry: self.clone(), key }
     }
 
     pub fn set_notice(&self, notice: Option<String>) {
@@ -63,17 +53,12 @@ impl ActiveIngests {
 
     pub fn status(&self) -> CatalogStatus {
         let inner = self.lock();
-        CatalogStatus {
-            ingests: inner.entries.iter().map(|(_, i)| i.clone()).collect(),
-            notice: inner.notice.clone(),
-        }
+        CatalogStatus { ingests: inner.entries.iter().map(|(_, i)| i.clone()).collect(), notice: inner.notice.clone() }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
         // A panic while holding this lock leaves plain data behind; keep using it.
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -107,17 +92,10 @@ mod tests {
     fn ingests_are_listed_with_progress_until_dropped() {
         let active = ActiveIngests::default();
         let handle = active.start("Demo");
-        handle.update(EncodeProgress {
-            fraction: 0.456,
-            eta: Some(std::time::Duration::from_secs(12)),
-        });
+        handle.update(EncodeProgress { fraction: 0.456, eta: Some(std::time::Duration::from_secs(12)) });
         assert_eq!(
             active.status().ingests,
-            vec![ActiveIngest {
-                title: "Demo".into(),
-                percent: 46,
-                eta_secs: Some(12)
-            }]
+            vec![ActiveIngest { title: "Demo".into(), percent: 46, eta_secs: Some(12) }]
         );
         drop(handle);
         assert!(active.status().ingests.is_empty());

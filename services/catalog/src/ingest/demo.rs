@@ -10,11 +10,7 @@ const CLOCK: &str = "drawtext=text='%{pts\\:hms}':fontsize=72:fontcolor=white:bo
                      boxborderw=16:x=(w-tw)/2:y=h-th-48";
 
 /// Writes a `seconds`-long 720p clip with audio to `output` (an .mp4 path).
-pub async fn generate_demo_source(
-    tools: &FfmpegTools,
-    output: &Path,
-    seconds: u32,
-) -> Result<(), IngestError> {
+pub async fn generate_demo_source(tools: &FfmpegTools, output: &Path, seconds: u32) -> Result<(), IngestError> {
     tools.check().await?;
     match encode_pattern(tools, output, seconds, Some(CLOCK)).await {
         // Without a usable font, the pattern's own small clock has to do.
@@ -42,31 +38,16 @@ async fn encode_pattern(
         command.args(["-vf", filter]);
     }
     let result = command
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-crf",
-            "18",
-            "-c:a",
-            "aac",
-            "-shortest",
-        ])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a", "aac", "-shortest"])
         .arg(output)
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output()
         .await
-        .map_err(|_| IngestError::FfmpegMissing {
-            tool: tools.ffmpeg.display().to_string(),
-        })?;
+        .map_err(|_| IngestError::FfmpegMissing { tool: tools.ffmpeg.display().to_string() })?;
     if result.status.success() {
         Ok(())
     } else {
-        Err(IngestError::EncodeFailed(format!(
-            "demo clip: {}",
-            String::from_utf8_lossy(&result.stderr).trim()
-        )))
+        Err(IngestError::EncodeFailed(format!("demo clip: {}", String::from_utf8_lossy(&result.stderr).trim())))
     }
 }

@@ -37,9 +37,8 @@ pub fn hls_args(
     rungs: &[Rung],
     out_dir: &Path,
 ) -> Vec<OsString> {
-    let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i"]
-        .map(OsString::from)
-        .to_vec();
+    let mut args: Vec<OsString> =
+        ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i"].map(OsString::from).to_vec();
     args.push(source.into());
     if !info.has_audio {
         // A silent track keeps every movie shaped alike for the players.
@@ -47,16 +46,9 @@ pub fn hls_args(
         args.push(format!("{:.3}", info.duration_ms as f64 / 1000.0).into());
         args.extend(["-i", "anullsrc=channel_layout=stereo:sample_rate=48000"].map(OsString::from));
     }
-    let split = rungs
-        .iter()
-        .enumerate()
-        .map(|(i, _)| format!("[s{i}]"))
-        .collect::<String>();
-    let scales = rungs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| format!(";[s{i}]scale=-2:{}[v{i}]", r.height))
-        .collect::<String>();
+    let split = rungs.iter().enumerate().map(|(i, _)| format!("[s{i}]")).collect::<String>();
+    let scales =
+        rungs.iter().enumerate().map(|(i, r)| format!(";[s{i}]scale=-2:{}[v{i}]", r.height)).collect::<String>();
     args.push("-filter_complex".into());
     args.push(format!("[0:v]split={}{split}{scales}", rungs.len()).into());
     let audio_input = if info.has_audio { "0:a:0" } else { "1:a:0" };
@@ -67,19 +59,8 @@ pub fn hls_args(
         args.extend(["-map", audio_input].map(OsString::from));
     }
     args.extend(
-        [
-            "-c:v",
-            "libx264",
-            "-preset",
-            &tools.x264_preset,
-            "-profile:v",
-            "main",
-            "-pix_fmt",
-            "yuv420p",
-            "-crf",
-            "23",
-        ]
-        .map(OsString::from),
+        ["-c:v", "libx264", "-preset", &tools.x264_preset, "-profile:v", "main", "-pix_fmt", "yuv420p", "-crf", "23"]
+            .map(OsString::from),
     );
     for (i, rung) in rungs.iter().enumerate() {
         args.push(format!("-maxrate:v:{i}").into());
@@ -113,12 +94,8 @@ pub fn hls_args(
         ]
         .map(OsString::from),
     );
-    let stream_map = rungs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| format!("v:{i},a:{i},name:{}", r.name()))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let stream_map =
+        rungs.iter().enumerate().map(|(i, r)| format!("v:{i},a:{i},name:{}", r.name())).collect::<Vec<_>>().join(" ");
     args.push(stream_map.into());
     args.push("-hls_segment_filename".into());
     args.push(out_dir.join("%v").join("seg_%05d.ts").into());
@@ -141,9 +118,7 @@ pub async fn run_ffmpeg(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|_| IngestError::FfmpegMissing {
-            tool: tools.ffmpeg.display().to_string(),
-        })?;
+        .map_err(|_| IngestError::FfmpegMissing { tool: tools.ffmpeg.display().to_string() })?;
     let stderr = child.stderr.take();
     let stderr_task = tokio::spawn(async move {
         let mut tail = Vec::new();
@@ -172,23 +147,13 @@ pub async fn run_ffmpeg(
             }
         }
     }
-    let status = child
-        .wait()
-        .await
-        .map_err(|e| IngestError::EncodeFailed(e.to_string()))?;
+    let status = child.wait().await.map_err(|e| IngestError::EncodeFailed(e.to_string()))?;
     let stderr_tail = stderr_task.await.unwrap_or_default();
     if !status.success() {
-        let why = if stderr_tail.is_empty() {
-            format!("ffmpeg exited with {status}")
-        } else {
-            stderr_tail
-        };
+        let why = if stderr_tail.is_empty() { format!("ffmpeg exited with {status}") } else { stderr_tail };
         return Err(IngestError::EncodeFailed(why));
     }
-    on_progress(EncodeProgress {
-        fraction: 1.0,
-        eta: Some(Duration::ZERO),
-    });
+    on_progress(EncodeProgress { fraction: 1.0, eta: Some(Duration::ZERO) });
     Ok(())
 }
 
@@ -216,32 +181,15 @@ mod tests {
     #[test]
     fn args_map_one_video_and_one_audio_per_rung() {
         let tools = FfmpegTools::default();
-        let info = SourceInfo {
-            width: 1280,
-            height: 720,
-            duration_ms: 20_000,
-            has_audio: false,
-        };
+        let info = SourceInfo { width: 1280, height: 720, duration_ms: 20_000, has_audio: false };
         let rungs = super::super::ladder::ladder_for(720).unwrap_or_default();
-        let args: Vec<String> = hls_args(
-            &tools,
-            Path::new("in.mp4"),
-            &info,
-            &rungs,
-            Path::new("/out"),
-        )
-        .into_iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+        let args: Vec<String> = hls_args(&tools, Path::new("in.mp4"), &info, &rungs, Path::new("/out"))
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let joined = args.join(" ");
-        assert!(
-            joined.contains("v:0,a:0,name:720p v:1,a:1,name:360p"),
-            "{joined}"
-        );
-        assert!(
-            joined.contains("anullsrc"),
-            "a silent track is added when the source has none"
-        );
+        assert!(joined.contains("v:0,a:0,name:720p v:1,a:1,name:360p"), "{joined}");
+        assert!(joined.contains("anullsrc"), "a silent track is added when the source has none");
         assert_eq!(args.iter().filter(|a| *a == "1:a:0").count(), 2);
         assert!(joined.contains("expr:gte(t,n_forced*2)"));
     }

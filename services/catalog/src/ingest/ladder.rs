@@ -15,31 +15,13 @@ impl Rung {
 
 /// The standard rungs, best first.
 const STANDARD: &[Rung] = &[
-    Rung {
-        height: 1080,
-        max_video_kbps: 5000,
-    },
-    Rung {
-        height: 720,
-        max_video_kbps: 2800,
-    },
-    Rung {
-        height: 360,
-        max_video_kbps: 800,
-    },
+    Rung { height: 1080, max_video_kbps: 5000 },
+    Rung { height: 720, max_video_kbps: 2800 },
+    Rung { height: 360, max_video_kbps: 800 },
 ];
 
 /// Lower rungs used only when a small source would otherwise get a single rendition.
-const SMALL: &[Rung] = &[
-    Rung {
-        height: 240,
-        max_video_kbps: 400,
-    },
-    Rung {
-        height: 144,
-        max_video_kbps: 200,
-    },
-];
+const SMALL: &[Rung] = &[Rung { height: 240, max_video_kbps: 400 }, Rung { height: 144, max_video_kbps: 200 }];
 
 /// The shortest source we package: two renditions need 240p and 144p.
 pub const MIN_SOURCE_HEIGHT: u32 = 240;
@@ -47,11 +29,7 @@ pub const MIN_SOURCE_HEIGHT: u32 = 240;
 /// Chooses at least two rungs, never taller than the source. `None` when the
 /// source is too small for two.
 pub fn ladder_for(source_height: u32) -> Option<Vec<Rung>> {
-    let mut rungs: Vec<Rung> = STANDARD
-        .iter()
-        .copied()
-        .filter(|r| r.height <= source_height)
-        .collect();
+    let mut rungs: Vec<Rung> = STANDARD.iter().copied().filter(|r| r.height <= source_height).collect();
     for rung in SMALL {
         if rungs.len() >= 2 {
             break;

@@ -30,9 +30,7 @@ pub const STALE_STAGING_AFTER: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error(
-        "{tool} was not found or does not run; install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg)"
-    )]
+    #[error("{tool} was not found or does not run; install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg)")]
     FfmpegMissing { tool: String },
     #[error("cannot read {path}: {reason}")]
     SourceUnreadable { path: String, reason: String },
@@ -93,14 +91,11 @@ impl Ingester {
         self.tools.check().await?;
         check_readable(&request.source)?;
         let info = probe::probe(&self.tools, &request.source).await?;
-        let rungs =
-            ladder::ladder_for(info.height).ok_or(IngestError::VideoTooSmall(info.height))?;
+        let rungs = ladder::ladder_for(info.height).ok_or(IngestError::VideoTooSmall(info.height))?;
 
         let id = MovieId::generate();
-        let staging =
-            staging::Staging::create(&self.media_dir, id.as_str()).map_err(IngestError::Storage)?;
-        self.write_poster(&request.source, &info, staging.path())
-            .await?;
+        let staging = staging::Staging::create(&self.media_dir, id.as_str()).map_err(IngestError::Storage)?;
+        self.write_poster(&request.source, &info, staging.path()).await?;
         let args = encode::hls_args(&self.tools, &request.source, &info, &rungs, staging.path());
         encode::run_ffmpeg(&self.tools, args, info.duration_ms, on_progress).await?;
         let renditions = read_output(staging.path()).await?;
@@ -129,42 +124,19 @@ impl Ingester {
         Ok(new_movie.movie)
     }
 
-    async fn write_poster(
-        &self,
-        source: &Path,
-        info: &probe::SourceInfo,
-        out_dir: &Path,
-    ) -> Result<(), IngestError> {
+    async fn write_poster(&self, source: &Path, info: &probe::SourceInfo, out_dir: &Path) -> Result<(), IngestError> {
         // A frame a tenth of the way in, past opening black, capped at a minute.
         let at_seconds = (info.duration_ms as f64 / 1000.0 * 0.1).min(60.0);
         let height = info.height.min(360);
         let output = tokio::process::Command::new(&self.tools.ffmpeg)
-            .args([
-                "-hide_banner",
-                "-nostdin",
-                "-loglevel",
-                "error",
-                "-y",
-                "-ss",
-                &format!("{at_seconds:.3}"),
-                "-i",
-            ])
+            .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-ss", &format!("{at_seconds:.3}"), "-i"])
             .arg(source)
-            .args([
-                "-frames:v",
-                "1",
-                "-vf",
-                &format!("scale=-2:{height}"),
-                "-q:v",
-                "3",
-            ])
+            .args(["-frames:v", "1", "-vf", &format!("scale=-2:{height}"), "-q:v", "3"])
             .arg(out_dir.join("poster.jpg"))
             .kill_on_drop(true)
             .output()
             .await
-            .map_err(|_| IngestError::FfmpegMissing {
-                tool: self.tools.ffmpeg.display().to_string(),
-            })?;
+            .map_err(|_| IngestError::FfmpegMissing { tool: self.tools.ffmpeg.display().to_string() })?;
         if !output.status.success() {
             return Err(IngestError::EncodeFailed(format!(
                 "poster: {}",
@@ -176,10 +148,7 @@ impl Ingester {
 }
 
 fn check_readable(source: &Path) -> Result<(), IngestError> {
-    let unreadable = |reason: String| IngestError::SourceUnreadable {
-        path: source.display().to_string(),
-        reason,
-    };
+    let unreadable = |reason: String| IngestError::SourceUnreadable { path: source.display().to_string(), reason };
     let meta = std::fs::metadata(source).map_err(|e| unreadable(e.to_string()))?;
     if !meta.is_file() {
         return Err(unreadable("not a regular file".into()));
@@ -198,23 +167,17 @@ async fn read_output(dir: &Path) -> Result<Vec<(Rendition, Vec<Segment>)>, Inges
 
 fn read_output_blocking(dir: &Path) -> Result<Vec<(Rendition, Vec<Segment>)>, IngestError> {
     let invalid = |what: String| IngestError::OutputInvalid(what);
-    let master = std::fs::read_to_string(dir.join("master.m3u8"))
-        .map_err(|e| invalid(format!("master playlist: {e}")))?;
+    let master =
+        std::fs::read_to_string(dir.join("master.m3u8")).map_err(|e| invalid(format!("master playlist: {e}")))?;
     let variants = playlist::parse_master(&master);
     if variants.len() < 2 {
-        return Err(invalid(format!(
-            "{} renditions in the master playlist",
-            variants.len()
-        )));
+        return Err(invalid(format!("{} renditions in the master playlist", variants.len())));
     }
     let mut renditions = Vec::with_capacity(variants.len());
     for variant in variants {
-        let (name, _) = variant
-            .uri
-            .split_once('/')
-            .ok_or_else(|| invalid(format!("variant URI {}", variant.uri)))?;
-        let media_text = std::fs::read_to_string(dir.join(&variant.uri))
-            .map_err(|e| invalid(format!("{}: {e}", variant.uri)))?;
+        let (name, _) = variant.uri.split_once('/').ok_or_else(|| invalid(format!("variant URI {}", variant.uri)))?;
+        let media_text =
+            std::fs::read_to_string(dir.join(&variant.uri)).map_err(|e| invalid(format!("{}: {e}", variant.uri)))?;
         let media = playlist::parse_media(&media_text);
         if media.is_empty() {
             return Err(invalid(format!("{} has no segments", variant.uri)));
@@ -222,14 +185,8 @@ fn read_output_blocking(dir: &Path) -> Result<Vec<(Rendition, Vec<Segment>)>, In
         let mut segments = Vec::with_capacity(media.len());
         for (sequence, entry) in media.iter().enumerate() {
             let path = dir.join(name).join(&entry.uri);
-            let (size_bytes, sha256) =
-                hash_file(&path).map_err(|e| invalid(format!("{}: {e}", entry.uri)))?;
-            segments.push(Segment {
-                sequence: sequence as i64,
-                duration_ms: entry.duration_ms,
-                size_bytes,
-                sha256,
-            });
+            let (size_bytes, sha256) = hash_file(&path).map_err(|e| invalid(format!("{}: {e}", entry.uri)))?;
+            segments.push(Segment { sequence: sequence as i64, duration_ms: entry.duration_ms, size_bytes, sha256 });
         }
         renditions.push((
             Rendition {

@@ -23,10 +23,7 @@ pub fn parse_master(text: &str) -> Vec<Variant> {
         if let Some(attrs) = line.strip_prefix("#EXT-X-STREAM-INF:") {
             let attr = |name: &str| attribute(attrs, name);
             let (width, height) = attr("RESOLUTION")
-                .and_then(|r| {
-                    r.split_once('x')
-                        .map(|(w, h)| (w.parse().unwrap_or(0), h.parse().unwrap_or(0)))
-                })
+                .and_then(|r| r.split_once('x').map(|(w, h)| (w.parse().unwrap_or(0), h.parse().unwrap_or(0))))
                 .unwrap_or((0, 0));
             pending = Some(Variant {
                 uri: String::new(),
@@ -50,19 +47,12 @@ pub fn parse_media(text: &str) -> Vec<MediaSegment> {
     let mut duration_ms = None;
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if let Some(rest) = line.strip_prefix("#EXTINF:") {
-            let seconds: f64 = rest
-                .split(',')
-                .next()
-                .and_then(|d| d.trim().parse().ok())
-                .unwrap_or(0.0);
+            let seconds: f64 = rest.split(',').next().and_then(|d| d.trim().parse().ok()).unwrap_or(0.0);
             duration_ms = Some((seconds * 1000.0).round() as i64);
         } else if !line.starts_with('#')
             && let Some(duration_ms) = duration_ms.take()
         {
-            segments.push(MediaSegment {
-                uri: line.to_owned(),
-                duration_ms,
-            });
+            segments.push(MediaSegment { uri: line.to_owned(), duration_ms });
         }
     }
     segments
@@ -121,14 +111,8 @@ mod tests {
         assert_eq!(
             parse_media(text),
             vec![
-                MediaSegment {
-                    uri: "seg_00000.ts".into(),
-                    duration_ms: 2000
-                },
-                MediaSegment {
-                    uri: "seg_00001.ts".into(),
-                    duration_ms: 1480
-                }
+                MediaSegment { uri: "seg_00000.ts".into(), duration_ms: 2000 },
+                MediaSegment { uri: "seg_00001.ts".into(), duration_ms: 1480 }
             ]
         );
     }

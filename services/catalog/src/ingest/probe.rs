@@ -17,27 +17,16 @@ pub struct SourceInfo {
 
 pub async fn probe(tools: &FfmpegTools, source: &Path) -> Result<SourceInfo, IngestError> {
     let output = tokio::process::Command::new(&tools.ffprobe)
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-        ])
+        .args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"])
         .arg(source)
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output()
         .await
-        .map_err(|_| IngestError::FfmpegMissing {
-            tool: tools.ffprobe.display().to_string(),
-        })?;
+        .map_err(|_| IngestError::FfmpegMissing { tool: tools.ffprobe.display().to_string() })?;
     if !output.status.success() {
         let detail = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-        return Err(IngestError::NotAVideo(format!(
-            "ffprobe could not read it: {detail}"
-        )));
+        return Err(IngestError::NotAVideo(format!("ffprobe could not read it: {detail}")));
     }
     let json: Value = serde_json::from_slice(&output.stdout)
         .map_err(|e| IngestError::NotAVideo(format!("ffprobe printed no JSON: {e}")))?;
@@ -57,15 +46,9 @@ fn parse_probe(json: &Value) -> Result<SourceInfo, IngestError> {
         .iter()
         .filter_map(|v| v.as_str().and_then(|s| s.parse::<f64>().ok()))
         .find(|d| d.is_finite() && *d > 0.0)
-        .ok_or_else(|| {
-            IngestError::NotAVideo(
-                "the file has no duration (a still image or a live stream?)".into(),
-            )
-        })?;
+        .ok_or_else(|| IngestError::NotAVideo("the file has no duration (a still image or a live stream?)".into()))?;
     if width == 0 || height == 0 {
-        return Err(IngestError::NotAVideo(
-            "the video stream has no picture size".into(),
-        ));
+        return Err(IngestError::NotAVideo("the video stream has no picture size".into()));
     }
     Ok(SourceInfo {
         width,
@@ -90,15 +73,7 @@ mod tests {
             "format": {"duration": "20.040000"}
         }))
         .unwrap();
-        assert_eq!(
-            info,
-            SourceInfo {
-                width: 1280,
-                height: 720,
-                duration_ms: 20040,
-                has_audio: true
-            }
-        );
+        assert_eq!(info, SourceInfo { width: 1280, height: 720, duration_ms: 20040, has_audio: true });
     }
 
     #[test]

@@ -28,10 +28,7 @@ impl Staging {
     /// Moves the folder to `target` (which must not exist) and disarms the guard.
     pub fn commit(mut self, target: &Path) -> std::io::Result<()> {
         if target.exists() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "movie folder exists",
-            ));
+            return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, "movie folder exists"));
         }
         if let Some(path) = &self.path {
             std::fs::rename(path, target)?;
@@ -62,9 +59,7 @@ pub fn sweep_stale(media_dir: &Path, max_idle: Duration) -> usize {
     let mut removed = 0;
     for entry in entries.flatten() {
         let newest = newest_mtime(&entry.path());
-        let idle = newest
-            .and_then(|t| now.duration_since(t).ok())
-            .unwrap_or(Duration::MAX);
+        let idle = newest.and_then(|t| now.duration_since(t).ok()).unwrap_or(Duration::MAX);
         if idle >= max_idle && std::fs::remove_dir_all(entry.path()).is_ok() {
             removed += 1;
         }
@@ -83,11 +78,7 @@ fn newest_mtime(dir: &Path) -> Option<SystemTime> {
     };
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         visit(&entry.path());
-        for inner in std::fs::read_dir(entry.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
+        for inner in std::fs::read_dir(entry.path()).into_iter().flatten().flatten() {
             visit(&inner.path());
         }
     }

@@ -16,11 +16,7 @@ pub struct FfmpegTools {
 
 impl Default for FfmpegTools {
     fn default() -> Self {
-        Self {
-            ffmpeg: "ffmpeg".into(),
-            ffprobe: "ffprobe".into(),
-            x264_preset: "veryfast".into(),
-        }
+        Self { ffmpeg: "ffmpeg".into(), ffprobe: "ffprobe".into(), x264_preset: "veryfast".into() }
     }
 }
 
@@ -36,9 +32,7 @@ impl FfmpegTools {
                 .status()
                 .await;
             if !matches!(status, Ok(s) if s.success()) {
-                return Err(IngestError::FfmpegMissing {
-                    tool: tool.display().to_string(),
-                });
+                return Err(IngestError::FfmpegMissing { tool: tool.display().to_string() });
             }
         }
         Ok(())

@@ -7,12 +7,7 @@ use crate::helpers::TestApp;
 
 async fn seed(app: &TestApp, id: &str, title: &str, description: &str, created_at_ms: i64) {
     let segments = (0..3)
-        .map(|i| Segment {
-            sequence: i,
-            duration_ms: 2000,
-            size_bytes: 1000 + i,
-            sha256: format!("{:064x}", i),
-        })
+        .map(|i| Segment { sequence: i, duration_ms: 2000, size_bytes: 1000 + i, sha256: format!("{:064x}", i) })
         .collect::<Vec<_>>();
     let rendition = |name: &str, height: i64| Rendition {
         name: name.into(),
@@ -32,10 +27,7 @@ async fn seed(app: &TestApp, id: &str, title: &str, description: &str, created_a
                 duration_ms: 6000,
                 created_at_ms,
             },
-            renditions: vec![
-                (rendition("360p", 360), segments.clone()),
-                (rendition("720p", 720), segments),
-            ],
+            renditions: vec![(rendition("360p", 360), segments.clone()), (rendition("720p", 720), segments)],
         })
         .await
         .unwrap();
@@ -54,14 +46,7 @@ async fn empty_catalog_lists_nothing() {
 async fn pages_split_the_catalog_newest_first() {
     let app = TestApp::spawn().await;
     for i in 0..25 {
-        seed(
-            &app,
-            &format!("movie{i:02}"),
-            &format!("Movie {i:02}"),
-            "",
-            1000 + i,
-        )
-        .await;
+        seed(&app, &format!("movie{i:02}"), &format!("Movie {i:02}"), "", 1000 + i).await;
     }
     let (status, first) = app.get_json("/api/movies?per_page=10").await;
     assert_eq!(status, 200);
@@ -69,12 +54,8 @@ async fn pages_split_the_catalog_newest_first() {
     assert_eq!(first["movies"][0]["id"], "movie24");
     assert_eq!(first["movies"].as_array().map(Vec::len), Some(10));
     let (_, third) = app.get_json("/api/movies?per_page=10&page=3").await;
-    let ids: Vec<_> = third["movies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids: Vec<_> =
+        third["movies"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids, ["movie04", "movie03", "movie02", "movie01", "movie00"]);
     let (_, beyond) = app.get_json("/api/movies?per_page=10&page=4").await;
     assert_eq!(beyond["movies"].as_array().map(Vec::len), Some(0));
@@ -85,14 +66,7 @@ async fn pages_split_the_catalog_newest_first() {
 async fn search_matches_title_and_description_case_insensitively() {
     let app = TestApp::spawn().await;
     seed(&app, "bunny", "Big Buck Bunny", "A giant rabbit", 1).await;
-    seed(
-        &app,
-        "sintel",
-        "Sintel",
-        "A girl searches for her baby DRAGON",
-        2,
-    )
-    .await;
+    seed(&app, "sintel", "Sintel", "A girl searches for her baby DRAGON", 2).await;
     seed(&app, "tears", "Tears of Steel", "Robots in Amsterdam", 3).await;
     let (_, by_title) = app.get_json("/api/movies?q=bUnNy").await;
     assert_eq!(by_title["total"], 1);
@@ -126,17 +100,9 @@ async fn details_give_renditions_and_every_url_a_player_needs() {
     assert_eq!(movie["master_playlist_url"], "/media/bunny/master.m3u8");
     assert_eq!(movie["poster_url"], "/media/bunny/poster.jpg");
     assert_eq!(movie["segment_manifest_url"], "/api/movies/bunny/segments");
-    let names: Vec<_> = movie["renditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].clone())
-        .collect();
+    let names: Vec<_> = movie["renditions"].as_array().unwrap().iter().map(|r| r["name"].clone()).collect();
     assert_eq!(names, ["720p", "360p"], "best rendition first");
-    assert_eq!(
-        movie["renditions"][0]["playlist_url"],
-        "/media/bunny/720p/index.m3u8"
-    );
+    assert_eq!(movie["renditions"][0]["playlist_url"], "/media/bunny/720p/index.m3u8");
 }
 
 #[actix_web::test]
@@ -166,15 +132,8 @@ async fn bad_requests_get_stable_error_codes() {
         ("/api/nothing-here", 404, "no_route"),
     ] {
         let (got, body) = app.get_json(path).await;
-        assert_eq!(
-            (got, body["error"].as_str()),
-            (status, Some(code)),
-            "{path}: {body}"
-        );
-        assert!(
-            body["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "{path} has a message"
-        );
+        assert_eq!((got, body["error"].as_str()), (status, Some(code)), "{path}: {body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{path} has a message");
     }
     let long_query = format!("/api/movies?q={}", "x".repeat(201));
     assert_eq!(app.get_json(&long_query).await.1["error"], "invalid_query");

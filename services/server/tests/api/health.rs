@@ -20,15 +20,10 @@ async fn readyz_checks_the_database_and_says_redis_is_not_configured() {
 
 #[actix_web::test]
 async fn readyz_reports_redis_when_configured() {
-    let redis_url = std::env::var("CINEMESH_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let redis_url = std::env::var("CINEMESH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let app = TestApp::spawn_with(|c| c.storage.redis_url = redis_url).await;
     let (status, body) = app.get_json("/readyz").await;
-    assert_eq!(
-        (status, body["redis"].as_str()),
-        (200, Some("ok")),
-        "{body}"
-    );
+    assert_eq!((status, body["redis"].as_str()), (200, Some("ok")), "{body}");
 }
 
 #[actix_web::test]
@@ -47,22 +42,12 @@ async fn metrics_are_prometheus_text() {
     let app = TestApp::spawn().await;
     std::fs::create_dir_all(app.media_dir().join("movie1")).unwrap();
     std::fs::write(app.media_dir().join("movie1/master.m3u8"), "#EXTM3U\n").unwrap();
-    app.client
-        .get(app.url("/media/movie1/master.m3u8"))
-        .send()
-        .await
-        .unwrap();
+    app.client.get(app.url("/media/movie1/master.m3u8")).send().await.unwrap();
     let mut res = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let body = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
-    assert!(
-        body.contains("# TYPE cinemesh_segment_bytes_served counter"),
-        "{body}"
-    );
-    assert!(
-        body.contains("cinemesh_segment_bytes_served_total{movie=\"movie1\",rendition=\"-\"} 8"),
-        "{body}"
-    );
+    assert!(body.contains("# TYPE cinemesh_segment_bytes_served counter"), "{body}");
+    assert!(body.contains("cinemesh_segment_bytes_served_total{movie=\"movie1\",rendition=\"-\"} 8"), "{body}");
     assert!(body.trim_end().ends_with("# EOF"));
 }
 
@@ -86,12 +71,8 @@ async fn openapi_document_matches_the_routes() {
                 other => panic!("unexpected method {other}"),
             };
             let mut res = req.send().await.unwrap();
-            let body: serde_json::Value =
-                serde_json::from_slice(&res.body().await.unwrap()).unwrap_or_default();
-            assert_ne!(
-                body["error"], "no_route",
-                "{method} {path} is documented but not routed"
-            );
+            let body: serde_json::Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap_or_default();
+            assert_ne!(body["error"], "no_route", "{method} {path} is documented but not routed");
             assert_ne!(res.status().as_u16(), 405, "{method} {path}");
         }
     }

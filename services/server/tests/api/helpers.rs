@@ -28,8 +28,7 @@ pub fn database_mode() -> String {
 }
 
 fn postgres_base() -> String {
-    std::env::var("CINEMESH_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("CINEMESH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 impl TestApp {
@@ -61,23 +60,12 @@ impl TestApp {
             None
         };
         adjust(&mut config);
-        let app = Application::build(config.clone())
-            .await
-            .expect("application starts");
+        let app = Application::build(config.clone()).await.expect("application starts");
         let address = format!("http://{}", app.address());
         let app_store = app.store().clone();
         actix_web::rt::spawn(app.run_until_stopped());
-        let client = awc::Client::builder()
-            .timeout(std::time::Duration::from_secs(120))
-            .finish();
-        Self {
-            address,
-            config,
-            client,
-            app_store,
-            _data_dir: data_dir,
-            postgres_db,
-        }
+        let client = awc::Client::builder().timeout(std::time::Duration::from_secs(120)).finish();
+        Self { address, config, client, app_store, _data_dir: data_dir, postgres_db }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -90,50 +78,29 @@ impl TestApp {
 
     /// GET returning status and JSON body (Null when the body is not JSON).
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
-        let mut res = self
-            .client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent");
+        let mut res = self.client.get(self.url(path)).send().await.expect("request sent");
         let body = res.body().limit(64 * 1024 * 1024).await.expect("body read");
-        (
-            res.status().as_u16(),
-            serde_json::from_slice(&body).unwrap_or(Value::Null),
-        )
+        (res.status().as_u16(), serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
     /// The Prometheus value of bytes served for a movie and rendition (`-`
     /// for files outside a rendition), 0 when never served.
     pub async fn served_bytes(&self, movie: &str, rendition: &str) -> u64 {
-        let mut res = self
-            .client
-            .get(self.url("/metrics"))
-            .send()
-            .await
-            .expect("metrics");
+        let mut res = self.client.get(self.url("/metrics")).send().await.expect("metrics");
         let body = res.body().await.expect("metrics body");
         let text = String::from_utf8_lossy(&body);
-        let needle = format!(
-            "cinemesh_segment_bytes_served_total{{movie=\"{movie}\",rendition=\"{rendition}\"}} "
-        );
-        text.lines()
-            .find_map(|l| l.strip_prefix(&needle))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0)
+        let needle = format!("cinemesh_segment_bytes_served_total{{movie=\"{movie}\",rendition=\"{rendition}\"}} ");
+        text.lines().find_map(|l| l.strip_prefix(&needle)).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
     }
 
     /// A direct database connection to the app's database.
     pub async fn database(&self) -> cinemesh_common::Database {
-        cinemesh_common::Database::connect(&self.config.storage.database_url())
-            .await
-            .expect("database")
+        cinemesh_common::Database::connect(&self.config.storage.database_url()).await.expect("database")
     }
 
     /// Asserts that no catalog rows and no media or upload files exist.
     pub async fn assert_nothing_left(&self) {
-        self.assert_no_rows_in(&["movies", "renditions", "segments"])
-            .await;
+        self.assert_no_rows_in(&["movies", "renditions", "segments"]).await;
         self.assert_no_files_left();
     }
 
@@ -141,10 +108,7 @@ impl TestApp {
         let db = self.database().await;
         for table in tables {
             let sql = format!("SELECT COUNT(*) FROM {table}");
-            let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .fetch_one(db.pool())
-                .await
-                .unwrap();
+            let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(db.pool()).await.unwrap();
             assert_eq!(count, 0, "rows left in {table}");
         }
         db.close().await;
@@ -152,15 +116,9 @@ impl TestApp {
 
     pub fn assert_no_files_left(&self) {
         let leftovers = files_under(&self.media_dir());
-        assert!(
-            leftovers.is_empty(),
-            "files left in the media folder: {leftovers:?}"
-        );
+        assert!(leftovers.is_empty(), "files left in the media folder: {leftovers:?}");
         let uploads = files_under(&self.config.storage.upload_dir());
-        assert!(
-            uploads.is_empty(),
-            "files left in the upload folder: {uploads:?}"
-        );
+        assert!(uploads.is_empty(), "files left in the upload folder: {uploads:?}");
     }
 
     /// An ingester writing to this app's catalog and media folder.
@@ -178,10 +136,7 @@ impl Drop for TestApp {
         if let Some(name) = self.postgres_db.take() {
             // Drop is synchronous; a short-lived runtime on its own thread does the async work.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 rt.block_on(async move {
                     if let Ok(admin) = admin_pool().await {
                         let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
@@ -196,20 +151,12 @@ impl Drop for TestApp {
 
 async fn admin_pool() -> Result<sqlx::AnyPool, sqlx::Error> {
     sqlx::any::install_default_drivers();
-    sqlx::any::AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&format!("{}/postgres", postgres_base()))
-        .await
+    sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&format!("{}/postgres", postgres_base())).await
 }
 
 async fn create_postgres_database(name: &str) {
-    let admin = admin_pool()
-        .await
-        .expect("Postgres reachable for CINEMESH_TEST_DATABASE=postgres");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .expect("create database");
+    let admin = admin_pool().await.expect("Postgres reachable for CINEMESH_TEST_DATABASE=postgres");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create database");
     admin.close().await;
 }
 
@@ -235,45 +182,21 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 pub fn clip(seconds: u32, width: u32, height: u32, audio: bool) -> PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     let dir = DIR.get_or_init(|| tempfile::tempdir().expect("clip dir"));
-    let path = dir
-        .path()
-        .join(format!("clip-{seconds}s-{width}x{height}-{audio}.mp4"));
+    let path = dir.path().join(format!("clip-{seconds}s-{width}x{height}-{audio}.mp4"));
     // Tests in one binary run in parallel: create under a unique name, then rename.
     if !path.exists() {
-        let tmp = dir
-            .path()
-            .join(format!("tmp-{}.mp4", cinemesh_common::id::random_id(8)));
+        let tmp = dir.path().join(format!("tmp-{}.mp4", cinemesh_common::id::random_id(8)));
         let mut cmd = Command::new("ffmpeg");
-        cmd.args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg(format!("testsrc2=size={width}x{height}:rate=25"));
+        cmd.args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(format!("testsrc2=size={width}x{height}:rate=25"));
         if audio {
             cmd.args(["-f", "lavfi", "-i", "sine=frequency=440"]);
         }
-        cmd.args([
-            "-t",
-            &seconds.to_string(),
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ]);
+        cmd.args(["-t", &seconds.to_string(), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]);
         if audio {
             cmd.args(["-c:a", "aac", "-shortest"]);
         }
-        let status = cmd
-            .arg(&tmp)
-            .status()
-            .expect("ffmpeg runs (apt-get install ffmpeg)");
+        let status = cmd.arg(&tmp).status().expect("ffmpeg runs (apt-get install ffmpeg)");
         assert!(status.success(), "ffmpeg made the test clip");
         std::fs::rename(&tmp, &path).expect("rename clip");
     }
@@ -285,27 +208,19 @@ pub fn clip(seconds: u32, width: u32, height: u32, audio: bool) -> PathBuf {
 /// the blocking pool: the test's runtime thread also drives the server.
 pub async fn raw_get(address: &str, raw_path: &str) -> (u16, String) {
     let (address, raw_path) = (address.to_owned(), raw_path.to_owned());
-    actix_web::rt::task::spawn_blocking(move || raw_get_blocking(&address, &raw_path))
-        .await
-        .unwrap()
+    actix_web::rt::task::spawn_blocking(move || raw_get_blocking(&address, &raw_path)).await.unwrap()
 }
 
 fn raw_get_blocking(address: &str, raw_path: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let host = address.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(host).expect("connect");
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .expect("timeout");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
     let request = format!("GET {raw_path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).expect("write");
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
     let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, text)
 }

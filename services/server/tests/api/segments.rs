@@ -10,9 +10,7 @@ use crate::helpers::{TestApp, raw_get};
 
 /// A deterministic, non-repeating byte pattern of `len` bytes.
 fn pattern(len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_be_bytes()[0])
-        .collect()
+    (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_be_bytes()[0]).collect()
 }
 
 fn write_media(app: &TestApp, relative: &str, bytes: &[u8]) {
@@ -23,11 +21,7 @@ fn write_media(app: &TestApp, relative: &str, bytes: &[u8]) {
 
 const SEGMENT: &str = "/media/movie1/720p/seg_00000.ts";
 
-async fn get(
-    app: &TestApp,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> (u16, awc::http::header::HeaderMap, Vec<u8>) {
+async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, awc::http::header::HeaderMap, Vec<u8>) {
     let mut req = app.client.get(app.url(path));
     for (k, v) in headers {
         req = req.insert_header((*k, *v));
@@ -38,10 +32,7 @@ async fn get(
 }
 
 fn header_str(headers: &awc::http::header::HeaderMap, name: header::HeaderName) -> &str {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }
 
 #[actix_web::test]
@@ -53,19 +44,10 @@ async fn whole_segment_is_served_with_immutable_caching_and_cors() {
     assert_eq!(status, 200);
     assert_eq!(body, bytes);
     assert_eq!(header_str(&headers, header::CONTENT_TYPE), "video/mp2t");
-    assert_eq!(
-        header_str(&headers, header::CACHE_CONTROL),
-        "public, max-age=31536000, immutable"
-    );
+    assert_eq!(header_str(&headers, header::CACHE_CONTROL), "public, max-age=31536000, immutable");
     assert_eq!(header_str(&headers, header::ACCEPT_RANGES), "bytes");
-    assert_eq!(
-        header_str(&headers, header::ACCESS_CONTROL_ALLOW_ORIGIN),
-        "*"
-    );
-    assert!(
-        header_str(&headers, header::ETAG).starts_with('"'),
-        "strong ETag"
-    );
+    assert_eq!(header_str(&headers, header::ACCESS_CONTROL_ALLOW_ORIGIN), "*");
+    assert!(header_str(&headers, header::ETAG).starts_with('"'), "strong ETag");
 }
 
 #[actix_web::test]
@@ -74,14 +56,8 @@ async fn playlists_are_cached_briefly() {
     write_media(&app, "movie1/master.m3u8", b"#EXTM3U\n");
     let (status, headers, _) = get(&app, "/media/movie1/master.m3u8", &[]).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        header_str(&headers, header::CONTENT_TYPE),
-        "application/vnd.apple.mpegurl"
-    );
-    assert_eq!(
-        header_str(&headers, header::CACHE_CONTROL),
-        "public, max-age=300"
-    );
+    assert_eq!(header_str(&headers, header::CONTENT_TYPE), "application/vnd.apple.mpegurl");
+    assert_eq!(header_str(&headers, header::CACHE_CONTROL), "public, max-age=300");
 }
 
 #[actix_web::test]
@@ -98,11 +74,7 @@ async fn ranges_return_exactly_the_bytes_asked_for() {
     ] {
         let (status, headers, body) = get(&app, SEGMENT, &[("range", range)]).await;
         assert_eq!(status, 206, "{range}");
-        assert_eq!(
-            header_str(&headers, header::CONTENT_RANGE),
-            format!("bytes {first}-{last}/200000"),
-            "{range}"
-        );
+        assert_eq!(header_str(&headers, header::CONTENT_RANGE), format!("bytes {first}-{last}/200000"), "{range}");
         assert_eq!(body, &bytes[first..=last], "{range}");
     }
 }
@@ -136,12 +108,7 @@ async fn matching_etag_gives_304_without_a_body() {
 async fn if_range_with_another_etag_sends_the_whole_file() {
     let app = TestApp::spawn().await;
     write_media(&app, "movie1/720p/seg_00000.ts", &pattern(5000));
-    let (status, _, body) = get(
-        &app,
-        SEGMENT,
-        &[("range", "bytes=0-9"), ("if-range", "\"stale\"")],
-    )
-    .await;
+    let (status, _, body) = get(&app, SEGMENT, &[("range", "bytes=0-9"), ("if-range", "\"stale\"")]).await;
     assert_eq!((status, body.len()), (200, 5000));
 }
 
@@ -153,13 +120,7 @@ async fn head_gives_the_length_and_no_body() {
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(header_str(res.headers(), header::CONTENT_LENGTH), "12345");
     assert!(res.body().await.unwrap().is_empty());
-    let mut res = app
-        .client
-        .head(app.url(SEGMENT))
-        .insert_header(("range", "bytes=10-19"))
-        .send()
-        .await
-        .unwrap();
+    let mut res = app.client.head(app.url(SEGMENT)).insert_header(("range", "bytes=10-19")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 206);
     assert_eq!(header_str(res.headers(), header::CONTENT_LENGTH), "10");
     assert!(res.body().await.unwrap().is_empty());
@@ -180,11 +141,7 @@ async fn traversal_attempts_are_refused() {
     let app = TestApp::spawn().await;
     // A secret next to the media folder, and one at a well-known absolute path.
     std::fs::write(app.config.storage.data_dir.join("secret.ts"), b"TOP-SECRET").unwrap();
-    std::fs::write(
-        app.config.storage.data_dir.join("cinemesh.ts"),
-        b"TOP-SECRET",
-    )
-    .unwrap();
+    std::fs::write(app.config.storage.data_dir.join("cinemesh.ts"), b"TOP-SECRET").unwrap();
     write_media(&app, "movie1/720p/seg_00000.ts", b"fine");
     let variants = [
         "/media/../secret.ts",
@@ -206,20 +163,10 @@ async fn traversal_attempts_are_refused() {
     ];
     for path in variants {
         let (status, response) = raw_get(&app.address, path).await;
-        assert!(
-            status == 400 || status == 404,
-            "{path} answered {status}: {response:?}"
-        );
-        assert!(
-            !response.contains("TOP-SECRET") && !response.contains("root:"),
-            "{path} leaked a file"
-        );
+        assert!(status == 400 || status == 404, "{path} answered {status}: {response:?}");
+        assert!(!response.contains("TOP-SECRET") && !response.contains("root:"), "{path} leaked a file");
     }
-    assert_eq!(
-        raw_get(&app.address, SEGMENT).await.0,
-        200,
-        "the legitimate path still works"
-    );
+    assert_eq!(raw_get(&app.address, SEGMENT).await.0, 200, "the legitimate path still works");
 }
 
 #[actix_web::test]
@@ -238,18 +185,10 @@ async fn symlinks_out_of_the_media_folder_are_not_followed() {
 async fn unknown_files_and_types_are_404() {
     let app = TestApp::spawn().await;
     write_media(&app, "movie1/notes.exe", b"x");
-    for path in [
-        "/media/movie1/720p/seg_99999.ts",
-        "/media/movie1/notes.exe",
-        "/media/nothing/master.m3u8",
-    ] {
+    for path in ["/media/movie1/720p/seg_99999.ts", "/media/movie1/notes.exe", "/media/nothing/master.m3u8"] {
         let (status, _, body) = get(&app, path, &[]).await;
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (404, Some("media_not_found")),
-            "{path}"
-        );
+        assert_eq!((status, body["error"].as_str()), (404, Some("media_not_found")), "{path}");
     }
 }
 
@@ -264,11 +203,7 @@ async fn bytes_served_are_counted_per_movie_and_rendition() {
     get(&app, "/media/movie1/360p/seg_00000.ts", &[]).await;
     get(&app, "/media/movie1/master.m3u8", &[]).await;
     let _ = app.client.head(app.url(SEGMENT)).send().await.unwrap();
-    assert_eq!(
-        app.served_bytes("movie1", "720p").await,
-        10_100,
-        "HEAD sends no body bytes"
-    );
+    assert_eq!(app.served_bytes("movie1", "720p").await, 10_100, "HEAD sends no body bytes");
     assert_eq!(app.served_bytes("movie1", "360p").await, 3_000);
     assert_eq!(app.served_bytes("movie1", "-").await, 8);
 }
@@ -286,4 +221,37 @@ async fn cors_preflight_allows_range_requests() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 204);
     assert!(header_str(res.headers(), header::ACCESS_CONTROL_ALLOW_HEADERS).contains("range"));
+}
+
+#[actix_web::test]
+async fn other_methods_on_media_are_refused_with_a_code() {
+    let app = TestApp::spawn().await;
+    write_media(&app, "movie1/720p/seg_00000.ts", b"x");
+    let mut res = app.client.post(app.url(SEGMENT)).send().await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap();
+    assert_eq!((res.status().as_u16(), body["error"].as_str()), (405, Some("method_not_allowed")));
+}
+
+#[actix_web::test]
+async fn concurrent_downloads_each_get_their_own_bytes() {
+    // Read buffers are reused per worker thread: concurrent responses of
+    // different files must never see each other's bytes.
+    let app = TestApp::spawn().await;
+    let files: Vec<Vec<u8>> =
+        (0..6u8).map(|i| pattern(300_000 + i as usize * 77_777).into_iter().map(|b| b ^ i).collect()).collect();
+    for (i, bytes) in files.iter().enumerate() {
+        write_media(&app, &format!("movie1/720p/seg_{i:05}.ts"), bytes);
+    }
+    let requests = (0..24).map(|n| {
+        let i = n % files.len();
+        let url = app.url(&format!("/media/movie1/720p/seg_{i:05}.ts"));
+        let client = app.client.clone();
+        async move {
+            let mut res = client.get(url).send().await.unwrap();
+            (i, res.body().limit(64 * 1024 * 1024).await.unwrap())
+        }
+    });
+    for (i, body) in futures_util::future::join_all(requests).await {
+        assert!(body == files[i], "file {i} came back different");
+    }
 }
