@@ -37,8 +37,13 @@ impl TestApp {
     }
 
     /// Spawns with the test defaults (no demo, ultrafast encodes, admin token)
-    /// after `adjust` had its say.
+    /// after `adjust` had its say, on the database the suite runs against.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_on(&database_mode(), adjust).await
+    }
+
+    /// Like `spawn_with`, on `"sqlite"` or `"postgres"` whatever the suite runs against.
+    pub async fn spawn_on(mode: &str, adjust: impl FnOnce(&mut Config)) -> Self {
         if std::env::var_os("CINEMESH_TEST_LOG").is_some() {
             cinemesh_server::telemetry::init();
         }
@@ -51,7 +56,7 @@ impl TestApp {
         config.demo.enabled = false;
         config.ingest.x264_preset = "ultrafast".into();
         config.admin.token = ADMIN_TOKEN.into();
-        let postgres_db = if database_mode() == "postgres" {
+        let postgres_db = if mode == "postgres" {
             let name = format!("cinemesh_test_{}", cinemesh_common::id::random_id(12));
             create_postgres_database(&name).await;
             config.storage.database_url = format!("{}/{name}", postgres_base());

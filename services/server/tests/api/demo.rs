@@ -1,0 +1,92 @@
+//! The quick start's demo movie: made on the first start of the embedded
+//! default, shown as progress while it is being made, not made again; without
+//! ffmpeg a notice says what to install and the web client is still served.
+
+use std::time::{Duration, Instant};
+
+use crate::helpers::TestApp;
+
+async fn wait_for<T>(timeout: Duration, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out");
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[actix_web::test]
+async fn first_embedded_start_makes_the_demo_movie_once() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let data_path = data_dir.path().to_path_buf();
+    let app = TestApp::spawn_on("sqlite", |c| {
+        c.demo.enabled = true;
+        c.demo.duration_secs = 6;
+        c.storage.data_dir = data_path.clone();
+    })
+    .await;
+    let in_progress = wait_for(Duration::from_secs(10), async || {
+        let (_, status) = app.get_json("/api/catalog/status").await;
+        status["ingests"][0]["title"].as_str().map(str::to_owned)
+    })
+    .await;
+    assert_eq!(in_progress, "Cinemesh Demo: Test Pattern", "progress is visible while it is made");
+    let movie = wait_for(Duration::from_secs(90), async || {
+        let (_, page) = app.get_json("/api/movies").await;
+        (page["total"] == 1).then(|| page["movies"][0].clone())
+    })
+    .await;
+    assert_eq!(movie["title"], "Cinemesh Demo: Test Pattern");
+    assert!((movie["duration_ms"].as_i64().unwrap() - 6000).abs() < 100);
+    assert!(app.get_json("/api/catalog/status").await.1["ingests"].as_array().unwrap().is_empty());
+    drop(app);
+
+    // A second start over the same data finds the movie and makes no other.
+    let again = TestApp::spawn_on("sqlite", |c| {
+        c.demo.enabled = true;
+        c.demo.duration_secs = 6;
+        c.storage.data_dir = data_path.clone();
+    })
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert!(again.get_json("/api/catalog/status").await.1["ingests"].as_array().unwrap().is_empty());
+    assert_eq!(again.get_json("/api/movies").await.1["total"], 1);
+}
+
+#[actix_web::test]
+async fn without_ffmpeg_the_catalog_says_what_to_install_and_the_client_is_served() {
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(web.path().join("index.html"), "<!doctype html><title>Cinemesh</title>").unwrap();
+    let web_dir = web.path().to_path_buf();
+    let app = TestApp::spawn_on("sqlite", |c| {
+        c.demo.enabled = true;
+        c.ingest.ffmpeg = "/nonexistent/ffmpeg".into();
+        c.server.web_dir = web_dir;
+    })
+    .await;
+    let notice = wait_for(Duration::from_secs(10), async || {
+        let (_, status) = app.get_json("/api/catalog/status").await;
+        status["notice"].as_str().map(str::to_owned)
+    })
+    .await;
+    assert!(notice.contains("apt-get install ffmpeg"), "{notice}");
+    let mut page = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(String::from_utf8_lossy(&page.body().await.unwrap()).contains("<title>Cinemesh</title>"));
+    app.assert_nothing_left().await;
+}
+
+#[actix_web::test]
+async fn postgres_deployments_get_no_demo_movie() {
+    let app = TestApp::spawn_on("postgres", |c| {
+        c.demo.enabled = true;
+        c.demo.duration_secs = 6;
+    })
+    .await;
+    actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+    let (_, status) = app.get_json("/api/catalog/status").await;
+    assert!(status["ingests"].as_array().unwrap().is_empty(), "{status}");
+    assert_eq!(app.get_json("/api/movies").await.1["total"], 0);
+}
