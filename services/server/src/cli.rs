@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, DEFAULT_TOML};
 use crate::openapi::ApiDoc;
 use crate::progress_bar::ProgressBar;
-use crate::startup::{Application, ffmpeg_tools};
+use crate::startup::Application;
 
 #[derive(Debug, Parser)]
 #[command(name = "cinemesh", version, about = "Watch movies together; viewers share segments peer to peer.")]
@@ -104,7 +104,7 @@ async fn ingest(
     let media_dir = config.storage.media_dir();
     std::fs::create_dir_all(&media_dir).with_context(|| format!("creating {}", media_dir.display()))?;
     let db = Database::connect(&config.storage.database_url()).await.context("opening the database")?;
-    let ingester = Ingester { store: CatalogStore::new(db.clone()), media_dir, tools: ffmpeg_tools(&config) };
+    let ingester = Ingester { store: CatalogStore::new(db.clone()), media_dir, tools: config.ingest.clone() };
     let mut bar = ProgressBar::default();
     let result = ingester.ingest(&request, &mut |p| bar.update(p)).await;
     bar.finish();

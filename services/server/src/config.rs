@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use cinemesh_catalog::ingest::FfmpegTools;
 use serde::{Deserialize, Serialize};
 
 /// The documented default configuration.
@@ -17,7 +18,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
     pub admin: AdminConfig,
-    pub ingest: IngestConfig,
+    /// The ffmpeg programs and encoder preset.
+    pub ingest: FfmpegTools,
     pub demo: DemoConfig,
 }
 
@@ -101,21 +103,6 @@ pub struct AdminConfig {
 impl Default for AdminConfig {
     fn default() -> Self {
         Self { token: String::new(), max_upload_mib: 8192 }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct IngestConfig {
-    pub ffmpeg: PathBuf,
-    pub ffprobe: PathBuf,
-    /// x264 preset.
-    pub x264_preset: String,
-}
-
-impl Default for IngestConfig {
-    fn default() -> Self {
-        Self { ffmpeg: "ffmpeg".into(), ffprobe: "ffprobe".into(), x264_preset: "veryfast".into() }
     }
 }
 

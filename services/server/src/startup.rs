@@ -10,7 +10,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::api::{CatalogApi, configure_catalog};
-use cinemesh_catalog::ingest::{ActiveIngests, FfmpegTools, Ingester, STALE_STAGING_AFTER, sweep_stale};
+use cinemesh_catalog::ingest::{ActiveIngests, Ingester, STALE_STAGING_AFTER, sweep_stale};
 use cinemesh_common::Database;
 use cinemesh_common::error::extractor_error;
 use cinemesh_segments::{MediaState, ServedBytes, WebState, configure_media, configure_web};
@@ -47,7 +47,7 @@ impl Application {
         let mut registry = Registry::default();
         served.register(&mut registry);
         let active = ActiveIngests::default();
-        let ingester = Ingester { store: store.clone(), media_dir: media_dir.clone(), tools: ffmpeg_tools(&config) };
+        let ingester = Ingester { store: store.clone(), media_dir: media_dir.clone(), tools: config.ingest.clone() };
         let catalog = CatalogApi {
             ingester: ingester.clone(),
             admin_token: Some(config.admin.token.clone()).filter(|t| !t.is_empty()),
@@ -125,13 +125,5 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
-    }
-}
-
-pub fn ffmpeg_tools(config: &Config) -> FfmpegTools {
-    FfmpegTools {
-        ffmpeg: config.ingest.ffmpeg.clone(),
-        ffprobe: config.ingest.ffprobe.clone(),
-        x264_preset: config.ingest.x264_preset.clone(),
     }
 }

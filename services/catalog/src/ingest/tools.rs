@@ -5,8 +5,10 @@ use std::process::Stdio;
 
 use super::IngestError;
 
-/// Paths (or names on `PATH`) of the two programs ingest runs.
-#[derive(Debug, Clone)]
+/// Paths (or names on `PATH`) of the two programs ingest runs, and how hard
+/// x264 works. This is also the `[ingest]` section of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct FfmpegTools {
     pub ffmpeg: PathBuf,
     pub ffprobe: PathBuf,

@@ -131,7 +131,7 @@ impl TestApp {
         cinemesh_catalog::ingest::Ingester {
             store: self.app_store.clone(),
             media_dir: self.media_dir(),
-            tools: cinemesh_server::startup::ffmpeg_tools(&self.config),
+            tools: self.config.ingest.clone(),
         }
     }
 }
