@@ -15,7 +15,8 @@ use utoipa::IntoParams;
 
 use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
 use crate::ingest::{ActiveIngests, CatalogStatus, IngestError, IngestRequest, Ingester};
-use crate::model::{MovieDetail, MoviePage, MovieSummary, SegmentManifest};
+use crate::model::{Movie, MovieDetail, MoviePage, MovieSummary, Rendition, SegmentManifest, TrackerAccess};
+use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
 
 /// What the catalog routes need.
 #[derive(Clone)]
@@ -29,6 +30,15 @@ pub struct CatalogApi {
     /// Encodes use every core: run one at a time, queue the rest.
     pub encode_slots: Arc<Semaphore>,
     pub active: ActiveIngests,
+    /// Signs the tracker tokens handed out with movie details.
+    pub tokens: SwarmTokens,
+}
+
+impl CatalogApi {
+    fn detail(&self, movie: &Movie, renditions: &[Rendition]) -> MovieDetail {
+        let (token, expires_at_secs) = self.tokens.issue(&movie.id, now_unix_secs());
+        MovieDetail::new(movie, renditions, TrackerAccess { url: "/tracker".into(), token, expires_at_secs })
+    }
 }
 
 pub fn configure_catalog(cfg: &mut web::ServiceConfig, api: CatalogApi) {
@@ -86,7 +96,8 @@ pub async fn get_movie(api: web::Data<CatalogApi>, id: web::Path<String>) -> Res
     let id = MovieId::parse(&id).map_err(invalid)?;
     let (movie, renditions) =
         api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
-    Ok(HttpResponse::Ok().json(MovieDetail::new(&movie, &renditions)))
+    // Each answer carries a fresh token: never cache it.
+    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(api.detail(&movie, &renditions)))
 }
 
 /// Size and SHA-256 of every segment of every rendition.
@@ -152,7 +163,7 @@ pub async fn upload_movie(
     let id = MovieId::parse(&movie.id).map_err(invalid)?;
     let (movie, renditions) =
         api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(&movie.id))?;
-    Ok(HttpResponse::Created().json(MovieDetail::new(&movie, &renditions)))
+    Ok(HttpResponse::Created().json(api.detail(&movie, &renditions)))
 }
 
 /// Delete a movie: its catalog rows, then its files.

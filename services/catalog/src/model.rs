@@ -119,10 +119,23 @@ pub struct MovieDetail {
     /// Sizes and SHA-256 of every segment, for peers to verify what they receive.
     pub segment_manifest_url: String,
     pub renditions: Vec<RenditionView>,
+    /// Where and how to join this movie's swarms.
+    pub tracker: TrackerAccess,
+}
+
+/// What a viewer needs to join the movie's swarms on the tracker.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct TrackerAccess {
+    /// WebSocket path of the tracker, relative to the server origin.
+    pub url: String,
+    /// Signed token admitting the holder to this movie's swarms.
+    pub token: String,
+    /// When the token stops working, Unix seconds.
+    pub expires_at_secs: u64,
 }
 
 impl MovieDetail {
-    pub fn new(movie: &Movie, renditions: &[Rendition]) -> Self {
+    pub fn new(movie: &Movie, renditions: &[Rendition], tracker: TrackerAccess) -> Self {
         Self {
             id: movie.id.clone(),
             title: movie.title.clone(),
@@ -145,6 +158,7 @@ impl MovieDetail {
                     playlist_url: format!("/media/{}/{}/index.m3u8", movie.id, r.name),
                 })
                 .collect(),
+            tracker,
         }
     }
 }

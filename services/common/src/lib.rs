@@ -4,6 +4,7 @@
 pub mod db;
 pub mod error;
 pub mod id;
+pub mod swarm_token;
 
 pub use db::{Database, DatabaseKind};
 pub use error::{ApiError, ErrorBody};

@@ -78,6 +78,9 @@ fn redacted(mut config: Config) -> Config {
     if !config.admin.token.is_empty() {
         config.admin.token = "<set>".into();
     }
+    if !config.tracker.secret.is_empty() {
+        config.tracker.secret = "<set>".into();
+    }
     config
 }
 

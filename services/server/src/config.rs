@@ -20,6 +20,7 @@ pub struct Config {
     pub admin: AdminConfig,
     /// The ffmpeg programs and encoder preset.
     pub ingest: FfmpegTools,
+    pub tracker: TrackerConfig,
     pub demo: DemoConfig,
 }
 
@@ -103,6 +104,25 @@ pub struct AdminConfig {
 impl Default for AdminConfig {
     fn default() -> Self {
         Self { token: String::new(), max_upload_mib: 8192 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackerConfig {
+    /// Signs swarm tokens; empty means a random secret per process. Never logged.
+    pub secret: String,
+    /// Clients send something at least this often, seconds.
+    pub heartbeat_secs: u64,
+    /// Silence after which a peer is dropped, seconds.
+    pub peer_timeout_secs: u64,
+    /// Swarm-owning tasks; 0 means one per CPU core.
+    pub shards: usize,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        Self { secret: String::new(), heartbeat_secs: 15, peer_timeout_secs: 45, shards: 0 }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod progress_bar;
 pub mod startup;
 pub mod telemetry;
+pub mod tracker_catalog;
 
 pub use config::Config;
 pub use startup::Application;

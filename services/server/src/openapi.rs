@@ -29,6 +29,7 @@ use cinemesh_common::ErrorBody;
         model::MovieSummary,
         model::MovieDetail,
         model::RenditionView,
+        model::TrackerAccess,
         model::SegmentManifest,
         model::RenditionSegments,
         ingest::CatalogStatus,

@@ -13,12 +13,16 @@ use cinemesh_catalog::api::{CatalogApi, configure_catalog};
 use cinemesh_catalog::ingest::{ActiveIngests, Ingester, STALE_STAGING_AFTER, sweep_stale};
 use cinemesh_common::Database;
 use cinemesh_common::error::extractor_error;
+use cinemesh_common::swarm_token::SwarmTokens;
 use cinemesh_segments::{MediaState, ServedBytes, WebState, configure_media, configure_web};
+use cinemesh_tracker::{Hub, SessionTiming, TrackerState, configure_tracker};
 use prometheus_client::registry::Registry;
+use std::time::Duration;
 
 use crate::config::Config;
 use crate::health::{HealthState, configure_health};
 use crate::openapi::configure_openapi;
+use crate::tracker_catalog::CatalogRenditions;
 
 /// Largest JSON request body any endpoint accepts.
 const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
@@ -47,6 +51,8 @@ impl Application {
         let mut registry = Registry::default();
         served.register(&mut registry);
         let active = ActiveIngests::default();
+        // One token signer for the catalog (issues) and the tracker (verifies).
+        let tokens = SwarmTokens::new(&config.tracker.secret);
         let ingester = Ingester { store: store.clone(), media_dir: media_dir.clone(), tools: config.ingest.clone() };
         let catalog = CatalogApi {
             ingester: ingester.clone(),
@@ -55,6 +61,7 @@ impl Application {
             max_upload_bytes: config.admin.max_upload_mib * 1024 * 1024,
             encode_slots: Arc::new(tokio::sync::Semaphore::new(1)),
             active: active.clone(),
+            tokens: tokens.clone(),
         };
         let media = MediaState::new(&media_dir, served.clone()).context("opening the media folder")?;
         let web_dir = Some(config.server.web_dir.as_path()).filter(|d| d.join("index.html").is_file());
@@ -62,6 +69,19 @@ impl Application {
             tracing::warn!(dir = %config.server.web_dir.display(), "the web client is not built; serving the API only");
         }
         let web_state = WebState::new(web_dir);
+        let tracker = TrackerState {
+            hub: Hub::start(match config.tracker.shards {
+                0 => std::thread::available_parallelism().map_or(1, usize::from),
+                n => n,
+            }),
+            tokens: tokens.clone(),
+            renditions: Arc::new(CatalogRenditions::new(store.clone())),
+            timing: SessionTiming {
+                heartbeat: Duration::from_secs(config.tracker.heartbeat_secs),
+                peer_timeout: Duration::from_secs(config.tracker.peer_timeout_secs),
+                ..SessionTiming::default()
+            },
+        };
         let health = HealthState { db, redis, registry: Arc::new(registry) };
 
         let listener =
@@ -79,6 +99,7 @@ impl Application {
                 .configure(|cfg| configure_health(cfg, health.clone()))
                 .configure(configure_openapi)
                 .configure(|cfg| configure_catalog(cfg, catalog.clone()))
+                .configure(|cfg| configure_tracker(cfg, tracker.clone()))
                 .configure(|cfg| configure_media(cfg, media.clone()))
                 .configure(|cfg| configure_web(cfg, web_state.clone()))
         })

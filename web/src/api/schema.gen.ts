@@ -219,6 +219,8 @@ export interface components {
             /** @description Sizes and SHA-256 of every segment, for peers to verify what they receive. */
             segment_manifest_url: string;
             title: string;
+            /** @description Where and how to join this movie's swarms. */
+            tracker: components["schemas"]["TrackerAccess"];
             /** Format: int64 */
             year?: number | null;
         };
@@ -290,6 +292,18 @@ export interface components {
         SegmentManifest: {
             movie_id: string;
             renditions: components["schemas"]["RenditionSegments"][];
+        };
+        /** @description What a viewer needs to join the movie's swarms on the tracker. */
+        TrackerAccess: {
+            /**
+             * Format: int64
+             * @description When the token stops working, Unix seconds.
+             */
+            expires_at_secs: number;
+            /** @description Signed token admitting the holder to this movie's swarms. */
+            token: string;
+            /** @description WebSocket path of the tracker, relative to the server origin. */
+            url: string;
         };
     };
     responses: never;

@@ -1,37 +1,7 @@
 //! Catalog API: listing, search, pagination, details, the segment manifest,
 //! and coded errors. Movies are written through the store (ingest has its own tests).
 
-use cinemesh_catalog::model::{Movie, NewMovie, Rendition, Segment};
-
 use crate::helpers::TestApp;
-
-async fn seed(app: &TestApp, id: &str, title: &str, description: &str, created_at_ms: i64) {
-    let segments = (0..3)
-        .map(|i| Segment { sequence: i, duration_ms: 2000, size_bytes: 1000 + i, sha256: format!("{:064x}", i) })
-        .collect::<Vec<_>>();
-    let rendition = |name: &str, height: i64| Rendition {
-        name: name.into(),
-        width: height * 16 / 9,
-        height,
-        bandwidth_bps: height * 4000,
-        codecs: "avc1.4d401f,mp4a.40.2".into(),
-        segment_count: 3,
-    };
-    app.app_store
-        .insert(&NewMovie {
-            movie: Movie {
-                id: id.into(),
-                title: title.into(),
-                description: description.into(),
-                year: Some(2001),
-                duration_ms: 6000,
-                created_at_ms,
-            },
-            renditions: vec![(rendition("360p", 360), segments.clone()), (rendition("720p", 720), segments)],
-        })
-        .await
-        .unwrap();
-}
 
 #[actix_web::test]
 async fn empty_catalog_lists_nothing() {
@@ -46,7 +16,7 @@ async fn empty_catalog_lists_nothing() {
 async fn pages_split_the_catalog_newest_first() {
     let app = TestApp::spawn().await;
     for i in 0..25 {
-        seed(&app, &format!("movie{i:02}"), &format!("Movie {i:02}"), "", 1000 + i).await;
+        app.seed_movie(&format!("movie{i:02}"), &format!("Movie {i:02}"), "", 1000 + i).await;
     }
     let (status, first) = app.get_json("/api/movies?per_page=10").await;
     assert_eq!(status, 200);
@@ -65,9 +35,9 @@ async fn pages_split_the_catalog_newest_first() {
 #[actix_web::test]
 async fn search_matches_title_and_description_case_insensitively() {
     let app = TestApp::spawn().await;
-    seed(&app, "bunny", "Big Buck Bunny", "A giant rabbit", 1).await;
-    seed(&app, "sintel", "Sintel", "A girl searches for her baby DRAGON", 2).await;
-    seed(&app, "tears", "Tears of Steel", "Robots in Amsterdam", 3).await;
+    app.seed_movie("bunny", "Big Buck Bunny", "A giant rabbit", 1).await;
+    app.seed_movie("sintel", "Sintel", "A girl searches for her baby DRAGON", 2).await;
+    app.seed_movie("tears", "Tears of Steel", "Robots in Amsterdam", 3).await;
     let (_, by_title) = app.get_json("/api/movies?q=bUnNy").await;
     assert_eq!(by_title["total"], 1);
     assert_eq!(by_title["movies"][0]["id"], "bunny");
@@ -80,8 +50,8 @@ async fn search_matches_title_and_description_case_insensitively() {
 #[actix_web::test]
 async fn search_wildcards_match_only_themselves() {
     let app = TestApp::spawn().await;
-    seed(&app, "plain", "Plain title", "", 1).await;
-    seed(&app, "percent", "100% Real", "", 2).await;
+    app.seed_movie("plain", "Plain title", "", 1).await;
+    app.seed_movie("percent", "100% Real", "", 2).await;
     let (_, percent) = app.get_json("/api/movies?q=%25").await;
     assert_eq!(percent["total"], 1, "{percent}");
     assert_eq!(percent["movies"][0]["id"], "percent");
@@ -92,7 +62,7 @@ async fn search_wildcards_match_only_themselves() {
 #[actix_web::test]
 async fn details_give_renditions_and_every_url_a_player_needs() {
     let app = TestApp::spawn().await;
-    seed(&app, "bunny", "Big Buck Bunny", "A giant rabbit", 1).await;
+    app.seed_movie("bunny", "Big Buck Bunny", "A giant rabbit", 1).await;
     let (status, movie) = app.get_json("/api/movies/bunny").await;
     assert_eq!(status, 200);
     assert_eq!(movie["title"], "Big Buck Bunny");
@@ -108,7 +78,7 @@ async fn details_give_renditions_and_every_url_a_player_needs() {
 #[actix_web::test]
 async fn segment_manifest_lists_sizes_and_hashes_in_sequence() {
     let app = TestApp::spawn().await;
-    seed(&app, "bunny", "Big Buck Bunny", "", 1).await;
+    app.seed_movie("bunny", "Big Buck Bunny", "", 1).await;
     let (status, manifest) = app.get_json("/api/movies/bunny/segments").await;
     assert_eq!(status, 200);
     assert_eq!(manifest["movie_id"], "bunny");

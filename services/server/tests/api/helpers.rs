@@ -126,6 +126,48 @@ impl TestApp {
         assert!(uploads.is_empty(), "files left in the upload folder: {uploads:?}");
     }
 
+    /// Writes a movie with 360p and 720p renditions of three segments each
+    /// straight into the catalog (ingest has its own tests).
+    pub async fn seed_movie(&self, id: &str, title: &str, description: &str, created_at_ms: i64) {
+        self.seed_movie_with_segments(id, title, description, created_at_ms, 3).await;
+    }
+
+    pub async fn seed_movie_with_segments(
+        &self,
+        id: &str,
+        title: &str,
+        description: &str,
+        created_at_ms: i64,
+        segment_count: i64,
+    ) {
+        use cinemesh_catalog::model::{Movie, NewMovie, Rendition, Segment};
+        let segments = (0..segment_count)
+            .map(|i| Segment { sequence: i, duration_ms: 2000, size_bytes: 1000 + i, sha256: format!("{:064x}", i) })
+            .collect::<Vec<_>>();
+        let rendition = |name: &str, height: i64| Rendition {
+            name: name.into(),
+            width: height * 16 / 9,
+            height,
+            bandwidth_bps: height * 4000,
+            codecs: "avc1.4d401f,mp4a.40.2".into(),
+            segment_count,
+        };
+        self.app_store
+            .insert(&NewMovie {
+                movie: Movie {
+                    id: id.into(),
+                    title: title.into(),
+                    description: description.into(),
+                    year: Some(2001),
+                    duration_ms: segment_count * 2000,
+                    created_at_ms,
+                },
+                renditions: vec![(rendition("360p", 360), segments.clone()), (rendition("720p", 720), segments)],
+            })
+            .await
+            .expect("seed movie");
+    }
+
     /// An ingester writing to this app's catalog and media folder.
     pub fn ingester(&self) -> cinemesh_catalog::ingest::Ingester {
         cinemesh_catalog::ingest::Ingester {

@@ -10,3 +10,5 @@ mod health;
 mod helpers;
 mod ingest;
 mod segments;
+mod tracker;
+mod tracker_client;

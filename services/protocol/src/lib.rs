@@ -1,0 +1,8 @@
+//! The wire contract of Cinemesh. Nothing else defines message shapes: the
+//! tracker, the load tester and the native peer use these types, and the web
+//! client's TypeScript types mirror them.
+
+pub mod ranges;
+pub mod tracker;
+
+pub use ranges::SegmentRanges;

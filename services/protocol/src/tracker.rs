@@ -1,0 +1,228 @@
+//! Tracker messages: JSON text frames over the `/tracker` WebSocket, tagged by
+//! `type`. The client speaks first with `hello`; the server answers `welcome`
+//! with the peer id it assigned. A client never chooses a peer id: the tracker
+//! addresses signalling by the ids it handed out, so none can be forged.
+
+use serde::{Deserialize, Serialize};
+
+use crate::SegmentRanges;
+
+/// Version of this protocol; `hello` carries it and a mismatch is refused.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Largest text frame the tracker reads, bytes (an SDP offer is ~1.3–6 KB).
+pub const MAX_FRAME_BYTES: usize = 16 * 1024;
+/// Largest SDP or ICE candidate string relayed, bytes.
+pub const MAX_SIGNAL_BYTES: usize = 12 * 1024;
+/// Most swarms one connection may be in at once (one per rendition watched).
+pub const MAX_SWARMS_PER_CONNECTION: usize = 4;
+/// Most peers one `holders` answer lists.
+pub const MAX_PEERS_PER_ANSWER: u32 = 16;
+/// Widest window a `who_has` may ask about, segments.
+pub const MAX_WINDOW: u32 = 64;
+
+/// Server-assigned peer id: unique per connection, opaque to clients.
+pub type PeerId = String;
+
+/// A swarm: the viewers of one rendition of one movie.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SwarmKey {
+    pub movie: String,
+    pub rendition: String,
+}
+
+/// Messages from a peer to the tracker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// First message on a connection.
+    Hello {
+        version: u32,
+    },
+    /// Enter a swarm with the token the catalog issued for that movie, and the
+    /// segments already held.
+    Join {
+        swarm: SwarmKey,
+        token: String,
+        #[serde(default)]
+        holdings: SegmentRanges,
+    },
+    /// Segments that entered or left the peer's cache since the last `have`.
+    Have {
+        swarm: SwarmKey,
+        #[serde(default)]
+        added: SegmentRanges,
+        #[serde(default)]
+        dropped: SegmentRanges,
+    },
+    /// Who holds segments `from ..= from + count - 1`? Answered by `holders`.
+    WhoHas {
+        swarm: SwarmKey,
+        from: u32,
+        count: u32,
+        /// Most peers wanted (capped at `MAX_PEERS_PER_ANSWER`).
+        #[serde(default)]
+        limit: Option<u32>,
+    },
+    /// WebRTC signalling for another peer of the same swarm.
+    Signal {
+        swarm: SwarmKey,
+        to: PeerId,
+        signal: Signal,
+    },
+    /// Cumulative transfer counters of this peer in a swarm, bytes.
+    Stats {
+        swarm: SwarmKey,
+        http_bytes: u64,
+        peer_bytes: u64,
+        uploaded_bytes: u64,
+    },
+    Leave {
+        swarm: SwarmKey,
+    },
+    /// Heartbeat; answered by `pong` with the same `t`.
+    Ping {
+        t: u64,
+    },
+}
+
+/// WebRTC signalling payloads, relayed unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Signal {
+    Offer {
+        sdp: String,
+    },
+    Answer {
+        sdp: String,
+    },
+    Candidate {
+        candidate: String,
+        #[serde(default)]
+        sdp_mid: Option<String>,
+        #[serde(default)]
+        sdp_m_line_index: Option<u16>,
+    },
+}
+
+impl Signal {
+    /// Bytes of text this signal carries.
+    pub fn text_len(&self) -> usize {
+        match self {
+            Self::Offer { sdp } | Self::Answer { sdp } => sdp.len(),
+            Self::Candidate { candidate, sdp_mid, .. } => candidate.len() + sdp_mid.as_ref().map_or(0, String::len),
+        }
+    }
+}
+
+/// A holder in a `holders` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub peer: PeerId,
+    /// Which of the asked-for segments this peer holds.
+    pub holds: SegmentRanges,
+}
+
+/// Messages from the tracker to a peer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServerMessage {
+    Welcome {
+        version: u32,
+        peer: PeerId,
+        /// Send something (a `ping` will do) at least this often, seconds.
+        heartbeat_secs: u32,
+    },
+    Joined {
+        swarm: SwarmKey,
+        /// Other peers in the swarm now.
+        peers: u32,
+    },
+    /// Best holders first: most of the window, then least loaded, then most
+    /// recently active. Never the asker.
+    Holders {
+        swarm: SwarmKey,
+        from: u32,
+        count: u32,
+        peers: Vec<Holder>,
+    },
+    Signal {
+        swarm: SwarmKey,
+        from: PeerId,
+        signal: Signal,
+    },
+    Pong {
+        t: u64,
+    },
+    /// A refused message. `code` is stable; repeated abuse closes the socket.
+    Error {
+        code: String,
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn swarm() -> SwarmKey {
+        SwarmKey { movie: "m1".into(), rendition: "720p".into() }
+    }
+
+    #[test]
+    fn client_messages_round_trip() {
+        let messages = [
+            ClientMessage::Hello { version: PROTOCOL_VERSION },
+            ClientMessage::Join { swarm: swarm(), token: "t".into(), holdings: SegmentRanges::from_sequences([1, 2]) },
+            ClientMessage::Have {
+                swarm: swarm(),
+                added: SegmentRanges::from_sequences([3]),
+                dropped: SegmentRanges::default(),
+            },
+            ClientMessage::WhoHas { swarm: swarm(), from: 10, count: 5, limit: Some(3) },
+            ClientMessage::Signal {
+                swarm: swarm(),
+                to: "p2".into(),
+                signal: Signal::Candidate {
+                    candidate: "c".into(),
+                    sdp_mid: Some("0".into()),
+                    sdp_m_line_index: Some(0),
+                },
+            },
+            ClientMessage::Stats { swarm: swarm(), http_bytes: 1, peer_bytes: 2, uploaded_bytes: 3 },
+            ClientMessage::Leave { swarm: swarm() },
+            ClientMessage::Ping { t: 42 },
+        ];
+        for message in messages {
+            let json = serde_json::to_string(&message).unwrap();
+            assert_eq!(serde_json::from_str::<ClientMessage>(&json).unwrap(), message, "{json}");
+        }
+    }
+
+    #[test]
+    fn wire_shape_is_tagged_and_snake_case() {
+        let json =
+            serde_json::to_value(ClientMessage::WhoHas { swarm: swarm(), from: 1, count: 2, limit: None }).unwrap();
+        assert_eq!(json["type"], "who_has");
+        assert_eq!(json["swarm"]["rendition"], "720p");
+        let signal = serde_json::to_value(Signal::Offer { sdp: "v=0".into() }).unwrap();
+        assert_eq!(signal, serde_json::json!({"kind": "offer", "sdp": "v=0"}));
+    }
+
+    #[test]
+    fn unknown_types_and_fields_are_refused() {
+        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"teleport"}"#).is_err());
+        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"ping","t":1,"extra":true}"#).is_err());
+    }
+
+    #[test]
+    fn server_messages_round_trip() {
+        let message = ServerMessage::Holders {
+            swarm: swarm(),
+            from: 4,
+            count: 8,
+            peers: vec![Holder { peer: "p1".into(), holds: SegmentRanges::from_sequences([4, 5, 6]) }],
+        };
+        let json = serde_json::to_string(&message).unwrap();
+        assert_eq!(serde_json::from_str::<ServerMessage>(&json).unwrap(), message);
+    }
+}

@@ -1,0 +1,284 @@
+//! The tracker over a real WebSocket:
+//! - hello assigns the peer id; join admits with a catalog token and counts the others;
+//! - holders are ranked by how much of the window they hold, never the asker,
+//!   and follow holdings deltas, leaves and disconnects;
+//! - signalling is relayed within a swarm with the true sender's id, and
+//!   refused across swarms, to unknown or forged ids;
+//! - tokens for another movie, expired or forged are refused;
+//! - a silent peer is dropped after the timeout and its holdings vanish;
+//! - bad input gets coded errors; repeated abuse closes the socket.
+
+use std::time::Duration;
+
+use cinemesh_common::swarm_token::{SwarmTokens, TOKEN_LIFETIME_SECS, now_unix_secs};
+use cinemesh_protocol::SegmentRanges;
+use cinemesh_protocol::tracker::{ClientMessage, MAX_FRAME_BYTES, ServerMessage, Signal, SwarmKey};
+
+use crate::helpers::TestApp;
+use crate::tracker_client::{Ending, TrackerClient};
+
+const SECRET: &str = "tracker-test-secret";
+
+fn swarm(movie: &str, rendition: &str) -> SwarmKey {
+    SwarmKey { movie: movie.into(), rendition: rendition.into() }
+}
+
+fn held(seqs: std::ops::RangeInclusive<u32>) -> SegmentRanges {
+    SegmentRanges::from_sequences(seqs)
+}
+
+/// An app with one 100-segment movie `movie1`; returns it with the token the
+/// catalog hands out for that movie.
+async fn app_with_movie(adjust: impl FnOnce(&mut cinemesh_server::Config)) -> (TestApp, String) {
+    let app = TestApp::spawn_with(|c| {
+        c.tracker.secret = SECRET.into();
+        adjust(c);
+    })
+    .await;
+    app.seed_movie_with_segments("movie1", "Movie One", "", 1, 100).await;
+    app.seed_movie_with_segments("movie2", "Movie Two", "", 2, 100).await;
+    let (_, detail) = app.get_json("/api/movies/movie1").await;
+    assert_eq!(detail["tracker"]["url"], "/tracker");
+    (app, detail["tracker"]["token"].as_str().expect("token").to_owned())
+}
+
+#[actix_web::test]
+async fn hello_assigns_distinct_peer_ids_and_join_counts_the_others() {
+    let (app, token) = app_with_movie(|_| {}).await;
+    let (mut a, id_a) = TrackerClient::greeted(&app).await;
+    let (mut b, id_b) = TrackerClient::greeted(&app).await;
+    assert_ne!(id_a, id_b);
+    assert_eq!(a.join(&swarm("movie1", "720p"), &token, held(0..=4)).await, 0);
+    assert_eq!(b.join(&swarm("movie1", "720p"), &token, SegmentRanges::default()).await, 1);
+    assert_eq!(a.join(&swarm("movie1", "360p"), &token, SegmentRanges::default()).await, 0, "swarms are per rendition");
+}
+
+#[actix_web::test]
+async fn holders_are_ranked_by_the_window_and_never_include_the_asker() {
+    let (app, token) = app_with_movie(|_| {}).await;
+    let key = swarm("movie1", "720p");
+    let (mut most, id_most) = TrackerClient::greeted(&app).await;
+    let (mut some, id_some) = TrackerClient::greeted(&app).await;
+    let (mut elsewhere, _) = TrackerClient::greeted(&app).await;
+    let (mut asker, _) = TrackerClient::greeted(&app).await;
+    most.join(&key, &token, held(10..=19)).await;
+    some.join(&key, &token, held(10..=12)).await;
+    elsewhere.join(&key, &token, held(50..=59)).await;
+    asker.join(&key, &token, held(10..=19)).await;
+    let holders = asker.who_has(&key, 10, 10).await;
+    assert_eq!(holders, vec![(id_most, held(10..=19)), (id_some, held(10..=12))]);
+}
+
+#[actix_web::test]
+async fn holdings_deltas_leaves_and_disconnects_change_the_answers() {
+    let (app, token) = app_with_movie(|_| {}).await;
+    let key = swarm("movie1", "720p");
+    let (mut a, id_a) = TrackerClient::greeted(&app).await;
+    let (mut b, id_b) = TrackerClient::greeted(&app).await;
+    let (mut asker, _) = TrackerClient::greeted(&app).await;
+    a.join(&key, &token, SegmentRanges::default()).await;
+    b.join(&key, &token, held(0..=1)).await;
+    asker.join(&key, &token, SegmentRanges::default()).await;
+
+    a.send(&ClientMessage::Have { swarm: key.clone(), added: held(0..=9), dropped: SegmentRanges::default() }).await;
+    a.sync().await;
+    assert_eq!(
+        asker.who_has(&key, 0, 10).await.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(),
+        [id_a.clone(), id_b.clone()]
+    );
+
+    a.send(&ClientMessage::Have { swarm: key.clone(), added: SegmentRanges::default(), dropped: held(0..=9) }).await;
+    a.sync().await;
+    assert_eq!(asker.who_has(&key, 0, 10).await, vec![(id_b.clone(), held(0..=1))]);
+
+    b.send(&ClientMessage::Leave { swarm: key.clone() }).await;
+    b.sync().await;
+    assert!(asker.who_has(&key, 0, 10).await.is_empty());
+
+    a.send(&ClientMessage::Have { swarm: key.clone(), added: held(5..=5), dropped: SegmentRanges::default() }).await;
+    a.sync().await;
+    drop(a);
+    // The disconnect reaches the tracker asynchronously.
+    let mut holders = asker.who_has(&key, 0, 10).await;
+    for _ in 0..50 {
+        if holders.is_empty() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        holders = asker.who_has(&key, 0, 10).await;
+    }
+    assert!(holders.is_empty(), "a closed connection's holdings vanish: {holders:?}");
+}
+
+#[actix_web::test]
+async fn signals_are_relayed_within_the_swarm_with_the_true_sender() {
+    let (app, token) = app_with_movie(|_| {}).await;
+    let key = swarm("movie1", "720p");
+    let (mut a, id_a) = TrackerClient::greeted(&app).await;
+    let (mut b, id_b) = TrackerClient::greeted(&app).await;
+    a.join(&key, &token, SegmentRanges::default()).await;
+    b.join(&key, &token, SegmentRanges::default()).await;
+    let sdp = format!("v=0\r\n{}", "a=candidate:x\r\n".repeat(90));
+    let signals = [
+        Signal::Offer { sdp: sdp.clone() },
+        Signal::Candidate {
+            candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
+            sdp_mid: Some("0".into()),
+            sdp_m_line_index: Some(0),
+        },
+    ];
+    for signal in signals {
+        a.send(&ClientMessage::Signal { swarm: key.clone(), to: id_b.clone(), signal: signal.clone() }).await;
+        assert_eq!(b.recv().await, ServerMessage::Signal { swarm: key.clone(), from: id_a.clone(), signal });
+    }
+    b.send(&ClientMessage::Signal {
+        swarm: key.clone(),
+        to: id_a.clone(),
+        signal: Signal::Answer { sdp: "v=0".into() },
+    })
+    .await;
+    assert_eq!(
+        a.recv().await,
+        ServerMessage::Signal { swarm: key.clone(), from: id_b, signal: Signal::Answer { sdp: "v=0".into() } }
+    );
+}
+
+#[actix_web::test]
+async fn signals_across_swarms_or_to_unknown_ids_are_refused() {
+    let (app, token) = app_with_movie(|_| {}).await;
+    let (mut a, id_a) = TrackerClient::greeted(&app).await;
+    let (mut other, id_other) = TrackerClient::greeted(&app).await;
+    a.join(&swarm("movie1", "720p"), &token, SegmentRanges::default()).await;
+    other.join(&swarm("movie1", "360p"), &token, SegmentRanges::default()).await;
+    let offer = Signal::Offer { sdp: "v=0".into() };
+    for to in [id_other.clone(), "forgedpeerid".to_owned(), id_a.clone()] {
+        a.send(&ClientMessage::Signal { swarm: swarm("movie1", "720p"), to: to.clone(), signal: offer.clone() }).await;
+        assert_eq!(a.error_code().await, "unknown_peer", "signal to {to}");
+    }
+    // Naming the other swarm without having joined it is refused too.
+    a.send(&ClientMessage::Signal { swarm: swarm("movie1", "360p"), to: id_other, signal: offer }).await;
+    assert_eq!(a.error_code().await, "not_in_swarm");
+    other.sync().await;
+    assert_eq!(other.next(Duration::from_millis(300)).await, Err(Ending::Silence), "nothing was relayed");
+}
+
+#[actix_web::test]
+async fn tokens_for_other_movies_expired_or_forged_are_refused() {
+    let (app, token) = app_with_movie(|_| {}).await;
+    let (mut client, _) = TrackerClient::greeted(&app).await;
+    let join = |movie: &str, token: String| ClientMessage::Join {
+        swarm: swarm(movie, "720p"),
+        token,
+        holdings: SegmentRanges::default(),
+    };
+    client.send(&join("movie2", token.clone())).await;
+    assert_eq!(client.error_code().await, "token_scope");
+    let (expired, _) = SwarmTokens::new(SECRET).issue("movie1", now_unix_secs() - TOKEN_LIFETIME_SECS - 1);
+    client.send(&join("movie1", expired)).await;
+    assert_eq!(client.error_code().await, "token_expired");
+    let (forged, _) = SwarmTokens::new("another-secret").issue("movie1", now_unix_secs());
+    client.send(&join("movie1", forged)).await;
+    assert_eq!(client.error_code().await, "invalid_token");
+    client.send(&ClientMessage::Join { swarm: swarm("movie1", "4k"), token, holdings: SegmentRanges::default() }).await;
+    assert_eq!(client.error_code().await, "unknown_rendition");
+}
+
+#[actix_web::test]
+async fn a_silent_peer_is_dropped_and_its_holdings_vanish() {
+    let (app, token) = app_with_movie(|c| c.tracker.peer_timeout_secs = 1).await;
+    let key = swarm("movie1", "720p");
+    let (mut silent, _) = TrackerClient::greeted(&app).await;
+    let (mut asker, _) = TrackerClient::greeted(&app).await;
+    silent.join(&key, &token, held(0..=9)).await;
+    asker.join(&key, &token, SegmentRanges::default()).await;
+    assert_eq!(asker.who_has(&key, 0, 10).await.len(), 1);
+    // The asker keeps talking; the other says nothing for over a second.
+    let mut dropped = false;
+    for _ in 0..40 {
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        if asker.who_has(&key, 0, 10).await.is_empty() {
+            dropped = true;
+            break;
+        }
+    }
+    assert!(dropped, "the silent peer's holdings vanished");
+    assert_eq!(silent.next(Duration::from_secs(2)).await, Err(Ending::Closed(Some("timeout".into()))));
+}
+
+#[actix_web::test]
+async fn bad_input_gets_coded_errors() {
+    let (app, token) = app_with_movie(|_| {}).await;
+    let key = swarm("movie1", "720p");
+
+    let mut early = TrackerClient::connect(&app).await;
+    early.send(&ClientMessage::Ping { t: 1 }).await;
+    assert_eq!(early.error_code().await, "hello_required");
+    assert_eq!(early.next(Duration::from_secs(2)).await, Err(Ending::Closed(Some("hello_required".into()))));
+
+    let mut old = TrackerClient::connect(&app).await;
+    old.send(&ClientMessage::Hello { version: 0 }).await;
+    assert_eq!(old.error_code().await, "unsupported_version");
+
+    let (mut client, _) = TrackerClient::greeted(&app).await;
+    for (text, code) in [
+        ("{not json", "invalid_message"),
+        (r#"{"type":"teleport"}"#, "invalid_message"),
+        (r#"{"type":"have","swarm":{"movie":"movie1","rendition":"720p"},"added":[[5,1]]}"#, "invalid_message"),
+        (r#"{"type":"hello","version":1}"#, "already_greeted"),
+    ] {
+        client.send_text(text).await;
+        assert_eq!(client.error_code().await, code, "{text}");
+    }
+    client.send(&ClientMessage::WhoHas { swarm: key.clone(), from: 0, count: 4, limit: None }).await;
+    assert_eq!(client.error_code().await, "not_in_swarm");
+    client.join(&key, &token, SegmentRanges::default()).await;
+    client.send(&ClientMessage::WhoHas { swarm: key.clone(), from: 0, count: 1000, limit: None }).await;
+    assert_eq!(client.error_code().await, "invalid_window");
+    let huge = Signal::Offer { sdp: "x".repeat(13 * 1024) };
+    client.send(&ClientMessage::Signal { swarm: key.clone(), to: "someone".into(), signal: huge }).await;
+    assert_eq!(client.error_code().await, "signal_too_large");
+    client.send_binary(vec![1, 2, 3]).await;
+    assert_eq!(client.error_code().await, "binary_not_supported");
+    for rendition in ["360p"] {
+        client.join(&swarm("movie1", rendition), &token, SegmentRanges::default()).await;
+    }
+    let token2 = app.get_json("/api/movies/movie2").await.1["tracker"]["token"].as_str().unwrap().to_owned();
+    client.join(&swarm("movie2", "720p"), &token2, SegmentRanges::default()).await;
+    client.join(&swarm("movie2", "360p"), &token2, SegmentRanges::default()).await;
+    client
+        .send(&ClientMessage::Join {
+            swarm: swarm("movie1", "x"),
+            token: token.clone(),
+            holdings: SegmentRanges::default(),
+        })
+        .await;
+    assert_eq!(client.error_code().await, "too_many_swarms");
+
+    let (mut big, _) = TrackerClient::greeted(&app).await;
+    big.send_text(&format!(r#"{{"type":"ping","t":1,"pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES))).await;
+    assert_eq!(big.error_code().await, "frame_too_large");
+    assert!(matches!(big.next(Duration::from_secs(2)).await, Err(Ending::Closed(_))));
+}
+
+#[actix_web::test]
+async fn floods_are_rate_limited_and_repeated_abuse_closes_the_socket() {
+    let (app, _) = app_with_movie(|_| {}).await;
+    let (mut flooder, _) = TrackerClient::greeted(&app).await;
+    for t in 0..150 {
+        flooder.send(&ClientMessage::Ping { t }).await;
+    }
+    let mut pongs = 0;
+    let mut limited = 0;
+    let ending = loop {
+        match flooder.next(Duration::from_secs(2)).await {
+            Ok(ServerMessage::Pong { .. }) => pongs += 1,
+            Ok(ServerMessage::Error { code, .. }) if code == "rate_limited" => limited += 1,
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(ending) => break ending,
+        }
+    };
+    // The burst is 100 messages, and hello spent one of them.
+    assert!((99..=110).contains(&pongs), "the burst passes: {pongs}");
+    assert!(limited >= 20, "the rest is refused: {limited}");
+    assert_eq!(ending, Ending::Closed(Some("too_many_errors".into())));
+}

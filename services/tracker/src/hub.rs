@@ -1,0 +1,198 @@
+//! The owner of live swarm state. Swarms are spread over shards by key; each
+//! shard is one task that alone touches its swarms, so the per-message path
+//! takes no locks. Sessions send commands; the shard answers by writing to the
+//! peers' outboxes with `try_send`, never waiting on a slow peer: a full
+//! outbox loses the message and counts it as dropped.
+
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use cinemesh_protocol::SegmentRanges;
+use cinemesh_protocol::tracker::{PeerId, ServerMessage, Signal, SwarmKey};
+use tokio::sync::mpsc;
+
+use crate::error::Refusal;
+use crate::swarm::{Swarm, TransferStats};
+
+/// Messages queued for one peer before further ones are dropped.
+pub const OUTBOX_CAPACITY: usize = 256;
+/// Commands queued for one shard before senders wait.
+const SHARD_QUEUE: usize = 8192;
+
+pub type Outbox = mpsc::Sender<ServerMessage>;
+
+#[derive(Debug)]
+pub enum Command {
+    Join { peer: PeerId, swarm: SwarmKey, holdings: SegmentRanges, segment_count: u32, outbox: Outbox },
+    Have { peer: PeerId, swarm: SwarmKey, added: SegmentRanges, dropped: SegmentRanges },
+    WhoHas { peer: PeerId, swarm: SwarmKey, from: u32, count: u32, limit: u32 },
+    Signal { peer: PeerId, swarm: SwarmKey, to: PeerId, signal: Signal },
+    Stats { peer: PeerId, swarm: SwarmKey, stats: TransferStats },
+    Leave { peer: PeerId, swarm: SwarmKey },
+}
+
+impl Command {
+    fn swarm(&self) -> &SwarmKey {
+        match self {
+            Self::Join { swarm, .. }
+            | Self::Have { swarm, .. }
+            | Self::WhoHas { swarm, .. }
+            | Self::Signal { swarm, .. }
+            | Self::Stats { swarm, .. }
+            | Self::Leave { swarm, .. } => swarm,
+        }
+    }
+}
+
+/// Counters of what the hub delivered and dropped.
+#[derive(Debug, Default)]
+pub struct HubCounters {
+    pub delivered: AtomicU64,
+    pub dropped: AtomicU64,
+    pub peers: AtomicU64,
+    pub swarms: AtomicU64,
+}
+
+/// Cloneable handle to the shards.
+#[derive(Clone, Debug)]
+pub struct Hub {
+    shards: Arc<Vec<mpsc::Sender<Command>>>,
+    pub counters: Arc<HubCounters>,
+}
+
+impl Hub {
+    /// Starts `shards` shard tasks, each on its own thread (actix arbiter).
+    pub fn start(shards: usize) -> Self {
+        let counters = Arc::new(HubCounters::default());
+        let senders = (0..shards.max(1))
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(SHARD_QUEUE);
+                let counters = counters.clone();
+                let arbiter = actix_rt::Arbiter::new();
+                arbiter.spawn(run_shard(rx, counters));
+                tx
+            })
+            .collect();
+        Self { shards: Arc::new(senders), counters }
+    }
+
+    fn shard_for(&self, swarm: &SwarmKey) -> &mpsc::Sender<Command> {
+        let mut hasher = DefaultHasher::new();
+        swarm.hash(&mut hasher);
+        &self.shards[(hasher.finish() % self.shards.len() as u64) as usize]
+    }
+
+    /// Queues a command for the shard that owns its swarm.
+    pub async fn send(&self, command: Command) {
+        let shard = self.shard_for(command.swarm());
+        if shard.send(command).await.is_err() {
+            tracing::error!("a tracker shard stopped");
+        }
+    }
+}
+
+struct SwarmEntry {
+    swarm: Swarm,
+    outboxes: HashMap<PeerId, Outbox>,
+}
+
+struct Shard {
+    swarms: HashMap<SwarmKey, SwarmEntry>,
+    counters: Arc<HubCounters>,
+}
+
+async fn run_shard(mut commands: mpsc::Receiver<Command>, counters: Arc<HubCounters>) {
+    let mut shard = Shard { swarms: HashMap::new(), counters };
+    while let Some(command) = commands.recv().await {
+        shard.handle(command, Instant::now());
+    }
+}
+
+impl Shard {
+    fn deliver(&self, outbox: &Outbox, message: ServerMessage) {
+        let counter = match outbox.try_send(message) {
+            Ok(()) => &self.counters.delivered,
+            Err(_) => &self.counters.dropped,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn refuse(&self, outbox: Option<&Outbox>, refusal: Refusal) {
+        if let Some(outbox) = outbox {
+            self.deliver(outbox, refusal.to_message());
+        }
+    }
+
+    fn handle(&mut self, command: Command, now: Instant) {
+        match command {
+            Command::Join { peer, swarm, holdings, segment_count, outbox } => {
+                let entry = self.swarms.entry(swarm.clone()).or_insert_with(|| {
+                    self.counters.swarms.fetch_add(1, Ordering::Relaxed);
+                    SwarmEntry { swarm: Swarm::new(segment_count), outboxes: HashMap::new() }
+                });
+                if !entry.swarm.contains(&peer) {
+                    self.counters.peers.fetch_add(1, Ordering::Relaxed);
+                }
+                entry.swarm.join(peer.clone(), &holdings, now);
+                entry.outboxes.insert(peer, outbox.clone());
+                let peers = entry.swarm.len().saturating_sub(1) as u32;
+                self.deliver(&outbox, ServerMessage::Joined { swarm, peers });
+            }
+            Command::Have { peer, swarm, added, dropped } => {
+                let known = self.swarms.get_mut(&swarm).is_some_and(|e| e.swarm.have(&peer, &added, &dropped, now));
+                if !known {
+                    // No outbox to answer on: the peer never joined this swarm.
+                    tracing::debug!(%peer, "have for a swarm the peer is not in");
+                }
+            }
+            Command::WhoHas { peer, swarm, from, count, limit } => {
+                let Some(entry) = self.swarms.get_mut(&swarm).filter(|e| e.swarm.contains(&peer)) else {
+                    return;
+                };
+                entry.swarm.touch(&peer, now);
+                let peers = entry.swarm.holders(&peer, from, count, limit, now);
+                if let Some(outbox) = entry.outboxes.get(&peer).cloned() {
+                    self.deliver(&outbox, ServerMessage::Holders { swarm, from, count, peers });
+                }
+            }
+            Command::Signal { peer, swarm, to, signal } => {
+                let Some(entry) = self.swarms.get_mut(&swarm).filter(|e| e.swarm.contains(&peer)) else {
+                    return;
+                };
+                entry.swarm.touch(&peer, now);
+                match entry.outboxes.get(&to).filter(|_| to != peer).cloned() {
+                    Some(target) => {
+                        self.deliver(&target, ServerMessage::Signal { swarm, from: peer, signal });
+                    }
+                    None => {
+                        let sender = entry.outboxes.get(&peer).cloned();
+                        self.refuse(
+                            sender.as_ref(),
+                            Refusal::new("unknown_peer", format!("no peer {to:?} in this swarm")),
+                        );
+                    }
+                }
+            }
+            Command::Stats { peer, swarm, stats } => {
+                if let Some(entry) = self.swarms.get_mut(&swarm) {
+                    entry.swarm.record_stats(&peer, stats, now);
+                }
+            }
+            Command::Leave { peer, swarm } => {
+                let Some(entry) = self.swarms.get_mut(&swarm) else { return };
+                if entry.swarm.leave(&peer).is_some() {
+                    self.counters.peers.fetch_sub(1, Ordering::Relaxed);
+                }
+                entry.outboxes.remove(&peer);
+                if entry.swarm.is_empty() {
+                    self.swarms.remove(&swarm);
+                    self.counters.swarms.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}

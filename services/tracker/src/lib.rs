@@ -1,0 +1,13 @@
+//! The segment-aware tracker: it knows which active peer holds which segment
+//! of which rendition, introduces the best holders at once, and relays WebRTC
+//! signalling between peers of the same swarm.
+
+mod error;
+mod holdings;
+mod hub;
+mod limits;
+mod session;
+mod swarm;
+
+pub use hub::{Hub, HubCounters};
+pub use session::{RenditionDirectory, SessionTiming, TrackerState, configure_tracker};

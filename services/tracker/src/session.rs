@@ -1,0 +1,306 @@
+//! One peer's WebSocket: the hello handshake, limits (frame size, rate,
+//! swarms, signal size), refusals with codes, heartbeats and the silence
+//! timeout. Commands go to the hub; the hub's answers arrive on the outbox.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
+use cinemesh_protocol::tracker::{
+    ClientMessage, MAX_FRAME_BYTES, MAX_SIGNAL_BYTES, MAX_SWARMS_PER_CONNECTION, MAX_WINDOW, PROTOCOL_VERSION, PeerId,
+    ServerMessage, SwarmKey,
+};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::error::Refusal;
+use crate::hub::{Command, Hub, OUTBOX_CAPACITY};
+use crate::limits::{MAX_REFUSALS, MESSAGE_BURST, MESSAGES_PER_SEC, RateLimiter};
+use crate::swarm::TransferStats;
+
+/// Looks up how many segments a rendition has (`None`: no such rendition).
+pub trait RenditionDirectory: Send + Sync + 'static {
+    fn segment_count<'a>(
+        &'a self,
+        movie: &'a str,
+        rendition: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Option<u32>> + 'a>>;
+}
+
+/// Timing of the tracker's connections.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionTiming {
+    /// What `welcome` asks of clients: send something at least this often.
+    pub heartbeat: Duration,
+    /// Silence after which a peer is dropped and its holdings vanish.
+    pub peer_timeout: Duration,
+    /// Time a new connection has to say hello.
+    pub hello_timeout: Duration,
+}
+
+impl Default for SessionTiming {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_secs(15),
+            peer_timeout: Duration::from_secs(45),
+            hello_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct TrackerState {
+    pub hub: Hub,
+    pub tokens: SwarmTokens,
+    pub renditions: Arc<dyn RenditionDirectory>,
+    pub timing: SessionTiming,
+}
+
+pub fn configure_tracker(cfg: &mut web::ServiceConfig, state: TrackerState) {
+    cfg.app_data(web::Data::new(state)).route("/tracker", web::get().to(tracker_socket));
+}
+
+async fn tracker_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<TrackerState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let stream =
+        stream.max_frame_size(MAX_FRAME_BYTES).aggregate_continuations().max_continuation_size(MAX_FRAME_BYTES);
+    let peer: PeerId = cinemesh_common::id::random_id(12);
+    let (session, inbox) = Session::new(state.get_ref().clone(), session, peer);
+    actix_web::rt::spawn(run_session(session, inbox, stream));
+    Ok(response)
+}
+
+/// What handling one message led to.
+enum Outcome {
+    Continue,
+    Refused(Refusal),
+    Close(Refusal),
+}
+
+struct Session {
+    state: TrackerState,
+    socket: actix_ws::Session,
+    peer: PeerId,
+    outbox: mpsc::Sender<ServerMessage>,
+    greeted: bool,
+    joined: HashSet<SwarmKey>,
+    limiter: RateLimiter,
+    refusals: u32,
+}
+
+impl Session {
+    fn new(state: TrackerState, socket: actix_ws::Session, peer: PeerId) -> (Self, mpsc::Receiver<ServerMessage>) {
+        let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
+        let limiter = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, Instant::now());
+        (Self { state, socket, peer, outbox, greeted: false, joined: HashSet::new(), limiter, refusals: 0 }, inbox)
+    }
+}
+
+/// Serves one connection until it closes, then leaves every swarm it joined.
+async fn run_session(
+    mut session: Session,
+    mut inbox: mpsc::Receiver<ServerMessage>,
+    mut stream: actix_ws::AggregatedMessageStream,
+) {
+    {
+        let timing = session.state.timing;
+        let started = Instant::now();
+        let mut last_heard = started;
+        let mut tick = actix_web::rt::time::interval(timing.heartbeat.min(Duration::from_secs(1)));
+        let close = loop {
+            tokio::select! {
+                frame = stream.next() => {
+                    let now = Instant::now();
+                    match frame {
+                        None | Some(Ok(AggregatedMessage::Close(_))) => break None,
+                        Some(Err(e)) => {
+                            let refusal = Refusal::new("frame_too_large", format!("frames are limited to {MAX_FRAME_BYTES} bytes ({e})"));
+                            session.send(&refusal.to_message()).await;
+                            break Some(close_reason(CloseCode::Size, &refusal));
+                        }
+                        Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                            last_heard = now;
+                            if session.socket.pong(&bytes).await.is_err() { break None; }
+                        }
+                        Some(Ok(AggregatedMessage::Pong(_))) => last_heard = now,
+                        Some(Ok(AggregatedMessage::Binary(_))) => {
+                            last_heard = now;
+                            let refusal = Refusal::new("binary_not_supported", "the tracker speaks JSON text frames");
+                            if let Some(reason) = session.refused(refusal).await { break Some(reason); }
+                        }
+                        Some(Ok(AggregatedMessage::Text(text))) => {
+                            last_heard = now;
+                            match session.handle_text(&text, now).await {
+                                Outcome::Continue => {}
+                                Outcome::Refused(refusal) => {
+                                    if let Some(reason) = session.refused(refusal).await { break Some(reason); }
+                                }
+                                Outcome::Close(refusal) => {
+                                    session.send(&refusal.to_message()).await;
+                                    break Some(close_reason(CloseCode::Policy, &refusal));
+                                }
+                            }
+                        }
+                    }
+                }
+                Some(message) = inbox.recv() => {
+                    if !session.send(&message).await { break None; }
+                }
+                _ = tick.tick() => {
+                    let now = Instant::now();
+                    if !session.greeted && now.duration_since(started) > timing.hello_timeout {
+                        let refusal = Refusal::new("hello_required", "say hello first");
+                        session.send(&refusal.to_message()).await;
+                        break Some(close_reason(CloseCode::Policy, &refusal));
+                    }
+                    if now.duration_since(last_heard) > timing.peer_timeout {
+                        break Some(close_reason(CloseCode::Away, &Refusal::new("timeout", "silent for too long")));
+                    }
+                }
+            }
+        };
+        for swarm in std::mem::take(&mut session.joined) {
+            session.state.hub.send(Command::Leave { peer: session.peer.clone(), swarm }).await;
+        }
+        let _ = session.socket.close(close).await;
+    }
+}
+
+fn close_reason(code: CloseCode, refusal: &Refusal) -> CloseReason {
+    CloseReason { code, description: Some(refusal.code.to_owned()) }
+}
+
+impl Session {
+    /// Sends to the socket; false when it is gone.
+    async fn send(&mut self, message: &ServerMessage) -> bool {
+        match serde_json::to_string(message) {
+            Ok(text) => self.socket.text(text).await.is_ok(),
+            Err(_) => true,
+        }
+    }
+
+    /// Reports a refusal; past `MAX_REFUSALS` the connection is closed.
+    async fn refused(&mut self, refusal: Refusal) -> Option<CloseReason> {
+        self.refusals += 1;
+        self.send(&refusal.to_message()).await;
+        (self.refusals > MAX_REFUSALS)
+            .then(|| close_reason(CloseCode::Policy, &Refusal::new("too_many_errors", "too many refused messages")))
+    }
+
+    async fn handle_text(&mut self, text: &str, now: Instant) -> Outcome {
+        if !self.limiter.allow(now) {
+            return Outcome::Refused(Refusal::new("rate_limited", "too many messages; slow down"));
+        }
+        let message = match serde_json::from_str::<ClientMessage>(text) {
+            Ok(message) => message,
+            Err(e) => return Outcome::Refused(Refusal::new("invalid_message", truncate(&e.to_string(), 200))),
+        };
+        if !self.greeted {
+            return match message {
+                ClientMessage::Hello { version } if version == PROTOCOL_VERSION => {
+                    self.greeted = true;
+                    let welcome = ServerMessage::Welcome {
+                        version: PROTOCOL_VERSION,
+                        peer: self.peer.clone(),
+                        heartbeat_secs: self.state.timing.heartbeat.as_secs() as u32,
+                    };
+                    self.send(&welcome).await;
+                    Outcome::Continue
+                }
+                ClientMessage::Hello { version } => Outcome::Close(Refusal::new(
+                    "unsupported_version",
+                    format!("protocol version {version} is not supported; this tracker speaks {PROTOCOL_VERSION}"),
+                )),
+                _ => Outcome::Close(Refusal::new("hello_required", "the first message must be hello")),
+            };
+        }
+        match self.handle(message).await {
+            Ok(()) => Outcome::Continue,
+            Err(refusal) => Outcome::Refused(refusal),
+        }
+    }
+
+    fn member(&self, swarm: &SwarmKey) -> Result<(), Refusal> {
+        if self.joined.contains(swarm) {
+            Ok(())
+        } else {
+            Err(Refusal::new("not_in_swarm", format!("join {}/{} first", swarm.movie, swarm.rendition)))
+        }
+    }
+
+    async fn handle(&mut self, message: ClientMessage) -> Result<(), Refusal> {
+        let peer = self.peer.clone();
+        let command = match message {
+            ClientMessage::Hello { .. } => return Err(Refusal::new("already_greeted", "hello was already said")),
+            ClientMessage::Ping { t } => {
+                self.send(&ServerMessage::Pong { t }).await;
+                return Ok(());
+            }
+            ClientMessage::Join { swarm, token, holdings } => {
+                if !self.joined.contains(&swarm) && self.joined.len() >= MAX_SWARMS_PER_CONNECTION {
+                    return Err(Refusal::new(
+                        "too_many_swarms",
+                        format!("a connection may be in {MAX_SWARMS_PER_CONNECTION} swarms at most"),
+                    ));
+                }
+                self.state
+                    .tokens
+                    .verify(&token, &swarm.movie, now_unix_secs())
+                    .map_err(|e| Refusal::new(e.code(), "the swarm token does not admit you to this movie"))?;
+                let segment_count = self
+                    .state
+                    .renditions
+                    .segment_count(&swarm.movie, &swarm.rendition)
+                    .await
+                    .ok_or_else(|| Refusal::new("unknown_rendition", "no such movie rendition"))?;
+                self.joined.insert(swarm.clone());
+                Command::Join { peer, swarm, holdings, segment_count, outbox: self.outbox.clone() }
+            }
+            ClientMessage::Have { swarm, added, dropped } => {
+                self.member(&swarm)?;
+                Command::Have { peer, swarm, added, dropped }
+            }
+            ClientMessage::WhoHas { swarm, from, count, limit } => {
+                self.member(&swarm)?;
+                if count == 0 || count > MAX_WINDOW {
+                    return Err(Refusal::new("invalid_window", format!("count must be 1 to {MAX_WINDOW}")));
+                }
+                Command::WhoHas { peer, swarm, from, count, limit: limit.unwrap_or(u32::MAX) }
+            }
+            ClientMessage::Signal { swarm, to, signal } => {
+                self.member(&swarm)?;
+                if signal.text_len() > MAX_SIGNAL_BYTES {
+                    return Err(Refusal::new(
+                        "signal_too_large",
+                        format!("signals are limited to {MAX_SIGNAL_BYTES} bytes"),
+                    ));
+                }
+                Command::Signal { peer, swarm, to, signal }
+            }
+            ClientMessage::Stats { swarm, http_bytes, peer_bytes, uploaded_bytes } => {
+                self.member(&swarm)?;
+                Command::Stats { peer, swarm, stats: TransferStats { http_bytes, peer_bytes, uploaded_bytes } }
+            }
+            ClientMessage::Leave { swarm } => {
+                self.member(&swarm)?;
+                self.joined.remove(&swarm);
+                Command::Leave { peer, swarm }
+            }
+        };
+        self.state.hub.send(command).await;
+        Ok(())
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}

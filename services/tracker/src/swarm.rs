@@ -1,0 +1,197 @@
+//! A swarm's members and the ranking of holders. Pure state: the task that
+//! owns the swarm calls into it; nothing here waits or sends.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use cinemesh_protocol::SegmentRanges;
+use cinemesh_protocol::tracker::{Holder, MAX_PEERS_PER_ANSWER, MAX_WINDOW, PeerId};
+
+use crate::holdings::Holdings;
+
+/// How long a recommendation counts towards a peer's load.
+const LOAD_WINDOW: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+pub struct Member {
+    pub holdings: Holdings,
+    pub last_active: Instant,
+    /// Times this peer was named to others within the current load window.
+    recommended: u32,
+    load_window_start: Instant,
+    pub stats: TransferStats,
+}
+
+/// Cumulative bytes a peer reported for this swarm.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransferStats {
+    pub http_bytes: u64,
+    pub peer_bytes: u64,
+    pub uploaded_bytes: u64,
+}
+
+impl Member {
+    fn load(&self, now: Instant) -> u32 {
+        if now.duration_since(self.load_window_start) > LOAD_WINDOW { 0 } else { self.recommended }
+    }
+
+    fn count_recommendation(&mut self, now: Instant) {
+        if now.duration_since(self.load_window_start) > LOAD_WINDOW {
+            self.load_window_start = now;
+            self.recommended = 0;
+        }
+        self.recommended += 1;
+    }
+}
+
+#[derive(Debug)]
+pub struct Swarm {
+    /// Segments in the rendition: holdings past it are ignored.
+    segment_count: u32,
+    members: HashMap<PeerId, Member>,
+}
+
+impl Swarm {
+    pub fn new(segment_count: u32) -> Self {
+        Self { segment_count, members: HashMap::new() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    pub fn contains(&self, peer: &str) -> bool {
+        self.members.contains_key(peer)
+    }
+
+    pub fn join(&mut self, peer: PeerId, holdings: &SegmentRanges, now: Instant) {
+        let mut held = Holdings::default();
+        held.apply(holdings, &SegmentRanges::default(), self.segment_count);
+        self.members.insert(
+            peer,
+            Member {
+                holdings: held,
+                last_active: now,
+                recommended: 0,
+                load_window_start: now,
+                stats: TransferStats::default(),
+            },
+        );
+    }
+
+    pub fn leave(&mut self, peer: &str) -> Option<Member> {
+        self.members.remove(peer)
+    }
+
+    /// Applies a holdings delta; false when the peer is not a member.
+    pub fn have(&mut self, peer: &str, added: &SegmentRanges, dropped: &SegmentRanges, now: Instant) -> bool {
+        let limit = self.segment_count;
+        self.members
+            .get_mut(peer)
+            .map(|m| {
+                m.holdings.apply(added, dropped, limit);
+                m.last_active = now;
+            })
+            .is_some()
+    }
+
+    pub fn touch(&mut self, peer: &str, now: Instant) {
+        if let Some(m) = self.members.get_mut(peer) {
+            m.last_active = now;
+        }
+    }
+
+    pub fn record_stats(&mut self, peer: &str, stats: TransferStats, now: Instant) {
+        if let Some(m) = self.members.get_mut(peer) {
+            m.stats = stats;
+            m.last_active = now;
+        }
+    }
+
+    /// The best holders of `from ..= from + count - 1` for `asker`: most of the
+    /// window first, then least loaded, then most recently active; never the
+    /// asker, never a peer holding none of it. Named peers count as loaded.
+    pub fn holders(&mut self, asker: &str, from: u32, count: u32, limit: u32, now: Instant) -> Vec<Holder> {
+        let count = count.min(MAX_WINDOW);
+        let limit = limit.clamp(1, MAX_PEERS_PER_ANSWER) as usize;
+        let mut candidates: Vec<(&PeerId, u32, u32, Instant)> = self
+            .members
+            .iter()
+            .filter(|(peer, _)| peer.as_str() != asker)
+            .map(|(peer, m)| (peer, m.holdings.count_in_window(from, count), m.load(now), m.last_active))
+            .filter(|(_, held, _, _)| *held > 0)
+            .collect();
+        candidates.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(b.3.cmp(&a.3)).then(a.0.cmp(b.0)));
+        let chosen: Vec<PeerId> = candidates.into_iter().take(limit).map(|(peer, ..)| peer.clone()).collect();
+        chosen
+            .into_iter()
+            .filter_map(|peer| {
+                let member = self.members.get_mut(&peer)?;
+                member.count_recommendation(now);
+                let holds = member.holdings.in_window(from, count);
+                Some(Holder { peer, holds })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(seqs: std::ops::RangeInclusive<u32>) -> SegmentRanges {
+        SegmentRanges::from_sequences(seqs)
+    }
+
+    fn names(holders: &[Holder]) -> Vec<&str> {
+        holders.iter().map(|h| h.peer.as_str()).collect()
+    }
+
+    #[test]
+    fn holders_are_ranked_by_how_much_of_the_window_they_hold() {
+        let now = Instant::now();
+        let mut swarm = Swarm::new(100);
+        swarm.join("few".into(), &held(10..=11), now);
+        swarm.join("many".into(), &held(10..=19), now);
+        swarm.join("none".into(), &held(50..=60), now);
+        swarm.join("asker".into(), &held(10..=19), now);
+        let holders = swarm.holders("asker", 10, 10, 16, now);
+        assert_eq!(names(&holders), ["many", "few"], "never the asker, never a peer without any");
+        assert_eq!(holders[1].holds.ranges(), &[[10, 11]]);
+    }
+
+    #[test]
+    fn ties_go_to_the_least_loaded_peer() {
+        let now = Instant::now();
+        let mut swarm = Swarm::new(100);
+        swarm.join("a".into(), &held(0..=9), now);
+        swarm.join("b".into(), &held(0..=9), now);
+        let first = swarm.holders("x", 0, 10, 1, now);
+        let second = swarm.holders("x", 0, 10, 1, now);
+        assert_ne!(names(&first), names(&second), "the peer named first is now loaded");
+    }
+
+    #[test]
+    fn ties_in_load_go_to_the_most_recently_active() {
+        let start = Instant::now();
+        let mut swarm = Swarm::new(100);
+        swarm.join("old".into(), &held(0..=9), start);
+        swarm.join("fresh".into(), &held(0..=9), start);
+        swarm.touch("fresh", start + Duration::from_secs(5));
+        assert_eq!(names(&swarm.holders("x", 0, 10, 1, start + Duration::from_secs(6))), ["fresh"]);
+    }
+
+    #[test]
+    fn answers_are_capped() {
+        let now = Instant::now();
+        let mut swarm = Swarm::new(100);
+        for i in 0..40 {
+            swarm.join(format!("p{i}"), &held(0..=3), now);
+        }
+        assert_eq!(swarm.holders("x", 0, 4, 1000, now).len(), MAX_PEERS_PER_ANSWER as usize);
+    }
+}
