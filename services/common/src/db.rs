@@ -13,7 +13,10 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, SqlSafeStr};
 
 /// The migrations, embedded so the binary carries its schema. One change per file.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "catalog", include_str!("../../../migrations/0001_catalog.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "catalog", include_str!("../../../migrations/0001_catalog.sql")),
+    (2, "tracker", include_str!("../../../migrations/0002_tracker.sql")),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatabaseKind {

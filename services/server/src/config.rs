@@ -118,11 +118,13 @@ pub struct TrackerConfig {
     pub peer_timeout_secs: u64,
     /// Swarm-owning tasks; 0 means one per CPU core.
     pub shards: usize,
+    /// How often every peer's holdings are recorded in the database, seconds.
+    pub snapshot_every_secs: u64,
 }
 
 impl Default for TrackerConfig {
     fn default() -> Self {
-        Self { secret: String::new(), heartbeat_secs: 15, peer_timeout_secs: 45, shards: 0 }
+        Self { secret: String::new(), heartbeat_secs: 15, peer_timeout_secs: 45, shards: 0, snapshot_every_secs: 60 }
     }
 }
 

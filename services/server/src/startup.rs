@@ -15,7 +15,7 @@ use cinemesh_common::Database;
 use cinemesh_common::error::extractor_error;
 use cinemesh_common::swarm_token::SwarmTokens;
 use cinemesh_segments::{MediaState, ServedBytes, WebState, configure_media, configure_web};
-use cinemesh_tracker::{Hub, SessionTiming, TrackerState, configure_tracker};
+use cinemesh_tracker::{Hub, Recorder, SessionTiming, TrackerState, configure_tracker};
 use prometheus_client::registry::Registry;
 use std::time::Duration;
 
@@ -69,11 +69,17 @@ impl Application {
             tracing::warn!(dir = %config.server.web_dir.display(), "the web client is not built; serving the API only");
         }
         let web_state = WebState::new(web_dir);
+        let recorder = Recorder::start(db.clone());
         let tracker = TrackerState {
-            hub: Hub::start(match config.tracker.shards {
-                0 => std::thread::available_parallelism().map_or(1, usize::from),
-                n => n,
-            }),
+            hub: Hub::start(
+                match config.tracker.shards {
+                    0 => std::thread::available_parallelism().map_or(1, usize::from),
+                    n => n,
+                },
+                recorder.clone(),
+                Duration::from_secs(config.tracker.snapshot_every_secs.max(1)),
+            ),
+            recorder,
             tokens: tokens.clone(),
             renditions: Arc::new(CatalogRenditions::new(store.clone())),
             timing: SessionTiming {

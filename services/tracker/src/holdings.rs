@@ -54,13 +54,6 @@ impl Holdings {
     pub fn count_in_window(&self, from: u32, count: u32) -> u32 {
         (from..from.saturating_add(count)).filter(|s| self.contains(*s)).count() as u32
     }
-}
-
-#[cfg(test)]
-impl Holdings {
-    pub fn total(&self) -> u32 {
-        self.words.iter().map(|w| w.count_ones()).sum()
-    }
 
     pub fn to_ranges(&self) -> SegmentRanges {
         SegmentRanges::from_sequences(
@@ -68,6 +61,13 @@ impl Holdings {
                 (0..64u32).filter(move |bit| w & (1 << bit) != 0).map(move |bit| i as u32 * 64 + bit)
             }),
         )
+    }
+}
+
+#[cfg(test)]
+impl Holdings {
+    pub fn total(&self) -> u32 {
+        self.words.iter().map(|w| w.count_ones()).sum()
     }
 }
 

@@ -9,13 +9,14 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use cinemesh_protocol::SegmentRanges;
 use cinemesh_protocol::tracker::{PeerId, ServerMessage, Signal, SwarmKey};
 use tokio::sync::mpsc;
 
 use crate::error::Refusal;
+use crate::recorder::{Record, Recorder};
 use crate::swarm::{Swarm, TransferStats};
 
 /// Messages queued for one peer before further ones are dropped.
@@ -66,14 +67,15 @@ pub struct Hub {
 
 impl Hub {
     /// Starts `shards` shard tasks, each on its own thread (actix arbiter).
-    pub fn start(shards: usize) -> Self {
+    /// Every `snapshot_every` each shard records its members' holdings.
+    pub fn start(shards: usize, recorder: Recorder, snapshot_every: Duration) -> Self {
         let counters = Arc::new(HubCounters::default());
         let senders = (0..shards.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::channel(SHARD_QUEUE);
-                let counters = counters.clone();
+                let shard = Shard { swarms: HashMap::new(), counters: counters.clone(), recorder: recorder.clone() };
                 let arbiter = actix_rt::Arbiter::new();
-                arbiter.spawn(run_shard(rx, counters));
+                arbiter.spawn(run_shard(shard, rx, snapshot_every));
                 tx
             })
             .collect();
@@ -103,16 +105,38 @@ struct SwarmEntry {
 struct Shard {
     swarms: HashMap<SwarmKey, SwarmEntry>,
     counters: Arc<HubCounters>,
+    recorder: Recorder,
 }
 
-async fn run_shard(mut commands: mpsc::Receiver<Command>, counters: Arc<HubCounters>) {
-    let mut shard = Shard { swarms: HashMap::new(), counters };
-    while let Some(command) = commands.recv().await {
-        shard.handle(command, Instant::now());
+async fn run_shard(mut shard: Shard, mut commands: mpsc::Receiver<Command>, snapshot_every: Duration) {
+    let mut snapshots = tokio::time::interval(snapshot_every);
+    snapshots.tick().await;
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                Some(command) => shard.handle(command, Instant::now()),
+                None => break,
+            },
+            _ = snapshots.tick() => shard.snapshot(),
+        }
     }
 }
 
 impl Shard {
+    fn snapshot(&self) {
+        let at_ms = cinemesh_common::db::now_ms();
+        for (key, entry) in &self.swarms {
+            for (peer, holdings) in entry.swarm.holdings() {
+                self.recorder.record(Record::Snapshot {
+                    peer: peer.clone(),
+                    swarm: key.clone(),
+                    holdings: holdings.to_ranges(),
+                    at_ms,
+                });
+            }
+        }
+    }
+
     fn deliver(&self, outbox: &Outbox, message: ServerMessage) {
         let counter = match outbox.try_send(message) {
             Ok(()) => &self.counters.delivered,

@@ -6,8 +6,10 @@ mod error;
 mod holdings;
 mod hub;
 mod limits;
+mod recorder;
 mod session;
 mod swarm;
 
 pub use hub::{Hub, HubCounters};
+pub use recorder::{FLUSH_EVERY, Recorder};
 pub use session::{RenditionDirectory, SessionTiming, TrackerState, configure_tracker};

@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use crate::error::Refusal;
 use crate::hub::{Command, Hub, OUTBOX_CAPACITY};
 use crate::limits::{MAX_REFUSALS, MESSAGE_BURST, MESSAGES_PER_SEC, RateLimiter};
+use crate::recorder::{Record, Recorder};
 use crate::swarm::TransferStats;
 
 /// Looks up how many segments a rendition has (`None`: no such rendition).
@@ -56,6 +57,7 @@ impl Default for SessionTiming {
 #[derive(Clone)]
 pub struct TrackerState {
     pub hub: Hub,
+    pub recorder: Recorder,
     pub tokens: SwarmTokens,
     pub renditions: Arc<dyn RenditionDirectory>,
     pub timing: SessionTiming,
@@ -74,9 +76,27 @@ async fn tracker_socket(
     let stream =
         stream.max_frame_size(MAX_FRAME_BYTES).aggregate_continuations().max_continuation_size(MAX_FRAME_BYTES);
     let peer: PeerId = cinemesh_common::id::random_id(12);
-    let (session, inbox) = Session::new(state.get_ref().clone(), session, peer);
+    let origin = Origin {
+        ip: req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+        user_agent: req
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| truncate(ua, MAX_USER_AGENT_CHARS))
+            .unwrap_or_default(),
+    };
+    let (session, inbox) = Session::new(state.get_ref().clone(), session, peer, origin);
     actix_web::rt::spawn(run_session(session, inbox, stream));
     Ok(response)
+}
+
+/// Longest user agent kept in the records.
+const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// Where a connection comes from, for the durable records.
+struct Origin {
+    ip: String,
+    user_agent: String,
 }
 
 /// What handling one message led to.
@@ -90,6 +110,7 @@ struct Session {
     state: TrackerState,
     socket: actix_ws::Session,
     peer: PeerId,
+    origin: Origin,
     outbox: mpsc::Sender<ServerMessage>,
     greeted: bool,
     joined: HashSet<SwarmKey>,
@@ -98,10 +119,18 @@ struct Session {
 }
 
 impl Session {
-    fn new(state: TrackerState, socket: actix_ws::Session, peer: PeerId) -> (Self, mpsc::Receiver<ServerMessage>) {
+    fn new(
+        state: TrackerState,
+        socket: actix_ws::Session,
+        peer: PeerId,
+        origin: Origin,
+    ) -> (Self, mpsc::Receiver<ServerMessage>) {
         let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
         let limiter = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, Instant::now());
-        (Self { state, socket, peer, outbox, greeted: false, joined: HashSet::new(), limiter, refusals: 0 }, inbox)
+        (
+            Self { state, socket, peer, origin, outbox, greeted: false, joined: HashSet::new(), limiter, refusals: 0 },
+            inbox,
+        )
     }
 }
 
@@ -169,6 +198,7 @@ async fn run_session(
             }
         };
         for swarm in std::mem::take(&mut session.joined) {
+            session.state.recorder.left(&session.peer, &swarm);
             session.state.hub.send(Command::Leave { peer: session.peer.clone(), swarm }).await;
         }
         let _ = session.socket.close(close).await;
@@ -262,7 +292,9 @@ impl Session {
                     .segment_count(&swarm.movie, &swarm.rendition)
                     .await
                     .ok_or_else(|| Refusal::new("unknown_rendition", "no such movie rendition"))?;
-                self.joined.insert(swarm.clone());
+                if self.joined.insert(swarm.clone()) {
+                    self.state.recorder.joined(&peer, &swarm, &self.origin.ip, &self.origin.user_agent);
+                }
                 Command::Join { peer, swarm, holdings, segment_count, outbox: self.outbox.clone() }
             }
             ClientMessage::Have { swarm, added, dropped } => {
@@ -288,11 +320,14 @@ impl Session {
             }
             ClientMessage::Stats { swarm, http_bytes, peer_bytes, uploaded_bytes } => {
                 self.member(&swarm)?;
-                Command::Stats { peer, swarm, stats: TransferStats { http_bytes, peer_bytes, uploaded_bytes } }
+                let stats = TransferStats { http_bytes, peer_bytes, uploaded_bytes };
+                self.state.recorder.record(Record::Stats { peer: peer.clone(), swarm: swarm.clone(), stats });
+                Command::Stats { peer, swarm, stats }
             }
             ClientMessage::Leave { swarm } => {
                 self.member(&swarm)?;
                 self.joined.remove(&swarm);
+                self.state.recorder.left(&peer, &swarm);
                 Command::Leave { peer, swarm }
             }
         };

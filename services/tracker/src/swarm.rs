@@ -64,6 +64,11 @@ impl Swarm {
         self.members.is_empty()
     }
 
+    /// Every member's holdings, for snapshots.
+    pub fn holdings(&self) -> impl Iterator<Item = (&PeerId, &crate::holdings::Holdings)> {
+        self.members.iter().map(|(peer, m)| (peer, &m.holdings))
+    }
+
     pub fn contains(&self, peer: &str) -> bool {
         self.members.contains_key(peer)
     }

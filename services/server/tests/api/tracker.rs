@@ -15,7 +15,7 @@ use cinemesh_protocol::SegmentRanges;
 use cinemesh_protocol::tracker::{ClientMessage, MAX_FRAME_BYTES, ServerMessage, Signal, SwarmKey};
 
 use crate::helpers::TestApp;
-use crate::tracker_client::{Ending, TrackerClient};
+use crate::tracker_client::{Ending, TrackerClient, USER_AGENT};
 
 const SECRET: &str = "tracker-test-secret";
 
@@ -281,4 +281,58 @@ async fn floods_are_rate_limited_and_repeated_abuse_closes_the_socket() {
     assert!((99..=110).contains(&pongs), "the burst passes: {pongs}");
     assert!(limited >= 20, "the rest is refused: {limited}");
     assert_eq!(ending, Ending::Closed(Some("too_many_errors".into())));
+}
+
+/// Polls `sql` (one row of text columns) until it returns a row.
+async fn row_eventually(app: &TestApp, sql: &'static str, bind: &str) -> Vec<String> {
+    use sqlx::Row;
+    let db = app.database().await;
+    for _ in 0..100 {
+        if let Some(row) = sqlx::query(sql).bind(bind).fetch_optional(db.pool()).await.unwrap() {
+            let values = (0..row.len()).map(|i| row.try_get::<String, _>(i).unwrap_or_default()).collect();
+            db.close().await;
+            return values;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no row for {bind}: {sql}");
+}
+
+#[actix_web::test]
+async fn sessions_are_recorded_with_origin_bytes_and_times() {
+    let (app, token) = app_with_movie(|_| {}).await;
+    let key = swarm("movie1", "720p");
+    let (mut client, peer) = TrackerClient::greeted(&app).await;
+    client.join(&key, &token, held(0..=3)).await;
+    for (http, from_peers) in [(100, 0), (1_000, 5_000)] {
+        client
+            .send(&ClientMessage::Stats {
+                swarm: key.clone(),
+                http_bytes: http,
+                peer_bytes: from_peers,
+                uploaded_bytes: 77,
+            })
+            .await;
+    }
+    client.send(&ClientMessage::Leave { swarm: key.clone() }).await;
+    client.sync().await;
+    let row = row_eventually(
+        &app,
+        "SELECT ip, user_agent, movie_id, rendition, CAST(http_bytes AS TEXT), CAST(peer_bytes AS TEXT), \
+         CAST(uploaded_bytes AS TEXT), CAST(left_at_ms - joined_at_ms >= 0 AS TEXT) \
+         FROM peer_sessions WHERE peer_id = $1 AND left_at_ms IS NOT NULL",
+        &peer,
+    )
+    .await;
+    assert_eq!(row[..7], ["127.0.0.1", USER_AGENT, "movie1", "720p", "1000", "5000", "77"]);
+    assert!(row[7] == "true" || row[7] == "1", "left after joining: {row:?}");
+}
+
+#[actix_web::test]
+async fn holdings_are_snapshotted_periodically() {
+    let (app, token) = app_with_movie(|c| c.tracker.snapshot_every_secs = 1).await;
+    let (mut client, peer) = TrackerClient::greeted(&app).await;
+    client.join(&swarm("movie1", "720p"), &token, held(0..=9)).await;
+    let row = row_eventually(&app, "SELECT ranges FROM holdings_snapshots WHERE peer_id = $1", &peer).await;
+    assert_eq!(row, ["[[0,9]]"]);
 }

@@ -12,6 +12,9 @@ use futures_util::{SinkExt, StreamExt};
 
 use crate::helpers::TestApp;
 
+/// What the test client calls itself, as the tracker records it.
+pub const USER_AGENT: &str = "cinemesh-tests/1";
+
 pub struct TrackerClient {
     socket: Framed<BoxedSocket, Codec>,
 }
@@ -26,7 +29,14 @@ pub enum Ending {
 impl TrackerClient {
     pub async fn connect(app: &TestApp) -> Self {
         let url = app.url("/tracker").replacen("http://", "ws://", 1);
-        let (_, socket) = app.client.ws(url).max_frame_size(1 << 20).connect().await.expect("websocket connects");
+        let (_, socket) = app
+            .client
+            .ws(url)
+            .set_header("user-agent", USER_AGENT)
+            .max_frame_size(1 << 20)
+            .connect()
+            .await
+            .expect("websocket connects");
         Self { socket }
     }
 
