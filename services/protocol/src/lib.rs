@@ -2,6 +2,7 @@
 //! tracker, the load tester and the native peer use these types, and the web
 //! client's TypeScript types mirror them.
 
+pub mod directory;
 pub mod ranges;
 pub mod tracker;
 

@@ -120,11 +120,20 @@ pub struct TrackerConfig {
     pub shards: usize,
     /// How often every peer's holdings are recorded in the database, seconds.
     pub snapshot_every_secs: u64,
+    /// Namespace of the tracker's Redis keys and channels.
+    pub redis_prefix: String,
 }
 
 impl Default for TrackerConfig {
     fn default() -> Self {
-        Self { secret: String::new(), heartbeat_secs: 15, peer_timeout_secs: 45, shards: 0, snapshot_every_secs: 60 }
+        Self {
+            secret: String::new(),
+            heartbeat_secs: 15,
+            peer_timeout_secs: 45,
+            shards: 0,
+            snapshot_every_secs: 60,
+            redis_prefix: "cinemesh:".into(),
+        }
     }
 }
 

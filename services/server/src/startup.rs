@@ -15,7 +15,9 @@ use cinemesh_common::Database;
 use cinemesh_common::error::extractor_error;
 use cinemesh_common::swarm_token::SwarmTokens;
 use cinemesh_segments::{MediaState, ServedBytes, WebState, configure_media, configure_web};
-use cinemesh_tracker::{Hub, Recorder, SessionTiming, TrackerState, configure_tracker};
+use cinemesh_tracker::{
+    DirectoryConfig, Hub, Recorder, SessionTiming, TrackerState, configure_tracker, directory_channel,
+};
 use prometheus_client::registry::Registry;
 use std::time::Duration;
 
@@ -70,21 +72,35 @@ impl Application {
         }
         let web_state = WebState::new(web_dir);
         let recorder = Recorder::start(db.clone());
+        let peer_timeout = Duration::from_secs(config.tracker.peer_timeout_secs);
+        // With Redis, instances share swarms through a directory there.
+        let directory = storage.redis_url().map(|url| {
+            directory_channel(DirectoryConfig {
+                redis_url: url.to_owned(),
+                prefix: config.tracker.redis_prefix.clone(),
+                peer_ttl: peer_timeout,
+            })
+        });
+        let hub = Hub::start(
+            match config.tracker.shards {
+                0 => std::thread::available_parallelism().map_or(1, usize::from),
+                n => n,
+            },
+            recorder.clone(),
+            Duration::from_secs(config.tracker.snapshot_every_secs.max(1)),
+            directory.as_ref().map(|(handle, _)| handle.clone()),
+        );
+        if let Some((_, inbox)) = directory {
+            inbox.run(hub.clone()).context("parsing REDIS_URL for the tracker")?;
+        }
         let tracker = TrackerState {
-            hub: Hub::start(
-                match config.tracker.shards {
-                    0 => std::thread::available_parallelism().map_or(1, usize::from),
-                    n => n,
-                },
-                recorder.clone(),
-                Duration::from_secs(config.tracker.snapshot_every_secs.max(1)),
-            ),
+            hub,
             recorder,
             tokens: tokens.clone(),
             renditions: Arc::new(CatalogRenditions::new(store.clone())),
             timing: SessionTiming {
                 heartbeat: Duration::from_secs(config.tracker.heartbeat_secs),
-                peer_timeout: Duration::from_secs(config.tracker.peer_timeout_secs),
+                peer_timeout,
                 ..SessionTiming::default()
             },
         };

@@ -12,9 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cinemesh_protocol::SegmentRanges;
+use cinemesh_protocol::directory::RelayedSignal;
 use cinemesh_protocol::tracker::{PeerId, ServerMessage, Signal, SwarmKey};
 use tokio::sync::mpsc;
 
+use crate::directory::{DirectoryHandle, DirectoryUpdate};
 use crate::error::Refusal;
 use crate::recorder::{Record, Recorder};
 use crate::swarm::{Swarm, TransferStats};
@@ -28,12 +30,48 @@ pub type Outbox = mpsc::Sender<ServerMessage>;
 
 #[derive(Debug)]
 pub enum Command {
-    Join { peer: PeerId, swarm: SwarmKey, holdings: SegmentRanges, segment_count: u32, outbox: Outbox },
-    Have { peer: PeerId, swarm: SwarmKey, added: SegmentRanges, dropped: SegmentRanges },
-    WhoHas { peer: PeerId, swarm: SwarmKey, from: u32, count: u32, limit: u32 },
-    Signal { peer: PeerId, swarm: SwarmKey, to: PeerId, signal: Signal },
-    Stats { peer: PeerId, swarm: SwarmKey, stats: TransferStats },
-    Leave { peer: PeerId, swarm: SwarmKey },
+    Join {
+        peer: PeerId,
+        swarm: SwarmKey,
+        holdings: SegmentRanges,
+        segment_count: u32,
+        outbox: Outbox,
+    },
+    Have {
+        peer: PeerId,
+        swarm: SwarmKey,
+        added: SegmentRanges,
+        dropped: SegmentRanges,
+    },
+    WhoHas {
+        peer: PeerId,
+        swarm: SwarmKey,
+        from: u32,
+        count: u32,
+        limit: u32,
+    },
+    Signal {
+        peer: PeerId,
+        swarm: SwarmKey,
+        to: PeerId,
+        signal: Signal,
+    },
+    Stats {
+        peer: PeerId,
+        swarm: SwarmKey,
+        stats: TransferStats,
+    },
+    Leave {
+        peer: PeerId,
+        swarm: SwarmKey,
+    },
+    /// The members of a swarm connected to other instances (Redis mode).
+    RemoteView {
+        swarm: SwarmKey,
+        members: Vec<(PeerId, String, SegmentRanges)>,
+    },
+    /// A signal another instance relayed to a peer connected here.
+    RemoteSignal(RelayedSignal),
 }
 
 impl Command {
@@ -44,7 +82,9 @@ impl Command {
             | Self::WhoHas { swarm, .. }
             | Self::Signal { swarm, .. }
             | Self::Stats { swarm, .. }
-            | Self::Leave { swarm, .. } => swarm,
+            | Self::Leave { swarm, .. }
+            | Self::RemoteView { swarm, .. } => swarm,
+            Self::RemoteSignal(relayed) => &relayed.swarm,
         }
     }
 }
@@ -68,12 +108,22 @@ pub struct Hub {
 impl Hub {
     /// Starts `shards` shard tasks, each on its own thread (actix arbiter).
     /// Every `snapshot_every` each shard records its members' holdings.
-    pub fn start(shards: usize, recorder: Recorder, snapshot_every: Duration) -> Self {
+    pub fn start(
+        shards: usize,
+        recorder: Recorder,
+        snapshot_every: Duration,
+        directory: Option<DirectoryHandle>,
+    ) -> Self {
         let counters = Arc::new(HubCounters::default());
         let senders = (0..shards.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::channel(SHARD_QUEUE);
-                let shard = Shard { swarms: HashMap::new(), counters: counters.clone(), recorder: recorder.clone() };
+                let shard = Shard {
+                    swarms: HashMap::new(),
+                    counters: counters.clone(),
+                    recorder: recorder.clone(),
+                    directory: directory.clone(),
+                };
                 let arbiter = actix_rt::Arbiter::new();
                 arbiter.spawn(run_shard(shard, rx, snapshot_every));
                 tx
@@ -106,6 +156,8 @@ struct Shard {
     swarms: HashMap<SwarmKey, SwarmEntry>,
     counters: Arc<HubCounters>,
     recorder: Recorder,
+    /// Present in Redis mode: where local membership is published.
+    directory: Option<DirectoryHandle>,
 }
 
 async fn run_shard(mut shard: Shard, mut commands: mpsc::Receiver<Command>, snapshot_every: Duration) {
@@ -126,7 +178,7 @@ impl Shard {
     fn snapshot(&self) {
         let at_ms = cinemesh_common::db::now_ms();
         for (key, entry) in &self.swarms {
-            for (peer, holdings) in entry.swarm.holdings() {
+            for (peer, holdings) in entry.swarm.local_holdings() {
                 self.recorder.record(Record::Snapshot {
                     peer: peer.clone(),
                     swarm: key.clone(),
@@ -134,6 +186,12 @@ impl Shard {
                     at_ms,
                 });
             }
+        }
+    }
+
+    fn publish(&self, update: DirectoryUpdate) {
+        if let Some(directory) = &self.directory {
+            directory.update(update);
         }
     }
 
@@ -162,15 +220,20 @@ impl Shard {
                     self.counters.peers.fetch_add(1, Ordering::Relaxed);
                 }
                 entry.swarm.join(peer.clone(), &holdings, now);
-                entry.outboxes.insert(peer, outbox.clone());
+                entry.outboxes.insert(peer.clone(), outbox.clone());
                 let peers = entry.swarm.len().saturating_sub(1) as u32;
-                self.deliver(&outbox, ServerMessage::Joined { swarm, peers });
+                let holdings = entry.swarm.ranges_of(&peer).unwrap_or_default();
+                self.deliver(&outbox, ServerMessage::Joined { swarm: swarm.clone(), peers });
+                self.publish(DirectoryUpdate::Upsert { swarm, peer, holdings });
             }
             Command::Have { peer, swarm, added, dropped } => {
-                let known = self.swarms.get_mut(&swarm).is_some_and(|e| e.swarm.have(&peer, &added, &dropped, now));
-                if !known {
+                let holdings = self.swarms.get_mut(&swarm).and_then(|e| {
+                    e.swarm.have(&peer, &added, &dropped, now).then(|| e.swarm.ranges_of(&peer)).flatten()
+                });
+                match holdings {
+                    Some(holdings) => self.publish(DirectoryUpdate::Upsert { swarm, peer, holdings }),
                     // No outbox to answer on: the peer never joined this swarm.
-                    tracing::debug!(%peer, "have for a swarm the peer is not in");
+                    None => tracing::debug!(%peer, "have for a swarm the peer is not in"),
                 }
             }
             Command::WhoHas { peer, swarm, from, count, limit } => {
@@ -188,11 +251,16 @@ impl Shard {
                     return;
                 };
                 entry.swarm.touch(&peer, now);
-                match entry.outboxes.get(&to).filter(|_| to != peer).cloned() {
-                    Some(target) => {
+                let remote = entry.swarm.remote_instance(&to).map(str::to_owned);
+                match (entry.outboxes.get(&to).filter(|_| to != peer).cloned(), remote) {
+                    (Some(target), _) => {
                         self.deliver(&target, ServerMessage::Signal { swarm, from: peer, signal });
                     }
-                    None => {
+                    (None, Some(instance)) => {
+                        let signal = RelayedSignal { swarm, from: peer, to, signal };
+                        self.publish(DirectoryUpdate::Relay { instance, signal });
+                    }
+                    (None, None) => {
                         let sender = entry.outboxes.get(&peer).cloned();
                         self.refuse(
                             sender.as_ref(),
@@ -212,9 +280,23 @@ impl Shard {
                     self.counters.peers.fetch_sub(1, Ordering::Relaxed);
                 }
                 entry.outboxes.remove(&peer);
-                if entry.swarm.is_empty() {
+                // Without local members the swarm is of no interest here,
+                // whatever other instances hold.
+                if entry.outboxes.is_empty() {
                     self.swarms.remove(&swarm);
                     self.counters.swarms.fetch_sub(1, Ordering::Relaxed);
+                }
+                self.publish(DirectoryUpdate::Remove { swarm, peer });
+            }
+            Command::RemoteView { swarm, members } => {
+                if let Some(entry) = self.swarms.get_mut(&swarm) {
+                    entry.swarm.set_remote(members, now);
+                }
+            }
+            Command::RemoteSignal(RelayedSignal { swarm, from, to, signal }) => {
+                // The sending instance checked that `from` is in this swarm.
+                if let Some(target) = self.swarms.get(&swarm).and_then(|e| e.outboxes.get(&to)).cloned() {
+                    self.deliver(&target, ServerMessage::Signal { swarm, from, signal });
                 }
             }
         }

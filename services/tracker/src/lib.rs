@@ -2,6 +2,7 @@
 //! of which rendition, introduces the best holders at once, and relays WebRTC
 //! signalling between peers of the same swarm.
 
+mod directory;
 mod error;
 mod holdings;
 mod hub;
@@ -10,6 +11,7 @@ mod recorder;
 mod session;
 mod swarm;
 
+pub use directory::{DirectoryConfig, DirectoryHandle, DirectoryInbox, channel as directory_channel};
 pub use hub::{Hub, HubCounters};
 pub use recorder::{FLUSH_EVERY, Recorder};
 pub use session::{RenditionDirectory, SessionTiming, TrackerState, configure_tracker};

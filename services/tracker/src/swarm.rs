@@ -14,6 +14,8 @@ const LOAD_WINDOW: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 pub struct Member {
+    /// `None` for peers connected here; the instance id for peers elsewhere.
+    pub instance: Option<String>,
     pub holdings: Holdings,
     pub last_active: Instant,
     /// Times this peer was named to others within the current load window.
@@ -60,13 +62,9 @@ impl Swarm {
         self.members.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
-    }
-
-    /// Every member's holdings, for snapshots.
-    pub fn holdings(&self) -> impl Iterator<Item = (&PeerId, &crate::holdings::Holdings)> {
-        self.members.iter().map(|(peer, m)| (peer, &m.holdings))
+    /// Holdings of the members connected here, for snapshots.
+    pub fn local_holdings(&self) -> impl Iterator<Item = (&PeerId, &crate::holdings::Holdings)> {
+        self.members.iter().filter(|(_, m)| m.instance.is_none()).map(|(peer, m)| (peer, &m.holdings))
     }
 
     pub fn contains(&self, peer: &str) -> bool {
@@ -79,6 +77,7 @@ impl Swarm {
         self.members.insert(
             peer,
             Member {
+                instance: None,
                 holdings: held,
                 last_active: now,
                 recommended: 0,
@@ -86,6 +85,40 @@ impl Swarm {
                 stats: TransferStats::default(),
             },
         );
+    }
+
+    /// Replaces the members connected to other instances with `view`.
+    pub fn set_remote(&mut self, view: Vec<(PeerId, String, SegmentRanges)>, now: Instant) {
+        let listed: std::collections::HashSet<&PeerId> = view.iter().map(|(peer, ..)| peer).collect();
+        self.members.retain(|peer, m| m.instance.is_none() || listed.contains(peer));
+        let limit = self.segment_count;
+        for (peer, instance, ranges) in view {
+            let member = self.members.entry(peer).or_insert_with(|| Member {
+                instance: Some(instance.clone()),
+                holdings: Holdings::default(),
+                last_active: now,
+                recommended: 0,
+                load_window_start: now,
+                stats: TransferStats::default(),
+            });
+            if member.instance.is_none() {
+                continue; // A local peer is known first-hand.
+            }
+            let mut holdings = Holdings::default();
+            holdings.apply(&ranges, &SegmentRanges::default(), limit);
+            member.holdings = holdings;
+            member.instance = Some(instance);
+        }
+    }
+
+    /// The instance of a member connected elsewhere.
+    pub fn remote_instance(&self, peer: &str) -> Option<&str> {
+        self.members.get(peer).and_then(|m| m.instance.as_deref())
+    }
+
+    /// The current holdings of a member, as ranges.
+    pub fn ranges_of(&self, peer: &str) -> Option<SegmentRanges> {
+        self.members.get(peer).map(|m| m.holdings.to_ranges())
     }
 
     pub fn leave(&mut self, peer: &str) -> Option<Member> {
@@ -188,6 +221,24 @@ mod tests {
         swarm.join("fresh".into(), &held(0..=9), start);
         swarm.touch("fresh", start + Duration::from_secs(5));
         assert_eq!(names(&swarm.holders("x", 0, 10, 1, start + Duration::from_secs(6))), ["fresh"]);
+    }
+
+    #[test]
+    fn remote_views_replace_remote_members_only() {
+        let now = Instant::now();
+        let mut swarm = Swarm::new(100);
+        swarm.join("local".into(), &held(0..=1), now);
+        swarm
+            .set_remote(vec![("far".into(), "i2".into(), held(0..=9)), ("gone".into(), "i2".into(), held(0..=0))], now);
+        assert_eq!(names(&swarm.holders("x", 0, 10, 16, now)), ["far", "local", "gone"]);
+        swarm.set_remote(
+            vec![("far".into(), "i2".into(), held(5..=5)), ("local".into(), "i3".into(), held(0..=99))],
+            now,
+        );
+        assert_eq!(swarm.remote_instance("far"), Some("i2"));
+        assert_eq!(swarm.remote_instance("local"), None, "a local member is not overwritten");
+        assert!(!swarm.contains("gone"));
+        assert_eq!(swarm.ranges_of("far").map(|r| r.count()), Some(1));
     }
 
     #[test]

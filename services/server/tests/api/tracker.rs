@@ -336,3 +336,71 @@ async fn holdings_are_snapshotted_periodically() {
     let row = row_eventually(&app, "SELECT ranges FROM holdings_snapshots WHERE peer_id = $1", &peer).await;
     assert_eq!(row, ["[[0,9]]"]);
 }
+
+#[actix_web::test]
+async fn two_instances_sharing_redis_introduce_and_relay_across() {
+    let redis_url = std::env::var("CINEMESH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("cinemesh-test-{}:", cinemesh_common::id::random_id(10));
+    let shared = |c: &mut cinemesh_server::Config| {
+        c.storage.redis_url = redis_url.clone();
+        c.tracker.redis_prefix = prefix.clone();
+    };
+    let (first, token) = app_with_movie(shared).await;
+    // The second instance shares the first one's database and media.
+    let storage = first.config.storage.clone();
+    let second = TestApp::spawn_with(|c| {
+        shared(c);
+        c.tracker.secret = SECRET.into();
+        c.storage = storage;
+    })
+    .await;
+    let key = swarm("movie1", "720p");
+    let (mut here, id_here) = TrackerClient::greeted(&first).await;
+    let (mut there, id_there) = TrackerClient::greeted(&second).await;
+    here.join(&key, &token, held(0..=9)).await;
+    there.join(&key, &token, SegmentRanges::default()).await;
+
+    let mut holders = Vec::new();
+    for _ in 0..50 {
+        holders = there.who_has(&key, 0, 10).await;
+        if !holders.is_empty() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(holders, vec![(id_here.clone(), held(0..=9))], "a holder on the other instance is introduced");
+
+    let offer = Signal::Offer { sdp: "v=0 offer".into() };
+    there.send(&ClientMessage::Signal { swarm: key.clone(), to: id_here.clone(), signal: offer.clone() }).await;
+    assert_eq!(here.recv().await, ServerMessage::Signal { swarm: key.clone(), from: id_there.clone(), signal: offer });
+    let answer = Signal::Answer { sdp: "v=0 answer".into() };
+    // The first instance learns of the second's peer on its next refresh.
+    let mut delivered = None;
+    for _ in 0..50 {
+        here.send(&ClientMessage::Signal { swarm: key.clone(), to: id_there.clone(), signal: answer.clone() }).await;
+        match there.next(Duration::from_millis(200)).await {
+            Ok(message) => {
+                delivered = Some(message);
+                break;
+            }
+            Err(_) => {
+                // Refused as unknown until the view arrives: take the error off the queue.
+                if let Ok(ServerMessage::Error { code, .. }) = here.next(Duration::from_millis(50)).await {
+                    assert_eq!(code, "unknown_peer");
+                }
+            }
+        }
+    }
+    assert_eq!(delivered, Some(ServerMessage::Signal { swarm: key.clone(), from: id_here, signal: answer }));
+
+    drop(here);
+    let mut gone = false;
+    for _ in 0..50 {
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        if there.who_has(&key, 0, 10).await.is_empty() {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "a peer that left one instance vanishes from the other");
+}

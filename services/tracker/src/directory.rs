@@ -1,0 +1,261 @@
+//! The shared directory of tracker instances, in Redis. Shards report their
+//! local members' holdings; this task writes them in pipelined batches, keeps
+//! them alive, reads the other instances' members of the swarms that have
+//! local members, and hands that view to the owning shards. Signals for peers
+//! on other instances are published on the target instance's channel, and
+//! what other instances publish here is handed to the shards. Nothing on the
+//! per-message path waits for Redis.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use cinemesh_common::db::now_ms;
+use cinemesh_protocol::SegmentRanges;
+use cinemesh_protocol::directory::{DirectoryEntry, RelayedSignal, instance_channel, swarm_key};
+use cinemesh_protocol::tracker::{PeerId, SwarmKey};
+use futures_util::StreamExt;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use tokio::sync::mpsc;
+
+use crate::hub::{Command, Hub};
+
+/// Updates queued before new ones are dropped (and counted).
+const QUEUE: usize = 65_536;
+/// How often queued membership changes are written.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// How often the other instances' members are read.
+const REFRESH_EVERY: Duration = Duration::from_millis(500);
+/// Wait before connecting again after a failure.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+pub enum DirectoryUpdate {
+    Upsert { swarm: SwarmKey, peer: PeerId, holdings: SegmentRanges },
+    Remove { swarm: SwarmKey, peer: PeerId },
+    Relay { instance: String, signal: RelayedSignal },
+}
+
+/// Where shards send directory updates; never blocks.
+#[derive(Clone, Debug)]
+pub struct DirectoryHandle {
+    queue: mpsc::Sender<DirectoryUpdate>,
+    pub instance: Arc<str>,
+    pub dropped: Arc<AtomicU64>,
+}
+
+impl DirectoryHandle {
+    pub fn update(&self, update: DirectoryUpdate) {
+        if self.queue.try_send(update).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DirectoryConfig {
+    pub redis_url: String,
+    /// Namespace of every key and channel (lets tests and deployments share a Redis).
+    pub prefix: String,
+    /// A peer not vouched for within this long is ignored by other instances.
+    pub peer_ttl: Duration,
+}
+
+/// The receiving half, kept until the hub exists.
+pub struct DirectoryInbox {
+    updates: mpsc::Receiver<DirectoryUpdate>,
+    config: DirectoryConfig,
+    instance: Arc<str>,
+}
+
+/// Creates the handle for the shards; `run` starts the work once the hub exists.
+pub fn channel(config: DirectoryConfig) -> (DirectoryHandle, DirectoryInbox) {
+    let (queue, updates) = mpsc::channel(QUEUE);
+    let instance: Arc<str> = cinemesh_common::id::random_id(12).into();
+    let handle = DirectoryHandle { queue, instance: instance.clone(), dropped: Arc::new(AtomicU64::new(0)) };
+    (handle, DirectoryInbox { updates, config, instance })
+}
+
+impl DirectoryInbox {
+    /// Starts the writer and the subscriber once Redis answers; until then
+    /// updates wait in the queue. A URL that cannot be parsed fails at once.
+    pub fn run(self, hub: Hub) -> redis::RedisResult<()> {
+        let client = redis::Client::open(self.config.redis_url.as_str())?;
+        actix_web::rt::spawn(async move {
+            let connection = loop {
+                match client.get_connection_manager().await {
+                    Ok(connection) => break connection,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the tracker cannot reach Redis yet; retrying");
+                        tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+                    }
+                }
+            };
+            let channel = instance_channel(&self.config.prefix, &self.instance);
+            actix_web::rt::spawn(subscribe(client, channel, hub.clone()));
+            let writer = Writer {
+                connection,
+                config: self.config,
+                instance: self.instance,
+                local: HashMap::new(),
+                pending: Vec::new(),
+                hub,
+            };
+            writer.run(self.updates).await;
+        });
+        Ok(())
+    }
+}
+
+enum Pending {
+    Set { swarm: SwarmKey, peer: PeerId },
+    Delete { swarm: SwarmKey, peer: PeerId },
+}
+
+struct Writer {
+    connection: ConnectionManager,
+    config: DirectoryConfig,
+    instance: Arc<str>,
+    /// The local members of each swarm and their holdings: what this instance vouches for.
+    local: HashMap<SwarmKey, HashMap<PeerId, SegmentRanges>>,
+    pending: Vec<Pending>,
+    hub: Hub,
+}
+
+impl Writer {
+    async fn run(mut self, mut updates: mpsc::Receiver<DirectoryUpdate>) {
+        let mut flush = tokio::time::interval(FLUSH_EVERY);
+        let mut refresh = tokio::time::interval(REFRESH_EVERY);
+        let mut vouch = tokio::time::interval(self.config.peer_ttl / 3);
+        loop {
+            tokio::select! {
+                update = updates.recv() => match update {
+                    Some(update) => self.apply(update).await,
+                    None => break,
+                },
+                _ = flush.tick() => self.flush().await,
+                _ = refresh.tick() => self.refresh().await,
+                _ = vouch.tick() => self.vouch_for_everyone(),
+            }
+        }
+        self.flush().await;
+    }
+
+    async fn apply(&mut self, update: DirectoryUpdate) {
+        match update {
+            DirectoryUpdate::Upsert { swarm, peer, holdings } => {
+                self.local.entry(swarm.clone()).or_default().insert(peer.clone(), holdings);
+                self.pending.push(Pending::Set { swarm, peer });
+            }
+            DirectoryUpdate::Remove { swarm, peer } => {
+                if let Some(members) = self.local.get_mut(&swarm) {
+                    members.remove(&peer);
+                    if members.is_empty() {
+                        self.local.remove(&swarm);
+                    }
+                }
+                self.pending.push(Pending::Delete { swarm, peer });
+            }
+            DirectoryUpdate::Relay { instance, signal } => {
+                let channel = instance_channel(&self.config.prefix, &instance);
+                let Ok(payload) = serde_json::to_string(&signal) else { return };
+                if let Err(e) = self.connection.publish::<_, _, ()>(channel, payload).await {
+                    tracing::warn!(error = %e, "could not relay a signal to another instance");
+                }
+            }
+        }
+    }
+
+    fn vouch_for_everyone(&mut self) {
+        for (swarm, members) in &self.local {
+            for peer in members.keys() {
+                self.pending.push(Pending::Set { swarm: swarm.clone(), peer: peer.clone() });
+            }
+        }
+    }
+
+    async fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let seen_ms = now_ms();
+        let ttl_ms = self.config.peer_ttl.as_millis() as i64 * 2;
+        let mut pipe = redis::pipe();
+        for pending in self.pending.drain(..) {
+            match pending {
+                Pending::Set { swarm, peer } => {
+                    // Written with the latest holdings, whatever the update said then.
+                    let Some(holdings) = self.local.get(&swarm).and_then(|m| m.get(&peer)) else { continue };
+                    let entry =
+                        DirectoryEntry { instance: self.instance.to_string(), holdings: holdings.clone(), seen_ms };
+                    let Ok(value) = serde_json::to_string(&entry) else { continue };
+                    let key = swarm_key(&self.config.prefix, &swarm);
+                    pipe.hset(&key, &peer, value).ignore().pexpire(&key, ttl_ms).ignore();
+                }
+                Pending::Delete { swarm, peer } => {
+                    pipe.hdel(swarm_key(&self.config.prefix, &swarm), &peer).ignore();
+                }
+            }
+        }
+        if let Err(e) = pipe.query_async::<()>(&mut self.connection).await {
+            tracing::warn!(error = %e, "could not write the tracker directory");
+        }
+    }
+
+    async fn refresh(&mut self) {
+        if self.local.is_empty() {
+            return;
+        }
+        let swarms: Vec<SwarmKey> = self.local.keys().cloned().collect();
+        let mut pipe = redis::pipe();
+        for swarm in &swarms {
+            pipe.hgetall(swarm_key(&self.config.prefix, swarm));
+        }
+        let views: Vec<HashMap<String, String>> = match pipe.query_async(&mut self.connection).await {
+            Ok(views) => views,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the tracker directory");
+                return;
+            }
+        };
+        let oldest_ms = now_ms() - self.config.peer_ttl.as_millis() as i64;
+        for (swarm, view) in swarms.into_iter().zip(views) {
+            let members = view
+                .into_iter()
+                .filter_map(|(peer, value)| {
+                    let entry: DirectoryEntry = serde_json::from_str(&value).ok()?;
+                    (entry.instance != *self.instance && entry.seen_ms >= oldest_ms).then_some((
+                        peer,
+                        entry.instance,
+                        entry.holdings,
+                    ))
+                })
+                .collect();
+            self.hub.send(Command::RemoteView { swarm, members }).await;
+        }
+    }
+}
+
+/// Receives signals other instances publish for this one's peers.
+async fn subscribe(client: redis::Client, channel: String, hub: Hub) {
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => {
+                if pubsub.subscribe(&channel).await.is_ok() {
+                    let mut messages = pubsub.into_on_message();
+                    while let Some(message) = messages.next().await {
+                        let Ok(payload) = message.get_payload::<String>() else { continue };
+                        match serde_json::from_str::<RelayedSignal>(&payload) {
+                            Ok(signal) => hub.send(Command::RemoteSignal(signal)).await,
+                            Err(e) => tracing::warn!(error = %e, "ignoring a malformed relayed signal"),
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not subscribe for relayed signals"),
+        }
+        tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+    }
+}
