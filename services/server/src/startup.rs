@@ -104,6 +104,7 @@ impl Application {
                 ..SessionTiming::default()
             },
         };
+        tracker.hub.counters.register(&mut registry);
         let health = HealthState { db, redis, registry: Arc::new(registry) };
 
         let listener =

@@ -8,12 +8,14 @@ use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cinemesh_protocol::SegmentRanges;
 use cinemesh_protocol::directory::RelayedSignal;
 use cinemesh_protocol::tracker::{PeerId, ServerMessage, Signal, SwarmKey};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 
 use crate::directory::{DirectoryHandle, DirectoryUpdate};
@@ -89,13 +91,33 @@ impl Command {
     }
 }
 
-/// Counters of what the hub delivered and dropped.
+/// What operators watch on the tracker (exported at `/metrics`).
 #[derive(Debug, Default)]
 pub struct HubCounters {
-    pub delivered: AtomicU64,
-    pub dropped: AtomicU64,
-    pub peers: AtomicU64,
-    pub swarms: AtomicU64,
+    /// Messages read from peers.
+    pub received: Counter,
+    /// Messages queued for peers.
+    pub delivered: Counter,
+    /// Messages lost because a peer's outbox was full.
+    pub dropped: Counter,
+    /// Peers in swarms on this instance (a peer in two swarms counts twice).
+    pub peers: Gauge,
+    /// Swarms with members on this instance.
+    pub swarms: Gauge,
+}
+
+impl HubCounters {
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register("cinemesh_tracker_messages_received", "Messages read from peers", self.received.clone());
+        registry.register("cinemesh_tracker_messages_delivered", "Messages queued for peers", self.delivered.clone());
+        registry.register(
+            "cinemesh_tracker_messages_dropped",
+            "Messages lost to a full peer outbox",
+            self.dropped.clone(),
+        );
+        registry.register("cinemesh_tracker_peers", "Peers in swarms on this instance", self.peers.clone());
+        registry.register("cinemesh_tracker_swarms", "Swarms with members on this instance", self.swarms.clone());
+    }
 }
 
 /// Cloneable handle to the shards.
@@ -196,11 +218,10 @@ impl Shard {
     }
 
     fn deliver(&self, outbox: &Outbox, message: ServerMessage) {
-        let counter = match outbox.try_send(message) {
-            Ok(()) => &self.counters.delivered,
-            Err(_) => &self.counters.dropped,
+        match outbox.try_send(message) {
+            Ok(()) => self.counters.delivered.inc(),
+            Err(_) => self.counters.dropped.inc(),
         };
-        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     fn refuse(&self, outbox: Option<&Outbox>, refusal: Refusal) {
@@ -213,11 +234,11 @@ impl Shard {
         match command {
             Command::Join { peer, swarm, holdings, segment_count, outbox } => {
                 let entry = self.swarms.entry(swarm.clone()).or_insert_with(|| {
-                    self.counters.swarms.fetch_add(1, Ordering::Relaxed);
+                    self.counters.swarms.inc();
                     SwarmEntry { swarm: Swarm::new(segment_count), outboxes: HashMap::new() }
                 });
                 if !entry.swarm.contains(&peer) {
-                    self.counters.peers.fetch_add(1, Ordering::Relaxed);
+                    self.counters.peers.inc();
                 }
                 entry.swarm.join(peer.clone(), &holdings, now);
                 entry.outboxes.insert(peer.clone(), outbox.clone());
@@ -277,14 +298,14 @@ impl Shard {
             Command::Leave { peer, swarm } => {
                 let Some(entry) = self.swarms.get_mut(&swarm) else { return };
                 if entry.swarm.leave(&peer).is_some() {
-                    self.counters.peers.fetch_sub(1, Ordering::Relaxed);
+                    self.counters.peers.dec();
                 }
                 entry.outboxes.remove(&peer);
                 // Without local members the swarm is of no interest here,
                 // whatever other instances hold.
                 if entry.outboxes.is_empty() {
                     self.swarms.remove(&swarm);
-                    self.counters.swarms.fetch_sub(1, Ordering::Relaxed);
+                    self.counters.swarms.dec();
                 }
                 self.publish(DirectoryUpdate::Remove { swarm, peer });
             }
