@@ -5,5 +5,6 @@
 pub mod directory;
 pub mod ranges;
 pub mod tracker;
+pub mod webtorrent;
 
 pub use ranges::SegmentRanges;

@@ -16,7 +16,8 @@ use cinemesh_common::error::extractor_error;
 use cinemesh_common::swarm_token::SwarmTokens;
 use cinemesh_segments::{MediaState, ServedBytes, WebState, configure_media, configure_web};
 use cinemesh_tracker::{
-    DirectoryConfig, Hub, Recorder, SessionTiming, TrackerState, configure_tracker, directory_channel,
+    DirectoryConfig, Hub, Recorder, SessionTiming, TrackerState, WebTorrent, configure_tracker, configure_webtorrent,
+    directory_channel,
 };
 use prometheus_client::registry::Registry;
 use std::time::Duration;
@@ -105,6 +106,7 @@ impl Application {
             },
         };
         tracker.hub.counters.register(&mut registry);
+        let webtorrent = WebTorrent::start();
         let health = HealthState { db, redis, registry: Arc::new(registry) };
 
         let listener =
@@ -123,6 +125,7 @@ impl Application {
                 .configure(configure_openapi)
                 .configure(|cfg| configure_catalog(cfg, catalog.clone()))
                 .configure(|cfg| configure_tracker(cfg, tracker.clone()))
+                .configure(|cfg| configure_webtorrent(cfg, webtorrent.clone()))
                 .configure(|cfg| configure_media(cfg, media.clone()))
                 .configure(|cfg| configure_web(cfg, web_state.clone()))
         })

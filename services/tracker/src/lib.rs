@@ -10,8 +10,10 @@ mod limits;
 mod recorder;
 mod session;
 mod swarm;
+mod webtorrent;
 
 pub use directory::{DirectoryConfig, DirectoryHandle, DirectoryInbox, channel as directory_channel};
 pub use hub::{Hub, HubCounters};
 pub use recorder::{FLUSH_EVERY, Recorder};
 pub use session::{RenditionDirectory, SessionTiming, TrackerState, configure_tracker};
+pub use webtorrent::{WebTorrent, configure_webtorrent};

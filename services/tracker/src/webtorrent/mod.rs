@@ -1,0 +1,172 @@
+//! `/announce`: the WebTorrent tracker protocol, so existing WebTorrent
+//! clients (bittorrent-tracker, p2p-media-loader) can use this tracker. Open,
+//! like public WebTorrent trackers: no swarm token; the same limits as
+//! `/tracker` (frame size, rate, offers per message, refusals before closing).
+
+mod swarms;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use cinemesh_protocol::webtorrent::{
+    InfoHashes, MAX_FRAME_BYTES, MAX_OFFERS, MAX_SCRAPE_HASHES, Request, failure, is_binary_id,
+};
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::limits::{MAX_REFUSALS, MESSAGE_BURST, MESSAGES_PER_SEC, RateLimiter};
+use swarms::{Swarms, WtCommand};
+
+/// Messages queued for one connection before further ones are dropped.
+const OUTBOX_CAPACITY: usize = 256;
+/// A connection that sends nothing (not even a pong) this long is closed;
+/// WebTorrent clients re-announce every 120 s and answer our pings.
+const SILENCE_LIMIT: Duration = Duration::from_secs(300);
+const PING_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct WebTorrent {
+    commands: mpsc::Sender<WtCommand>,
+    next_conn: Arc<AtomicU64>,
+}
+
+impl WebTorrent {
+    /// Starts the task that owns the swarms, on its own thread.
+    pub fn start() -> Self {
+        let (commands, receiver) = mpsc::channel(8192);
+        actix_rt::Arbiter::new().spawn(Swarms::default().run(receiver));
+        Self { commands, next_conn: Arc::new(AtomicU64::new(1)) }
+    }
+}
+
+pub fn configure_webtorrent(cfg: &mut web::ServiceConfig, state: WebTorrent) {
+    cfg.app_data(web::Data::new(state)).route("/announce", web::get().to(announce_socket));
+}
+
+async fn announce_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<WebTorrent>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let stream =
+        stream.max_frame_size(MAX_FRAME_BYTES).aggregate_continuations().max_continuation_size(MAX_FRAME_BYTES);
+    let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
+    actix_web::rt::spawn(run(state.get_ref().clone(), conn, session, stream));
+    Ok(response)
+}
+
+async fn run(
+    state: WebTorrent,
+    conn: u64,
+    mut socket: actix_ws::Session,
+    mut stream: actix_ws::AggregatedMessageStream,
+) {
+    let (outbox, mut inbox) = mpsc::channel::<Value>(OUTBOX_CAPACITY);
+    let mut limiter = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, Instant::now());
+    let mut refusals = 0;
+    let mut last_heard = Instant::now();
+    let mut ping = actix_web::rt::time::interval(PING_EVERY);
+    let close = loop {
+        tokio::select! {
+            frame = stream.next() => {
+                let now = Instant::now();
+                last_heard = now;
+                let refusal = match frame {
+                    None | Some(Ok(AggregatedMessage::Close(_))) => break None,
+                    Some(Err(_)) => {
+                        let _ = socket.text(failure("announce", "message too large").to_string()).await;
+                        break Some(CloseReason { code: CloseCode::Size, description: Some("frame_too_large".into()) });
+                    }
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                        let _ = socket.pong(&bytes).await;
+                        None
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => None,
+                    Some(Ok(AggregatedMessage::Binary(_))) => Some(failure("announce", "binary messages are not supported")),
+                    Some(Ok(AggregatedMessage::Text(text))) => {
+                        if limiter.allow(now) {
+                            handle(&state, conn, &outbox, &text).await.err()
+                        } else {
+                            Some(failure("announce", "rate limited: slow down"))
+                        }
+                    }
+                };
+                if let Some(refusal) = refusal {
+                    refusals += 1;
+                    let _ = socket.text(refusal.to_string()).await;
+                    if refusals > MAX_REFUSALS {
+                        break Some(CloseReason { code: CloseCode::Policy, description: Some("too_many_errors".into()) });
+                    }
+                }
+            }
+            Some(message) = inbox.recv() => {
+                if socket.text(message.to_string()).await.is_err() { break None; }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > SILENCE_LIMIT {
+                    break Some(CloseReason { code: CloseCode::Away, description: Some("timeout".into()) });
+                }
+                if socket.ping(b"").await.is_err() { break None; }
+            }
+        }
+    };
+    let _ = state.commands.send(WtCommand::Disconnect { conn }).await;
+    let _ = socket.close(close).await;
+}
+
+/// Parses and checks one message; `Err` carries the failure to send back.
+async fn handle(state: &WebTorrent, conn: u64, outbox: &swarms::Outbox, text: &str) -> Result<(), Value> {
+    let request: Request = serde_json::from_str(text).map_err(|_| failure("announce", "invalid JSON message"))?;
+    let command = match request.action.as_str() {
+        "announce" => {
+            let info_hash = match request.info_hash {
+                Some(InfoHashes::One(hash)) if is_binary_id(&hash) => hash,
+                _ => return Err(failure("announce", "invalid info_hash")),
+            };
+            let peer_id =
+                request.peer_id.filter(|p| is_binary_id(p)).ok_or_else(|| failure("announce", "invalid peer_id"))?;
+            if let Some(answer) = request.answer {
+                let to_peer_id = request
+                    .to_peer_id
+                    .filter(|p| is_binary_id(p))
+                    .ok_or_else(|| failure("announce", "invalid to_peer_id (required with answer)"))?;
+                let offer_id =
+                    request.offer_id.ok_or_else(|| failure("announce", "offer_id is required with answer"))?;
+                WtCommand::Answer { conn, outbox: outbox.clone(), info_hash, peer_id, to_peer_id, offer_id, answer }
+            } else {
+                let offers = request.offers.unwrap_or_default();
+                if offers.len() > MAX_OFFERS {
+                    return Err(failure("announce", &format!("too many offers: at most {MAX_OFFERS}")));
+                }
+                WtCommand::Announce {
+                    conn,
+                    outbox: outbox.clone(),
+                    info_hash,
+                    peer_id,
+                    complete: request.left.as_ref().and_then(Value::as_f64) == Some(0.0),
+                    event: request.event,
+                    offers: offers.into_iter().map(|o| (o.offer_id, o.offer)).collect(),
+                }
+            }
+        }
+        "scrape" => {
+            let info_hashes = match request.info_hash {
+                Some(InfoHashes::One(hash)) => vec![hash],
+                Some(InfoHashes::Many(hashes)) => hashes,
+                None => return Err(failure("scrape", "info_hash is required")),
+            };
+            if info_hashes.len() > MAX_SCRAPE_HASHES || !info_hashes.iter().all(|h| is_binary_id(h)) {
+                return Err(failure("scrape", "invalid info_hash"));
+            }
+            WtCommand::Scrape { outbox: outbox.clone(), info_hashes }
+        }
+        other => return Err(failure(other, "unknown action")),
+    };
+    let _ = state.commands.send(command).await;
+    Ok(())
+}
