@@ -15,7 +15,7 @@ use utoipa::IntoParams;
 
 use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
 use crate::ingest::{ActiveIngests, CatalogStatus, IngestError, IngestRequest, Ingester};
-use crate::model::{Movie, MovieDetail, MoviePage, MovieSummary, Rendition, SegmentManifest, TrackerAccess};
+use crate::model::{Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, TrackerAccess};
 use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
 
 /// What the catalog routes need.
@@ -48,7 +48,8 @@ pub fn configure_catalog(cfg: &mut web::ServiceConfig, api: CatalogApi) {
         .route("/api/movies/{id}/segments", web::get().to(get_segment_manifest))
         .route("/api/catalog/status", web::get().to(catalog_status))
         .route("/api/admin/movies", web::post().to(upload_movie))
-        .route("/api/admin/movies/{id}", web::delete().to(delete_movie));
+        .route("/api/admin/movies/{id}", web::delete().to(delete_movie))
+        .route("/api/admin/offload/{id}", web::get().to(movie_offload));
 }
 
 fn invalid(e: InvalidInput) -> ApiError {
@@ -184,6 +185,23 @@ pub async fn delete_movie(
         tracing::warn!(movie = %id, error = %e, "catalog rows deleted but the media folder could not be removed");
     }
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Bytes by source for a movie, from what its viewers reported to the tracker.
+#[utoipa::path(get, path = "/api/admin/offload/{id}", tag = "admin",
+    params(("id" = String, Path, description = "Movie id")),
+    security(("admin_token" = [])),
+    responses((status = 200, body = Offload), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn movie_offload(
+    req: HttpRequest,
+    api: web::Data<CatalogApi>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &api)?;
+    let id = MovieId::parse(&id).map_err(invalid)?;
+    api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
+    Ok(HttpResponse::Ok().json(api.ingester.store.offload(&id).await.map_err(db_error)?))
 }
 
 fn authorize(req: &HttpRequest, api: &CatalogApi) -> Result<(), ApiError> {

@@ -180,3 +180,17 @@ pub struct SegmentManifest {
     pub movie_id: String,
     pub renditions: Vec<RenditionSegments>,
 }
+
+/// Where a movie's bytes came from, summed over the transfer counters its
+/// viewers last reported to the tracker.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Offload {
+    pub movie_id: String,
+    /// Tracker sessions (a viewer in one rendition's swarm) recorded for the movie.
+    pub sessions: i64,
+    pub http_bytes: i64,
+    pub peer_bytes: i64,
+    pub uploaded_bytes: i64,
+    /// Share of downloaded bytes that came from peers, 0 to 1 (0 when nothing was downloaded).
+    pub peer_share: f64,
+}

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, AssertSqlSafe, Row};
 
 use crate::domain::{ListQuery, MovieId};
-use crate::model::{Movie, NewMovie, Rendition, RenditionSegments, Segment, SegmentManifest};
+use crate::model::{Movie, NewMovie, Offload, Rendition, RenditionSegments, Segment, SegmentManifest};
 
 /// Rows per multi-row INSERT: 6 parameters each stays far below both
 /// databases' parameter limits while cutting round trips ~100x.
@@ -199,6 +199,30 @@ impl CatalogStore {
             })
         })
         .collect()
+    }
+
+    /// Bytes by source over every tracker session recorded for a movie.
+    pub async fn offload(&self, id: &MovieId) -> Result<Offload, sqlx::Error> {
+        // CAST keeps the sums BIGINT on Postgres, where SUM(BIGINT) is NUMERIC.
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS sessions, CAST(COALESCE(SUM(http_bytes), 0) AS BIGINT) AS http, \
+             CAST(COALESCE(SUM(peer_bytes), 0) AS BIGINT) AS peer, \
+             CAST(COALESCE(SUM(uploaded_bytes), 0) AS BIGINT) AS uploaded \
+             FROM peer_sessions WHERE movie_id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_one(self.pool())
+        .await?;
+        let (http_bytes, peer_bytes): (i64, i64) = (row.try_get("http")?, row.try_get("peer")?);
+        let downloaded = http_bytes + peer_bytes;
+        Ok(Offload {
+            movie_id: id.to_string(),
+            sessions: row.try_get("sessions")?,
+            http_bytes,
+            peer_bytes,
+            uploaded_bytes: row.try_get("uploaded")?,
+            peer_share: if downloaded > 0 { peer_bytes as f64 / downloaded as f64 } else { 0.0 },
+        })
     }
 
     /// Deletes a movie's rows; returns the names of its renditions, or `None`

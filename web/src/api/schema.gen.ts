@@ -38,6 +38,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/offload/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Bytes by source for a movie, from what its viewers reported to the tracker. */
+        get: operations["movie_offload"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/catalog/status": {
         parameters: {
             query?: never;
@@ -253,6 +270,29 @@ export interface components {
             /** Format: int64 */
             year?: number | null;
         };
+        /**
+         * @description Where a movie's bytes came from, summed over the transfer counters its
+         *     viewers last reported to the tracker.
+         */
+        Offload: {
+            /** Format: int64 */
+            http_bytes: number;
+            movie_id: string;
+            /** Format: int64 */
+            peer_bytes: number;
+            /**
+             * Format: double
+             * @description Share of downloaded bytes that came from peers, 0 to 1 (0 when nothing was downloaded).
+             */
+            peer_share: number;
+            /**
+             * Format: int64
+             * @description Tracker sessions (a viewer in one rendition's swarm) recorded for the movie.
+             */
+            sessions: number;
+            /** Format: int64 */
+            uploaded_bytes: number;
+        };
         Readiness: {
             database: string;
             /** @description `not_configured` when running without Redis. */
@@ -409,6 +449,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    movie_offload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Movie id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Offload"];
+                };
             };
             401: {
                 headers: {

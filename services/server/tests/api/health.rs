@@ -79,6 +79,7 @@ async fn openapi_document_matches_the_routes() {
     documented.sort();
     let expected = [
         "DELETE /api/admin/movies/{id}",
+        "GET /api/admin/offload/{id}",
         "GET /api/catalog/status",
         "GET /api/movies",
         "GET /api/movies/{id}",

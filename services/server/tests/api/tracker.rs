@@ -404,3 +404,32 @@ async fn two_instances_sharing_redis_introduce_and_relay_across() {
     }
     assert!(gone, "a peer that left one instance vanishes from the other");
 }
+
+#[actix_web::test]
+async fn operators_see_offload_per_movie_from_reported_bytes() {
+    let (app, token) = app_with_movie(|_| {}).await;
+    let key = swarm("movie1", "720p");
+    for (http, peers) in [(1_000u64, 3_000u64), (500, 1_500)] {
+        let (mut viewer, _) = TrackerClient::greeted(&app).await;
+        viewer.join(&key, &token, SegmentRanges::default()).await;
+        viewer
+            .send(&ClientMessage::Stats { swarm: key.clone(), http_bytes: http, peer_bytes: peers, uploaded_bytes: 10 })
+            .await;
+        viewer.sync().await;
+    }
+    let url = app.url("/api/admin/offload/movie1");
+    let mut offload = serde_json::Value::Null;
+    for _ in 0..50 {
+        let mut res =
+            app.client.get(&url).insert_header(("authorization", "Bearer test-admin-token")).send().await.unwrap();
+        offload = serde_json::from_slice(&res.body().await.unwrap()).unwrap();
+        if offload["peer_bytes"] == 4_500 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(offload["sessions"], 2, "{offload}");
+    assert_eq!((offload["http_bytes"].as_i64(), offload["peer_bytes"].as_i64()), (Some(1_500), Some(4_500)));
+    assert_eq!(offload["peer_share"], 0.75);
+    assert_eq!(offload["uploaded_bytes"], 20);
+}
