@@ -98,15 +98,7 @@ async fn holdings_deltas_leaves_and_disconnects_change_the_answers() {
     a.send(&ClientMessage::Have { swarm: key.clone(), added: held(5..=5), dropped: SegmentRanges::default() }).await;
     a.sync().await;
     drop(a);
-    // The disconnect reaches the tracker asynchronously.
-    let mut holders = asker.who_has(&key, 0, 10).await;
-    for _ in 0..50 {
-        if holders.is_empty() {
-            break;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        holders = asker.who_has(&key, 0, 10).await;
-    }
+    let holders = asker.holders_until(&key, 0, 10, |h| h.is_empty()).await;
     assert!(holders.is_empty(), "a closed connection's holdings vanish: {holders:?}");
 }
 
@@ -193,15 +185,8 @@ async fn a_silent_peer_is_dropped_and_its_holdings_vanish() {
     asker.join(&key, &token, SegmentRanges::default()).await;
     assert_eq!(asker.who_has(&key, 0, 10).await.len(), 1);
     // The asker keeps talking; the other says nothing for over a second.
-    let mut dropped = false;
-    for _ in 0..40 {
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-        if asker.who_has(&key, 0, 10).await.is_empty() {
-            dropped = true;
-            break;
-        }
-    }
-    assert!(dropped, "the silent peer's holdings vanished");
+    let holders = asker.holders_until(&key, 0, 10, |h| h.is_empty()).await;
+    assert!(holders.is_empty(), "the silent peer's holdings vanished: {holders:?}");
     assert_eq!(silent.next(Duration::from_secs(2)).await, Err(Ending::Closed(Some("timeout".into()))));
 }
 
@@ -360,14 +345,7 @@ async fn two_instances_sharing_redis_introduce_and_relay_across() {
     here.join(&key, &token, held(0..=9)).await;
     there.join(&key, &token, SegmentRanges::default()).await;
 
-    let mut holders = Vec::new();
-    for _ in 0..50 {
-        holders = there.who_has(&key, 0, 10).await;
-        if !holders.is_empty() {
-            break;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
+    let holders = there.holders_until(&key, 0, 10, |h| !h.is_empty()).await;
     assert_eq!(holders, vec![(id_here.clone(), held(0..=9))], "a holder on the other instance is introduced");
 
     let offer = Signal::Offer { sdp: "v=0 offer".into() };
@@ -394,15 +372,8 @@ async fn two_instances_sharing_redis_introduce_and_relay_across() {
     assert_eq!(delivered, Some(ServerMessage::Signal { swarm: key.clone(), from: id_here, signal: answer }));
 
     drop(here);
-    let mut gone = false;
-    for _ in 0..50 {
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-        if there.who_has(&key, 0, 10).await.is_empty() {
-            gone = true;
-            break;
-        }
-    }
-    assert!(gone, "a peer that left one instance vanishes from the other");
+    let holders = there.holders_until(&key, 0, 10, |h| h.is_empty()).await;
+    assert!(holders.is_empty(), "a peer that left one instance vanishes from the other: {holders:?}");
 }
 
 #[actix_web::test]

@@ -108,6 +108,26 @@ impl TrackerClient {
         }
     }
 
+    /// Asks `who_has` every 100 ms until `done` accepts the answer (changes
+    /// reach the tracker asynchronously); gives up after 5 s with the last answer.
+    pub async fn holders_until(
+        &mut self,
+        swarm: &SwarmKey,
+        from: u32,
+        count: u32,
+        done: impl Fn(&[(PeerId, SegmentRanges)]) -> bool,
+    ) -> Vec<(PeerId, SegmentRanges)> {
+        let mut holders = self.who_has(swarm, from, count).await;
+        for _ in 0..50 {
+            if done(&holders) {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+            holders = self.who_has(swarm, from, count).await;
+        }
+        holders
+    }
+
     /// A round trip that proves every earlier message was handled.
     pub async fn sync(&mut self) {
         self.send(&ClientMessage::Ping { t: 7 }).await;
