@@ -3,6 +3,7 @@
 //! client's TypeScript types mirror them.
 
 pub mod directory;
+pub mod peer_wire;
 pub mod ranges;
 pub mod tracker;
 pub mod webtorrent;
