@@ -1,0 +1,81 @@
+// Where a segment comes from. HTTP is the floor: the first chunk after a start
+// or seek, anything due soon, and whatever no peer can deliver in time come
+// from the segment server; peers serve the rest. A transfer from a peer is
+// abandoned for HTTP early enough that playback does not stall.
+
+export interface SourceInput {
+  /** P2P switched off (privacy): everything over HTTP. */
+  p2pEnabled: boolean;
+  /** Inside the initial chunk after a start or seek (default: the first ~10 s). */
+  inInitialChunk: boolean;
+  /** Seconds until the player needs the segment (its start minus the playhead). */
+  secondsUntilNeeded: number;
+  segmentBytes: number;
+  /** Peers the tracker named as holders. */
+  holders: number;
+  /** Measured throughput of the best holder, bytes/s; undefined before any transfer. */
+  peerBytesPerSecond: number | undefined;
+}
+
+export interface SourcePolicy {
+  /** Below this many seconds of slack, go straight to HTTP. */
+  httpDeadlineSecs: number;
+  /** A peer must be projected to finish within this share of the time left. */
+  peerSafetyShare: number;
+  /** Throughput assumed for a peer never measured, bytes/s. */
+  assumedPeerBytesPerSecond: number;
+}
+
+export const DEFAULT_POLICY: SourcePolicy = {
+  httpDeadlineSecs: 4,
+  peerSafetyShare: 0.5,
+  // Chromium data channels here move 3–10 MB/s; assume far less until measured.
+  assumedPeerBytesPerSecond: 1_000_000,
+};
+
+export type SourceDecision =
+  | { source: 'peer' }
+  | { source: 'http'; reason: 'p2p_off' | 'initial_chunk' | 'due_soon' | 'no_holder' | 'peer_too_slow' };
+
+export function chooseSource(input: SourceInput, policy: SourcePolicy = DEFAULT_POLICY): SourceDecision {
+  if (!input.p2pEnabled) return { source: 'http', reason: 'p2p_off' };
+  if (input.inInitialChunk) return { source: 'http', reason: 'initial_chunk' };
+  if (input.secondsUntilNeeded < policy.httpDeadlineSecs) return { source: 'http', reason: 'due_soon' };
+  if (input.holders === 0) return { source: 'http', reason: 'no_holder' };
+  const rate = input.peerBytesPerSecond ?? policy.assumedPeerBytesPerSecond;
+  const projected = input.segmentBytes / Math.max(rate, 1);
+  if (projected > input.secondsUntilNeeded * policy.peerSafetyShare) return { source: 'http', reason: 'peer_too_slow' };
+  return { source: 'peer' };
+}
+
+export interface TransferProgress {
+  segmentBytes: number;
+  bytesReceived: number;
+  secondsElapsed: number;
+  /** Seconds since the last chunk arrived. */
+  secondsSinceProgress: number;
+  /** Seconds until the player needs the segment, now. */
+  secondsUntilNeeded: number;
+}
+
+export interface AbandonPolicy {
+  /** No chunk for this long: the peer has stalled. */
+  stallSecs: number;
+  /** Time kept in reserve for the HTTP fallback to finish. */
+  httpReserveSecs: number;
+}
+
+export const DEFAULT_ABANDON: AbandonPolicy = { stallSecs: 1.5, httpReserveSecs: 2 };
+
+/** Whether to give up on a peer transfer and fetch over HTTP, and why. */
+export function shouldAbandon(
+  progress: TransferProgress,
+  policy: AbandonPolicy = DEFAULT_ABANDON,
+): 'stalled' | 'late' | undefined {
+  if (progress.secondsSinceProgress >= policy.stallSecs) return 'stalled';
+  const rate = progress.bytesReceived / Math.max(progress.secondsElapsed, 0.001);
+  const remaining = progress.segmentBytes - progress.bytesReceived;
+  const projected = rate > 0 ? remaining / rate : Number.POSITIVE_INFINITY;
+  if (projected > progress.secondsUntilNeeded - policy.httpReserveSecs) return 'late';
+  return undefined;
+}

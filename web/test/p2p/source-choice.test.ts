@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+
+import { type SourceInput, chooseSource, shouldAbandon } from '../../src/p2p/source-choice';
+
+const later: SourceInput = {
+  p2pEnabled: true,
+  inInitialChunk: false,
+  secondsUntilNeeded: 20,
+  segmentBytes: 650_000,
+  holders: 2,
+  peerBytesPerSecond: 3_000_000,
+};
+
+describe('chooseSource', () => {
+  it('takes later segments from peers', () => {
+    expect(chooseSource(later)).toEqual({ source: 'peer' });
+  });
+
+  it.each([
+    ['p2p_off', { p2pEnabled: false }],
+    ['initial_chunk', { inInitialChunk: true }],
+    ['due_soon', { secondsUntilNeeded: 3 }],
+    ['no_holder', { holders: 0 }],
+    ['peer_too_slow', { peerBytesPerSecond: 50_000 }],
+  ] as const)('uses HTTP for %s', (reason, change) => {
+    expect(chooseSource({ ...later, ...change })).toEqual({ source: 'http', reason });
+  });
+
+  it('assumes a modest rate for holders never measured', () => {
+    expect(chooseSource({ ...later, peerBytesPerSecond: undefined })).toEqual({ source: 'peer' });
+    expect(chooseSource({ ...later, peerBytesPerSecond: undefined, segmentBytes: 30_000_000 }).source).toBe('http');
+  });
+});
+
+describe('shouldAbandon', () => {
+  const healthy = { segmentBytes: 600_000, bytesReceived: 300_000, secondsElapsed: 0.5, secondsSinceProgress: 0.05, secondsUntilNeeded: 10 };
+
+  it('keeps a transfer that will finish in time', () => {
+    expect(shouldAbandon(healthy)).toBeUndefined();
+  });
+
+  it('gives up on a peer that stopped sending', () => {
+    expect(shouldAbandon({ ...healthy, secondsSinceProgress: 2 })).toBe('stalled');
+  });
+
+  it('gives up when the projected arrival leaves no time for HTTP', () => {
+    expect(shouldAbandon({ ...healthy, bytesReceived: 30_000, secondsElapsed: 3 })).toBe('late');
+  });
+});
