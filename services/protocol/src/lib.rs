@@ -2,6 +2,7 @@
 //! tracker, the load tester and the native peer use these types, and the web
 //! client's TypeScript types mirror them.
 
+mod bindings;
 pub mod directory;
 pub mod peer_wire;
 pub mod ranges;

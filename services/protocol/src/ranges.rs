@@ -4,6 +4,7 @@
 //! bitmap of a two-hour movie would be hundreds of bytes.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// Highest sequence number accepted: 2^20 segments of 2 s is 24 days of video.
 pub const MAX_SEQUENCE: u32 = (1 << 20) - 1;
@@ -12,21 +13,19 @@ pub const MAX_RANGES: usize = 256;
 
 /// Always canonical: deserializing checks bounds, sorts and merges, so code
 /// that holds a `SegmentRanges` never validates it again.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(try_from = "Vec<[u32; 2]>", into = "Vec<[u32; 2]>")]
+#[derive(Debug, Clone, PartialEq, Eq, Default, TS)]
+#[ts(type = "Array<[number, number]>")]
 pub struct SegmentRanges(Vec<[u32; 2]>);
 
-impl TryFrom<Vec<[u32; 2]>> for SegmentRanges {
-    type Error = RangesError;
-
-    fn try_from(ranges: Vec<[u32; 2]>) -> Result<Self, Self::Error> {
-        Self::new(ranges)
+impl Serialize for SegmentRanges {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
     }
 }
 
-impl From<SegmentRanges> for Vec<[u32; 2]> {
-    fn from(ranges: SegmentRanges) -> Self {
-        ranges.0
+impl<'de> Deserialize<'de> for SegmentRanges {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::new(Vec::<[u32; 2]>::deserialize(deserializer)?).map_err(serde::de::Error::custom)
     }
 }
 

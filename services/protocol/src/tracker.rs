@@ -4,6 +4,7 @@
 //! addresses signalling by the ids it handed out, so none can be forged.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::SegmentRanges;
 
@@ -24,15 +25,16 @@ pub const MAX_WINDOW: u32 = 64;
 pub type PeerId = String;
 
 /// A swarm: the viewers of one rendition of one movie.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
 pub struct SwarmKey {
     pub movie: String,
     pub rendition: String,
 }
 
 /// Messages from a peer to the tracker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum ClientMessage {
     /// First message on a connection.
     Hello {
@@ -61,6 +63,7 @@ pub enum ClientMessage {
         count: u32,
         /// Most peers wanted (capped at `MAX_PEERS_PER_ANSWER`).
         #[serde(default)]
+        #[ts(optional)]
         limit: Option<u32>,
     },
     /// WebRTC signalling for another peer of the same swarm.
@@ -86,8 +89,9 @@ pub enum ClientMessage {
 }
 
 /// WebRTC signalling payloads, relayed unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum Signal {
     Offer {
         sdp: String,
@@ -115,7 +119,7 @@ impl Signal {
 }
 
 /// A holder in a `holders` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Holder {
     pub peer: PeerId,
     /// Which of the asked-for segments this peer holds.
@@ -123,8 +127,9 @@ pub struct Holder {
 }
 
 /// Messages from the tracker to a peer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum ServerMessage {
     Welcome {
         version: u32,

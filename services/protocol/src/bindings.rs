@@ -1,0 +1,49 @@
+//! The web client's copy of the wire types, generated from these Rust types
+//! (ts-rs) into `web/src/protocol/`. A test fails when the committed files
+//! are stale; `CINEMESH_UPDATE_BINDINGS=1 cargo test -p cinemesh-protocol`
+//! rewrites them.
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use ts_rs::TS;
+
+    use crate::SegmentRanges;
+    use crate::tracker::{ClientMessage, Holder, ServerMessage, Signal, SwarmKey};
+
+    fn rendered() -> Vec<(String, String)> {
+        fn one<T: TS + 'static>() -> (String, String) {
+            // Counters are u64 in Rust and plain numbers in JSON and JavaScript.
+            let config = ts_rs::Config::new().with_large_int("number");
+            let text = T::export_to_string(&config).unwrap_or_else(|e| panic!("rendering {}: {e}", T::name(&config)));
+            (format!("{}.ts", T::name(&config)), text)
+        }
+        vec![
+            one::<ClientMessage>(),
+            one::<ServerMessage>(),
+            one::<Signal>(),
+            one::<Holder>(),
+            one::<SwarmKey>(),
+            one::<SegmentRanges>(),
+        ]
+    }
+
+    #[test]
+    fn web_bindings_match_the_rust_types() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web/src/protocol");
+        let update = std::env::var_os("CINEMESH_UPDATE_BINDINGS").is_some();
+        for (file, text) in rendered() {
+            let path = dir.join(&file);
+            if update {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &text).unwrap();
+            }
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                committed == text,
+                "web/src/protocol/{file} is stale: run CINEMESH_UPDATE_BINDINGS=1 cargo test -p cinemesh-protocol"
+            );
+        }
+    }
+}
