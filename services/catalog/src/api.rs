@@ -177,8 +177,7 @@ pub async fn delete_movie(
     api: web::Data<CatalogApi>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &api)?;
-    let id = MovieId::parse(&id).map_err(invalid)?;
+    let id = authorized_movie(&req, &api, &id)?;
     api.ingester.store.delete(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
     let folder = api.ingester.media_dir.join(id.as_str());
     if let Err(e) = tokio::fs::remove_dir_all(&folder).await {
@@ -198,10 +197,15 @@ pub async fn movie_offload(
     api: web::Data<CatalogApi>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &api)?;
-    let id = MovieId::parse(&id).map_err(invalid)?;
+    let id = authorized_movie(&req, &api, &id)?;
     api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
     Ok(HttpResponse::Ok().json(api.ingester.store.offload(&id).await.map_err(db_error)?))
+}
+
+/// The admin check and the movie id of an admin route about one movie.
+fn authorized_movie(req: &HttpRequest, api: &CatalogApi, raw_id: &str) -> Result<MovieId, ApiError> {
+    authorize(req, api)?;
+    MovieId::parse(raw_id).map_err(invalid)
 }
 
 fn authorize(req: &HttpRequest, api: &CatalogApi) -> Result<(), ApiError> {

@@ -9,6 +9,7 @@ mod hub;
 mod limits;
 mod recorder;
 mod session;
+mod socket;
 mod swarm;
 mod webtorrent;
 

@@ -72,9 +72,7 @@ async fn tracker_socket(
     body: web::Payload,
     state: web::Data<TrackerState>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
-    let stream =
-        stream.max_frame_size(MAX_FRAME_BYTES).aggregate_continuations().max_continuation_size(MAX_FRAME_BYTES);
+    let (response, session, stream) = crate::socket::upgrade(&req, body, MAX_FRAME_BYTES)?;
     let peer: PeerId = cinemesh_common::id::random_id(12);
     let origin = Origin {
         ip: req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),

@@ -52,9 +52,7 @@ async fn announce_socket(
     body: web::Payload,
     state: web::Data<WebTorrent>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
-    let stream =
-        stream.max_frame_size(MAX_FRAME_BYTES).aggregate_continuations().max_continuation_size(MAX_FRAME_BYTES);
+    let (response, session, stream) = crate::socket::upgrade(&req, body, MAX_FRAME_BYTES)?;
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     actix_web::rt::spawn(run(state.get_ref().clone(), conn, session, stream));
     Ok(response)
