@@ -33,9 +33,4 @@ impl ServedBytes {
         let labels = MediaLabels { movie: movie.to_owned(), rendition: rendition.unwrap_or("-").to_owned() };
         self.family.get_or_create(&labels).clone()
     }
-
-    /// Bytes served so far for one movie and rendition.
-    pub fn get(&self, movie: &str, rendition: Option<&str>) -> u64 {
-        self.counter(movie, rendition).get()
-    }
 }

@@ -34,7 +34,6 @@ pub struct Application {
     address: SocketAddr,
     server: Server,
     store: CatalogStore,
-    served: ServedBytes,
 }
 
 impl Application {
@@ -146,7 +145,7 @@ impl Application {
                 storage.data_dir.clone(),
             ));
         }
-        Ok(Self { address, server, store, served })
+        Ok(Self { address, server, store })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -159,10 +158,6 @@ impl Application {
 
     pub fn store(&self) -> &CatalogStore {
         &self.store
-    }
-
-    pub fn served_bytes(&self) -> &ServedBytes {
-        &self.served
     }
 
     /// A handle that stops the server (graceful: in-flight requests finish).

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use crate::directory::{DirectoryHandle, DirectoryUpdate};
 use crate::error::Refusal;
 use crate::recorder::{Record, Recorder};
-use crate::swarm::{Swarm, TransferStats};
+use crate::swarm::Swarm;
 
 /// Messages queued for one peer before further ones are dropped.
 pub const OUTBOX_CAPACITY: usize = 256;
@@ -58,10 +58,10 @@ pub enum Command {
         to: PeerId,
         signal: Signal,
     },
-    Stats {
+    /// The peer showed it is alive (it reported its stats): counts for "recently active".
+    Touch {
         peer: PeerId,
         swarm: SwarmKey,
-        stats: TransferStats,
     },
     Leave {
         peer: PeerId,
@@ -83,7 +83,7 @@ impl Command {
             | Self::Have { swarm, .. }
             | Self::WhoHas { swarm, .. }
             | Self::Signal { swarm, .. }
-            | Self::Stats { swarm, .. }
+            | Self::Touch { swarm, .. }
             | Self::Leave { swarm, .. }
             | Self::RemoteView { swarm, .. } => swarm,
             Self::RemoteSignal(relayed) => &relayed.swarm,
@@ -290,9 +290,9 @@ impl Shard {
                     }
                 }
             }
-            Command::Stats { peer, swarm, stats } => {
+            Command::Touch { peer, swarm } => {
                 if let Some(entry) = self.swarms.get_mut(&swarm) {
-                    entry.swarm.record_stats(&peer, stats, now);
+                    entry.swarm.touch(&peer, now);
                 }
             }
             Command::Leave { peer, swarm } => {

@@ -324,7 +324,7 @@ impl Session {
                 self.member(&swarm)?;
                 let stats = TransferStats { http_bytes, peer_bytes, uploaded_bytes };
                 self.state.recorder.record(Record::Stats { peer: peer.clone(), swarm: swarm.clone(), stats });
-                Command::Stats { peer, swarm, stats }
+                Command::Touch { peer, swarm }
             }
             ClientMessage::Leave { swarm } => {
                 self.member(&swarm)?;

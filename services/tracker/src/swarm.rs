@@ -21,10 +21,9 @@ pub struct Member {
     /// Times this peer was named to others within the current load window.
     recommended: u32,
     load_window_start: Instant,
-    pub stats: TransferStats,
 }
 
-/// Cumulative bytes a peer reported for this swarm.
+/// Cumulative bytes a peer reported for this swarm (recorded in the database).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TransferStats {
     pub http_bytes: u64,
@@ -76,14 +75,7 @@ impl Swarm {
         held.apply(holdings, &SegmentRanges::default(), self.segment_count);
         self.members.insert(
             peer,
-            Member {
-                instance: None,
-                holdings: held,
-                last_active: now,
-                recommended: 0,
-                load_window_start: now,
-                stats: TransferStats::default(),
-            },
+            Member { instance: None, holdings: held, last_active: now, recommended: 0, load_window_start: now },
         );
     }
 
@@ -99,7 +91,6 @@ impl Swarm {
                 last_active: now,
                 recommended: 0,
                 load_window_start: now,
-                stats: TransferStats::default(),
             });
             if member.instance.is_none() {
                 continue; // A local peer is known first-hand.
@@ -139,13 +130,6 @@ impl Swarm {
 
     pub fn touch(&mut self, peer: &str, now: Instant) {
         if let Some(m) = self.members.get_mut(peer) {
-            m.last_active = now;
-        }
-    }
-
-    pub fn record_stats(&mut self, peer: &str, stats: TransferStats, now: Instant) {
-        if let Some(m) = self.members.get_mut(peer) {
-            m.stats = stats;
             m.last_active = now;
         }
     }
