@@ -15,7 +15,9 @@ use utoipa::IntoParams;
 
 use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
 use crate::ingest::{ActiveIngests, CatalogStatus, IngestError, IngestRequest, Ingester};
-use crate::model::{Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, TrackerAccess};
+use crate::model::{
+    IceServer, Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, TrackerAccess,
+};
 use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
 
 /// What the catalog routes need.
@@ -32,12 +34,16 @@ pub struct CatalogApi {
     pub active: ActiveIngests,
     /// Signs the tracker tokens handed out with movie details.
     pub tokens: SwarmTokens,
+    /// Handed to viewers with the tracker token.
+    pub ice_servers: Vec<IceServer>,
 }
 
 impl CatalogApi {
     fn detail(&self, movie: &Movie, renditions: &[Rendition]) -> MovieDetail {
         let (token, expires_at_secs) = self.tokens.issue(&movie.id, now_unix_secs());
-        MovieDetail::new(movie, renditions, TrackerAccess { url: "/tracker".into(), token, expires_at_secs })
+        let access =
+            TrackerAccess { url: "/tracker".into(), token, expires_at_secs, ice_servers: self.ice_servers.clone() };
+        MovieDetail::new(movie, renditions, access)
     }
 }
 

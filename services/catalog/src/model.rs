@@ -132,6 +132,18 @@ pub struct TrackerAccess {
     pub token: String,
     /// When the token stops working, Unix seconds.
     pub expires_at_secs: u64,
+    /// STUN/TURN servers for peer connections (RTCPeerConnection `iceServers`).
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// One entry of RTCPeerConnection's `iceServers`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 impl MovieDetail {

@@ -10,7 +10,7 @@ mod tests {
     use ts_rs::TS;
 
     use crate::SegmentRanges;
-    use crate::tracker::{ClientMessage, Holder, ServerMessage, Signal, SwarmKey};
+    use crate::tracker::{ClientMessage, Holder, ReportReason, ServerMessage, Signal, SwarmKey};
 
     fn rendered() -> Vec<(String, String)> {
         fn one<T: TS + 'static>() -> (String, String) {
@@ -23,6 +23,7 @@ mod tests {
             one::<ClientMessage>(),
             one::<ServerMessage>(),
             one::<Signal>(),
+            one::<ReportReason>(),
             one::<Holder>(),
             one::<SwarmKey>(),
             one::<SegmentRanges>(),

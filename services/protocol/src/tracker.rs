@@ -20,6 +20,8 @@ pub const MAX_SWARMS_PER_CONNECTION: usize = 4;
 pub const MAX_PEERS_PER_ANSWER: u32 = 16;
 /// Widest window a `who_has` may ask about, segments.
 pub const MAX_WINDOW: u32 = 64;
+/// Distinct reporters after which a peer is named to nobody in that swarm.
+pub const REPORTS_TO_EXCLUDE: usize = 3;
 
 /// Server-assigned peer id: unique per connection, opaque to clients.
 pub type PeerId = String;
@@ -82,10 +84,28 @@ pub enum ClientMessage {
     Leave {
         swarm: SwarmKey,
     },
+    /// The sender caught `peer` misbehaving on the peer wire. The tracker stops
+    /// naming that peer to the sender, and to everyone once
+    /// `REPORTS_TO_EXCLUDE` distinct peers of the swarm reported it.
+    Report {
+        swarm: SwarmKey,
+        peer: PeerId,
+        reason: ReportReason,
+    },
     /// Heartbeat; answered by `pong` with the same `t`.
     Ping {
         t: u64,
     },
+}
+
+/// Why a peer was reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportReason {
+    /// It sent a segment whose SHA-256 is not the catalog's.
+    BadSegment,
+    /// It sent frames the peer wire codec refuses.
+    ProtocolViolation,
 }
 
 /// WebRTC signalling payloads, relayed unchanged.
@@ -195,6 +215,7 @@ mod tests {
             },
             ClientMessage::Stats { swarm: swarm(), http_bytes: 1, peer_bytes: 2, uploaded_bytes: 3 },
             ClientMessage::Leave { swarm: swarm() },
+            ClientMessage::Report { swarm: swarm(), peer: "p3".into(), reason: ReportReason::BadSegment },
             ClientMessage::Ping { t: 42 },
         ];
         for message in messages {

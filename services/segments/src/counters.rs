@@ -11,6 +11,8 @@ struct MediaLabels {
     movie: String,
     /// `-` for files outside a rendition (master playlist, poster).
     rendition: String,
+    /// `segment`, `playlist` or `other`: offload is measured on segments.
+    kind: &'static str,
 }
 
 /// Cloneable handle to the per-movie, per-rendition byte counters.
@@ -28,9 +30,15 @@ impl ServedBytes {
         );
     }
 
-    /// The counter to add to while serving a file of this movie and rendition.
-    pub fn counter(&self, movie: &str, rendition: Option<&str>) -> Counter {
-        let labels = MediaLabels { movie: movie.to_owned(), rendition: rendition.unwrap_or("-").to_owned() };
+    /// The counter to add to while serving a file of this movie and rendition
+    /// with this extension.
+    pub fn counter(&self, movie: &str, rendition: Option<&str>, extension: &str) -> Counter {
+        let kind = match extension {
+            "ts" | "m4s" => "segment",
+            "m3u8" => "playlist",
+            _ => "other",
+        };
+        let labels = MediaLabels { movie: movie.to_owned(), rendition: rendition.unwrap_or("-").to_owned(), kind };
         self.family.get_or_create(&labels).clone()
     }
 }

@@ -64,7 +64,7 @@ async fn serve_media(req: HttpRequest, state: web::Data<MediaState>) -> Result<H
     let file = state.dir.open_file(&path).ok_or_else(not_found)?;
     let responder = FileResponder {
         cache_control: if path.extension() == "m3u8" { PLAYLIST } else { IMMUTABLE },
-        served_bytes: Some(state.served.counter(path.movie(), path.rendition())),
+        served_bytes: Some(state.served.counter(path.movie(), path.rendition(), path.extension())),
         extra_headers: CORS,
     };
     responder.respond(&req, file, content_type).map_err(|e| if e.code == "media_not_found" { not_found() } else { e })

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use cinemesh_catalog::ingest::FfmpegTools;
+use cinemesh_catalog::model::IceServer;
 use serde::{Deserialize, Serialize};
 
 /// The documented default configuration.
@@ -122,6 +123,11 @@ pub struct TrackerConfig {
     pub snapshot_every_secs: u64,
     /// Namespace of the tracker's Redis keys and channels.
     pub redis_prefix: String,
+    /// STUN/TURN server URLs handed to browsers for peer connections.
+    pub ice_servers: Vec<String>,
+    /// Credentials for the `turn:`/`turns:` URLs above (empty: none).
+    pub turn_username: String,
+    pub turn_credential: String,
 }
 
 impl Default for TrackerConfig {
@@ -133,7 +139,32 @@ impl Default for TrackerConfig {
             shards: 0,
             snapshot_every_secs: 60,
             redis_prefix: "cinemesh:".into(),
+            ice_servers: vec!["stun:stun.l.google.com:19302".into()],
+            turn_username: String::new(),
+            turn_credential: String::new(),
         }
+    }
+}
+
+impl TrackerConfig {
+    /// The ICE servers as browsers take them: STUN URLs in one entry, TURN
+    /// URLs in another with their credentials.
+    pub fn browser_ice_servers(&self) -> Vec<IceServer> {
+        let (turn, stun): (Vec<String>, Vec<String>) =
+            self.ice_servers.iter().cloned().partition(|url| url.starts_with("turn:") || url.starts_with("turns:"));
+        let credential = |value: &str| Some(value.to_owned()).filter(|v| !v.is_empty());
+        let mut servers = Vec::new();
+        if !stun.is_empty() {
+            servers.push(IceServer { urls: stun, username: None, credential: None });
+        }
+        if !turn.is_empty() {
+            servers.push(IceServer {
+                urls: turn,
+                username: credential(&self.turn_username),
+                credential: credential(&self.turn_credential),
+            });
+        }
+        servers
     }
 }
 
@@ -185,14 +216,14 @@ impl Config {
     }
 }
 
-/// Environment values are TOML scalars when they parse as one (`false`, `8`),
-/// strings otherwise (`127.0.0.1:8080`).
+/// Environment values are TOML scalars or arrays when they parse as one
+/// (`false`, `8`, `["stun:a", "stun:b"]`), strings otherwise (`127.0.0.1:8080`).
 fn env_value(raw: &str) -> toml::Value {
     format!("v = {raw}")
         .parse::<toml::Table>()
         .ok()
         .and_then(|mut t| t.remove("v"))
-        .filter(|v| !v.is_table() && !v.is_array())
+        .filter(|v| !v.is_table())
         .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
 }
 
@@ -218,6 +249,7 @@ mod tests {
                 ("CINEMESH_SERVER_BIND", "0.0.0.0:9000"),
                 ("CINEMESH_DEMO_ENABLED", "false"),
                 ("CINEMESH_DEMO_DURATION_SECS", "20"),
+                ("CINEMESH_TRACKER_ICE_SERVERS", r#"["stun:a.example:3478", "turn:b.example"]"#),
                 ("DATABASE_URL", "postgres://db/x"),
                 ("PATH", "/usr/bin"),
             ]),
@@ -226,6 +258,13 @@ mod tests {
         assert_eq!(config.server.bind, "0.0.0.0:9000");
         assert!(!config.demo.enabled);
         assert_eq!(config.demo.duration_secs, 20);
+        assert_eq!(config.tracker.ice_servers, ["stun:a.example:3478", "turn:b.example"]);
+        let browser = config.tracker.browser_ice_servers();
+        assert_eq!(browser.len(), 2, "STUN and TURN URLs go in separate entries");
+        assert_eq!(
+            (browser[1].urls.as_slice(), browser[1].username.as_deref()),
+            (&["turn:b.example".to_owned()][..], None)
+        );
         assert_eq!(config.storage.database_url, "postgres://db/x");
         assert!(!config.storage.is_embedded());
     }

@@ -31,6 +31,7 @@ use cinemesh_common::ErrorBody;
         model::MovieDetail,
         model::RenditionView,
         model::TrackerAccess,
+        model::IceServer,
         model::Offload,
         model::SegmentManifest,
         model::RenditionSegments,

@@ -64,6 +64,7 @@ impl Application {
             encode_slots: Arc::new(tokio::sync::Semaphore::new(1)),
             active: active.clone(),
             tokens: tokens.clone(),
+            ice_servers: config.tracker.browser_ice_servers(),
         };
         let media = MediaState::new(&media_dir, served.clone()).context("opening the media folder")?;
         let web_dir = Some(config.server.web_dir.as_path()).filter(|d| d.join("index.html").is_file());

@@ -67,6 +67,12 @@ pub enum Command {
         peer: PeerId,
         swarm: SwarmKey,
     },
+    /// `peer` caught `reported` misbehaving.
+    Report {
+        peer: PeerId,
+        swarm: SwarmKey,
+        reported: PeerId,
+    },
     /// The members of a swarm connected to other instances (Redis mode).
     RemoteView {
         swarm: SwarmKey,
@@ -85,6 +91,7 @@ impl Command {
             | Self::Signal { swarm, .. }
             | Self::Touch { swarm, .. }
             | Self::Leave { swarm, .. }
+            | Self::Report { swarm, .. }
             | Self::RemoteView { swarm, .. } => swarm,
             Self::RemoteSignal(relayed) => &relayed.swarm,
         }
@@ -104,6 +111,8 @@ pub struct HubCounters {
     pub peers: Gauge,
     /// Swarms with members on this instance.
     pub swarms: Gauge,
+    /// Reports of misbehaving peers accepted.
+    pub reports: Counter,
 }
 
 impl HubCounters {
@@ -117,6 +126,11 @@ impl HubCounters {
         );
         registry.register("cinemesh_tracker_peers", "Peers in swarms on this instance", self.peers.clone());
         registry.register("cinemesh_tracker_swarms", "Swarms with members on this instance", self.swarms.clone());
+        registry.register(
+            "cinemesh_tracker_peer_reports",
+            "Reports of peers caught misbehaving on the peer wire",
+            self.reports.clone(),
+        );
     }
 }
 
@@ -308,6 +322,13 @@ impl Shard {
                     self.counters.swarms.dec();
                 }
                 self.publish(DirectoryUpdate::Remove { swarm, peer });
+            }
+            Command::Report { peer, swarm, reported } => {
+                if let Some(entry) = self.swarms.get_mut(&swarm)
+                    && entry.swarm.report(&peer, &reported)
+                {
+                    self.counters.reports.inc();
+                }
             }
             Command::RemoteView { swarm, members } => {
                 if let Some(entry) = self.swarms.get_mut(&swarm) {

@@ -326,6 +326,11 @@ impl Session {
                 self.state.recorder.record(Record::Stats { peer: peer.clone(), swarm: swarm.clone(), stats });
                 Command::Touch { peer, swarm }
             }
+            ClientMessage::Report { swarm, peer: reported, reason } => {
+                self.member(&swarm)?;
+                tracing::info!(%peer, %reported, ?reason, movie = %swarm.movie, "peer reported");
+                Command::Report { peer, swarm, reported }
+            }
             ClientMessage::Leave { swarm } => {
                 self.member(&swarm)?;
                 self.joined.remove(&swarm);

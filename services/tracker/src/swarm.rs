@@ -1,11 +1,11 @@
 //! A swarm's members and the ranking of holders. Pure state: the task that
 //! owns the swarm calls into it; nothing here waits or sends.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use cinemesh_protocol::SegmentRanges;
-use cinemesh_protocol::tracker::{Holder, MAX_PEERS_PER_ANSWER, MAX_WINDOW, PeerId};
+use cinemesh_protocol::tracker::{Holder, MAX_PEERS_PER_ANSWER, MAX_WINDOW, PeerId, REPORTS_TO_EXCLUDE};
 
 use crate::holdings::Holdings;
 
@@ -21,6 +21,8 @@ pub struct Member {
     /// Times this peer was named to others within the current load window.
     recommended: u32,
     load_window_start: Instant,
+    /// Members of this swarm that reported this one (bounded by the swarm's size).
+    reported_by: HashSet<PeerId>,
 }
 
 /// Cumulative bytes a peer reported for this swarm (recorded in the database).
@@ -32,6 +34,22 @@ pub struct TransferStats {
 }
 
 impl Member {
+    fn new(instance: Option<String>, holdings: Holdings, now: Instant) -> Self {
+        Self {
+            instance,
+            holdings,
+            last_active: now,
+            recommended: 0,
+            load_window_start: now,
+            reported_by: HashSet::new(),
+        }
+    }
+
+    /// Whether `asker` may be introduced to this member.
+    fn trusted_by(&self, asker: &str) -> bool {
+        self.reported_by.len() < REPORTS_TO_EXCLUDE && !self.reported_by.contains(asker)
+    }
+
     fn load(&self, now: Instant) -> u32 {
         if now.duration_since(self.load_window_start) > LOAD_WINDOW { 0 } else { self.recommended }
     }
@@ -73,10 +91,7 @@ impl Swarm {
     pub fn join(&mut self, peer: PeerId, holdings: &SegmentRanges, now: Instant) {
         let mut held = Holdings::default();
         held.apply(holdings, &SegmentRanges::default(), self.segment_count);
-        self.members.insert(
-            peer,
-            Member { instance: None, holdings: held, last_active: now, recommended: 0, load_window_start: now },
-        );
+        self.members.insert(peer, Member::new(None, held, now));
     }
 
     /// Replaces the members connected to other instances with `view`.
@@ -85,13 +100,10 @@ impl Swarm {
         self.members.retain(|peer, m| m.instance.is_none() || listed.contains(peer));
         let limit = self.segment_count;
         for (peer, instance, ranges) in view {
-            let member = self.members.entry(peer).or_insert_with(|| Member {
-                instance: Some(instance.clone()),
-                holdings: Holdings::default(),
-                last_active: now,
-                recommended: 0,
-                load_window_start: now,
-            });
+            let member = self
+                .members
+                .entry(peer)
+                .or_insert_with(|| Member::new(Some(instance.clone()), Holdings::default(), now));
             if member.instance.is_none() {
                 continue; // A local peer is known first-hand.
             }
@@ -128,6 +140,15 @@ impl Swarm {
             .is_some()
     }
 
+    /// Records that `reporter` caught `reported` misbehaving; false when
+    /// either is not a member or the report is a repeat.
+    pub fn report(&mut self, reporter: &str, reported: &str) -> bool {
+        if reporter == reported || !self.members.contains_key(reporter) {
+            return false;
+        }
+        self.members.get_mut(reported).is_some_and(|m| m.reported_by.insert(reporter.to_owned()))
+    }
+
     pub fn touch(&mut self, peer: &str, now: Instant) {
         if let Some(m) = self.members.get_mut(peer) {
             m.last_active = now;
@@ -136,14 +157,15 @@ impl Swarm {
 
     /// The best holders of `from ..= from + count - 1` for `asker`: most of the
     /// window first, then least loaded, then most recently active; never the
-    /// asker, never a peer holding none of it. Named peers count as loaded.
+    /// asker, never a peer holding none of it, never a peer the asker reported
+    /// or that too many reported. Named peers count as loaded.
     pub fn holders(&mut self, asker: &str, from: u32, count: u32, limit: u32, now: Instant) -> Vec<Holder> {
         let count = count.min(MAX_WINDOW);
         let limit = limit.clamp(1, MAX_PEERS_PER_ANSWER) as usize;
         let mut candidates: Vec<(&PeerId, u32, u32, Instant)> = self
             .members
             .iter()
-            .filter(|(peer, _)| peer.as_str() != asker)
+            .filter(|(peer, m)| peer.as_str() != asker && m.trusted_by(asker))
             .map(|(peer, m)| (peer, m.holdings.count_in_window(from, count), m.load(now), m.last_active))
             .filter(|(_, held, _, _)| *held > 0)
             .collect();
@@ -223,6 +245,27 @@ mod tests {
         assert_eq!(swarm.remote_instance("local"), None, "a local member is not overwritten");
         assert!(!swarm.contains("gone"));
         assert_eq!(swarm.ranges_of("far").map(|r| r.count()), Some(1));
+    }
+
+    #[test]
+    fn reported_peers_are_hidden_from_their_reporters_then_from_everyone() {
+        let now = Instant::now();
+        let mut swarm = Swarm::new(100);
+        for peer in ["bad", "r1", "r2", "r3", "x"] {
+            swarm.join(peer.into(), &held(0..=3), now);
+        }
+        assert!(swarm.report("r1", "bad"));
+        assert!(!swarm.report("r1", "bad"), "a repeat does not count twice");
+        assert!(!swarm.report("bad", "bad"), "nobody reports itself");
+        assert!(!swarm.report("stranger", "bad"), "only members report");
+        assert!(!names(&swarm.holders("r1", 0, 4, 16, now)).contains(&"bad"));
+        assert!(
+            names(&swarm.holders("x", 0, 4, 16, now)).contains(&"bad"),
+            "one report hides it from the reporter only"
+        );
+        assert!(swarm.report("r2", "bad"));
+        assert!(swarm.report("r3", "bad"));
+        assert!(!names(&swarm.holders("x", 0, 4, 16, now)).contains(&"bad"), "three reports hide it from everyone");
     }
 
     #[test]

@@ -222,6 +222,12 @@ export interface components {
             /** @description Human-readable explanation. */
             message: string;
         };
+        /** @description One entry of RTCPeerConnection's `iceServers`. */
+        IceServer: {
+            credential?: string | null;
+            urls: string[];
+            username?: string | null;
+        };
         /** @description A movie's details, with everything a player needs to start. */
         MovieDetail: {
             /** Format: int64 */
@@ -340,6 +346,8 @@ export interface components {
              * @description When the token stops working, Unix seconds.
              */
             expires_at_secs: number;
+            /** @description STUN/TURN servers for peer connections (RTCPeerConnection `iceServers`). */
+            ice_servers: components["schemas"]["IceServer"][];
             /** @description Signed token admitting the holder to this movie's swarms. */
             token: string;
             /** @description WebSocket path of the tracker, relative to the server origin. */

@@ -47,7 +47,10 @@ async fn metrics_are_prometheus_text() {
     assert_eq!(res.status().as_u16(), 200);
     let body = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
     assert!(body.contains("# TYPE cinemesh_segment_bytes_served counter"), "{body}");
-    assert!(body.contains("cinemesh_segment_bytes_served_total{movie=\"movie1\",rendition=\"-\"} 8"), "{body}");
+    assert!(
+        body.contains("cinemesh_segment_bytes_served_total{movie=\"movie1\",rendition=\"-\",kind=\"playlist\"} 8"),
+        "{body}"
+    );
     assert!(body.trim_end().ends_with("# EOF"));
 }
 

@@ -88,13 +88,18 @@ impl TestApp {
         (res.status().as_u16(), serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
-    /// The Prometheus value of bytes served for a movie and rendition (`-`
-    /// for files outside a rendition), 0 when never served.
-    pub async fn served_bytes(&self, movie: &str, rendition: &str) -> u64 {
-        let mut res = self.client.get(self.url("/metrics")).send().await.expect("metrics");
-        let body = res.body().await.expect("metrics body");
-        let text = String::from_utf8_lossy(&body);
-        let needle = format!("cinemesh_segment_bytes_served_total{{movie=\"{movie}\",rendition=\"{rendition}\"}} ");
+    pub async fn get_text(&self, path: &str) -> String {
+        let mut res = self.client.get(self.url(path)).send().await.expect("request sent");
+        String::from_utf8_lossy(&res.body().limit(16 * 1024 * 1024).await.expect("body read")).into_owned()
+    }
+
+    /// The Prometheus value of bytes served for a movie, rendition (`-` for
+    /// files outside a rendition) and kind of file, 0 when never served.
+    pub async fn served_bytes(&self, movie: &str, rendition: &str, kind: &str) -> u64 {
+        let text = self.get_text("/metrics").await;
+        let needle = format!(
+            "cinemesh_segment_bytes_served_total{{movie=\"{movie}\",rendition=\"{rendition}\",kind=\"{kind}\"}} "
+        );
         text.lines().find_map(|l| l.strip_prefix(&needle)).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
     }
 

@@ -198,14 +198,17 @@ async fn bytes_served_are_counted_per_movie_and_rendition() {
     write_media(&app, "movie1/720p/seg_00000.ts", &pattern(10_000));
     write_media(&app, "movie1/360p/seg_00000.ts", &pattern(3_000));
     write_media(&app, "movie1/master.m3u8", b"#EXTM3U\n");
+    write_media(&app, "movie1/720p/index.m3u8", b"#EXTM3U\n#EXT-X-ENDLIST\n");
     get(&app, SEGMENT, &[]).await;
+    get(&app, "/media/movie1/720p/index.m3u8", &[]).await;
     get(&app, SEGMENT, &[("range", "bytes=0-99")]).await;
     get(&app, "/media/movie1/360p/seg_00000.ts", &[]).await;
     get(&app, "/media/movie1/master.m3u8", &[]).await;
     let _ = app.client.head(app.url(SEGMENT)).send().await.unwrap();
-    assert_eq!(app.served_bytes("movie1", "720p").await, 10_100, "HEAD sends no body bytes");
-    assert_eq!(app.served_bytes("movie1", "360p").await, 3_000);
-    assert_eq!(app.served_bytes("movie1", "-").await, 8);
+    assert_eq!(app.served_bytes("movie1", "720p", "segment").await, 10_100, "HEAD sends no body bytes");
+    assert_eq!(app.served_bytes("movie1", "720p", "playlist").await, 23, "playlists are counted apart");
+    assert_eq!(app.served_bytes("movie1", "360p", "segment").await, 3_000);
+    assert_eq!(app.served_bytes("movie1", "-", "playlist").await, 8);
 }
 
 #[actix_web::test]

@@ -6,13 +6,14 @@
 //!   refused across swarms, to unknown or forged ids;
 //! - tokens for another movie, expired or forged are refused;
 //! - a silent peer is dropped after the timeout and its holdings vanish;
+//! - a reported peer is no longer named to its reporter, and is counted;
 //! - bad input gets coded errors; repeated abuse closes the socket.
 
 use std::time::Duration;
 
 use cinemesh_common::swarm_token::{SwarmTokens, TOKEN_LIFETIME_SECS, now_unix_secs};
 use cinemesh_protocol::SegmentRanges;
-use cinemesh_protocol::tracker::{ClientMessage, MAX_FRAME_BYTES, ServerMessage, Signal, SwarmKey};
+use cinemesh_protocol::tracker::{ClientMessage, MAX_FRAME_BYTES, ReportReason, ServerMessage, Signal, SwarmKey};
 
 use crate::helpers::TestApp;
 use crate::tracker_client::{Ending, TrackerClient, USER_AGENT};
@@ -100,6 +101,36 @@ async fn holdings_deltas_leaves_and_disconnects_change_the_answers() {
     drop(a);
     let holders = asker.holders_until(&key, 0, 10, |h| h.is_empty()).await;
     assert!(holders.is_empty(), "a closed connection's holdings vanish: {holders:?}");
+}
+
+#[actix_web::test]
+async fn a_reported_peer_is_no_longer_named_to_its_reporter() {
+    let (app, token) = app_with_movie(|_| {}).await;
+    let key = swarm("movie1", "720p");
+    let (mut bad, id_bad) = TrackerClient::greeted(&app).await;
+    let (mut reporter, _) = TrackerClient::greeted(&app).await;
+    let (mut other, _) = TrackerClient::greeted(&app).await;
+    bad.join(&key, &token, held(0..=9)).await;
+    reporter.join(&key, &token, SegmentRanges::default()).await;
+    other.join(&key, &token, SegmentRanges::default()).await;
+    assert_eq!(reporter.who_has(&key, 0, 10).await.len(), 1);
+
+    let report = ClientMessage::Report { swarm: key.clone(), peer: id_bad.clone(), reason: ReportReason::BadSegment };
+    reporter.send(&report).await;
+    assert!(reporter.who_has(&key, 0, 10).await.is_empty(), "the reporter is not introduced to it again");
+    assert_eq!(
+        other.who_has(&key, 0, 10).await,
+        vec![(id_bad, held(0..=9))],
+        "one report hides it from the reporter only"
+    );
+    let metrics = app.get_text("/metrics").await;
+    assert!(metrics.contains("cinemesh_tracker_peer_reports_total 1\n"), "{metrics}");
+
+    let stranger = swarm("movie2", "720p");
+    reporter
+        .send(&ClientMessage::Report { swarm: stranger, peer: "p1".into(), reason: ReportReason::BadSegment })
+        .await;
+    assert_eq!(reporter.error_code().await, "not_in_swarm");
 }
 
 #[actix_web::test]
