@@ -99,6 +99,9 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
   '--autoplay-policy=no-user-gesture-required',
+  // WebRTC between pages on a loopback-only host needs both of these.
+  '--allow-loopback-in-peer-connection',
+  '--use-fake-ui-for-media-stream',
 ];
 
 export function launchBrowser(): Promise<Browser> {
@@ -113,10 +116,10 @@ export function launchBrowser(): Promise<Browser> {
 export const screenshotDir = join(repoRoot, 'test-artifacts/screenshots');
 
 /** A synthetic clip made with ffmpeg, for tests that ingest their own movie. */
-export function makeClip(path: string, seconds: number): void {
+export function makeClip(path: string, seconds: number, size = '1280x720'): void {
   execFileSync('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25',
+    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25`,
     '-f', 'lavfi', '-i', 'sine=frequency=440',
     '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest',
     path,

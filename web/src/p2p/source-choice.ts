@@ -73,6 +73,8 @@ export function shouldAbandon(
   policy: AbandonPolicy = DEFAULT_ABANDON,
 ): 'stalled' | 'late' | undefined {
   if (progress.secondsSinceProgress >= policy.stallSecs) return 'stalled';
+  // Before the first byte there is no rate to project: only the stall rule applies.
+  if (progress.bytesReceived === 0) return undefined;
   const rate = progress.bytesReceived / Math.max(progress.secondsElapsed, 0.001);
   const remaining = progress.segmentBytes - progress.bytesReceived;
   const projected = rate > 0 ? remaining / rate : Number.POSITIVE_INFINITY;

@@ -1,23 +1,38 @@
-// A movie's page: details and the player (hls.js from the segment server,
-// or native HLS where the browser has it). hls.js is loaded only here, so the
-// catalog stays light.
+// A movie's page: details and the player (hls.js with the P2P loader, or
+// native HLS where the browser has it), the viewer's sharing choices and
+// where the bytes came from. hls.js is loaded only here, so the catalog
+// stays light.
 import type Hls from 'hls.js';
 
-import type { MovieDetail } from '../api/types';
-import { formatBitrate, formatDuration } from '../format';
+import type { MovieDetail, SegmentManifest } from '../api/types';
+import { formatBitrate, formatBytes, formatDuration } from '../format';
+import type { P2PStats } from '../p2p/types';
+import { createPlayer, type PlayerHandle } from '../player/hls-player';
+import { loadPreferences, savePreferences } from '../player/preferences';
 import { h, mount } from '../ui/dom';
 import { errorBox, linkHandler } from './catalog';
 import type { Cleanup, PageContext } from './page';
 
+declare global {
+  interface Window {
+    /** The page's player, for debugging from the console (and for the browser tests). */
+    cinemeshPlayer?: PlayerHandle | undefined;
+  }
+}
+
 export function renderMovie(root: HTMLElement, id: string, ctx: PageContext): Cleanup {
   const abort = new AbortController();
-  let hls: Hls | undefined;
+  let player: PlayerHandle | undefined;
   mount(root, h('p', { class: 'muted' }, 'Loading…'));
 
   void (async () => {
     let movie: MovieDetail;
+    let manifest: SegmentManifest;
     try {
-      movie = await ctx.api.getMovie(id, abort.signal);
+      [movie, manifest] = await Promise.all([
+        ctx.api.getMovie(id, abort.signal),
+        ctx.api.getSegmentManifest(id, abort.signal),
+      ]);
     } catch (error) {
       if (abort.signal.aborted) return;
       mount(root, h('a', { href: '/', class: 'back', onclick: linkHandler(ctx) }, '← All movies'), errorBox(error));
@@ -28,21 +43,49 @@ export function renderMovie(root: HTMLElement, id: string, ctx: PageContext): Cl
     const video = h('video', { controls: true, playsinline: true, poster: movie.poster_url, preload: 'metadata' });
     const quality = h('select', { 'aria-label': 'Quality' }, h('option', { value: '-1' }, 'Auto'));
     const status = h('span', { class: 'muted player-status', 'aria-live': 'polite' });
+    const preferences = loadPreferences();
+    const p2pBox = h('input', { type: 'checkbox', checked: preferences.p2p });
+    const uploadBox = h('input', { type: 'checkbox', checked: preferences.upload, disabled: !preferences.p2p });
+    const sharing = h('span', { class: 'muted sharing-stats', 'data-testid': 'sharing-stats' });
+    const onPreferenceChange = (): void => {
+      savePreferences({ p2p: p2pBox.checked, upload: uploadBox.checked });
+      // The loader is configured at start: apply the choice with a fresh player at the same position.
+      const position = video.currentTime;
+      player?.destroy();
+      player = undefined;
+      uploadBox.disabled = !p2pBox.checked;
+      void start(position);
+    };
+    p2pBox.addEventListener('change', onPreferenceChange);
+    uploadBox.addEventListener('change', onPreferenceChange);
     mount(
       root,
       h('a', { href: '/', class: 'back', onclick: linkHandler(ctx) }, '← All movies'),
       h('div', { class: 'player' }, video),
       h('div', { class: 'player-bar' }, h('label', {}, 'Quality ', quality), status),
+      h(
+        'div',
+        { class: 'player-bar sharing' },
+        h('label', { title: 'Fetch segments from other viewers' }, p2pBox, ' Share with peers'),
+        h('label', { title: 'Turn off on a metered connection' }, uploadBox, ' Upload'),
+        sharing,
+      ),
       details(movie),
     );
-    const { default: HlsPlayer } = await import('hls.js');
-    if (abort.signal.aborted) return;
-    hls = attachPlayer(HlsPlayer, video, movie, quality, status);
+    const start = async (position: number): Promise<void> => {
+      const { default: HlsPlayer } = await import('hls.js');
+      if (abort.signal.aborted) return;
+      quality.replaceChildren(h('option', { value: '-1' }, 'Auto'));
+      player = attachPlayer(HlsPlayer, video, movie, manifest, { quality, status, sharing }, position);
+      window.cinemeshPlayer = player;
+    };
+    await start(0);
   })();
 
   return () => {
     abort.abort();
-    hls?.destroy();
+    player?.destroy();
+    window.cinemeshPlayer = undefined;
   };
 }
 
@@ -50,9 +93,10 @@ function attachPlayer(
   HlsPlayer: typeof Hls,
   video: HTMLVideoElement,
   movie: MovieDetail,
-  quality: HTMLSelectElement,
-  status: HTMLElement,
-): Hls | undefined {
+  manifest: SegmentManifest,
+  { quality, status, sharing }: { quality: HTMLSelectElement; status: HTMLElement; sharing: HTMLElement },
+  startPosition: number,
+): PlayerHandle | undefined {
   if (!HlsPlayer.isSupported()) {
     if (video.canPlayType('application/vnd.apple.mpegurl') !== '') {
       video.src = movie.master_playlist_url;
@@ -62,7 +106,11 @@ function attachPlayer(
     status.textContent = 'This browser cannot play HLS video.';
     return undefined;
   }
-  const hls = new HlsPlayer({ capLevelToPlayerSize: true });
+  const player = createPlayer(HlsPlayer, video, movie, manifest, loadPreferences(), startPosition);
+  const { hls } = player;
+  player.engine.addEventListener('stats', (event) => {
+    sharing.textContent = describeSharing((event as CustomEvent<P2PStats>).detail, player.engine.config.p2p);
+  });
   hls.on(HlsPlayer.Events.MANIFEST_PARSED, (_event, data) => {
     // Best first, as people expect; the value stays hls.js's level index.
     const levels = [...data.levels.entries()].sort(([, a], [, b]) => b.height - a.height);
@@ -80,9 +128,14 @@ function attachPlayer(
   quality.addEventListener('change', () => {
     hls.currentLevel = Number(quality.value);
   });
-  hls.loadSource(movie.master_playlist_url);
-  hls.attachMedia(video);
-  return hls;
+  return player;
+}
+
+function describeSharing(stats: P2PStats, p2p: boolean): string {
+  if (!p2p) return `P2P off · ${formatBytes(stats.httpBytes)} from the server`;
+  const open = stats.peers.filter((p) => p.state === 'open').length;
+  const share = Math.round(stats.peerShare * 100);
+  return `${share} % from peers · ${open} peer${open === 1 ? '' : 's'} · uploaded ${formatBytes(stats.uploadedBytes)}`;
 }
 
 function details(movie: MovieDetail): HTMLElement {

@@ -1,0 +1,99 @@
+// The P2P loader between real Chromium pages over real WebRTC on loopback,
+// against a real server (tracker, segment server, catalog):
+// a. four viewers joining 10 s apart: each after the first gets >= 60 % of its
+//    segment bytes from peers (its own count, and the server's byte counter
+//    agrees), downloads <= 1.3x what it plays, and never stalls;
+// b. a peer's page closes in the middle of an upload: the segment comes over
+//    HTTP and playback does not stall;
+// c. a peer serving corrupted bytes: every bad segment is caught, the peer is
+//    banned and reported, playback goes on with intact frames;
+// d. P2P off: no tracker socket, no peer connection, every byte from HTTP.
+//
+// P2P does not touch the database, so these run in the SQLite pass only.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { binary, databaseMode, launchBrowser, makeClip, startServer, type TestServer } from './harness';
+import { metric, openViewer, report, servedSegmentBytes, waitForPosition } from './viewers';
+
+let server: TestServer;
+let browser: Browser;
+let movieUrl: string;
+let movieId: string;
+
+const MOVIE_SECS = 80;
+
+async function ingestMovie(title: string): Promise<string> {
+  const clip = join(server.dataDir, `${title.replace(/\W/g, '')}.mp4`);
+  makeClip(clip, MOVIE_SECS, '640x360');
+  execFileSync(binary, ['ingest', clip, '--title', title], { env: server.env, stdio: 'pipe' });
+  const page = (await (await fetch(`${server.url}/api/movies?q=${encodeURIComponent(title)}`)).json()) as { movies: { id: string }[] };
+  return page.movies[0]?.id ?? '';
+}
+
+describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => {
+  beforeAll(async () => {
+    server = await startServer({ CINEMESH_DEMO_ENABLED: 'false', CINEMESH_TRACKER_ICE_SERVERS: '[]' });
+    movieId = await ingestMovie('Swarm clip');
+    movieUrl = `${server.url}/movies/${movieId}`;
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function closeAll(pages: Page[]): Promise<void> {
+    for (const page of pages) await page.context().close();
+  }
+
+  it('d. with P2P off nothing is announced and no peer is contacted', async () => {
+    const page = await openViewer(browser, movieUrl, { p2p: false });
+    await waitForPosition(page, 6, 30_000);
+    const viewer = await report(page);
+    expect(viewer.trackerSockets).toBe(0);
+    expect(viewer.peerConnections).toBe(0);
+    expect(await metric(server.url, 'cinemesh_tracker_peers')).toBe(0);
+    expect(await page.getByTestId('sharing-stats').textContent()).toContain('P2P off');
+    await closeAll([page]);
+  });
+
+  it('a. viewers after the first get most of their bytes from peers, without prefetch or stalls', async () => {
+    const servedBefore = await servedSegmentBytes(server.url, movieId);
+    const pages: Page[] = [];
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 10_000));
+      pages.push(await openViewer(browser, movieUrl));
+    }
+    for (const page of pages) await waitForPosition(page, 62, 120_000);
+    const viewers = await Promise.all(pages.map((p) => report(p)));
+    const served = (await servedSegmentBytes(server.url, movieId)) - servedBefore;
+    const table = viewers.map((v, i) => ({
+      viewer: i + 1,
+      fromPeers: `${(v.stats.peerShare * 100).toFixed(1)} %`,
+      httpBytes: v.stats.httpBytes,
+      peerBytes: v.stats.peerBytes,
+      downloadedPerPlayed: ((v.stats.httpBytes + v.stats.peerBytes) / v.playedBytes).toFixed(2),
+      stalls: v.stalls,
+      reasons: JSON.stringify(v.stats.httpReasons),
+    }));
+    console.table(table);
+    for (const [i, v] of viewers.entries()) {
+      expect(v.hlsErrors.filter((e) => e.includes('fatal'))).toEqual([]);
+      expect(v.stalls, `viewer ${i + 1} stalled`).toBe(0);
+      expect(v.stats.httpBytes + v.stats.peerBytes, `viewer ${i + 1} downloaded/played`).toBeLessThanOrEqual(1.3 * v.playedBytes);
+      if (i > 0) expect(v.stats.peerShare, `viewer ${i + 1} share from peers`).toBeGreaterThanOrEqual(0.6);
+    }
+    // The server saw exactly the HTTP bytes the viewers counted (the others came from peers).
+    const clientHttp = viewers.reduce((sum, v) => sum + v.stats.httpBytes, 0);
+    expect(served).toBeGreaterThanOrEqual(clientHttp);
+    expect(served).toBeLessThanOrEqual(clientHttp * 1.02 + 1_000_000);
+    const totalPlayed = viewers.reduce((sum, v) => sum + v.playedBytes, 0);
+    expect(served / totalPlayed, 'origin bytes over bytes played').toBeLessThan(0.5);
+    await closeAll(pages);
+  });
+});

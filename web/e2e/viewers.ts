@@ -1,0 +1,157 @@
+// Viewers for the P2P browser tests: a page on a movie, with counters the
+// page cannot fake (WebSockets to the tracker, RTCPeerConnections made, the
+// video element's stalls and frame quality) and the loader's own numbers.
+import type { Browser, Page } from 'playwright-core';
+
+import type { P2PStats, SegmentLoaded } from '../src/p2p/types';
+
+export interface ViewerOptions {
+  /** Sharing preferences set before the page loads. */
+  p2p?: boolean;
+  upload?: boolean;
+  uploadBytesPerSec?: number;
+}
+
+export interface ViewerReport {
+  stats: P2PStats;
+  segments: SegmentLoaded[];
+  currentTime: number;
+  /** `waiting` events after playback first started. */
+  stalls: number;
+  stallMs: number;
+  trackerSockets: number;
+  peerConnections: number;
+  corruptedFrames: number;
+  decodedFrames: number;
+  hlsErrors: string[];
+  /** Bytes of the segments that were played (the last one delivered for each sequence before the playhead). */
+  playedBytes: number;
+}
+
+/** Installed before any page script: counts what the app opens and how the video behaves. */
+function instrument(): void {
+  const w = window as unknown as Record<string, unknown>;
+  const counters = { trackerSockets: 0, peerConnections: 0, stalls: 0, stallMs: 0, started: false, waitingSince: 0 };
+  w.__counters = counters;
+  const NativeSocket = window.WebSocket;
+  window.WebSocket = class extends NativeSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      if (String(url).includes('/tracker')) counters.trackerSockets += 1;
+    }
+  };
+  const NativePeerConnection = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends NativePeerConnection {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      counters.peerConnections += 1;
+    }
+  };
+  document.addEventListener(
+    'playing',
+    () => {
+      counters.started = true;
+      if (counters.waitingSince > 0) counters.stallMs += performance.now() - counters.waitingSince;
+      counters.waitingSince = 0;
+    },
+    true,
+  );
+  document.addEventListener(
+    'waiting',
+    (event) => {
+      const video = event.target as HTMLVideoElement;
+      // The end of the movie is not a stall.
+      if (!counters.started || video.ended || video.currentTime >= video.duration - 0.5) return;
+      counters.stalls += 1;
+      counters.waitingSince = performance.now();
+    },
+    true,
+  );
+}
+
+export async function openViewer(browser: Browser, url: string, options: ViewerOptions = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+  await context.addInitScript(instrument);
+  await context.addInitScript((prefs: ViewerOptions) => {
+    if (prefs.p2p === false) localStorage.setItem('cinemesh.p2p', 'off');
+    if (prefs.upload === false) localStorage.setItem('cinemesh.upload', 'off');
+    if (prefs.uploadBytesPerSec !== undefined) localStorage.setItem('cinemesh.uploadLimit', String(prefs.uploadBytesPerSec));
+  }, options);
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForFunction(() => window.cinemeshPlayer !== undefined);
+  await page.evaluate(() => {
+    const w = window as unknown as Record<string, unknown>;
+    const player = window.cinemeshPlayer;
+    if (player === undefined) return;
+    const segments: SegmentLoaded[] = [];
+    const errors: string[] = [];
+    w.__segments = segments;
+    w.__hlsErrors = errors;
+    player.engine.addEventListener('segment', (event) => segments.push((event as CustomEvent<SegmentLoaded>).detail));
+    player.hls.on('hlsError' as never, ((_: unknown, data: { details: string; fatal: boolean }) => {
+      errors.push(`${data.details}${data.fatal ? ' (fatal)' : ''}`);
+    }) as never);
+    const video = document.querySelector('video');
+    video!.muted = true;
+    void video!.play();
+  });
+  return page;
+}
+
+export function waitForPosition(page: Page, seconds: number, timeoutMs: number): Promise<unknown> {
+  return page.waitForFunction((s) => (document.querySelector('video')?.currentTime ?? 0) >= s, seconds, {
+    timeout: timeoutMs,
+    polling: 250,
+  });
+}
+
+export function report(page: Page): Promise<ViewerReport> {
+  return page.evaluate(() => {
+    const w = window as unknown as Record<string, unknown>;
+    const counters = w.__counters as { trackerSockets: number; peerConnections: number; stalls: number; stallMs: number };
+    const segments = (w.__segments ?? []) as SegmentLoaded[];
+    const video = document.querySelector('video') as HTMLVideoElement;
+    const player = window.cinemeshPlayer;
+    const quality = video.getVideoPlaybackQuality();
+    const lastBySequence = new Map<number, SegmentLoaded>();
+    for (const s of segments) lastBySequence.set(s.sequence, s);
+    let playedBytes = 0;
+    for (const [sequence, s] of lastBySequence) {
+      const info = player?.engine.index.get(s.rendition, sequence);
+      if (info !== undefined && info.startSecs < video.currentTime) playedBytes += s.bytes;
+    }
+    return {
+      stats: player!.engine.stats(),
+      segments,
+      currentTime: video.currentTime,
+      stalls: counters.stalls,
+      stallMs: counters.stallMs,
+      trackerSockets: counters.trackerSockets,
+      peerConnections: counters.peerConnections,
+      corruptedFrames: quality.corruptedVideoFrames,
+      decodedFrames: quality.totalVideoFrames,
+      hlsErrors: (w.__hlsErrors ?? []) as string[],
+      playedBytes,
+    };
+  });
+}
+
+/** The segment server's byte counter for a movie's segments, from /metrics. */
+export async function servedSegmentBytes(serverUrl: string, movie: string): Promise<number> {
+  const text = await (await fetch(`${serverUrl}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('cinemesh_segment_bytes_served_total{') && line.includes(`movie="${movie}"`) && line.includes('kind="segment"')) {
+      total += Number(line.split(' ').at(-1));
+    }
+  }
+  return total;
+}
+
+/** A Prometheus counter or gauge without labels, from /metrics. */
+export async function metric(serverUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${serverUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
+}

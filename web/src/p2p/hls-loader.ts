@@ -1,0 +1,156 @@
+// The fragment loader hls.js uses unchanged (`fLoader`): each media segment
+// is first offered to the P2P engine (cache, then peers); whatever it cannot
+// deliver in time is fetched by hls.js's own HTTP loader, which keeps its
+// retry and timeout policy. Playlists stay with hls.js's default loader.
+import type {
+  FragmentLoaderConstructor,
+  FragmentLoaderContext,
+  HlsConfig,
+  Loader,
+  LoaderCallbacks,
+  LoaderConfiguration,
+  LoaderContext,
+  LoaderStats,
+} from 'hls.js';
+
+import type { P2PEngine } from './engine';
+import type { HttpReason } from './types';
+
+type HttpLoaderConstructor = new (config: HlsConfig) => Loader<LoaderContext>;
+
+/** hls.js keeps a reference to a loader's `stats` (as the fragment's): fill it in, never replace it. */
+function copyStats(target: LoaderStats, source: LoaderStats): void {
+  Object.assign(target, source, {
+    loading: { ...source.loading },
+    parsing: { ...source.parsing },
+    buffering: { ...source.buffering },
+  });
+}
+
+function freshStats(): LoaderStats {
+  return {
+    aborted: false,
+    loaded: 0,
+    retry: 0,
+    total: 0,
+    chunkCount: 0,
+    bwEstimate: 0,
+    loading: { start: 0, first: 0, end: 0 },
+    parsing: { start: 0, end: 0 },
+    buffering: { start: 0, first: 0, end: 0 },
+  };
+}
+
+/** A fragment loader class bound to `engine`; `HttpLoader` is hls.js's default loader. */
+export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConstructor): FragmentLoaderConstructor {
+  return class P2PFragmentLoader implements Loader<FragmentLoaderContext> {
+    context: FragmentLoaderContext | null = null;
+    readonly stats: LoaderStats = freshStats();
+    readonly #hlsConfig: HlsConfig;
+    #http: Loader<LoaderContext> | undefined;
+    #abort = new AbortController();
+
+    constructor(config: HlsConfig) {
+      this.#hlsConfig = config;
+    }
+
+    load(context: FragmentLoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<FragmentLoaderContext>): void {
+      this.context = context;
+      const retry = this.stats.retry;
+      copyStats(this.stats, freshStats());
+      this.stats.retry = retry;
+      this.stats.loading.start = performance.now();
+      this.#abort = new AbortController();
+      const { frag } = context;
+      const rendition = engine.index.renditionOfUrl(context.url);
+      const byteRange = (context.rangeStart ?? 0) > 0 || (context.rangeEnd ?? 0) > 0;
+      if (frag.sn === 'initSegment' || rendition === undefined || byteRange) {
+        this.#loadOverHttp(context, config, callbacks, undefined, 'init_segment');
+        return;
+      }
+      const sequence = frag.sn;
+      const signal = this.#abort.signal;
+      void engine.fromPeers(rendition, sequence, signal).then(
+        (result) => {
+          if (signal.aborted) return;
+          if ('fallback' in result) {
+            this.#loadOverHttp(context, config, callbacks, { rendition, sequence }, result.fallback);
+            return;
+          }
+          const now = performance.now();
+          const stats = this.stats;
+          stats.loaded = stats.total = result.bytes.length;
+          stats.chunkCount = 1;
+          stats.loading.first = Math.max(stats.loading.start, now - 1);
+          stats.loading.end = now;
+          // hls.js hands the buffer to its transmuxer, which may detach it: never give it the cache's.
+          const data = result.bytes.slice().buffer;
+          callbacks.onSuccess({ url: context.url, data }, stats, context, null);
+        },
+        () => {
+          if (!signal.aborted) this.#loadOverHttp(context, config, callbacks, { rendition, sequence }, 'peer_closed');
+        },
+      );
+    }
+
+    #loadOverHttp(
+      context: FragmentLoaderContext,
+      config: LoaderConfiguration,
+      callbacks: LoaderCallbacks<FragmentLoaderContext>,
+      segment: { rendition: string; sequence: number } | undefined,
+      reason: HttpReason,
+    ): void {
+      const http = new HttpLoader(this.#hlsConfig) as Loader<FragmentLoaderContext>;
+      this.#http = http;
+      const ours = this.stats;
+      const { onProgress } = callbacks;
+      http.load(context, config, {
+        onSuccess: (response, stats, ctx, details) => {
+          copyStats(ours, stats);
+          if (segment !== undefined && response.data instanceof ArrayBuffer) {
+            void engine.httpLoaded(segment.rendition, segment.sequence, new Uint8Array(response.data.slice(0)), reason);
+          }
+          callbacks.onSuccess(response, ours, ctx, details);
+        },
+        onError: (error, ctx, details, stats) => {
+          copyStats(ours, stats);
+          callbacks.onError(error, ctx, details, ours);
+        },
+        onTimeout: (stats, ctx, details) => {
+          copyStats(ours, stats);
+          callbacks.onTimeout(ours, ctx, details);
+        },
+        onAbort: (stats, ctx, details) => {
+          copyStats(ours, stats);
+          if (segment !== undefined && stats.loaded > 0) engine.httpPartial(segment.rendition, stats.loaded);
+          callbacks.onAbort?.(ours, ctx, details);
+        },
+        ...(onProgress === undefined
+          ? {}
+          : {
+              onProgress: (stats: LoaderStats, ctx: FragmentLoaderContext, data: string | ArrayBuffer, details: unknown) => {
+                copyStats(ours, stats);
+                onProgress(ours, ctx, data, details as Parameters<typeof onProgress>[3]);
+              },
+            }),
+      });
+    }
+
+    abort(): void {
+      if (this.#abort.signal.aborted) return;
+      this.#abort.abort();
+      this.stats.aborted = true;
+      // hls.js may destroy this loader from inside the abort callback.
+      this.#http?.abort();
+    }
+
+    destroy(): void {
+      // Quietly: destroying calls no callback (hls.js calls destroy from its own).
+      this.#abort.abort();
+      const http = this.#http;
+      this.#http = undefined;
+      http?.destroy();
+      this.context = null;
+    }
+  };
+}

@@ -1,0 +1,120 @@
+// One WebRTC connection to another viewer, signalled through the tracker
+// (trickle ICE). Either side may start it, and both may start at once: the
+// "perfect negotiation" pattern settles that, the side with the greater peer
+// id being polite (it yields its own offer). The data channel is negotiated
+// (id 0 on both sides), so it exists whoever offered.
+import type { Signal } from '../protocol/Signal';
+
+export interface PeerConnectionOptions {
+  localId: string;
+  remoteId: string;
+  iceServers: RTCIceServer[];
+  sendSignal: (signal: Signal) => void;
+}
+
+export class PeerConnection {
+  readonly remoteId: string;
+  readonly channel: RTCDataChannel;
+  readonly #pc: RTCPeerConnection;
+  readonly #polite: boolean;
+  readonly #sendSignal: (signal: Signal) => void;
+  #makingOffer = false;
+  #ignoreOffer = false;
+  #closed = false;
+
+  constructor(options: PeerConnectionOptions) {
+    this.remoteId = options.remoteId;
+    this.#polite = options.localId > options.remoteId;
+    this.#sendSignal = options.sendSignal;
+    this.#pc = new RTCPeerConnection({ iceServers: options.iceServers });
+    this.channel = this.#pc.createDataChannel('cinemesh', { negotiated: true, id: 0, ordered: true });
+    this.#pc.addEventListener('icecandidate', ({ candidate }) => {
+      if (candidate === null || candidate.candidate === '') return;
+      this.#sendSignal({
+        kind: 'candidate',
+        candidate: candidate.candidate,
+        sdp_mid: candidate.sdpMid,
+        sdp_m_line_index: candidate.sdpMLineIndex,
+      });
+    });
+    this.#pc.addEventListener('connectionstatechange', () => {
+      if (this.#pc.connectionState === 'failed' || this.#pc.connectionState === 'closed') this.close();
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Starts the connection from this side. */
+  async offer(): Promise<void> {
+    try {
+      this.#makingOffer = true;
+      await this.#pc.setLocalDescription();
+      const sdp = this.#pc.localDescription?.sdp;
+      if (sdp !== undefined) this.#sendSignal({ kind: 'offer', sdp });
+    } finally {
+      this.#makingOffer = false;
+    }
+  }
+
+  /** Applies a signal the other side sent through the tracker. */
+  async receive(signal: Signal): Promise<void> {
+    if (this.#closed) return;
+    if (signal.kind === 'candidate') {
+      try {
+        await this.#pc.addIceCandidate({
+          candidate: signal.candidate,
+          sdpMid: signal.sdp_mid,
+          sdpMLineIndex: signal.sdp_m_line_index,
+        });
+      } catch (error) {
+        // Candidates of an offer we ignored cannot be added; anything else is real.
+        if (!this.#ignoreOffer) throw error;
+      }
+      return;
+    }
+    const collision = signal.kind === 'offer' && (this.#makingOffer || this.#pc.signalingState !== 'stable');
+    this.#ignoreOffer = !this.#polite && collision;
+    if (this.#ignoreOffer) return;
+    await this.#pc.setRemoteDescription({ type: signal.kind, sdp: signal.sdp });
+    if (signal.kind === 'offer') {
+      await this.#pc.setLocalDescription();
+      const sdp = this.#pc.localDescription?.sdp;
+      if (sdp !== undefined) this.#sendSignal({ kind: 'answer', sdp });
+    }
+  }
+
+  /** Resolves when the data channel opens; rejects on close or after `timeoutMs`. */
+  opened(timeoutMs: number): Promise<void> {
+    if (this.channel.readyState === 'open') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => fail(new Error('the peer connection did not open in time')), timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.channel.removeEventListener('open', ok);
+        this.channel.removeEventListener('close', closed);
+      };
+      const ok = (): void => {
+        cleanup();
+        resolve();
+      };
+      const fail = (error: Error): void => {
+        cleanup();
+        reject(error);
+      };
+      const closed = (): void => fail(new Error('the peer connection closed'));
+      this.channel.addEventListener('open', ok);
+      this.channel.addEventListener('close', closed);
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.channel.close();
+    this.#pc.close();
+    // RTCPeerConnection.close() fires no events: tell the link ourselves.
+    this.channel.dispatchEvent(new Event('close'));
+  }
+}

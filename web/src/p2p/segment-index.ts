@@ -1,0 +1,49 @@
+// The catalog's segment manifest, indexed for the loader: each segment's size,
+// SHA-256 and start time, by rendition and sequence number.
+import type { SegmentManifest } from '../api/types';
+
+export interface SegmentInfo {
+  sizeBytes: number;
+  sha256: string;
+  startSecs: number;
+  durationSecs: number;
+}
+
+export class SegmentIndex {
+  readonly #renditions = new Map<string, SegmentInfo[]>();
+
+  constructor(manifest: SegmentManifest) {
+    for (const rendition of manifest.renditions) {
+      let start = 0;
+      const segments = rendition.durations_ms.map((durationMs, i) => {
+        const info: SegmentInfo = {
+          sizeBytes: rendition.sizes_bytes[i] ?? 0,
+          sha256: rendition.sha256[i] ?? '',
+          startSecs: start,
+          durationSecs: durationMs / 1000,
+        };
+        start += durationMs / 1000;
+        return info;
+      });
+      this.#renditions.set(rendition.name, segments);
+    }
+  }
+
+  get(rendition: string, sequence: number): SegmentInfo | undefined {
+    return this.#renditions.get(rendition)?.[sequence];
+  }
+
+  /** The sequence playing at `seconds` in a rendition (the last one past the end). */
+  sequenceAt(rendition: string, seconds: number): number {
+    const segments = this.#renditions.get(rendition) ?? [];
+    const found = segments.findIndex((s) => seconds < s.startSecs + s.durationSecs);
+    return found === -1 ? Math.max(0, segments.length - 1) : found;
+  }
+
+  /** The rendition a segment URL belongs to: `/media/<movie>/<rendition>/<file>`. */
+  renditionOfUrl(url: string): string | undefined {
+    const parts = new URL(url, 'http://localhost').pathname.split('/');
+    const name = parts.at(-2);
+    return name !== undefined && this.#renditions.has(name) ? name : undefined;
+  }
+}

@@ -1,0 +1,113 @@
+// The P2P loader's contract: what a page configures, and what it can observe.
+// Everything else under src/p2p/ is internal.
+
+/** How the loader behaves; every field has a default (DEFAULT_P2P_CONFIG). */
+export interface P2PConfig {
+  /** Off (privacy): every segment over HTTP, never announced, no peer connections. */
+  p2p: boolean;
+  /** Off (metered connection): download from peers but serve none. */
+  upload: boolean;
+  /** Bytes of segments kept for playback and uploads, besides the pinned window. */
+  cacheMiB: number;
+  /** Most open peer connections. */
+  maxPeers: number;
+  /** After a start or a seek, this many seconds come over HTTP (fast first frame). */
+  initialChunkSecs: number;
+  /** A segment due within this many seconds comes over HTTP. */
+  httpDeadlineSecs: number;
+  /** Total upload cap, bytes/s (0: none). */
+  uploadBytesPerSec: number;
+  /** Upload cap towards one peer, bytes/s (0: none). */
+  peerUploadBytesPerSec: number;
+  /** A peer connection unused for this long is closed, seconds. */
+  peerIdleSecs: number;
+  /** A peer connection not open after this long has failed, ms. */
+  connectTimeoutMs: number;
+  /** RTCPeerConnection ICE servers (the catalog hands them out with the tracker token). */
+  iceServers: RTCIceServer[];
+}
+
+export const DEFAULT_P2P_CONFIG: P2PConfig = {
+  p2p: true,
+  upload: true,
+  cacheMiB: 128,
+  maxPeers: 8,
+  initialChunkSecs: 10,
+  httpDeadlineSecs: 4,
+  uploadBytesPerSec: 4_000_000,
+  peerUploadBytesPerSec: 2_000_000,
+  peerIdleSecs: 60,
+  connectTimeoutMs: 4_000,
+  iceServers: [],
+};
+
+/** Where a segment handed to the player came from. */
+export type SegmentSource = 'http' | 'peer' | 'cache';
+
+/** Why a segment went to HTTP rather than to a peer. */
+export type HttpReason =
+  | 'p2p_off'
+  | 'init_segment'
+  | 'initial_chunk'
+  | 'due_soon'
+  | 'no_holder'
+  | 'peer_too_slow'
+  | 'connect_failed'
+  | 'absent'
+  | 'stalled'
+  | 'late'
+  | 'peer_closed'
+  | 'bad_hash';
+
+/** One peer as the stats show it. */
+export interface PeerStats {
+  id: string;
+  state: 'connecting' | 'open' | 'closed';
+  downloadedBytes: number;
+  uploadedBytes: number;
+  /** Throughput of the last transfer from this peer, bytes/s. */
+  downloadBytesPerSec: number;
+  /** Requests from us waiting on this peer. */
+  inFlight: number;
+  /** Bytes received for those requests so far. */
+  inFlightBytes: number;
+}
+
+/** A snapshot of the loader, emitted as a `stats` event about once a second. */
+export interface P2PStats {
+  /** Our id on the tracker ('' while not connected). */
+  peerId: string;
+  httpBytes: number;
+  peerBytes: number;
+  uploadedBytes: number;
+  /** peerBytes / (httpBytes + peerBytes); 0 before any download. */
+  peerShare: number;
+  /** Segments handed to the player, by source. */
+  segments: Record<SegmentSource, number>;
+  /** Segments that went to HTTP, by reason. */
+  httpReasons: Partial<Record<HttpReason, number>>;
+  /** Segments from peers whose SHA-256 was not the catalog's. */
+  verificationFailures: number;
+  /** Peers disconnected and never contacted again (they sent bad data). */
+  banned: string[];
+  peers: PeerStats[];
+  cacheBytes: number;
+  trackerConnected: boolean;
+}
+
+/** Emitted for every segment handed to the player. */
+export interface SegmentLoaded {
+  rendition: string;
+  sequence: number;
+  bytes: number;
+  source: SegmentSource;
+  /** The peer it came from, for `peer`. */
+  peer?: string;
+  /** Why it went to HTTP, for `http`. */
+  reason?: HttpReason;
+}
+
+export interface P2PEventMap {
+  stats: CustomEvent<P2PStats>;
+  segment: CustomEvent<SegmentLoaded>;
+}

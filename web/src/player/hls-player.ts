@@ -1,0 +1,74 @@
+// hls.js with the P2P loader: the player every movie and room page uses.
+// Look-ahead is kept short on purpose: segments are fetched as the buffer
+// needs them, never far ahead, so nothing is downloaded that is not played
+// and peers just behind have time to fetch from peers just ahead.
+import type Hls from 'hls.js';
+
+import type { MovieDetail, SegmentManifest } from '../api/types';
+import { P2PEngine } from '../p2p/engine';
+import { p2pFragmentLoader } from '../p2p/hls-loader';
+import { DEFAULT_P2P_CONFIG, type P2PConfig } from '../p2p/types';
+
+/** Seconds of media buffered ahead of the playhead. */
+export const BUFFER_AHEAD_SECS = 16;
+
+export interface PlayerHandle {
+  hls: Hls;
+  engine: P2PEngine;
+  destroy: () => void;
+}
+
+/** Absolute WebSocket URL of a path on this page's server. */
+export function webSocketUrl(path: string, origin: string = location.origin): string {
+  return new URL(path, origin).href.replace(/^http/, 'ws');
+}
+
+/** The catalog's ICE servers as RTCPeerConnection takes them. */
+function iceServers(movie: MovieDetail): RTCIceServer[] {
+  return movie.tracker.ice_servers.map(({ urls, username, credential }) => ({
+    urls,
+    ...(username == null ? {} : { username }),
+    ...(credential == null ? {} : { credential }),
+  }));
+}
+
+export function createPlayer(
+  HlsPlayer: typeof Hls,
+  video: HTMLVideoElement,
+  movie: MovieDetail,
+  manifest: SegmentManifest,
+  overrides: Partial<P2PConfig>,
+  startPosition = 0,
+): PlayerHandle {
+  const config: P2PConfig = { ...DEFAULT_P2P_CONFIG, iceServers: iceServers(movie), ...overrides };
+  const engine = new P2PEngine({
+    movie: movie.id,
+    manifest,
+    trackerUrl: webSocketUrl(movie.tracker.url),
+    token: movie.tracker.token,
+    config,
+    playhead: () => video.currentTime,
+  });
+  const hls = new HlsPlayer({
+    capLevelToPlayerSize: true,
+    startPosition: startPosition > 0 ? startPosition : -1,
+    maxBufferLength: BUFFER_AHEAD_SECS,
+    maxMaxBufferLength: BUFFER_AHEAD_SECS,
+    // P2P off means hls.js as it comes: its own loader, nothing in between.
+    ...(config.p2p ? { fLoader: p2pFragmentLoader(engine, HlsPlayer.DefaultConfig.loader) } : {}),
+  });
+  engine.seeked(startPosition);
+  const seeking = (): void => engine.seeked(video.currentTime);
+  video.addEventListener('seeking', seeking);
+  hls.loadSource(movie.master_playlist_url);
+  hls.attachMedia(video);
+  return {
+    hls,
+    engine,
+    destroy: () => {
+      video.removeEventListener('seeking', seeking);
+      hls.destroy();
+      engine.destroy();
+    },
+  };
+}

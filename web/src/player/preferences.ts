@@ -1,0 +1,27 @@
+// The viewer's sharing choices, kept in localStorage so they hold across
+// visits: P2P off for privacy, upload off on a metered connection.
+
+export interface SharingPreferences {
+  p2p: boolean;
+  upload: boolean;
+  /** Total upload cap, bytes/s; absent: the loader's default. */
+  uploadBytesPerSec?: number;
+}
+
+const KEYS = { p2p: 'cinemesh.p2p', upload: 'cinemesh.upload', uploadLimit: 'cinemesh.uploadLimit' } as const;
+
+export function loadPreferences(storage: Pick<Storage, 'getItem'> = localStorage): SharingPreferences {
+  const preferences: SharingPreferences = {
+    p2p: storage.getItem(KEYS.p2p) !== 'off',
+    upload: storage.getItem(KEYS.upload) !== 'off',
+  };
+  const limit = Number(storage.getItem(KEYS.uploadLimit) ?? '');
+  if (Number.isFinite(limit) && limit > 0) preferences.uploadBytesPerSec = limit;
+  return preferences;
+}
+
+export function savePreferences(preferences: SharingPreferences, storage: Pick<Storage, 'setItem'> = localStorage): void {
+  storage.setItem(KEYS.p2p, preferences.p2p ? 'on' : 'off');
+  storage.setItem(KEYS.upload, preferences.upload ? 'on' : 'off');
+  if (preferences.uploadBytesPerSec !== undefined) storage.setItem(KEYS.uploadLimit, String(preferences.uploadBytesPerSec));
+}
