@@ -69,7 +69,7 @@ describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => 
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, 10_000));
       pages.push(await openViewer(browser, movieUrl));
     }
-    for (const page of pages) await waitForPosition(page, 62, 120_000);
+    for (const page of pages) await waitForPosition(page, 64, 120_000);
     const viewers = await Promise.all(pages.map((p) => report(p)));
     const served = (await servedSegmentBytes(server.url, movieId)) - servedBefore;
     const table = viewers.map((v, i) => ({
@@ -95,5 +95,69 @@ describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => 
     const totalPlayed = viewers.reduce((sum, v) => sum + v.playedBytes, 0);
     expect(served / totalPlayed, 'origin bytes over bytes played').toBeLessThan(0.5);
     await closeAll(pages);
+  });
+
+  it('b. a peer that leaves in the middle of an upload costs an HTTP fetch, not a stall', async () => {
+    // A slow uploader, so that a transfer is surely in the middle when its page closes.
+    const uploader = await openViewer(browser, movieUrl, { uploadBytesPerSec: 100_000 });
+    await waitForPosition(uploader, 12, 30_000);
+    const { peerId: uploaderId } = (await report(uploader)).stats;
+    const downloader = await openViewer(browser, movieUrl);
+    await downloader.waitForFunction(
+      (id) => window.cinemeshPlayer?.engine.stats().peers.some((p) => p.id === id && p.inFlightBytes > 0) ?? false,
+      uploaderId,
+      { timeout: 30_000, polling: 50 },
+    );
+    const inFlight = await downloader.evaluate(
+      (id) => window.cinemeshPlayer?.engine.stats().peers.find((p) => p.id === id)?.inFlightBytes ?? 0,
+      uploaderId,
+    );
+    await uploader.context().close();
+    await waitForPosition(downloader, 30, 60_000);
+    const viewer = await report(downloader);
+    console.log(`closed the uploader with ${inFlight} bytes of a segment in flight; reasons ${JSON.stringify(viewer.stats.httpReasons)}`);
+    expect(inFlight).toBeGreaterThan(0);
+    const abandoned = viewer.segments.filter((s) => s.source === 'http' && (s.reason === 'peer_closed' || s.reason === 'stalled'));
+    expect(abandoned.length, 'the interrupted segment came over HTTP').toBeGreaterThanOrEqual(1);
+    expect(viewer.stalls).toBe(0);
+    expect(viewer.hlsErrors.filter((e) => e.includes('fatal'))).toEqual([]);
+    await closeAll([downloader]);
+  });
+
+  it('c. a peer serving corrupted segments is caught, banned and reported, and playback stays intact', async () => {
+    const reportsBefore = await metric(server.url, 'cinemesh_tracker_peer_reports_total');
+    const manifest = (await (await fetch(`${server.url}/api/movies/${movieId}/segments`)).json()) as { renditions: { name: string }[] };
+    const corrupt = await openViewer(browser, movieUrl);
+    await waitForPosition(corrupt, 20, 30_000);
+    // Its cache goes bad (one flipped byte per segment), past the newcomer's first HTTP chunk.
+    const poisoned = await corrupt.evaluate((names) => {
+      const cache = window.cinemeshPlayer!.engine.cache;
+      let count = 0;
+      for (const name of names) {
+        for (const sequence of cache.holdings(name)) {
+          const bytes = cache.get(name, sequence);
+          if (bytes === undefined || sequence < 5) continue;
+          bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] ?? 0) ^ 0xff;
+          count += 1;
+        }
+      }
+      return count;
+    }, manifest.renditions.map((r) => r.name));
+    const { peerId: corruptId } = (await report(corrupt)).stats;
+    const victim = await openViewer(browser, movieUrl);
+    await waitForPosition(victim, 30, 60_000);
+    const viewer = await report(victim);
+    console.log(`poisoned ${poisoned} segments; victim ${JSON.stringify({ ...viewer.stats, peers: viewer.stats.peers.length })}`);
+    expect(poisoned).toBeGreaterThan(5);
+    expect(viewer.stats.verificationFailures, 'the bad segment was caught').toBeGreaterThanOrEqual(1);
+    expect(viewer.stats.banned).toEqual([corruptId]);
+    expect(viewer.stats.peerBytes, 'no byte from the corrupt peer was accepted').toBe(0);
+    expect(viewer.segments.filter((s) => s.source === 'peer')).toEqual([]);
+    expect(viewer.stalls).toBe(0);
+    expect(viewer.corruptedFrames).toBe(0);
+    expect(viewer.decodedFrames).toBeGreaterThan(25 * 20);
+    expect(viewer.hlsErrors).toEqual([]);
+    expect(await metric(server.url, 'cinemesh_tracker_peer_reports_total')).toBe(reportsBefore + 1);
+    await closeAll([corrupt, victim]);
   });
 });
