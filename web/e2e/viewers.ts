@@ -93,8 +93,9 @@ export async function openViewer(browser: Browser, url: string, options: ViewerO
       errors.push(`${data.details}${data.fatal ? ' (fatal)' : ''}`);
     }) as never);
     const video = document.querySelector('video');
-    video!.muted = true;
-    void video!.play();
+    if (video === null) return;
+    video.muted = true;
+    void video.play();
   });
   return page;
 }
@@ -113,16 +114,17 @@ export function report(page: Page): Promise<ViewerReport> {
     const segments = (w.__segments ?? []) as SegmentLoaded[];
     const video = document.querySelector('video') as HTMLVideoElement;
     const player = window.cinemeshPlayer;
+    if (player === undefined) throw new Error('no player on the page');
     const quality = video.getVideoPlaybackQuality();
     const lastBySequence = new Map<number, SegmentLoaded>();
     for (const s of segments) lastBySequence.set(s.sequence, s);
     let playedBytes = 0;
     for (const [sequence, s] of lastBySequence) {
-      const info = player?.engine.index.get(s.rendition, sequence);
+      const info = player.engine.index.get(s.rendition, sequence);
       if (info !== undefined && info.startSecs < video.currentTime) playedBytes += s.bytes;
     }
     return {
-      stats: player!.engine.stats(),
+      stats: player.engine.stats(),
       segments,
       currentTime: video.currentTime,
       stalls: counters.stalls,

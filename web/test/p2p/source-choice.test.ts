@@ -45,5 +45,6 @@ describe('shouldAbandon', () => {
 
   it('gives up when the projected arrival leaves no time for HTTP', () => {
     expect(shouldAbandon({ ...healthy, bytesReceived: 30_000, secondsElapsed: 3 })).toBe('late');
+    expect(shouldAbandon({ ...healthy, bytesReceived: 0, secondsElapsed: 0.2, secondsSinceProgress: 0.2 }), 'no rate before the first byte').toBeUndefined();
   });
 });
