@@ -19,6 +19,8 @@ export interface ViewerReport {
   /** `waiting` events after playback first started. */
   stalls: number;
   stallMs: number;
+  /** From navigation to the first `playing` event, ms (NaN before it). */
+  firstFrameMs: number;
   trackerSockets: number;
   peerConnections: number;
   corruptedFrames: number;
@@ -31,7 +33,15 @@ export interface ViewerReport {
 /** Installed before any page script: counts what the app opens and how the video behaves. */
 function instrument(): void {
   const w = window as unknown as Record<string, unknown>;
-  const counters = { trackerSockets: 0, peerConnections: 0, stalls: 0, stallMs: 0, started: false, waitingSince: 0 };
+  const counters = {
+    trackerSockets: 0,
+    peerConnections: 0,
+    stalls: 0,
+    stallMs: 0,
+    started: false,
+    waitingSince: 0,
+    firstFrameMs: Number.NaN,
+  };
   w.__counters = counters;
   const NativeSocket = window.WebSocket;
   window.WebSocket = class extends NativeSocket {
@@ -50,6 +60,7 @@ function instrument(): void {
   document.addEventListener(
     'playing',
     () => {
+      if (!counters.started) counters.firstFrameMs = performance.now();
       counters.started = true;
       if (counters.waitingSince > 0) counters.stallMs += performance.now() - counters.waitingSince;
       counters.waitingSince = 0;
@@ -110,7 +121,13 @@ export function waitForPosition(page: Page, seconds: number, timeoutMs: number):
 export function report(page: Page): Promise<ViewerReport> {
   return page.evaluate(() => {
     const w = window as unknown as Record<string, unknown>;
-    const counters = w.__counters as { trackerSockets: number; peerConnections: number; stalls: number; stallMs: number };
+    const counters = w.__counters as {
+      trackerSockets: number;
+      peerConnections: number;
+      stalls: number;
+      stallMs: number;
+      firstFrameMs: number;
+    };
     const segments = (w.__segments ?? []) as SegmentLoaded[];
     const video = document.querySelector('video') as HTMLVideoElement;
     const player = window.cinemeshPlayer;
@@ -129,6 +146,7 @@ export function report(page: Page): Promise<ViewerReport> {
       currentTime: video.currentTime,
       stalls: counters.stalls,
       stallMs: counters.stallMs,
+      firstFrameMs: counters.firstFrameMs,
       trackerSockets: counters.trackerSockets,
       peerConnections: counters.peerConnections,
       corruptedFrames: quality.corruptedVideoFrames,
