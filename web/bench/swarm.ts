@@ -79,6 +79,7 @@ function printViewers(mode: string, viewers: ViewerReport[]): void {
         (downloaded / v.playedBytes).toFixed(2).padStart(11),
         String(v.stalls).padStart(6),
         v.stallMs.toFixed(0).padStart(8),
+        ` ${JSON.stringify(v.stats.httpReasons)}`,
       ].join(' '),
     );
   }
@@ -96,7 +97,7 @@ it('offload: P2P against HTTP only', async () => {
     const p2p = await session(movie, true);
     const http = await session(movie, false);
     console.log(`\n${seconds} s movie, ${VIEWERS} viewers joining ${STAGGER_SECS} s apart, ${SESSION_SECS} s each`);
-    console.log('mode      viewer ttff_ms  http_MB  peer_MB  p2p_share down/played stalls stall_ms');
+    console.log('mode      viewer ttff_ms  http_MB  peer_MB  p2p_share down/played stalls stall_ms  http_reasons');
     printViewers('p2p', p2p.viewers);
     printViewers('http-only', http.viewers);
     const peerBytes = p2p.viewers.reduce((s, v) => s + v.stats.peerBytes, 0);

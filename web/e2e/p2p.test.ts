@@ -59,6 +59,9 @@ describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => 
     expect(viewer.peerConnections).toBe(0);
     expect(await metric(server.url, 'cinemesh_tracker_peers')).toBe(0);
     expect(await page.getByTestId('sharing-stats').textContent()).toContain('P2P off');
+    expect(viewer.stats.peerBytes).toBe(0);
+    expect(viewer.stats.httpBytes, 'hls.js loads on its own, and is still counted').toBeGreaterThan(0);
+    expect(viewer.segments.every((s) => s.source === 'http' && s.reason === 'p2p_off')).toBe(true);
     await closeAll([page]);
   });
 
@@ -69,7 +72,7 @@ describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => 
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, 10_000));
       pages.push(await openViewer(browser, movieUrl));
     }
-    for (const page of pages) await waitForPosition(page, 64, 120_000);
+    for (const page of pages) await waitForPosition(page, 70, 120_000);
     const viewers = await Promise.all(pages.map((p) => report(p)));
     const served = (await servedSegmentBytes(server.url, movieId)) - servedBefore;
     const table = viewers.map((v, i) => ({

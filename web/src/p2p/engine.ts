@@ -168,6 +168,16 @@ export class P2PEngine extends EventTarget {
     if (info !== undefined && (await verifySegment(bytes, info.sha256))) this.cache.put(rendition, sequence, bytes);
   }
 
+  /**
+   * With P2P off hls.js loads on its own; this counts what it loaded, so the
+   * viewer still sees its bytes. Nothing is cached: nothing is shared.
+   */
+  observedHttpLoad(rendition: string, sequence: number, bytes: number): void {
+    this.#counters(rendition).http += bytes;
+    this.#fallback('p2p_off');
+    this.#delivered({ rendition, sequence, bytes, source: 'http', reason: 'p2p_off' });
+  }
+
   /** Bytes of a partial HTTP response (aborted by the player) still count as downloaded. */
   httpPartial(rendition: string, bytes: number): void {
     this.#counters(rendition).http += bytes;
@@ -349,10 +359,9 @@ export class P2PEngine extends EventTarget {
     const link = new PeerLink(connection.channel, {
       provide: (segment) => (this.config.upload ? this.cache.get(segment.rendition, segment.sequence) : undefined),
       uploadBuckets: [bucket, this.#uploadBucket],
-      onUploaded: (bytes) => {
+      onUploaded: (bytes, segment) => {
         entry.uploadedBytes += bytes;
-        const counters = this.#counters(this.#currentRendition ?? rendition);
-        counters.uploaded += bytes;
+        this.#counters(segment.rendition).uploaded += bytes;
       },
       onDownloaded: (bytes) => {
         entry.downloadedBytes += bytes;

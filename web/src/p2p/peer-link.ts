@@ -41,7 +41,7 @@ export interface LinkHooks {
   provide(segment: SegmentId): Uint8Array | undefined;
   /** Caps this upload is under (this peer's and everyone's). */
   uploadBuckets: TokenBucket[];
-  onUploaded(bytes: number): void;
+  onUploaded(bytes: number, segment: SegmentId): void;
   onDownloaded(bytes: number): void;
   /** The other side broke the protocol; the link is closed after this. */
   onViolation(code: string): void;
@@ -263,7 +263,7 @@ export class PeerLink {
       await this.#drained();
       if (upload.cancelled || this.#closed) return;
       this.#send({ type: 'data', request: upload.request, offset: at, bytes: chunk });
-      this.#hooks.onUploaded(chunk.length);
+      this.#hooks.onUploaded(chunk.length, upload.segment);
     }
     this.#send({ type: 'done', request: upload.request, total: bytes.length - upload.offset });
   }

@@ -32,7 +32,7 @@ export const DEFAULT_P2P_CONFIG: P2PConfig = {
   upload: true,
   cacheMiB: 128,
   maxPeers: 8,
-  initialChunkSecs: 10,
+  initialChunkSecs: 6,
   httpDeadlineSecs: 4,
   uploadBytesPerSec: 4_000_000,
   peerUploadBytesPerSec: 2_000_000,

@@ -58,6 +58,12 @@ export function createPlayer(
     ...(config.p2p ? { fLoader: p2pFragmentLoader(engine, HlsPlayer.DefaultConfig.loader) } : {}),
   });
   engine.seeked(startPosition);
+  if (!config.p2p) {
+    hls.on(HlsPlayer.Events.FRAG_LOADED, (_event, { frag, payload }) => {
+      const rendition = engine.index.renditionOfUrl(frag.url);
+      if (rendition !== undefined && frag.sn !== 'initSegment') engine.observedHttpLoad(rendition, frag.sn, payload.byteLength);
+    });
+  }
   const seeking = (): void => engine.seeked(video.currentTime);
   video.addEventListener('seeking', seeking);
   hls.loadSource(movie.master_playlist_url);
