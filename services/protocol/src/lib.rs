@@ -6,6 +6,7 @@ mod bindings;
 pub mod directory;
 pub mod peer_wire;
 pub mod ranges;
+pub mod room;
 pub mod tracker;
 pub mod webtorrent;
 
