@@ -1,0 +1,48 @@
+// How a member's player follows the room: within a dead band nothing is
+// done; up to a couple of seconds off, the playback rate is nudged (0.95 to
+// 1.05) so the error closes without a visible jump; beyond that, a seek. A
+// cooldown after each seek lets the player settle before it is judged again,
+// so corrections do not oscillate.
+
+export interface CorrectionPolicy {
+  /** Errors within ± this are left alone, ms. */
+  deadBandMs: number;
+  /** Above this error a seek is cheaper than catching up by rate, ms. */
+  seekAboveMs: number;
+  minRate: number;
+  maxRate: number;
+  /** The error a rate nudge aims to close within this long, ms. */
+  convergeOverMs: number;
+  /** No judgement for this long after a seek, ms. */
+  seekCooldownMs: number;
+}
+
+export const DEFAULT_CORRECTION: CorrectionPolicy = {
+  deadBandMs: 40,
+  seekAboveMs: 2_000,
+  minRate: 0.95,
+  maxRate: 1.05,
+  convergeOverMs: 4_000,
+  seekCooldownMs: 1_500,
+};
+
+export type Correction = { kind: 'hold'; rate: 1 } | { kind: 'rate'; rate: number } | { kind: 'seek'; positionMs: number };
+
+/**
+ * The correction for a player at `localPositionMs` when the room is at
+ * `roomPositionMs`; `msSinceSeek` is the time since this player's last seek.
+ */
+export function correct(
+  localPositionMs: number,
+  roomPositionMs: number,
+  msSinceSeek: number,
+  policy: CorrectionPolicy = DEFAULT_CORRECTION,
+): Correction {
+  const errorMs = localPositionMs - roomPositionMs;
+  if (msSinceSeek < policy.seekCooldownMs) return { kind: 'hold', rate: 1 };
+  if (Math.abs(errorMs) <= policy.deadBandMs) return { kind: 'hold', rate: 1 };
+  if (Math.abs(errorMs) > policy.seekAboveMs) return { kind: 'seek', positionMs: roomPositionMs };
+  // Ahead (positive error) plays slower, behind plays faster.
+  const rate = Math.min(policy.maxRate, Math.max(policy.minRate, 1 - errorMs / policy.convergeOverMs));
+  return { kind: 'rate', rate };
+}
