@@ -4,7 +4,10 @@
 pub mod db;
 pub mod error;
 pub mod id;
+pub mod rate_limit;
+pub mod refusal;
 pub mod swarm_token;
 
 pub use db::{Database, DatabaseKind};
 pub use error::{ApiError, ErrorBody};
+pub use refusal::Refusal;

@@ -65,3 +65,126 @@ pub enum PlaybackCommand {
     Pause { position_ms: f64 },
     Seek { position_ms: f64 },
 }
+
+/// Largest text frame a room socket reads, bytes.
+pub const MAX_ROOM_FRAME_BYTES: usize = 16 * 1024;
+/// Longest chat message, characters.
+pub const MAX_CHAT_CHARS: usize = 500;
+/// Chat messages a newcomer receives.
+pub const CHAT_HISTORY: usize = 100;
+
+/// Messages from a member to its room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
+pub enum RoomClientMessage {
+    /// First message: who joins, with the room's password when it has one.
+    Hello {
+        version: u32,
+        name: String,
+        #[serde(default)]
+        #[ts(optional)]
+        password: Option<String>,
+    },
+    /// Answered by `pong` with the server's clock, for the clock offset.
+    Ping {
+        t: f64,
+    },
+    /// A playback command based on the state with sequence `based_on`.
+    Control {
+        based_on: u64,
+        command: PlaybackCommand,
+    },
+    Chat {
+        text: String,
+    },
+    /// The host (or co-host, when allowed) changes who controls playback.
+    SetPolicy {
+        policy: ControlPolicy,
+    },
+    SetCohost {
+        member: MemberId,
+        cohost: bool,
+    },
+    HandOver {
+        member: MemberId,
+    },
+    Kick {
+        member: MemberId,
+    },
+}
+
+/// A member as everyone in the room sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MemberView {
+    pub id: MemberId,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatKind {
+    /// Written by a member.
+    User,
+    /// Written by the room: joins, leaves, playback changes, role changes.
+    System,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ChatMessage {
+    /// Increasing within a room.
+    pub id: u64,
+    pub kind: ChatKind,
+    /// The writer's name at the time (empty for system messages).
+    pub name: String,
+    pub text: String,
+    /// Server time, Unix ms.
+    pub server_ms: i64,
+    /// The room's playback position when it was written, ms.
+    pub video_ms: f64,
+}
+
+/// Messages from a room to a member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
+pub enum RoomServerMessage {
+    Welcome {
+        version: u32,
+        /// The id of the member who said hello.
+        member: MemberId,
+        room: String,
+        movie: String,
+        policy: ControlPolicy,
+        members: Vec<MemberView>,
+        playback: PlaybackState,
+        /// The last `CHAT_HISTORY` messages, oldest first.
+        chat: Vec<ChatMessage>,
+        server_ms: i64,
+    },
+    Pong {
+        t: f64,
+        server_ms: i64,
+    },
+    /// The playback state changed; `by` is who changed it (none: the room).
+    Playback {
+        state: PlaybackState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        by: Option<MemberId>,
+    },
+    /// The members changed (a join, a leave, a role).
+    Members {
+        members: Vec<MemberView>,
+        policy: ControlPolicy,
+    },
+    Chat {
+        message: ChatMessage,
+    },
+    /// A refused message. `code` is stable.
+    Error {
+        code: String,
+        message: String,
+    },
+}

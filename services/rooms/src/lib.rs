@@ -1,10 +1,15 @@
-//! Watch-party rooms. This crate holds a room's rules as pure state: the
-//! authoritative playback clock and the members with their roles. The
-//! socket, chat and persistence layers call into it; nothing here waits,
-//! sends or reads a clock (times are passed in).
+//! Watch-party rooms. The room's rules are pure state (`playback`, `members`);
+//! each room runs as one task that owns that state (`room`); members talk to
+//! it over a WebSocket (`session`); rooms are created over HTTP (`api`).
 
+pub mod api;
 pub mod members;
+pub mod password;
 pub mod playback;
-pub mod refusal;
+pub mod registry;
+pub mod room;
+pub mod session;
 
-pub use refusal::Refusal;
+pub use api::{MovieDirectory, RoomsApi, configure_rooms};
+pub use cinemesh_common::Refusal;
+pub use registry::Rooms;

@@ -1,6 +1,7 @@
 //! The `cinemesh` server: composes the catalog, the segment server, health and
 //! metrics, and the web client into one process.
 
+pub mod catalog_lookups;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -9,7 +10,6 @@ pub mod openapi;
 pub mod progress_bar;
 pub mod startup;
 pub mod telemetry;
-pub mod tracker_catalog;
 
 pub use config::Config;
 pub use startup::Application;

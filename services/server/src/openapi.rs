@@ -10,7 +10,7 @@ use cinemesh_common::ErrorBody;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Cinemesh", description = "Watch-party platform: catalog and segment server API."),
+    info(title = "Cinemesh", description = "Watch-party platform: catalog, segment server and rooms API."),
     paths(
         api::list_movies,
         api::get_movie,
@@ -19,6 +19,8 @@ use cinemesh_common::ErrorBody;
         api::upload_movie,
         api::delete_movie,
         api::movie_offload,
+        cinemesh_rooms::api::create_room,
+        cinemesh_rooms::api::get_room,
         crate::health::healthz,
         crate::health::readyz,
         crate::health::metrics,
@@ -38,6 +40,8 @@ use cinemesh_common::ErrorBody;
         ingest::CatalogStatus,
         ingest::ActiveIngest,
         crate::health::Readiness,
+        cinemesh_rooms::api::CreateRoom,
+        cinemesh_rooms::api::RoomSummary,
     )),
     modifiers(&AdminToken),
 )]

@@ -22,10 +22,11 @@ use cinemesh_tracker::{
 use prometheus_client::registry::Registry;
 use std::time::Duration;
 
+use crate::catalog_lookups::{CatalogMovies, CatalogRenditions};
 use crate::config::Config;
 use crate::health::{HealthState, configure_health};
 use crate::openapi::configure_openapi;
-use crate::tracker_catalog::CatalogRenditions;
+use cinemesh_rooms::{Rooms, RoomsApi, configure_rooms};
 
 /// Largest JSON request body any endpoint accepts.
 const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
@@ -107,6 +108,7 @@ impl Application {
         };
         tracker.hub.counters.register(&mut registry);
         let webtorrent = WebTorrent::start();
+        let rooms = RoomsApi { rooms: Rooms::default(), movies: Arc::new(CatalogMovies::new(store.clone())) };
         let health = HealthState { db, redis, registry: Arc::new(registry) };
 
         let listener =
@@ -126,6 +128,7 @@ impl Application {
                 .configure(|cfg| configure_catalog(cfg, catalog.clone()))
                 .configure(|cfg| configure_tracker(cfg, tracker.clone()))
                 .configure(|cfg| configure_webtorrent(cfg, webtorrent.clone()))
+                .configure(|cfg| configure_rooms(cfg, rooms.clone()))
                 .configure(|cfg| configure_media(cfg, media.clone()))
                 .configure(|cfg| configure_web(cfg, web_state.clone()))
         })

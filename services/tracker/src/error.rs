@@ -1,20 +1,10 @@
-//! Why the tracker refused a message. Each has a stable code sent to the peer
-//! in an `error` message.
+//! Why the tracker refused a message: a `Refusal` (stable code and message),
+//! sent to the peer as an `error` message.
 
 use cinemesh_protocol::tracker::ServerMessage;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: &'static str,
-    pub message: String,
-}
+pub use cinemesh_common::Refusal;
 
-impl Refusal {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
-    }
-
-    pub fn to_message(&self) -> ServerMessage {
-        ServerMessage::Error { code: self.code.to_owned(), message: self.message.clone() }
-    }
+pub fn refusal_message(refusal: &Refusal) -> ServerMessage {
+    ServerMessage::Error { code: refusal.code.to_owned(), message: refusal.message.clone() }
 }

@@ -19,7 +19,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 
 use crate::directory::{DirectoryHandle, DirectoryUpdate};
-use crate::error::Refusal;
+use crate::error::{Refusal, refusal_message};
 use crate::recorder::{Record, Recorder};
 use crate::swarm::Swarm;
 
@@ -240,7 +240,7 @@ impl Shard {
 
     fn refuse(&self, outbox: Option<&Outbox>, refusal: Refusal) {
         if let Some(outbox) = outbox {
-            self.deliver(outbox, refusal.to_message());
+            self.deliver(outbox, refusal_message(&refusal));
         }
     }
 

@@ -18,7 +18,7 @@ use cinemesh_protocol::tracker::{
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::error::Refusal;
+use crate::error::{Refusal, refusal_message};
 use crate::hub::{Command, Hub, OUTBOX_CAPACITY};
 use crate::limits::{MAX_REFUSALS, MESSAGE_BURST, MESSAGES_PER_SEC, RateLimiter};
 use crate::recorder::{Record, Recorder};
@@ -154,7 +154,7 @@ async fn run_session(
                         None | Some(Ok(AggregatedMessage::Close(_))) => break None,
                         Some(Err(e)) => {
                             let refusal = Refusal::new("frame_too_large", format!("frames are limited to {MAX_FRAME_BYTES} bytes ({e})"));
-                            session.send(&refusal.to_message()).await;
+                            session.send(&refusal_message(&refusal)).await;
                             break Some(close_reason(CloseCode::Size, &refusal));
                         }
                         Some(Ok(AggregatedMessage::Ping(bytes))) => {
@@ -176,7 +176,7 @@ async fn run_session(
                                     if let Some(reason) = session.refused(refusal).await { break Some(reason); }
                                 }
                                 Outcome::Close(refusal) => {
-                                    session.send(&refusal.to_message()).await;
+                                    session.send(&refusal_message(&refusal)).await;
                                     break Some(close_reason(CloseCode::Policy, &refusal));
                                 }
                             }
@@ -190,7 +190,7 @@ async fn run_session(
                     let now = Instant::now();
                     if !session.greeted && now.duration_since(started) > timing.hello_timeout {
                         let refusal = Refusal::new("hello_required", "say hello first");
-                        session.send(&refusal.to_message()).await;
+                        session.send(&refusal_message(&refusal)).await;
                         break Some(close_reason(CloseCode::Policy, &refusal));
                     }
                     if now.duration_since(last_heard) > timing.peer_timeout {
@@ -223,7 +223,7 @@ impl Session {
     /// Reports a refusal; past `MAX_REFUSALS` the connection is closed.
     async fn refused(&mut self, refusal: Refusal) -> Option<CloseReason> {
         self.refusals += 1;
-        self.send(&refusal.to_message()).await;
+        self.send(&refusal_message(&refusal)).await;
         (self.refusals > MAX_REFUSALS)
             .then(|| close_reason(CloseCode::Policy, &Refusal::new("too_many_errors", "too many refused messages")))
     }

@@ -140,6 +140,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/rooms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a watch party for a movie; the caller joins it over its socket. */
+        post: operations["create_room"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rooms/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A room's public facts (no members, no chat). */
+        get: operations["get_room"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -214,6 +248,12 @@ export interface components {
             ingests: components["schemas"]["ActiveIngest"][];
             /** @description Something the operator must do for the catalog to fill (e.g. install ffmpeg). */
             notice?: string | null;
+        };
+        /** @description A new room. */
+        CreateRoom: {
+            movie_id: string;
+            /** @description Members must give it to join; absent: anyone with the link joins. */
+            password?: string | null;
         };
         /** @description Body of every error response. */
         ErrorBody: {
@@ -333,6 +373,16 @@ export interface components {
             segment_count: number;
             /** Format: int64 */
             width: number;
+        };
+        /** @description A room, as anyone with its id sees it. */
+        RoomSummary: {
+            has_password: boolean;
+            id: string;
+            /** @description Page to share: opening it joins the room. */
+            invite_path: string;
+            movie_id: string;
+            /** @description WebSocket path of the room. */
+            socket_path: string;
         };
         /** @description The segment-hash manifest of a movie. */
         SegmentManifest: {
@@ -674,6 +724,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    create_room: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRoom"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomSummary"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_room: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomSummary"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

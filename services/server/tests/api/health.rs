@@ -88,10 +88,12 @@ async fn openapi_document_matches_the_routes() {
         "GET /api/movies/{id}",
         "GET /api/movies/{id}/segments",
         "GET /api/openapi.json",
+        "GET /api/rooms/{id}",
         "GET /healthz",
         "GET /metrics",
         "GET /readyz",
         "POST /api/admin/movies",
+        "POST /api/rooms",
     ];
     assert_eq!(documented, expected);
 }

@@ -88,6 +88,12 @@ impl TestApp {
         (res.status().as_u16(), serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let mut res = self.client.post(self.url(path)).send_json(body).await.expect("request sent");
+        let body = res.body().limit(16 * 1024 * 1024).await.expect("body read");
+        (res.status().as_u16(), serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
     pub async fn get_text(&self, path: &str) -> String {
         let mut res = self.client.get(self.url(path)).send().await.expect("request sent");
         String::from_utf8_lossy(&res.body().limit(16 * 1024 * 1024).await.expect("body read")).into_owned()

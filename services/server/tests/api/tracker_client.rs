@@ -3,41 +3,20 @@
 
 use std::time::Duration;
 
-use actix_codec::Framed;
-use awc::BoxedSocket;
-use awc::ws::{Codec, Frame, Message};
 use cinemesh_protocol::SegmentRanges;
 use cinemesh_protocol::tracker::{ClientMessage, PROTOCOL_VERSION, PeerId, ServerMessage, SwarmKey};
-use futures_util::{SinkExt, StreamExt};
 
 use crate::helpers::TestApp;
-
-/// What the test client calls itself, as the tracker records it.
-pub const USER_AGENT: &str = "cinemesh-tests/1";
+use crate::ws_client::JsonSocket;
+pub use crate::ws_client::{Ending, USER_AGENT};
 
 pub struct TrackerClient {
-    socket: Framed<BoxedSocket, Codec>,
-}
-
-/// What came back instead of a message.
-#[derive(Debug, PartialEq)]
-pub enum Ending {
-    Closed(Option<String>),
-    Silence,
+    socket: JsonSocket,
 }
 
 impl TrackerClient {
     pub async fn connect(app: &TestApp) -> Self {
-        let url = app.url("/tracker").replacen("http://", "ws://", 1);
-        let (_, socket) = app
-            .client
-            .ws(url)
-            .set_header("user-agent", USER_AGENT)
-            .max_frame_size(1 << 20)
-            .connect()
-            .await
-            .expect("websocket connects");
-        Self { socket }
+        Self { socket: JsonSocket::connect(app, "/tracker").await }
     }
 
     /// Connects and says hello; returns the client and its peer id.
@@ -51,32 +30,20 @@ impl TrackerClient {
     }
 
     pub async fn send(&mut self, message: &ClientMessage) {
-        self.send_text(&serde_json::to_string(message).unwrap()).await;
+        self.socket.send(message).await;
     }
 
     pub async fn send_text(&mut self, text: &str) {
-        self.socket.send(Message::Text(text.to_owned().into())).await.expect("send");
+        self.socket.send_text(text).await;
     }
 
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {
-        self.socket.send(Message::Binary(bytes.into())).await.expect("send");
+        self.socket.send_binary(bytes).await;
     }
 
     /// The next message, or how the connection ended.
     pub async fn next(&mut self, wait: Duration) -> Result<ServerMessage, Ending> {
-        loop {
-            match actix_web::rt::time::timeout(wait, self.socket.next()).await {
-                Err(_) => return Err(Ending::Silence),
-                Ok(None) | Ok(Some(Err(_))) => return Err(Ending::Closed(None)),
-                Ok(Some(Ok(Frame::Text(text)))) => {
-                    return Ok(serde_json::from_slice(&text).expect("server sends protocol messages"));
-                }
-                Ok(Some(Ok(Frame::Close(reason)))) => {
-                    return Err(Ending::Closed(reason.and_then(|r| r.description)));
-                }
-                Ok(Some(Ok(_))) => continue,
-            }
-        }
+        self.socket.next(wait).await
     }
 
     pub async fn recv(&mut self) -> ServerMessage {

@@ -1,5 +1,6 @@
-//! The tracker asks the catalog how many segments a rendition has when a peer
-//! joins its swarm; answers are cached, as segment counts never change.
+//! What other services ask the catalog: the tracker, how many segments a
+//! rendition has when a peer joins its swarm (cached, as segment counts never
+//! change); the rooms, how long a movie is when a room is created.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -8,6 +9,7 @@ use std::sync::Mutex;
 
 use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::domain::MovieId;
+use cinemesh_rooms::MovieDirectory;
 use cinemesh_tracker::RenditionDirectory;
 
 pub struct CatalogRenditions {
@@ -43,6 +45,26 @@ impl RenditionDirectory for CatalogRenditions {
                 cache.insert((movie.to_owned(), r.name.clone()), r.segment_count as u32);
             }
             cache.get(&(movie.to_owned(), rendition.to_owned())).copied()
+        })
+    }
+}
+
+pub struct CatalogMovies {
+    store: CatalogStore,
+}
+
+impl CatalogMovies {
+    pub fn new(store: CatalogStore) -> Self {
+        Self { store }
+    }
+}
+
+impl MovieDirectory for CatalogMovies {
+    fn duration_ms<'a>(&'a self, movie: &'a str) -> Pin<Box<dyn Future<Output = Option<f64>> + 'a>> {
+        Box::pin(async move {
+            let id = MovieId::parse(movie).ok()?;
+            let (movie, _) = self.store.get(&id).await.ok()??;
+            Some(movie.duration_ms as f64)
         })
     }
 }

@@ -1,4 +1,5 @@
-//! A refused command: a stable code for programs and a message for people.
+//! A refused message on a socket (tracker, rooms): a stable code for programs
+//! and a message for people. Each protocol turns it into its `error` message.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {

@@ -1,0 +1,204 @@
+//! One member's room socket: the hello (name, password), limits (frame size,
+//! message rate, chat rate), refusals with codes, pings answered with the
+//! server's clock, and the silence timeout. Everything else goes to the room.
+
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use cinemesh_common::rate_limit::RateLimiter;
+use cinemesh_protocol::room::{
+    MAX_ROOM_FRAME_BYTES, MemberId, ROOM_PROTOCOL_VERSION, RoomClientMessage, RoomServerMessage,
+};
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Refusal;
+use crate::registry::{RoomHandle, Rooms, now_ms};
+use crate::room::{OUTBOX_CAPACITY, RoomCommand, refusal_message};
+
+/// Time a new connection has to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A member silent this long is dropped (clients ping every few seconds).
+const SILENCE_TIMEOUT: Duration = Duration::from_secs(45);
+const MESSAGES_PER_SEC: f64 = 50.0;
+const MESSAGE_BURST: f64 = 100.0;
+const CHATS_PER_SEC: f64 = 10.0;
+const CHAT_BURST: f64 = 20.0;
+/// Refused messages tolerated before the socket is closed.
+const MAX_REFUSALS: u32 = 20;
+
+pub async fn room_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    path: web::Path<String>,
+    rooms: web::Data<Rooms>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let Some(room) = rooms.get(&path.into_inner()) else {
+        return Err(cinemesh_common::ApiError::not_found("room_not_found", "no such room").into());
+    };
+    let (response, socket, stream) = actix_ws::handle(&req, body)?;
+    let stream = stream
+        .max_frame_size(MAX_ROOM_FRAME_BYTES)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_ROOM_FRAME_BYTES);
+    actix_web::rt::spawn(run_session(room, socket, stream));
+    Ok(response)
+}
+
+async fn send(socket: &mut actix_ws::Session, message: &RoomServerMessage) -> bool {
+    match serde_json::to_string(message) {
+        Ok(text) => socket.text(text).await.is_ok(),
+        Err(_) => true,
+    }
+}
+
+/// Sends the refusal, then closes with its code as the reason.
+async fn close(socket: actix_ws::Session, refusal: Refusal) {
+    let mut socket = socket;
+    send(&mut socket, &refusal_message(refusal.clone())).await;
+    close_quietly(socket, refusal.code).await;
+}
+
+async fn close_quietly(socket: actix_ws::Session, code: &'static str) {
+    let _ = socket.close(Some(CloseReason { code: CloseCode::Policy, description: Some(code.to_owned()) })).await;
+}
+
+/// Why a member's session ended.
+enum Exit {
+    /// The socket closed or broke.
+    Gone,
+    /// Closed by us, for this reason.
+    Refused(Refusal),
+    /// The room let go of the member and already said why.
+    Removed,
+}
+
+fn parse(text: &str) -> Result<RoomClientMessage, Refusal> {
+    serde_json::from_str(text).map_err(|e| Refusal::new("invalid_message", format!("not a room message: {e}")))
+}
+
+async fn run_session(room: RoomHandle, mut socket: actix_ws::Session, mut stream: actix_ws::AggregatedMessageStream) {
+    // The hello: nothing else is read before it.
+    let hello = tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await;
+    let text = match hello {
+        Ok(Some(Ok(AggregatedMessage::Text(text)))) => text,
+        Ok(Some(Ok(_))) => {
+            return close(socket, Refusal::new("hello_required", "the first message must be hello")).await;
+        }
+        Ok(_) => return,
+        Err(_) => return close(socket, Refusal::new("hello_timeout", "no hello in time")).await,
+    };
+    let (name, password) = match parse(&text) {
+        Ok(RoomClientMessage::Hello { version, name, password }) if version == ROOM_PROTOCOL_VERSION => {
+            (name, password)
+        }
+        Ok(RoomClientMessage::Hello { version, .. }) => {
+            let message =
+                format!("room protocol {version} is not supported; this server speaks {ROOM_PROTOCOL_VERSION}");
+            return close(socket, Refusal::new("unsupported_version", message)).await;
+        }
+        Ok(_) => return close(socket, Refusal::new("hello_required", "the first message must be hello")).await,
+        Err(refusal) => return close(socket, refusal).await,
+    };
+    let (outbox, mut inbox) = mpsc::channel(OUTBOX_CAPACITY);
+    let (accepted, answer) = oneshot::channel();
+    if room.commands.send(RoomCommand::Join { name, password, outbox, accepted }).await.is_err() {
+        return close(socket, Refusal::new("room_closed", "the room has closed")).await;
+    }
+    let member = match answer.await {
+        Ok(Ok(member)) => member,
+        Ok(Err(refusal)) => return close(socket, refusal).await,
+        Err(_) => return close(socket, Refusal::new("room_closed", "the room has closed")).await,
+    };
+    let exit = serve_member(&room, &member, &mut socket, &mut stream, &mut inbox).await;
+    let _ = room.commands.send(RoomCommand::Leave { member }).await;
+    match exit {
+        Exit::Refused(refusal) => close(socket, refusal).await,
+        Exit::Removed => close_quietly(socket, "kicked").await,
+        Exit::Gone => {
+            let _ = socket.close(None).await;
+        }
+    }
+}
+
+/// Relays between the socket and the room until either ends.
+async fn serve_member(
+    room: &RoomHandle,
+    member: &MemberId,
+    socket: &mut actix_ws::Session,
+    stream: &mut actix_ws::AggregatedMessageStream,
+    inbox: &mut mpsc::Receiver<RoomServerMessage>,
+) -> Exit {
+    let start = Instant::now();
+    let mut messages = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, start);
+    let mut chats = RateLimiter::new(CHATS_PER_SEC, CHAT_BURST, start);
+    let mut refusals = 0u32;
+    let mut last_heard = start;
+    let mut ticks = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            outgoing = inbox.recv() => match outgoing {
+                Some(message) => {
+                    if !send(socket, &message).await {
+                        return Exit::Gone;
+                    }
+                }
+                None => return Exit::Removed,
+            },
+            incoming = stream.next() => {
+                let now = Instant::now();
+                last_heard = now;
+                let refusal = match incoming {
+                    Some(Ok(AggregatedMessage::Text(text))) => {
+                        if !messages.allow(now) {
+                            Some(Refusal::new("rate_limited", "too many messages; slow down"))
+                        } else {
+                            match parse(&text) {
+                                Ok(RoomClientMessage::Ping { t }) => {
+                                    send(socket, &RoomServerMessage::Pong { t, server_ms: now_ms() }).await;
+                                    None
+                                }
+                                Ok(RoomClientMessage::Chat { .. }) if !chats.allow(now) => {
+                                    Some(Refusal::new("rate_limited", "too many chat messages; slow down"))
+                                }
+                                Ok(message) => {
+                                    let command = RoomCommand::Message { member: member.clone(), message };
+                                    if room.commands.send(command).await.is_err() {
+                                        return Exit::Refused(Refusal::new("room_closed", "the room has closed"));
+                                    }
+                                    None
+                                }
+                                Err(refusal) => Some(refusal),
+                            }
+                        }
+                    }
+                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                        Some(Refusal::new("binary_frame", "room messages are JSON text frames"))
+                    }
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                        let _ = socket.pong(&bytes).await;
+                        None
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => None,
+                    Some(Ok(AggregatedMessage::Close(_))) | None => return Exit::Gone,
+                    Some(Err(_)) => {
+                        return Exit::Refused(Refusal::new("frame_too_large", "frames are limited to 16 KiB"));
+                    }
+                };
+                if let Some(refusal) = refusal {
+                    refusals += 1;
+                    if refusals >= MAX_REFUSALS {
+                        return Exit::Refused(Refusal::new("too_many_errors", "too many refused messages"));
+                    }
+                    send(socket, &refusal_message(refusal)).await;
+                }
+            },
+            _ = ticks.tick() => {
+                if last_heard.elapsed() > SILENCE_TIMEOUT {
+                    return Exit::Refused(Refusal::new("timeout", "nothing heard from this member for too long"));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Rooms over real WebSockets:
+//! - a room is created for a catalog movie (unknown movies and bad passwords refused);
+//! - the creator hosts; names are unique in a room; a wrong password is refused;
+//! - playback commands go to everyone with a scheduled start and a new `seq`;
+//!   stale commands and commands from members without permission are refused;
+//! - the host changes the policy, makes co-hosts, hands over and kicks;
+//! - chat reaches everyone, a newcomer gets exactly the last 100 messages, long
+//!   messages and floods are refused; pings are answered with the server clock.
+
+use std::time::Duration;
+
+use cinemesh_protocol::room::{
+    CHAT_HISTORY, ChatKind, ControlPolicy, MAX_CHAT_CHARS, PlaybackCommand, PlaybackState, Role, RoomClientMessage,
+    RoomServerMessage,
+};
+use serde_json::json;
+
+use crate::helpers::TestApp;
+use crate::room_client::RoomClient;
+use crate::ws_client::Ending;
+
+/// An app with a 10-minute movie and a room for it; returns the room id.
+async fn app_with_room(password: Option<&str>) -> (TestApp, String) {
+    let app = TestApp::spawn().await;
+    app.seed_movie_with_segments("movie1", "Movie One", "", 1, 300).await;
+    let mut body = json!({ "movie_id": "movie1" });
+    if let Some(password) = password {
+        body["password"] = json!(password);
+    }
+    let (status, room) = app.post_json("/api/rooms", &body).await;
+    assert_eq!(status, 201, "{room}");
+    (app, room["id"].as_str().expect("room id").to_owned())
+}
+
+fn playback(message: RoomServerMessage) -> Option<PlaybackState> {
+    match message {
+        RoomServerMessage::Playback { state, .. } => Some(state),
+        _ => None,
+    }
+}
+
+#[actix_web::test]
+async fn rooms_are_created_for_catalog_movies_only() {
+    let (app, room) = app_with_room(None).await;
+    assert_eq!(room.len(), 20, "unguessable ids");
+    let (status, summary) = app.get_json(&format!("/api/rooms/{room}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(summary["invite_path"], format!("/rooms/{room}"));
+    assert_eq!(summary["has_password"], false);
+
+    let (status, body) = app.post_json("/api/rooms", &json!({ "movie_id": "nope" })).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("movie_not_found")));
+    let (status, body) = app.post_json("/api/rooms", &json!({ "movie_id": "movie1", "password": "" })).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_password")));
+    let (status, body) = app.post_json("/api/rooms", &json!({ "movie": "movie1" })).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_json")));
+    let (status, body) = app.get_json("/api/rooms/nosuchroom").await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("room_not_found")));
+}
+
+#[actix_web::test]
+async fn the_creator_hosts_names_are_unique_and_passwords_are_checked() {
+    let (app, room) = app_with_room(Some("popcorn")).await;
+    let (host, welcome) = RoomClient::join(&app, &room, "Ana", Some("popcorn")).await;
+    let RoomServerMessage::Welcome { members, movie, playback, .. } = welcome else { unreachable!() };
+    assert_eq!(movie, "movie1");
+    assert_eq!((members.len(), members[0].role, members[0].id.clone()), (1, Role::Host, host.member.clone()));
+    assert!(!playback.playing);
+
+    for (name, password, code) in [
+        ("ana", Some("popcorn"), "name_taken"),
+        ("Ben", Some("nope"), "wrong_password"),
+        ("Ben", None, "wrong_password"),
+        ("", Some("popcorn"), "invalid_name"),
+    ] {
+        let mut socket = RoomClient::connect(&app, &room).await;
+        socket
+            .send(&RoomClientMessage::Hello { version: 1, name: name.into(), password: password.map(Into::into) })
+            .await;
+        let refused: RoomServerMessage = socket.next(Duration::from_secs(5)).await.unwrap();
+        assert!(matches!(&refused, RoomServerMessage::Error { code: c, .. } if c == code), "{name}: {refused:?}");
+        assert_eq!(
+            socket.next::<RoomServerMessage>(Duration::from_secs(5)).await.unwrap_err(),
+            Ending::Closed(Some(code.into()))
+        );
+    }
+    let (ben, welcome) = RoomClient::join(&app, &room, "Ben", Some("popcorn")).await;
+    let RoomServerMessage::Welcome { members, .. } = welcome else { unreachable!() };
+    assert_eq!(members.iter().find(|m| m.id == ben.member).map(|m| m.role), Some(Role::Member));
+}
+
+#[actix_web::test]
+async fn playback_commands_reach_everyone_with_a_scheduled_start() {
+    let (app, room) = app_with_room(None).await;
+    let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut guest, _) = RoomClient::join(&app, &room, "Ben", None).await;
+
+    host.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 1_000.0 } })
+        .await;
+    let seen_by_host = host.until(playback).await;
+    let seen_by_guest = guest.until(playback).await;
+    assert_eq!(seen_by_host, seen_by_guest);
+    assert_eq!((seen_by_guest.seq, seen_by_guest.playing, seen_by_guest.position_ms), (1, true, 1_000.0));
+    let now = cinemesh_common::db::now_ms();
+    assert!(seen_by_guest.anchor_ms > now - 100 && seen_by_guest.anchor_ms <= now + 300, "starts shortly after now");
+
+    host.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Pause { position_ms: 2_000.0 } })
+        .await;
+    assert_eq!(host.error_code().await, "stale_command");
+    guest
+        .send(&RoomClientMessage::Control { based_on: 1, command: PlaybackCommand::Pause { position_ms: 2_000.0 } })
+        .await;
+    assert_eq!(guest.error_code().await, "not_allowed", "host-only by default");
+    host.send(&RoomClientMessage::Control { based_on: 1, command: PlaybackCommand::Seek { position_ms: 9e9 } }).await;
+    assert_eq!(host.error_code().await, "invalid_position");
+
+    host.send(&RoomClientMessage::SetPolicy { policy: ControlPolicy::Everyone }).await;
+    guest
+        .until(|m| matches!(m, RoomServerMessage::Members { policy: ControlPolicy::Everyone, .. }).then_some(()))
+        .await;
+    guest
+        .send(&RoomClientMessage::Control { based_on: 1, command: PlaybackCommand::Pause { position_ms: 2_000.0 } })
+        .await;
+    let paused = host.until(playback).await;
+    assert_eq!((paused.seq, paused.playing, paused.position_ms), (2, false, 2_000.0));
+}
+
+#[actix_web::test]
+async fn the_host_manages_roles_and_kicks() {
+    let (app, room) = app_with_room(None).await;
+    let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
+
+    ben.send(&RoomClientMessage::Kick { member: cy.member.clone() }).await;
+    assert_eq!(ben.error_code().await, "not_allowed");
+    host.send(&RoomClientMessage::SetCohost { member: ben.member.clone(), cohost: true }).await;
+    host.send(&RoomClientMessage::SetPolicy { policy: ControlPolicy::Cohosts }).await;
+    // Messages from different sockets are not ordered: wait until Ben sees the change.
+    ben.until(|m| matches!(m, RoomServerMessage::Members { policy: ControlPolicy::Cohosts, .. }).then_some(())).await;
+    ben.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 0.0 } }).await;
+    assert_eq!(cy.until(playback).await.seq, 1, "a co-host controls under the co-hosts policy");
+    cy.send(&RoomClientMessage::Control { based_on: 1, command: PlaybackCommand::Pause { position_ms: 0.0 } }).await;
+    assert_eq!(cy.error_code().await, "not_allowed");
+
+    host.send(&RoomClientMessage::HandOver { member: ben.member.clone() }).await;
+    let roles = cy
+        .until(|m| match m {
+            RoomServerMessage::Members { members, .. }
+                if members.iter().any(|m| m.role == Role::Host && m.name == "Ben") =>
+            {
+                Some(members)
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(roles.iter().find(|m| m.name == "Ana").map(|m| m.role), Some(Role::Cohost));
+
+    let cy_id = cy.member.clone();
+    ben.until(|m| matches!(&m, RoomServerMessage::Members { members, .. } if members.iter().any(|m| m.role == Role::Host && m.name == "Ben")).then_some(())).await;
+    ben.send(&RoomClientMessage::Kick { member: cy_id.clone() }).await;
+    assert_eq!(cy.error_code().await, "kicked");
+    assert!(matches!(cy.next(Duration::from_secs(5)).await, Err(Ending::Closed(_))));
+    host.until(|m| {
+        matches!(&m, RoomServerMessage::Chat { message } if message.text == "Cy was removed by Ben").then_some(())
+    })
+    .await;
+    let left = host
+        .until(|m| match m {
+            RoomServerMessage::Members { members, .. } => Some(members),
+            _ => None,
+        })
+        .await;
+    let mut names: Vec<&str> = left.iter().map(|m| m.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Ana", "Ben"]);
+    assert!(!left.iter().any(|m| m.id == cy_id));
+}
+
+#[actix_web::test]
+async fn chat_reaches_everyone_and_newcomers_get_the_last_100() {
+    let (app, room) = app_with_room(None).await;
+    let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut guest, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    host.send(&RoomClientMessage::Chat { text: "  hello  ".into() }).await;
+    let said = guest
+        .until(|m| match m {
+            RoomServerMessage::Chat { message } if message.kind == ChatKind::User => Some(message),
+            _ => None,
+        })
+        .await;
+    assert_eq!((said.name.as_str(), said.text.as_str()), ("Ana", "hello"));
+
+    host.send(&RoomClientMessage::Chat { text: "x".repeat(MAX_CHAT_CHARS + 1) }).await;
+    assert_eq!(host.error_code().await, "invalid_chat");
+
+    // 130 more messages, paced under the chat rate limit.
+    for i in 0..130 {
+        host.send(&RoomClientMessage::Chat { text: format!("message {i}") }).await;
+        if i % 15 == 14 {
+            actix_web::rt::time::sleep(Duration::from_millis(1_600)).await;
+        }
+    }
+    host.send(&RoomClientMessage::Chat { text: "last".into() }).await;
+    guest.until(|m| matches!(&m, RoomServerMessage::Chat { message } if message.text == "last").then_some(())).await;
+    let (_, welcome) = RoomClient::join(&app, &room, "Cy", None).await;
+    let RoomServerMessage::Welcome { chat, .. } = welcome else { unreachable!() };
+    assert_eq!(chat.len(), CHAT_HISTORY);
+    assert_eq!(chat.last().map(|m| m.text.as_str()), Some("last"));
+    assert!(chat.windows(2).all(|w| w[0].id + 1 == w[1].id), "consecutive, oldest first");
+}
+
+#[actix_web::test]
+async fn chat_floods_are_refused_and_pings_carry_the_server_clock() {
+    let (app, room) = app_with_room(None).await;
+    let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    for i in 0..25 {
+        host.send(&RoomClientMessage::Chat { text: format!("spam {i}") }).await;
+    }
+    assert_eq!(host.error_code().await, "rate_limited");
+    host.send(&RoomClientMessage::Ping { t: 42.5 }).await;
+    let (t, server_ms) = host
+        .until(|m| match m {
+            RoomServerMessage::Pong { t, server_ms } => Some((t, server_ms)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(t, 42.5);
+    assert!((server_ms - cinemesh_common::db::now_ms()).abs() < 1_000);
+}

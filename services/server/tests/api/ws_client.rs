@@ -1,0 +1,71 @@
+//! A WebSocket client for tests that speaks JSON text frames: the tracker's
+//! and the rooms' test clients are built on it.
+
+use std::time::Duration;
+
+use actix_codec::Framed;
+use awc::BoxedSocket;
+use awc::ws::{Codec, Frame, Message};
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::helpers::TestApp;
+
+/// What the test client calls itself, as the tracker records it.
+pub const USER_AGENT: &str = "cinemesh-tests/1";
+
+/// What came back instead of a message.
+#[derive(Debug, PartialEq)]
+pub enum Ending {
+    Closed(Option<String>),
+    Silence,
+}
+
+pub struct JsonSocket {
+    socket: Framed<BoxedSocket, Codec>,
+}
+
+impl JsonSocket {
+    pub async fn connect(app: &TestApp, path: &str) -> Self {
+        let url = app.url(path).replacen("http://", "ws://", 1);
+        let (_, socket) = app
+            .client
+            .ws(url)
+            .set_header("user-agent", USER_AGENT)
+            .max_frame_size(1 << 20)
+            .connect()
+            .await
+            .expect("websocket connects");
+        Self { socket }
+    }
+
+    pub async fn send<T: Serialize>(&mut self, message: &T) {
+        self.send_text(&serde_json::to_string(message).unwrap()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket.send(Message::Text(text.to_owned().into())).await.expect("send");
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.socket.send(Message::Binary(bytes.into())).await.expect("send");
+    }
+
+    /// The next message, or how the connection ended.
+    pub async fn next<T: DeserializeOwned>(&mut self, wait: Duration) -> Result<T, Ending> {
+        loop {
+            match actix_web::rt::time::timeout(wait, self.socket.next()).await {
+                Err(_) => return Err(Ending::Silence),
+                Ok(None) | Ok(Some(Err(_))) => return Err(Ending::Closed(None)),
+                Ok(Some(Ok(Frame::Text(text)))) => {
+                    return Ok(serde_json::from_slice(&text).expect("server sends protocol messages"));
+                }
+                Ok(Some(Ok(Frame::Close(reason)))) => {
+                    return Err(Ending::Closed(reason.and_then(|r| r.description)));
+                }
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+}
