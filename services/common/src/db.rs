@@ -16,6 +16,7 @@ use sqlx::{AnyPool, SqlSafeStr};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "catalog", include_str!("../../../migrations/0001_catalog.sql")),
     (2, "tracker", include_str!("../../../migrations/0002_tracker.sql")),
+    (3, "rooms", include_str!("../../../migrations/0003_rooms.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -98,6 +98,11 @@ pub async fn create_room(api: web::Data<RoomsApi>, body: web::Json<CreateRoom>) 
 #[utoipa::path(get, path = "/api/rooms/{id}", tag = "rooms", params(("id" = String, Path)),
     responses((status = 200, body = RoomSummary), (status = 404, body = cinemesh_common::ErrorBody)))]
 pub async fn get_room(api: web::Data<RoomsApi>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let room = api.rooms.get(&id).ok_or_else(|| ApiError::not_found("room_not_found", "no such room"))?;
+    let room = api
+        .rooms
+        .get(&id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("room_not_found", "no such room"))?;
     Ok(HttpResponse::Ok().json(summary(&room.id, &room.movie, room.has_password)))
 }

@@ -9,7 +9,9 @@ pub mod playback;
 pub mod registry;
 pub mod room;
 pub mod session;
+pub mod store;
 
 pub use api::{MovieDirectory, RoomsApi, configure_rooms};
 pub use cinemesh_common::Refusal;
 pub use registry::Rooms;
+pub use store::RoomStore;

@@ -23,6 +23,16 @@ impl PasswordHash {
         Self { salt, digest }
     }
 
+    /// Salt and digest, hex, for storage.
+    pub fn to_hex(&self) -> (String, String) {
+        (hex::encode(&self.salt), hex::encode(&self.digest))
+    }
+
+    /// From `to_hex`'s parts; `None` when they are not hex.
+    pub fn from_hex(salt: &str, digest: &str) -> Option<Self> {
+        Some(Self { salt: hex::decode(salt).ok()?, digest: hex::decode(digest).ok()? })
+    }
+
     pub fn matches(&self, password: &str) -> bool {
         mac(&self.salt, password).verify_slice(&self.digest).is_ok()
     }
@@ -47,5 +57,9 @@ mod tests {
         assert!(!hash.matches(""));
         assert_ne!(PasswordHash::new("popcorn").digest, hash.digest);
         assert_eq!(format!("{hash:?}"), "PasswordHash(..)");
+        let (salt, digest) = hash.to_hex();
+        let restored = PasswordHash::from_hex(&salt, &digest).unwrap();
+        assert!(restored.matches("popcorn") && !restored.matches("pop"));
+        assert!(PasswordHash::from_hex("zz", &digest).is_none());
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
 
 use crate::room::{Room, RoomCommand, RoomSetup, run_room};
+use crate::store::RoomStore;
 
 /// Commands queued for one room before senders wait.
 const ROOM_QUEUE: usize = 1024;
@@ -19,9 +20,12 @@ pub struct RoomHandle {
     pub commands: mpsc::Sender<RoomCommand>,
 }
 
+/// The rooms running here; with a store, rooms are recorded and a room not
+/// running here is looked up there (after a restart).
 #[derive(Clone, Default)]
 pub struct Rooms {
     rooms: Arc<Mutex<HashMap<String, RoomHandle>>>,
+    store: Option<RoomStore>,
 }
 
 /// The server's clock, Unix ms.
@@ -30,8 +34,17 @@ pub fn now_ms() -> i64 {
 }
 
 impl Rooms {
-    /// Starts a room and returns its handle.
+    pub fn with_store(store: RoomStore) -> Self {
+        Self { rooms: Arc::default(), store: Some(store) }
+    }
+
+    /// Starts a new room and returns its handle.
     pub fn create(&self, setup: RoomSetup) -> RoomHandle {
+        let room = Room::new(setup.clone(), self.store.clone(), now_ms);
+        self.start(&setup, room)
+    }
+
+    fn start(&self, setup: &RoomSetup, room: Room) -> RoomHandle {
         let (commands, receiver) = mpsc::channel(ROOM_QUEUE);
         let handle = RoomHandle {
             id: setup.id.clone(),
@@ -39,13 +52,24 @@ impl Rooms {
             has_password: setup.password.is_some(),
             commands,
         };
-        actix_web::rt::spawn(run_room(Room::new(setup, now_ms), receiver));
+        actix_web::rt::spawn(run_room(room, receiver));
         self.lock().insert(handle.id.clone(), handle.clone());
         handle
     }
 
-    pub fn get(&self, id: &str) -> Option<RoomHandle> {
-        self.lock().get(id).cloned()
+    /// The room, running here or brought back from the store.
+    pub async fn get(&self, id: &str) -> Result<Option<RoomHandle>, sqlx::Error> {
+        if let Some(handle) = self.lock().get(id).cloned() {
+            return Ok(Some(handle));
+        }
+        let Some(store) = &self.store else { return Ok(None) };
+        let Some(stored) = store.load(id).await? else { return Ok(None) };
+        // Another request may have brought it back meanwhile: one task per room.
+        if let Some(handle) = self.lock().get(id).cloned() {
+            return Ok(Some(handle));
+        }
+        let setup = stored.setup.clone();
+        Ok(Some(self.start(&setup, Room::restore(stored, Some(store.clone()), now_ms))))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, RoomHandle>> {

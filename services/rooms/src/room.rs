@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::Refusal;
 use crate::members::{DisplayName, Members};
 use crate::playback::PlaybackClock;
+use crate::store::{RoomStore, RoomWrite, StoredRoom};
 
 /// Messages queued for one member before further ones are dropped.
 pub const OUTBOX_CAPACITY: usize = 256;
@@ -55,20 +56,64 @@ pub struct Room {
     outboxes: HashMap<MemberId, Outbox>,
     chat: VecDeque<ChatMessage>,
     next_chat_id: u64,
+    store: Option<RoomStore>,
     now_ms: fn() -> i64,
 }
 
 impl Room {
-    pub fn new(setup: RoomSetup, now_ms: fn() -> i64) -> Self {
-        let clock = PlaybackClock::new(setup.duration_ms, now_ms());
+    /// A new room, recorded in `store` when there is one.
+    pub fn new(setup: RoomSetup, store: Option<RoomStore>, now_ms: fn() -> i64) -> Self {
+        let now = now_ms();
+        let clock = PlaybackClock::new(setup.duration_ms, now);
+        let policy = ControlPolicy::HostOnly;
+        if let Some(store) = &store {
+            store.write(RoomWrite::Created { setup: setup.clone(), policy, playback: clock.state(), at_ms: now });
+        }
         Self {
             setup,
             clock,
-            members: Members::new(ControlPolicy::HostOnly),
+            members: Members::new(policy),
             outboxes: HashMap::new(),
             chat: VecDeque::new(),
             next_chat_id: 1,
+            store,
             now_ms,
+        }
+    }
+
+    /// A room as it was stored. Nobody is in it yet, so it does not play:
+    /// a room that was playing is paused where it had got to.
+    pub fn restore(stored: StoredRoom, store: Option<RoomStore>, now_ms: fn() -> i64) -> Self {
+        let next_chat_id = stored.chat.last().map_or(1, |m| m.id + 1);
+        let mut room = Self {
+            clock: PlaybackClock::restore(stored.playback, stored.setup.duration_ms),
+            setup: stored.setup,
+            members: Members::new(stored.policy),
+            outboxes: HashMap::new(),
+            chat: stored.chat.into(),
+            next_chat_id,
+            store,
+            now_ms,
+        };
+        room.pause_while_empty();
+        room
+    }
+
+    fn pause_while_empty(&mut self) {
+        if self.members.is_empty() && self.clock.state().playing {
+            self.clock.hold(true, (self.now_ms)());
+            self.save_state();
+        }
+    }
+
+    fn save_state(&self) {
+        if let Some(store) = &self.store {
+            store.write(RoomWrite::State {
+                room: self.setup.id.clone(),
+                policy: self.members.policy,
+                playback: self.clock.state(),
+                at_ms: (self.now_ms)(),
+            });
         }
     }
 
@@ -132,6 +177,7 @@ impl Room {
             self.system(format!("{host} is now the host"));
         }
         self.broadcast_members();
+        self.pause_while_empty();
     }
 
     fn message(&mut self, member: &str, message: RoomClientMessage) -> Result<(), Refusal> {
@@ -147,6 +193,7 @@ impl Room {
             RoomClientMessage::Control { based_on, command } => {
                 self.members.may_control(member)?;
                 let state = self.clock.apply(command, based_on, (self.now_ms)())?;
+                self.save_state();
                 self.broadcast(&RoomServerMessage::Playback { state, by: Some(member.to_owned()) });
                 self.system(describe_command(&name, command));
                 Ok(())
@@ -164,6 +211,7 @@ impl Room {
             }
             RoomClientMessage::SetPolicy { policy } => {
                 self.members.set_policy(member, policy)?;
+                self.save_state();
                 self.broadcast_members();
                 Ok(())
             }
@@ -218,6 +266,9 @@ impl Room {
             video_ms: self.clock.position_at(now),
         };
         self.next_chat_id += 1;
+        if let Some(store) = &self.store {
+            store.write(RoomWrite::Chat { room: self.setup.id.clone(), message: message.clone() });
+        }
         self.chat.push_back(message.clone());
         while self.chat.len() > CHAT_HISTORY {
             self.chat.pop_front();
@@ -258,5 +309,31 @@ pub fn refusal_message(refusal: Refusal) -> RoomServerMessage {
 pub async fn run_room(mut room: Room, mut commands: mpsc::Receiver<RoomCommand>) {
     while let Some(command) = commands.recv().await {
         room.handle(command);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cinemesh_protocol::room::PlaybackState;
+
+    use super::*;
+
+    fn at_ten_seconds() -> i64 {
+        10_000
+    }
+
+    #[test]
+    fn a_room_brought_back_while_playing_is_paused_where_it_had_got_to() {
+        let stored = StoredRoom {
+            setup: RoomSetup { id: "r".into(), movie: "m".into(), duration_ms: 60_000.0, password: None },
+            policy: ControlPolicy::Everyone,
+            playback: PlaybackState { position_ms: 1_000.0, playing: true, rate: 1.0, seq: 4, anchor_ms: 2_000 },
+            chat: vec![],
+        };
+        let room = Room::restore(stored, None, at_ten_seconds);
+        let state = room.clock.state();
+        assert_eq!((state.playing, state.position_ms, state.seq), (false, 9_000.0, 5));
+        assert_eq!(room.members.policy, ControlPolicy::Everyone);
+        assert_eq!(room.next_chat_id, 1);
     }
 }

@@ -34,7 +34,8 @@ pub async fn room_socket(
     path: web::Path<String>,
     rooms: web::Data<Rooms>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let Some(room) = rooms.get(&path.into_inner()) else {
+    let room = rooms.get(&path.into_inner()).await.map_err(|e| cinemesh_common::ApiError::internal(&e))?;
+    let Some(room) = room else {
         return Err(cinemesh_common::ApiError::not_found("room_not_found", "no such room").into());
     };
     let (response, socket, stream) = actix_ws::handle(&req, body)?;

@@ -26,7 +26,7 @@ use crate::catalog_lookups::{CatalogMovies, CatalogRenditions};
 use crate::config::Config;
 use crate::health::{HealthState, configure_health};
 use crate::openapi::configure_openapi;
-use cinemesh_rooms::{Rooms, RoomsApi, configure_rooms};
+use cinemesh_rooms::{RoomStore, Rooms, RoomsApi, configure_rooms};
 
 /// Largest JSON request body any endpoint accepts.
 const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
@@ -108,7 +108,10 @@ impl Application {
         };
         tracker.hub.counters.register(&mut registry);
         let webtorrent = WebTorrent::start();
-        let rooms = RoomsApi { rooms: Rooms::default(), movies: Arc::new(CatalogMovies::new(store.clone())) };
+        let rooms = RoomsApi {
+            rooms: Rooms::with_store(RoomStore::start(db.clone())),
+            movies: Arc::new(CatalogMovies::new(store.clone())),
+        };
         let health = HealthState { db, redis, registry: Arc::new(registry) };
 
         let listener =

@@ -18,7 +18,9 @@ pub struct TestApp {
     pub config: Config,
     pub client: awc::Client,
     pub app_store: cinemesh_catalog::CatalogStore,
-    _data_dir: tempfile::TempDir,
+    server: actix_web::dev::ServerHandle,
+    /// Owned by the first of restarted apps: removed when it is dropped.
+    _data_dir: Option<tempfile::TempDir>,
     postgres_db: Option<String>,
 }
 
@@ -65,12 +67,24 @@ impl TestApp {
             None
         };
         adjust(&mut config);
+        Self::start(config, Some(data_dir), postgres_db).await
+    }
+
+    async fn start(config: Config, data_dir: Option<tempfile::TempDir>, postgres_db: Option<String>) -> Self {
         let app = Application::build(config.clone()).await.expect("application starts");
         let address = format!("http://{}", app.address());
         let app_store = app.store().clone();
+        let server = app.handle();
         actix_web::rt::spawn(app.run_until_stopped());
         let client = awc::Client::builder().timeout(std::time::Duration::from_secs(120)).finish();
-        Self { address, config, client, app_store, _data_dir: data_dir, postgres_db }
+        Self { address, config, client, app_store, server, _data_dir: data_dir, postgres_db }
+    }
+
+    /// Stops this server and starts another on the same data and database
+    /// (the data stay until this app is dropped).
+    pub async fn restart(&self) -> Self {
+        self.server.stop(true).await;
+        Self::start(self.config.clone(), None, None).await
     }
 
     pub fn url(&self, path: &str) -> String {

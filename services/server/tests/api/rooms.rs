@@ -5,7 +5,9 @@
 //!   stale commands and commands from members without permission are refused;
 //! - the host changes the policy, makes co-hosts, hands over and kicks;
 //! - chat reaches everyone, a newcomer gets exactly the last 100 messages, long
-//!   messages and floods are refused; pings are answered with the server clock.
+//!   messages and floods are refused; pings are answered with the server clock;
+//! - rooms, their chat, policy and playback survive a restart; a room left
+//!   empty, or brought back, does not play on its own.
 
 use std::time::Duration;
 
@@ -227,4 +229,78 @@ async fn chat_floods_are_refused_and_pings_carry_the_server_clock() {
         .await;
     assert_eq!(t, 42.5);
     assert!((server_ms - cinemesh_common::db::now_ms()).abs() < 1_000);
+}
+
+/// Waits until the room's chat rows reached the database (they are written in the background).
+async fn chat_rows_eventually(app: &TestApp, room: &str, count: i64) {
+    let db = app.database().await;
+    for _ in 0..50 {
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM room_chat WHERE room_id = $1")
+            .bind(room)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        if rows >= count {
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chat rows of {room} never reached {count}");
+}
+
+#[actix_web::test]
+async fn rooms_chat_and_playback_survive_a_restart() {
+    let (app, room) = app_with_room(Some("popcorn")).await;
+    let (mut host, _) = RoomClient::join(&app, &room, "Ana", Some("popcorn")).await;
+    host.send(&RoomClientMessage::SetPolicy { policy: ControlPolicy::Everyone }).await;
+    host.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 60_000.0 } })
+        .await;
+    host.until(playback).await;
+    host.send(&RoomClientMessage::Chat { text: "see you after the restart".into() }).await;
+    host.until(|m| matches!(&m, RoomServerMessage::Chat { message } if message.kind == ChatKind::User).then_some(()))
+        .await;
+    // joined, played, the message.
+    chat_rows_eventually(&app, &room, 3).await;
+    actix_web::rt::time::sleep(Duration::from_millis(700)).await;
+    // Gone before the restart (a graceful stop waits for open sockets): the room pauses, and that is saved.
+    drop(host);
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+
+    let again = app.restart().await;
+    let (status, summary) = again.get_json(&format!("/api/rooms/{room}")).await;
+    assert_eq!((status, summary["has_password"].as_bool()), (200, Some(true)));
+    let mut socket = RoomClient::connect(&again, &room).await;
+    socket.send(&RoomClientMessage::Hello { version: 1, name: "Ben".into(), password: Some("wrong".into()) }).await;
+    let refused: RoomServerMessage = socket.next(Duration::from_secs(5)).await.unwrap();
+    assert!(
+        matches!(refused, RoomServerMessage::Error { code, .. } if code == "wrong_password"),
+        "the password survives"
+    );
+
+    let (_, welcome) = RoomClient::join(&again, &room, "Ben", Some("popcorn")).await;
+    let RoomServerMessage::Welcome { chat, policy, playback, members, .. } = welcome else { unreachable!() };
+    assert_eq!(policy, ControlPolicy::Everyone);
+    assert_eq!(
+        chat.iter().filter(|m| m.kind == ChatKind::User).map(|m| m.text.as_str()).collect::<Vec<_>>(),
+        ["see you after the restart"]
+    );
+    assert!(!playback.playing, "nobody was there: the room waits");
+    assert!(playback.position_ms > 60_200.0 && playback.position_ms < 63_000.0, "{playback:?}");
+    assert_eq!(members.len(), 1, "members are not restored; they come back");
+    assert_eq!(members[0].role, Role::Host);
+}
+
+#[actix_web::test]
+async fn a_room_left_empty_stops_playing() {
+    let (app, room) = app_with_room(None).await;
+    let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    host.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 0.0 } }).await;
+    host.until(playback).await;
+    actix_web::rt::time::sleep(Duration::from_millis(1_000)).await;
+    drop(host);
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let (_, welcome) = RoomClient::join(&app, &room, "Ben", None).await;
+    let RoomServerMessage::Welcome { playback, .. } = welcome else { unreachable!() };
+    assert!(!playback.playing);
+    assert!(playback.position_ms > 600.0 && playback.position_ms < 2_000.0, "paused where it had got to: {playback:?}");
 }

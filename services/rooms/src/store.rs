@@ -1,0 +1,173 @@
+//! Rooms and their chat in the database, so both survive a restart. Writes
+//! come from the room tasks through one writer task, in order and without
+//! making a room wait; reads happen when a room not in memory is asked for.
+
+use cinemesh_common::Database;
+use cinemesh_protocol::room::{CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, PlaybackState};
+use sqlx::Row;
+use tokio::sync::mpsc;
+
+use crate::password::PasswordHash;
+use crate::room::RoomSetup;
+
+/// A change to write.
+#[derive(Debug)]
+pub enum RoomWrite {
+    Created { setup: RoomSetup, policy: ControlPolicy, playback: PlaybackState, at_ms: i64 },
+    State { room: String, policy: ControlPolicy, playback: PlaybackState, at_ms: i64 },
+    Chat { room: String, message: ChatMessage },
+}
+
+/// A room as stored: what it takes to run it again.
+#[derive(Debug)]
+pub struct StoredRoom {
+    pub setup: RoomSetup,
+    pub policy: ControlPolicy,
+    pub playback: PlaybackState,
+    /// The last `CHAT_HISTORY` messages, oldest first.
+    pub chat: Vec<ChatMessage>,
+}
+
+#[derive(Clone)]
+pub struct RoomStore {
+    db: Database,
+    writes: mpsc::UnboundedSender<RoomWrite>,
+}
+
+impl RoomStore {
+    /// Starts the writer task on the current runtime.
+    pub fn start(db: Database) -> Self {
+        let (writes, queue) = mpsc::unbounded_channel();
+        actix_web::rt::spawn(write_in_order(db.clone(), queue));
+        Self { db, writes }
+    }
+
+    /// Queues a write; a room never waits for the database.
+    pub fn write(&self, write: RoomWrite) {
+        let _ = self.writes.send(write);
+    }
+
+    pub async fn load(&self, id: &str) -> Result<Option<StoredRoom>, sqlx::Error> {
+        let Some(row) = sqlx::query(
+            "SELECT id, movie_id, duration_ms, password_salt, password_digest, policy, playback FROM rooms WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let salt: Option<String> = row.try_get("password_salt")?;
+        let digest: Option<String> = row.try_get("password_digest")?;
+        let password = match (salt, digest) {
+            (Some(salt), Some(digest)) => PasswordHash::from_hex(&salt, &digest),
+            _ => None,
+        };
+        let policy: String = row.try_get("policy")?;
+        let playback: String = row.try_get("playback")?;
+        let duration_ms: i64 = row.try_get("duration_ms")?;
+        let setup = RoomSetup {
+            id: row.try_get("id")?,
+            movie: row.try_get("movie_id")?,
+            duration_ms: duration_ms as f64,
+            password,
+        };
+        let chat = sqlx::query(
+            "SELECT id, kind, name, text, server_ms, video_ms FROM room_chat WHERE room_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(id)
+        .bind(CHAT_HISTORY as i64)
+        .fetch_all(self.db.pool())
+        .await?
+        .into_iter()
+        .rev()
+        .map(|row| {
+            let kind: String = row.try_get("kind")?;
+            let message_id: i64 = row.try_get("id")?;
+            let video_ms: i64 = row.try_get("video_ms")?;
+            Ok(ChatMessage {
+                id: message_id as u64,
+                kind: if kind == "system" { ChatKind::System } else { ChatKind::User },
+                name: row.try_get("name")?,
+                text: row.try_get("text")?,
+                server_ms: row.try_get("server_ms")?,
+                video_ms: video_ms as f64,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(Some(StoredRoom {
+            setup,
+            policy: serde_json::from_value(serde_json::Value::String(policy)).unwrap_or(ControlPolicy::HostOnly),
+            playback: parse_json(&playback)
+                .ok_or_else(|| sqlx::Error::Decode("a room's playback is not JSON".into()))?,
+            chat,
+        }))
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+    serde_json::from_str(text).ok()
+}
+
+fn policy_name(policy: ControlPolicy) -> String {
+    serde_json::to_value(policy).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+async fn write_in_order(db: Database, mut queue: mpsc::UnboundedReceiver<RoomWrite>) {
+    while let Some(write) = queue.recv().await {
+        if let Err(e) = apply(&db, &write).await {
+            tracing::error!(error = %e, "could not write a room change");
+        }
+    }
+}
+
+async fn apply(db: &Database, write: &RoomWrite) -> Result<(), sqlx::Error> {
+    match write {
+        RoomWrite::Created { setup, policy, playback, at_ms } => {
+            let (salt, digest) = setup.password.as_ref().map(PasswordHash::to_hex).unzip();
+            sqlx::query(
+                "INSERT INTO rooms (id, movie_id, duration_ms, password_salt, password_digest, policy, playback, \
+                 created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            )
+            .bind(&setup.id)
+            .bind(&setup.movie)
+            .bind(setup.duration_ms as i64)
+            .bind(salt)
+            .bind(digest)
+            .bind(policy_name(*policy))
+            .bind(serde_json::to_string(playback).unwrap_or_default())
+            .bind(at_ms)
+            .execute(db.pool())
+            .await?;
+        }
+        RoomWrite::State { room, policy, playback, at_ms } => {
+            sqlx::query("UPDATE rooms SET policy = $1, playback = $2, updated_at_ms = $3 WHERE id = $4")
+                .bind(policy_name(*policy))
+                .bind(serde_json::to_string(playback).unwrap_or_default())
+                .bind(at_ms)
+                .bind(room)
+                .execute(db.pool())
+                .await?;
+        }
+        RoomWrite::Chat { room, message } => {
+            let kind = match message.kind {
+                ChatKind::User => "user",
+                ChatKind::System => "system",
+            };
+            sqlx::query(
+                "INSERT INTO room_chat (room_id, id, kind, name, text, server_ms, video_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(room)
+            .bind(message.id as i64)
+            .bind(kind)
+            .bind(&message.name)
+            .bind(&message.text)
+            .bind(message.server_ms)
+            .bind(message.video_ms.round() as i64)
+            .execute(db.pool())
+            .await?;
+        }
+    }
+    Ok(())
+}
