@@ -85,7 +85,14 @@ pub enum RoomClientMessage {
         #[serde(default)]
         #[ts(optional)]
         password: Option<String>,
+        /// The `resume_token` of an earlier welcome: take back that seat
+        /// (within the grace period) without a leave and a join.
+        #[serde(default)]
+        #[ts(optional)]
+        resume: Option<String>,
     },
+    /// Leaving for good (a dropped socket only steps away for the grace period).
+    Leave,
     /// Answered by `pong` with the server's clock, for the clock offset.
     Ping {
         t: f64,
@@ -120,6 +127,8 @@ pub struct MemberView {
     pub id: MemberId,
     pub name: String,
     pub role: Role,
+    /// False while the member's socket is gone and the seat is kept for it.
+    pub online: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -154,6 +163,8 @@ pub enum RoomServerMessage {
         version: u32,
         /// The id of the member who said hello.
         member: MemberId,
+        /// Give it in `hello` to take this seat back after a dropped socket.
+        resume_token: String,
         room: String,
         movie: String,
         policy: ControlPolicy,

@@ -22,10 +22,17 @@ pub struct RoomHandle {
 
 /// The rooms running here; with a store, rooms are recorded and a room not
 /// running here is looked up there (after a restart).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Rooms {
     rooms: Arc<Mutex<HashMap<String, RoomHandle>>>,
     store: Option<RoomStore>,
+    resume_grace_ms: i64,
+}
+
+impl Default for Rooms {
+    fn default() -> Self {
+        Self { rooms: Arc::default(), store: None, resume_grace_ms: crate::room::DEFAULT_RESUME_GRACE_MS }
+    }
 }
 
 /// The server's clock, Unix ms.
@@ -35,12 +42,18 @@ pub fn now_ms() -> i64 {
 
 impl Rooms {
     pub fn with_store(store: RoomStore) -> Self {
-        Self { rooms: Arc::default(), store: Some(store) }
+        Self { store: Some(store), ..Self::default() }
+    }
+
+    /// How long a member whose socket dropped keeps its seat.
+    pub fn with_resume_grace(mut self, grace_ms: i64) -> Self {
+        self.resume_grace_ms = grace_ms;
+        self
     }
 
     /// Starts a new room and returns its handle.
     pub fn create(&self, setup: RoomSetup) -> RoomHandle {
-        let room = Room::new(setup.clone(), self.store.clone(), now_ms);
+        let room = Room::new(setup.clone(), self.store.clone(), now_ms).with_resume_grace(self.resume_grace_ms);
         self.start(&setup, room)
     }
 
@@ -69,7 +82,8 @@ impl Rooms {
             return Ok(Some(handle));
         }
         let setup = stored.setup.clone();
-        Ok(Some(self.start(&setup, Room::restore(stored, Some(store.clone()), now_ms))))
+        let room = Room::restore(stored, Some(store.clone()), now_ms).with_resume_grace(self.resume_grace_ms);
+        Ok(Some(self.start(&setup, room)))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, RoomHandle>> {

@@ -21,12 +21,21 @@ pub const OUTBOX_CAPACITY: usize = 256;
 
 pub type Outbox = mpsc::Sender<RoomServerMessage>;
 
+/// How long a member whose socket dropped keeps its seat by default, ms.
+pub const DEFAULT_RESUME_GRACE_MS: i64 = 30_000;
+
+/// One socket's hold on a member: a resumed member gets a new connection,
+/// and anything the old one still says about it is ignored.
+pub type ConnectionId = u64;
+
 /// What a session asks of its room.
 #[derive(Debug)]
 pub enum RoomCommand {
     Join {
         name: String,
         password: Option<String>,
+        resume: Option<String>,
+        connection: ConnectionId,
         outbox: Outbox,
         accepted: oneshot::Sender<Result<MemberId, Refusal>>,
     },
@@ -34,9 +43,30 @@ pub enum RoomCommand {
         member: MemberId,
         message: RoomClientMessage,
     },
+    /// The socket is gone: the seat is kept for the grace period.
+    Detach {
+        member: MemberId,
+        connection: ConnectionId,
+    },
+    /// The member said `leave`.
     Leave {
         member: MemberId,
+        connection: ConnectionId,
     },
+    /// Time passes: seats kept past their grace period are given up.
+    Tick,
+}
+
+struct Attachment {
+    connection: ConnectionId,
+    outbox: Outbox,
+}
+
+struct Seat {
+    resume_token: String,
+    attachment: Option<Attachment>,
+    /// Set while detached: when the seat is given up, server ms.
+    keep_until_ms: Option<i64>,
 }
 
 /// How a room is set up when it is created.
@@ -53,14 +83,20 @@ pub struct Room {
     setup: RoomSetup,
     clock: PlaybackClock,
     members: Members,
-    outboxes: HashMap<MemberId, Outbox>,
+    seats: HashMap<MemberId, Seat>,
     chat: VecDeque<ChatMessage>,
     next_chat_id: u64,
     store: Option<RoomStore>,
+    resume_grace_ms: i64,
     now_ms: fn() -> i64,
 }
 
 impl Room {
+    pub fn with_resume_grace(mut self, grace_ms: i64) -> Self {
+        self.resume_grace_ms = grace_ms;
+        self
+    }
+
     /// A new room, recorded in `store` when there is one.
     pub fn new(setup: RoomSetup, store: Option<RoomStore>, now_ms: fn() -> i64) -> Self {
         let now = now_ms();
@@ -73,34 +109,39 @@ impl Room {
             setup,
             clock,
             members: Members::new(policy),
-            outboxes: HashMap::new(),
+            seats: HashMap::new(),
             chat: VecDeque::new(),
             next_chat_id: 1,
             store,
+            resume_grace_ms: DEFAULT_RESUME_GRACE_MS,
             now_ms,
         }
     }
 
     /// A room as it was stored. Nobody is in it yet, so it does not play:
-    /// a room that was playing is paused where it had got to.
+    /// a room that was playing is paused where it had got to (as it is
+    /// whenever nobody in it is online).
     pub fn restore(stored: StoredRoom, store: Option<RoomStore>, now_ms: fn() -> i64) -> Self {
         let next_chat_id = stored.chat.last().map_or(1, |m| m.id + 1);
         let mut room = Self {
             clock: PlaybackClock::restore(stored.playback, stored.setup.duration_ms),
             setup: stored.setup,
             members: Members::new(stored.policy),
-            outboxes: HashMap::new(),
+            seats: HashMap::new(),
             chat: stored.chat.into(),
             next_chat_id,
             store,
+            resume_grace_ms: DEFAULT_RESUME_GRACE_MS,
             now_ms,
         };
         room.pause_while_empty();
         room
     }
 
+    /// Nobody watching, nobody to play for: pause where it had got to.
     fn pause_while_empty(&mut self) {
-        if self.members.is_empty() && self.clock.state().playing {
+        let online = self.seats.values().any(|s| s.attachment.is_some());
+        if !online && self.clock.state().playing {
             self.clock.hold(true, (self.now_ms)());
             self.save_state();
         }
@@ -127,8 +168,12 @@ impl Room {
 
     pub fn handle(&mut self, command: RoomCommand) {
         match command {
-            RoomCommand::Join { name, password, outbox, accepted } => {
-                let result = self.join(name, password.as_deref(), outbox);
+            RoomCommand::Join { name, password, resume, connection, outbox, accepted } => {
+                let attachment = Attachment { connection, outbox };
+                let result = match resume.and_then(|token| self.seat_of(&token)) {
+                    Some(member) => Ok(self.resume(member, attachment)),
+                    None => self.join(name, password.as_deref(), attachment),
+                };
                 let _ = accepted.send(result);
             }
             RoomCommand::Message { member, message } => {
@@ -136,11 +181,29 @@ impl Room {
                     self.send(&member, refusal_message(refusal));
                 }
             }
-            RoomCommand::Leave { member } => self.leave(&member, "left"),
+            RoomCommand::Detach { member, connection } => {
+                if self.is_attached(&member, connection) {
+                    self.detach(&member);
+                }
+            }
+            RoomCommand::Leave { member, connection } => {
+                if self.is_attached(&member, connection) {
+                    self.leave(&member, "left");
+                }
+            }
+            RoomCommand::Tick => self.give_up_seats(),
         }
     }
 
-    fn join(&mut self, name: String, password: Option<&str>, outbox: Outbox) -> Result<MemberId, Refusal> {
+    fn is_attached(&self, member: &str, connection: ConnectionId) -> bool {
+        self.seats.get(member).and_then(|s| s.attachment.as_ref()).is_some_and(|a| a.connection == connection)
+    }
+
+    fn seat_of(&self, resume_token: &str) -> Option<MemberId> {
+        self.seats.iter().find(|(_, seat)| seat.resume_token == resume_token).map(|(id, _)| id.clone())
+    }
+
+    fn join(&mut self, name: String, password: Option<&str>, attachment: Attachment) -> Result<MemberId, Refusal> {
         if let Some(expected) = &self.setup.password
             && !expected.matches(password.unwrap_or_default())
         {
@@ -149,11 +212,60 @@ impl Room {
         let name = DisplayName::parse(&name)?;
         let member = cinemesh_common::id::random_id(12);
         self.members.join(member.clone(), name.clone())?;
-        self.outboxes.insert(member.clone(), outbox);
+        let seat = Seat {
+            resume_token: cinemesh_common::id::random_id(24),
+            attachment: Some(attachment),
+            keep_until_ms: None,
+        };
+        self.seats.insert(member.clone(), seat);
+        self.welcome(&member);
+        self.broadcast_members();
+        self.system(format!("{} joined", name.as_str()));
+        Ok(member)
+    }
+
+    /// The member takes its seat back on a new socket: no leave, no join, the
+    /// current state and the recent chat in its welcome.
+    fn resume(&mut self, member: MemberId, attachment: Attachment) -> MemberId {
+        if let Some(seat) = self.seats.get_mut(&member) {
+            // A socket still attached is replaced; dropping its outbox ends it.
+            seat.attachment = Some(attachment);
+            seat.keep_until_ms = None;
+        }
+        self.welcome(&member);
+        self.broadcast_members();
+        member
+    }
+
+    fn detach(&mut self, member: &str) {
+        if let Some(seat) = self.seats.get_mut(member) {
+            seat.attachment = None;
+            seat.keep_until_ms = Some((self.now_ms)() + self.resume_grace_ms);
+        }
+        self.broadcast_members();
+        self.pause_while_empty();
+    }
+
+    fn give_up_seats(&mut self) {
+        let now = (self.now_ms)();
+        let expired: Vec<MemberId> = self
+            .seats
+            .iter()
+            .filter(|(_, seat)| seat.keep_until_ms.is_some_and(|until| until <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for member in expired {
+            self.leave(&member, "left");
+        }
+    }
+
+    fn welcome(&self, member: &MemberId) {
+        let Some(seat) = self.seats.get(member) else { return };
         let now = (self.now_ms)();
         let welcome = RoomServerMessage::Welcome {
             version: ROOM_PROTOCOL_VERSION,
             member: member.clone(),
+            resume_token: seat.resume_token.clone(),
             room: self.setup.id.clone(),
             movie: self.setup.movie.clone(),
             policy: self.members.policy,
@@ -162,16 +274,13 @@ impl Room {
             chat: self.chat.iter().cloned().collect(),
             server_ms: now,
         };
-        self.send(&member, welcome);
-        self.broadcast_members();
-        self.system(format!("{} joined", name.as_str()));
-        Ok(member)
+        self.send(member, welcome);
     }
 
     fn leave(&mut self, member: &str, how: &str) {
         let Some(name) = self.members.get(member).map(|m| m.name.as_str().to_owned()) else { return };
         let new_host = self.members.leave(member);
-        self.outboxes.remove(member);
+        self.seats.remove(member);
         self.system(format!("{name} {how}"));
         if let Some(host) = new_host.and_then(|id| self.members.get(&id).map(|m| m.name.as_str().to_owned())) {
             self.system(format!("{host} is now the host"));
@@ -188,6 +297,8 @@ impl Room {
             .ok_or_else(|| Refusal::new("unknown_member", "not a member of this room"))?;
         match message {
             RoomClientMessage::Hello { .. } => Err(Refusal::new("already_greeted", "hello was already said")),
+            // Handled by the session, which knows its connection.
+            RoomClientMessage::Leave => Ok(()),
             // Answered by the session without a trip through the room.
             RoomClientMessage::Ping { .. } => Ok(()),
             RoomClientMessage::Control { based_on, command } => {
@@ -232,7 +343,7 @@ impl Room {
                 let kicked = self.members.kick(member, &target)?;
                 self.send(&target, refusal_message(Refusal::new("kicked", "the host removed you from the room")));
                 // Dropping the outbox ends the kicked member's session.
-                self.outboxes.remove(&target);
+                self.seats.remove(&target);
                 self.system(format!("{} was removed by {name}", kicked.name.as_str()));
                 self.broadcast_members();
                 Ok(())
@@ -243,7 +354,12 @@ impl Room {
     fn member_views(&self) -> Vec<MemberView> {
         self.members
             .iter()
-            .map(|(id, m)| MemberView { id: id.clone(), name: m.name.as_str().to_owned(), role: m.role })
+            .map(|(id, m)| MemberView {
+                id: id.clone(),
+                name: m.name.as_str().to_owned(),
+                role: m.role,
+                online: self.seats.get(id).is_some_and(|s| s.attachment.is_some()),
+            })
             .collect()
     }
 
@@ -277,14 +393,14 @@ impl Room {
     }
 
     fn send(&self, member: &str, message: RoomServerMessage) {
-        if let Some(outbox) = self.outboxes.get(member) {
-            let _ = outbox.try_send(message);
+        if let Some(attachment) = self.seats.get(member).and_then(|s| s.attachment.as_ref()) {
+            let _ = attachment.outbox.try_send(message);
         }
     }
 
     fn broadcast(&self, message: &RoomServerMessage) {
-        for outbox in self.outboxes.values() {
-            let _ = outbox.try_send(message.clone());
+        for attachment in self.seats.values().filter_map(|s| s.attachment.as_ref()) {
+            let _ = attachment.outbox.try_send(message.clone());
         }
     }
 }
@@ -305,10 +421,17 @@ pub fn refusal_message(refusal: Refusal) -> RoomServerMessage {
     RoomServerMessage::Error { code: refusal.code.to_owned(), message: refusal.message }
 }
 
-/// Runs a room until its last member leaves and its commands stop.
+/// Runs a room until its commands stop.
 pub async fn run_room(mut room: Room, mut commands: mpsc::Receiver<RoomCommand>) {
-    while let Some(command) = commands.recv().await {
-        room.handle(command);
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                Some(command) => room.handle(command),
+                None => break,
+            },
+            _ = ticks.tick() => room.handle(RoomCommand::Tick),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! message rate, chat rate), refusals with codes, pings answered with the
 //! server's clock, and the silence timeout. Everything else goes to the room.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -15,7 +16,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
 use crate::registry::{RoomHandle, Rooms, now_ms};
-use crate::room::{OUTBOX_CAPACITY, RoomCommand, refusal_message};
+use crate::room::{ConnectionId, OUTBOX_CAPACITY, RoomCommand, refusal_message};
+
+/// A process-wide counter: each socket's hold on a member is told apart.
+fn next_connection() -> ConnectionId {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 /// Time a new connection has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -69,6 +76,8 @@ async fn close_quietly(socket: actix_ws::Session, code: &'static str) {
 enum Exit {
     /// The socket closed or broke.
     Gone,
+    /// The member said `leave`.
+    Left,
     /// Closed by us, for this reason.
     Refused(Refusal),
     /// The room let go of the member and already said why.
@@ -90,9 +99,9 @@ async fn run_session(room: RoomHandle, mut socket: actix_ws::Session, mut stream
         Ok(_) => return,
         Err(_) => return close(socket, Refusal::new("hello_timeout", "no hello in time")).await,
     };
-    let (name, password) = match parse(&text) {
-        Ok(RoomClientMessage::Hello { version, name, password }) if version == ROOM_PROTOCOL_VERSION => {
-            (name, password)
+    let (name, password, resume) = match parse(&text) {
+        Ok(RoomClientMessage::Hello { version, name, password, resume }) if version == ROOM_PROTOCOL_VERSION => {
+            (name, password, resume)
         }
         Ok(RoomClientMessage::Hello { version, .. }) => {
             let message =
@@ -104,7 +113,9 @@ async fn run_session(room: RoomHandle, mut socket: actix_ws::Session, mut stream
     };
     let (outbox, mut inbox) = mpsc::channel(OUTBOX_CAPACITY);
     let (accepted, answer) = oneshot::channel();
-    if room.commands.send(RoomCommand::Join { name, password, outbox, accepted }).await.is_err() {
+    let connection = next_connection();
+    let join = RoomCommand::Join { name, password, resume, connection, outbox, accepted };
+    if room.commands.send(join).await.is_err() {
         return close(socket, Refusal::new("room_closed", "the room has closed")).await;
     }
     let member = match answer.await {
@@ -113,11 +124,16 @@ async fn run_session(room: RoomHandle, mut socket: actix_ws::Session, mut stream
         Err(_) => return close(socket, Refusal::new("room_closed", "the room has closed")).await,
     };
     let exit = serve_member(&room, &member, &mut socket, &mut stream, &mut inbox).await;
-    let _ = room.commands.send(RoomCommand::Leave { member }).await;
+    let goodbye = match exit {
+        Exit::Left => RoomCommand::Leave { member, connection },
+        // A dropped socket keeps the seat for the grace period, to resume.
+        _ => RoomCommand::Detach { member, connection },
+    };
+    let _ = room.commands.send(goodbye).await;
     match exit {
         Exit::Refused(refusal) => close(socket, refusal).await,
-        Exit::Removed => close_quietly(socket, "kicked").await,
-        Exit::Gone => {
+        Exit::Removed => close_quietly(socket, "removed").await,
+        Exit::Gone | Exit::Left => {
             let _ = socket.close(None).await;
         }
     }
@@ -160,6 +176,7 @@ async fn serve_member(
                                     send(socket, &RoomServerMessage::Pong { t, server_ms: now_ms() }).await;
                                     None
                                 }
+                                Ok(RoomClientMessage::Leave) => return Exit::Left,
                                 Ok(RoomClientMessage::Chat { .. }) if !chats.allow(now) => {
                                     Some(Refusal::new("rate_limited", "too many chat messages; slow down"))
                                 }

@@ -22,6 +22,7 @@ pub struct Config {
     /// The ffmpeg programs and encoder preset.
     pub ingest: FfmpegTools,
     pub tracker: TrackerConfig,
+    pub rooms: RoomsConfig,
     pub demo: DemoConfig,
 }
 
@@ -165,6 +166,19 @@ impl TrackerConfig {
             });
         }
         servers
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoomsConfig {
+    /// How long a member whose connection dropped keeps its seat, seconds.
+    pub resume_grace_secs: u64,
+}
+
+impl Default for RoomsConfig {
+    fn default() -> Self {
+        Self { resume_grace_secs: 30 }
     }
 }
 

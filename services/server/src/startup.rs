@@ -109,7 +109,8 @@ impl Application {
         tracker.hub.counters.register(&mut registry);
         let webtorrent = WebTorrent::start();
         let rooms = RoomsApi {
-            rooms: Rooms::with_store(RoomStore::start(db.clone())),
+            rooms: Rooms::with_store(RoomStore::start(db.clone()))
+                .with_resume_grace(config.rooms.resume_grace_secs.saturating_mul(1000) as i64),
             movies: Arc::new(CatalogMovies::new(store.clone())),
         };
         let health = HealthState { db, redis, registry: Arc::new(registry) };

@@ -20,11 +20,27 @@ impl RoomClient {
 
     /// Joins as `name`; returns the member and its welcome.
     pub async fn join(app: &TestApp, room: &str, name: &str, password: Option<&str>) -> (Self, RoomServerMessage) {
+        Self::hello(app, room, name, password, None).await
+    }
+
+    /// Takes a seat back with the resume token of an earlier welcome.
+    pub async fn resume(app: &TestApp, room: &str, token: &str) -> (Self, RoomServerMessage) {
+        Self::hello(app, room, "", None, Some(token)).await
+    }
+
+    async fn hello(
+        app: &TestApp,
+        room: &str,
+        name: &str,
+        password: Option<&str>,
+        resume: Option<&str>,
+    ) -> (Self, RoomServerMessage) {
         let mut socket = Self::connect(app, room).await;
         let hello = RoomClientMessage::Hello {
             version: ROOM_PROTOCOL_VERSION,
             name: name.into(),
             password: password.map(Into::into),
+            resume: resume.map(Into::into),
         };
         socket.send(&hello).await;
         let welcome: RoomServerMessage = socket.next(Duration::from_secs(5)).await.expect("welcome");
@@ -48,6 +64,18 @@ impl RoomClient {
                 return found;
             }
         }
+    }
+
+    /// Makes `member` a co-host and waits until the room says so.
+    pub async fn set_cohost_and_wait(&mut self, member: &str) {
+        self.send(&RoomClientMessage::SetCohost { member: member.into(), cohost: true }).await;
+        self.until(|m| match m {
+            RoomServerMessage::Members { members, .. } => {
+                members.iter().any(|m| m.id == member && m.role == cinemesh_protocol::room::Role::Cohost).then_some(())
+            }
+            _ => None,
+        })
+        .await;
     }
 
     pub async fn error_code(&mut self) -> String {

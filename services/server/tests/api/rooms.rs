@@ -7,7 +7,10 @@
 //! - chat reaches everyone, a newcomer gets exactly the last 100 messages, long
 //!   messages and floods are refused; pings are answered with the server clock;
 //! - rooms, their chat, policy and playback survive a restart; a room left
-//!   empty, or brought back, does not play on its own.
+//!   empty, or brought back, does not play on its own;
+//! - a dropped socket keeps its seat: resuming with the token brings back the
+//!   same member with the chat it missed and no leave/join noise; after the
+//!   grace period, or on `leave`, the member is gone.
 
 use std::time::Duration;
 
@@ -23,7 +26,14 @@ use crate::ws_client::Ending;
 
 /// An app with a 10-minute movie and a room for it; returns the room id.
 async fn app_with_room(password: Option<&str>) -> (TestApp, String) {
-    let app = TestApp::spawn().await;
+    app_with_room_and(password, |_| {}).await
+}
+
+async fn app_with_room_and(
+    password: Option<&str>,
+    adjust: impl FnOnce(&mut cinemesh_server::Config),
+) -> (TestApp, String) {
+    let app = TestApp::spawn_with(adjust).await;
     app.seed_movie_with_segments("movie1", "Movie One", "", 1, 300).await;
     let mut body = json!({ "movie_id": "movie1" });
     if let Some(password) = password {
@@ -77,7 +87,12 @@ async fn the_creator_hosts_names_are_unique_and_passwords_are_checked() {
     ] {
         let mut socket = RoomClient::connect(&app, &room).await;
         socket
-            .send(&RoomClientMessage::Hello { version: 1, name: name.into(), password: password.map(Into::into) })
+            .send(&RoomClientMessage::Hello {
+                version: 1,
+                name: name.into(),
+                password: password.map(Into::into),
+                resume: None,
+            })
             .await;
         let refused: RoomServerMessage = socket.next(Duration::from_secs(5)).await.unwrap();
         assert!(matches!(&refused, RoomServerMessage::Error { code: c, .. } if c == code), "{name}: {refused:?}");
@@ -270,7 +285,14 @@ async fn rooms_chat_and_playback_survive_a_restart() {
     let (status, summary) = again.get_json(&format!("/api/rooms/{room}")).await;
     assert_eq!((status, summary["has_password"].as_bool()), (200, Some(true)));
     let mut socket = RoomClient::connect(&again, &room).await;
-    socket.send(&RoomClientMessage::Hello { version: 1, name: "Ben".into(), password: Some("wrong".into()) }).await;
+    socket
+        .send(&RoomClientMessage::Hello {
+            version: 1,
+            name: "Ben".into(),
+            password: Some("wrong".into()),
+            resume: None,
+        })
+        .await;
     let refused: RoomServerMessage = socket.next(Duration::from_secs(5)).await.unwrap();
     assert!(
         matches!(refused, RoomServerMessage::Error { code, .. } if code == "wrong_password"),
@@ -291,7 +313,7 @@ async fn rooms_chat_and_playback_survive_a_restart() {
 }
 
 #[actix_web::test]
-async fn a_room_left_empty_stops_playing() {
+async fn a_room_with_nobody_online_stops_playing() {
     let (app, room) = app_with_room(None).await;
     let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
     host.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 0.0 } }).await;
@@ -303,4 +325,79 @@ async fn a_room_left_empty_stops_playing() {
     let RoomServerMessage::Welcome { playback, .. } = welcome else { unreachable!() };
     assert!(!playback.playing);
     assert!(playback.position_ms > 600.0 && playback.position_ms < 2_000.0, "paused where it had got to: {playback:?}");
+}
+
+fn resume_token(welcome: &RoomServerMessage) -> String {
+    match welcome {
+        RoomServerMessage::Welcome { resume_token, .. } => resume_token.clone(),
+        other => panic!("expected welcome, got {other:?}"),
+    }
+}
+
+fn system_lines(message: RoomServerMessage) -> Option<String> {
+    match message {
+        RoomServerMessage::Chat { message } if message.kind == ChatKind::System => Some(message.text),
+        _ => None,
+    }
+}
+
+#[actix_web::test]
+async fn a_dropped_member_resumes_its_seat_with_the_chat_it_missed_and_no_noise() {
+    let (app, room) = app_with_room(None).await;
+    let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (ben, welcome) = RoomClient::join(&app, &room, "Ben", None).await;
+    let token = resume_token(&welcome);
+    let ben_id = ben.member.clone();
+    host.set_cohost_and_wait(&ben_id).await;
+    drop(ben);
+    let away = host
+        .until(|m| match m {
+            RoomServerMessage::Members { members, .. } => members.into_iter().find(|m| m.id == ben_id && !m.online),
+            _ => None,
+        })
+        .await;
+    assert_eq!(away.role, Role::Cohost, "the seat is kept, role and all");
+    host.send(&RoomClientMessage::Chat { text: "while you were away".into() }).await;
+    host.until(|m| {
+        matches!(&m, RoomServerMessage::Chat { message } if message.text == "while you were away").then_some(())
+    })
+    .await;
+
+    let (_, welcome) = RoomClient::resume(&app, &room, &token).await;
+    let RoomServerMessage::Welcome { member, chat, members, resume_token: again, .. } = welcome else { unreachable!() };
+    assert_eq!(member, ben_id, "the same member");
+    assert_eq!(again, token);
+    assert!(chat.iter().any(|m| m.text == "while you were away"), "the chat it missed");
+    assert!(members.iter().all(|m| m.online));
+    host.send(&RoomClientMessage::Chat { text: "welcome back".into() }).await;
+    let mut notices = Vec::new();
+    loop {
+        match host.next(Duration::from_secs(5)).await.unwrap() {
+            RoomServerMessage::Chat { message } if message.text == "welcome back" => break,
+            RoomServerMessage::Chat { message } if message.kind == ChatKind::System => notices.push(message.text),
+            _ => {}
+        }
+    }
+    assert!(notices.is_empty(), "no leave or join notices: {notices:?}");
+}
+
+#[actix_web::test]
+async fn a_seat_is_given_up_after_the_grace_period_or_on_leave() {
+    let (app, room) = app_with_room_and(None, |c| c.rooms.resume_grace_secs = 1).await;
+    let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (ben, welcome) = RoomClient::join(&app, &room, "Ben", None).await;
+    let token = resume_token(&welcome);
+    drop(ben);
+    assert_eq!(host.until(|m| system_lines(m).filter(|t| t == "Ben left")).await, "Ben left");
+    let mut socket = RoomClient::connect(&app, &room).await;
+    socket.send(&RoomClientMessage::Hello { version: 1, name: "".into(), password: None, resume: Some(token) }).await;
+    let refused: RoomServerMessage = socket.next(Duration::from_secs(5)).await.unwrap();
+    assert!(
+        matches!(refused, RoomServerMessage::Error { code, .. } if code == "invalid_name"),
+        "an expired token is a plain hello"
+    );
+
+    let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
+    cy.send(&RoomClientMessage::Leave).await;
+    assert_eq!(host.until(|m| system_lines(m).filter(|t| t == "Cy left")).await, "Cy left");
 }
