@@ -4,6 +4,7 @@ import './styles.css';
 import { ApiClient } from './api/client';
 import { renderCatalog } from './pages/catalog';
 import { renderMovie } from './pages/movie';
+import { renderRoom } from './pages/room';
 import type { Cleanup, PageContext } from './pages/page';
 import { parseRoute } from './router';
 import { h, mount } from './ui/dom';
@@ -32,6 +33,9 @@ function show(): void {
       break;
     case 'movie':
       cleanup = renderMovie(main, route.id, ctx);
+      break;
+    case 'room':
+      cleanup = renderRoom(main, route.id, ctx);
       break;
     case 'not_found':
       mount(main, h('div', { class: 'notice' }, h('p', {}, `Nothing here at ${route.path}.`), h('a', { href: '/' }, 'See all movies')));

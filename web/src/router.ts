@@ -4,9 +4,11 @@
 export type Route =
   | { name: 'catalog'; q: string; page: number }
   | { name: 'movie'; id: string }
+  | { name: 'room'; id: string }
   | { name: 'not_found'; path: string };
 
 const MOVIE_PATH = /^\/movies\/([a-z0-9_-]{1,64})\/?$/;
+const ROOM_PATH = /^\/rooms\/([a-z0-9]{1,64})\/?$/;
 
 export function parseRoute(pathname: string, search: string): Route {
   if (pathname === '/' || pathname === '') {
@@ -16,6 +18,8 @@ export function parseRoute(pathname: string, search: string): Route {
   }
   const movie = MOVIE_PATH.exec(pathname);
   if (movie?.[1] !== undefined) return { name: 'movie', id: movie[1] };
+  const room = ROOM_PATH.exec(pathname);
+  if (room?.[1] !== undefined) return { name: 'room', id: room[1] };
   return { name: 'not_found', path: pathname };
 }
 
@@ -29,4 +33,8 @@ export function catalogHref(q: string, page: number): string {
 
 export function movieHref(id: string): string {
   return `/movies/${encodeURIComponent(id)}`;
+}
+
+export function roomHref(id: string): string {
+  return `/rooms/${encodeURIComponent(id)}`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { catalogHref, movieHref, parseRoute } from '../src/router';
+import { catalogHref, movieHref, parseRoute, roomHref } from '../src/router';
 
 describe('parseRoute', () => {
   it('reads the catalog search and page', () => {
@@ -13,6 +13,11 @@ describe('parseRoute', () => {
   it('reads movie ids', () => {
     expect(parseRoute('/movies/abc123', '')).toEqual({ name: 'movie', id: 'abc123' });
     expect(parseRoute('/movies/abc123/', '')).toEqual({ name: 'movie', id: 'abc123' });
+  });
+  it('reads room ids, and makes room links', () => {
+    expect(parseRoute('/rooms/abc123xyz', '')).toEqual({ name: 'room', id: 'abc123xyz' });
+    expect(parseRoute('/rooms/ab-c', '').name).toBe('not_found');
+    expect(parseRoute(roomHref('abc123xyz'), '')).toEqual({ name: 'room', id: 'abc123xyz' });
   });
   it('refuses ids the server would refuse', () => {
     expect(parseRoute('/movies/ABC', '').name).toBe('not_found');

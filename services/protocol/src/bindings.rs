@@ -10,6 +10,10 @@ mod tests {
     use ts_rs::TS;
 
     use crate::SegmentRanges;
+    use crate::room::{
+        ChatKind, ChatMessage, ControlPolicy, MemberView, PlaybackCommand, PlaybackState, Role, RoomClientMessage,
+        RoomServerMessage,
+    };
     use crate::tracker::{ClientMessage, Holder, ReportReason, ServerMessage, Signal, SwarmKey};
 
     fn rendered() -> Vec<(String, String)> {
@@ -27,6 +31,15 @@ mod tests {
             one::<Holder>(),
             one::<SwarmKey>(),
             one::<SegmentRanges>(),
+            one::<RoomClientMessage>(),
+            one::<RoomServerMessage>(),
+            one::<PlaybackState>(),
+            one::<PlaybackCommand>(),
+            one::<ControlPolicy>(),
+            one::<Role>(),
+            one::<MemberView>(),
+            one::<ChatMessage>(),
+            one::<ChatKind>(),
         ]
     }
 

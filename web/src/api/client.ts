@@ -1,7 +1,7 @@
 // A small typed client for the Cinemesh HTTP API. Every failure becomes an
 // `ApiError` with the server's stable code, or `network_error` /
 // `invalid_response` when there was no usable answer.
-import type { CatalogStatus, ErrorBody, MovieDetail, MoviePage, SegmentManifest } from './types';
+import type { CatalogStatus, CreateRoom, ErrorBody, MovieDetail, MoviePage, RoomSummary, SegmentManifest } from './types';
 
 export class ApiError extends Error {
   readonly code: string;
@@ -49,10 +49,27 @@ export class ApiClient {
     return this.#get<CatalogStatus>('/api/catalog/status', signal);
   }
 
-  async #get<T>(path: string, signal?: AbortSignal): Promise<T> {
+  getRoom(id: string, signal?: AbortSignal): Promise<RoomSummary> {
+    return this.#get<RoomSummary>(`/api/rooms/${encodeURIComponent(id)}`, signal);
+  }
+
+  createRoom(room: CreateRoom, signal?: AbortSignal): Promise<RoomSummary> {
+    return this.#request<RoomSummary>(`/api/rooms`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(room),
+      ...(signal === undefined ? {} : { signal }),
+    });
+  }
+
+  #get<T>(path: string, signal?: AbortSignal): Promise<T> {
+    return this.#request<T>(path, signal ? { signal } : {});
+  }
+
+  async #request<T>(path: string, init: RequestInit): Promise<T> {
     let response: Response;
     try {
-      response = await this.#fetch(this.#base + path, signal ? { signal } : {});
+      response = await this.#fetch(this.#base + path, init);
     } catch (error) {
       if (error instanceof DOMException && error.name === 'AbortError') throw error;
       throw new ApiError('network_error', 'The server could not be reached.', 0);

@@ -12,3 +12,5 @@ export type RenditionView = Schemas['RenditionView'];
 export type SegmentManifest = Schemas['SegmentManifest'];
 export type CatalogStatus = Schemas['CatalogStatus'];
 export type ErrorBody = Schemas['ErrorBody'];
+export type RoomSummary = Schemas['RoomSummary'];
+export type CreateRoom = Schemas['CreateRoom'];

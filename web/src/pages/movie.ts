@@ -9,6 +9,7 @@ import { formatBitrate, formatBytes, formatDuration } from '../format';
 import type { P2PStats } from '../p2p/types';
 import { createPlayer, type PlayerHandle } from '../player/hls-player';
 import { loadPreferences, savePreferences } from '../player/preferences';
+import { roomHref } from '../router';
 import { h, mount } from '../ui/dom';
 import { errorBox, linkHandler } from './catalog';
 import type { Cleanup, PageContext } from './page';
@@ -71,6 +72,7 @@ export function renderMovie(root: HTMLElement, id: string, ctx: PageContext): Cl
         sharing,
       ),
       details(movie),
+      partyButton(movie, ctx),
     );
     const start = async (position: number): Promise<void> => {
       const { default: HlsPlayer } = await import('hls.js');
@@ -129,6 +131,23 @@ function attachPlayer(
     hls.currentLevel = Number(quality.value);
   });
   return player;
+}
+
+/** Creates a room for the movie and opens it. */
+function partyButton(movie: MovieDetail, ctx: PageContext): HTMLElement {
+  const status = h('span', { class: 'muted' });
+  const button = h('button', { type: 'button', class: 'primary' }, 'Start watch party');
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    ctx.api.createRoom({ movie_id: movie.id }).then(
+      (room) => ctx.navigate(roomHref(room.id)),
+      (error: unknown) => {
+        button.disabled = false;
+        status.textContent = error instanceof Error ? error.message : 'The room could not be created.';
+      },
+    );
+  });
+  return h('p', { class: 'party' }, button, ' ', status);
 }
 
 function describeSharing(stats: P2PStats, p2p: boolean): string {

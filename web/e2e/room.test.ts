@@ -1,0 +1,111 @@
+// A watch party in real browsers: the host starts a party from the movie page,
+// two viewers join by the invite link, and every play, pause and seek puts
+// each viewer's video within 100 ms of the room's position (on the server's
+// clock, as each page estimates it) within 2 s; a late joiner is within
+// 100 ms within 3 s. Chat goes both ways.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { binary, databaseMode, launchBrowser, makeClip, startServer, type TestServer } from './harness';
+
+let server: TestServer;
+let browser: Browser;
+let movieId: string;
+
+const SYNC_MS = 100;
+
+async function openPage(url: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+  const page = await context.newPage();
+  await page.goto(url);
+  return page;
+}
+
+async function joinAs(page: Page, name: string): Promise<void> {
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: 'Join' }).click();
+  await page.waitForFunction(() => window.cinemeshRoom?.player !== undefined && (window.cinemeshRoom.room.clock.sampleCount ?? 0) >= 3);
+}
+
+/** |video − room| in ms on one page, on that page's estimate of the server clock. */
+function syncError(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const state = window.cinemeshRoom;
+    const video = document.querySelector('video');
+    if (state === undefined || video === null) return Number.POSITIVE_INFINITY;
+    return Math.abs(video.currentTime * 1000 - (state.room.roomPosition() ?? Number.NaN));
+  });
+}
+
+/** Waits until every page is within SYNC_MS of the room; returns how long it took, ms. */
+async function allInSync(pages: Page[], withinMs: number): Promise<number> {
+  const started = Date.now();
+  let errors: number[] = [];
+  while (Date.now() - started < withinMs) {
+    errors = await Promise.all(pages.map(syncError));
+    if (errors.every((e) => e <= SYNC_MS)) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`not in sync within ${withinMs} ms: errors ${errors.map((e) => e.toFixed(0)).join(', ')} ms`);
+}
+
+describe.skipIf(databaseMode !== 'sqlite')('watch party', () => {
+  beforeAll(async () => {
+    server = await startServer({ CINEMESH_DEMO_ENABLED: 'false', CINEMESH_TRACKER_ICE_SERVERS: '[]' });
+    const clip = join(server.dataDir, 'party.mp4');
+    makeClip(clip, 60, '640x360');
+    execFileSync(binary, ['ingest', clip, '--title', 'Party clip'], { env: server.env, stdio: 'pipe' });
+    const page = (await (await fetch(`${server.url}/api/movies`)).json()) as { movies: { id: string }[] };
+    movieId = page.movies[0]?.id ?? '';
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('keeps three viewers within 100 ms through play, pause and seek, and a late joiner too', async () => {
+    const host = await openPage(`${server.url}/movies/${movieId}`);
+    await host.getByRole('button', { name: 'Start watch party' }).click();
+    await host.waitForURL(/\/rooms\//);
+    await joinAs(host, 'Ana');
+    const invite = (await host.getByTestId('invite').textContent()) ?? '';
+    const ben = await openPage(invite);
+    await joinAs(ben, 'Ben');
+    const viewers = [host, ben];
+    expect(await ben.getByTestId('play').isDisabled(), 'only the host controls playback by default').toBe(true);
+
+    const timings: Record<string, number> = {};
+    await host.getByTestId('play').click();
+    timings.play = await allInSync(viewers, 2_000);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    timings.playing = await allInSync(viewers, 2_000);
+
+    await host.getByTestId('play').click();
+    timings.pause = await allInSync(viewers, 2_000);
+    expect(await ben.evaluate(() => document.querySelector('video')?.paused)).toBe(true);
+
+    await host.evaluate(() => window.cinemeshRoom?.room.control({ action: 'seek', position_ms: 30_000 }));
+    timings.seek = await allInSync(viewers, 2_000);
+    await host.getByTestId('play').click();
+    timings.playAfterSeek = await allInSync(viewers, 2_000);
+
+    const cy = await openPage(invite);
+    await cy.getByLabel('Your name').fill('Cy');
+    const joinedAt = Date.now();
+    await cy.getByRole('button', { name: 'Join' }).click();
+    await cy.waitForFunction(() => window.cinemeshRoom?.player !== undefined);
+    timings.lateJoiner = (await allInSync([cy], 3_000 - (Date.now() - joinedAt))) + (Date.now() - joinedAt);
+    await allInSync([...viewers, cy], 2_000);
+    console.log(`time to sync within ${SYNC_MS} ms: ${JSON.stringify(timings)}`);
+
+    await cy.getByLabel('Message').fill('hi from Cy');
+    await cy.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => host.locator('.chat li.user').allTextContents()).toContain('Cy: hi from Cy');
+    for (const page of [...viewers, cy]) await page.context().close();
+  });
+});

@@ -1,0 +1,192 @@
+// A watch party: ask for a name (and the password when the room has one),
+// join the room's socket, and play the movie on the room's clock with the
+// P2P loader. Playback controls go to the room, never straight to the video,
+// so everyone moves together; controls this member may not use are disabled
+// with the reason. Chat and the member list sit beside the player.
+import type { MovieDetail, RoomSummary, SegmentManifest } from '../api/types';
+import { formatDuration } from '../format';
+import type { ChatMessage } from '../protocol/ChatMessage';
+import type { ControlPolicy } from '../protocol/ControlPolicy';
+import type { MemberView } from '../protocol/MemberView';
+import { RoomClient } from '../rooms/room-client';
+import { SyncController } from '../rooms/sync-controller';
+import { createPlayer, type PlayerHandle, webSocketUrl } from '../player/hls-player';
+import { loadPreferences } from '../player/preferences';
+import { h, mount } from '../ui/dom';
+import { errorBox } from './catalog';
+import type { Cleanup, PageContext } from './page';
+
+declare global {
+  interface Window {
+    /** The page's room, sync and player, for debugging from the console (and for the browser tests). */
+    cinemeshRoom?: { room: RoomClient; sync: SyncController; player: PlayerHandle | undefined } | undefined;
+  }
+}
+
+const NAME_KEY = 'cinemesh.name';
+
+export function renderRoom(root: HTMLElement, id: string, ctx: PageContext): Cleanup {
+  const abort = new AbortController();
+  let leave: Cleanup = () => {};
+  mount(root, h('p', { class: 'muted' }, 'Loading…'));
+  void (async () => {
+    let room: RoomSummary;
+    try {
+      room = await ctx.api.getRoom(id, abort.signal);
+    } catch (error) {
+      if (!abort.signal.aborted) mount(root, errorBox(error));
+      return;
+    }
+    if (abort.signal.aborted) return;
+    askName(root, room, (name, password) => {
+      leave = enterRoom(root, room, name, password, ctx);
+    });
+  })();
+  return () => {
+    abort.abort();
+    leave();
+  };
+}
+
+function askName(root: HTMLElement, room: RoomSummary, join: (name: string, password: string | undefined) => void): void {
+  const name = h('input', { name: 'name', required: true, maxlength: 32, autocomplete: 'nickname', value: localStorage.getItem(NAME_KEY) ?? '' });
+  const password = h('input', { name: 'password', type: 'password', required: true, autocomplete: 'off' });
+  const form = h(
+    'form',
+    { class: 'join-form' },
+    h('h1', {}, 'Join the watch party'),
+    h('label', {}, 'Your name ', name),
+    room.has_password ? h('label', {}, 'Password ', password) : null,
+    h('button', { type: 'submit' }, 'Join'),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    localStorage.setItem(NAME_KEY, name.value.trim());
+    join(name.value, room.has_password ? password.value : undefined);
+  });
+  mount(root, form);
+  name.focus();
+}
+
+function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, password: string | undefined, ctx: PageContext): Cleanup {
+  const video = h('video', { playsinline: true, muted: true });
+  const playButton = h('button', { type: 'button', 'data-testid': 'play' }, 'Play');
+  const seekBar = h('input', { type: 'range', min: 0, max: 1000, value: 0, 'aria-label': 'Position' });
+  const clock = h('span', { class: 'muted' }, '0:00');
+  const why = h('span', { class: 'muted control-reason' });
+  const status = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const chatList = h('ol', { class: 'chat', 'aria-live': 'polite' });
+  const chatInput = h('input', { maxlength: 500, placeholder: 'Say something', 'aria-label': 'Message' });
+  const chatForm = h('form', { class: 'chat-form' }, chatInput, h('button', { type: 'submit' }, 'Send'));
+  const memberList = h('ul', { class: 'members' });
+  const invite = `${location.origin}${summary.invite_path}`;
+  mount(
+    root,
+    h('div', { class: 'room' },
+      h('section', { class: 'room-main' },
+        h('div', { class: 'player' }, video),
+        h('div', { class: 'player-bar' }, playButton, seekBar, clock, why, status),
+        h('p', { class: 'muted' }, 'Invite: ', h('code', { 'data-testid': 'invite' }, invite)),
+      ),
+      h('aside', { class: 'room-side' }, h('h2', {}, 'People'), memberList, h('h2', {}, 'Chat'), chatList, chatForm),
+    ),
+  );
+
+  let movie: MovieDetail | undefined;
+  let player: PlayerHandle | undefined;
+  const durationMs = (): number => movie?.duration_ms ?? 0;
+  const room = new RoomClient(webSocketUrl(summary.socket_path), name, password, {
+    onWelcome: () => {
+      status.textContent = '';
+      void startPlayer();
+    },
+    onPlayback: () => {
+      sync.stateChanged();
+      refreshControls();
+    },
+    onMembers: (members, policy) => {
+      renderMembers(memberList, members, room.member);
+      refreshControls(policy);
+    },
+    onChat: (message) => appendChat(chatList, message),
+    onError: (code, message, fatal) => {
+      if (fatal) mount(root, errorBox(new Error(message)), h('p', { class: 'muted' }, `(${code})`));
+      else status.textContent = message;
+    },
+    onReconnecting: (reconnecting) => {
+      status.textContent = reconnecting ? 'Connection lost; reconnecting…' : '';
+    },
+  });
+  const sync = new SyncController(video, room);
+  window.cinemeshRoom = { room, sync, player: undefined };
+
+  async function startPlayer(): Promise<void> {
+    if (player !== undefined) return;
+    const movieId = summary.movie_id;
+    let manifest: SegmentManifest;
+    [movie, manifest] = await Promise.all([ctx.api.getMovie(movieId), ctx.api.getSegmentManifest(movieId)]);
+    const { default: HlsPlayer } = await import('hls.js');
+    const position = (room.roomPosition() ?? 0) / 1000;
+    player = createPlayer(HlsPlayer, video, movie, manifest, loadPreferences(), position);
+    window.cinemeshRoom = { room, sync, player };
+    for (const message of room.chat) appendChat(chatList, message);
+  }
+
+  function mayControl(policy: ControlPolicy = room.policy): string | undefined {
+    const me = room.members.find((m) => m.id === room.member);
+    if (me === undefined) return 'not in the room';
+    if (policy === 'everyone' || me.role === 'host') return undefined;
+    if (policy === 'cohosts' && me.role === 'cohost') return undefined;
+    return policy === 'cohosts' ? 'Only the host and co-hosts control playback' : 'Only the host controls playback';
+  }
+
+  function refreshControls(policy?: ControlPolicy): void {
+    const reason = mayControl(policy);
+    playButton.disabled = seekBar.disabled = reason !== undefined;
+    why.textContent = reason ?? '';
+    playButton.textContent = room.playback?.playing === true ? 'Pause' : 'Play';
+  }
+
+  playButton.addEventListener('click', () => {
+    const position_ms = room.roomPosition() ?? 0;
+    room.control(room.playback?.playing === true ? { action: 'pause', position_ms } : { action: 'play', position_ms });
+  });
+  seekBar.addEventListener('change', () => {
+    room.control({ action: 'seek', position_ms: (Number(seekBar.value) / 1000) * durationMs() });
+  });
+  chatForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (chatInput.value.trim() === '') return;
+    room.say(chatInput.value);
+    chatInput.value = '';
+  });
+  const display = setInterval(() => {
+    const position = room.roomPosition() ?? 0;
+    clock.textContent = `${formatDuration(position)} / ${formatDuration(durationMs())}`;
+    if (document.activeElement !== seekBar && durationMs() > 0) seekBar.value = String(Math.round((position / durationMs()) * 1000));
+  }, 500);
+
+  return () => {
+    clearInterval(display);
+    sync.stop();
+    room.leave();
+    player?.destroy();
+    window.cinemeshRoom = undefined;
+  };
+}
+
+function renderMembers(list: HTMLElement, members: MemberView[], me: string): void {
+  const badge = { host: ' (host)', cohost: ' (co-host)', member: '' } as const;
+  list.replaceChildren(
+    ...members.map((m) =>
+      h('li', { class: m.online ? '' : 'offline' }, `${m.name}${badge[m.role]}${m.id === me ? ' · you' : ''}${m.online ? '' : ' · reconnecting'}`),
+    ),
+  );
+}
+
+function appendChat(list: HTMLElement, message: ChatMessage): void {
+  if (list.querySelector(`[data-id="${message.id}"]`) !== null) return;
+  const text = message.kind === 'system' ? message.text : `${message.name}: ${message.text}`;
+  list.append(h('li', { class: message.kind, 'data-id': message.id }, text));
+  list.scrollTop = list.scrollHeight;
+}

@@ -1,0 +1,188 @@
+// The browser side of a room's socket, on the types generated from the Rust
+// protocol crate: says hello (or resumes its seat after a drop, with backoff),
+// keeps the clock offset to the server from pings, and tells the page about
+// the playback state, the members and the chat.
+import type { ChatMessage } from '../protocol/ChatMessage';
+import type { ControlPolicy } from '../protocol/ControlPolicy';
+import type { MemberView } from '../protocol/MemberView';
+import type { PlaybackCommand } from '../protocol/PlaybackCommand';
+import type { PlaybackState } from '../protocol/PlaybackState';
+import type { RoomClientMessage } from '../protocol/RoomClientMessage';
+import type { RoomServerMessage } from '../protocol/RoomServerMessage';
+import { ClockOffset } from './clock-offset';
+
+export const ROOM_PROTOCOL_VERSION = 1;
+/** Pings while the offset is being learnt, then at the steady pace, ms. */
+const FAST_PING_MS = 150;
+const FAST_PINGS = 8;
+const PING_MS = 2_000;
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 8_000;
+
+export interface RoomEvents {
+  onWelcome?: () => void;
+  onPlayback?: (state: PlaybackState, by: string | undefined) => void;
+  onMembers?: (members: MemberView[], policy: ControlPolicy) => void;
+  onChat?: (message: ChatMessage) => void;
+  /** A refusal; `fatal` when the room will not have us (wrong password, name taken, kicked). */
+  onError?: (code: string, message: string, fatal: boolean) => void;
+  /** The socket dropped and a reconnect is under way (`true`), or it is back (`false`). */
+  onReconnecting?: (reconnecting: boolean) => void;
+}
+
+const FATAL = new Set(['wrong_password', 'name_taken', 'invalid_name', 'kicked', 'room_not_found', 'unsupported_version']);
+
+/** `position_ms` of a state at server time `serverMs`, never past `durationMs`. */
+export function positionAt(state: PlaybackState, serverMs: number, durationMs = Number.POSITIVE_INFINITY): number {
+  if (!state.playing || serverMs <= state.anchor_ms) return state.position_ms;
+  return Math.min(durationMs, state.position_ms + (serverMs - state.anchor_ms) * state.rate);
+}
+
+export class RoomClient {
+  readonly clock = new ClockOffset();
+  member = '';
+  playback: PlaybackState | undefined;
+  members: MemberView[] = [];
+  policy: ControlPolicy = 'host_only';
+  readonly chat: ChatMessage[] = [];
+  readonly #url: string;
+  readonly #name: string;
+  readonly #password: string | undefined;
+  readonly #events: RoomEvents;
+  #socket: WebSocket | undefined;
+  #resumeToken: string | undefined;
+  #pingTimer: ReturnType<typeof setTimeout> | undefined;
+  #pings = 0;
+  #failures = 0;
+  #closed = false;
+
+  constructor(url: string, name: string, password: string | undefined, events: RoomEvents) {
+    this.#url = url;
+    this.#name = name;
+    this.#password = password;
+    this.#events = events;
+    this.#connect();
+  }
+
+  /** The server's clock now, ms. */
+  serverNow(): number {
+    return this.clock.serverTime(Date.now());
+  }
+
+  /** Where the room is now, ms (undefined before the welcome). */
+  roomPosition(): number | undefined {
+    return this.playback === undefined ? undefined : positionAt(this.playback, this.serverNow());
+  }
+
+  control(command: PlaybackCommand): void {
+    if (this.playback === undefined) return;
+    this.#send({ type: 'control', based_on: this.playback.seq, command });
+  }
+
+  say(text: string): void {
+    this.#send({ type: 'chat', text });
+  }
+
+  send(message: RoomClientMessage): void {
+    this.#send(message);
+  }
+
+  /** Leaves for good. */
+  leave(): void {
+    this.#send({ type: 'leave' });
+    this.close();
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#pingTimer);
+    this.#socket?.close();
+  }
+
+  #send(message: RoomClientMessage): void {
+    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
+  }
+
+  #connect(): void {
+    const socket = new WebSocket(this.#url);
+    this.#socket = socket;
+    socket.addEventListener('open', () => {
+      const hello: RoomClientMessage = { type: 'hello', version: ROOM_PROTOCOL_VERSION, name: this.#name };
+      if (this.#password !== undefined) hello.password = this.#password;
+      if (this.#resumeToken !== undefined) hello.resume = this.#resumeToken;
+      socket.send(JSON.stringify(hello));
+    });
+    socket.addEventListener('message', (event) => this.#receive(String(event.data)));
+    socket.addEventListener('close', () => this.#dropped(socket));
+  }
+
+  #dropped(socket: WebSocket): void {
+    if (socket !== this.#socket) return;
+    clearTimeout(this.#pingTimer);
+    if (this.#closed) return;
+    this.#events.onReconnecting?.(true);
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.#failures);
+    this.#failures += 1;
+    setTimeout(() => {
+      if (!this.#closed) this.#connect();
+    }, delay * (0.5 + Math.random() / 2));
+  }
+
+  #ping(): void {
+    this.#send({ type: 'ping', t: Date.now() });
+    this.#pings += 1;
+    this.#pingTimer = setTimeout(() => this.#ping(), this.#pings < FAST_PINGS ? FAST_PING_MS : PING_MS);
+  }
+
+  #receive(text: string): void {
+    let message: RoomServerMessage;
+    try {
+      message = JSON.parse(text) as RoomServerMessage;
+    } catch {
+      return;
+    }
+    switch (message.type) {
+      case 'welcome': {
+        const resumed = this.#resumeToken !== undefined;
+        this.member = message.member;
+        this.#resumeToken = message.resume_token;
+        this.#failures = 0;
+        this.members = message.members;
+        this.policy = message.policy;
+        this.playback = message.playback;
+        const known = new Set(this.chat.map((m) => m.id));
+        for (const m of message.chat) if (!known.has(m.id)) this.chat.push(m);
+        this.#pings = 0;
+        clearTimeout(this.#pingTimer);
+        this.#ping();
+        if (resumed) this.#events.onReconnecting?.(false);
+        this.#events.onWelcome?.();
+        this.#events.onMembers?.(message.members, message.policy);
+        this.#events.onPlayback?.(message.playback, undefined);
+        break;
+      }
+      case 'pong':
+        this.clock.add(message.t, message.server_ms, Date.now());
+        break;
+      case 'playback':
+        this.playback = message.state;
+        this.#events.onPlayback?.(message.state, message.by);
+        break;
+      case 'members':
+        this.members = message.members;
+        this.policy = message.policy;
+        this.#events.onMembers?.(message.members, message.policy);
+        break;
+      case 'chat':
+        this.chat.push(message.message);
+        this.#events.onChat?.(message.message);
+        break;
+      case 'error': {
+        const fatal = FATAL.has(message.code);
+        if (fatal) this.close();
+        this.#events.onError?.(message.code, message.message, fatal);
+        break;
+      }
+    }
+  }
+}

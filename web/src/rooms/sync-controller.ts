@@ -1,0 +1,130 @@
+// Keeps a <video> on the room's clock. A scheduled start is timed to its
+// server time exactly (a timer, not the next tick); while playing, the error
+// between the video and the room is measured every tick and corrected as
+// drift-correction.ts says: nothing in the dead band, a rate nudge, or a seek.
+// Joining a playing room, or a seek while playing, would land late by the
+// time the player takes to load and decode; so the video is paused at a
+// point just ahead of the room ("armed") and started when the room gets
+// there, with the lead doubled whenever the room overtakes it first.
+import type { PlaybackState } from '../protocol/PlaybackState';
+import { type CorrectionPolicy, correct, DEFAULT_CORRECTION } from './drift-correction';
+import { positionAt } from './room-client';
+
+const TICK_MS = 200;
+/** How far ahead of the room an armed video waits, ms (doubled on each miss). */
+const ARM_LEAD_MS = 600;
+const ARM_LEAD_MAX_MS = 8_000;
+/** HTMLMediaElement.HAVE_FUTURE_DATA: it can play without waiting. */
+const HAVE_FUTURE_DATA = 3;
+
+export interface RoomClock {
+  /** The server's clock now, ms. */
+  serverNow: () => number;
+  playback: PlaybackState | undefined;
+}
+
+export class SyncController {
+  readonly #video: HTMLVideoElement;
+  readonly #room: RoomClock;
+  readonly #policy: CorrectionPolicy;
+  readonly #timer: ReturnType<typeof setInterval>;
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
+  #appliedSeq = -1;
+  #lastSeekAt = Number.NEGATIVE_INFINITY;
+  /** The position the paused video waits at for the room, ms. */
+  #armedAt: number | undefined;
+  #armLead = ARM_LEAD_MS;
+  /** Video minus room, ms, at the last tick while playing (undefined otherwise). */
+  errorMs: number | undefined;
+
+  constructor(video: HTMLVideoElement, room: RoomClock, policy: CorrectionPolicy = DEFAULT_CORRECTION) {
+    this.#video = video;
+    this.#room = room;
+    this.#policy = policy;
+    this.#timer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    clearTimeout(this.#startTimer);
+  }
+
+  /** Call when the room's state changed, so a scheduled start is timed at once. */
+  stateChanged(): void {
+    this.tick();
+  }
+
+  tick(): void {
+    const state = this.#room.playback;
+    if (state === undefined) return;
+    const serverNow = this.#room.serverNow();
+    const target = positionAt(state, serverNow);
+    const video = this.#video;
+    const newState = state.seq !== this.#appliedSeq;
+    this.#appliedSeq = state.seq;
+    if (!state.playing || serverNow < state.anchor_ms) {
+      this.#armedAt = undefined;
+      this.errorMs = undefined;
+      video.playbackRate = 1;
+      if (!video.paused) video.pause();
+      if (Math.abs(video.currentTime * 1000 - target) > this.#policy.deadBandMs) this.#seek(target);
+      if (state.playing && newState) {
+        clearTimeout(this.#startTimer);
+        this.#startTimer = setTimeout(() => {
+          void video.play().catch(() => {});
+        }, state.anchor_ms - serverNow);
+      }
+      return;
+    }
+    if (this.#armedAt !== undefined) {
+      this.#waitArmed(target);
+      return;
+    }
+    if (video.paused) {
+      this.#arm(target);
+      return;
+    }
+    this.errorMs = video.currentTime * 1000 - target;
+    const correction = correct(video.currentTime * 1000, target, performance.now() - this.#lastSeekAt, this.#policy);
+    switch (correction.kind) {
+      case 'hold':
+      case 'rate':
+        video.playbackRate = correction.rate;
+        break;
+      case 'seek':
+        video.playbackRate = 1;
+        video.pause();
+        this.#arm(correction.positionMs);
+        break;
+    }
+  }
+
+  /** Pauses the video a little ahead of the room, to start when the room gets there. */
+  #arm(roomPositionMs: number): void {
+    this.errorMs = undefined;
+    this.#armedAt = roomPositionMs + this.#armLead;
+    this.#seek(this.#armedAt);
+  }
+
+  #waitArmed(target: number): void {
+    const armedAt = this.#armedAt ?? target;
+    const video = this.#video;
+    if (target > armedAt + this.#policy.deadBandMs) {
+      // The room got there before the video was ready: wait further ahead.
+      this.#armLead = Math.min(ARM_LEAD_MAX_MS, this.#armLead * 2);
+      this.#arm(target);
+      return;
+    }
+    if (video.readyState < HAVE_FUTURE_DATA || video.seeking) return;
+    clearTimeout(this.#startTimer);
+    this.#startTimer = setTimeout(() => {
+      this.#armedAt = undefined;
+      void video.play().catch(() => {});
+    }, Math.max(0, armedAt - target));
+  }
+
+  #seek(positionMs: number): void {
+    this.#video.currentTime = positionMs / 1000;
+    this.#lastSeekAt = performance.now();
+  }
+}
