@@ -2,14 +2,15 @@
 // two viewers join by the invite link, and every play, pause and seek puts
 // each viewer's video within 100 ms of the room's position (on the server's
 // clock, as each page estimates it) within 2 s; a late joiner is within
-// 100 ms within 3 s. Chat goes both ways.
+// 100 ms within 3 s. Chat goes both ways. A viewer whose segments are
+// delayed makes the room wait for it at most the bounded 5 s, then catches up.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { binary, databaseMode, launchBrowser, makeClip, startServer, type TestServer } from './harness';
+import { binary, databaseMode, launchBrowser, makeClip, screenshotDir, startServer, type TestServer } from './harness';
 
 let server: TestServer;
 let browser: Browser;
@@ -17,8 +18,10 @@ let movieId: string;
 
 const SYNC_MS = 100;
 
-async function openPage(url: string): Promise<Page> {
+async function openPage(url: string, p2p = true): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+  // Without P2P every segment is an HTTP request the test can delay.
+  if (!p2p) await context.addInitScript(() => localStorage.setItem('cinemesh.p2p', 'off'));
   const page = await context.newPage();
   await page.goto(url);
   return page;
@@ -106,6 +109,45 @@ describe.skipIf(databaseMode !== 'sqlite')('watch party', () => {
     await cy.getByLabel('Message').fill('hi from Cy');
     await cy.getByRole('button', { name: 'Send' }).click();
     await expect.poll(() => host.locator('.chat li.user').allTextContents()).toContain('Cy: hi from Cy');
+    await host.screenshot({ path: join(screenshotDir, 'room-desktop.png') });
     for (const page of [...viewers, cy]) await page.context().close();
+  });
+
+  it('waits for a viewer whose segments are late, at most 5 s, and lets it catch up', async () => {
+    const host = await openPage(`${server.url}/movies/${movieId}`);
+    await host.getByRole('button', { name: 'Start watch party' }).click();
+    await host.waitForURL(/\/rooms\//);
+    await joinAs(host, 'Ana');
+    const invite = (await host.getByTestId('invite').textContent()) ?? '';
+    const slow = await openPage(invite, false);
+    await joinAs(slow, 'Slow');
+    await host.getByTestId('play').click();
+    await allInSync([host, slow], 2_000);
+
+    // From now on each of Slow's segments arrives 8 s late; then the room jumps ahead, past what it buffered.
+    let delayed = 0;
+    await slow.route('**/*.ts', async (route) => {
+      delayed += 1;
+      await new Promise((resolve) => setTimeout(resolve, 8_000));
+      await route.continue().catch(() => {});
+    });
+    await host.evaluate(() => window.cinemeshRoom?.room.control({ action: 'seek', position_ms: 40_000 }));
+    const lines = async (): Promise<string[]> => host.locator('.chat li.system').allTextContents();
+    await expect.poll(lines, { timeout: 15_000 }).toContain('Going on; Slow will catch up').catch(async (error: unknown) => {
+      console.log(await lines());
+      throw error;
+    });
+    const chat = await host.evaluate(() => window.cinemeshRoom?.room.chat ?? []);
+    const waited = chat.find((m) => m.text === 'Waiting for Slow');
+    const wentOn = chat.find((m) => m.text === 'Going on; Slow will catch up');
+    const heldMs = (wentOn?.server_ms ?? 0) - (waited?.server_ms ?? 0);
+    console.log(`the room held ${heldMs} ms for a viewer whose segments were ${delayed > 0 ? '8 s late' : 'not delayed'}`);
+    expect(delayed).toBeGreaterThan(0);
+    expect(heldMs).toBeGreaterThanOrEqual(4_500);
+    expect(heldMs, 'held at most the bounded wait (and a tick)').toBeLessThanOrEqual(6_200);
+    await allInSync([host], 2_000);
+    await slow.unroute('**/*.ts');
+    await allInSync([host, slow], 20_000);
+    for (const page of [host, slow]) await page.context().close();
   });
 });

@@ -11,8 +11,8 @@ mod tests {
 
     use crate::SegmentRanges;
     use crate::room::{
-        ChatKind, ChatMessage, ControlPolicy, MemberView, PlaybackCommand, PlaybackState, Role, RoomClientMessage,
-        RoomServerMessage,
+        ChatKind, ChatMessage, ControlPolicy, MemberHealth, MemberView, PlaybackCommand, PlaybackState, Role,
+        RoomClientMessage, RoomServerMessage,
     };
     use crate::tracker::{ClientMessage, Holder, ReportReason, ServerMessage, Signal, SwarmKey};
 
@@ -38,6 +38,7 @@ mod tests {
             one::<ControlPolicy>(),
             one::<Role>(),
             one::<MemberView>(),
+            one::<MemberHealth>(),
             one::<ChatMessage>(),
             one::<ChatKind>(),
         ]

@@ -93,6 +93,16 @@ pub enum RoomClientMessage {
     },
     /// Leaving for good (a dropped socket only steps away for the grace period).
     Leave,
+    /// How this member's player is doing: sent every few seconds and when
+    /// `buffering` changes. A member that runs dry while the room plays
+    /// makes the room wait for it, for a bounded time.
+    Status {
+        buffering: bool,
+        /// The player's position minus the room's, ms (none while not playing).
+        #[serde(default)]
+        #[ts(optional)]
+        offset_ms: Option<f64>,
+    },
     /// Answered by `pong` with the server's clock, for the clock offset.
     Ping {
         t: f64,
@@ -193,9 +203,23 @@ pub enum RoomServerMessage {
     Chat {
         message: ChatMessage,
     },
+    /// Everyone's sync health, at most every couple of seconds, when it changed.
+    Health {
+        members: Vec<MemberHealth>,
+    },
     /// A refused message. `code` is stable.
     Error {
         code: String,
         message: String,
     },
+}
+
+/// One member's sync health as it last reported it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct MemberHealth {
+    pub id: MemberId,
+    pub buffering: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub offset_ms: Option<f64>,
 }

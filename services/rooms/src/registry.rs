@@ -27,11 +27,17 @@ pub struct Rooms {
     rooms: Arc<Mutex<HashMap<String, RoomHandle>>>,
     store: Option<RoomStore>,
     resume_grace_ms: i64,
+    buffer_wait_ms: i64,
 }
 
 impl Default for Rooms {
     fn default() -> Self {
-        Self { rooms: Arc::default(), store: None, resume_grace_ms: crate::room::DEFAULT_RESUME_GRACE_MS }
+        Self {
+            rooms: Arc::default(),
+            store: None,
+            resume_grace_ms: crate::room::DEFAULT_RESUME_GRACE_MS,
+            buffer_wait_ms: crate::room::DEFAULT_BUFFER_WAIT_MS,
+        }
     }
 }
 
@@ -45,6 +51,12 @@ impl Rooms {
         Self { store: Some(store), ..Self::default() }
     }
 
+    /// How long a room waits for members whose players ran dry.
+    pub fn with_buffer_wait(mut self, wait_ms: i64) -> Self {
+        self.buffer_wait_ms = wait_ms;
+        self
+    }
+
     /// How long a member whose socket dropped keeps its seat.
     pub fn with_resume_grace(mut self, grace_ms: i64) -> Self {
         self.resume_grace_ms = grace_ms;
@@ -53,7 +65,9 @@ impl Rooms {
 
     /// Starts a new room and returns its handle.
     pub fn create(&self, setup: RoomSetup) -> RoomHandle {
-        let room = Room::new(setup.clone(), self.store.clone(), now_ms).with_resume_grace(self.resume_grace_ms);
+        let room = Room::new(setup.clone(), self.store.clone(), now_ms)
+            .with_resume_grace(self.resume_grace_ms)
+            .with_buffer_wait(self.buffer_wait_ms);
         self.start(&setup, room)
     }
 
@@ -82,7 +96,9 @@ impl Rooms {
             return Ok(Some(handle));
         }
         let setup = stored.setup.clone();
-        let room = Room::restore(stored, Some(store.clone()), now_ms).with_resume_grace(self.resume_grace_ms);
+        let room = Room::restore(stored, Some(store.clone()), now_ms)
+            .with_resume_grace(self.resume_grace_ms)
+            .with_buffer_wait(self.buffer_wait_ms);
         Ok(Some(self.start(&setup, room)))
     }
 

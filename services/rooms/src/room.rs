@@ -3,11 +3,11 @@
 //! with `try_send` (a member too slow to read loses messages; the room never
 //! waits on one).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use cinemesh_protocol::room::{
-    CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MemberId, MemberView, PlaybackCommand,
-    ROOM_PROTOCOL_VERSION, RoomClientMessage, RoomServerMessage,
+    CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MemberHealth, MemberId, MemberView,
+    PlaybackCommand, ROOM_PROTOCOL_VERSION, RoomClientMessage, RoomServerMessage,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -23,6 +23,20 @@ pub type Outbox = mpsc::Sender<RoomServerMessage>;
 
 /// How long a member whose socket dropped keeps its seat by default, ms.
 pub const DEFAULT_RESUME_GRACE_MS: i64 = 30_000;
+
+/// How long the room waits for members whose players ran dry, by default, ms.
+pub const DEFAULT_BUFFER_WAIT_MS: i64 = 5_000;
+/// Buffering reports this soon after a playback change are the change itself
+/// (everyone seeks and loads), not a member falling behind, ms.
+const SETTLE_MS: i64 = 1_500;
+/// Sync health goes out at most this often, ms.
+const HEALTH_EVERY_MS: i64 = 2_000;
+
+/// The room holding for members whose players ran dry.
+struct Wait {
+    started_ms: i64,
+    members: HashSet<MemberId>,
+}
 
 /// One socket's hold on a member: a resumed member gets a new connection,
 /// and anything the old one still says about it is ignored.
@@ -88,12 +102,24 @@ pub struct Room {
     next_chat_id: u64,
     store: Option<RoomStore>,
     resume_grace_ms: i64,
+    buffer_wait_ms: i64,
+    health: HashMap<MemberId, MemberHealth>,
+    health_changed: bool,
+    health_sent_ms: i64,
+    wait: Option<Wait>,
+    /// Members the room stopped waiting for; they catch up on their own.
+    catching_up: HashSet<MemberId>,
     now_ms: fn() -> i64,
 }
 
 impl Room {
     pub fn with_resume_grace(mut self, grace_ms: i64) -> Self {
         self.resume_grace_ms = grace_ms;
+        self
+    }
+
+    pub fn with_buffer_wait(mut self, wait_ms: i64) -> Self {
+        self.buffer_wait_ms = wait_ms;
         self
     }
 
@@ -114,6 +140,12 @@ impl Room {
             next_chat_id: 1,
             store,
             resume_grace_ms: DEFAULT_RESUME_GRACE_MS,
+            buffer_wait_ms: DEFAULT_BUFFER_WAIT_MS,
+            health: HashMap::new(),
+            health_changed: false,
+            health_sent_ms: 0,
+            wait: None,
+            catching_up: HashSet::new(),
             now_ms,
         }
     }
@@ -132,6 +164,12 @@ impl Room {
             next_chat_id,
             store,
             resume_grace_ms: DEFAULT_RESUME_GRACE_MS,
+            buffer_wait_ms: DEFAULT_BUFFER_WAIT_MS,
+            health: HashMap::new(),
+            health_changed: false,
+            health_sent_ms: 0,
+            wait: None,
+            catching_up: HashSet::new(),
             now_ms,
         };
         room.pause_while_empty();
@@ -191,7 +229,11 @@ impl Room {
                     self.leave(&member, "left");
                 }
             }
-            RoomCommand::Tick => self.give_up_seats(),
+            RoomCommand::Tick => {
+                self.give_up_seats();
+                self.stop_waiting_if_too_long();
+                self.send_health();
+            }
         }
     }
 
@@ -242,6 +284,7 @@ impl Room {
             seat.attachment = None;
             seat.keep_until_ms = Some((self.now_ms)() + self.resume_grace_ms);
         }
+        self.forget_health(member);
         self.broadcast_members();
         self.pause_while_empty();
     }
@@ -281,6 +324,7 @@ impl Room {
         let Some(name) = self.members.get(member).map(|m| m.name.as_str().to_owned()) else { return };
         let new_host = self.members.leave(member);
         self.seats.remove(member);
+        self.forget_health(member);
         self.system(format!("{name} {how}"));
         if let Some(host) = new_host.and_then(|id| self.members.get(&id).map(|m| m.name.as_str().to_owned())) {
             self.system(format!("{host} is now the host"));
@@ -299,11 +343,18 @@ impl Room {
             RoomClientMessage::Hello { .. } => Err(Refusal::new("already_greeted", "hello was already said")),
             // Handled by the session, which knows its connection.
             RoomClientMessage::Leave => Ok(()),
+            RoomClientMessage::Status { buffering, offset_ms } => {
+                self.status(member, &name, buffering, offset_ms.filter(|o| o.is_finite()));
+                Ok(())
+            }
             // Answered by the session without a trip through the room.
             RoomClientMessage::Ping { .. } => Ok(()),
             RoomClientMessage::Control { based_on, command } => {
                 self.members.may_control(member)?;
                 let state = self.clock.apply(command, based_on, (self.now_ms)())?;
+                // A new command decides; nobody is waited for any more.
+                self.wait = None;
+                self.catching_up.clear();
                 self.save_state();
                 self.broadcast(&RoomServerMessage::Playback { state, by: Some(member.to_owned()) });
                 self.system(describe_command(&name, command));
@@ -349,6 +400,87 @@ impl Room {
                 Ok(())
             }
         }
+    }
+
+    fn status(&mut self, member: &str, name: &str, buffering: bool, offset_ms: Option<f64>) {
+        let health = MemberHealth { id: member.to_owned(), buffering, offset_ms };
+        if self.health.get(member) != Some(&health) {
+            self.health.insert(member.to_owned(), health);
+            self.health_changed = true;
+        }
+        let now = (self.now_ms)();
+        if !buffering {
+            self.catching_up.remove(member);
+            if let Some(wait) = &mut self.wait {
+                wait.members.remove(member);
+                if wait.members.is_empty() {
+                    self.go_on("Everyone is ready".into());
+                }
+            }
+            return;
+        }
+        if self.catching_up.contains(member) {
+            return;
+        }
+        if let Some(wait) = &mut self.wait {
+            wait.members.insert(member.to_owned());
+            return;
+        }
+        let state = self.clock.state();
+        if state.playing && now >= state.anchor_ms + SETTLE_MS {
+            self.clock.hold(true, now);
+            self.save_state();
+            self.wait = Some(Wait { started_ms: now, members: HashSet::from([member.to_owned()]) });
+            self.broadcast(&RoomServerMessage::Playback { state: self.clock.state(), by: None });
+            self.system(format!("Waiting for {name}"));
+        }
+    }
+
+    /// Stops waiting and plays on from where the room held.
+    fn go_on(&mut self, why: String) {
+        if self.wait.take().is_none() {
+            return;
+        }
+        self.clock.hold(false, (self.now_ms)());
+        self.save_state();
+        self.broadcast(&RoomServerMessage::Playback { state: self.clock.state(), by: None });
+        self.system(why);
+    }
+
+    fn stop_waiting_if_too_long(&mut self) {
+        let now = (self.now_ms)();
+        let Some(wait) = &self.wait else { return };
+        if now - wait.started_ms < self.buffer_wait_ms {
+            return;
+        }
+        let mut names: Vec<String> =
+            wait.members.iter().filter_map(|id| self.members.get(id).map(|m| m.name.as_str().to_owned())).collect();
+        names.sort();
+        self.catching_up.extend(wait.members.iter().cloned());
+        self.go_on(format!("Going on; {} will catch up", names.join(", ")));
+    }
+
+    fn forget_health(&mut self, member: &str) {
+        self.health_changed |= self.health.remove(member).is_some();
+        self.catching_up.remove(member);
+        if let Some(wait) = &mut self.wait {
+            wait.members.remove(member);
+            if wait.members.is_empty() {
+                self.go_on("Everyone is ready".into());
+            }
+        }
+    }
+
+    fn send_health(&mut self) {
+        let now = (self.now_ms)();
+        if !self.health_changed || now - self.health_sent_ms < HEALTH_EVERY_MS {
+            return;
+        }
+        self.health_changed = false;
+        self.health_sent_ms = now;
+        let mut members: Vec<MemberHealth> = self.health.values().cloned().collect();
+        members.sort_by(|a, b| a.id.cmp(&b.id));
+        self.broadcast(&RoomServerMessage::Health { members });
     }
 
     fn member_views(&self) -> Vec<MemberView> {

@@ -174,11 +174,13 @@ impl TrackerConfig {
 pub struct RoomsConfig {
     /// How long a member whose connection dropped keeps its seat, seconds.
     pub resume_grace_secs: u64,
+    /// How long a room waits for a member whose player ran dry, seconds.
+    pub buffer_wait_secs: u64,
 }
 
 impl Default for RoomsConfig {
     fn default() -> Self {
-        Self { resume_grace_secs: 30 }
+        Self { resume_grace_secs: 30, buffer_wait_secs: 5 }
     }
 }
 

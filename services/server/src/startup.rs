@@ -110,7 +110,8 @@ impl Application {
         let webtorrent = WebTorrent::start();
         let rooms = RoomsApi {
             rooms: Rooms::with_store(RoomStore::start(db.clone()))
-                .with_resume_grace(config.rooms.resume_grace_secs.saturating_mul(1000) as i64),
+                .with_resume_grace(config.rooms.resume_grace_secs.saturating_mul(1000) as i64)
+                .with_buffer_wait(config.rooms.buffer_wait_secs.saturating_mul(1000) as i64),
             movies: Arc::new(CatalogMovies::new(store.clone())),
         };
         let health = HealthState { db, redis, registry: Arc::new(registry) };

@@ -7,6 +7,7 @@ import type { MovieDetail, RoomSummary, SegmentManifest } from '../api/types';
 import { formatDuration } from '../format';
 import type { ChatMessage } from '../protocol/ChatMessage';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
+import type { MemberHealth } from '../protocol/MemberHealth';
 import type { MemberView } from '../protocol/MemberView';
 import { RoomClient } from '../rooms/room-client';
 import { SyncController } from '../rooms/sync-controller';
@@ -93,6 +94,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
   );
 
   let movie: MovieDetail | undefined;
+  let health = new Map<string, MemberHealth>();
   let player: PlayerHandle | undefined;
   const durationMs = (): number => movie?.duration_ms ?? 0;
   const room = new RoomClient(webSocketUrl(summary.socket_path), name, password, {
@@ -105,8 +107,12 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
       refreshControls();
     },
     onMembers: (members, policy) => {
-      renderMembers(memberList, members, room.member);
+      renderMembers(memberList, members, room.member, health);
       refreshControls(policy);
+    },
+    onHealth: (members) => {
+      health = new Map(members.map((m) => [m.id, m]));
+      renderMembers(memberList, room.members, room.member, health);
     },
     onChat: (message) => appendChat(chatList, message),
     onError: (code, message, fatal) => {
@@ -175,11 +181,21 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
   };
 }
 
-function renderMembers(list: HTMLElement, members: MemberView[], me: string): void {
+function renderMembers(list: HTMLElement, members: MemberView[], me: string, health: Map<string, MemberHealth>): void {
   const badge = { host: ' (host)', cohost: ' (co-host)', member: '' } as const;
+  const sync = (id: string): string => {
+    const h = health.get(id);
+    if (h === undefined) return '';
+    if (h.buffering) return ' · buffering';
+    return h.offset_ms === undefined ? '' : ` · ${h.offset_ms >= 0 ? '+' : ''}${Math.round(h.offset_ms)} ms`;
+  };
   list.replaceChildren(
     ...members.map((m) =>
-      h('li', { class: m.online ? '' : 'offline' }, `${m.name}${badge[m.role]}${m.id === me ? ' · you' : ''}${m.online ? '' : ' · reconnecting'}`),
+      h(
+        'li',
+        { class: m.online ? '' : 'offline' },
+        `${m.name}${badge[m.role]}${m.id === me ? ' · you' : ''}${m.online ? sync(m.id) : ' · reconnecting'}`,
+      ),
     ),
   );
 }

@@ -10,4 +10,8 @@ export type RoomClientMessage = { "type": "hello", version: number, name: string
  * The `resume_token` of an earlier welcome: take back that seat
  * (within the grace period) without a leave and a join.
  */
-resume?: string, } | { "type": "leave" } | { "type": "ping", t: number, } | { "type": "control", based_on: number, command: PlaybackCommand, } | { "type": "chat", text: string, } | { "type": "set_policy", policy: ControlPolicy, } | { "type": "set_cohost", member: string, cohost: boolean, } | { "type": "hand_over", member: string, } | { "type": "kick", member: string, };
+resume?: string, } | { "type": "leave" } | { "type": "status", buffering: boolean, 
+/**
+ * The player's position minus the room's, ms (none while not playing).
+ */
+offset_ms?: number, } | { "type": "ping", t: number, } | { "type": "control", based_on: number, command: PlaybackCommand, } | { "type": "chat", text: string, } | { "type": "set_policy", policy: ControlPolicy, } | { "type": "set_cohost", member: string, cohost: boolean, } | { "type": "hand_over", member: string, } | { "type": "kick", member: string, };

@@ -22,7 +22,7 @@ export const DEFAULT_CORRECTION: CorrectionPolicy = {
   seekAboveMs: 2_000,
   minRate: 0.95,
   maxRate: 1.05,
-  convergeOverMs: 4_000,
+  convergeOverMs: 1_500,
   seekCooldownMs: 1_500,
 };
 

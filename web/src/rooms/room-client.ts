@@ -4,6 +4,7 @@
 // the playback state, the members and the chat.
 import type { ChatMessage } from '../protocol/ChatMessage';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
+import type { MemberHealth } from '../protocol/MemberHealth';
 import type { MemberView } from '../protocol/MemberView';
 import type { PlaybackCommand } from '../protocol/PlaybackCommand';
 import type { PlaybackState } from '../protocol/PlaybackState';
@@ -16,6 +17,8 @@ export const ROOM_PROTOCOL_VERSION = 1;
 const FAST_PING_MS = 150;
 const FAST_PINGS = 8;
 const PING_MS = 2_000;
+/** Status reports go out when buffering changes, and at least this often, ms. */
+const STATUS_EVERY_MS = 2_000;
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 8_000;
 
@@ -24,6 +27,8 @@ export interface RoomEvents {
   onPlayback?: (state: PlaybackState, by: string | undefined) => void;
   onMembers?: (members: MemberView[], policy: ControlPolicy) => void;
   onChat?: (message: ChatMessage) => void;
+  /** Everyone's sync health (buffering, offset), when it changed. */
+  onHealth?: (members: MemberHealth[]) => void;
   /** A refusal; `fatal` when the room will not have us (wrong password, name taken, kicked). */
   onError?: (code: string, message: string, fatal: boolean) => void;
   /** The socket dropped and a reconnect is under way (`true`), or it is back (`false`). */
@@ -55,6 +60,7 @@ export class RoomClient {
   #pings = 0;
   #failures = 0;
   #closed = false;
+  #lastStatus: { buffering: boolean; at: number } | undefined;
 
   constructor(url: string, name: string, password: string | undefined, events: RoomEvents) {
     this.#url = url;
@@ -77,6 +83,17 @@ export class RoomClient {
   control(command: PlaybackCommand): void {
     if (this.playback === undefined) return;
     this.#send({ type: 'control', based_on: this.playback.seq, command });
+  }
+
+  /** This player's state; sent when buffering changes and every couple of seconds. */
+  status(buffering: boolean, offsetMs: number | undefined): void {
+    const now = Date.now();
+    const last = this.#lastStatus;
+    if (last !== undefined && last.buffering === buffering && now - last.at < STATUS_EVERY_MS) return;
+    this.#lastStatus = { buffering, at: now };
+    const message: RoomClientMessage = { type: 'status', buffering };
+    if (offsetMs !== undefined) message.offset_ms = Math.round(offsetMs);
+    this.#send(message);
   }
 
   say(text: string): void {
@@ -176,6 +193,9 @@ export class RoomClient {
       case 'chat':
         this.chat.push(message.message);
         this.#events.onChat?.(message.message);
+        break;
+      case 'health':
+        this.#events.onHealth?.(message.members);
         break;
       case 'error': {
         const fatal = FATAL.has(message.code);

@@ -21,6 +21,8 @@ export interface RoomClock {
   /** The server's clock now, ms. */
   serverNow: () => number;
   playback: PlaybackState | undefined;
+  /** How this player is doing, every tick: ran dry while the room plays, and its error. */
+  status?: (buffering: boolean, offsetMs: number | undefined) => void;
 }
 
 export class SyncController {
@@ -34,6 +36,8 @@ export class SyncController {
   /** The position the paused video waits at for the room, ms. */
   #armedAt: number | undefined;
   #armLead = ARM_LEAD_MS;
+  /** Set once the video plays along with the room; cleared when it arms. */
+  #following = false;
   /** Video minus room, ms, at the last tick while playing (undefined otherwise). */
   errorMs: number | undefined;
 
@@ -55,6 +59,17 @@ export class SyncController {
   }
 
   tick(): void {
+    this.#follow();
+    const video = this.#video;
+    // Whether the player could play on from here, whatever the room does now
+    // (while the room waits for it, it must say when it is ready). Only a
+    // player that has been following the room can fall behind it: one that
+    // is joining, or armed after a seek of its own, is catching up.
+    const buffering = this.#following && this.#armedAt === undefined && video.readyState < HAVE_FUTURE_DATA;
+    this.#room.status?.(buffering, this.errorMs);
+  }
+
+  #follow(): void {
     const state = this.#room.playback;
     if (state === undefined) return;
     const serverNow = this.#room.serverNow();
@@ -85,6 +100,9 @@ export class SyncController {
       return;
     }
     this.errorMs = video.currentTime * 1000 - target;
+    this.#following = true;
+    // Stalled for data: a seek would not bring it; the room waits for it instead.
+    if (video.readyState < HAVE_FUTURE_DATA) return;
     const correction = correct(video.currentTime * 1000, target, performance.now() - this.#lastSeekAt, this.#policy);
     switch (correction.kind) {
       case 'hold':
@@ -102,6 +120,7 @@ export class SyncController {
   /** Pauses the video a little ahead of the room, to start when the room gets there. */
   #arm(roomPositionMs: number): void {
     this.errorMs = undefined;
+    this.#following = false;
     this.#armedAt = roomPositionMs + this.#armLead;
     this.#seek(this.#armedAt);
   }

@@ -17,7 +17,7 @@ describe('drift correction', () => {
     expect(behind).toEqual({ kind: 'rate', rate: 1.05 });
     const slightlyBehind = correct(9_940, 10_000, settled);
     expect(slightlyBehind.kind).toBe('rate');
-    expect(slightlyBehind.kind === 'rate' && slightlyBehind.rate).toBeCloseTo(1.015, 6);
+    expect(slightlyBehind.kind === 'rate' && slightlyBehind.rate).toBeCloseTo(1.04, 6);
     expect(correct(8_500, 10_000, settled)).toEqual({ kind: 'rate', rate: DEFAULT_CORRECTION.maxRate });
   });
 

@@ -10,7 +10,9 @@
 //!   empty, or brought back, does not play on its own;
 //! - a dropped socket keeps its seat: resuming with the token brings back the
 //!   same member with the chat it missed and no leave/join noise; after the
-//!   grace period, or on `leave`, the member is gone.
+//!   grace period, or on `leave`, the member is gone;
+//! - a member whose player runs dry makes the room wait, at most the bounded
+//!   time, and everyone's sync health is shared.
 
 use std::time::Duration;
 
@@ -400,4 +402,60 @@ async fn a_seat_is_given_up_after_the_grace_period_or_on_leave() {
     let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
     cy.send(&RoomClientMessage::Leave).await;
     assert_eq!(host.until(|m| system_lines(m).filter(|t| t == "Cy left")).await, "Cy left");
+}
+
+#[actix_web::test]
+async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
+    let (app, room) = app_with_room_and(None, |c| c.rooms.buffer_wait_secs = 1).await;
+    let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    host.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 0.0 } }).await;
+    ben.until(playback).await;
+    host.until(playback).await;
+    // Reports right after a change are the change itself (everyone loads), not a member falling behind.
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None }).await;
+    ben.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(12.0) }).await;
+    actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
+
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None }).await;
+    let held = host.until(playback).await;
+    assert!(!held.playing && held.position_ms > 1_000.0, "{held:?}");
+    assert_eq!(host.until(|m| system_lines(m).filter(|t| t.starts_with("Waiting"))).await, "Waiting for Ben");
+    ben.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(-8.0) }).await;
+    let resumed = host.until(playback).await;
+    assert!(resumed.playing && resumed.position_ms == held.position_ms && resumed.seq == held.seq + 1);
+    assert_eq!(host.until(|m| system_lines(m).filter(|t| t.starts_with("Everyone"))).await, "Everyone is ready");
+    let health = host
+        .until(|m| match m {
+            RoomServerMessage::Health { members } => members.into_iter().find(|h| h.offset_ms == Some(-8.0)),
+            _ => None,
+        })
+        .await;
+    assert!(!health.buffering);
+
+    actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None }).await;
+    assert!(!host.until(playback).await.playing);
+    let waited_from = std::time::Instant::now();
+    let going_on = host.until(playback).await;
+    assert!(going_on.playing, "the room goes on without the member");
+    assert!(
+        waited_from.elapsed() < Duration::from_millis(2_500),
+        "waited at most the bounded time (1 s, ticks of 1 s)"
+    );
+    assert_eq!(
+        host.until(|m| system_lines(m).filter(|t| t.starts_with("Going on"))).await,
+        "Going on; Ben will catch up"
+    );
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None }).await;
+    host.send(&RoomClientMessage::Chat { text: "still playing?".into() }).await;
+    let mut held_again = false;
+    loop {
+        match host.next(Duration::from_secs(5)).await.unwrap() {
+            RoomServerMessage::Chat { message } if message.text == "still playing?" => break,
+            RoomServerMessage::Playback { .. } => held_again = true,
+            _ => {}
+        }
+    }
+    assert!(!held_again, "a member catching up does not hold the room again");
 }
