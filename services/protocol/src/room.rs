@@ -72,6 +72,8 @@ pub const MAX_ROOM_FRAME_BYTES: usize = 16 * 1024;
 pub const MAX_CHAT_CHARS: usize = 500;
 /// Chat messages a newcomer receives.
 pub const CHAT_HISTORY: usize = 100;
+/// Longest reaction, characters (an emoji with its modifiers).
+pub const MAX_EMOJI_CHARS: usize = 8;
 
 /// Messages from a member to its room.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -114,6 +116,15 @@ pub enum RoomClientMessage {
     },
     Chat {
         text: String,
+    },
+    /// React to a chat message with an emoji (again: take it back).
+    React {
+        message: u64,
+        emoji: String,
+    },
+    /// The member started or stopped typing.
+    Typing {
+        active: bool,
     },
     /// The host (or co-host, when allowed) changes who controls playback.
     SetPolicy {
@@ -162,6 +173,16 @@ pub struct ChatMessage {
     pub server_ms: i64,
     /// The room's playback position when it was written, ms.
     pub video_ms: f64,
+    /// Reactions so far, by emoji, in the order they first appeared.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Reaction {
+    pub emoji: String,
+    /// Who reacted with it.
+    pub members: Vec<MemberId>,
 }
 
 /// Messages from a room to a member.
@@ -202,6 +223,15 @@ pub enum RoomServerMessage {
     },
     Chat {
         message: ChatMessage,
+    },
+    /// A message's reactions changed.
+    Reactions {
+        message: u64,
+        reactions: Vec<Reaction>,
+    },
+    Typing {
+        member: MemberId,
+        active: bool,
     },
     /// Everyone's sync health, at most every couple of seconds, when it changed.
     Health {

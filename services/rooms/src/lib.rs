@@ -3,6 +3,7 @@
 //! it over a WebSocket (`session`); rooms are created over HTTP (`api`).
 
 pub mod api;
+pub mod ip_limits;
 pub mod members;
 pub mod password;
 pub mod playback;

@@ -28,6 +28,8 @@ pub struct Rooms {
     store: Option<RoomStore>,
     resume_grace_ms: i64,
     buffer_wait_ms: i64,
+    /// Chat budgets per client address, across rooms and connections.
+    pub chat_limits: crate::ip_limits::IpLimits,
 }
 
 impl Default for Rooms {
@@ -37,6 +39,7 @@ impl Default for Rooms {
             store: None,
             resume_grace_ms: crate::room::DEFAULT_RESUME_GRACE_MS,
             buffer_wait_ms: crate::room::DEFAULT_BUFFER_WAIT_MS,
+            chat_limits: crate::ip_limits::IpLimits::default(),
         }
     }
 }

@@ -6,8 +6,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use cinemesh_protocol::room::{
-    CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MemberHealth, MemberId, MemberView,
-    PlaybackCommand, ROOM_PROTOCOL_VERSION, RoomClientMessage, RoomServerMessage,
+    CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MemberHealth, MemberId,
+    MemberView, PlaybackCommand, ROOM_PROTOCOL_VERSION, Reaction, RoomClientMessage, RoomServerMessage,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -131,13 +131,25 @@ impl Room {
         if let Some(store) = &store {
             store.write(RoomWrite::Created { setup: setup.clone(), policy, playback: clock.state(), at_ms: now });
         }
+        Self::assemble(setup, clock, policy, VecDeque::new(), store, now_ms)
+    }
+
+    fn assemble(
+        setup: RoomSetup,
+        clock: PlaybackClock,
+        policy: ControlPolicy,
+        chat: VecDeque<ChatMessage>,
+        store: Option<RoomStore>,
+        now_ms: fn() -> i64,
+    ) -> Self {
+        let next_chat_id = chat.back().map_or(1, |m| m.id + 1);
         Self {
             setup,
             clock,
             members: Members::new(policy),
             seats: HashMap::new(),
-            chat: VecDeque::new(),
-            next_chat_id: 1,
+            chat,
+            next_chat_id,
             store,
             resume_grace_ms: DEFAULT_RESUME_GRACE_MS,
             buffer_wait_ms: DEFAULT_BUFFER_WAIT_MS,
@@ -154,24 +166,8 @@ impl Room {
     /// a room that was playing is paused where it had got to (as it is
     /// whenever nobody in it is online).
     pub fn restore(stored: StoredRoom, store: Option<RoomStore>, now_ms: fn() -> i64) -> Self {
-        let next_chat_id = stored.chat.last().map_or(1, |m| m.id + 1);
-        let mut room = Self {
-            clock: PlaybackClock::restore(stored.playback, stored.setup.duration_ms),
-            setup: stored.setup,
-            members: Members::new(stored.policy),
-            seats: HashMap::new(),
-            chat: stored.chat.into(),
-            next_chat_id,
-            store,
-            resume_grace_ms: DEFAULT_RESUME_GRACE_MS,
-            buffer_wait_ms: DEFAULT_BUFFER_WAIT_MS,
-            health: HashMap::new(),
-            health_changed: false,
-            health_sent_ms: 0,
-            wait: None,
-            catching_up: HashSet::new(),
-            now_ms,
-        };
+        let clock = PlaybackClock::restore(stored.playback, stored.setup.duration_ms);
+        let mut room = Self::assemble(stored.setup, clock, stored.policy, stored.chat.into(), store, now_ms);
         room.pause_while_empty();
         room
     }
@@ -371,6 +367,11 @@ impl Room {
                 self.post(ChatKind::User, name, text.to_owned());
                 Ok(())
             }
+            RoomClientMessage::React { message, emoji } => self.react(member, message, emoji),
+            RoomClientMessage::Typing { active } => {
+                self.broadcast_except(member, &RoomServerMessage::Typing { member: member.to_owned(), active });
+                Ok(())
+            }
             RoomClientMessage::SetPolicy { policy } => {
                 self.members.set_policy(member, policy)?;
                 self.save_state();
@@ -400,6 +401,33 @@ impl Room {
                 Ok(())
             }
         }
+    }
+
+    /// Adds `member`'s reaction to a message, or takes it back when it is there already.
+    fn react(&mut self, member: &str, message: u64, emoji: String) -> Result<(), Refusal> {
+        let chars = emoji.chars().count();
+        if chars == 0 || chars > MAX_EMOJI_CHARS || emoji.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Refusal::new(
+                "invalid_reaction",
+                format!("a reaction is 1 to {MAX_EMOJI_CHARS} characters, no spaces"),
+            ));
+        }
+        let target = self
+            .chat
+            .iter_mut()
+            .find(|m| m.id == message && m.kind == ChatKind::User)
+            .ok_or_else(|| Refusal::new("unknown_message", "no such message in the recent chat"))?;
+        match target.reactions.iter_mut().find(|r| r.emoji == emoji) {
+            Some(reaction) if reaction.members.iter().any(|m| m == member) => {
+                reaction.members.retain(|m| m != member);
+            }
+            Some(reaction) => reaction.members.push(member.to_owned()),
+            None => target.reactions.push(Reaction { emoji, members: vec![member.to_owned()] }),
+        }
+        target.reactions.retain(|r| !r.members.is_empty());
+        let reactions = target.reactions.clone();
+        self.broadcast(&RoomServerMessage::Reactions { message, reactions });
+        Ok(())
     }
 
     fn status(&mut self, member: &str, name: &str, buffering: bool, offset_ms: Option<f64>) {
@@ -512,6 +540,7 @@ impl Room {
             text,
             server_ms: now,
             video_ms: self.clock.position_at(now),
+            reactions: Vec::new(),
         };
         self.next_chat_id += 1;
         if let Some(store) = &self.store {
@@ -527,6 +556,14 @@ impl Room {
     fn send(&self, member: &str, message: RoomServerMessage) {
         if let Some(attachment) = self.seats.get(member).and_then(|s| s.attachment.as_ref()) {
             let _ = attachment.outbox.try_send(message);
+        }
+    }
+
+    fn broadcast_except(&self, member: &str, message: &RoomServerMessage) {
+        for (id, seat) in &self.seats {
+            if let Some(attachment) = seat.attachment.as_ref().filter(|_| id != member) {
+                let _ = attachment.outbox.try_send(message.clone());
+            }
         }
     }
 
@@ -555,7 +592,8 @@ pub fn refusal_message(refusal: Refusal) -> RoomServerMessage {
 
 /// Runs a room until its commands stop.
 pub async fn run_room(mut room: Room, mut commands: mpsc::Receiver<RoomCommand>) {
-    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+    // Fine enough that the bounded wait overshoots by at most a quarter second.
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(250));
     loop {
         tokio::select! {
             command = commands.recv() => match command {

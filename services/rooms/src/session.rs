@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
+use crate::ip_limits::IpLimits;
 use crate::registry::{RoomHandle, Rooms, now_ms};
 use crate::room::{ConnectionId, OUTBOX_CAPACITY, RoomCommand, refusal_message};
 
@@ -50,7 +51,8 @@ pub async fn room_socket(
         .max_frame_size(MAX_ROOM_FRAME_BYTES)
         .aggregate_continuations()
         .max_continuation_size(MAX_ROOM_FRAME_BYTES);
-    actix_web::rt::spawn(run_session(room, socket, stream));
+    let client = Client { ip: req.peer_addr().map(|a| a.ip()), chat_limits: rooms.chat_limits.clone() };
+    actix_web::rt::spawn(run_session(room, client, socket, stream));
     Ok(response)
 }
 
@@ -88,7 +90,18 @@ fn parse(text: &str) -> Result<RoomClientMessage, Refusal> {
     serde_json::from_str(text).map_err(|e| Refusal::new("invalid_message", format!("not a room message: {e}")))
 }
 
-async fn run_session(room: RoomHandle, mut socket: actix_ws::Session, mut stream: actix_ws::AggregatedMessageStream) {
+/// Where a connection comes from, for the per-address chat budget.
+struct Client {
+    ip: Option<std::net::IpAddr>,
+    chat_limits: IpLimits,
+}
+
+async fn run_session(
+    room: RoomHandle,
+    client: Client,
+    mut socket: actix_ws::Session,
+    mut stream: actix_ws::AggregatedMessageStream,
+) {
     // The hello: nothing else is read before it.
     let hello = tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await;
     let text = match hello {
@@ -123,7 +136,7 @@ async fn run_session(room: RoomHandle, mut socket: actix_ws::Session, mut stream
         Ok(Err(refusal)) => return close(socket, refusal).await,
         Err(_) => return close(socket, Refusal::new("room_closed", "the room has closed")).await,
     };
-    let exit = serve_member(&room, &member, &mut socket, &mut stream, &mut inbox).await;
+    let exit = serve_member(&room, &client, &member, &mut socket, &mut stream, &mut inbox).await;
     let goodbye = match exit {
         Exit::Left => RoomCommand::Leave { member, connection },
         // A dropped socket keeps the seat for the grace period, to resume.
@@ -142,6 +155,7 @@ async fn run_session(room: RoomHandle, mut socket: actix_ws::Session, mut stream
 /// Relays between the socket and the room until either ends.
 async fn serve_member(
     room: &RoomHandle,
+    client: &Client,
     member: &MemberId,
     socket: &mut actix_ws::Session,
     stream: &mut actix_ws::AggregatedMessageStream,
@@ -177,7 +191,10 @@ async fn serve_member(
                                     None
                                 }
                                 Ok(RoomClientMessage::Leave) => return Exit::Left,
-                                Ok(RoomClientMessage::Chat { .. }) if !chats.allow(now) => {
+                                Ok(RoomClientMessage::Chat { .. })
+                                    if !chats.allow(now)
+                                        || client.ip.is_some_and(|ip| !client.chat_limits.allow(ip, now)) =>
+                                {
                                     Some(Refusal::new("rate_limited", "too many chat messages; slow down"))
                                 }
                                 Ok(message) => {

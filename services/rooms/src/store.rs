@@ -92,6 +92,8 @@ impl RoomStore {
                 text: row.try_get("text")?,
                 server_ms: row.try_get("server_ms")?,
                 video_ms: video_ms as f64,
+                // Reactions live in memory only.
+                reactions: Vec::new(),
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;

@@ -9,6 +9,7 @@ import type { ChatMessage } from '../protocol/ChatMessage';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
 import type { MemberHealth } from '../protocol/MemberHealth';
 import type { MemberView } from '../protocol/MemberView';
+import type { Reaction } from '../protocol/Reaction';
 import { RoomClient } from '../rooms/room-client';
 import { SyncController } from '../rooms/sync-controller';
 import { createPlayer, type PlayerHandle, webSocketUrl } from '../player/hls-player';
@@ -79,6 +80,8 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
   const chatList = h('ol', { class: 'chat', 'aria-live': 'polite' });
   const chatInput = h('input', { maxlength: 500, placeholder: 'Say something', 'aria-label': 'Message' });
   const chatForm = h('form', { class: 'chat-form' }, chatInput, h('button', { type: 'submit' }, 'Send'));
+  const typingLine = h('p', { class: 'muted typing', 'aria-live': 'polite' });
+  const typing = new Set<string>();
   const memberList = h('ul', { class: 'members' });
   const invite = `${location.origin}${summary.invite_path}`;
   mount(
@@ -89,7 +92,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
         h('div', { class: 'player-bar' }, playButton, seekBar, clock, why, status),
         h('p', { class: 'muted' }, 'Invite: ', h('code', { 'data-testid': 'invite' }, invite)),
       ),
-      h('aside', { class: 'room-side' }, h('h2', {}, 'People'), memberList, h('h2', {}, 'Chat'), chatList, chatForm),
+      h('aside', { class: 'room-side' }, h('h2', {}, 'People'), memberList, h('h2', {}, 'Chat'), chatList, typingLine, chatForm),
     ),
   );
 
@@ -114,7 +117,14 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
       health = new Map(members.map((m) => [m.id, m]));
       renderMembers(memberList, room.members, room.member, health);
     },
-    onChat: (message) => appendChat(chatList, message),
+    onChat: (message) => appendChat(chatList, message, react),
+    onReactions: (message, reactions) => showReactions(chatList, message, reactions),
+    onTyping: (member, active) => {
+      if (active) typing.add(member);
+      else typing.delete(member);
+      const names = room.members.filter((m) => typing.has(m.id)).map((m) => m.name);
+      typingLine.textContent = names.length === 0 ? '' : `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} typing…`;
+    },
     onError: (code, message, fatal) => {
       if (fatal) mount(root, errorBox(new Error(message)), h('p', { class: 'muted' }, `(${code})`));
       else status.textContent = message;
@@ -135,7 +145,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
     const position = (room.roomPosition() ?? 0) / 1000;
     player = createPlayer(HlsPlayer, video, movie, manifest, loadPreferences(), position);
     window.cinemeshRoom = { room, sync, player };
-    for (const message of room.chat) appendChat(chatList, message);
+    for (const message of room.chat) appendChat(chatList, message, react);
   }
 
   function mayControl(policy: ControlPolicy = room.policy): string | undefined {
@@ -160,9 +170,24 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
   seekBar.addEventListener('change', () => {
     room.control({ action: 'seek', position_ms: (Number(seekBar.value) / 1000) * durationMs() });
   });
+  const react = (message: number, emoji: string): void => room.send({ type: 'react', message, emoji });
+  // Typing is said once when it starts and once when it stops (3 s without a key).
+  let typingTimer: ReturnType<typeof setTimeout> | undefined;
+  const stopTyping = (): void => {
+    if (typingTimer === undefined) return;
+    clearTimeout(typingTimer);
+    typingTimer = undefined;
+    room.send({ type: 'typing', active: false });
+  };
+  chatInput.addEventListener('input', () => {
+    if (typingTimer === undefined) room.send({ type: 'typing', active: true });
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(stopTyping, 3_000);
+  });
   chatForm.addEventListener('submit', (event) => {
     event.preventDefault();
     if (chatInput.value.trim() === '') return;
+    stopTyping();
     room.say(chatInput.value);
     chatInput.value = '';
   });
@@ -200,9 +225,25 @@ function renderMembers(list: HTMLElement, members: MemberView[], me: string, hea
   );
 }
 
-function appendChat(list: HTMLElement, message: ChatMessage): void {
+const QUICK_REACTIONS = ['👍', '😂', '🍿'];
+
+function appendChat(list: HTMLElement, message: ChatMessage, react: (message: number, emoji: string) => void): void {
   if (list.querySelector(`[data-id="${message.id}"]`) !== null) return;
-  const text = message.kind === 'system' ? message.text : `${message.name}: ${message.text}`;
-  list.append(h('li', { class: message.kind, 'data-id': message.id }, text));
+  if (message.kind === 'system') {
+    list.append(h('li', { class: 'system', 'data-id': message.id }, message.text));
+  } else {
+    const buttons = QUICK_REACTIONS.map((emoji) =>
+      h('button', { type: 'button', class: 'react', 'aria-label': `React ${emoji}`, onclick: () => react(message.id, emoji) }, emoji),
+    );
+    list.append(
+      h('li', { class: 'user', 'data-id': message.id }, h('span', { class: 'text' }, `${message.name}: ${message.text}`), h('span', { class: 'reactions' }), ...buttons),
+    );
+    showReactions(list, message.id, message.reactions);
+  }
   list.scrollTop = list.scrollHeight;
+}
+
+function showReactions(list: HTMLElement, message: number, reactions: Reaction[]): void {
+  const slot = list.querySelector(`[data-id="${message}"] .reactions`);
+  slot?.replaceChildren(...reactions.map((r) => h('span', { class: 'reaction' }, `${r.emoji} ${r.members.length}`)));
 }

@@ -14,4 +14,4 @@ resume?: string, } | { "type": "leave" } | { "type": "status", buffering: boolea
 /**
  * The player's position minus the room's, ms (none while not playing).
  */
-offset_ms?: number, } | { "type": "ping", t: number, } | { "type": "control", based_on: number, command: PlaybackCommand, } | { "type": "chat", text: string, } | { "type": "set_policy", policy: ControlPolicy, } | { "type": "set_cohost", member: string, cohost: boolean, } | { "type": "hand_over", member: string, } | { "type": "kick", member: string, };
+offset_ms?: number, } | { "type": "ping", t: number, } | { "type": "control", based_on: number, command: PlaybackCommand, } | { "type": "chat", text: string, } | { "type": "react", message: number, emoji: string, } | { "type": "typing", active: boolean, } | { "type": "set_policy", policy: ControlPolicy, } | { "type": "set_cohost", member: string, cohost: boolean, } | { "type": "hand_over", member: string, } | { "type": "kick", member: string, };

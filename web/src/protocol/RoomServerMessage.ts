@@ -4,6 +4,7 @@ import type { ControlPolicy } from "./ControlPolicy";
 import type { MemberHealth } from "./MemberHealth";
 import type { MemberView } from "./MemberView";
 import type { PlaybackState } from "./PlaybackState";
+import type { Reaction } from "./Reaction";
 
 /**
  * Messages from a room to a member.
@@ -20,4 +21,4 @@ resume_token: string, room: string, movie: string, policy: ControlPolicy, member
 /**
  * The last `CHAT_HISTORY` messages, oldest first.
  */
-chat: Array<ChatMessage>, server_ms: number, } | { "type": "pong", t: number, server_ms: number, } | { "type": "playback", state: PlaybackState, by?: string, } | { "type": "members", members: Array<MemberView>, policy: ControlPolicy, } | { "type": "chat", message: ChatMessage, } | { "type": "health", members: Array<MemberHealth>, } | { "type": "error", code: string, message: string, };
+chat: Array<ChatMessage>, server_ms: number, } | { "type": "pong", t: number, server_ms: number, } | { "type": "playback", state: PlaybackState, by?: string, } | { "type": "members", members: Array<MemberView>, policy: ControlPolicy, } | { "type": "chat", message: ChatMessage, } | { "type": "reactions", message: number, reactions: Array<Reaction>, } | { "type": "typing", member: string, active: boolean, } | { "type": "health", members: Array<MemberHealth>, } | { "type": "error", code: string, message: string, };

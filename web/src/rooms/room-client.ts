@@ -6,6 +6,7 @@ import type { ChatMessage } from '../protocol/ChatMessage';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
 import type { MemberHealth } from '../protocol/MemberHealth';
 import type { MemberView } from '../protocol/MemberView';
+import type { Reaction } from '../protocol/Reaction';
 import type { PlaybackCommand } from '../protocol/PlaybackCommand';
 import type { PlaybackState } from '../protocol/PlaybackState';
 import type { RoomClientMessage } from '../protocol/RoomClientMessage';
@@ -27,6 +28,10 @@ export interface RoomEvents {
   onPlayback?: (state: PlaybackState, by: string | undefined) => void;
   onMembers?: (members: MemberView[], policy: ControlPolicy) => void;
   onChat?: (message: ChatMessage) => void;
+  /** A message's reactions changed. */
+  onReactions?: (message: number, reactions: Reaction[]) => void;
+  /** Someone else started or stopped typing. */
+  onTyping?: (member: string, active: boolean) => void;
   /** Everyone's sync health (buffering, offset), when it changed. */
   onHealth?: (members: MemberHealth[]) => void;
   /** A refusal; `fatal` when the room will not have us (wrong password, name taken, kicked). */
@@ -193,6 +198,15 @@ export class RoomClient {
       case 'chat':
         this.chat.push(message.message);
         this.#events.onChat?.(message.message);
+        break;
+      case 'reactions': {
+        const target = this.chat.find((m) => m.id === message.message);
+        if (target !== undefined) target.reactions = message.reactions;
+        this.#events.onReactions?.(message.message, message.reactions);
+        break;
+      }
+      case 'typing':
+        this.#events.onTyping?.(message.member, message.active);
         break;
       case 'health':
         this.#events.onHealth?.(message.members);

@@ -32,6 +32,8 @@ export class SyncController {
   readonly #timer: ReturnType<typeof setInterval>;
   #startTimer: ReturnType<typeof setTimeout> | undefined;
   #appliedSeq = -1;
+  /** The state whose scheduled start the timer carried out. */
+  #startedSeq = -1;
   #lastSeekAt = Number.NEGATIVE_INFINITY;
   /** The position the paused video waits at for the room, ms. */
   #armedAt: number | undefined;
@@ -78,6 +80,9 @@ export class SyncController {
     const newState = state.seq !== this.#appliedSeq;
     this.#appliedSeq = state.seq;
     if (!state.playing || serverNow < state.anchor_ms) {
+      // The start timer may fire a hair before this clock says the anchor
+      // passed: a video it started is not paused again.
+      if (state.playing && this.#startedSeq === state.seq) return;
       this.#armedAt = undefined;
       this.errorMs = undefined;
       video.playbackRate = 1;
@@ -86,6 +91,7 @@ export class SyncController {
       if (state.playing && newState) {
         clearTimeout(this.#startTimer);
         this.#startTimer = setTimeout(() => {
+          this.#startedSeq = state.seq;
           void video.play().catch(() => {});
         }, state.anchor_ms - serverNow);
       }

@@ -12,7 +12,9 @@
 //!   same member with the chat it missed and no leave/join noise; after the
 //!   grace period, or on `leave`, the member is gone;
 //! - a member whose player runs dry makes the room wait, at most the bounded
-//!   time, and everyone's sync health is shared.
+//!   time, and everyone's sync health is shared;
+//! - reactions toggle per member, typing reaches the others, and connections
+//!   from one address share one chat budget.
 
 use std::time::Duration;
 
@@ -458,4 +460,72 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
         }
     }
     assert!(!held_again, "a member catching up does not hold the room again");
+}
+
+#[actix_web::test]
+async fn reactions_toggle_and_typing_reaches_the_others() {
+    let (app, room) = app_with_room(None).await;
+    let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    host.send(&RoomClientMessage::Chat { text: "popcorn?".into() }).await;
+    let said = ben
+        .until(|m| match m {
+            RoomServerMessage::Chat { message } if message.kind == ChatKind::User => Some(message),
+            _ => None,
+        })
+        .await;
+    let reactions_of = |m: RoomServerMessage| match m {
+        RoomServerMessage::Reactions { message, reactions } if message == said.id => Some(reactions),
+        _ => None,
+    };
+    ben.send(&RoomClientMessage::React { message: said.id, emoji: "🍿".into() }).await;
+    let after_one = host.until(reactions_of).await;
+    assert_eq!((after_one[0].emoji.as_str(), after_one[0].members.clone()), ("🍿", vec![ben.member.clone()]));
+    host.send(&RoomClientMessage::React { message: said.id, emoji: "🍿".into() }).await;
+    assert_eq!(host.until(reactions_of).await[0].members.len(), 2);
+    ben.send(&RoomClientMessage::React { message: said.id, emoji: "🍿".into() }).await;
+    assert_eq!(host.until(reactions_of).await[0].members, vec![host.member.clone()], "again takes it back");
+
+    ben.send(&RoomClientMessage::React { message: said.id, emoji: "way too long".into() }).await;
+    assert_eq!(ben.error_code().await, "invalid_reaction");
+    ben.send(&RoomClientMessage::React { message: 9_999, emoji: "👍".into() }).await;
+    assert_eq!(ben.error_code().await, "unknown_message");
+
+    ben.send(&RoomClientMessage::Typing { active: true }).await;
+    let typing = host
+        .until(|m| match m {
+            RoomServerMessage::Typing { member, active } => Some((member, active)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(typing, (ben.member.clone(), true));
+    // The (welcome) reactions of a newcomer's history.
+    let (_, welcome) = RoomClient::join(&app, &room, "Cy", None).await;
+    let RoomServerMessage::Welcome { chat, .. } = welcome else { unreachable!() };
+    let popcorn = chat.iter().find(|m| m.id == said.id).unwrap();
+    assert_eq!(popcorn.reactions.len(), 1);
+}
+
+#[actix_web::test]
+async fn connections_from_one_address_share_a_chat_budget() {
+    let (app, room) = app_with_room(None).await;
+    let mut members = Vec::new();
+    for name in ["A", "B", "C"] {
+        members.push(RoomClient::join(&app, &room, name, None).await.0);
+    }
+    // Each connection stays within its own burst (20); together they pass the address's (40).
+    for (i, member) in members.iter_mut().enumerate() {
+        let count = if i < 2 { 20 } else { 10 };
+        for n in 0..count {
+            member.send(&RoomClientMessage::Chat { text: format!("{i}-{n}") }).await;
+        }
+    }
+    // Which connection is refused depends on arrival order; how many pass does not.
+    let mut accepted = 0;
+    while let Ok(message) = members[2].next(Duration::from_secs(2)).await {
+        if matches!(message, RoomServerMessage::Chat { message } if message.kind == ChatKind::User) {
+            accepted += 1;
+        }
+    }
+    assert!((40..=42).contains(&accepted), "the address's burst of 40 (and a little refill), not 50: {accepted}");
 }
