@@ -17,7 +17,7 @@ cargo build --release --quiet -p cinemesh-server --bin cinemesh
 export CINEMESH_BIN="$PWD/target/release/cinemesh"
 (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build --silent)
 cd web
-run=(npx vitest run --config vitest.bench.config.ts)
+run=(npx vitest run --config vitest.bench.config.ts bench/swarm.ts)
 if [ "$(id -u)" = "0" ] && unshare -n true 2>/dev/null; then
   NO_COLOR=1 unshare -n bash -c 'ip link set lo up && exec "$@"' bash "${run[@]}"
 else

@@ -1,0 +1,178 @@
+// Watch-party benchmark:
+// 1. sync error: VIEWERS real Chromium viewers in one room for SYNC_SECS while
+//    the host plays, pauses and seeks on a schedule; every 100 ms each viewer's
+//    |video − room| (on its own estimate of the server clock) is sampled while
+//    the room plays, and the time each command took to bring everyone within
+//    100 ms is measured;
+// 2. chat fan-out: FANOUT_MEMBERS simulated members (WebSockets from Node)
+//    in one room; one sends chat messages, everyone times their arrival.
+// Run by ../bench/rooms.sh.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, it } from 'vitest';
+import WebSocket from 'ws';
+
+import { binary, launchBrowser, makeClip, startServer, type TestServer } from '../e2e/harness';
+
+const VIEWERS = Number(process.env.VIEWERS ?? 4);
+const SYNC_SECS = Number(process.env.SYNC_SECS ?? 120);
+const FANOUT_MEMBERS = Number(process.env.FANOUT_MEMBERS ?? 500);
+const FANOUT_MESSAGES = 50;
+
+let server: TestServer;
+let browser: Browser;
+let movieId: string;
+
+beforeAll(async () => {
+  server = await startServer({ CINEMESH_DEMO_ENABLED: 'false', CINEMESH_TRACKER_ICE_SERVERS: '[]' });
+  const clip = join(server.dataDir, 'bench.mp4');
+  makeClip(clip, 240, '640x360');
+  execFileSync(binary, ['ingest', clip, '--title', 'Room bench'], { env: server.env, stdio: 'pipe' });
+  const page = (await (await fetch(`${server.url}/api/movies`)).json()) as { movies: { id: string }[] };
+  movieId = page.movies[0]?.id ?? '';
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function createRoom(): Promise<string> {
+  const response = await fetch(`${server.url}/api/rooms`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ movie_id: movieId }),
+  });
+  return ((await response.json()) as { id: string }).id;
+}
+
+async function joinPage(room: string, name: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 640, height: 480 } });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/rooms/${room}`);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: 'Join' }).click();
+  await page.waitForFunction(() => window.cinemeshRoom?.player !== undefined && window.cinemeshRoom.room.clock.sampleCount >= 3);
+  return page;
+}
+
+/** Each page's |video − room| in ms, or undefined while the room is paused or starting. */
+function errors(pages: Page[]): Promise<(number | undefined)[]> {
+  return Promise.all(
+    pages.map((page) =>
+      page.evaluate(() => {
+        const room = window.cinemeshRoom?.room;
+        const video = document.querySelector('video');
+        const state = room?.playback;
+        if (room === undefined || video === null || state === undefined || !state.playing) return undefined;
+        if (room.serverNow() < state.anchor_ms) return undefined;
+        return Math.abs(video.currentTime * 1000 - (room.roomPosition() ?? Number.NaN));
+      }),
+    ),
+  );
+}
+
+it('sync error and chat fan-out', async () => {
+  // 1. Sync error under a schedule of commands.
+  const room = await createRoom();
+  const pages: Page[] = [];
+  for (let i = 0; i < VIEWERS; i++) pages.push(await joinPage(room, `viewer${i + 1}`));
+  const host = pages[0] as Page;
+  const control = (command: { action: 'play' | 'pause' | 'seek'; position_ms: number }): Promise<void> =>
+    host.evaluate((c) => window.cinemeshRoom?.room.control(c), command);
+  const position = (): Promise<number> => host.evaluate(() => window.cinemeshRoom?.room.roomPosition() ?? 0);
+
+  const steady: number[] = [];
+  const toSync: number[] = [];
+  let commands = 0;
+  const started = Date.now();
+  let step = 0;
+  await control({ action: 'play', position_ms: 0 });
+  let commandAt = Date.now();
+  let synced = false;
+  let nextCommandAt = started + 15_000;
+  while (Date.now() - started < SYNC_SECS * 1000) {
+    if (Date.now() >= nextCommandAt) {
+      // Pause, play, seek ahead, seek back, in turn.
+      const now = await position();
+      const commandsInTurn = [
+        { action: 'pause' as const, position_ms: now },
+        { action: 'play' as const, position_ms: now },
+        { action: 'seek' as const, position_ms: Math.min(200_000, now + 40_000) },
+        { action: 'seek' as const, position_ms: Math.max(0, now - 20_000) },
+      ];
+      await control(commandsInTurn[step % commandsInTurn.length] ?? { action: 'play', position_ms: now });
+      step += 1;
+      commands += 1;
+      commandAt = Date.now();
+      synced = false;
+      nextCommandAt = Date.now() + (step % 4 === 1 ? 3_000 : 15_000);
+    }
+    const sample = await errors(pages);
+    const playing = sample.filter((e): e is number => e !== undefined);
+    if (playing.length === pages.length) {
+      if (!synced && playing.every((e) => e <= 100)) {
+        toSync.push(Date.now() - commandAt);
+        synced = true;
+      }
+      // Steady state: from 2 s after a command.
+      if (Date.now() - commandAt >= 2_000) steady.push(...playing);
+    }
+    await sleep(100);
+  }
+  for (const page of pages) await page.context().close();
+
+  // 2. Chat fan-out to simulated members.
+  const fanoutRoom = await createRoom();
+  const socketUrl = `${server.url.replace('http', 'ws')}/api/rooms/${fanoutRoom}/socket`;
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const members: WebSocket[] = [];
+  await Promise.all(
+    Array.from({ length: FANOUT_MEMBERS }, async (_, i) => {
+      const socket = new WebSocket(socketUrl);
+      members.push(socket);
+      await new Promise<void>((resolve, reject) => {
+        socket.on('open', () => socket.send(JSON.stringify({ type: 'hello', version: 1, name: `m${i}` })));
+        socket.on('message', (data: Buffer) => {
+          const message = JSON.parse(data.toString()) as { type: string; message?: { text: string; kind: string } };
+          if (message.type === 'welcome') resolve();
+          if (message.type === 'chat' && message.message?.kind === 'user') {
+            const at = sentAt.get(message.message.text);
+            if (at !== undefined) latencies.push(performance.now() - at);
+          }
+        });
+        socket.on('error', reject);
+      });
+    }),
+  );
+  const sender = members[0] as WebSocket;
+  for (let i = 0; i < FANOUT_MESSAGES; i++) {
+    const text = `fan-out ${i}`;
+    sentAt.set(text, performance.now());
+    sender.send(JSON.stringify({ type: 'chat', text }));
+    await sleep(150);
+  }
+  await sleep(2_000);
+  for (const socket of members) socket.close();
+  const expected = FANOUT_MEMBERS * FANOUT_MESSAGES;
+
+  const summary = [
+    `sync: ${VIEWERS} browsers, ${SYNC_SECS} s, ${commands + 1} commands (play, pause, seeks);`,
+    `steady-state |error| p50 ${percentile(steady, 50).toFixed(0)} ms, p95 ${percentile(steady, 95).toFixed(0)} ms, max ${Math.max(...steady).toFixed(0)} ms over ${steady.length} samples;`,
+    `everyone within 100 ms after a command: p50 ${percentile(toSync, 50).toFixed(0)} ms, max ${Math.max(...toSync).toFixed(0)} ms (${toSync.length}/${commands + 1} commands)`,
+    `\nchat fan-out: ${FANOUT_MEMBERS} members, ${FANOUT_MESSAGES} messages: delivered ${latencies.length}/${expected};`,
+    `latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
+  ].join(' ');
+  console.log(`\nSUMMARY\n${summary}`);
+});
