@@ -10,16 +10,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export VIEWERS=${1:-6} SESSION_SECS=${2:-70} MOVIE_SECS=${3:-120,600} STAGGER_SECS=${STAGGER_SECS:-10}
-for tool in chromium ffmpeg; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y chromium ffmpeg" >&2; exit 1; }
-done
-cargo build --release --quiet -p cinemesh-server --bin cinemesh
-export CINEMESH_BIN="$PWD/target/release/cinemesh"
-(cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build --silent)
-cd web
-run=(npx vitest run --config vitest.bench.config.ts bench/swarm.ts)
-if [ "$(id -u)" = "0" ] && unshare -n true 2>/dev/null; then
-  NO_COLOR=1 unshare -n bash -c 'ip link set lo up && exec "$@"' bash "${run[@]}"
-else
-  NO_COLOR=1 "${run[@]}"
-fi
+source bench/lib/browser-bench.sh
+run_browser_bench bench/swarm.ts

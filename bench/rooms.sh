@@ -8,16 +8,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export VIEWERS=${1:-4} SYNC_SECS=${2:-120} FANOUT_MEMBERS=${3:-500}
-for tool in chromium ffmpeg; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y chromium ffmpeg" >&2; exit 1; }
-done
-cargo build --release --quiet -p cinemesh-server --bin cinemesh
-export CINEMESH_BIN="$PWD/target/release/cinemesh"
-(cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build --silent)
-cd web
-run=(npx vitest run --config vitest.bench.config.ts bench/room.ts)
-if [ "$(id -u)" = "0" ] && unshare -n true 2>/dev/null; then
-  NO_COLOR=1 unshare -n bash -c 'ip link set lo up && exec "$@"' bash "${run[@]}"
-else
-  NO_COLOR=1 "${run[@]}"
-fi
+source bench/lib/browser-bench.sh
+run_browser_bench bench/room.ts

@@ -7,14 +7,11 @@
 // 2. chat fan-out: FANOUT_MEMBERS simulated members (WebSockets from Node)
 //    in one room; one sends chat messages, everyone times their arrival.
 // Run by ../bench/rooms.sh.
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, it } from 'vitest';
 import WebSocket from 'ws';
 
-import { binary, launchBrowser, makeClip, startServer, type TestServer } from '../e2e/harness';
+import { ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from '../e2e/harness';
 
 const VIEWERS = Number(process.env.VIEWERS ?? 4);
 const SYNC_SECS = Number(process.env.SYNC_SECS ?? 120);
@@ -26,12 +23,8 @@ let browser: Browser;
 let movieId: string;
 
 beforeAll(async () => {
-  server = await startServer({ CINEMESH_DEMO_ENABLED: 'false', CINEMESH_TRACKER_ICE_SERVERS: '[]' });
-  const clip = join(server.dataDir, 'bench.mp4');
-  makeClip(clip, 240, '640x360');
-  execFileSync(binary, ['ingest', clip, '--title', 'Room bench'], { env: server.env, stdio: 'pipe' });
-  const page = (await (await fetch(`${server.url}/api/movies`)).json()) as { movies: { id: string }[] };
-  movieId = page.movies[0]?.id ?? '';
+  server = await startServer(LOOPBACK_SERVER);
+  movieId = await ingestClip(server, 'Room bench', 240);
   browser = await launchBrowser();
 });
 

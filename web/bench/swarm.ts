@@ -6,13 +6,10 @@
 //
 // Run by ../bench/p2p.sh; settings from the environment:
 //   VIEWERS (6), STAGGER_SECS (10), SESSION_SECS (70), MOVIE_SECS ("120,600").
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, it } from 'vitest';
 
-import { binary, launchBrowser, makeClip, startServer, type TestServer } from '../e2e/harness';
+import { ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from '../e2e/harness';
 import { openViewer, report, servedSegmentBytes, type ViewerReport } from '../e2e/viewers';
 
 const VIEWERS = Number(process.env.VIEWERS ?? 6);
@@ -24,7 +21,7 @@ let server: TestServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  server = await startServer({ CINEMESH_DEMO_ENABLED: 'false', CINEMESH_TRACKER_ICE_SERVERS: '[]' });
+  server = await startServer(LOOPBACK_SERVER);
   browser = await launchBrowser();
 });
 
@@ -36,13 +33,8 @@ afterAll(async () => {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
 
-async function ingest(seconds: number): Promise<string> {
-  const title = `Bench ${seconds} s`;
-  const clip = join(server.dataDir, `bench-${seconds}.mp4`);
-  makeClip(clip, seconds, '640x360');
-  execFileSync(binary, ['ingest', clip, '--title', title], { env: server.env, stdio: 'pipe' });
-  const page = (await (await fetch(`${server.url}/api/movies?q=${encodeURIComponent(title)}`)).json()) as { movies: { id: string }[] };
-  return page.movies[0]?.id ?? '';
+function ingest(seconds: number): Promise<string> {
+  return ingestClip(server, `Bench ${seconds} s`, seconds);
 }
 
 /** Viewers join STAGGER_SECS apart; each is reported and closed after SESSION_SECS. */

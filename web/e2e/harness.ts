@@ -125,3 +125,15 @@ export function makeClip(path: string, seconds: number, size = '1280x720'): void
     path,
   ]);
 }
+
+/** Settings for a server under browser tests: no demo movie, no STUN (peers meet on loopback). */
+export const LOOPBACK_SERVER: NodeJS.ProcessEnv = { CINEMESH_DEMO_ENABLED: 'false', CINEMESH_TRACKER_ICE_SERVERS: '[]' };
+
+/** Ingests a generated clip of `seconds` into a running server; returns the movie's id. */
+export async function ingestClip(server: TestServer, title: string, seconds: number, size = '640x360'): Promise<string> {
+  const clip = join(server.dataDir, `${title.replace(/\W/g, '')}.mp4`);
+  makeClip(clip, seconds, size);
+  execFileSync(binary, ['ingest', clip, '--title', title], { env: server.env, stdio: 'pipe' });
+  const page = (await (await fetch(`${server.url}/api/movies?q=${encodeURIComponent(title)}`)).json()) as { movies: { id: string }[] };
+  return page.movies[0]?.id ?? '';
+}

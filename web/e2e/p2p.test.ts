@@ -10,13 +10,10 @@
 // d. P2P off: no tracker socket, no peer connection, every byte from HTTP.
 //
 // P2P does not touch the database, so these run in the SQLite pass only.
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { binary, databaseMode, launchBrowser, makeClip, startServer, type TestServer } from './harness';
+import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from './harness';
 import { metric, openViewer, report, servedSegmentBytes, waitForPosition } from './viewers';
 
 let server: TestServer;
@@ -26,18 +23,10 @@ let movieId: string;
 
 const MOVIE_SECS = 80;
 
-async function ingestMovie(title: string): Promise<string> {
-  const clip = join(server.dataDir, `${title.replace(/\W/g, '')}.mp4`);
-  makeClip(clip, MOVIE_SECS, '640x360');
-  execFileSync(binary, ['ingest', clip, '--title', title], { env: server.env, stdio: 'pipe' });
-  const page = (await (await fetch(`${server.url}/api/movies?q=${encodeURIComponent(title)}`)).json()) as { movies: { id: string }[] };
-  return page.movies[0]?.id ?? '';
-}
-
 describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => {
   beforeAll(async () => {
-    server = await startServer({ CINEMESH_DEMO_ENABLED: 'false', CINEMESH_TRACKER_ICE_SERVERS: '[]' });
-    movieId = await ingestMovie('Swarm clip');
+    server = await startServer(LOOPBACK_SERVER);
+    movieId = await ingestClip(server, 'Swarm clip', MOVIE_SECS);
     movieUrl = `${server.url}/movies/${movieId}`;
     browser = await launchBrowser();
   });

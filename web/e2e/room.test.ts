@@ -4,13 +4,12 @@
 // clock, as each page estimates it) within 2 s; a late joiner is within
 // 100 ms within 3 s. Chat goes both ways. A viewer whose segments are
 // delayed makes the room wait for it at most the bounded 5 s, then catches up.
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { binary, databaseMode, launchBrowser, makeClip, screenshotDir, startServer, type TestServer } from './harness';
+import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, screenshotDir, startServer, type TestServer } from './harness';
 
 let server: TestServer;
 let browser: Browser;
@@ -66,12 +65,8 @@ async function allInSync(pages: Page[], withinMs: number): Promise<number> {
 
 describe.skipIf(databaseMode !== 'sqlite')('watch party', () => {
   beforeAll(async () => {
-    server = await startServer({ CINEMESH_DEMO_ENABLED: 'false', CINEMESH_TRACKER_ICE_SERVERS: '[]' });
-    const clip = join(server.dataDir, 'party.mp4');
-    makeClip(clip, 60, '640x360');
-    execFileSync(binary, ['ingest', clip, '--title', 'Party clip'], { env: server.env, stdio: 'pipe' });
-    const page = (await (await fetch(`${server.url}/api/movies`)).json()) as { movies: { id: string }[] };
-    movieId = page.movies[0]?.id ?? '';
+    server = await startServer(LOOPBACK_SERVER);
+    movieId = await ingestClip(server, 'Party clip', 60);
     browser = await launchBrowser();
   });
 

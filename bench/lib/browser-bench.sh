@@ -1,0 +1,20 @@
+# Shared by the benchmarks that drive real browsers: checks the tools, builds
+# the release binary and the web client, and runs one vitest bench file in a
+# private network namespace when it can (root), on loopback otherwise.
+#   run_browser_bench bench/<file>.ts    (from the repository root)
+run_browser_bench() {
+  local file=$1
+  for tool in chromium ffmpeg; do
+    command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y chromium ffmpeg" >&2; exit 1; }
+  done
+  cargo build --release --quiet -p cinemesh-server --bin cinemesh
+  export CINEMESH_BIN="$PWD/target/release/cinemesh"
+  (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build --silent)
+  local run=(npx vitest run --config vitest.bench.config.ts "$file")
+  cd web
+  if [ "$(id -u)" = "0" ] && unshare -n true 2>/dev/null; then
+    NO_COLOR=1 unshare -n bash -c 'ip link set lo up && exec "$@"' bash "${run[@]}"
+  else
+    NO_COLOR=1 "${run[@]}"
+  fi
+}
