@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use cinemesh_common::db::now_ms;
 use tokio::sync::mpsc;
 
 use crate::room::{Room, RoomCommand, RoomSetup, run_room};
@@ -42,11 +43,6 @@ impl Default for Rooms {
             chat_limits: crate::ip_limits::IpLimits::default(),
         }
     }
-}
-
-/// The server's clock, Unix ms.
-pub fn now_ms() -> i64 {
-    cinemesh_common::db::now_ms()
 }
 
 impl Rooms {

@@ -26,8 +26,8 @@ pub const DEFAULT_RESUME_GRACE_MS: i64 = 30_000;
 
 /// How long the room waits for members whose players ran dry, by default, ms.
 pub const DEFAULT_BUFFER_WAIT_MS: i64 = 5_000;
-/// Buffering reports this soon after a playback change are the change itself
-/// (everyone seeks and loads), not a member falling behind, ms.
+/// Buffering reports this soon after the room starts playing (its anchor) are
+/// that start itself (everyone seeks and loads), not a member falling behind, ms.
 const SETTLE_MS: i64 = 1_500;
 /// Sync health goes out at most this often, ms.
 const HEALTH_EVERY_MS: i64 = 2_000;
@@ -168,12 +168,12 @@ impl Room {
     pub fn restore(stored: StoredRoom, store: Option<RoomStore>, now_ms: fn() -> i64) -> Self {
         let clock = PlaybackClock::restore(stored.playback, stored.setup.duration_ms);
         let mut room = Self::assemble(stored.setup, clock, stored.policy, stored.chat.into(), store, now_ms);
-        room.pause_while_empty();
+        room.pause_while_nobody_online();
         room
     }
 
     /// Nobody watching, nobody to play for: pause where it had got to.
-    fn pause_while_empty(&mut self) {
+    fn pause_while_nobody_online(&mut self) {
         let online = self.seats.values().any(|s| s.attachment.is_some());
         if !online && self.clock.state().playing {
             self.clock.hold(true, (self.now_ms)());
@@ -282,7 +282,7 @@ impl Room {
         }
         self.forget_health(member);
         self.broadcast_members();
-        self.pause_while_empty();
+        self.pause_while_nobody_online();
     }
 
     fn give_up_seats(&mut self) {
@@ -326,7 +326,7 @@ impl Room {
             self.system(format!("{host} is now the host"));
         }
         self.broadcast_members();
-        self.pause_while_empty();
+        self.pause_while_nobody_online();
     }
 
     fn message(&mut self, member: &str, message: RoomClientMessage) -> Result<(), Refusal> {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use cinemesh_common::db::now_ms;
 use cinemesh_common::rate_limit::RateLimiter;
 use cinemesh_protocol::room::{
     MAX_ROOM_FRAME_BYTES, MemberId, ROOM_PROTOCOL_VERSION, RoomClientMessage, RoomServerMessage,
@@ -16,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
 use crate::ip_limits::IpLimits;
-use crate::registry::{RoomHandle, Rooms, now_ms};
+use crate::registry::{RoomHandle, Rooms};
 use crate::room::{ConnectionId, OUTBOX_CAPACITY, RoomCommand, refusal_message};
 
 /// A process-wide counter: each socket's hold on a member is told apart.

@@ -131,7 +131,7 @@ export class P2PEngine extends EventTarget {
       info.startSecs + info.durationSecs > this.#initialChunkFrom &&
       info.startSecs < this.#initialChunkFrom + this.config.initialChunkSecs;
     const holders = inInitialChunk || until() < this.config.httpDeadlineSecs ? [] : await this.#holdersOf(rendition, sequence);
-    let decision = chooseSource(
+    const decision = chooseSource(
       {
         p2pEnabled: true,
         inInitialChunk,
@@ -154,8 +154,7 @@ export class P2PEngine extends EventTarget {
       }
       reason = outcome;
       // A peer that failed us near the deadline leaves no time for another.
-      decision = until() < this.config.httpDeadlineSecs ? { source: 'http', reason: 'due_soon' } : decision;
-      if (decision.source === 'http') break;
+      if (until() < this.config.httpDeadlineSecs) break;
     }
     return this.#fallback(reason);
   }
