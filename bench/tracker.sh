@@ -35,7 +35,7 @@ for mode in in-process redis; do
     [ "$mode" = redis ] && redis_url="redis://127.0.0.1:6379"
     CINEMESH_LOG=warn CINEMESH_SERVER_BIND=127.0.0.1:0 CINEMESH_SERVER_WORKERS=1 CINEMESH_TRACKER_SHARDS=1 \
       CINEMESH_DEMO_ENABLED=false CINEMESH_STORAGE_DATA_DIR="$data" CINEMESH_STORAGE_REDIS_URL="$redis_url" \
-      CINEMESH_TRACKER_REDIS_PREFIX="cinemesh-bench-$$:" CINEMESH_TRACKER_SECRET="bench-secret" \
+      CINEMESH_STORAGE_REDIS_PREFIX="cinemesh-bench-$$:" CINEMESH_TRACKER_SECRET="bench-secret" \
       taskset -c 0 target/release/cinemesh serve > "$data.out" 2> "$data.err" &
     server_pid=$!
     for _ in $(seq 1 100); do grep -q "listening on" "$data.out" 2>/dev/null && break; sleep 0.1; done

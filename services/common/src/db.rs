@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "catalog", include_str!("../../../migrations/0001_catalog.sql")),
     (2, "tracker", include_str!("../../../migrations/0002_tracker.sql")),
     (3, "rooms", include_str!("../../../migrations/0003_rooms.sql")),
+    (4, "room_members", include_str!("../../../migrations/0004_room_members.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,7 @@ mod tests {
     use crate::SegmentRanges;
     use crate::room::{
         ChatKind, ChatMessage, ControlPolicy, MemberHealth, MemberView, PlaybackCommand, PlaybackState, Reaction, Role,
-        RoomClientMessage, RoomServerMessage,
+        RoomClientMessage, RoomServerMessage, StreamKind,
     };
     use crate::tracker::{ClientMessage, Holder, ReportReason, ServerMessage, Signal, SwarmKey};
 
@@ -39,6 +39,7 @@ mod tests {
             one::<Role>(),
             one::<MemberView>(),
             one::<MemberHealth>(),
+            one::<StreamKind>(),
             one::<Reaction>(),
             one::<ChatMessage>(),
             one::<ChatKind>(),

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod peer_wire;
 pub mod ranges;
 pub mod room;
+pub mod room_relay;
 pub mod tracker;
 pub mod webtorrent;
 

@@ -140,6 +140,22 @@ pub enum RoomClientMessage {
     Kick {
         member: MemberId,
     },
+    /// What this member streams to the room now (empty: nothing). The media
+    /// itself goes over WebRTC; the room only tells everyone.
+    Streaming {
+        kinds: Vec<StreamKind>,
+    },
+}
+
+/// What a member can stream to the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamKind {
+    Camera,
+    Microphone,
+    Screen,
+    /// A movie file from the member's own computer.
+    File,
 }
 
 /// A member as everyone in the room sees it.
@@ -150,6 +166,9 @@ pub struct MemberView {
     pub role: Role,
     /// False while the member's socket is gone and the seat is kept for it.
     pub online: bool,
+    /// What the member streams now, in `StreamKind` order.
+    #[serde(default)]
+    pub streaming: Vec<StreamKind>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -216,9 +235,13 @@ pub enum RoomServerMessage {
         #[ts(optional)]
         by: Option<MemberId>,
     },
-    /// The members changed (a join, a leave, a role).
-    Members {
-        members: Vec<MemberView>,
+    /// Members changed: `changed` are new or updated (a join, a role, going
+    /// offline, streaming), `left` are gone. The full list is in `welcome`.
+    MembersChanged {
+        #[serde(default)]
+        changed: Vec<MemberView>,
+        #[serde(default)]
+        left: Vec<MemberId>,
         policy: ControlPolicy,
     },
     Chat {

@@ -90,7 +90,11 @@ pub async fn create_room(api: web::Data<RoomsApi>, body: web::Json<CreateRoom>) 
     };
     // 20 characters of a 31-symbol alphabet: about 99 bits, unguessable.
     let id = cinemesh_common::id::random_id(20);
-    let room = api.rooms.create(RoomSetup { id: id.clone(), movie: movie_id, duration_ms, password });
+    let room = api
+        .rooms
+        .create(RoomSetup { id: id.clone(), movie: movie_id, duration_ms, password })
+        .await
+        .map_err(ApiError::from)?;
     Ok(HttpResponse::Created().json(summary(&room.id, &room.movie, room.has_password)))
 }
 
@@ -102,7 +106,7 @@ pub async fn get_room(api: web::Data<RoomsApi>, id: web::Path<String>) -> Result
         .rooms
         .get(&id)
         .await
-        .map_err(|e| ApiError::internal(&e))?
+        .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::not_found("room_not_found", "no such room"))?;
     Ok(HttpResponse::Ok().json(summary(&room.id, &room.movie, room.has_password)))
 }

@@ -1,13 +1,17 @@
 //! Watch-party rooms. The room's rules are pure state (`playback`, `members`);
 //! each room runs as one task that owns that state (`room`); members talk to
 //! it over a WebSocket (`session`); rooms are created over HTTP (`api`).
+//! Frames reach members here or, through Redis, on other instances
+//! (`delivery`, `relay`); rooms and seats are kept in the database (`store`).
 
 pub mod api;
+pub mod delivery;
 pub mod ip_limits;
 pub mod members;
 pub mod password;
 pub mod playback;
 pub mod registry;
+pub mod relay;
 pub mod room;
 pub mod session;
 pub mod store;
@@ -15,4 +19,5 @@ pub mod store;
 pub use api::{MovieDirectory, RoomsApi, configure_rooms};
 pub use cinemesh_common::Refusal;
 pub use registry::Rooms;
+pub use relay::Relay;
 pub use store::RoomStore;

@@ -85,6 +85,11 @@ impl Members {
         Ok(role)
     }
 
+    /// Seats a member as it was stored, with its role.
+    pub fn seat(&mut self, id: MemberId, name: DisplayName, role: Role) {
+        self.members.insert(id, Member { name, role });
+    }
+
     /// Removes a member. When the host leaves, the longest-serving co-host (or
     /// member) becomes host; returns the new host, if any changed.
     pub fn leave(&mut self, id: &str) -> Option<MemberId> {

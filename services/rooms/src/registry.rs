@@ -1,34 +1,120 @@
 //! The rooms of this instance, by id. Each room runs as its own task; the
-//! registry hands out the sender of its commands.
+//! registry hands out a handle to it. With a store, a room not running here
+//! is brought back from it (after a restart, or after it was unloaded for
+//! being empty). With a relay (Redis), a room runs on one instance at a time:
+//! the handle of a room whose home is elsewhere sends through the relay.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use cinemesh_common::db::now_ms;
-use tokio::sync::mpsc;
+use cinemesh_protocol::room_relay::{ConnectionKey, JoinAnswer, RelayedCommand};
+use tokio::sync::{mpsc, oneshot};
 
-use crate::room::{Room, RoomCommand, RoomSetup, run_room};
+use crate::delivery::Route;
+use crate::relay::{Home, Incoming, Relay, room_moved};
+use crate::room::{Room, RoomCommand, RoomSetup, refusal_message, run_room};
 use crate::store::RoomStore;
 
 /// Commands queued for one room before senders wait.
 const ROOM_QUEUE: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("reading the room from the database")]
+    Database(#[from] sqlx::Error),
+    #[error("asking Redis where the room runs")]
+    Redis(#[from] redis::RedisError),
+    #[error("this instance is shutting down")]
+    ShuttingDown,
+}
+
+impl From<LookupError> for cinemesh_common::ApiError {
+    fn from(e: LookupError) -> Self {
+        match e {
+            LookupError::ShuttingDown => Self::new(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "this server is shutting down; try again",
+            ),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+/// Where a handle's commands go.
+#[derive(Debug, Clone)]
+enum Destination {
+    Here(mpsc::Sender<RoomCommand>),
+    There { home: String, relay: Relay },
+}
 
 #[derive(Debug, Clone)]
 pub struct RoomHandle {
     pub id: String,
     pub movie: String,
     pub has_password: bool,
-    pub commands: mpsc::Sender<RoomCommand>,
+    destination: Destination,
 }
 
-/// The rooms running here; with a store, rooms are recorded and a room not
-/// running here is looked up there (after a restart).
+impl RoomHandle {
+    /// Hands a command to the room. Gives it back when the room does not run
+    /// here any more (it was unloaded or moved): ask the registry again.
+    pub async fn send(&self, command: RoomCommand) -> Result<(), RoomCommand> {
+        match &self.destination {
+            Destination::Here(commands) => commands.send(command).await.map_err(|e| e.0),
+            Destination::There { home, relay } => {
+                self.relay(home, relay, command);
+                Ok(())
+            }
+        }
+    }
+
+    fn relay(&self, home: &str, relay: &Relay, command: RoomCommand) {
+        match command {
+            RoomCommand::Join { name, password, resume, connection, route, accepted } => {
+                let Route::Local(outbox) = route else { return };
+                let join = RelayedCommand::Join { connection: connection.clone(), name, password, resume };
+                relay.join_remote(&self.id, home, connection, join, outbox, accepted);
+            }
+            RoomCommand::Message { member, connection, message } => {
+                relay.command(&self.id, home, RelayedCommand::Message { member, connection, message });
+            }
+            RoomCommand::Detach { member, connection } => {
+                relay.forget(&connection);
+                relay.command(&self.id, home, RelayedCommand::Detach { member, connection });
+            }
+            RoomCommand::Leave { member, connection } => {
+                relay.forget(&connection);
+                relay.command(&self.id, home, RelayedCommand::Leave { member, connection });
+            }
+            RoomCommand::Tick | RoomCommand::Stop => {}
+        }
+    }
+}
+
+/// How rooms started here are set up.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    resume_grace_ms: i64,
+    buffer_wait_ms: i64,
+    empty_grace_ms: i64,
+}
+
+/// The rooms running here, and how to find or bring back the others.
 #[derive(Clone)]
 pub struct Rooms {
     rooms: Arc<Mutex<HashMap<String, RoomHandle>>>,
     store: Option<RoomStore>,
-    resume_grace_ms: i64,
-    buffer_wait_ms: i64,
+    relay: Option<Relay>,
+    timing: Timing,
+    /// Names this instance's connections: `{instance}.{n}`.
+    instance: Arc<str>,
+    connections: Arc<AtomicU64>,
+    /// Set by `shutdown`: no room starts here any more.
+    stopping: Arc<AtomicBool>,
     /// Chat budgets per client address, across rooms and connections.
     pub chat_limits: crate::ip_limits::IpLimits,
 }
@@ -38,8 +124,15 @@ impl Default for Rooms {
         Self {
             rooms: Arc::default(),
             store: None,
-            resume_grace_ms: crate::room::DEFAULT_RESUME_GRACE_MS,
-            buffer_wait_ms: crate::room::DEFAULT_BUFFER_WAIT_MS,
+            relay: None,
+            timing: Timing {
+                resume_grace_ms: crate::room::DEFAULT_RESUME_GRACE_MS,
+                buffer_wait_ms: crate::room::DEFAULT_BUFFER_WAIT_MS,
+                empty_grace_ms: crate::room::DEFAULT_EMPTY_GRACE_MS,
+            },
+            instance: cinemesh_common::id::random_id(12).into(),
+            connections: Arc::default(),
+            stopping: Arc::default(),
             chat_limits: crate::ip_limits::IpLimits::default(),
         }
     }
@@ -52,22 +145,53 @@ impl Rooms {
 
     /// How long a room waits for members whose players ran dry.
     pub fn with_buffer_wait(mut self, wait_ms: i64) -> Self {
-        self.buffer_wait_ms = wait_ms;
+        self.timing.buffer_wait_ms = wait_ms;
         self
     }
 
     /// How long a member whose socket dropped keeps its seat.
     pub fn with_resume_grace(mut self, grace_ms: i64) -> Self {
-        self.resume_grace_ms = grace_ms;
+        self.timing.resume_grace_ms = grace_ms;
         self
     }
 
-    /// Starts a new room and returns its handle.
-    pub fn create(&self, setup: RoomSetup) -> RoomHandle {
-        let room = Room::new(setup.clone(), self.store.clone(), now_ms)
-            .with_resume_grace(self.resume_grace_ms)
-            .with_buffer_wait(self.buffer_wait_ms);
-        self.start(&setup, room)
+    /// How long a room nobody is in stays in memory (its rows stay in the store).
+    pub fn with_empty_grace(mut self, grace_ms: i64) -> Self {
+        self.timing.empty_grace_ms = grace_ms;
+        self
+    }
+
+    /// Shares rooms with other instances through `relay`; what they ask of
+    /// rooms running here arrives on `incoming`.
+    pub fn with_relay(mut self, relay: Relay, incoming: mpsc::Receiver<Incoming>) -> Self {
+        self.instance = relay.instance().into();
+        self.relay = Some(relay);
+        actix_web::rt::spawn(self.clone().serve_relay(incoming));
+        self
+    }
+
+    /// A name for a new socket's hold on a member, unique across instances.
+    pub fn next_connection(&self) -> ConnectionKey {
+        format!("{}.{}", self.instance, self.connections.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Starts a new room here and returns its handle.
+    pub async fn create(&self, setup: RoomSetup) -> Result<RoomHandle, LookupError> {
+        if self.stopping.load(Ordering::Relaxed) {
+            return Err(LookupError::ShuttingDown);
+        }
+        if let Some(relay) = &self.relay {
+            // A fresh random id: nobody else holds it, so it is ours.
+            relay.claim(&setup.id).await?;
+        }
+        let room = self.set_up(Room::new(setup.clone(), self.store.clone(), now_ms));
+        Ok(self.start(&setup, room))
+    }
+
+    fn set_up(&self, room: Room) -> Room {
+        room.with_resume_grace(self.timing.resume_grace_ms)
+            .with_buffer_wait(self.timing.buffer_wait_ms)
+            .with_empty_grace(self.timing.empty_grace_ms)
     }
 
     fn start(&self, setup: &RoomSetup, room: Room) -> RoomHandle {
@@ -76,32 +200,164 @@ impl Rooms {
             id: setup.id.clone(),
             movie: setup.movie.clone(),
             has_password: setup.password.is_some(),
-            commands,
+            destination: Destination::Here(commands.clone()),
         };
-        actix_web::rt::spawn(run_room(room, receiver));
         self.lock().insert(handle.id.clone(), handle.clone());
+        let rooms = self.clone();
+        let id = setup.id.clone();
+        actix_web::rt::spawn(async move {
+            run_room(room, receiver).await;
+            rooms.stopped(&id, &commands).await;
+        });
         handle
     }
 
-    /// The room, running here or brought back from the store.
-    pub async fn get(&self, id: &str) -> Result<Option<RoomHandle>, sqlx::Error> {
+    /// A room's task ended: it is forgotten here, and once its writes reached
+    /// the database (where its next home reads it), its lease is given up.
+    async fn stopped(&self, id: &str, commands: &mpsc::Sender<RoomCommand>) {
+        if let Some(store) = &self.store {
+            store.flush().await;
+        }
+        {
+            let mut rooms = self.lock();
+            // Only this run of the room; a newer one may have started since.
+            if rooms.get(id).is_some_and(|h| matches!(&h.destination, Destination::Here(c) if c.same_channel(commands)))
+            {
+                rooms.remove(id);
+            }
+        }
+        tracing::debug!(room = id, "room unloaded");
+        if let Some(relay) = &self.relay {
+            relay.release(id).await;
+        }
+    }
+
+    /// The room: running here, brought back from the store, or (with a
+    /// relay) running on another instance.
+    pub async fn get(&self, id: &str) -> Result<Option<RoomHandle>, LookupError> {
         if let Some(handle) = self.lock().get(id).cloned() {
             return Ok(Some(handle));
         }
+        if self.stopping.load(Ordering::Relaxed) {
+            return Err(LookupError::ShuttingDown);
+        }
         let Some(store) = &self.store else { return Ok(None) };
+        let Some(relay) = &self.relay else { return Ok(self.bring_back(store, id).await?) };
+        match relay.claim(id).await? {
+            Home::Here => {
+                let handle = self.bring_back(store, id).await?;
+                if handle.is_none() {
+                    relay.release(id).await;
+                }
+                Ok(handle)
+            }
+            Home::There(home) => Ok(store.summary(id).await?.map(|(movie, has_password)| RoomHandle {
+                id: id.to_owned(),
+                movie,
+                has_password,
+                destination: Destination::There { home, relay: relay.clone() },
+            })),
+        }
+    }
+
+    async fn bring_back(&self, store: &RoomStore, id: &str) -> Result<Option<RoomHandle>, sqlx::Error> {
         let Some(stored) = store.load(id).await? else { return Ok(None) };
         // Another request may have brought it back meanwhile: one task per room.
         if let Some(handle) = self.lock().get(id).cloned() {
             return Ok(Some(handle));
         }
         let setup = stored.setup.clone();
-        let room = Room::restore(stored, Some(store.clone()), now_ms)
-            .with_resume_grace(self.resume_grace_ms)
-            .with_buffer_wait(self.buffer_wait_ms);
+        let room = self.set_up(Room::restore(stored, Some(store.clone()), now_ms));
         Ok(Some(self.start(&setup, room)))
+    }
+
+    /// Stops every room here, as a graceful shutdown does: members are told
+    /// to reconnect (another instance takes the rooms, or this one after a
+    /// restart), writes are flushed and leases given up. Waits at most `bound`.
+    pub async fn shutdown(&self, bound: Duration) {
+        self.stopping.store(true, Ordering::Relaxed);
+        let handles: Vec<RoomHandle> = self.lock().values().cloned().collect();
+        for handle in handles {
+            let _ = handle.send(RoomCommand::Stop).await;
+        }
+        let deadline = tokio::time::Instant::now() + bound;
+        while !self.lock().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if let Some(store) = &self.store {
+            store.flush().await;
+        }
+    }
+
+    /// Rooms running here right now.
+    pub fn running(&self) -> usize {
+        self.lock().len()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, RoomHandle>> {
         self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands what other instances' sessions say to the rooms running here.
+    async fn serve_relay(self, mut incoming: mpsc::Receiver<Incoming>) {
+        while let Some(message) = incoming.recv().await {
+            match message {
+                Incoming::Command { room, from, command } => self.relayed(&room, from, command).await,
+                Incoming::Lost { room } => {
+                    let handle = self.lock().get(&room).cloned();
+                    if let Some(handle) = handle {
+                        let _ = handle.send(RoomCommand::Stop).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn relayed(&self, room: &str, from: String, command: RelayedCommand) {
+        let Some(relay) = &self.relay else { return };
+        let here = self.lock().get(room).cloned().filter(|h| matches!(h.destination, Destination::Here(_)));
+        let Some(handle) = here else {
+            // The room stopped here: its members reconnect and find its new home.
+            match command {
+                RelayedCommand::Join { connection, .. } => {
+                    let moved = room_moved();
+                    let answer = JoinAnswer::Refused { code: moved.code.into(), message: moved.message };
+                    relay.joined(&from, connection, answer);
+                }
+                RelayedCommand::Message { connection, .. } => {
+                    relay.deliver(
+                        &from,
+                        vec![connection.clone()],
+                        &crate::delivery::frame_of(&refusal_message(room_moved())),
+                    );
+                    relay.close(&from, vec![connection]);
+                }
+                RelayedCommand::Detach { .. } | RelayedCommand::Leave { .. } => {}
+            }
+            return;
+        };
+        let command = match command {
+            RelayedCommand::Join { connection, name, password, resume } => {
+                let (accepted, answer) = oneshot::channel::<Result<String, crate::Refusal>>();
+                let route = Route::Remote { instance: from.clone(), relay: relay.clone() };
+                let relay = relay.clone();
+                let key = connection.clone();
+                actix_web::rt::spawn(async move {
+                    let answer = match answer.await {
+                        Ok(Ok(member)) => JoinAnswer::Accepted { member },
+                        Ok(Err(refusal)) => JoinAnswer::Refused { code: refusal.code.into(), message: refusal.message },
+                        Err(_) => JoinAnswer::Refused { code: "room_moved".into(), message: room_moved().message },
+                    };
+                    relay.joined(&from, key, answer);
+                });
+                RoomCommand::Join { name, password, resume, connection, route, accepted }
+            }
+            RelayedCommand::Message { member, connection, message } => {
+                RoomCommand::Message { member, connection, message }
+            }
+            RelayedCommand::Detach { member, connection } => RoomCommand::Detach { member, connection },
+            RelayedCommand::Leave { member, connection } => RoomCommand::Leave { member, connection },
+        };
+        let _ = handle.send(command).await;
     }
 }

@@ -1,28 +1,29 @@
 //! One room as a task: it alone owns the room's state, takes commands from
-//! its members' sessions in order, and answers by writing to their outboxes
-//! with `try_send` (a member too slow to read loses messages; the room never
-//! waits on one).
+//! its members' sessions in order, and answers with frames serialized once
+//! and handed to every recipient without waiting (a member too slow to read
+//! loses messages; the room never waits on one).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use cinemesh_protocol::room::{
     CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MemberHealth, MemberId,
-    MemberView, PlaybackCommand, ROOM_PROTOCOL_VERSION, Reaction, RoomClientMessage, RoomServerMessage,
+    MemberView, PlaybackCommand, ROOM_PROTOCOL_VERSION, Reaction, RoomClientMessage, RoomServerMessage, StreamKind,
 };
+use cinemesh_protocol::room_relay::ConnectionKey;
+use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
+use crate::delivery::{Attachment, Frame, Route, fan_out, frame_of};
 use crate::members::{DisplayName, Members};
 use crate::playback::PlaybackClock;
-use crate::store::{RoomStore, RoomWrite, StoredRoom};
-
-/// Messages queued for one member before further ones are dropped.
-pub const OUTBOX_CAPACITY: usize = 256;
-
-pub type Outbox = mpsc::Sender<RoomServerMessage>;
+use crate::store::{RoomStore, RoomWrite, StoredMember, StoredRoom};
 
 /// How long a member whose socket dropped keeps its seat by default, ms.
 pub const DEFAULT_RESUME_GRACE_MS: i64 = 30_000;
+
+/// How long a room with no members stays in memory by default, ms.
+pub const DEFAULT_EMPTY_GRACE_MS: i64 = 300_000;
 
 /// How long the room waits for members whose players ran dry, by default, ms.
 pub const DEFAULT_BUFFER_WAIT_MS: i64 = 5_000;
@@ -38,10 +39,6 @@ struct Wait {
     members: HashSet<MemberId>,
 }
 
-/// One socket's hold on a member: a resumed member gets a new connection,
-/// and anything the old one still says about it is ignored.
-pub type ConnectionId = u64;
-
 /// What a session asks of its room.
 #[derive(Debug)]
 pub enum RoomCommand {
@@ -49,38 +46,43 @@ pub enum RoomCommand {
         name: String,
         password: Option<String>,
         resume: Option<String>,
-        connection: ConnectionId,
-        outbox: Outbox,
+        connection: ConnectionKey,
+        route: Route,
         accepted: oneshot::Sender<Result<MemberId, Refusal>>,
     },
     Message {
         member: MemberId,
+        connection: ConnectionKey,
         message: RoomClientMessage,
     },
     /// The socket is gone: the seat is kept for the grace period.
     Detach {
         member: MemberId,
-        connection: ConnectionId,
+        connection: ConnectionKey,
     },
     /// The member said `leave`.
     Leave {
         member: MemberId,
-        connection: ConnectionId,
+        connection: ConnectionKey,
     },
     /// Time passes: seats kept past their grace period are given up.
     Tick,
-}
-
-struct Attachment {
-    connection: ConnectionId,
-    outbox: Outbox,
+    /// The room runs elsewhere now: everyone reconnects, and this task ends.
+    Stop,
 }
 
 struct Seat {
-    resume_token: String,
+    /// SHA-256 of the resume token, hex: the token itself is not kept.
+    resume_digest: String,
     attachment: Option<Attachment>,
     /// Set while detached: when the seat is given up, server ms.
     keep_until_ms: Option<i64>,
+    /// What the member streams now, sorted.
+    streaming: Vec<StreamKind>,
+}
+
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// How a room is set up when it is created.
@@ -103,6 +105,11 @@ pub struct Room {
     store: Option<RoomStore>,
     resume_grace_ms: i64,
     buffer_wait_ms: i64,
+    empty_grace_ms: i64,
+    /// Since when nobody has a seat, server ms.
+    empty_since_ms: Option<i64>,
+    /// Set when the task should end: the room is unloaded or moved.
+    finished: bool,
     health: HashMap<MemberId, MemberHealth>,
     health_changed: bool,
     health_sent_ms: i64,
@@ -114,6 +121,10 @@ pub struct Room {
 
 impl Room {
     pub fn with_resume_grace(mut self, grace_ms: i64) -> Self {
+        let until = (self.now_ms)() + grace_ms;
+        for seat in self.seats.values_mut().filter(|s| s.keep_until_ms.is_some()) {
+            seat.keep_until_ms = Some(until);
+        }
         self.resume_grace_ms = grace_ms;
         self
     }
@@ -121,6 +132,16 @@ impl Room {
     pub fn with_buffer_wait(mut self, wait_ms: i64) -> Self {
         self.buffer_wait_ms = wait_ms;
         self
+    }
+
+    pub fn with_empty_grace(mut self, grace_ms: i64) -> Self {
+        self.empty_grace_ms = grace_ms;
+        self
+    }
+
+    /// Whether the task should end (nobody came back within the empty grace, or the room moved).
+    pub fn is_finished(&self) -> bool {
+        self.finished
     }
 
     /// A new room, recorded in `store` when there is one.
@@ -153,6 +174,9 @@ impl Room {
             store,
             resume_grace_ms: DEFAULT_RESUME_GRACE_MS,
             buffer_wait_ms: DEFAULT_BUFFER_WAIT_MS,
+            empty_grace_ms: DEFAULT_EMPTY_GRACE_MS,
+            empty_since_ms: Some(now_ms()),
+            finished: false,
             health: HashMap::new(),
             health_changed: false,
             health_sent_ms: 0,
@@ -162,12 +186,28 @@ impl Room {
         }
     }
 
-    /// A room as it was stored. Nobody is in it yet, so it does not play:
-    /// a room that was playing is paused where it had got to (as it is
-    /// whenever nobody in it is online).
+    /// A room as it was stored. Nobody is online in it yet, so it does not
+    /// play: a room that was playing is paused where it had got to (as it is
+    /// whenever nobody in it is online). Its members keep their seats and
+    /// roles for the resume grace period, to come back with their tokens.
     pub fn restore(stored: StoredRoom, store: Option<RoomStore>, now_ms: fn() -> i64) -> Self {
         let clock = PlaybackClock::restore(stored.playback, stored.setup.duration_ms);
         let mut room = Self::assemble(stored.setup, clock, stored.policy, stored.chat.into(), store, now_ms);
+        let until = now_ms() + room.resume_grace_ms;
+        for member in stored.members {
+            let Ok(name) = DisplayName::parse(&member.name) else { continue };
+            room.members.seat(member.id.clone(), name, member.role);
+            let seat = Seat {
+                resume_digest: member.resume_digest,
+                attachment: None,
+                keep_until_ms: Some(until),
+                streaming: Vec::new(),
+            };
+            room.seats.insert(member.id, seat);
+        }
+        if !room.members.is_empty() {
+            room.empty_since_ms = None;
+        }
         room.pause_while_nobody_online();
         room
     }
@@ -202,26 +242,30 @@ impl Room {
 
     pub fn handle(&mut self, command: RoomCommand) {
         match command {
-            RoomCommand::Join { name, password, resume, connection, outbox, accepted } => {
-                let attachment = Attachment { connection, outbox };
-                let result = match resume.and_then(|token| self.seat_of(&token)) {
-                    Some(member) => Ok(self.resume(member, attachment)),
+            RoomCommand::Join { name, password, resume, connection, route, accepted } => {
+                let attachment = Attachment { connection, route };
+                let result = match resume.as_deref().and_then(|token| self.seat_of(token).map(|m| (m, token))) {
+                    Some((member, token)) => Ok(self.resume(member, token, attachment)),
                     None => self.join(name, password.as_deref(), attachment),
                 };
                 let _ = accepted.send(result);
             }
-            RoomCommand::Message { member, message } => {
+            RoomCommand::Message { member, connection, message } => {
+                // A socket that was replaced (resumed elsewhere, kicked) no longer speaks for the member.
+                if !self.is_attached(&member, &connection) {
+                    return;
+                }
                 if let Err(refusal) = self.message(&member, message) {
-                    self.send(&member, refusal_message(refusal));
+                    self.send(&member, &refusal_message(refusal));
                 }
             }
             RoomCommand::Detach { member, connection } => {
-                if self.is_attached(&member, connection) {
+                if self.is_attached(&member, &connection) {
                     self.detach(&member);
                 }
             }
             RoomCommand::Leave { member, connection } => {
-                if self.is_attached(&member, connection) {
+                if self.is_attached(&member, &connection) {
                     self.leave(&member, "left");
                 }
             }
@@ -229,16 +273,36 @@ impl Room {
                 self.give_up_seats();
                 self.stop_waiting_if_too_long();
                 self.send_health();
+                self.unload_if_empty_too_long();
+            }
+            RoomCommand::Stop => {
+                self.broadcast(&refusal_message(crate::relay::room_moved()));
+                // Dropping the attachments ends the sessions; clients resume elsewhere.
+                for seat in self.seats.values_mut() {
+                    seat.attachment = None;
+                }
+                self.finished = true;
             }
         }
     }
 
-    fn is_attached(&self, member: &str, connection: ConnectionId) -> bool {
+    fn unload_if_empty_too_long(&mut self) {
+        if self.members.is_empty() {
+            let now = (self.now_ms)();
+            let since = *self.empty_since_ms.get_or_insert(now);
+            self.finished |= now - since >= self.empty_grace_ms;
+        } else {
+            self.empty_since_ms = None;
+        }
+    }
+
+    fn is_attached(&self, member: &str, connection: &str) -> bool {
         self.seats.get(member).and_then(|s| s.attachment.as_ref()).is_some_and(|a| a.connection == connection)
     }
 
     fn seat_of(&self, resume_token: &str) -> Option<MemberId> {
-        self.seats.iter().find(|(_, seat)| seat.resume_token == resume_token).map(|(id, _)| id.clone())
+        let wanted = digest(resume_token);
+        self.seats.iter().find(|(_, seat)| seat.resume_digest == wanted).map(|(id, _)| id.clone())
     }
 
     fn join(&mut self, name: String, password: Option<&str>, attachment: Attachment) -> Result<MemberId, Refusal> {
@@ -250,28 +314,32 @@ impl Room {
         let name = DisplayName::parse(&name)?;
         let member = cinemesh_common::id::random_id(12);
         self.members.join(member.clone(), name.clone())?;
+        let token = cinemesh_common::id::random_id(24);
         let seat = Seat {
-            resume_token: cinemesh_common::id::random_id(24),
+            resume_digest: digest(&token),
             attachment: Some(attachment),
             keep_until_ms: None,
+            streaming: Vec::new(),
         };
         self.seats.insert(member.clone(), seat);
-        self.welcome(&member);
-        self.broadcast_members();
+        self.empty_since_ms = None;
+        self.save_member(&member);
+        self.welcome(&member, &token);
+        self.members_changed(&[&member], &[]);
         self.system(format!("{} joined", name.as_str()));
         Ok(member)
     }
 
     /// The member takes its seat back on a new socket: no leave, no join, the
     /// current state and the recent chat in its welcome.
-    fn resume(&mut self, member: MemberId, attachment: Attachment) -> MemberId {
+    fn resume(&mut self, member: MemberId, token: &str, attachment: Attachment) -> MemberId {
         if let Some(seat) = self.seats.get_mut(&member) {
-            // A socket still attached is replaced; dropping its outbox ends it.
+            // A socket still attached is replaced; dropping it ends that session.
             seat.attachment = Some(attachment);
             seat.keep_until_ms = None;
         }
-        self.welcome(&member);
-        self.broadcast_members();
+        self.welcome(&member, token);
+        self.members_changed(&[&member], &[]);
         member
     }
 
@@ -279,10 +347,36 @@ impl Room {
         if let Some(seat) = self.seats.get_mut(member) {
             seat.attachment = None;
             seat.keep_until_ms = Some((self.now_ms)() + self.resume_grace_ms);
+            // The media went with the socket.
+            seat.streaming.clear();
         }
         self.forget_health(member);
-        self.broadcast_members();
+        self.members_changed(&[member], &[]);
         self.pause_while_nobody_online();
+    }
+
+    /// Records a member's seat (name, role, resume digest) so it survives a
+    /// restart or a move to another instance.
+    fn save_member(&self, member: &str) {
+        let (Some(store), Some(m), Some(seat)) = (&self.store, self.members.get(member), self.seats.get(member)) else {
+            return;
+        };
+        store.write(RoomWrite::Member {
+            room: self.setup.id.clone(),
+            member: StoredMember {
+                id: member.to_owned(),
+                name: m.name.as_str().to_owned(),
+                role: m.role,
+                resume_digest: seat.resume_digest.clone(),
+            },
+            at_ms: (self.now_ms)(),
+        });
+    }
+
+    fn forget_member(&self, member: &str) {
+        if let Some(store) = &self.store {
+            store.write(RoomWrite::MemberGone { room: self.setup.id.clone(), member: member.to_owned() });
+        }
     }
 
     fn give_up_seats(&mut self) {
@@ -298,13 +392,12 @@ impl Room {
         }
     }
 
-    fn welcome(&self, member: &MemberId) {
-        let Some(seat) = self.seats.get(member) else { return };
+    fn welcome(&self, member: &MemberId, token: &str) {
         let now = (self.now_ms)();
         let welcome = RoomServerMessage::Welcome {
             version: ROOM_PROTOCOL_VERSION,
             member: member.clone(),
-            resume_token: seat.resume_token.clone(),
+            resume_token: token.to_owned(),
             room: self.setup.id.clone(),
             movie: self.setup.movie.clone(),
             policy: self.members.policy,
@@ -313,19 +406,26 @@ impl Room {
             chat: self.chat.iter().cloned().collect(),
             server_ms: now,
         };
-        self.send(member, welcome);
+        self.send(member, &welcome);
     }
 
     fn leave(&mut self, member: &str, how: &str) {
         let Some(name) = self.members.get(member).map(|m| m.name.as_str().to_owned()) else { return };
         let new_host = self.members.leave(member);
         self.seats.remove(member);
+        self.forget_member(member);
         self.forget_health(member);
         self.system(format!("{name} {how}"));
-        if let Some(host) = new_host.and_then(|id| self.members.get(&id).map(|m| m.name.as_str().to_owned())) {
-            self.system(format!("{host} is now the host"));
+        let mut changed = Vec::new();
+        if let Some(host) = new_host {
+            self.save_member(&host);
+            if let Some(name) = self.members.get(&host).map(|m| m.name.as_str().to_owned()) {
+                self.system(format!("{name} is now the host"));
+            }
+            changed.push(host);
         }
-        self.broadcast_members();
+        let changed: Vec<&str> = changed.iter().map(String::as_str).collect();
+        self.members_changed(&changed, &[member]);
         self.pause_while_nobody_online();
     }
 
@@ -375,17 +475,20 @@ impl Room {
             RoomClientMessage::SetPolicy { policy } => {
                 self.members.set_policy(member, policy)?;
                 self.save_state();
-                self.broadcast_members();
+                self.members_changed(&[], &[]);
                 Ok(())
             }
             RoomClientMessage::SetCohost { member: target, cohost } => {
                 self.members.set_cohost(member, &target, cohost)?;
-                self.broadcast_members();
+                self.save_member(&target);
+                self.members_changed(&[&target], &[]);
                 Ok(())
             }
             RoomClientMessage::HandOver { member: target } => {
                 self.members.hand_over(member, &target)?;
-                self.broadcast_members();
+                self.save_member(member);
+                self.save_member(&target);
+                self.members_changed(&[member, &target], &[]);
                 if let Some(host) = self.members.get(&target).map(|m| m.name.as_str().to_owned()) {
                     self.system(format!("{host} is now the host"));
                 }
@@ -393,11 +496,25 @@ impl Room {
             }
             RoomClientMessage::Kick { member: target } => {
                 let kicked = self.members.kick(member, &target)?;
-                self.send(&target, refusal_message(Refusal::new("kicked", "the host removed you from the room")));
-                // Dropping the outbox ends the kicked member's session.
+                self.send(&target, &refusal_message(Refusal::new("kicked", "the host removed you from the room")));
+                // Dropping the attachment ends the kicked member's session.
                 self.seats.remove(&target);
+                self.forget_member(&target);
+                self.forget_health(&target);
                 self.system(format!("{} was removed by {name}", kicked.name.as_str()));
-                self.broadcast_members();
+                self.members_changed(&[], &[&target]);
+                self.pause_while_nobody_online();
+                Ok(())
+            }
+            RoomClientMessage::Streaming { mut kinds } => {
+                kinds.sort();
+                kinds.dedup();
+                if let Some(seat) = self.seats.get_mut(member)
+                    && seat.streaming != kinds
+                {
+                    seat.streaming = kinds;
+                    self.members_changed(&[member], &[]);
+                }
                 Ok(())
             }
         }
@@ -511,20 +628,30 @@ impl Room {
         self.broadcast(&RoomServerMessage::Health { members });
     }
 
-    fn member_views(&self) -> Vec<MemberView> {
-        self.members
-            .iter()
-            .map(|(id, m)| MemberView {
-                id: id.clone(),
-                name: m.name.as_str().to_owned(),
-                role: m.role,
-                online: self.seats.get(id).is_some_and(|s| s.attachment.is_some()),
-            })
-            .collect()
+    fn member_view(&self, id: &str) -> Option<MemberView> {
+        let member = self.members.get(id)?;
+        let seat = self.seats.get(id);
+        Some(MemberView {
+            id: id.to_owned(),
+            name: member.name.as_str().to_owned(),
+            role: member.role,
+            online: seat.is_some_and(|s| s.attachment.is_some()),
+            streaming: seat.map(|s| s.streaming.clone()).unwrap_or_default(),
+        })
     }
 
-    fn broadcast_members(&self) {
-        self.broadcast(&RoomServerMessage::Members { members: self.member_views(), policy: self.members.policy });
+    fn member_views(&self) -> Vec<MemberView> {
+        self.members.iter().filter_map(|(id, _)| self.member_view(id)).collect()
+    }
+
+    /// Tells everyone what changed about these members (and the policy):
+    /// the size of the change, not of the room.
+    fn members_changed(&self, changed: &[&str], left: &[&str]) {
+        self.broadcast(&RoomServerMessage::MembersChanged {
+            changed: changed.iter().filter_map(|id| self.member_view(id)).collect(),
+            left: left.iter().map(|id| (*id).to_owned()).collect(),
+            policy: self.members.policy,
+        });
     }
 
     fn system(&mut self, text: String) {
@@ -553,24 +680,20 @@ impl Room {
         self.broadcast(&RoomServerMessage::Chat { message });
     }
 
-    fn send(&self, member: &str, message: RoomServerMessage) {
+    fn send(&self, member: &str, message: &RoomServerMessage) {
         if let Some(attachment) = self.seats.get(member).and_then(|s| s.attachment.as_ref()) {
-            let _ = attachment.outbox.try_send(message);
+            attachment.send(&frame_of(message));
         }
     }
 
     fn broadcast_except(&self, member: &str, message: &RoomServerMessage) {
-        for (id, seat) in &self.seats {
-            if let Some(attachment) = seat.attachment.as_ref().filter(|_| id != member) {
-                let _ = attachment.outbox.try_send(message.clone());
-            }
-        }
+        let frame: Frame = frame_of(message);
+        let others = self.seats.iter().filter(|(id, _)| *id != member).filter_map(|(_, s)| s.attachment.as_ref());
+        fan_out(others, &frame);
     }
 
     fn broadcast(&self, message: &RoomServerMessage) {
-        for attachment in self.seats.values().filter_map(|s| s.attachment.as_ref()) {
-            let _ = attachment.outbox.try_send(message.clone());
-        }
+        fan_out(self.seats.values().filter_map(|s| s.attachment.as_ref()), &frame_of(message));
     }
 }
 
@@ -590,11 +713,11 @@ pub fn refusal_message(refusal: Refusal) -> RoomServerMessage {
     RoomServerMessage::Error { code: refusal.code.to_owned(), message: refusal.message }
 }
 
-/// Runs a room until its commands stop.
+/// Runs a room until its commands stop or it is finished.
 pub async fn run_room(mut room: Room, mut commands: mpsc::Receiver<RoomCommand>) {
     // Fine enough that the bounded wait overshoots by at most a quarter second.
     let mut ticks = tokio::time::interval(std::time::Duration::from_millis(250));
-    loop {
+    while !room.is_finished() {
         tokio::select! {
             command = commands.recv() => match command {
                 Some(command) => room.handle(command),
@@ -622,6 +745,7 @@ mod tests {
             policy: ControlPolicy::Everyone,
             playback: PlaybackState { position_ms: 1_000.0, playing: true, rate: 1.0, seq: 4, anchor_ms: 2_000 },
             chat: vec![],
+            members: vec![],
         };
         let room = Room::restore(stored, None, at_ten_seconds);
         let state = room.clock.state();

@@ -2,7 +2,6 @@
 //! message rate, chat rate), refusals with codes, pings answered with the
 //! server's clock, and the silence timeout. Everything else goes to the room.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -16,15 +15,10 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
+use crate::delivery::{Frame, OUTBOX_CAPACITY, Route};
 use crate::ip_limits::IpLimits;
 use crate::registry::{RoomHandle, Rooms};
-use crate::room::{ConnectionId, OUTBOX_CAPACITY, RoomCommand, refusal_message};
-
-/// A process-wide counter: each socket's hold on a member is told apart.
-fn next_connection() -> ConnectionId {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
+use crate::room::{RoomCommand, refusal_message};
 
 /// Time a new connection has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,7 +37,8 @@ pub async fn room_socket(
     path: web::Path<String>,
     rooms: web::Data<Rooms>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let room = rooms.get(&path.into_inner()).await.map_err(|e| cinemesh_common::ApiError::internal(&e))?;
+    let id = path.into_inner();
+    let room = rooms.get(&id).await.map_err(cinemesh_common::ApiError::from)?;
     let Some(room) = room else {
         return Err(cinemesh_common::ApiError::not_found("room_not_found", "no such room").into());
     };
@@ -53,15 +48,12 @@ pub async fn room_socket(
         .aggregate_continuations()
         .max_continuation_size(MAX_ROOM_FRAME_BYTES);
     let client = Client { ip: req.peer_addr().map(|a| a.ip()), chat_limits: rooms.chat_limits.clone() };
-    actix_web::rt::spawn(run_session(room, client, socket, stream));
+    actix_web::rt::spawn(run_session(rooms.get_ref().clone(), room, client, socket, stream));
     Ok(response)
 }
 
 async fn send(socket: &mut actix_ws::Session, message: &RoomServerMessage) -> bool {
-    match serde_json::to_string(message) {
-        Ok(text) => socket.text(text).await.is_ok(),
-        Err(_) => true,
-    }
+    socket.text(crate::delivery::frame_of(message)).await.is_ok()
 }
 
 /// Sends the refusal, then closes with its code as the reason.
@@ -97,8 +89,13 @@ struct Client {
     chat_limits: IpLimits,
 }
 
+/// Times a join is tried when the room stops between the lookup and the join
+/// (it was unloaded, or moved to another instance).
+const JOIN_ATTEMPTS: usize = 3;
+
 async fn run_session(
-    room: RoomHandle,
+    rooms: Rooms,
+    mut room: RoomHandle,
     client: Client,
     mut socket: actix_ws::Session,
     mut stream: actix_ws::AggregatedMessageStream,
@@ -125,25 +122,46 @@ async fn run_session(
         Ok(_) => return close(socket, Refusal::new("hello_required", "the first message must be hello")).await,
         Err(refusal) => return close(socket, refusal).await,
     };
-    let (outbox, mut inbox) = mpsc::channel(OUTBOX_CAPACITY);
-    let (accepted, answer) = oneshot::channel();
-    let connection = next_connection();
-    let join = RoomCommand::Join { name, password, resume, connection, outbox, accepted };
-    if room.commands.send(join).await.is_err() {
-        return close(socket, Refusal::new("room_closed", "the room has closed")).await;
-    }
-    let member = match answer.await {
-        Ok(Ok(member)) => member,
-        Ok(Err(refusal)) => return close(socket, refusal).await,
-        Err(_) => return close(socket, Refusal::new("room_closed", "the room has closed")).await,
+    let (outbox, mut inbox) = mpsc::channel::<Frame>(OUTBOX_CAPACITY);
+    let connection = rooms.next_connection();
+    let mut attempt = 0;
+    let member = loop {
+        attempt += 1;
+        let (accepted, answer) = oneshot::channel();
+        let join = RoomCommand::Join {
+            name: name.clone(),
+            password: password.clone(),
+            resume: resume.clone(),
+            connection: connection.clone(),
+            route: Route::Local(outbox.clone()),
+            accepted,
+        };
+        let outcome = match room.send(join).await {
+            Ok(()) => answer.await.ok(),
+            Err(_) => None,
+        };
+        match outcome {
+            Some(Ok(member)) => break member,
+            Some(Err(refusal)) if refusal.code != "room_moved" => return close(socket, refusal).await,
+            _ if attempt < JOIN_ATTEMPTS => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                match rooms.get(&room.id).await {
+                    Ok(Some(again)) => room = again,
+                    _ => return close(socket, Refusal::new("room_closed", "the room has closed")).await,
+                }
+            }
+            _ => return close(socket, Refusal::new("room_closed", "the room has closed")).await,
+        }
     };
-    let exit = serve_member(&room, &client, &member, &mut socket, &mut stream, &mut inbox).await;
+    // Only the room holds the outbox now: when it lets go, the session ends.
+    drop(outbox);
+    let exit = serve_member(&room, &client, &member, &connection, &mut socket, &mut stream, &mut inbox).await;
     let goodbye = match exit {
         Exit::Left => RoomCommand::Leave { member, connection },
         // A dropped socket keeps the seat for the grace period, to resume.
         _ => RoomCommand::Detach { member, connection },
     };
-    let _ = room.commands.send(goodbye).await;
+    let _ = room.send(goodbye).await;
     match exit {
         Exit::Refused(refusal) => close(socket, refusal).await,
         Exit::Removed => close_quietly(socket, "removed").await,
@@ -158,9 +176,10 @@ async fn serve_member(
     room: &RoomHandle,
     client: &Client,
     member: &MemberId,
+    connection: &str,
     socket: &mut actix_ws::Session,
     stream: &mut actix_ws::AggregatedMessageStream,
-    inbox: &mut mpsc::Receiver<RoomServerMessage>,
+    inbox: &mut mpsc::Receiver<Frame>,
 ) -> Exit {
     let start = Instant::now();
     let mut messages = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, start);
@@ -171,8 +190,8 @@ async fn serve_member(
     loop {
         tokio::select! {
             outgoing = inbox.recv() => match outgoing {
-                Some(message) => {
-                    if !send(socket, &message).await {
+                Some(frame) => {
+                    if socket.text(frame).await.is_err() {
                         return Exit::Gone;
                     }
                 }
@@ -199,9 +218,13 @@ async fn serve_member(
                                     Some(Refusal::new("rate_limited", "too many chat messages; slow down"))
                                 }
                                 Ok(message) => {
-                                    let command = RoomCommand::Message { member: member.clone(), message };
-                                    if room.commands.send(command).await.is_err() {
-                                        return Exit::Refused(Refusal::new("room_closed", "the room has closed"));
+                                    let command = RoomCommand::Message {
+                                        member: member.clone(),
+                                        connection: connection.to_owned(),
+                                        message,
+                                    };
+                                    if room.send(command).await.is_err() {
+                                        return Exit::Refused(crate::relay::room_moved());
                                     }
                                     None
                                 }

@@ -3,7 +3,7 @@
 //! making a room wait; reads happen when a room not in memory is asked for.
 
 use cinemesh_common::Database;
-use cinemesh_protocol::room::{CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, PlaybackState};
+use cinemesh_protocol::room::{CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MemberId, PlaybackState, Role};
 use sqlx::Row;
 use tokio::sync::mpsc;
 
@@ -13,9 +13,44 @@ use crate::room::RoomSetup;
 /// A change to write.
 #[derive(Debug)]
 pub enum RoomWrite {
-    Created { setup: RoomSetup, policy: ControlPolicy, playback: PlaybackState, at_ms: i64 },
-    State { room: String, policy: ControlPolicy, playback: PlaybackState, at_ms: i64 },
-    Chat { room: String, message: ChatMessage },
+    Created {
+        setup: RoomSetup,
+        policy: ControlPolicy,
+        playback: PlaybackState,
+        at_ms: i64,
+    },
+    State {
+        room: String,
+        policy: ControlPolicy,
+        playback: PlaybackState,
+        at_ms: i64,
+    },
+    Chat {
+        room: String,
+        message: ChatMessage,
+    },
+    /// A seat taken or changed (its role).
+    Member {
+        room: String,
+        member: StoredMember,
+        at_ms: i64,
+    },
+    MemberGone {
+        room: String,
+        member: MemberId,
+    },
+    /// Answered once every write queued before it is done.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// A member's seat as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMember {
+    pub id: MemberId,
+    pub name: String,
+    pub role: Role,
+    /// Hex SHA-256 of the member's resume token.
+    pub resume_digest: String,
 }
 
 /// A room as stored: what it takes to run it again.
@@ -26,6 +61,7 @@ pub struct StoredRoom {
     pub playback: PlaybackState,
     /// The last `CHAT_HISTORY` messages, oldest first.
     pub chat: Vec<ChatMessage>,
+    pub members: Vec<StoredMember>,
 }
 
 #[derive(Clone)]
@@ -45,6 +81,27 @@ impl RoomStore {
     /// Queues a write; a room never waits for the database.
     pub fn write(&self, write: RoomWrite) {
         let _ = self.writes.send(write);
+    }
+
+    /// A room's movie and whether it has a password, without loading it.
+    pub async fn summary(&self, id: &str) -> Result<Option<(String, bool)>, sqlx::Error> {
+        let row = sqlx::query("SELECT movie_id, password_digest FROM rooms WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.map(|row| {
+            let digest: Option<String> = row.try_get("password_digest")?;
+            Ok((row.try_get("movie_id")?, digest.is_some()))
+        })
+        .transpose()
+    }
+
+    /// Waits until every write queued so far has reached the database.
+    pub async fn flush(&self) {
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        if self.writes.send(RoomWrite::Flush(done)).is_ok() {
+            let _ = flushed.await;
+        }
     }
 
     pub async fn load(&self, id: &str) -> Result<Option<StoredRoom>, sqlx::Error> {
@@ -97,9 +154,25 @@ impl RoomStore {
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let members = sqlx::query("SELECT member_id, name, role, resume_digest FROM room_members WHERE room_id = $1")
+            .bind(id)
+            .fetch_all(self.db.pool())
+            .await?
+            .into_iter()
+            .map(|row| {
+                let role: String = row.try_get("role")?;
+                Ok(StoredMember {
+                    id: row.try_get("member_id")?,
+                    name: row.try_get("name")?,
+                    role: parse_name(&role).unwrap_or(Role::Member),
+                    resume_digest: row.try_get("resume_digest")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
         Ok(Some(StoredRoom {
             setup,
-            policy: serde_json::from_value(serde_json::Value::String(policy)).unwrap_or(ControlPolicy::HostOnly),
+            members,
+            policy: parse_name(&policy).unwrap_or(ControlPolicy::HostOnly),
             playback: parse_json(&playback)
                 .ok_or_else(|| sqlx::Error::Decode("a room's playback is not JSON".into()))?,
             chat,
@@ -111,12 +184,21 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
     serde_json::from_str(text).ok()
 }
 
-fn policy_name(policy: ControlPolicy) -> String {
-    serde_json::to_value(policy).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+/// The snake_case name serde gives a unit variant (a policy, a role).
+fn name_of<T: serde::Serialize>(value: T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn parse_name<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
 }
 
 async fn write_in_order(db: Database, mut queue: mpsc::UnboundedReceiver<RoomWrite>) {
     while let Some(write) = queue.recv().await {
+        if let RoomWrite::Flush(done) = write {
+            let _ = done.send(());
+            continue;
+        }
         if let Err(e) = apply(&db, &write).await {
             tracing::error!(error = %e, "could not write a room change");
         }
@@ -136,7 +218,7 @@ async fn apply(db: &Database, write: &RoomWrite) -> Result<(), sqlx::Error> {
             .bind(setup.duration_ms as i64)
             .bind(salt)
             .bind(digest)
-            .bind(policy_name(*policy))
+            .bind(name_of(*policy))
             .bind(serde_json::to_string(playback).unwrap_or_default())
             .bind(at_ms)
             .execute(db.pool())
@@ -144,7 +226,7 @@ async fn apply(db: &Database, write: &RoomWrite) -> Result<(), sqlx::Error> {
         }
         RoomWrite::State { room, policy, playback, at_ms } => {
             sqlx::query("UPDATE rooms SET policy = $1, playback = $2, updated_at_ms = $3 WHERE id = $4")
-                .bind(policy_name(*policy))
+                .bind(name_of(*policy))
                 .bind(serde_json::to_string(playback).unwrap_or_default())
                 .bind(at_ms)
                 .bind(room)
@@ -170,6 +252,30 @@ async fn apply(db: &Database, write: &RoomWrite) -> Result<(), sqlx::Error> {
             .execute(db.pool())
             .await?;
         }
+        RoomWrite::Member { room, member, at_ms } => {
+            sqlx::query(
+                "INSERT INTO room_members (room_id, member_id, name, role, resume_digest, updated_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (room_id, member_id) DO UPDATE SET \
+                 name = excluded.name, role = excluded.role, resume_digest = excluded.resume_digest, \
+                 updated_at_ms = excluded.updated_at_ms",
+            )
+            .bind(room)
+            .bind(&member.id)
+            .bind(&member.name)
+            .bind(name_of(member.role))
+            .bind(&member.resume_digest)
+            .bind(at_ms)
+            .execute(db.pool())
+            .await?;
+        }
+        RoomWrite::MemberGone { room, member } => {
+            sqlx::query("DELETE FROM room_members WHERE room_id = $1 AND member_id = $2")
+                .bind(room)
+                .bind(member)
+                .execute(db.pool())
+                .await?;
+        }
+        RoomWrite::Flush(_) => {}
     }
     Ok(())
 }

@@ -52,6 +52,9 @@ pub struct StorageConfig {
     pub database_url: String,
     /// Empty: no Redis.
     pub redis_url: String,
+    /// Namespace of every Redis key and channel (instances that share rooms
+    /// and swarms use the same one).
+    pub redis_prefix: String,
     /// Folder of packaged movies; empty means `data_dir/media`.
     pub media_dir: PathBuf,
 }
@@ -62,6 +65,7 @@ impl Default for StorageConfig {
             data_dir: "data".into(),
             database_url: String::new(),
             redis_url: String::new(),
+            redis_prefix: "cinemesh:".into(),
             media_dir: PathBuf::new(),
         }
     }
@@ -122,8 +126,6 @@ pub struct TrackerConfig {
     pub shards: usize,
     /// How often every peer's holdings are recorded in the database, seconds.
     pub snapshot_every_secs: u64,
-    /// Namespace of the tracker's Redis keys and channels.
-    pub redis_prefix: String,
     /// STUN/TURN server URLs handed to browsers for peer connections.
     pub ice_servers: Vec<String>,
     /// Credentials for the `turn:`/`turns:` URLs above (empty: none).
@@ -139,7 +141,6 @@ impl Default for TrackerConfig {
             peer_timeout_secs: 45,
             shards: 0,
             snapshot_every_secs: 60,
-            redis_prefix: "cinemesh:".into(),
             ice_servers: vec!["stun:stun.l.google.com:19302".into()],
             turn_username: String::new(),
             turn_credential: String::new(),
@@ -176,11 +177,13 @@ pub struct RoomsConfig {
     pub resume_grace_secs: u64,
     /// How long a room waits for a member whose player ran dry, seconds.
     pub buffer_wait_secs: u64,
+    /// How long a room nobody is in stays loaded, seconds.
+    pub empty_grace_secs: u64,
 }
 
 impl Default for RoomsConfig {
     fn default() -> Self {
-        Self { resume_grace_secs: 30, buffer_wait_secs: 5 }
+        Self { resume_grace_secs: 30, buffer_wait_secs: 5, empty_grace_secs: 300 }
     }
 }
 

@@ -26,7 +26,7 @@ use crate::catalog_lookups::{CatalogMovies, CatalogRenditions};
 use crate::config::Config;
 use crate::health::{HealthState, configure_health};
 use crate::openapi::configure_openapi;
-use cinemesh_rooms::{RoomStore, Rooms, RoomsApi, configure_rooms};
+use cinemesh_rooms::{Relay, RoomStore, Rooms, RoomsApi, configure_rooms};
 
 /// Largest JSON request body any endpoint accepts.
 const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
@@ -35,6 +35,7 @@ pub struct Application {
     address: SocketAddr,
     server: Server,
     store: CatalogStore,
+    rooms: Rooms,
 }
 
 impl Application {
@@ -79,7 +80,7 @@ impl Application {
         let directory = storage.redis_url().map(|url| {
             directory_channel(DirectoryConfig {
                 redis_url: url.to_owned(),
-                prefix: config.tracker.redis_prefix.clone(),
+                prefix: config.storage.redis_prefix.clone(),
                 peer_ttl: peer_timeout,
             })
         });
@@ -108,12 +109,18 @@ impl Application {
         };
         tracker.hub.counters.register(&mut registry);
         let webtorrent = WebTorrent::start();
-        let rooms = RoomsApi {
-            rooms: Rooms::with_store(RoomStore::start(db.clone()))
-                .with_resume_grace(config.rooms.resume_grace_secs.saturating_mul(1000) as i64)
-                .with_buffer_wait(config.rooms.buffer_wait_secs.saturating_mul(1000) as i64),
-            movies: Arc::new(CatalogMovies::new(store.clone())),
-        };
+        let mut rooms = Rooms::with_store(RoomStore::start(db.clone()))
+            .with_resume_grace(secs_to_ms(config.rooms.resume_grace_secs))
+            .with_buffer_wait(secs_to_ms(config.rooms.buffer_wait_secs))
+            .with_empty_grace(secs_to_ms(config.rooms.empty_grace_secs));
+        // With Redis, a room runs on one instance and members anywhere reach it.
+        if let Some(url) = storage.redis_url() {
+            let (relay, incoming) =
+                Relay::start(url, &config.storage.redis_prefix).await.context("connecting the rooms to Redis")?;
+            rooms = rooms.with_relay(relay, incoming);
+        }
+        let rooms_here = rooms.clone();
+        let rooms = RoomsApi { rooms, movies: Arc::new(CatalogMovies::new(store.clone())) };
         let health = HealthState { db, redis, registry: Arc::new(registry) };
 
         let listener =
@@ -154,7 +161,7 @@ impl Application {
                 storage.data_dir.clone(),
             ));
         }
-        Ok(Self { address, server, store })
+        Ok(Self { address, server, store, rooms: rooms_here })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -169,6 +176,11 @@ impl Application {
         &self.store
     }
 
+    /// The rooms running here (`shutdown` hands them over before a stop).
+    pub fn rooms(&self) -> &Rooms {
+        &self.rooms
+    }
+
     /// A handle that stops the server (graceful: in-flight requests finish).
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
@@ -177,4 +189,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+fn secs_to_ms(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
 }

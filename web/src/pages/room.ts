@@ -214,12 +214,13 @@ function renderMembers(list: HTMLElement, members: MemberView[], me: string, hea
     if (h.buffering) return ' · buffering';
     return h.offset_ms === undefined ? '' : ` · ${h.offset_ms >= 0 ? '+' : ''}${Math.round(h.offset_ms)} ms`;
   };
+  const streaming = (m: MemberView): string => (m.streaming.length === 0 ? '' : ` · streaming ${m.streaming.join(', ')}`);
   list.replaceChildren(
     ...members.map((m) =>
       h(
         'li',
         { class: m.online ? '' : 'offline' },
-        `${m.name}${badge[m.role]}${m.id === me ? ' · you' : ''}${m.online ? sync(m.id) : ' · reconnecting'}`,
+        `${m.name}${badge[m.role]}${m.id === me ? ' · you' : ''}${m.online ? sync(m.id) : ' · reconnecting'}${streaming(m)}`,
       ),
     ),
   );

@@ -18,6 +18,7 @@ pub struct TestApp {
     pub config: Config,
     pub client: awc::Client,
     pub app_store: cinemesh_catalog::CatalogStore,
+    rooms: cinemesh_rooms::Rooms,
     server: actix_web::dev::ServerHandle,
     /// Owned by the first of restarted apps: removed when it is dropped.
     _data_dir: Option<tempfile::TempDir>,
@@ -74,10 +75,11 @@ impl TestApp {
         let app = Application::build(config.clone()).await.expect("application starts");
         let address = format!("http://{}", app.address());
         let app_store = app.store().clone();
+        let rooms = app.rooms().clone();
         let server = app.handle();
         actix_web::rt::spawn(app.run_until_stopped());
         let client = awc::Client::builder().timeout(std::time::Duration::from_secs(120)).finish();
-        Self { address, config, client, app_store, server, _data_dir: data_dir, postgres_db }
+        Self { address, config, client, app_store, rooms, server, _data_dir: data_dir, postgres_db }
     }
 
     /// Stops this server and starts another on the same data and database
@@ -85,6 +87,16 @@ impl TestApp {
     pub async fn restart(&self) -> Self {
         self.server.stop(true).await;
         Self::start(self.config.clone(), None, None).await
+    }
+
+    /// Hands this instance's rooms over, as a graceful shutdown does.
+    pub async fn stop_rooms(&self) {
+        self.rooms.shutdown(std::time::Duration::from_secs(5)).await;
+    }
+
+    /// Rooms loaded in this instance's memory.
+    pub fn running_rooms(&self) -> usize {
+        self.rooms.running()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod ingest;
 mod room_client;
+mod room_instances;
 mod rooms;
 mod segments;
 mod tracker;

@@ -1,9 +1,12 @@
 //! A room member for tests: a real WebSocket to a room, speaking the
 //! protocol crate's room messages.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use cinemesh_protocol::room::{MemberId, ROOM_PROTOCOL_VERSION, RoomClientMessage, RoomServerMessage};
+use cinemesh_protocol::room::{
+    ControlPolicy, MemberId, MemberView, ROOM_PROTOCOL_VERSION, RoomClientMessage, RoomServerMessage,
+};
 
 use crate::helpers::TestApp;
 use crate::ws_client::{Ending, JsonSocket};
@@ -11,6 +14,40 @@ use crate::ws_client::{Ending, JsonSocket};
 pub struct RoomClient {
     socket: JsonSocket,
     pub member: MemberId,
+    /// The members as this client knows them: the welcome's list with every change applied.
+    pub roster: Roster,
+}
+
+#[derive(Debug, Clone)]
+pub struct Roster {
+    pub members: BTreeMap<MemberId, MemberView>,
+    pub policy: ControlPolicy,
+}
+
+impl Roster {
+    fn apply(&mut self, message: &RoomServerMessage) -> bool {
+        match message {
+            RoomServerMessage::Welcome { members, policy, .. } => {
+                self.members = members.iter().map(|m| (m.id.clone(), m.clone())).collect();
+                self.policy = *policy;
+            }
+            RoomServerMessage::MembersChanged { changed, left, policy } => {
+                for member in changed {
+                    self.members.insert(member.id.clone(), member.clone());
+                }
+                for id in left {
+                    self.members.remove(id);
+                }
+                self.policy = *policy;
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    pub fn named(&self, name: &str) -> Option<&MemberView> {
+        self.members.values().find(|m| m.name == name)
+    }
 }
 
 impl RoomClient {
@@ -45,7 +82,9 @@ impl RoomClient {
         socket.send(&hello).await;
         let welcome: RoomServerMessage = socket.next(Duration::from_secs(5)).await.expect("welcome");
         let RoomServerMessage::Welcome { member, .. } = &welcome else { panic!("expected welcome, got {welcome:?}") };
-        (Self { member: member.clone(), socket }, welcome)
+        let mut roster = Roster { members: BTreeMap::new(), policy: ControlPolicy::HostOnly };
+        roster.apply(&welcome);
+        (Self { member: member.clone(), socket, roster }, welcome)
     }
 
     pub async fn send(&mut self, message: &RoomClientMessage) {
@@ -53,7 +92,21 @@ impl RoomClient {
     }
 
     pub async fn next(&mut self, wait: Duration) -> Result<RoomServerMessage, Ending> {
-        self.socket.next(wait).await
+        let message = self.socket.next(wait).await?;
+        self.roster.apply(&message);
+        Ok(message)
+    }
+
+    /// Reads until the roster, after a change, is what `pick` accepts.
+    pub async fn until_roster<T>(&mut self, pick: impl Fn(&Roster) -> Option<T>) -> T {
+        loop {
+            let message = self.next(Duration::from_secs(5)).await.expect("a message");
+            if matches!(message, RoomServerMessage::MembersChanged { .. })
+                && let Some(found) = pick(&self.roster)
+            {
+                return found;
+            }
+        }
     }
 
     /// The next message that `pick` accepts, skipping others (chat notices, member lists).
@@ -69,11 +122,8 @@ impl RoomClient {
     /// Makes `member` a co-host and waits until the room says so.
     pub async fn set_cohost_and_wait(&mut self, member: &str) {
         self.send(&RoomClientMessage::SetCohost { member: member.into(), cohost: true }).await;
-        self.until(|m| match m {
-            RoomServerMessage::Members { members, .. } => {
-                members.iter().any(|m| m.id == member && m.role == cinemesh_protocol::room::Role::Cohost).then_some(())
-            }
-            _ => None,
+        self.until_roster(|r| {
+            r.members.get(member).is_some_and(|m| m.role == cinemesh_protocol::room::Role::Cohost).then_some(())
         })
         .await;
     }

@@ -6,26 +6,30 @@
 //! - the host changes the policy, makes co-hosts, hands over and kicks;
 //! - chat reaches everyone, a newcomer gets exactly the last 100 messages, long
 //!   messages and floods are refused; pings are answered with the server clock;
-//! - rooms, their chat, policy and playback survive a restart; a room left
-//!   empty, or brought back, does not play on its own;
+//! - rooms, their chat, policy, playback and seats (with roles) survive a
+//!   restart, and members take their seats back with their tokens; a room
+//!   left empty, or brought back, does not play on its own; a room nobody is
+//!   in leaves memory and its invite link brings it back;
 //! - a dropped socket keeps its seat: resuming with the token brings back the
 //!   same member with the chat it missed and no leave/join noise; after the
 //!   grace period, or on `leave`, the member is gone;
 //! - a member whose player runs dry makes the room wait, at most the bounded
 //!   time, and everyone's sync health is shared;
 //! - reactions toggle per member, typing reaches the others, and connections
-//!   from one address share one chat budget.
+//!   from one address share one chat budget;
+//! - what a member streams (camera, microphone, screen, a file) reaches
+//!   everyone, and ends with its socket.
 
 use std::time::Duration;
 
 use cinemesh_protocol::room::{
     CHAT_HISTORY, ChatKind, ControlPolicy, MAX_CHAT_CHARS, PlaybackCommand, PlaybackState, Role, RoomClientMessage,
-    RoomServerMessage,
+    RoomServerMessage, StreamKind,
 };
 use serde_json::json;
 
 use crate::helpers::TestApp;
-use crate::room_client::RoomClient;
+use crate::room_client::{RoomClient, Roster};
 use crate::ws_client::Ending;
 
 /// An app with a 10-minute movie and a room for it; returns the room id.
@@ -136,9 +140,7 @@ async fn playback_commands_reach_everyone_with_a_scheduled_start() {
     assert_eq!(host.error_code().await, "invalid_position");
 
     host.send(&RoomClientMessage::SetPolicy { policy: ControlPolicy::Everyone }).await;
-    guest
-        .until(|m| matches!(m, RoomServerMessage::Members { policy: ControlPolicy::Everyone, .. }).then_some(()))
-        .await;
+    guest.until_roster(|r| (r.policy == ControlPolicy::Everyone).then_some(())).await;
     guest
         .send(&RoomClientMessage::Control { based_on: 1, command: PlaybackCommand::Pause { position_ms: 2_000.0 } })
         .await;
@@ -158,27 +160,19 @@ async fn the_host_manages_roles_and_kicks() {
     host.send(&RoomClientMessage::SetCohost { member: ben.member.clone(), cohost: true }).await;
     host.send(&RoomClientMessage::SetPolicy { policy: ControlPolicy::Cohosts }).await;
     // Messages from different sockets are not ordered: wait until Ben sees the change.
-    ben.until(|m| matches!(m, RoomServerMessage::Members { policy: ControlPolicy::Cohosts, .. }).then_some(())).await;
+    ben.until_roster(|r| (r.policy == ControlPolicy::Cohosts).then_some(())).await;
     ben.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 0.0 } }).await;
     assert_eq!(cy.until(playback).await.seq, 1, "a co-host controls under the co-hosts policy");
     cy.send(&RoomClientMessage::Control { based_on: 1, command: PlaybackCommand::Pause { position_ms: 0.0 } }).await;
     assert_eq!(cy.error_code().await, "not_allowed");
 
     host.send(&RoomClientMessage::HandOver { member: ben.member.clone() }).await;
-    let roles = cy
-        .until(|m| match m {
-            RoomServerMessage::Members { members, .. }
-                if members.iter().any(|m| m.role == Role::Host && m.name == "Ben") =>
-            {
-                Some(members)
-            }
-            _ => None,
-        })
-        .await;
-    assert_eq!(roles.iter().find(|m| m.name == "Ana").map(|m| m.role), Some(Role::Cohost));
+    let ben_hosts = |r: &Roster| r.named("Ben").is_some_and(|m| m.role == Role::Host).then(|| r.clone());
+    let roles = cy.until_roster(ben_hosts).await;
+    assert_eq!(roles.named("Ana").map(|m| m.role), Some(Role::Cohost));
 
     let cy_id = cy.member.clone();
-    ben.until(|m| matches!(&m, RoomServerMessage::Members { members, .. } if members.iter().any(|m| m.role == Role::Host && m.name == "Ben")).then_some(())).await;
+    ben.until_roster(ben_hosts).await;
     ben.send(&RoomClientMessage::Kick { member: cy_id.clone() }).await;
     assert_eq!(cy.error_code().await, "kicked");
     assert!(matches!(cy.next(Duration::from_secs(5)).await, Err(Ending::Closed(_))));
@@ -186,16 +180,10 @@ async fn the_host_manages_roles_and_kicks() {
         matches!(&m, RoomServerMessage::Chat { message } if message.text == "Cy was removed by Ben").then_some(())
     })
     .await;
-    let left = host
-        .until(|m| match m {
-            RoomServerMessage::Members { members, .. } => Some(members),
-            _ => None,
-        })
-        .await;
-    let mut names: Vec<&str> = left.iter().map(|m| m.name.as_str()).collect();
+    let left = host.until_roster(|r| (!r.members.contains_key(&cy_id)).then(|| r.clone())).await;
+    let mut names: Vec<&str> = left.members.values().map(|m| m.name.as_str()).collect();
     names.sort_unstable();
     assert_eq!(names, ["Ana", "Ben"]);
-    assert!(!left.iter().any(|m| m.id == cy_id));
 }
 
 #[actix_web::test]
@@ -270,7 +258,8 @@ async fn chat_rows_eventually(app: &TestApp, room: &str, count: i64) {
 #[actix_web::test]
 async fn rooms_chat_and_playback_survive_a_restart() {
     let (app, room) = app_with_room(Some("popcorn")).await;
-    let (mut host, _) = RoomClient::join(&app, &room, "Ana", Some("popcorn")).await;
+    let (mut host, host_welcome) = RoomClient::join(&app, &room, "Ana", Some("popcorn")).await;
+    let (host_id, host_token) = (host.member.clone(), resume_token(&host_welcome));
     host.send(&RoomClientMessage::SetPolicy { policy: ControlPolicy::Everyone }).await;
     host.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 60_000.0 } })
         .await;
@@ -303,7 +292,7 @@ async fn rooms_chat_and_playback_survive_a_restart() {
         "the password survives"
     );
 
-    let (_, welcome) = RoomClient::join(&again, &room, "Ben", Some("popcorn")).await;
+    let (mut ben, welcome) = RoomClient::join(&again, &room, "Ben", Some("popcorn")).await;
     let RoomServerMessage::Welcome { chat, policy, playback, members, .. } = welcome else { unreachable!() };
     assert_eq!(policy, ControlPolicy::Everyone);
     assert_eq!(
@@ -312,8 +301,25 @@ async fn rooms_chat_and_playback_survive_a_restart() {
     );
     assert!(!playback.playing, "nobody was there: the room waits");
     assert!(playback.position_ms > 60_200.0 && playback.position_ms < 63_000.0, "{playback:?}");
-    assert_eq!(members.len(), 1, "members are not restored; they come back");
-    assert_eq!(members[0].role, Role::Host);
+    let ana = members.iter().find(|m| m.id == host_id).expect("Ana's seat is kept across the restart");
+    assert_eq!((ana.role, ana.online), (Role::Host, false), "offline, still the host");
+    assert_eq!(members.iter().find(|m| m.name == "Ben").map(|m| m.role), Some(Role::Member));
+
+    // Ana's page comes back with her token: the same seat, no join notice.
+    let (_, welcome) = RoomClient::resume(&again, &room, &host_token).await;
+    let RoomServerMessage::Welcome { member, .. } = welcome else { unreachable!() };
+    assert_eq!(member, host_id);
+    ben.until_roster(|r| r.members.get(&host_id).is_some_and(|m| m.online && m.role == Role::Host).then_some(())).await;
+    ben.send(&RoomClientMessage::Chat { text: "hi again".into() }).await;
+    let mut notices = Vec::new();
+    loop {
+        match ben.next(Duration::from_secs(5)).await.unwrap() {
+            RoomServerMessage::Chat { message } if message.text == "hi again" => break,
+            RoomServerMessage::Chat { message } => notices.push(message.text),
+            _ => {}
+        }
+    }
+    assert!(notices.is_empty(), "no join notice for a resumed seat: {notices:?}");
 }
 
 #[actix_web::test]
@@ -329,6 +335,48 @@ async fn a_room_with_nobody_online_stops_playing() {
     let RoomServerMessage::Welcome { playback, .. } = welcome else { unreachable!() };
     assert!(!playback.playing);
     assert!(playback.position_ms > 600.0 && playback.position_ms < 2_000.0, "paused where it had got to: {playback:?}");
+}
+
+#[actix_web::test]
+async fn a_room_nobody_is_in_leaves_memory_and_its_link_brings_it_back() {
+    let (app, room) = app_with_room_and(None, |c| c.rooms.empty_grace_secs = 1).await;
+    let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    ana.send(&RoomClientMessage::Chat { text: "remember me".into() }).await;
+    ana.until(|m| matches!(&m, RoomServerMessage::Chat { message } if message.text == "remember me").then_some(()))
+        .await;
+    ana.send(&RoomClientMessage::Leave).await;
+    assert_eq!(app.running_rooms(), 1);
+    let mut waited = Duration::ZERO;
+    while app.running_rooms() > 0 {
+        assert!(waited < Duration::from_secs(5), "the empty room stayed in memory");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+    assert!(waited >= Duration::from_millis(500), "not before its grace: {waited:?}");
+
+    let (ben, welcome) = RoomClient::join(&app, &room, "Ben", None).await;
+    let RoomServerMessage::Welcome { chat, .. } = welcome else { unreachable!() };
+    assert!(chat.iter().any(|m| m.text == "remember me"), "brought back with its chat");
+    assert_eq!(ben.roster.named("Ben").map(|m| m.role), Some(Role::Host), "the first one back hosts");
+    assert_eq!(app.running_rooms(), 1);
+}
+
+#[actix_web::test]
+async fn streaming_status_reaches_everyone_and_ends_with_the_socket() {
+    let (app, room) = app_with_room(None).await;
+    let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    let ben_id = ben.member.clone();
+    ben.send(&RoomClientMessage::Streaming { kinds: vec![StreamKind::Screen, StreamKind::Camera, StreamKind::Camera] })
+        .await;
+    let kinds =
+        ana.until_roster(|r| r.members.get(&ben_id).map(|m| m.streaming.clone()).filter(|s| !s.is_empty())).await;
+    assert_eq!(kinds, [StreamKind::Camera, StreamKind::Screen], "sorted, no repeats");
+    ben.send(&RoomClientMessage::Streaming { kinds: vec![StreamKind::File] }).await;
+    ana.until_roster(|r| (r.members.get(&ben_id)?.streaming == [StreamKind::File]).then_some(())).await;
+    drop(ben);
+    let away = ana.until_roster(|r| r.members.get(&ben_id).filter(|m| !m.online).cloned()).await;
+    assert!(away.streaming.is_empty(), "the media went with the socket");
 }
 
 fn resume_token(welcome: &RoomServerMessage) -> String {
@@ -354,12 +402,7 @@ async fn a_dropped_member_resumes_its_seat_with_the_chat_it_missed_and_no_noise(
     let ben_id = ben.member.clone();
     host.set_cohost_and_wait(&ben_id).await;
     drop(ben);
-    let away = host
-        .until(|m| match m {
-            RoomServerMessage::Members { members, .. } => members.into_iter().find(|m| m.id == ben_id && !m.online),
-            _ => None,
-        })
-        .await;
+    let away = host.until_roster(|r| r.members.get(&ben_id).filter(|m| !m.online).cloned()).await;
     assert_eq!(away.role, Role::Cohost, "the seat is kept, role and all");
     host.send(&RoomClientMessage::Chat { text: "while you were away".into() }).await;
     host.until(|m| {

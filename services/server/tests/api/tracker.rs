@@ -359,7 +359,7 @@ async fn two_instances_sharing_redis_introduce_and_relay_across() {
     let prefix = format!("cinemesh-test-{}:", cinemesh_common::id::random_id(10));
     let shared = |c: &mut cinemesh_server::Config| {
         c.storage.redis_url = redis_url.clone();
-        c.tracker.redis_prefix = prefix.clone();
+        c.storage.redis_prefix = prefix.clone();
     };
     let (first, token) = app_with_movie(shared).await;
     // The second instance shares the first one's database and media.
