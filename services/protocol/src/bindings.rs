@@ -10,6 +10,7 @@ mod tests {
     use ts_rs::TS;
 
     use crate::SegmentRanges;
+    use crate::lobby::{LobbyClientMessage, LobbyServerMessage, UserView};
     use crate::room::{
         ChatKind, ChatMessage, ControlPolicy, MemberHealth, MemberView, PlaybackCommand, PlaybackState, Reaction, Role,
         RoomClientMessage, RoomServerMessage, StreamKind,
@@ -43,6 +44,9 @@ mod tests {
             one::<Reaction>(),
             one::<ChatMessage>(),
             one::<ChatKind>(),
+            one::<LobbyClientMessage>(),
+            one::<LobbyServerMessage>(),
+            one::<UserView>(),
         ]
     }
 

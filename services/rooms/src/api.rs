@@ -25,6 +25,7 @@ pub trait MovieDirectory: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct RoomsApi {
     pub rooms: Rooms,
+    pub lobby: crate::Lobby,
     pub movies: Arc<dyn MovieDirectory>,
 }
 
@@ -51,7 +52,9 @@ pub struct RoomSummary {
 
 pub fn configure_rooms(cfg: &mut web::ServiceConfig, api: RoomsApi) {
     cfg.app_data(web::Data::new(api.rooms.clone()))
+        .app_data(web::Data::new(api.lobby.clone()))
         .app_data(web::Data::new(api))
+        .route("/api/lobby/socket", web::get().to(crate::lobby_session::lobby_socket))
         .route("/api/rooms", web::post().to(create_room))
         .route("/api/rooms/{id}", web::get().to(get_room))
         .route("/api/rooms/{id}/socket", web::get().to(crate::session::room_socket));

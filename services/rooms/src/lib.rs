@@ -3,10 +3,15 @@
 //! it over a WebSocket (`session`); rooms are created over HTTP (`api`).
 //! Frames reach members here or, through Redis, on other instances
 //! (`delivery`, `relay`); rooms and seats are kept in the database (`store`).
+//! The lobby (`lobby`, `lobby_session`, `lobby_relay`) shows who is online
+//! and in which room, and carries invitations.
 
 pub mod api;
 pub mod delivery;
 pub mod ip_limits;
+pub mod lobby;
+pub mod lobby_relay;
+pub mod lobby_session;
 pub mod members;
 pub mod password;
 pub mod playback;
@@ -18,6 +23,8 @@ pub mod store;
 
 pub use api::{MovieDirectory, RoomsApi, configure_rooms};
 pub use cinemesh_common::Refusal;
+pub use lobby::Lobby;
+pub use lobby_relay::LobbyRelay;
 pub use registry::Rooms;
 pub use relay::Relay;
 pub use store::RoomStore;

@@ -289,6 +289,17 @@ impl Rooms {
         }
     }
 
+    /// Whether a room with this id exists (running anywhere, or stored).
+    pub async fn exists(&self, id: &str) -> Result<bool, sqlx::Error> {
+        if self.lock().contains_key(id) {
+            return Ok(true);
+        }
+        match &self.store {
+            Some(store) => Ok(store.summary(id).await?.is_some()),
+            None => Ok(false),
+        }
+    }
+
     /// Rooms running here right now.
     pub fn running(&self) -> usize {
         self.lock().len()

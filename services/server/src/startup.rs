@@ -26,7 +26,7 @@ use crate::catalog_lookups::{CatalogMovies, CatalogRenditions};
 use crate::config::Config;
 use crate::health::{HealthState, configure_health};
 use crate::openapi::configure_openapi;
-use cinemesh_rooms::{Relay, RoomStore, Rooms, RoomsApi, configure_rooms};
+use cinemesh_rooms::{Lobby, LobbyRelay, Relay, RoomStore, Rooms, RoomsApi, configure_rooms};
 
 /// Largest JSON request body any endpoint accepts.
 const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
@@ -119,8 +119,15 @@ impl Application {
                 Relay::start(url, &config.storage.redis_prefix).await.context("connecting the rooms to Redis")?;
             rooms = rooms.with_relay(relay, incoming);
         }
+        let lobby_relay = match storage.redis_url() {
+            Some(url) => Some(
+                LobbyRelay::start(url, &config.storage.redis_prefix).await.context("connecting the lobby to Redis")?,
+            ),
+            None => None,
+        };
+        let lobby = Lobby::start(lobby_relay);
         let rooms_here = rooms.clone();
-        let rooms = RoomsApi { rooms, movies: Arc::new(CatalogMovies::new(store.clone())) };
+        let rooms = RoomsApi { rooms, lobby, movies: Arc::new(CatalogMovies::new(store.clone())) };
         let health = HealthState { db, redis, registry: Arc::new(registry) };
 
         let listener =
@@ -147,6 +154,8 @@ impl Application {
         // Segment responses end in a short tail write; with Nagle's algorithm
         // on, it waits for the client's delayed ACK (~40 ms per response).
         .tcp_nodelay(true)
+        // Stop signals are the binary's to handle: the rooms hand over first.
+        .disable_signals()
         .listen(listener)?;
         if config.server.workers > 0 {
             server = server.workers(config.server.workers);

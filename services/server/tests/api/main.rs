@@ -9,6 +9,7 @@ mod demo;
 mod health;
 mod helpers;
 mod ingest;
+mod lobby;
 mod room_client;
 mod room_instances;
 mod rooms;

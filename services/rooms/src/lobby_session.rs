@@ -1,0 +1,200 @@
+//! One page's lobby socket: the hello (a display name), then where the user
+//! is, invitations and answers; pings answered with the server clock; limits
+//! on frame size, message and invitation rates; refusals with codes.
+
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use cinemesh_common::db::now_ms;
+use cinemesh_common::rate_limit::RateLimiter;
+use cinemesh_protocol::lobby::{LOBBY_PROTOCOL_VERSION, LobbyClientMessage, LobbyServerMessage, MAX_LOBBY_FRAME_BYTES};
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Refusal;
+use crate::delivery::{Frame, OUTBOX_CAPACITY, frame_of};
+use crate::lobby::{Lobby, LobbyCommand, refusal_message};
+use crate::members::DisplayName;
+use crate::registry::Rooms;
+
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A page silent this long is dropped (pages ping every few seconds).
+const SILENCE_TIMEOUT: Duration = Duration::from_secs(45);
+const MESSAGES_PER_SEC: f64 = 20.0;
+const MESSAGE_BURST: f64 = 40.0;
+const INVITES_PER_SEC: f64 = 1.0;
+const INVITE_BURST: f64 = 5.0;
+const MAX_REFUSALS: u32 = 20;
+/// Room ids are 20 characters; anything much longer is not one.
+const MAX_ROOM_ID_CHARS: usize = 64;
+
+pub async fn lobby_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    lobby: web::Data<Lobby>,
+    rooms: web::Data<Rooms>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (response, socket, stream) = actix_ws::handle(&req, body)?;
+    let stream = stream
+        .max_frame_size(MAX_LOBBY_FRAME_BYTES)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_LOBBY_FRAME_BYTES);
+    actix_web::rt::spawn(run(lobby.get_ref().clone(), rooms.get_ref().clone(), socket, stream));
+    Ok(response)
+}
+
+async fn close(mut socket: actix_ws::Session, refusal: Refusal) {
+    let _ = socket.text(frame_of(&refusal_message(refusal.clone()))).await;
+    let reason = CloseReason { code: CloseCode::Policy, description: Some(refusal.code.to_owned()) };
+    let _ = socket.close(Some(reason)).await;
+}
+
+fn parse(text: &str) -> Result<LobbyClientMessage, Refusal> {
+    serde_json::from_str(text).map_err(|e| Refusal::new("invalid_message", format!("not a lobby message: {e}")))
+}
+
+async fn run(lobby: Lobby, rooms: Rooms, mut socket: actix_ws::Session, mut stream: actix_ws::AggregatedMessageStream) {
+    let name = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
+        Ok(Some(Ok(AggregatedMessage::Text(text)))) => match parse(&text) {
+            Ok(LobbyClientMessage::Hello { version, name }) if version == LOBBY_PROTOCOL_VERSION => {
+                match DisplayName::parse(&name) {
+                    Ok(name) => name,
+                    Err(refusal) => return close(socket, refusal).await,
+                }
+            }
+            Ok(LobbyClientMessage::Hello { version, .. }) => {
+                let message =
+                    format!("lobby protocol {version} is not supported; this server speaks {LOBBY_PROTOCOL_VERSION}");
+                return close(socket, Refusal::new("unsupported_version", message)).await;
+            }
+            Ok(_) => return close(socket, Refusal::new("hello_required", "the first message must be hello")).await,
+            Err(refusal) => return close(socket, refusal).await,
+        },
+        Ok(Some(Ok(_))) => {
+            return close(socket, Refusal::new("hello_required", "the first message must be hello")).await;
+        }
+        Ok(_) => return,
+        Err(_) => return close(socket, Refusal::new("hello_timeout", "no hello in time")).await,
+    };
+    let (outbox, mut inbox) = mpsc::channel::<Frame>(OUTBOX_CAPACITY);
+    let (joined, id) = oneshot::channel();
+    lobby.send(LobbyCommand::Join { name, outbox, joined }).await;
+    let Ok(user) = id.await else {
+        return close(socket, Refusal::new("lobby_closed", "the lobby is not running")).await;
+    };
+    let ending = serve(&lobby, &rooms, &user, &mut socket, &mut stream, &mut inbox).await;
+    lobby.send(LobbyCommand::Leave { user }).await;
+    match ending {
+        Some(refusal) => close(socket, refusal).await,
+        None => {
+            let _ = socket.close(None).await;
+        }
+    }
+}
+
+/// Relays until the socket ends (`None`) or is closed by us (the reason).
+async fn serve(
+    lobby: &Lobby,
+    rooms: &Rooms,
+    user: &str,
+    socket: &mut actix_ws::Session,
+    stream: &mut actix_ws::AggregatedMessageStream,
+    inbox: &mut mpsc::Receiver<Frame>,
+) -> Option<Refusal> {
+    let start = Instant::now();
+    let mut messages = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, start);
+    let mut invites = RateLimiter::new(INVITES_PER_SEC, INVITE_BURST, start);
+    let mut refusals = 0u32;
+    let mut last_heard = start;
+    let mut ticks = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        let refusal = tokio::select! {
+            outgoing = inbox.recv() => match outgoing {
+                Some(frame) => {
+                    if socket.text(frame).await.is_err() {
+                        return None;
+                    }
+                    None
+                }
+                None => return None,
+            },
+            incoming = stream.next() => {
+                let now = Instant::now();
+                last_heard = now;
+                match incoming {
+                    Some(Ok(AggregatedMessage::Text(text))) if !messages.allow(now) => {
+                        drop(text);
+                        Some(Refusal::new("rate_limited", "too many messages; slow down"))
+                    }
+                    Some(Ok(AggregatedMessage::Text(text))) => match parse(&text) {
+                        Ok(LobbyClientMessage::Ping { t }) => {
+                            let _ = socket.text(frame_of(&LobbyServerMessage::Pong { t, server_ms: now_ms() })).await;
+                            None
+                        }
+                        Ok(LobbyClientMessage::Hello { .. }) => Some(Refusal::new("already_greeted", "hello was already said")),
+                        Ok(LobbyClientMessage::Where { room }) => match known_room(rooms, room.as_deref()).await {
+                            Ok(()) => {
+                                lobby.send(LobbyCommand::Where { user: user.to_owned(), room }).await;
+                                None
+                            }
+                            Err(refusal) => Some(refusal),
+                        },
+                        Ok(LobbyClientMessage::Invite { .. }) if !invites.allow(now) => {
+                            Some(Refusal::new("rate_limited", "too many invitations; slow down"))
+                        }
+                        Ok(LobbyClientMessage::Invite { to, room }) => {
+                            lobby.send(LobbyCommand::Invite { user: user.to_owned(), to, room }).await;
+                            None
+                        }
+                        Ok(LobbyClientMessage::Answer { invitation, accept }) => {
+                            lobby.send(LobbyCommand::Answer { user: user.to_owned(), invitation, accept }).await;
+                            None
+                        }
+                        Err(refusal) => Some(refusal),
+                    },
+                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                        Some(Refusal::new("binary_frame", "lobby messages are JSON text frames"))
+                    }
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                        let _ = socket.pong(&bytes).await;
+                        None
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => None,
+                    Some(Ok(AggregatedMessage::Close(_))) | None => return None,
+                    Some(Err(_)) => return Some(Refusal::new("frame_too_large", "frames are limited to 4 KiB")),
+                }
+            },
+            _ = ticks.tick() => {
+                if last_heard.elapsed() > SILENCE_TIMEOUT {
+                    return Some(Refusal::new("timeout", "nothing heard from this page for too long"));
+                }
+                None
+            }
+        };
+        if let Some(refusal) = refusal {
+            refusals += 1;
+            if refusals >= MAX_REFUSALS {
+                return Some(Refusal::new("too_many_errors", "too many refused messages"));
+            }
+            let _ = socket.text(frame_of(&refusal_message(refusal))).await;
+        }
+    }
+}
+
+/// A `where` names a room that exists (or none).
+async fn known_room(rooms: &Rooms, room: Option<&str>) -> Result<(), Refusal> {
+    let Some(room) = room else { return Ok(()) };
+    let unknown = || Refusal::new("room_not_found", "no such room");
+    if room.is_empty() || room.chars().count() > MAX_ROOM_ID_CHARS {
+        return Err(unknown());
+    }
+    match rooms.exists(room).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(unknown()),
+        Err(e) => {
+            tracing::error!(error = %e, "could not look a room up");
+            Err(Refusal::new("unavailable", "could not check that room; try again"))
+        }
+    }
+}
