@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use cinemesh_protocol::lobby::{LobbyRelayed, UserId, UserView, lobby_channel, lobby_instance_channel};
 use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::mpsc;
 
 /// Messages queued for publishing before new ones are dropped.
@@ -23,16 +24,17 @@ pub struct LobbyRelay {
 }
 
 impl LobbyRelay {
-    /// Connects and subscribes; what other instances say arrives on the receiver.
-    pub async fn start(redis_url: &str, prefix: &str) -> redis::RedisResult<(Self, mpsc::Receiver<LobbyRelayed>)> {
+    /// Subscribes and publishes in the background (retrying while Redis
+    /// cannot be reached); what other instances say arrives on the receiver.
+    /// Only a URL that cannot be parsed fails.
+    pub fn start(redis_url: &str, prefix: &str) -> redis::RedisResult<(Self, mpsc::Receiver<LobbyRelayed>)> {
         let client = redis::Client::open(redis_url)?;
-        let connection = client.get_connection_manager().await?;
+        let connection = ConnectionManager::new_lazy_with_config(client.clone(), ConnectionManagerConfig::new())?;
         let instance: Arc<str> = cinemesh_common::id::random_id(12).into();
         let channels = [lobby_channel(prefix), lobby_instance_channel(prefix, &instance)];
-        let first = subscribe(&client, &channels).await?;
         let (queue, outgoing) = mpsc::channel(QUEUE);
         let (incoming_tx, incoming) = mpsc::channel(QUEUE);
-        actix_web::rt::spawn(listen(client, channels, first, instance.clone(), incoming_tx));
+        actix_web::rt::spawn(listen(client, channels, instance.clone(), incoming_tx));
         actix_web::rt::spawn(publish(connection, outgoing));
         Ok((Self { instance, prefix: prefix.into(), queue }, incoming))
     }
@@ -80,20 +82,9 @@ async fn subscribe(client: &redis::Client, channels: &[String]) -> redis::RedisR
 
 /// Hands what other instances say to the lobby; this instance's own
 /// announcements on the shared channel are skipped.
-async fn listen(
-    client: redis::Client,
-    channels: [String; 2],
-    first: redis::aio::PubSub,
-    instance: Arc<str>,
-    lobby: mpsc::Sender<LobbyRelayed>,
-) {
-    let mut pubsub = Some(first);
+async fn listen(client: redis::Client, channels: [String; 2], instance: Arc<str>, lobby: mpsc::Sender<LobbyRelayed>) {
     loop {
-        let current = match pubsub.take() {
-            Some(current) => Ok(current),
-            None => subscribe(&client, &channels).await,
-        };
-        match current {
+        match subscribe(&client, &channels).await {
             Ok(current) => {
                 let mut messages = current.into_on_message();
                 while let Some(message) = messages.next().await {
@@ -122,7 +113,7 @@ async fn listen(
     }
 }
 
-async fn publish(mut connection: redis::aio::ConnectionManager, mut outgoing: mpsc::Receiver<(String, LobbyRelayed)>) {
+async fn publish(mut connection: ConnectionManager, mut outgoing: mpsc::Receiver<(String, LobbyRelayed)>) {
     let mut batch = Vec::with_capacity(BATCH);
     while outgoing.recv_many(&mut batch, BATCH).await > 0 {
         let mut pipe = redis::pipe();

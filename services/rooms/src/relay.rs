@@ -16,7 +16,7 @@ use std::time::Duration;
 use cinemesh_protocol::room::MemberId;
 use cinemesh_protocol::room_relay::{ConnectionKey, JoinAnswer, Relayed, RelayedCommand, home_key, rooms_channel};
 use futures_util::StreamExt;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
@@ -31,6 +31,9 @@ const QUEUE: usize = 65_536;
 /// Publishes sent in one pipeline.
 const BATCH: usize = 512;
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+/// How long a lookup waits for this instance's subscription (at start-up, or
+/// while Redis reconnects) before it fails.
+const LISTEN_WAIT: Duration = Duration::from_secs(3);
 
 /// Sets the lease when it is free or already ours; returns the holder.
 const CLAIM: &str = r"
@@ -95,6 +98,9 @@ struct Inner {
     homes: Mutex<HashSet<String>>,
     redis: ConnectionManager,
     dropped: AtomicU64,
+    /// Whether this instance's channel is subscribed: until it is, no room is
+    /// claimed here (others would take a home they cannot hear for gone).
+    listening: tokio::sync::watch::Sender<bool>,
 }
 
 #[derive(Clone)]
@@ -109,12 +115,13 @@ impl std::fmt::Debug for Relay {
 }
 
 impl Relay {
-    /// Connects to Redis, subscribes to this instance's channel and starts the
-    /// publisher and the lease upkeep. Commands for rooms here arrive on the
-    /// returned receiver.
-    pub async fn start(redis_url: &str, prefix: &str) -> redis::RedisResult<(Self, mpsc::Receiver<Incoming>)> {
+    /// Starts subscribing to this instance's channel, the publisher and the
+    /// lease upkeep; while Redis cannot be reached they retry, and rooms
+    /// cannot be looked up. Commands for rooms here arrive on the returned
+    /// receiver. Only a URL that cannot be parsed fails.
+    pub fn start(redis_url: &str, prefix: &str) -> redis::RedisResult<(Self, mpsc::Receiver<Incoming>)> {
         let client = redis::Client::open(redis_url)?;
-        let redis = client.get_connection_manager().await?;
+        let redis = ConnectionManager::new_lazy_with_config(client.clone(), ConnectionManagerConfig::new())?;
         let (queue, outgoing) = mpsc::channel(QUEUE);
         let (incoming_tx, incoming) = mpsc::channel(QUEUE);
         let relay = Self {
@@ -126,11 +133,10 @@ impl Relay {
                 homes: Mutex::default(),
                 redis,
                 dropped: AtomicU64::new(0),
+                listening: tokio::sync::watch::Sender::new(false),
             }),
         };
-        // Listening before anything is claimed: a home always hears its channel.
-        let pubsub = subscribe(&client, &relay.channel(&relay.inner.instance)).await?;
-        actix_web::rt::spawn(relay.clone().listen(client, pubsub, incoming_tx.clone()));
+        actix_web::rt::spawn(relay.clone().listen(client, incoming_tx.clone()));
         actix_web::rt::spawn(relay.clone().publish(outgoing));
         actix_web::rt::spawn(relay.clone().upkeep(incoming_tx));
         Ok((relay, incoming))
@@ -171,6 +177,11 @@ impl Relay {
     /// Where `room` runs: here when its lease was free, ours, or held by an
     /// instance that is gone (and then it is ours now).
     pub async fn claim(&self, room: &str) -> redis::RedisResult<Home> {
+        let mut listening = self.inner.listening.subscribe();
+        if !matches!(tokio::time::timeout(LISTEN_WAIT, listening.wait_for(|l| *l)).await, Ok(Ok(_))) {
+            let reason = "this instance is not subscribed to its Redis channel";
+            return Err(redis::RedisError::from((redis::ErrorKind::Io, "rooms unavailable", reason.to_owned())));
+        }
         let mut redis = self.inner.redis.clone();
         let key = self.home_key(room);
         let lease_ms = LEASE.as_millis() as u64;
@@ -314,16 +325,12 @@ impl Relay {
         }
     }
 
-    async fn listen(self, client: redis::Client, first: redis::aio::PubSub, rooms: mpsc::Sender<Incoming>) {
+    async fn listen(self, client: redis::Client, rooms: mpsc::Sender<Incoming>) {
         let channel = self.channel(&self.inner.instance);
-        let mut pubsub = Some(first);
         loop {
-            let current = match pubsub.take() {
-                Some(current) => Ok(current),
-                None => subscribe(&client, &channel).await,
-            };
-            match current {
+            match subscribe(&client, &channel).await {
                 Ok(current) => {
+                    self.inner.listening.send_replace(true);
                     let mut messages = current.into_on_message();
                     while let Some(message) = messages.next().await {
                         let Ok(payload) = message.get_payload::<String>() else { continue };
@@ -332,6 +339,7 @@ impl Relay {
                             Err(e) => tracing::warn!(error = %e, "ignoring a malformed relayed room message"),
                         }
                     }
+                    self.inner.listening.send_replace(false);
                     tracing::warn!("the rooms' Redis subscription ended; subscribing again");
                 }
                 Err(e) => tracing::warn!(error = %e, "could not subscribe for relayed room messages"),

@@ -116,13 +116,13 @@ impl Application {
         // With Redis, a room runs on one instance and members anywhere reach it.
         if let Some(url) = storage.redis_url() {
             let (relay, incoming) =
-                Relay::start(url, &config.storage.redis_prefix).await.context("connecting the rooms to Redis")?;
+                Relay::start(url, &config.storage.redis_prefix).context("parsing REDIS_URL for the rooms")?;
             rooms = rooms.with_relay(relay, incoming);
         }
         let lobby_relay = match storage.redis_url() {
-            Some(url) => Some(
-                LobbyRelay::start(url, &config.storage.redis_prefix).await.context("connecting the lobby to Redis")?,
-            ),
+            Some(url) => {
+                Some(LobbyRelay::start(url, &config.storage.redis_prefix).context("parsing REDIS_URL for the lobby")?)
+            }
             None => None,
         };
         let lobby = Lobby::start(lobby_relay);
