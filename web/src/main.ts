@@ -2,6 +2,7 @@
 import './styles.css';
 
 import { ApiClient } from './api/client';
+import { startPresence } from './lobby/presence-panel';
 import { renderCatalog } from './pages/catalog';
 import { renderMovie } from './pages/movie';
 import { renderRoom } from './pages/room';
@@ -13,6 +14,7 @@ const root = document.querySelector<HTMLElement>('#app');
 if (root === null) throw new Error('index.html has no #app element');
 
 let cleanup: Cleanup = () => {};
+const presenceSlot = document.querySelector<HTMLElement>('#presence');
 const ctx: PageContext = {
   api: new ApiClient(),
   navigate: (href) => {
@@ -26,6 +28,7 @@ function show(): void {
   document.title = 'Cinemesh';
   window.scrollTo(0, 0);
   const route = parseRoute(location.pathname, location.search);
+  presence?.setRoom(route.name === 'room' ? route.id : undefined);
   const main = root as HTMLElement;
   switch (route.name) {
     case 'catalog':
@@ -44,6 +47,7 @@ function show(): void {
   }
 }
 
+const presence = presenceSlot === null ? undefined : startPresence(presenceSlot, (href) => ctx.navigate(href));
 window.addEventListener('popstate', show);
 document.querySelector('a.brand')?.addEventListener('click', (event) => {
   event.preventDefault();

@@ -16,6 +16,7 @@ import { createPlayer, type PlayerHandle, webSocketUrl } from '../player/hls-pla
 import { loadPreferences } from '../player/preferences';
 import { h, mount } from '../ui/dom';
 import { errorBox } from './catalog';
+import { NAME_CHOSEN_EVENT, NAME_KEY } from '../lobby/presence-panel';
 import type { Cleanup, PageContext } from './page';
 
 declare global {
@@ -25,7 +26,6 @@ declare global {
   }
 }
 
-const NAME_KEY = 'cinemesh.name';
 
 export function renderRoom(root: HTMLElement, id: string, ctx: PageContext): Cleanup {
   const abort = new AbortController();
@@ -64,6 +64,7 @@ function askName(root: HTMLElement, room: RoomSummary, join: (name: string, pass
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     localStorage.setItem(NAME_KEY, name.value.trim());
+    window.dispatchEvent(new Event(NAME_CHOSEN_EVENT));
     join(name.value, room.has_password ? password.value : undefined);
   });
   mount(root, form);

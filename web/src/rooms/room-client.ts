@@ -12,7 +12,7 @@ import type { PlaybackState } from '../protocol/PlaybackState';
 import type { RoomClientMessage } from '../protocol/RoomClientMessage';
 import type { RoomServerMessage } from '../protocol/RoomServerMessage';
 import { ClockOffset } from './clock-offset';
-import { applyMemberChanges } from './roster';
+import { applyChanges } from './roster';
 
 export const ROOM_PROTOCOL_VERSION = 1;
 /** Pings while the offset is being learnt, then at the steady pace, ms. */
@@ -192,7 +192,7 @@ export class RoomClient {
         this.#events.onPlayback?.(message.state, message.by);
         break;
       case 'members_changed':
-        this.members = applyMemberChanges(this.members, message.changed, message.left);
+        this.members = applyChanges(this.members, message.changed, message.left);
         this.policy = message.policy;
         this.#events.onMembers?.(this.members, message.policy);
         break;

@@ -1,13 +1,12 @@
-// The room's member list on the client: the welcome's full list, then the
-// changes the room sends (new or updated members, and who left), so a join
-// in a big room costs one member on the wire, not the whole list.
-import type { MemberView } from '../protocol/MemberView';
+// Lists the server keeps current by sending changes: the welcome's full
+// list, then what is new or updated and who left, so a join in a big room
+// (or lobby) costs one entry on the wire, not the whole list.
 
-/** `members` with `changed` replaced or added (in arrival order) and `left` removed. */
-export function applyMemberChanges(members: MemberView[], changed: MemberView[], left: string[]): MemberView[] {
+/** `list` with `changed` replaced or added (in arrival order) and `left` removed. */
+export function applyChanges<T extends { id: string }>(list: T[], changed: T[], left: string[]): T[] {
   const gone = new Set(left);
-  const updates = new Map(changed.map((m) => [m.id, m]));
-  const kept = members.filter((m) => !gone.has(m.id)).map((m) => updates.get(m.id) ?? m);
-  const known = new Set(kept.map((m) => m.id));
-  return [...kept, ...changed.filter((m) => !known.has(m.id) && !gone.has(m.id))];
+  const updates = new Map(changed.map((entry) => [entry.id, entry]));
+  const kept = list.filter((entry) => !gone.has(entry.id)).map((entry) => updates.get(entry.id) ?? entry);
+  const known = new Set(kept.map((entry) => entry.id));
+  return [...kept, ...changed.filter((entry) => !known.has(entry.id) && !gone.has(entry.id))];
 }

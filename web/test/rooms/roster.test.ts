@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { MemberView } from '../../src/protocol/MemberView';
-import { applyMemberChanges } from '../../src/rooms/roster';
+import { applyChanges } from '../../src/rooms/roster';
 
 const member = (id: string, extra: Partial<MemberView> = {}): MemberView => ({
   id,
@@ -15,14 +15,14 @@ const member = (id: string, extra: Partial<MemberView> = {}): MemberView => ({
 describe('member changes', () => {
   it('adds newcomers at the end and updates members in place', () => {
     const before = [member('a', { role: 'host' }), member('b')];
-    const after = applyMemberChanges(before, [member('c'), member('b', { online: false, streaming: ['camera'] })], []);
+    const after = applyChanges(before, [member('c'), member('b', { online: false, streaming: ['camera'] })], []);
     expect(after.map((m) => m.id)).toEqual(['a', 'b', 'c']);
     expect(after[1]).toEqual(member('b', { online: false, streaming: ['camera'] }));
     expect(before[1]?.online).toBe(true);
   });
 
   it('removes members who left, including one changed in the same message', () => {
-    const after = applyMemberChanges([member('a'), member('b')], [member('a', { role: 'host' }), member('x')], ['b', 'x']);
+    const after = applyChanges([member('a'), member('b')], [member('a', { role: 'host' }), member('x')], ['b', 'x']);
     expect(after).toEqual([member('a', { role: 'host' })]);
   });
 });
