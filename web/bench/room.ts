@@ -5,7 +5,12 @@
 //    the room plays, and the time each command took to bring everyone within
 //    100 ms is measured;
 // 2. chat fan-out: FANOUT_MEMBERS simulated members (WebSockets from Node)
-//    in one room; one sends chat messages, everyone times their arrival.
+//    in one room; one sends chat messages, everyone times their arrival;
+// 3. offload: OFFLOAD_VIEWERS real Chromium viewers watch OFFLOAD_SECS of a
+//    movie together, first with the room's fetch plan (one member fetches
+//    each segment over HTTP, the others take it from that member), then the
+//    same with every member opted out of the plan; bytes from peers and from
+//    the segment server are compared side by side.
 // Run by ../bench/rooms.sh.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, it } from 'vitest';
@@ -17,6 +22,8 @@ const VIEWERS = Number(process.env.VIEWERS ?? 4);
 const SYNC_SECS = Number(process.env.SYNC_SECS ?? 120);
 const FANOUT_MEMBERS = Number(process.env.FANOUT_MEMBERS ?? 500);
 const FANOUT_MESSAGES = 50;
+const OFFLOAD_VIEWERS = Number(process.env.OFFLOAD_VIEWERS ?? 6);
+const OFFLOAD_SECS = Number(process.env.OFFLOAD_SECS ?? 60);
 
 let server: TestServer;
 let browser: Browser;
@@ -59,7 +66,7 @@ async function joinPage(room: string, name: string): Promise<Page> {
   return page;
 }
 
-/** Each page's |video − room| in ms, or undefined while the room is paused or starting. */
+/** Each page's |video − room| in ms (paused or playing), or undefined before a scheduled start. */
 function errors(pages: Page[]): Promise<(number | undefined)[]> {
   return Promise.all(
     pages.map((page) =>
@@ -67,8 +74,8 @@ function errors(pages: Page[]): Promise<(number | undefined)[]> {
         const room = window.cinemeshRoom?.room;
         const video = document.querySelector('video');
         const state = room?.playback;
-        if (room === undefined || video === null || state === undefined || !state.playing) return undefined;
-        if (room.serverNow() < state.anchor_ms) return undefined;
+        if (room === undefined || video === null || state === undefined) return undefined;
+        if (state.playing && room.serverNow() < state.anchor_ms) return undefined;
         return Math.abs(video.currentTime * 1000 - (room.roomPosition() ?? Number.NaN));
       }),
     ),
@@ -87,6 +94,10 @@ it('sync error and chat fan-out', async () => {
 
   const steady: number[] = [];
   const toSync: number[] = [];
+  /** Per command: what it was, how long until everyone was within 100 ms, the worst error 2 s after. */
+  const perCommand: string[] = [];
+  let lastCommand = 'play';
+  let worstAfter = 0;
   let commands = 0;
   const started = Date.now();
   let step = 0;
@@ -104,7 +115,11 @@ it('sync error and chat fan-out', async () => {
         { action: 'seek' as const, position_ms: Math.min(200_000, now + 40_000) },
         { action: 'seek' as const, position_ms: Math.max(0, now - 20_000) },
       ];
-      await control(commandsInTurn[step % commandsInTurn.length] ?? { action: 'play', position_ms: now });
+      const command = commandsInTurn[step % commandsInTurn.length] ?? { action: 'play' as const, position_ms: now };
+      if (!synced) perCommand.push(`${lastCommand}: never (worst ${worstAfter.toFixed(0)} ms)`);
+      await control(command);
+      lastCommand = command.action === 'seek' ? `seek ${command.position_ms > now ? '+' : '-'}` : command.action;
+      worstAfter = 0;
       step += 1;
       commands += 1;
       commandAt = Date.now();
@@ -116,10 +131,14 @@ it('sync error and chat fan-out', async () => {
     if (playing.length === pages.length) {
       if (!synced && playing.every((e) => e <= 100)) {
         toSync.push(Date.now() - commandAt);
+        perCommand.push(`${lastCommand}: ${Date.now() - commandAt} ms`);
         synced = true;
       }
       // Steady state: from 2 s after a command.
-      if (Date.now() - commandAt >= 2_000) steady.push(...playing);
+      if (Date.now() - commandAt >= 2_000) {
+        steady.push(...playing);
+        worstAfter = Math.max(worstAfter, ...playing);
+      }
     }
     await sleep(100);
   }
@@ -160,12 +179,68 @@ it('sync error and chat fan-out', async () => {
   for (const socket of members) socket.close();
   const expected = FANOUT_MEMBERS * FANOUT_MESSAGES;
 
+  // 3. Offload with and without the room's fetch plan.
+  const planned = await offload(true);
+  const unplanned = await offload(false);
+
   const summary = [
     `sync: ${VIEWERS} browsers, ${SYNC_SECS} s, ${commands + 1} commands (play, pause, seeks);`,
     `steady-state |error| p50 ${percentile(steady, 50).toFixed(0)} ms, p95 ${percentile(steady, 95).toFixed(0)} ms, max ${Math.max(...steady).toFixed(0)} ms over ${steady.length} samples;`,
     `everyone within 100 ms after a command: p50 ${percentile(toSync, 50).toFixed(0)} ms, max ${Math.max(...toSync).toFixed(0)} ms (${toSync.length}/${commands + 1} commands)`,
+    `\nper command (time until everyone was within 100 ms): ${perCommand.join('; ')}`,
     `\nchat fan-out: ${FANOUT_MEMBERS} members, ${FANOUT_MESSAGES} messages: delivered ${latencies.length}/${expected};`,
     `latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
+    `\noffload, ${OFFLOAD_VIEWERS} viewers watching ${OFFLOAD_SECS} s together (bound ${((100 * (OFFLOAD_VIEWERS - 1)) / OFFLOAD_VIEWERS).toFixed(0)} % from peers):`,
+    `\n  with the fetch plan: ${planned}`,
+    `\n  without it:         ${unplanned}`,
   ].join(' ');
   console.log(`\nSUMMARY\n${summary}`);
 });
+
+/** Bytes the segment server has served for segments of the bench movie, from /metrics. */
+async function originSegmentBytes(): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('cinemesh_segment_bytes_served_total{') && line.includes(`movie="${movieId}"`) && line.includes('kind="segment"')) {
+      total += Number(line.split(' ').pop());
+    }
+  }
+  return total;
+}
+
+/**
+ * OFFLOAD_VIEWERS viewers in a new room, playing from the start for
+ * OFFLOAD_SECS; with `plan` off every member opts out of the room's fetch
+ * plan (it still uploads to peers). Returns a line of figures.
+ */
+async function offload(plan: boolean): Promise<string> {
+  const room = await createRoom();
+  const pages: Page[] = [];
+  for (let i = 0; i < OFFLOAD_VIEWERS; i++) pages.push(await joinPage(room, `watcher${i + 1}`));
+  if (!plan) for (const page of pages) await page.evaluate(() => window.cinemeshRoom?.room.share(false, undefined));
+  const originBefore = await originSegmentBytes();
+  await (pages[0] as Page).evaluate(() => window.cinemeshRoom?.room.control({ action: 'play', position_ms: 0 }));
+  await sleep(OFFLOAD_SECS * 1000);
+  const stats = await Promise.all(
+    pages.map((page) =>
+      page.evaluate(() => {
+        const engine = window.cinemeshRoom?.player?.engine;
+        const s = engine?.stats();
+        return { http: s?.httpBytes ?? 0, peer: s?.peerBytes ?? 0, assigned: s?.httpReasons.assigned ?? 0, position: document.querySelector('video')?.currentTime ?? 0 };
+      }),
+    ),
+  );
+  const origin = (await originSegmentBytes()) - originBefore;
+  for (const page of pages) await page.context().close();
+  const http = stats.reduce((sum, s) => sum + s.http, 0);
+  const peer = stats.reduce((sum, s) => sum + s.peer, 0);
+  const oneCopy = Math.max(...stats.map((s) => s.http + s.peer));
+  const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+  return [
+    `${((100 * peer) / Math.max(1, http + peer)).toFixed(1)} % of bytes from peers;`,
+    `origin served ${mb(origin)} (${(origin / Math.max(1, oneCopy)).toFixed(2)} viewers' worth; ${mb(http)} by the viewers' count),`,
+    `${stats.reduce((sum, s) => sum + s.assigned, 0)} segments fetched for the room;`,
+    `positions ${stats.map((s) => s.position.toFixed(0)).join('/')} s`,
+  ].join(' ');
+}

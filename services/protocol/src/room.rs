@@ -145,6 +145,14 @@ pub enum RoomClientMessage {
     Streaming {
         kinds: Vec<StreamKind>,
     },
+    /// Whether this member's player shares segments with peers, and its
+    /// upload cap in bytes/s (none: uncapped). Answered with `fetch_plan`.
+    Sharing {
+        shares: bool,
+        #[serde(default)]
+        #[ts(optional)]
+        upload_cap: Option<f64>,
+    },
 }
 
 /// What a member can stream to the room.
@@ -260,12 +268,23 @@ pub enum RoomServerMessage {
     Health {
         members: Vec<MemberHealth>,
     },
+    /// Who fetches which segment over HTTP for everyone: segment `n` (of
+    /// any rendition) is fetched by `slots[n % slots.len()]`, and the other
+    /// members take it from that member over P2P. Members appear in
+    /// proportion to their upload caps; members who do not share are left
+    /// out. Empty: no plan, every member fetches for itself.
+    FetchPlan {
+        slots: Vec<MemberId>,
+    },
     /// A refused message. `code` is stable.
     Error {
         code: String,
         message: String,
     },
 }
+
+/// Most slots one member takes in a fetch plan (its weight, for the largest upload cap).
+pub const MAX_FETCH_WEIGHT: u32 = 4;
 
 /// One member's sync health as it last reported it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

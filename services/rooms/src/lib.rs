@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod delivery;
+pub mod fetch_plan;
 pub mod ip_limits;
 pub mod lobby;
 pub mod lobby_relay;

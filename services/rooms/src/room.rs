@@ -3,7 +3,7 @@
 //! and handed to every recipient without waiting (a member too slow to read
 //! loses messages; the room never waits on one).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use cinemesh_protocol::room::{
     CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MemberHealth, MemberId,
@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
 use crate::delivery::{Attachment, Frame, Route, fan_out, frame_of};
+use crate::fetch_plan::{UploadCap, plan};
 use crate::members::{DisplayName, Members};
 use crate::playback::PlaybackClock;
 use crate::store::{RoomStore, RoomWrite, StoredMember, StoredRoom};
@@ -116,6 +117,9 @@ pub struct Room {
     wait: Option<Wait>,
     /// Members the room stopped waiting for; they catch up on their own.
     catching_up: HashSet<MemberId>,
+    /// Online members whose players share segments, with their upload caps.
+    sharers: BTreeMap<MemberId, UploadCap>,
+    fetch_plan: Vec<MemberId>,
     now_ms: fn() -> i64,
 }
 
@@ -182,6 +186,8 @@ impl Room {
             health_sent_ms: 0,
             wait: None,
             catching_up: HashSet::new(),
+            sharers: BTreeMap::new(),
+            fetch_plan: Vec::new(),
             now_ms,
         }
     }
@@ -506,6 +512,17 @@ impl Room {
                 self.pause_while_nobody_online();
                 Ok(())
             }
+            RoomClientMessage::Sharing { shares, upload_cap } => {
+                if shares {
+                    self.sharers.insert(member.to_owned(), upload_cap.filter(|c| c.is_finite()));
+                } else {
+                    self.sharers.remove(member);
+                }
+                if !self.replan() {
+                    self.send(member, &RoomServerMessage::FetchPlan { slots: self.fetch_plan.clone() });
+                }
+                Ok(())
+            }
             RoomClientMessage::Streaming { mut kinds } => {
                 kinds.sort();
                 kinds.dedup();
@@ -605,7 +622,22 @@ impl Room {
         self.go_on(format!("Going on; {} will catch up", names.join(", ")));
     }
 
+    /// Recomputes the fetch plan; when it changed, everyone gets it (true).
+    fn replan(&mut self) -> bool {
+        let slots = plan(&self.sharers);
+        if slots == self.fetch_plan {
+            return false;
+        }
+        self.fetch_plan = slots;
+        self.broadcast(&RoomServerMessage::FetchPlan { slots: self.fetch_plan.clone() });
+        true
+    }
+
+    /// The member is offline or gone: its health and its share of the fetching go.
     fn forget_health(&mut self, member: &str) {
+        if self.sharers.remove(member).is_some() {
+            self.replan();
+        }
         self.health_changed |= self.health.remove(member).is_some();
         self.catching_up.remove(member);
         if let Some(wait) = &mut self.wait {

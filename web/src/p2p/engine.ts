@@ -22,6 +22,10 @@ const HOLDER_WINDOW = 16;
 const HOLDERS_FRESH_MS = 1_000;
 /** Holders tried for one segment before HTTP. */
 const MAX_ATTEMPTS = 2;
+/** How long a segment another member fetches for the room is awaited before HTTP, ms. */
+const PLANNED_WAIT_MS = 3_000;
+/** How often the tracker is asked again while awaiting it, ms. */
+const PLANNED_POLL_MS = 200;
 const STATS_EVERY_MS = 1_000;
 const TRACKER_STATS_EVERY_MS = 5_000;
 /** How often a peer transfer is checked against its deadline, ms. */
@@ -80,6 +84,8 @@ export class P2PEngine extends EventTarget {
   readonly #httpReasons: Partial<Record<HttpReason, number>> = {};
   #verificationFailures = 0;
   #initialChunkFrom = 0;
+  /** The room's fetch plan: who fetches segment n over HTTP for everyone. */
+  #plan: { slots: string[]; me: string } | undefined;
   #currentRendition: string | undefined;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
 
@@ -110,6 +116,21 @@ export class P2PEngine extends EventTarget {
     }
   }
 
+  /**
+   * In a room, members share a playhead: the room names, per segment, the
+   * member who fetches it over HTTP (`slots[n % slots.length]`); the others
+   * wait for it to hold it and take it over P2P. Empty slots: no plan.
+   */
+  setFetchPlan(slots: string[], me: string): void {
+    this.#plan = slots.length === 0 ? undefined : { slots, me };
+  }
+
+  #plannedFetcher(sequence: number): 'me' | 'other' | undefined {
+    const plan = this.#plan;
+    if (plan === undefined) return undefined;
+    return plan.slots[sequence % plan.slots.length] === plan.me ? 'me' : 'other';
+  }
+
   /** The player started at, or seeked to, `position`: the next seconds come over HTTP. */
   seeked(position: number): void {
     this.#initialChunkFrom = position;
@@ -130,7 +151,14 @@ export class P2PEngine extends EventTarget {
     const inInitialChunk =
       info.startSecs + info.durationSecs > this.#initialChunkFrom &&
       info.startSecs < this.#initialChunkFrom + this.config.initialChunkSecs;
-    const holders = inInitialChunk || until() < this.config.httpDeadlineSecs ? [] : await this.#holdersOf(rendition, sequence);
+    const early = !inInitialChunk && until() >= this.config.httpDeadlineSecs;
+    const planned = early ? this.#plannedFetcher(sequence) : undefined;
+    if (planned === 'me') return this.#fallback('assigned');
+    const holders = !early
+      ? []
+      : planned === 'other'
+        ? await this.#awaitHolders(rendition, sequence, until, signal)
+        : await this.#holdersOf(rendition, sequence);
     const decision = chooseSource(
       {
         p2pEnabled: true,
@@ -246,12 +274,28 @@ export class P2PEngine extends EventTarget {
     this.dispatchEvent(new CustomEvent('segment', { detail: event }));
   }
 
+  /**
+   * Holders of a segment another member fetches for the room: asked again
+   * until one holds it, for at most PLANNED_WAIT_MS and never into the time
+   * HTTP needs (then none, and HTTP it is).
+   */
+  async #awaitHolders(rendition: string, sequence: number, until: () => number, signal: AbortSignal): Promise<string[]> {
+    const started = performance.now();
+    for (let fresh = false; ; fresh = true) {
+      const holders = await this.#holdersOf(rendition, sequence, fresh);
+      if (holders.length > 0 || signal.aborted) return holders;
+      const late = until() - PLANNED_POLL_MS / 1000 < this.config.httpDeadlineSecs;
+      if (late || performance.now() - started + PLANNED_POLL_MS > PLANNED_WAIT_MS) return [];
+      await new Promise((resolve) => setTimeout(resolve, PLANNED_POLL_MS));
+    }
+  }
+
   /** Peers that hold the segment, best first: open links, then the fastest measured. */
-  async #holdersOf(rendition: string, sequence: number): Promise<string[]> {
+  async #holdersOf(rendition: string, sequence: number, fresh = false): Promise<string[]> {
     let known = this.#holders.get(rendition);
     const now = performance.now();
     const inWindow = known !== undefined && sequence >= known.from && sequence < known.from + HOLDER_WINDOW;
-    if (known === undefined || !inWindow || now - known.at > HOLDERS_FRESH_MS || !holdsAny(known.peers, sequence)) {
+    if (fresh || known === undefined || !inWindow || now - known.at > HOLDERS_FRESH_MS || !holdsAny(known.peers, sequence)) {
       const answer = (await this.#session?.whoHas(rendition, sequence, HOLDER_WINDOW)) ?? [];
       const peers = new Map<string, Set<number>>();
       for (const holder of answer) {

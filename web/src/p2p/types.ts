@@ -47,6 +47,8 @@ export type SegmentSource = 'http' | 'peer' | 'cache';
 /** Why a segment went to HTTP rather than to a peer. */
 export type HttpReason =
   | 'p2p_off'
+  /** The room's fetch plan names this viewer to fetch it for everyone. */
+  | 'assigned'
   | 'init_segment'
   | 'initial_chunk'
   | 'due_soon'

@@ -100,6 +100,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
   let movie: MovieDetail | undefined;
   let health = new Map<string, MemberHealth>();
   let player: PlayerHandle | undefined;
+  let fetchPlan: string[] = [];
   const durationMs = (): number => movie?.duration_ms ?? 0;
   const room = new RoomClient(webSocketUrl(summary.socket_path), name, password, {
     onWelcome: () => {
@@ -113,6 +114,10 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
     onMembers: (members, policy) => {
       renderMembers(memberList, members, room.member, health);
       refreshControls(policy);
+    },
+    onFetchPlan: (slots) => {
+      fetchPlan = slots;
+      player?.engine.setFetchPlan(slots, room.member);
     },
     onHealth: (members) => {
       health = new Map(members.map((m) => [m.id, m]));
@@ -144,7 +149,11 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
     [movie, manifest] = await Promise.all([ctx.api.getMovie(movieId), ctx.api.getSegmentManifest(movieId)]);
     const { default: HlsPlayer } = await import('hls.js');
     const position = (room.roomPosition() ?? 0) / 1000;
-    player = createPlayer(HlsPlayer, video, movie, manifest, loadPreferences(), position);
+    const preferences = loadPreferences();
+    player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position);
+    player.engine.setFetchPlan(fetchPlan, room.member);
+    // Sharing members split the room's HTTP fetching (the room answers with its plan).
+    room.share(preferences.p2p && preferences.upload, preferences.uploadBytesPerSec);
     window.cinemeshRoom = { room, sync, player };
     for (const message of room.chat) appendChat(chatList, message, react);
   }

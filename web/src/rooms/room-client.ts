@@ -35,6 +35,8 @@ export interface RoomEvents {
   onTyping?: (member: string, active: boolean) => void;
   /** Everyone's sync health (buffering, offset), when it changed. */
   onHealth?: (members: MemberHealth[]) => void;
+  /** Who fetches which segment for the room (empty: everyone for itself). */
+  onFetchPlan?: (slots: string[]) => void;
   /** A refusal; `fatal` when the room will not have us (wrong password, name taken, kicked). */
   onError?: (code: string, message: string, fatal: boolean) => void;
   /** The socket dropped and a reconnect is under way (`true`), or it is back (`false`). */
@@ -67,6 +69,8 @@ export class RoomClient {
   #failures = 0;
   #closed = false;
   #lastStatus: { buffering: boolean; at: number } | undefined;
+  /** What this player shares, said again after every (re)connection. */
+  #sharing: RoomClientMessage | undefined;
 
   constructor(url: string, name: string, password: string | undefined, events: RoomEvents) {
     this.#url = url;
@@ -99,6 +103,14 @@ export class RoomClient {
     this.#lastStatus = { buffering, at: now };
     const message: RoomClientMessage = { type: 'status', buffering };
     if (offsetMs !== undefined) message.offset_ms = Math.round(offsetMs);
+    this.#send(message);
+  }
+
+  /** Whether this player shares segments, and its upload cap (bytes/s; undefined: none). */
+  share(shares: boolean, uploadCap: number | undefined): void {
+    const message: RoomClientMessage = { type: 'sharing', shares };
+    if (uploadCap !== undefined) message.upload_cap = uploadCap;
+    this.#sharing = message;
     this.#send(message);
   }
 
@@ -178,6 +190,7 @@ export class RoomClient {
         this.#pings = 0;
         clearTimeout(this.#pingTimer);
         this.#ping();
+        if (this.#sharing !== undefined) this.#send(this.#sharing);
         if (resumed) this.#events.onReconnecting?.(false);
         this.#events.onWelcome?.();
         this.#events.onMembers?.(message.members, message.policy);
@@ -211,6 +224,9 @@ export class RoomClient {
         break;
       case 'health':
         this.#events.onHealth?.(message.members);
+        break;
+      case 'fetch_plan':
+        this.#events.onFetchPlan?.(message.slots);
         break;
       case 'error': {
         const fatal = FATAL.has(message.code);

@@ -5,7 +5,9 @@
 // Joining a playing room, or a seek while playing, would land late by the
 // time the player takes to load and decode; so the video is paused at a
 // point just ahead of the room ("armed") and started when the room gets
-// there, with the lead doubled whenever the room overtakes it first.
+// there, with the lead doubled whenever the room overtakes it first. A
+// scheduled start that finds the video not ready to play (still loading
+// after a seek) arms too, rather than starting late and crawling back at 5 %.
 import type { PlaybackState } from '../protocol/PlaybackState';
 import { type CorrectionPolicy, correct, DEFAULT_CORRECTION } from './drift-correction';
 import { positionAt } from './room-client';
@@ -40,6 +42,8 @@ export class SyncController {
   #armLead = ARM_LEAD_MS;
   /** Set once the video plays along with the room; cleared when it arms. */
   #following = false;
+  /** Whether a rate nudge is under way (it runs until the error is nearly gone). */
+  #correcting = false;
   /** Video minus room, ms, at the last tick while playing (undefined otherwise). */
   errorMs: number | undefined;
 
@@ -85,14 +89,15 @@ export class SyncController {
       if (state.playing && this.#startedSeq === state.seq) return;
       this.#armedAt = undefined;
       this.errorMs = undefined;
-      video.playbackRate = 1;
+      this.#setRate(1, false);
       if (!video.paused) video.pause();
       if (Math.abs(video.currentTime * 1000 - target) > this.#policy.deadBandMs) this.#seek(target);
       if (state.playing && newState) {
         clearTimeout(this.#startTimer);
         this.#startTimer = setTimeout(() => {
           this.#startedSeq = state.seq;
-          void video.play().catch(() => {});
+          if (this.#readyToPlay()) void video.play().catch(() => {});
+          else this.#arm(positionAt(state, this.#room.serverNow()));
         }, state.anchor_ms - serverNow);
       }
       return;
@@ -109,18 +114,31 @@ export class SyncController {
     this.#following = true;
     // Stalled for data: a seek would not bring it; the room waits for it instead.
     if (video.readyState < HAVE_FUTURE_DATA) return;
-    const correction = correct(video.currentTime * 1000, target, performance.now() - this.#lastSeekAt, this.#policy);
+    const sinceSeek = performance.now() - this.#lastSeekAt;
+    const correction = correct(video.currentTime * 1000, target, sinceSeek, this.#correcting, this.#policy);
     switch (correction.kind) {
       case 'hold':
+        this.#setRate(1, false);
+        break;
       case 'rate':
-        video.playbackRate = correction.rate;
+        this.#setRate(correction.rate, true);
         break;
       case 'seek':
-        video.playbackRate = 1;
+        this.#setRate(1, false);
         video.pause();
         this.#arm(correction.positionMs);
         break;
     }
+  }
+
+  #setRate(rate: number, correcting: boolean): void {
+    // Setting the same rate again is not free in every browser: only changes are applied.
+    if (this.#video.playbackRate !== rate) this.#video.playbackRate = rate;
+    this.#correcting = correcting;
+  }
+
+  #readyToPlay(): boolean {
+    return this.#video.readyState >= HAVE_FUTURE_DATA && !this.#video.seeking;
   }
 
   /** Pauses the video a little ahead of the room, to start when the room gets there. */
@@ -140,7 +158,7 @@ export class SyncController {
       this.#arm(target);
       return;
     }
-    if (video.readyState < HAVE_FUTURE_DATA || video.seeking) return;
+    if (!this.#readyToPlay()) return;
     clearTimeout(this.#startTimer);
     this.#startTimer = setTimeout(() => {
       this.#armedAt = undefined;

@@ -6,8 +6,17 @@ const settled = 10_000;
 
 describe('drift correction', () => {
   it('leaves errors inside the dead band alone', () => {
-    expect(correct(10_040, 10_000, settled)).toEqual({ kind: 'hold', rate: 1 });
-    expect(correct(9_960, 10_000, settled)).toEqual({ kind: 'hold', rate: 1 });
+    expect(correct(10_025, 10_000, settled)).toEqual({ kind: 'hold', rate: 1 });
+    expect(correct(9_975, 10_000, settled)).toEqual({ kind: 'hold', rate: 1 });
+  });
+
+  it('corrects a steady offset just outside the band until it is nearly gone', () => {
+    const started = correct(9_965, 10_000, settled);
+    expect(started.kind).toBe('rate');
+    expect(started.kind === 'rate' && started.rate).toBeCloseTo(1 + 35 / 1_500, 6);
+    expect(correct(9_985, 10_000, settled, true).kind, 'under way: on until within the inner edge').toBe('rate');
+    expect(correct(9_995, 10_000, settled, true)).toEqual({ kind: 'hold', rate: 1 });
+    expect(correct(9_985, 10_000, settled, false), 'not started inside the outer edge').toEqual({ kind: 'hold', rate: 1 });
   });
 
   it('slows down when ahead and speeds up when behind, within 0.95–1.05', () => {

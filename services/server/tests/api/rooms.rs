@@ -18,7 +18,8 @@
 //! - reactions toggle per member, typing reaches the others, and connections
 //!   from one address share one chat budget;
 //! - what a member streams (camera, microphone, screen, a file) reaches
-//!   everyone, and ends with its socket.
+//!   everyone, and ends with its socket;
+//! - members who share segments split the HTTP fetching by upload cap.
 
 use std::time::Duration;
 
@@ -377,6 +378,38 @@ async fn streaming_status_reaches_everyone_and_ends_with_the_socket() {
     drop(ben);
     let away = ana.until_roster(|r| r.members.get(&ben_id).filter(|m| !m.online).cloned()).await;
     assert!(away.streaming.is_empty(), "the media went with the socket");
+}
+
+fn fetch_plan(message: RoomServerMessage) -> Option<Vec<String>> {
+    match message {
+        RoomServerMessage::FetchPlan { slots } => Some(slots),
+        _ => None,
+    }
+}
+
+#[actix_web::test]
+async fn members_who_share_split_the_fetching_by_upload_cap() {
+    let (app, room) = app_with_room(None).await;
+    let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
+    let (a, b) = (ana.member.clone(), ben.member.clone());
+
+    ana.send(&RoomClientMessage::Sharing { shares: true, upload_cap: None }).await;
+    assert_eq!(ana.until(fetch_plan).await, [a.clone()]);
+    ben.send(&RoomClientMessage::Sharing { shares: true, upload_cap: Some(1e6) }).await;
+    let slots = cy.until(|m| fetch_plan(m).filter(|s| s.len() > 1)).await;
+    assert_eq!(slots.len(), 5, "4 slots for an uncapped member, 1 for a 1 MB/s cap: {slots:?}");
+    assert_eq!(slots.iter().filter(|s| **s == b).count(), 1);
+    cy.send(&RoomClientMessage::Sharing { shares: false, upload_cap: None }).await;
+    assert_eq!(cy.until(fetch_plan).await, slots, "a member who does not share gets the plan, without a slot");
+
+    drop(ben);
+    assert_eq!(
+        ana.until(|m| fetch_plan(m).filter(|s| s.len() == 1)).await,
+        [a],
+        "a member who drops gives up its slots"
+    );
 }
 
 fn resume_token(welcome: &RoomServerMessage) -> String {
