@@ -209,37 +209,52 @@ async function originSegmentBytes(): Promise<number> {
   return total;
 }
 
+interface Loaded {
+  http: number;
+  peer: number;
+  assigned: number;
+  position: number;
+}
+
+function loaded(page: Page): Promise<Loaded> {
+  return page.evaluate(() => {
+    const s = window.cinemeshRoom?.player?.engine.stats();
+    const position = document.querySelector('video')?.currentTime ?? 0;
+    return { http: s?.httpBytes ?? 0, peer: s?.peerBytes ?? 0, assigned: s?.httpReasons.assigned ?? 0, position };
+  });
+}
+
 /**
  * OFFLOAD_VIEWERS viewers in a new room, playing from the start for
  * OFFLOAD_SECS; with `plan` off every member opts out of the room's fetch
- * plan (it still uploads to peers). Returns a line of figures.
+ * plan (it still uploads to peers). The players load ahead while the room
+ * waits for its first play; what is counted is what every side moved from
+ * that play on. Returns a line of figures.
  */
 async function offload(plan: boolean): Promise<string> {
   const room = await createRoom();
   const pages: Page[] = [];
   for (let i = 0; i < OFFLOAD_VIEWERS; i++) pages.push(await joinPage(room, `watcher${i + 1}`));
   if (!plan) for (const page of pages) await page.evaluate(() => window.cinemeshRoom?.room.share(false, undefined));
+  await sleep(5_000);
   const originBefore = await originSegmentBytes();
+  const before = await Promise.all(pages.map(loaded));
   await (pages[0] as Page).evaluate(() => window.cinemeshRoom?.room.control({ action: 'play', position_ms: 0 }));
   await sleep(OFFLOAD_SECS * 1000);
-  const stats = await Promise.all(
-    pages.map((page) =>
-      page.evaluate(() => {
-        const engine = window.cinemeshRoom?.player?.engine;
-        const s = engine?.stats();
-        return { http: s?.httpBytes ?? 0, peer: s?.peerBytes ?? 0, assigned: s?.httpReasons.assigned ?? 0, position: document.querySelector('video')?.currentTime ?? 0 };
-      }),
-    ),
-  );
+  const after = await Promise.all(pages.map(loaded));
   const origin = (await originSegmentBytes()) - originBefore;
   for (const page of pages) await page.context().close();
+  const stats = after.map((a, i) => {
+    const b = before[i] ?? a;
+    return { http: a.http - b.http, peer: a.peer - b.peer, assigned: a.assigned - b.assigned, position: a.position };
+  });
   const http = stats.reduce((sum, s) => sum + s.http, 0);
   const peer = stats.reduce((sum, s) => sum + s.peer, 0);
   const oneCopy = Math.max(...stats.map((s) => s.http + s.peer));
   const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
   return [
     `${((100 * peer) / Math.max(1, http + peer)).toFixed(1)} % of bytes from peers;`,
-    `origin served ${mb(origin)} (${(origin / Math.max(1, oneCopy)).toFixed(2)} viewers' worth; ${mb(http)} by the viewers' count),`,
+    `origin served ${mb(origin)} (${(origin / Math.max(1, oneCopy)).toFixed(2)} viewers' worth; the viewers counted ${mb(http)} over HTTP),`,
     `${stats.reduce((sum, s) => sum + s.assigned, 0)} segments fetched for the room;`,
     `positions ${stats.map((s) => s.position.toFixed(0)).join('/')} s`,
   ].join(' ');

@@ -4,6 +4,7 @@
 import type { LobbyClientMessage } from '../protocol/LobbyClientMessage';
 import type { LobbyServerMessage } from '../protocol/LobbyServerMessage';
 import type { UserView } from '../protocol/UserView';
+import { ReconnectingSocket } from '../net/reconnecting-socket';
 import { applyChanges } from '../rooms/roster';
 
 export const LOBBY_PROTOCOL_VERSION = 1;
@@ -23,21 +24,23 @@ export interface LobbyEvents {
 export class LobbyClient {
   users: UserView[] = [];
   you = '';
-  readonly #url: string;
-  readonly #name: string;
   readonly #events: LobbyEvents;
+  readonly #socket: ReconnectingSocket;
   #room: string | undefined;
-  #socket: WebSocket | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
-  #failures = 0;
-  #closed = false;
 
   constructor(url: string, name: string, room: string | undefined, events: LobbyEvents) {
-    this.#url = url;
-    this.#name = name;
     this.#room = room;
     this.#events = events;
-    this.#connect();
+    const hello: LobbyClientMessage = { type: 'hello', version: LOBBY_PROTOCOL_VERSION, name };
+    this.#socket = new ReconnectingSocket({
+      url,
+      minDelayMs: RECONNECT_MIN_MS,
+      maxDelayMs: RECONNECT_MAX_MS,
+      onOpen: (send) => send(JSON.stringify(hello)),
+      onMessage: (text) => this.#receive(text),
+      onDrop: () => clearInterval(this.#pingTimer),
+    });
   }
 
   /** The room this page is in now (undefined: browsing). */
@@ -56,9 +59,8 @@ export class LobbyClient {
   }
 
   close(): void {
-    this.#closed = true;
     clearInterval(this.#pingTimer);
-    this.#socket?.close();
+    this.#socket.close();
   }
 
   #sendWhere(): void {
@@ -68,26 +70,7 @@ export class LobbyClient {
   }
 
   #send(message: LobbyClientMessage): void {
-    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
-  }
-
-  #connect(): void {
-    const socket = new WebSocket(this.#url);
-    this.#socket = socket;
-    socket.addEventListener('open', () => {
-      socket.send(JSON.stringify({ type: 'hello', version: LOBBY_PROTOCOL_VERSION, name: this.#name } satisfies LobbyClientMessage));
-    });
-    socket.addEventListener('message', (event) => this.#receive(String(event.data)));
-    socket.addEventListener('close', () => {
-      if (socket !== this.#socket) return;
-      clearInterval(this.#pingTimer);
-      if (this.#closed) return;
-      const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.#failures);
-      this.#failures += 1;
-      setTimeout(() => {
-        if (!this.#closed) this.#connect();
-      }, delay * (0.5 + Math.random() / 2));
-    });
+    this.#socket.send(JSON.stringify(message));
   }
 
   #receive(text: string): void {
@@ -101,7 +84,7 @@ export class LobbyClient {
       case 'welcome':
         this.you = message.you;
         this.users = message.users;
-        this.#failures = 0;
+        this.#socket.established();
         clearInterval(this.#pingTimer);
         this.#pingTimer = setInterval(() => this.#send({ type: 'ping', t: Date.now() }), PING_MS);
         if (this.#room !== undefined) this.#sendWhere();

@@ -11,6 +11,7 @@ import type { PlaybackCommand } from '../protocol/PlaybackCommand';
 import type { PlaybackState } from '../protocol/PlaybackState';
 import type { RoomClientMessage } from '../protocol/RoomClientMessage';
 import type { RoomServerMessage } from '../protocol/RoomServerMessage';
+import { ReconnectingSocket } from '../net/reconnecting-socket';
 import { ClockOffset } from './clock-offset';
 import { applyChanges } from './roster';
 
@@ -58,26 +59,32 @@ export class RoomClient {
   members: MemberView[] = [];
   policy: ControlPolicy = 'host_only';
   readonly chat: ChatMessage[] = [];
-  readonly #url: string;
   readonly #name: string;
   readonly #password: string | undefined;
   readonly #events: RoomEvents;
-  #socket: WebSocket | undefined;
+  readonly #socket: ReconnectingSocket;
   #resumeToken: string | undefined;
   #pingTimer: ReturnType<typeof setTimeout> | undefined;
   #pings = 0;
-  #failures = 0;
-  #closed = false;
   #lastStatus: { buffering: boolean; at: number } | undefined;
   /** What this player shares, said again after every (re)connection. */
   #sharing: RoomClientMessage | undefined;
 
   constructor(url: string, name: string, password: string | undefined, events: RoomEvents) {
-    this.#url = url;
     this.#name = name;
     this.#password = password;
     this.#events = events;
-    this.#connect();
+    this.#socket = new ReconnectingSocket({
+      url,
+      minDelayMs: RECONNECT_MIN_MS,
+      maxDelayMs: RECONNECT_MAX_MS,
+      onOpen: (send) => send(JSON.stringify(this.#hello())),
+      onMessage: (text) => this.#receive(text),
+      onDrop: () => {
+        clearTimeout(this.#pingTimer);
+        this.#events.onReconnecting?.(true);
+      },
+    });
   }
 
   /** The server's clock now, ms. */
@@ -129,38 +136,20 @@ export class RoomClient {
   }
 
   close(): void {
-    this.#closed = true;
     clearTimeout(this.#pingTimer);
-    this.#socket?.close();
+    this.#socket.close();
   }
 
   #send(message: RoomClientMessage): void {
-    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
+    this.#socket.send(JSON.stringify(message));
   }
 
-  #connect(): void {
-    const socket = new WebSocket(this.#url);
-    this.#socket = socket;
-    socket.addEventListener('open', () => {
-      const hello: RoomClientMessage = { type: 'hello', version: ROOM_PROTOCOL_VERSION, name: this.#name };
-      if (this.#password !== undefined) hello.password = this.#password;
-      if (this.#resumeToken !== undefined) hello.resume = this.#resumeToken;
-      socket.send(JSON.stringify(hello));
-    });
-    socket.addEventListener('message', (event) => this.#receive(String(event.data)));
-    socket.addEventListener('close', () => this.#dropped(socket));
-  }
-
-  #dropped(socket: WebSocket): void {
-    if (socket !== this.#socket) return;
-    clearTimeout(this.#pingTimer);
-    if (this.#closed) return;
-    this.#events.onReconnecting?.(true);
-    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.#failures);
-    this.#failures += 1;
-    setTimeout(() => {
-      if (!this.#closed) this.#connect();
-    }, delay * (0.5 + Math.random() / 2));
+  /** A new member's hello, or the seat's, with the resume token, after a drop. */
+  #hello(): RoomClientMessage {
+    const hello: RoomClientMessage = { type: 'hello', version: ROOM_PROTOCOL_VERSION, name: this.#name };
+    if (this.#password !== undefined) hello.password = this.#password;
+    if (this.#resumeToken !== undefined) hello.resume = this.#resumeToken;
+    return hello;
   }
 
   #ping(): void {
@@ -181,7 +170,7 @@ export class RoomClient {
         const resumed = this.#resumeToken !== undefined;
         this.member = message.member;
         this.#resumeToken = message.resume_token;
-        this.#failures = 0;
+        this.#socket.established();
         this.members = message.members;
         this.policy = message.policy;
         this.playback = message.playback;

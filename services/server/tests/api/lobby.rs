@@ -57,6 +57,15 @@ impl LobbyUser {
         .await;
     }
 
+    /// The users the next presence push with departures says have left.
+    async fn next_left(&mut self) -> Vec<String> {
+        self.until(|m| match m {
+            LobbyServerMessage::Presence { left, .. } if !left.is_empty() => Some(left),
+            _ => None,
+        })
+        .await
+    }
+
     async fn error_code(&mut self) -> String {
         self.until(|m| match m {
             LobbyServerMessage::Error { code, .. } => Some(code),
@@ -109,13 +118,7 @@ async fn everyone_online_is_listed_and_kept_current() {
     ana.sees(&ben_id, |u| u.room.is_none()).await;
 
     drop(ben);
-    let left = ana
-        .until(|m| match m {
-            LobbyServerMessage::Presence { left, .. } if !left.is_empty() => Some(left),
-            _ => None,
-        })
-        .await;
-    assert_eq!(left, [ben_id]);
+    assert_eq!(ana.next_left().await, [ben_id]);
 }
 
 #[actix_web::test]
@@ -217,11 +220,5 @@ async fn presence_and_invitations_span_two_instances() {
 
     let ben_id = ben.id.clone();
     drop(ben);
-    let left = ana
-        .until(|m| match m {
-            LobbyServerMessage::Presence { left, .. } if !left.is_empty() => Some(left),
-            _ => None,
-        })
-        .await;
-    assert_eq!(left, [ben_id]);
+    assert_eq!(ana.next_left().await, [ben_id]);
 }

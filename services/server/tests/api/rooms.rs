@@ -396,7 +396,7 @@ async fn members_who_share_split_the_fetching_by_upload_cap() {
     let (a, b) = (ana.member.clone(), ben.member.clone());
 
     ana.send(&RoomClientMessage::Sharing { shares: true, upload_cap: None }).await;
-    assert_eq!(ana.until(fetch_plan).await, [a.clone()]);
+    assert_eq!(ana.until(fetch_plan).await, std::slice::from_ref(&a));
     ben.send(&RoomClientMessage::Sharing { shares: true, upload_cap: Some(1e6) }).await;
     let slots = cy.until(|m| fetch_plan(m).filter(|s| s.len() > 1)).await;
     assert_eq!(slots.len(), 5, "4 slots for an uncapped member, 1 for a 1 MB/s cap: {slots:?}");
