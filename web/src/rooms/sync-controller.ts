@@ -7,7 +7,8 @@
 // point just ahead of the room ("armed") and started when the room gets
 // there, with the lead doubled whenever the room overtakes it first. A
 // scheduled start that finds the video not ready to play (still loading
-// after a seek) arms too, rather than starting late and crawling back at 5 %.
+// after a seek) arms too, rather than starting late and crawling back at 5 %;
+// and a start that went out late anyway (a busy machine) is re-armed once.
 import type { PlaybackState } from '../protocol/PlaybackState';
 import { type CorrectionPolicy, correct, DEFAULT_CORRECTION } from './drift-correction';
 import { positionAt } from './room-client';
@@ -16,6 +17,10 @@ const TICK_MS = 200;
 /** How far ahead of the room an armed video waits, ms (doubled on each miss). */
 const ARM_LEAD_MS = 600;
 const ARM_LEAD_MAX_MS = 8_000;
+/** A start this far off the room missed: armed again rather than nudged for seconds, ms. */
+const START_MISS_MS = 150;
+/** How long after a start it is judged as a start, ms. */
+const START_JUDGED_FOR_MS = 1_500;
 /** HTMLMediaElement.HAVE_FUTURE_DATA: it can play without waiting. */
 const HAVE_FUTURE_DATA = 3;
 
@@ -44,6 +49,8 @@ export class SyncController {
   #following = false;
   /** Whether a rate nudge is under way (it runs until the error is nearly gone). */
   #correcting = false;
+  /** When a timer last started the video (performance.now()), and for which state. */
+  #lastStart: { at: number; seq: number; rearmed: boolean } | undefined;
   /** Video minus room, ms, at the last tick while playing (undefined otherwise). */
   errorMs: number | undefined;
 
@@ -96,7 +103,7 @@ export class SyncController {
         clearTimeout(this.#startTimer);
         this.#startTimer = setTimeout(() => {
           this.#startedSeq = state.seq;
-          if (this.#readyToPlay()) void video.play().catch(() => {});
+          if (this.#readyToPlay()) this.#play(state.seq);
           else this.#arm(positionAt(state, this.#room.serverNow()));
         }, state.anchor_ms - serverNow);
       }
@@ -114,6 +121,20 @@ export class SyncController {
     this.#following = true;
     // Stalled for data: a seek would not bring it; the room waits for it instead.
     if (video.readyState < HAVE_FUTURE_DATA) return;
+    const start = this.#lastStart;
+    if (
+      start !== undefined &&
+      !start.rearmed &&
+      start.seq === state.seq &&
+      performance.now() - start.at < START_JUDGED_FOR_MS &&
+      Math.abs(this.errorMs) > START_MISS_MS
+    ) {
+      start.rearmed = true;
+      this.#setRate(1, false);
+      video.pause();
+      this.#arm(target);
+      return;
+    }
     const sinceSeek = performance.now() - this.#lastSeekAt;
     const correction = correct(video.currentTime * 1000, target, sinceSeek, this.#correcting, this.#policy);
     switch (correction.kind) {
@@ -151,7 +172,6 @@ export class SyncController {
 
   #waitArmed(target: number): void {
     const armedAt = this.#armedAt ?? target;
-    const video = this.#video;
     if (target > armedAt + this.#policy.deadBandMs) {
       // The room got there before the video was ready: wait further ahead.
       this.#armLead = Math.min(ARM_LEAD_MAX_MS, this.#armLead * 2);
@@ -160,10 +180,17 @@ export class SyncController {
     }
     if (!this.#readyToPlay()) return;
     clearTimeout(this.#startTimer);
+    const seq = this.#room.playback?.seq ?? -1;
     this.#startTimer = setTimeout(() => {
       this.#armedAt = undefined;
-      void video.play().catch(() => {});
+      this.#play(seq);
     }, Math.max(0, armedAt - target));
+  }
+
+  #play(seq: number): void {
+    const rearmed = this.#lastStart?.seq === seq && this.#lastStart.rearmed;
+    this.#lastStart = { at: performance.now(), seq, rearmed };
+    void this.#video.play().catch(() => {});
   }
 
   #seek(positionMs: number): void {
