@@ -20,6 +20,7 @@ pub mod registry;
 pub mod relay;
 pub mod room;
 pub mod session;
+pub mod socket;
 pub mod store;
 
 pub use api::{MovieDirectory, RoomsApi, configure_rooms};

@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use cinemesh_common::db::now_ms;
 use cinemesh_common::rate_limit::RateLimiter;
 use cinemesh_protocol::lobby::{LOBBY_PROTOCOL_VERSION, LobbyClientMessage, LobbyServerMessage, MAX_LOBBY_FRAME_BYTES};
@@ -14,18 +13,15 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
 use crate::delivery::{Frame, OUTBOX_CAPACITY, frame_of};
-use crate::lobby::{Lobby, LobbyCommand, refusal_message};
+use crate::lobby::{Lobby, LobbyCommand};
 use crate::members::DisplayName;
 use crate::registry::Rooms;
+use crate::socket::{Guard, Inbound, close, read_hello, upgrade};
 
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// A page silent this long is dropped (pages ping every few seconds).
-const SILENCE_TIMEOUT: Duration = Duration::from_secs(45);
 const MESSAGES_PER_SEC: f64 = 20.0;
 const MESSAGE_BURST: f64 = 40.0;
 const INVITES_PER_SEC: f64 = 1.0;
 const INVITE_BURST: f64 = 5.0;
-const MAX_REFUSALS: u32 = 20;
 /// Room ids are 20 characters; anything much longer is not one.
 const MAX_ROOM_ID_CHARS: usize = 64;
 
@@ -35,19 +31,9 @@ pub async fn lobby_socket(
     lobby: web::Data<Lobby>,
     rooms: web::Data<Rooms>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (response, socket, stream) = actix_ws::handle(&req, body)?;
-    let stream = stream
-        .max_frame_size(MAX_LOBBY_FRAME_BYTES)
-        .aggregate_continuations()
-        .max_continuation_size(MAX_LOBBY_FRAME_BYTES);
+    let (response, socket, stream) = upgrade(&req, body, MAX_LOBBY_FRAME_BYTES)?;
     actix_web::rt::spawn(run(lobby.get_ref().clone(), rooms.get_ref().clone(), socket, stream));
     Ok(response)
-}
-
-async fn close(mut socket: actix_ws::Session, refusal: Refusal) {
-    let _ = socket.text(frame_of(&refusal_message(refusal.clone()))).await;
-    let reason = CloseReason { code: CloseCode::Policy, description: Some(refusal.code.to_owned()) };
-    let _ = socket.close(Some(reason)).await;
 }
 
 fn parse(text: &str) -> Result<LobbyClientMessage, Refusal> {
@@ -55,8 +41,8 @@ fn parse(text: &str) -> Result<LobbyClientMessage, Refusal> {
 }
 
 async fn run(lobby: Lobby, rooms: Rooms, mut socket: actix_ws::Session, mut stream: actix_ws::AggregatedMessageStream) {
-    let name = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
-        Ok(Some(Ok(AggregatedMessage::Text(text)))) => match parse(&text) {
+    let name = match read_hello(&mut stream).await {
+        Ok(text) => match parse(&text) {
             Ok(LobbyClientMessage::Hello { version, name }) if version == LOBBY_PROTOCOL_VERSION => {
                 match DisplayName::parse(&name) {
                     Ok(name) => name,
@@ -71,11 +57,8 @@ async fn run(lobby: Lobby, rooms: Rooms, mut socket: actix_ws::Session, mut stre
             Ok(_) => return close(socket, Refusal::new("hello_required", "the first message must be hello")).await,
             Err(refusal) => return close(socket, refusal).await,
         },
-        Ok(Some(Ok(_))) => {
-            return close(socket, Refusal::new("hello_required", "the first message must be hello")).await;
-        }
-        Ok(_) => return,
-        Err(_) => return close(socket, Refusal::new("hello_timeout", "no hello in time")).await,
+        Err(Some(refusal)) => return close(socket, refusal).await,
+        Err(None) => return,
     };
     let (outbox, mut inbox) = mpsc::channel::<Frame>(OUTBOX_CAPACITY);
     let (joined, id) = oneshot::channel();
@@ -105,8 +88,7 @@ async fn serve(
     let start = Instant::now();
     let mut messages = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, start);
     let mut invites = RateLimiter::new(INVITES_PER_SEC, INVITE_BURST, start);
-    let mut refusals = 0u32;
-    let mut last_heard = start;
+    let mut guard = Guard::new("4 KiB");
     let mut ticks = tokio::time::interval(Duration::from_secs(5));
     loop {
         let refusal = tokio::select! {
@@ -121,18 +103,18 @@ async fn serve(
             },
             incoming = stream.next() => {
                 let now = Instant::now();
-                last_heard = now;
-                match incoming {
-                    Some(Ok(AggregatedMessage::Text(text))) if !messages.allow(now) => {
-                        drop(text);
+                match guard.inbound(socket, incoming).await {
+                    Inbound::Text(_) if !messages.allow(now) => {
                         Some(Refusal::new("rate_limited", "too many messages; slow down"))
                     }
-                    Some(Ok(AggregatedMessage::Text(text))) => match parse(&text) {
+                    Inbound::Text(text) => match parse(&text) {
                         Ok(LobbyClientMessage::Ping { t }) => {
                             let _ = socket.text(frame_of(&LobbyServerMessage::Pong { t, server_ms: now_ms() })).await;
                             None
                         }
-                        Ok(LobbyClientMessage::Hello { .. }) => Some(Refusal::new("already_greeted", "hello was already said")),
+                        Ok(LobbyClientMessage::Hello { .. }) => {
+                            Some(Refusal::new("already_greeted", "hello was already said"))
+                        }
                         Ok(LobbyClientMessage::Where { room }) => match known_room(rooms, room.as_deref()).await {
                             Ok(()) => {
                                 lobby.send(LobbyCommand::Where { user: user.to_owned(), room }).await;
@@ -153,31 +135,21 @@ async fn serve(
                         }
                         Err(refusal) => Some(refusal),
                     },
-                    Some(Ok(AggregatedMessage::Binary(_))) => {
-                        Some(Refusal::new("binary_frame", "lobby messages are JSON text frames"))
-                    }
-                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                        let _ = socket.pong(&bytes).await;
-                        None
-                    }
-                    Some(Ok(AggregatedMessage::Pong(_))) => None,
-                    Some(Ok(AggregatedMessage::Close(_))) | None => return None,
-                    Some(Err(_)) => return Some(Refusal::new("frame_too_large", "frames are limited to 4 KiB")),
+                    Inbound::Handled => None,
+                    Inbound::Gone => return None,
+                    Inbound::Refused { refusal, fatal: true } => return Some(refusal),
+                    Inbound::Refused { refusal, fatal: false } => Some(refusal),
                 }
             },
-            _ = ticks.tick() => {
-                if last_heard.elapsed() > SILENCE_TIMEOUT {
-                    return Some(Refusal::new("timeout", "nothing heard from this page for too long"));
-                }
-                None
-            }
+            _ = ticks.tick() => match guard.silent_too_long() {
+                Some(refusal) => return Some(refusal),
+                None => None,
+            },
         };
-        if let Some(refusal) = refusal {
-            refusals += 1;
-            if refusals >= MAX_REFUSALS {
-                return Some(Refusal::new("too_many_errors", "too many refused messages"));
-            }
-            let _ = socket.text(frame_of(&refusal_message(refusal))).await;
+        if let Some(refusal) = refusal
+            && let Some(last) = guard.refuse(socket, refusal).await
+        {
+            return Some(last);
         }
     }
 }

@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use cinemesh_common::db::now_ms;
 use cinemesh_common::rate_limit::RateLimiter;
 use cinemesh_protocol::room::{
@@ -18,18 +17,13 @@ use crate::Refusal;
 use crate::delivery::{Frame, OUTBOX_CAPACITY, Route};
 use crate::ip_limits::IpLimits;
 use crate::registry::{RoomHandle, Rooms};
-use crate::room::{RoomCommand, refusal_message};
+use crate::room::RoomCommand;
+use crate::socket::{Guard, Inbound, close, close_quietly, read_hello, upgrade};
 
-/// Time a new connection has to say hello.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// A member silent this long is dropped (clients ping every few seconds).
-const SILENCE_TIMEOUT: Duration = Duration::from_secs(45);
 const MESSAGES_PER_SEC: f64 = 50.0;
 const MESSAGE_BURST: f64 = 100.0;
 const CHATS_PER_SEC: f64 = 10.0;
 const CHAT_BURST: f64 = 20.0;
-/// Refused messages tolerated before the socket is closed.
-const MAX_REFUSALS: u32 = 20;
 
 pub async fn room_socket(
     req: HttpRequest,
@@ -42,29 +36,10 @@ pub async fn room_socket(
     let Some(room) = room else {
         return Err(cinemesh_common::ApiError::not_found("room_not_found", "no such room").into());
     };
-    let (response, socket, stream) = actix_ws::handle(&req, body)?;
-    let stream = stream
-        .max_frame_size(MAX_ROOM_FRAME_BYTES)
-        .aggregate_continuations()
-        .max_continuation_size(MAX_ROOM_FRAME_BYTES);
+    let (response, socket, stream) = upgrade(&req, body, MAX_ROOM_FRAME_BYTES)?;
     let client = Client { ip: req.peer_addr().map(|a| a.ip()), chat_limits: rooms.chat_limits.clone() };
     actix_web::rt::spawn(run_session(rooms.get_ref().clone(), room, client, socket, stream));
     Ok(response)
-}
-
-async fn send(socket: &mut actix_ws::Session, message: &RoomServerMessage) -> bool {
-    socket.text(crate::delivery::frame_of(message)).await.is_ok()
-}
-
-/// Sends the refusal, then closes with its code as the reason.
-async fn close(socket: actix_ws::Session, refusal: Refusal) {
-    let mut socket = socket;
-    send(&mut socket, &refusal_message(refusal.clone())).await;
-    close_quietly(socket, refusal.code).await;
-}
-
-async fn close_quietly(socket: actix_ws::Session, code: &'static str) {
-    let _ = socket.close(Some(CloseReason { code: CloseCode::Policy, description: Some(code.to_owned()) })).await;
 }
 
 /// Why a member's session ended.
@@ -101,14 +76,10 @@ async fn run_session(
     mut stream: actix_ws::AggregatedMessageStream,
 ) {
     // The hello: nothing else is read before it.
-    let hello = tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await;
-    let text = match hello {
-        Ok(Some(Ok(AggregatedMessage::Text(text)))) => text,
-        Ok(Some(Ok(_))) => {
-            return close(socket, Refusal::new("hello_required", "the first message must be hello")).await;
-        }
-        Ok(_) => return,
-        Err(_) => return close(socket, Refusal::new("hello_timeout", "no hello in time")).await,
+    let text = match read_hello(&mut stream).await {
+        Ok(text) => text,
+        Err(Some(refusal)) => return close(socket, refusal).await,
+        Err(None) => return,
     };
     let (name, password, resume) = match parse(&text) {
         Ok(RoomClientMessage::Hello { version, name, password, resume }) if version == ROOM_PROTOCOL_VERSION => {
@@ -184,8 +155,7 @@ async fn serve_member(
     let start = Instant::now();
     let mut messages = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, start);
     let mut chats = RateLimiter::new(CHATS_PER_SEC, CHAT_BURST, start);
-    let mut refusals = 0u32;
-    let mut last_heard = start;
+    let mut guard = Guard::new("16 KiB");
     let mut ticks = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
@@ -199,63 +169,46 @@ async fn serve_member(
             },
             incoming = stream.next() => {
                 let now = Instant::now();
-                last_heard = now;
-                let refusal = match incoming {
-                    Some(Ok(AggregatedMessage::Text(text))) => {
-                        if !messages.allow(now) {
-                            Some(Refusal::new("rate_limited", "too many messages; slow down"))
-                        } else {
-                            match parse(&text) {
-                                Ok(RoomClientMessage::Ping { t }) => {
-                                    send(socket, &RoomServerMessage::Pong { t, server_ms: now_ms() }).await;
-                                    None
-                                }
-                                Ok(RoomClientMessage::Leave) => return Exit::Left,
-                                Ok(RoomClientMessage::Chat { .. })
-                                    if !chats.allow(now)
-                                        || client.ip.is_some_and(|ip| !client.chat_limits.allow(ip, now)) =>
-                                {
-                                    Some(Refusal::new("rate_limited", "too many chat messages; slow down"))
-                                }
-                                Ok(message) => {
-                                    let command = RoomCommand::Message {
-                                        member: member.clone(),
-                                        connection: connection.to_owned(),
-                                        message,
-                                    };
-                                    if room.send(command).await.is_err() {
-                                        return Exit::Refused(crate::relay::room_moved());
-                                    }
-                                    None
-                                }
-                                Err(refusal) => Some(refusal),
-                            }
+                let refusal = match guard.inbound(socket, incoming).await {
+                    Inbound::Text(_) if !messages.allow(now) => {
+                        Some(Refusal::new("rate_limited", "too many messages; slow down"))
+                    }
+                    Inbound::Text(text) => match parse(&text) {
+                        Ok(RoomClientMessage::Ping { t }) => {
+                            let pong = RoomServerMessage::Pong { t, server_ms: now_ms() };
+                            let _ = socket.text(crate::delivery::frame_of(&pong)).await;
+                            None
                         }
-                    }
-                    Some(Ok(AggregatedMessage::Binary(_))) => {
-                        Some(Refusal::new("binary_frame", "room messages are JSON text frames"))
-                    }
-                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                        let _ = socket.pong(&bytes).await;
-                        None
-                    }
-                    Some(Ok(AggregatedMessage::Pong(_))) => None,
-                    Some(Ok(AggregatedMessage::Close(_))) | None => return Exit::Gone,
-                    Some(Err(_)) => {
-                        return Exit::Refused(Refusal::new("frame_too_large", "frames are limited to 16 KiB"));
-                    }
+                        Ok(RoomClientMessage::Leave) => return Exit::Left,
+                        Ok(RoomClientMessage::Chat { .. })
+                            if !chats.allow(now) || client.ip.is_some_and(|ip| !client.chat_limits.allow(ip, now)) =>
+                        {
+                            Some(Refusal::new("rate_limited", "too many chat messages; slow down"))
+                        }
+                        Ok(message) => {
+                            let command =
+                                RoomCommand::Message { member: member.clone(), connection: connection.to_owned(), message };
+                            if room.send(command).await.is_err() {
+                                return Exit::Refused(crate::relay::room_moved());
+                            }
+                            None
+                        }
+                        Err(refusal) => Some(refusal),
+                    },
+                    Inbound::Handled => None,
+                    Inbound::Gone => return Exit::Gone,
+                    Inbound::Refused { refusal, fatal: true } => return Exit::Refused(refusal),
+                    Inbound::Refused { refusal, fatal: false } => Some(refusal),
                 };
-                if let Some(refusal) = refusal {
-                    refusals += 1;
-                    if refusals >= MAX_REFUSALS {
-                        return Exit::Refused(Refusal::new("too_many_errors", "too many refused messages"));
-                    }
-                    send(socket, &refusal_message(refusal)).await;
+                if let Some(refusal) = refusal
+                    && let Some(last) = guard.refuse(socket, refusal).await
+                {
+                    return Exit::Refused(last);
                 }
             },
             _ = ticks.tick() => {
-                if last_heard.elapsed() > SILENCE_TIMEOUT {
-                    return Exit::Refused(Refusal::new("timeout", "nothing heard from this member for too long"));
+                if let Some(refusal) = guard.silent_too_long() {
+                    return Exit::Refused(refusal);
                 }
             }
         }

@@ -1,0 +1,137 @@
+//! What the room and lobby sockets handle alike: upgrading with a frame-size
+//! cap, the hello that must come first and in time, frames that are not JSON
+//! text, pings, refusals counted until the socket is closed, the silence
+//! timeout, and closing with a refusal's code. Errors are JSON
+//! `{"type": "error", "code", "message"}` on both sockets.
+
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use bytestring::ByteString;
+use futures_util::StreamExt;
+
+use crate::Refusal;
+use crate::delivery::frame_of;
+
+/// Time a new connection has to say hello.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client silent this long is dropped (clients ping every few seconds).
+pub const SILENCE_TIMEOUT: Duration = Duration::from_secs(45);
+/// Refused messages tolerated before the socket is closed.
+const MAX_REFUSALS: u32 = 20;
+
+#[derive(serde::Serialize)]
+#[serde(tag = "type", rename = "error")]
+struct ErrorFrame<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+/// Upgrades to a WebSocket whose frames (and reassembled messages) are at most `max_bytes`.
+pub fn upgrade(
+    req: &HttpRequest,
+    body: web::Payload,
+    max_bytes: usize,
+) -> Result<(HttpResponse, Session, AggregatedMessageStream), actix_web::Error> {
+    let (response, socket, stream) = actix_ws::handle(req, body)?;
+    let stream = stream.max_frame_size(max_bytes).aggregate_continuations().max_continuation_size(max_bytes);
+    Ok((response, socket, stream))
+}
+
+pub async fn send_refusal(socket: &mut Session, refusal: &Refusal) -> bool {
+    let frame = frame_of(&ErrorFrame { code: refusal.code, message: &refusal.message });
+    socket.text(frame).await.is_ok()
+}
+
+/// Sends the refusal, then closes with its code as the reason.
+pub async fn close(mut socket: Session, refusal: Refusal) {
+    send_refusal(&mut socket, &refusal).await;
+    close_quietly(socket, refusal.code).await;
+}
+
+pub async fn close_quietly(socket: Session, code: &'static str) {
+    let _ = socket.close(Some(CloseReason { code: CloseCode::Policy, description: Some(code.to_owned()) })).await;
+}
+
+fn hello_required() -> Refusal {
+    Refusal::new("hello_required", "the first message must be hello")
+}
+
+/// The first text message, within `HELLO_TIMEOUT`; `Err(None)`: the client went away.
+pub async fn read_hello(stream: &mut AggregatedMessageStream) -> Result<ByteString, Option<Refusal>> {
+    match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
+        Ok(Some(Ok(AggregatedMessage::Text(text)))) => Ok(text),
+        Ok(Some(Ok(_))) => Err(Some(hello_required())),
+        Ok(_) => Err(None),
+        Err(_) => Err(Some(Refusal::new("hello_timeout", "no hello in time"))),
+    }
+}
+
+/// A frame after the common handling.
+pub enum Inbound {
+    /// A text message for the session to parse.
+    Text(ByteString),
+    /// Handled here (a ping, a pong).
+    Handled,
+    /// The client closed or the connection broke.
+    Gone,
+    /// To refuse (counted); a `fatal` one closes the socket.
+    Refused { refusal: Refusal, fatal: bool },
+}
+
+/// Per-socket bookkeeping of refusals and silence.
+pub struct Guard {
+    refusals: u32,
+    last_heard: Instant,
+    frame_limit: &'static str,
+}
+
+impl Guard {
+    /// `frame_limit` says the frame cap in words ("16 KiB").
+    pub fn new(frame_limit: &'static str) -> Self {
+        Self { refusals: 0, last_heard: Instant::now(), frame_limit }
+    }
+
+    /// Sorts out what the stream yielded.
+    pub async fn inbound(
+        &mut self,
+        socket: &mut Session,
+        incoming: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>,
+    ) -> Inbound {
+        self.last_heard = Instant::now();
+        match incoming {
+            Some(Ok(AggregatedMessage::Text(text))) => Inbound::Text(text),
+            Some(Ok(AggregatedMessage::Binary(_))) => Inbound::Refused {
+                refusal: Refusal::new("binary_frame", "messages are JSON text frames"),
+                fatal: false,
+            },
+            Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                let _ = socket.pong(&bytes).await;
+                Inbound::Handled
+            }
+            Some(Ok(AggregatedMessage::Pong(_))) => Inbound::Handled,
+            Some(Ok(AggregatedMessage::Close(_))) | None => Inbound::Gone,
+            Some(Err(_)) => Inbound::Refused {
+                refusal: Refusal::new("frame_too_large", format!("frames are limited to {}", self.frame_limit)),
+                fatal: true,
+            },
+        }
+    }
+
+    /// Tells the client why; `Some` when refusals have run out and the socket should close for it.
+    pub async fn refuse(&mut self, socket: &mut Session, refusal: Refusal) -> Option<Refusal> {
+        self.refusals += 1;
+        if self.refusals >= MAX_REFUSALS {
+            return Some(Refusal::new("too_many_errors", "too many refused messages"));
+        }
+        send_refusal(socket, &refusal).await;
+        None
+    }
+
+    /// `Some` when the client has been silent for too long.
+    pub fn silent_too_long(&self) -> Option<Refusal> {
+        (self.last_heard.elapsed() > SILENCE_TIMEOUT)
+            .then(|| Refusal::new("timeout", "nothing heard from this client for too long"))
+    }
+}
