@@ -14,7 +14,8 @@ echo "==> building the web client"
 if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
   (cd web && npm ci --no-audit --no-fund)
 fi
-(cd web && npm run build --silent)
+(cd web && npm run build)
 
 echo "==> building and starting cinemesh (the first build takes a few minutes)"
-exec cargo run --release --quiet -p cinemesh-server --bin cinemesh -- serve "$@"
+cargo build --release -p cinemesh-server --bin cinemesh
+exec target/release/cinemesh serve "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit and integration tests, web unit tests, type
-# check, lint, and browser end-to-end tests, each suite that touches storage
-# against both the embedded SQLite default and Postgres.
+# Runs every test: the deployment files, Rust unit and integration tests, web
+# unit tests, type check, lint, and browser end-to-end tests, each suite that
+# touches storage against both the embedded SQLite default and Postgres.
 # Starts PostgreSQL and Redis when they are installed but not running.
 # Browser tests run in a private network namespace when the user may create
 # one (root), so nothing they do can leave the machine.
@@ -26,6 +26,9 @@ if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1
 else
   echo "warning: rustfmt or clippy is not installed (rustup component add rustfmt clippy): lints skipped"
 fi
+
+step "deployment files"
+bash scripts/check-deploy.sh
 
 step "rust: tests (SQLite)"
 run cargo test --workspace

@@ -185,6 +185,14 @@ impl Rooms {
             relay.claim(&setup.id).await?;
         }
         let room = self.set_up(Room::new(setup.clone(), self.store.clone(), now_ms));
+        if let Some(store) = &self.store
+            && let Err(e) = store.write_now(&room.created()).await
+        {
+            if let Some(relay) = &self.relay {
+                relay.release(&setup.id).await;
+            }
+            return Err(e.into());
+        }
         Ok(self.start(&setup, room))
     }
 

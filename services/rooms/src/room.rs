@@ -148,15 +148,21 @@ impl Room {
         self.finished
     }
 
-    /// A new room, recorded in `store` when there is one.
+    /// A new room; `created` is its record for the store, written before
+    /// anyone learns its id.
     pub fn new(setup: RoomSetup, store: Option<RoomStore>, now_ms: fn() -> i64) -> Self {
-        let now = now_ms();
-        let clock = PlaybackClock::new(setup.duration_ms, now);
-        let policy = ControlPolicy::HostOnly;
-        if let Some(store) = &store {
-            store.write(RoomWrite::Created { setup: setup.clone(), policy, playback: clock.state(), at_ms: now });
+        let clock = PlaybackClock::new(setup.duration_ms, now_ms());
+        Self::assemble(setup, clock, ControlPolicy::HostOnly, VecDeque::new(), store, now_ms)
+    }
+
+    /// The new room's row.
+    pub fn created(&self) -> RoomWrite {
+        RoomWrite::Created {
+            setup: self.setup.clone(),
+            policy: self.members.policy,
+            playback: self.clock.state(),
+            at_ms: (self.now_ms)(),
         }
-        Self::assemble(setup, clock, policy, VecDeque::new(), store, now_ms)
     }
 
     fn assemble(

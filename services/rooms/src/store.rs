@@ -96,6 +96,12 @@ impl RoomStore {
         .transpose()
     }
 
+    /// Writes at once, outside the queue (a new room, before its id is handed
+    /// out: any instance may be asked for it right away).
+    pub async fn write_now(&self, write: &RoomWrite) -> Result<(), sqlx::Error> {
+        apply(&self.db, write).await
+    }
+
     /// Waits until every write queued so far has reached the database.
     pub async fn flush(&self) {
         let (done, flushed) = tokio::sync::oneshot::channel();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::domain::{Description, Title, Year};
-use cinemesh_catalog::ingest::{IngestRequest, Ingester};
+use cinemesh_catalog::ingest::{ActiveIngests, IngestRequest, Ingester};
 use cinemesh_common::Database;
 use clap::{Parser, Subcommand};
 
@@ -40,6 +40,9 @@ pub enum Command {
         #[arg(long)]
         year: Option<i64>,
     },
+    /// Make the demo movie when the catalog is empty (a one-shot step of a
+    /// deployment whose instances share a database), then exit.
+    Demo,
     /// Print the OpenAPI document of the HTTP API (JSON).
     Openapi,
     /// Configuration helpers.
@@ -66,6 +69,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(Config::load(cli.config.as_deref(), std::env::vars())?).await,
+        Command::Demo => demo(Config::load(cli.config.as_deref(), std::env::vars())?).await,
         Command::Ingest { file, title, description, year } => {
             let config = Config::load(cli.config.as_deref(), std::env::vars())?;
             ingest(config, file, &title, description.as_deref(), year).await
@@ -116,6 +120,35 @@ async fn stop_requested() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate => {}
+    }
+}
+
+async fn demo(config: Config) -> anyhow::Result<()> {
+    if !config.demo.enabled {
+        println!("the demo movie is switched off (demo.enabled = false)");
+        return Ok(());
+    }
+    let media_dir = config.storage.media_dir();
+    std::fs::create_dir_all(&media_dir).with_context(|| format!("creating {}", media_dir.display()))?;
+    std::fs::create_dir_all(&config.storage.data_dir)
+        .with_context(|| format!("creating {}", config.storage.data_dir.display()))?;
+    let db = Database::connect(&config.storage.database_url()).await.context("opening the database")?;
+    let store = CatalogStore::new(db.clone());
+    let ingester = Ingester { store: store.clone(), media_dir, tools: config.ingest.clone() };
+    let active = ActiveIngests::default();
+    crate::demo::ensure_demo_movie(ingester, active.clone(), config.demo.clone(), config.storage.data_dir.clone())
+        .await;
+    let movies = store.count().await;
+    db.close().await;
+    match movies.context("counting movies")? {
+        0 => anyhow::bail!(
+            "no demo movie: {}",
+            active.status().notice.unwrap_or_else(|| "the catalog is still empty".into())
+        ),
+        n => {
+            println!("the catalog has {n} movie(s)");
+            Ok(())
+        }
     }
 }
 

@@ -90,3 +90,35 @@ async fn postgres_deployments_get_no_demo_movie() {
     assert!(status["ingests"].as_array().unwrap().is_empty(), "{status}");
     assert_eq!(app.get_json("/api/movies").await.1["total"], 0);
 }
+
+/// `cinemesh demo` against the suite's database (SQLite file or Postgres):
+/// the one-shot step of the scaled deployment.
+fn run_demo_command(app: &TestApp) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cinemesh"));
+    // The suite's own CINEMESH_TEST_* settings are not configuration keys.
+    for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("CINEMESH_")) {
+        command.env_remove(key);
+    }
+    command
+        .arg("demo")
+        .env("CINEMESH_STORAGE_DATA_DIR", &app.config.storage.data_dir)
+        .env("CINEMESH_STORAGE_DATABASE_URL", &app.config.storage.database_url)
+        .env("CINEMESH_DEMO_DURATION_SECS", "4")
+        .env("CINEMESH_INGEST_X264_PRESET", "ultrafast")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("cinemesh demo runs")
+}
+
+#[actix_web::test]
+async fn the_demo_command_makes_the_demo_movie_once_for_a_shared_catalog() {
+    let app = TestApp::spawn().await;
+    let first = run_demo_command(&app);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), "the catalog has 1 movie(s)");
+    let again = run_demo_command(&app);
+    assert!(again.status.success());
+    let (_, page) = app.get_json("/api/movies").await;
+    assert_eq!(page["total"], 1, "made once");
+    assert_eq!(page["movies"][0]["title"], "Cinemesh Demo: Test Pattern");
+}
