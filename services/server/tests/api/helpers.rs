@@ -13,6 +13,22 @@ use serde_json::Value;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
+/// Where tests send requests and open sockets: an app, or a proxy in front of apps.
+pub trait Endpoint {
+    fn url(&self, path: &str) -> String;
+    fn http(&self) -> &awc::Client;
+}
+
+impl Endpoint for TestApp {
+    fn url(&self, path: &str) -> String {
+        TestApp::url(self, path)
+    }
+
+    fn http(&self) -> &awc::Client {
+        &self.client
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub config: Config,

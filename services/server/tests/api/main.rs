@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod ingest;
 mod lobby;
+mod proxy;
 mod room_client;
 mod room_instances;
 mod rooms;

@@ -8,7 +8,7 @@ use cinemesh_protocol::room::{
     ControlPolicy, MemberId, MemberView, ROOM_PROTOCOL_VERSION, RoomClientMessage, RoomServerMessage,
 };
 
-use crate::helpers::TestApp;
+use crate::helpers::Endpoint;
 use crate::ws_client::{Ending, JsonSocket};
 
 pub struct RoomClient {
@@ -51,22 +51,27 @@ impl Roster {
 }
 
 impl RoomClient {
-    pub async fn connect(app: &TestApp, room: &str) -> JsonSocket {
+    pub async fn connect(app: &impl Endpoint, room: &str) -> JsonSocket {
         JsonSocket::connect(app, &format!("/api/rooms/{room}/socket")).await
     }
 
     /// Joins as `name`; returns the member and its welcome.
-    pub async fn join(app: &TestApp, room: &str, name: &str, password: Option<&str>) -> (Self, RoomServerMessage) {
+    pub async fn join(
+        app: &impl Endpoint,
+        room: &str,
+        name: &str,
+        password: Option<&str>,
+    ) -> (Self, RoomServerMessage) {
         Self::hello(app, room, name, password, None).await
     }
 
     /// Takes a seat back with the resume token of an earlier welcome.
-    pub async fn resume(app: &TestApp, room: &str, token: &str) -> (Self, RoomServerMessage) {
+    pub async fn resume(app: &impl Endpoint, room: &str, token: &str) -> (Self, RoomServerMessage) {
         Self::hello(app, room, "", None, Some(token)).await
     }
 
     async fn hello(
-        app: &TestApp,
+        app: &impl Endpoint,
         room: &str,
         name: &str,
         password: Option<&str>,

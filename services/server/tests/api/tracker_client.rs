@@ -6,7 +6,7 @@ use std::time::Duration;
 use cinemesh_protocol::SegmentRanges;
 use cinemesh_protocol::tracker::{ClientMessage, PROTOCOL_VERSION, PeerId, ServerMessage, SwarmKey};
 
-use crate::helpers::TestApp;
+use crate::helpers::Endpoint;
 use crate::ws_client::JsonSocket;
 pub use crate::ws_client::{Ending, USER_AGENT};
 
@@ -15,12 +15,12 @@ pub struct TrackerClient {
 }
 
 impl TrackerClient {
-    pub async fn connect(app: &TestApp) -> Self {
+    pub async fn connect(app: &impl Endpoint) -> Self {
         Self { socket: JsonSocket::connect(app, "/tracker").await }
     }
 
     /// Connects and says hello; returns the client and its peer id.
-    pub async fn greeted(app: &TestApp) -> (Self, PeerId) {
+    pub async fn greeted(app: &impl Endpoint) -> (Self, PeerId) {
         let mut client = Self::connect(app).await;
         client.send(&ClientMessage::Hello { version: PROTOCOL_VERSION }).await;
         match client.recv().await {

@@ -10,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::helpers::TestApp;
+use crate::helpers::Endpoint;
 
 /// What the test client calls itself, as the tracker records it.
 pub const USER_AGENT: &str = "cinemesh-tests/1";
@@ -27,10 +27,10 @@ pub struct JsonSocket {
 }
 
 impl JsonSocket {
-    pub async fn connect(app: &TestApp, path: &str) -> Self {
+    pub async fn connect(app: &impl Endpoint, path: &str) -> Self {
         let url = app.url(path).replacen("http://", "ws://", 1);
         let (_, socket) = app
-            .client
+            .http()
             .ws(url)
             .set_header("user-agent", USER_AGENT)
             .max_frame_size(1 << 20)

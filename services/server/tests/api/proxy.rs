@@ -1,0 +1,193 @@
+//! Two instances behind Debian's nginx running `deploy/nginx.conf`, the
+//! compose file's proxy, with only its upstream servers and port replaced:
+//! - the API and the room and tracker sockets work through it (WebSockets
+//!   are upgraded);
+//! - a room with members through the proxy and on each instance works:
+//!   everyone is listed, chat and play/pause reach everyone;
+//! - a swarm spans both instances: a peer reaching the tracker through the
+//!   proxy, and one on the other instance, are introduced to a holder.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cinemesh_protocol::SegmentRanges;
+use cinemesh_protocol::room::{PlaybackCommand, RoomClientMessage, RoomServerMessage};
+use cinemesh_protocol::tracker::SwarmKey;
+use serde_json::{Value, json};
+
+use crate::helpers::{Endpoint, TestApp};
+use crate::room_client::RoomClient;
+use crate::tracker_client::TrackerClient;
+
+const SECRET: &str = "proxy-test-secret";
+
+struct Proxy {
+    child: Child,
+    address: String,
+    client: awc::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Endpoint for Proxy {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    fn http(&self) -> &awc::Client {
+        &self.client
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// deploy/nginx.conf with `upstreams` (host:port) and a free local port.
+fn proxy_config(upstreams: &[String], port: u16) -> String {
+    let config = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nginx.conf"))
+        .expect("deploy/nginx.conf");
+    let start = config.find("# BEGIN upstream servers").expect("the upstream servers' start marker");
+    let end = config.find("# END upstream servers").expect("the upstream servers' end marker");
+    let servers: String =
+        upstreams.iter().map(|u| format!("server {u} max_fails=1 fail_timeout=5s;\n        ")).collect();
+    let config = format!("{}{servers}{}", &config[..start], &config[end..]);
+    assert!(config.contains("listen 8080;"), "the proxy listens on 8080");
+    config.replacen("listen 8080;", &format!("listen 127.0.0.1:{port};"), 1)
+}
+
+impl Proxy {
+    fn start(upstreams: &[String]) -> Self {
+        let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("nginx is installed (apt-get install nginx)");
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("logs")).unwrap();
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(&conf, proxy_config(upstreams, port)).unwrap();
+        let globals = format!("daemon off; pid {0}/nginx.pid; error_log {0}/logs/error.log;", dir.path().display());
+        let child = Command::new(nginx)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&conf)
+            .arg("-g")
+            .arg(globals)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("logs/stderr.log")).unwrap())
+            .spawn()
+            .expect("nginx starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            let log = ["logs/error.log", "logs/stderr.log"]
+                .map(|f| std::fs::read_to_string(dir.path().join(f)).unwrap_or_default())
+                .join("\n");
+            assert!(Instant::now() < deadline, "nginx did not start listening: {log}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+        Self { child, address: format!("http://127.0.0.1:{port}"), client, _dir: dir }
+    }
+
+    async fn get_json(&self, path: &str) -> (u16, Value) {
+        let mut res = self.client.get(self.url(path)).send().await.expect("request through the proxy");
+        (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let mut res = self.client.post(self.url(path)).send_json(body).await.expect("request through the proxy");
+        (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// Two instances sharing a database and Redis, with a movie, and the proxy in front.
+async fn two_instances_behind_the_proxy() -> (TestApp, TestApp, Proxy) {
+    let redis_url = std::env::var("CINEMESH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("cinemesh-test-{}:", cinemesh_common::id::random_id(10));
+    let first = TestApp::spawn_with(|c| {
+        c.storage.redis_url = redis_url.clone();
+        c.storage.redis_prefix = prefix.clone();
+        c.tracker.secret = SECRET.into();
+    })
+    .await;
+    first.seed_movie_with_segments("movie1", "Movie One", "", 1, 300).await;
+    let storage = first.config.storage.clone();
+    let second = TestApp::spawn_with(|c| {
+        c.storage = storage;
+        c.tracker.secret = SECRET.into();
+    })
+    .await;
+    let upstreams = [&first, &second].map(|app| app.address.trim_start_matches("http://").to_owned());
+    let proxy = Proxy::start(&upstreams);
+    (first, second, proxy)
+}
+
+fn chat_text(message: RoomServerMessage) -> Option<String> {
+    match message {
+        RoomServerMessage::Chat { message } => Some(message.text),
+        _ => None,
+    }
+}
+
+#[actix_web::test]
+async fn a_room_works_through_the_proxy_with_members_on_both_instances() {
+    let (first, second, proxy) = two_instances_behind_the_proxy().await;
+    let (status, page) = proxy.get_json("/api/movies").await;
+    assert_eq!((status, page["total"].as_i64()), (200, Some(1)));
+    let (status, room) = proxy.post_json("/api/rooms", &json!({ "movie_id": "movie1" })).await;
+    assert_eq!(status, 201, "{room}");
+    let room = room["id"].as_str().unwrap().to_owned();
+
+    let (mut ana, _) = RoomClient::join(&proxy, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&first, &room, "Ben", None).await;
+    let (mut cy, welcome) = RoomClient::join(&second, &room, "Cy", None).await;
+    let RoomServerMessage::Welcome { members, .. } = welcome else { unreachable!() };
+    assert_eq!(members.len(), 3, "one room, whichever way its members came in");
+
+    cy.send(&RoomClientMessage::Chat { text: "hi from the second instance".into() }).await;
+    for member in [&mut ana, &mut ben] {
+        assert_eq!(
+            member.until(|m| chat_text(m).filter(|t| t.starts_with("hi from"))).await,
+            "hi from the second instance"
+        );
+    }
+    ana.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 1_000.0 } })
+        .await;
+    ana.send(&RoomClientMessage::Control { based_on: 1, command: PlaybackCommand::Pause { position_ms: 1_500.0 } })
+        .await;
+    for member in [&mut ben, &mut cy] {
+        let paused = member
+            .until(|m| match m {
+                RoomServerMessage::Playback { state, .. } if !state.playing => Some(state),
+                _ => None,
+            })
+            .await;
+        assert_eq!((paused.seq, paused.position_ms), (2, 1_500.0));
+    }
+}
+
+#[actix_web::test]
+async fn a_swarm_spans_both_instances_through_the_proxy() {
+    let (first, second, proxy) = two_instances_behind_the_proxy().await;
+    let (_, detail) = proxy.get_json("/api/movies/movie1").await;
+    let token = detail["tracker"]["token"].as_str().expect("a tracker token").to_owned();
+    let key = SwarmKey { movie: "movie1".into(), rendition: "720p".into() };
+    let held = SegmentRanges::from_sequences(0..=9);
+
+    let (mut holder, holder_id) = TrackerClient::greeted(&first).await;
+    holder.join(&key, &token, held.clone()).await;
+    let (mut through_proxy, _) = TrackerClient::greeted(&proxy).await;
+    through_proxy.join(&key, &token, SegmentRanges::default()).await;
+    let (mut on_second, _) = TrackerClient::greeted(&second).await;
+    on_second.join(&key, &token, SegmentRanges::default()).await;
+    for asker in [&mut through_proxy, &mut on_second] {
+        let holders = asker.holders_until(&key, 0, 10, |h| !h.is_empty()).await;
+        assert_eq!(holders, vec![(holder_id.clone(), held.clone())], "the holder is introduced across instances");
+    }
+}
