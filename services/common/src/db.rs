@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "tracker", include_str!("../../../migrations/0002_tracker.sql")),
     (3, "rooms", include_str!("../../../migrations/0003_rooms.sql")),
     (4, "room_members", include_str!("../../../migrations/0004_room_members.sql")),
+    (5, "chat_nonce", include_str!("../../../migrations/0005_chat_nonce.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

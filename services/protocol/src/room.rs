@@ -114,8 +114,14 @@ pub enum RoomClientMessage {
         based_on: u64,
         command: PlaybackCommand,
     },
+    /// A chat message. `nonce`, chosen by the client, makes sending again
+    /// safe: a message whose nonce the room already has is not posted twice
+    /// (clients send again what was not echoed before a reconnect).
     Chat {
         text: String,
+        #[serde(default)]
+        #[ts(optional)]
+        nonce: Option<String>,
     },
     /// React to a chat message with an emoji (again: take it back).
     React {
@@ -203,7 +209,14 @@ pub struct ChatMessage {
     /// Reactions so far, by emoji, in the order they first appeared.
     #[serde(default)]
     pub reactions: Vec<Reaction>,
+    /// The sender's nonce, when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub nonce: Option<String>,
 }
+
+/// Longest chat nonce, characters.
+pub const MAX_NONCE_CHARS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Reaction {

@@ -6,8 +6,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use cinemesh_protocol::room::{
-    CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MemberHealth, MemberId,
-    MemberView, PlaybackCommand, ROOM_PROTOCOL_VERSION, Reaction, RoomClientMessage, RoomServerMessage, StreamKind,
+    CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MAX_NONCE_CHARS, MemberHealth,
+    MemberId, MemberView, PlaybackCommand, ROOM_PROTOCOL_VERSION, Reaction, RoomClientMessage, RoomServerMessage,
+    StreamKind,
 };
 use cinemesh_protocol::room_relay::ConnectionKey;
 use sha2::{Digest, Sha256};
@@ -468,7 +469,7 @@ impl Room {
                 self.system(describe_command(&name, command));
                 Ok(())
             }
-            RoomClientMessage::Chat { text } => {
+            RoomClientMessage::Chat { text, nonce } => {
                 let text = text.trim();
                 if text.is_empty() || text.chars().count() > MAX_CHAT_CHARS {
                     return Err(Refusal::new(
@@ -476,7 +477,14 @@ impl Room {
                         format!("a message has 1 to {MAX_CHAT_CHARS} characters"),
                     ));
                 }
-                self.post(ChatKind::User, name, text.to_owned());
+                if nonce.as_ref().is_some_and(|n| n.is_empty() || n.chars().count() > MAX_NONCE_CHARS) {
+                    return Err(Refusal::new("invalid_chat", format!("a nonce has 1 to {MAX_NONCE_CHARS} characters")));
+                }
+                // Sent again after a reconnect, and already posted: nothing to do.
+                if nonce.is_some() && self.chat.iter().any(|m| m.nonce == nonce) {
+                    return Ok(());
+                }
+                self.post(ChatKind::User, name, text.to_owned(), nonce);
                 Ok(())
             }
             RoomClientMessage::React { message, emoji } => self.react(member, message, emoji),
@@ -693,10 +701,10 @@ impl Room {
     }
 
     fn system(&mut self, text: String) {
-        self.post(ChatKind::System, String::new(), text);
+        self.post(ChatKind::System, String::new(), text, None);
     }
 
-    fn post(&mut self, kind: ChatKind, name: String, text: String) {
+    fn post(&mut self, kind: ChatKind, name: String, text: String, nonce: Option<String>) {
         let now = (self.now_ms)();
         let message = ChatMessage {
             id: self.next_chat_id,
@@ -706,6 +714,7 @@ impl Room {
             server_ms: now,
             video_ms: self.clock.position_at(now),
             reactions: Vec::new(),
+            nonce,
         };
         self.next_chat_id += 1;
         if let Some(store) = &self.store {

@@ -136,7 +136,8 @@ impl RoomStore {
             password,
         };
         let chat = sqlx::query(
-            "SELECT id, kind, name, text, server_ms, video_ms FROM room_chat WHERE room_id = $1 ORDER BY id DESC LIMIT $2",
+            "SELECT id, kind, name, text, server_ms, video_ms, nonce FROM room_chat WHERE room_id = $1 \
+             ORDER BY id DESC LIMIT $2",
         )
         .bind(id)
         .bind(CHAT_HISTORY as i64)
@@ -157,6 +158,7 @@ impl RoomStore {
                 video_ms: video_ms as f64,
                 // Reactions live in memory only.
                 reactions: Vec::new(),
+                nonce: row.try_get("nonce")?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
@@ -245,8 +247,8 @@ async fn apply(db: &Database, write: &RoomWrite) -> Result<(), sqlx::Error> {
                 ChatKind::System => "system",
             };
             sqlx::query(
-                "INSERT INTO room_chat (room_id, id, kind, name, text, server_ms, video_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO room_chat (room_id, id, kind, name, text, server_ms, video_ms, nonce) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(room)
             .bind(message.id as i64)
@@ -255,6 +257,7 @@ async fn apply(db: &Database, write: &RoomWrite) -> Result<(), sqlx::Error> {
             .bind(&message.text)
             .bind(message.server_ms)
             .bind(message.video_ms.round() as i64)
+            .bind(&message.nonce)
             .execute(db.pool())
             .await?;
         }

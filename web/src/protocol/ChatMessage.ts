@@ -22,4 +22,8 @@ video_ms: number,
 /**
  * Reactions so far, by emoji, in the order they first appeared.
  */
-reactions: Array<Reaction>, };
+reactions: Array<Reaction>, 
+/**
+ * The sender's nonce, when it gave one.
+ */
+nonce?: string, };

@@ -12,6 +12,7 @@ import type { PlaybackState } from '../protocol/PlaybackState';
 import type { RoomClientMessage } from '../protocol/RoomClientMessage';
 import type { RoomServerMessage } from '../protocol/RoomServerMessage';
 import { ReconnectingSocket } from '../net/reconnecting-socket';
+import { ChatOutbox } from './chat-outbox';
 import { ClockOffset } from './clock-offset';
 import { applyChanges } from './roster';
 
@@ -67,6 +68,8 @@ export class RoomClient {
   #pingTimer: ReturnType<typeof setTimeout> | undefined;
   #pings = 0;
   #lastStatus: { buffering: boolean; at: number } | undefined;
+  /** Chat sent and not yet seen back: sent again after a reconnect. */
+  readonly #outbox = new ChatOutbox();
   /** What this player shares, said again after every (re)connection. */
   #sharing: RoomClientMessage | undefined;
 
@@ -122,7 +125,8 @@ export class RoomClient {
   }
 
   say(text: string): void {
-    this.#send({ type: 'chat', text });
+    const { nonce } = this.#outbox.add(text);
+    this.#send({ type: 'chat', text, nonce });
   }
 
   send(message: RoomClientMessage): void {
@@ -180,6 +184,7 @@ export class RoomClient {
         clearTimeout(this.#pingTimer);
         this.#ping();
         if (this.#sharing !== undefined) this.#send(this.#sharing);
+        for (const { text, nonce } of this.#outbox.resend(message.chat)) this.#send({ type: 'chat', text, nonce });
         if (resumed) this.#events.onReconnecting?.(false);
         this.#events.onWelcome?.();
         this.#events.onMembers?.(message.members, message.policy);
@@ -199,6 +204,7 @@ export class RoomClient {
         this.#events.onMembers?.(this.members, message.policy);
         break;
       case 'chat':
+        this.#outbox.echoed(message.message.nonce);
         this.chat.push(message.message);
         this.#events.onChat?.(message.message);
         break;

@@ -29,6 +29,38 @@ impl Endpoint for TestApp {
     }
 }
 
+/// Any server by its base address (`http://host:port`): a proxy, another process.
+pub struct Address {
+    pub base: String,
+    pub client: awc::Client,
+}
+
+impl Address {
+    pub fn new(base: String) -> Self {
+        Self { base, client: awc::Client::builder().timeout(std::time::Duration::from_secs(30)).finish() }
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let mut res = self.client.get(self.url(path)).send().await.expect("request sent");
+        (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let mut res = self.client.post(self.url(path)).send_json(body).await.expect("request sent");
+        (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+impl Endpoint for Address {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn http(&self) -> &awc::Client {
+        &self.client
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub config: Config,

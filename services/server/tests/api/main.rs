@@ -15,6 +15,7 @@ mod room_client;
 mod room_instances;
 mod rooms;
 mod segments;
+mod shutdown;
 mod tracker;
 mod tracker_client;
 mod ws_client;

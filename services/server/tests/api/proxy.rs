@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use cinemesh_protocol::SegmentRanges;
 use cinemesh_protocol::room::{PlaybackCommand, RoomClientMessage, RoomServerMessage};
 use cinemesh_protocol::tracker::SwarmKey;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{Endpoint, TestApp};
+use crate::helpers::{Address, TestApp};
 use crate::room_client::RoomClient;
 use crate::tracker_client::TrackerClient;
 
@@ -25,19 +25,8 @@ const SECRET: &str = "proxy-test-secret";
 
 struct Proxy {
     child: Child,
-    address: String,
-    client: awc::Client,
+    address: Address,
     _dir: tempfile::TempDir,
-}
-
-impl Endpoint for Proxy {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-
-    fn http(&self) -> &awc::Client {
-        &self.client
-    }
 }
 
 impl Drop for Proxy {
@@ -91,18 +80,7 @@ impl Proxy {
             assert!(Instant::now() < deadline, "nginx did not start listening: {log}");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
-        Self { child, address: format!("http://127.0.0.1:{port}"), client, _dir: dir }
-    }
-
-    async fn get_json(&self, path: &str) -> (u16, Value) {
-        let mut res = self.client.get(self.url(path)).send().await.expect("request through the proxy");
-        (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let mut res = self.client.post(self.url(path)).send_json(body).await.expect("request through the proxy");
-        (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+        Self { child, address: Address::new(format!("http://127.0.0.1:{port}")), _dir: dir }
     }
 }
 
@@ -138,19 +116,19 @@ fn chat_text(message: RoomServerMessage) -> Option<String> {
 #[actix_web::test]
 async fn a_room_works_through_the_proxy_with_members_on_both_instances() {
     let (first, second, proxy) = two_instances_behind_the_proxy().await;
-    let (status, page) = proxy.get_json("/api/movies").await;
+    let (status, page) = proxy.address.get_json("/api/movies").await;
     assert_eq!((status, page["total"].as_i64()), (200, Some(1)));
-    let (status, room) = proxy.post_json("/api/rooms", &json!({ "movie_id": "movie1" })).await;
+    let (status, room) = proxy.address.post_json("/api/rooms", &json!({ "movie_id": "movie1" })).await;
     assert_eq!(status, 201, "{room}");
     let room = room["id"].as_str().unwrap().to_owned();
 
-    let (mut ana, _) = RoomClient::join(&proxy, &room, "Ana", None).await;
+    let (mut ana, _) = RoomClient::join(&proxy.address, &room, "Ana", None).await;
     let (mut ben, _) = RoomClient::join(&first, &room, "Ben", None).await;
     let (mut cy, welcome) = RoomClient::join(&second, &room, "Cy", None).await;
     let RoomServerMessage::Welcome { members, .. } = welcome else { unreachable!() };
     assert_eq!(members.len(), 3, "one room, whichever way its members came in");
 
-    cy.send(&RoomClientMessage::Chat { text: "hi from the second instance".into() }).await;
+    cy.send(&RoomClientMessage::Chat { text: "hi from the second instance".into(), nonce: None }).await;
     for member in [&mut ana, &mut ben] {
         assert_eq!(
             member.until(|m| chat_text(m).filter(|t| t.starts_with("hi from"))).await,
@@ -175,14 +153,14 @@ async fn a_room_works_through_the_proxy_with_members_on_both_instances() {
 #[actix_web::test]
 async fn a_swarm_spans_both_instances_through_the_proxy() {
     let (first, second, proxy) = two_instances_behind_the_proxy().await;
-    let (_, detail) = proxy.get_json("/api/movies/movie1").await;
+    let (_, detail) = proxy.address.get_json("/api/movies/movie1").await;
     let token = detail["tracker"]["token"].as_str().expect("a tracker token").to_owned();
     let key = SwarmKey { movie: "movie1".into(), rendition: "720p".into() };
     let held = SegmentRanges::from_sequences(0..=9);
 
     let (mut holder, holder_id) = TrackerClient::greeted(&first).await;
     holder.join(&key, &token, held.clone()).await;
-    let (mut through_proxy, _) = TrackerClient::greeted(&proxy).await;
+    let (mut through_proxy, _) = TrackerClient::greeted(&proxy.address).await;
     through_proxy.join(&key, &token, SegmentRanges::default()).await;
     let (mut on_second, _) = TrackerClient::greeted(&second).await;
     on_second.join(&key, &token, SegmentRanges::default()).await;

@@ -92,6 +92,11 @@ impl RoomClient {
         (Self { member: member.clone(), socket, roster }, welcome)
     }
 
+    /// Sends unless the socket is gone; says whether it went.
+    pub async fn try_send(&mut self, message: &RoomClientMessage) -> bool {
+        self.socket.try_send(message).await
+    }
+
     pub async fn send(&mut self, message: &RoomClientMessage) {
         self.socket.send(message).await;
     }

@@ -61,10 +61,10 @@ async fn one_room_spans_two_instances() {
     let refused: RoomServerMessage = clash.next(Duration::from_secs(5)).await.unwrap();
     assert!(matches!(&refused, RoomServerMessage::Error { code, .. } if code == "name_taken"), "{refused:?}");
 
-    ben.send(&RoomClientMessage::Chat { text: "hello from the second instance".into() }).await;
+    ben.send(&RoomClientMessage::Chat { text: "hello from the second instance".into(), nonce: None }).await;
     let heard = ana.until(|m| chat_text(m).filter(|t| t.starts_with("hello from"))).await;
     assert_eq!(heard, "hello from the second instance");
-    ana.send(&RoomClientMessage::Chat { text: "and back".into() }).await;
+    ana.send(&RoomClientMessage::Chat { text: "and back".into(), nonce: None }).await;
     assert_eq!(ben.until(|m| chat_text(m).filter(|t| t == "and back")).await, "and back");
 
     ana.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 5_000.0 } })
@@ -121,7 +121,7 @@ async fn a_member_resumes_through_the_other_instance() {
     let RoomServerMessage::Welcome { member, .. } = welcome else { unreachable!() };
     assert_eq!(member, ben_id, "the same seat, through the other instance");
     ana.until_roster(|r| r.members.get(&ben_id).filter(|m| m.online).map(|_| ())).await;
-    ana.send(&RoomClientMessage::Chat { text: "welcome back".into() }).await;
+    ana.send(&RoomClientMessage::Chat { text: "welcome back".into(), nonce: None }).await;
     let mut lines = Vec::new();
     loop {
         let line = ben.until(chat_text).await;
@@ -139,7 +139,7 @@ async fn when_the_home_stops_the_room_moves_with_its_seats() {
     let (mut ana, ana_welcome) = RoomClient::join(&first, &room, "Ana", None).await;
     let (mut ben, ben_welcome) = RoomClient::join(&second, &room, "Ben", None).await;
     ana.until_roster(|r| r.named("Ben").map(|_| ())).await;
-    ana.send(&RoomClientMessage::Chat { text: "before the move".into() }).await;
+    ana.send(&RoomClientMessage::Chat { text: "before the move".into(), nonce: None }).await;
     ben.until(|m| chat_text(m).filter(|t| t == "before the move")).await;
 
     first.stop_rooms().await;

@@ -192,7 +192,7 @@ async fn chat_reaches_everyone_and_newcomers_get_the_last_100() {
     let (app, room) = app_with_room(None).await;
     let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
     let (mut guest, _) = RoomClient::join(&app, &room, "Ben", None).await;
-    host.send(&RoomClientMessage::Chat { text: "  hello  ".into() }).await;
+    host.send(&RoomClientMessage::Chat { text: "  hello  ".into(), nonce: None }).await;
     let said = guest
         .until(|m| match m {
             RoomServerMessage::Chat { message } if message.kind == ChatKind::User => Some(message),
@@ -201,17 +201,17 @@ async fn chat_reaches_everyone_and_newcomers_get_the_last_100() {
         .await;
     assert_eq!((said.name.as_str(), said.text.as_str()), ("Ana", "hello"));
 
-    host.send(&RoomClientMessage::Chat { text: "x".repeat(MAX_CHAT_CHARS + 1) }).await;
+    host.send(&RoomClientMessage::Chat { text: "x".repeat(MAX_CHAT_CHARS + 1), nonce: None }).await;
     assert_eq!(host.error_code().await, "invalid_chat");
 
     // 130 more messages, paced under the chat rate limit.
     for i in 0..130 {
-        host.send(&RoomClientMessage::Chat { text: format!("message {i}") }).await;
+        host.send(&RoomClientMessage::Chat { text: format!("message {i}"), nonce: None }).await;
         if i % 15 == 14 {
             actix_web::rt::time::sleep(Duration::from_millis(1_600)).await;
         }
     }
-    host.send(&RoomClientMessage::Chat { text: "last".into() }).await;
+    host.send(&RoomClientMessage::Chat { text: "last".into(), nonce: None }).await;
     guest.until(|m| matches!(&m, RoomServerMessage::Chat { message } if message.text == "last").then_some(())).await;
     let (_, welcome) = RoomClient::join(&app, &room, "Cy", None).await;
     let RoomServerMessage::Welcome { chat, .. } = welcome else { unreachable!() };
@@ -225,7 +225,7 @@ async fn chat_floods_are_refused_and_pings_carry_the_server_clock() {
     let (app, room) = app_with_room(None).await;
     let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
     for i in 0..25 {
-        host.send(&RoomClientMessage::Chat { text: format!("spam {i}") }).await;
+        host.send(&RoomClientMessage::Chat { text: format!("spam {i}"), nonce: None }).await;
     }
     assert_eq!(host.error_code().await, "rate_limited");
     host.send(&RoomClientMessage::Ping { t: 42.5 }).await;
@@ -265,7 +265,7 @@ async fn rooms_chat_and_playback_survive_a_restart() {
     host.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 60_000.0 } })
         .await;
     host.until(playback).await;
-    host.send(&RoomClientMessage::Chat { text: "see you after the restart".into() }).await;
+    host.send(&RoomClientMessage::Chat { text: "see you after the restart".into(), nonce: None }).await;
     host.until(|m| matches!(&m, RoomServerMessage::Chat { message } if message.kind == ChatKind::User).then_some(()))
         .await;
     // joined, played, the message.
@@ -311,7 +311,7 @@ async fn rooms_chat_and_playback_survive_a_restart() {
     let RoomServerMessage::Welcome { member, .. } = welcome else { unreachable!() };
     assert_eq!(member, host_id);
     ben.until_roster(|r| r.members.get(&host_id).is_some_and(|m| m.online && m.role == Role::Host).then_some(())).await;
-    ben.send(&RoomClientMessage::Chat { text: "hi again".into() }).await;
+    ben.send(&RoomClientMessage::Chat { text: "hi again".into(), nonce: None }).await;
     let mut notices = Vec::new();
     loop {
         match ben.next(Duration::from_secs(5)).await.unwrap() {
@@ -342,7 +342,7 @@ async fn a_room_with_nobody_online_stops_playing() {
 async fn a_room_nobody_is_in_leaves_memory_and_its_link_brings_it_back() {
     let (app, room) = app_with_room_and(None, |c| c.rooms.empty_grace_secs = 1).await;
     let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
-    ana.send(&RoomClientMessage::Chat { text: "remember me".into() }).await;
+    ana.send(&RoomClientMessage::Chat { text: "remember me".into(), nonce: None }).await;
     ana.until(|m| matches!(&m, RoomServerMessage::Chat { message } if message.text == "remember me").then_some(()))
         .await;
     ana.send(&RoomClientMessage::Leave).await;
@@ -437,7 +437,7 @@ async fn a_dropped_member_resumes_its_seat_with_the_chat_it_missed_and_no_noise(
     drop(ben);
     let away = host.until_roster(|r| r.members.get(&ben_id).filter(|m| !m.online).cloned()).await;
     assert_eq!(away.role, Role::Cohost, "the seat is kept, role and all");
-    host.send(&RoomClientMessage::Chat { text: "while you were away".into() }).await;
+    host.send(&RoomClientMessage::Chat { text: "while you were away".into(), nonce: None }).await;
     host.until(|m| {
         matches!(&m, RoomServerMessage::Chat { message } if message.text == "while you were away").then_some(())
     })
@@ -449,7 +449,7 @@ async fn a_dropped_member_resumes_its_seat_with_the_chat_it_missed_and_no_noise(
     assert_eq!(again, token);
     assert!(chat.iter().any(|m| m.text == "while you were away"), "the chat it missed");
     assert!(members.iter().all(|m| m.online));
-    host.send(&RoomClientMessage::Chat { text: "welcome back".into() }).await;
+    host.send(&RoomClientMessage::Chat { text: "welcome back".into(), nonce: None }).await;
     let mut notices = Vec::new();
     loop {
         match host.next(Duration::from_secs(5)).await.unwrap() {
@@ -526,7 +526,7 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
         "Going on; Ben will catch up"
     );
     ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None }).await;
-    host.send(&RoomClientMessage::Chat { text: "still playing?".into() }).await;
+    host.send(&RoomClientMessage::Chat { text: "still playing?".into(), nonce: None }).await;
     let mut held_again = false;
     loop {
         match host.next(Duration::from_secs(5)).await.unwrap() {
@@ -543,7 +543,7 @@ async fn reactions_toggle_and_typing_reaches_the_others() {
     let (app, room) = app_with_room(None).await;
     let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
-    host.send(&RoomClientMessage::Chat { text: "popcorn?".into() }).await;
+    host.send(&RoomClientMessage::Chat { text: "popcorn?".into(), nonce: None }).await;
     let said = ben
         .until(|m| match m {
             RoomServerMessage::Chat { message } if message.kind == ChatKind::User => Some(message),
@@ -593,7 +593,7 @@ async fn connections_from_one_address_share_a_chat_budget() {
     for (i, member) in members.iter_mut().enumerate() {
         let count = if i < 2 { 20 } else { 10 };
         for n in 0..count {
-            member.send(&RoomClientMessage::Chat { text: format!("{i}-{n}") }).await;
+            member.send(&RoomClientMessage::Chat { text: format!("{i}-{n}"), nonce: None }).await;
         }
     }
     // Which connection is refused depends on arrival order; how many pass does not.

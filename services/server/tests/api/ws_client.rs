@@ -44,6 +44,12 @@ impl JsonSocket {
         self.send_text(&serde_json::to_string(message).unwrap()).await;
     }
 
+    /// Sends unless the socket is gone; says whether it went.
+    pub async fn try_send<T: Serialize>(&mut self, message: &T) -> bool {
+        let text = serde_json::to_string(message).unwrap();
+        self.socket.send(Message::Text(text.into())).await.is_ok()
+    }
+
     pub async fn send_text(&mut self, text: &str) {
         self.socket.send(Message::Text(text.to_owned().into())).await.expect("send");
     }
