@@ -14,6 +14,7 @@ pub mod lobby;
 pub mod lobby_relay;
 pub mod lobby_session;
 pub mod members;
+pub mod metrics;
 pub mod password;
 pub mod playback;
 pub mod registry;

@@ -60,11 +60,20 @@ pub struct Lobby {
 
 impl Lobby {
     /// Starts the lobby task; with a relay it shares users with other instances.
-    pub fn start(relay: Option<(LobbyRelay, mpsc::Receiver<LobbyRelayed>)>) -> Self {
+    pub fn start(
+        relay: Option<(LobbyRelay, mpsc::Receiver<LobbyRelayed>)>,
+        metrics: crate::metrics::RoomMetrics,
+    ) -> Self {
         let (commands, receiver) = mpsc::channel(QUEUE);
         let (relay, relayed) = relay.unzip();
-        let hub =
-            Hub { local: BTreeMap::new(), remote: HashMap::new(), pending: HashMap::new(), relay, announced_ms: 0 };
+        let hub = Hub {
+            local: BTreeMap::new(),
+            remote: HashMap::new(),
+            pending: HashMap::new(),
+            relay,
+            announced_ms: 0,
+            metrics,
+        };
         if let Some(mut relayed) = relayed {
             let commands = commands.clone();
             actix_web::rt::spawn(async move {
@@ -109,6 +118,7 @@ struct Hub {
     pending: HashMap<String, Pending>,
     relay: Option<LobbyRelay>,
     announced_ms: i64,
+    metrics: crate::metrics::RoomMetrics,
 }
 
 impl Hub {
@@ -154,11 +164,13 @@ impl Hub {
             }
             LobbyCommand::Invite { user, to, room } => {
                 if let Err(refusal) = self.invite(&user, to, room) {
+                    self.metrics.refused(refusal.code);
                     self.send(&user, &refusal_message(refusal));
                 }
             }
             LobbyCommand::Answer { user, invitation, accept } => {
                 if let Err(refusal) = self.answer(&user, invitation, accept) {
+                    self.metrics.refused(refusal.code);
                     self.send(&user, &refusal_message(refusal));
                 }
             }

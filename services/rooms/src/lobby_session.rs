@@ -41,35 +41,40 @@ fn parse(text: &str) -> Result<LobbyClientMessage, Refusal> {
 }
 
 async fn run(lobby: Lobby, rooms: Rooms, mut socket: actix_ws::Session, mut stream: actix_ws::AggregatedMessageStream) {
+    let metrics = rooms.metrics.clone();
+    let _open = metrics.connected("lobby");
     let name = match read_hello(&mut stream).await {
         Ok(text) => match parse(&text) {
             Ok(LobbyClientMessage::Hello { version, name }) if version == LOBBY_PROTOCOL_VERSION => {
                 match DisplayName::parse(&name) {
                     Ok(name) => name,
-                    Err(refusal) => return close(socket, refusal).await,
+                    Err(refusal) => return close(socket, refusal, &metrics).await,
                 }
             }
             Ok(LobbyClientMessage::Hello { version, .. }) => {
                 let message =
                     format!("lobby protocol {version} is not supported; this server speaks {LOBBY_PROTOCOL_VERSION}");
-                return close(socket, Refusal::new("unsupported_version", message)).await;
+                return close(socket, Refusal::new("unsupported_version", message), &metrics).await;
             }
-            Ok(_) => return close(socket, Refusal::new("hello_required", "the first message must be hello")).await,
-            Err(refusal) => return close(socket, refusal).await,
+            Ok(_) => {
+                return close(socket, Refusal::new("hello_required", "the first message must be hello"), &metrics)
+                    .await;
+            }
+            Err(refusal) => return close(socket, refusal, &metrics).await,
         },
-        Err(Some(refusal)) => return close(socket, refusal).await,
+        Err(Some(refusal)) => return close(socket, refusal, &metrics).await,
         Err(None) => return,
     };
     let (outbox, mut inbox) = mpsc::channel::<Frame>(OUTBOX_CAPACITY);
     let (joined, id) = oneshot::channel();
     lobby.send(LobbyCommand::Join { name, outbox, joined }).await;
     let Ok(user) = id.await else {
-        return close(socket, Refusal::new("lobby_closed", "the lobby is not running")).await;
+        return close(socket, Refusal::new("lobby_closed", "the lobby is not running"), &metrics).await;
     };
     let ending = serve(&lobby, &rooms, &user, &mut socket, &mut stream, &mut inbox).await;
     lobby.send(LobbyCommand::Leave { user }).await;
     match ending {
-        Some(refusal) => close(socket, refusal).await,
+        Some(refusal) => close(socket, refusal, &metrics).await,
         None => {
             let _ = socket.close(None).await;
         }
@@ -88,7 +93,7 @@ async fn serve(
     let start = Instant::now();
     let mut messages = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, start);
     let mut invites = RateLimiter::new(INVITES_PER_SEC, INVITE_BURST, start);
-    let mut guard = Guard::new("4 KiB");
+    let mut guard = Guard::new("4 KiB", rooms.metrics.clone());
     let mut ticks = tokio::time::interval(Duration::from_secs(5));
     loop {
         let refusal = tokio::select! {

@@ -117,6 +117,7 @@ pub struct Rooms {
     stopping: Arc<AtomicBool>,
     /// Chat budgets per client address, across rooms and connections.
     pub chat_limits: crate::ip_limits::IpLimits,
+    pub metrics: crate::metrics::RoomMetrics,
 }
 
 impl Default for Rooms {
@@ -134,6 +135,7 @@ impl Default for Rooms {
             connections: Arc::default(),
             stopping: Arc::default(),
             chat_limits: crate::ip_limits::IpLimits::default(),
+            metrics: crate::metrics::RoomMetrics::default(),
         }
     }
 }
@@ -200,6 +202,7 @@ impl Rooms {
         room.with_resume_grace(self.timing.resume_grace_ms)
             .with_buffer_wait(self.timing.buffer_wait_ms)
             .with_empty_grace(self.timing.empty_grace_ms)
+            .with_metrics(self.metrics.clone())
     }
 
     fn start(&self, setup: &RoomSetup, room: Room) -> RoomHandle {
@@ -211,6 +214,7 @@ impl Rooms {
             destination: Destination::Here(commands.clone()),
         };
         self.lock().insert(handle.id.clone(), handle.clone());
+        self.metrics.rooms.inc();
         let rooms = self.clone();
         let id = setup.id.clone();
         actix_web::rt::spawn(async move {
@@ -234,6 +238,7 @@ impl Rooms {
                 rooms.remove(id);
             }
         }
+        self.metrics.rooms.dec();
         tracing::debug!(room = id, "room unloaded");
         if let Some(relay) = &self.relay {
             relay.release(id).await;

@@ -112,6 +112,9 @@ pub struct Room {
     empty_since_ms: Option<i64>,
     /// Set when the task should end: the room is unloaded or moved.
     finished: bool,
+    metrics: crate::metrics::RoomMetrics,
+    /// Members online as last added to the shared gauge.
+    online_counted: i64,
     health: HashMap<MemberId, MemberHealth>,
     health_changed: bool,
     health_sent_ms: i64,
@@ -142,6 +145,19 @@ impl Room {
     pub fn with_empty_grace(mut self, grace_ms: i64) -> Self {
         self.empty_grace_ms = grace_ms;
         self
+    }
+
+    pub fn with_metrics(mut self, metrics: crate::metrics::RoomMetrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Brings the shared online gauge up to date with this room (to zero once it is finished).
+    fn count_online(&mut self) {
+        let online =
+            if self.finished { 0 } else { self.seats.values().filter(|s| s.attachment.is_some()).count() as i64 };
+        self.metrics.members_online.inc_by(online - self.online_counted);
+        self.online_counted = online;
     }
 
     /// Whether the task should end (nobody came back within the empty grace, or the room moved).
@@ -188,6 +204,8 @@ impl Room {
             empty_grace_ms: DEFAULT_EMPTY_GRACE_MS,
             empty_since_ms: Some(now_ms()),
             finished: false,
+            metrics: crate::metrics::RoomMetrics::default(),
+            online_counted: 0,
             health: HashMap::new(),
             health_changed: false,
             health_sent_ms: 0,
@@ -254,6 +272,15 @@ impl Room {
     }
 
     pub fn handle(&mut self, command: RoomCommand) {
+        // Messages rarely change who is online (a kick); the next tick, within 250 ms, counts that.
+        let counts_online = !matches!(command, RoomCommand::Message { .. });
+        self.dispatch(command);
+        if counts_online || self.finished {
+            self.count_online();
+        }
+    }
+
+    fn dispatch(&mut self, command: RoomCommand) {
         match command {
             RoomCommand::Join { name, password, resume, connection, route, accepted } => {
                 let attachment = Attachment { connection, route };
@@ -269,6 +296,7 @@ impl Room {
                     return;
                 }
                 if let Err(refusal) = self.message(&member, message) {
+                    self.metrics.refused(refusal.code);
                     self.send(&member, &refusal_message(refusal));
                 }
             }
@@ -579,6 +607,9 @@ impl Room {
     }
 
     fn status(&mut self, member: &str, name: &str, buffering: bool, offset_ms: Option<f64>) {
+        if let Some(offset) = offset_ms {
+            self.metrics.sync_error_ms.observe(offset.abs());
+        }
         let health = MemberHealth { id: member.to_owned(), buffering, offset_ms };
         if self.health.get(member) != Some(&health) {
             self.health.insert(member.to_owned(), health);

@@ -37,7 +37,11 @@ pub async fn room_socket(
         return Err(cinemesh_common::ApiError::not_found("room_not_found", "no such room").into());
     };
     let (response, socket, stream) = upgrade(&req, body, MAX_ROOM_FRAME_BYTES)?;
-    let client = Client { ip: req.peer_addr().map(|a| a.ip()), chat_limits: rooms.chat_limits.clone() };
+    let client = Client {
+        ip: req.peer_addr().map(|a| a.ip()),
+        chat_limits: rooms.chat_limits.clone(),
+        metrics: rooms.metrics.clone(),
+    };
     actix_web::rt::spawn(run_session(rooms.get_ref().clone(), room, client, socket, stream));
     Ok(response)
 }
@@ -62,6 +66,7 @@ fn parse(text: &str) -> Result<RoomClientMessage, Refusal> {
 struct Client {
     ip: Option<std::net::IpAddr>,
     chat_limits: IpLimits,
+    metrics: crate::metrics::RoomMetrics,
 }
 
 /// Times a join is tried when the room stops between the lookup and the join
@@ -75,10 +80,12 @@ async fn run_session(
     mut socket: actix_ws::Session,
     mut stream: actix_ws::AggregatedMessageStream,
 ) {
+    let metrics = rooms.metrics.clone();
+    let _open = metrics.connected("room");
     // The hello: nothing else is read before it.
     let text = match read_hello(&mut stream).await {
         Ok(text) => text,
-        Err(Some(refusal)) => return close(socket, refusal).await,
+        Err(Some(refusal)) => return close(socket, refusal, &metrics).await,
         Err(None) => return,
     };
     let (name, password, resume) = match parse(&text) {
@@ -88,10 +95,12 @@ async fn run_session(
         Ok(RoomClientMessage::Hello { version, .. }) => {
             let message =
                 format!("room protocol {version} is not supported; this server speaks {ROOM_PROTOCOL_VERSION}");
-            return close(socket, Refusal::new("unsupported_version", message)).await;
+            return close(socket, Refusal::new("unsupported_version", message), &metrics).await;
         }
-        Ok(_) => return close(socket, Refusal::new("hello_required", "the first message must be hello")).await,
-        Err(refusal) => return close(socket, refusal).await,
+        Ok(_) => {
+            return close(socket, Refusal::new("hello_required", "the first message must be hello"), &metrics).await;
+        }
+        Err(refusal) => return close(socket, refusal, &metrics).await,
     };
     let (outbox, mut inbox) = mpsc::channel::<Frame>(OUTBOX_CAPACITY);
     let connection = rooms.next_connection();
@@ -113,15 +122,15 @@ async fn run_session(
         };
         match outcome {
             Some(Ok(member)) => break member,
-            Some(Err(refusal)) if refusal.code != "room_moved" => return close(socket, refusal).await,
+            Some(Err(refusal)) if refusal.code != "room_moved" => return close(socket, refusal, &metrics).await,
             _ if attempt < JOIN_ATTEMPTS => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 match rooms.get(&room.id).await {
                     Ok(Some(again)) => room = again,
-                    _ => return close(socket, Refusal::new("room_closed", "the room has closed")).await,
+                    _ => return close(socket, Refusal::new("room_closed", "the room has closed"), &metrics).await,
                 }
             }
-            _ => return close(socket, Refusal::new("room_closed", "the room has closed")).await,
+            _ => return close(socket, Refusal::new("room_closed", "the room has closed"), &metrics).await,
         }
     };
     // Only the room holds the outbox now: when it lets go, the session ends.
@@ -134,7 +143,7 @@ async fn run_session(
     };
     let _ = room.send(goodbye).await;
     match exit {
-        Exit::Refused(refusal) => close(socket, refusal).await,
+        Exit::Refused(refusal) => close(socket, refusal, &metrics).await,
         Exit::Removed => close_quietly(socket, "removed").await,
         Exit::Gone | Exit::Left => {
             let _ = socket.close(None).await;
@@ -155,7 +164,7 @@ async fn serve_member(
     let start = Instant::now();
     let mut messages = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, start);
     let mut chats = RateLimiter::new(CHATS_PER_SEC, CHAT_BURST, start);
-    let mut guard = Guard::new("16 KiB");
+    let mut guard = Guard::new("16 KiB", client.metrics.clone());
     let mut ticks = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {

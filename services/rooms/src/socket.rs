@@ -13,6 +13,7 @@ use futures_util::StreamExt;
 
 use crate::Refusal;
 use crate::delivery::frame_of;
+use crate::metrics::RoomMetrics;
 
 /// Time a new connection has to say hello.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,14 +40,15 @@ pub fn upgrade(
     Ok((response, socket, stream))
 }
 
-pub async fn send_refusal(socket: &mut Session, refusal: &Refusal) -> bool {
+pub async fn send_refusal(socket: &mut Session, refusal: &Refusal, metrics: &RoomMetrics) -> bool {
+    metrics.refused(refusal.code);
     let frame = frame_of(&ErrorFrame { code: refusal.code, message: &refusal.message });
     socket.text(frame).await.is_ok()
 }
 
 /// Sends the refusal, then closes with its code as the reason.
-pub async fn close(mut socket: Session, refusal: Refusal) {
-    send_refusal(&mut socket, &refusal).await;
+pub async fn close(mut socket: Session, refusal: Refusal, metrics: &RoomMetrics) {
+    send_refusal(&mut socket, &refusal, metrics).await;
     close_quietly(socket, refusal.code).await;
 }
 
@@ -85,12 +87,13 @@ pub struct Guard {
     refusals: u32,
     last_heard: Instant,
     frame_limit: &'static str,
+    metrics: RoomMetrics,
 }
 
 impl Guard {
     /// `frame_limit` says the frame cap in words ("16 KiB").
-    pub fn new(frame_limit: &'static str) -> Self {
-        Self { refusals: 0, last_heard: Instant::now(), frame_limit }
+    pub fn new(frame_limit: &'static str, metrics: RoomMetrics) -> Self {
+        Self { refusals: 0, last_heard: Instant::now(), frame_limit, metrics }
     }
 
     /// Sorts out what the stream yielded.
@@ -125,7 +128,7 @@ impl Guard {
         if self.refusals >= MAX_REFUSALS {
             return Some(Refusal::new("too_many_errors", "too many refused messages"));
         }
-        send_refusal(socket, &refusal).await;
+        send_refusal(socket, &refusal, &self.metrics).await;
         None
     }
 

@@ -125,7 +125,8 @@ impl Application {
             }
             None => None,
         };
-        let lobby = Lobby::start(lobby_relay);
+        rooms.metrics.register(&mut registry);
+        let lobby = Lobby::start(lobby_relay, rooms.metrics.clone());
         let rooms_here = rooms.clone();
         let rooms = RoomsApi { rooms, lobby, movies: Arc::new(CatalogMovies::new(store.clone())) };
         let health = HealthState { db, redis, registry: Arc::new(registry) };

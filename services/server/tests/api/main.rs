@@ -5,6 +5,7 @@
 
 mod admin;
 mod catalog;
+mod cli;
 mod demo;
 mod health;
 mod helpers;

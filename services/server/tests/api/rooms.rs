@@ -412,6 +412,40 @@ async fn members_who_share_split_the_fetching_by_upload_cap() {
     );
 }
 
+/// The value of one series in `/metrics` (0 when absent).
+async fn metric(app: &TestApp, series: &str) -> f64 {
+    let text = app.get_text("/metrics").await;
+    text.lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .map_or(0.0, |value| value.trim().parse().expect("a number"))
+}
+
+#[actix_web::test]
+async fn rooms_are_measured_for_operators() {
+    let (app, room) = app_with_room(None).await;
+    let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut guest, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    guest.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 0.0 } }).await;
+    assert_eq!(guest.error_code().await, "not_allowed");
+    guest.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(-12.0) }).await;
+    host.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(30.0) }).await;
+    host.send(&RoomClientMessage::Ping { t: 1.0 }).await;
+    host.until(|m| matches!(m, RoomServerMessage::Pong { .. }).then_some(())).await;
+    // The online gauge is brought up to date on the room's next tick.
+    actix_web::rt::time::sleep(Duration::from_millis(400)).await;
+
+    assert_eq!(metric(&app, "cinemesh_rooms").await, 1.0);
+    assert_eq!(metric(&app, "cinemesh_room_members_online").await, 2.0);
+    assert_eq!(metric(&app, r#"cinemesh_connections{kind="room"}"#).await, 2.0);
+    assert_eq!(metric(&app, r#"cinemesh_refusals_total{code="not_allowed"}"#).await, 1.0);
+    assert_eq!(metric(&app, "cinemesh_sync_error_ms_count").await, 2.0);
+    assert_eq!(metric(&app, "cinemesh_sync_error_ms_sum").await, 42.0);
+    drop(guest);
+    actix_web::rt::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(metric(&app, r#"cinemesh_connections{kind="room"}"#).await, 1.0);
+    assert_eq!(metric(&app, "cinemesh_room_members_online").await, 1.0);
+}
+
 fn resume_token(welcome: &RoomServerMessage) -> String {
     match welcome {
         RoomServerMessage::Welcome { resume_token, .. } => resume_token.clone(),

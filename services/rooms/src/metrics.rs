@@ -1,0 +1,93 @@
+//! What operators watch on rooms and the lobby (exported at `/metrics`).
+//! Clones share the same series.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    /// `room` or `lobby`.
+    pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabel {
+    pub code: &'static str,
+}
+
+#[derive(Clone, Debug)]
+pub struct RoomMetrics {
+    /// Rooms whose home is this instance.
+    pub rooms: Gauge,
+    /// Members online in rooms whose home is this instance.
+    pub members_online: Gauge,
+    /// Room and lobby sockets open on this instance.
+    pub connections: Family<KindLabel, Gauge>,
+    /// Refusals sent to clients, by code.
+    pub refusals: Family<CodeLabel, Counter>,
+    /// |video − room| as members report it, ms.
+    pub sync_error_ms: Histogram,
+}
+
+impl Default for RoomMetrics {
+    fn default() -> Self {
+        Self {
+            rooms: Gauge::default(),
+            members_online: Gauge::default(),
+            connections: Family::default(),
+            refusals: Family::default(),
+            // 5 ms to about 2.5 s.
+            sync_error_ms: Histogram::new(exponential_buckets(5.0, 2.0, 10)),
+        }
+    }
+}
+
+impl RoomMetrics {
+    pub fn refused(&self, code: &'static str) {
+        self.refusals.get_or_create(&CodeLabel { code }).inc();
+    }
+
+    /// A socket of `kind` opened; the guard counts it closed when dropped.
+    pub fn connected(&self, kind: &'static str) -> ConnectionCount {
+        let gauge = self.connections.get_or_create(&KindLabel { kind }).clone();
+        gauge.inc();
+        ConnectionCount(gauge)
+    }
+
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register("cinemesh_rooms", "Rooms whose home is this instance", self.rooms.clone());
+        registry.register(
+            "cinemesh_room_members_online",
+            "Members online in rooms whose home is this instance",
+            self.members_online.clone(),
+        );
+        registry.register(
+            "cinemesh_connections",
+            "Room and lobby sockets open on this instance, by kind",
+            self.connections.clone(),
+        );
+        registry.register(
+            "cinemesh_refusals",
+            "Refusals sent to room and lobby clients, by code",
+            self.refusals.clone(),
+        );
+        registry.register(
+            "cinemesh_sync_error_ms",
+            "Members' reported |video - room| in milliseconds",
+            self.sync_error_ms.clone(),
+        );
+    }
+}
+
+/// Counts one open socket for as long as it lives.
+pub struct ConnectionCount(Gauge);
+
+impl Drop for ConnectionCount {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
