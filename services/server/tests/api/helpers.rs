@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use cinemesh_server::{Application, Config};
 use serde_json::Value;
+use tokio::io::AsyncBufReadExt;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
@@ -58,6 +59,63 @@ impl Endpoint for Address {
 
     fn http(&self) -> &awc::Client {
         &self.client
+    }
+}
+
+/// A `cinemesh serve` process on the storage of `app` (its database, media, Redis).
+pub struct ServerProcess {
+    child: tokio::process::Child,
+    pub address: Address,
+}
+
+impl ServerProcess {
+    pub async fn start(app: &TestApp) -> Self {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_cinemesh"));
+        // The suite's own CINEMESH_TEST_* settings are not configuration keys.
+        for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("CINEMESH_")) {
+            command.env_remove(key);
+        }
+        let storage = &app.config.storage;
+        command
+            .arg("serve")
+            .env("CINEMESH_SERVER_BIND", "127.0.0.1:0")
+            .env("CINEMESH_SERVER_WORKERS", "2")
+            .env("CINEMESH_STORAGE_DATA_DIR", &storage.data_dir)
+            .env("CINEMESH_STORAGE_DATABASE_URL", &storage.database_url)
+            .env("CINEMESH_STORAGE_REDIS_URL", &storage.redis_url)
+            .env("CINEMESH_STORAGE_REDIS_PREFIX", &storage.redis_prefix)
+            .env("CINEMESH_TRACKER_SECRET", &app.config.tracker.secret)
+            .env("CINEMESH_DEMO_ENABLED", "false")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("cinemesh starts");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let address = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(address) = line.strip_prefix("cinemesh listening on ") {
+                    return address.to_owned();
+                }
+            }
+            panic!("cinemesh exited before listening");
+        })
+        .await
+        .expect("cinemesh listens within 30 s");
+        Self { child, address: Address::new(address) }
+    }
+
+    /// Sends SIGTERM; returns how long the process took to exit, and whether it exited cleanly.
+    pub async fn terminate(&mut self) -> (std::time::Duration, bool) {
+        let pid = self.child.id().expect("still running");
+        let sent = std::time::Instant::now();
+        let status = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().expect("kill runs");
+        assert!(status.success());
+        let exit = tokio::time::timeout(std::time::Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("exits")
+            .expect("status");
+        (sent.elapsed(), exit.success())
     }
 }
 

@@ -1,5 +1,6 @@
-//! Two instances behind Debian's nginx running `deploy/nginx.conf`, the
-//! compose file's proxy, with only its upstream servers and port replaced:
+//! Two `cinemesh` processes on one database and one Redis, behind Debian's
+//! nginx running `deploy/nginx.conf`, the compose file's proxy, with only its
+//! upstream servers and port replaced:
 //! - the API and the room and tracker sockets work through it (WebSockets
 //!   are upgraded);
 //! - a room with members through the proxy and on each instance works:
@@ -17,7 +18,7 @@ use cinemesh_protocol::room::{PlaybackCommand, RoomClientMessage, RoomServerMess
 use cinemesh_protocol::tracker::SwarmKey;
 use serde_json::json;
 
-use crate::helpers::{Address, TestApp};
+use crate::helpers::{Address, ServerProcess, TestApp};
 use crate::room_client::RoomClient;
 use crate::tracker_client::TrackerClient;
 
@@ -84,8 +85,9 @@ impl Proxy {
     }
 }
 
-/// Two instances sharing a database and Redis, with a movie, and the proxy in front.
-async fn two_instances_behind_the_proxy() -> (TestApp, TestApp, Proxy) {
+/// Two `cinemesh` processes sharing a database and Redis, with a movie, and the
+/// proxy in front; the app (in this process) only holds the storage.
+async fn two_processes_behind_the_proxy() -> (TestApp, ServerProcess, ServerProcess, Proxy) {
     let redis_url = std::env::var("CINEMESH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let prefix = format!("cinemesh-test-{}:", cinemesh_common::id::random_id(10));
     let first = TestApp::spawn_with(|c| {
@@ -95,15 +97,11 @@ async fn two_instances_behind_the_proxy() -> (TestApp, TestApp, Proxy) {
     })
     .await;
     first.seed_movie_with_segments("movie1", "Movie One", "", 1, 300).await;
-    let storage = first.config.storage.clone();
-    let second = TestApp::spawn_with(|c| {
-        c.storage = storage;
-        c.tracker.secret = SECRET.into();
-    })
-    .await;
-    let upstreams = [&first, &second].map(|app| app.address.trim_start_matches("http://").to_owned());
+    let one = ServerProcess::start(&first).await;
+    let two = ServerProcess::start(&first).await;
+    let upstreams = [&one, &two].map(|p| p.address.base.trim_start_matches("http://").to_owned());
     let proxy = Proxy::start(&upstreams);
-    (first, second, proxy)
+    (first, one, two, proxy)
 }
 
 fn chat_text(message: RoomServerMessage) -> Option<String> {
@@ -115,7 +113,8 @@ fn chat_text(message: RoomServerMessage) -> Option<String> {
 
 #[actix_web::test]
 async fn a_room_works_through_the_proxy_with_members_on_both_instances() {
-    let (first, second, proxy) = two_instances_behind_the_proxy().await;
+    let (_storage, first, second, proxy) = two_processes_behind_the_proxy().await;
+    let (first, second) = (&first.address, &second.address);
     let (status, page) = proxy.address.get_json("/api/movies").await;
     assert_eq!((status, page["total"].as_i64()), (200, Some(1)));
     let (status, room) = proxy.address.post_json("/api/rooms", &json!({ "movie_id": "movie1" })).await;
@@ -123,8 +122,8 @@ async fn a_room_works_through_the_proxy_with_members_on_both_instances() {
     let room = room["id"].as_str().unwrap().to_owned();
 
     let (mut ana, _) = RoomClient::join(&proxy.address, &room, "Ana", None).await;
-    let (mut ben, _) = RoomClient::join(&first, &room, "Ben", None).await;
-    let (mut cy, welcome) = RoomClient::join(&second, &room, "Cy", None).await;
+    let (mut ben, _) = RoomClient::join(first, &room, "Ben", None).await;
+    let (mut cy, welcome) = RoomClient::join(second, &room, "Cy", None).await;
     let RoomServerMessage::Welcome { members, .. } = welcome else { unreachable!() };
     assert_eq!(members.len(), 3, "one room, whichever way its members came in");
 
@@ -152,17 +151,18 @@ async fn a_room_works_through_the_proxy_with_members_on_both_instances() {
 
 #[actix_web::test]
 async fn a_swarm_spans_both_instances_through_the_proxy() {
-    let (first, second, proxy) = two_instances_behind_the_proxy().await;
+    let (_storage, first, second, proxy) = two_processes_behind_the_proxy().await;
+    let (first, second) = (&first.address, &second.address);
     let (_, detail) = proxy.address.get_json("/api/movies/movie1").await;
     let token = detail["tracker"]["token"].as_str().expect("a tracker token").to_owned();
     let key = SwarmKey { movie: "movie1".into(), rendition: "720p".into() };
     let held = SegmentRanges::from_sequences(0..=9);
 
-    let (mut holder, holder_id) = TrackerClient::greeted(&first).await;
+    let (mut holder, holder_id) = TrackerClient::greeted(first).await;
     holder.join(&key, &token, held.clone()).await;
     let (mut through_proxy, _) = TrackerClient::greeted(&proxy.address).await;
     through_proxy.join(&key, &token, SegmentRanges::default()).await;
-    let (mut on_second, _) = TrackerClient::greeted(&second).await;
+    let (mut on_second, _) = TrackerClient::greeted(second).await;
     on_second.join(&key, &token, SegmentRanges::default()).await;
     for asker in [&mut through_proxy, &mut on_second] {
         let holders = asker.holders_until(&key, 0, 10, |h| !h.is_empty()).await;

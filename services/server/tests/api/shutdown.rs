@@ -7,70 +7,14 @@
 //! their way during the stop, sent again with their nonces, end up in it
 //! exactly once: none lost, none doubled.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cinemesh_protocol::room::{RoomClientMessage, RoomServerMessage};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::{Address, TestApp};
+use crate::helpers::{ServerProcess, TestApp};
 use crate::room_client::RoomClient;
 use crate::ws_client::Ending;
-
-/// A `cinemesh serve` process on the storage of `app` (its database, media, Redis).
-struct ServerProcess {
-    child: tokio::process::Child,
-    address: Address,
-}
-
-impl ServerProcess {
-    async fn start(app: &TestApp) -> Self {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_cinemesh"));
-        // The suite's own CINEMESH_TEST_* settings are not configuration keys.
-        for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("CINEMESH_")) {
-            command.env_remove(key);
-        }
-        let storage = &app.config.storage;
-        command
-            .arg("serve")
-            .env("CINEMESH_SERVER_BIND", "127.0.0.1:0")
-            .env("CINEMESH_SERVER_WORKERS", "2")
-            .env("CINEMESH_STORAGE_DATA_DIR", &storage.data_dir)
-            .env("CINEMESH_STORAGE_DATABASE_URL", &storage.database_url)
-            .env("CINEMESH_STORAGE_REDIS_URL", &storage.redis_url)
-            .env("CINEMESH_STORAGE_REDIS_PREFIX", &storage.redis_prefix)
-            .env("CINEMESH_DEMO_ENABLED", "false")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("cinemesh starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let address = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(address) = line.strip_prefix("cinemesh listening on ") {
-                    return address.to_owned();
-                }
-            }
-            panic!("cinemesh exited before listening");
-        })
-        .await
-        .expect("cinemesh listens within 30 s");
-        Self { child, address: Address::new(address) }
-    }
-
-    /// Sends SIGTERM; returns how long the process took to exit, and whether it exited cleanly.
-    async fn terminate(&mut self) -> (Duration, bool) {
-        let pid = self.child.id().expect("still running");
-        let sent = Instant::now();
-        let status = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().expect("kill runs");
-        assert!(status.success());
-        let exit =
-            tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("exits").expect("status");
-        (sent.elapsed(), exit.success())
-    }
-}
 
 fn chat_text(message: &RoomServerMessage) -> Option<String> {
     match message {
