@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use cinemesh_protocol::SegmentRanges;
 use cinemesh_protocol::directory::RelayedSignal;
 use cinemesh_protocol::tracker::{PeerId, ServerMessage, Signal, SwarmKey};
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
@@ -113,9 +115,20 @@ pub struct HubCounters {
     pub swarms: Gauge,
     /// Reports of misbehaving peers accepted.
     pub reports: Counter,
+    /// Refusals sent to peers, by code.
+    pub refusals: Family<RefusalLabel, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabel {
+    pub code: &'static str,
 }
 
 impl HubCounters {
+    pub fn refused(&self, code: &'static str) {
+        self.refusals.get_or_create(&RefusalLabel { code }).inc();
+    }
+
     pub fn register(&self, registry: &mut Registry) {
         registry.register("cinemesh_tracker_messages_received", "Messages read from peers", self.received.clone());
         registry.register("cinemesh_tracker_messages_delivered", "Messages queued for peers", self.delivered.clone());
@@ -126,6 +139,11 @@ impl HubCounters {
         );
         registry.register("cinemesh_tracker_peers", "Peers in swarms on this instance", self.peers.clone());
         registry.register("cinemesh_tracker_swarms", "Swarms with members on this instance", self.swarms.clone());
+        registry.register(
+            "cinemesh_tracker_refusals",
+            "Refusals sent to tracker clients, by code",
+            self.refusals.clone(),
+        );
         registry.register(
             "cinemesh_tracker_peer_reports",
             "Reports of peers caught misbehaving on the peer wire",
@@ -239,6 +257,7 @@ impl Shard {
     }
 
     fn refuse(&self, outbox: Option<&Outbox>, refusal: Refusal) {
+        self.counters.refused(refusal.code);
         if let Some(outbox) = outbox {
             self.deliver(outbox, refusal_message(&refusal));
         }

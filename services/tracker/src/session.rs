@@ -154,7 +154,7 @@ async fn run_session(
                         None | Some(Ok(AggregatedMessage::Close(_))) => break None,
                         Some(Err(e)) => {
                             let refusal = Refusal::new("frame_too_large", format!("frames are limited to {MAX_FRAME_BYTES} bytes ({e})"));
-                            session.send(&refusal_message(&refusal)).await;
+                            session.send_refusal(&refusal).await;
                             break Some(close_reason(CloseCode::Size, &refusal));
                         }
                         Some(Ok(AggregatedMessage::Ping(bytes))) => {
@@ -176,7 +176,7 @@ async fn run_session(
                                     if let Some(reason) = session.refused(refusal).await { break Some(reason); }
                                 }
                                 Outcome::Close(refusal) => {
-                                    session.send(&refusal_message(&refusal)).await;
+                                    session.send_refusal(&refusal).await;
                                     break Some(close_reason(CloseCode::Policy, &refusal));
                                 }
                             }
@@ -190,7 +190,7 @@ async fn run_session(
                     let now = Instant::now();
                     if !session.greeted && now.duration_since(started) > timing.hello_timeout {
                         let refusal = Refusal::new("hello_required", "say hello first");
-                        session.send(&refusal_message(&refusal)).await;
+                        session.send_refusal(&refusal).await;
                         break Some(close_reason(CloseCode::Policy, &refusal));
                     }
                     if now.duration_since(last_heard) > timing.peer_timeout {
@@ -220,10 +220,16 @@ impl Session {
         }
     }
 
+    /// Sends a refusal, counted by code for operators.
+    async fn send_refusal(&mut self, refusal: &Refusal) -> bool {
+        self.state.hub.counters.refused(refusal.code);
+        self.send(&refusal_message(refusal)).await
+    }
+
     /// Reports a refusal; past `MAX_REFUSALS` the connection is closed.
     async fn refused(&mut self, refusal: Refusal) -> Option<CloseReason> {
         self.refusals += 1;
-        self.send(&refusal_message(&refusal)).await;
+        self.send_refusal(&refusal).await;
         (self.refusals > MAX_REFUSALS)
             .then(|| close_reason(CloseCode::Policy, &Refusal::new("too_many_errors", "too many refused messages")))
     }

@@ -255,6 +255,14 @@ async fn bad_input_gets_coded_errors() {
     assert_eq!(client.error_code().await, "signal_too_large");
     client.send_binary(vec![1, 2, 3]).await;
     assert_eq!(client.error_code().await, "binary_not_supported");
+    let metrics = app.get_text("/metrics").await;
+    for series in [
+        r#"cinemesh_tracker_refusals_total{code="invalid_message"} 3"#,
+        r#"cinemesh_tracker_refusals_total{code="not_in_swarm"} 1"#,
+        r#"cinemesh_tracker_refusals_total{code="binary_not_supported"} 1"#,
+    ] {
+        assert!(metrics.lines().any(|line| line == series), "{series} in {metrics}");
+    }
     for rendition in ["360p"] {
         client.join(&swarm("movie1", rendition), &token, SegmentRanges::default()).await;
     }
