@@ -42,7 +42,10 @@ pub async fn room_socket(
         chat_limits: rooms.chat_limits.clone(),
         metrics: rooms.metrics.clone(),
     };
-    actix_web::rt::spawn(run_session(rooms.get_ref().clone(), room, client, socket, stream));
+    // Everything logged for this socket carries the room id (and the member, once known).
+    let span = tracing::info_span!("room_socket", room = %id, member = tracing::field::Empty);
+    let session = run_session(rooms.get_ref().clone(), room, client, socket, stream);
+    actix_web::rt::spawn(tracing::Instrument::instrument(session, span));
     Ok(response)
 }
 
@@ -133,6 +136,7 @@ async fn run_session(
             _ => return close(socket, Refusal::new("room_closed", "the room has closed"), &metrics).await,
         }
     };
+    tracing::Span::current().record("member", member.as_str());
     // Only the room holds the outbox now: when it lets go, the session ends.
     drop(outbox);
     let exit = serve_member(&room, &client, &member, &connection, &mut socket, &mut stream, &mut inbox).await;

@@ -83,8 +83,10 @@ async fn tracker_socket(
             .map(|ua| truncate(ua, MAX_USER_AGENT_CHARS))
             .unwrap_or_default(),
     };
+    // Everything logged for this socket carries the peer id.
+    let span = tracing::info_span!("tracker_socket", peer = %peer);
     let (session, inbox) = Session::new(state.get_ref().clone(), session, peer, origin);
-    actix_web::rt::spawn(run_session(session, inbox, stream));
+    actix_web::rt::spawn(tracing::Instrument::instrument(run_session(session, inbox, stream), span));
     Ok(response)
 }
 
