@@ -77,8 +77,9 @@ export class SyncController {
     // Whether the player could play on from here, whatever the room does now
     // (while the room waits for it, it must say when it is ready). Only a
     // player that has been following the room can fall behind it: one that
-    // is joining, or armed after a seek of its own, is catching up.
-    const buffering = this.#following && this.#armedAt === undefined && video.readyState < HAVE_FUTURE_DATA;
+    // is joining, or armed after a seek of its own, is catching up; one whose
+    // data was late for a start the room scheduled is waited for.
+    const buffering = this.#following && video.readyState < HAVE_FUTURE_DATA;
     this.#room.status?.(buffering, this.errorMs);
   }
 
@@ -104,7 +105,8 @@ export class SyncController {
         this.#startTimer = setTimeout(() => {
           this.#startedSeq = state.seq;
           if (this.#readyToPlay()) this.#play(state.seq);
-          else this.#arm(positionAt(state, this.#room.serverNow()));
+          // Everyone in the room was due to start: a player not ready is waited for.
+          else this.#arm(positionAt(state, this.#room.serverNow()), true);
         }, state.anchor_ms - serverNow);
       }
       return;
@@ -162,10 +164,14 @@ export class SyncController {
     return this.#video.readyState >= HAVE_FUTURE_DATA && !this.#video.seeking;
   }
 
-  /** Pauses the video a little ahead of the room, to start when the room gets there. */
-  #arm(roomPositionMs: number): void {
+  /**
+   * Pauses the video a little ahead of the room, to start when the room gets
+   * there. `stillFollowing`: the room should wait for this player if its data
+   * stays late (a start the room scheduled), rather than leave it to catch up.
+   */
+  #arm(roomPositionMs: number, stillFollowing = false): void {
     this.errorMs = undefined;
-    this.#following = false;
+    this.#following = stillFollowing;
     this.#armedAt = roomPositionMs + this.#armLead;
     this.#seek(this.#armedAt);
   }
@@ -175,7 +181,7 @@ export class SyncController {
     if (target > armedAt + this.#policy.deadBandMs) {
       // The room got there before the video was ready: wait further ahead.
       this.#armLead = Math.min(ARM_LEAD_MAX_MS, this.#armLead * 2);
-      this.#arm(target);
+      this.#arm(target, this.#following);
       return;
     }
     if (!this.#readyToPlay()) return;
