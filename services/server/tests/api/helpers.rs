@@ -131,6 +131,15 @@ pub struct TestApp {
     postgres_db: Option<String>,
 }
 
+/// Points the app at the test Redis (`CINEMESH_TEST_REDIS_URL`, default
+/// 127.0.0.1:6379) under a fresh key prefix; apps spawned with a copy of its
+/// `storage` share rooms, the lobby and swarms with it.
+pub fn fresh_redis_namespace(config: &mut Config) {
+    config.storage.redis_url =
+        std::env::var("CINEMESH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    config.storage.redis_prefix = format!("cinemesh-test-{}:", cinemesh_common::id::random_id(10));
+}
+
 /// Which database the suite runs against.
 pub fn database_mode() -> String {
     std::env::var("CINEMESH_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into())

@@ -13,7 +13,7 @@ use std::time::Duration;
 use cinemesh_protocol::lobby::{LOBBY_PROTOCOL_VERSION, LobbyClientMessage, LobbyServerMessage, UserView};
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, fresh_redis_namespace};
 use crate::ws_client::{Ending, JsonSocket};
 
 struct LobbyUser {
@@ -194,13 +194,7 @@ async fn bad_lobby_input_is_refused_with_codes() {
 
 #[actix_web::test]
 async fn presence_and_invitations_span_two_instances() {
-    let redis_url = std::env::var("CINEMESH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let prefix = format!("cinemesh-test-{}:", cinemesh_common::id::random_id(10));
-    let first = app_with_movie(|c| {
-        c.storage.redis_url = redis_url.clone();
-        c.storage.redis_prefix = prefix.clone();
-    })
-    .await;
+    let first = app_with_movie(fresh_redis_namespace).await;
     let storage = first.config.storage.clone();
     let second = TestApp::spawn_with(|c| c.storage = storage).await;
     let room = create_room(&first).await;

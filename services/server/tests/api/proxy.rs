@@ -18,7 +18,7 @@ use cinemesh_protocol::room::{PlaybackCommand, RoomClientMessage, RoomServerMess
 use cinemesh_protocol::tracker::SwarmKey;
 use serde_json::json;
 
-use crate::helpers::{Address, ServerProcess, TestApp};
+use crate::helpers::{Address, ServerProcess, TestApp, fresh_redis_namespace};
 use crate::room_client::RoomClient;
 use crate::tracker_client::TrackerClient;
 
@@ -88,11 +88,8 @@ impl Proxy {
 /// Two `cinemesh` processes sharing a database and Redis, with a movie, and the
 /// proxy in front; the app (in this process) only holds the storage.
 async fn two_processes_behind_the_proxy() -> (TestApp, ServerProcess, ServerProcess, Proxy) {
-    let redis_url = std::env::var("CINEMESH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let prefix = format!("cinemesh-test-{}:", cinemesh_common::id::random_id(10));
     let first = TestApp::spawn_with(|c| {
-        c.storage.redis_url = redis_url.clone();
-        c.storage.redis_prefix = prefix.clone();
+        fresh_redis_namespace(c);
         c.tracker.secret = SECRET.into();
     })
     .await;

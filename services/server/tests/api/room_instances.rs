@@ -11,20 +11,14 @@ use std::time::Duration;
 use cinemesh_protocol::room::{ControlPolicy, PlaybackCommand, Role, RoomClientMessage, RoomServerMessage};
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, fresh_redis_namespace};
 use crate::room_client::RoomClient;
 use crate::ws_client::Ending;
 
 /// Two instances on one database and one Redis namespace, a movie, and a room
 /// created on the first.
 async fn two_instances_with_room() -> (TestApp, TestApp, String) {
-    let redis_url = std::env::var("CINEMESH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let prefix = format!("cinemesh-test-{}:", cinemesh_common::id::random_id(10));
-    let shared = |c: &mut cinemesh_server::Config| {
-        c.storage.redis_url = redis_url.clone();
-        c.storage.redis_prefix = prefix.clone();
-    };
-    let first = TestApp::spawn_with(shared).await;
+    let first = TestApp::spawn_with(fresh_redis_namespace).await;
     first.seed_movie_with_segments("movie1", "Movie One", "", 1, 300).await;
     let storage = first.config.storage.clone();
     let second = TestApp::spawn_with(|c| c.storage = storage).await;

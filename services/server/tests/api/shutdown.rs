@@ -12,7 +12,7 @@ use std::time::Duration;
 use cinemesh_protocol::room::{RoomClientMessage, RoomServerMessage};
 use serde_json::json;
 
-use crate::helpers::{ServerProcess, TestApp};
+use crate::helpers::{ServerProcess, TestApp, fresh_redis_namespace};
 use crate::room_client::RoomClient;
 use crate::ws_client::Ending;
 
@@ -38,13 +38,7 @@ async fn drain_until_closed(member: &mut RoomClient, seen: &mut Vec<String>) -> 
 
 #[actix_web::test]
 async fn a_sigterm_loses_no_chat_and_members_resume_on_the_other_instance() {
-    let redis_url = std::env::var("CINEMESH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let prefix = format!("cinemesh-test-{}:", cinemesh_common::id::random_id(10));
-    let survivor = TestApp::spawn_with(|c| {
-        c.storage.redis_url = redis_url.clone();
-        c.storage.redis_prefix = prefix.clone();
-    })
-    .await;
+    let survivor = TestApp::spawn_with(fresh_redis_namespace).await;
     survivor.seed_movie_with_segments("movie1", "Movie One", "", 1, 300).await;
     let mut stopping = ServerProcess::start(&survivor).await;
 
