@@ -8,6 +8,7 @@ pub mod demo;
 pub mod health;
 pub mod openapi;
 pub mod progress_bar;
+pub mod request_id;
 pub mod startup;
 pub mod telemetry;
 

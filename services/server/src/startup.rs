@@ -136,6 +136,7 @@ impl Application {
         let address = listener.local_addr()?;
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap_fn(crate::request_id::with_request_id)
                 .app_data(web::QueryConfig::default().error_handler(|e, _| extractor_error("invalid_query_string", e)))
                 .app_data(web::PathConfig::default().error_handler(|e, _| extractor_error("invalid_path", e)))
                 .app_data(

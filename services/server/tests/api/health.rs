@@ -97,3 +97,18 @@ async fn openapi_document_matches_the_routes() {
     ];
     assert_eq!(documented, expected);
 }
+
+#[actix_web::test]
+async fn every_response_names_its_request_id() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for path in ["/healthz", "/healthz", "/api/movies/nope"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        let id = res.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        ids.push(id.unwrap_or_else(|| panic!("{path} answers with x-request-id")));
+    }
+    assert!(ids.iter().all(|id| id.len() == 12), "{ids:?}");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "one id per request");
+}
