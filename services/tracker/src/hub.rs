@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use crate::directory::{DirectoryHandle, DirectoryUpdate};
 use crate::error::{Refusal, refusal_message};
 use crate::recorder::{Record, Recorder};
-use crate::swarm::Swarm;
+use crate::swarm::{Swarm, TransferStats};
 
 /// Messages queued for one peer before further ones are dropped.
 pub const OUTBOX_CAPACITY: usize = 256;
@@ -117,6 +117,14 @@ pub struct HubCounters {
     pub reports: Counter,
     /// Refusals sent to peers, by code.
     pub refusals: Family<RefusalLabel, Counter>,
+    /// Bytes viewers report: downloaded over HTTP, from peers, uploaded to peers.
+    pub viewer_bytes: Family<SourceLabel, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    /// `http`, `peer` or `uploaded`.
+    pub source: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -125,6 +133,18 @@ pub struct RefusalLabel {
 }
 
 impl HubCounters {
+    /// Adds what grew between two cumulative reports of one viewer (a smaller
+    /// figure, from a client that started counting again, adds nothing).
+    pub fn viewer_bytes(&self, before: &TransferStats, now: &TransferStats) {
+        for (source, old, new) in [
+            ("http", before.http_bytes, now.http_bytes),
+            ("peer", before.peer_bytes, now.peer_bytes),
+            ("uploaded", before.uploaded_bytes, now.uploaded_bytes),
+        ] {
+            self.viewer_bytes.get_or_create(&SourceLabel { source }).inc_by(new.saturating_sub(old));
+        }
+    }
+
     pub fn refused(&self, code: &'static str) {
         self.refusals.get_or_create(&RefusalLabel { code }).inc();
     }
@@ -139,6 +159,11 @@ impl HubCounters {
         );
         registry.register("cinemesh_tracker_peers", "Peers in swarms on this instance", self.peers.clone());
         registry.register("cinemesh_tracker_swarms", "Swarms with members on this instance", self.swarms.clone());
+        registry.register(
+            "cinemesh_viewer_bytes",
+            "Bytes viewers report: over HTTP, from peers, uploaded to peers",
+            self.viewer_bytes.clone(),
+        );
         registry.register(
             "cinemesh_tracker_refusals",
             "Refusals sent to tracker clients, by code",

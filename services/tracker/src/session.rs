@@ -2,7 +2,7 @@
 //! swarms, signal size), refusals with codes, heartbeats and the silence
 //! timeout. Commands go to the hub; the hub's answers arrive on the outbox.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -114,6 +114,8 @@ struct Session {
     outbox: mpsc::Sender<ServerMessage>,
     greeted: bool,
     joined: HashSet<SwarmKey>,
+    /// The last cumulative bytes reported per swarm, so the metrics grow by what is new.
+    reported: HashMap<SwarmKey, TransferStats>,
     limiter: RateLimiter,
     refusals: u32,
 }
@@ -128,7 +130,18 @@ impl Session {
         let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
         let limiter = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, Instant::now());
         (
-            Self { state, socket, peer, origin, outbox, greeted: false, joined: HashSet::new(), limiter, refusals: 0 },
+            Self {
+                state,
+                socket,
+                peer,
+                origin,
+                outbox,
+                greeted: false,
+                joined: HashSet::new(),
+                reported: HashMap::new(),
+                limiter,
+                refusals: 0,
+            },
             inbox,
         )
     }
@@ -331,6 +344,8 @@ impl Session {
             ClientMessage::Stats { swarm, http_bytes, peer_bytes, uploaded_bytes } => {
                 self.member(&swarm)?;
                 let stats = TransferStats { http_bytes, peer_bytes, uploaded_bytes };
+                let before = self.reported.insert(swarm.clone(), stats).unwrap_or_default();
+                self.state.hub.counters.viewer_bytes(&before, &stats);
                 self.state.recorder.record(Record::Stats { peer: peer.clone(), swarm: swarm.clone(), stats });
                 Command::Touch { peer, swarm }
             }

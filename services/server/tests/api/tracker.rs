@@ -338,6 +338,15 @@ async fn sessions_are_recorded_with_origin_bytes_and_times() {
             })
             .await;
     }
+    client.sync().await;
+    let metrics = app.get_text("/metrics").await;
+    for series in [
+        r#"cinemesh_viewer_bytes_total{source="http"} 1000"#,
+        r#"cinemesh_viewer_bytes_total{source="peer"} 5000"#,
+        r#"cinemesh_viewer_bytes_total{source="uploaded"} 77"#,
+    ] {
+        assert!(metrics.lines().any(|line| line == series), "cumulative reports count once: {series} in {metrics}");
+    }
     client.send(&ClientMessage::Leave { swarm: key.clone() }).await;
     client.sync().await;
     let row = row_eventually(
