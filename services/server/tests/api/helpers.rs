@@ -209,6 +209,14 @@ impl TestApp {
         self.rooms.shutdown(std::time::Duration::from_secs(5)).await;
     }
 
+    /// The value of one series in `/metrics` (0 when absent).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self.get_text("/metrics").await;
+        text.lines()
+            .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+            .map_or(0.0, |value| value.trim().parse().expect("a number"))
+    }
+
     /// Rooms loaded in this instance's memory.
     pub fn running_rooms(&self) -> usize {
         self.rooms.running()

@@ -412,14 +412,6 @@ async fn members_who_share_split_the_fetching_by_upload_cap() {
     );
 }
 
-/// The value of one series in `/metrics` (0 when absent).
-async fn metric(app: &TestApp, series: &str) -> f64 {
-    let text = app.get_text("/metrics").await;
-    text.lines()
-        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
-        .map_or(0.0, |value| value.trim().parse().expect("a number"))
-}
-
 #[actix_web::test]
 async fn rooms_are_measured_for_operators() {
     let (app, room) = app_with_room(None).await;
@@ -434,16 +426,16 @@ async fn rooms_are_measured_for_operators() {
     // The online gauge is brought up to date on the room's next tick.
     actix_web::rt::time::sleep(Duration::from_millis(400)).await;
 
-    assert_eq!(metric(&app, "cinemesh_rooms").await, 1.0);
-    assert_eq!(metric(&app, "cinemesh_room_members_online").await, 2.0);
-    assert_eq!(metric(&app, r#"cinemesh_connections{kind="room"}"#).await, 2.0);
-    assert_eq!(metric(&app, r#"cinemesh_refusals_total{code="not_allowed"}"#).await, 1.0);
-    assert_eq!(metric(&app, "cinemesh_sync_error_ms_count").await, 2.0);
-    assert_eq!(metric(&app, "cinemesh_sync_error_ms_sum").await, 42.0);
+    assert_eq!(app.metric("cinemesh_rooms").await, 1.0);
+    assert_eq!(app.metric("cinemesh_room_members_online").await, 2.0);
+    assert_eq!(app.metric(r#"cinemesh_connections{kind="room"}"#).await, 2.0);
+    assert_eq!(app.metric(r#"cinemesh_refusals_total{code="not_allowed"}"#).await, 1.0);
+    assert_eq!(app.metric("cinemesh_sync_error_ms_count").await, 2.0);
+    assert_eq!(app.metric("cinemesh_sync_error_ms_sum").await, 42.0);
     drop(guest);
     actix_web::rt::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(metric(&app, r#"cinemesh_connections{kind="room"}"#).await, 1.0);
-    assert_eq!(metric(&app, "cinemesh_room_members_online").await, 1.0);
+    assert_eq!(app.metric(r#"cinemesh_connections{kind="room"}"#).await, 1.0);
+    assert_eq!(app.metric("cinemesh_room_members_online").await, 1.0);
 }
 
 fn resume_token(welcome: &RoomServerMessage) -> String {

@@ -255,13 +255,9 @@ async fn bad_input_gets_coded_errors() {
     assert_eq!(client.error_code().await, "signal_too_large");
     client.send_binary(vec![1, 2, 3]).await;
     assert_eq!(client.error_code().await, "binary_not_supported");
-    let metrics = app.get_text("/metrics").await;
-    for series in [
-        r#"cinemesh_tracker_refusals_total{code="invalid_message"} 3"#,
-        r#"cinemesh_tracker_refusals_total{code="not_in_swarm"} 1"#,
-        r#"cinemesh_tracker_refusals_total{code="binary_not_supported"} 1"#,
-    ] {
-        assert!(metrics.lines().any(|line| line == series), "{series} in {metrics}");
+    for (code, count) in [("invalid_message", 3.0), ("not_in_swarm", 1.0), ("binary_not_supported", 1.0)] {
+        let series = format!(r#"cinemesh_tracker_refusals_total{{code="{code}"}}"#);
+        assert_eq!(app.metric(&series).await, count, "{series}");
     }
     for rendition in ["360p"] {
         client.join(&swarm("movie1", rendition), &token, SegmentRanges::default()).await;
@@ -339,13 +335,9 @@ async fn sessions_are_recorded_with_origin_bytes_and_times() {
             .await;
     }
     client.sync().await;
-    let metrics = app.get_text("/metrics").await;
-    for series in [
-        r#"cinemesh_viewer_bytes_total{source="http"} 1000"#,
-        r#"cinemesh_viewer_bytes_total{source="peer"} 5000"#,
-        r#"cinemesh_viewer_bytes_total{source="uploaded"} 77"#,
-    ] {
-        assert!(metrics.lines().any(|line| line == series), "cumulative reports count once: {series} in {metrics}");
+    for (source, bytes) in [("http", 1_000.0), ("peer", 5_000.0), ("uploaded", 77.0)] {
+        let series = format!(r#"cinemesh_viewer_bytes_total{{source="{source}"}}"#);
+        assert_eq!(app.metric(&series).await, bytes, "cumulative reports count once: {series}");
     }
     client.send(&ClientMessage::Leave { swarm: key.clone() }).await;
     client.sync().await;
