@@ -1,13 +1,17 @@
 //! Pieces every Cinemesh service shares: the JSON error envelope, the database
 //! (SQLite or Postgres behind one pool type) with its migrations, and random ids.
 
+pub mod connections;
 pub mod db;
 pub mod error;
 pub mod id;
 pub mod rate_limit;
 pub mod refusal;
+pub mod stop;
 pub mod swarm_token;
 
+pub use connections::Connections;
 pub use db::{Database, DatabaseKind};
 pub use error::{ApiError, ErrorBody};
 pub use refusal::Refusal;
+pub use stop::{StopSignal, StopWatch};

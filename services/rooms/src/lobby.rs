@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use cinemesh_common::StopSignal;
 use cinemesh_common::db::now_ms;
 use cinemesh_protocol::lobby::{
     INVITATION_TTL_MS, LOBBY_PROTOCOL_VERSION, LobbyRelayed, LobbyServerMessage, UserId, UserView,
@@ -56,6 +57,8 @@ pub enum LobbyCommand {
 #[derive(Clone, Debug)]
 pub struct Lobby {
     commands: mpsc::Sender<LobbyCommand>,
+    /// Sockets close with a reconnect hint when the instance stops.
+    pub stop: StopSignal,
 }
 
 impl Lobby {
@@ -63,6 +66,7 @@ impl Lobby {
     pub fn start(
         relay: Option<(LobbyRelay, mpsc::Receiver<LobbyRelayed>)>,
         metrics: crate::metrics::RoomMetrics,
+        stop: StopSignal,
     ) -> Self {
         let (commands, receiver) = mpsc::channel(QUEUE);
         let (relay, relayed) = relay.unzip();
@@ -85,7 +89,7 @@ impl Lobby {
             });
         }
         actix_web::rt::spawn(hub.run(receiver));
-        Self { commands }
+        Self { commands, stop }
     }
 
     pub async fn send(&self, command: LobbyCommand) {

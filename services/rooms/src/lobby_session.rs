@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use actix_web::{HttpRequest, HttpResponse, web};
 use cinemesh_common::db::now_ms;
 use cinemesh_common::rate_limit::RateLimiter;
+use cinemesh_common::stop::SHUTTING_DOWN;
 use cinemesh_protocol::lobby::{LOBBY_PROTOCOL_VERSION, LobbyClientMessage, LobbyServerMessage, MAX_LOBBY_FRAME_BYTES};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
@@ -95,6 +96,7 @@ async fn serve(
     let mut invites = RateLimiter::new(INVITES_PER_SEC, INVITE_BURST, start);
     let mut guard = Guard::new("4 KiB", rooms.metrics.clone());
     let mut ticks = tokio::time::interval(Duration::from_secs(5));
+    let mut stopping = lobby.stop.watch();
     loop {
         let refusal = tokio::select! {
             outgoing = inbox.recv() => match outgoing {
@@ -146,6 +148,9 @@ async fn serve(
                     Inbound::Refused { refusal, fatal: false } => Some(refusal),
                 }
             },
+            _ = stopping.requested() => {
+                return Some(Refusal::new(SHUTTING_DOWN, "this server is stopping; connect again"));
+            }
             _ = ticks.tick() => match guard.silent_too_long() {
                 Some(refusal) => return Some(refusal),
                 None => None,

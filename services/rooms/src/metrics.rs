@@ -1,18 +1,13 @@
 //! What operators watch on rooms and the lobby (exported at `/metrics`).
 //! Clones share the same series.
 
+use cinemesh_common::connections::{Connections, OpenConnection};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct KindLabel {
-    /// `room` or `lobby`.
-    pub kind: &'static str,
-}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CodeLabel {
@@ -25,8 +20,8 @@ pub struct RoomMetrics {
     pub rooms: Gauge,
     /// Members online in rooms whose home is this instance.
     pub members_online: Gauge,
-    /// Room and lobby sockets open on this instance.
-    pub connections: Family<KindLabel, Gauge>,
+    /// Sockets open on this instance (shared with the tracker's).
+    pub connections: Connections,
     /// Refusals sent to clients, by code.
     pub refusals: Family<CodeLabel, Counter>,
     /// |video − room| as members report it, ms.
@@ -38,7 +33,7 @@ impl Default for RoomMetrics {
         Self {
             rooms: Gauge::default(),
             members_online: Gauge::default(),
-            connections: Family::default(),
+            connections: Connections::default(),
             refusals: Family::default(),
             // 5 ms to about 2.5 s.
             sync_error_ms: Histogram::new(exponential_buckets(5.0, 2.0, 10)),
@@ -52,10 +47,8 @@ impl RoomMetrics {
     }
 
     /// A socket of `kind` opened; the guard counts it closed when dropped.
-    pub fn connected(&self, kind: &'static str) -> ConnectionCount {
-        let gauge = self.connections.get_or_create(&KindLabel { kind }).clone();
-        gauge.inc();
-        ConnectionCount(gauge)
+    pub fn connected(&self, kind: &'static str) -> OpenConnection {
+        self.connections.opened(kind)
     }
 
     pub fn register(&self, registry: &mut Registry) {
@@ -64,11 +57,6 @@ impl RoomMetrics {
             "cinemesh_room_members_online",
             "Members online in rooms whose home is this instance",
             self.members_online.clone(),
-        );
-        registry.register(
-            "cinemesh_connections",
-            "Room and lobby sockets open on this instance, by kind",
-            self.connections.clone(),
         );
         registry.register(
             "cinemesh_refusals",
@@ -80,14 +68,5 @@ impl RoomMetrics {
             "Members' reported |video - room| in milliseconds",
             self.sync_error_ms.clone(),
         );
-    }
-}
-
-/// Counts one open socket for as long as it lives.
-pub struct ConnectionCount(Gauge);
-
-impl Drop for ConnectionCount {
-    fn drop(&mut self) {
-        self.0.dec();
     }
 }

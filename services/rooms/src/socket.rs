@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use bytestring::ByteString;
+use cinemesh_common::stop::SHUTTING_DOWN;
 use futures_util::StreamExt;
 
 use crate::Refusal;
@@ -53,7 +54,9 @@ pub async fn close(mut socket: Session, refusal: Refusal, metrics: &RoomMetrics)
 }
 
 pub async fn close_quietly(socket: Session, code: &'static str) {
-    let _ = socket.close(Some(CloseReason { code: CloseCode::Policy, description: Some(code.to_owned()) })).await;
+    // A stop asks the client to come back (1012); other closes are about the client.
+    let close_code = if code == SHUTTING_DOWN { CloseCode::Restart } else { CloseCode::Policy };
+    let _ = socket.close(Some(CloseReason { code: close_code, description: Some(code.to_owned()) })).await;
 }
 
 fn hello_required() -> Refusal {

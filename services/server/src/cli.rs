@@ -92,20 +92,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     // One stable line on stdout for people and scripts waiting for the server.
     println!("cinemesh listening on http://{}", app.address());
-    let (rooms, server) = (app.rooms().clone(), app.handle());
+    let (stopper, server) = (app.stopper().clone(), app.handle());
     actix_web::rt::spawn(async move {
         stop_requested().await;
         tracing::info!("stopping: handing the rooms over, then closing connections");
-        // Members are told to reconnect and resume (on another instance when
-        // there is one); room writes are flushed before the leases go.
-        rooms.shutdown(ROOM_HANDOVER_BOUND).await;
+        // Clients are told to reconnect and resume (on another instance when
+        // there is one); writes are flushed before the leases go.
+        stopper.stop(STOP_BOUND).await;
         server.stop(true).await;
     });
     app.run_until_stopped().await.context("server failed")
 }
 
-/// How long a stop waits for the rooms to hand over.
-const ROOM_HANDOVER_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a stop waits for each step (rooms handed over and sockets
+/// closed, then the tracker's writes).
+const STOP_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// SIGTERM (a container stop) or Ctrl-C.
 async fn stop_requested() {

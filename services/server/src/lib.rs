@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod progress_bar;
 pub mod request_id;
 pub mod startup;
+pub mod stopper;
 pub mod telemetry;
 
 pub use config::Config;

@@ -11,9 +11,9 @@ use anyhow::Context;
 use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::api::{CatalogApi, configure_catalog};
 use cinemesh_catalog::ingest::{ActiveIngests, Ingester, STALE_STAGING_AFTER, sweep_stale};
-use cinemesh_common::Database;
 use cinemesh_common::error::extractor_error;
 use cinemesh_common::swarm_token::SwarmTokens;
+use cinemesh_common::{Connections, Database, StopSignal};
 use cinemesh_segments::{MediaState, ServedBytes, WebState, configure_media, configure_web};
 use cinemesh_tracker::{
     DirectoryConfig, Hub, Recorder, SessionTiming, TrackerState, WebTorrent, configure_tracker, configure_webtorrent,
@@ -26,6 +26,7 @@ use crate::catalog_lookups::{CatalogMovies, CatalogRenditions};
 use crate::config::Config;
 use crate::health::{HealthState, configure_health};
 use crate::openapi::configure_openapi;
+use crate::stopper::Stopper;
 use cinemesh_rooms::{Lobby, LobbyRelay, Relay, RoomStore, Rooms, RoomsApi, configure_rooms};
 
 /// Largest JSON request body any endpoint accepts.
@@ -35,7 +36,7 @@ pub struct Application {
     address: SocketAddr,
     server: Server,
     store: CatalogStore,
-    rooms: Rooms,
+    stopper: Stopper,
 }
 
 impl Application {
@@ -54,6 +55,10 @@ impl Application {
         let served = ServedBytes::default();
         let mut registry = Registry::default();
         served.register(&mut registry);
+        // Long-lived sockets of every kind are counted together and told together of a stop.
+        let connections = Connections::default();
+        connections.register(&mut registry);
+        let stop = StopSignal::default();
         let active = ActiveIngests::default();
         // One token signer for the catalog (issues) and the tracker (verifies).
         let tokens = SwarmTokens::new(&config.tracker.secret);
@@ -106,9 +111,12 @@ impl Application {
                 peer_timeout,
                 ..SessionTiming::default()
             },
+            stop: stop.clone(),
+            connections: connections.clone(),
         };
         tracker.hub.counters.register(&mut registry);
-        let webtorrent = WebTorrent::start();
+        let tracker_here = tracker.clone();
+        let webtorrent = WebTorrent::start(stop.clone(), connections.clone());
         let mut rooms = Rooms::with_store(RoomStore::start(db.clone()))
             .with_resume_grace(secs_to_ms(config.rooms.resume_grace_secs))
             .with_buffer_wait(secs_to_ms(config.rooms.buffer_wait_secs))
@@ -125,8 +133,9 @@ impl Application {
             }
             None => None,
         };
+        rooms.metrics.connections = connections;
         rooms.metrics.register(&mut registry);
-        let lobby = Lobby::start(lobby_relay, rooms.metrics.clone());
+        let lobby = Lobby::start(lobby_relay, rooms.metrics.clone(), stop.clone());
         let rooms_here = rooms.clone();
         let rooms = RoomsApi { rooms, lobby, movies: Arc::new(CatalogMovies::new(store.clone())) };
         let health = HealthState { db, redis, registry: Arc::new(registry) };
@@ -172,7 +181,8 @@ impl Application {
                 storage.data_dir.clone(),
             ));
         }
-        Ok(Self { address, server, store, rooms: rooms_here })
+        let stopper = Stopper { rooms: rooms_here, sockets: stop, tracker: tracker_here };
+        Ok(Self { address, server, store, stopper })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -187,9 +197,9 @@ impl Application {
         &self.store
     }
 
-    /// The rooms running here (`shutdown` hands them over before a stop).
-    pub fn rooms(&self) -> &Rooms {
-        &self.rooms
+    /// What a graceful stop runs before the server stops.
+    pub fn stopper(&self) -> &Stopper {
+        &self.stopper
     }
 
     /// A handle that stops the server (graceful: in-flight requests finish).

@@ -18,7 +18,7 @@ use cinemesh_protocol::tracker::{PeerId, SwarmKey};
 use futures_util::StreamExt;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::{Command, Hub};
 
@@ -33,9 +33,22 @@ const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 pub enum DirectoryUpdate {
-    Upsert { swarm: SwarmKey, peer: PeerId, holdings: SegmentRanges },
-    Remove { swarm: SwarmKey, peer: PeerId },
-    Relay { instance: String, signal: RelayedSignal },
+    Upsert {
+        swarm: SwarmKey,
+        peer: PeerId,
+        holdings: SegmentRanges,
+    },
+    Remove {
+        swarm: SwarmKey,
+        peer: PeerId,
+    },
+    Relay {
+        instance: String,
+        signal: RelayedSignal,
+    },
+    /// Write what is pending now, then answer (a stop: others must not be
+    /// told of peers that are gone).
+    Flush(oneshot::Sender<()>),
 }
 
 /// Where shards send directory updates; never blocks.
@@ -47,6 +60,12 @@ pub struct DirectoryHandle {
 }
 
 impl DirectoryHandle {
+    /// Queues a flush behind the updates already queued; dropped (and so
+    /// answered at once) when the queue is full.
+    pub fn flush(&self, done: oneshot::Sender<()>) {
+        let _ = self.queue.try_send(DirectoryUpdate::Flush(done));
+    }
+
     pub fn update(&self, update: DirectoryUpdate) {
         if self.queue.try_send(update).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -164,6 +183,10 @@ impl Writer {
                 if let Err(e) = self.connection.publish::<_, _, ()>(channel, payload).await {
                     tracing::warn!(error = %e, "could not relay a signal to another instance");
                 }
+            }
+            DirectoryUpdate::Flush(done) => {
+                self.flush().await;
+                let _ = done.send(());
             }
         }
     }

@@ -18,7 +18,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::directory::{DirectoryHandle, DirectoryUpdate};
 use crate::error::{Refusal, refusal_message};
@@ -82,6 +82,13 @@ pub enum Command {
     },
     /// A signal another instance relayed to a peer connected here.
     RemoteSignal(RelayedSignal),
+}
+
+/// What a shard receives: commands, and a stop's request to flush.
+enum ShardInput {
+    Command(Command),
+    /// Answered once the directory has written what came before.
+    Flush(oneshot::Sender<()>),
 }
 
 impl Command {
@@ -180,7 +187,7 @@ impl HubCounters {
 /// Cloneable handle to the shards.
 #[derive(Clone, Debug)]
 pub struct Hub {
-    shards: Arc<Vec<mpsc::Sender<Command>>>,
+    shards: Arc<Vec<mpsc::Sender<ShardInput>>>,
     pub counters: Arc<HubCounters>,
 }
 
@@ -211,7 +218,7 @@ impl Hub {
         Self { shards: Arc::new(senders), counters }
     }
 
-    fn shard_for(&self, swarm: &SwarmKey) -> &mpsc::Sender<Command> {
+    fn shard_for(&self, swarm: &SwarmKey) -> &mpsc::Sender<ShardInput> {
         let mut hasher = DefaultHasher::new();
         swarm.hash(&mut hasher);
         &self.shards[(hasher.finish() % self.shards.len() as u64) as usize]
@@ -220,8 +227,23 @@ impl Hub {
     /// Queues a command for the shard that owns its swarm.
     pub async fn send(&self, command: Command) {
         let shard = self.shard_for(command.swarm());
-        if shard.send(command).await.is_err() {
+        if shard.send(ShardInput::Command(command)).await.is_err() {
             tracing::error!("a tracker shard stopped");
+        }
+    }
+
+    /// Resolves once every shard has handled what it was sent before, and the
+    /// directory (in Redis mode) has written the changes that led to.
+    pub async fn flush(&self) {
+        let mut answers = Vec::with_capacity(self.shards.len());
+        for shard in self.shards.iter() {
+            let (done, answered) = oneshot::channel();
+            if shard.send(ShardInput::Flush(done)).await.is_ok() {
+                answers.push(answered);
+            }
+        }
+        for answered in answers {
+            let _ = answered.await;
         }
     }
 }
@@ -239,13 +261,17 @@ struct Shard {
     directory: Option<DirectoryHandle>,
 }
 
-async fn run_shard(mut shard: Shard, mut commands: mpsc::Receiver<Command>, snapshot_every: Duration) {
+async fn run_shard(mut shard: Shard, mut inputs: mpsc::Receiver<ShardInput>, snapshot_every: Duration) {
     let mut snapshots = tokio::time::interval(snapshot_every);
     snapshots.tick().await;
     loop {
         tokio::select! {
-            command = commands.recv() => match command {
-                Some(command) => shard.handle(command, Instant::now()),
+            input = inputs.recv() => match input {
+                Some(ShardInput::Command(command)) => shard.handle(command, Instant::now()),
+                Some(ShardInput::Flush(done)) => match &shard.directory {
+                    Some(directory) => directory.flush(done),
+                    None => { let _ = done.send(()); }
+                },
                 None => break,
             },
             _ = snapshots.tick() => shard.snapshot(),

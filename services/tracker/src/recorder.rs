@@ -12,7 +12,7 @@ use cinemesh_common::Database;
 use cinemesh_common::db::now_ms;
 use cinemesh_protocol::SegmentRanges;
 use cinemesh_protocol::tracker::{PeerId, SwarmKey};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::swarm::TransferStats;
 
@@ -31,9 +31,17 @@ pub enum Record {
     Snapshot { peer: PeerId, swarm: SwarmKey, holdings: SegmentRanges, at_ms: i64 },
 }
 
+/// What the writer task receives.
+#[derive(Debug)]
+enum Event {
+    Record(Record),
+    /// Write what is queued now, then answer.
+    Flush(oneshot::Sender<()>),
+}
+
 #[derive(Clone, Debug)]
 pub struct Recorder {
-    queue: mpsc::Sender<Record>,
+    queue: mpsc::Sender<Event>,
     pub dropped: Arc<AtomicU64>,
 }
 
@@ -46,8 +54,17 @@ impl Recorder {
     }
 
     pub fn record(&self, record: Record) {
-        if self.queue.try_send(record).is_err() {
+        if self.queue.try_send(Event::Record(record)).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Resolves once everything recorded before the call is written (or the
+    /// writer is gone).
+    pub async fn flush(&self) {
+        let (done, written) = oneshot::channel();
+        if self.queue.send(Event::Flush(done)).await.is_ok() {
+            let _ = written.await;
         }
     }
 
@@ -66,23 +83,37 @@ impl Recorder {
     }
 }
 
-async fn write_batches(db: Database, mut events: mpsc::Receiver<Record>) {
+async fn write_batches(db: Database, mut events: mpsc::Receiver<Event>) {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut flushes = Vec::new();
     loop {
         let Some(first) = events.recv().await else { break };
-        batch.push(first);
-        // Gather what arrives within the flush interval, up to a batch.
+        take(first, &mut batch, &mut flushes);
+        // Gather what arrives within the flush interval, up to a batch, unless
+        // someone waits for the writes.
         let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
-        while batch.len() < BATCH {
+        while batch.len() < BATCH && flushes.is_empty() {
             match tokio::time::timeout_at(deadline, events.recv()).await {
-                Ok(Some(event)) => batch.push(event),
+                Ok(Some(event)) => take(event, &mut batch, &mut flushes),
                 Ok(None) | Err(_) => break,
             }
         }
-        if let Err(e) = write(&db, &batch).await {
+        if !batch.is_empty()
+            && let Err(e) = write(&db, &batch).await
+        {
             tracing::error!(error = %e, events = batch.len(), "could not write tracker records");
         }
         batch.clear();
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+fn take(event: Event, batch: &mut Vec<Record>, flushes: &mut Vec<oneshot::Sender<()>>) {
+    match event {
+        Event::Record(record) => batch.push(record),
+        Event::Flush(done) => flushes.push(done),
     }
 }
 
@@ -164,4 +195,26 @@ async fn write(db: &Database, batch: &[Record]) -> Result<(), sqlx::Error> {
 /// Counters are u64 on the wire and BIGINT in the database.
 fn clamp(bytes: u64) -> i64 {
     i64::try_from(bytes).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn flush_writes_what_came_before_without_waiting_for_the_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::connect(&format!("sqlite://{}/records.db", dir.path().display())).await.unwrap();
+        let recorder = Recorder::start(db.clone());
+        let swarm = SwarmKey { movie: "m".into(), rendition: "r".into() };
+        recorder.joined("p1", &swarm, "127.0.0.1", "test");
+        recorder.left("p1", &swarm);
+        recorder.flush().await;
+        // Read at once: the batch window (FLUSH_EVERY) has not passed.
+        let left: Option<i64> = sqlx::query_scalar("SELECT left_at_ms FROM peer_sessions WHERE peer_id = 'p1'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert!(left.is_some());
+    }
 }

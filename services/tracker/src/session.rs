@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use cinemesh_common::stop::SHUTTING_DOWN;
 use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
+use cinemesh_common::{Connections, StopSignal};
 use cinemesh_protocol::tracker::{
     ClientMessage, MAX_FRAME_BYTES, MAX_SIGNAL_BYTES, MAX_SWARMS_PER_CONNECTION, MAX_WINDOW, PROTOCOL_VERSION, PeerId,
     ServerMessage, SwarmKey,
@@ -61,6 +63,19 @@ pub struct TrackerState {
     pub tokens: SwarmTokens,
     pub renditions: Arc<dyn RenditionDirectory>,
     pub timing: SessionTiming,
+    /// Sockets close with a reconnect hint when the instance stops.
+    pub stop: StopSignal,
+    pub connections: Connections,
+}
+
+impl TrackerState {
+    /// After the sockets have closed (see `stop`): resolves once the peers'
+    /// leaving is written, in the directory other instances read and in the
+    /// durable records.
+    pub async fn flush(&self) {
+        self.hub.flush().await;
+        self.recorder.flush().await;
+    }
 }
 
 pub fn configure_tracker(cfg: &mut web::ServiceConfig, state: TrackerState) {
@@ -153,6 +168,9 @@ async fn run_session(
     mut inbox: mpsc::Receiver<ServerMessage>,
     mut stream: actix_ws::AggregatedMessageStream,
 ) {
+    // Both live until the peer's leaving is queued: a stop waits for that.
+    let _open = session.state.connections.opened("tracker");
+    let mut stopping = session.state.stop.watch();
     {
         let timing = session.state.timing;
         let started = Instant::now();
@@ -200,6 +218,11 @@ async fn run_session(
                 }
                 Some(message) = inbox.recv() => {
                     if !session.send(&message).await { break None; }
+                }
+                _ = stopping.requested() => {
+                    let refusal = Refusal::new(SHUTTING_DOWN, "this server is stopping; connect again");
+                    session.send_refusal(&refusal).await;
+                    break Some(close_reason(CloseCode::Restart, &refusal));
                 }
                 _ = tick.tick() => {
                     let now = Instant::now();

@@ -190,7 +190,7 @@ impl TestApp {
         let app = Application::build(config.clone()).await.expect("application starts");
         let address = format!("http://{}", app.address());
         let app_store = app.store().clone();
-        let rooms = app.rooms().clone();
+        let rooms = app.stopper().rooms().clone();
         let server = app.handle();
         actix_web::rt::spawn(app.run_until_stopped());
         let client = awc::Client::builder().timeout(std::time::Duration::from_secs(120)).finish();

@@ -6,15 +6,28 @@
 //! the stop is in the room's history there, and the messages that were on
 //! their way during the stop, sent again with their nonces, end up in it
 //! exactly once: none lost, none doubled.
+//!
+//! The tracker and lobby sockets on the stopping process are closed with a
+//! reconnect hint (1012), and the tracker peers' leaving is written before
+//! the exit: the other instance stops introducing them at once, not when
+//! their directory entries expire, and their sessions are closed in the
+//! records.
 
 use std::time::Duration;
 
+use cinemesh_protocol::SegmentRanges;
+use cinemesh_protocol::lobby::{LOBBY_PROTOCOL_VERSION, LobbyClientMessage, LobbyServerMessage};
 use cinemesh_protocol::room::{RoomClientMessage, RoomServerMessage};
+use cinemesh_protocol::tracker::{ServerMessage, SwarmKey};
 use serde_json::json;
 
 use crate::helpers::{ServerProcess, TestApp, fresh_redis_namespace};
 use crate::room_client::RoomClient;
-use crate::ws_client::Ending;
+use crate::tracker_client::TrackerClient;
+use crate::ws_client::{Ending, JsonSocket};
+
+/// WebSocket close code 1012: the service restarts, come back.
+const SERVICE_RESTART: u16 = 1012;
 
 fn chat_text(message: &RoomServerMessage) -> Option<String> {
     match message {
@@ -99,4 +112,66 @@ async fn a_sigterm_loses_no_chat_and_members_resume_on_the_other_instance() {
             assert_eq!(copies, 1, "{text:?} is in the history exactly once");
         }
     }
+}
+
+#[actix_web::test]
+async fn a_sigterm_closes_tracker_and_lobby_sockets_with_a_reconnect_hint_and_writes_the_peers_leaving() {
+    // One swarm-token secret for both instances, as a deployment sets it.
+    let survivor = TestApp::spawn_with(|c| {
+        fresh_redis_namespace(c);
+        c.tracker.secret = "shared-secret".into();
+    })
+    .await;
+    survivor.seed_movie_with_segments("movie1", "Movie One", "", 1, 100).await;
+    let (_, detail) = survivor.get_json("/api/movies/movie1").await;
+    let token = detail["tracker"]["token"].as_str().unwrap().to_owned();
+    let mut stopping = ServerProcess::start(&survivor).await;
+
+    let swarm = SwarmKey { movie: "movie1".into(), rendition: "720p".into() };
+    let (mut leaving, leaving_id) = TrackerClient::greeted(&stopping.address).await;
+    leaving.join(&swarm, &token, SegmentRanges::from_sequences(0..=9)).await;
+    let (mut staying, _) = TrackerClient::greeted(&survivor).await;
+    staying.join(&swarm, &token, SegmentRanges::default()).await;
+    let holders = staying.holders_until(&swarm, 0, 10, |h| !h.is_empty()).await;
+    assert_eq!(holders.len(), 1, "the peer on the other instance is introduced");
+    let mut lobby = JsonSocket::connect(&stopping.address, "/api/lobby/socket").await;
+    lobby.send(&LobbyClientMessage::Hello { version: LOBBY_PROTOCOL_VERSION, name: "Ana".into() }).await;
+    let welcome: LobbyServerMessage = lobby.next(Duration::from_secs(5)).await.expect("welcome");
+    assert!(matches!(welcome, LobbyServerMessage::Welcome { .. }), "{welcome:?}");
+
+    let (took, clean) = stopping.terminate().await;
+    assert!(clean, "a clean exit");
+    assert!(took < Duration::from_secs(10), "the stop is bounded: {took:?}");
+
+    assert_eq!(
+        leaving.next(Duration::from_secs(5)).await,
+        Ok(ServerMessage::Error {
+            code: "shutting_down".into(),
+            message: "this server is stopping; connect again".into()
+        })
+    );
+    assert_eq!(leaving.next(Duration::from_secs(5)).await, Err(Ending::Closed(Some("shutting_down".into()))));
+    assert_eq!(leaving.close_code(), Some(SERVICE_RESTART));
+    let lobby_ending = loop {
+        match lobby.next::<LobbyServerMessage>(Duration::from_secs(5)).await {
+            Ok(_) => continue,
+            Err(ending) => break ending,
+        }
+    };
+    assert_eq!(lobby_ending, Ending::Closed(Some("shutting_down".into())));
+    assert_eq!(lobby.close_code, Some(SERVICE_RESTART));
+
+    // Written before the exit: read once, no waiting.
+    let db = survivor.database().await;
+    let left: Option<i64> = sqlx::query_scalar("SELECT left_at_ms FROM peer_sessions WHERE peer_id = $1")
+        .bind(&leaving_id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert!(left.is_some(), "the session is closed in the records");
+    db.close().await;
+    // The directory entry was deleted, not left to expire (45 s here): the
+    // other instance drops the peer on its next read of the directory.
+    let holders = staying.holders_until(&swarm, 0, 10, |h| h.is_empty()).await;
+    assert!(holders.is_empty(), "the stopped instance's peer is no longer introduced: {holders:?}");
 }

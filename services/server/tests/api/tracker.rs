@@ -1,5 +1,6 @@
 //! The tracker over a real WebSocket:
 //! - hello assigns the peer id; join admits with a catalog token and counts the others;
+//!   open sockets are counted for operators;
 //! - holders are ranked by how much of the window they hold, never the asker,
 //!   and follow holdings deltas, leaves and disconnects;
 //! - signalling is relayed within a swarm with the true sender's id, and
@@ -52,6 +53,17 @@ async fn hello_assigns_distinct_peer_ids_and_join_counts_the_others() {
     assert_eq!(a.join(&swarm("movie1", "720p"), &token, held(0..=4)).await, 0);
     assert_eq!(b.join(&swarm("movie1", "720p"), &token, SegmentRanges::default()).await, 1);
     assert_eq!(a.join(&swarm("movie1", "360p"), &token, SegmentRanges::default()).await, 0, "swarms are per rendition");
+
+    let open = r#"cinemesh_connections{kind="tracker"}"#;
+    assert_eq!(app.metric(open).await, 2.0, "both sockets are counted");
+    drop((a, b));
+    for _ in 0..50 {
+        if app.metric(open).await == 0.0 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.metric(open).await, 0.0, "closed sockets are no longer counted");
 }
 
 #[actix_web::test]

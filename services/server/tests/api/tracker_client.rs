@@ -29,6 +29,11 @@ impl TrackerClient {
         }
     }
 
+    /// The close code the tracker gave, once it closed.
+    pub fn close_code(&self) -> Option<u16> {
+        self.socket.close_code
+    }
+
     pub async fn send(&mut self, message: &ClientMessage) {
         self.socket.send(message).await;
     }

@@ -24,6 +24,8 @@ pub enum Ending {
 
 pub struct JsonSocket {
     socket: Framed<BoxedSocket, Codec>,
+    /// The close code the server gave, once it closed.
+    pub close_code: Option<u16>,
 }
 
 impl JsonSocket {
@@ -37,7 +39,7 @@ impl JsonSocket {
             .connect()
             .await
             .expect("websocket connects");
-        Self { socket }
+        Self { socket, close_code: None }
     }
 
     pub async fn send<T: Serialize>(&mut self, message: &T) {
@@ -68,6 +70,7 @@ impl JsonSocket {
                     return Ok(serde_json::from_slice(&text).expect("server sends protocol messages"));
                 }
                 Ok(Some(Ok(Frame::Close(reason)))) => {
+                    self.close_code = reason.as_ref().map(|r| u16::from(r.code));
                     return Err(Ending::Closed(reason.and_then(|r| r.description)));
                 }
                 Ok(Some(Ok(_))) => continue,

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use cinemesh_common::stop::SHUTTING_DOWN;
+use cinemesh_common::{Connections, StopSignal};
 use cinemesh_protocol::webtorrent::{
     InfoHashes, MAX_FRAME_BYTES, MAX_OFFERS, MAX_SCRAPE_HASHES, Request, failure, is_binary_id,
 };
@@ -32,14 +34,17 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 pub struct WebTorrent {
     commands: mpsc::Sender<WtCommand>,
     next_conn: Arc<AtomicU64>,
+    stop: StopSignal,
+    connections: Connections,
 }
 
 impl WebTorrent {
     /// Starts the task that owns the swarms, on its own thread.
-    pub fn start() -> Self {
+    /// Sockets close with a reconnect hint on `stop`, and count in `connections`.
+    pub fn start(stop: StopSignal, connections: Connections) -> Self {
         let (commands, receiver) = mpsc::channel(8192);
         actix_rt::Arbiter::new().spawn(Swarms::default().run(receiver));
-        Self { commands, next_conn: Arc::new(AtomicU64::new(1)) }
+        Self { commands, next_conn: Arc::new(AtomicU64::new(1)), stop, connections }
     }
 }
 
@@ -64,6 +69,8 @@ async fn run(
     mut socket: actix_ws::Session,
     mut stream: actix_ws::AggregatedMessageStream,
 ) {
+    let _open = state.connections.opened("announce");
+    let mut stopping = state.stop.watch();
     let (outbox, mut inbox) = mpsc::channel::<Value>(OUTBOX_CAPACITY);
     let mut limiter = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, Instant::now());
     let mut refusals = 0;
@@ -104,6 +111,9 @@ async fn run(
             }
             Some(message) = inbox.recv() => {
                 if socket.text(message.to_string()).await.is_err() { break None; }
+            }
+            _ = stopping.requested() => {
+                break Some(CloseReason { code: CloseCode::Restart, description: Some(SHUTTING_DOWN.into()) });
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > SILENCE_LIMIT {

@@ -1,0 +1,36 @@
+//! A graceful stop: members of rooms homed here are told the room moves and
+//! the rooms' writes are flushed; every other long-lived socket (tracker,
+//! announce, lobby) closes with a reconnect hint; then the tracker's
+//! directory and records are written, so other instances stop introducing
+//! the peers that were here. Each step is bounded.
+
+use std::time::Duration;
+
+use cinemesh_common::StopSignal;
+use cinemesh_rooms::Rooms;
+use cinemesh_tracker::TrackerState;
+
+#[derive(Clone)]
+pub struct Stopper {
+    pub(crate) rooms: Rooms,
+    pub(crate) sockets: StopSignal,
+    pub(crate) tracker: TrackerState,
+}
+
+impl Stopper {
+    /// Returns within about twice `bound`, whatever clients do.
+    pub async fn stop(&self, bound: Duration) {
+        let (_, closed) = tokio::join!(self.rooms.shutdown(bound), self.sockets.stop(bound));
+        if !closed {
+            tracing::warn!("some sockets were still closing when the stop went on");
+        }
+        if tokio::time::timeout(bound, self.tracker.flush()).await.is_err() {
+            tracing::warn!("the tracker's directory and records could not be written in time");
+        }
+    }
+
+    /// The rooms running here (tests hand them over on their own).
+    pub fn rooms(&self) -> &Rooms {
+        &self.rooms
+    }
+}
