@@ -66,8 +66,14 @@ pub enum PlaybackCommand {
     Seek { position_ms: f64 },
 }
 
-/// Largest text frame a room socket reads, bytes.
-pub const MAX_ROOM_FRAME_BYTES: usize = 16 * 1024;
+/// Largest text frame a room socket reads, bytes (room for a `signal`).
+pub const MAX_ROOM_FRAME_BYTES: usize = 40 * 1024;
+/// Largest `signal` payload, bytes of JSON: a session description with
+/// audio and a few video tracks is 5 to 15 KiB.
+pub const MAX_SIGNAL_BYTES: usize = 32 * 1024;
+/// Members who may send video (camera or screen) at once: a mesh of more
+/// costs every receiver too much. Audio has no such limit.
+pub const MAX_VIDEO_SENDERS: usize = 4;
 /// Longest chat message, characters.
 pub const MAX_CHAT_CHARS: usize = 500;
 /// Chat messages a newcomer receives.
@@ -104,6 +110,10 @@ pub enum RoomClientMessage {
         #[serde(default)]
         #[ts(optional)]
         offset_ms: Option<f64>,
+        /// Bytes this member's player has uploaded to peers so far.
+        #[serde(default)]
+        #[ts(optional)]
+        shared_bytes: Option<f64>,
     },
     /// Answered by `pong` with the server's clock, for the clock offset.
     Ping {
@@ -146,10 +156,25 @@ pub enum RoomClientMessage {
     Kick {
         member: MemberId,
     },
+    /// Joining (or leaving) the room's video call. Only members in the call
+    /// stream a camera, microphone or screen, and they receive each other's.
+    Call {
+        joined: bool,
+    },
     /// What this member streams to the room now (empty: nothing). The media
-    /// itself goes over WebRTC; the room only tells everyone.
+    /// itself goes over WebRTC; the room only tells everyone. Camera,
+    /// microphone and screen need the call; video is limited to
+    /// `MAX_VIDEO_SENDERS` members; a file is streamed by one member at a
+    /// time, who may control playback.
     Streaming {
         kinds: Vec<StreamKind>,
+    },
+    /// WebRTC signalling for another member, relayed as it is: at most
+    /// `MAX_SIGNAL_BYTES` of JSON.
+    Signal {
+        to: MemberId,
+        #[ts(type = "unknown")]
+        data: serde_json::Value,
     },
     /// Whether this member's player shares segments with peers, and its
     /// upload cap in bytes/s (none: uncapped). Answered with `fetch_plan`.
@@ -172,6 +197,18 @@ pub enum StreamKind {
     File,
 }
 
+impl StreamKind {
+    /// Media of the video call, sent only by members in it.
+    pub fn needs_call(self) -> bool {
+        matches!(self, Self::Camera | Self::Microphone | Self::Screen)
+    }
+
+    /// Video of the call, which `MAX_VIDEO_SENDERS` limits.
+    pub fn is_call_video(self) -> bool {
+        matches!(self, Self::Camera | Self::Screen)
+    }
+}
+
 /// A member as everyone in the room sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct MemberView {
@@ -183,6 +220,9 @@ pub struct MemberView {
     /// What the member streams now, in `StreamKind` order.
     #[serde(default)]
     pub streaming: Vec<StreamKind>,
+    /// Whether the member is in the room's video call.
+    #[serde(default)]
+    pub in_call: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -289,6 +329,12 @@ pub enum RoomServerMessage {
     FetchPlan {
         slots: Vec<MemberId>,
     },
+    /// WebRTC signalling from another member.
+    Signal {
+        from: MemberId,
+        #[ts(type = "unknown")]
+        data: serde_json::Value,
+    },
     /// A refused message. `code` is stable.
     Error {
         code: String,
@@ -307,4 +353,8 @@ pub struct MemberHealth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub offset_ms: Option<f64>,
+    /// Bytes the member's player has uploaded to peers, as it last said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub shared_bytes: Option<f64>,
 }

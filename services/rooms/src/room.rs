@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use cinemesh_protocol::room::{
-    CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MAX_NONCE_CHARS, MemberHealth,
-    MemberId, MemberView, PlaybackCommand, ROOM_PROTOCOL_VERSION, Reaction, RoomClientMessage, RoomServerMessage,
-    StreamKind,
+    CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MAX_NONCE_CHARS,
+    MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS, MemberHealth, MemberId, MemberView, PlaybackCommand, ROOM_PROTOCOL_VERSION,
+    Reaction, RoomClientMessage, RoomServerMessage, StreamKind,
 };
 use cinemesh_protocol::room_relay::ConnectionKey;
 use sha2::{Digest, Sha256};
@@ -81,6 +81,8 @@ struct Seat {
     keep_until_ms: Option<i64>,
     /// What the member streams now, sorted.
     streaming: Vec<StreamKind>,
+    /// Whether the member is in the video call.
+    in_call: bool,
 }
 
 fn digest(token: &str) -> String {
@@ -233,6 +235,7 @@ impl Room {
                 attachment: None,
                 keep_until_ms: Some(until),
                 streaming: Vec::new(),
+                in_call: false,
             };
             room.seats.insert(member.id, seat);
         }
@@ -361,6 +364,7 @@ impl Room {
             attachment: Some(attachment),
             keep_until_ms: None,
             streaming: Vec::new(),
+            in_call: false,
         };
         self.seats.insert(member.clone(), seat);
         self.empty_since_ms = None;
@@ -388,8 +392,9 @@ impl Room {
         if let Some(seat) = self.seats.get_mut(member) {
             seat.attachment = None;
             seat.keep_until_ms = Some((self.now_ms)() + self.resume_grace_ms);
-            // The media went with the socket.
+            // The media went with the socket; the page joins the call again.
             seat.streaming.clear();
+            seat.in_call = false;
         }
         self.forget_health(member);
         self.members_changed(&[member], &[]);
@@ -480,8 +485,9 @@ impl Room {
             RoomClientMessage::Hello { .. } => Err(Refusal::new("already_greeted", "hello was already said")),
             // Handled by the session, which knows its connection.
             RoomClientMessage::Leave => Ok(()),
-            RoomClientMessage::Status { buffering, offset_ms } => {
-                self.status(member, &name, buffering, offset_ms.filter(|o| o.is_finite()));
+            RoomClientMessage::Status { buffering, offset_ms, shared_bytes } => {
+                let shared_bytes = shared_bytes.filter(|b| b.is_finite() && *b >= 0.0);
+                self.status(member, &name, buffering, offset_ms.filter(|o| o.is_finite()), shared_bytes);
                 Ok(())
             }
             // Answered by the session without a trip through the room.
@@ -565,9 +571,22 @@ impl Room {
                 }
                 Ok(())
             }
+            RoomClientMessage::Call { joined } => {
+                if let Some(seat) = self.seats.get_mut(member)
+                    && seat.in_call != joined
+                {
+                    seat.in_call = joined;
+                    if !joined {
+                        seat.streaming.retain(|kind| !kind.needs_call());
+                    }
+                    self.members_changed(&[member], &[]);
+                }
+                Ok(())
+            }
             RoomClientMessage::Streaming { mut kinds } => {
                 kinds.sort();
                 kinds.dedup();
+                self.may_stream(member, &kinds)?;
                 if let Some(seat) = self.seats.get_mut(member)
                     && seat.streaming != kinds
                 {
@@ -576,7 +595,49 @@ impl Room {
                 }
                 Ok(())
             }
+            RoomClientMessage::Signal { to, data } => {
+                if to == member || !self.seats.get(&to).is_some_and(|seat| seat.attachment.is_some()) {
+                    return Err(Refusal::new("unknown_member", "no such member online in this room"));
+                }
+                let size = serde_json::to_string(&data).map_or(usize::MAX, |text| text.len());
+                if size > MAX_SIGNAL_BYTES {
+                    return Err(Refusal::new(
+                        "signal_too_large",
+                        format!("a signal is at most {MAX_SIGNAL_BYTES} bytes of JSON"),
+                    ));
+                }
+                self.send(&to, &RoomServerMessage::Signal { from: member.to_owned(), data });
+                Ok(())
+            }
         }
+    }
+
+    /// Whether `member` may stream `kinds`: the call's media only in the
+    /// call, video only while fewer than `MAX_VIDEO_SENDERS` others send it,
+    /// a file only with playback control and while nobody else streams one.
+    fn may_stream(&self, member: &str, kinds: &[StreamKind]) -> Result<(), Refusal> {
+        let seat = self.seats.get(member).ok_or_else(|| Refusal::new("unknown_member", "not in this room"))?;
+        let others = || self.seats.iter().filter(move |(id, _)| id.as_str() != member).map(|(_, seat)| seat);
+        if !seat.in_call && kinds.iter().any(|kind| kind.needs_call()) {
+            return Err(Refusal::new("not_in_call", "join the call to stream a camera, microphone or screen"));
+        }
+        let sends_video = |kinds: &[StreamKind]| kinds.iter().any(|kind| kind.is_call_video());
+        if sends_video(kinds)
+            && !sends_video(&seat.streaming)
+            && others().filter(|other| sends_video(&other.streaming)).count() >= MAX_VIDEO_SENDERS
+        {
+            return Err(Refusal::new(
+                "video_full",
+                format!("{MAX_VIDEO_SENDERS} members send video already; your audio still goes"),
+            ));
+        }
+        if kinds.contains(&StreamKind::File) {
+            self.members.may_control(member)?;
+            if others().any(|other| other.streaming.contains(&StreamKind::File)) {
+                return Err(Refusal::new("file_in_use", "someone else is streaming a file to the room"));
+            }
+        }
+        Ok(())
     }
 
     /// Adds `member`'s reaction to a message, or takes it back when it is there already.
@@ -606,11 +667,11 @@ impl Room {
         Ok(())
     }
 
-    fn status(&mut self, member: &str, name: &str, buffering: bool, offset_ms: Option<f64>) {
+    fn status(&mut self, member: &str, name: &str, buffering: bool, offset_ms: Option<f64>, shared_bytes: Option<f64>) {
         if let Some(offset) = offset_ms {
             self.metrics.sync_error_ms.observe(offset.abs());
         }
-        let health = MemberHealth { id: member.to_owned(), buffering, offset_ms };
+        let health = MemberHealth { id: member.to_owned(), buffering, offset_ms, shared_bytes };
         if self.health.get(member) != Some(&health) {
             self.health.insert(member.to_owned(), health);
             self.health_changed = true;
@@ -714,6 +775,7 @@ impl Room {
             role: member.role,
             online: seat.is_some_and(|s| s.attachment.is_some()),
             streaming: seat.map(|s| s.streaming.clone()).unwrap_or_default(),
+            in_call: seat.is_some_and(|s| s.in_call),
         })
     }
 

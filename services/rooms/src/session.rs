@@ -168,7 +168,7 @@ async fn serve_member(
     let start = Instant::now();
     let mut messages = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, start);
     let mut chats = RateLimiter::new(CHATS_PER_SEC, CHAT_BURST, start);
-    let mut guard = Guard::new("16 KiB", client.metrics.clone());
+    let mut guard = Guard::new("40 KiB", client.metrics.clone());
     let mut ticks = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {

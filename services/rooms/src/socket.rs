@@ -94,7 +94,7 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// `frame_limit` says the frame cap in words ("16 KiB").
+    /// `frame_limit` says the frame cap in words ("40 KiB").
     pub fn new(frame_limit: &'static str, metrics: RoomMetrics) -> Self {
         Self { refusals: 0, last_heard: Instant::now(), frame_limit, metrics }
     }

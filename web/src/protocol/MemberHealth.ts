@@ -3,4 +3,8 @@
 /**
  * One member's sync health as it last reported it.
  */
-export type MemberHealth = { id: string, buffering: boolean, offset_ms?: number, };
+export type MemberHealth = { id: string, buffering: boolean, offset_ms?: number, 
+/**
+ * Bytes the member's player has uploaded to peers, as it last said.
+ */
+shared_bytes?: number, };

@@ -13,4 +13,8 @@ online: boolean,
 /**
  * What the member streams now, in `StreamKind` order.
  */
-streaming: Array<StreamKind>, };
+streaming: Array<StreamKind>, 
+/**
+ * Whether the member is in the room's video call.
+ */
+in_call: boolean, };

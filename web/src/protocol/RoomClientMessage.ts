@@ -15,4 +15,8 @@ resume?: string, } | { "type": "leave" } | { "type": "status", buffering: boolea
 /**
  * The player's position minus the room's, ms (none while not playing).
  */
-offset_ms?: number, } | { "type": "ping", t: number, } | { "type": "control", based_on: number, command: PlaybackCommand, } | { "type": "chat", text: string, nonce?: string, } | { "type": "react", message: number, emoji: string, } | { "type": "typing", active: boolean, } | { "type": "set_policy", policy: ControlPolicy, } | { "type": "set_cohost", member: string, cohost: boolean, } | { "type": "hand_over", member: string, } | { "type": "kick", member: string, } | { "type": "streaming", kinds: Array<StreamKind>, } | { "type": "sharing", shares: boolean, upload_cap?: number, };
+offset_ms?: number, 
+/**
+ * Bytes this member's player has uploaded to peers so far.
+ */
+shared_bytes?: number, } | { "type": "ping", t: number, } | { "type": "control", based_on: number, command: PlaybackCommand, } | { "type": "chat", text: string, nonce?: string, } | { "type": "react", message: number, emoji: string, } | { "type": "typing", active: boolean, } | { "type": "set_policy", policy: ControlPolicy, } | { "type": "set_cohost", member: string, cohost: boolean, } | { "type": "hand_over", member: string, } | { "type": "kick", member: string, } | { "type": "call", joined: boolean, } | { "type": "streaming", kinds: Array<StreamKind>, } | { "type": "signal", to: string, data: unknown, } | { "type": "sharing", shares: boolean, upload_cap?: number, };

@@ -9,6 +9,7 @@ const member = (id: string, extra: Partial<MemberView> = {}): MemberView => ({
   role: 'member',
   online: true,
   streaming: [],
+  in_call: false,
   ...extra,
 });
 

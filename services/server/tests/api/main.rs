@@ -12,6 +12,7 @@ mod helpers;
 mod ingest;
 mod lobby;
 mod proxy;
+mod room_calls;
 mod room_client;
 mod room_instances;
 mod rooms;

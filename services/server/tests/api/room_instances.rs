@@ -1,6 +1,7 @@
 //! One room across two instances that share a database and Redis:
 //! - a member connected to either instance is in the same room: the member
-//!   list, chat both ways, playback commands and typing reach everyone;
+//!   list, chat both ways, call signalling both ways, playback commands and
+//!   typing reach everyone;
 //! - the host's controls (roles, kick) act on a member on the other instance;
 //! - a member takes its seat back through the other instance with its token;
 //! - when the room's home stops, its members are told to reconnect, and the
@@ -60,6 +61,16 @@ async fn one_room_spans_two_instances() {
     assert_eq!(heard, "hello from the second instance");
     ana.send(&RoomClientMessage::Chat { text: "and back".into(), nonce: None }).await;
     assert_eq!(ben.until(|m| chat_text(m).filter(|t| t == "and back")).await, "and back");
+
+    // Call signalling reaches across both ways, with the true sender.
+    let signal = |m: RoomServerMessage| match m {
+        RoomServerMessage::Signal { from, data } => Some((from, data)),
+        _ => None,
+    };
+    ben.send(&RoomClientMessage::Signal { to: ana.member.clone(), data: json!({ "offer": 1 }) }).await;
+    assert_eq!(ana.until(signal).await, (ben.member.clone(), json!({ "offer": 1 })));
+    ana.send(&RoomClientMessage::Signal { to: ben.member.clone(), data: json!({ "answer": 1 }) }).await;
+    assert_eq!(ben.until(signal).await, (ana.member.clone(), json!({ "answer": 1 })));
 
     ana.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 5_000.0 } })
         .await;

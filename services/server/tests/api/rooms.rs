@@ -17,15 +17,13 @@
 //!   time, and everyone's sync health is shared;
 //! - reactions toggle per member, typing reaches the others, and connections
 //!   from one address share one chat budget;
-//! - what a member streams (camera, microphone, screen, a file) reaches
-//!   everyone, and ends with its socket;
 //! - members who share segments split the HTTP fetching by upload cap.
 
 use std::time::Duration;
 
 use cinemesh_protocol::room::{
     CHAT_HISTORY, ChatKind, ControlPolicy, MAX_CHAT_CHARS, PlaybackCommand, PlaybackState, Role, RoomClientMessage,
-    RoomServerMessage, StreamKind,
+    RoomServerMessage,
 };
 use serde_json::json;
 
@@ -34,7 +32,7 @@ use crate::room_client::{RoomClient, Roster};
 use crate::ws_client::Ending;
 
 /// An app with a 10-minute movie and a room for it; returns the room id.
-async fn app_with_room(password: Option<&str>) -> (TestApp, String) {
+pub async fn app_with_room(password: Option<&str>) -> (TestApp, String) {
     app_with_room_and(password, |_| {}).await
 }
 
@@ -362,24 +360,6 @@ async fn a_room_nobody_is_in_leaves_memory_and_its_link_brings_it_back() {
     assert_eq!(app.running_rooms(), 1);
 }
 
-#[actix_web::test]
-async fn streaming_status_reaches_everyone_and_ends_with_the_socket() {
-    let (app, room) = app_with_room(None).await;
-    let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
-    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
-    let ben_id = ben.member.clone();
-    ben.send(&RoomClientMessage::Streaming { kinds: vec![StreamKind::Screen, StreamKind::Camera, StreamKind::Camera] })
-        .await;
-    let kinds =
-        ana.until_roster(|r| r.members.get(&ben_id).map(|m| m.streaming.clone()).filter(|s| !s.is_empty())).await;
-    assert_eq!(kinds, [StreamKind::Camera, StreamKind::Screen], "sorted, no repeats");
-    ben.send(&RoomClientMessage::Streaming { kinds: vec![StreamKind::File] }).await;
-    ana.until_roster(|r| (r.members.get(&ben_id)?.streaming == [StreamKind::File]).then_some(())).await;
-    drop(ben);
-    let away = ana.until_roster(|r| r.members.get(&ben_id).filter(|m| !m.online).cloned()).await;
-    assert!(away.streaming.is_empty(), "the media went with the socket");
-}
-
 fn fetch_plan(message: RoomServerMessage) -> Option<Vec<String>> {
     match message {
         RoomServerMessage::FetchPlan { slots } => Some(slots),
@@ -419,8 +399,8 @@ async fn rooms_are_measured_for_operators() {
     let (mut guest, _) = RoomClient::join(&app, &room, "Ben", None).await;
     guest.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 0.0 } }).await;
     assert_eq!(guest.error_code().await, "not_allowed");
-    guest.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(-12.0) }).await;
-    host.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(30.0) }).await;
+    guest.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(-12.0), shared_bytes: None }).await;
+    host.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(30.0), shared_bytes: None }).await;
     host.send(&RoomClientMessage::Ping { t: 1.0 }).await;
     host.until(|m| matches!(m, RoomServerMessage::Pong { .. }).then_some(())).await;
     // The online gauge is brought up to date on the room's next tick.
@@ -517,15 +497,15 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
     ben.until(playback).await;
     host.until(playback).await;
     // Reports right after a change are the change itself (everyone loads), not a member falling behind.
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None }).await;
-    ben.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(12.0) }).await;
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None }).await;
+    ben.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(12.0), shared_bytes: None }).await;
     actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
 
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None }).await;
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None }).await;
     let held = host.until(playback).await;
     assert!(!held.playing && held.position_ms > 1_000.0, "{held:?}");
     assert_eq!(host.until(|m| system_lines(m).filter(|t| t.starts_with("Waiting"))).await, "Waiting for Ben");
-    ben.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(-8.0) }).await;
+    ben.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(-8.0), shared_bytes: None }).await;
     let resumed = host.until(playback).await;
     assert!(resumed.playing && resumed.position_ms == held.position_ms && resumed.seq == held.seq + 1);
     assert_eq!(host.until(|m| system_lines(m).filter(|t| t.starts_with("Everyone"))).await, "Everyone is ready");
@@ -538,7 +518,7 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
     assert!(!health.buffering);
 
     actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None }).await;
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None }).await;
     assert!(!host.until(playback).await.playing);
     let waited_from = std::time::Instant::now();
     let going_on = host.until(playback).await;
@@ -551,7 +531,7 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
         host.until(|m| system_lines(m).filter(|t| t.starts_with("Going on"))).await,
         "Going on; Ben will catch up"
     );
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None }).await;
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None }).await;
     host.send(&RoomClientMessage::Chat { text: "still playing?".into(), nonce: None }).await;
     let mut held_again = false;
     loop {
