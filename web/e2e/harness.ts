@@ -102,6 +102,8 @@ const CHROMIUM_ARGS = [
   // WebRTC between pages on a loopback-only host needs both of these.
   '--allow-loopback-in-peer-connection',
   '--use-fake-ui-for-media-stream',
+  // A synthetic camera, microphone and screen for the video call.
+  '--use-fake-device-for-media-stream',
 ];
 
 export function launchBrowser(): Promise<Browser> {

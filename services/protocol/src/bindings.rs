@@ -47,7 +47,23 @@ mod tests {
             one::<LobbyClientMessage>(),
             one::<LobbyServerMessage>(),
             one::<UserView>(),
+            ("limits.ts".to_owned(), limits()),
         ]
+    }
+
+    /// The room limits the page checks before the server would refuse.
+    fn limits() -> String {
+        use crate::room::{MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS};
+        let mut text = String::from("// Generated from services/protocol/src/room.rs. Do not edit.\n\n");
+        for (name, value) in [
+            ("MAX_NAME_CHARS", MAX_NAME_CHARS),
+            ("MAX_CHAT_CHARS", MAX_CHAT_CHARS),
+            ("MAX_SIGNAL_BYTES", MAX_SIGNAL_BYTES),
+            ("MAX_VIDEO_SENDERS", MAX_VIDEO_SENDERS),
+        ] {
+            text.push_str(&format!("export const {name} = {value};\n"));
+        }
+        text
     }
 
     #[test]

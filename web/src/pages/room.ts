@@ -1,31 +1,50 @@
 // A watch party: ask for a name (and the password when the room has one),
-// join the room's socket, and play the movie on the room's clock with the
-// P2P loader. Playback controls go to the room, never straight to the video,
-// so everyone moves together; controls this member may not use are disabled
-// with the reason. Chat and the member list sit beside the player.
+// join the room's socket, and play the movie with the P2P loader on the
+// room's clock. Playback controls go to the room, never straight to the
+// video, so everyone moves together; controls this member may not use are
+// disabled with the reason. Around the player: the invite link, the video
+// call, the people, the chat and the live P2P panel. A host may play a file
+// from their own computer instead, streamed to everyone over WebRTC.
+//
+// A refusal that concerns the join itself (name taken, wrong password) goes
+// back to the join form with the reason; a room that does not exist, or a
+// member who was removed, gets a screen of its own.
+import { ApiError } from '../api/client';
 import type { MovieDetail, RoomSummary, SegmentManifest } from '../api/types';
+import { CallPanel } from '../call/call-panel';
+import { LocalFile } from '../call/local-file';
+import { MediaMesh, type RemoteStreamInfo } from '../call/media-mesh';
 import { formatDuration } from '../format';
-import type { ChatMessage } from '../protocol/ChatMessage';
+import { NAME_CHOSEN_EVENT, NAME_KEY } from '../lobby/presence-panel';
+import { createPlayer, rtcIceServers, type PlayerHandle, webSocketUrl } from '../player/hls-player';
+import { loadPreferences } from '../player/preferences';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
-import type { MemberHealth } from '../protocol/MemberHealth';
-import type { MemberView } from '../protocol/MemberView';
-import type { Reaction } from '../protocol/Reaction';
+import { MAX_NAME_CHARS } from '../protocol/limits';
+import type { StreamKind } from '../protocol/StreamKind';
+import { ChatPanel } from '../room-ui/chat-panel';
+import { inviteBox } from '../room-ui/invite-box';
+import { MembersPanel } from '../room-ui/members-panel';
+import { P2PPanel } from '../room-ui/p2p-panel';
 import { RoomClient } from '../rooms/room-client';
 import { SyncController } from '../rooms/sync-controller';
-import { createPlayer, type PlayerHandle, webSocketUrl } from '../player/hls-player';
-import { loadPreferences } from '../player/preferences';
 import { h, mount } from '../ui/dom';
 import { errorBox } from './catalog';
-import { NAME_CHOSEN_EVENT, NAME_KEY } from '../lobby/presence-panel';
 import type { Cleanup, PageContext } from './page';
 
 declare global {
   interface Window {
-    /** The page's room, sync and player, for debugging from the console (and for the browser tests). */
-    cinemeshRoom?: { room: RoomClient; sync: SyncController; player: PlayerHandle | undefined } | undefined;
+    /** The page's room, sync, player and media, for debugging from the console (and for the browser tests). */
+    cinemeshRoom?: { room: RoomClient; sync: SyncController; player: PlayerHandle | undefined; mesh: MediaMesh } | undefined;
   }
 }
 
+/** Refusals that send the member back to the join form, with the reason. */
+const JOIN_REFUSALS = new Set(['wrong_password', 'name_taken', 'invalid_name']);
+
+interface JoinAnswer {
+  name: string;
+  password: string | undefined;
+}
 
 export function renderRoom(root: HTMLElement, id: string, ctx: PageContext): Cleanup {
   const abort = new AbortController();
@@ -33,16 +52,31 @@ export function renderRoom(root: HTMLElement, id: string, ctx: PageContext): Cle
   mount(root, h('p', { class: 'muted' }, 'Loading…'));
   void (async () => {
     let room: RoomSummary;
+    let movie: MovieDetail;
     try {
       room = await ctx.api.getRoom(id, abort.signal);
+      movie = await ctx.api.getMovie(room.movie_id, abort.signal);
     } catch (error) {
-      if (!abort.signal.aborted) mount(root, errorBox(error));
+      if (abort.signal.aborted) return;
+      if (error instanceof ApiError && error.status === 404) mount(root, roomNotFound());
+      else mount(root, errorBox(error));
       return;
     }
-    if (abort.signal.aborted) return;
-    askName(root, room, (name, password) => {
-      leave = enterRoom(root, room, name, password, ctx);
-    });
+    document.title = `${movie.title} · watch party · Cinemesh`;
+    const ask = (previous?: JoinAnswer, problem?: string): void => {
+      leave();
+      askName(root, room, previous, problem, (answer) => {
+        leave = enterRoom(root, room, movie, answer, ctx, {
+          refused: (message) => ask(answer, message),
+          ended: (screen) => {
+            leave();
+            leave = () => {};
+            mount(root, screen);
+          },
+        });
+      });
+    };
+    if (!abort.signal.aborted) ask();
   })();
   return () => {
     abort.abort();
@@ -50,13 +84,34 @@ export function renderRoom(root: HTMLElement, id: string, ctx: PageContext): Cle
   };
 }
 
-function askName(root: HTMLElement, room: RoomSummary, join: (name: string, password: string | undefined) => void): void {
-  const name = h('input', { name: 'name', required: true, maxlength: 32, autocomplete: 'nickname', value: localStorage.getItem(NAME_KEY) ?? '' });
+function roomNotFound(): HTMLElement {
+  return h(
+    'div',
+    { class: 'notice error', role: 'alert' },
+    h('h1', {}, 'Room not found'),
+    h('p', {}, 'This watch party does not exist, or its link is mistyped.'),
+    h('a', { href: '/', class: 'button' }, 'Browse movies and start one'),
+  );
+}
+
+function endScreen(title: string, text: string): HTMLElement {
+  return h('div', { class: 'notice error', role: 'alert' }, h('h1', {}, title), h('p', {}, text), h('a', { href: '/', class: 'button' }, 'Back to the movies'));
+}
+
+function askName(root: HTMLElement, room: RoomSummary, previous: JoinAnswer | undefined, problem: string | undefined, join: (answer: JoinAnswer) => void): void {
+  const name = h('input', {
+    name: 'name',
+    required: true,
+    maxlength: MAX_NAME_CHARS,
+    autocomplete: 'nickname',
+    value: previous?.name ?? localStorage.getItem(NAME_KEY) ?? '',
+  });
   const password = h('input', { name: 'password', type: 'password', required: true, autocomplete: 'off' });
   const form = h(
     'form',
     { class: 'join-form' },
     h('h1', {}, 'Join the watch party'),
+    problem === undefined ? null : h('p', { class: 'notice error', role: 'alert' }, problem),
     h('label', {}, 'Your name ', name),
     room.has_password ? h('label', {}, 'Password ', password) : null,
     h('button', { type: 'submit' }, 'Join'),
@@ -65,46 +120,47 @@ function askName(root: HTMLElement, room: RoomSummary, join: (name: string, pass
     event.preventDefault();
     localStorage.setItem(NAME_KEY, name.value.trim());
     window.dispatchEvent(new Event(NAME_CHOSEN_EVENT));
-    join(name.value, room.has_password ? password.value : undefined);
+    join({ name: name.value, password: room.has_password ? password.value : undefined });
   });
   mount(root, form);
   name.focus();
 }
 
-function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, password: string | undefined, ctx: PageContext): Cleanup {
-  const video = h('video', { playsinline: true, muted: true });
+interface RoomExits {
+  /** The room refused the join (name taken, wrong password): ask again. */
+  refused: (message: string) => void;
+  /** The member cannot stay (removed, the room is gone): show this instead. */
+  ended: (screen: HTMLElement) => void;
+}
+
+function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, answer: JoinAnswer, ctx: PageContext, exits: RoomExits): Cleanup {
+  const video = h('video', { playsinline: true, muted: true, 'aria-label': movie.title });
+  const remoteFile = h('video', { class: 'remote-file', autoplay: true, playsinline: true, hidden: true });
+  const banner = h('div', { class: 'banner', role: 'status', hidden: true });
   const playButton = h('button', { type: 'button', 'data-testid': 'play' }, 'Play');
   const seekBar = h('input', { type: 'range', min: 0, max: 1000, value: 0, 'aria-label': 'Position' });
-  const clock = h('span', { class: 'muted' }, '0:00');
+  const clock = h('span', { class: 'muted clock' }, '0:00');
+  const syncButton = h('button', { type: 'button', title: 'Put this player back on the room’s position' }, 'Sync now');
+  const fileInput = h('input', { type: 'file', accept: 'video/*', hidden: true, 'aria-label': 'Video file from this computer' });
+  const fileButton = h('button', { type: 'button' }, 'Play a file from this computer');
   const why = h('span', { class: 'muted control-reason' });
   const status = h('span', { class: 'muted', 'aria-live': 'polite' });
-  const chatList = h('ol', { class: 'chat', 'aria-live': 'polite' });
-  const chatInput = h('input', { maxlength: 500, placeholder: 'Say something', 'aria-label': 'Message' });
-  const chatForm = h('form', { class: 'chat-form' }, chatInput, h('button', { type: 'submit' }, 'Send'));
-  const typingLine = h('p', { class: 'muted typing', 'aria-live': 'polite' });
-  const typing = new Set<string>();
-  const memberList = h('ul', { class: 'members' });
-  const invite = `${location.origin}${summary.invite_path}`;
-  mount(
-    root,
-    h('div', { class: 'room' },
-      h('section', { class: 'room-main' },
-        h('div', { class: 'player' }, video),
-        h('div', { class: 'player-bar' }, playButton, seekBar, clock, why, status),
-        h('p', { class: 'muted' }, 'Invite: ', h('code', { 'data-testid': 'invite' }, invite)),
-      ),
-      h('aside', { class: 'room-side' }, h('h2', {}, 'People'), memberList, h('h2', {}, 'Chat'), chatList, typingLine, chatForm),
-    ),
-  );
+  const playerBox = h('div', { class: 'player' }, video, remoteFile, banner);
 
-  let movie: MovieDetail | undefined;
-  let health = new Map<string, MemberHealth>();
   let player: PlayerHandle | undefined;
   let fetchPlan: string[] = [];
-  const durationMs = (): number => movie?.duration_ms ?? 0;
-  const room = new RoomClient(webSocketUrl(summary.socket_path), name, password, {
+  /** The host's own file, while it plays instead of the movie. */
+  let localFile: LocalFile | undefined;
+  /** Someone's file this page shows instead of the movie. */
+  let remoteFileFrom: { member: string; durationMs: number | undefined } | undefined;
+  let callKinds: StreamKind[] = [];
+  const typing = new Set<string>();
+
+  const room = new RoomClient(webSocketUrl(summary.socket_path), answer.name, answer.password, {
     onWelcome: () => {
-      status.textContent = '';
+      banner.hidden = true;
+      chat.setMyName(room.members.find((m) => m.id === room.member)?.name ?? answer.name);
+      for (const message of room.chat) chat.add(message);
       void startPlayer();
     },
     onPlayback: () => {
@@ -112,55 +168,183 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
       refreshControls();
     },
     onMembers: (members, policy) => {
-      renderMembers(memberList, members, room.member, health);
+      membersPanel.update(room.member, members, policy);
+      call.membersChanged(room.member, members);
+      mesh.setMembers(room.member, members);
       refreshControls(policy);
+      const names = members.filter((m) => typing.has(m.id)).map((m) => m.name);
+      chat.typing(names);
     },
     onFetchPlan: (slots) => {
       fetchPlan = slots;
       player?.engine.setFetchPlan(slots, room.member);
     },
-    onHealth: (members) => {
-      health = new Map(members.map((m) => [m.id, m]));
-      renderMembers(memberList, room.members, room.member, health);
-    },
-    onChat: (message) => appendChat(chatList, message, react),
-    onReactions: (message, reactions) => showReactions(chatList, message, reactions),
+    onHealth: (members) => membersPanel.health(members),
+    onChat: (message) => chat.add(message),
+    onReactions: (message, reactions) => chat.reactions(message, reactions),
     onTyping: (member, active) => {
       if (active) typing.add(member);
       else typing.delete(member);
-      const names = room.members.filter((m) => typing.has(m.id)).map((m) => m.name);
-      typingLine.textContent = names.length === 0 ? '' : `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} typing…`;
+      chat.typing(room.members.filter((m) => typing.has(m.id)).map((m) => m.name));
     },
+    onSignal: (from, data) => mesh.receive(from, data),
     onError: (code, message, fatal) => {
-      if (fatal) mount(root, errorBox(new Error(message)), h('p', { class: 'muted' }, `(${code})`));
-      else status.textContent = message;
+      if (JOIN_REFUSALS.has(code)) exits.refused(message);
+      else if (code === 'kicked') exits.ended(endScreen('You were removed', 'The host removed you from this watch party.'));
+      else if (code === 'room_not_found') exits.ended(roomNotFound());
+      else if (fatal) exits.ended(endScreen('Could not join', `${message} (${code})`));
+      else if (code === 'video_full') call.videoRefused(message);
+      else if (code === 'file_in_use' || (code === 'not_allowed' && localFile !== undefined)) {
+        stopLocalFile();
+        status.textContent = message;
+      } else status.textContent = message;
     },
     onReconnecting: (reconnecting) => {
-      status.textContent = reconnecting ? 'Connection lost; reconnecting…' : '';
+      banner.hidden = !reconnecting;
+      banner.textContent = reconnecting ? 'Connection lost; reconnecting…' : '';
     },
   });
-  const sync = new SyncController(video, room);
-  window.cinemeshRoom = { room, sync, player: undefined };
+  room.sharedBytes = () => player?.engine.stats().uploadedBytes;
+  let sync = new SyncController(video, room);
+
+  const mesh = new MediaMesh((to, signal) => room.signal(to, signal), {
+    onRemote: (member, label, stream, info) => {
+      if (label === 'file') showRemoteFile(member, stream, info);
+      else call.remote(member, label, stream);
+    },
+  }, { iceServers: rtcIceServers(movie) });
+  const call = new CallPanel({
+    mesh,
+    setInCall: (joined) => room.setInCall(joined),
+    onKinds: (kinds) => {
+      callKinds = kinds;
+      reportStreaming();
+    },
+  });
+  const chat = new ChatPanel({
+    say: (text) => room.say(text),
+    react: (message, emoji) => room.send({ type: 'react', message, emoji }),
+    typing: (active) => room.send({ type: 'typing', active }),
+  });
+  const membersPanel = new MembersPanel((message) => room.send(message));
+  const p2p = new P2PPanel(() => player?.engine.stats());
+  const expose = (): void => {
+    window.cinemeshRoom = { room, sync, player, mesh };
+  };
+  expose();
+
+  mount(
+    root,
+    h('div', { class: 'room' },
+      h('section', { class: 'room-main', 'aria-label': 'Player' },
+        playerBox,
+        h('div', { class: 'player-bar' }, playButton, seekBar, clock, syncButton, fileButton, fileInput, why, status),
+        inviteBox(`${location.origin}${summary.invite_path}`),
+        call.element,
+      ),
+      h('aside', { class: 'room-side' }, membersPanel.element, chat.element, p2p.element),
+    ),
+  );
 
   async function startPlayer(): Promise<void> {
     if (player !== undefined) return;
-    const movieId = summary.movie_id;
-    let manifest: SegmentManifest;
-    [movie, manifest] = await Promise.all([ctx.api.getMovie(movieId), ctx.api.getSegmentManifest(movieId)]);
+    const manifest: SegmentManifest = await ctx.api.getSegmentManifest(movie.id);
     const { default: HlsPlayer } = await import('hls.js');
+    if (player !== undefined) return;
     const position = (room.roomPosition() ?? 0) / 1000;
     const preferences = loadPreferences();
     player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position);
     player.engine.setFetchPlan(fetchPlan, room.member);
     // Sharing members split the room's HTTP fetching (the room answers with its plan).
     room.share(preferences.p2p && preferences.upload, preferences.uploadBytesPerSec);
-    window.cinemeshRoom = { room, sync, player };
-    for (const message of room.chat) appendChat(chatList, message, react);
+    if (localFile !== undefined || remoteFileFrom !== undefined) player.hls.stopLoad();
+    expose();
   }
+
+  function reportStreaming(): void {
+    room.setStreaming(localFile === undefined ? callKinds : [...callKinds, 'file']);
+  }
+
+  /** Which video the room's clock drives: the movie, or the host's own file. */
+  function follow(target: HTMLVideoElement | undefined): void {
+    sync.stop();
+    // A page showing someone's file stream has nothing of its own to keep in step.
+    if (target !== undefined) sync = new SyncController(target, room);
+    expose();
+  }
+
+  /** The movie steps aside (a file plays instead), or comes back. */
+  function movieAside(aside: boolean): void {
+    video.hidden = aside;
+    if (aside) {
+      video.pause();
+      player?.hls.stopLoad();
+    } else {
+      player?.hls.startLoad(video.currentTime);
+    }
+  }
+
+  async function startLocalFile(file: File): Promise<void> {
+    let opened: LocalFile;
+    try {
+      opened = await LocalFile.open(file);
+    } catch (error) {
+      status.textContent = error instanceof Error ? error.message : 'The file could not be played.';
+      return;
+    }
+    stopLocalFile();
+    localFile = opened;
+    playerBox.insertBefore(opened.video, remoteFile);
+    movieAside(true);
+    follow(opened.video);
+    mesh.setOutgoing('file', { stream: opened.stream, audience: 'room', durationMs: opened.durationMs });
+    // Tracks appear as the file plays (sound once it starts): send them as they come.
+    opened.stream.addEventListener('addtrack', () => mesh.refresh());
+    reportStreaming();
+    // Everyone starts the file from its beginning.
+    room.control({ action: 'seek', position_ms: 0 });
+    fileButton.textContent = `Stop playing ${opened.name}`;
+    refreshControls();
+  }
+
+  function stopLocalFile(): void {
+    if (localFile === undefined) return;
+    localFile.close();
+    localFile = undefined;
+    mesh.setOutgoing('file', undefined);
+    reportStreaming();
+    movieAside(false);
+    follow(video);
+    fileButton.textContent = 'Play a file from this computer';
+    refreshControls();
+  }
+
+  function showRemoteFile(member: string, stream: MediaStream | undefined, info: RemoteStreamInfo | undefined): void {
+    if (stream === undefined) {
+      if (remoteFileFrom?.member !== member) return;
+      remoteFileFrom = undefined;
+      remoteFile.srcObject = null;
+      remoteFile.hidden = true;
+      movieAside(false);
+      follow(video);
+      return;
+    }
+    const wasShowing = remoteFileFrom !== undefined;
+    remoteFileFrom = { member, durationMs: info?.durationMs };
+    if (remoteFile.srcObject !== stream) remoteFile.srcObject = stream;
+    remoteFile.hidden = false;
+    void remoteFile.play().catch(() => {});
+    if (!wasShowing) {
+      movieAside(true);
+      follow(undefined);
+    }
+  }
+
+  const durationMs = (): number => localFile?.durationMs ?? remoteFileFrom?.durationMs ?? movie.duration_ms;
 
   function mayControl(policy: ControlPolicy = room.policy): string | undefined {
     const me = room.members.find((m) => m.id === room.member);
-    if (me === undefined) return 'not in the room';
+    if (me === undefined) return 'Not in the room yet';
     if (policy === 'everyone' || me.role === 'host') return undefined;
     if (policy === 'cohosts' && me.role === 'cohost') return undefined;
     return policy === 'cohosts' ? 'Only the host and co-hosts control playback' : 'Only the host controls playback';
@@ -169,38 +353,44 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
   function refreshControls(policy?: ControlPolicy): void {
     const reason = mayControl(policy);
     playButton.disabled = seekBar.disabled = reason !== undefined;
+    // Only someone who controls playback may put their own file in its place.
+    const streamingFile = room.members.some((m) => m.id !== room.member && m.streaming.includes('file'));
+    fileButton.disabled = localFile === undefined && (reason !== undefined || streamingFile);
+    fileButton.title = reason ?? (streamingFile ? 'Someone is streaming a file already' : '');
     why.textContent = reason ?? '';
     playButton.textContent = room.playback?.playing === true ? 'Pause' : 'Play';
   }
 
-  playButton.addEventListener('click', () => {
+  function togglePlay(): void {
+    if (playButton.disabled) return;
     const position_ms = room.roomPosition() ?? 0;
     room.control(room.playback?.playing === true ? { action: 'pause', position_ms } : { action: 'play', position_ms });
-  });
+  }
+
+  playButton.addEventListener('click', togglePlay);
   seekBar.addEventListener('change', () => {
     room.control({ action: 'seek', position_ms: (Number(seekBar.value) / 1000) * durationMs() });
   });
-  const react = (message: number, emoji: string): void => room.send({ type: 'react', message, emoji });
-  // Typing is said once when it starts and once when it stops (3 s without a key).
-  let typingTimer: ReturnType<typeof setTimeout> | undefined;
-  const stopTyping = (): void => {
-    if (typingTimer === undefined) return;
-    clearTimeout(typingTimer);
-    typingTimer = undefined;
-    room.send({ type: 'typing', active: false });
+  syncButton.addEventListener('click', () => sync.resync());
+  fileButton.addEventListener('click', () => {
+    if (localFile !== undefined) stopLocalFile();
+    else fileInput.click();
+  });
+  fileInput.addEventListener('change', () => {
+    const file = fileInput.files?.[0];
+    fileInput.value = '';
+    if (file !== undefined) void startLocalFile(file);
+  });
+  // Space or K plays and pauses, unless typing or on another control.
+  const onKey = (event: KeyboardEvent): void => {
+    const target = event.target as HTMLElement | null;
+    if (target?.closest('input, textarea, select, button, summary, [contenteditable]') !== null && target !== null) return;
+    if (event.key === ' ' || event.key === 'k') {
+      event.preventDefault();
+      togglePlay();
+    }
   };
-  chatInput.addEventListener('input', () => {
-    if (typingTimer === undefined) room.send({ type: 'typing', active: true });
-    clearTimeout(typingTimer);
-    typingTimer = setTimeout(stopTyping, 3_000);
-  });
-  chatForm.addEventListener('submit', (event) => {
-    event.preventDefault();
-    if (chatInput.value.trim() === '') return;
-    stopTyping();
-    room.say(chatInput.value);
-    chatInput.value = '';
-  });
+  document.addEventListener('keydown', onKey);
   const display = setInterval(() => {
     const position = room.roomPosition() ?? 0;
     clock.textContent = `${formatDuration(position)} / ${formatDuration(durationMs())}`;
@@ -209,52 +399,15 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, name: string, passwo
 
   return () => {
     clearInterval(display);
+    document.removeEventListener('keydown', onKey);
+    stopLocalFile();
     sync.stop();
+    call.leave();
+    mesh.close();
+    chat.close();
+    p2p.close();
     room.leave();
     player?.destroy();
     window.cinemeshRoom = undefined;
   };
-}
-
-function renderMembers(list: HTMLElement, members: MemberView[], me: string, health: Map<string, MemberHealth>): void {
-  const badge = { host: ' (host)', cohost: ' (co-host)', member: '' } as const;
-  const sync = (id: string): string => {
-    const h = health.get(id);
-    if (h === undefined) return '';
-    if (h.buffering) return ' · buffering';
-    return h.offset_ms === undefined ? '' : ` · ${h.offset_ms >= 0 ? '+' : ''}${Math.round(h.offset_ms)} ms`;
-  };
-  const streaming = (m: MemberView): string => (m.streaming.length === 0 ? '' : ` · streaming ${m.streaming.join(', ')}`);
-  list.replaceChildren(
-    ...members.map((m) =>
-      h(
-        'li',
-        { class: m.online ? '' : 'offline' },
-        `${m.name}${badge[m.role]}${m.id === me ? ' · you' : ''}${m.online ? sync(m.id) : ' · reconnecting'}${streaming(m)}`,
-      ),
-    ),
-  );
-}
-
-const QUICK_REACTIONS = ['👍', '😂', '🍿'];
-
-function appendChat(list: HTMLElement, message: ChatMessage, react: (message: number, emoji: string) => void): void {
-  if (list.querySelector(`[data-id="${message.id}"]`) !== null) return;
-  if (message.kind === 'system') {
-    list.append(h('li', { class: 'system', 'data-id': message.id }, message.text));
-  } else {
-    const buttons = QUICK_REACTIONS.map((emoji) =>
-      h('button', { type: 'button', class: 'react', 'aria-label': `React ${emoji}`, onclick: () => react(message.id, emoji) }, emoji),
-    );
-    list.append(
-      h('li', { class: 'user', 'data-id': message.id }, h('span', { class: 'text' }, `${message.name}: ${message.text}`), h('span', { class: 'reactions' }), ...buttons),
-    );
-    showReactions(list, message.id, message.reactions);
-  }
-  list.scrollTop = list.scrollHeight;
-}
-
-function showReactions(list: HTMLElement, message: number, reactions: Reaction[]): void {
-  const slot = list.querySelector(`[data-id="${message}"] .reactions`);
-  slot?.replaceChildren(...reactions.map((r) => h('span', { class: 'reaction' }, `${r.emoji} ${r.members.length}`)));
 }

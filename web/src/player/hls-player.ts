@@ -24,7 +24,7 @@ export function webSocketUrl(path: string, origin: string = location.origin): st
 }
 
 /** The catalog's ICE servers as RTCPeerConnection takes them. */
-function iceServers(movie: MovieDetail): RTCIceServer[] {
+export function rtcIceServers(movie: MovieDetail): RTCIceServer[] {
   return movie.tracker.ice_servers.map(({ urls, username, credential }) => ({
     urls,
     ...(username == null ? {} : { username }),
@@ -40,7 +40,7 @@ export function createPlayer(
   overrides: Partial<P2PConfig>,
   startPosition = 0,
 ): PlayerHandle {
-  const config: P2PConfig = { ...DEFAULT_P2P_CONFIG, iceServers: iceServers(movie), ...overrides };
+  const config: P2PConfig = { ...DEFAULT_P2P_CONFIG, iceServers: rtcIceServers(movie), ...overrides };
   const engine = new P2PEngine({
     movie: movie.id,
     manifest,

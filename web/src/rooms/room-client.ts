@@ -11,6 +11,7 @@ import type { PlaybackCommand } from '../protocol/PlaybackCommand';
 import type { PlaybackState } from '../protocol/PlaybackState';
 import type { RoomClientMessage } from '../protocol/RoomClientMessage';
 import type { RoomServerMessage } from '../protocol/RoomServerMessage';
+import type { StreamKind } from '../protocol/StreamKind';
 import { ReconnectingSocket } from '../net/reconnecting-socket';
 import { ChatOutbox } from './chat-outbox';
 import { ClockOffset } from './clock-offset';
@@ -39,6 +40,8 @@ export interface RoomEvents {
   onHealth?: (members: MemberHealth[]) => void;
   /** Who fetches which segment for the room (empty: everyone for itself). */
   onFetchPlan?: (slots: string[]) => void;
+  /** WebRTC signalling from another member (the call, a streamed file). */
+  onSignal?: (from: string, data: unknown) => void;
   /** A refusal; `fatal` when the room will not have us (wrong password, name taken, kicked). */
   onError?: (code: string, message: string, fatal: boolean) => void;
   /** The socket dropped and a reconnect is under way (`true`), or it is back (`false`). */
@@ -60,6 +63,8 @@ export class RoomClient {
   members: MemberView[] = [];
   policy: ControlPolicy = 'host_only';
   readonly chat: ChatMessage[] = [];
+  /** Bytes this page's player has uploaded to peers, reported with the status. */
+  sharedBytes: (() => number | undefined) | undefined;
   readonly #name: string;
   readonly #password: string | undefined;
   readonly #events: RoomEvents;
@@ -70,8 +75,9 @@ export class RoomClient {
   #lastStatus: { buffering: boolean; at: number } | undefined;
   /** Chat sent and not yet seen back: sent again after a reconnect. */
   readonly #outbox = new ChatOutbox();
-  /** What this player shares, said again after every (re)connection. */
-  #sharing: RoomClientMessage | undefined;
+  /** What this page says about itself (sharing, the call, what it streams),
+   * said again after every (re)connection: a new socket starts from nothing. */
+  readonly #standing = new Map<RoomClientMessage['type'], RoomClientMessage>();
 
   constructor(url: string, name: string, password: string | undefined, events: RoomEvents) {
     this.#name = name;
@@ -113,6 +119,8 @@ export class RoomClient {
     this.#lastStatus = { buffering, at: now };
     const message: RoomClientMessage = { type: 'status', buffering };
     if (offsetMs !== undefined) message.offset_ms = Math.round(offsetMs);
+    const sharedBytes = this.sharedBytes?.();
+    if (sharedBytes !== undefined) message.shared_bytes = sharedBytes;
     this.#send(message);
   }
 
@@ -120,7 +128,26 @@ export class RoomClient {
   share(shares: boolean, uploadCap: number | undefined): void {
     const message: RoomClientMessage = { type: 'sharing', shares };
     if (uploadCap !== undefined) message.upload_cap = uploadCap;
-    this.#sharing = message;
+    this.#stand(message);
+  }
+
+  /** Joins or leaves the room's video call. */
+  setInCall(joined: boolean): void {
+    this.#stand({ type: 'call', joined });
+  }
+
+  /** What this member streams now (the call's media, a file). */
+  setStreaming(kinds: StreamKind[]): void {
+    this.#stand({ type: 'streaming', kinds });
+  }
+
+  /** WebRTC signalling for another member. */
+  signal(to: string, data: unknown): void {
+    this.#send({ type: 'signal', to, data });
+  }
+
+  #stand(message: RoomClientMessage): void {
+    this.#standing.set(message.type, message);
     this.#send(message);
   }
 
@@ -183,7 +210,8 @@ export class RoomClient {
         this.#pings = 0;
         clearTimeout(this.#pingTimer);
         this.#ping();
-        if (this.#sharing !== undefined) this.#send(this.#sharing);
+        // In the order they were first said: the call before what is streamed in it.
+        for (const message of this.#standing.values()) this.#send(message);
         for (const { text, nonce } of this.#outbox.resend(message.chat)) this.#send({ type: 'chat', text, nonce });
         if (resumed) this.#events.onReconnecting?.(false);
         this.#events.onWelcome?.();
@@ -222,6 +250,9 @@ export class RoomClient {
         break;
       case 'fetch_plan':
         this.#events.onFetchPlan?.(message.slots);
+        break;
+      case 'signal':
+        this.#events.onSignal?.(message.from, message.data);
         break;
       case 'error': {
         const fatal = FATAL.has(message.code);

@@ -51,6 +51,7 @@ export class SyncController {
   #correcting = false;
   /** When a timer last started the video (performance.now()), and for which state. */
   #lastStart: { at: number; seq: number; rearmed: boolean } | undefined;
+  #stopped = false;
   /** Video minus room, ms, at the last tick while playing (undefined otherwise). */
   errorMs: number | undefined;
 
@@ -61,9 +62,26 @@ export class SyncController {
     this.#timer = setInterval(() => this.tick(), TICK_MS);
   }
 
+  /** For good: the video is left alone from now on. */
   stop(): void {
+    this.#stopped = true;
     clearInterval(this.#timer);
     clearTimeout(this.#startTimer);
+  }
+
+  /** Puts the video back on the room's position now ("Sync now"). */
+  resync(): void {
+    const state = this.#room.playback;
+    if (state === undefined || this.#stopped) return;
+    const serverNow = this.#room.serverNow();
+    const target = positionAt(state, serverNow);
+    this.#setRate(1, false);
+    if (state.playing && serverNow >= state.anchor_ms) {
+      this.#video.pause();
+      this.#arm(target);
+    } else {
+      this.#seek(target);
+    }
   }
 
   /** Call when the room's state changed, so a scheduled start is timed at once. */
@@ -72,6 +90,7 @@ export class SyncController {
   }
 
   tick(): void {
+    if (this.#stopped) return;
     this.#follow();
     const video = this.#video;
     // Whether the player could play on from here, whatever the room does now

@@ -1,0 +1,247 @@
+// The room's media between members' browsers: one RTCPeerConnection per pair
+// of members that has something to send either way, negotiated over the room
+// socket. A member sends its call media (camera and microphone, and a screen)
+// to the others in the call, and a file it streams to everyone online.
+//
+// Negotiation follows the "perfect negotiation" pattern: either side may
+// offer when its tracks change; when two offers cross, the member with the
+// smaller id yields (rolls back and answers). Every description carries the
+// sender's labels for its streams, so the receiver knows which remote stream
+// is someone's camera, screen or file.
+import type { MemberView } from '../protocol/MemberView';
+
+/** What a member sends: its call (camera + microphone), a screen, a file. */
+export type StreamLabel = 'call' | 'screen' | 'file';
+
+export interface Outgoing {
+  stream: MediaStream;
+  /** `call`: to the members in the call (when this member is in it); `room`: to everyone online. */
+  audience: 'call' | 'room';
+  /** Told to the receivers with the label (a file's length, for their seek bar). */
+  durationMs?: number;
+}
+
+export interface RemoteStreamInfo {
+  label: StreamLabel;
+  durationMs?: number;
+}
+
+export interface MeshEvents {
+  /** A member's stream under `label` appeared or changed tracks (a stream), or ended (undefined). */
+  onRemote: (member: string, label: StreamLabel, stream: MediaStream | undefined, info?: RemoteStreamInfo) => void;
+}
+
+/** What goes through the room socket between two members. */
+export interface MeshSignal {
+  description?: RTCSessionDescriptionInit;
+  candidate?: RTCIceCandidateInit;
+  /** The sender's stream ids and what each is, sent with every description. */
+  streams?: Record<string, RemoteStreamInfo>;
+}
+
+class Link {
+  readonly pc: RTCPeerConnection;
+  makingOffer = false;
+  ignoreOffer = false;
+  /** Signals are handled one after another: descriptions are async. */
+  queue: Promise<void> = Promise.resolve();
+  readonly senders = new Map<MediaStreamTrack, RTCRtpSender>();
+  remoteInfo: Record<string, RemoteStreamInfo> = {};
+  readonly remote = new Map<StreamLabel, MediaStream>();
+
+  constructor(
+    readonly member: string,
+    readonly polite: boolean,
+    rtc: RTCConfiguration,
+  ) {
+    this.pc = new RTCPeerConnection(rtc);
+  }
+}
+
+export class MediaMesh {
+  #self = '';
+  #members: MemberView[] = [];
+  #inCall = false;
+  readonly #outgoing = new Map<StreamLabel, Outgoing>();
+  readonly #links = new Map<string, Link>();
+  readonly #send: (to: string, signal: MeshSignal) => void;
+  readonly #events: MeshEvents;
+  readonly #rtc: RTCConfiguration;
+
+  constructor(send: (to: string, signal: MeshSignal) => void, events: MeshEvents, rtc: RTCConfiguration) {
+    this.#send = send;
+    this.#events = events;
+    this.#rtc = rtc;
+  }
+
+  /** This member's id and the room's members (online state, who is in the call). */
+  setMembers(self: string, members: MemberView[]): void {
+    this.#self = self;
+    this.#members = members;
+    this.refresh();
+  }
+
+  setInCall(inCall: boolean): void {
+    this.#inCall = inCall;
+    this.refresh();
+  }
+
+  /** Starts, changes or (undefined) stops sending a stream. */
+  setOutgoing(label: StreamLabel, outgoing: Outgoing | undefined): void {
+    if (outgoing === undefined) this.#outgoing.delete(label);
+    else this.#outgoing.set(label, outgoing);
+    this.refresh();
+  }
+
+  /** Brings every link in line with what should be sent (call after a stream's tracks change). */
+  refresh(): void {
+    const online = new Set(this.#members.filter((m) => m.online && m.id !== this.#self).map((m) => m.id));
+    for (const [member, link] of this.#links) {
+      if (!online.has(member)) this.#close(link);
+    }
+    for (const member of this.#members) {
+      if (!online.has(member.id)) continue;
+      const tracks = this.#tracksFor(member);
+      let link = this.#links.get(member.id);
+      if (link === undefined) {
+        if (tracks.size === 0) continue;
+        link = this.#open(member.id);
+      }
+      this.#sendTracks(link, tracks);
+    }
+  }
+
+  /** A signal from another member, through the room socket. */
+  receive(from: string, data: unknown): void {
+    if (from === this.#self || typeof data !== 'object' || data === null) return;
+    const signal = data as MeshSignal;
+    const link = this.#links.get(from) ?? this.#open(from);
+    link.queue = link.queue.then(() => this.#handle(link, signal)).catch(() => {});
+  }
+
+  /** Members connected to right now, and the state of each connection (for the page and tests). */
+  connections(): Record<string, RTCPeerConnectionState> {
+    return Object.fromEntries([...this.#links].map(([member, link]) => [member, link.pc.connectionState]));
+  }
+
+  close(): void {
+    for (const link of this.#links.values()) this.#close(link);
+  }
+
+  /** The tracks this member should get from us, with the stream each belongs to. */
+  #tracksFor(member: MemberView): Map<MediaStreamTrack, MediaStream> {
+    const tracks = new Map<MediaStreamTrack, MediaStream>();
+    for (const outgoing of this.#outgoing.values()) {
+      const wanted = outgoing.audience === 'room' || (this.#inCall && member.in_call);
+      if (!wanted) continue;
+      for (const track of outgoing.stream.getTracks()) {
+        if (track.readyState === 'live') tracks.set(track, outgoing.stream);
+      }
+    }
+    return tracks;
+  }
+
+  #labels(link: Link): Record<string, RemoteStreamInfo> {
+    const labels: Record<string, RemoteStreamInfo> = {};
+    const sent = new Set(link.senders.keys());
+    for (const [label, outgoing] of this.#outgoing) {
+      if (!outgoing.stream.getTracks().some((t) => sent.has(t))) continue;
+      labels[outgoing.stream.id] = outgoing.durationMs === undefined ? { label } : { label, durationMs: outgoing.durationMs };
+    }
+    return labels;
+  }
+
+  #sendTracks(link: Link, tracks: Map<MediaStreamTrack, MediaStream>): void {
+    for (const [track, sender] of link.senders) {
+      if (tracks.has(track)) continue;
+      link.pc.removeTrack(sender);
+      link.senders.delete(track);
+    }
+    for (const [track, stream] of tracks) {
+      if (!link.senders.has(track)) link.senders.set(track, link.pc.addTrack(track, stream));
+    }
+  }
+
+  #open(member: string): Link {
+    const link = new Link(member, this.#self < member, this.#rtc);
+    this.#links.set(member, link);
+    const pc = link.pc;
+    pc.addEventListener('negotiationneeded', () => {
+      link.queue = link.queue.then(() => this.#offer(link)).catch(() => {});
+    });
+    pc.addEventListener('icecandidate', ({ candidate }) => {
+      if (candidate !== null) this.#send(member, { candidate: candidate.toJSON() });
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      // A path that broke (a network change) is looked for again.
+      if (pc.connectionState === 'failed') pc.restartIce();
+    });
+    pc.addEventListener('track', ({ track, streams }) => {
+      const stream = streams[0];
+      if (stream === undefined) return;
+      const info = link.remoteInfo[stream.id] ?? { label: 'call' };
+      link.remote.set(info.label, stream);
+      const changed = (): void => {
+        // Tracks leave a stream the sender stopped after it was said to be gone: not news.
+        if (link.remote.get(info.label) === stream) this.#events.onRemote(member, info.label, stream, info);
+      };
+      stream.onremovetrack = changed;
+      track.addEventListener('unmute', changed);
+      changed();
+    });
+    return link;
+  }
+
+  async #offer(link: Link): Promise<void> {
+    try {
+      link.makingOffer = true;
+      await link.pc.setLocalDescription();
+      const description = link.pc.localDescription;
+      if (description !== null) this.#send(link.member, { description: description.toJSON() as RTCSessionDescriptionInit, streams: this.#labels(link) });
+    } finally {
+      link.makingOffer = false;
+    }
+  }
+
+  async #handle(link: Link, signal: MeshSignal): Promise<void> {
+    const pc = link.pc;
+    if (signal.streams !== undefined) this.#remoteLabels(link, signal.streams);
+    if (signal.description !== undefined) {
+      const description = signal.description;
+      const collision = description.type === 'offer' && (link.makingOffer || pc.signalingState !== 'stable');
+      link.ignoreOffer = !link.polite && collision;
+      if (link.ignoreOffer) return;
+      await pc.setRemoteDescription(description);
+      if (description.type === 'offer') {
+        await pc.setLocalDescription();
+        const answer = pc.localDescription;
+        if (answer !== null) this.#send(link.member, { description: answer.toJSON() as RTCSessionDescriptionInit, streams: this.#labels(link) });
+      }
+    } else if (signal.candidate !== undefined) {
+      try {
+        await pc.addIceCandidate(signal.candidate);
+      } catch (error) {
+        // Candidates of an offer this side ignored fail; others are real errors.
+        if (!link.ignoreOffer) throw error;
+      }
+    }
+  }
+
+  /** The sender's streams now: any label it no longer sends has ended. */
+  #remoteLabels(link: Link, streams: Record<string, RemoteStreamInfo>): void {
+    link.remoteInfo = streams;
+    const labels = new Set(Object.values(streams).map((s) => s.label));
+    for (const label of [...link.remote.keys()]) {
+      if (labels.has(label)) continue;
+      link.remote.delete(label);
+      this.#events.onRemote(link.member, label, undefined);
+    }
+  }
+
+  #close(link: Link): void {
+    link.pc.close();
+    this.#links.delete(link.member);
+    for (const label of link.remote.keys()) this.#events.onRemote(link.member, label, undefined);
+    link.remote.clear();
+  }
+}
