@@ -5,7 +5,9 @@
 // other side, a shared screen shows on the other side, the host plays a file
 // from their own computer and the other viewer sees it play (the room's
 // controls drive it), and someone browsing on a phone is invited from the
-// online list, accepts and lands in the room. Screenshots of the room at
+// online list, accepts and lands in the room. The host's menu makes a
+// co-host and removes a member, who is told so; a taken name and a missing
+// room get clear screens. Screenshots of the room at
 // desktop and phone width are saved under test-artifacts/screenshots/.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -119,6 +121,8 @@ describe('a watch party', () => {
     await anaMuted.waitFor({ timeout: 10_000 });
     await ana.getByRole('button', { name: 'Unmute' }).click();
     await anaMuted.waitFor({ state: 'detached', timeout: 10_000 });
+    // The synthetic microphone beeps: someone in the call is highlighted as speaking.
+    await ben.locator('.tile.speaking').first().waitFor({ timeout: 10_000 });
 
     // A shared screen shows on the other side.
     await ana.getByRole('button', { name: 'Share screen' }).click();
@@ -139,7 +143,7 @@ describe('a watch party', () => {
     await expect.poll(async () => (await localFileTime(ana)).time, { timeout: 10_000 }).toBeGreaterThan(11.5);
     await ana.getByTestId('play').click();
     await expect.poll(async () => (await localFileTime(ana)).paused, { timeout: 10_000 }).toBe(true);
-    await ana.screenshot({ path: join(screenshotDir, 'room-call-desktop.png') });
+    await ana.screenshot({ path: join(screenshotDir, 'room-call-desktop.png'), fullPage: true });
 
     // Someone browsing on a phone is invited from the online list and lands in the room.
     const cy = await openPage(server.url, { name: 'Cy', viewport: PHONE });
@@ -158,6 +162,26 @@ describe('a watch party', () => {
     const overflow = await cy.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await cy.screenshot({ path: join(screenshotDir, 'room-phone.png'), fullPage: true });
+
+    // The host's menu: Cy becomes a co-host, then is removed and told so.
+    await ana.getByLabel('Actions for Cy').click();
+    await ana.getByRole('button', { name: 'Make co-host' }).click();
+    await cy.locator('.members li', { hasText: 'Cy' }).locator('.badge.cohost').waitFor({ timeout: 10_000 });
+    ana.once('dialog', (dialog) => void dialog.accept());
+    await ana.getByLabel('Actions for Cy').click();
+    await ana.getByRole('button', { name: 'Remove from room' }).click();
+    await cy.getByRole('heading', { name: 'You were removed' }).waitFor({ timeout: 10_000 });
+    await expect.poll(() => ana.locator('.members li', { hasText: 'Cy' }).count(), { timeout: 10_000 }).toBe(0);
+
+    // A name already in the room sends the newcomer back to the form with the reason.
+    const dup = await openPage(invite);
+    await dup.getByLabel('Your name').fill('ana');
+    await dup.getByRole('button', { name: 'Join', exact: true }).click();
+    await dup.getByRole('alert').filter({ hasText: /already called/ }).waitFor({ timeout: 10_000 });
+    expect(await dup.getByLabel('Your name').inputValue()).toBe('ana');
+    // A room that does not exist gets a screen of its own.
+    await dup.goto(`${server.url}/rooms/nosuchroomatall`);
+    await dup.getByRole('heading', { name: 'Room not found' }).waitFor();
 
     // The host stops the file: everyone is back on the movie.
     await ana.getByRole('button', { name: /^Stop playing/ }).click();

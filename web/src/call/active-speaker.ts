@@ -49,7 +49,9 @@ export class ActiveSpeaker {
     void this.#context.resume().catch(() => {});
     const node = this.#context.createMediaStreamSource(stream);
     const analyser = this.#context.createAnalyser();
-    analyser.fftSize = 512;
+    // A window longer than the interval between measurements (about 340 ms at
+    // 48 kHz): no syllable falls between two looks.
+    analyser.fftSize = 16_384;
     node.connect(analyser);
     this.#sources.set(id, { node, analyser, samples: new Float32Array(analyser.fftSize) });
   }
