@@ -5,7 +5,8 @@
 // other side, a shared screen shows on the other side, the host plays a file
 // from their own computer and the other viewer sees it play (the room's
 // controls drive it), and someone browsing on a phone is invited from the
-// online list, accepts and lands in the room. The host's menu makes a
+// online list, accepts and lands in the room, and the host sees the answer
+// and where Cy is now. The host's menu makes a
 // co-host and removes a member, who is told so; a taken name and a missing
 // room get clear screens. Screenshots of the room at
 // desktop and phone width are saved under test-artifacts/screenshots/.
@@ -156,6 +157,8 @@ describe('a watch party', () => {
     await prompt.getByRole('button', { name: 'Join' }).click();
     await cy.waitForURL((url) => url.href === invite);
     await joinAs(cy, 'Cy');
+    await ana.getByText('Cy is coming').waitFor({ timeout: 10_000 });
+    await expect.poll(() => cyOnline.textContent(), { timeout: 10_000 }).toContain('in this room');
     await ana.locator('.members li', { hasText: 'Cy' }).waitFor();
     // Cy sees the host's file too, and the page fits the phone's width.
     await expect.poll(() => cy.evaluate(() => document.querySelector<HTMLVideoElement>('video.remote-file')?.videoWidth ?? 0), { timeout: 30_000 }).toBeGreaterThan(0);
