@@ -28,7 +28,7 @@ pub const RENDITION_MAX: usize = 32;
 /// Largest frame: a full data chunk and its header.
 pub const FRAME_MAX: usize = 4 + 1 + 8 + CHUNK_MAX;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SegmentId {
     pub rendition: String,
     pub sequence: u32,

@@ -596,7 +596,7 @@ impl Room {
                 Ok(())
             }
             RoomClientMessage::Signal { to, data } => {
-                if to == member || !self.seats.get(&to).is_some_and(|seat| seat.attachment.is_some()) {
+                if to == member || self.seats.get(&to).is_none_or(|seat| seat.attachment.is_none()) {
                     return Err(Refusal::new("unknown_member", "no such member online in this room"));
                 }
                 let size = serde_json::to_string(&data).map_or(usize::MAX, |text| text.len());

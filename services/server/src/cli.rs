@@ -1,5 +1,5 @@
 //! Command line: `cinemesh` (serve), `cinemesh ingest FILE --title T`,
-//! `cinemesh config --print-default`.
+//! `cinemesh seed --movie ID`, `cinemesh config --print-default`.
 
 use std::path::PathBuf;
 
@@ -43,6 +43,15 @@ pub enum Command {
     /// Make the demo movie when the catalog is empty (a one-shot step of a
     /// deployment whose instances share a database), then exit.
     Demo,
+    /// Seed a movie to viewers as a native WebRTC peer (runs the
+    /// `cinemesh-seeder` binary next to this one, with this configuration's
+    /// server address and media folder unless given).
+    #[command(disable_help_flag = true)]
+    Seed {
+        /// `--movie ID`, and `cinemesh-seeder --help` for the rest.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Print the OpenAPI document of the HTTP API (JSON).
     Openapi,
     /// Configuration helpers.
@@ -70,6 +79,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve => serve(Config::load(cli.config.as_deref(), std::env::vars())?).await,
         Command::Demo => demo(Config::load(cli.config.as_deref(), std::env::vars())?).await,
+        Command::Seed { args } => seed(Config::load(cli.config.as_deref(), std::env::vars())?, args),
         Command::Ingest { file, title, description, year } => {
             let config = Config::load(cli.config.as_deref(), std::env::vars())?;
             ingest(config, file, &title, description.as_deref(), year).await
@@ -122,6 +132,28 @@ async fn stop_requested() {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate => {}
     }
+}
+
+/// Runs `cinemesh-seeder` (a separate binary, so that the server does not
+/// carry the WebRTC stack) with this configuration's defaults.
+fn seed(config: Config, mut args: Vec<String>) -> anyhow::Result<()> {
+    let given = |args: &[String], flag: &str| args.iter().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    if !given(&args, "--server") {
+        let bind = config.server.bind.replace("0.0.0.0", "127.0.0.1");
+        args.extend(["--server".into(), format!("http://{bind}")]);
+    }
+    if !given(&args, "--media-dir") {
+        args.extend(["--media-dir".into(), config.storage.media_dir().display().to_string()]);
+    }
+    let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join("cinemesh-seeder")));
+    let program = beside.filter(|p| p.is_file()).unwrap_or_else(|| PathBuf::from("cinemesh-seeder"));
+    let status = std::process::Command::new(&program).args(&args).status().with_context(|| {
+        format!(
+            "running {}: the seeder is a binary of its own; build it with `cargo build --release -p cinemesh-seeder`",
+            program.display()
+        )
+    })?;
+    std::process::exit(status.code().unwrap_or(1));
 }
 
 async fn demo(config: Config) -> anyhow::Result<()> {
