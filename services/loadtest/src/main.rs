@@ -1,12 +1,15 @@
 //! `cinemesh-loadtest tracker`: open-loop load on a running tracker, measured
 //! from both sides (what the peers see, and the tracker process's CPU and
 //! memory). See bench/tracker.sh for the side-by-side runs.
+//! `cinemesh-loadtest swarm`: native WebRTC peers watching a movie together
+//! (bench/swarm.sh).
 
 mod peer;
 mod procstat;
 mod profile;
 mod rng;
 mod stats;
+mod swarm;
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -37,6 +40,8 @@ struct Cli {
 enum Command {
     /// Simulated viewers against a running tracker.
     Tracker(TrackerArgs),
+    /// Native WebRTC peers watching a movie together on loopback.
+    Swarm(swarm::SwarmArgs),
 }
 
 #[derive(clap::Args)]
@@ -71,6 +76,7 @@ struct TrackerArgs {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Tracker(args) => tracker(args).await,
+        Command::Swarm(args) => swarm::swarm(args).await,
     }
 }
 

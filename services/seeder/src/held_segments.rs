@@ -58,6 +58,22 @@ fn verified(path: &Path, expected: &str) -> Result<Vec<u8>, String> {
 }
 
 impl HeldSegments {
+    /// Holds nothing yet, for the renditions named (all when empty): every
+    /// segment is to be fetched.
+    pub fn empty(manifest: &SegmentManifest, renditions: &[String]) -> Self {
+        let mut held = Self::default();
+        for rendition in &manifest.renditions {
+            if !renditions.is_empty() && !renditions.contains(&rendition.name) {
+                continue;
+            }
+            for (sequence, sha256) in rendition.sha256.iter().enumerate() {
+                let size = rendition.sizes_bytes.get(sequence).copied().unwrap_or(0).max(0) as usize;
+                held.catalog.insert((rendition.name.clone(), sequence as u32), (size, sha256.clone()));
+            }
+        }
+        held
+    }
+
     /// Reads and verifies the renditions named (all when `renditions` is empty).
     pub fn load(media_dir: &Path, manifest: &SegmentManifest, renditions: &[String]) -> Self {
         let mut held = Self::default();

@@ -3,6 +3,7 @@
 //! vectors), so it can seed a movie to them.
 
 pub mod held_segments;
+pub mod native_peer;
 pub mod peer;
 pub mod rtc;
 pub mod seeder;

@@ -27,7 +27,10 @@ use crate::upload::{self, UploadQueue, Uploads};
 use crate::wire_session::Step;
 
 /// A connection that has not opened its data channel by then is given up.
-const OPEN_TIMEOUT: Duration = Duration::from_secs(20);
+const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// An open connection with nothing moving either way this long is closed,
+/// so that its slot goes to someone who wants something.
+const IDLE_CLOSE: Duration = Duration::from_secs(8);
 
 /// A signal for the tracker to relay.
 #[derive(Debug)]
@@ -175,6 +178,8 @@ async fn connect(
     let mut early_candidates = Vec::new();
     let mut described = false;
     let opened_by = tokio::time::Instant::now() + OPEN_TIMEOUT;
+    let mut heard_at = tokio::time::Instant::now();
+    let mut idle_check = tokio::time::interval(IDLE_CLOSE / 4);
     let ending = loop {
         tokio::select! {
             signal = inbox.recv() => match signal {
@@ -236,6 +241,7 @@ async fn connect(
                     }
                 }
                 Some(Event::Frame(bytes)) => {
+                    heard_at = tokio::time::Instant::now();
                     let step = match queue.state.lock() {
                         Ok(mut state) => {
                             let step = state.session.receive(&bytes, |segment| uploads.held.size(segment));
@@ -272,6 +278,12 @@ async fn connect(
             },
             _ = tokio::time::sleep_until(opened_by), if uploader.is_none() => {
                 break Ending::Failed("the data channel did not open in time".into());
+            }
+            _ = idle_check.tick(), if uploader.is_some() => {
+                let busy = queue.state.lock().map(|s| s.uploading() || s.session.downloads_in_flight() > 0).unwrap_or(false);
+                if !busy && heard_at.elapsed() >= IDLE_CLOSE {
+                    break Ending::Closed;
+                }
             }
         }
     };

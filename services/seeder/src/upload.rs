@@ -56,6 +56,11 @@ impl QueueState {
     fn cancelled(&self) -> bool {
         self.cancel
     }
+
+    /// Whether an upload is under way.
+    pub fn uploading(&self) -> bool {
+        self.current.is_some()
+    }
 }
 
 /// Everything the uploads of all peers share: the held segments, the

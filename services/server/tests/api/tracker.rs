@@ -336,12 +336,12 @@ async fn sessions_are_recorded_with_origin_bytes_and_times() {
     let key = swarm("movie1", "720p");
     let (mut client, peer) = TrackerClient::greeted(&app).await;
     client.join(&key, &token, held(0..=3)).await;
-    for (http, from_peers) in [(100, 0), (1_000, 5_000)] {
+    for (http, wanted_from_peers) in [(100, 0), (1_000, 5_000)] {
         client
             .send(&ClientMessage::Stats {
                 swarm: key.clone(),
                 http_bytes: http,
-                peer_bytes: from_peers,
+                peer_bytes: wanted_from_peers,
                 uploaded_bytes: 77,
             })
             .await;
