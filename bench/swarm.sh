@@ -15,16 +15,8 @@ cd "$(dirname "$0")/.."
 sizes=("${@:-50 200}")
 read -r -a sizes <<<"${sizes[*]}"
 
-cargo build --release --quiet -p cinemesh-server --bin cinemesh
-cargo build --release --quiet -p cinemesh-loadtest
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/lib/loadtest-bench.sh
+start_loadtest_bench
 
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440 \
   -t 180 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -shortest "$work/clip.mp4"

@@ -13,16 +13,8 @@ profiles=("${@:-light heavy party}")
 read -r -a profiles <<<"${profiles[*]}"
 ulimit -n 65536 2>/dev/null || true
 
-cargo build --release --quiet -p cinemesh-server --bin cinemesh
-cargo build --release --quiet -p cinemesh-loadtest
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/lib/loadtest-bench.sh
+start_loadtest_bench
 
 header=--header
 # A fresh server for every row, so memory per connection is not flattered by
