@@ -120,8 +120,11 @@ impl Viewer {
 }
 
 impl Wants for Viewer {
-    fn over_http(&mut self, held: &HeldSegments) -> Vec<SegmentId> {
+    fn tick(&mut self, held: &HeldSegments) {
         self.advance(held);
+    }
+
+    fn over_http(&mut self, held: &HeldSegments) -> Vec<SegmentId> {
         let urgent = if self.position - self.run_start < FIRST_CHUNK { FIRST_CHUNK } else { HTTP_WITHIN };
         self.lacking(held, 0.0, urgent)
     }

@@ -76,24 +76,19 @@ impl HeldSegments {
 
     /// Reads and verifies the renditions named (all when `renditions` is empty).
     pub fn load(media_dir: &Path, manifest: &SegmentManifest, renditions: &[String]) -> Self {
-        let mut held = Self::default();
-        for rendition in &manifest.renditions {
-            if !renditions.is_empty() && !renditions.contains(&rendition.name) {
-                continue;
-            }
-            let folder = media_dir.join(&manifest.movie_id).join(&rendition.name);
-            for (sequence, expected) in rendition.sha256.iter().enumerate() {
-                let size = rendition.sizes_bytes.get(sequence).copied().unwrap_or(0).max(0) as usize;
-                let sequence = sequence as u32;
-                held.catalog.insert((rendition.name.clone(), sequence), (size, expected.clone()));
-                let path = folder.join(format!("seg_{sequence:05}.ts"));
-                match verified(&path, expected) {
-                    Ok(bytes) => {
-                        let file = HeldFile { path, size: bytes.len(), sha256: expected.clone() };
-                        held.segments.insert((rendition.name.clone(), sequence), file);
-                    }
-                    Err(reason) => held.left_out.push(LeftOut { rendition: rendition.name.clone(), sequence, reason }),
+        let mut held = Self::empty(manifest, renditions);
+        let mut expected: Vec<(Key, String)> =
+            held.catalog.iter().map(|(key, (_, sha256))| (key.clone(), sha256.clone())).collect();
+        // In order, so what is left out is reported in order.
+        expected.sort();
+        for ((rendition, sequence), sha256) in expected {
+            let path = media_dir.join(&manifest.movie_id).join(&rendition).join(format!("seg_{sequence:05}.ts"));
+            match verified(&path, &sha256) {
+                Ok(bytes) => {
+                    let file = HeldFile { path, size: bytes.len(), sha256 };
+                    held.segments.insert((rendition, sequence), file);
                 }
+                Err(reason) => held.left_out.push(LeftOut { rendition, sequence, reason }),
             }
         }
         held

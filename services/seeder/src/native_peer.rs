@@ -38,6 +38,8 @@ const FETCH_BATCH: usize = 16;
 
 /// What a native peer wants, as time goes by.
 pub trait Wants {
+    /// Called a few times a second, before the questions below (a viewer moves its playhead).
+    fn tick(&mut self, _held: &HeldSegments) {}
     /// Segments to get from peers (they may be due a while from now).
     fn wanted_from_peers(&mut self, held: &HeldSegments) -> Vec<SegmentId>;
     /// Segments needed too soon to wait for a peer: fetched over HTTP now.
@@ -268,6 +270,7 @@ async fn run(
                     }
                     return Ok(());
                 }
+                wants.tick(&uploads.held);
                 for segment in wants.over_http(&uploads.held) {
                     if uploads.held.size(&segment).is_some() || !downloading.insert(segment.clone()) {
                         continue;
