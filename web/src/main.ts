@@ -21,6 +21,7 @@ const ctx: PageContext = {
     history.pushState(null, '', href);
     show();
   },
+  enteredRoom: (room, pass) => presence?.enterRoom(room, pass),
 };
 
 function show(): void {

@@ -203,24 +203,28 @@ impl CatalogStore {
 
     /// Bytes by source over every tracker session recorded for a movie.
     pub async fn offload(&self, id: &MovieId) -> Result<Offload, sqlx::Error> {
-        // CAST keeps the sums BIGINT on Postgres, where SUM(BIGINT) is NUMERIC.
+        // Summed as floating point, which cannot overflow (SQLite's integer SUM
+        // fails for good once a total passes 2^63), then saturated to BIGINT.
         let row = sqlx::query(
-            "SELECT COUNT(*) AS sessions, CAST(COALESCE(SUM(http_bytes), 0) AS BIGINT) AS http, \
-             CAST(COALESCE(SUM(peer_bytes), 0) AS BIGINT) AS peer, \
-             CAST(COALESCE(SUM(uploaded_bytes), 0) AS BIGINT) AS uploaded \
+            "SELECT COUNT(*) AS sessions, \
+             CAST(COALESCE(SUM(CAST(http_bytes AS DOUBLE PRECISION)), 0) AS DOUBLE PRECISION) AS http, \
+             CAST(COALESCE(SUM(CAST(peer_bytes AS DOUBLE PRECISION)), 0) AS DOUBLE PRECISION) AS peer, \
+             CAST(COALESCE(SUM(CAST(uploaded_bytes AS DOUBLE PRECISION)), 0) AS DOUBLE PRECISION) AS uploaded \
              FROM peer_sessions WHERE movie_id = $1",
         )
         .bind(id.as_str())
         .fetch_one(self.pool())
         .await?;
-        let (http_bytes, peer_bytes): (i64, i64) = (row.try_get("http")?, row.try_get("peer")?);
-        let downloaded = http_bytes + peer_bytes;
+        // `as` saturates: a sum past i64::MAX reads as i64::MAX.
+        let total = |column: &str| row.try_get::<f64, _>(column).map(|sum| sum.max(0.0) as i64);
+        let (http_bytes, peer_bytes) = (total("http")?, total("peer")?);
+        let downloaded = http_bytes.saturating_add(peer_bytes);
         Ok(Offload {
             movie_id: id.to_string(),
             sessions: row.try_get("sessions")?,
             http_bytes,
             peer_bytes,
-            uploaded_bytes: row.try_get("uploaded")?,
+            uploaded_bytes: total("uploaded")?,
             peer_share: if downloaded > 0 { peer_bytes as f64 / downloaded as f64 } else { 0.0 },
         })
     }

@@ -4,19 +4,23 @@
 /// read aloud or copied by hand survives.
 const ALPHABET: &[u8; 31] = b"abcdefghjkmnpqrstuvwxyz23456789";
 
+/// `len` bytes from the operating system's random source. Ids, tokens and
+/// secrets are capabilities: a guessable one is worse than no server, so a
+/// process whose random source fails stops rather than carry on with a weak one.
+pub fn random_bytes(len: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; len];
+    if let Err(e) = getrandom::fill(&mut bytes) {
+        tracing::error!(error = %e, "the operating system's random source failed; stopping");
+        eprintln!("cinemesh: the operating system's random source failed ({e}); stopping");
+        std::process::abort();
+    }
+    bytes
+}
+
 /// A random id of `len` characters from a 31-symbol alphabet (about 4.95 bits
 /// each). The first character is always a letter so ids never parse as numbers.
 pub fn random_id(len: usize) -> String {
-    let mut bytes = vec![0u8; len];
-    if getrandom::fill(&mut bytes).is_err() {
-        // The OS random source is unavailable only on broken systems; fall back to
-        // time-seeded mixing rather than refusing to work.
-        let seed =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = (seed >> ((i * 7) % 120)) as u8 ^ (i as u8).wrapping_mul(151);
-        }
-    }
+    let bytes = random_bytes(len);
     bytes
         .iter()
         .enumerate()

@@ -5,8 +5,10 @@ pub mod connections;
 pub mod db;
 pub mod error;
 pub mod id;
+pub mod presence_pass;
 pub mod rate_limit;
 pub mod refusal;
+pub mod signer;
 pub mod stop;
 pub mod swarm_token;
 
@@ -14,4 +16,5 @@ pub use connections::Connections;
 pub use db::{Database, DatabaseKind};
 pub use error::{ApiError, ErrorBody};
 pub use refusal::Refusal;
+pub use signer::Signer;
 pub use stop::{StopSignal, StopWatch};

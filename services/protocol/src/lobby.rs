@@ -2,12 +2,15 @@
 //! tagged by `type`. Every open page of the app keeps one lobby connection:
 //! it says who the user is and which room they are in, sees everyone online
 //! (kept current by push), invites users to its room, and answers invitations.
+//!
+//! Room ids are capabilities: a user is shown in a room only on the presence
+//! pass that room gave them, and the room's id is shown only to others in it.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// Version of this protocol; `hello` carries it.
-pub const LOBBY_PROTOCOL_VERSION: u32 = 1;
+pub const LOBBY_PROTOCOL_VERSION: u32 = 2;
 /// Largest text frame a lobby socket reads, bytes.
 pub const MAX_LOBBY_FRAME_BYTES: usize = 4 * 1024;
 /// How long an invitation can be answered, ms.
@@ -21,25 +24,49 @@ pub type UserId = String;
 pub struct UserView {
     pub id: UserId,
     pub name: String,
-    /// The room they are in (none: browsing).
+    /// The room they are in, shown only to others in the same room.
     #[serde(default)]
     pub room: Option<String>,
+    /// Whether they are in a room (which one is theirs to share).
+    #[serde(default)]
+    pub in_room: bool,
+}
+
+impl UserView {
+    /// As `viewer_room`'s members see this user: the room only if it is theirs too.
+    pub fn seen_from(&self, viewer_room: Option<&str>) -> UserView {
+        let shared = self.room.is_some() && self.room.as_deref() == viewer_room;
+        UserView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            room: if shared { self.room.clone() } else { None },
+            in_room: self.room.is_some(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[serde(deny_unknown_fields)]
 pub enum LobbyClientMessage {
-    /// First message: the name others see.
+    /// First message: the name others see; `resume`, the `resume_token`
+    /// of an earlier welcome, comes back as the same user after a drop.
     Hello {
         version: u32,
         name: String,
+        #[serde(default)]
+        #[ts(optional)]
+        resume: Option<String>,
     },
-    /// The room this page is in now (none: browsing).
+    /// The room this page is in now (none: browsing), with the
+    /// `presence_pass` of that room's welcome.
     Where {
         #[serde(default)]
         #[ts(optional)]
         room: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        pass: Option<String>,
     },
     /// Invite `to` into the room this user is in.
     Invite {
@@ -64,6 +91,8 @@ pub enum LobbyServerMessage {
     Welcome {
         version: u32,
         you: UserId,
+        /// Give it in the next `hello` to come back as this user.
+        resume_token: String,
         users: Vec<UserView>,
     },
     /// Who came online or changed rooms (`changed`) and who went offline (`left`).
@@ -152,13 +181,13 @@ mod tests {
     #[test]
     fn messages_round_trip_with_stable_tags() {
         let hello: LobbyClientMessage = serde_json::from_str(r#"{"type":"hello","version":1,"name":"Ana"}"#).unwrap();
-        assert_eq!(hello, LobbyClientMessage::Hello { version: 1, name: "Ana".into() });
+        assert_eq!(hello, LobbyClientMessage::Hello { version: 1, name: "Ana".into(), resume: None });
         let browsing: LobbyClientMessage = serde_json::from_str(r#"{"type":"where"}"#).unwrap();
-        assert_eq!(browsing, LobbyClientMessage::Where { room: None });
+        assert_eq!(browsing, LobbyClientMessage::Where { room: None, pass: None });
         assert!(serde_json::from_str::<LobbyClientMessage>(r#"{"type":"where","room":"r","x":1}"#).is_err());
         let relayed = LobbyRelayed::Invite {
             invitation: "i".into(),
-            from: UserView { id: "u".into(), name: "Ana".into(), room: Some("r".into()) },
+            from: UserView { id: "u".into(), name: "Ana".into(), room: Some("r".into()), in_room: true },
             from_instance: "a".into(),
             to: "v".into(),
             room: "r".into(),
@@ -166,5 +195,16 @@ mod tests {
         let json = serde_json::to_string(&relayed).unwrap();
         assert_eq!(serde_json::from_str::<LobbyRelayed>(&json).unwrap(), relayed);
         assert_eq!(lobby_instance_channel("p:", "a"), "p:lobby:a");
+    }
+
+    #[test]
+    fn a_room_is_seen_only_from_inside_it() {
+        let ana = UserView { id: "u".into(), name: "Ana".into(), room: Some("r".into()), in_room: true };
+        assert_eq!(ana.seen_from(Some("r")), ana);
+        let outside = ana.seen_from(None);
+        assert_eq!((outside.room, outside.in_room), (None, true));
+        assert_eq!(ana.seen_from(Some("other")).room, None);
+        let browsing = UserView { room: None, in_room: false, ..ana };
+        assert_eq!(browsing.seen_from(None), browsing);
     }
 }

@@ -276,6 +276,8 @@ pub enum RoomServerMessage {
         member: MemberId,
         /// Give it in `hello` to take this seat back after a dropped socket.
         resume_token: String,
+        /// Give it in the lobby's `where` to be shown in this room there.
+        presence_pass: String,
         room: String,
         movie: String,
         policy: ControlPolicy,

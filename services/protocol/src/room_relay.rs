@@ -27,10 +27,26 @@ pub enum Relayed {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RelayedCommand {
-    Join { connection: ConnectionKey, name: String, password: Option<String>, resume: Option<String> },
-    Message { member: MemberId, connection: ConnectionKey, message: RoomClientMessage },
-    Detach { member: MemberId, connection: ConnectionKey },
-    Leave { member: MemberId, connection: ConnectionKey },
+    /// `admitted`: the member's instance checked the room's password (or it has none).
+    Join {
+        connection: ConnectionKey,
+        name: String,
+        admitted: bool,
+        resume: Option<String>,
+    },
+    Message {
+        member: MemberId,
+        connection: ConnectionKey,
+        message: RoomClientMessage,
+    },
+    Detach {
+        member: MemberId,
+        connection: ConnectionKey,
+    },
+    Leave {
+        member: MemberId,
+        connection: ConnectionKey,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +77,7 @@ mod tests {
                 command: RelayedCommand::Join {
                     connection: "i2.7".into(),
                     name: "Ana".into(),
-                    password: None,
+                    admitted: false,
                     resume: Some("t".into()),
                 },
             },

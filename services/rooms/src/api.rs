@@ -10,7 +10,6 @@ use cinemesh_common::ApiError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::password::PasswordHash;
 use crate::registry::Rooms;
 use crate::room::RoomSetup;
 
@@ -88,7 +87,7 @@ pub async fn create_room(api: web::Data<RoomsApi>, body: web::Json<CreateRoom>) 
                 format!("a password has 1 to {MAX_PASSWORD_CHARS} characters"),
             ));
         }
-        Some(p) => Some(PasswordHash::new(&p)),
+        Some(p) => Some(crate::password::hash(p).await),
         None => None,
     };
     // 20 characters of a 31-symbol alphabet: about 99 bits, unguessable.
@@ -98,7 +97,7 @@ pub async fn create_room(api: web::Data<RoomsApi>, body: web::Json<CreateRoom>) 
         .create(RoomSetup { id: id.clone(), movie: movie_id, duration_ms, password })
         .await
         .map_err(ApiError::from)?;
-    Ok(HttpResponse::Created().json(summary(&room.id, &room.movie, room.has_password)))
+    Ok(HttpResponse::Created().json(summary(&room.id, &room.movie, room.password.is_some())))
 }
 
 /// A room's public facts (no members, no chat).
@@ -111,5 +110,5 @@ pub async fn get_room(api: web::Data<RoomsApi>, id: web::Path<String>) -> Result
         .await
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::not_found("room_not_found", "no such room"))?;
-    Ok(HttpResponse::Ok().json(summary(&room.id, &room.movie, room.has_password)))
+    Ok(HttpResponse::Ok().json(summary(&room.id, &room.movie, room.password.is_some())))
 }

@@ -16,6 +16,7 @@ pub mod lobby_session;
 pub mod members;
 pub mod metrics;
 pub mod password;
+pub mod password_guard;
 pub mod playback;
 pub mod registry;
 pub mod relay;

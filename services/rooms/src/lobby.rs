@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use cinemesh_common::StopSignal;
 use cinemesh_common::db::now_ms;
+use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_protocol::lobby::{
     INVITATION_TTL_MS, LOBBY_PROTOCOL_VERSION, LobbyRelayed, LobbyServerMessage, UserId, UserView,
 };
@@ -29,8 +30,10 @@ const INSTANCE_SILENCE_MS: i64 = 15_000;
 pub enum LobbyCommand {
     Join {
         name: DisplayName,
+        /// The user this connection comes back as (from a verified resume token).
+        resume: Option<UserId>,
         outbox: mpsc::Sender<Frame>,
-        joined: oneshot::Sender<UserId>,
+        joined: oneshot::Sender<Result<Joined, Refusal>>,
     },
     Where {
         user: UserId,
@@ -46,11 +49,21 @@ pub enum LobbyCommand {
         invitation: String,
         accept: bool,
     },
+    /// A connection ended; the user leaves unless a newer connection took it over.
     Leave {
         user: UserId,
+        connection: u64,
     },
     /// From another instance, through Redis.
     Relayed(LobbyRelayed),
+}
+
+/// Who a connection is in the lobby.
+#[derive(Debug, Clone)]
+pub struct Joined {
+    pub user: UserId,
+    /// Tells this connection apart from a later one of the same user.
+    pub connection: u64,
 }
 
 /// Where sessions send lobby commands.
@@ -66,6 +79,7 @@ impl Lobby {
     pub fn start(
         relay: Option<(LobbyRelay, mpsc::Receiver<LobbyRelayed>)>,
         metrics: crate::metrics::RoomMetrics,
+        passes: PresencePasses,
         stop: StopSignal,
     ) -> Self {
         let (commands, receiver) = mpsc::channel(QUEUE);
@@ -77,6 +91,8 @@ impl Lobby {
             relay,
             announced_ms: 0,
             metrics,
+            connections: 0,
+            passes,
         };
         if let Some(mut relayed) = relayed {
             let commands = commands.clone();
@@ -98,8 +114,11 @@ impl Lobby {
 }
 
 struct LocalUser {
+    /// With the user's room, seen only by others in it.
     view: UserView,
+    name_key: String,
     outbox: mpsc::Sender<Frame>,
+    connection: u64,
 }
 
 struct RemoteInstance {
@@ -123,6 +142,9 @@ struct Hub {
     relay: Option<LobbyRelay>,
     announced_ms: i64,
     metrics: crate::metrics::RoomMetrics,
+    connections: u64,
+    /// Signs the resume token of each welcome.
+    passes: PresencePasses,
 }
 
 impl Hub {
@@ -144,27 +166,21 @@ impl Hub {
 
     fn handle(&mut self, command: LobbyCommand) {
         match command {
-            LobbyCommand::Join { name, outbox, joined } => {
-                let id = cinemesh_common::id::random_id(12);
-                let view = UserView { id: id.clone(), name: name.as_str().to_owned(), room: None };
-                self.local.insert(id.clone(), LocalUser { view: view.clone(), outbox });
-                let welcome = LobbyServerMessage::Welcome {
-                    version: LOBBY_PROTOCOL_VERSION,
-                    you: id.clone(),
-                    users: self.everyone(),
-                };
-                self.send(&id, &welcome);
-                self.changed(vec![view], vec![], Some(&id));
-                let _ = joined.send(id);
+            LobbyCommand::Join { name, resume, outbox, joined } => {
+                let _ = joined.send(self.join(name, resume, outbox));
             }
             LobbyCommand::Where { user, room } => {
                 let Some(local) = self.local.get_mut(&user) else { return };
                 if local.view.room == room {
                     return;
                 }
+                local.view.in_room = room.is_some();
                 local.view.room = room;
                 let view = local.view.clone();
-                self.changed(vec![view], vec![], None);
+                // What this user may see changed with its room: everyone again, as seen from there.
+                let everyone = self.everyone().iter().map(|u| u.seen_from(view.room.as_deref())).collect();
+                self.send(&user, &LobbyServerMessage::Presence { changed: everyone, left: vec![] });
+                self.changed(vec![view], vec![], Some(&user));
             }
             LobbyCommand::Invite { user, to, room } => {
                 if let Err(refusal) = self.invite(&user, to, room) {
@@ -178,8 +194,9 @@ impl Hub {
                     self.send(&user, &refusal_message(refusal));
                 }
             }
-            LobbyCommand::Leave { user } => {
-                if self.local.remove(&user).is_some() {
+            LobbyCommand::Leave { user, connection } => {
+                if self.local.get(&user).is_some_and(|u| u.connection == connection) {
+                    self.local.remove(&user);
                     self.pending.retain(|_, p| p.to != user);
                     self.changed(vec![], vec![user], None);
                 }
@@ -188,7 +205,40 @@ impl Hub {
         }
     }
 
-    /// Everyone online, here and elsewhere.
+    /// A new connection: a new user, or one coming back (same id) after a
+    /// drop. Names are unique among everyone online, here and elsewhere.
+    fn join(
+        &mut self,
+        name: DisplayName,
+        resume: Option<UserId>,
+        outbox: mpsc::Sender<Frame>,
+    ) -> Result<Joined, Refusal> {
+        let name_key = name.key();
+        let taken = self.local.iter().any(|(id, u)| u.name_key == name_key && Some(id) != resume.as_ref())
+            || self.remote.values().flat_map(|i| i.users.values()).any(|u| {
+                Some(&u.id) != resume.as_ref() && DisplayName::parse(&u.name).is_ok_and(|n| n.key() == name_key)
+            });
+        if taken {
+            return Err(Refusal::new("name_taken", format!("someone online is called {} already", name.as_str())));
+        }
+        self.connections += 1;
+        let connection = self.connections;
+        let id = resume.unwrap_or_else(|| cinemesh_common::id::random_id(12));
+        // A connection coming back replaces the one it left behind; the page says where it is again.
+        let view = UserView { id: id.clone(), name: name.as_str().to_owned(), room: None, in_room: false };
+        self.local.insert(id.clone(), LocalUser { view: view.clone(), name_key, outbox, connection });
+        let welcome = LobbyServerMessage::Welcome {
+            version: LOBBY_PROTOCOL_VERSION,
+            you: id.clone(),
+            resume_token: self.passes.lobby_resume_token(&id),
+            users: self.everyone().iter().map(|u| u.seen_from(None)).collect(),
+        };
+        self.send(&id, &welcome);
+        self.changed(vec![view], vec![], Some(&id));
+        Ok(Joined { user: id, connection })
+    }
+
+    /// Everyone online, here and elsewhere, with their rooms.
     fn everyone(&self) -> Vec<UserView> {
         let mut users: Vec<UserView> = self.local.values().map(|u| u.view.clone()).collect();
         users.extend(self.remote.values().flat_map(|i| i.users.values().cloned()));
@@ -337,16 +387,23 @@ impl Hub {
         self.push(changed, left, except);
     }
 
-    /// Tells the users here (but `except`) about a change, serialized once.
+    /// Tells the users here (but `except`) about a change: each sees a room
+    /// only if it is in it too. Serialized once per room of the recipients.
     fn push(&self, changed: Vec<UserView>, left: Vec<UserId>, except: Option<&str>) {
         if changed.is_empty() && left.is_empty() {
             return;
         }
-        let frame = frame_of(&LobbyServerMessage::Presence { changed, left });
+        let mut frames: HashMap<Option<&str>, Frame> = HashMap::new();
         for (id, user) in &self.local {
-            if Some(id.as_str()) != except {
-                let _ = user.outbox.try_send(frame.clone());
+            if Some(id.as_str()) == except {
+                continue;
             }
+            let room = user.view.room.as_deref();
+            let frame = frames.entry(room).or_insert_with(|| {
+                let changed = changed.iter().map(|u| u.seen_from(room)).collect();
+                frame_of(&LobbyServerMessage::Presence { changed, left: left.clone() })
+            });
+            let _ = user.outbox.try_send(frame.clone());
         }
     }
 

@@ -8,17 +8,20 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use cinemesh_common::db::now_ms;
 use cinemesh_common::rate_limit::RateLimiter;
 use cinemesh_common::stop::SHUTTING_DOWN;
+use cinemesh_common::swarm_token::now_unix_secs;
 use cinemesh_protocol::lobby::{LOBBY_PROTOCOL_VERSION, LobbyClientMessage, LobbyServerMessage, MAX_LOBBY_FRAME_BYTES};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
 use crate::delivery::{Frame, OUTBOX_CAPACITY, frame_of};
-use crate::lobby::{Lobby, LobbyCommand};
+use crate::lobby::{Joined, Lobby, LobbyCommand};
 use crate::members::DisplayName;
 use crate::registry::Rooms;
 use crate::socket::{Guard, Inbound, close, read_hello, upgrade};
 
+/// `MAX_*_FRAME_BYTES`, in words for refusals.
+const FRAME_LIMIT: &str = "4 KiB";
 const MESSAGES_PER_SEC: f64 = 20.0;
 const MESSAGE_BURST: f64 = 40.0;
 const INVITES_PER_SEC: f64 = 1.0;
@@ -44,11 +47,12 @@ fn parse(text: &str) -> Result<LobbyClientMessage, Refusal> {
 async fn run(lobby: Lobby, rooms: Rooms, mut socket: actix_ws::Session, mut stream: actix_ws::AggregatedMessageStream) {
     let metrics = rooms.metrics.clone();
     let _open = metrics.connected("lobby");
-    let name = match read_hello(&mut stream).await {
+    let (name, resume) = match read_hello(&mut stream, FRAME_LIMIT).await {
         Ok(text) => match parse(&text) {
-            Ok(LobbyClientMessage::Hello { version, name }) if version == LOBBY_PROTOCOL_VERSION => {
+            Ok(LobbyClientMessage::Hello { version, name, resume }) if version == LOBBY_PROTOCOL_VERSION => {
                 match DisplayName::parse(&name) {
-                    Ok(name) => name,
+                    // A token that does not verify is ignored: the page joins as someone new.
+                    Ok(name) => (name, resume.and_then(|token| rooms.passes.lobby_user(&token))),
                     Err(refusal) => return close(socket, refusal, &metrics).await,
                 }
             }
@@ -68,12 +72,14 @@ async fn run(lobby: Lobby, rooms: Rooms, mut socket: actix_ws::Session, mut stre
     };
     let (outbox, mut inbox) = mpsc::channel::<Frame>(OUTBOX_CAPACITY);
     let (joined, id) = oneshot::channel();
-    lobby.send(LobbyCommand::Join { name, outbox, joined }).await;
-    let Ok(user) = id.await else {
-        return close(socket, Refusal::new("lobby_closed", "the lobby is not running"), &metrics).await;
+    lobby.send(LobbyCommand::Join { name, resume, outbox, joined }).await;
+    let Joined { user, connection } = match id.await {
+        Ok(Ok(joined)) => joined,
+        Ok(Err(refusal)) => return close(socket, refusal, &metrics).await,
+        Err(_) => return close(socket, Refusal::new("lobby_closed", "the lobby is not running"), &metrics).await,
     };
     let ending = serve(&lobby, &rooms, &user, &mut socket, &mut stream, &mut inbox).await;
-    lobby.send(LobbyCommand::Leave { user }).await;
+    lobby.send(LobbyCommand::Leave { user, connection }).await;
     match ending {
         Some(refusal) => close(socket, refusal, &metrics).await,
         None => {
@@ -94,7 +100,7 @@ async fn serve(
     let start = Instant::now();
     let mut messages = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, start);
     let mut invites = RateLimiter::new(INVITES_PER_SEC, INVITE_BURST, start);
-    let mut guard = Guard::new("4 KiB", rooms.metrics.clone());
+    let mut guard = Guard::new(FRAME_LIMIT, rooms.metrics.clone());
     let mut ticks = tokio::time::interval(Duration::from_secs(5));
     let mut stopping = lobby.stop.watch();
     loop {
@@ -122,7 +128,7 @@ async fn serve(
                         Ok(LobbyClientMessage::Hello { .. }) => {
                             Some(Refusal::new("already_greeted", "hello was already said"))
                         }
-                        Ok(LobbyClientMessage::Where { room }) => match known_room(rooms, room.as_deref()).await {
+                        Ok(LobbyClientMessage::Where { room, pass }) => match admitted(rooms, room.as_deref(), pass.as_deref()).await {
                             Ok(()) => {
                                 lobby.send(LobbyCommand::Where { user: user.to_owned(), room }).await;
                                 None
@@ -164,12 +170,15 @@ async fn serve(
     }
 }
 
-/// A `where` names a room that exists (or none).
-async fn known_room(rooms: &Rooms, room: Option<&str>) -> Result<(), Refusal> {
+/// A `where` names a room (or none) with a presence pass that room gave this page.
+async fn admitted(rooms: &Rooms, room: Option<&str>, pass: Option<&str>) -> Result<(), Refusal> {
     let Some(room) = room else { return Ok(()) };
     let unknown = || Refusal::new("room_not_found", "no such room");
     if room.is_empty() || room.chars().count() > MAX_ROOM_ID_CHARS {
         return Err(unknown());
+    }
+    if pass.and_then(|pass| rooms.passes.verify(pass, room, now_unix_secs())).is_none() {
+        return Err(Refusal::new("not_a_member", "join the room first; its welcome carries the pass for where"));
     }
     match rooms.exists(room).await {
         Ok(true) => Ok(()),

@@ -29,7 +29,8 @@ impl DisplayName {
         &self.0
     }
 
-    fn key(&self) -> String {
+    /// What two names must not share to be told apart.
+    pub fn key(&self) -> String {
         self.0.to_lowercase()
     }
 }

@@ -10,10 +10,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use cinemesh_common::db::now_ms;
+use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_protocol::room_relay::{ConnectionKey, JoinAnswer, RelayedCommand};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::delivery::Route;
+use crate::password::PasswordHash;
 use crate::relay::{Home, Incoming, Relay, room_moved};
 use crate::room::{Room, RoomCommand, RoomSetup, refusal_message, run_room};
 use crate::store::RoomStore;
@@ -55,7 +57,8 @@ enum Destination {
 pub struct RoomHandle {
     pub id: String,
     pub movie: String,
-    pub has_password: bool,
+    /// Checked by the member's session before it joins (on the blocking pool).
+    pub password: Option<Arc<PasswordHash>>,
     destination: Destination,
 }
 
@@ -74,9 +77,9 @@ impl RoomHandle {
 
     fn relay(&self, home: &str, relay: &Relay, command: RoomCommand) {
         match command {
-            RoomCommand::Join { name, password, resume, connection, route, accepted } => {
+            RoomCommand::Join { name, admitted, resume, connection, route, accepted } => {
                 let Route::Local(outbox) = route else { return };
-                let join = RelayedCommand::Join { connection: connection.clone(), name, password, resume };
+                let join = RelayedCommand::Join { connection: connection.clone(), name, admitted, resume };
                 relay.join_remote(&self.id, home, connection, join, outbox, accepted);
             }
             RoomCommand::Message { member, connection, message } => {
@@ -115,6 +118,10 @@ pub struct Rooms {
     connections: Arc<AtomicU64>,
     /// Set by `shutdown`: no room starts here any more.
     stopping: Arc<AtomicBool>,
+    /// Signs the presence pass of each room welcome; the lobby checks them.
+    pub passes: PresencePasses,
+    /// Wrong-password counts per address and per room.
+    pub password_guard: crate::password_guard::PasswordGuard,
     /// Chat budgets per client address, across rooms and connections.
     pub chat_limits: crate::ip_limits::IpLimits,
     pub metrics: crate::metrics::RoomMetrics,
@@ -134,6 +141,8 @@ impl Default for Rooms {
             instance: cinemesh_common::id::random_id(12).into(),
             connections: Arc::default(),
             stopping: Arc::default(),
+            passes: PresencePasses::new(cinemesh_common::Signer::new("")),
+            password_guard: crate::password_guard::PasswordGuard::default(),
             chat_limits: crate::ip_limits::IpLimits::default(),
             metrics: crate::metrics::RoomMetrics::default(),
         }
@@ -165,6 +174,12 @@ impl Rooms {
 
     /// Shares rooms with other instances through `relay`; what they ask of
     /// rooms running here arrives on `incoming`.
+    /// Passes signed with the secret every instance shares.
+    pub fn with_passes(mut self, passes: PresencePasses) -> Self {
+        self.passes = passes;
+        self
+    }
+
     pub fn with_relay(mut self, relay: Relay, incoming: mpsc::Receiver<Incoming>) -> Self {
         self.instance = relay.instance().into();
         self.relay = Some(relay);
@@ -202,6 +217,7 @@ impl Rooms {
         room.with_resume_grace(self.timing.resume_grace_ms)
             .with_buffer_wait(self.timing.buffer_wait_ms)
             .with_empty_grace(self.timing.empty_grace_ms)
+            .with_passes(self.passes.clone())
             .with_metrics(self.metrics.clone())
     }
 
@@ -210,7 +226,7 @@ impl Rooms {
         let handle = RoomHandle {
             id: setup.id.clone(),
             movie: setup.movie.clone(),
-            has_password: setup.password.is_some(),
+            password: setup.password.clone().map(Arc::new),
             destination: Destination::Here(commands.clone()),
         };
         self.lock().insert(handle.id.clone(), handle.clone());
@@ -264,10 +280,10 @@ impl Rooms {
                 }
                 Ok(handle)
             }
-            Home::There(home) => Ok(store.summary(id).await?.map(|(movie, has_password)| RoomHandle {
+            Home::There(home) => Ok(store.summary(id).await?.map(|(movie, password)| RoomHandle {
                 id: id.to_owned(),
                 movie,
-                has_password,
+                password: password.map(Arc::new),
                 destination: Destination::There { home, relay: relay.clone() },
             })),
         }
@@ -361,7 +377,7 @@ impl Rooms {
             return;
         };
         let command = match command {
-            RelayedCommand::Join { connection, name, password, resume } => {
+            RelayedCommand::Join { connection, name, admitted, resume } => {
                 let (accepted, answer) = oneshot::channel::<Result<String, crate::Refusal>>();
                 let route = Route::Remote { instance: from.clone(), relay: relay.clone() };
                 let relay = relay.clone();
@@ -374,7 +390,7 @@ impl Rooms {
                     };
                     relay.joined(&from, key, answer);
                 });
-                RoomCommand::Join { name, password, resume, connection, route, accepted }
+                RoomCommand::Join { name, admitted, resume, connection, route, accepted }
             }
             RelayedCommand::Message { member, connection, message } => {
                 RoomCommand::Message { member, connection, message }

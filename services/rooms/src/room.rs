@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
+use cinemesh_common::presence_pass::PresencePasses;
+use cinemesh_common::swarm_token::now_unix_secs;
 use cinemesh_protocol::room::{
     CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MAX_NONCE_CHARS,
     MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS, MemberHealth, MemberId, MemberView, PlaybackCommand, ROOM_PROTOCOL_VERSION,
@@ -46,7 +48,8 @@ struct Wait {
 pub enum RoomCommand {
     Join {
         name: String,
-        password: Option<String>,
+        /// The session checked the room's password (or the room has none).
+        admitted: bool,
         resume: Option<String>,
         connection: ConnectionKey,
         route: Route,
@@ -89,6 +92,9 @@ fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// The most bytes a member may say it shared: far past any evening's upload.
+const MAX_SHARED_BYTES: f64 = 1e13;
+
 /// How a room is set up when it is created.
 #[derive(Debug, Clone)]
 pub struct RoomSetup {
@@ -126,6 +132,8 @@ pub struct Room {
     /// Online members whose players share segments, with their upload caps.
     sharers: BTreeMap<MemberId, UploadCap>,
     fetch_plan: Vec<MemberId>,
+    /// Signs the presence pass of each welcome.
+    passes: PresencePasses,
     now_ms: fn() -> i64,
 }
 
@@ -146,6 +154,11 @@ impl Room {
 
     pub fn with_empty_grace(mut self, grace_ms: i64) -> Self {
         self.empty_grace_ms = grace_ms;
+        self
+    }
+
+    pub fn with_passes(mut self, passes: PresencePasses) -> Self {
+        self.passes = passes;
         self
     }
 
@@ -215,6 +228,7 @@ impl Room {
             catching_up: HashSet::new(),
             sharers: BTreeMap::new(),
             fetch_plan: Vec::new(),
+            passes: PresencePasses::new(cinemesh_common::Signer::new("")),
             now_ms,
         }
     }
@@ -285,11 +299,11 @@ impl Room {
 
     fn dispatch(&mut self, command: RoomCommand) {
         match command {
-            RoomCommand::Join { name, password, resume, connection, route, accepted } => {
+            RoomCommand::Join { name, admitted, resume, connection, route, accepted } => {
                 let attachment = Attachment { connection, route };
                 let result = match resume.as_deref().and_then(|token| self.seat_of(token).map(|m| (m, token))) {
                     Some((member, token)) => Ok(self.resume(member, token, attachment)),
-                    None => self.join(name, password.as_deref(), attachment),
+                    None => self.join(name, admitted, attachment),
                 };
                 let _ = accepted.send(result);
             }
@@ -349,10 +363,8 @@ impl Room {
         self.seats.iter().find(|(_, seat)| seat.resume_digest == wanted).map(|(id, _)| id.clone())
     }
 
-    fn join(&mut self, name: String, password: Option<&str>, attachment: Attachment) -> Result<MemberId, Refusal> {
-        if let Some(expected) = &self.setup.password
-            && !expected.matches(password.unwrap_or_default())
-        {
+    fn join(&mut self, name: String, admitted: bool, attachment: Attachment) -> Result<MemberId, Refusal> {
+        if self.setup.password.is_some() && !admitted {
             return Err(Refusal::new("wrong_password", "this room needs the right password"));
         }
         let name = DisplayName::parse(&name)?;
@@ -444,6 +456,7 @@ impl Room {
             version: ROOM_PROTOCOL_VERSION,
             member: member.clone(),
             resume_token: token.to_owned(),
+            presence_pass: self.passes.issue(&self.setup.id, member, now_unix_secs()),
             room: self.setup.id.clone(),
             movie: self.setup.movie.clone(),
             policy: self.members.policy,
@@ -486,8 +499,15 @@ impl Room {
             // Handled by the session, which knows its connection.
             RoomClientMessage::Leave => Ok(()),
             RoomClientMessage::Status { buffering, offset_ms, shared_bytes } => {
-                let shared_bytes = shared_bytes.filter(|b| b.is_finite() && *b >= 0.0);
-                self.status(member, &name, buffering, offset_ms.filter(|o| o.is_finite()), shared_bytes);
+                // Figures feed the shared histogram and everyone's health panel: nonsense is refused.
+                let longest_offset_ms = self.setup.duration_ms + 60_000.0;
+                if offset_ms.is_some_and(|o| !o.is_finite() || o.abs() > longest_offset_ms) {
+                    return Err(Refusal::new("invalid_status", "offset_ms is beyond the movie"));
+                }
+                if shared_bytes.is_some_and(|b| !b.is_finite() || !(0.0..=MAX_SHARED_BYTES).contains(&b)) {
+                    return Err(Refusal::new("invalid_status", "shared_bytes is not a byte count"));
+                }
+                self.status(member, &name, buffering, offset_ms, shared_bytes);
                 Ok(())
             }
             // Answered by the session without a trip through the room.

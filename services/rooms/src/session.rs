@@ -20,6 +20,8 @@ use crate::registry::{RoomHandle, Rooms};
 use crate::room::RoomCommand;
 use crate::socket::{Guard, Inbound, close, close_quietly, read_hello, upgrade};
 
+/// `MAX_*_FRAME_BYTES`, in words for refusals.
+const FRAME_LIMIT: &str = "40 KiB";
 const MESSAGES_PER_SEC: f64 = 50.0;
 const MESSAGE_BURST: f64 = 100.0;
 const CHATS_PER_SEC: f64 = 10.0;
@@ -86,7 +88,7 @@ async fn run_session(
     let metrics = rooms.metrics.clone();
     let _open = metrics.connected("room");
     // The hello: nothing else is read before it.
-    let text = match read_hello(&mut stream).await {
+    let text = match read_hello(&mut stream, FRAME_LIMIT).await {
         Ok(text) => text,
         Err(Some(refusal)) => return close(socket, refusal, &metrics).await,
         Err(None) => return,
@@ -105,6 +107,10 @@ async fn run_session(
         }
         Err(refusal) => return close(socket, refusal, &metrics).await,
     };
+    let admitted = match check_password(&rooms, &room, client.ip, password).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return close(socket, refusal, &metrics).await,
+    };
     let (outbox, mut inbox) = mpsc::channel::<Frame>(OUTBOX_CAPACITY);
     let connection = rooms.next_connection();
     let mut attempt = 0;
@@ -113,7 +119,7 @@ async fn run_session(
         let (accepted, answer) = oneshot::channel();
         let join = RoomCommand::Join {
             name: name.clone(),
-            password: password.clone(),
+            admitted,
             resume: resume.clone(),
             connection: connection.clone(),
             route: Route::Local(outbox.clone()),
@@ -155,6 +161,28 @@ async fn run_session(
     }
 }
 
+/// Whether the hello's password opens the room (always, for a room without
+/// one). Checked here, on the blocking pool, rather than in the room's task:
+/// a check costs tens of milliseconds. Guesses are throttled; see `PasswordGuard`.
+async fn check_password(
+    rooms: &Rooms,
+    room: &RoomHandle,
+    ip: Option<std::net::IpAddr>,
+    password: Option<String>,
+) -> Result<bool, Refusal> {
+    let (Some(expected), Some(password)) = (&room.password, password) else {
+        return Ok(room.password.is_none());
+    };
+    rooms.password_guard.may_try(&room.id, ip, Instant::now())?;
+    if crate::password::check(expected.clone(), password).await {
+        rooms.password_guard.succeeded(ip);
+        Ok(true)
+    } else {
+        rooms.password_guard.failed(&room.id, ip, Instant::now());
+        Ok(false)
+    }
+}
+
 /// Relays between the socket and the room until either ends.
 async fn serve_member(
     room: &RoomHandle,
@@ -168,7 +196,7 @@ async fn serve_member(
     let start = Instant::now();
     let mut messages = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, start);
     let mut chats = RateLimiter::new(CHATS_PER_SEC, CHAT_BURST, start);
-    let mut guard = Guard::new("40 KiB", client.metrics.clone());
+    let mut guard = Guard::new(FRAME_LIMIT, client.metrics.clone());
     let mut ticks = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {

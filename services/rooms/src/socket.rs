@@ -63,13 +63,28 @@ fn hello_required() -> Refusal {
     Refusal::new("hello_required", "the first message must be hello")
 }
 
-/// The first text message, within `HELLO_TIMEOUT`; `Err(None)`: the client went away.
-pub async fn read_hello(stream: &mut AggregatedMessageStream) -> Result<ByteString, Option<Refusal>> {
+/// The first text message, within `HELLO_TIMEOUT`; `Err(None)`: the client
+/// went away. `frame_limit` says the frame cap in words ("40 KiB").
+pub async fn read_hello(
+    stream: &mut AggregatedMessageStream,
+    frame_limit: &str,
+) -> Result<ByteString, Option<Refusal>> {
     match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
         Ok(Some(Ok(AggregatedMessage::Text(text)))) => Ok(text),
+        Ok(Some(Ok(AggregatedMessage::Close(_)))) | Ok(None) => Err(None),
         Ok(Some(Ok(_))) => Err(Some(hello_required())),
-        Ok(_) => Err(None),
+        Ok(Some(Err(error))) => Err(Some(protocol_refusal(&error, frame_limit))),
         Err(_) => Err(Some(Refusal::new("hello_timeout", "no hello in time"))),
+    }
+}
+
+/// Why a frame that broke the WebSocket protocol closes the socket.
+fn protocol_refusal(error: &actix_ws::ProtocolError, frame_limit: &str) -> Refusal {
+    match error {
+        actix_ws::ProtocolError::Overflow => {
+            Refusal::new("frame_too_large", format!("frames are limited to {frame_limit}"))
+        }
+        other => Refusal::new("invalid_frame", format!("not a valid WebSocket frame: {other}")),
     }
 }
 
@@ -118,10 +133,7 @@ impl Guard {
             }
             Some(Ok(AggregatedMessage::Pong(_))) => Inbound::Handled,
             Some(Ok(AggregatedMessage::Close(_))) | None => Inbound::Gone,
-            Some(Err(_)) => Inbound::Refused {
-                refusal: Refusal::new("frame_too_large", format!("frames are limited to {}", self.frame_limit)),
-                fatal: true,
-            },
+            Some(Err(error)) => Inbound::Refused { refusal: protocol_refusal(&error, self.frame_limit), fatal: true },
         }
     }
 

@@ -83,17 +83,13 @@ impl RoomStore {
         let _ = self.writes.send(write);
     }
 
-    /// A room's movie and whether it has a password, without loading it.
-    pub async fn summary(&self, id: &str) -> Result<Option<(String, bool)>, sqlx::Error> {
-        let row = sqlx::query("SELECT movie_id, password_digest FROM rooms WHERE id = $1")
+    /// A room's movie and password, without loading it.
+    pub async fn summary(&self, id: &str) -> Result<Option<(String, Option<PasswordHash>)>, sqlx::Error> {
+        let row = sqlx::query("SELECT movie_id, password_salt, password_digest FROM rooms WHERE id = $1")
             .bind(id)
             .fetch_optional(self.db.pool())
             .await?;
-        row.map(|row| {
-            let digest: Option<String> = row.try_get("password_digest")?;
-            Ok((row.try_get("movie_id")?, digest.is_some()))
-        })
-        .transpose()
+        row.map(|row| Ok((row.try_get("movie_id")?, stored_password(&row)?))).transpose()
     }
 
     /// Writes at once, outside the queue (a new room, before its id is handed
@@ -120,12 +116,7 @@ impl RoomStore {
         else {
             return Ok(None);
         };
-        let salt: Option<String> = row.try_get("password_salt")?;
-        let digest: Option<String> = row.try_get("password_digest")?;
-        let password = match (salt, digest) {
-            (Some(salt), Some(digest)) => PasswordHash::from_hex(&salt, &digest),
-            _ => None,
-        };
+        let password = stored_password(&row)?;
         let policy: String = row.try_get("policy")?;
         let playback: String = row.try_get("playback")?;
         let duration_ms: i64 = row.try_get("duration_ms")?;
@@ -216,7 +207,8 @@ async fn write_in_order(db: Database, mut queue: mpsc::UnboundedReceiver<RoomWri
 async fn apply(db: &Database, write: &RoomWrite) -> Result<(), sqlx::Error> {
     match write {
         RoomWrite::Created { setup, policy, playback, at_ms } => {
-            let (salt, digest) = setup.password.as_ref().map(PasswordHash::to_hex).unzip();
+            let (salt, digest) = setup.password.as_ref().map(PasswordHash::to_stored).unzip();
+            let salt = salt.flatten();
             sqlx::query(
                 "INSERT INTO rooms (id, movie_id, duration_ms, password_salt, password_digest, policy, playback, \
                  created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
@@ -287,4 +279,19 @@ async fn apply(db: &Database, write: &RoomWrite) -> Result<(), sqlx::Error> {
         RoomWrite::Flush(_) => {}
     }
     Ok(())
+}
+
+/// A room's password as stored: none, or a hash (which fails closed when it
+/// cannot be read: a damaged row must not open a room to everyone).
+fn stored_password(row: &sqlx::any::AnyRow) -> Result<Option<PasswordHash>, sqlx::Error> {
+    let salt: Option<String> = row.try_get("password_salt")?;
+    let digest: Option<String> = row.try_get("password_digest")?;
+    Ok(match (salt, digest) {
+        (None, None) => None,
+        (salt, Some(digest)) => Some(PasswordHash::from_stored(salt.as_deref(), &digest)),
+        (Some(_), None) => {
+            tracing::error!("a room has a password salt but no digest; it admits nobody by password");
+            Some(PasswordHash::Unreadable)
+        }
+    })
 }

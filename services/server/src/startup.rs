@@ -12,8 +12,9 @@ use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::api::{CatalogApi, configure_catalog};
 use cinemesh_catalog::ingest::{ActiveIngests, Ingester, STALE_STAGING_AFTER, sweep_stale};
 use cinemesh_common::error::extractor_error;
+use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_common::swarm_token::SwarmTokens;
-use cinemesh_common::{Connections, Database, StopSignal};
+use cinemesh_common::{Connections, Database, Signer, StopSignal};
 use cinemesh_segments::{MediaState, ServedBytes, WebState, configure_media, configure_web};
 use cinemesh_tracker::{
     DirectoryConfig, Hub, Recorder, SessionTiming, TrackerState, WebTorrent, configure_tracker, configure_webtorrent,
@@ -60,8 +61,10 @@ impl Application {
         connections.register(&mut registry);
         let stop = StopSignal::default();
         let active = ActiveIngests::default();
-        // One token signer for the catalog (issues) and the tracker (verifies).
-        let tokens = SwarmTokens::new(&config.tracker.secret);
+        // One secret signs what every instance must accept: swarm tokens (the
+        // catalog issues, the tracker verifies) and rooms' presence passes.
+        let signer = Signer::new(&config.tracker.secret);
+        let tokens = SwarmTokens::new(signer.clone());
         let ingester = Ingester { store: store.clone(), media_dir: media_dir.clone(), tools: config.ingest.clone() };
         let catalog = CatalogApi {
             ingester: ingester.clone(),
@@ -120,7 +123,8 @@ impl Application {
         let mut rooms = Rooms::with_store(RoomStore::start(db.clone()))
             .with_resume_grace(secs_to_ms(config.rooms.resume_grace_secs))
             .with_buffer_wait(secs_to_ms(config.rooms.buffer_wait_secs))
-            .with_empty_grace(secs_to_ms(config.rooms.empty_grace_secs));
+            .with_empty_grace(secs_to_ms(config.rooms.empty_grace_secs))
+            .with_passes(PresencePasses::new(signer));
         // With Redis, a room runs on one instance and members anywhere reach it.
         if let Some(url) = storage.redis_url() {
             let (relay, incoming) =
@@ -135,7 +139,7 @@ impl Application {
         };
         rooms.metrics.connections = connections;
         rooms.metrics.register(&mut registry);
-        let lobby = Lobby::start(lobby_relay, rooms.metrics.clone(), stop.clone());
+        let lobby = Lobby::start(lobby_relay, rooms.metrics.clone(), rooms.passes.clone(), stop.clone());
         let rooms_here = rooms.clone();
         let rooms = RoomsApi { rooms, lobby, movies: Arc::new(CatalogMovies::new(store.clone())) };
         let health = HealthState { db, redis, registry: Arc::new(registry) };

@@ -133,6 +133,7 @@ struct Session {
     reported: HashMap<SwarmKey, TransferStats>,
     limiter: RateLimiter,
     refusals: u32,
+    opened: Instant,
 }
 
 impl Session {
@@ -156,6 +157,7 @@ impl Session {
                 reported: HashMap::new(),
                 limiter,
                 refusals: 0,
+                opened: Instant::now(),
             },
             inbox,
         )
@@ -367,7 +369,14 @@ impl Session {
             ClientMessage::Stats { swarm, http_bytes, peer_bytes, uploaded_bytes } => {
                 self.member(&swarm)?;
                 let stats = TransferStats { http_bytes, peer_bytes, uploaded_bytes };
-                let before = self.reported.insert(swarm.clone(), stats).unwrap_or_default();
+                let before = self.reported.get(&swarm).copied().unwrap_or_default();
+                if !stats.plausible_after(&before, self.opened.elapsed().as_secs()) {
+                    return Err(Refusal::new(
+                        "invalid_stats",
+                        "byte counters only grow, and no faster than a link can carry",
+                    ));
+                }
+                self.reported.insert(swarm.clone(), stats);
                 self.state.hub.counters.viewer_bytes(&before, &stats);
                 self.state.recorder.record(Record::Stats { peer: peer.clone(), swarm: swarm.clone(), stats });
                 Command::Touch { peer, swarm }

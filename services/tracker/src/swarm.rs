@@ -33,6 +33,28 @@ pub struct TransferStats {
     pub uploaded_bytes: u64,
 }
 
+/// The fastest a peer can move bytes on any one counter, bytes/s (1 Gbit/s).
+/// Reports beyond what this allows since the connection opened are refused,
+/// so no client can poison the figures or overflow the sums built on them.
+pub const MAX_REPORTED_BYTES_PER_SEC: u64 = 125_000_000;
+/// Slack for counters carried over from before a reconnect, bytes.
+pub const REPORTED_BYTES_SLACK: u64 = 20_000_000_000;
+
+impl TransferStats {
+    /// Whether these counters can follow `before` on a connection open for
+    /// `open_secs`: none goes down, none is beyond what the link could carry.
+    pub fn plausible_after(&self, before: &TransferStats, open_secs: u64) -> bool {
+        let most =
+            open_secs.saturating_add(1).saturating_mul(MAX_REPORTED_BYTES_PER_SEC).saturating_add(REPORTED_BYTES_SLACK);
+        let pairs = [
+            (self.http_bytes, before.http_bytes),
+            (self.peer_bytes, before.peer_bytes),
+            (self.uploaded_bytes, before.uploaded_bytes),
+        ];
+        pairs.iter().all(|&(now, then)| now >= then && now <= most)
+    }
+}
+
 impl Member {
     fn new(instance: Option<String>, holdings: Holdings, now: Instant) -> Self {
         Self {
@@ -186,6 +208,19 @@ impl Swarm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reported_counters_only_grow_and_no_faster_than_a_link() {
+        let before = TransferStats { http_bytes: 100, peer_bytes: 50, uploaded_bytes: 0 };
+        let grown = TransferStats { http_bytes: 200, ..before };
+        assert!(grown.plausible_after(&before, 0));
+        assert!(!before.plausible_after(&grown, 10), "a counter went down");
+        let huge = TransferStats { uploaded_bytes: u64::MAX, ..before };
+        assert!(!huge.plausible_after(&before, 3600));
+        let hour = 3600 * MAX_REPORTED_BYTES_PER_SEC;
+        let fast = TransferStats { peer_bytes: hour, ..before };
+        assert!(fast.plausible_after(&before, 3600) && !fast.plausible_after(&before, 60));
+    }
 
     fn held(seqs: std::ops::RangeInclusive<u32>) -> SegmentRanges {
         SegmentRanges::from_sequences(seqs)

@@ -7,7 +7,7 @@ import type { UserView } from '../protocol/UserView';
 import { ReconnectingSocket } from '../net/reconnecting-socket';
 import { applyChanges } from '../rooms/roster';
 
-export const LOBBY_PROTOCOL_VERSION = 1;
+export const LOBBY_PROTOCOL_VERSION = 2;
 /** The server drops a page silent for 45 s. */
 const PING_MS = 15_000;
 const RECONNECT_MIN_MS = 1_000;
@@ -27,26 +27,36 @@ export class LobbyClient {
   readonly #events: LobbyEvents;
   readonly #socket: ReconnectingSocket;
   #room: string | undefined;
+  /** The room's presence pass: without it the server does not show this page in the room. */
+  #pass: string | undefined;
+  /** Comes back as the same user (same id and name) after a dropped socket. */
+  #resumeToken: string | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(url: string, name: string, room: string | undefined, events: LobbyEvents) {
     this.#room = room;
     this.#events = events;
-    const hello: LobbyClientMessage = { type: 'hello', version: LOBBY_PROTOCOL_VERSION, name };
     this.#socket = new ReconnectingSocket({
       url,
       minDelayMs: RECONNECT_MIN_MS,
       maxDelayMs: RECONNECT_MAX_MS,
-      onOpen: (send) => send(JSON.stringify(hello)),
+      onOpen: (send) => {
+        const hello: LobbyClientMessage = { type: 'hello', version: LOBBY_PROTOCOL_VERSION, name };
+        if (this.#resumeToken !== undefined) hello.resume = this.#resumeToken;
+        send(JSON.stringify(hello));
+      },
       onMessage: (text) => this.#receive(text),
       onDrop: () => clearInterval(this.#pingTimer),
     });
   }
 
-  /** The room this page is in now (undefined: browsing). */
-  setRoom(room: string | undefined): void {
-    if (room === this.#room) return;
+  /** The room this page is in now (undefined: browsing), with that room's presence pass once it has one. */
+  setRoom(room: string | undefined, pass?: string): void {
+    // The same room again without a pass keeps the one it has.
+    const nextPass = room === undefined ? undefined : (pass ?? (room === this.#room ? this.#pass : undefined));
+    if (room === this.#room && nextPass === this.#pass) return;
     this.#room = room;
+    this.#pass = nextPass;
     this.#sendWhere();
   }
 
@@ -65,7 +75,10 @@ export class LobbyClient {
 
   #sendWhere(): void {
     const message: LobbyClientMessage = { type: 'where' };
-    if (this.#room !== undefined) message.room = this.#room;
+    if (this.#room !== undefined && this.#pass !== undefined) {
+      message.room = this.#room;
+      message.pass = this.#pass;
+    }
     this.#send(message);
   }
 
@@ -83,6 +96,7 @@ export class LobbyClient {
     switch (message.type) {
       case 'welcome':
         this.you = message.you;
+        this.#resumeToken = message.resume_token;
         this.users = message.users;
         this.#socket.established();
         clearInterval(this.#pingTimer);

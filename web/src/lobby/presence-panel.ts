@@ -14,6 +14,8 @@ export const NAME_CHOSEN_EVENT = 'cinemesh:name';
 export interface PresencePanel {
   /** The page changed: the room it shows (undefined: not a room). */
   setRoom(room: string | undefined): void;
+  /** The room welcomed this page: others in it may now see it there. */
+  enterRoom(room: string, pass: string): void;
 }
 
 /** Mounts the panel into `slot`; it connects once a name is known. */
@@ -27,7 +29,8 @@ export function startPresence(slot: HTMLElement, navigate: (href: string) => voi
     for (const user of users) names.set(user.id, user.name);
     list.replaceChildren(
       ...users.map((user) => {
-        const where = user.room === undefined || user.room === null ? 'browsing' : user.room === room ? 'in this room' : 'in a room';
+        // The server names a room only to people in it: others just see "in a room".
+        const where = user.room !== undefined && user.room !== null && user.room === room ? 'in this room' : user.in_room ? 'in a room' : 'browsing';
         const invite =
           room !== undefined && user.id !== you && user.room !== room
             ? h('button', { type: 'button', class: 'invite', onclick: () => client?.invite(user.id) }, 'Invite')
@@ -80,6 +83,11 @@ export function startPresence(slot: HTMLElement, navigate: (href: string) => voi
       connect();
       client?.setRoom(next);
       if (client !== undefined) render(client.users, client.you);
+    },
+    enterRoom(next, pass) {
+      room = next;
+      connect();
+      client?.setRoom(next, pass);
     },
   };
 }

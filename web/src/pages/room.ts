@@ -159,6 +159,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
   const room = new RoomClient(webSocketUrl(summary.socket_path), answer.name, answer.password, {
     onWelcome: () => {
       banner.hidden = true;
+      ctx.enteredRoom?.(summary.id, room.presencePass);
       chat.setMyName(room.members.find((m) => m.id === room.member)?.name ?? answer.name);
       for (const message of room.chat) chat.add(message);
       void startPlayer();

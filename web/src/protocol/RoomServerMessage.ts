@@ -17,7 +17,11 @@ member: string,
 /**
  * Give it in `hello` to take this seat back after a dropped socket.
  */
-resume_token: string, room: string, movie: string, policy: ControlPolicy, members: Array<MemberView>, playback: PlaybackState, 
+resume_token: string, 
+/**
+ * Give it in the lobby's `where` to be shown in this room there.
+ */
+presence_pass: string, room: string, movie: string, policy: ControlPolicy, members: Array<MemberView>, playback: PlaybackState, 
 /**
  * The last `CHAT_HISTORY` messages, oldest first.
  */

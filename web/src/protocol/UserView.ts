@@ -5,6 +5,10 @@
  */
 export type UserView = { id: string, name: string, 
 /**
- * The room they are in (none: browsing).
+ * The room they are in, shown only to others in the same room.
  */
-room: string | null, };
+room: string | null, 
+/**
+ * Whether they are in a room (which one is theirs to share).
+ */
+in_room: boolean, };

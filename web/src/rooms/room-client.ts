@@ -59,6 +59,8 @@ export function positionAt(state: PlaybackState, serverMs: number, durationMs = 
 export class RoomClient {
   readonly clock = new ClockOffset();
   member = '';
+  /** Shows this page in the room in the lobby (`where`): from the welcome. */
+  presencePass = '';
   playback: PlaybackState | undefined;
   members: MemberView[] = [];
   policy: ControlPolicy = 'host_only';
@@ -201,6 +203,7 @@ export class RoomClient {
         const resumed = this.#resumeToken !== undefined;
         this.member = message.member;
         this.#resumeToken = message.resume_token;
+        this.presencePass = message.presence_pass;
         this.#socket.established();
         this.members = message.members;
         this.policy = message.policy;

@@ -174,6 +174,8 @@ impl TestApp {
         config.demo.enabled = false;
         config.ingest.x264_preset = "ultrafast".into();
         config.admin.token = ADMIN_TOKEN.into();
+        // Instances that share rooms must share the secret that signs passes and tokens, as deployments do.
+        config.tracker.secret = "test-secret-shared-by-instances".into();
         let postgres_db = if mode == "postgres" {
             let name = format!("cinemesh_test_{}", cinemesh_common::id::random_id(12));
             create_postgres_database(&name).await;

@@ -15,6 +15,7 @@ mod proxy;
 mod room_calls;
 mod room_client;
 mod room_instances;
+mod room_security;
 mod rooms;
 mod segments;
 mod shutdown;

@@ -135,7 +135,7 @@ async fn a_sigterm_closes_tracker_and_lobby_sockets_with_a_reconnect_hint_and_wr
     let holders = staying.holders_until(&swarm, 0, 10, |h| !h.is_empty()).await;
     assert_eq!(holders.len(), 1, "the peer on the other instance is introduced");
     let mut lobby = JsonSocket::connect(&stopping.address, "/api/lobby/socket").await;
-    lobby.send(&LobbyClientMessage::Hello { version: LOBBY_PROTOCOL_VERSION, name: "Ana".into() }).await;
+    lobby.send(&LobbyClientMessage::Hello { version: LOBBY_PROTOCOL_VERSION, name: "Ana".into(), resume: None }).await;
     let welcome: LobbyServerMessage = lobby.next(Duration::from_secs(5)).await.expect("welcome");
     assert!(matches!(welcome, LobbyServerMessage::Welcome { .. }), "{welcome:?}");
 

@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use cinemesh_common::Signer;
 use cinemesh_common::swarm_token::{SwarmTokens, TOKEN_LIFETIME_SECS, now_unix_secs};
 use cinemesh_protocol::SegmentRanges;
 use cinemesh_protocol::tracker::{ClientMessage, MAX_FRAME_BYTES, ReportReason, ServerMessage, Signal, SwarmKey};
@@ -208,10 +209,10 @@ async fn tokens_for_other_movies_expired_or_forged_are_refused() {
     };
     client.send(&join("movie2", token.clone())).await;
     assert_eq!(client.error_code().await, "token_scope");
-    let (expired, _) = SwarmTokens::new(SECRET).issue("movie1", now_unix_secs() - TOKEN_LIFETIME_SECS - 1);
+    let (expired, _) = SwarmTokens::new(Signer::new(SECRET)).issue("movie1", now_unix_secs() - TOKEN_LIFETIME_SECS - 1);
     client.send(&join("movie1", expired)).await;
     assert_eq!(client.error_code().await, "token_expired");
-    let (forged, _) = SwarmTokens::new("another-secret").issue("movie1", now_unix_secs());
+    let (forged, _) = SwarmTokens::new(Signer::new("another-secret")).issue("movie1", now_unix_secs());
     client.send(&join("movie1", forged)).await;
     assert_eq!(client.error_code().await, "invalid_token");
     client.send(&ClientMessage::Join { swarm: swarm("movie1", "4k"), token, holdings: SegmentRanges::default() }).await;
@@ -455,4 +456,50 @@ async fn operators_see_offload_per_movie_from_reported_bytes() {
     assert_eq!((offload["http_bytes"].as_i64(), offload["peer_bytes"].as_i64()), (Some(1_500), Some(4_500)));
     assert_eq!(offload["peer_share"], 0.75);
     assert_eq!(offload["uploaded_bytes"], 20);
+}
+
+#[actix_web::test]
+async fn impossible_byte_reports_are_refused_and_the_offload_figures_never_break() {
+    let (app, token) = app_with_movie(|_| {}).await;
+    let key = swarm("movie1", "720p");
+    let (mut viewer, _) = TrackerClient::greeted(&app).await;
+    viewer.join(&key, &token, SegmentRanges::default()).await;
+    let stats = |http_bytes, uploaded_bytes| ClientMessage::Stats {
+        swarm: key.clone(),
+        http_bytes,
+        peer_bytes: 0,
+        uploaded_bytes,
+    };
+    viewer.send(&stats(1_000, u64::MAX)).await;
+    assert_eq!(viewer.error_code().await, "invalid_stats", "more than any link carries");
+    viewer.send(&stats(1_000, 10)).await;
+    viewer.send(&stats(900, 10)).await;
+    assert_eq!(viewer.error_code().await, "invalid_stats", "cumulative counters do not go down");
+    viewer.sync().await;
+    assert!(app.metric("cinemesh_viewer_bytes_total{source=\"uploaded\"}").await < 1e6, "the metric kept sane");
+
+    // Rows written before the bounds existed sum past 2^63: the figures saturate.
+    let db = app.database().await;
+    for n in 0..3 {
+        sqlx::query(
+            "INSERT INTO peer_sessions (peer_id, movie_id, rendition, ip, user_agent, joined_at_ms, left_at_ms, \
+             http_bytes, peer_bytes, uploaded_bytes) VALUES ($1, 'movie1', '720p', '', '', 0, 1, $2, $2, $2)",
+        )
+        .bind(format!("old{n}"))
+        .bind(i64::MAX)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    }
+    db.close().await;
+    let mut res = app
+        .client
+        .get(app.url("/api/admin/offload/movie1"))
+        .insert_header(("authorization", "Bearer test-admin-token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let offload: serde_json::Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap();
+    assert_eq!(offload["uploaded_bytes"].as_i64(), Some(i64::MAX), "{offload}");
 }

@@ -77,4 +77,25 @@ impl JsonSocket {
             }
         }
     }
+
+    /// The text frames received until one satisfies `done` (included); panics
+    /// if the socket ends or stays silent for `wait` first.
+    pub async fn until_raw(&mut self, wait: Duration, done: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            match actix_web::rt::time::timeout(wait, self.socket.next()).await {
+                Ok(Some(Ok(Frame::Text(text)))) => {
+                    let text = String::from_utf8_lossy(&text).into_owned();
+                    let finished = done(&text);
+                    seen.push(text);
+                    if finished {
+                        return seen;
+                    }
+                }
+                Ok(Some(Ok(Frame::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => panic!("socket ended: {seen:?}"),
+                Err(_) => panic!("silent for {wait:?}: {seen:?}"),
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
 }

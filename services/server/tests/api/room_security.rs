@@ -1,0 +1,119 @@
+//! Rooms against someone trying to get in or to spoil them:
+//! - passwords are stored as Argon2id hashes, never in clear;
+//! - guessing is throttled: after a few wrong passwords from one address
+//!   every further try, right or wrong, is refused with `too_many_attempts`
+//!   until the wait is over, and failures are counted;
+//! - a stored password that cannot be read admits nobody by password (but
+//!   members keep their seats with their tokens).
+
+use std::time::Duration;
+
+use cinemesh_protocol::room::{RoomClientMessage, RoomServerMessage};
+
+use crate::room_client::RoomClient;
+use crate::rooms::app_with_room;
+use crate::ws_client::{Ending, JsonSocket};
+
+/// The code a hello is refused with.
+async fn refusal(app: &crate::helpers::TestApp, room: &str, name: &str, password: &str) -> String {
+    let mut socket = RoomClient::connect(app, room).await;
+    let hello =
+        RoomClientMessage::Hello { version: 1, name: name.into(), password: Some(password.into()), resume: None };
+    socket.send(&hello).await;
+    match socket.next::<RoomServerMessage>(Duration::from_secs(5)).await {
+        Ok(RoomServerMessage::Error { code, .. }) => code,
+        Ok(RoomServerMessage::Welcome { .. }) => "welcome".into(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[actix_web::test]
+async fn room_passwords_are_stored_as_argon2id_hashes() {
+    let (app, room) = app_with_room(Some("popcorn")).await;
+    let db = app.database().await;
+    let (salt, digest): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT password_salt, password_digest FROM rooms WHERE id = $1")
+            .bind(&room)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    let digest = digest.expect("a digest");
+    assert!(digest.starts_with("argon2id:m=19456,t=2,p=1:"), "{digest}");
+    assert!(salt.is_none() && !digest.contains("popcorn"));
+    db.close().await;
+}
+
+#[actix_web::test]
+async fn password_guessing_is_throttled_and_counted() {
+    let (app, room) = app_with_room(Some("popcorn")).await;
+    for guess in 0..5 {
+        assert_eq!(refusal(&app, &room, "Eve", &format!("guess{guess}")).await, "wrong_password");
+    }
+    // Now even the right password must wait: the guesser cannot tell.
+    assert_eq!(refusal(&app, &room, "Eve", "guess5").await, "too_many_attempts");
+    assert_eq!(refusal(&app, &room, "Eve", "popcorn").await, "too_many_attempts");
+    assert_eq!(app.metric("cinemesh_refusals_total{code=\"wrong_password\"}").await, 5.0);
+    assert_eq!(app.metric("cinemesh_refusals_total{code=\"too_many_attempts\"}").await, 2.0);
+    // The wait after the fifth failure is a second.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(refusal(&app, &room, "Eve", "popcorn").await, "welcome");
+}
+
+#[actix_web::test]
+async fn a_password_that_cannot_be_read_admits_nobody_by_password() {
+    let (app, room) = app_with_room(Some("popcorn")).await;
+    let (_host, welcome) = RoomClient::join(&app, &room, "Ana", Some("popcorn")).await;
+    let RoomServerMessage::Welcome { resume_token, .. } = welcome else { unreachable!() };
+    let app = app.restart().await;
+    let db = app.database().await;
+    sqlx::query("UPDATE rooms SET password_digest = 'not-a-hash', password_salt = NULL WHERE id = $1")
+        .bind(&room)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    db.close().await;
+
+    assert_eq!(refusal(&app, &room, "Ben", "popcorn").await, "wrong_password");
+    assert_eq!(refusal(&app, &room, "Ben", "").await, "wrong_password", "and not without one either");
+    let (_, summary) = app.get_json(&format!("/api/rooms/{room}")).await;
+    assert_eq!(summary["has_password"], true);
+    let (_ana, welcome) = RoomClient::resume(&app, &room, &resume_token).await;
+    assert!(matches!(welcome, RoomServerMessage::Welcome { .. }), "a seat is still taken back with its token");
+}
+
+#[actix_web::test]
+async fn nonsense_sync_figures_are_refused_and_never_reach_the_metrics() {
+    let (app, room) = app_with_room(None).await;
+    let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    for (offset_ms, shared_bytes) in
+        [(Some(1.7e308), None), (Some(-9e15), None), (None, Some(-1.0)), (None, Some(1e300))]
+    {
+        ana.send(&RoomClientMessage::Status { buffering: false, offset_ms, shared_bytes }).await;
+        assert_eq!(ana.error_code().await, "invalid_status", "{offset_ms:?} {shared_bytes:?}");
+    }
+    ana.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(-12.0), shared_bytes: Some(5.0) }).await;
+    // The room records it in its own time.
+    for _ in 0..50 {
+        if app.metric("cinemesh_sync_error_ms_count").await >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sum = app.metric("cinemesh_sync_error_ms_sum").await;
+    let count = app.metric("cinemesh_sync_error_ms_count").await;
+    assert_eq!((sum, count), (12.0, 1.0), "only the sane report was recorded");
+}
+
+#[actix_web::test]
+async fn an_oversized_first_frame_closes_room_and_lobby_sockets_with_a_code() {
+    let (app, room) = app_with_room(None).await;
+    for (path, size) in [(format!("/api/rooms/{room}/socket"), 50 * 1024), ("/api/lobby/socket".to_owned(), 5 * 1024)] {
+        let mut socket = JsonSocket::connect(&app, &path).await;
+        socket.send_text(&"x".repeat(size)).await;
+        let refused: RoomServerMessage = socket.next(Duration::from_secs(5)).await.expect("a refusal");
+        assert!(matches!(&refused, RoomServerMessage::Error { code, .. } if code == "frame_too_large"), "{refused:?}");
+        let ending = socket.next::<RoomServerMessage>(Duration::from_secs(5)).await.unwrap_err();
+        assert_eq!(ending, Ending::Closed(Some("frame_too_large".into())), "{path}");
+        assert_eq!(socket.close_code, Some(1008), "{path}: a policy close");
+    }
+}
