@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "rooms", include_str!("../../../migrations/0003_rooms.sql")),
     (4, "room_members", include_str!("../../../migrations/0004_room_members.sql")),
     (5, "chat_nonce", include_str!("../../../migrations/0005_chat_nonce.sql")),
+    (6, "room_bans", include_str!("../../../migrations/0006_room_bans.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

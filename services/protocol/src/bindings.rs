@@ -12,8 +12,8 @@ mod tests {
     use crate::SegmentRanges;
     use crate::lobby::{LobbyClientMessage, LobbyServerMessage, UserView};
     use crate::room::{
-        ChatKind, ChatMessage, ControlPolicy, MemberHealth, MemberView, PlaybackCommand, PlaybackState, Reaction, Role,
-        RoomClientMessage, RoomServerMessage, StreamKind,
+        BanView, ChatKind, ChatMessage, ControlPolicy, MemberHealth, MemberView, PlaybackCommand, PlaybackState,
+        Reaction, Role, RoomClientMessage, RoomServerMessage, StreamKind,
     };
     use crate::tracker::{ClientMessage, Holder, ReportReason, ServerMessage, Signal, SwarmKey};
 
@@ -42,6 +42,7 @@ mod tests {
             one::<MemberHealth>(),
             one::<StreamKind>(),
             one::<Reaction>(),
+            one::<BanView>(),
             one::<ChatMessage>(),
             one::<ChatKind>(),
             one::<LobbyClientMessage>(),

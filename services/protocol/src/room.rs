@@ -80,6 +80,24 @@ pub const MAX_CHAT_CHARS: usize = 500;
 pub const CHAT_HISTORY: usize = 100;
 /// Longest reaction, characters (an emoji with its modifiers).
 pub const MAX_EMOJI_CHARS: usize = 8;
+/// Bans one room keeps; the oldest goes first past this.
+pub const MAX_BANS: usize = 200;
+/// Longest timed ban, minutes (a year); longer is "as long as the room lasts".
+pub const MAX_BAN_MINUTES: u32 = 525_600;
+
+/// Someone the host removed and barred from the room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct BanView {
+    pub id: String,
+    /// The name they had; it is refused while the ban holds.
+    pub name: String,
+    /// When the ban ends, server ms (none: as long as the room lasts).
+    #[serde(default)]
+    #[ts(optional)]
+    pub until_ms: Option<i64>,
+    /// Whether their address is barred too.
+    pub address: bool,
+}
 
 /// Messages from a member to its room.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -153,8 +171,21 @@ pub enum RoomClientMessage {
     HandOver {
         member: MemberId,
     },
+    /// Removes a member and bars them: their resume token no longer works,
+    /// their name is refused, and so (unless `bar_address` is false) is
+    /// their address, for `ban_minutes` or, by default, as long as the room lasts.
     Kick {
         member: MemberId,
+        #[serde(default)]
+        #[ts(optional)]
+        ban_minutes: Option<u32>,
+        #[serde(default)]
+        #[ts(optional)]
+        bar_address: Option<bool>,
+    },
+    /// Lifts a ban (host only); its id is in `bans`.
+    Unban {
+        ban: String,
     },
     /// Joining (or leaving) the room's video call. Only members in the call
     /// stream a camera, microphone or screen, and they receive each other's.
@@ -297,6 +328,10 @@ pub enum RoomServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         by: Option<MemberId>,
+    },
+    /// The room's bans, to the host: after its welcome and whenever they change.
+    Bans {
+        bans: Vec<BanView>,
     },
     /// Members changed: `changed` are new or updated (a join, a role, going
     /// offline, streaming), `left` are gone. The full list is in `welcome`.

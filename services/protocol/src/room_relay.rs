@@ -27,12 +27,15 @@ pub enum Relayed {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RelayedCommand {
-    /// `admitted`: the member's instance checked the room's password (or it has none).
+    /// `admitted`: the member's instance checked the room's password (or it
+    /// has none). `address`: the member's client address, for bans.
     Join {
         connection: ConnectionKey,
         name: String,
         admitted: bool,
         resume: Option<String>,
+        #[serde(default)]
+        address: Option<std::net::IpAddr>,
     },
     Message {
         member: MemberId,
@@ -79,6 +82,7 @@ mod tests {
                     name: "Ana".into(),
                     admitted: false,
                     resume: Some("t".into()),
+                    address: Some([192, 0, 2, 1].into()),
                 },
             },
             Relayed::Command {

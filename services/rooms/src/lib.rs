@@ -7,6 +7,7 @@
 //! and in which room, and carries invitations.
 
 pub mod api;
+pub mod bans;
 pub mod delivery;
 pub mod fetch_plan;
 pub mod ip_limits;

@@ -165,7 +165,7 @@ impl Members {
         Ok(())
     }
 
-    fn require_host(&self, id: &str) -> Result<(), Refusal> {
+    pub fn require_host(&self, id: &str) -> Result<(), Refusal> {
         match self.get(id) {
             Some(m) if m.role == Role::Host => Ok(()),
             Some(_) => Err(Refusal::new("not_allowed", "only the host can do that")),

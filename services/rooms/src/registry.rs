@@ -77,9 +77,9 @@ impl RoomHandle {
 
     fn relay(&self, home: &str, relay: &Relay, command: RoomCommand) {
         match command {
-            RoomCommand::Join { name, admitted, resume, connection, route, accepted } => {
+            RoomCommand::Join { name, admitted, resume, address, connection, route, accepted } => {
                 let Route::Local(outbox) = route else { return };
-                let join = RelayedCommand::Join { connection: connection.clone(), name, admitted, resume };
+                let join = RelayedCommand::Join { connection: connection.clone(), name, admitted, resume, address };
                 relay.join_remote(&self.id, home, connection, join, outbox, accepted);
             }
             RoomCommand::Message { member, connection, message } => {
@@ -377,7 +377,7 @@ impl Rooms {
             return;
         };
         let command = match command {
-            RelayedCommand::Join { connection, name, admitted, resume } => {
+            RelayedCommand::Join { connection, name, admitted, resume, address } => {
                 let (accepted, answer) = oneshot::channel::<Result<String, crate::Refusal>>();
                 let route = Route::Remote { instance: from.clone(), relay: relay.clone() };
                 let relay = relay.clone();
@@ -390,7 +390,7 @@ impl Rooms {
                     };
                     relay.joined(&from, key, answer);
                 });
-                RoomCommand::Join { name, admitted, resume, connection, route, accepted }
+                RoomCommand::Join { name, admitted, resume, address, connection, route, accepted }
             }
             RelayedCommand::Message { member, connection, message } => {
                 RoomCommand::Message { member, connection, message }

@@ -121,6 +121,7 @@ async fn run_session(
             name: name.clone(),
             admitted,
             resume: resume.clone(),
+            address: client.ip,
             connection: connection.clone(),
             route: Route::Local(outbox.clone()),
             accepted,

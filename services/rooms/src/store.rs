@@ -7,6 +7,7 @@ use cinemesh_protocol::room::{CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy
 use sqlx::Row;
 use tokio::sync::mpsc;
 
+use crate::bans::Ban;
 use crate::password::PasswordHash;
 use crate::room::RoomSetup;
 
@@ -39,6 +40,14 @@ pub enum RoomWrite {
         room: String,
         member: MemberId,
     },
+    Ban {
+        room: String,
+        ban: Ban,
+    },
+    Unban {
+        room: String,
+        id: String,
+    },
     /// Answered once every write queued before it is done.
     Flush(tokio::sync::oneshot::Sender<()>),
 }
@@ -62,6 +71,7 @@ pub struct StoredRoom {
     /// The last `CHAT_HISTORY` messages, oldest first.
     pub chat: Vec<ChatMessage>,
     pub members: Vec<StoredMember>,
+    pub bans: Vec<Ban>,
 }
 
 #[derive(Clone)]
@@ -168,9 +178,25 @@ impl RoomStore {
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let bans = sqlx::query("SELECT ban_id, name, address, until_ms FROM room_bans WHERE room_id = $1")
+            .bind(id)
+            .fetch_all(self.db.pool())
+            .await?
+            .into_iter()
+            .map(|row| {
+                let address: Option<String> = row.try_get("address")?;
+                Ok(Ban {
+                    id: row.try_get("ban_id")?,
+                    name: row.try_get("name")?,
+                    address: address.and_then(|a| a.parse().ok()),
+                    until_ms: row.try_get("until_ms")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
         Ok(Some(StoredRoom {
             setup,
             members,
+            bans,
             policy: parse_name(&policy).unwrap_or(ControlPolicy::HostOnly),
             playback: parse_json(&playback)
                 .ok_or_else(|| sqlx::Error::Decode("a room's playback is not JSON".into()))?,
@@ -273,6 +299,23 @@ async fn apply(db: &Database, write: &RoomWrite) -> Result<(), sqlx::Error> {
             sqlx::query("DELETE FROM room_members WHERE room_id = $1 AND member_id = $2")
                 .bind(room)
                 .bind(member)
+                .execute(db.pool())
+                .await?;
+        }
+        RoomWrite::Ban { room, ban } => {
+            sqlx::query("INSERT INTO room_bans (room_id, ban_id, name, address, until_ms) VALUES ($1, $2, $3, $4, $5)")
+                .bind(room)
+                .bind(&ban.id)
+                .bind(&ban.name)
+                .bind(ban.address.map(|a| a.to_string()))
+                .bind(ban.until_ms)
+                .execute(db.pool())
+                .await?;
+        }
+        RoomWrite::Unban { room, id } => {
+            sqlx::query("DELETE FROM room_bans WHERE room_id = $1 AND ban_id = $2")
+                .bind(room)
+                .bind(id)
                 .execute(db.pool())
                 .await?;
         }

@@ -39,7 +39,7 @@ declare global {
 }
 
 /** Refusals that send the member back to the join form, with the reason. */
-const JOIN_REFUSALS = new Set(['wrong_password', 'name_taken', 'invalid_name']);
+const JOIN_REFUSALS = new Set(['wrong_password', 'too_many_attempts', 'name_taken', 'invalid_name']);
 
 interface JoinAnswer {
   name: string;
@@ -181,6 +181,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       player?.engine.setFetchPlan(slots, room.member);
     },
     onHealth: (members) => membersPanel.health(members),
+    onBans: (bans) => membersPanel.bans(bans),
     onChat: (message) => chat.add(message),
     onReactions: (message, reactions) => chat.reactions(message, reactions),
     onTyping: (member, active) => {
@@ -192,6 +193,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     onError: (code, message, fatal) => {
       if (JOIN_REFUSALS.has(code)) exits.refused(message);
       else if (code === 'kicked') exits.ended(endScreen('You were removed', 'The host removed you from this watch party.'));
+      else if (code === 'banned') exits.ended(endScreen('You cannot join', 'The host removed you from this watch party.'));
       else if (code === 'room_not_found') exits.ended(roomNotFound());
       else if (fatal) exits.ended(endScreen('Could not join', `${message} (${code})`));
       else if (code === 'video_full') call.videoRefused(message);

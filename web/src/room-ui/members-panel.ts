@@ -1,8 +1,11 @@
 // Who is in the room: names with host and co-host badges, each member's sync
 // offset or buffering, what they stream, and the bytes their player shared
 // with peers. The host also gets who-controls-playback and, per member, a
-// menu: make co-host (or not), hand the room over, remove from the room.
+// menu: make co-host (or not), hand the room over, remove from the room (a
+// ban: name and address barred until the host lets them back in, from the
+// "Removed" list below).
 import { formatBytes } from '../format';
+import type { BanView } from '../protocol/BanView';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
 import type { MemberHealth } from '../protocol/MemberHealth';
 import type { MemberView } from '../protocol/MemberView';
@@ -21,6 +24,8 @@ const POLICIES: [ControlPolicy, string][] = [
 export class MembersPanel {
   readonly element: HTMLElement;
   readonly #list = h('ul', { class: 'members' });
+  readonly #banned = h('ul', { class: 'bans' });
+  readonly #bansRow = h('div', { class: 'bans-row' }, h('h3', {}, 'Removed'), this.#banned);
   readonly #policy = h('select', { 'aria-label': 'Who controls playback' });
   readonly #policyRow = h('label', { class: 'policy' }, 'Playback: ', this.#policy);
   readonly #send: (message: RoomClientMessage) => void;
@@ -32,7 +37,24 @@ export class MembersPanel {
     this.#send = send;
     for (const [value, label] of POLICIES) this.#policy.append(h('option', { value }, label));
     this.#policy.addEventListener('change', () => send({ type: 'set_policy', policy: this.#policy.value as ControlPolicy }));
-    this.element = h('section', { class: 'members-panel', 'aria-label': 'People' }, h('h2', {}, 'People'), this.#policyRow, this.#list);
+    this.#bansRow.hidden = true;
+    this.element = h('section', { class: 'members-panel', 'aria-label': 'People' }, h('h2', {}, 'People'), this.#policyRow, this.#list, this.#bansRow);
+  }
+
+  /** The room's bans, which only the host receives: each can be lifted. */
+  bans(bans: BanView[]): void {
+    this.#bansRow.hidden = bans.length === 0;
+    this.#banned.replaceChildren(
+      ...bans.map((ban) => {
+        const until = ban.until_ms === undefined ? '' : ` until ${new Date(ban.until_ms).toLocaleTimeString()}`;
+        return h(
+          'li',
+          { 'data-ban': ban.id },
+          `${ban.name}${ban.address ? ' (and their address)' : ''}${until} `,
+          h('button', { type: 'button', onclick: () => this.#send({ type: 'unban', ban: ban.id }) }, 'Let back in'),
+        );
+      }),
+    );
   }
 
   update(me: string, members: MemberView[], policy: ControlPolicy): void {
@@ -93,7 +115,11 @@ export class MembersPanel {
         { class: 'menu' },
         action(cohost ? 'Remove co-host' : 'Make co-host', { type: 'set_cohost', member: member.id, cohost: !cohost }),
         action('Make host', { type: 'hand_over', member: member.id }, `Hand the room over to ${member.name}? You become a co-host.`),
-        action('Remove from room', { type: 'kick', member: member.id }, `Remove ${member.name} from the room?`),
+        action(
+          'Remove from room',
+          { type: 'kick', member: member.id },
+          `Remove ${member.name} from the room? They cannot come back (by name or from their address) until you let them back in.`,
+        ),
       ),
     );
   }

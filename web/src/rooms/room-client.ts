@@ -2,6 +2,7 @@
 // protocol crate: says hello (or resumes its seat after a drop, with backoff),
 // keeps the clock offset to the server from pings, and tells the page about
 // the playback state, the members and the chat.
+import type { BanView } from '../protocol/BanView';
 import type { ChatMessage } from '../protocol/ChatMessage';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
 import type { MemberHealth } from '../protocol/MemberHealth';
@@ -38,6 +39,8 @@ export interface RoomEvents {
   onTyping?: (member: string, active: boolean) => void;
   /** Everyone's sync health (buffering, offset), when it changed. */
   onHealth?: (members: MemberHealth[]) => void;
+  /** The room's bans (the host only gets them). */
+  onBans?: (bans: BanView[]) => void;
   /** Who fetches which segment for the room (empty: everyone for itself). */
   onFetchPlan?: (slots: string[]) => void;
   /** WebRTC signalling from another member (the call, a streamed file). */
@@ -48,7 +51,16 @@ export interface RoomEvents {
   onReconnecting?: (reconnecting: boolean) => void;
 }
 
-const FATAL = new Set(['wrong_password', 'name_taken', 'invalid_name', 'kicked', 'room_not_found', 'unsupported_version']);
+const FATAL = new Set([
+  'wrong_password',
+  'too_many_attempts',
+  'name_taken',
+  'invalid_name',
+  'kicked',
+  'banned',
+  'room_not_found',
+  'unsupported_version',
+]);
 
 /** `position_ms` of a state at server time `serverMs`, never past `durationMs`. */
 export function positionAt(state: PlaybackState, serverMs: number, durationMs = Number.POSITIVE_INFINITY): number {
@@ -253,6 +265,9 @@ export class RoomClient {
         break;
       case 'fetch_plan':
         this.#events.onFetchPlan?.(message.slots);
+        break;
+      case 'bans':
+        this.#events.onBans?.(message.bans);
         break;
       case 'signal':
         this.#events.onSignal?.(message.from, message.data);

@@ -105,7 +105,7 @@ async fn one_room_spans_two_instances() {
         .await;
     assert_eq!(typing, (ben.member.clone(), true));
 
-    ana.send(&RoomClientMessage::Kick { member: ben.member.clone() }).await;
+    ana.send(&RoomClientMessage::Kick { member: ben.member.clone(), ban_minutes: None, bar_address: None }).await;
     assert_eq!(ben.error_code().await, "kicked");
     assert!(matches!(ben.next(Duration::from_secs(5)).await, Err(Ending::Closed(_))), "the kicked socket closes");
     let ben_id = ben.member.clone();

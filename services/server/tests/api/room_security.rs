@@ -4,11 +4,16 @@
 //!   every further try, right or wrong, is refused with `too_many_attempts`
 //!   until the wait is over, and failures are counted;
 //! - a stored password that cannot be read admits nobody by password (but
-//!   members keep their seats with their tokens).
+//!   members keep their seats with their tokens);
+//! - a kick is a ban: the token is revoked, the name and (by default) the
+//!   address barred, for a time or the room's life, across restarts, until
+//!   the host lifts it;
+//! - nonsense sync figures are refused and never reach the metrics;
+//! - an oversized first frame closes room and lobby sockets with a code.
 
 use std::time::Duration;
 
-use cinemesh_protocol::room::{RoomClientMessage, RoomServerMessage};
+use cinemesh_protocol::room::{BanView, RoomClientMessage, RoomServerMessage};
 
 use crate::room_client::RoomClient;
 use crate::rooms::app_with_room;
@@ -116,4 +121,65 @@ async fn an_oversized_first_frame_closes_room_and_lobby_sockets_with_a_code() {
         assert_eq!(ending, Ending::Closed(Some("frame_too_large".into())), "{path}");
         assert_eq!(socket.close_code, Some(1008), "{path}: a policy close");
     }
+}
+
+/// The next `bans` list the host receives.
+async fn bans(host: &mut RoomClient) -> Vec<BanView> {
+    host.until(|m| match m {
+        RoomServerMessage::Bans { bans } => Some(bans),
+        _ => None,
+    })
+    .await
+}
+
+async fn hello_outcome(app: &crate::helpers::TestApp, room: &str, name: &str, resume: Option<&str>) -> String {
+    let mut socket = RoomClient::connect(app, room).await;
+    socket
+        .send(&RoomClientMessage::Hello {
+            version: 1,
+            name: name.into(),
+            password: None,
+            resume: resume.map(Into::into),
+        })
+        .await;
+    match socket.next::<RoomServerMessage>(Duration::from_secs(5)).await {
+        Ok(RoomServerMessage::Error { code, .. }) => code,
+        Ok(RoomServerMessage::Welcome { .. }) => "welcome".into(),
+        other => panic!("expected a welcome or a refusal, got {other:?}"),
+    }
+}
+
+#[actix_web::test]
+async fn a_kick_bars_the_token_the_name_and_the_address_until_the_host_lifts_it() {
+    let (app, room) = app_with_room(None).await;
+    let (mut ana, welcome) = RoomClient::join(&app, &room, "Ana", None).await;
+    let RoomServerMessage::Welcome { resume_token: ana_token, .. } = welcome else { unreachable!() };
+    assert!(bans(&mut ana).await.is_empty(), "the host gets the list with its welcome");
+    let (eve, welcome) = RoomClient::join(&app, &room, "Eve", None).await;
+    let RoomServerMessage::Welcome { resume_token: eve_token, .. } = welcome else { unreachable!() };
+
+    // Every test client shares 127.0.0.1: this first ban spares the address.
+    let kick = RoomClientMessage::Kick { member: eve.member.clone(), ban_minutes: None, bar_address: Some(false) };
+    ana.send(&kick).await;
+    let listed = bans(&mut ana).await;
+    assert_eq!((listed.len(), listed[0].name.as_str(), listed[0].address, listed[0].until_ms), (1, "Eve", false, None));
+    assert_eq!(hello_outcome(&app, &room, "Eve", Some(&eve_token)).await, "banned", "the old token is revoked");
+    assert_eq!(hello_outcome(&app, &room, "eve", None).await, "banned", "the name is barred");
+    let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
+    cy.send(&RoomClientMessage::Unban { ban: listed[0].id.clone() }).await;
+    assert_eq!(cy.error_code().await, "not_allowed", "only the host lifts a ban");
+    ana.send(&RoomClientMessage::Unban { ban: listed[0].id.clone() }).await;
+    assert!(bans(&mut ana).await.is_empty());
+    let (eve, _) = RoomClient::join(&app, &room, "Eve", None).await;
+
+    // By default the address goes too, here for a minute.
+    ana.send(&RoomClientMessage::Kick { member: eve.member.clone(), ban_minutes: Some(1), bar_address: None }).await;
+    let listed = bans(&mut ana).await;
+    assert!(listed[0].address && listed[0].until_ms.is_some(), "{listed:?}");
+    assert_eq!(hello_outcome(&app, &room, "Zed", None).await, "banned", "any name from that address");
+
+    // Bans outlive a restart; seats of members not barred still come back.
+    let app = app.restart().await;
+    assert_eq!(hello_outcome(&app, &room, "Zed", None).await, "banned");
+    assert_eq!(hello_outcome(&app, &room, "Ana", Some(&ana_token)).await, "welcome");
 }

@@ -154,7 +154,7 @@ async fn the_host_manages_roles_and_kicks() {
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
     let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
 
-    ben.send(&RoomClientMessage::Kick { member: cy.member.clone() }).await;
+    ben.send(&RoomClientMessage::Kick { member: cy.member.clone(), ban_minutes: None, bar_address: None }).await;
     assert_eq!(ben.error_code().await, "not_allowed");
     host.send(&RoomClientMessage::SetCohost { member: ben.member.clone(), cohost: true }).await;
     host.send(&RoomClientMessage::SetPolicy { policy: ControlPolicy::Cohosts }).await;
@@ -172,7 +172,7 @@ async fn the_host_manages_roles_and_kicks() {
 
     let cy_id = cy.member.clone();
     ben.until_roster(ben_hosts).await;
-    ben.send(&RoomClientMessage::Kick { member: cy_id.clone() }).await;
+    ben.send(&RoomClientMessage::Kick { member: cy_id.clone(), ban_minutes: None, bar_address: None }).await;
     assert_eq!(cy.error_code().await, "kicked");
     assert!(matches!(cy.next(Duration::from_secs(5)).await, Err(Ending::Closed(_))));
     host.until(|m| {

@@ -3,20 +3,24 @@
 //! and handed to every recipient without waiting (a member too slow to read
 //! loses messages; the room never waits on one).
 
+mod banning;
+
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
 
 use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_common::swarm_token::now_unix_secs;
 use cinemesh_protocol::room::{
     CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MAX_NONCE_CHARS,
     MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS, MemberHealth, MemberId, MemberView, PlaybackCommand, ROOM_PROTOCOL_VERSION,
-    Reaction, RoomClientMessage, RoomServerMessage, StreamKind,
+    Reaction, Role, RoomClientMessage, RoomServerMessage, StreamKind,
 };
 use cinemesh_protocol::room_relay::ConnectionKey;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
+use crate::bans::Bans;
 use crate::delivery::{Attachment, Frame, Route, fan_out, frame_of};
 use crate::fetch_plan::{UploadCap, plan};
 use crate::members::{DisplayName, Members};
@@ -51,6 +55,8 @@ pub enum RoomCommand {
         /// The session checked the room's password (or the room has none).
         admitted: bool,
         resume: Option<String>,
+        /// The client's address, for bans.
+        address: Option<IpAddr>,
         connection: ConnectionKey,
         route: Route,
         accepted: oneshot::Sender<Result<MemberId, Refusal>>,
@@ -86,6 +92,8 @@ struct Seat {
     streaming: Vec<StreamKind>,
     /// Whether the member is in the video call.
     in_call: bool,
+    /// The client address it joined from, to bar it with a kick.
+    address: Option<IpAddr>,
 }
 
 fn digest(token: &str) -> String {
@@ -134,6 +142,8 @@ pub struct Room {
     fetch_plan: Vec<MemberId>,
     /// Signs the presence pass of each welcome.
     passes: PresencePasses,
+    /// Who the host removed and barred.
+    bans: Bans,
     now_ms: fn() -> i64,
 }
 
@@ -227,6 +237,7 @@ impl Room {
             wait: None,
             catching_up: HashSet::new(),
             sharers: BTreeMap::new(),
+            bans: Bans::default(),
             fetch_plan: Vec::new(),
             passes: PresencePasses::new(cinemesh_common::Signer::new("")),
             now_ms,
@@ -240,6 +251,7 @@ impl Room {
     pub fn restore(stored: StoredRoom, store: Option<RoomStore>, now_ms: fn() -> i64) -> Self {
         let clock = PlaybackClock::restore(stored.playback, stored.setup.duration_ms);
         let mut room = Self::assemble(stored.setup, clock, stored.policy, stored.chat.into(), store, now_ms);
+        room.bans = Bans::restore(stored.bans);
         let until = now_ms() + room.resume_grace_ms;
         for member in stored.members {
             let Ok(name) = DisplayName::parse(&member.name) else { continue };
@@ -250,6 +262,7 @@ impl Room {
                 keep_until_ms: Some(until),
                 streaming: Vec::new(),
                 in_call: false,
+                address: None,
             };
             room.seats.insert(member.id, seat);
         }
@@ -299,11 +312,11 @@ impl Room {
 
     fn dispatch(&mut self, command: RoomCommand) {
         match command {
-            RoomCommand::Join { name, admitted, resume, connection, route, accepted } => {
+            RoomCommand::Join { name, admitted, resume, address, connection, route, accepted } => {
                 let attachment = Attachment { connection, route };
                 let result = match resume.as_deref().and_then(|token| self.seat_of(token).map(|m| (m, token))) {
-                    Some((member, token)) => Ok(self.resume(member, token, attachment)),
-                    None => self.join(name, admitted, attachment),
+                    Some((member, token)) => Ok(self.resume(member, token, attachment, address)),
+                    None => self.join(name, admitted, attachment, address),
                 };
                 let _ = accepted.send(result);
             }
@@ -329,6 +342,7 @@ impl Room {
             }
             RoomCommand::Tick => {
                 self.give_up_seats();
+                self.expire_bans();
                 self.stop_waiting_if_too_long();
                 self.send_health();
                 self.unload_if_empty_too_long();
@@ -363,11 +377,18 @@ impl Room {
         self.seats.iter().find(|(_, seat)| seat.resume_digest == wanted).map(|(id, _)| id.clone())
     }
 
-    fn join(&mut self, name: String, admitted: bool, attachment: Attachment) -> Result<MemberId, Refusal> {
+    fn join(
+        &mut self,
+        name: String,
+        admitted: bool,
+        attachment: Attachment,
+        address: Option<IpAddr>,
+    ) -> Result<MemberId, Refusal> {
         if self.setup.password.is_some() && !admitted {
             return Err(Refusal::new("wrong_password", "this room needs the right password"));
         }
         let name = DisplayName::parse(&name)?;
+        self.admit(&name, address)?;
         let member = cinemesh_common::id::random_id(12);
         self.members.join(member.clone(), name.clone())?;
         let token = cinemesh_common::id::random_id(24);
@@ -377,6 +398,7 @@ impl Room {
             keep_until_ms: None,
             streaming: Vec::new(),
             in_call: false,
+            address,
         };
         self.seats.insert(member.clone(), seat);
         self.empty_since_ms = None;
@@ -389,11 +411,12 @@ impl Room {
 
     /// The member takes its seat back on a new socket: no leave, no join, the
     /// current state and the recent chat in its welcome.
-    fn resume(&mut self, member: MemberId, token: &str, attachment: Attachment) -> MemberId {
+    fn resume(&mut self, member: MemberId, token: &str, attachment: Attachment, address: Option<IpAddr>) -> MemberId {
         if let Some(seat) = self.seats.get_mut(&member) {
             // A socket still attached is replaced; dropping it ends that session.
             seat.attachment = Some(attachment);
             seat.keep_until_ms = None;
+            seat.address = address;
         }
         self.welcome(&member, token);
         self.members_changed(&[&member], &[]);
@@ -466,6 +489,9 @@ impl Room {
             server_ms: now,
         };
         self.send(member, &welcome);
+        if self.members.get(member).is_some_and(|m| m.role == Role::Host) {
+            self.send(member, &RoomServerMessage::Bans { bans: self.bans.views() });
+        }
     }
 
     fn leave(&mut self, member: &str, how: &str) {
@@ -483,8 +509,12 @@ impl Room {
             }
             changed.push(host);
         }
+        let handed_over = !changed.is_empty();
         let changed: Vec<&str> = changed.iter().map(String::as_str).collect();
         self.members_changed(&changed, &[member]);
+        if handed_over {
+            self.send_bans();
+        }
         self.pause_while_nobody_online();
     }
 
@@ -566,20 +596,14 @@ impl Room {
                 if let Some(host) = self.members.get(&target).map(|m| m.name.as_str().to_owned()) {
                     self.system(format!("{host} is now the host"));
                 }
+                // The new host may lift bans: it gets their list.
+                self.send_bans();
                 Ok(())
             }
-            RoomClientMessage::Kick { member: target } => {
-                let kicked = self.members.kick(member, &target)?;
-                self.send(&target, &refusal_message(Refusal::new("kicked", "the host removed you from the room")));
-                // Dropping the attachment ends the kicked member's session.
-                self.seats.remove(&target);
-                self.forget_member(&target);
-                self.forget_health(&target);
-                self.system(format!("{} was removed by {name}", kicked.name.as_str()));
-                self.members_changed(&[], &[&target]);
-                self.pause_while_nobody_online();
-                Ok(())
+            RoomClientMessage::Kick { member: target, ban_minutes, bar_address } => {
+                self.kick(member, &name, &target, ban_minutes, bar_address.unwrap_or(true))
             }
+            RoomClientMessage::Unban { ban } => self.unban(member, &ban),
             RoomClientMessage::Sharing { shares, upload_cap } => {
                 if shares {
                     self.sharers.insert(member.to_owned(), upload_cap.filter(|c| c.is_finite()));
@@ -906,6 +930,7 @@ mod tests {
             playback: PlaybackState { position_ms: 1_000.0, playing: true, rate: 1.0, seq: 4, anchor_ms: 2_000 },
             chat: vec![],
             members: vec![],
+            bans: vec![],
         };
         let room = Room::restore(stored, None, at_ten_seconds);
         let state = room.clock.state();
