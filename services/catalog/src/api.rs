@@ -143,12 +143,22 @@ pub struct UploadParams {
 
 /// Upload a movie file (the raw request body) and ingest it. Answers when the
 /// ingest is done. Requires `Authorization: Bearer <admin token>`.
+///
+/// Only self-contained movie containers are ingested: MP4/MOV, Matroska/WebM,
+/// AVI, MPEG-TS, FLV, Ogg, MPEG-PS and ASF/WMV.
 #[utoipa::path(post, path = "/api/admin/movies", tag = "admin", params(UploadParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     security(("admin_token" = [])),
-    responses((status = 201, body = MovieDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+    responses((status = 201, body = MovieDetail),
+        (status = 400, body = ErrorBody, description = "`empty_upload`, `upload_interrupted`, or an invalid parameter"),
+        (status = 401, body = ErrorBody, description = "`unauthorized`"),
+        (status = 403, body = ErrorBody, description = "`admin_disabled`"),
+        (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody,
+            description = "`unsupported_container` (playlists, concat lists, images, unknown formats), \
+            `not_a_video`, `source_truncated` (the media stop before the declared duration), `video_too_small`, \
+            `source_unreadable`, `encode_failed`"),
+        (status = 503, body = ErrorBody, description = "`ffmpeg_missing`")))]
 pub async fn upload_movie(
     req: HttpRequest,
     api: web::Data<CatalogApi>,
@@ -290,14 +300,17 @@ async fn receive_upload(api: &CatalogApi, mut body: web::Payload) -> Result<Uplo
 fn ingest_error(e: IngestError) -> ApiError {
     let status = match &e {
         IngestError::FfmpegMissing { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        IngestError::SourceUnreadable { .. } | IngestError::NotAVideo(_) | IngestError::VideoTooSmall(_) => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        IngestError::EncodeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        IngestError::SourceUnreadable { .. }
+        | IngestError::UnsupportedContainer(_)
+        | IngestError::NotAVideo(_)
+        | IngestError::SourceTruncated { .. }
+        | IngestError::VideoTooSmall(_)
+        | IngestError::EncodeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
         IngestError::OutputInvalid(_) | IngestError::Storage(_) | IngestError::Database(_) => {
             return ApiError::internal(&e);
         }
     };
+    tracing::info!(code = e.code(), error = %e, "upload refused");
     ApiError::new(status, e.code(), e.to_string())
 }
 
