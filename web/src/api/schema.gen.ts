@@ -469,6 +469,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `upload_too_large`: refused from `Content-Length` before the body is read, or as a chunked body passes the limit */
             413: {
                 headers: {
                     [name: string]: unknown;

@@ -5,16 +5,20 @@
 //!   refused as `source_truncated`;
 //! - error responses never name files or folders of the server, whatever
 //!   failed (unreadable source, not a video, poster or packaging run, no ffmpeg);
+//! - a `Content-Length` over the limit is refused at once, before the body;
+//!   a chunked body is cut off as it passes the limit;
 //!
 //! and each leaves no catalog rows and no files behind.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
+use actix_web::web::Bytes;
 use serde_json::Value;
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, clip};
+use crate::helpers::{ADMIN_TOKEN, TestApp, clip, raw_request};
 
 async fn upload(app: &TestApp, body: Vec<u8>) -> (u16, Value) {
     let mut res = app
@@ -144,5 +148,37 @@ async fn errors_never_name_files_of_the_server() {
     let (status, body) = upload(&app, movie).await;
     assert_eq!((status, body["error"].as_str()), (503, Some("ffmpeg_missing")), "{body}");
     assert_no_server_paths(&app, &body);
+    app.assert_nothing_left().await;
+}
+
+#[actix_web::test]
+async fn a_declared_length_over_the_limit_is_refused_before_the_body() {
+    let app = TestApp::spawn_with(|c| c.admin.max_upload_mib = 1).await;
+    let head = format!(
+        "POST /api/admin/movies?title=Huge HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: 1099511627776\r\n\r\n"
+    );
+    let started = Instant::now();
+    let (status, body) = raw_request(&app.address, &head, Duration::from_secs(5)).await;
+    assert_eq!(status, 413, "answered without the terabyte: {body}");
+    assert!(started.elapsed() < Duration::from_secs(2), "at once: {:?}", started.elapsed());
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"], "upload_too_large");
+    app.assert_nothing_left().await;
+}
+
+#[actix_web::test]
+async fn a_chunked_upload_is_cut_off_as_it_passes_the_limit() {
+    let app = TestApp::spawn_with(|c| c.admin.max_upload_mib = 1).await;
+    let chunks = (0..20).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![0u8; 64 * 1024])));
+    let mut res = app
+        .client
+        .post(app.url("/api/admin/movies?title=Chunked"))
+        .insert_header(("authorization", format!("Bearer {ADMIN_TOKEN}")))
+        .send_stream(futures_util::stream::iter(chunks))
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap_or_default();
+    assert_eq!((res.status().as_u16(), body["error"].as_str()), (413, Some("upload_too_large")), "{body}");
     app.assert_nothing_left().await;
 }
