@@ -143,12 +143,24 @@ pub struct UploadParams {
 
 /// Upload a movie file (the raw request body) and ingest it. Answers when the
 /// ingest is done. Requires `Authorization: Bearer <admin token>`.
+///
+/// Only self-contained movie containers are ingested: MP4/MOV, Matroska/WebM,
+/// AVI, MPEG-TS, FLV, Ogg, MPEG-PS and ASF/WMV.
 #[utoipa::path(post, path = "/api/admin/movies", tag = "admin", params(UploadParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     security(("admin_token" = [])),
-    responses((status = 201, body = MovieDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+    responses((status = 201, body = MovieDetail),
+        (status = 400, body = ErrorBody, description = "`empty_upload`, `upload_interrupted`, or an invalid parameter"),
+        (status = 401, body = ErrorBody, description = "`unauthorized`"),
+        (status = 403, body = ErrorBody, description = "`admin_disabled`"),
+        (status = 413, body = ErrorBody,
+            description = "`upload_too_large`: refused from `Content-Length` before the body is read, \
+            or as a chunked body passes the limit"),
+        (status = 422, body = ErrorBody,
+            description = "`unsupported_container` (playlists, concat lists, images, unknown formats), \
+            `not_a_video`, `source_truncated` (the media stop before the declared duration), `video_too_small`, \
+            `source_unreadable`, `encode_failed`"),
+        (status = 503, body = ErrorBody, description = "`ffmpeg_missing`")))]
 pub async fn upload_movie(
     req: HttpRequest,
     api: web::Data<CatalogApi>,
@@ -156,6 +168,7 @@ pub async fn upload_movie(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &api)?;
+    refuse_declared_oversize(&req, api.max_upload_bytes)?;
     let request = IngestRequest {
         source: PathBuf::new(),
         title: Title::parse(&params.title).map_err(invalid)?,
@@ -260,6 +273,29 @@ impl Drop for Upload {
     }
 }
 
+fn upload_too_large(max_upload_bytes: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "upload_too_large",
+        format!("uploads are limited to {max_upload_bytes} bytes"),
+    )
+}
+
+/// Refuses from the headers alone an upload whose `Content-Length` is over
+/// the limit, before a byte of it is read or written to disk. Chunked uploads
+/// carry no length: `receive_upload` counts those as they arrive.
+fn refuse_declared_oversize(req: &HttpRequest, max_upload_bytes: u64) -> Result<(), ApiError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > max_upload_bytes => Err(upload_too_large(max_upload_bytes)),
+        _ => Ok(()),
+    }
+}
+
 async fn receive_upload(api: &CatalogApi, mut body: web::Payload) -> Result<Upload, ApiError> {
     tokio::fs::create_dir_all(&api.upload_dir).await.map_err(|e| ApiError::internal(&e))?;
     let upload = Upload(api.upload_dir.join(format!("upload-{}", cinemesh_common::id::random_id(16))));
@@ -269,11 +305,7 @@ async fn receive_upload(api: &CatalogApi, mut body: web::Payload) -> Result<Uplo
         let chunk = chunk.map_err(|e| ApiError::bad_request("upload_interrupted", e.to_string()))?;
         received += chunk.len() as u64;
         if received > api.max_upload_bytes {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "upload_too_large",
-                format!("uploads are limited to {} bytes", api.max_upload_bytes),
-            ));
+            return Err(upload_too_large(api.max_upload_bytes));
         }
         file.write_all(&chunk).await.map_err(|e| ApiError::internal(&e))?;
     }
@@ -290,14 +322,17 @@ async fn receive_upload(api: &CatalogApi, mut body: web::Payload) -> Result<Uplo
 fn ingest_error(e: IngestError) -> ApiError {
     let status = match &e {
         IngestError::FfmpegMissing { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        IngestError::SourceUnreadable { .. } | IngestError::NotAVideo(_) | IngestError::VideoTooSmall(_) => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        IngestError::EncodeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        IngestError::SourceUnreadable { .. }
+        | IngestError::UnsupportedContainer(_)
+        | IngestError::NotAVideo(_)
+        | IngestError::SourceTruncated { .. }
+        | IngestError::VideoTooSmall(_)
+        | IngestError::EncodeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
         IngestError::OutputInvalid(_) | IngestError::Storage(_) | IngestError::Database(_) => {
             return ApiError::internal(&e);
         }
     };
+    tracing::info!(code = e.code(), error = %e, "upload refused");
     ApiError::new(status, e.code(), e.to_string())
 }
 

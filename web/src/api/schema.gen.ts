@@ -13,6 +13,8 @@ export interface paths {
         /**
          * Upload a movie file (the raw request body) and ingest it. Answers when the
          *     ingest is done. Requires `Authorization: Bearer <admin token>`.
+         * @description Only self-contained movie containers are ingested: MP4/MOV, Matroska/WebM,
+         *     AVI, MPEG-TS, FLV, Ogg, MPEG-PS and ASF/WMV.
          */
         post: operations["upload_movie"];
         delete?: never;
@@ -440,6 +442,7 @@ export interface operations {
                     "application/json": components["schemas"]["MovieDetail"];
                 };
             };
+            /** @description `empty_upload`, `upload_interrupted`, or an invalid parameter */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -448,6 +451,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `unauthorized` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -456,6 +460,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `admin_disabled` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -464,6 +469,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `upload_too_large`: refused from `Content-Length` before the body is read, or as a chunked body passes the limit */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -472,6 +478,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `unsupported_container` (playlists, concat lists, images, unknown formats), `not_a_video`, `source_truncated` (the media stop before the declared duration), `video_too_small`, `source_unreadable`, `encode_failed` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -480,6 +487,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `ffmpeg_missing` */
             503: {
                 headers: {
                     [name: string]: unknown;

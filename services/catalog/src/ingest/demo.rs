@@ -12,22 +12,31 @@ const CLOCK: &str = "drawtext=text='%{pts\\:hms}':fontsize=72:fontcolor=white:bo
 /// Writes a `seconds`-long 720p clip with audio to `output` (an .mp4 path).
 pub async fn generate_demo_source(tools: &FfmpegTools, output: &Path, seconds: u32) -> Result<(), IngestError> {
     tools.check().await?;
-    match encode_pattern(tools, output, seconds, Some(CLOCK)).await {
+    let stderr = match encode_pattern(tools, output, seconds, Some(CLOCK)).await? {
+        None => return Ok(()),
         // Without a usable font, the pattern's own small clock has to do.
-        Err(IngestError::EncodeFailed(why)) if why.contains("font") || why.contains("drawtext") => {
+        Some(stderr) if stderr.contains("font") || stderr.contains("drawtext") => {
             tracing::warn!("no usable font for the demo clock; using the test pattern's own");
-            encode_pattern(tools, output, seconds, None).await
+            match encode_pattern(tools, output, seconds, None).await? {
+                None => return Ok(()),
+                Some(stderr) => stderr,
+            }
         }
-        other => other,
-    }
+        Some(stderr) => stderr,
+    };
+    // ffmpeg's messages name files on the server; the error reaches the public
+    // catalog status, so they go to the log only.
+    tracing::warn!(stderr = %stderr, "ffmpeg could not make the demo clip");
+    Err(IngestError::EncodeFailed("demo clip: ffmpeg failed".into()))
 }
 
+/// `Ok(None)` when the clip was written, `Ok(Some(stderr))` when ffmpeg failed.
 async fn encode_pattern(
     tools: &FfmpegTools,
     output: &Path,
     seconds: u32,
     video_filter: Option<&str>,
-) -> Result<(), IngestError> {
+) -> Result<Option<String>, IngestError> {
     let mut command = tokio::process::Command::new(&tools.ffmpeg);
     command
         .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"])
@@ -44,10 +53,6 @@ async fn encode_pattern(
         .kill_on_drop(true)
         .output()
         .await
-        .map_err(|_| IngestError::FfmpegMissing { tool: tools.ffmpeg.display().to_string() })?;
-    if result.status.success() {
-        Ok(())
-    } else {
-        Err(IngestError::EncodeFailed(format!("demo clip: {}", String::from_utf8_lossy(&result.stderr).trim())))
-    }
+        .map_err(|e| FfmpegTools::missing(&tools.ffmpeg, &e))?;
+    Ok((!result.status.success()).then(|| String::from_utf8_lossy(&result.stderr).trim().to_owned()))
 }

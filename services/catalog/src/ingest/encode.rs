@@ -12,12 +12,13 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use super::ladder::Rung;
 use super::probe::SourceInfo;
+use super::source::SourceInput;
 use super::{FfmpegTools, IngestError};
 
 /// Target segment length. Every segment but the last is exactly this long.
 pub const SEGMENT_SECONDS: u32 = 2;
 const AUDIO_KBPS: u32 = 128;
-/// Bytes of ffmpeg's error output kept for the error message.
+/// Bytes of ffmpeg's error output kept for the log.
 const STDERR_TAIL_BYTES: usize = 4096;
 
 /// Progress of a running encode.
@@ -32,14 +33,13 @@ pub struct EncodeProgress {
 /// The arguments of the packaging run, writing into `out_dir`.
 pub fn hls_args(
     tools: &FfmpegTools,
-    source: &Path,
+    input: SourceInput<'_>,
     info: &SourceInfo,
     rungs: &[Rung],
     out_dir: &Path,
 ) -> Vec<OsString> {
-    let mut args: Vec<OsString> =
-        ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i"].map(OsString::from).to_vec();
-    args.push(source.into());
+    let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"].map(OsString::from).to_vec();
+    args.extend(input.args());
     if !info.has_audio {
         // A silent track keeps every movie shaped alike for the players.
         args.extend(["-f", "lavfi", "-t"].map(OsString::from));
@@ -118,9 +118,34 @@ pub async fn run_ffmpeg(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|_| IngestError::FfmpegMissing { tool: tools.ffmpeg.display().to_string() })?;
-    let stderr = child.stderr.take();
-    let stderr_task = tokio::spawn(async move {
+        .map_err(|e| FfmpegTools::missing(&tools.ffmpeg, &e))?;
+    let stderr_task = stderr_tail(child.stderr.take());
+    let started = Instant::now();
+    if let Some(stdout) = child.stdout.take() {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(fraction) = progress_fraction(&line, duration_ms) {
+                let elapsed = started.elapsed();
+                let eta = (fraction > 0.02).then(|| elapsed.mul_f64((1.0 - fraction) / fraction));
+                on_progress(EncodeProgress { fraction, eta });
+            }
+        }
+    }
+    let status = child.wait().await.map_err(|e| IngestError::EncodeFailed(format!("packaging: {e}")))?;
+    let stderr_tail = stderr_task.await.unwrap_or_default();
+    if !status.success() {
+        // ffmpeg's messages name files on the server: they go to the log only.
+        tracing::warn!(%status, stderr = %stderr_tail, "the packaging run of ffmpeg failed");
+        return Err(IngestError::EncodeFailed(format!("packaging: {status} (details are in the server log)")));
+    }
+    on_progress(EncodeProgress { fraction: 1.0, eta: Some(Duration::ZERO) });
+    Ok(())
+}
+
+/// The last `STDERR_TAIL_BYTES` a child writes to `stderr`, read as it runs
+/// so that a chatty child never blocks on a full pipe.
+pub fn stderr_tail(stderr: Option<tokio::process::ChildStderr>) -> tokio::task::JoinHandle<String> {
+    tokio::spawn(async move {
         let mut tail = Vec::new();
         if let Some(mut stderr) = stderr {
             let mut buf = [0u8; 4096];
@@ -135,26 +160,7 @@ pub async fn run_ffmpeg(
             }
         }
         String::from_utf8_lossy(&tail).trim().to_owned()
-    });
-    let started = Instant::now();
-    if let Some(stdout) = child.stdout.take() {
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(fraction) = progress_fraction(&line, duration_ms) {
-                let elapsed = started.elapsed();
-                let eta = (fraction > 0.02).then(|| elapsed.mul_f64((1.0 - fraction) / fraction));
-                on_progress(EncodeProgress { fraction, eta });
-            }
-        }
-    }
-    let status = child.wait().await.map_err(|e| IngestError::EncodeFailed(e.to_string()))?;
-    let stderr_tail = stderr_task.await.unwrap_or_default();
-    if !status.success() {
-        let why = if stderr_tail.is_empty() { format!("ffmpeg exited with {status}") } else { stderr_tail };
-        return Err(IngestError::EncodeFailed(why));
-    }
-    on_progress(EncodeProgress { fraction: 1.0, eta: Some(Duration::ZERO) });
-    Ok(())
+    })
 }
 
 /// `out_time_us=12345678` → the fraction of `duration_ms` done.
@@ -181,9 +187,10 @@ mod tests {
     #[test]
     fn args_map_one_video_and_one_audio_per_rung() {
         let tools = FfmpegTools::default();
-        let info = SourceInfo { width: 1280, height: 720, duration_ms: 20_000, has_audio: false };
+        let info = SourceInfo { format: "mov", width: 1280, height: 720, duration_ms: 20_000, has_audio: false };
         let rungs = super::super::ladder::ladder_for(720).unwrap_or_default();
-        let args: Vec<String> = hls_args(&tools, Path::new("in.mp4"), &info, &rungs, Path::new("/out"))
+        let input = SourceInput { path: Path::new("in.mp4"), format: "mov" };
+        let args: Vec<String> = hls_args(&tools, input, &info, &rungs, Path::new("/out"))
             .into_iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
@@ -192,5 +199,8 @@ mod tests {
         assert!(joined.contains("anullsrc"), "a silent track is added when the source has none");
         assert_eq!(args.iter().filter(|a| *a == "1:a:0").count(), 2);
         assert!(joined.contains("expr:gte(t,n_forced*2)"));
+        assert!(
+            joined.starts_with("-hide_banner -nostdin -loglevel error -y -protocol_whitelist file -f mov -i in.mp4 ")
+        );
     }
 }

@@ -4,9 +4,11 @@
 mod active;
 mod demo;
 mod encode;
+mod integrity;
 mod ladder;
 mod playlist;
 mod probe;
+mod source;
 mod staging;
 mod tools;
 
@@ -28,14 +30,31 @@ use crate::store::CatalogStore;
 /// A finished ingest is older than this only if its process died: sweep it.
 pub const STALE_STAGING_AFTER: Duration = Duration::from_secs(3600);
 
+/// What went wrong. Messages reach uploaders through the admin API and the
+/// public catalog status, so they never name files or folders of the server:
+/// those details are logged where the failure happens.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
+    /// `tool` is the program's name, not its configured path.
     #[error("{tool} was not found or does not run; install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg)")]
     FfmpegMissing { tool: String },
-    #[error("cannot read {path}: {reason}")]
-    SourceUnreadable { path: String, reason: String },
+    #[error("cannot read the source file: {reason}")]
+    SourceUnreadable { reason: String },
+    /// The container ffprobe detected (e.g. `hls`), which could name other files.
+    #[error(
+        "not a movie file but {0:?}: only {containers} files are accepted (no playlists, concat lists or images)",
+        containers = source::CONTAINERS_FOR_PEOPLE
+    )]
+    UnsupportedContainer(String),
     #[error("not a playable video: {0}")]
     NotAVideo(String),
+    #[error(
+        "the file is incomplete: it declares {declared:.1} s but its media stop at {decoded:.1} s \
+         (a cut-off upload or copy?)",
+        declared = *declared_ms as f64 / 1000.0,
+        decoded = *decoded_ms as f64 / 1000.0
+    )]
+    SourceTruncated { declared_ms: i64, decoded_ms: i64 },
     #[error("the video is {0} pixels tall; at least {min} are needed for two renditions", min = ladder::MIN_SOURCE_HEIGHT)]
     VideoTooSmall(u32),
     #[error("ffmpeg failed: {0}")]
@@ -54,7 +73,9 @@ impl IngestError {
         match self {
             Self::FfmpegMissing { .. } => "ffmpeg_missing",
             Self::SourceUnreadable { .. } => "source_unreadable",
+            Self::UnsupportedContainer(_) => "unsupported_container",
             Self::NotAVideo(_) => "not_a_video",
+            Self::SourceTruncated { .. } => "source_truncated",
             Self::VideoTooSmall(_) => "video_too_small",
             Self::EncodeFailed(_) => "encode_failed",
             Self::OutputInvalid(_) => "ingest_output_invalid",
@@ -92,11 +113,13 @@ impl Ingester {
         check_readable(&request.source)?;
         let info = probe::probe(&self.tools, &request.source).await?;
         let rungs = ladder::ladder_for(info.height).ok_or(IngestError::VideoTooSmall(info.height))?;
+        let input = source::SourceInput { path: &request.source, format: info.format };
+        integrity::check_complete(&self.tools, input, info.duration_ms).await?;
 
         let id = MovieId::generate();
         let staging = staging::Staging::create(&self.media_dir, id.as_str()).map_err(IngestError::Storage)?;
-        self.write_poster(&request.source, &info, staging.path()).await?;
-        let args = encode::hls_args(&self.tools, &request.source, &info, &rungs, staging.path());
+        self.write_poster(input, &info, staging.path()).await?;
+        let args = encode::hls_args(&self.tools, input, &info, &rungs, staging.path());
         encode::run_ffmpeg(&self.tools, args, info.duration_ms, on_progress).await?;
         let renditions = read_output(staging.path()).await?;
 
@@ -124,31 +147,42 @@ impl Ingester {
         Ok(new_movie.movie)
     }
 
-    async fn write_poster(&self, source: &Path, info: &probe::SourceInfo, out_dir: &Path) -> Result<(), IngestError> {
+    async fn write_poster(
+        &self,
+        input: source::SourceInput<'_>,
+        info: &probe::SourceInfo,
+        out_dir: &Path,
+    ) -> Result<(), IngestError> {
         // A frame a tenth of the way in, past opening black, capped at a minute.
         let at_seconds = (info.duration_ms as f64 / 1000.0 * 0.1).min(60.0);
         let height = info.height.min(360);
         let output = tokio::process::Command::new(&self.tools.ffmpeg)
-            .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-ss", &format!("{at_seconds:.3}"), "-i"])
-            .arg(source)
+            .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-ss", &format!("{at_seconds:.3}")])
+            .args(input.args())
             .args(["-frames:v", "1", "-vf", &format!("scale=-2:{height}"), "-q:v", "3"])
             .arg(out_dir.join("poster.jpg"))
+            .stdin(std::process::Stdio::null())
             .kill_on_drop(true)
             .output()
             .await
-            .map_err(|_| IngestError::FfmpegMissing { tool: self.tools.ffmpeg.display().to_string() })?;
+            .map_err(|e| FfmpegTools::missing(&self.tools.ffmpeg, &e))?;
         if !output.status.success() {
-            return Err(IngestError::EncodeFailed(format!(
-                "poster: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            )));
+            // ffmpeg's messages name files on the server: they go to the log only.
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let (source, status) = (input.path.display(), output.status);
+            tracing::warn!(%source, %status, stderr = %stderr.trim(), "the poster run of ffmpeg failed");
+            return Err(IngestError::EncodeFailed(format!("poster: {status} (details are in the server log)")));
         }
         Ok(())
     }
 }
 
 fn check_readable(source: &Path) -> Result<(), IngestError> {
-    let unreadable = |reason: String| IngestError::SourceUnreadable { path: source.display().to_string(), reason };
+    let unreadable = |reason: String| {
+        tracing::warn!(source = %source.display(), %reason, "the source cannot be read");
+        IngestError::SourceUnreadable { reason }
+    };
+    // io::Error's text is the OS's ("No such file or directory"), without the path.
     let meta = std::fs::metadata(source).map_err(|e| unreadable(e.to_string()))?;
     if !meta.is_file() {
         return Err(unreadable("not a regular file".into()));

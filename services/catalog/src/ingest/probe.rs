@@ -5,10 +5,13 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
+use super::source::{self, CONTAINERS_FOR_PEOPLE};
 use super::{FfmpegTools, IngestError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceInfo {
+    /// The demuxer every later run is forced to use (one of `source::CONTAINERS`).
+    pub format: &'static str,
     pub width: u32,
     pub height: u32,
     pub duration_ms: i64,
@@ -18,22 +21,40 @@ pub struct SourceInfo {
 pub async fn probe(tools: &FfmpegTools, source: &Path) -> Result<SourceInfo, IngestError> {
     let output = tokio::process::Command::new(&tools.ffprobe)
         .args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"])
-        .arg(source)
+        .args(source::detect_args(source))
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output()
         .await
-        .map_err(|_| IngestError::FfmpegMissing { tool: tools.ffprobe.display().to_string() })?;
+        .map_err(|e| FfmpegTools::missing(&tools.ffprobe, &e))?;
     if !output.status.success() {
-        let detail = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-        return Err(IngestError::NotAVideo(format!("ffprobe could not read it: {detail}")));
+        // Its messages name the file: they go to the log, not to the uploader.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        tracing::warn!(source = %source.display(), stderr = %stderr.trim(), "ffprobe refused the source");
+        if let Some(format) = refused_container(&stderr) {
+            return Err(IngestError::UnsupportedContainer(format));
+        }
+        return Err(IngestError::NotAVideo(format!(
+            "ffprobe cannot read it as a movie ({CONTAINERS_FOR_PEOPLE} are accepted)"
+        )));
     }
     let json: Value = serde_json::from_slice(&output.stdout)
         .map_err(|e| IngestError::NotAVideo(format!("ffprobe printed no JSON: {e}")))?;
     parse_probe(&json)
 }
 
+/// The demuxer ffprobe detected but was not allowed to use, from its
+/// `[hls @ 0x…] Format not on whitelist '…'` line.
+fn refused_container(stderr: &str) -> Option<String> {
+    let line = stderr.lines().find(|l| l.contains("Format not on whitelist"))?;
+    let name = line.strip_prefix('[').and_then(|rest| rest.split_once(" @")).map(|(name, _)| name);
+    Some(name.filter(|n| !n.is_empty() && n.len() <= 32).unwrap_or("unknown").to_owned())
+}
+
 fn parse_probe(json: &Value) -> Result<SourceInfo, IngestError> {
+    let format_name = json["format"]["format_name"].as_str().unwrap_or_default();
+    let format = source::allowed_container(format_name)
+        .ok_or_else(|| IngestError::UnsupportedContainer(format_name.chars().take(64).collect()))?;
     let streams = json["streams"].as_array().cloned().unwrap_or_default();
     // Cover art in audio files is a "video" stream with one frame; skip it.
     let video = streams
@@ -51,6 +72,7 @@ fn parse_probe(json: &Value) -> Result<SourceInfo, IngestError> {
         return Err(IngestError::NotAVideo("the video stream has no picture size".into()));
     }
     Ok(SourceInfo {
+        format,
         width,
         height,
         duration_ms: (seconds * 1000.0).round() as i64,
@@ -70,10 +92,10 @@ mod tests {
                 {"codec_type": "video", "width": 1280, "height": 720, "disposition": {"attached_pic": 0}},
                 {"codec_type": "audio"}
             ],
-            "format": {"duration": "20.040000"}
+            "format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "20.040000"}
         }))
         .unwrap();
-        assert_eq!(info, SourceInfo { width: 1280, height: 720, duration_ms: 20040, has_audio: true });
+        assert_eq!(info, SourceInfo { format: "mov", width: 1280, height: 720, duration_ms: 20040, has_audio: true });
     }
 
     #[test]
@@ -83,7 +105,7 @@ mod tests {
                 {"codec_type": "audio"},
                 {"codec_type": "video", "width": 500, "height": 500, "disposition": {"attached_pic": 1}}
             ],
-            "format": {"duration": "180.0"}
+            "format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "180.0"}
         }))
         .unwrap_err();
         assert_eq!(err.code(), "not_a_video");
@@ -93,9 +115,30 @@ mod tests {
     fn still_image_without_duration_is_not_a_video() {
         let err = parse_probe(&json!({
             "streams": [{"codec_type": "video", "width": 10, "height": 10}],
-            "format": {}
+            "format": {"format_name": "matroska,webm"}
         }))
         .unwrap_err();
         assert_eq!(err.code(), "not_a_video");
+    }
+
+    #[test]
+    fn playlists_and_image_sequences_are_unsupported_containers() {
+        for name in ["hls", "concat", "image2", "png_pipe"] {
+            let err = parse_probe(&json!({
+                "streams": [{"codec_type": "video", "width": 640, "height": 360}],
+                "format": {"format_name": name, "duration": "6.0"}
+            }))
+            .unwrap_err();
+            assert_eq!(err.code(), "unsupported_container", "{name}");
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_refused_demuxer_is_read_from_ffprobe_errors() {
+        let stderr = "[hls @ 0x5644] Format not on whitelist 'mov,matroska'\n/data/uploads/x: Invalid argument\n";
+        assert_eq!(refused_container(stderr).as_deref(), Some("hls"));
+        assert_eq!(refused_container("Format not on whitelist 'mov'").as_deref(), Some("unknown"));
+        assert_eq!(refused_container("/data/uploads/x: Invalid data found when processing input"), None);
     }
 }

@@ -1,6 +1,6 @@
 //! Where ffmpeg and ffprobe are, and how to tell that they are missing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use super::IngestError;
@@ -33,10 +33,32 @@ impl FfmpegTools {
                 .stderr(Stdio::null())
                 .status()
                 .await;
-            if !matches!(status, Ok(s) if s.success()) {
-                return Err(IngestError::FfmpegMissing { tool: tool.display().to_string() });
+            match status {
+                Ok(s) if s.success() => {}
+                Ok(s) => return Err(Self::missing(tool, &format!("`-version` {s}"))),
+                Err(e) => return Err(Self::missing(tool, &e)),
             }
         }
         Ok(())
+    }
+
+    /// `ffmpeg_missing` for a program that did not run. The configured path is
+    /// a detail of the server: it goes to the log, the error names the program.
+    pub fn missing(tool: &Path, why: &dyn std::fmt::Display) -> IngestError {
+        tracing::warn!(path = %tool.display(), error = %why, "could not run an ffmpeg program");
+        let name = tool.file_name().map_or_else(|| "ffmpeg".into(), |n| n.to_string_lossy().into_owned());
+        IngestError::FfmpegMissing { tool: name }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_program_is_named_without_its_folder() {
+        let err = FfmpegTools::missing(Path::new("/opt/media/bin/ffprobe"), &"not found");
+        assert!(matches!(&err, IngestError::FfmpegMissing { tool } if tool == "ffprobe"), "{err:?}");
+        assert!(!err.to_string().contains("/opt"), "{err}");
     }
 }

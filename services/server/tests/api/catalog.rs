@@ -89,6 +89,19 @@ async fn segment_manifest_lists_sizes_and_hashes_in_sequence() {
 }
 
 #[actix_web::test]
+async fn a_long_movie_keeps_every_segment_in_sequence() {
+    let app = TestApp::spawn().await;
+    // More rows than one statement could bind under SQLite's old 999-parameter limit.
+    app.seed_movie_with_segments("longmovie", "Long", "", 1, 1200).await;
+    let (status, manifest) = app.get_json("/api/movies/longmovie/segments").await;
+    assert_eq!(status, 200, "{manifest}");
+    for r in manifest["renditions"].as_array().unwrap() {
+        let sizes: Vec<i64> = r["sizes_bytes"].as_array().unwrap().iter().map(|s| s.as_i64().unwrap()).collect();
+        assert_eq!(sizes, (1000..2200).collect::<Vec<i64>>(), "{}", r["name"]);
+    }
+}
+
+#[actix_web::test]
 async fn bad_requests_get_stable_error_codes() {
     let app = TestApp::spawn().await;
     for (path, status, code) in [

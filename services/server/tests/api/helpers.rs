@@ -433,3 +433,37 @@ fn raw_get_blocking(address: &str, raw_path: &str) -> (u16, String) {
     let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, text)
 }
+
+/// Sends `head` (request line and headers, no body) as it is and reads the
+/// response until its body is complete, the server closes, or `patience`
+/// passes without a byte. Returns the status (0 when none came) and the body.
+pub async fn raw_request(address: &str, head: &str, patience: std::time::Duration) -> (u16, String) {
+    let (address, head) = (address.to_owned(), head.to_owned());
+    actix_web::rt::task::spawn_blocking(move || raw_request_blocking(&address, &head, patience)).await.unwrap()
+}
+
+fn raw_request_blocking(address: &str, head: &str, patience: std::time::Duration) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address.trim_start_matches("http://")).expect("connect");
+    stream.set_read_timeout(Some(patience)).expect("timeout");
+    stream.write_all(head.as_bytes()).expect("write");
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+            let headers = String::from_utf8_lossy(&response[..end]).to_ascii_lowercase();
+            let length = headers.lines().find_map(|l| l.strip_prefix("content-length:")?.trim().parse::<usize>().ok());
+            if length.is_some_and(|length| response.len() >= end + 4 + length) {
+                break;
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, body)
+}

@@ -9,6 +9,7 @@ mod cli;
 mod demo;
 mod health;
 mod helpers;
+mod hostile_uploads;
 mod ingest;
 mod lobby;
 mod proxy;
