@@ -1,6 +1,7 @@
 //! Pieces every Cinemesh service shares: the JSON error envelope, the database
 //! (SQLite or Postgres behind one pool type) with its migrations, and random ids.
 
+pub mod client_address;
 pub mod connections;
 pub mod db;
 pub mod error;

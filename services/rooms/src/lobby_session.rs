@@ -35,8 +35,9 @@ pub async fn lobby_socket(
     lobby: web::Data<Lobby>,
     rooms: web::Data<Rooms>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let admitted = rooms.metrics.connections.admit("lobby", &req)?;
     let (response, socket, stream) = upgrade(&req, body, MAX_LOBBY_FRAME_BYTES)?;
-    actix_web::rt::spawn(run(lobby.get_ref().clone(), rooms.get_ref().clone(), socket, stream));
+    actix_web::rt::spawn(run(lobby.get_ref().clone(), rooms.get_ref().clone(), socket, stream, admitted.guard));
     Ok(response)
 }
 
@@ -44,9 +45,14 @@ fn parse(text: &str) -> Result<LobbyClientMessage, Refusal> {
     serde_json::from_str(text).map_err(|e| Refusal::new("invalid_message", format!("not a lobby message: {e}")))
 }
 
-async fn run(lobby: Lobby, rooms: Rooms, mut socket: actix_ws::Session, mut stream: actix_ws::AggregatedMessageStream) {
+async fn run(
+    lobby: Lobby,
+    rooms: Rooms,
+    mut socket: actix_ws::Session,
+    mut stream: actix_ws::AggregatedMessageStream,
+    _open: cinemesh_common::connections::OpenConnection,
+) {
     let metrics = rooms.metrics.clone();
-    let _open = metrics.connected("lobby");
     let (name, resume) = match read_hello(&mut stream, FRAME_LIMIT).await {
         Ok(text) => match parse(&text) {
             Ok(LobbyClientMessage::Hello { version, name, resume }) if version == LOBBY_PROTOCOL_VERSION => {

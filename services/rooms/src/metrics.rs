@@ -1,7 +1,7 @@
 //! What operators watch on rooms and the lobby (exported at `/metrics`).
 //! Clones share the same series.
 
-use cinemesh_common::connections::{Connections, OpenConnection};
+use cinemesh_common::connections::Connections;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -44,11 +44,6 @@ impl Default for RoomMetrics {
 impl RoomMetrics {
     pub fn refused(&self, code: &'static str) {
         self.refusals.get_or_create(&CodeLabel { code }).inc();
-    }
-
-    /// A socket of `kind` opened; the guard counts it closed when dropped.
-    pub fn connected(&self, kind: &'static str) -> OpenConnection {
-        self.connections.opened(kind)
     }
 
     pub fn register(&self, registry: &mut Registry) {

@@ -38,9 +38,11 @@ pub async fn room_socket(
     let Some(room) = room else {
         return Err(cinemesh_common::ApiError::not_found("room_not_found", "no such room").into());
     };
+    let admitted = rooms.metrics.connections.admit("room", &req)?;
     let (response, socket, stream) = upgrade(&req, body, MAX_ROOM_FRAME_BYTES)?;
     let client = Client {
-        ip: req.peer_addr().map(|a| a.ip()),
+        ip: admitted.address,
+        _open: admitted.guard,
         chat_limits: rooms.chat_limits.clone(),
         metrics: rooms.metrics.clone(),
     };
@@ -70,6 +72,8 @@ fn parse(text: &str) -> Result<RoomClientMessage, Refusal> {
 /// Where a connection comes from, for the per-address chat budget.
 struct Client {
     ip: Option<std::net::IpAddr>,
+    /// Counts this socket among the instance's (and its address's) until it ends.
+    _open: cinemesh_common::connections::OpenConnection,
     chat_limits: IpLimits,
     metrics: crate::metrics::RoomMetrics,
 }
@@ -86,7 +90,6 @@ async fn run_session(
     mut stream: actix_ws::AggregatedMessageStream,
 ) {
     let metrics = rooms.metrics.clone();
-    let _open = metrics.connected("room");
     // The hello: nothing else is read before it.
     let text = match read_hello(&mut stream, FRAME_LIMIT).await {
         Ok(text) => text,

@@ -89,11 +89,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// The effective configuration with secrets masked, for printing.
 fn redacted(mut config: Config) -> Config {
-    if !config.admin.token.is_empty() {
-        config.admin.token = "<set>".into();
-    }
-    if !config.tracker.secret.is_empty() {
-        config.tracker.secret = "<set>".into();
+    for secret in [
+        &mut config.admin.token,
+        &mut config.tracker.secret,
+        &mut config.tracker.turn_credential,
+        &mut config.storage.database_url,
+        &mut config.storage.redis_url,
+    ] {
+        *secret = secret.redacted();
     }
     config
 }

@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use cinemesh_catalog::ingest::FfmpegTools;
 use cinemesh_catalog::model::IceServer;
+use cinemesh_common::client_address::TrustedProxies;
+use cinemesh_common::connections::ConnectionLimits;
 use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
 
 /// The documented default configuration.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
@@ -35,11 +39,38 @@ pub struct ServerConfig {
     pub workers: usize,
     /// Folder with the built web client.
     pub web_dir: PathBuf,
+    /// Sockets (rooms, lobby, tracker, announce) open at once on this instance.
+    pub max_connections: usize,
+    /// Sockets open at once from one client address.
+    pub max_connections_per_address: usize,
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For`
+    /// names the client; from anyone else the header is ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { bind: "127.0.0.1:8080".into(), workers: 0, web_dir: "web/dist".into() }
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            workers: 0,
+            web_dir: "web/dist".into(),
+            max_connections: 10_000,
+            max_connections_per_address: 100,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The socket caps, with the trusted proxies parsed.
+    pub fn connection_limits(&self) -> anyhow::Result<ConnectionLimits> {
+        let trusted_proxies =
+            TrustedProxies::parse(&self.trusted_proxies).map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?;
+        Ok(ConnectionLimits {
+            total: self.max_connections,
+            per_address: self.max_connections_per_address,
+            trusted_proxies,
+        })
     }
 }
 
@@ -49,9 +80,9 @@ pub struct StorageConfig {
     /// Folder for the embedded database, media and uploads.
     pub data_dir: PathBuf,
     /// Empty: embedded SQLite; `postgres://...` selects Postgres.
-    pub database_url: String,
+    pub database_url: Secret,
     /// Empty: no Redis.
-    pub redis_url: String,
+    pub redis_url: Secret,
     /// Namespace of every Redis key and channel (instances that share rooms
     /// and swarms use the same one).
     pub redis_prefix: String,
@@ -63,8 +94,8 @@ impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             data_dir: "data".into(),
-            database_url: String::new(),
-            redis_url: String::new(),
+            database_url: Secret::default(),
+            redis_url: Secret::default(),
             redis_prefix: "cinemesh:".into(),
             media_dir: PathBuf::new(),
         }
@@ -81,7 +112,7 @@ impl StorageConfig {
         if self.is_embedded() {
             format!("sqlite://{}", self.data_dir.join("cinemesh.db").display())
         } else {
-            self.database_url.clone()
+            self.database_url.expose().to_owned()
         }
     }
 
@@ -94,7 +125,7 @@ impl StorageConfig {
     }
 
     pub fn redis_url(&self) -> Option<&str> {
-        Some(self.redis_url.as_str()).filter(|u| !u.is_empty())
+        Some(self.redis_url.expose()).filter(|u| !u.is_empty())
     }
 }
 
@@ -102,22 +133,23 @@ impl StorageConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
     /// Bearer token for the admin API; empty disables it. Never logged.
-    pub token: String,
+    pub token: Secret,
     /// Largest accepted upload, MiB.
     pub max_upload_mib: u64,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { token: String::new(), max_upload_mib: 8192 }
+        Self { token: Secret::default(), max_upload_mib: 8192 }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrackerConfig {
-    /// Signs swarm tokens; empty means a random secret per process. Never logged.
-    pub secret: String,
+    /// Signs swarm tokens and rooms' presence passes; empty means a random
+    /// secret per process. Never logged.
+    pub secret: Secret,
     /// Clients send something at least this often, seconds.
     pub heartbeat_secs: u64,
     /// Silence after which a peer is dropped, seconds.
@@ -126,24 +158,27 @@ pub struct TrackerConfig {
     pub shards: usize,
     /// How often every peer's holdings are recorded in the database, seconds.
     pub snapshot_every_secs: u64,
+    /// An `/announce` socket that announces nothing this long is closed, seconds.
+    pub announce_idle_secs: u64,
     /// STUN/TURN server URLs handed to browsers for peer connections.
     pub ice_servers: Vec<String>,
     /// Credentials for the `turn:`/`turns:` URLs above (empty: none).
     pub turn_username: String,
-    pub turn_credential: String,
+    pub turn_credential: Secret,
 }
 
 impl Default for TrackerConfig {
     fn default() -> Self {
         Self {
-            secret: String::new(),
+            secret: Secret::default(),
             heartbeat_secs: 15,
             peer_timeout_secs: 45,
             shards: 0,
             snapshot_every_secs: 60,
+            announce_idle_secs: 300,
             ice_servers: vec!["stun:stun.l.google.com:19302".into()],
             turn_username: String::new(),
-            turn_credential: String::new(),
+            turn_credential: Secret::default(),
         }
     }
 }
@@ -163,7 +198,7 @@ impl TrackerConfig {
             servers.push(IceServer {
                 urls: turn,
                 username: credential(&self.turn_username),
-                credential: credential(&self.turn_credential),
+                credential: credential(self.turn_credential.expose()),
             });
         }
         servers

@@ -9,6 +9,7 @@ pub mod health;
 pub mod openapi;
 pub mod progress_bar;
 pub mod request_id;
+pub mod secret;
 pub mod startup;
 pub mod stopper;
 pub mod telemetry;

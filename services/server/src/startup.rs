@@ -57,18 +57,18 @@ impl Application {
         let mut registry = Registry::default();
         served.register(&mut registry);
         // Long-lived sockets of every kind are counted together and told together of a stop.
-        let connections = Connections::default();
+        let connections = Connections::new(config.server.connection_limits()?);
         connections.register(&mut registry);
         let stop = StopSignal::default();
         let active = ActiveIngests::default();
         // One secret signs what every instance must accept: swarm tokens (the
         // catalog issues, the tracker verifies) and rooms' presence passes.
-        let signer = Signer::new(&config.tracker.secret);
+        let signer = Signer::new(config.tracker.secret.expose());
         let tokens = SwarmTokens::new(signer.clone());
         let ingester = Ingester { store: store.clone(), media_dir: media_dir.clone(), tools: config.ingest.clone() };
         let catalog = CatalogApi {
             ingester: ingester.clone(),
-            admin_token: Some(config.admin.token.clone()).filter(|t| !t.is_empty()),
+            admin_token: Some(config.admin.token.expose().to_owned()).filter(|t| !t.is_empty()),
             upload_dir: storage.upload_dir(),
             max_upload_bytes: config.admin.max_upload_mib * 1024 * 1024,
             encode_slots: Arc::new(tokio::sync::Semaphore::new(1)),
@@ -119,7 +119,11 @@ impl Application {
         };
         tracker.hub.counters.register(&mut registry);
         let tracker_here = tracker.clone();
-        let webtorrent = WebTorrent::start(stop.clone(), connections.clone());
+        let webtorrent = WebTorrent::start(
+            stop.clone(),
+            connections.clone(),
+            Duration::from_secs(config.tracker.announce_idle_secs),
+        );
         let mut rooms = Rooms::with_store(RoomStore::start(db.clone()))
             .with_resume_grace(secs_to_ms(config.rooms.resume_grace_secs))
             .with_buffer_wait(secs_to_ms(config.rooms.buffer_wait_secs))

@@ -87,10 +87,11 @@ async fn tracker_socket(
     body: web::Payload,
     state: web::Data<TrackerState>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let admitted = state.connections.admit("tracker", &req)?;
     let (response, session, stream) = crate::socket::upgrade(&req, body, MAX_FRAME_BYTES)?;
     let peer: PeerId = cinemesh_common::id::random_id(12);
     let origin = Origin {
-        ip: req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+        ip: admitted.address.map(|a| a.to_string()).unwrap_or_default(),
         user_agent: req
             .headers()
             .get("user-agent")
@@ -101,7 +102,7 @@ async fn tracker_socket(
     // Everything logged for this socket carries the peer id.
     let span = tracing::info_span!("tracker_socket", peer = %peer);
     let (session, inbox) = Session::new(state.get_ref().clone(), session, peer, origin);
-    actix_web::rt::spawn(tracing::Instrument::instrument(run_session(session, inbox, stream), span));
+    actix_web::rt::spawn(tracing::Instrument::instrument(run_session(session, inbox, stream, admitted.guard), span));
     Ok(response)
 }
 
@@ -169,9 +170,9 @@ async fn run_session(
     mut session: Session,
     mut inbox: mpsc::Receiver<ServerMessage>,
     mut stream: actix_ws::AggregatedMessageStream,
+    // Both this and the stop watch live until the peer's leaving is queued: a stop waits for that.
+    _open: cinemesh_common::connections::OpenConnection,
 ) {
-    // Both live until the peer's leaving is queued: a stop waits for that.
-    let _open = session.state.connections.opened("tracker");
     let mut stopping = session.state.stop.watch();
     {
         let timing = session.state.timing;

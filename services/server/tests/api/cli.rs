@@ -21,3 +21,27 @@ fn the_printed_default_configuration_parses_back_unchanged() {
         assert!(documented, "{key} is printed with a comment above it");
     }
 }
+
+#[test]
+fn the_effective_configuration_is_printed_without_its_secrets() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cinemesh"))
+        .arg("config")
+        .env("DATABASE_URL", "postgres://cinemesh:db-password@db:5432/cinemesh")
+        .env("REDIS_URL", "redis://:redis-password@redis:6379")
+        .env("CINEMESH_ADMIN_TOKEN", "admin-token-value")
+        .env("CINEMESH_TRACKER_SECRET", "tracker-secret-value")
+        .env("CINEMESH_TRACKER_TURN_CREDENTIAL", "turn-credential-value")
+        .output()
+        .expect("cinemesh runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8(output.stdout).expect("UTF-8");
+    for secret in
+        ["db-password", "redis-password", "admin-token-value", "tracker-secret-value", "turn-credential-value"]
+    {
+        assert!(!printed.contains(secret), "{secret} was printed:\n{printed}");
+    }
+    assert!(printed.contains("postgres://cinemesh:<hidden>@db:5432/cinemesh"), "{printed}");
+    let config =
+        cinemesh_server::Config::load(None, [("CINEMESH_ADMIN_TOKEN".to_owned(), "t0ken".to_owned())]).unwrap();
+    assert!(!format!("{config:?}").contains("t0ken"), "nor does a Debug print show them");
+}

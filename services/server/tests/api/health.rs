@@ -21,7 +21,7 @@ async fn readyz_checks_the_database_and_says_redis_is_not_configured() {
 #[actix_web::test]
 async fn readyz_reports_redis_when_configured() {
     let redis_url = std::env::var("CINEMESH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let app = TestApp::spawn_with(|c| c.storage.redis_url = redis_url).await;
+    let app = TestApp::spawn_with(|c| c.storage.redis_url = redis_url.into()).await;
     let (status, body) = app.get_json("/readyz").await;
     assert_eq!((status, body["redis"].as_str()), (200, Some("ok")), "{body}");
 }

@@ -136,7 +136,7 @@ pub struct TestApp {
 /// `storage` share rooms, the lobby and swarms with it.
 pub fn fresh_redis_namespace(config: &mut Config) {
     config.storage.redis_url =
-        std::env::var("CINEMESH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        std::env::var("CINEMESH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()).into();
     config.storage.redis_prefix = format!("cinemesh-test-{}:", cinemesh_common::id::random_id(10));
 }
 
@@ -179,7 +179,7 @@ impl TestApp {
         let postgres_db = if mode == "postgres" {
             let name = format!("cinemesh_test_{}", cinemesh_common::id::random_id(12));
             create_postgres_database(&name).await;
-            config.storage.database_url = format!("{}/{name}", postgres_base());
+            config.storage.database_url = format!("{}/{name}", postgres_base()).into();
             Some(name)
         } else {
             None

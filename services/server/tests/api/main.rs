@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse_limits;
 mod admin;
 mod catalog;
 mod cli;

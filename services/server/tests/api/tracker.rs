@@ -380,7 +380,7 @@ async fn two_instances_sharing_redis_introduce_and_relay_across() {
     let redis_url = std::env::var("CINEMESH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let prefix = format!("cinemesh-test-{}:", cinemesh_common::id::random_id(10));
     let shared = |c: &mut cinemesh_server::Config| {
-        c.storage.redis_url = redis_url.clone();
+        c.storage.redis_url = redis_url.clone().into();
         c.storage.redis_prefix = prefix.clone();
     };
     let (first, token) = app_with_movie(shared).await;

@@ -56,6 +56,10 @@ impl JsonSocket {
         self.socket.send(Message::Text(text.to_owned().into())).await.expect("send");
     }
 
+    pub async fn send_ping(&mut self) {
+        self.socket.send(Message::Ping(Default::default())).await.expect("send");
+    }
+
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {
         self.socket.send(Message::Binary(bytes.into())).await.expect("send");
     }

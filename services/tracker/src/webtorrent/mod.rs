@@ -1,10 +1,13 @@
 //! `/announce`: the WebTorrent tracker protocol, so existing WebTorrent
 //! clients (bittorrent-tracker, p2p-media-loader) can use this tracker. Open,
 //! like public WebTorrent trackers: no swarm token; the same limits as
-//! `/tracker` (frame size, rate, offers per message, refusals before closing).
+//! `/tracker` (frame size, rate, offers per message, swarms and peer ids per
+//! connection, refusals before closing). A connection that announces nothing
+//! for `idle` is closed: answering our pings does not keep it open.
 
 mod swarms;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,14 +28,17 @@ use swarms::{Swarms, WtCommand};
 
 /// Messages queued for one connection before further ones are dropped.
 const OUTBOX_CAPACITY: usize = 256;
-/// A connection that sends nothing (not even a pong) this long is closed;
-/// WebTorrent clients re-announce every 120 s and answer our pings.
-const SILENCE_LIMIT: Duration = Duration::from_secs(300);
 const PING_EVERY: Duration = Duration::from_secs(30);
+/// Info hashes one connection may be in at once (a client shares one socket
+/// among its torrents), and peer ids it may use.
+const MAX_SWARMS_PER_CONNECTION: usize = cinemesh_protocol::tracker::MAX_SWARMS_PER_CONNECTION;
+const MAX_PEER_IDS_PER_CONNECTION: usize = 4;
 
 #[derive(Clone)]
 pub struct WebTorrent {
     commands: mpsc::Sender<WtCommand>,
+    /// A connection with no announce for this long is closed (clients re-announce every 120 s).
+    idle: Duration,
     next_conn: Arc<AtomicU64>,
     stop: StopSignal,
     connections: Connections,
@@ -41,10 +47,10 @@ pub struct WebTorrent {
 impl WebTorrent {
     /// Starts the task that owns the swarms, on its own thread.
     /// Sockets close with a reconnect hint on `stop`, and count in `connections`.
-    pub fn start(stop: StopSignal, connections: Connections) -> Self {
+    pub fn start(stop: StopSignal, connections: Connections, idle: Duration) -> Self {
         let (commands, receiver) = mpsc::channel(8192);
         actix_rt::Arbiter::new().spawn(Swarms::default().run(receiver));
-        Self { commands, next_conn: Arc::new(AtomicU64::new(1)), stop, connections }
+        Self { commands, idle, next_conn: Arc::new(AtomicU64::new(1)), stop, connections }
     }
 }
 
@@ -57,9 +63,10 @@ async fn announce_socket(
     body: web::Payload,
     state: web::Data<WebTorrent>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let admitted = state.connections.admit("announce", &req)?;
     let (response, session, stream) = crate::socket::upgrade(&req, body, MAX_FRAME_BYTES)?;
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
-    actix_web::rt::spawn(run(state.get_ref().clone(), conn, session, stream));
+    actix_web::rt::spawn(run(state.get_ref().clone(), conn, session, stream, admitted.guard));
     Ok(response)
 }
 
@@ -68,19 +75,20 @@ async fn run(
     conn: u64,
     mut socket: actix_ws::Session,
     mut stream: actix_ws::AggregatedMessageStream,
+    _open: cinemesh_common::connections::OpenConnection,
 ) {
-    let _open = state.connections.opened("announce");
     let mut stopping = state.stop.watch();
     let (outbox, mut inbox) = mpsc::channel::<Value>(OUTBOX_CAPACITY);
     let mut limiter = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, Instant::now());
     let mut refusals = 0;
-    let mut last_heard = Instant::now();
+    let mut last_announce = Instant::now();
+    let mut joined = Joined::default();
     let mut ping = actix_web::rt::time::interval(PING_EVERY);
+    let mut idle_check = actix_web::rt::time::interval((state.idle / 4).clamp(Duration::from_millis(100), PING_EVERY));
     let close = loop {
         tokio::select! {
             frame = stream.next() => {
                 let now = Instant::now();
-                last_heard = now;
                 let refusal = match frame {
                     None | Some(Ok(AggregatedMessage::Close(_))) => break None,
                     Some(Err(_)) => {
@@ -94,8 +102,9 @@ async fn run(
                     Some(Ok(AggregatedMessage::Pong(_))) => None,
                     Some(Ok(AggregatedMessage::Binary(_))) => Some(failure("announce", "binary messages are not supported")),
                     Some(Ok(AggregatedMessage::Text(text))) => {
+                        last_announce = now;
                         if limiter.allow(now) {
-                            handle(&state, conn, &outbox, &text).await.err()
+                            handle(&state, conn, &outbox, &mut joined, &text).await.err()
                         } else {
                             Some(failure("announce", "rate limited: slow down"))
                         }
@@ -116,10 +125,13 @@ async fn run(
                 break Some(CloseReason { code: CloseCode::Restart, description: Some(SHUTTING_DOWN.into()) });
             }
             _ = ping.tick() => {
-                if last_heard.elapsed() > SILENCE_LIMIT {
-                    break Some(CloseReason { code: CloseCode::Away, description: Some("timeout".into()) });
-                }
                 if socket.ping(b"").await.is_err() { break None; }
+            }
+            _ = idle_check.tick() => {
+                if last_announce.elapsed() > state.idle {
+                    let _ = socket.text(failure("announce", "closed: nothing announced for too long").to_string()).await;
+                    break Some(CloseReason { code: CloseCode::Policy, description: Some("idle".into()) });
+                }
             }
         }
     };
@@ -127,8 +139,43 @@ async fn run(
     let _ = socket.close(close).await;
 }
 
+/// The swarms a connection is in and the peer ids it used, capped.
+#[derive(Default)]
+struct Joined {
+    info_hashes: HashSet<String>,
+    peer_ids: HashSet<String>,
+}
+
+impl Joined {
+    fn admit(&mut self, info_hash: &str, peer_id: &str, event: Option<&str>) -> Result<(), Value> {
+        if !self.peer_ids.contains(peer_id) {
+            if self.peer_ids.len() >= MAX_PEER_IDS_PER_CONNECTION {
+                let reason = format!("too many peer ids: at most {MAX_PEER_IDS_PER_CONNECTION} per connection");
+                return Err(failure("announce", &reason));
+            }
+            self.peer_ids.insert(peer_id.to_owned());
+        }
+        if event == Some("stopped") {
+            self.info_hashes.remove(info_hash);
+        } else if !self.info_hashes.contains(info_hash) {
+            if self.info_hashes.len() >= MAX_SWARMS_PER_CONNECTION {
+                let reason = format!("too many swarms: at most {MAX_SWARMS_PER_CONNECTION} per connection");
+                return Err(failure("announce", &reason));
+            }
+            self.info_hashes.insert(info_hash.to_owned());
+        }
+        Ok(())
+    }
+}
+
 /// Parses and checks one message; `Err` carries the failure to send back.
-async fn handle(state: &WebTorrent, conn: u64, outbox: &swarms::Outbox, text: &str) -> Result<(), Value> {
+async fn handle(
+    state: &WebTorrent,
+    conn: u64,
+    outbox: &swarms::Outbox,
+    joined: &mut Joined,
+    text: &str,
+) -> Result<(), Value> {
     let request: Request = serde_json::from_str(text).map_err(|_| failure("announce", "invalid JSON message"))?;
     let command = match request.action.as_str() {
         "announce" => {
@@ -138,6 +185,7 @@ async fn handle(state: &WebTorrent, conn: u64, outbox: &swarms::Outbox, text: &s
             };
             let peer_id =
                 request.peer_id.filter(|p| is_binary_id(p)).ok_or_else(|| failure("announce", "invalid peer_id"))?;
+            joined.admit(&info_hash, &peer_id, request.event.as_deref())?;
             if let Some(answer) = request.answer {
                 let to_peer_id = request
                     .to_peer_id
