@@ -7,7 +7,8 @@
 // controls drive it), and someone browsing on a phone is invited from the
 // online list, accepts and lands in the room, and the host sees the answer
 // and where Cy is now. The host's menu makes a
-// co-host and removes a member, who is told so; a taken name and a missing
+// co-host and removes a member, who is told so and cannot come back until
+// the host lets them back in; a taken name and a missing
 // room get clear screens. Screenshots of the room at
 // desktop and phone width are saved under test-artifacts/screenshots/.
 import { mkdirSync } from 'node:fs';
@@ -175,6 +176,16 @@ describe('a watch party', () => {
     await ana.getByRole('button', { name: 'Remove from room' }).click();
     await cy.getByRole('heading', { name: 'You were removed' }).waitFor({ timeout: 10_000 });
     await expect.poll(() => ana.locator('.members li', { hasText: 'Cy' }).count(), { timeout: 10_000 }).toBe(0);
+    // A removal is a ban (the name and, as every browser here shares 127.0.0.1, everyone's address):
+    // coming back by the link is refused until the host lets Cy back in from the "Removed" list.
+    await cy.goto(invite);
+    await cy.getByLabel('Your name').fill('Cy');
+    await cy.getByRole('button', { name: 'Join', exact: true }).click();
+    await cy.getByRole('heading', { name: 'You cannot join' }).waitFor({ timeout: 10_000 });
+    const removed = ana.locator('.bans li', { hasText: 'Cy' });
+    expect(await removed.textContent()).toContain('and their address');
+    await removed.getByRole('button', { name: 'Let back in' }).click();
+    await expect.poll(() => ana.locator('.bans li').count(), { timeout: 10_000 }).toBe(0);
 
     // A name already in the room sends the newcomer back to the form with the reason.
     const dup = await openPage(invite);
