@@ -25,6 +25,7 @@ pub mod room;
 pub mod session;
 pub mod socket;
 pub mod store;
+pub mod text;
 
 pub use api::{MovieDirectory, RoomsApi, configure_rooms};
 pub use cinemesh_common::Refusal;

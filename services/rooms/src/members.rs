@@ -7,22 +7,20 @@ use cinemesh_protocol::room::{ControlPolicy, MAX_NAME_CHARS, MemberId, Role};
 
 use crate::Refusal;
 
-/// A display name as shown: trimmed, 1 to `MAX_NAME_CHARS` characters, no
-/// control characters. Two names that differ only in case are the same name.
+/// A display name as shown: normalized and trimmed (see `text`), 1 to
+/// `MAX_NAME_CHARS` characters, nothing hidden. Two names that look alike
+/// (case, confusable letters) are the same name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
 impl DisplayName {
     pub fn parse(raw: &str) -> Result<Self, Refusal> {
-        let name = raw.trim();
+        let name = crate::text::clean_name(raw)?;
         let chars = name.chars().count();
         if chars == 0 || chars > MAX_NAME_CHARS {
             return Err(Refusal::new("invalid_name", format!("a name has 1 to {MAX_NAME_CHARS} characters")));
         }
-        if name.chars().any(char::is_control) {
-            return Err(Refusal::new("invalid_name", "a name cannot contain control characters"));
-        }
-        Ok(Self(name.to_owned()))
+        Ok(Self(name))
     }
 
     pub fn as_str(&self) -> &str {
@@ -31,7 +29,7 @@ impl DisplayName {
 
     /// What two names must not share to be told apart.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        crate::text::name_key(&self.0)
     }
 }
 

@@ -554,7 +554,8 @@ impl Room {
                 Ok(())
             }
             RoomClientMessage::Chat { text, nonce } => {
-                let text = text.trim();
+                let text = crate::text::clean_chat(&text)?;
+                let text = text.as_str();
                 if text.is_empty() || text.chars().count() > MAX_CHAT_CHARS {
                     return Err(Refusal::new(
                         "invalid_chat",

@@ -183,3 +183,26 @@ async fn a_kick_bars_the_token_the_name_and_the_address_until_the_host_lifts_it(
     assert_eq!(hello_outcome(&app, &room, "Zed", None).await, "banned");
     assert_eq!(hello_outcome(&app, &room, "Ana", Some(&ana_token)).await, "welcome");
 }
+
+#[actix_web::test]
+async fn names_that_look_alike_or_hide_characters_and_chat_that_reorders_are_refused() {
+    let (app, room) = app_with_room(None).await;
+    let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    // A Greek capital alpha, Cyrillic letters, case and full-width forms all pass for "Ana".
+    for look_alike in ["\u{0391}na", "ANA", "Ａｎａ", "An\u{0430}"] {
+        assert_eq!(hello_outcome(&app, &room, look_alike, None).await, "name_taken", "{look_alike:?}");
+    }
+    for hidden in ["Ben\u{202E}", "B\u{200B}en", "\u{2066}Ben"] {
+        assert_eq!(hello_outcome(&app, &room, hidden, None).await, "invalid_name", "{hidden:?}");
+    }
+    ana.send(&RoomClientMessage::Chat { text: "see gnp.\u{202E}exe".into(), nonce: None }).await;
+    assert_eq!(ana.error_code().await, "invalid_chat");
+    ana.send(&RoomClientMessage::Chat { text: "hi\u{200B}\u{FEFF} there".into(), nonce: None }).await;
+    let posted = ana
+        .until(|m| match m {
+            RoomServerMessage::Chat { message } if message.name == "Ana" => Some(message.text),
+            _ => None,
+        })
+        .await;
+    assert_eq!(posted, "hi there", "invisible characters are dropped");
+}
