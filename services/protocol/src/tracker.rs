@@ -20,7 +20,9 @@ pub const MAX_SWARMS_PER_CONNECTION: usize = 4;
 pub const MAX_PEERS_PER_ANSWER: u32 = 16;
 /// Widest window a `who_has` may ask about, segments.
 pub const MAX_WINDOW: u32 = 64;
-/// Distinct reporters after which a peer is named to nobody in that swarm.
+/// Distinct networks (IPv4 /24, IPv6 /48) whose credible reports make a peer
+/// named to nobody in that swarm. A report is credible when its reporter
+/// exchanged signalling with the peer and has not filed many reports.
 pub const REPORTS_TO_EXCLUDE: usize = 3;
 
 /// Server-assigned peer id: unique per connection, opaque to clients.
@@ -85,8 +87,8 @@ pub enum ClientMessage {
         swarm: SwarmKey,
     },
     /// The sender caught `peer` misbehaving on the peer wire. The tracker stops
-    /// naming that peer to the sender, and to everyone once
-    /// `REPORTS_TO_EXCLUDE` distinct peers of the swarm reported it.
+    /// naming that peer to the sender, and to everyone once credible reports
+    /// came from `REPORTS_TO_EXCLUDE` distinct networks.
     Report {
         swarm: SwarmKey,
         peer: PeerId,

@@ -40,6 +40,8 @@ pub enum Command {
         holdings: SegmentRanges,
         segment_count: u32,
         outbox: Outbox,
+        /// The network the peer connects from (see `reports::network_of`).
+        network: Option<String>,
     },
     Have {
         peer: PeerId,
@@ -316,7 +318,7 @@ impl Shard {
 
     fn handle(&mut self, command: Command, now: Instant) {
         match command {
-            Command::Join { peer, swarm, holdings, segment_count, outbox } => {
+            Command::Join { peer, swarm, holdings, segment_count, outbox, network } => {
                 let entry = self.swarms.entry(swarm.clone()).or_insert_with(|| {
                     self.counters.swarms.inc();
                     SwarmEntry { swarm: Swarm::new(segment_count), outboxes: HashMap::new() }
@@ -325,6 +327,7 @@ impl Shard {
                     self.counters.peers.inc();
                 }
                 entry.swarm.join(peer.clone(), &holdings, now);
+                entry.swarm.set_network(&peer, network);
                 entry.outboxes.insert(peer.clone(), outbox.clone());
                 let peers = entry.swarm.len().saturating_sub(1) as u32;
                 let holdings = entry.swarm.ranges_of(&peer).unwrap_or_default();
@@ -356,6 +359,7 @@ impl Shard {
                     return;
                 };
                 entry.swarm.touch(&peer, now);
+                entry.swarm.signalled(&peer, &to);
                 let remote = entry.swarm.remote_instance(&to).map(str::to_owned);
                 match (entry.outboxes.get(&to).filter(|_| to != peer).cloned(), remote) {
                     (Some(target), _) => {
@@ -407,6 +411,9 @@ impl Shard {
             }
             Command::RemoteSignal(RelayedSignal { swarm, from, to, signal }) => {
                 // The sending instance checked that `from` is in this swarm.
+                if let Some(entry) = self.swarms.get_mut(&swarm) {
+                    entry.swarm.signalled(&from, &to);
+                }
                 if let Some(target) = self.swarms.get(&swarm).and_then(|e| e.outboxes.get(&to)).cloned() {
                     self.deliver(&target, ServerMessage::Signal { swarm, from, signal });
                 }

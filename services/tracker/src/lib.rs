@@ -8,6 +8,7 @@ mod holdings;
 mod hub;
 mod limits;
 mod recorder;
+mod reports;
 mod session;
 mod socket;
 mod swarm;

@@ -344,7 +344,8 @@ impl Session {
                 if self.joined.insert(swarm.clone()) {
                     self.state.recorder.joined(&peer, &swarm, &self.origin.ip, &self.origin.user_agent);
                 }
-                Command::Join { peer, swarm, holdings, segment_count, outbox: self.outbox.clone() }
+                let network = self.origin.ip.parse().ok().map(crate::reports::network_of);
+                Command::Join { peer, swarm, holdings, segment_count, outbox: self.outbox.clone(), network }
             }
             ClientMessage::Have { swarm, added, dropped } => {
                 self.member(&swarm)?;

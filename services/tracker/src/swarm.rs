@@ -1,13 +1,14 @@
 //! A swarm's members and the ranking of holders. Pure state: the task that
 //! owns the swarm calls into it; nothing here waits or sends.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use cinemesh_protocol::SegmentRanges;
-use cinemesh_protocol::tracker::{Holder, MAX_PEERS_PER_ANSWER, MAX_WINDOW, PeerId, REPORTS_TO_EXCLUDE};
+use cinemesh_protocol::tracker::{Holder, MAX_PEERS_PER_ANSWER, MAX_WINDOW, PeerId};
 
 use crate::holdings::Holdings;
+use crate::reports::{self, ReportBook};
 
 /// How long a recommendation counts towards a peer's load.
 const LOAD_WINDOW: Duration = Duration::from_secs(10);
@@ -21,8 +22,8 @@ pub struct Member {
     /// Times this peer was named to others within the current load window.
     recommended: u32,
     load_window_start: Instant,
-    /// Members of this swarm that reported this one (bounded by the swarm's size).
-    reported_by: HashSet<PeerId>,
+    /// Its network, contacts and the reports it filed and received.
+    reports: ReportBook,
 }
 
 /// Cumulative bytes a peer reported for this swarm (recorded in the database).
@@ -63,13 +64,8 @@ impl Member {
             last_active: now,
             recommended: 0,
             load_window_start: now,
-            reported_by: HashSet::new(),
+            reports: ReportBook::default(),
         }
-    }
-
-    /// Whether `asker` may be introduced to this member.
-    fn trusted_by(&self, asker: &str) -> bool {
-        self.reported_by.len() < REPORTS_TO_EXCLUDE && !self.reported_by.contains(asker)
     }
 
     fn load(&self, now: Instant) -> u32 {
@@ -163,12 +159,40 @@ impl Swarm {
     }
 
     /// Records that `reporter` caught `reported` misbehaving; false when
-    /// either is not a member or the report is a repeat.
+    /// either is not a member or the report is a repeat. How much it counts:
+    /// see `reports`.
     pub fn report(&mut self, reporter: &str, reported: &str) -> bool {
-        if reporter == reported || !self.members.contains_key(reporter) {
+        if reporter == reported {
             return false;
         }
-        self.members.get_mut(reported).is_some_and(|m| m.reported_by.insert(reporter.to_owned()))
+        let Some(mut book) = self.members.get_mut(reporter).map(|m| std::mem::take(&mut m.reports)) else {
+            return false;
+        };
+        let filed = self
+            .members
+            .get_mut(reported)
+            .is_some_and(|m| reports::file(&mut book, reported, &mut m.reports, reporter));
+        if let Some(member) = self.members.get_mut(reporter) {
+            member.reports = book;
+        }
+        filed
+    }
+
+    /// The network a member connected from, to count distinct reporters.
+    pub fn set_network(&mut self, peer: &str, network: Option<String>) {
+        if let Some(member) = self.members.get_mut(peer) {
+            member.reports.network = network;
+        }
+    }
+
+    /// `from` sent `to` a signal through this tracker: they can exchange data.
+    pub fn signalled(&mut self, from: &str, to: &str) {
+        if let Some(member) = self.members.get_mut(from) {
+            member.reports.contacted(to);
+        }
+        if let Some(member) = self.members.get_mut(to) {
+            member.reports.contacted(from);
+        }
     }
 
     pub fn touch(&mut self, peer: &str, now: Instant) {
@@ -187,7 +211,7 @@ impl Swarm {
         let mut candidates: Vec<(&PeerId, u32, u32, Instant)> = self
             .members
             .iter()
-            .filter(|(peer, m)| peer.as_str() != asker && m.trusted_by(asker))
+            .filter(|(peer, m)| peer.as_str() != asker && m.reports.trusted_by(asker))
             .map(|(peer, m)| (peer, m.holdings.count_in_window(from, count), m.load(now), m.last_active))
             .filter(|(_, held, _, _)| *held > 0)
             .collect();
@@ -286,8 +310,10 @@ mod tests {
     fn reported_peers_are_hidden_from_their_reporters_then_from_everyone() {
         let now = Instant::now();
         let mut swarm = Swarm::new(100);
-        for peer in ["bad", "r1", "r2", "r3", "x"] {
+        for (n, peer) in ["bad", "r1", "r2", "r3", "x"].into_iter().enumerate() {
             swarm.join(peer.into(), &held(0..=3), now);
+            swarm.set_network(peer, Some(format!("192.0.{n}.0/24")));
+            swarm.signalled(peer, "bad");
         }
         assert!(swarm.report("r1", "bad"));
         assert!(!swarm.report("r1", "bad"), "a repeat does not count twice");
@@ -300,7 +326,10 @@ mod tests {
         );
         assert!(swarm.report("r2", "bad"));
         assert!(swarm.report("r3", "bad"));
-        assert!(!names(&swarm.holders("x", 0, 4, 16, now)).contains(&"bad"), "three reports hide it from everyone");
+        assert!(
+            !names(&swarm.holders("x", 0, 4, 16, now)).contains(&"bad"),
+            "three reports from peers that talked to it, on three networks, hide it from everyone"
+        );
     }
 
     #[test]

@@ -503,3 +503,40 @@ async fn impossible_byte_reports_are_refused_and_the_offload_figures_never_break
     let offload: serde_json::Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap();
     assert_eq!(offload["uploaded_bytes"].as_i64(), Some(i64::MAX), "{offload}");
 }
+
+#[actix_web::test]
+async fn reports_hide_a_peer_from_everyone_only_with_evidence_from_three_networks() {
+    let (app, token) = app_with_movie(|c| c.server.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    let key = swarm("movie1", "720p");
+    let (mut target, id_target) = TrackerClient::greeted_from(&app, Some("198.18.0.1")).await;
+    target.join(&key, &token, held(0..=9)).await;
+    let (mut observer, _) = TrackerClient::greeted_from(&app, Some("198.18.9.1")).await;
+    observer.join(&key, &token, SegmentRanges::default()).await;
+    let named = |holders: Vec<(String, SegmentRanges)>| holders.iter().any(|(id, _)| *id == id_target);
+    let offer = Signal::Offer { sdp: "v=0\r\n".into() };
+    let report =
+        ClientMessage::Report { swarm: key.clone(), peer: id_target.clone(), reason: ReportReason::BadSegment };
+
+    // Reporters from `addresses`; those that `talk` first signal the target, as a real peer does.
+    let mut reporters = Vec::new();
+    let mut file = async |addresses: &[&str], talk: bool| {
+        for address in addresses {
+            let (mut reporter, _) = TrackerClient::greeted_from(&app, Some(address)).await;
+            reporter.join(&key, &token, SegmentRanges::default()).await;
+            if talk {
+                reporter
+                    .send(&ClientMessage::Signal { swarm: key.clone(), to: id_target.clone(), signal: offer.clone() })
+                    .await;
+            }
+            reporter.send(&report).await;
+            reporter.sync().await;
+            reporters.push(reporter);
+        }
+    };
+    file(&["192.0.2.1", "192.0.2.2", "192.0.2.3"], true).await;
+    assert!(named(observer.who_has(&key, 0, 10).await), "three sockets of one home are one network");
+    file(&["203.0.113.1", "198.51.100.1"], false).await;
+    assert!(named(observer.who_has(&key, 0, 10).await), "reports from peers that never talked to it do not count");
+    file(&["203.0.113.9", "198.51.100.9"], true).await;
+    assert!(!named(observer.who_has(&key, 0, 10).await), "three networks with evidence hide it from everyone");
+}

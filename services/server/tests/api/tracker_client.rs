@@ -21,7 +21,13 @@ impl TrackerClient {
 
     /// Connects and says hello; returns the client and its peer id.
     pub async fn greeted(app: &impl Endpoint) -> (Self, PeerId) {
-        let mut client = Self::connect(app).await;
+        Self::greeted_from(app, None).await
+    }
+
+    /// Like `greeted`, through a proxy that says the client is `address`.
+    pub async fn greeted_from(app: &impl Endpoint, address: Option<&str>) -> (Self, PeerId) {
+        let headers: Vec<(&str, &str)> = address.map(|a| ("x-forwarded-for", a)).into_iter().collect();
+        let mut client = Self { socket: JsonSocket::connect_with(app, "/tracker", &headers).await };
         client.send(&ClientMessage::Hello { version: PROTOCOL_VERSION }).await;
         match client.recv().await {
             ServerMessage::Welcome { peer, .. } => (client, peer),

@@ -30,10 +30,17 @@ pub struct JsonSocket {
 
 impl JsonSocket {
     pub async fn connect(app: &impl Endpoint, path: &str) -> Self {
+        Self::connect_with(app, path, &[]).await
+    }
+
+    /// Connects with extra request headers (`x-forwarded-for`, as a proxy sends).
+    pub async fn connect_with(app: &impl Endpoint, path: &str, headers: &[(&str, &str)]) -> Self {
         let url = app.url(path).replacen("http://", "ws://", 1);
-        let (_, socket) = app
-            .http()
-            .ws(url)
+        let mut request = app.http().ws(url);
+        for (name, value) in headers {
+            request = request.set_header(*name, *value);
+        }
+        let (_, socket) = request
             .set_header("user-agent", USER_AGENT)
             .max_frame_size(1 << 20)
             .connect()
