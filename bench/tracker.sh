@@ -25,7 +25,9 @@ for mode in in-process redis; do
     mkdir -p "$data"
     redis_url=""
     [ "$mode" = redis ] && redis_url="redis://127.0.0.1:6379"
+    # Every simulated peer connects from 127.0.0.1: the per-address socket cap is lifted for them.
     CINEMESH_LOG=warn CINEMESH_SERVER_BIND=127.0.0.1:0 CINEMESH_SERVER_WORKERS=1 CINEMESH_TRACKER_SHARDS=1 \
+      CINEMESH_SERVER_MAX_CONNECTIONS=1000000 CINEMESH_SERVER_MAX_CONNECTIONS_PER_ADDRESS=1000000 \
       CINEMESH_DEMO_ENABLED=false CINEMESH_STORAGE_DATA_DIR="$data" CINEMESH_STORAGE_REDIS_URL="$redis_url" \
       CINEMESH_STORAGE_REDIS_PREFIX="cinemesh-bench-$$:" CINEMESH_TRACKER_SECRET="bench-secret" \
       taskset -c 0 target/release/cinemesh serve > "$data.out" 2> "$data.err" &

@@ -30,7 +30,12 @@ let browser: Browser;
 let movieId: string;
 
 beforeAll(async () => {
-  server = await startServer(LOOPBACK_SERVER);
+  // Every simulated member connects from 127.0.0.1: the per-address and per-room caps are lifted for them.
+  server = await startServer({
+    ...LOOPBACK_SERVER,
+    CINEMESH_SERVER_MAX_CONNECTIONS_PER_ADDRESS: String(FANOUT_MEMBERS + 50),
+    CINEMESH_ROOMS_MAX_MEMBERS: String(FANOUT_MEMBERS + 10),
+  });
   movieId = await ingestClip(server, 'Room bench', 240);
   browser = await launchBrowser();
 });

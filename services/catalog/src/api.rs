@@ -1,6 +1,7 @@
 //! The catalog's JSON API: listing and search, details, the segment-hash
 //! manifest, and the admin endpoints to ingest (upload) and delete movies.
 
+use cinemesh_common::routes::resource;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 use utoipa::IntoParams;
 
+use crate::admin_auth::Admin;
 use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
 use crate::ingest::{ActiveIngests, CatalogStatus, IngestError, IngestRequest, Ingester};
 use crate::model::{
@@ -49,13 +51,13 @@ impl CatalogApi {
 
 pub fn configure_catalog(cfg: &mut web::ServiceConfig, api: CatalogApi) {
     cfg.app_data(web::Data::new(api))
-        .route("/api/movies", web::get().to(list_movies))
-        .route("/api/movies/{id}", web::get().to(get_movie))
-        .route("/api/movies/{id}/segments", web::get().to(get_segment_manifest))
-        .route("/api/catalog/status", web::get().to(catalog_status))
-        .route("/api/admin/movies", web::post().to(upload_movie))
-        .route("/api/admin/movies/{id}", web::delete().to(delete_movie))
-        .route("/api/admin/offload/{id}", web::get().to(movie_offload));
+        .service(resource("/api/movies", "GET").route(web::get().to(list_movies)))
+        .service(resource("/api/movies/{id}", "GET").route(web::get().to(get_movie)))
+        .service(resource("/api/movies/{id}/segments", "GET").route(web::get().to(get_segment_manifest)))
+        .service(resource("/api/catalog/status", "GET").route(web::get().to(catalog_status)))
+        .service(resource("/api/admin/movies", "POST").route(web::post().to(upload_movie)))
+        .service(resource("/api/admin/movies/{id}", "DELETE").route(web::delete().to(delete_movie)))
+        .service(resource("/api/admin/offload/{id}", "GET").route(web::get().to(movie_offload)));
 }
 
 fn invalid(e: InvalidInput) -> ApiError {
@@ -162,12 +164,12 @@ pub struct UploadParams {
             `source_unreadable`, `encode_failed`"),
         (status = 503, body = ErrorBody, description = "`ffmpeg_missing`")))]
 pub async fn upload_movie(
+    _admin: Admin,
     req: HttpRequest,
     api: web::Data<CatalogApi>,
     params: web::Query<UploadParams>,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &api)?;
     refuse_declared_oversize(&req, api.max_upload_bytes)?;
     let request = IngestRequest {
         source: PathBuf::new(),
@@ -192,11 +194,11 @@ pub async fn upload_movie(
     security(("admin_token" = [])),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_movie(
-    req: HttpRequest,
+    _admin: Admin,
     api: web::Data<CatalogApi>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = authorized_movie(&req, &api, &id)?;
+    let id = MovieId::parse(&id).map_err(invalid)?;
     api.ingester.store.delete(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
     let folder = api.ingester.media_dir.join(id.as_str());
     if let Err(e) = tokio::fs::remove_dir_all(&folder).await {
@@ -212,52 +214,16 @@ pub async fn delete_movie(
     responses((status = 200, body = Offload), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn movie_offload(
-    req: HttpRequest,
+    _admin: Admin,
     api: web::Data<CatalogApi>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = authorized_movie(&req, &api, &id)?;
+    let id = MovieId::parse(&id).map_err(invalid)?;
     api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
     Ok(HttpResponse::Ok().json(api.ingester.store.offload(&id).await.map_err(db_error)?))
 }
 
 /// The admin check and the movie id of an admin route about one movie.
-fn authorized_movie(req: &HttpRequest, api: &CatalogApi, raw_id: &str) -> Result<MovieId, ApiError> {
-    authorize(req, api)?;
-    MovieId::parse(raw_id).map_err(invalid)
-}
-
-fn authorize(req: &HttpRequest, api: &CatalogApi) -> Result<(), ApiError> {
-    let Some(expected) = api.admin_token.as_deref().filter(|t| !t.is_empty()) else {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "admin_disabled",
-            "the admin API is disabled: set admin.token (CINEMESH_ADMIN_TOKEN) to enable it",
-        ));
-    };
-    let given = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-        Ok(())
-    } else {
-        Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid admin bearer token is required"))
-    }
-}
-
-/// Compares without an early exit, so response time says nothing about how
-/// much of a guessed token was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for (i, byte) in b.iter().enumerate() {
-        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ byte);
-    }
-    diff == 0
-}
-
 /// An uploaded file on disk, removed when dropped.
 struct Upload(PathBuf);
 
@@ -334,18 +300,4 @@ fn ingest_error(e: IngestError) -> ApiError {
     };
     tracing::info!(code = e.code(), error = %e, "upload refused");
     ApiError::new(status, e.code(), e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn constant_time_eq_compares_whole_tokens() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secre", b"secret"));
-        assert!(!constant_time_eq(b"secret!", b"secret"));
-        assert!(!constant_time_eq(b"", b"secret"));
-        assert!(!constant_time_eq(b"Secret", b"secret"));
-    }
 }

@@ -1,6 +1,7 @@
 //! The catalog: movies, their renditions and every segment's size and SHA-256;
 //! the ffmpeg ingest that produces them; and the JSON API that lists them.
 
+pub mod admin_auth;
 pub mod api;
 pub mod domain;
 pub mod ingest;

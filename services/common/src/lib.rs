@@ -9,6 +9,7 @@ pub mod id;
 pub mod presence_pass;
 pub mod rate_limit;
 pub mod refusal;
+pub mod routes;
 pub mod signer;
 pub mod stop;
 pub mod swarm_token;

@@ -1,11 +1,13 @@
 //! `/api/rooms`: create a room for a catalog movie, look one up, and the
 //! room's WebSocket.
 
+use cinemesh_common::routes::resource;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 use cinemesh_common::ApiError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -53,10 +55,10 @@ pub fn configure_rooms(cfg: &mut web::ServiceConfig, api: RoomsApi) {
     cfg.app_data(web::Data::new(api.rooms.clone()))
         .app_data(web::Data::new(api.lobby.clone()))
         .app_data(web::Data::new(api))
-        .route("/api/lobby/socket", web::get().to(crate::lobby_session::lobby_socket))
-        .route("/api/rooms", web::post().to(create_room))
-        .route("/api/rooms/{id}", web::get().to(get_room))
-        .route("/api/rooms/{id}/socket", web::get().to(crate::session::room_socket));
+        .service(resource("/api/lobby/socket", "GET").route(web::get().to(crate::lobby_session::lobby_socket)))
+        .service(resource("/api/rooms", "POST").route(web::post().to(create_room)))
+        .service(resource("/api/rooms/{id}", "GET").route(web::get().to(get_room)))
+        .service(resource("/api/rooms/{id}/socket", "GET").route(web::get().to(crate::session::room_socket)));
 }
 
 fn summary(id: &str, movie: &str, has_password: bool) -> RoomSummary {
@@ -72,8 +74,24 @@ fn summary(id: &str, movie: &str, has_password: bool) -> RoomSummary {
 /// Create a watch party for a movie; the caller joins it over its socket.
 #[utoipa::path(post, path = "/api/rooms", tag = "rooms", request_body = CreateRoom,
     responses((status = 201, body = RoomSummary), (status = 400, body = cinemesh_common::ErrorBody),
-              (status = 404, body = cinemesh_common::ErrorBody)))]
-pub async fn create_room(api: web::Data<RoomsApi>, body: web::Json<CreateRoom>) -> Result<HttpResponse, ApiError> {
+              (status = 404, body = cinemesh_common::ErrorBody),
+              (status = 429, description = "too_many_rooms: this address created many rooms lately",
+               body = cinemesh_common::ErrorBody)))]
+pub async fn create_room(
+    req: HttpRequest,
+    api: web::Data<RoomsApi>,
+    body: web::Json<CreateRoom>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(address) = api.rooms.metrics.connections.client_address(&req)
+        && !api.rooms.creation_limits.allow(address, std::time::Instant::now())
+    {
+        api.rooms.metrics.refused("too_many_rooms");
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_rooms",
+            "this address has created many rooms lately; try again later",
+        ));
+    }
     let CreateRoom { movie_id, password } = body.into_inner();
     let duration_ms = api
         .movies

@@ -104,6 +104,7 @@ struct Timing {
     resume_grace_ms: i64,
     buffer_wait_ms: i64,
     empty_grace_ms: i64,
+    max_members: usize,
 }
 
 /// The rooms running here, and how to find or bring back the others.
@@ -122,6 +123,8 @@ pub struct Rooms {
     pub passes: PresencePasses,
     /// Wrong-password counts per address and per room.
     pub password_guard: crate::password_guard::PasswordGuard,
+    /// Room creations per client address.
+    pub creation_limits: crate::ip_limits::IpLimits,
     /// Chat budgets per client address, across rooms and connections.
     pub chat_limits: crate::ip_limits::IpLimits,
     pub metrics: crate::metrics::RoomMetrics,
@@ -137,6 +140,7 @@ impl Default for Rooms {
                 resume_grace_ms: crate::room::DEFAULT_RESUME_GRACE_MS,
                 buffer_wait_ms: crate::room::DEFAULT_BUFFER_WAIT_MS,
                 empty_grace_ms: crate::room::DEFAULT_EMPTY_GRACE_MS,
+                max_members: crate::room::DEFAULT_MAX_MEMBERS,
             },
             instance: cinemesh_common::id::random_id(12).into(),
             connections: Arc::default(),
@@ -144,6 +148,7 @@ impl Default for Rooms {
             passes: PresencePasses::new(cinemesh_common::Signer::new("")),
             password_guard: crate::password_guard::PasswordGuard::default(),
             chat_limits: crate::ip_limits::IpLimits::default(),
+            creation_limits: crate::ip_limits::IpLimits::new(30.0 / 3600.0, 30.0),
             metrics: crate::metrics::RoomMetrics::default(),
         }
     }
@@ -169,6 +174,17 @@ impl Rooms {
     /// How long a room nobody is in stays in memory (its rows stay in the store).
     pub fn with_empty_grace(mut self, grace_ms: i64) -> Self {
         self.timing.empty_grace_ms = grace_ms;
+        self
+    }
+
+    pub fn with_max_members(mut self, max_members: usize) -> Self {
+        self.timing.max_members = max_members;
+        self
+    }
+
+    /// Rooms one address may create per hour (and at once).
+    pub fn with_creations_per_hour(mut self, per_hour: u32) -> Self {
+        self.creation_limits = crate::ip_limits::IpLimits::new(f64::from(per_hour) / 3600.0, f64::from(per_hour));
         self
     }
 
@@ -217,6 +233,7 @@ impl Rooms {
         room.with_resume_grace(self.timing.resume_grace_ms)
             .with_buffer_wait(self.timing.buffer_wait_ms)
             .with_empty_grace(self.timing.empty_grace_ms)
+            .with_max_members(self.timing.max_members)
             .with_passes(self.passes.clone())
             .with_metrics(self.metrics.clone())
     }
@@ -327,6 +344,24 @@ impl Rooms {
             Some(store) => Ok(store.summary(id).await?.is_some()),
             None => Ok(false),
         }
+    }
+
+    /// Deletes the rooms nobody used since `cutoff_ms` (and their chat),
+    /// but those loaded here. Returns how many went.
+    pub async fn expire_unused(&self, cutoff_ms: i64) -> Result<usize, sqlx::Error> {
+        let Some(store) = &self.store else { return Ok(0) };
+        let mut total = 0;
+        loop {
+            let expired = store.expire(cutoff_ms, 500, |id| self.lock().contains_key(id)).await?;
+            total += expired.len();
+            if expired.len() < 500 {
+                break;
+            }
+        }
+        if total > 0 {
+            tracing::info!(rooms = total, "expired rooms nobody used");
+        }
+        Ok(total)
     }
 
     /// Rooms running here right now.

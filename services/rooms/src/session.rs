@@ -26,6 +26,11 @@ const MESSAGES_PER_SEC: f64 = 50.0;
 const MESSAGE_BURST: f64 = 100.0;
 const CHATS_PER_SEC: f64 = 10.0;
 const CHAT_BURST: f64 = 20.0;
+/// Typing and reactions fan out to everyone: each has a budget of its own.
+const TYPING_PER_SEC: f64 = 2.0;
+const TYPING_BURST: f64 = 4.0;
+const REACTIONS_PER_SEC: f64 = 4.0;
+const REACTION_BURST: f64 = 8.0;
 
 pub async fn room_socket(
     req: HttpRequest,
@@ -200,6 +205,8 @@ async fn serve_member(
     let start = Instant::now();
     let mut messages = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, start);
     let mut chats = RateLimiter::new(CHATS_PER_SEC, CHAT_BURST, start);
+    let mut typing = RateLimiter::new(TYPING_PER_SEC, TYPING_BURST, start);
+    let mut reactions = RateLimiter::new(REACTIONS_PER_SEC, REACTION_BURST, start);
     let mut guard = Guard::new(FRAME_LIMIT, client.metrics.clone());
     let mut ticks = tokio::time::interval(Duration::from_secs(5));
     loop {
@@ -229,6 +236,12 @@ async fn serve_member(
                             if !chats.allow(now) || client.ip.is_some_and(|ip| !client.chat_limits.allow(ip, now)) =>
                         {
                             Some(Refusal::new("rate_limited", "too many chat messages; slow down"))
+                        }
+                        Ok(RoomClientMessage::Typing { .. }) if !typing.allow(now) => {
+                            Some(Refusal::new("rate_limited", "too many typing notices; slow down"))
+                        }
+                        Ok(RoomClientMessage::React { .. }) if !reactions.allow(now) => {
+                            Some(Refusal::new("rate_limited", "too many reactions; slow down"))
                         }
                         Ok(message) => {
                             let command =

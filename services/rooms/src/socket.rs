@@ -6,7 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use bytestring::ByteString;
 use cinemesh_common::stop::SHUTTING_DOWN;
@@ -30,16 +29,9 @@ struct ErrorFrame<'a> {
     message: &'a str,
 }
 
-/// Upgrades to a WebSocket whose frames (and reassembled messages) are at most `max_bytes`.
-pub fn upgrade(
-    req: &HttpRequest,
-    body: web::Payload,
-    max_bytes: usize,
-) -> Result<(HttpResponse, Session, AggregatedMessageStream), actix_web::Error> {
-    let (response, socket, stream) = actix_ws::handle(req, body)?;
-    let stream = stream.max_frame_size(max_bytes).aggregate_continuations().max_continuation_size(max_bytes);
-    Ok((response, socket, stream))
-}
+/// Upgrades to a WebSocket whose frames (and reassembled messages) are at most
+/// `max_bytes`; anything but a handshake gets 426.
+pub use cinemesh_common::routes::upgrade_websocket as upgrade;
 
 pub async fn send_refusal(socket: &mut Session, refusal: &Refusal, metrics: &RoomMetrics) -> bool {
     metrics.refused(refusal.code);

@@ -108,6 +108,41 @@ impl RoomStore {
         apply(&self.db, write).await
     }
 
+    /// Deletes rooms (with their chat, seats and bans) unused since before
+    /// `cutoff_ms`, but those `running` says are loaded; at most `batch`.
+    pub async fn expire(
+        &self,
+        cutoff_ms: i64,
+        batch: i64,
+        running: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM rooms WHERE updated_at_ms < $1 ORDER BY updated_at_ms LIMIT $2")
+                .bind(cutoff_ms)
+                .bind(batch)
+                .fetch_all(self.db.pool())
+                .await?;
+        let mut expired = Vec::new();
+        for id in ids.into_iter().filter(|id| !running(id)) {
+            let mut tx = self.db.pool().begin().await?;
+            for delete in [
+                "DELETE FROM room_chat WHERE room_id = $1",
+                "DELETE FROM room_members WHERE room_id = $1",
+                "DELETE FROM room_bans WHERE room_id = $1",
+            ] {
+                sqlx::query(delete).bind(&id).execute(&mut *tx).await?;
+            }
+            sqlx::query("DELETE FROM rooms WHERE id = $1 AND updated_at_ms < $2")
+                .bind(&id)
+                .bind(cutoff_ms)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            expired.push(id);
+        }
+        Ok(expired)
+    }
+
     /// Waits until every write queued so far has reached the database.
     pub async fn flush(&self) {
         let (done, flushed) = tokio::sync::oneshot::channel();
@@ -280,6 +315,12 @@ async fn apply(db: &Database, write: &RoomWrite) -> Result<(), sqlx::Error> {
             .await?;
         }
         RoomWrite::Member { room, member, at_ms } => {
+            // A seat taken or changed is a use of the room: it is not expired while used.
+            sqlx::query("UPDATE rooms SET updated_at_ms = $1 WHERE id = $2 AND updated_at_ms < $1")
+                .bind(at_ms)
+                .bind(room)
+                .execute(db.pool())
+                .await?;
             sqlx::query(
                 "INSERT INTO room_members (room_id, member_id, name, role, resume_digest, updated_at_ms) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (room_id, member_id) DO UPDATE SET \

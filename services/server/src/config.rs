@@ -214,11 +214,24 @@ pub struct RoomsConfig {
     pub buffer_wait_secs: u64,
     /// How long a room nobody is in stays loaded, seconds.
     pub empty_grace_secs: u64,
+    /// A room nobody used this long is deleted with its chat, days.
+    pub expire_after_days: u64,
+    /// Members one room seats at most.
+    pub max_members: usize,
+    /// Rooms one client address may create per hour (and at once).
+    pub creations_per_hour: u32,
 }
 
 impl Default for RoomsConfig {
     fn default() -> Self {
-        Self { resume_grace_secs: 30, buffer_wait_secs: 5, empty_grace_secs: 300 }
+        Self {
+            resume_grace_secs: 30,
+            buffer_wait_secs: 5,
+            empty_grace_secs: 300,
+            expire_after_days: 30,
+            max_members: 100,
+            creations_per_hour: 30,
+        }
     }
 }
 

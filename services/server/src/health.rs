@@ -1,6 +1,7 @@
 //! `/healthz` (the process answers), `/readyz` (its dependencies answer) and
 //! `/metrics` (Prometheus text).
 
+use cinemesh_common::routes::resource;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,9 +32,9 @@ pub struct Readiness {
 
 pub fn configure_health(cfg: &mut web::ServiceConfig, state: HealthState) {
     cfg.app_data(web::Data::new(state))
-        .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+        .service(resource("/healthz", "GET").route(web::get().to(healthz)))
+        .service(resource("/readyz", "GET").route(web::get().to(readyz)))
+        .service(resource("/metrics", "GET").route(web::get().to(metrics)));
 }
 
 /// The process is alive.

@@ -2,6 +2,7 @@
 //! lists exactly the routes the handlers implement.
 
 use actix_web::{HttpResponse, web};
+use cinemesh_common::routes::resource;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -67,5 +68,5 @@ pub async fn openapi_json() -> HttpResponse {
 }
 
 pub fn configure_openapi(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/openapi.json", web::get().to(openapi_json));
+    cfg.service(resource("/api/openapi.json", "GET").route(web::get().to(openapi_json)));
 }

@@ -128,6 +128,8 @@ impl Application {
             .with_resume_grace(secs_to_ms(config.rooms.resume_grace_secs))
             .with_buffer_wait(secs_to_ms(config.rooms.buffer_wait_secs))
             .with_empty_grace(secs_to_ms(config.rooms.empty_grace_secs))
+            .with_max_members(config.rooms.max_members)
+            .with_creations_per_hour(config.rooms.creations_per_hour)
             .with_passes(PresencePasses::new(signer));
         // With Redis, a room runs on one instance and members anywhere reach it.
         if let Some(url) = storage.redis_url() {
@@ -145,6 +147,9 @@ impl Application {
         rooms.metrics.register(&mut registry);
         let lobby = Lobby::start(lobby_relay, rooms.metrics.clone(), rooms.passes.clone(), stop.clone());
         let rooms_here = rooms.clone();
+        if config.rooms.expire_after_days > 0 {
+            actix_web::rt::spawn(expire_unused_rooms(rooms.clone(), config.rooms.expire_after_days));
+        }
         let rooms = RoomsApi { rooms, lobby, movies: Arc::new(CatalogMovies::new(store.clone())) };
         let health = HealthState { db, redis, registry: Arc::new(registry) };
 
@@ -217,6 +222,21 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// How often rooms nobody used are looked for.
+const EXPIRE_ROOMS_EVERY: Duration = Duration::from_secs(3600);
+
+/// Deletes rooms nobody used for `days`, with their chat, once at start and then hourly.
+async fn expire_unused_rooms(rooms: Rooms, days: u64) {
+    let mut every = actix_web::rt::time::interval(EXPIRE_ROOMS_EVERY);
+    loop {
+        every.tick().await;
+        let cutoff = cinemesh_common::db::now_ms().saturating_sub(secs_to_ms(days.saturating_mul(86_400)));
+        if let Err(e) = rooms.expire_unused(cutoff).await {
+            tracing::warn!(error = %e, "could not expire unused rooms; trying again in an hour");
+        }
     }
 }
 

@@ -10,7 +10,6 @@ mod limits;
 mod recorder;
 mod reports;
 mod session;
-mod socket;
 mod swarm;
 mod webtorrent;
 

@@ -2,6 +2,7 @@
 //! swarms, signal size), refusals with codes, heartbeats and the silence
 //! timeout. Commands go to the hub; the hub's answers arrive on the outbox.
 
+use cinemesh_common::routes::resource;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
@@ -79,7 +80,7 @@ impl TrackerState {
 }
 
 pub fn configure_tracker(cfg: &mut web::ServiceConfig, state: TrackerState) {
-    cfg.app_data(web::Data::new(state)).route("/tracker", web::get().to(tracker_socket));
+    cfg.app_data(web::Data::new(state)).service(resource("/tracker", "GET").route(web::get().to(tracker_socket)));
 }
 
 async fn tracker_socket(
@@ -88,7 +89,7 @@ async fn tracker_socket(
     state: web::Data<TrackerState>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let admitted = state.connections.admit("tracker", &req)?;
-    let (response, session, stream) = crate::socket::upgrade(&req, body, MAX_FRAME_BYTES)?;
+    let (response, session, stream) = cinemesh_common::routes::upgrade_websocket(&req, body, MAX_FRAME_BYTES)?;
     let peer: PeerId = cinemesh_common::id::random_id(12);
     let origin = Origin {
         ip: admitted.address.map(|a| a.to_string()).unwrap_or_default(),

@@ -32,6 +32,8 @@ pub const DEFAULT_RESUME_GRACE_MS: i64 = 30_000;
 
 /// How long a room with no members stays in memory by default, ms.
 pub const DEFAULT_EMPTY_GRACE_MS: i64 = 300_000;
+/// Members one room seats unless configured otherwise.
+pub const DEFAULT_MAX_MEMBERS: usize = 100;
 
 /// How long the room waits for members whose players ran dry, by default, ms.
 pub const DEFAULT_BUFFER_WAIT_MS: i64 = 5_000;
@@ -100,6 +102,10 @@ fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Distinct reactions one chat message carries, and how many of them one member may add.
+const MAX_REACTIONS_PER_MESSAGE: usize = 12;
+const MAX_REACTIONS_PER_MEMBER: usize = 3;
+
 /// The most bytes a member may say it shared: far past any evening's upload.
 const MAX_SHARED_BYTES: f64 = 1e13;
 
@@ -124,6 +130,7 @@ pub struct Room {
     resume_grace_ms: i64,
     buffer_wait_ms: i64,
     empty_grace_ms: i64,
+    max_members: usize,
     /// Since when nobody has a seat, server ms.
     empty_since_ms: Option<i64>,
     /// Set when the task should end: the room is unloaded or moved.
@@ -144,6 +151,8 @@ pub struct Room {
     passes: PresencePasses,
     /// Who the host removed and barred.
     bans: Bans,
+    /// Members typing now, so that only changes fan out.
+    typing: HashSet<MemberId>,
     now_ms: fn() -> i64,
 }
 
@@ -164,6 +173,11 @@ impl Room {
 
     pub fn with_empty_grace(mut self, grace_ms: i64) -> Self {
         self.empty_grace_ms = grace_ms;
+        self
+    }
+
+    pub fn with_max_members(mut self, max_members: usize) -> Self {
+        self.max_members = max_members;
         self
     }
 
@@ -227,6 +241,7 @@ impl Room {
             resume_grace_ms: DEFAULT_RESUME_GRACE_MS,
             buffer_wait_ms: DEFAULT_BUFFER_WAIT_MS,
             empty_grace_ms: DEFAULT_EMPTY_GRACE_MS,
+            max_members: DEFAULT_MAX_MEMBERS,
             empty_since_ms: Some(now_ms()),
             finished: false,
             metrics: crate::metrics::RoomMetrics::default(),
@@ -238,6 +253,7 @@ impl Room {
             catching_up: HashSet::new(),
             sharers: BTreeMap::new(),
             bans: Bans::default(),
+            typing: HashSet::new(),
             fetch_plan: Vec::new(),
             passes: PresencePasses::new(cinemesh_common::Signer::new("")),
             now_ms,
@@ -358,6 +374,19 @@ impl Room {
         }
     }
 
+    /// How often the room ticks: fine enough while someone watches that the
+    /// bounded wait overshoots by at most a quarter second; with nobody
+    /// online only its graces run, and a quarter of the shortest is enough.
+    pub fn tick_every(&self) -> std::time::Duration {
+        const WATCHED: std::time::Duration = std::time::Duration::from_millis(250);
+        const MOST_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
+        if self.seats.values().any(|s| s.attachment.is_some()) {
+            return WATCHED;
+        }
+        let shortest_ms = self.resume_grace_ms.min(self.empty_grace_ms).max(0) as u64;
+        std::time::Duration::from_millis(shortest_ms / 4).clamp(WATCHED, MOST_IDLE)
+    }
+
     fn unload_if_empty_too_long(&mut self) {
         if self.members.is_empty() {
             let now = (self.now_ms)();
@@ -389,6 +418,9 @@ impl Room {
         }
         let name = DisplayName::parse(&name)?;
         self.admit(&name, address)?;
+        if self.members.len() >= self.max_members {
+            return Err(Refusal::new("room_full", format!("this room seats {} people", self.max_members)));
+        }
         let member = cinemesh_common::id::random_id(12);
         self.members.join(member.clone(), name.clone())?;
         let token = cinemesh_common::id::random_id(24);
@@ -574,7 +606,11 @@ impl Room {
             }
             RoomClientMessage::React { message, emoji } => self.react(member, message, emoji),
             RoomClientMessage::Typing { active } => {
-                self.broadcast_except(member, &RoomServerMessage::Typing { member: member.to_owned(), active });
+                // Only a change goes out: repeats of the same state are coalesced.
+                let changed = if active { self.typing.insert(member.to_owned()) } else { self.typing.remove(member) };
+                if changed {
+                    self.broadcast_except(member, &RoomServerMessage::Typing { member: member.to_owned(), active });
+                }
                 Ok(())
             }
             RoomClientMessage::SetPolicy { policy } => {
@@ -699,11 +735,18 @@ impl Room {
             .iter_mut()
             .find(|m| m.id == message && m.kind == ChatKind::User)
             .ok_or_else(|| Refusal::new("unknown_message", "no such message in the recent chat"))?;
+        let mine = target.reactions.iter().filter(|r| r.members.iter().any(|m| m == member)).count();
+        let distinct = target.reactions.len();
+        let too_many = || Refusal::new("too_many_reactions", "this message has as many reactions as it takes");
         match target.reactions.iter_mut().find(|r| r.emoji == emoji) {
             Some(reaction) if reaction.members.iter().any(|m| m == member) => {
                 reaction.members.retain(|m| m != member);
             }
+            Some(_) if mine >= MAX_REACTIONS_PER_MEMBER => return Err(too_many()),
             Some(reaction) => reaction.members.push(member.to_owned()),
+            None if mine >= MAX_REACTIONS_PER_MEMBER || distinct >= MAX_REACTIONS_PER_MESSAGE => {
+                return Err(too_many());
+            }
             None => target.reactions.push(Reaction { emoji, members: vec![member.to_owned()] }),
         }
         target.reactions.retain(|r| !r.members.is_empty());
@@ -790,6 +833,7 @@ impl Room {
             self.replan();
         }
         self.health_changed |= self.health.remove(member).is_some();
+        self.typing.remove(member);
         self.catching_up.remove(member);
         if let Some(wait) = &mut self.wait {
             wait.members.remove(member);
@@ -900,15 +944,17 @@ pub fn refusal_message(refusal: Refusal) -> RoomServerMessage {
 
 /// Runs a room until its commands stop or it is finished.
 pub async fn run_room(mut room: Room, mut commands: mpsc::Receiver<RoomCommand>) {
-    // Fine enough that the bounded wait overshoots by at most a quarter second.
-    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(250));
+    let mut next_tick = tokio::time::Instant::now() + room.tick_every();
     while !room.is_finished() {
         tokio::select! {
             command = commands.recv() => match command {
                 Some(command) => room.handle(command),
                 None => break,
             },
-            _ = ticks.tick() => room.handle(RoomCommand::Tick),
+            _ = tokio::time::sleep_until(next_tick) => {
+                room.handle(RoomCommand::Tick);
+                next_tick = tokio::time::Instant::now() + room.tick_every();
+            }
         }
     }
 }
@@ -934,6 +980,7 @@ mod tests {
             bans: vec![],
         };
         let room = Room::restore(stored, None, at_ten_seconds);
+        assert_eq!(room.tick_every(), std::time::Duration::from_secs(5), "nobody online: a slow tick");
         let state = room.clock.state();
         assert_eq!((state.playing, state.position_ms, state.seq), (false, 9_000.0, 5));
         assert_eq!(room.members.policy, ControlPolicy::Everyone);

@@ -219,6 +219,11 @@ impl TestApp {
             .map_or(0.0, |value| value.trim().parse().expect("a number"))
     }
 
+    /// Runs the expiry of rooms nobody used since `cutoff_ms`, as the hourly task does.
+    pub async fn expire_rooms(&self, cutoff_ms: i64) -> usize {
+        self.rooms.expire_unused(cutoff_ms).await.expect("expiry runs")
+    }
+
     /// Rooms loaded in this instance's memory.
     pub fn running_rooms(&self) -> usize {
         self.rooms.running()

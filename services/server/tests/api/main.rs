@@ -11,6 +11,7 @@ mod demo;
 mod health;
 mod helpers;
 mod hostile_uploads;
+mod http_contract;
 mod ingest;
 mod lobby;
 mod proxy;

@@ -206,3 +206,95 @@ async fn names_that_look_alike_or_hide_characters_and_chat_that_reorders_are_ref
         .await;
     assert_eq!(posted, "hi there", "invisible characters are dropped");
 }
+
+#[actix_web::test]
+async fn typing_and_reactions_have_budgets_of_their_own_and_reactions_are_capped() {
+    let (app, room) = app_with_room(None).await;
+    let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    for _ in 0..6 {
+        ben.send(&RoomClientMessage::Typing { active: true }).await;
+    }
+    assert_eq!(ben.error_code().await, "rate_limited", "past the typing burst");
+    ben.send(&RoomClientMessage::Chat { text: "done typing".into(), nonce: None }).await;
+    // Everything Ana saw up to Ben's message: one typing notice, however many were sent.
+    let notices = std::cell::Cell::new(0);
+    let message = ana
+        .until(|m| match m {
+            RoomServerMessage::Typing { .. } => {
+                notices.set(notices.get() + 1);
+                None
+            }
+            RoomServerMessage::Chat { message } if message.text == "done typing" => Some(message.id),
+            _ => None,
+        })
+        .await;
+    let notices = notices.get();
+    assert_eq!(notices, 1, "repeats of the same state are coalesced");
+
+    for emoji in ["👍", "🎉", "😂"] {
+        ana.send(&RoomClientMessage::React { message, emoji: emoji.into() }).await;
+    }
+    ana.send(&RoomClientMessage::React { message, emoji: "🍿".into() }).await;
+    assert_eq!(ana.error_code().await, "too_many_reactions", "three reactions per member per message");
+}
+
+#[actix_web::test]
+async fn room_creation_is_limited_per_address_and_rooms_seat_a_bounded_number() {
+    let app = crate::helpers::TestApp::spawn_with(|c| {
+        c.rooms.creations_per_hour = 3;
+        c.rooms.max_members = 2;
+    })
+    .await;
+    app.seed_movie_with_segments("movie1", "Movie One", "", 1, 300).await;
+    let body = serde_json::json!({ "movie_id": "movie1" });
+    let create = || app.post_json("/api/rooms", &body);
+    let mut rooms = Vec::new();
+    for _ in 0..3 {
+        let (status, room) = create().await;
+        assert_eq!(status, 201, "{room}");
+        rooms.push(room["id"].as_str().unwrap().to_owned());
+    }
+    let (status, body) = create().await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("too_many_rooms")));
+
+    let _ana = RoomClient::join(&app, &rooms[0], "Ana", None).await;
+    let _ben = RoomClient::join(&app, &rooms[0], "Ben", None).await;
+    assert_eq!(hello_outcome(&app, &rooms[0], "Cy", None).await, "room_full");
+}
+
+#[actix_web::test]
+async fn rooms_nobody_used_for_the_expiry_time_are_deleted_with_their_chat() {
+    let (app, stale) = app_with_room(None).await;
+    let (_, fresh) = app.post_json("/api/rooms", &serde_json::json!({ "movie_id": "movie1" })).await;
+    let fresh = fresh["id"].as_str().unwrap().to_owned();
+    {
+        let (mut ana, _) = RoomClient::join(&app, &stale, "Ana", None).await;
+        ana.send(&RoomClientMessage::Chat { text: "long ago".into(), nonce: None }).await;
+        ana.until(|m| matches!(m, RoomServerMessage::Chat { .. }).then_some(())).await;
+        ana.send(&RoomClientMessage::Leave).await;
+    }
+    let app = app.restart().await;
+    let db = app.database().await;
+    let month_ago = cinemesh_common::db::now_ms() - 31 * 86_400_000;
+    sqlx::query("UPDATE rooms SET updated_at_ms = $1 WHERE id = $2")
+        .bind(month_ago)
+        .bind(&stale)
+        .execute(db.pool())
+        .await
+        .unwrap();
+
+    let cutoff = cinemesh_common::db::now_ms() - 30 * 86_400_000;
+    assert_eq!(app.expire_rooms(cutoff).await, 1);
+    let (status, _) = app.get_json(&format!("/api/rooms/{stale}")).await;
+    assert_eq!(status, 404, "the stale room is gone");
+    let chat: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM room_chat WHERE room_id = $1")
+        .bind(&stale)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(chat, 0, "with its chat");
+    let (status, _) = app.get_json(&format!("/api/rooms/{fresh}")).await;
+    assert_eq!(status, 200, "a room used lately stays");
+    db.close().await;
+}

@@ -7,6 +7,7 @@
 
 mod swarms;
 
+use cinemesh_common::routes::resource;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,7 +56,7 @@ impl WebTorrent {
 }
 
 pub fn configure_webtorrent(cfg: &mut web::ServiceConfig, state: WebTorrent) {
-    cfg.app_data(web::Data::new(state)).route("/announce", web::get().to(announce_socket));
+    cfg.app_data(web::Data::new(state)).service(resource("/announce", "GET").route(web::get().to(announce_socket)));
 }
 
 async fn announce_socket(
@@ -64,7 +65,7 @@ async fn announce_socket(
     state: web::Data<WebTorrent>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let admitted = state.connections.admit("announce", &req)?;
-    let (response, session, stream) = crate::socket::upgrade(&req, body, MAX_FRAME_BYTES)?;
+    let (response, session, stream) = cinemesh_common::routes::upgrade_websocket(&req, body, MAX_FRAME_BYTES)?;
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     actix_web::rt::spawn(run(state.get_ref().clone(), conn, session, stream, admitted.guard));
     Ok(response)
