@@ -26,6 +26,8 @@ fn the_printed_default_configuration_parses_back_unchanged() {
 fn the_effective_configuration_is_printed_without_its_secrets() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_cinemesh"))
         .arg("config")
+        // Only these: the test run's own CINEMESH_TEST_* variables are no configuration.
+        .env_clear()
         .env("DATABASE_URL", "postgres://cinemesh:db-password@db:5432/cinemesh")
         .env("REDIS_URL", "redis://:redis-password@redis:6379")
         .env("CINEMESH_ADMIN_TOKEN", "admin-token-value")
