@@ -38,6 +38,13 @@ pub struct CatalogApi {
     pub tokens: SwarmTokens,
     /// Handed to viewers with the tracker token.
     pub ice_servers: Vec<IceServer>,
+    /// Told when a movie is deleted, so that what runs on it ends too.
+    pub on_delete: Option<Arc<dyn MovieDeleted>>,
+}
+
+/// What ends with a deleted movie: its swarms, its rooms.
+pub trait MovieDeleted: Send + Sync {
+    fn deleted<'a>(&'a self, movie: &'a str) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
 }
 
 impl CatalogApi {
@@ -200,6 +207,9 @@ pub async fn delete_movie(
 ) -> Result<HttpResponse, ApiError> {
     let id = MovieId::parse(&id).map_err(invalid)?;
     api.ingester.store.delete(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
+    if let Some(on_delete) = &api.on_delete {
+        on_delete.deleted(id.as_str()).await;
+    }
     let folder = api.ingester.media_dir.join(id.as_str());
     if let Err(e) = tokio::fs::remove_dir_all(&folder).await {
         tracing::warn!(movie = %id, error = %e, "catalog rows deleted but the media folder could not be removed");

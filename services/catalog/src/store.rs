@@ -224,13 +224,15 @@ impl CatalogStore {
     /// Deletes a movie's rows; returns the names of its renditions, or `None`
     /// when there was no such movie.
     pub async fn delete(&self, id: &MovieId) -> Result<Option<Vec<String>>, sqlx::Error> {
+        // Writes first: on SQLite a transaction that reads and then writes
+        // fails (SQLITE_BUSY_SNAPSHOT) when another connection wrote between
+        // the two, as the tracker's recorder often does while people watch.
         let mut tx = self.pool().begin().await?;
-        let renditions: Vec<String> = sqlx::query_scalar("SELECT name FROM renditions WHERE movie_id = $1")
+        sqlx::query("DELETE FROM segments WHERE movie_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+        let renditions: Vec<String> = sqlx::query_scalar("DELETE FROM renditions WHERE movie_id = $1 RETURNING name")
             .bind(id.as_str())
             .fetch_all(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM segments WHERE movie_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM renditions WHERE movie_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         let deleted = sqlx::query("DELETE FROM movies WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok((deleted.rows_affected() > 0).then_some(renditions))

@@ -93,7 +93,7 @@ impl RoomHandle {
                 relay.forget(&connection);
                 relay.command(&self.id, home, RelayedCommand::Leave { member, connection });
             }
-            RoomCommand::Tick | RoomCommand::Stop => {}
+            RoomCommand::Tick | RoomCommand::Stop | RoomCommand::End(_) => {}
         }
     }
 }
@@ -344,6 +344,26 @@ impl Rooms {
             Some(store) => Ok(store.summary(id).await?.is_some()),
             None => Ok(false),
         }
+    }
+
+    /// Ends every room of a deleted movie: their rows go, and members of the
+    /// rooms running here are told `movie_deleted`. Returns how many rooms went.
+    pub async fn close_movie(&self, movie: &str) -> Result<usize, sqlx::Error> {
+        let deleted = match &self.store {
+            Some(store) => store.delete_rooms_of(movie).await?,
+            None => 0,
+        };
+        // Out of the map at once, so that nobody is handed a room that is ending.
+        let running: Vec<RoomHandle> = {
+            let mut rooms = self.lock();
+            let ending: Vec<String> = rooms.values().filter(|h| h.movie == movie).map(|h| h.id.clone()).collect();
+            ending.iter().filter_map(|id| rooms.remove(id)).collect()
+        };
+        for handle in &running {
+            let refusal = crate::Refusal::new("movie_deleted", "this movie was deleted, and its watch parties with it");
+            let _ = handle.send(RoomCommand::End(refusal)).await;
+        }
+        Ok(deleted.max(running.len()))
     }
 
     /// Deletes the rooms nobody used since `cutoff_ms` (and their chat),

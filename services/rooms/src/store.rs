@@ -108,6 +108,21 @@ impl RoomStore {
         apply(&self.db, write).await
     }
 
+    /// Deletes every room of `movie`, with its chat, seats and bans.
+    pub async fn delete_rooms_of(&self, movie: &str) -> Result<usize, sqlx::Error> {
+        let mut tx = self.db.pool().begin().await?;
+        for delete in [
+            "DELETE FROM room_chat WHERE room_id IN (SELECT id FROM rooms WHERE movie_id = $1)",
+            "DELETE FROM room_members WHERE room_id IN (SELECT id FROM rooms WHERE movie_id = $1)",
+            "DELETE FROM room_bans WHERE room_id IN (SELECT id FROM rooms WHERE movie_id = $1)",
+        ] {
+            sqlx::query(delete).bind(movie).execute(&mut *tx).await?;
+        }
+        let rooms = sqlx::query("DELETE FROM rooms WHERE movie_id = $1").bind(movie).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rooms.rows_affected() as usize)
+    }
+
     /// Deletes rooms (with their chat, seats and bans) unused since before
     /// `cutoff_ms`, but those `running` says are loaded; at most `batch`.
     pub async fn expire(

@@ -66,7 +66,7 @@ impl Application {
         let signer = Signer::new(config.tracker.secret.expose());
         let tokens = SwarmTokens::new(signer.clone());
         let ingester = Ingester { store: store.clone(), media_dir: media_dir.clone(), tools: config.ingest.clone() };
-        let catalog = CatalogApi {
+        let mut catalog = CatalogApi {
             ingester: ingester.clone(),
             admin_token: Some(config.admin.token.expose().to_owned()).filter(|t| !t.is_empty()),
             upload_dir: storage.upload_dir(),
@@ -75,6 +75,7 @@ impl Application {
             active: active.clone(),
             tokens: tokens.clone(),
             ice_servers: config.tracker.browser_ice_servers(),
+            on_delete: None,
         };
         let media = MediaState::new(&media_dir, served.clone()).context("opening the media folder")?;
         let web_dir = Some(config.server.web_dir.as_path()).filter(|d| d.join("index.html").is_file());
@@ -150,6 +151,7 @@ impl Application {
         if config.rooms.expire_after_days > 0 {
             actix_web::rt::spawn(expire_unused_rooms(rooms.clone(), config.rooms.expire_after_days));
         }
+        catalog.on_delete = Some(Arc::new(EndWithMovie { tracker: tracker_here.clone(), rooms: rooms.clone() }));
         let rooms = RoomsApi { rooms, lobby, movies: Arc::new(CatalogMovies::new(store.clone())) };
         let health = HealthState { db, redis, registry: Arc::new(registry) };
 
@@ -222,6 +224,24 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// A deleted movie's swarms and rooms end with it.
+struct EndWithMovie {
+    tracker: TrackerState,
+    rooms: Rooms,
+}
+
+impl cinemesh_catalog::api::MovieDeleted for EndWithMovie {
+    fn deleted<'a>(&'a self, movie: &'a str) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>> {
+        Box::pin(async move {
+            self.tracker.end_movie(movie).await;
+            match self.rooms.close_movie(movie).await {
+                Ok(rooms) => tracing::info!(movie, rooms, "a deleted movie's swarms and rooms ended"),
+                Err(e) => tracing::error!(movie, error = %e, "could not delete a deleted movie's rooms"),
+            }
+        })
     }
 }
 

@@ -89,6 +89,8 @@ pub enum Command {
 /// What a shard receives: commands, and a stop's request to flush.
 enum ShardInput {
     Command(Command),
+    /// Every swarm of this movie ends.
+    EndMovie(String),
     /// Answered once the directory has written what came before.
     Flush(oneshot::Sender<()>),
 }
@@ -234,6 +236,14 @@ impl Hub {
         }
     }
 
+    /// Ends every swarm of `movie` (deleted): its peers here are told
+    /// `movie_deleted` and leave, in the directory too.
+    pub async fn end_movie(&self, movie: &str) {
+        for shard in self.shards.iter() {
+            let _ = shard.send(ShardInput::EndMovie(movie.to_owned())).await;
+        }
+    }
+
     /// Resolves once every shard has handled what it was sent before, and the
     /// directory (in Redis mode) has written the changes that led to.
     pub async fn flush(&self) {
@@ -270,6 +280,7 @@ async fn run_shard(mut shard: Shard, mut inputs: mpsc::Receiver<ShardInput>, sna
         tokio::select! {
             input = inputs.recv() => match input {
                 Some(ShardInput::Command(command)) => shard.handle(command, Instant::now()),
+                Some(ShardInput::EndMovie(movie)) => shard.end_movie(&movie),
                 Some(ShardInput::Flush(done)) => match &shard.directory {
                     Some(directory) => directory.flush(done),
                     None => { let _ = done.send(()); }
@@ -282,6 +293,20 @@ async fn run_shard(mut shard: Shard, mut inputs: mpsc::Receiver<ShardInput>, sna
 }
 
 impl Shard {
+    fn end_movie(&mut self, movie: &str) {
+        let ended: Vec<SwarmKey> = self.swarms.keys().filter(|key| key.movie == movie).cloned().collect();
+        for key in ended {
+            let Some(entry) = self.swarms.remove(&key) else { continue };
+            self.counters.swarms.dec();
+            let refusal = Refusal::new("movie_deleted", "this movie was deleted; its swarms have ended");
+            for (peer, outbox) in entry.outboxes {
+                self.counters.peers.dec();
+                self.deliver(&outbox, refusal_message(&refusal));
+                self.publish(DirectoryUpdate::Remove { swarm: key.clone(), peer });
+            }
+        }
+    }
+
     fn snapshot(&self) {
         let at_ms = cinemesh_common::db::now_ms();
         for (key, entry) in &self.swarms {

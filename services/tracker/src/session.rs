@@ -34,6 +34,9 @@ pub trait RenditionDirectory: Send + Sync + 'static {
         movie: &'a str,
         rendition: &'a str,
     ) -> Pin<Box<dyn Future<Output = Option<u32>> + 'a>>;
+
+    /// The movie is gone: nothing known about it may be used again.
+    fn forget(&self, movie: &str);
 }
 
 /// Timing of the tracker's connections.
@@ -70,6 +73,14 @@ pub struct TrackerState {
 }
 
 impl TrackerState {
+    /// A deleted movie: its swarms end (their peers here are told
+    /// `movie_deleted`) and its tokens admit nobody, since its renditions are
+    /// looked up afresh.
+    pub async fn end_movie(&self, movie: &str) {
+        self.renditions.forget(movie);
+        self.hub.end_movie(movie).await;
+    }
+
     /// After the sockets have closed (see `stop`): resolves once the peers'
     /// leaving is written, in the directory other instances read and in the
     /// durable records.

@@ -194,6 +194,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       if (JOIN_REFUSALS.has(code)) exits.refused(message);
       else if (code === 'kicked') exits.ended(endScreen('You were removed', 'The host removed you from this watch party.'));
       else if (code === 'banned') exits.ended(endScreen('You cannot join', 'The host removed you from this watch party.'));
+      else if (code === 'movie_deleted') exits.ended(endScreen('This party has ended', 'Its movie was removed from the catalog.'));
       else if (code === 'room_not_found') exits.ended(roomNotFound());
       else if (fatal) exits.ended(endScreen('Could not join', `${message} (${code})`));
       else if (code === 'video_full') call.videoRefused(message);

@@ -58,6 +58,7 @@ const FATAL = new Set([
   'invalid_name',
   'kicked',
   'banned',
+  'movie_deleted',
   'room_not_found',
   'unsupported_version',
 ]);

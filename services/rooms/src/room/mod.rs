@@ -82,6 +82,9 @@ pub enum RoomCommand {
     Tick,
     /// The room runs elsewhere now: everyone reconnects, and this task ends.
     Stop,
+    /// The room is over for good (its movie was deleted): everyone is told
+    /// why, and this task ends.
+    End(Refusal),
 }
 
 struct Seat {
@@ -362,6 +365,13 @@ impl Room {
                 self.stop_waiting_if_too_long();
                 self.send_health();
                 self.unload_if_empty_too_long();
+            }
+            RoomCommand::End(refusal) => {
+                self.broadcast(&refusal_message(refusal));
+                for seat in self.seats.values_mut() {
+                    seat.attachment = None;
+                }
+                self.finished = true;
             }
             RoomCommand::Stop => {
                 self.broadcast(&refusal_message(crate::relay::room_moved()));

@@ -540,3 +540,33 @@ async fn reports_hide_a_peer_from_everyone_only_with_evidence_from_three_network
     file(&["203.0.113.9", "198.51.100.9"], true).await;
     assert!(!named(observer.who_has(&key, 0, 10).await), "three networks with evidence hide it from everyone");
 }
+
+#[actix_web::test]
+async fn deleting_a_movie_ends_its_swarms_rooms_and_tokens() {
+    let (app, token) = app_with_movie(|_| {}).await;
+    let key = swarm("movie1", "720p");
+    let (mut peer, _) = TrackerClient::greeted(&app).await;
+    peer.join(&key, &token, held(0..=9)).await;
+    let (status, room) = app.post_json("/api/rooms", &serde_json::json!({ "movie_id": "movie1" })).await;
+    assert_eq!(status, 201);
+    let room = room["id"].as_str().unwrap().to_owned();
+    let (mut member, _) = crate::room_client::RoomClient::join(&app, &room, "Ana", None).await;
+
+    let mut deleted = app
+        .client
+        .delete(app.url("/api/admin/movies/movie1"))
+        .insert_header(("authorization", "Bearer test-admin-token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204, "{:?}", deleted.body().await);
+
+    assert_eq!(peer.error_code().await, "movie_deleted", "the swarm's peers are told");
+    assert_eq!(member.error_code().await, "movie_deleted", "so are the room's members");
+    let (status, body) = app.get_json(&format!("/api/rooms/{room}")).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("room_not_found")), "the room is gone");
+    let (mut late, _) = TrackerClient::greeted(&app).await;
+    late.send(&ClientMessage::Join { swarm: key.clone(), token: token.clone(), holdings: SegmentRanges::default() })
+        .await;
+    assert_eq!(late.error_code().await, "unknown_rendition", "its tokens admit nobody");
+}
