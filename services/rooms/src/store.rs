@@ -77,20 +77,32 @@ pub struct StoredRoom {
 #[derive(Clone)]
 pub struct RoomStore {
     db: Database,
-    writes: mpsc::UnboundedSender<RoomWrite>,
+    writes: mpsc::Sender<RoomWrite>,
+    /// Writes dropped because the queue was full (the database fell far behind).
+    pub shed_writes: prometheus_client::metrics::counter::Counter,
 }
+
+/// Writes queued before new ones are shed: minutes of the busiest rooms'
+/// traffic, so only a database that is gone for long loses any.
+const WRITE_QUEUE: usize = 65_536;
+/// Tries of one write before it is given up, with doubling waits from the first.
+const WRITE_TRIES: u32 = 6;
+const FIRST_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl RoomStore {
     /// Starts the writer task on the current runtime.
     pub fn start(db: Database) -> Self {
-        let (writes, queue) = mpsc::unbounded_channel();
+        let (writes, queue) = mpsc::channel(WRITE_QUEUE);
         actix_web::rt::spawn(write_in_order(db.clone(), queue));
-        Self { db, writes }
+        Self { db, writes, shed_writes: Default::default() }
     }
 
     /// Queues a write; a room never waits for the database.
     pub fn write(&self, write: RoomWrite) {
-        let _ = self.writes.send(write);
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.writes.try_send(write) {
+            self.shed_writes.inc();
+            tracing::error!("the room write queue is full; a write is dropped (cinemesh_room_writes_shed_total)");
+        }
     }
 
     /// A room's movie and password, without loading it.
@@ -161,7 +173,7 @@ impl RoomStore {
     /// Waits until every write queued so far has reached the database.
     pub async fn flush(&self) {
         let (done, flushed) = tokio::sync::oneshot::channel();
-        if self.writes.send(RoomWrite::Flush(done)).is_ok() {
+        if self.writes.send(RoomWrite::Flush(done)).await.is_ok() {
             let _ = flushed.await;
         }
     }
@@ -268,14 +280,27 @@ fn parse_name<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
 }
 
-async fn write_in_order(db: Database, mut queue: mpsc::UnboundedReceiver<RoomWrite>) {
+async fn write_in_order(db: Database, mut queue: mpsc::Receiver<RoomWrite>) {
     while let Some(write) = queue.recv().await {
         if let RoomWrite::Flush(done) = write {
             let _ = done.send(());
             continue;
         }
-        if let Err(e) = apply(&db, &write).await {
-            tracing::error!(error = %e, "could not write a room change");
+        // A database restarting or briefly gone is waited for (the queue holds
+        // what comes meanwhile); a write the database refuses for good is logged.
+        let mut wait = FIRST_RETRY;
+        for attempt in 1..=WRITE_TRIES {
+            match apply(&db, &write).await {
+                Ok(()) => break,
+                Err(e) if attempt == WRITE_TRIES => {
+                    tracing::error!(error = %e, attempts = attempt, "could not write a room change; it is lost");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "could not write a room change; trying again");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+            }
         }
     }
 }

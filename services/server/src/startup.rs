@@ -125,7 +125,13 @@ impl Application {
             connections.clone(),
             Duration::from_secs(config.tracker.announce_idle_secs),
         );
-        let mut rooms = Rooms::with_store(RoomStore::start(db.clone()))
+        let room_store = RoomStore::start(db.clone());
+        registry.register(
+            "cinemesh_room_writes_shed",
+            "Room writes dropped because the database fell far behind",
+            room_store.shed_writes.clone(),
+        );
+        let mut rooms = Rooms::with_store(room_store)
             .with_resume_grace(secs_to_ms(config.rooms.resume_grace_secs))
             .with_buffer_wait(secs_to_ms(config.rooms.buffer_wait_secs))
             .with_empty_grace(secs_to_ms(config.rooms.empty_grace_secs))

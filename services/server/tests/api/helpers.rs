@@ -66,10 +66,21 @@ impl Endpoint for Address {
 pub struct ServerProcess {
     child: tokio::process::Child,
     pub address: Address,
+    /// Held open and never read, when asked for.
+    _unread_logs: Option<tokio::process::ChildStderr>,
 }
 
 impl ServerProcess {
     pub async fn start(app: &TestApp) -> Self {
+        Self::start_logging(app, None).await
+    }
+
+    /// Like `start`, logging at `level` into a pipe that nobody reads.
+    pub async fn start_with_unread_logs(app: &TestApp, level: &str) -> Self {
+        Self::start_logging(app, Some(level)).await
+    }
+
+    async fn start_logging(app: &TestApp, unread_logs: Option<&str>) -> Self {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_cinemesh"));
         // The suite's own CINEMESH_TEST_* settings are not configuration keys.
         for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("CINEMESH_")) {
@@ -90,7 +101,11 @@ impl ServerProcess {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true);
+        if let Some(level) = unread_logs {
+            command.env("CINEMESH_LOG", level).stderr(std::process::Stdio::piped());
+        }
         let mut child = command.spawn().expect("cinemesh starts");
+        let unread = child.stderr.take();
         let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
         let address = tokio::time::timeout(std::time::Duration::from_secs(30), async {
             while let Ok(Some(line)) = lines.next_line().await {
@@ -102,7 +117,7 @@ impl ServerProcess {
         })
         .await
         .expect("cinemesh listens within 30 s");
-        Self { child, address: Address::new(address) }
+        Self { child, address: Address::new(address), _unread_logs: unread }
     }
 
     /// Sends SIGTERM; returns how long the process took to exit, and whether it exited cleanly.
@@ -163,7 +178,8 @@ impl TestApp {
     /// Like `spawn_with`, on `"sqlite"` or `"postgres"` whatever the suite runs against.
     pub async fn spawn_on(mode: &str, adjust: impl FnOnce(&mut Config)) -> Self {
         if std::env::var_os("CINEMESH_TEST_LOG").is_some() {
-            cinemesh_server::telemetry::init();
+            // The first app of the run installs the logger, for the whole run.
+            std::mem::forget(cinemesh_server::telemetry::init());
         }
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::default();

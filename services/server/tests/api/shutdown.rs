@@ -12,6 +12,9 @@
 //! the exit: the other instance stops introducing them at once, not when
 //! their directory entries expire, and their sessions are closed in the
 //! records.
+//!
+//! Logs never hold a stop up: a server logging into a pipe nobody reads
+//! still serves, and still exits promptly on SIGTERM.
 
 use std::time::Duration;
 
@@ -174,4 +177,20 @@ async fn a_sigterm_closes_tracker_and_lobby_sockets_with_a_reconnect_hint_and_wr
     // other instance drops the peer on its next read of the directory.
     let holders = staying.holders_until(&swarm, 0, 10, |h| h.is_empty()).await;
     assert!(holders.is_empty(), "the stopped instance's peer is no longer introduced: {holders:?}");
+}
+
+#[actix_web::test]
+async fn a_sigterm_is_obeyed_promptly_though_nobody_reads_the_logs() {
+    let app = TestApp::spawn().await;
+    app.seed_movie("movie1", "Movie One", "", 1).await;
+    // Every query logged at debug, into a pipe nobody reads: it fills within a few hundred requests.
+    let server = ServerProcess::start_with_unread_logs(&app, "debug,sqlx=debug").await;
+    let mut server = server;
+    for _ in 0..1_500 {
+        let (status, _) = server.address.get_json("/api/movies/movie1").await;
+        assert_eq!(status, 200);
+    }
+    let (took, clean) = server.terminate().await;
+    assert!(clean, "exits cleanly");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
 }
