@@ -19,16 +19,26 @@ use crate::room_client::RoomClient;
 use crate::rooms::app_with_room;
 use crate::ws_client::{Ending, JsonSocket};
 
-/// The code a hello is refused with.
-async fn refusal(app: &crate::helpers::TestApp, room: &str, name: &str, password: &str) -> String {
+/// What a hello gets: `welcome`, or the code it is refused with.
+async fn hello_outcome(
+    app: &crate::helpers::TestApp,
+    room: &str,
+    name: &str,
+    password: Option<&str>,
+    resume: Option<&str>,
+) -> String {
     let mut socket = RoomClient::connect(app, room).await;
-    let hello =
-        RoomClientMessage::Hello { version: 1, name: name.into(), password: Some(password.into()), resume: None };
+    let hello = RoomClientMessage::Hello {
+        version: 1,
+        name: name.into(),
+        password: password.map(Into::into),
+        resume: resume.map(Into::into),
+    };
     socket.send(&hello).await;
     match socket.next::<RoomServerMessage>(Duration::from_secs(5)).await {
         Ok(RoomServerMessage::Error { code, .. }) => code,
         Ok(RoomServerMessage::Welcome { .. }) => "welcome".into(),
-        other => panic!("expected a refusal, got {other:?}"),
+        other => panic!("expected a welcome or a refusal, got {other:?}"),
     }
 }
 
@@ -52,16 +62,16 @@ async fn room_passwords_are_stored_as_argon2id_hashes() {
 async fn password_guessing_is_throttled_and_counted() {
     let (app, room) = app_with_room(Some("popcorn")).await;
     for guess in 0..5 {
-        assert_eq!(refusal(&app, &room, "Eve", &format!("guess{guess}")).await, "wrong_password");
+        assert_eq!(hello_outcome(&app, &room, "Eve", Some(&format!("guess{guess}")), None).await, "wrong_password");
     }
     // Now even the right password must wait: the guesser cannot tell.
-    assert_eq!(refusal(&app, &room, "Eve", "guess5").await, "too_many_attempts");
-    assert_eq!(refusal(&app, &room, "Eve", "popcorn").await, "too_many_attempts");
+    assert_eq!(hello_outcome(&app, &room, "Eve", Some("guess5"), None).await, "too_many_attempts");
+    assert_eq!(hello_outcome(&app, &room, "Eve", Some("popcorn"), None).await, "too_many_attempts");
     assert_eq!(app.metric("cinemesh_refusals_total{code=\"wrong_password\"}").await, 5.0);
     assert_eq!(app.metric("cinemesh_refusals_total{code=\"too_many_attempts\"}").await, 2.0);
     // The wait after the fifth failure is a second.
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    assert_eq!(refusal(&app, &room, "Eve", "popcorn").await, "welcome");
+    assert_eq!(hello_outcome(&app, &room, "Eve", Some("popcorn"), None).await, "welcome");
 }
 
 #[actix_web::test]
@@ -78,8 +88,8 @@ async fn a_password_that_cannot_be_read_admits_nobody_by_password() {
         .unwrap();
     db.close().await;
 
-    assert_eq!(refusal(&app, &room, "Ben", "popcorn").await, "wrong_password");
-    assert_eq!(refusal(&app, &room, "Ben", "").await, "wrong_password", "and not without one either");
+    assert_eq!(hello_outcome(&app, &room, "Ben", Some("popcorn"), None).await, "wrong_password");
+    assert_eq!(hello_outcome(&app, &room, "Ben", Some(""), None).await, "wrong_password", "and not without one either");
     let (_, summary) = app.get_json(&format!("/api/rooms/{room}")).await;
     assert_eq!(summary["has_password"], true);
     let (_ana, welcome) = RoomClient::resume(&app, &room, &resume_token).await;
@@ -132,23 +142,6 @@ async fn bans(host: &mut RoomClient) -> Vec<BanView> {
     .await
 }
 
-async fn hello_outcome(app: &crate::helpers::TestApp, room: &str, name: &str, resume: Option<&str>) -> String {
-    let mut socket = RoomClient::connect(app, room).await;
-    socket
-        .send(&RoomClientMessage::Hello {
-            version: 1,
-            name: name.into(),
-            password: None,
-            resume: resume.map(Into::into),
-        })
-        .await;
-    match socket.next::<RoomServerMessage>(Duration::from_secs(5)).await {
-        Ok(RoomServerMessage::Error { code, .. }) => code,
-        Ok(RoomServerMessage::Welcome { .. }) => "welcome".into(),
-        other => panic!("expected a welcome or a refusal, got {other:?}"),
-    }
-}
-
 #[actix_web::test]
 async fn a_kick_bars_the_token_the_name_and_the_address_until_the_host_lifts_it() {
     let (app, room) = app_with_room(None).await;
@@ -163,8 +156,8 @@ async fn a_kick_bars_the_token_the_name_and_the_address_until_the_host_lifts_it(
     ana.send(&kick).await;
     let listed = bans(&mut ana).await;
     assert_eq!((listed.len(), listed[0].name.as_str(), listed[0].address, listed[0].until_ms), (1, "Eve", false, None));
-    assert_eq!(hello_outcome(&app, &room, "Eve", Some(&eve_token)).await, "banned", "the old token is revoked");
-    assert_eq!(hello_outcome(&app, &room, "eve", None).await, "banned", "the name is barred");
+    assert_eq!(hello_outcome(&app, &room, "Eve", None, Some(&eve_token)).await, "banned", "the old token is revoked");
+    assert_eq!(hello_outcome(&app, &room, "eve", None, None).await, "banned", "the name is barred");
     let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
     cy.send(&RoomClientMessage::Unban { ban: listed[0].id.clone() }).await;
     assert_eq!(cy.error_code().await, "not_allowed", "only the host lifts a ban");
@@ -176,12 +169,12 @@ async fn a_kick_bars_the_token_the_name_and_the_address_until_the_host_lifts_it(
     ana.send(&RoomClientMessage::Kick { member: eve.member.clone(), ban_minutes: Some(1), bar_address: None }).await;
     let listed = bans(&mut ana).await;
     assert!(listed[0].address && listed[0].until_ms.is_some(), "{listed:?}");
-    assert_eq!(hello_outcome(&app, &room, "Zed", None).await, "banned", "any name from that address");
+    assert_eq!(hello_outcome(&app, &room, "Zed", None, None).await, "banned", "any name from that address");
 
     // Bans outlive a restart; seats of members not barred still come back.
     let app = app.restart().await;
-    assert_eq!(hello_outcome(&app, &room, "Zed", None).await, "banned");
-    assert_eq!(hello_outcome(&app, &room, "Ana", Some(&ana_token)).await, "welcome");
+    assert_eq!(hello_outcome(&app, &room, "Zed", None, None).await, "banned");
+    assert_eq!(hello_outcome(&app, &room, "Ana", None, Some(&ana_token)).await, "welcome");
 }
 
 #[actix_web::test]
@@ -190,10 +183,10 @@ async fn names_that_look_alike_or_hide_characters_and_chat_that_reorders_are_ref
     let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
     // A Greek capital alpha, Cyrillic letters, case and full-width forms all pass for "Ana".
     for look_alike in ["\u{0391}na", "ANA", "Ａｎａ", "An\u{0430}"] {
-        assert_eq!(hello_outcome(&app, &room, look_alike, None).await, "name_taken", "{look_alike:?}");
+        assert_eq!(hello_outcome(&app, &room, look_alike, None, None).await, "name_taken", "{look_alike:?}");
     }
     for hidden in ["Ben\u{202E}", "B\u{200B}en", "\u{2066}Ben"] {
-        assert_eq!(hello_outcome(&app, &room, hidden, None).await, "invalid_name", "{hidden:?}");
+        assert_eq!(hello_outcome(&app, &room, hidden, None, None).await, "invalid_name", "{hidden:?}");
     }
     ana.send(&RoomClientMessage::Chat { text: "see gnp.\u{202E}exe".into(), nonce: None }).await;
     assert_eq!(ana.error_code().await, "invalid_chat");
@@ -260,7 +253,7 @@ async fn room_creation_is_limited_per_address_and_rooms_seat_a_bounded_number() 
 
     let _ana = RoomClient::join(&app, &rooms[0], "Ana", None).await;
     let _ben = RoomClient::join(&app, &rooms[0], "Ben", None).await;
-    assert_eq!(hello_outcome(&app, &rooms[0], "Cy", None).await, "room_full");
+    assert_eq!(hello_outcome(&app, &rooms[0], "Cy", None, None).await, "room_full");
 }
 
 #[actix_web::test]
