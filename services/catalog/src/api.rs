@@ -83,10 +83,13 @@ fn movie_not_found(id: &str) -> ApiError {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Search text, matched against titles and descriptions (case-insensitive).
+    #[param(max_length = 200)]
     q: Option<String>,
     /// 1-based page number (default 1).
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<i64>,
     /// Movies per page, 1 to 100 (default 24).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i64>,
 }
 
@@ -106,7 +109,7 @@ pub async fn list_movies(api: web::Data<CatalogApi>, params: web::Query<ListPara
 
 /// A movie's details: renditions, duration, poster, playlists, manifest URL.
 #[utoipa::path(get, path = "/api/movies/{id}", tag = "catalog",
-    params(("id" = String, Path, description = "Movie id")),
+    params(("id" = String, Path, description = "Movie id", pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")),
     responses((status = 200, body = MovieDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_movie(api: web::Data<CatalogApi>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = MovieId::parse(&id).map_err(invalid)?;
@@ -118,7 +121,7 @@ pub async fn get_movie(api: web::Data<CatalogApi>, id: web::Path<String>) -> Res
 
 /// Size and SHA-256 of every segment of every rendition.
 #[utoipa::path(get, path = "/api/movies/{id}/segments", tag = "catalog",
-    params(("id" = String, Path, description = "Movie id")),
+    params(("id" = String, Path, description = "Movie id", pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")),
     responses((status = 200, body = SegmentManifest), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_segment_manifest(api: web::Data<CatalogApi>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = MovieId::parse(&id).map_err(invalid)?;
@@ -143,10 +146,13 @@ pub async fn catalog_status(api: web::Data<CatalogApi>) -> HttpResponse {
 #[into_params(parameter_in = Query)]
 pub struct UploadParams {
     /// Movie title, 1 to 200 characters.
+    #[param(min_length = 1, max_length = 200)]
     title: String,
     /// Optional description, up to 4000 characters.
+    #[param(max_length = 4000)]
     description: Option<String>,
     /// Optional release year.
+    #[param(minimum = 1878, maximum = 2200)]
     year: Option<i64>,
 }
 
@@ -197,9 +203,10 @@ pub async fn upload_movie(
 
 /// Delete a movie: its catalog rows, then its files.
 #[utoipa::path(delete, path = "/api/admin/movies/{id}", tag = "admin",
-    params(("id" = String, Path, description = "Movie id")),
+    params(("id" = String, Path, description = "Movie id", pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")),
     security(("admin_token" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_movie(
     _admin: Admin,
     api: web::Data<CatalogApi>,
@@ -219,10 +226,10 @@ pub async fn delete_movie(
 
 /// Bytes by source for a movie, from what its viewers reported to the tracker.
 #[utoipa::path(get, path = "/api/admin/offload/{id}", tag = "admin",
-    params(("id" = String, Path, description = "Movie id")),
+    params(("id" = String, Path, description = "Movie id", pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")),
     security(("admin_token" = [])),
-    responses((status = 200, body = Offload), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Offload), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn movie_offload(
     _admin: Admin,
     api: web::Data<CatalogApi>,

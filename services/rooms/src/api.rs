@@ -34,8 +34,10 @@ pub struct RoomsApi {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRoom {
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub movie_id: String,
     /// Members must give it to join; absent: anyone with the link joins.
+    #[schema(min_length = 1, max_length = 128)]
     pub password: Option<String>,
 }
 
