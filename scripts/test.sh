@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: the deployment files, Rust unit and integration tests, web
-# unit tests, type check, lint, and browser end-to-end tests, each suite that
+# Runs every test: the deployment files, Rust unit and integration tests, the
+# HTTP API against its OpenAPI document, web unit tests, type check, lint, and
+# browser end-to-end tests, each suite that
 # touches storage against both the embedded SQLite default and Postgres.
 # Starts PostgreSQL and Redis when they are installed but not running.
 # Browser tests run in a private network namespace when the user may create
@@ -34,6 +35,9 @@ step "rust: tests (SQLite)"
 run cargo test --workspace
 step "rust: integration tests (Postgres)"
 CINEMESH_TEST_DATABASE=postgres run cargo test -p cinemesh-server --test api
+
+step "HTTP API against its OpenAPI document (Schemathesis)"
+bash scripts/api-contract.sh
 
 step "web: install, types, lint, unit tests, build"
 cd web
