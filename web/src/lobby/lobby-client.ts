@@ -8,6 +8,8 @@ import { ReconnectingSocket } from '../net/reconnecting-socket';
 import { applyChanges } from '../rooms/roster';
 
 export const LOBBY_PROTOCOL_VERSION = 2;
+/** Refusals of the hello's name: the client stops instead of reconnecting. */
+const NAME_REFUSALS = new Set(['name_taken', 'invalid_name']);
 /** The server drops a page silent for 45 s. */
 const PING_MS = 15_000;
 const RECONNECT_MIN_MS = 1_000;
@@ -115,6 +117,9 @@ export class LobbyClient {
         this.#events.onAnswered?.(message.invitation, message.by, message.accepted);
         break;
       case 'error':
+        // The name is someone else's online (or this person's, in another tab):
+        // trying again would only be refused again.
+        if (NAME_REFUSALS.has(message.code)) this.close();
         this.#events.onError?.(message.code, message.message);
         break;
       case 'invitation_sent':

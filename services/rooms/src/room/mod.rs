@@ -958,7 +958,11 @@ pub async fn run_room(mut room: Room, mut commands: mpsc::Receiver<RoomCommand>)
     while !room.is_finished() {
         tokio::select! {
             command = commands.recv() => match command {
-                Some(command) => room.handle(command),
+                Some(command) => {
+                    room.handle(command);
+                    // Someone came online: the fine tick starts now, not when the slow one ends.
+                    next_tick = next_tick.min(tokio::time::Instant::now() + room.tick_every());
+                }
                 None => break,
             },
             _ = tokio::time::sleep_until(next_tick) => {
