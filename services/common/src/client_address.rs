@@ -54,6 +54,16 @@ fn canonical(address: IpAddr) -> IpAddr {
     }
 }
 
+/// What one client holds: an IPv4 address, or a whole IPv6 /64 (a home or a
+/// phone gets one and picks addresses in it at will). Per-address limits and
+/// bans key on this, so a new IPv6 address buys no new budget.
+pub fn household(address: IpAddr) -> IpAddr {
+    match canonical(address) {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & (u128::MAX << 64)).into()),
+        v4 => v4,
+    }
+}
+
 /// The proxies whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies(Vec<AddressBlock>);
@@ -106,6 +116,14 @@ mod tests {
         for bad in ["10.0.0.0/33", "nonsense", "10.0.0.0/x", ""] {
             assert!(AddressBlock::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_ipv6_home_is_one_household() {
+        let a = household("2001:db8:1:2::5".parse().unwrap());
+        assert_eq!(a, household("2001:db8:1:2:ffff::9".parse().unwrap()));
+        assert_ne!(a, household("2001:db8:1:3::5".parse().unwrap()));
+        assert_eq!(household("::ffff:192.0.2.7".parse().unwrap()).to_string(), "192.0.2.7");
     }
 
     #[test]

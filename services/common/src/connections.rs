@@ -63,7 +63,7 @@ impl Connections {
     /// Lets a socket of `kind` in, or refuses it (503 when the instance is
     /// full, 429 when its address has too many), before the upgrade.
     pub fn admit(&self, kind: &'static str, req: &HttpRequest) -> Result<Admitted, ApiError> {
-        let address = self.limits.trusted_proxies.client_address(req);
+        let address = self.client_address(req);
         {
             let mut open = self.lock();
             if open.total >= self.limits.total {
@@ -74,15 +74,14 @@ impl Connections {
                 ));
             }
             if let Some(address) = address {
-                let count = open.by_address.entry(address).or_default();
-                if *count >= self.limits.per_address {
+                if open.by_address.get(&address).copied().unwrap_or(0) >= self.limits.per_address {
                     return Err(ApiError::new(
                         StatusCode::TOO_MANY_REQUESTS,
                         "too_many_connections",
                         format!("at most {} connections from one address", self.limits.per_address),
                     ));
                 }
-                *count += 1;
+                *open.by_address.entry(address).or_default() += 1;
             }
             open.total += 1;
         }
@@ -91,9 +90,10 @@ impl Connections {
         Ok(Admitted { address, guard: OpenConnection { gauge, address, open: self.open.clone() } })
     }
 
-    /// The client address of a request, as `admit` sees it.
+    /// The client a request comes from, as limits and bans count it: its
+    /// address, all of its IPv6 /64 (see `household`).
     pub fn client_address(&self, req: &HttpRequest) -> Option<IpAddr> {
-        self.limits.trusted_proxies.client_address(req)
+        self.limits.trusted_proxies.client_address(req).map(crate::client_address::household)
     }
 
     pub fn register(&self, registry: &mut Registry) {

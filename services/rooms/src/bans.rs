@@ -48,15 +48,20 @@ impl Bans {
         Self { bans }
     }
 
-    /// Bars `name` (and `address`) for `minutes`, or for the room's life.
-    pub fn add(&mut self, name: &DisplayName, address: Option<IpAddr>, minutes: Option<u32>, now_ms: i64) -> Ban {
-        let until_ms = minutes.filter(|m| *m <= MAX_BAN_MINUTES).map(|m| now_ms + i64::from(m) * 60_000);
+    /// Bars `name` (and `address`) for `minutes` (at least one), or for the
+    /// room's life; returns the ban, and the oldest one if it had to go.
+    pub fn add(
+        &mut self,
+        name: &DisplayName,
+        address: Option<IpAddr>,
+        minutes: Option<u32>,
+        now_ms: i64,
+    ) -> (Ban, Option<Ban>) {
+        let until_ms = minutes.filter(|m| *m <= MAX_BAN_MINUTES).map(|m| now_ms + i64::from(m.max(1)) * 60_000);
         let ban = Ban { id: cinemesh_common::id::random_id(10), name: name.as_str().to_owned(), address, until_ms };
-        if self.bans.len() >= MAX_BANS {
-            self.bans.remove(0);
-        }
+        let evicted = (self.bans.len() >= MAX_BANS).then(|| self.bans.remove(0));
         self.bans.push(ban.clone());
-        ban
+        (ban, evicted)
     }
 
     pub fn lift(&mut self, id: &str) -> Option<Ban> {
@@ -101,13 +106,13 @@ mod tests {
     fn a_ban_bars_the_name_and_the_address_until_it_is_lifted_or_over() {
         let mut bans = Bans::default();
         let home: IpAddr = [192, 0, 2, 1].into();
-        let ban = bans.add(&name("Eve"), Some(home), Some(10), 0);
+        let (ban, _) = bans.add(&name("Eve"), Some(home), Some(10), 0);
         assert_eq!(bans.admit(Some(&name("eve")), None, 1).unwrap_err().code, "banned", "names compare as in a room");
         assert!(bans.admit(Some(&name("Mallory")), Some(home), 1).is_err(), "the address too");
         assert!(bans.admit(Some(&name("Bob")), Some([192, 0, 2, 2].into()), 1).is_ok());
         assert!(bans.admit(Some(&name("Eve")), None, 10 * 60_000).is_ok(), "over after ten minutes");
         assert_eq!(bans.expire(10 * 60_000), [ban]);
-        let forever = bans.add(&name("Eve"), None, None, 0);
+        let (forever, _) = bans.add(&name("Eve"), None, None, 0);
         assert!(bans.admit(Some(&name("Eve")), None, i64::MAX).is_err(), "as long as the room lasts");
         assert!(bans.admit(Some(&name("X")), Some(home), 1).is_ok(), "the address spared");
         assert_eq!(bans.lift(&forever.id), Some(forever));
@@ -117,11 +122,15 @@ mod tests {
     #[test]
     fn the_oldest_ban_goes_first_past_the_cap() {
         let mut bans = Bans::default();
-        let first = bans.add(&name("first"), None, None, 0);
+        let (first, _) = bans.add(&name("first"), None, None, 0);
+        let mut evicted = Vec::new();
         for n in 0..MAX_BANS {
-            bans.add(&name(&format!("n{n}")), None, None, 0);
+            evicted.extend(bans.add(&name(&format!("n{n}")), None, None, 0).1);
         }
         assert_eq!(bans.views().len(), MAX_BANS);
+        assert_eq!(evicted, std::slice::from_ref(&first), "the evicted ban is handed back, to be forgotten in the store too");
         assert!(bans.lift(&first.id).is_none());
+        let (zero, _) = bans.add(&name("z"), None, Some(0), 0);
+        assert_eq!(zero.until_ms, Some(60_000), "a timed ban lasts at least a minute");
     }
 }

@@ -97,13 +97,22 @@ impl PasswordHash {
     }
 }
 
+/// Argon2 runs at once, whatever the number of requests: each takes 19 MiB
+/// and a core for tens of milliseconds, so the rest queue here.
+fn argon2_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get() * 2)))
+}
+
 /// Hashes a new password on the blocking pool.
 pub async fn hash(password: String) -> PasswordHash {
+    let Ok(_slot) = argon2_slots().acquire().await else { return PasswordHash::Unreadable };
     tokio::task::spawn_blocking(move || PasswordHash::new(&password)).await.unwrap_or(PasswordHash::Unreadable)
 }
 
 /// Checks a password on the blocking pool.
 pub async fn check(expected: std::sync::Arc<PasswordHash>, password: String) -> bool {
+    let Ok(_slot) = argon2_slots().acquire().await else { return false };
     tokio::task::spawn_blocking(move || expected.matches(&password)).await.unwrap_or(false)
 }
 

@@ -1,11 +1,12 @@
 //! Slows password guessing down: wrong passwords are counted per client
 //! address and per room, and past a few free tries each further guess must
-//! wait, twice as long after every failure. A right password clears its
-//! address's count. Every failure is logged with the room and the address.
+//! wait, twice as long after every failure. A right password does not
+//! count; the session logs every wrong one with the room and the address.
 //!
-//! The per-room count stops a guesser spread over many addresses, at the
-//! cost of slowing honest joiners of a room under attack; its free tries are
-//! many more, and its waits shorter. Memory is bounded: past `MAX_TRACKED`
+//! The per-room count stops a guesser spread over many addresses; it holds
+//! back only addresses that failed themselves, so honest joiners of a room
+//! under attack get in, and members taking their seats back with their
+//! tokens are never asked for the password at all. Memory is bounded: past `MAX_TRACKED`
 //! entries the quietest are forgotten first.
 
 use std::collections::HashMap;
@@ -53,27 +54,34 @@ pub struct PasswordGuard {
     failures: Arc<Mutex<HashMap<Key, Failures>>>,
 }
 
-impl PasswordGuard {
-    /// Refuses a try that comes too soon after failures, saying how long to wait.
-    pub fn may_try(&self, room: &str, ip: Option<IpAddr>, now: Instant) -> Result<(), Refusal> {
-        let failures = self.lock();
-        let by_room = failures
-            .get(&Key::Room(room.to_owned()))
-            .map(|f| f.next_try(FREE_TRIES_PER_ROOM, FIRST_WAIT_PER_ROOM, LONGEST_WAIT_PER_ROOM));
-        let by_address = ip
-            .and_then(|ip| failures.get(&Key::Address(ip)))
-            .map(|f| f.next_try(FREE_TRIES_PER_ADDRESS, FIRST_WAIT_PER_ADDRESS, LONGEST_WAIT_PER_ADDRESS));
-        match by_room.into_iter().chain(by_address).max() {
-            Some(next) if next > now => {
-                let secs = (next - now).as_secs_f64().ceil().max(1.0);
-                Err(Refusal::new("too_many_attempts", format!("too many wrong passwords; try again in {secs:.0} s")))
-            }
-            _ => Ok(()),
-        }
-    }
+/// A try in progress, counted as a failure until `forgive` takes it back.
+#[derive(Debug)]
+pub struct Attempt {
+    room: String,
+    ip: Option<IpAddr>,
+}
 
-    pub fn failed(&self, room: &str, ip: Option<IpAddr>, now: Instant) {
+impl PasswordGuard {
+    /// Lets a try in, counting it as a failure from now on (so that many
+    /// sockets at once cannot all guess before the first miss is known), or
+    /// refuses it, saying how long to wait. The room's count holds back only
+    /// addresses that failed themselves: an honest joiner is never held up
+    /// by someone else's guessing.
+    pub fn attempt(&self, room: &str, ip: Option<IpAddr>, now: Instant) -> Result<Attempt, Refusal> {
         let mut failures = self.lock();
+        let by_address = ip.and_then(|ip| failures.get(&Key::Address(ip))).copied();
+        let by_room = by_address
+            .and_then(|_| failures.get(&Key::Room(room.to_owned())))
+            .map(|f| f.next_try(FREE_TRIES_PER_ROOM, FIRST_WAIT_PER_ROOM, LONGEST_WAIT_PER_ROOM));
+        let by_address =
+            by_address.map(|f| f.next_try(FREE_TRIES_PER_ADDRESS, FIRST_WAIT_PER_ADDRESS, LONGEST_WAIT_PER_ADDRESS));
+        if let Some(next) = by_room.into_iter().chain(by_address).max().filter(|next| *next > now) {
+            let secs = (next - now).as_secs_f64().ceil().max(1.0);
+            return Err(Refusal::new(
+                "too_many_attempts",
+                format!("too many wrong passwords; try again in {secs:.0} s"),
+            ));
+        }
         if failures.len() >= MAX_TRACKED {
             forget_quietest(&mut failures, now);
         }
@@ -82,13 +90,19 @@ impl PasswordGuard {
             entry.count = entry.count.saturating_add(1);
             entry.last = now;
         }
-        let address = ip.map(|ip| ip.to_string()).unwrap_or_default();
-        tracing::warn!(room, address, "wrong room password");
+        Ok(Attempt { room: room.to_owned(), ip })
     }
 
-    pub fn succeeded(&self, ip: Option<IpAddr>) {
-        if let Some(ip) = ip {
-            self.lock().remove(&Key::Address(ip));
+    /// The password was right: the try does not count.
+    pub fn forgive(&self, attempt: Attempt) {
+        let mut failures = self.lock();
+        for key in std::iter::once(Key::Room(attempt.room)).chain(attempt.ip.map(Key::Address)) {
+            if let Some(entry) = failures.get_mut(&key) {
+                entry.count = entry.count.saturating_sub(1);
+                if entry.count == 0 {
+                    failures.remove(&key);
+                }
+            }
         }
     }
 
@@ -124,44 +138,52 @@ mod tests {
         let guard = PasswordGuard::default();
         let start = Instant::now();
         for _ in 0..FREE_TRIES_PER_ADDRESS {
-            assert!(guard.may_try(ROOM, ip(1), start).is_ok());
-            guard.failed(ROOM, ip(1), start);
+            guard.attempt(ROOM, ip(1), start).unwrap();
         }
-        let refused = guard.may_try(ROOM, ip(1), start).unwrap_err();
+        let refused = guard.attempt(ROOM, ip(1), start).unwrap_err();
         assert_eq!(refused.code, "too_many_attempts");
-        assert!(guard.may_try(ROOM, ip(2), start).is_ok(), "another address is not held back");
-        assert!(guard.may_try(ROOM, ip(1), start + FIRST_WAIT_PER_ADDRESS).is_ok());
-        guard.failed(ROOM, ip(1), start + FIRST_WAIT_PER_ADDRESS);
+        assert!(guard.attempt(ROOM, ip(2), start).is_ok(), "another address is not held back");
         let later = start + FIRST_WAIT_PER_ADDRESS;
-        assert!(guard.may_try(ROOM, ip(1), later + FIRST_WAIT_PER_ADDRESS).is_err(), "the wait doubled");
-        assert!(guard.may_try(ROOM, ip(1), later + FIRST_WAIT_PER_ADDRESS * 2).is_ok());
-        guard.succeeded(ip(1));
-        assert!(guard.may_try("other", ip(1), later).is_ok(), "a right password clears the address");
+        guard.attempt(ROOM, ip(1), later).unwrap();
+        assert!(guard.attempt(ROOM, ip(1), later + FIRST_WAIT_PER_ADDRESS).is_err(), "the wait doubled");
+        assert!(guard.attempt(ROOM, ip(1), later + FIRST_WAIT_PER_ADDRESS * 2).is_ok());
     }
 
     #[test]
-    fn guesses_spread_over_addresses_are_held_back_by_room() {
+    fn a_right_password_does_not_count() {
+        let guard = PasswordGuard::default();
+        let now = Instant::now();
+        for _ in 0..(FREE_TRIES_PER_ADDRESS * 3) {
+            let attempt = guard.attempt(ROOM, ip(1), now).unwrap();
+            guard.forgive(attempt);
+        }
+        assert!(guard.attempt(ROOM, ip(1), now).is_ok());
+    }
+
+    #[test]
+    fn guessers_on_many_addresses_are_held_back_by_room_but_honest_joiners_are_not() {
         let guard = PasswordGuard::default();
         let now = Instant::now();
         for n in 0..FREE_TRIES_PER_ROOM {
-            assert!(guard.may_try(ROOM, ip(n as u8), now).is_ok());
-            guard.failed(ROOM, ip(n as u8), now);
+            guard.attempt(ROOM, ip(n as u8), now).unwrap();
         }
-        assert!(guard.may_try(ROOM, ip(200), now).is_err(), "a fresh address still waits for this room");
-        assert!(guard.may_try("another-room", ip(200), now).is_ok());
-        assert!(guard.may_try(ROOM, ip(200), now + FIRST_WAIT_PER_ROOM).is_ok());
+        assert!(guard.attempt(ROOM, ip(0), now).is_err(), "a guesser waits for this room");
+        assert!(guard.attempt(ROOM, ip(200), now).is_ok(), "an address with no failure of its own does not");
+        assert!(guard.attempt("another-room", ip(0), now).is_ok());
+        assert!(guard.attempt(ROOM, ip(0), now + LONGEST_WAIT_PER_ROOM).is_ok());
     }
 
     #[test]
     fn waits_are_capped_and_memory_is_bounded() {
         let guard = PasswordGuard::default();
-        let now = Instant::now();
+        let mut now = Instant::now();
         for _ in 0..100 {
-            guard.failed(ROOM, ip(1), now);
+            now += LONGEST_WAIT_PER_ADDRESS;
+            guard.attempt(ROOM, ip(1), now).unwrap();
         }
-        assert!(guard.may_try(ROOM, ip(1), now + LONGEST_WAIT_PER_ADDRESS).is_ok());
+        assert!(guard.attempt(ROOM, ip(1), now + LONGEST_WAIT_PER_ADDRESS).is_ok());
         for n in 0..(MAX_TRACKED as u32 + 10) {
-            guard.failed(&format!("r{n}"), None, now + Duration::from_millis(u64::from(n)));
+            let _ = guard.attempt(&format!("r{n}"), None, now + Duration::from_millis(u64::from(n)));
         }
         assert!(guard.lock().len() <= MAX_TRACKED);
     }

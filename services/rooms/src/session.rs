@@ -115,10 +115,17 @@ async fn run_session(
         }
         Err(refusal) => return close(socket, refusal, &metrics).await,
     };
-    let admitted = match check_password(&rooms, &room, client.ip, password).await {
-        Ok(admitted) => admitted,
-        Err(refusal) => return close(socket, refusal, &metrics).await,
-    };
+    // A member taking its seat back needs no password: its token is tried
+    // first, so that guessers slowing the room's password down never hold
+    // members back. The password is checked (and counted) only when needed.
+    let mut password = password;
+    let mut admitted = room.password.is_none();
+    if resume.is_none() {
+        admitted = match check_password(&rooms, &room, client.ip, password.take()).await {
+            Ok(admitted) => admitted,
+            Err(refusal) => return close(socket, refusal, &metrics).await,
+        };
+    }
     let (outbox, mut inbox) = mpsc::channel::<Frame>(OUTBOX_CAPACITY);
     let connection = rooms.next_connection();
     let mut attempt = 0;
@@ -140,6 +147,16 @@ async fn run_session(
         };
         match outcome {
             Some(Ok(member)) => break member,
+            // The token held no seat: now the password counts.
+            Some(Err(refusal)) if refusal.code == "wrong_password" && password.is_some() => {
+                admitted = match check_password(&rooms, &room, client.ip, password.take()).await {
+                    Ok(admitted) => admitted,
+                    Err(refusal) => return close(socket, refusal, &metrics).await,
+                };
+                if !admitted {
+                    return close(socket, refusal, &metrics).await;
+                }
+            }
             Some(Err(refusal)) if refusal.code != "room_moved" => return close(socket, refusal, &metrics).await,
             _ if attempt < JOIN_ATTEMPTS => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -182,12 +199,14 @@ async fn check_password(
     let (Some(expected), Some(password)) = (&room.password, password) else {
         return Ok(room.password.is_none());
     };
-    rooms.password_guard.may_try(&room.id, ip, Instant::now())?;
+    // Counted as a failure before the (slow) check, so that many sockets at
+    // once cannot all guess before the first miss is known; forgiven if right.
+    let attempt = rooms.password_guard.attempt(&room.id, ip, Instant::now())?;
     if crate::password::check(expected.clone(), password).await {
-        rooms.password_guard.succeeded(ip);
+        rooms.password_guard.forgive(attempt);
         Ok(true)
     } else {
-        rooms.password_guard.failed(&room.id, ip, Instant::now());
+        tracing::warn!(room = %room.id, address = ?ip, "wrong room password");
         Ok(false)
     }
 }

@@ -151,7 +151,17 @@ impl RoomStore {
                 .await?;
         let mut expired = Vec::new();
         for id in ids.into_iter().filter(|id| !running(id)) {
+            // The room's row first, still unused: only if it went do its chat,
+            // seats and bans go (a room used meanwhile keeps everything).
             let mut tx = self.db.pool().begin().await?;
+            let gone = sqlx::query("DELETE FROM rooms WHERE id = $1 AND updated_at_ms < $2")
+                .bind(&id)
+                .bind(cutoff_ms)
+                .execute(&mut *tx)
+                .await?;
+            if gone.rows_affected() != 1 {
+                continue;
+            }
             for delete in [
                 "DELETE FROM room_chat WHERE room_id = $1",
                 "DELETE FROM room_members WHERE room_id = $1",
@@ -159,11 +169,6 @@ impl RoomStore {
             ] {
                 sqlx::query(delete).bind(&id).execute(&mut *tx).await?;
             }
-            sqlx::query("DELETE FROM rooms WHERE id = $1 AND updated_at_ms < $2")
-                .bind(&id)
-                .bind(cutoff_ms)
-                .execute(&mut *tx)
-                .await?;
             tx.commit().await?;
             expired.push(id);
         }
@@ -240,8 +245,9 @@ impl RoomStore {
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        let bans = sqlx::query("SELECT ban_id, name, address, until_ms FROM room_bans WHERE room_id = $1")
+        let bans = sqlx::query("SELECT ban_id, name, address, until_ms FROM room_bans WHERE room_id = $1 LIMIT $2")
             .bind(id)
+            .bind(cinemesh_protocol::room::MAX_BANS as i64)
             .fetch_all(self.db.pool())
             .await?
             .into_iter()

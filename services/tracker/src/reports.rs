@@ -1,10 +1,11 @@
 //! Reports of misbehaving peers, weighed so that nobody can hide an honest
 //! peer by reporting it. A report always hides the reported peer from its
 //! reporter. It counts towards hiding the peer from everyone only when it is
-//! credible: the reporter exchanged signalling with the reported peer through
-//! this tracker (so the two were connected and data could have flowed), and
-//! the reporter has not filed more than a few reports in the swarm (one that
-//! reports everyone is the problem). The peer is hidden from everyone once
+//! credible: the reporter and the reported peer signalled each other through
+//! this tracker, both ways (so the two negotiated a connection and data could
+//! have flowed), and the reporter's network has not filed more than a few
+//! reports in the swarm (one that reports everyone is the problem; a new peer
+//! id does not buy new reports). The peer is hidden from everyone once
 //! credible reports come from `REPORTS_TO_EXCLUDE` distinct networks (IPv4
 //! /24, IPv6 /48): sockets opened from one home count once.
 
@@ -40,29 +41,25 @@ pub fn network_of(address: IpAddr) -> String {
 pub struct ReportBook {
     /// Its network (none: connected to another instance, or unknown).
     pub network: Option<String>,
-    /// Peers it exchanged signalling with, most recent last.
-    contacts: VecDeque<PeerId>,
-    /// Reports it filed in this swarm.
-    filed: u32,
+    /// Peers it sent signals to, and peers it heard from, most recent last.
+    sent_to: VecDeque<PeerId>,
+    heard_from: VecDeque<PeerId>,
     /// Who reported it, and from which network if the report is credible.
     reported_by: HashMap<PeerId, Option<String>>,
 }
 
 impl ReportBook {
-    pub fn contacted(&mut self, peer: &str) {
-        if let Some(at) = self.contacts.iter().position(|p| p == peer) {
-            self.contacts.remove(at);
-        } else if self.contacts.len() >= CONTACTS_KEPT {
-            self.contacts.pop_front();
-        }
-        self.contacts.push_back(peer.to_owned());
+    pub fn sent_to(&mut self, peer: &str) {
+        remember(&mut self.sent_to, peer);
     }
 
-    /// Whether this member, filing a report against `reported`, is to be believed.
-    fn credible_against(&self, reported: &str) -> bool {
-        self.network.is_some()
-            && self.filed < CREDIBLE_REPORTS_PER_REPORTER
-            && self.contacts.iter().any(|p| p == reported)
+    pub fn heard_from(&mut self, peer: &str) {
+        remember(&mut self.heard_from, peer);
+    }
+
+    /// Whether this member and `peer` signalled each other, both ways.
+    fn exchanged_with(&self, peer: &str) -> bool {
+        self.sent_to.iter().any(|p| p == peer) && self.heard_from.iter().any(|p| p == peer)
     }
 
     /// Records `reporter`'s report against this member; false for a repeat.
@@ -87,13 +84,33 @@ impl ReportBook {
     }
 }
 
+fn remember(peers: &mut VecDeque<PeerId>, peer: &str) {
+    if let Some(at) = peers.iter().position(|p| p == peer) {
+        peers.remove(at);
+    } else if peers.len() >= CONTACTS_KEPT {
+        peers.pop_front();
+    }
+    peers.push_back(peer.to_owned());
+}
+
 /// Files a report from `reporter` against `reported`; false for a repeat.
-pub fn file(reporter: &mut ReportBook, reported_peer: &str, reported: &mut ReportBook, reporter_peer: &str) -> bool {
-    let credible_from = reporter.credible_against(reported_peer).then(|| reporter.network.clone()).flatten();
-    if !reported.reported(reporter_peer, credible_from) {
+/// `filed_by_network` counts the reports each network filed in the swarm.
+pub fn file(
+    reporter: &ReportBook,
+    reporter_peer: &str,
+    reported: &mut ReportBook,
+    reported_peer: &str,
+    filed_by_network: &mut HashMap<String, u32>,
+) -> bool {
+    let network = reporter.network.clone();
+    let filed = network.as_ref().map_or(u32::MAX, |n| filed_by_network.get(n).copied().unwrap_or(0));
+    let credible = filed < CREDIBLE_REPORTS_PER_REPORTER && reporter.exchanged_with(reported_peer);
+    if !reported.reported(reporter_peer, network.clone().filter(|_| credible)) {
         return false;
     }
-    reporter.filed = reporter.filed.saturating_add(1);
+    if let Some(network) = network {
+        *filed_by_network.entry(network).or_default() += 1;
+    }
     true
 }
 
@@ -101,10 +118,11 @@ pub fn file(reporter: &mut ReportBook, reported_peer: &str, reported: &mut Repor
 mod tests {
     use super::*;
 
-    fn book(network: &str, contacts: &[&str]) -> ReportBook {
+    fn book(network: &str, exchanged: &[&str]) -> ReportBook {
         let mut book = ReportBook { network: Some(network.into()), ..ReportBook::default() };
-        for c in contacts {
-            book.contacted(c);
+        for peer in exchanged {
+            book.sent_to(peer);
+            book.heard_from(peer);
         }
         book
     }
@@ -119,35 +137,40 @@ mod tests {
     #[test]
     fn only_credible_reports_from_distinct_networks_hide_a_peer_from_everyone() {
         let mut target = ReportBook::default();
-        // Three sockets of one home that talked to the target: one network.
+        let mut filed = HashMap::new();
+        // Three sockets of one home that talked with the target: one network.
         for n in 0..3 {
-            let mut reporter = book("192.0.2.0/24", &["target"]);
-            assert!(file(&mut reporter, "target", &mut target, &format!("home{n}")));
+            let reporter = book("192.0.2.0/24", &["target"]);
+            assert!(file(&reporter, &format!("home{n}"), &mut target, "target", &mut filed));
         }
         assert!(target.trusted_by("x"), "one network, however many sockets");
         assert!(!target.trusted_by("home0"), "but hidden from each reporter");
-        // Strangers who never exchanged a signal with it.
+        // Strangers who never exchanged a signal with it, and one that only sent.
         for n in 0..3 {
-            let mut stranger = book(&format!("198.51.{n}.0/24"), &[]);
-            assert!(file(&mut stranger, "target", &mut target, &format!("stranger{n}")));
+            let stranger = book(&format!("198.51.{n}.0/24"), &[]);
+            assert!(file(&stranger, &format!("stranger{n}"), &mut target, "target", &mut filed));
         }
-        assert!(target.trusted_by("x"), "reports without contact do not count");
-        // Two more networks that did talk to it.
+        let mut one_way = book("198.51.9.0/24", &[]);
+        one_way.sent_to("target");
+        assert!(file(&one_way, "one_way", &mut target, "target", &mut filed));
+        assert!(target.trusted_by("x"), "reports without an exchange both ways do not count");
         for n in 0..2 {
-            let mut peer = book(&format!("203.0.{n}.0/24"), &["target"]);
-            assert!(file(&mut peer, "target", &mut target, &format!("peer{n}")));
+            let peer = book(&format!("203.0.{n}.0/24"), &["target"]);
+            assert!(file(&peer, &format!("peer{n}"), &mut target, "target", &mut filed));
         }
         assert!(!target.trusted_by("x"), "three networks with evidence");
-        let mut again = book("203.0.9.0/24", &["target"]);
-        assert!(!file(&mut again, "target", &mut target, "peer0"), "a repeat counts once");
+        let again = book("203.0.9.0/24", &["target"]);
+        assert!(!file(&again, "peer0", &mut target, "target", &mut filed), "a repeat counts once");
     }
 
     #[test]
-    fn a_reporter_of_everyone_stops_counting() {
-        let mut serial = book("192.0.2.0/24", &["a", "b", "c", "d"]);
+    fn a_network_that_reports_everyone_stops_counting_whatever_its_peer_ids() {
+        let mut filed = HashMap::new();
         let mut victims: Vec<ReportBook> = (0..4).map(|_| ReportBook::default()).collect();
-        for (victim, name) in victims.iter_mut().zip(["a", "b", "c", "d"]) {
-            file(&mut serial, name, victim, "serial");
+        for (n, (victim, name)) in victims.iter_mut().zip(["a", "b", "c", "d"]).enumerate() {
+            // A new peer id for every report.
+            let serial = book("192.0.2.0/24", &[name]);
+            file(&serial, &format!("serial{n}"), victim, name, &mut filed);
         }
         let credible = |b: &ReportBook| b.credible_networks();
         assert_eq!(victims.iter().map(credible).collect::<Vec<_>>(), [1, 1, 1, 0]);

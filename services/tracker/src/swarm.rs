@@ -86,11 +86,13 @@ pub struct Swarm {
     /// Segments in the rendition: holdings past it are ignored.
     segment_count: u32,
     members: HashMap<PeerId, Member>,
+    /// Reports filed per reporter network (see `reports`).
+    filed_by_network: HashMap<String, u32>,
 }
 
 impl Swarm {
     pub fn new(segment_count: u32) -> Self {
-        Self { segment_count, members: HashMap::new() }
+        Self { segment_count, members: HashMap::new(), filed_by_network: HashMap::new() }
     }
 
     pub fn len(&self) -> usize {
@@ -165,13 +167,14 @@ impl Swarm {
         if reporter == reported {
             return false;
         }
-        let Some(mut book) = self.members.get_mut(reporter).map(|m| std::mem::take(&mut m.reports)) else {
+        let Some(book) = self.members.get_mut(reporter).map(|m| std::mem::take(&mut m.reports)) else {
             return false;
         };
+        let filed_by_network = &mut self.filed_by_network;
         let filed = self
             .members
             .get_mut(reported)
-            .is_some_and(|m| reports::file(&mut book, reported, &mut m.reports, reporter));
+            .is_some_and(|m| reports::file(&book, reporter, &mut m.reports, reported, filed_by_network));
         if let Some(member) = self.members.get_mut(reporter) {
             member.reports = book;
         }
@@ -185,13 +188,14 @@ impl Swarm {
         }
     }
 
-    /// `from` sent `to` a signal through this tracker: they can exchange data.
+    /// `from` sent `to` a signal through this tracker (both ways: the two
+    /// negotiated a connection, and data could flow).
     pub fn signalled(&mut self, from: &str, to: &str) {
         if let Some(member) = self.members.get_mut(from) {
-            member.reports.contacted(to);
+            member.reports.sent_to(to);
         }
         if let Some(member) = self.members.get_mut(to) {
-            member.reports.contacted(from);
+            member.reports.heard_from(from);
         }
     }
 
@@ -314,6 +318,7 @@ mod tests {
             swarm.join(peer.into(), &held(0..=3), now);
             swarm.set_network(peer, Some(format!("192.0.{n}.0/24")));
             swarm.signalled(peer, "bad");
+            swarm.signalled("bad", peer);
         }
         assert!(swarm.report("r1", "bad"));
         assert!(!swarm.report("r1", "bad"), "a repeat does not count twice");

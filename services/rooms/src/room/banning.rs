@@ -29,8 +29,11 @@ impl Room {
         self.seats.remove(target);
         self.forget_member(target);
         self.forget_health(target);
-        let ban = self.bans.add(&kicked.name, address, ban_minutes, (self.now_ms)());
+        let (ban, evicted) = self.bans.add(&kicked.name, address, ban_minutes, (self.now_ms)());
         self.save_ban(&ban);
+        if let Some(evicted) = evicted {
+            self.forget_ban(&evicted.id);
+        }
         self.system(format!("{} was removed by {by_name}", kicked.name.as_str()));
         self.members_changed(&[], &[target]);
         self.send_bans();

@@ -517,16 +517,22 @@ async fn reports_hide_a_peer_from_everyone_only_with_evidence_from_three_network
     let report =
         ClientMessage::Report { swarm: key.clone(), peer: id_target.clone(), reason: ReportReason::BadSegment };
 
-    // Reporters from `addresses`; those that `talk` first signal the target, as a real peer does.
+    // Reporters from `addresses`; those that `talk` exchange signals with the target first, as real peers do.
     let mut reporters = Vec::new();
     let mut file = async |addresses: &[&str], talk: bool| {
         for address in addresses {
-            let (mut reporter, _) = TrackerClient::greeted_from(&app, Some(address)).await;
+            let (mut reporter, id_reporter) = TrackerClient::greeted_from(&app, Some(address)).await;
             reporter.join(&key, &token, SegmentRanges::default()).await;
             if talk {
+                // An offer and its answer: the two negotiated a connection.
                 reporter
                     .send(&ClientMessage::Signal { swarm: key.clone(), to: id_target.clone(), signal: offer.clone() })
                     .await;
+                target
+                    .send(&ClientMessage::Signal { swarm: key.clone(), to: id_reporter, signal: offer.clone() })
+                    .await;
+                // Delivered: the tracker has seen both directions before the report.
+                assert!(matches!(reporter.recv().await, ServerMessage::Signal { .. }));
             }
             reporter.send(&report).await;
             reporter.sync().await;

@@ -103,9 +103,13 @@ async fn run(
                     Some(Ok(AggregatedMessage::Pong(_))) => None,
                     Some(Ok(AggregatedMessage::Binary(_))) => Some(failure("announce", "binary messages are not supported")),
                     Some(Ok(AggregatedMessage::Text(text))) => {
-                        last_announce = now;
                         if limiter.allow(now) {
-                            handle(&state, conn, &outbox, &mut joined, &text).await.err()
+                            let handled = handle(&state, conn, &outbox, &mut joined, &text).await;
+                            // Only what the tracker accepted keeps a connection open.
+                            if handled.is_ok() {
+                                last_announce = now;
+                            }
+                            handled.err()
                         } else {
                             Some(failure("announce", "rate limited: slow down"))
                         }
