@@ -8,8 +8,11 @@ import { ReconnectingSocket } from '../net/reconnecting-socket';
 import { applyChanges } from '../rooms/roster';
 
 export const LOBBY_PROTOCOL_VERSION = 2;
-/** Refusals of the hello's name: the client stops instead of reconnecting. */
+/** Refusals of the hello's name: said once, then retried quietly with backoff
+ * (the name may be held by this tab's previous connection until the server
+ * notices it dropped). */
 const NAME_REFUSALS = new Set(['name_taken', 'invalid_name']);
+
 /** The server drops a page silent for 45 s. */
 const PING_MS = 15_000;
 const RECONNECT_MIN_MS = 1_000;
@@ -33,6 +36,7 @@ export class LobbyClient {
   #pass: string | undefined;
   /** Comes back as the same user (same id and name) after a dropped socket. */
   #resumeToken: string | undefined;
+  #nameRefused = false;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(url: string, name: string, room: string | undefined, events: LobbyEvents) {
@@ -99,6 +103,7 @@ export class LobbyClient {
       case 'welcome':
         this.you = message.you;
         this.#resumeToken = message.resume_token;
+        this.#nameRefused = false;
         this.users = message.users;
         this.#socket.established();
         clearInterval(this.#pingTimer);
@@ -117,9 +122,13 @@ export class LobbyClient {
         this.#events.onAnswered?.(message.invitation, message.by, message.accepted);
         break;
       case 'error':
-        // The name is someone else's online (or this person's, in another tab):
-        // trying again would only be refused again.
-        if (NAME_REFUSALS.has(message.code)) this.close();
+        // The name is someone else's online, this person's in another tab, or
+        // this tab's last connection's, not yet known to be gone: said once,
+        // while the socket keeps trying with backoff.
+        if (NAME_REFUSALS.has(message.code)) {
+          if (this.#nameRefused) break;
+          this.#nameRefused = true;
+        }
         this.#events.onError?.(message.code, message.message);
         break;
       case 'invitation_sent':
