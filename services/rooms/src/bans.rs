@@ -128,7 +128,11 @@ mod tests {
             evicted.extend(bans.add(&name(&format!("n{n}")), None, None, 0).1);
         }
         assert_eq!(bans.views().len(), MAX_BANS);
-        assert_eq!(evicted, std::slice::from_ref(&first), "the evicted ban is handed back, to be forgotten in the store too");
+        assert_eq!(
+            evicted,
+            std::slice::from_ref(&first),
+            "the evicted ban is handed back, to be forgotten in the store too"
+        );
         assert!(bans.lift(&first.id).is_none());
         let (zero, _) = bans.add(&name("z"), None, Some(0), 0);
         assert_eq!(zero.until_ms, Some(60_000), "a timed ban lasts at least a minute");
