@@ -43,15 +43,23 @@ impl PresencePasses {
     }
 
     /// What a lobby user gives in its next hello to come back as `user`
-    /// (same id, same name) after a dropped socket: `{user}.{hex mac}`.
-    pub fn lobby_resume_token(&self, user: &str) -> String {
-        format!("{user}.{}", self.signer.sign(LOBBY_PURPOSE, &[user]))
+    /// (same id, same name) after a dropped socket, for `PASS_LIFETIME_SECS`:
+    /// `{user}.{expires_unix_secs}.{hex mac}`.
+    pub fn lobby_resume_token(&self, user: &str, now_unix_secs: u64) -> String {
+        let expires = (now_unix_secs + PASS_LIFETIME_SECS).to_string();
+        format!("{user}.{expires}.{}", self.signer.sign(LOBBY_PURPOSE, &[user, &expires]))
     }
 
-    /// The user a lobby resume token was issued to.
-    pub fn lobby_user(&self, token: &str) -> Option<String> {
-        let (user, signature) = token.split_once('.')?;
-        self.signer.verify(LOBBY_PURPOSE, &[user], signature).then(|| user.to_owned())
+    /// The user a current lobby resume token was issued to.
+    pub fn lobby_user(&self, token: &str, now_unix_secs: u64) -> Option<String> {
+        let mut parts = token.split('.');
+        let (Some(user), Some(expires), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let current = expires.parse::<u64>().is_ok_and(|expires| now_unix_secs < expires);
+        (current && self.signer.verify(LOBBY_PURPOSE, &[user, expires], signature)).then(|| user.to_owned())
     }
 }
 
@@ -77,11 +85,12 @@ mod tests {
     #[test]
     fn a_lobby_token_names_its_user_and_no_other() {
         let passes = PresencePasses::new(Signer::new("s"));
-        let token = passes.lobby_resume_token("u1");
-        assert_eq!(passes.lobby_user(&token).as_deref(), Some("u1"));
-        assert_eq!(passes.lobby_user(&token.replacen("u1", "u2", 1)), None);
-        assert_eq!(passes.lobby_user("u1"), None);
+        let token = passes.lobby_resume_token("u1", 1000);
+        assert_eq!(passes.lobby_user(&token, 1001).as_deref(), Some("u1"));
+        assert_eq!(passes.lobby_user(&token, 1000 + PASS_LIFETIME_SECS), None, "expired");
+        assert_eq!(passes.lobby_user(&token.replacen("u1", "u2", 1), 1001), None);
+        assert_eq!(passes.lobby_user("u1", 1001), None);
         // A room pass is no lobby token.
-        assert_eq!(passes.lobby_user(&passes.issue("u1", "m", 0)), None);
+        assert_eq!(passes.lobby_user(&passes.issue("u1", "m", 1000), 1001), None);
     }
 }

@@ -230,7 +230,7 @@ impl Hub {
         let welcome = LobbyServerMessage::Welcome {
             version: LOBBY_PROTOCOL_VERSION,
             you: id.clone(),
-            resume_token: self.passes.lobby_resume_token(&id),
+            resume_token: self.passes.lobby_resume_token(&id, cinemesh_common::swarm_token::now_unix_secs()),
             users: self.everyone().iter().map(|u| u.seen_from(None)).collect(),
         };
         self.send(&id, &welcome);

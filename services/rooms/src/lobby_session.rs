@@ -58,7 +58,7 @@ async fn run(
             Ok(LobbyClientMessage::Hello { version, name, resume }) if version == LOBBY_PROTOCOL_VERSION => {
                 match DisplayName::parse(&name) {
                     // A token that does not verify is ignored: the page joins as someone new.
-                    Ok(name) => (name, resume.and_then(|token| rooms.passes.lobby_user(&token))),
+                    Ok(name) => (name, resume.and_then(|token| rooms.passes.lobby_user(&token, now_unix_secs()))),
                     Err(refusal) => return close(socket, refusal, &metrics).await,
                 }
             }
