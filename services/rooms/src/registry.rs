@@ -20,6 +20,13 @@ use crate::relay::{Home, Incoming, Relay, room_moved};
 use crate::room::{Room, RoomCommand, RoomSetup, refusal_message, run_room};
 use crate::store::RoomStore;
 
+/// Rooms one address may create per hour unless configured otherwise.
+const DEFAULT_CREATIONS_PER_HOUR: u32 = 30;
+
+fn creation_limits(per_hour: u32) -> crate::ip_limits::IpLimits {
+    crate::ip_limits::IpLimits::new(f64::from(per_hour) / 3600.0, f64::from(per_hour))
+}
+
 /// Commands queued for one room before senders wait.
 const ROOM_QUEUE: usize = 1024;
 
@@ -148,7 +155,7 @@ impl Default for Rooms {
             passes: PresencePasses::new(cinemesh_common::Signer::new("")),
             password_guard: crate::password_guard::PasswordGuard::default(),
             chat_limits: crate::ip_limits::IpLimits::default(),
-            creation_limits: crate::ip_limits::IpLimits::new(30.0 / 3600.0, 30.0),
+            creation_limits: creation_limits(DEFAULT_CREATIONS_PER_HOUR),
             metrics: crate::metrics::RoomMetrics::default(),
         }
     }
@@ -184,7 +191,7 @@ impl Rooms {
 
     /// Rooms one address may create per hour (and at once).
     pub fn with_creations_per_hour(mut self, per_hour: u32) -> Self {
-        self.creation_limits = crate::ip_limits::IpLimits::new(f64::from(per_hour) / 3600.0, f64::from(per_hour));
+        self.creation_limits = creation_limits(per_hour);
         self
     }
 

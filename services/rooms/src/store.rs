@@ -123,16 +123,15 @@ impl RoomStore {
     /// Deletes every room of `movie`, with its chat, seats and bans.
     pub async fn delete_rooms_of(&self, movie: &str) -> Result<usize, sqlx::Error> {
         let mut tx = self.db.pool().begin().await?;
-        for delete in [
-            "DELETE FROM room_chat WHERE room_id IN (SELECT id FROM rooms WHERE movie_id = $1)",
-            "DELETE FROM room_members WHERE room_id IN (SELECT id FROM rooms WHERE movie_id = $1)",
-            "DELETE FROM room_bans WHERE room_id IN (SELECT id FROM rooms WHERE movie_id = $1)",
-        ] {
-            sqlx::query(delete).bind(movie).execute(&mut *tx).await?;
+        let ids: Vec<String> = sqlx::query_scalar("DELETE FROM rooms WHERE movie_id = $1 RETURNING id")
+            .bind(movie)
+            .fetch_all(&mut *tx)
+            .await?;
+        for id in &ids {
+            delete_room_children(&mut tx, id).await?;
         }
-        let rooms = sqlx::query("DELETE FROM rooms WHERE movie_id = $1").bind(movie).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(rooms.rows_affected() as usize)
+        Ok(ids.len())
     }
 
     /// Deletes rooms (with their chat, seats and bans) unused since before
@@ -162,13 +161,7 @@ impl RoomStore {
             if gone.rows_affected() != 1 {
                 continue;
             }
-            for delete in [
-                "DELETE FROM room_chat WHERE room_id = $1",
-                "DELETE FROM room_members WHERE room_id = $1",
-                "DELETE FROM room_bans WHERE room_id = $1",
-            ] {
-                sqlx::query(delete).bind(&id).execute(&mut *tx).await?;
-            }
+            delete_room_children(&mut tx, &id).await?;
             tx.commit().await?;
             expired.push(id);
         }
@@ -284,6 +277,18 @@ fn name_of<T: serde::Serialize>(value: T) -> String {
 
 fn parse_name<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+}
+
+/// A room's chat, seats and bans, deleted with its row in `tx`.
+async fn delete_room_children(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str) -> Result<(), sqlx::Error> {
+    for delete in [
+        "DELETE FROM room_chat WHERE room_id = $1",
+        "DELETE FROM room_members WHERE room_id = $1",
+        "DELETE FROM room_bans WHERE room_id = $1",
+    ] {
+        sqlx::query(delete).bind(id).execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 async fn write_in_order(db: Database, mut queue: mpsc::Receiver<RoomWrite>) {

@@ -366,22 +366,19 @@ impl Room {
                 self.send_health();
                 self.unload_if_empty_too_long();
             }
-            RoomCommand::End(refusal) => {
-                self.broadcast(&refusal_message(refusal));
-                for seat in self.seats.values_mut() {
-                    seat.attachment = None;
-                }
-                self.finished = true;
-            }
-            RoomCommand::Stop => {
-                self.broadcast(&refusal_message(crate::relay::room_moved()));
-                // Dropping the attachments ends the sessions; clients resume elsewhere.
-                for seat in self.seats.values_mut() {
-                    seat.attachment = None;
-                }
-                self.finished = true;
-            }
+            RoomCommand::End(refusal) => self.end(refusal),
+            // Clients resume elsewhere.
+            RoomCommand::Stop => self.end(crate::relay::room_moved()),
         }
+    }
+
+    /// Tells everyone why, and ends the task: dropping the attachments ends the sessions.
+    fn end(&mut self, refusal: Refusal) {
+        self.broadcast(&refusal_message(refusal));
+        for seat in self.seats.values_mut() {
+            seat.attachment = None;
+        }
+        self.finished = true;
     }
 
     /// How often the room ticks: fine enough while someone watches that the

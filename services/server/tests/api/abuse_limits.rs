@@ -49,14 +49,7 @@ async fn sockets_are_capped_per_address_and_in_total() {
     let forwarded = [("x-forwarded-for", "6.6.6.6, 192.0.2.10")];
     let mut through_proxy = Vec::new();
     for _ in 0..2 {
-        let (_, socket) = app
-            .client
-            .ws(app.url("/announce").replacen("http://", "ws://", 1))
-            .set_header("x-forwarded-for", "6.6.6.6, 192.0.2.10")
-            .connect()
-            .await
-            .unwrap();
-        through_proxy.push(socket);
+        through_proxy.push(JsonSocket::connect_with(&app, "/announce", &forwarded).await);
     }
     assert_eq!(upgrade_status(&app, "/announce", &forwarded).await, 503, "five sockets in all: the instance is full");
     drop(held.pop());
