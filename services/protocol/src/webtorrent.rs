@@ -57,6 +57,76 @@ pub fn is_binary_id(value: &str) -> bool {
     value.chars().count() == 20 && value.chars().all(|c| (c as u32) < 0x100)
 }
 
+/// A client message that passed every check: what `/announce` acts on.
+#[derive(Debug, PartialEq)]
+pub enum Decoded {
+    Announce(Announce),
+    Scrape { info_hashes: Vec<String> },
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Announce {
+    pub info_hash: String,
+    pub peer_id: String,
+    pub event: Option<String>,
+    pub carries: Carries,
+}
+
+/// What an announce brings besides the peer's presence.
+#[derive(Debug, PartialEq)]
+pub enum Carries {
+    /// Offers for other peers of the swarm (possibly none); `complete` when `left == 0`, a seeder.
+    Offers { complete: bool, offers: Vec<(String, Value)> },
+    /// The answer to another peer's offer.
+    Answer { to_peer_id: String, offer_id: String, answer: Value },
+}
+
+/// Parses and checks one client message; `Err` is the failure to send back.
+pub fn decode(text: &str) -> Result<Decoded, Value> {
+    let request: Request = serde_json::from_str(text).map_err(|_| failure("announce", "invalid JSON message"))?;
+    match request.action.as_str() {
+        "announce" => decode_announce(request).map(Decoded::Announce),
+        "scrape" => {
+            let info_hashes = match request.info_hash {
+                Some(InfoHashes::One(hash)) => vec![hash],
+                Some(InfoHashes::Many(hashes)) => hashes,
+                None => return Err(failure("scrape", "info_hash is required")),
+            };
+            if info_hashes.len() > MAX_SCRAPE_HASHES || !info_hashes.iter().all(|h| is_binary_id(h)) {
+                return Err(failure("scrape", "invalid info_hash"));
+            }
+            Ok(Decoded::Scrape { info_hashes })
+        }
+        other => Err(failure(other, "unknown action")),
+    }
+}
+
+fn decode_announce(request: Request) -> Result<Announce, Value> {
+    let info_hash = match request.info_hash {
+        Some(InfoHashes::One(hash)) if is_binary_id(&hash) => hash,
+        _ => return Err(failure("announce", "invalid info_hash")),
+    };
+    let peer_id = request.peer_id.filter(|p| is_binary_id(p)).ok_or_else(|| failure("announce", "invalid peer_id"))?;
+    let carries = if let Some(answer) = request.answer {
+        let to_peer_id = request
+            .to_peer_id
+            .filter(|p| is_binary_id(p))
+            .ok_or_else(|| failure("announce", "invalid to_peer_id (required with answer)"))?;
+        let offer_id = request.offer_id.ok_or_else(|| failure("announce", "offer_id is required with answer"))?;
+        Carries::Answer { to_peer_id, offer_id, answer }
+    } else {
+        let offers = request.offers.unwrap_or_default();
+        if offers.len() > MAX_OFFERS {
+            return Err(failure("announce", &format!("too many offers: at most {MAX_OFFERS}")));
+        }
+        Carries::Offers {
+            complete: request.left.as_ref().and_then(Value::as_f64) == Some(0.0),
+            offers: offers.into_iter().map(|o| (o.offer_id, o.offer)).collect(),
+        }
+    };
+    Ok(Announce { info_hash, peer_id, event: request.event, carries })
+}
+
 pub fn failure(action: &str, reason: &str) -> Value {
     json!({ "action": action, "failure reason": reason })
 }
@@ -101,6 +171,26 @@ mod tests {
         .unwrap();
         assert_eq!(request.offers.map(|o| o.len()), Some(1));
         assert!(matches!(request.info_hash, Some(InfoHashes::One(_))));
+    }
+
+    #[test]
+    fn decoding_checks_what_parsing_lets_through() {
+        let id = "aaaaaaaaaaaaaaaaaaaa";
+        let answer =
+            format!(r#"{{"action":"announce","info_hash":"{id}","peer_id":"{id}","answer":{{}},"offer_id":"x"}}"#);
+        assert_eq!(decode(&answer).unwrap_err()["failure reason"], "invalid to_peer_id (required with answer)");
+        let offers: Vec<String> = (0..=MAX_OFFERS).map(|i| format!(r#"{{"offer":{{}},"offer_id":"{i}"}}"#)).collect();
+        let flood =
+            format!(r#"{{"action":"announce","info_hash":"{id}","peer_id":"{id}","offers":[{}]}}"#, offers.join(","));
+        assert_eq!(decode(&flood).unwrap_err()["failure reason"], "too many offers: at most 10");
+        let seeder = format!(r#"{{"action":"announce","info_hash":"{id}","peer_id":"{id}","left":0}}"#);
+        let Ok(Decoded::Announce(announce)) = decode(&seeder) else { panic!("a seeder's announce decodes") };
+        assert_eq!(announce.carries, Carries::Offers { complete: true, offers: vec![] });
+        assert_eq!(
+            decode(r#"{"action":"scrape","info_hash":["short"]}"#).unwrap_err()["failure reason"],
+            "invalid info_hash"
+        );
+        assert_eq!(decode(r#"{"action":"x"}"#).unwrap_err()["action"], "x");
     }
 
     #[test]

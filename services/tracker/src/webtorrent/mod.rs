@@ -17,9 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use cinemesh_common::stop::SHUTTING_DOWN;
 use cinemesh_common::{Connections, StopSignal};
-use cinemesh_protocol::webtorrent::{
-    InfoHashes, MAX_FRAME_BYTES, MAX_OFFERS, MAX_SCRAPE_HASHES, Request, failure, is_binary_id,
-};
+use cinemesh_protocol::webtorrent::{Announce, Carries, Decoded, MAX_FRAME_BYTES, decode, failure};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -173,7 +171,7 @@ impl Joined {
     }
 }
 
-/// Parses and checks one message; `Err` carries the failure to send back.
+/// Checks one message and hands it to the swarms; `Err` carries the failure to send back.
 async fn handle(
     state: &WebTorrent,
     conn: u64,
@@ -181,52 +179,19 @@ async fn handle(
     joined: &mut Joined,
     text: &str,
 ) -> Result<(), Value> {
-    let request: Request = serde_json::from_str(text).map_err(|_| failure("announce", "invalid JSON message"))?;
-    let command = match request.action.as_str() {
-        "announce" => {
-            let info_hash = match request.info_hash {
-                Some(InfoHashes::One(hash)) if is_binary_id(&hash) => hash,
-                _ => return Err(failure("announce", "invalid info_hash")),
-            };
-            let peer_id =
-                request.peer_id.filter(|p| is_binary_id(p)).ok_or_else(|| failure("announce", "invalid peer_id"))?;
-            joined.admit(&info_hash, &peer_id, request.event.as_deref())?;
-            if let Some(answer) = request.answer {
-                let to_peer_id = request
-                    .to_peer_id
-                    .filter(|p| is_binary_id(p))
-                    .ok_or_else(|| failure("announce", "invalid to_peer_id (required with answer)"))?;
-                let offer_id =
-                    request.offer_id.ok_or_else(|| failure("announce", "offer_id is required with answer"))?;
-                WtCommand::Answer { conn, outbox: outbox.clone(), info_hash, peer_id, to_peer_id, offer_id, answer }
-            } else {
-                let offers = request.offers.unwrap_or_default();
-                if offers.len() > MAX_OFFERS {
-                    return Err(failure("announce", &format!("too many offers: at most {MAX_OFFERS}")));
+    let command = match decode(text)? {
+        Decoded::Announce(Announce { info_hash, peer_id, event, carries }) => {
+            joined.admit(&info_hash, &peer_id, event.as_deref())?;
+            match carries {
+                Carries::Answer { to_peer_id, offer_id, answer } => {
+                    WtCommand::Answer { conn, outbox: outbox.clone(), info_hash, peer_id, to_peer_id, offer_id, answer }
                 }
-                WtCommand::Announce {
-                    conn,
-                    outbox: outbox.clone(),
-                    info_hash,
-                    peer_id,
-                    complete: request.left.as_ref().and_then(Value::as_f64) == Some(0.0),
-                    event: request.event,
-                    offers: offers.into_iter().map(|o| (o.offer_id, o.offer)).collect(),
+                Carries::Offers { complete, offers } => {
+                    WtCommand::Announce { conn, outbox: outbox.clone(), info_hash, peer_id, complete, event, offers }
                 }
             }
         }
-        "scrape" => {
-            let info_hashes = match request.info_hash {
-                Some(InfoHashes::One(hash)) => vec![hash],
-                Some(InfoHashes::Many(hashes)) => hashes,
-                None => return Err(failure("scrape", "info_hash is required")),
-            };
-            if info_hashes.len() > MAX_SCRAPE_HASHES || !info_hashes.iter().all(|h| is_binary_id(h)) {
-                return Err(failure("scrape", "invalid info_hash"));
-            }
-            WtCommand::Scrape { outbox: outbox.clone(), info_hashes }
-        }
-        other => return Err(failure(other, "unknown action")),
+        Decoded::Scrape { info_hashes } => WtCommand::Scrape { outbox: outbox.clone(), info_hashes },
     };
     let _ = state.commands.send(command).await;
     Ok(())
