@@ -176,14 +176,15 @@ describe('a watch party', () => {
     await ana.getByRole('button', { name: 'Remove from room' }).click();
     await cy.getByRole('heading', { name: 'You were removed' }).waitFor({ timeout: 10_000 });
     await expect.poll(() => ana.locator('.members li', { hasText: 'Cy' }).count(), { timeout: 10_000 }).toBe(0);
-    // A removal is a ban (the name and, as every browser here shares 127.0.0.1, everyone's address):
-    // coming back by the link is refused until the host lets Cy back in from the "Removed" list.
+    // A removal is a ban of the name and the address, but never of the host's own address, which
+    // every browser here shares: coming back by the link as Cy is refused until the host lets Cy
+    // back in from the "Removed" list.
     await cy.goto(invite);
     await cy.getByLabel('Your name').fill('Cy');
     await cy.getByRole('button', { name: 'Join', exact: true }).click();
     await cy.getByRole('heading', { name: 'You cannot join' }).waitFor({ timeout: 10_000 });
     const removed = ana.locator('.bans li', { hasText: 'Cy' });
-    expect(await removed.textContent()).toContain('and their address');
+    expect(await removed.textContent()).not.toContain('and their address');
     await removed.getByRole('button', { name: 'Let back in' }).click();
     await expect.poll(() => ana.locator('.bans li').count(), { timeout: 10_000 }).toBe(0);
 

@@ -1,6 +1,6 @@
 //! One page's lobby socket: the hello (a display name), then where the user
 //! is, invitations and answers; pings answered with the server clock; limits
-//! on frame size, message and invitation rates; refusals with codes.
+//! on frame size, message, room change and invitation rates; refusals with codes.
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,11 @@ const MESSAGES_PER_SEC: f64 = 20.0;
 const MESSAGE_BURST: f64 = 40.0;
 const INVITES_PER_SEC: f64 = 1.0;
 const INVITE_BURST: f64 = 5.0;
+/// A page changes rooms rarely, and each change sends it everyone again and
+/// everyone its change: without a budget of its own, alternating rooms would
+/// turn the message budget into a full presence list 20 times a second.
+const MOVES_PER_SEC: f64 = 1.0;
+const MOVE_BURST: f64 = 4.0;
 /// Room ids are 20 characters; anything much longer is not one.
 const MAX_ROOM_ID_CHARS: usize = 64;
 
@@ -106,6 +111,7 @@ async fn serve(
     let start = Instant::now();
     let mut messages = RateLimiter::new(MESSAGES_PER_SEC, MESSAGE_BURST, start);
     let mut invites = RateLimiter::new(INVITES_PER_SEC, INVITE_BURST, start);
+    let mut moves = RateLimiter::new(MOVES_PER_SEC, MOVE_BURST, start);
     let mut guard = Guard::new(FRAME_LIMIT, rooms.metrics.clone());
     let mut ticks = tokio::time::interval(Duration::from_secs(5));
     let mut stopping = lobby.stop.watch();
@@ -133,6 +139,9 @@ async fn serve(
                         }
                         Ok(LobbyClientMessage::Hello { .. }) => {
                             Some(Refusal::new("already_greeted", "hello was already said"))
+                        }
+                        Ok(LobbyClientMessage::Where { .. }) if !moves.allow(now) => {
+                            Some(Refusal::new("rate_limited", "changing rooms too often; slow down"))
                         }
                         Ok(LobbyClientMessage::Where { room, pass }) => match admitted(rooms, room.as_deref(), pass.as_deref()).await {
                             Ok(()) => {

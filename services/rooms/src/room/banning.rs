@@ -12,7 +12,10 @@ use crate::bans::Ban;
 use crate::store::RoomWrite;
 
 impl Room {
-    /// Removes `target` and bars it; `by` must be the host.
+    /// Removes `target` and bars it; `by` must be the host. Barring the
+    /// address removes every other seat at it too (a second tab, a second
+    /// name), except the host's own: a host sharing a home with the member
+    /// bars the name only, which the ban list shows.
     pub(super) fn kick(
         &mut self,
         by: &str,
@@ -21,21 +24,37 @@ impl Room {
         ban_minutes: Option<u32>,
         bar_address: bool,
     ) -> Result<(), Refusal> {
-        let address = self.seats.get(target).and_then(|s| s.address).filter(|_| bar_address);
+        let host_address = self.seats.get(by).and_then(|s| s.address);
+        let address =
+            self.seats.get(target).and_then(|s| s.address).filter(|a| bar_address && Some(*a) != host_address);
         let kicked = self.members.kick(by, target)?;
-        self.send(target, &super::refusal_message(Refusal::new("kicked", "the host removed you from the room")));
-        // Dropping the attachment ends the kicked member's session; with the
-        // seat goes the resume token.
-        self.seats.remove(target);
-        self.forget_member(target);
-        self.forget_health(target);
         let (ban, evicted) = self.bans.add(&kicked.name, address, ban_minutes, (self.now_ms)());
         self.save_ban(&ban);
         if let Some(evicted) = evicted {
             self.forget_ban(&evicted.id);
         }
-        self.system(format!("{} was removed by {by_name}", kicked.name.as_str()));
-        self.members_changed(&[], &[target]);
+        let mut removed = vec![(target.to_owned(), kicked.name)];
+        let companions: Vec<String> = self
+            .seats
+            .iter()
+            .filter(|(id, seat)| address.is_some() && seat.address == address && *id != by && *id != target)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for companion in companions {
+            if let Ok(member) = self.members.kick(by, &companion) {
+                removed.push((companion, member.name));
+            }
+        }
+        for (member, name) in &removed {
+            self.send(member, &super::refusal_message(Refusal::new("kicked", "the host removed you from the room")));
+            // Dropping the attachment ends the member's session; with the seat goes the resume token.
+            self.seats.remove(member);
+            self.forget_member(member);
+            self.forget_health(member);
+            self.system(format!("{} was removed by {by_name}", name.as_str()));
+        }
+        let gone: Vec<&str> = removed.iter().map(|(member, _)| member.as_str()).collect();
+        self.members_changed(&[], &gone);
         self.send_bans();
         self.pause_while_nobody_online();
         Ok(())
@@ -52,6 +71,11 @@ impl Room {
     /// Refuses a newcomer the host barred (by name or address).
     pub(super) fn admit(&self, name: &crate::members::DisplayName, address: Option<IpAddr>) -> Result<(), Refusal> {
         self.bans.admit(Some(name), address, (self.now_ms)())
+    }
+
+    /// Refuses a seat's return from an address the host barred since it was taken.
+    pub(super) fn readmit(&self, address: Option<IpAddr>) -> Result<(), Refusal> {
+        self.bans.admit(None, address, (self.now_ms)())
     }
 
     pub(super) fn expire_bans(&mut self) {

@@ -334,7 +334,9 @@ impl Room {
             RoomCommand::Join { name, admitted, resume, address, connection, route, accepted } => {
                 let attachment = Attachment { connection, route };
                 let result = match resume.as_deref().and_then(|token| self.seat_of(token).map(|m| (m, token))) {
-                    Some((member, token)) => Ok(self.resume(member, token, attachment, address)),
+                    Some((member, token)) => {
+                        self.readmit(address).map(|()| self.resume(member, token, attachment, address))
+                    }
                     None => self.join(name, admitted, attachment, address),
                 };
                 let _ = accepted.send(result);

@@ -293,6 +293,15 @@ async fn bad_lobby_input_is_refused_with_codes() {
         ana.send(&LobbyClientMessage::Invite { to: ben.id.clone(), room: room.clone() }).await;
     }
     assert_eq!(ana.error_code().await, "rate_limited", "invitations are rate limited");
+
+    // Each change of room sends the page everyone again: changes have their own budget.
+    let mut cy = LobbyUser::hello(&app, "Cy").await;
+    let cy_pass = presence_pass(&app, &room, "Cy").await;
+    for i in 0..8 {
+        let (room, pass) = if i % 2 == 0 { (Some(room.clone()), Some(cy_pass.clone())) } else { (None, None) };
+        cy.send(&LobbyClientMessage::Where { room, pass }).await;
+    }
+    assert_eq!(cy.error_code().await, "rate_limited", "room changes are rate limited");
 }
 
 #[actix_web::test]

@@ -62,12 +62,17 @@ impl RoomClient {
         name: &str,
         password: Option<&str>,
     ) -> (Self, RoomServerMessage) {
-        Self::hello(app, room, name, password, None).await
+        Self::hello(app, room, name, password, None, &[]).await
+    }
+
+    /// Joins as `name` from `address`, as a trusted proxy forwards it.
+    pub async fn join_from(app: &impl Endpoint, room: &str, name: &str, address: &str) -> (Self, RoomServerMessage) {
+        Self::hello(app, room, name, None, None, &[("x-forwarded-for", address)]).await
     }
 
     /// Takes a seat back with the resume token of an earlier welcome.
     pub async fn resume(app: &impl Endpoint, room: &str, token: &str) -> (Self, RoomServerMessage) {
-        Self::hello(app, room, "", None, Some(token)).await
+        Self::hello(app, room, "", None, Some(token), &[]).await
     }
 
     async fn hello(
@@ -76,8 +81,9 @@ impl RoomClient {
         name: &str,
         password: Option<&str>,
         resume: Option<&str>,
+        headers: &[(&str, &str)],
     ) -> (Self, RoomServerMessage) {
-        let mut socket = Self::connect(app, room).await;
+        let mut socket = JsonSocket::connect_with(app, &format!("/api/rooms/{room}/socket"), headers).await;
         let hello = RoomClientMessage::Hello {
             version: ROOM_PROTOCOL_VERSION,
             name: name.into(),

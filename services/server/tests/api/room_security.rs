@@ -7,7 +7,8 @@
 //!   members keep their seats with their tokens);
 //! - a kick is a ban: the token is revoked, the name and (by default) the
 //!   address barred, for a time or the room's life, across restarts, until
-//!   the host lifts it;
+//!   the host lifts it; barring an address removes every seat there and keeps
+//!   seats from returning through it, but never bars the host's own address;
 //! - nonsense sync figures are refused and never reach the metrics;
 //! - an oversized first frame closes room and lobby sockets with a code.
 
@@ -16,7 +17,7 @@ use std::time::Duration;
 use cinemesh_protocol::room::{BanView, RoomClientMessage, RoomServerMessage};
 
 use crate::room_client::RoomClient;
-use crate::rooms::app_with_room;
+use crate::rooms::{app_with_room, app_with_room_and};
 use crate::ws_client::{Ending, JsonSocket};
 
 /// What a hello gets: `welcome`, or the code it is refused with.
@@ -27,7 +28,19 @@ async fn hello_outcome(
     password: Option<&str>,
     resume: Option<&str>,
 ) -> String {
-    let mut socket = RoomClient::connect(app, room).await;
+    hello_outcome_from(app, room, name, password, resume, &[]).await
+}
+
+/// `hello_outcome` with request headers, such as the address a trusted proxy forwards.
+async fn hello_outcome_from(
+    app: &crate::helpers::TestApp,
+    room: &str,
+    name: &str,
+    password: Option<&str>,
+    resume: Option<&str>,
+    headers: &[(&str, &str)],
+) -> String {
+    let mut socket = JsonSocket::connect_with(app, &format!("/api/rooms/{room}/socket"), headers).await;
     let hello = RoomClientMessage::Hello {
         version: 1,
         name: name.into(),
@@ -165,16 +178,58 @@ async fn a_kick_bars_the_token_the_name_and_the_address_until_the_host_lifts_it(
     assert!(bans(&mut ana).await.is_empty());
     let (eve, _) = RoomClient::join(&app, &room, "Eve", None).await;
 
-    // By default the address goes too, here for a minute.
+    // By default the address goes too, but never the host's own: here every
+    // client is 127.0.0.1, so only the name is barred, for a minute.
     ana.send(&RoomClientMessage::Kick { member: eve.member.clone(), ban_minutes: Some(1), bar_address: None }).await;
     let listed = bans(&mut ana).await;
-    assert!(listed[0].address && listed[0].until_ms.is_some(), "{listed:?}");
-    assert_eq!(hello_outcome(&app, &room, "Zed", None, None).await, "banned", "any name from that address");
+    assert!(!listed[0].address && listed[0].until_ms.is_some(), "{listed:?}");
+    assert_eq!(hello_outcome(&app, &room, "Zed", None, None).await, "welcome", "the host's address is not barred");
 
     // Bans outlive a restart; seats of members not barred still come back.
     let app = app.restart().await;
-    assert_eq!(hello_outcome(&app, &room, "Zed", None, None).await, "banned");
+    assert_eq!(hello_outcome(&app, &room, "Eve", None, None).await, "banned");
     assert_eq!(hello_outcome(&app, &room, "Ana", None, Some(&ana_token)).await, "welcome");
+}
+
+#[actix_web::test]
+async fn barring_an_address_removes_every_seat_there_but_never_the_hosts() {
+    let (app, room) = app_with_room_and(None, |c| c.server.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    let (host_home, eve_home, ben_home) = ("192.0.2.1", "192.0.2.2", "192.0.2.3");
+    let (mut ana, _) = RoomClient::join_from(&app, &room, "Ana", host_home).await;
+    let (mut eve, _) = RoomClient::join_from(&app, &room, "Eve", eve_home).await;
+    let (mut mallory, welcome) = RoomClient::join_from(&app, &room, "Mallory", eve_home).await;
+    let RoomServerMessage::Welcome { resume_token: mallory_token, .. } = welcome else { unreachable!() };
+    let (_ben, welcome) = RoomClient::join_from(&app, &room, "Ben", ben_home).await;
+    let RoomServerMessage::Welcome { resume_token: ben_token, .. } = welcome else { unreachable!() };
+    let (hal, _) = RoomClient::join_from(&app, &room, "Hal", host_home).await;
+
+    ana.send(&RoomClientMessage::Kick { member: eve.member.clone(), ban_minutes: None, bar_address: None }).await;
+    assert_eq!(eve.error_code().await, "kicked");
+    assert_eq!(mallory.error_code().await, "kicked", "a second tab at the barred address goes too");
+    let staying = ana
+        .until_roster(|r| {
+            let gone = r.named("Eve").is_none() && r.named("Mallory").is_none();
+            (gone && r.named("Hal").is_some()).then(|| r.members.values().map(|m| m.name.clone()).collect::<Vec<_>>())
+        })
+        .await;
+    assert_eq!(staying.len(), 3, "Ana, Ben and Hal stay: {staying:?}");
+    let listed = bans(&mut ana).await;
+    assert!(listed.len() == 1 && listed[0].address, "{listed:?}");
+
+    let from = |address| [("x-forwarded-for", address)];
+    assert_eq!(hello_outcome_from(&app, &room, "Zed", None, None, &from(eve_home)).await, "banned");
+    assert_eq!(hello_outcome_from(&app, &room, "Mallory", None, Some(&mallory_token), &from(eve_home)).await, "banned");
+    // A seat taken elsewhere does not come back from the barred address, only from another.
+    assert_eq!(hello_outcome_from(&app, &room, "", None, Some(&ben_token), &from(eve_home)).await, "banned");
+    assert_eq!(hello_outcome_from(&app, &room, "", None, Some(&ben_token), &from(ben_home)).await, "welcome");
+
+    // The host's housemate is removed by name only: the host's address stays open.
+    ana.send(&RoomClientMessage::Kick { member: hal.member.clone(), ban_minutes: None, bar_address: Some(true) }).await;
+    let listed = bans(&mut ana).await;
+    let hal_ban = listed.iter().find(|b| b.name == "Hal").expect("Hal's ban");
+    assert!(!hal_ban.address, "{listed:?}");
+    assert_eq!(hello_outcome_from(&app, &room, "Ida", None, None, &from(host_home)).await, "welcome");
+    assert_eq!(hello_outcome_from(&app, &room, "Hal", None, None, &from(ben_home)).await, "banned");
 }
 
 #[actix_web::test]

@@ -36,7 +36,7 @@ pub async fn app_with_room(password: Option<&str>) -> (TestApp, String) {
     app_with_room_and(password, |_| {}).await
 }
 
-async fn app_with_room_and(
+pub async fn app_with_room_and(
     password: Option<&str>,
     adjust: impl FnOnce(&mut cinemesh_server::Config),
 ) -> (TestApp, String) {
