@@ -7,7 +7,7 @@
 // namespace, where 127.0.0.1:5432 is not).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -112,6 +112,19 @@ export function launchBrowser(): Promise<Browser> {
     headless: true,
     args: CHROMIUM_ARGS,
   });
+}
+
+/**
+ * A non-loopback address of this host, where a page is not a secure context
+ * (browsers trust only HTTPS and localhost). The test script adds one to its
+ * private network namespace and names it in CINEMESH_E2E_PUBLIC_ADDRESS;
+ * elsewhere the first external IPv4 address of the host, if it has one.
+ */
+export function publicAddress(): string | undefined {
+  const named = process.env.CINEMESH_E2E_PUBLIC_ADDRESS;
+  if (named !== undefined && named !== '') return named;
+  const addresses = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+  return addresses.find((a) => a.family === 'IPv4' && !a.internal)?.address;
 }
 
 /** Where the browser tests save screenshots (documented in the README). */

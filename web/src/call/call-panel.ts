@@ -50,6 +50,7 @@ export class CallPanel {
 
   constructor(options: CallPanelOptions) {
     this.#options = options;
+    if (!canCapture()) this.#notice.textContent = NEEDS_HTTPS;
     this.#joinButton.addEventListener('click', () => void (this.#joined ? this.leave() : this.#join()));
     this.#muteButton.addEventListener('click', () => this.#toggleMute());
     this.#cameraButton.addEventListener('click', () => void this.#toggleCamera());
@@ -126,11 +127,13 @@ export class CallPanel {
     this.#joinButton.disabled = true;
     const video = !this.#videoFull();
     this.#local = (await media({ audio: true, video })) ?? (await media({ audio: true, video: false })) ?? new MediaStream();
-    this.#notice.textContent = !video
-      ? `${MAX_VIDEO_SENDERS} members send video already: you are in with audio.`
-      : this.#local.getTracks().length === 0
-        ? 'No camera or microphone could be opened: you see and hear the others.'
-        : '';
+    this.#notice.textContent = !canCapture()
+      ? NEEDS_HTTPS
+      : !video
+        ? `${MAX_VIDEO_SENDERS} members send video already: you are in with audio.`
+        : this.#local.getTracks().length === 0
+          ? 'No camera or microphone could be opened: you see and hear the others.'
+          : '';
     this.#joined = true;
     this.#busy = false;
     this.#joinButton.disabled = false;
@@ -231,7 +234,8 @@ export class CallPanel {
     const audio = this.#local?.getAudioTracks().filter(isLive) ?? [];
     const muted = audio.length === 0 || audio.every((t) => !t.enabled);
     const cameraOn = this.#local?.getVideoTracks().some(isLive) ?? false;
-    this.#muteButton.hidden = this.#cameraButton.hidden = this.#screenButton.hidden = !joined;
+    this.#muteButton.hidden = !joined;
+    this.#cameraButton.hidden = this.#screenButton.hidden = !joined || !canCapture();
     this.#muteButton.disabled = audio.length === 0;
     this.#muteButton.textContent = muted ? 'Unmute' : 'Mute';
     this.#muteButton.setAttribute('aria-pressed', String(muted));
@@ -293,7 +297,16 @@ export class CallPanel {
   }
 }
 
+/** Browsers open cameras, microphones and screens only for secure pages: HTTPS, or this computer. */
+const NEEDS_HTTPS =
+  'Camera, microphone and screen sharing need this page over HTTPS: in the call you see and hear the others.';
+
+function canCapture(): boolean {
+  return window.isSecureContext && navigator.mediaDevices !== undefined;
+}
+
 async function media(constraints: MediaStreamConstraints): Promise<MediaStream | undefined> {
+  if (!canCapture()) return undefined;
   try {
     return await navigator.mediaDevices.getUserMedia(constraints);
   } catch {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { sha256Hex, verifySegment } from '../../src/p2p/verify';
+import { hasher, sha256Hex, verifySegment } from '../../src/p2p/verify';
 
 describe('segment verification', () => {
   it('hashes like the catalog does (SHA-256, lowercase hex)', async () => {
@@ -17,5 +17,14 @@ describe('segment verification', () => {
     const corrupted = segment.slice();
     corrupted[123_456] = (corrupted[123_456] ?? 0) ^ 1;
     expect(await verifySegment(corrupted, expected)).toBe(false);
+  });
+
+  it('hashes without Web Crypto, as a page over plain HTTP must, and agrees with it', async () => {
+    const withoutSubtle = hasher(undefined);
+    expect(withoutSubtle).not.toBe(hasher(crypto.subtle));
+    for (const size of [0, 1, 63, 64, 65, 100_000, 1_048_577]) {
+      const bytes = new Uint8Array(size).map((_, i) => (i * 31 + size) % 256);
+      expect(await sha256Hex(bytes, withoutSubtle), `${size} bytes`).toBe(await sha256Hex(bytes, hasher(crypto.subtle)));
+    }
   });
 });
