@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: the deployment files, Rust unit and integration tests, the
+# fault tests (which start and break services of their own), the
 # HTTP API against its OpenAPI document, web unit tests, type check, lint, and
 # browser end-to-end tests, each suite that
 # touches storage against both the embedded SQLite default and Postgres.
@@ -24,6 +25,8 @@ step "rust: format and lints"
 if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
   cargo fmt --all --check
   cargo clippy --workspace --all-targets --quiet -- -D warnings
+  # The fault tests are not among the workspace's test targets (services/server/Cargo.toml).
+  cargo clippy -p cinemesh-server --test faults --quiet -- -D warnings
 else
   echo "warning: rustfmt or clippy is not installed (rustup component add rustfmt clippy): lints skipped"
 fi
@@ -35,6 +38,8 @@ step "rust: tests (SQLite)"
 run cargo test --workspace
 step "rust: integration tests (Postgres)"
 CINEMESH_TEST_DATABASE=postgres run cargo test -p cinemesh-server --test api
+step "rust: fault tests (their own Redis, Postgres cluster and tmpfs)"
+run cargo test -p cinemesh-server --test faults
 
 step "HTTP API against its OpenAPI document (Schemathesis)"
 bash scripts/api-contract.sh

@@ -175,7 +175,8 @@ pub struct UploadParams {
             description = "`unsupported_container` (playlists, concat lists, images, unknown formats), \
             `not_a_video`, `source_truncated` (the media stop before the declared duration), `video_too_small`, \
             `source_unreadable`, `encode_failed`"),
-        (status = 503, body = ErrorBody, description = "`ffmpeg_missing`")))]
+        (status = 503, body = ErrorBody, description = "`ffmpeg_missing`"),
+        (status = 507, body = ErrorBody, description = "`storage_full`: the media folder ran out of space")))]
 pub async fn upload_movie(
     _admin: Admin,
     req: HttpRequest,
@@ -305,6 +306,7 @@ async fn receive_upload(api: &CatalogApi, mut body: web::Payload) -> Result<Uplo
 fn ingest_error(e: IngestError) -> ApiError {
     let status = match &e {
         IngestError::FfmpegMissing { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        IngestError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
         IngestError::SourceUnreadable { .. }
         | IngestError::UnsupportedContainer(_)
         | IngestError::NotAVideo(_)

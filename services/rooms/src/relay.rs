@@ -31,9 +31,18 @@ const QUEUE: usize = 65_536;
 /// Publishes sent in one pipeline.
 const BATCH: usize = 512;
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+/// Longest wait between tries to reconnect to Redis (jitter may double it):
+/// without it the waits grow past 3 s, and rooms are relayed again that long
+/// after Redis is back.
+const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
 /// How long a lookup waits for this instance's subscription (at start-up, or
 /// while Redis reconnects) before it fails.
 const LISTEN_WAIT: Duration = Duration::from_secs(3);
+/// A channel without a listener means its instance is gone, except just after
+/// Redis came back: every instance subscribes again then, each within about
+/// `RECONNECT_AFTER`. Until this instance has listened this long, no home is
+/// taken for gone.
+const RESUBSCRIBE_GRACE: Duration = Duration::from_secs(3);
 
 /// Sets the lease when it is free or already ours; returns the holder.
 const CLAIM: &str = r"
@@ -51,8 +60,15 @@ if redis.call('GET', KEYS[1]) == ARGV[2] then
 end
 return 0";
 /// Renews (ARGV[2] > 0) or gives up (ARGV[2] = 0) the lease if it is ours.
+/// A lease nobody holds is taken back: it lapsed while Redis could not be
+/// reached, or Redis restarted without it, and the room still runs here.
 const RENEW_OR_RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local home = redis.call('GET', KEYS[1])
+if home == false and ARGV[2] ~= '0' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if home ~= ARGV[1] then return 0 end
 if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])";
 
@@ -101,6 +117,8 @@ struct Inner {
     /// Whether this instance's channel is subscribed: until it is, no room is
     /// claimed here (others would take a home they cannot hear for gone).
     listening: tokio::sync::watch::Sender<bool>,
+    /// Since when it is subscribed, without a break.
+    listening_since: Mutex<Option<tokio::time::Instant>>,
 }
 
 #[derive(Clone)]
@@ -121,7 +139,8 @@ impl Relay {
     /// receiver. Only a URL that cannot be parsed fails.
     pub fn start(redis_url: &str, prefix: &str) -> redis::RedisResult<(Self, mpsc::Receiver<Incoming>)> {
         let client = redis::Client::open(redis_url)?;
-        let redis = ConnectionManager::new_lazy_with_config(client.clone(), ConnectionManagerConfig::new())?;
+        let config = ConnectionManagerConfig::new().set_max_delay(RECONNECT_MAX_DELAY);
+        let redis = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         let (queue, outgoing) = mpsc::channel(QUEUE);
         let (incoming_tx, incoming) = mpsc::channel(QUEUE);
         let relay = Self {
@@ -134,6 +153,7 @@ impl Relay {
                 redis,
                 dropped: AtomicU64::new(0),
                 listening: tokio::sync::watch::Sender::new(false),
+                listening_since: Mutex::default(),
             }),
         };
         actix_web::rt::spawn(relay.clone().listen(client, incoming_tx.clone()));
@@ -165,6 +185,19 @@ impl Relay {
 
     fn homes(&self) -> MutexGuard<'_, HashSet<String>> {
         self.inner.homes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a channel without listeners now means its instance is gone
+    /// (see `RESUBSCRIBE_GRACE`).
+    fn may_judge_homes(&self) -> bool {
+        let since = *self.inner.listening_since.lock().unwrap_or_else(PoisonError::into_inner);
+        since.is_some_and(|since| since.elapsed() >= RESUBSCRIBE_GRACE)
+    }
+
+    fn set_listening(&self, listening: bool) {
+        *self.inner.listening_since.lock().unwrap_or_else(PoisonError::into_inner) =
+            listening.then(tokio::time::Instant::now);
+        self.inner.listening.send_replace(listening);
     }
 
     fn enqueue(&self, instance: &str, message: Relayed) {
@@ -330,7 +363,7 @@ impl Relay {
         loop {
             match subscribe(&client, &channel).await {
                 Ok(current) => {
-                    self.inner.listening.send_replace(true);
+                    self.set_listening(true);
                     let mut messages = current.into_on_message();
                     while let Some(message) = messages.next().await {
                         let Ok(payload) = message.get_payload::<String>() else { continue };
@@ -339,7 +372,7 @@ impl Relay {
                             Err(e) => tracing::warn!(error = %e, "ignoring a malformed relayed room message"),
                         }
                     }
-                    self.inner.listening.send_replace(false);
+                    self.set_listening(false);
                     tracing::warn!("the rooms' Redis subscription ended; subscribing again");
                 }
                 Err(e) => tracing::warn!(error = %e, "could not subscribe for relayed room messages"),
@@ -361,8 +394,9 @@ impl Relay {
             }
             match pipe.query_async::<Vec<i64>>(&mut redis).await {
                 Ok(heard) => {
+                    let may_judge = self.may_judge_homes();
                     for (item, listeners) in batch.iter().zip(heard) {
-                        if listeners == 0 && matches!(item.message, Relayed::Command { .. }) {
+                        if listeners == 0 && may_judge && matches!(item.message, Relayed::Command { .. }) {
                             self.home_gone(&item.instance);
                         }
                     }
@@ -382,9 +416,12 @@ impl Relay {
             every.tick().await;
             let homes: Vec<String> = self.homes().iter().cloned().collect();
             if !homes.is_empty() {
+                let script = redis::Script::new(RENEW_OR_RELEASE);
                 let mut pipe = redis::pipe();
+                // EVALSHA in a pipeline does not load its script, and a Redis
+                // that restarted has forgotten it: load it every time.
+                pipe.load_script(&script).ignore();
                 for room in &homes {
-                    let script = redis::Script::new(RENEW_OR_RELEASE);
                     pipe.invoke_script(
                         script.key(self.home_key(room)).arg(&*self.inner.instance).arg(LEASE.as_millis() as u64),
                     );
@@ -404,7 +441,8 @@ impl Relay {
             let remote_homes: HashSet<String> = self.sessions().values().map(|s| s.home.clone()).collect();
             for home in remote_homes {
                 match listeners(&mut redis, &self.channel(&home)).await {
-                    Ok(0) => self.home_gone(&home),
+                    Ok(0) if self.may_judge_homes() => self.home_gone(&home),
+                    Ok(0) => {}
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "could not check a room's home"),
                 }

@@ -17,7 +17,7 @@ use cinemesh_protocol::directory::{DirectoryEntry, RelayedSignal, instance_chann
 use cinemesh_protocol::tracker::{PeerId, SwarmKey};
 use futures_util::StreamExt;
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::{Command, Hub};
@@ -30,6 +30,10 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const REFRESH_EVERY: Duration = Duration::from_millis(500);
 /// Wait before connecting again after a failure.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
+/// Longest wait between tries to reconnect to Redis (jitter may double it):
+/// without it the waits grow past 3 s, and the directory is written again
+/// that long after Redis is back.
+const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
 
 #[derive(Debug)]
 pub enum DirectoryUpdate {
@@ -104,7 +108,8 @@ impl DirectoryInbox {
         let client = redis::Client::open(self.config.redis_url.as_str())?;
         actix_web::rt::spawn(async move {
             let connection = loop {
-                match client.get_connection_manager().await {
+                let config = ConnectionManagerConfig::new().set_max_delay(RECONNECT_MAX_DELAY);
+                match client.get_connection_manager_with_config(config).await {
                     Ok(connection) => break connection,
                     Err(e) => {
                         tracing::warn!(error = %e, "the tracker cannot reach Redis yet; retrying");
@@ -120,6 +125,7 @@ impl DirectoryInbox {
                 instance: self.instance,
                 local: HashMap::new(),
                 pending: Vec::new(),
+                redis_failed: false,
                 hub,
             };
             writer.run(self.updates).await;
@@ -140,6 +146,10 @@ struct Writer {
     /// The local members of each swarm and their holdings: what this instance vouches for.
     local: HashMap<SwarmKey, HashMap<PeerId, SegmentRanges>>,
     pending: Vec<Pending>,
+    /// Redis failed a write or a read since the last write went through: it
+    /// may have lost what was written (a restart without persistence loses
+    /// all of it), so writes vouch for every local peer until one goes through.
+    redis_failed: bool,
     hub: Hub,
 }
 
@@ -182,6 +192,7 @@ impl Writer {
                 let Ok(payload) = serde_json::to_string(&signal) else { return };
                 if let Err(e) = self.connection.publish::<_, _, ()>(channel, payload).await {
                     tracing::warn!(error = %e, "could not relay a signal to another instance");
+                    self.redis_failed = true;
                 }
             }
             DirectoryUpdate::Flush(done) => {
@@ -200,12 +211,17 @@ impl Writer {
     }
 
     async fn flush(&mut self) {
+        if self.redis_failed {
+            self.vouch_for_everyone();
+        }
         if self.pending.is_empty() {
             return;
         }
         let seen_ms = now_ms();
         let ttl_ms = self.config.peer_ttl.as_millis() as i64 * 2;
         let mut pipe = redis::pipe();
+        // Kept for the next flush if this one fails (what is set, vouching writes again).
+        let mut deletes = Vec::new();
         for pending in self.pending.drain(..) {
             match pending {
                 Pending::Set { swarm, peer } => {
@@ -219,11 +235,17 @@ impl Writer {
                 }
                 Pending::Delete { swarm, peer } => {
                     pipe.hdel(swarm_key(&self.config.prefix, &swarm), &peer).ignore();
+                    deletes.push(Pending::Delete { swarm, peer });
                 }
             }
         }
-        if let Err(e) = pipe.query_async::<()>(&mut self.connection).await {
-            tracing::warn!(error = %e, "could not write the tracker directory");
+        match pipe.query_async::<()>(&mut self.connection).await {
+            Ok(()) => self.redis_failed = false,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not write the tracker directory; trying again");
+                self.redis_failed = true;
+                self.pending = deletes;
+            }
         }
     }
 
@@ -240,6 +262,7 @@ impl Writer {
             Ok(views) => views,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the tracker directory");
+                self.redis_failed = true;
                 return;
             }
         };

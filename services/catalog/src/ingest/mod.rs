@@ -63,6 +63,8 @@ pub enum IngestError {
     OutputInvalid(String),
     #[error("could not write the media folder: {0}")]
     Storage(#[source] std::io::Error),
+    #[error("the media folder is full: free some space, then upload again")]
+    StorageFull,
     #[error("could not record the movie in the catalog")]
     Database(#[source] sqlx::Error),
 }
@@ -80,6 +82,7 @@ impl IngestError {
             Self::EncodeFailed(_) => "encode_failed",
             Self::OutputInvalid(_) => "ingest_output_invalid",
             Self::Storage(_) => "storage_error",
+            Self::StorageFull => "storage_full",
             Self::Database(_) => "database_error",
         }
     }
@@ -117,11 +120,19 @@ impl Ingester {
         integrity::check_complete(&self.tools, input, info.duration_ms).await?;
 
         let id = MovieId::generate();
-        let staging = staging::Staging::create(&self.media_dir, id.as_str()).map_err(IngestError::Storage)?;
-        self.write_poster(input, &info, staging.path()).await?;
-        let args = encode::hls_args(&self.tools, input, &info, &rungs, staging.path());
-        encode::run_ffmpeg(&self.tools, args, info.duration_ms, on_progress).await?;
-        let renditions = read_output(staging.path()).await?;
+        let staging = staging::Staging::create(&self.media_dir, id.as_str()).map_err(|e| match e.kind() {
+            std::io::ErrorKind::StorageFull => IngestError::StorageFull,
+            _ => IngestError::Storage(e),
+        })?;
+        let packaged = self.package(input, &info, &rungs, staging.path(), on_progress).await;
+        // ffmpeg's HLS muxer ignores failed writes: on a full disk it exits 0
+        // and leaves empty or cut files. Whatever the run says, a folder that
+        // cannot be written now may hold cut files: nothing of it is kept.
+        if staging::out_of_space(staging.path()) {
+            tracing::error!(movie = %id, "the media folder ran out of space during an ingest");
+            return Err(IngestError::StorageFull);
+        }
+        let renditions = packaged?;
 
         let new_movie = NewMovie {
             movie: Movie {
@@ -145,6 +156,21 @@ impl Ingester {
         }
         tracing::info!(movie = %id, title = %new_movie.movie.title, "ingested");
         Ok(new_movie.movie)
+    }
+
+    /// The poster, the packaging run and what it wrote, into `out_dir`.
+    async fn package(
+        &self,
+        input: source::SourceInput<'_>,
+        info: &probe::SourceInfo,
+        rungs: &[ladder::Rung],
+        out_dir: &Path,
+        on_progress: &mut (dyn FnMut(EncodeProgress) + Send),
+    ) -> Result<Vec<(Rendition, Vec<Segment>)>, IngestError> {
+        self.write_poster(input, info, out_dir).await?;
+        let args = encode::hls_args(&self.tools, input, info, rungs, out_dir);
+        encode::run_ffmpeg(&self.tools, args, info.duration_ms, on_progress).await?;
+        read_output(out_dir).await
     }
 
     async fn write_poster(

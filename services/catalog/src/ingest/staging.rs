@@ -48,6 +48,19 @@ impl Drop for Staging {
     }
 }
 
+/// Room a folder must still have after an ingest wrote into it.
+const SPACE_PROBE_BYTES: usize = 64 * 1024;
+
+/// Whether `dir`'s filesystem is out of space: a probe file of
+/// `SPACE_PROBE_BYTES` cannot be written there (it is removed at once).
+pub fn out_of_space(dir: &Path) -> bool {
+    use std::io::Write;
+    let probe = dir.join(".space-probe");
+    let written = std::fs::File::create(&probe).and_then(|mut file| file.write_all(&[0u8; SPACE_PROBE_BYTES]));
+    let _ = std::fs::remove_file(&probe);
+    matches!(written, Err(e) if e.kind() == std::io::ErrorKind::StorageFull)
+}
+
 /// Removes staging folders in which nothing was written for `max_idle`: what
 /// an ingest killed mid-way left behind. Recently active ones may belong to an
 /// ingest still running in another process sharing the media folder.

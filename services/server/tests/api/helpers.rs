@@ -70,39 +70,59 @@ pub struct ServerProcess {
     _unread_logs: Option<tokio::process::ChildStderr>,
 }
 
+/// Where a server process's log lines go.
+enum Logs<'a> {
+    Discarded,
+    /// At this level, into a pipe that nobody reads.
+    Unread(&'a str),
+    /// Appended to this file (a restarted process adds to it).
+    #[allow(dead_code, reason = "the fault tests log to files")]
+    File(&'a Path),
+}
+
 impl ServerProcess {
     pub async fn start(app: &TestApp) -> Self {
-        Self::start_logging(app, None).await
+        Self::spawn(&app.config, Logs::Discarded).await
     }
 
     /// Like `start`, logging at `level` into a pipe that nobody reads.
     pub async fn start_with_unread_logs(app: &TestApp, level: &str) -> Self {
-        Self::start_logging(app, Some(level)).await
+        Self::spawn(&app.config, Logs::Unread(level)).await
     }
 
-    async fn start_logging(app: &TestApp, unread_logs: Option<&str>) -> Self {
+    async fn spawn(config: &Config, logs: Logs<'_>) -> Self {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_cinemesh"));
         // The suite's own CINEMESH_TEST_* settings are not configuration keys.
         for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("CINEMESH_")) {
             command.env_remove(key);
         }
-        let storage = &app.config.storage;
+        let storage = &config.storage;
         command
             .arg("serve")
             .env("CINEMESH_SERVER_BIND", "127.0.0.1:0")
             .env("CINEMESH_SERVER_WORKERS", "2")
             .env("CINEMESH_STORAGE_DATA_DIR", &storage.data_dir)
+            .env("CINEMESH_STORAGE_MEDIA_DIR", &storage.media_dir)
             .env("CINEMESH_STORAGE_DATABASE_URL", &storage.database_url)
             .env("CINEMESH_STORAGE_REDIS_URL", &storage.redis_url)
             .env("CINEMESH_STORAGE_REDIS_PREFIX", &storage.redis_prefix)
-            .env("CINEMESH_TRACKER_SECRET", &app.config.tracker.secret)
+            .env("CINEMESH_TRACKER_SECRET", &config.tracker.secret)
+            .env("CINEMESH_ADMIN_TOKEN", &config.admin.token)
+            .env("CINEMESH_INGEST_X264_PRESET", &config.ingest.x264_preset)
             .env("CINEMESH_DEMO_ENABLED", "false")
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true);
-        if let Some(level) = unread_logs {
-            command.env("CINEMESH_LOG", level).stderr(std::process::Stdio::piped());
+        match logs {
+            Logs::Discarded => {}
+            Logs::Unread(level) => {
+                command.env("CINEMESH_LOG", level).stderr(std::process::Stdio::piped());
+            }
+            Logs::File(path) => {
+                let file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("log file");
+                command.stderr(file);
+            }
         }
         let mut child = command.spawn().expect("cinemesh starts");
         let unread = child.stderr.take();
@@ -134,6 +154,39 @@ impl ServerProcess {
     }
 }
 
+/// What the fault tests (`tests/faults`) do with server processes.
+#[allow(dead_code, reason = "used by the fault tests, which share these helpers")]
+impl ServerProcess {
+    /// A process on `config`'s storage, secret and admin token (no app in
+    /// this process needed), appending its logs and anything it prints to
+    /// `log` (check it with `assert_log_has_no_panic`).
+    pub async fn start_logging_to(config: &Config, log: &Path) -> Self {
+        Self::spawn(config, Logs::File(log)).await
+    }
+
+    /// Sends SIGKILL, as a crash or the OOM killer would, and reaps the process.
+    pub async fn kill(&mut self) {
+        self.child.start_kill().expect("SIGKILL sent");
+        self.child.wait().await.expect("reaped");
+    }
+
+    /// How the process ended, if it did.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("process status")
+    }
+}
+
+/// Asserts that a log written by `ServerProcess::start_logging_to` shows no
+/// panic (the panic hook prints "panicked at", whatever the log level).
+#[allow(dead_code, reason = "used by the fault tests, which share these helpers")]
+pub fn assert_log_has_no_panic(log: &Path) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    if let Some(at) = text.find("panicked") {
+        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        panic!("the server panicked: {}", &text[start..(at + 2000).min(text.len())]);
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub config: Config,
@@ -143,7 +196,7 @@ pub struct TestApp {
     server: actix_web::dev::ServerHandle,
     /// Owned by the first of restarted apps: removed when it is dropped.
     _data_dir: Option<tempfile::TempDir>,
-    postgres_db: Option<String>,
+    _postgres_db: Option<PostgresDatabase>,
 }
 
 /// Points the app at the test Redis (`CINEMESH_TEST_REDIS_URL`, default
@@ -182,21 +235,11 @@ impl TestApp {
             std::mem::forget(cinemesh_server::telemetry::init());
         }
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::default();
-        config.server.bind = "127.0.0.1:0".into();
-        config.server.workers = 2;
-        config.server.web_dir = data_dir.path().join("no-web-client");
-        config.storage.data_dir = data_dir.path().to_path_buf();
-        config.demo.enabled = false;
-        config.ingest.x264_preset = "ultrafast".into();
-        config.admin.token = ADMIN_TOKEN.into();
-        // Instances that share rooms must share the secret that signs passes and tokens, as deployments do.
-        config.tracker.secret = "test-secret-shared-by-instances".into();
+        let mut config = test_config(data_dir.path());
         let postgres_db = if mode == "postgres" {
-            let name = format!("cinemesh_test_{}", cinemesh_common::id::random_id(12));
-            create_postgres_database(&name).await;
-            config.storage.database_url = format!("{}/{name}", postgres_base()).into();
-            Some(name)
+            let db = PostgresDatabase::create().await;
+            config.storage.database_url = db.url.clone().into();
+            Some(db)
         } else {
             None
         };
@@ -204,7 +247,7 @@ impl TestApp {
         Self::start(config, Some(data_dir), postgres_db).await
     }
 
-    async fn start(config: Config, data_dir: Option<tempfile::TempDir>, postgres_db: Option<String>) -> Self {
+    async fn start(config: Config, data_dir: Option<tempfile::TempDir>, postgres_db: Option<PostgresDatabase>) -> Self {
         let app = Application::build(config.clone()).await.expect("application starts");
         let address = format!("http://{}", app.address());
         let app_store = app.store().clone();
@@ -212,7 +255,7 @@ impl TestApp {
         let server = app.handle();
         actix_web::rt::spawn(app.run_until_stopped());
         let client = awc::Client::builder().timeout(std::time::Duration::from_secs(120)).finish();
-        Self { address, config, client, app_store, rooms, server, _data_dir: data_dir, postgres_db }
+        Self { address, config, client, app_store, rooms, server, _data_dir: data_dir, _postgres_db: postgres_db }
     }
 
     /// Stops this server and starts another on the same data and database
@@ -323,32 +366,7 @@ impl TestApp {
         created_at_ms: i64,
         segment_count: i64,
     ) {
-        use cinemesh_catalog::model::{Movie, NewMovie, Rendition, Segment};
-        let segments = (0..segment_count)
-            .map(|i| Segment { sequence: i, duration_ms: 2000, size_bytes: 1000 + i, sha256: format!("{:064x}", i) })
-            .collect::<Vec<_>>();
-        let rendition = |name: &str, height: i64| Rendition {
-            name: name.into(),
-            width: height * 16 / 9,
-            height,
-            bandwidth_bps: height * 4000,
-            codecs: "avc1.4d401f,mp4a.40.2".into(),
-            segment_count,
-        };
-        self.app_store
-            .insert(&NewMovie {
-                movie: Movie {
-                    id: id.into(),
-                    title: title.into(),
-                    description: description.into(),
-                    year: Some(2001),
-                    duration_ms: segment_count * 2000,
-                    created_at_ms,
-                },
-                renditions: vec![(rendition("360p", 360), segments.clone()), (rendition("720p", 720), segments)],
-            })
-            .await
-            .expect("seed movie");
+        insert_test_movie(&self.app_store, id, title, description, created_at_ms, segment_count).await;
     }
 
     /// An ingester writing to this app's catalog and media folder.
@@ -361,21 +379,88 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
+/// The test defaults for an app or process on `data_dir`: no demo, no web
+/// client, ultrafast encodes, the admin token, and the secret instances share.
+pub fn test_config(data_dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.server.bind = "127.0.0.1:0".into();
+    config.server.workers = 2;
+    config.server.web_dir = data_dir.join("no-web-client");
+    config.storage.data_dir = data_dir.to_path_buf();
+    config.demo.enabled = false;
+    config.ingest.x264_preset = "ultrafast".into();
+    config.admin.token = ADMIN_TOKEN.into();
+    // Instances that share rooms must share the secret that signs passes and tokens, as deployments do.
+    config.tracker.secret = "test-secret-shared-by-instances".into();
+    config
+}
+
+/// Writes a movie with 360p and 720p renditions of `segment_count` segments
+/// each straight into a catalog (ingest has its own tests).
+pub async fn insert_test_movie(
+    store: &cinemesh_catalog::CatalogStore,
+    id: &str,
+    title: &str,
+    description: &str,
+    created_at_ms: i64,
+    segment_count: i64,
+) {
+    use cinemesh_catalog::model::{Movie, NewMovie, Rendition, Segment};
+    let segments = (0..segment_count)
+        .map(|i| Segment { sequence: i, duration_ms: 2000, size_bytes: 1000 + i, sha256: format!("{:064x}", i) })
+        .collect::<Vec<_>>();
+    let rendition = |name: &str, height: i64| Rendition {
+        name: name.into(),
+        width: height * 16 / 9,
+        height,
+        bandwidth_bps: height * 4000,
+        codecs: "avc1.4d401f,mp4a.40.2".into(),
+        segment_count,
+    };
+    store
+        .insert(&NewMovie {
+            movie: Movie {
+                id: id.into(),
+                title: title.into(),
+                description: description.into(),
+                year: Some(2001),
+                duration_ms: segment_count * 2000,
+                created_at_ms,
+            },
+            renditions: vec![(rendition("360p", 360), segments.clone()), (rendition("720p", 720), segments)],
+        })
+        .await
+        .expect("seed movie");
+}
+
+/// A fresh database on the test Postgres server, dropped with this value.
+pub struct PostgresDatabase {
+    name: String,
+    pub url: String,
+}
+
+impl PostgresDatabase {
+    pub async fn create() -> Self {
+        let name = format!("cinemesh_test_{}", cinemesh_common::id::random_id(12));
+        create_postgres_database(&name).await;
+        Self { url: format!("{}/{name}", postgres_base()), name }
+    }
+}
+
+impl Drop for PostgresDatabase {
     fn drop(&mut self) {
-        if let Some(name) = self.postgres_db.take() {
-            // Drop is synchronous; a short-lived runtime on its own thread does the async work.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                rt.block_on(async move {
-                    if let Ok(admin) = admin_pool().await {
-                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await;
-                    }
-                });
-            })
-            .join();
-        }
+        let name = std::mem::take(&mut self.name);
+        // Drop is synchronous; a short-lived runtime on its own thread does the async work.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                if let Ok(admin) = admin_pool().await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await;
+                }
+            });
+        })
+        .join();
     }
 }
 
@@ -388,6 +473,20 @@ async fn create_postgres_database(name: &str) {
     let admin = admin_pool().await.expect("Postgres reachable for CINEMESH_TEST_DATABASE=postgres");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create database");
     admin.close().await;
+}
+
+/// Uploads `body` as a movie through the admin API; the status and the JSON answer.
+pub async fn upload_movie(app: &impl Endpoint, title: &str, body: Vec<u8>) -> (u16, Value) {
+    let mut res = app
+        .http()
+        .post(app.url(&format!("/api/admin/movies?title={title}")))
+        .insert_header(("authorization", format!("Bearer {ADMIN_TOKEN}")))
+        .timeout(std::time::Duration::from_secs(120))
+        .send_body(body)
+        .await
+        .unwrap();
+    let body = res.body().await.unwrap();
+    (res.status().as_u16(), serde_json::from_slice(&body).unwrap_or_default())
 }
 
 /// Every regular file below `dir` (empty folders do not count).

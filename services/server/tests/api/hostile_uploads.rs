@@ -18,18 +18,10 @@ use std::time::{Duration, Instant};
 use actix_web::web::Bytes;
 use serde_json::Value;
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, clip, raw_request};
+use crate::helpers::{ADMIN_TOKEN, TestApp, clip, raw_request, upload_movie};
 
 async fn upload(app: &TestApp, body: Vec<u8>) -> (u16, Value) {
-    let mut res = app
-        .client
-        .post(app.url("/api/admin/movies?title=Hostile"))
-        .insert_header(("authorization", format!("Bearer {ADMIN_TOKEN}")))
-        .send_body(body)
-        .await
-        .unwrap();
-    let body = res.body().await.unwrap();
-    (res.status().as_u16(), serde_json::from_slice(&body).unwrap_or_default())
+    upload_movie(app, "Hostile", body).await
 }
 
 fn run_ffmpeg(args: &[&str], output: &Path) {
