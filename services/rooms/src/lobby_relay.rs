@@ -29,7 +29,10 @@ impl LobbyRelay {
     /// Only a URL that cannot be parsed fails.
     pub fn start(redis_url: &str, prefix: &str) -> redis::RedisResult<(Self, mpsc::Receiver<LobbyRelayed>)> {
         let client = redis::Client::open(redis_url)?;
-        let connection = ConnectionManager::new_lazy_with_config(client.clone(), ConnectionManagerConfig::new())?;
+        let connection = ConnectionManager::new_lazy_with_config(
+            client.clone(),
+            ConnectionManagerConfig::new().set_max_delay(crate::relay::RECONNECT_MAX_DELAY),
+        )?;
         let instance: Arc<str> = cinemesh_common::id::random_id(12).into();
         let channels = [lobby_channel(prefix), lobby_instance_channel(prefix, &instance)];
         let (queue, outgoing) = mpsc::channel(QUEUE);

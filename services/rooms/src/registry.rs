@@ -337,8 +337,13 @@ impl Rooms {
         while !self.lock().is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        // The writes queued by now get what is left of the bound: with the
+        // database down they could wait a minute, and stopping must not.
         if let Some(store) = &self.store {
-            store.flush().await;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_secs(1));
+            if tokio::time::timeout(left, store.flush()).await.is_err() {
+                tracing::warn!("stopped before every room write reached the database");
+            }
         }
     }
 

@@ -34,7 +34,7 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 /// Longest wait between tries to reconnect to Redis (jitter may double it):
 /// without it the waits grow past 3 s, and rooms are relayed again that long
 /// after Redis is back.
-const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
+pub(crate) const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
 /// How long a lookup waits for this instance's subscription (at start-up, or
 /// while Redis reconnects) before it fails.
 const LISTEN_WAIT: Duration = Duration::from_secs(3);

@@ -31,7 +31,13 @@ struct Proxy {
 }
 
 impl Drop for Proxy {
+    /// SIGTERM, so the master stops its workers (a SIGKILLed master leaves them running).
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

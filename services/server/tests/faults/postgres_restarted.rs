@@ -127,3 +127,31 @@ async fn postgres_restarted_mid_party_loses_no_chat() {
     assert_eq!((playback.playing, playback.position_ms, playback.seq), (false, 42_000.0, 3), "{playback:?}");
     assert_log_has_no_panic(&log);
 }
+
+/// Stopping must not wait on a database that is gone: the writes still queued
+/// get what is left of the 5 s stop bound, then the process exits.
+#[actix_web::test]
+async fn a_server_stopped_while_the_database_is_down_stops_within_its_bound() {
+    let _one = one_at_a_time().await;
+    let mut postgres = OwnPostgres::start().await;
+    let storage = Storage::new(|c| c.storage.database_url = postgres.url().into());
+    storage.seed_movie("movie1", 300).await;
+    let log = storage.log("server");
+    let mut server = ServerProcess::start_logging_to(&storage.config, &log).await;
+    let (status, room) = server.address.post_json("/api/rooms", &json!({ "movie_id": "movie1" })).await;
+    assert_eq!(status, 201, "{room}");
+    let room = room["id"].as_str().unwrap().to_owned();
+    let (mut ana, _) = RoomClient::join(&server.address, &room, "Ana", None).await;
+
+    postgres.stop_immediately();
+    for i in 0..3 {
+        let text = format!("queued {i}");
+        ana.send(&RoomClientMessage::Chat { text: text.clone(), nonce: None }).await;
+        ana.until(|m| chat_text(&m).filter(|t| t == &text)).await;
+    }
+    let (took, clean) = server.terminate().await;
+    println!("stopped with the database down in {took:?}");
+    assert!(clean, "the stop is clean");
+    assert!(took < Duration::from_secs(8), "the stop is bounded, not held by the queued writes: {took:?}");
+    assert_log_has_no_panic(&log);
+}
