@@ -246,23 +246,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Echo { netns: ns, bind, secs } => {
-            netns::enter(&ns)?;
+            enter_as_tool(&ns, true)?;
             probe::echo(bind, Duration::from_secs(secs))
         }
         Cmd::Probe { netns: ns, target, count, interval_us, size, skip } => {
-            netns::enter(&ns)?;
+            enter_as_tool(&ns, true)?;
             let report = probe::probe(target, count, Duration::from_micros(interval_us), size, skip)?;
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }
         Cmd::Sink { netns: ns, bind, hello, max_secs } => {
-            netns::enter(&ns)?;
+            enter_as_tool(&ns, false)?;
             let report = bulk::sink(bind, hello, Duration::from_secs_f64(max_secs))?;
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }
         Cmd::Blast { netns: ns, to, greeted, mbit, secs } => {
-            netns::enter(&ns)?;
+            enter_as_tool(&ns, false)?;
             let target = match (to, greeted) {
                 (Some(to), _) => BlastTarget::To(to),
                 (None, Some(bind)) => BlastTarget::Greeted(bind),
@@ -273,6 +273,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A measuring tool moves into its namespace. Echo and probe run at real-time priority like the
+/// shapers (builds sharing the machine should not show up as RTT); bulk tools at nice -10.
+fn enter_as_tool(ns: &str, timing_critical: bool) -> anyhow::Result<()> {
+    netns::enter(ns)?;
+    if timing_critical {
+        crate::sched::timing_critical();
+    } else {
+        let _ = rustix::process::setpriority_process(None, -10);
+    }
+    Ok(())
 }
 
 /// Sends a request to the lab's driver and prints its answer; a refused request is an error.

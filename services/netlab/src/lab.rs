@@ -199,12 +199,22 @@ impl Lab {
 
     /// Unplugs (or plugs back) a link at the core: the host's end loses carrier, NAT state stays.
     pub fn set_link_up(&mut self, id: LinkId, up: bool) -> anyhow::Result<()> {
-        let isp = match id {
-            LinkId::Server => self.plan.server.isp_dev.clone(),
-            LinkId::Home(h) => self.home(h)?.isp_dev.clone(),
+        let (ns, dev, isp) = match id {
+            LinkId::Server => {
+                (self.plan.server.netns.clone(), self.plan.server.dev.clone(), self.plan.server.isp_dev.clone())
+            }
+            LinkId::Home(h) => {
+                let home = self.home(h)?;
+                (home.netns.clone(), home.wan_dev.clone(), home.isp_dev.clone())
+            }
         };
         let state = if up { "up" } else { "down" };
         run_ip(&self.plan.core_netns, &[&format!("link set {isp} {state}")])?;
+        if up {
+            // Address resolutions that failed while unplugged would otherwise hold the first
+            // packets for up to a second (the ARP retry time).
+            run_ip(&ns, &[&format!("neigh flush dev {dev}")])?;
+        }
         self.down_links.retain(|l| *l != id);
         if !up {
             self.down_links.push(id);

@@ -9,10 +9,10 @@
 //! One job per file: [`names`] (run ids, host names), [`profile`] (the TOML profiles),
 //! [`topology`] (the plan: addresses and links), [`nat`] (iptables rules), [`rates`] (HTB),
 //! [`nfqueue`] (the netlink queue protocol), [`delay`] (the delay line), [`shaper`] (its
-//! threads), [`lab`] (building and changing a lab), [`state`] (the state file), [`cleanup`]
-//! (dead labs), [`preflight`], [`probe`] and [`bulk`] (measuring tools), [`calibrate`] and
-//! [`report`] (calibration), [`control`] (the control socket), [`driver`] (`netlab up`),
-//! [`cli`].
+//! threads), [`sched`] (real-time priority), [`lab`] (building and changing a lab), [`state`]
+//! (the state file), [`cleanup`] (dead labs), [`preflight`], [`probe`] and [`bulk`] (measuring
+//! tools), [`calibrate`] and [`report`] (calibration), [`control`] (the control socket),
+//! [`driver`] (`netlab up`), [`cli`].
 
 pub mod bulk;
 pub mod calibrate;
@@ -32,6 +32,7 @@ pub mod profile;
 pub mod rates;
 pub mod report;
 pub mod rng;
+pub mod sched;
 pub mod shaper;
 pub mod state;
 pub mod topology;

@@ -31,9 +31,16 @@ pub fn limit_commands(dev: &str, mbit: f64, buffer_ms: f64) -> Vec<Vec<String>> 
 pub fn apply(ns: &str, dev: &str, mbit: Option<f64>, buffer_ms: f64) -> anyhow::Result<()> {
     match mbit {
         Some(mbit) => {
-            for args in limit_commands(dev, mbit, buffer_ms) {
+            let commands = limit_commands(dev, mbit, buffer_ms);
+            for (i, args) in commands.iter().enumerate() {
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                netns::tc(ns, &args)?;
+                match netns::tc(ns, &args) {
+                    // HTB cannot "change" its root qdisc; one already there is the one we want.
+                    Err(_) if i == 0 && has_htb_root(ns, dev) => {}
+                    other => {
+                        other?;
+                    }
+                }
             }
             Ok(())
         }
@@ -43,6 +50,10 @@ pub fn apply(ns: &str, dev: &str, mbit: Option<f64>, buffer_ms: f64) -> anyhow::
             Ok(())
         }
     }
+}
+
+fn has_htb_root(ns: &str, dev: &str) -> bool {
+    netns::tc(ns, &["qdisc", "show", "dev", dev]).is_ok_and(|out| out.contains("qdisc htb 1: root"))
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //!
 //! The thread waits in `poll` for either a new packet or the next release time, so an idle link
 //! costs nothing and a busy one costs one `recv` per packet and one batch verdict per wake-up.
-//! It runs at nice -10 so that builds sharing the machine do not make releases late.
+//! It runs at real-time priority (see [`crate::sched`]) so that builds sharing the machine do
+//! not make releases late.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -24,7 +25,6 @@ use crate::rng::Rng;
 pub const QUEUE_MAX_LEN: u32 = 16_384;
 /// How often an idle shaper looks at its stop flag.
 const IDLE_WAKE: Duration = Duration::from_millis(100);
-const NICE: i32 = -10;
 
 #[derive(Default)]
 struct Control {
@@ -53,7 +53,7 @@ impl Shaper {
             .name(label.clone())
             .spawn(move || {
                 let bound = netns::enter(&ns_owned).and_then(|()| {
-                    let _ = rustix::process::setpriority_process(None, NICE);
+                    crate::sched::timing_critical();
                     NfQueue::bind(queue, QUEUE_MAX_LEN).with_context(|| {
                         format!("binding NFQUEUE {queue} in {ns_owned} (kernel module nfnetlink_queue)")
                     })

@@ -122,7 +122,7 @@ pub fn leftovers(run_id: RunId) -> Vec<String> {
     found
 }
 
-fn fresh_run_id() -> RunId {
+pub fn fresh_run_id() -> RunId {
     loop {
         let id = RunId::random();
         if leftovers(id).is_empty() {

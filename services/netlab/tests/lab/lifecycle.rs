@@ -3,12 +3,15 @@
 //!   removes them all; afterwards nothing of either run is in `ip netns list` or the root
 //!   namespace's `ip link`;
 //! - `netlab down` tears down everything;
+//! - `netlab up --detach` returns once the lab is ready, and `netlab wait` agrees;
 //! - without its tools, `netlab up` stops at once naming them;
 //! - a calibrated home-party lab is within 10 % on every figure.
 
 use std::process::Command;
 
-use crate::helpers::{BIN, TestLab, leftovers, root};
+use cinemesh_netlab::state;
+
+use crate::helpers::{BIN, TestLab, fresh_run_id, leftovers, root};
 
 #[test]
 fn the_next_start_removes_everything_a_killed_driver_left() {
@@ -36,6 +39,28 @@ fn the_next_start_removes_everything_a_killed_driver_left() {
             assert!(!text.contains(&id.prefix()), "{} still in\n{text}", id.prefix());
         }
     }
+}
+
+#[test]
+fn a_detached_lab_is_ready_when_up_returns_and_down_ends_it() {
+    if !root() {
+        return;
+    }
+    let id = fresh_run_id();
+    let up = Command::new(BIN)
+        .args(["up", "lan", "--homes", "symmetric", "--no-calibrate", "--detach", "--run-id", id.as_str()])
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert!(String::from_utf8_lossy(&up.stdout).contains("home1-c1"));
+    let lab = state::read(id).unwrap();
+    assert!(lab.ready && lab.driver_alive());
+    let wait = Command::new(BIN).args(["wait", "--run-id", id.as_str(), "--timeout-secs", "5"]).output().unwrap();
+    assert!(wait.status.success());
+    let down = Command::new(BIN).args(["down", "--run-id", id.as_str()]).output().unwrap();
+    assert!(down.status.success());
+    assert!(!lab.driver_alive());
+    assert_eq!(leftovers(id), Vec::<String>::new());
 }
 
 #[test]

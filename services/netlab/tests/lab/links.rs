@@ -33,7 +33,7 @@ fn an_unplugged_link_carries_nothing_until_it_is_plugged_back() {
     assert!(lab.netlab(&["link", "home1", "down"]).status.success());
     assert!(!round_trip(&lab));
     assert!(lab.netlab(&["link", "home1", "up"]).status.success());
-    assert!(round_trip(&lab));
+    assert!(round_trip(&lab), "traffic did not resume at once");
 }
 
 /// Runs the hidden echo in the server and probes it from `client`.
@@ -70,7 +70,8 @@ fn delay_and_loss_set_on_a_link_show_up_in_probes_each_way() {
     let after = probe(&lab, "home1-c1", 400, 5_000);
     let median = after.rtt_median_ms.unwrap();
     assert!((57.0..66.0).contains(&median), "median RTT {median} ms, set 60 ms");
-    assert!(after.rtt_max_ms.unwrap() < 75.0, "{after:?}");
+    let p95 = after.rtt_p95_ms.unwrap();
+    assert!((58.0..68.0).contains(&p95), "p95 RTT {p95} ms, set 60 ± 4 ms");
     // Even loss: exactly one drop per run of 10 packets, so the counts are 10 % ± 1 packet.
     let up = after.up_loss_pct().unwrap();
     let down = after.down_loss_pct().unwrap();
@@ -92,6 +93,8 @@ fn a_rate_change_caps_what_a_paced_sender_gets_through() {
         return;
     }
     let lab = TestLab::up("lan", "full-cone");
+    // A first limit, then a change of it.
+    assert!(lab.netlab(&["link", "home1", "rate", "--up-mbit", "8"]).status.success());
     assert!(lab.netlab(&["link", "home1", "rate", "--up-mbit", "4"]).status.success());
     let mut sink = Command::new(BIN)
         .args(["_sink", "--netns", &lab.netns("server"), "--bind", &format!("{SERVER}:7100"), "--max-secs", "10"])
