@@ -10,7 +10,10 @@
 //!    loss each way from the echo's count.
 //! 3. Rates: UDP paced at 125 % of the expected rate, one link direction at a time, 2 s each.
 //! 4. Shaper CPU: 50 Mbit/s from the server to home1's first client for 3 s, reading the
-//!    driver's CPU time (/proc/self/stat: all shaper threads live in it).
+//!    driver's CPU time (/proc/self/stat: all shaper threads live in it). System time includes
+//!    the kernel's forwarding of each released packet: a verdict re-injects the packet, and the
+//!    rest of its way (routing, NAT, bridge, veth, the receiver's socket) runs in the shaper's
+//!    system call instead of a softirq.
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -170,13 +173,15 @@ pub fn run(plan: &LabPlan, stop: &AtomicBool) -> anyhow::Result<Calibration> {
         // seconds of sending: an upper bound of the shaper's share of one core.
         let before = cpu_ticks();
         let (sink, blast) = rate(&exe, path, false, CPU_MBIT, CPU_SECS, port + 1)?;
-        let used = cpu_ticks().zip(before).map(|(a, b)| a.saturating_sub(b)).unwrap_or(0);
-        let per_sec = rustix::param::clock_ticks_per_second() as f64;
+        let ((user_after, system_after), (user_before, system_before)) =
+            cpu_ticks().zip(before).unwrap_or(((0, 0), (0, 0)));
+        let pct = |ticks: u64| 100.0 * ticks as f64 / rustix::param::clock_ticks_per_second() as f64 / blast.secs;
         cal.cpu = Some(CpuFigure {
             path: format!("{} (down)", path.label),
             offered_mbit: CPU_MBIT,
             delivered_mbit: sink.mbit,
-            cpu_pct: 100.0 * used as f64 / per_sec / blast.secs,
+            user_pct: pct(user_after.saturating_sub(user_before)),
+            system_pct: pct(system_after.saturating_sub(system_before)),
             secs: blast.secs,
             shaped: home.is_some_and(|h| h.link.impairs()) || plan.server.link.impairs(),
         });
@@ -289,11 +294,11 @@ fn rate(
     Ok((sink.finish()?, blast))
 }
 
-/// User + system CPU time of this process (all threads), clock ticks.
-fn cpu_ticks() -> Option<u64> {
+/// User and system CPU time of this process (all threads), clock ticks.
+fn cpu_ticks() -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    Some((fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?))
 }
 
 /// A hidden subcommand running in a namespace; killed if dropped before it finishes.

@@ -296,6 +296,9 @@ fn ask(run_id: Option<RunId>, request: &Request) -> anyhow::Result<()> {
     let response = control::send(&lab_state.control_socket, request)?;
     if response.ok {
         print!("{}", with_newline(response.message));
+        if response.all_within == Some(false) {
+            bail!("calibration: some figures are not within 10 % of the profile");
+        }
         Ok(())
     } else {
         bail!("{}", response.message.trim_end())

@@ -42,15 +42,18 @@ pub struct Response {
     pub ok: bool,
     /// What to print.
     pub message: String,
+    /// Calibrations: whether every figure was within 10 %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_within: Option<bool>,
 }
 
 impl Response {
     pub fn ok(message: impl Into<String>) -> Self {
-        Self { ok: true, message: message.into() }
+        Self { ok: true, message: message.into(), all_within: None }
     }
 
     pub fn error(err: &anyhow::Error) -> Self {
-        Self { ok: false, message: format!("{err:#}") }
+        Self { ok: false, message: format!("{err:#}"), all_within: None }
     }
 }
 

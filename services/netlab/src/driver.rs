@@ -179,7 +179,7 @@ fn dispatch(request: Request, lab: &Shared, stop: &AtomicBool, calibrating: &Mut
             let _one_at_a_time = calibrating.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
             let plan = lock(lab)?.plan.clone();
             let cal = calibrate::run(&plan, stop)?;
-            Ok(Response { ok: cal.all_ok(), message: cal.render() })
+            Ok(Response { ok: true, message: cal.render(), all_within: Some(cal.all_ok()) })
         }
         Request::Down => {
             stop.store(true, Ordering::Relaxed);

@@ -68,8 +68,11 @@ pub struct CpuFigure {
     pub path: String,
     pub offered_mbit: f64,
     pub delivered_mbit: f64,
-    /// Driver process CPU time over wall time, percent of one core.
-    pub cpu_pct: f64,
+    /// Driver process CPU time over seconds of sending, percent of one core: in userspace (the
+    /// shaper's own work) and in the kernel (system calls, and the forwarding of released packets,
+    /// which runs inside the verdict call).
+    pub user_pct: f64,
+    pub system_pct: f64,
     pub secs: f64,
     /// Whether the link's delay shaper was in the path (a profile without delay or loss has none).
     pub shaped: bool,
@@ -108,8 +111,15 @@ impl Calibration {
             let shaper = if cpu.shaped { "" } else { " (no delay shaper on this link)" };
             let _ = writeln!(
                 out,
-                "shaper CPU: {:.1} % of one core while {:.1} Mbit/s ({:.1} offered) crossed {} for {:.1} s{shaper}",
-                cpu.cpu_pct, cpu.delivered_mbit, cpu.offered_mbit, cpu.path, cpu.secs
+                "shaper CPU: {:.1} % of one core ({:.1} % user, {:.1} % kernel) while {:.1} Mbit/s ({:.1} offered) \
+                 crossed {} for {:.1} s{shaper}",
+                cpu.user_pct + cpu.system_pct,
+                cpu.user_pct,
+                cpu.system_pct,
+                cpu.delivered_mbit,
+                cpu.offered_mbit,
+                cpu.path,
+                cpu.secs
             );
         }
         let failed = self.rows.iter().filter(|r| !r.ok()).count();
