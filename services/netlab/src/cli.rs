@@ -339,7 +339,14 @@ fn wait(run_id: Option<RunId>, timeout: Duration) -> anyhow::Result<()> {
     loop {
         let found = match run_id {
             Some(id) => state::read(id).ok(),
-            None => state::resolve(None).ok(),
+            None => {
+                let live = state::live();
+                if live.len() > 1 {
+                    // Which one is meant cannot change by waiting.
+                    state::resolve(None)?;
+                }
+                live.into_iter().next()
+            }
         };
         if let Some(lab_state) = found {
             if lab_state.ready {

@@ -273,8 +273,9 @@ impl Lab {
 
 fn base_settings(ns: &str) -> anyhow::Result<()> {
     run_ip(ns, &["link set lo up"])?;
-    // The lab is IPv4 only: no link-local IPv6 paths around the NATs and shapers.
-    netns::sysctls(ns, &[("net/ipv6/conf/all/disable_ipv6", "1"), ("net/ipv6/conf/default/disable_ipv6", "1")])?;
+    // The lab is IPv4 only: no link-local IPv6 paths around the NATs and shapers. (A kernel
+    // without IPv6 has no such settings, and no IPv6 either.)
+    let _ = netns::sysctls(ns, &[("net/ipv6/conf/all/disable_ipv6", "1"), ("net/ipv6/conf/default/disable_ipv6", "1")]);
     // With br_netfilter loaded, bridged frames would pass iptables and conntrack too.
     let _ = netns::sysctls(ns, &[("net/bridge/bridge-nf-call-iptables", "0")]);
     Ok(())

@@ -180,7 +180,7 @@ pub fn resolve(run_id: Option<RunId>) -> anyhow::Result<LabState> {
     if let Some(id) = run_id {
         return read(id).with_context(|| format!("no lab with run id {id}"));
     }
-    let live: Vec<LabState> = runs().into_iter().filter_map(|id| read(id).ok()).filter(|s| s.driver_alive()).collect();
+    let live = live();
     match live.as_slice() {
         [] => bail!("no lab is running (start one with `netlab up PROFILE`)"),
         [one] => Ok(one.clone()),
@@ -189,6 +189,11 @@ pub fn resolve(run_id: Option<RunId>) -> anyhow::Result<LabState> {
             bail!("several labs are running ({}): pick one with --run-id or NETLAB_RUN_ID", ids.join(", "))
         }
     }
+}
+
+/// Labs whose driver runs.
+pub fn live() -> Vec<LabState> {
+    runs().into_iter().filter_map(|id| read(id).ok()).filter(LabState::driver_alive).collect()
 }
 
 /// The start time of process `pid` in clock ticks after boot, if it runs.
