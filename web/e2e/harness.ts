@@ -106,9 +106,10 @@ const CHROMIUM_ARGS = [
   '--use-fake-device-for-media-stream',
 ];
 
-export function launchBrowser(): Promise<Browser> {
+/** Debian's Chromium, or `executablePath` (a wrapper that starts it elsewhere, say). */
+export function launchBrowser(executablePath = process.env.CINEMESH_CHROMIUM ?? '/usr/bin/chromium'): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.CINEMESH_CHROMIUM ?? '/usr/bin/chromium',
+    executablePath,
     headless: true,
     args: CHROMIUM_ARGS,
   });

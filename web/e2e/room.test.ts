@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, screenshotDir, startServer, type TestServer } from './harness';
+import { allInSync, joinAs } from './room-pages';
 
 let server: TestServer;
 let browser: Browser;
@@ -26,12 +27,6 @@ async function openPage(url: string, p2p = true): Promise<Page> {
   return page;
 }
 
-async function joinAs(page: Page, name: string): Promise<void> {
-  await page.getByLabel('Your name').fill(name);
-  await page.getByRole('button', { name: 'Join' }).click();
-  await page.waitForFunction(() => window.cinemeshRoom?.player !== undefined && (window.cinemeshRoom.room.clock.sampleCount ?? 0) >= 3);
-}
-
 /** The host starts a party from the movie page and joins it as Ana. */
 async function startParty(): Promise<{ host: Page; invite: string }> {
   const host = await openPage(`${server.url}/movies/${movieId}`);
@@ -39,28 +34,6 @@ async function startParty(): Promise<{ host: Page; invite: string }> {
   await host.waitForURL(/\/rooms\//);
   await joinAs(host, 'Ana');
   return { host, invite: (await host.getByTestId('invite').textContent()) ?? '' };
-}
-
-/** |video − room| in ms on one page, on that page's estimate of the server clock. */
-function syncError(page: Page): Promise<number> {
-  return page.evaluate(() => {
-    const state = window.cinemeshRoom;
-    const video = document.querySelector('video');
-    if (state === undefined || video === null) return Number.POSITIVE_INFINITY;
-    return Math.abs(video.currentTime * 1000 - (state.room.roomPosition() ?? Number.NaN));
-  });
-}
-
-/** Waits until every page is within SYNC_MS of the room; returns how long it took, ms. */
-async function allInSync(pages: Page[], withinMs: number): Promise<number> {
-  const started = Date.now();
-  let errors: number[] = [];
-  while (Date.now() - started < withinMs) {
-    errors = await Promise.all(pages.map(syncError));
-    if (errors.every((e) => e <= SYNC_MS)) return Date.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`not in sync within ${withinMs} ms: errors ${errors.map((e) => e.toFixed(0)).join(', ')} ms`);
 }
 
 describe.skipIf(databaseMode !== 'sqlite')('watch party', () => {
@@ -84,25 +57,25 @@ describe.skipIf(databaseMode !== 'sqlite')('watch party', () => {
 
     const timings: Record<string, number> = {};
     await host.getByTestId('play').click();
-    timings.play = await allInSync(viewers, 2_000);
+    timings.play = await allInSync(viewers, 2_000, SYNC_MS);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    timings.playing = await allInSync(viewers, 2_000);
+    timings.playing = await allInSync(viewers, 2_000, SYNC_MS);
 
     await host.getByTestId('play').click();
-    timings.pause = await allInSync(viewers, 2_000);
+    timings.pause = await allInSync(viewers, 2_000, SYNC_MS);
     expect(await ben.evaluate(() => document.querySelector('video')?.paused)).toBe(true);
 
     await host.evaluate(() => window.cinemeshRoom?.room.control({ action: 'seek', position_ms: 30_000 }));
-    timings.seek = await allInSync(viewers, 2_000);
+    timings.seek = await allInSync(viewers, 2_000, SYNC_MS);
     await host.getByTestId('play').click();
-    timings.playAfterSeek = await allInSync(viewers, 2_000);
+    timings.playAfterSeek = await allInSync(viewers, 2_000, SYNC_MS);
 
     const cy = await openPage(invite);
     await cy.getByLabel('Your name').fill('Cy');
     const joinedAt = Date.now();
     await cy.getByRole('button', { name: 'Join' }).click();
     await cy.waitForFunction(() => window.cinemeshRoom?.player !== undefined);
-    await allInSync([cy], 3_000 - (Date.now() - joinedAt));
+    await allInSync([cy], 3_000 - (Date.now() - joinedAt), SYNC_MS);
     timings.lateJoiner = Date.now() - joinedAt;
     console.log(`time to sync within ${SYNC_MS} ms: ${JSON.stringify(timings)}`);
 
@@ -120,7 +93,7 @@ describe.skipIf(databaseMode !== 'sqlite')('watch party', () => {
     const slow = await openPage(invite, false);
     await joinAs(slow, 'Slow');
     await host.getByTestId('play').click();
-    await allInSync([host, slow], 2_000);
+    await allInSync([host, slow], 2_000, SYNC_MS);
 
     // From now on each of Slow's segments arrives 8 s late; then the room jumps ahead, past what it buffered.
     let delayed = 0;
@@ -143,9 +116,9 @@ describe.skipIf(databaseMode !== 'sqlite')('watch party', () => {
     expect(delayed).toBeGreaterThan(0);
     expect(heldMs).toBeGreaterThanOrEqual(4_500);
     expect(heldMs, 'held at most the bounded wait (and a tick)').toBeLessThanOrEqual(5_600);
-    await allInSync([host], 2_000);
+    await allInSync([host], 2_000, SYNC_MS);
     await slow.unroute('**/*.ts');
-    await allInSync([host, slow], 20_000);
+    await allInSync([host, slow], 20_000, SYNC_MS);
     for (const page of [host, slow]) await page.context().close();
   });
 });

@@ -31,7 +31,7 @@ export interface ViewerReport {
 }
 
 /** Installed before any page script: counts what the app opens and how the video behaves. */
-function instrument(): void {
+export function instrument(): void {
   const w = window as unknown as Record<string, unknown>;
   const counters = {
     trackerSockets: 0,

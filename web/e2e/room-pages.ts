@@ -1,0 +1,37 @@
+// A member's page in a room, for the browser tests: joining by name, and how
+// far its video is from the room's position.
+import type { Page } from 'playwright-core';
+
+/** Fills the name form and waits until the page has a player and a few clock samples. */
+export async function joinAs(page: Page, name: string): Promise<void> {
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: 'Join', exact: true }).click();
+  await page.waitForFunction(() => window.cinemeshRoom?.player !== undefined && (window.cinemeshRoom.room.clock.sampleCount ?? 0) >= 3);
+}
+
+/** |video − room| in ms on one page, on that page's estimate of the server clock. */
+export function syncError(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const state = window.cinemeshRoom;
+    const video = document.querySelector('video');
+    if (state === undefined || video === null) return Number.POSITIVE_INFINITY;
+    return Math.abs(video.currentTime * 1000 - (state.room.roomPosition() ?? Number.NaN));
+  });
+}
+
+/** Waits until every page is within `syncMs` of the room; returns how long it took, ms. */
+export async function allInSync(pages: Page[], withinMs: number, syncMs: number): Promise<number> {
+  const started = Date.now();
+  let errors: number[] = [];
+  while (Date.now() - started < withinMs) {
+    errors = await Promise.all(pages.map(syncError));
+    if (errors.every((e) => e <= syncMs)) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`not in sync within ${withinMs} ms: errors ${errors.map((e) => e.toFixed(0)).join(', ')} ms`);
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
