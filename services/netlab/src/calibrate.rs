@@ -29,8 +29,8 @@ use crate::bulk::{BlastReport, HEADERS, SinkReport};
 use crate::probe::{ProbeReport, percentile};
 use crate::profile::LinkSpec;
 use crate::report::{Calibration, CpuFigure, Metric, Row};
-use crate::rng::Rng;
 use crate::topology::{CORE_ADDRESS, LabPlan};
+use fastrand::Rng;
 
 const ECHO_PORT: u16 = 7007;
 const BULK_PORT: u16 = 7100;
@@ -79,9 +79,9 @@ impl Expect {
     pub fn across(links: &[LinkSpec]) -> Self {
         let rtt_ms = links.iter().map(|l| l.rtt_ms).sum();
         let halfwidths: Vec<f64> = links.iter().flat_map(|l| [l.jitter_ms / 2.0; 2]).collect();
-        let mut rng = Rng::new(42);
+        let mut rng = Rng::with_seed(42);
         let mut samples: Vec<f64> =
-            (0..100_000).map(|_| halfwidths.iter().map(|h| h * (2.0 * rng.unit() - 1.0)).sum::<f64>()).collect();
+            (0..100_000).map(|_| halfwidths.iter().map(|h| h * (2.0 * rng.f64() - 1.0)).sum::<f64>()).collect();
         samples.sort_by(f64::total_cmp);
         let spread = percentile(&samples, 0.95).unwrap_or(0.0);
         let kept: f64 = links.iter().map(|l| 1.0 - l.loss_pct / 100.0).product();

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::profile::LinkSpec;
-use crate::rng::Rng;
+use fastrand::Rng;
 
 /// Impairments of one direction of a link.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -73,7 +73,7 @@ impl EvenLoss {
             let start = self.run_end;
             self.runs += 1;
             self.run_end = ((self.runs as f64) / self.rate).floor() as u64;
-            self.drop_at = rng.below(start, self.run_end);
+            self.drop_at = if self.run_end <= start { start } else { rng.u64(start..self.run_end) };
         }
         let lost = self.seen == self.drop_at;
         self.seen += 1;
@@ -109,7 +109,7 @@ impl DelayLine {
         if self.loss.lose(&mut self.rng) {
             return false;
         }
-        let jitter = self.params.jitter.as_secs_f64() * (2.0 * self.rng.unit() - 1.0);
+        let jitter = self.params.jitter.as_secs_f64() * (2.0 * self.rng.f64() - 1.0);
         let delay = (self.params.delay.as_secs_f64() + jitter).max(0.0);
         let mut due = now + Duration::from_secs_f64(delay);
         if let Some(last) = self.last_release {
@@ -172,7 +172,7 @@ mod tests {
     fn even_loss_drops_exactly_the_share_over_any_long_stretch() {
         for rate in [0.005, 0.01, 0.02, 0.3, 0.75] {
             let mut loss = EvenLoss::new(rate);
-            let mut rng = Rng::new(9);
+            let mut rng = Rng::with_seed(9);
             let mut lost = 0u64;
             for n in 1..=20_000u64 {
                 lost += u64::from(loss.lose(&mut rng));
@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn even_loss_places_drops_at_random_not_periodically() {
         let mut loss = EvenLoss::new(0.01);
-        let mut rng = Rng::new(4);
+        let mut rng = Rng::with_seed(4);
         let positions: Vec<u64> = (0..10_000u64).filter(|_| loss.lose(&mut rng)).map(|n| n % 100).collect();
         let mut distinct = positions.clone();
         distinct.sort();
@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn no_loss_and_full_loss_are_exact() {
-        let mut rng = Rng::new(1);
+        let mut rng = Rng::with_seed(1);
         assert!(!(0..1000).any(|_| EvenLoss::new(0.0).lose(&mut rng)));
         let mut all = EvenLoss::new(1.0);
         assert!((0..1000).all(|_| all.lose(&mut rng)));
@@ -204,7 +204,7 @@ mod tests {
     #[test]
     fn packets_are_held_for_the_delay_within_the_jitter_band() {
         let imp = Impairment { delay: ms(20.0), jitter: ms(2.5), loss: 0.0 };
-        let mut line = DelayLine::new(imp, Rng::new(3));
+        let mut line = DelayLine::new(imp, Rng::with_seed(3));
         let start = Instant::now();
         for i in 0..1000u32 {
             // Spaced wider than the band: ordering never binds.
@@ -218,7 +218,7 @@ mod tests {
     #[test]
     fn release_keeps_arrival_order_even_when_jitter_would_reorder() {
         let imp = Impairment { delay: ms(20.0), jitter: ms(10.0), loss: 0.0 };
-        let mut line = DelayLine::new(imp, Rng::new(5));
+        let mut line = DelayLine::new(imp, Rng::with_seed(5));
         let start = Instant::now();
         for i in 0..500u32 {
             line.admit(i, start + ms(0.1) * i);
@@ -232,7 +232,7 @@ mod tests {
     #[test]
     fn release_hands_back_the_last_due_id() {
         let imp = Impairment { delay: ms(10.0), jitter: Duration::ZERO, loss: 0.0 };
-        let mut line = DelayLine::new(imp, Rng::new(5));
+        let mut line = DelayLine::new(imp, Rng::with_seed(5));
         let start = Instant::now();
         for i in 1..=3u32 {
             line.admit(i, start + ms(5.0) * i);
@@ -247,7 +247,7 @@ mod tests {
     #[test]
     fn lost_packets_are_not_held() {
         let imp = Impairment { delay: ms(10.0), jitter: Duration::ZERO, loss: 1.0 };
-        let mut line = DelayLine::new(imp, Rng::new(5));
+        let mut line = DelayLine::new(imp, Rng::with_seed(5));
         assert!(!line.admit(1, Instant::now()));
         assert_eq!(line.held(), 0);
     }

@@ -31,7 +31,6 @@ pub mod probe;
 pub mod profile;
 pub mod rates;
 pub mod report;
-pub mod rng;
 pub mod sched;
 pub mod shaper;
 pub mod state;

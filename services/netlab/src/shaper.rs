@@ -18,7 +18,7 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use crate::delay::{DelayLine, Impairment};
 use crate::netns;
 use crate::nfqueue::NfQueue;
-use crate::rng::Rng;
+use fastrand::Rng;
 
 /// Packets the kernel keeps waiting for this queue before it drops new ones: 16384 packets is
 /// 300 ms at 600 Mbit/s of full-size packets, far more than any profile's links hold.
@@ -113,7 +113,7 @@ impl Drop for Shaper {
 
 fn serve(mut queue: NfQueue, control: &Control) -> anyhow::Result<()> {
     let initial = *control.params.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-    let mut line = DelayLine::new(initial, Rng::from_entropy());
+    let mut line = DelayLine::new(initial, Rng::new());
     let mut drops = Vec::new();
     while !control.stop.load(Ordering::Relaxed) {
         if let Ok(params) = control.params.lock() {
