@@ -10,7 +10,7 @@ import { type Download, DownloadError, PeerLink } from './peer-link';
 import { TokenBucket } from './rate-limiter';
 import { SegmentCache } from './segment-cache';
 import { SegmentIndex } from './segment-index';
-import { chooseSource, DEFAULT_ABANDON, DEFAULT_POLICY, shouldAbandon } from './source-choice';
+import { chooseSource, DEFAULT_ABANDON, DEFAULT_POLICY, shouldAbandon, startsInitialChunk } from './source-choice';
 import { TrackerSession } from './tracker-session';
 import type { HttpReason, P2PConfig, P2PStats, PeerStats, SegmentLoaded, SegmentSource } from './types';
 import { verifySegment } from './verify';
@@ -131,8 +131,12 @@ export class P2PEngine extends EventTarget {
     return plan.slots[sequence % plan.slots.length] === plan.me ? 'me' : 'other';
   }
 
-  /** The player started at, or seeked to, `position`: the next seconds come over HTTP. */
-  seeked(position: number): void {
+  /**
+   * The player started at, or seeked from `from` to, `position`: after a
+   * jump the next seconds come over HTTP; a nudge keeps the current window.
+   */
+  seeked(position: number, from?: number): void {
+    if (!startsInitialChunk(from, position, this.config.initialChunkSecs)) return;
     this.#initialChunkFrom = position;
   }
 

@@ -33,6 +33,16 @@ export const DEFAULT_POLICY: SourcePolicy = {
   assumedPeerBytesPerSecond: 1_000_000,
 };
 
+/**
+ * Whether a seek from `from` to `to` starts a new initial chunk. A jump does;
+ * a nudge within one chunk's length (the room's sync corrections, a restart
+ * after a stall) does not: restarting the window there would keep a slow
+ * origin serving everything and P2P would never start.
+ */
+export function startsInitialChunk(from: number | undefined, to: number, chunkSecs: number): boolean {
+  return from === undefined || Math.abs(to - from) > chunkSecs;
+}
+
 export type SourceDecision =
   | { source: 'peer' }
   | { source: 'http'; reason: 'p2p_off' | 'initial_chunk' | 'due_soon' | 'no_holder' | 'peer_too_slow' };

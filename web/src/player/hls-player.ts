@@ -64,7 +64,16 @@ export function createPlayer(
       if (rendition !== undefined && frag.sn !== 'initSegment') engine.observedHttpLoad(rendition, frag.sn, payload.byteLength);
     });
   }
-  const seeking = (): void => engine.seeked(video.currentTime);
+  // Where the video was before a seek: `seeking` reports only where it goes.
+  let playedTo = startPosition;
+  const timeupdate = (): void => {
+    if (!video.seeking) playedTo = video.currentTime;
+  };
+  const seeking = (): void => {
+    engine.seeked(video.currentTime, playedTo);
+    playedTo = video.currentTime;
+  };
+  video.addEventListener('timeupdate', timeupdate);
   video.addEventListener('seeking', seeking);
   hls.loadSource(movie.master_playlist_url);
   hls.attachMedia(video);
@@ -73,6 +82,7 @@ export function createPlayer(
     engine,
     destroy: () => {
       video.removeEventListener('seeking', seeking);
+      video.removeEventListener('timeupdate', timeupdate);
       hls.destroy();
       engine.destroy();
     },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { type SourceInput, chooseSource, shouldAbandon } from '../../src/p2p/source-choice';
+import { type SourceInput, chooseSource, shouldAbandon, startsInitialChunk } from '../../src/p2p/source-choice';
 
 const later: SourceInput = {
   p2pEnabled: true,
@@ -46,5 +46,20 @@ describe('shouldAbandon', () => {
   it('gives up when the projected arrival leaves no time for HTTP', () => {
     expect(shouldAbandon({ ...healthy, bytesReceived: 30_000, secondsElapsed: 3 })).toBe('late');
     expect(shouldAbandon({ ...healthy, bytesReceived: 0, secondsElapsed: 0.2, secondsSinceProgress: 0.2 }), 'no rate before the first byte').toBeUndefined();
+  });
+});
+
+describe('startsInitialChunk', () => {
+  it('starts a window at the first start and after a jump either way', () => {
+    expect(startsInitialChunk(undefined, 0, 6)).toBe(true);
+    expect(startsInitialChunk(10, 50, 6)).toBe(true);
+    expect(startsInitialChunk(50, 30, 6)).toBe(true);
+  });
+
+  it("keeps the window through the room's corrections and a restart after a stall", () => {
+    // The sync controller arms a little ahead of the room, and re-arms after a stall.
+    expect(startsInitialChunk(12.0, 12.8, 6)).toBe(false);
+    expect(startsInitialChunk(30.0, 28.5, 6)).toBe(false);
+    expect(startsInitialChunk(30.0, 36.0, 6)).toBe(false);
   });
 });
