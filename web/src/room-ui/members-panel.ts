@@ -32,6 +32,8 @@ export class MembersPanel {
   #members: MemberView[] = [];
   #me = '';
   #health = new Map<string, MemberHealth>();
+  /** The member whose actions menu the host has open. */
+  #openMenu: string | undefined;
 
   constructor(send: (message: RoomClientMessage) => void) {
     this.#send = send;
@@ -102,13 +104,17 @@ export class MembersPanel {
       h('button', {
         type: 'button',
         onclick: () => {
+          this.#openMenu = undefined;
           if (confirmText === undefined || confirm(confirmText)) this.#send(message);
         },
       }, label);
     const cohost = member.role === 'cohost';
-    return h(
+    // The list is drawn anew on every roster or health update (every few
+    // seconds): the open menu stays open across it, or it would close under
+    // the host's pointer.
+    const menu = h(
       'details',
-      { class: 'member-menu' },
+      { class: 'member-menu', open: this.#openMenu === member.id },
       h('summary', { 'aria-label': `Actions for ${member.name}` }, '⋯'),
       h(
         'div',
@@ -122,5 +128,10 @@ export class MembersPanel {
         ),
       ),
     );
+    menu.addEventListener('toggle', () => {
+      if (menu.open) this.#openMenu = member.id;
+      else if (this.#openMenu === member.id) this.#openMenu = undefined;
+    });
+    return menu;
   }
 }
