@@ -41,20 +41,33 @@ fn token(welcome: &RoomServerMessage) -> String {
     }
 }
 
-#[actix_web::test]
-async fn postgres_restarted_mid_party_loses_no_chat() {
-    let _one = one_at_a_time().await;
-    let mut postgres = OwnPostgres::start().await;
+/// A server on the test's own Postgres cluster, with one movie and one room.
+struct OnOwnPostgres {
+    postgres: OwnPostgres,
+    storage: Storage,
+    log: std::path::PathBuf,
+    server: ServerProcess,
+    room: String,
+}
+
+async fn server_with_a_room_on_own_postgres() -> OnOwnPostgres {
+    let postgres = OwnPostgres::start().await;
     let storage = Storage::new(|c| c.storage.database_url = postgres.url().into());
     storage.seed_movie("movie1", 300).await;
     let log = storage.log("server");
-    let mut server = ServerProcess::start_logging_to(&storage.config, &log).await;
-    let (status, ready) = server.address.get_json("/readyz").await;
-    assert_eq!((status, &ready["database"]), (200, &json!("ok")), "{ready}");
-
+    let server = ServerProcess::start_logging_to(&storage.config, &log).await;
     let (status, room) = server.address.post_json("/api/rooms", &json!({ "movie_id": "movie1" })).await;
     assert_eq!(status, 201, "{room}");
     let room = room["id"].as_str().unwrap().to_owned();
+    OnOwnPostgres { postgres, storage, log, server, room }
+}
+
+#[actix_web::test]
+async fn postgres_restarted_mid_party_loses_no_chat() {
+    let _one = one_at_a_time().await;
+    let OnOwnPostgres { mut postgres, storage, log, mut server, room } = server_with_a_room_on_own_postgres().await;
+    let (status, ready) = server.address.get_json("/readyz").await;
+    assert_eq!((status, &ready["database"]), (200, &json!("ok")), "{ready}");
     let (mut ana, ana_welcome) = RoomClient::join(&server.address, &room, "Ana", None).await;
     let (mut ben, _) = RoomClient::join(&server.address, &room, "Ben", None).await;
     ana.send(&RoomClientMessage::Chat { text: "before".into(), nonce: None }).await;
@@ -133,14 +146,8 @@ async fn postgres_restarted_mid_party_loses_no_chat() {
 #[actix_web::test]
 async fn a_server_stopped_while_the_database_is_down_stops_within_its_bound() {
     let _one = one_at_a_time().await;
-    let mut postgres = OwnPostgres::start().await;
-    let storage = Storage::new(|c| c.storage.database_url = postgres.url().into());
-    storage.seed_movie("movie1", 300).await;
-    let log = storage.log("server");
-    let mut server = ServerProcess::start_logging_to(&storage.config, &log).await;
-    let (status, room) = server.address.post_json("/api/rooms", &json!({ "movie_id": "movie1" })).await;
-    assert_eq!(status, 201, "{room}");
-    let room = room["id"].as_str().unwrap().to_owned();
+    let OnOwnPostgres { mut postgres, storage: _storage, log, mut server, room } =
+        server_with_a_room_on_own_postgres().await;
     let (mut ana, _) = RoomClient::join(&server.address, &room, "Ana", None).await;
 
     postgres.stop_immediately();
