@@ -5,7 +5,10 @@
 // - the room plays in sync: p95 of |video − room| over the steady play ≤ 100 ms;
 // - nobody stalls;
 // - segments move peer to peer between the homes whose NATs allow a direct
-//   path (STUN only: the full-cone home with each other home).
+//   path (STUN only: the full-cone home with each other home);
+// - a home whose link goes down for 10 s shows that it is reconnecting, takes
+//   its seat back once the link is up, is within 100 ms of the room within
+//   3 s, and no chat line is lost or doubled either way.
 //
 // Runs only inside a lab (NETLAB_RUN_ID set by scripts/lab-e2e.sh, which runs
 // this file in the lab's server host).
@@ -13,18 +16,22 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ingestClip, startServer, type TestServer } from './harness';
-import { currentLab, launchBrowserIn, type Lab, startTurn, type Turn } from './lab';
+import { currentLab, launchBrowserIn, type Lab, netlab, startTurn, type Turn } from './lab';
 import { allInSync, joinAs, percentile, syncError } from './room-pages';
 import { instrument } from './viewers';
 
 const lab: Lab | undefined = currentLab();
 const PLAY_SECS = Number(process.env.LAB_PLAY_SECS ?? 40);
 const SYNC_P95_MS = 100;
+const OUTAGE_MS = 10_000;
+const CATCH_UP_MS = 3_000;
 
 let server: TestServer;
 let turn: Turn;
 let movieId: string;
 const browsers: Browser[] = [];
+/** The party's pages, home by home, once the first test has gathered them. */
+let party: Page[] = [];
 
 interface MemberReport {
   home: string;
@@ -85,6 +92,7 @@ describe.skipIf(lab === undefined)('a watch party across three homes', () => {
       await context.addInitScript(instrument);
       pages.push(await context.newPage());
     }
+    party = pages;
     const [host, ...guests] = pages;
     if (host === undefined) throw new Error('no host page');
     await host.goto(`${server.url}/movies/${movieId}`);
@@ -129,5 +137,43 @@ describe.skipIf(lab === undefined)('a watch party across three homes', () => {
     for (const other of reports.filter((r) => r !== fullCone)) {
       expect(fullCone?.links[other.peerId] ?? 0, `${fullCone?.home} and ${other.home} exchanged segments`).toBeGreaterThan(0);
     }
+  });
+
+  it('a home whose link goes down for 10 s comes back to its seat, in sync, with every chat line once', async () => {
+    if (lab === undefined) return;
+    const [host, away, other] = party;
+    if (host === undefined || away === undefined || other === undefined) throw new Error('the party did not start');
+    const awayHome = lab.clients[1]?.name.replace(/-c\d+$/, '') ?? 'home2';
+    const member = await away.evaluate(() => window.cinemeshRoom?.room.member);
+    const say = (page: Page, text: string): Promise<void> => page.evaluate((t) => window.cinemeshRoom?.room.say(t), text);
+    const heard = (page: Page): Promise<string[]> =>
+      page.evaluate(() => window.cinemeshRoom?.room.chat.filter((m) => m.kind === 'user').map((m) => m.text) ?? []);
+
+    netlab(['link', '--run-id', lab.runId, awayHome, 'down']);
+    const downAt = Date.now();
+    await away.locator('.banner').filter({ hasText: 'reconnecting' }).waitFor({ timeout: OUTAGE_MS });
+    const noticedMs = Date.now() - downAt;
+    const fromHost = ['while you were away 1', 'while you were away 2', 'while you were away 3'];
+    for (const text of fromHost) await say(host, text);
+    await say(away, 'typed while unplugged');
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, OUTAGE_MS - (Date.now() - downAt))));
+    netlab(['link', '--run-id', lab.runId, awayHome, 'up']);
+    const upAt = Date.now();
+
+    await away.locator('.banner').waitFor({ state: 'hidden', timeout: 15_000 });
+    const backMs = Date.now() - upAt;
+    expect(await away.evaluate(() => window.cinemeshRoom?.room.member), 'the same seat').toBe(member);
+    const inSyncMs = await allInSync([host, away, other], 15_000, SYNC_P95_MS);
+    const caughtUpMs = Date.now() - upAt;
+    await expect.poll(() => heard(host), { timeout: 10_000 }).toContain('typed while unplugged');
+    const awayHeard = await heard(away);
+    const hostHeard = await heard(host);
+    console.log(
+      `${awayHome} unplugged for ${OUTAGE_MS} ms: the page said so after ${noticedMs} ms; back in its seat ${backMs} ms ` +
+        `after the link came up, everyone within ${SYNC_P95_MS} ms of the room after ${caughtUpMs} ms (${inSyncMs} ms after the seat)`,
+    );
+    for (const text of fromHost) expect(awayHeard.filter((t) => t === text), text).toHaveLength(1);
+    expect(hostHeard.filter((t) => t === 'typed while unplugged')).toHaveLength(1);
+    expect(caughtUpMs, 'caught up within 3 s of the link coming back').toBeLessThanOrEqual(CATCH_UP_MS);
   });
 });

@@ -27,6 +27,8 @@ const PING_MS = 2_000;
 const STATUS_EVERY_MS = 2_000;
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 8_000;
+/** A ping unanswered this long means the path is gone (RTTs are well under a second). */
+const PONG_DEADLINE_MS = 4_000;
 
 export interface RoomEvents {
   onWelcome?: () => void;
@@ -200,6 +202,7 @@ export class RoomClient {
 
   #ping(): void {
     this.#send({ type: 'ping', t: Date.now() });
+    this.#socket.expectAnswer(PONG_DEADLINE_MS);
     this.#pings += 1;
     this.#pingTimer = setTimeout(() => this.#ping(), this.#pings < FAST_PINGS ? FAST_PING_MS : PING_MS);
   }
