@@ -15,6 +15,8 @@ const NAME_REFUSALS = new Set(['name_taken', 'invalid_name']);
 
 /** The server drops a page silent for 45 s. */
 const PING_MS = 15_000;
+/** A ping unanswered this long means the path is gone: reconnect rather than wait for TCP. */
+const PONG_DEADLINE_MS = 4_000;
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 15_000;
 
@@ -107,7 +109,10 @@ export class LobbyClient {
         this.users = message.users;
         this.#socket.established();
         clearInterval(this.#pingTimer);
-        this.#pingTimer = setInterval(() => this.#send({ type: 'ping', t: Date.now() }), PING_MS);
+        this.#pingTimer = setInterval(() => {
+          this.#send({ type: 'ping', t: Date.now() });
+          this.#socket.expectAnswer(PONG_DEADLINE_MS);
+        }, PING_MS);
         if (this.#room !== undefined) this.#sendWhere();
         this.#events.onUsers?.(this.users, this.you);
         break;
