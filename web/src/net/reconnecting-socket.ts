@@ -25,6 +25,7 @@ export interface ReconnectingSocketOptions {
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
 const WATCH_EVERY_MS = 500;
+const BUSY_GRACE_MS = 1_000;
 
 export class ReconnectingSocket {
   readonly #options: ReconnectingSocketOptions;
@@ -70,12 +71,18 @@ export class ReconnectingSocket {
     this.#socket = socket;
     this.#answerDueAt = undefined;
     const startedAt = Date.now();
+    let tickedAt = startedAt;
     const watch = setInterval(() => {
       if (socket !== this.#socket || this.#closed) {
         clearInterval(watch);
         return;
       }
       const now = Date.now();
+      // A late tick means this page was busy (or throttled): answers may be
+      // waiting behind it. Give them a moment before judging the path.
+      const pageWasBusy = now - tickedAt > WATCH_EVERY_MS * 3;
+      tickedAt = now;
+      if (pageWasBusy && this.#answerDueAt !== undefined) this.#answerDueAt = Math.max(this.#answerDueAt, now + BUSY_GRACE_MS);
       const silent = this.#answerDueAt !== undefined && now > this.#answerDueAt;
       const stuck = now - startedAt > (this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
       if (socket.readyState === WebSocket.OPEN ? silent : stuck) {

@@ -100,6 +100,21 @@ describe('a reconnecting socket', () => {
     expect(FakeSocket.made[1]?.sent).toEqual(['hello']);
   });
 
+  it('does not take a page that was busy for a dead path', () => {
+    const drops: string[] = [];
+    const socket = new ReconnectingSocket(socketOpts(drops));
+    const first = FakeSocket.made[0];
+    first?.open();
+    socket.expectAnswer(4_000);
+    // The page's thread is blocked for 6 s: the watchdog's ticks come late, the answer waits behind them.
+    vi.setSystemTime(Date.now() + 6_000);
+    vi.advanceTimersToNextTimer();
+    expect(drops, 'a late tick does not judge').toEqual([]);
+    first?.receive('pong');
+    vi.advanceTimersByTime(5_000);
+    expect(drops).toEqual([]);
+  });
+
   it('backs off when the server closes it, until it is taken back', () => {
     const drops: string[] = [];
     const socket = new ReconnectingSocket(socketOpts(drops));
