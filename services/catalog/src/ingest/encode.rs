@@ -195,9 +195,9 @@ mod tests {
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
         let joined = args.join(" ");
-        assert!(joined.contains("v:0,a:0,name:720p v:1,a:1,name:360p"), "{joined}");
+        assert!(joined.contains("v:0,a:0,name:720p v:1,a:1,name:480p v:2,a:2,name:360p v:3,a:3,name:240p"), "{joined}");
         assert!(joined.contains("anullsrc"), "a silent track is added when the source has none");
-        assert_eq!(args.iter().filter(|a| *a == "1:a:0").count(), 2);
+        assert_eq!(args.iter().filter(|a| *a == "1:a:0").count(), 4);
         assert!(joined.contains("expr:gte(t,n_forced*2)"));
         assert!(
             joined.starts_with("-hide_banner -nostdin -loglevel error -y -protocol_whitelist file -f mov -i in.mp4 ")

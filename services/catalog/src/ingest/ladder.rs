@@ -13,30 +13,32 @@ impl Rung {
     }
 }
 
-/// The standard rungs, best first.
+/// The standard rungs, best first. 480p sits between 720p and 360p because a
+/// 5 Mbit/s home line, shared by a household, carries it and not 720p.
 const STANDARD: &[Rung] = &[
     Rung { height: 1080, max_video_kbps: 5000 },
     Rung { height: 720, max_video_kbps: 2800 },
+    Rung { height: 480, max_video_kbps: 1400 },
     Rung { height: 360, max_video_kbps: 800 },
+    Rung { height: 240, max_video_kbps: 400 },
 ];
 
-/// Lower rungs used only when a small source would otherwise get a single rendition.
-const SMALL: &[Rung] = &[Rung { height: 240, max_video_kbps: 400 }, Rung { height: 144, max_video_kbps: 200 }];
+/// A rung used only when a small source would otherwise get a single rendition.
+const SMALL: Rung = Rung { height: 144, max_video_kbps: 200 };
+
+/// Rungs per movie at most: each one costs encoding time and disk, and four
+/// span a 1:4 height range, from a TV down to a weak mobile link.
+const MAX_RUNGS: usize = 4;
 
 /// The shortest source we package: two renditions need 240p and 144p.
 pub const MIN_SOURCE_HEIGHT: u32 = 240;
 
-/// Chooses at least two rungs, never taller than the source. `None` when the
-/// source is too small for two.
+/// Chooses the tallest rungs the source allows (never upscaled), at most
+/// `MAX_RUNGS` and at least two. `None` when the source is too small for two.
 pub fn ladder_for(source_height: u32) -> Option<Vec<Rung>> {
-    let mut rungs: Vec<Rung> = STANDARD.iter().copied().filter(|r| r.height <= source_height).collect();
-    for rung in SMALL {
-        if rungs.len() >= 2 {
-            break;
-        }
-        if rung.height <= source_height && !rungs.contains(rung) {
-            rungs.push(*rung);
-        }
+    let mut rungs: Vec<Rung> = STANDARD.iter().copied().filter(|r| r.height <= source_height).take(MAX_RUNGS).collect();
+    if rungs.len() < 2 && SMALL.height <= source_height {
+        rungs.push(SMALL);
     }
     (rungs.len() >= 2).then_some(rungs)
 }
@@ -50,14 +52,15 @@ mod tests {
     }
 
     #[test]
-    fn full_hd_source_gets_three_rungs() {
-        assert_eq!(heights(1080), Some(vec![1080, 720, 360]));
+    fn full_hd_source_gets_four_rungs() {
+        assert_eq!(heights(1080), Some(vec![1080, 720, 480, 360]));
     }
 
     #[test]
     fn hd_source_is_never_upscaled() {
-        assert_eq!(heights(720), Some(vec![720, 360]));
-        assert_eq!(heights(1000), Some(vec![720, 360]));
+        assert_eq!(heights(720), Some(vec![720, 480, 360, 240]));
+        assert_eq!(heights(1000), Some(vec![720, 480, 360, 240]));
+        assert_eq!(heights(480), Some(vec![480, 360, 240]));
     }
 
     #[test]

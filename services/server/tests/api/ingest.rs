@@ -78,9 +78,15 @@ async fn cli_ingest_packages_a_20s_clip_into_aligned_renditions() {
     assert_eq!(movie["year"], 2024);
     assert!((movie["duration_ms"].as_i64().unwrap() - 20_000).abs() <= 100, "{}", movie["duration_ms"]);
     let names: Vec<_> = movie["renditions"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["720p", "360p"]);
-    assert_eq!(movie["renditions"][1]["height"], 360);
-    assert_eq!(movie["renditions"][1]["width"], 640);
+    assert_eq!(names, ["720p", "480p", "360p", "240p"]);
+    assert_eq!(
+        (movie["renditions"][1]["width"].as_i64(), movie["renditions"][1]["height"].as_i64()),
+        (Some(854), Some(480))
+    );
+    assert_eq!(
+        (movie["renditions"][2]["width"].as_i64(), movie["renditions"][2]["height"].as_i64()),
+        (Some(640), Some(360))
+    );
 
     let (_, manifest) = app.get_json(&format!("/api/movies/{id}/segments")).await;
     let movie_dir = app.media_dir().join(&id);
