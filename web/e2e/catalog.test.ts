@@ -80,7 +80,7 @@ describe('catalog and player', () => {
     expect(state.time).toBeGreaterThan(5);
     expect(state.width).toBeGreaterThan(0);
     expect(state.error).toBeNull();
-    expect(await page.locator('select[aria-label="Quality"] option').allTextContents()).toEqual(['Auto', '720p', '360p']);
+    expect(await page.locator('select[aria-label="Quality"] option').allTextContents()).toEqual(['Auto', '720p', '480p', '360p', '240p']);
     await page.screenshot({ path: join(screenshotDir, 'movie-desktop.png') });
   });
 
