@@ -77,12 +77,12 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
             this.#loadOverHttp(context, config, callbacks, { rendition, sequence }, result.fallback);
             return;
           }
-          const now = performance.now();
+          // Timed at the recent loading rate, not by the wait before it (see loading-throughput.ts).
           const stats = this.stats;
           stats.loaded = stats.total = result.bytes.length;
           stats.chunkCount = 1;
-          stats.loading.first = Math.max(stats.loading.start, now - 1);
-          stats.loading.end = now;
+          const now = performance.now();
+          stats.loading = engine.throughput.timings(result.bytes.length, now, now - stats.loading.start);
           // hls.js hands the buffer to its transmuxer, which may detach it: never give it the cache's.
           const data = result.bytes.slice().buffer;
           callbacks.onSuccess({ url: context.url, data }, stats, context, null);
@@ -107,6 +107,7 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
       http.load(context, config, {
         onSuccess: (response, stats, ctx, details) => {
           copyStats(ours, stats);
+          if (segment !== undefined) engine.throughput.sample(stats.loaded, stats.loading.end - stats.loading.first);
           if (segment !== undefined && response.data instanceof ArrayBuffer) {
             void engine.httpLoaded(segment.rendition, segment.sequence, new Uint8Array(response.data.slice(0)), reason);
           }

@@ -15,6 +15,8 @@ export interface SourceInput {
   holders: number;
   /** Measured throughput of the best holder, bytes/s; undefined before any transfer. */
   peerBytesPerSecond: number | undefined;
+  /** The room's fetch plan names this viewer to fetch it over HTTP for everyone. */
+  fetchesForRoom?: boolean;
 }
 
 export interface SourcePolicy {
@@ -45,13 +47,13 @@ export function startsInitialChunk(from: number | undefined, to: number, chunkSe
 
 export type SourceDecision =
   | { source: 'peer' }
-  | { source: 'http'; reason: 'p2p_off' | 'initial_chunk' | 'due_soon' | 'no_holder' | 'peer_too_slow' };
+  | { source: 'http'; reason: 'p2p_off' | 'initial_chunk' | 'due_soon' | 'no_holder' | 'assigned' | 'peer_too_slow' };
 
 export function chooseSource(input: SourceInput, policy: SourcePolicy = DEFAULT_POLICY): SourceDecision {
   if (!input.p2pEnabled) return { source: 'http', reason: 'p2p_off' };
   if (input.inInitialChunk) return { source: 'http', reason: 'initial_chunk' };
   if (input.secondsUntilNeeded < policy.httpDeadlineSecs) return { source: 'http', reason: 'due_soon' };
-  if (input.holders === 0) return { source: 'http', reason: 'no_holder' };
+  if (input.holders === 0) return { source: 'http', reason: input.fetchesForRoom === true ? 'assigned' : 'no_holder' };
   const rate = input.peerBytesPerSecond ?? policy.assumedPeerBytesPerSecond;
   const projected = input.segmentBytes / Math.max(rate, 1);
   if (projected > input.secondsUntilNeeded * policy.peerSafetyShare) return { source: 'http', reason: 'peer_too_slow' };

@@ -26,6 +26,11 @@ describe('chooseSource', () => {
     expect(chooseSource({ ...later, ...change })).toEqual({ source: 'http', reason });
   });
 
+  it("takes the room's planned segment from a peer that already holds it, and fetches it only when nobody does", () => {
+    expect(chooseSource({ ...later, fetchesForRoom: true })).toEqual({ source: 'peer' });
+    expect(chooseSource({ ...later, fetchesForRoom: true, holders: 0 })).toEqual({ source: 'http', reason: 'assigned' });
+  });
+
   it('assumes a modest rate for holders never measured', () => {
     expect(chooseSource({ ...later, peerBytesPerSecond: undefined })).toEqual({ source: 'peer' });
     expect(chooseSource({ ...later, peerBytesPerSecond: undefined, segmentBytes: 30_000_000 }).source).toBe('http');

@@ -1,0 +1,84 @@
+// One segment from one peer, against the player's clock: the transfer is
+// watched while it runs and given up (for HTTP) as soon as it stalls, would
+// finish too late, or the player no longer wants it.
+import type { PeerEntry } from './peer-pool';
+import { type Download, DownloadError } from './peer-link';
+import { DEFAULT_ABANDON, shouldAbandon } from './source-choice';
+import type { HttpReason } from './types';
+import type { SegmentId } from './wire';
+
+/** How often a peer transfer is checked against its deadline, ms. */
+const WATCH_EVERY_MS = 200;
+
+/**
+ * Downloads `segment` over an open link; resolves with its bytes (not yet
+ * verified) or with why HTTP should take over. `until` gives the seconds
+ * left before the player needs it. Measures the peer's throughput.
+ */
+export async function downloadBeforeDeadline(
+  entry: PeerEntry,
+  segment: SegmentId,
+  sizeBytes: number,
+  until: () => number,
+  signal: AbortSignal,
+): Promise<Uint8Array | HttpReason> {
+  const download = entry.link.request(segment, sizeBytes);
+  const abandon = watchDeadline(download, sizeBytes, until, signal);
+  let bytes: Uint8Array | HttpReason;
+  try {
+    bytes = await Promise.race([download.result, abandon.reason]);
+  } catch (error) {
+    if (error instanceof DownloadError) {
+      return error.reason === 'absent' ? 'absent' : error.reason === 'cancelled' ? 'stalled' : 'peer_closed';
+    }
+    return 'peer_closed';
+  } finally {
+    abandon.stop();
+  }
+  if (typeof bytes === 'string') {
+    download.cancel();
+    return bytes;
+  }
+  const seconds = Math.max(performance.now() - download.startedAt, 1) / 1000;
+  entry.downloadBytesPerSec = bytes.length / seconds;
+  return bytes;
+}
+
+/**
+ * Settles `reason` with why a peer transfer should be given up (it stalled,
+ * it will be late, or the player no longer wants the segment).
+ */
+function watchDeadline(
+  download: Download,
+  sizeBytes: number,
+  until: () => number,
+  signal: AbortSignal,
+): { reason: Promise<HttpReason>; stop: () => void } {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let onAbort = (): void => {};
+  const reason = new Promise<HttpReason>((resolve) => {
+    onAbort = () => resolve('stalled');
+    signal.addEventListener('abort', onAbort, { once: true });
+    timer = setInterval(() => {
+      const now = performance.now();
+      const verdict = shouldAbandon(
+        {
+          segmentBytes: sizeBytes,
+          bytesReceived: download.received,
+          secondsElapsed: (now - download.startedAt) / 1000,
+          secondsSinceProgress: (now - download.lastProgressAt) / 1000,
+          secondsUntilNeeded: until(),
+        },
+        DEFAULT_ABANDON,
+      );
+      if (verdict !== undefined) resolve(verdict);
+    }, WATCH_EVERY_MS);
+  });
+  return {
+    reason,
+    stop: () => {
+      clearInterval(timer);
+      signal.removeEventListener('abort', onAbort);
+    },
+  };
+}

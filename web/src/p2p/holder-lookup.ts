@@ -1,0 +1,84 @@
+// Which peers hold a segment, from the tracker's `who_has`: one question
+// covers the segment and the ones after it, and an answer is reused for a
+// moment, so a playing viewer asks about once per window, not per segment.
+import type { Holder } from '../protocol/Holder';
+
+/** Holders asked about at once: the segment wanted and the ones after it. */
+const HOLDER_WINDOW = 16;
+/** A `who_has` answer is reused this long, ms. */
+const HOLDERS_FRESH_MS = 1_000;
+/** How long a segment another member fetches for the room is awaited before HTTP, ms. */
+const PLANNED_WAIT_MS = 3_000;
+/** How often the tracker is asked again while awaiting it, ms. */
+const PLANNED_POLL_MS = 200;
+
+export interface HolderLookupHooks {
+  whoHas: (rendition: string, from: number, count: number) => Promise<Holder[]>;
+  /** A peer worth asking (not banned, not backing off). */
+  usable: (peer: string) => boolean;
+  /** Higher first: how good a holder is to ask. */
+  score: (peer: string) => number;
+}
+
+interface Answer {
+  from: number;
+  at: number;
+  peers: Map<string, Set<number>>;
+}
+
+export class HolderLookup {
+  readonly #hooks: HolderLookupHooks;
+  readonly #answers = new Map<string, Answer>();
+
+  constructor(hooks: HolderLookupHooks) {
+    this.#hooks = hooks;
+  }
+
+  /** Peers that hold the segment, best first. */
+  async holdersOf(rendition: string, sequence: number, fresh = false): Promise<string[]> {
+    let known = this.#answers.get(rendition);
+    const inWindow = known !== undefined && sequence >= known.from && sequence < known.from + HOLDER_WINDOW;
+    if (fresh || known === undefined || !inWindow || performance.now() - known.at > HOLDERS_FRESH_MS || !holdsAny(known.peers, sequence)) {
+      const answer = await this.#hooks.whoHas(rendition, sequence, HOLDER_WINDOW);
+      const peers = new Map<string, Set<number>>();
+      for (const holder of answer) {
+        const held = new Set<number>();
+        for (const [from, to] of holder.holds) for (let s = from; s <= to; s++) held.add(s);
+        peers.set(holder.peer, held);
+      }
+      known = { from: sequence, at: performance.now(), peers };
+      this.#answers.set(rendition, known);
+    }
+    return [...known.peers.entries()]
+      .filter(([peer, held]) => held.has(sequence) && this.#hooks.usable(peer))
+      .map(([peer]) => peer)
+      .sort((a, b) => this.#hooks.score(b) - this.#hooks.score(a));
+  }
+
+  /**
+   * Holders of a segment another member fetches for the room: asked again
+   * until one holds it, for at most PLANNED_WAIT_MS and never into the time
+   * HTTP needs (then none, and HTTP it is).
+   */
+  async awaitHolders(
+    rendition: string,
+    sequence: number,
+    until: () => number,
+    httpDeadlineSecs: number,
+    signal: AbortSignal,
+  ): Promise<string[]> {
+    const started = performance.now();
+    for (let fresh = false; ; fresh = true) {
+      const holders = await this.holdersOf(rendition, sequence, fresh);
+      if (holders.length > 0 || signal.aborted) return holders;
+      const late = until() - PLANNED_POLL_MS / 1000 < httpDeadlineSecs;
+      if (late || performance.now() - started + PLANNED_POLL_MS > PLANNED_WAIT_MS) return [];
+      await new Promise((resolve) => setTimeout(resolve, PLANNED_POLL_MS));
+    }
+  }
+}
+
+function holdsAny(peers: Map<string, Set<number>>, sequence: number): boolean {
+  for (const held of peers.values()) if (held.has(sequence)) return true;
+  return false;
+}
