@@ -106,12 +106,12 @@ const CHROMIUM_ARGS = [
   '--use-fake-device-for-media-stream',
 ];
 
-/** Debian's Chromium, or `executablePath` (a wrapper that starts it elsewhere, say). */
-export function launchBrowser(executablePath = process.env.CINEMESH_CHROMIUM ?? '/usr/bin/chromium'): Promise<Browser> {
+/** Debian's Chromium, or `executablePath` (a wrapper that starts it elsewhere, say), with `extraArgs`. */
+export function launchBrowser(executablePath = process.env.CINEMESH_CHROMIUM ?? '/usr/bin/chromium', extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
   });
 }
 
@@ -131,13 +131,19 @@ export function publicAddress(): string | undefined {
 /** Where the browser tests save screenshots (documented in the README). */
 export const screenshotDir = join(repoRoot, 'test-artifacts/screenshots');
 
-/** A synthetic clip made with ffmpeg, for tests that ingest their own movie. */
-export function makeClip(path: string, seconds: number, size = '1280x720'): void {
+/**
+ * A synthetic clip made with ffmpeg, for tests that ingest their own movie.
+ * `noise` (0-100) adds grain that changes every frame, so the encoder needs
+ * every bit its rung allows: a movie with real bitrate for the benchmarks.
+ */
+export function makeClip(path: string, seconds: number, size = '1280x720', noise = 0): void {
+  const video = `testsrc2=size=${size}:rate=25${noise > 0 ? `,noise=alls=${noise}:allf=t` : ''}`;
   execFileSync('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25`,
+    '-f', 'lavfi', '-i', video,
     '-f', 'lavfi', '-i', 'sine=frequency=440',
-    '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest',
+    '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', ...(noise > 0 ? ['-crf', '10'] : []),
+    '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest',
     path,
   ]);
 }
@@ -146,10 +152,15 @@ export function makeClip(path: string, seconds: number, size = '1280x720'): void
 export const LOOPBACK_SERVER: NodeJS.ProcessEnv = { CINEMESH_DEMO_ENABLED: 'false', CINEMESH_TRACKER_ICE_SERVERS: '[]' };
 
 /** Ingests a generated clip of `seconds` into a running server; returns the movie's id. */
-export async function ingestClip(server: TestServer, title: string, seconds: number, size = '640x360'): Promise<string> {
+export function ingestClip(server: TestServer, title: string, seconds: number, size = '640x360', noise = 0): Promise<string> {
   const clip = join(server.dataDir, `${title.replace(/\W/g, '')}.mp4`);
-  makeClip(clip, seconds, size);
-  execFileSync(binary, ['ingest', clip, '--title', title], { env: server.env, stdio: 'pipe' });
+  makeClip(clip, seconds, size, noise);
+  return ingestFile(server, clip, title);
+}
+
+/** Ingests a file with the server's own CLI; returns the movie's id. */
+export async function ingestFile(server: TestServer, path: string, title: string): Promise<string> {
+  execFileSync(binary, ['ingest', path, '--title', title], { env: server.env, stdio: 'pipe' });
   const page = (await (await fetch(`${server.url}/api/movies?q=${encodeURIComponent(title)}`)).json()) as { movies: { id: string }[] };
   return page.movies[0]?.id ?? '';
 }

@@ -97,11 +97,11 @@ export async function startTurn(lab: Lab, relay: boolean): Promise<Turn> {
   };
 }
 
-/** Chromium inside `host`'s namespace. */
-export function launchBrowserIn(host: LabHost): Promise<Browser> {
+/** Chromium inside `host`'s namespace, with `extraArgs`. */
+export function launchBrowserIn(host: LabHost, extraArgs: string[] = []): Promise<Browser> {
   const dir = mkdtempSync(join(tmpdir(), `chromium-${host.name}-`));
   const wrapper = join(dir, 'chromium');
   writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${host.netns} /usr/bin/chromium "$@"\n`);
   chmodSync(wrapper, 0o755);
-  return launchBrowser(wrapper);
+  return launchBrowser(wrapper, extraArgs);
 }

@@ -1,0 +1,337 @@
+// The watch party across emulated homes: one viewer in each home of a
+// network lab (services/netlab; home-party puts 6 homes behind 2 full-cone,
+// 2 port-restricted and 2 symmetric NATs), a movie with real bitrate (grain
+// in every frame; 480p, 360p and 240p rungs), and a server whose uplink is
+// below half of what the viewers need over HTTP. The host starts a room as
+// soon as everyone has joined, then pauses, plays, seeks 40 s ahead and 20 s
+// back. Each origin (the page over HTTPS through nginx, and at the server's
+// plain-HTTP public address) is run twice in the same lab: the room with
+// P2P, then the same with P2P off. Printed per viewer: time to first frame
+// (from the host's play), stalls, share of play time at each rendition, MB
+// over HTTP, from peers and uploaded, sync |error| p50/p95; per pass, how
+// long each command took to bring everyone within 100 ms; one summary line
+// per origin.
+//
+// Run by ../bench/netlab-party.sh inside the lab's server host; settings from
+// the environment: PLAY_SECS (120), MOVIE_SECS (180), ORIGINS ("https,http").
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, it } from 'vitest';
+
+import { ingestClip, startServer, type TestServer } from '../e2e/harness';
+import { currentLab, launchBrowserIn, type Lab, type LabHost, startTurn, type Turn } from '../e2e/lab';
+import { joinAs, percentile } from '../e2e/room-pages';
+import { startTlsProxy, type TlsProxy } from '../e2e/tls-proxy';
+import { instrument, servedSegmentBytes } from '../e2e/viewers';
+
+const PLAY_SECS = Number(process.env.PLAY_SECS ?? 120);
+const MOVIE_SECS = Number(process.env.MOVIE_SECS ?? 180);
+const ORIGINS = (process.env.ORIGINS ?? 'https,http').split(',') as ('https' | 'http')[];
+const SAMPLE_EVERY_MS = 250;
+const IN_SYNC_MS = 100;
+
+const lab: Lab = (() => {
+  const found = currentLab();
+  if (found === undefined) throw new Error('run inside a network lab: bench/netlab-party.sh');
+  return found;
+})();
+/** One viewer per home: the first client of each. */
+const homes: LabHost[] = lab.clients.filter((c) => c.name.endsWith('-c1'));
+
+let server: TestServer;
+let turn: Turn;
+let tls: TlsProxy | undefined;
+let movieId: string;
+const browsers: Browser[] = [];
+
+beforeAll(async () => {
+  turn = await startTurn(lab, false);
+  server = await startServer({
+    CINEMESH_DEMO_ENABLED: 'false',
+    CINEMESH_SERVER_BIND: `${lab.server.address}:8080`,
+    CINEMESH_SERVER_TRUSTED_PROXIES: JSON.stringify([lab.server.address]),
+    ...turn.serverEnv,
+  });
+  const started = Date.now();
+  movieId = await ingestClip(server, 'Lab party bench', MOVIE_SECS, '854x480', 18);
+  console.log(`ingested a ${MOVIE_SECS} s movie in ${((Date.now() - started) / 1000).toFixed(0)} s: ${await ladder()}`);
+  if (ORIGINS.includes('https')) tls = await startTlsProxy(lab.server.address, new URL(server.url).host);
+  const trust = tls === undefined ? [] : [`--ignore-certificate-errors-spki-list=${tls.spki}`];
+  for (const home of homes) browsers.push(await launchBrowserIn(home, trust));
+});
+
+afterAll(async () => {
+  for (const browser of browsers) await browser.close();
+  tls?.stop();
+  await server?.stop();
+  turn?.stop();
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
+
+/** The movie's renditions with their peak bandwidth, from the master playlist. */
+async function ladder(): Promise<string> {
+  const master = await (await fetch(`${server.url}/media/${movieId}/master.m3u8`)).text();
+  return [...master.matchAll(/BANDWIDTH=(\d+).*RESOLUTION=\d+x(\d+)/g)]
+    .map((m) => `${m[2]}p ${(Number(m[1]) / 1e6).toFixed(2)} Mbit/s`)
+    .join(', ');
+}
+
+/** Installed before the page's scripts: when the video first showed a frame (Date.now()). */
+function markFirstFrame(): void {
+  const w = window as unknown as { __firstFrameAt?: number };
+  document.addEventListener('playing', () => (w.__firstFrameAt ??= Date.now()), true);
+}
+
+interface Sample {
+  /** |video − room| ms, undefined before a scheduled start. */
+  error: number | undefined;
+  /** The room plays (past its scheduled start). */
+  running: boolean;
+  /** Height of the rendition on screen while the video advances. */
+  height: number | undefined;
+}
+
+function sample(page: Page): Promise<Sample> {
+  return page.evaluate(() => {
+    const state = window.cinemeshRoom;
+    const video = document.querySelector('video');
+    const playback = state?.room.playback;
+    if (state === undefined || video === null || playback === undefined) return { error: undefined, running: false, height: undefined };
+    const beforeStart = playback.playing && state.room.serverNow() < playback.anchor_ms;
+    const error = beforeStart ? undefined : Math.abs(video.currentTime * 1000 - (state.room.roomPosition() ?? Number.NaN));
+    const hls = state.player?.hls;
+    const advancing = !video.paused && video.readyState >= 3;
+    const height = advancing && hls !== undefined ? hls.levels[hls.currentLevel]?.height : undefined;
+    return { error, running: playback.playing && !beforeStart, height };
+  });
+}
+
+interface ViewerResult {
+  home: string;
+  nat: string;
+  ttffMs: number;
+  stalls: number;
+  stallMs: number;
+  /** Samples while the video advanced, by rendition height. */
+  heights: Map<number, number>;
+  httpBytes: number;
+  peerBytes: number;
+  uploadedBytes: number;
+  errors: number[];
+  peerId: string;
+  /** Peer ids this viewer moved bytes with. */
+  linked: string[];
+  /** Segments that went to HTTP, by reason. */
+  httpReasons: Record<string, number>;
+  /** The first segment requests over HTTP: rendition/sequence, from and to (s after the play). */
+  firstFetches: string[];
+}
+
+interface PassResult {
+  viewers: ViewerResult[];
+  originBytes: number;
+  /** Per command: its name and ms until everyone was within 100 ms (NaN: never). */
+  commands: { name: string; ms: number }[];
+}
+
+async function openMember(browser: Browser, p2p: boolean): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+  await context.addInitScript(instrument);
+  await context.addInitScript(markFirstFrame);
+  if (!p2p) await context.addInitScript(() => localStorage.setItem('cinemesh.p2p', 'off'));
+  return context.newPage();
+}
+
+/** One pass: everyone joins, the host plays, then pauses, plays and seeks on a schedule. */
+async function pass(base: string, p2p: boolean): Promise<PassResult> {
+  const pages: Page[] = [];
+  for (const browser of browsers) pages.push(await openMember(browser, p2p));
+  const [host, ...guests] = pages;
+  if (host === undefined) throw new Error('no viewers');
+  await host.goto(`${base}/movies/${movieId}`);
+  await host.getByRole('button', { name: 'Start watch party' }).click();
+  await host.waitForURL(/\/rooms\//);
+  await joinAs(host, 'Home1');
+  const invite = (await host.getByTestId('invite').textContent()) ?? '';
+  await Promise.all(
+    guests.map(async (guest, i) => {
+      await guest.goto(invite);
+      await joinAs(guest, `Home${i + 2}`);
+    }),
+  );
+  const originBefore = await servedSegmentBytes(server.url, movieId);
+  const control = (action: 'play' | 'pause' | 'seek', position_ms: number): Promise<void> =>
+    host.evaluate((c) => window.cinemeshRoom?.room.control(c), { action, position_ms });
+  const position = (): Promise<number> => host.evaluate(() => window.cinemeshRoom?.room.roomPosition() ?? 0);
+
+  // The schedule, in seconds after the first play: pause, play 3 s later, seek ahead, seek back.
+  const schedule: { at: number; name: string; run: (now: number) => Promise<void>; settleMs: number }[] = [
+    { at: 0.2 * PLAY_SECS, name: 'pause', run: (now) => control('pause', now), settleMs: 2_000 },
+    { at: 0.2 * PLAY_SECS + 3, name: 'play', run: (now) => control('play', now), settleMs: 2_000 },
+    { at: 0.4 * PLAY_SECS, name: 'seek +40 s', run: (now) => control('seek', now + 40_000), settleMs: 3_000 },
+    { at: 0.65 * PLAY_SECS, name: 'seek -20 s', run: (now) => control('seek', Math.max(0, now - 20_000)), settleMs: 3_000 },
+  ];
+  const errors: number[][] = pages.map(() => []);
+  const heights: Map<number, number>[] = pages.map(() => new Map());
+  const commands: { name: string; ms: number }[] = [];
+  let current = { name: 'play', at: Date.now(), settleMs: 2_000, synced: false };
+  const playAt = Date.now();
+  await host.getByTestId('play').click();
+  let next = 0;
+  while (Date.now() - playAt < PLAY_SECS * 1000) {
+    const due = schedule[next];
+    if (due !== undefined && Date.now() - playAt >= due.at * 1000) {
+      if (!current.synced) commands.push({ name: current.name, ms: Number.NaN });
+      await due.run(await position());
+      current = { name: due.name, at: Date.now(), settleMs: due.settleMs, synced: false };
+      next += 1;
+    }
+    const samples = await Promise.all(pages.map(sample));
+    const since = Date.now() - current.at;
+    const known = samples.map((s) => s.error).filter((e): e is number => e !== undefined);
+    if (!current.synced && known.length === pages.length && known.every((e) => e <= IN_SYNC_MS)) {
+      commands.push({ name: current.name, ms: since });
+      current.synced = true;
+    }
+    for (const [i, s] of samples.entries()) {
+      if (s.running && s.error !== undefined && since >= current.settleMs) errors[i]?.push(s.error);
+      if (s.height !== undefined) heights[i]?.set(s.height, (heights[i]?.get(s.height) ?? 0) + 1);
+    }
+    await sleep(SAMPLE_EVERY_MS);
+  }
+  if (!current.synced) commands.push({ name: current.name, ms: Number.NaN });
+  const viewers = await Promise.all(
+    pages.map(async (page, i): Promise<ViewerResult> => {
+      const home = homes[i] as LabHost;
+      const figures = await page.evaluate(() => {
+        const w = window as unknown as { __firstFrameAt?: number; __counters: { stalls: number; stallMs: number } };
+        const stats = window.cinemeshRoom?.player?.engine.stats();
+        return {
+          firstFrameAt: w.__firstFrameAt ?? Number.NaN,
+          stalls: w.__counters.stalls,
+          stallMs: w.__counters.stallMs,
+          httpBytes: stats?.httpBytes ?? 0,
+          peerBytes: stats?.peerBytes ?? 0,
+          uploadedBytes: stats?.uploadedBytes ?? 0,
+          peerId: stats?.peerId ?? '',
+          linked: (stats?.peers ?? []).filter((p) => p.downloadedBytes + p.uploadedBytes > 0).map((p) => p.id),
+          httpReasons: (stats?.httpReasons ?? {}) as Record<string, number>,
+          fetches: (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+            .filter((e) => /seg_\d+\.ts/.test(e.name))
+            .slice(0, 6)
+            .map((e) => ({ name: e.name, from: performance.timeOrigin + e.startTime, to: performance.timeOrigin + e.responseEnd })),
+        };
+      });
+      return {
+        home: home.name.replace(/-c\d+$/, ''),
+        nat: home.nat ?? '',
+        ttffMs: figures.firstFrameAt - playAt,
+        stalls: figures.stalls,
+        stallMs: figures.stallMs,
+        heights: heights[i] ?? new Map(),
+        httpBytes: figures.httpBytes,
+        peerBytes: figures.peerBytes,
+        uploadedBytes: figures.uploadedBytes,
+        errors: errors[i] ?? [],
+        peerId: figures.peerId,
+        linked: figures.linked,
+        httpReasons: figures.httpReasons,
+        firstFetches: figures.fetches.map((f) => {
+          const [, rendition, sequence] = /\/([^/]+)\/seg_(\d+)\.ts/.exec(f.name) ?? [];
+          return `${rendition}/${Number(sequence)} ${((f.from - playAt) / 1000).toFixed(1)}..${((f.to - playAt) / 1000).toFixed(1)}`;
+        }),
+      };
+    }),
+  );
+  const originBytes = (await servedSegmentBytes(server.url, movieId)) - originBefore;
+  for (const page of pages) await page.context().close();
+  return { viewers, originBytes, commands };
+}
+
+const share = (heights: Map<number, number>, height: number): number => {
+  const total = [...heights.values()].reduce((a, b) => a + b, 0);
+  return total === 0 ? 0 : (heights.get(height) ?? 0) / total;
+};
+
+function printPass(label: string, result: PassResult, renditions: number[]): void {
+  console.log(`\n${label}: origin served ${mb(result.originBytes)} MB`);
+  console.log(
+    [
+      'viewer',
+      'nat'.padEnd(15),
+      'ttff_ms',
+      'stalls',
+      'stall_ms',
+      ...renditions.map((h) => `${h}p`.padStart(5)),
+      'http_MB',
+      'peer_MB',
+      'up_MB',
+      'sync_p50',
+      'sync_p95',
+      ' http_reasons',
+    ].join(' '),
+  );
+  for (const v of result.viewers) {
+    console.log(
+      [
+        v.home.padEnd(6),
+        v.nat.padEnd(15),
+        v.ttffMs.toFixed(0).padStart(7),
+        String(v.stalls).padStart(6),
+        v.stallMs.toFixed(0).padStart(8),
+        ...renditions.map((h) => `${(share(v.heights, h) * 100).toFixed(0)}%`.padStart(5)),
+        mb(v.httpBytes).padStart(7),
+        mb(v.peerBytes).padStart(7),
+        mb(v.uploadedBytes).padStart(5),
+        percentile(v.errors, 50).toFixed(0).padStart(8),
+        percentile(v.errors, 95).toFixed(0).padStart(8),
+        ` ${Object.entries(v.httpReasons).map(([reason, n]) => `${reason}:${n}`).join(' ')}`,
+      ].join(' '),
+    );
+  }
+  for (const v of result.viewers) console.log(`${v.home} first HTTP segments (s after play): ${v.firstFetches.join(', ')}`);
+  console.log(`everyone within ${IN_SYNC_MS} ms: ${result.commands.map((c) => `${c.name} ${Number.isNaN(c.ms) ? 'never' : `${c.ms} ms`}`).join(', ')}`);
+}
+
+const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
+
+/** Pairs of viewers that moved bytes between them, of all pairs. */
+function directPairs(viewers: ViewerResult[]): string {
+  const pairs = new Set<string>();
+  for (const v of viewers) for (const id of v.linked) pairs.add([v.peerId, id].sort().join(' '));
+  return `${pairs.size} of ${(viewers.length * (viewers.length - 1)) / 2}`;
+}
+
+it('a watch party across homes: P2P against HTTP only', async () => {
+  const renditions = (await ladder()).split(', ').map((r) => Number.parseInt(r, 10));
+  const top = Math.max(...renditions);
+  const lines: string[] = [];
+  for (const origin of ORIGINS) {
+    const base = origin === 'https' ? (tls as TlsProxy).url : server.url;
+    const withPeers = await pass(base, true);
+    const httpOnly = await pass(base, false);
+    console.log(`\n${lab.profile}, ${homes.length} homes, page over ${origin} (${base}), ${PLAY_SECS} s`);
+    printPass('with P2P', withPeers, renditions);
+    printPass('HTTP only', httpOnly, renditions);
+    const peers = sum(withPeers.viewers.map((v) => v.peerBytes));
+    const http = sum(withPeers.viewers.map((v) => v.httpBytes));
+    const oneViewer = Math.max(...httpOnly.viewers.map((v) => v.httpBytes));
+    const topShare = (r: PassResult): string => `${((sum(r.viewers.map((v) => share(v.heights, top))) / r.viewers.length) * 100).toFixed(0)} %`;
+    const stalls = (r: PassResult): number => sum(r.viewers.map((v) => v.stalls));
+    const ttff = (r: PassResult): string => percentile(r.viewers.map((v) => v.ttffMs), 50).toFixed(0);
+    const line = [
+      `netlab-party ${lab.profile} (${origin}):`,
+      `origin ${(withPeers.originBytes / Math.max(1, httpOnly.originBytes)).toFixed(2)}x of http-only,`,
+      `peers ${((100 * peers) / Math.max(1, peers + http)).toFixed(0)} %,`,
+      `stalls ${stalls(withPeers)} vs ${stalls(httpOnly)},`,
+      `top rendition ${topShare(withPeers)} vs ${topShare(httpOnly)},`,
+      `sync p95 ${percentile(withPeers.viewers.flatMap((v) => v.errors), 95).toFixed(0)} ms,`,
+      `ttff median ${ttff(withPeers)} vs ${ttff(httpOnly)} ms;`,
+      `origin ${(withPeers.originBytes / Math.max(1, oneViewer)).toFixed(2)} viewers' worth, direct pairs ${directPairs(withPeers.viewers)}`,
+    ].join(' ');
+    console.log(line);
+    lines.push(line);
+  }
+  console.log(`\nSUMMARY\n${lines.join('\n')}`);
+});
