@@ -4,46 +4,66 @@
 // per-viewer bytes by source, downloaded/played, time to first frame and
 // stalls, and the origin's bytes (the server's own counter) side by side.
 //
+// In a network lab (bench/p2p.sh --lab PROFILE runs this inside the lab's
+// server host), viewer i watches from home i (cycling through the homes),
+// with STUN from coturn, and the movie is the party benchmark's: grain in
+// every frame, 480p/360p/240p.
+//
 // Run by ../bench/p2p.sh; settings from the environment:
-//   VIEWERS (6), STAGGER_SECS (10), SESSION_SECS (70), MOVIE_SECS ("120,600").
+//   VIEWERS (6), STAGGER_SECS (10; a list such as "10,0" runs each),
+//   SESSION_SECS (70), MOVIE_SECS ("120,600").
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, it } from 'vitest';
 
 import { ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from '../e2e/harness';
+import { currentLab, launchBrowserIn, startTurn, type Turn } from '../e2e/lab';
 import { openViewer, report, servedSegmentBytes, type ViewerReport } from '../e2e/viewers';
 
 const VIEWERS = Number(process.env.VIEWERS ?? 6);
-const STAGGER_SECS = Number(process.env.STAGGER_SECS ?? 10);
+const STAGGERS = (process.env.STAGGER_SECS ?? '10').split(',').map(Number);
 const SESSION_SECS = Number(process.env.SESSION_SECS ?? 70);
 const MOVIES = (process.env.MOVIE_SECS ?? '120,600').split(',').map(Number);
+const lab = currentLab();
 
 let server: TestServer;
-let browser: Browser;
+let turn: Turn | undefined;
+/** One browser per home in a lab; one browser for everyone on loopback. */
+const browsers: Browser[] = [];
 
 beforeAll(async () => {
-  server = await startServer(LOOPBACK_SERVER);
-  browser = await launchBrowser();
+  if (lab === undefined) {
+    server = await startServer(LOOPBACK_SERVER);
+    browsers.push(await launchBrowser());
+    return;
+  }
+  turn = await startTurn(lab, false);
+  server = await startServer({ CINEMESH_DEMO_ENABLED: 'false', CINEMESH_SERVER_BIND: `${lab.server.address}:8080`, ...turn.serverEnv });
+  for (const home of lab.clients.filter((c) => c.name.endsWith('-c1'))) browsers.push(await launchBrowserIn(home));
 });
 
 afterAll(async () => {
-  await browser?.close();
+  for (const browser of browsers) await browser.close();
   await server?.stop();
+  turn?.stop();
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
 
 function ingest(seconds: number): Promise<string> {
-  return ingestClip(server, `Bench ${seconds} s`, seconds);
+  return lab === undefined
+    ? ingestClip(server, `Bench ${seconds} s`, seconds)
+    : ingestClip(server, `Bench ${seconds} s`, seconds, '854x480', 18);
 }
 
-/** Viewers join STAGGER_SECS apart; each is reported and closed after SESSION_SECS. */
-async function session(movie: string, p2p: boolean): Promise<{ viewers: ViewerReport[]; originBytes: number }> {
+/** Viewers join `stagger` seconds apart; each is reported and closed after SESSION_SECS. */
+async function session(movie: string, p2p: boolean, stagger: number): Promise<{ viewers: ViewerReport[]; originBytes: number }> {
   const before = await servedSegmentBytes(server.url, movie);
   const viewers: ViewerReport[] = [];
   const sessions: Promise<void>[] = [];
   for (let i = 0; i < VIEWERS; i++) {
-    if (i > 0) await sleep(STAGGER_SECS * 1000);
+    if (i > 0) await sleep(stagger * 1000);
+    const browser = browsers[i % browsers.length] as Browser;
     sessions.push(
       (async () => {
         const page: Page = await openViewer(browser, `${server.url}/movies/${movie}`, { p2p });
@@ -84,27 +104,30 @@ const median = (values: number[]): number => {
 
 it('offload: P2P against HTTP only', async () => {
   const lines: string[] = [];
+  const where = lab === undefined ? 'loopback' : `lab ${lab.profile}, viewer i in home i`;
   for (const seconds of MOVIES) {
     const movie = await ingest(seconds);
-    const p2p = await session(movie, true);
-    const http = await session(movie, false);
-    console.log(`\n${seconds} s movie, ${VIEWERS} viewers joining ${STAGGER_SECS} s apart, ${SESSION_SECS} s each`);
-    console.log('mode      viewer ttff_ms  http_MB  peer_MB  p2p_share down/played stalls stall_ms  http_reasons');
-    printViewers('p2p', p2p.viewers);
-    printViewers('http-only', http.viewers);
-    const peerBytes = p2p.viewers.reduce((s, v) => s + v.stats.peerBytes, 0);
-    const httpBytes = p2p.viewers.reduce((s, v) => s + v.stats.httpBytes, 0);
-    const worstRatio = Math.max(...p2p.viewers.map((v) => (v.stats.httpBytes + v.stats.peerBytes) / v.playedBytes));
-    const summary = [
-      `${seconds} s movie:`,
-      `origin ${mb(p2p.originBytes)} MB with P2P vs ${mb(http.originBytes)} MB HTTP only = ${(p2p.originBytes / http.originBytes).toFixed(2)}x;`,
-      `peers carried ${((peerBytes / (peerBytes + httpBytes)) * 100).toFixed(1)} % of all bytes;`,
-      `worst downloaded/played ${worstRatio.toFixed(2)};`,
-      `median time to first frame ${median(p2p.viewers.map((v) => v.firstFrameMs)).toFixed(0)} ms vs ${median(http.viewers.map((v) => v.firstFrameMs)).toFixed(0)} ms;`,
-      `stalls ${p2p.viewers.reduce((s, v) => s + v.stalls, 0)} vs ${http.viewers.reduce((s, v) => s + v.stalls, 0)}`,
-    ].join(' ');
-    console.log(summary);
-    lines.push(summary);
+    for (const stagger of STAGGERS) {
+      const p2p = await session(movie, true, stagger);
+      const http = await session(movie, false, stagger);
+      console.log(`\n${seconds} s movie, ${VIEWERS} viewers joining ${stagger} s apart, ${SESSION_SECS} s each (${where})`);
+      console.log('mode      viewer ttff_ms  http_MB  peer_MB  p2p_share down/played stalls stall_ms  http_reasons');
+      printViewers('p2p', p2p.viewers);
+      printViewers('http-only', http.viewers);
+      const peerBytes = p2p.viewers.reduce((s, v) => s + v.stats.peerBytes, 0);
+      const httpBytes = p2p.viewers.reduce((s, v) => s + v.stats.httpBytes, 0);
+      const worstRatio = Math.max(...p2p.viewers.map((v) => (v.stats.httpBytes + v.stats.peerBytes) / v.playedBytes));
+      const summary = [
+        `${seconds} s movie, joining ${stagger} s apart:`,
+        `origin ${mb(p2p.originBytes)} MB with P2P vs ${mb(http.originBytes)} MB HTTP only = ${(p2p.originBytes / http.originBytes).toFixed(2)}x;`,
+        `peers carried ${((peerBytes / (peerBytes + httpBytes)) * 100).toFixed(1)} % of all bytes;`,
+        `worst downloaded/played ${worstRatio.toFixed(2)};`,
+        `median time to first frame ${median(p2p.viewers.map((v) => v.firstFrameMs)).toFixed(0)} ms vs ${median(http.viewers.map((v) => v.firstFrameMs)).toFixed(0)} ms;`,
+        `stalls ${p2p.viewers.reduce((s, v) => s + v.stalls, 0)} vs ${http.viewers.reduce((s, v) => s + v.stalls, 0)}`,
+      ].join(' ');
+      console.log(summary);
+      lines.push(summary);
+    }
   }
   console.log(`\nSUMMARY\n${lines.join('\n')}`);
 });

@@ -3,7 +3,7 @@
 // finish too late, or the player no longer wants it.
 import type { PeerEntry } from './peer-pool';
 import { type Download, DownloadError } from './peer-link';
-import { DEFAULT_ABANDON, shouldAbandon } from './source-choice';
+import { type AbandonPolicy, DEFAULT_ABANDON, shouldAbandon } from './source-choice';
 import type { HttpReason } from './types';
 import type { SegmentId } from './wire';
 
@@ -21,9 +21,10 @@ export async function downloadBeforeDeadline(
   sizeBytes: number,
   until: () => number,
   signal: AbortSignal,
+  policy: AbandonPolicy = DEFAULT_ABANDON,
 ): Promise<Uint8Array | HttpReason> {
   const download = entry.link.request(segment, sizeBytes);
-  const abandon = watchDeadline(download, sizeBytes, until, signal);
+  const abandon = watchDeadline(download, sizeBytes, until, signal, policy);
   let bytes: Uint8Array | HttpReason;
   try {
     bytes = await Promise.race([download.result, abandon.reason]);
@@ -53,6 +54,7 @@ function watchDeadline(
   sizeBytes: number,
   until: () => number,
   signal: AbortSignal,
+  policy: AbandonPolicy,
 ): { reason: Promise<HttpReason>; stop: () => void } {
   let timer: ReturnType<typeof setInterval> | undefined;
   let onAbort = (): void => {};
@@ -69,7 +71,7 @@ function watchDeadline(
           secondsSinceProgress: (now - download.lastProgressAt) / 1000,
           secondsUntilNeeded: until(),
         },
-        DEFAULT_ABANDON,
+        policy,
       );
       if (verdict !== undefined) resolve(verdict);
     }, WATCH_EVERY_MS);

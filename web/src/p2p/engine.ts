@@ -9,9 +9,10 @@ import { HolderLookup } from './holder-lookup';
 import { LoadingThroughput } from './loading-throughput';
 import { PeerPool } from './peer-pool';
 import { TokenBucket } from './rate-limiter';
+import { RoomPrefetch } from './room-prefetch';
 import { SegmentCache } from './segment-cache';
 import { SegmentIndex } from './segment-index';
-import { chooseSource, DEFAULT_POLICY, startsInitialChunk } from './source-choice';
+import { chooseSource, DEFAULT_ABANDON, DEFAULT_POLICY, startsInitialChunk } from './source-choice';
 import { TrackerSession } from './tracker-session';
 import { TransferCounters } from './transfer-counters';
 import type { HttpReason, P2PConfig, P2PStats, SegmentLoaded } from './types';
@@ -21,6 +22,18 @@ import { verifySegment } from './verify';
 const MAX_ATTEMPTS = 2;
 const STATS_EVERY_MS = 1_000;
 const TRACKER_STATS_EVERY_MS = 5_000;
+/** How long a segment another member fetches for the room is awaited while there is time, ms. */
+const PLANNED_WAIT_MS = 3_000;
+/**
+ * ... and when the player needs it now (after a start or a seek): the member
+ * fetching it for the room is one HTTP fetch and one hop away, which is about
+ * what an HTTP fetch shared with everyone else in the room takes, ms.
+ */
+const PLANNED_URGENT_WAIT_MS = 2_000;
+/** Holders connected to in the background when a lookup names them, at most. */
+const WARM_UP_PEERS = 2;
+/** How long a connection may take to open for a segment the player needs now, ms. */
+const URGENT_CONNECT_MS = 1_500;
 /** Segments behind / ahead of the playhead pinned in the cache. */
 const PIN_BEHIND = 2;
 const PIN_AHEAD = 15;
@@ -39,6 +52,8 @@ export interface EngineInit {
   config: P2PConfig;
   /** The player's position, seconds. */
   playhead: () => number;
+  /** Seconds the player buffers ahead: the window a room member fetches its planned segments in. */
+  aheadSecs: number;
 }
 
 export class P2PEngine extends EventTarget {
@@ -52,6 +67,9 @@ export class P2PEngine extends EventTarget {
   readonly #pool: PeerPool;
   readonly #holders: HolderLookup;
   readonly #counters = new TransferCounters();
+  readonly #prefetch: RoomPrefetch | undefined;
+  /** Segment URLs by rendition, from the playlists the player loaded. */
+  readonly #urls = new Map<string, string[]>();
   #initialChunkFrom = 0;
   /** The room's fetch plan: who fetches segment n over HTTP for everyone. */
   #plan: { slots: string[]; me: string } | undefined;
@@ -94,6 +112,26 @@ export class P2PEngine extends EventTarget {
       usable: (peer) => this.#pool.usable(peer),
       score: (peer) => this.#pool.score(peer),
     });
+    if (this.#session !== undefined && init.config.upload) {
+      this.#prefetch = new RoomPrefetch({
+        index: this.index,
+        cache: this.cache,
+        rendition: () => this.#currentRendition,
+        playhead: init.playhead,
+        aheadSecs: init.aheadSecs,
+        mine: (sequence) => this.#plannedFetcher(sequence) === 'me',
+        urlOf: (rendition, sequence) => this.#urls.get(rendition)?.[sequence],
+        heldByPeers: async (rendition, sequence) => (await this.#holders.holdersOf(rendition, sequence)).length > 0,
+        onFetched: (rendition, _sequence, bytes, ms) => {
+          // Timed as it is, shared with the whole room: counting the other
+          // members' fetches in (the room gets N segments per fetch time)
+          // made single members switch up alone, away from the swarm.
+          this.#counters.of(rendition).http += bytes;
+          this.#counters.wentToHttp('assigned');
+          this.throughput.sample(bytes, ms);
+        },
+      });
+    }
     this.#timers.push(setInterval(() => this.#tick(), STATS_EVERY_MS));
     if (this.#session !== undefined) {
       this.#timers.push(setInterval(() => this.#reportToTracker(), TRACKER_STATS_EVERY_MS));
@@ -107,6 +145,12 @@ export class P2PEngine extends EventTarget {
    */
   setFetchPlan(slots: string[], me: string): void {
     this.#plan = slots.length === 0 ? undefined : { slots, me };
+    this.#prefetch?.setEnabled(slots.includes(me));
+  }
+
+  /** The segment URLs of a rendition's playlist, as the player loaded it. */
+  setSegmentUrls(rendition: string, urls: string[]): void {
+    this.#urls.set(rendition, urls);
   }
 
   #plannedFetcher(sequence: number): 'me' | 'other' | undefined {
@@ -140,15 +184,37 @@ export class P2PEngine extends EventTarget {
       info.startSecs + info.durationSecs > this.#initialChunkFrom &&
       info.startSecs < this.#initialChunkFrom + this.config.initialChunkSecs;
     const early = !inInitialChunk && until() >= this.config.httpDeadlineSecs;
-    const planned = early ? this.#plannedFetcher(sequence) : undefined;
-    // The room's fetcher of this segment still takes it from a peer that
-    // already holds it (one that joined earlier, or fetched it under the
-    // plan before a join changed it): HTTP only when nobody has it.
-    const holders = !early
-      ? []
-      : planned === 'other'
-        ? await this.#holders.awaitHolders(rendition, sequence, until, this.config.httpDeadlineSecs, signal)
-        : await this.#holders.holdersOf(rendition, sequence);
+    const planned = this.#plannedFetcher(sequence);
+    const heldByPeers = planned === 'me' && early ? await this.#holders.holdersOf(rendition, sequence) : [];
+    if (planned === 'me' && this.#prefetch !== undefined && heldByPeers.length === 0) {
+      // This member fetches it for the room: that one fetch serves the player too.
+      const fetched = await this.#prefetch.fetchNow(rendition, sequence);
+      if (fetched !== undefined) {
+        this.#delivered({ rendition, sequence, bytes: fetched.length, source: 'cache' });
+        return { bytes: fetched, source: 'cache' };
+      }
+    }
+    // In a room, a segment another member fetches for everyone is waited for
+    // even when the player needs it now (a start or a seek): that member
+    // fetches it at once, and so every member fetches a different segment.
+    const urgentFromRoom = !early && planned === 'other';
+    // The room's fetcher of a segment still takes it from a peer that already
+    // holds it (one that joined earlier, or fetched it under the plan before a
+    // join changed it): HTTP only when nobody has it.
+    const holders = urgentFromRoom
+      ? await this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_URGENT_WAIT_MS, () => true)
+      : !early
+        ? []
+        : planned === 'other'
+          ? await this.#holders.awaitHolders(
+              rendition,
+              sequence,
+              signal,
+              PLANNED_WAIT_MS,
+              () => until() - 0.2 >= this.config.httpDeadlineSecs,
+            )
+          : await this.#holders.holdersOf(rendition, sequence);
+    this.#warmUp(holders, rendition);
     const decision = chooseSource(
       {
         p2pEnabled: true,
@@ -157,7 +223,8 @@ export class P2PEngine extends EventTarget {
         segmentBytes: info.sizeBytes,
         holders: holders.length,
         peerBytesPerSecond: this.#pool.bestRate(holders),
-        fetchesForRoom: planned === 'me',
+        fetchesForRoom: planned === 'me' && early,
+        fromRoomFetcher: urgentFromRoom,
       },
       { ...DEFAULT_POLICY, httpDeadlineSecs: this.config.httpDeadlineSecs },
     );
@@ -165,7 +232,7 @@ export class P2PEngine extends EventTarget {
     let reason: HttpReason = 'no_holder';
     for (const peer of holders.slice(0, MAX_ATTEMPTS)) {
       if (signal.aborted) break;
-      const outcome = await this.#downloadFrom(peer, rendition, sequence, until, signal);
+      const outcome = await this.#downloadFrom(peer, rendition, sequence, until, signal, urgentFromRoom);
       if (outcome instanceof Uint8Array) {
         this.cache.put(rendition, sequence, outcome);
         this.#delivered({ rendition, sequence, bytes: outcome.length, source: 'peer', peer });
@@ -221,6 +288,7 @@ export class P2PEngine extends EventTarget {
 
   destroy(): void {
     for (const timer of this.#timers) clearInterval(timer);
+    this.#prefetch?.destroy();
     this.#reportToTracker();
     this.#pool.closeAll();
     this.#session?.stop();
@@ -236,24 +304,30 @@ export class P2PEngine extends EventTarget {
     this.dispatchEvent(new CustomEvent('segment', { detail: event }));
   }
 
-  /** One segment from one holder: connected first if need be, verified, counted. */
+  /**
+   * One segment from one holder: connected first if need be, verified,
+   * counted. `urgent`: the player needs it now and HTTP would be no faster,
+   * so only a transfer that stops moving is given up.
+   */
   async #downloadFrom(
     peer: string,
     rendition: string,
     sequence: number,
     until: () => number,
     signal: AbortSignal,
+    urgent: boolean,
   ): Promise<Uint8Array | HttpReason> {
     const info = this.index.get(rendition, sequence);
     if (info === undefined) return 'absent';
-    const slackMs = (until() - this.config.httpDeadlineSecs) * 1000;
+    const slackMs = urgent ? URGENT_CONNECT_MS : (until() - this.config.httpDeadlineSecs) * 1000;
     let entry;
     try {
       entry = await this.#pool.connect(peer, rendition, Math.min(this.config.connectTimeoutMs, slackMs));
     } catch {
       return 'connect_failed';
     }
-    const bytes = await downloadBeforeDeadline(entry, { rendition, sequence }, info.sizeBytes, until, signal);
+    const abandon = urgent ? { ...DEFAULT_ABANDON, httpReserveSecs: Number.NEGATIVE_INFINITY } : DEFAULT_ABANDON;
+    const bytes = await downloadBeforeDeadline(entry, { rendition, sequence }, info.sizeBytes, until, signal, abandon);
     if (typeof bytes === 'string') return bytes;
     this.throughput.sample(bytes.length, (bytes.length / Math.max(entry.downloadBytesPerSec, 1)) * 1000);
     if (!(await verifySegment(bytes, info.sha256))) {
@@ -263,6 +337,14 @@ export class P2PEngine extends EventTarget {
     }
     this.#counters.of(rendition).peer += bytes.length;
     return bytes;
+  }
+
+  /** Connects in the background to the best holders not linked yet, so the next transfer starts at once. */
+  #warmUp(holders: string[], rendition: string): void {
+    for (const peer of holders.slice(0, WARM_UP_PEERS)) {
+      if (this.#pool.get(peer) !== undefined) continue;
+      void this.#pool.connect(peer, rendition, this.config.connectTimeoutMs).catch(() => {});
+    }
   }
 
   #tick(): void {

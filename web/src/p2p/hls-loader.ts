@@ -70,6 +70,11 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
       }
       const sequence = frag.sn;
       const signal = this.#abort.signal;
+      // While the engine works (cache, peers, the room's fetcher), hls.js's
+      // abandon rules would read "no bytes yet" as a slow HTTP load and switch
+      // down: loaded === total tells them this load is not theirs to judge.
+      // The engine keeps its own deadline and falls back to HTTP in time.
+      this.stats.loaded = this.stats.total = 1;
       void engine.fromPeers(rendition, sequence, signal).then(
         (result) => {
           if (signal.aborted) return;
@@ -81,8 +86,8 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
           const stats = this.stats;
           stats.loaded = stats.total = result.bytes.length;
           stats.chunkCount = 1;
-          const now = performance.now();
-          stats.loading = engine.throughput.timings(result.bytes.length, now, now - stats.loading.start);
+          // Before any transfer was timed: as if at the rendition's own bitrate, neither up nor down.
+          stats.loading = engine.throughput.timings(result.bytes.length, performance.now(), frag.duration * 1000);
           // hls.js hands the buffer to its transmuxer, which may detach it: never give it the cache's.
           const data = result.bytes.slice().buffer;
           callbacks.onSuccess({ url: context.url, data }, stats, context, null);

@@ -7,8 +7,6 @@ import type { Holder } from '../protocol/Holder';
 const HOLDER_WINDOW = 16;
 /** A `who_has` answer is reused this long, ms. */
 const HOLDERS_FRESH_MS = 1_000;
-/** How long a segment another member fetches for the room is awaited before HTTP, ms. */
-const PLANNED_WAIT_MS = 3_000;
 /** How often the tracker is asked again while awaiting it, ms. */
 const PLANNED_POLL_MS = 200;
 
@@ -55,27 +53,40 @@ export class HolderLookup {
       .sort((a, b) => this.#hooks.score(b) - this.#hooks.score(a));
   }
 
+  /** Whether the last answer for this rendition named anyone holding anything in its window. */
+  #swarmNearby(rendition: string): boolean {
+    const known = this.#answers.get(rendition);
+    return known !== undefined && holdsAnyAtAll(known.peers);
+  }
+
   /**
    * Holders of a segment another member fetches for the room: asked again
-   * until one holds it, for at most PLANNED_WAIT_MS and never into the time
-   * HTTP needs (then none, and HTTP it is).
+   * until one holds it, for at most `maxWaitMs` and only while `worthWaiting`
+   * (then none, and HTTP it is).
    */
   async awaitHolders(
     rendition: string,
     sequence: number,
-    until: () => number,
-    httpDeadlineSecs: number,
     signal: AbortSignal,
+    maxWaitMs: number,
+    worthWaiting: () => boolean,
   ): Promise<string[]> {
     const started = performance.now();
     for (let fresh = false; ; fresh = true) {
       const holders = await this.holdersOf(rendition, sequence, fresh);
       if (holders.length > 0 || signal.aborted) return holders;
-      const late = until() - PLANNED_POLL_MS / 1000 < httpDeadlineSecs;
-      if (late || performance.now() - started + PLANNED_POLL_MS > PLANNED_WAIT_MS) return [];
+      // Nobody holds anything near it in this rendition: the room plays
+      // another one (or this viewer is alone), and nothing will come.
+      if (!this.#swarmNearby(rendition)) return [];
+      if (!worthWaiting() || performance.now() - started + PLANNED_POLL_MS > maxWaitMs) return [];
       await new Promise((resolve) => setTimeout(resolve, PLANNED_POLL_MS));
     }
   }
+}
+
+function holdsAnyAtAll(peers: Map<string, Set<number>>): boolean {
+  for (const held of peers.values()) if (held.size > 0) return true;
+  return false;
 }
 
 function holdsAny(peers: Map<string, Set<number>>, sequence: number): boolean {

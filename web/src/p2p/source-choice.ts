@@ -17,6 +17,12 @@ export interface SourceInput {
   peerBytesPerSecond: number | undefined;
   /** The room's fetch plan names this viewer to fetch it over HTTP for everyone. */
   fetchesForRoom?: boolean;
+  /**
+   * Needed now (initial chunk or due soon), and the room's plan names another
+   * member to fetch it: that member's copy is as quick as HTTP shared with
+   * the whole room, so the holders found are used whatever the deadline.
+   */
+  fromRoomFetcher?: boolean;
 }
 
 export interface SourcePolicy {
@@ -51,6 +57,7 @@ export type SourceDecision =
 
 export function chooseSource(input: SourceInput, policy: SourcePolicy = DEFAULT_POLICY): SourceDecision {
   if (!input.p2pEnabled) return { source: 'http', reason: 'p2p_off' };
+  if (input.fromRoomFetcher === true) return input.holders > 0 ? { source: 'peer' } : { source: 'http', reason: 'no_holder' };
   if (input.inInitialChunk) return { source: 'http', reason: 'initial_chunk' };
   if (input.secondsUntilNeeded < policy.httpDeadlineSecs) return { source: 'http', reason: 'due_soon' };
   if (input.holders === 0) return { source: 'http', reason: input.fetchesForRoom === true ? 'assigned' : 'no_holder' };

@@ -1,0 +1,160 @@
+// In a room everyone plays the same seconds, so the room's fetch plan names
+// one member per segment to fetch it over HTTP for all. Waiting for the
+// player to ask would make every member fetch segment n, n+1, ... in the same
+// order at the same moment: the planned member would hold segment n only as
+// early as everyone else needs it. So each member fetches its own planned
+// segments of the window ahead as soon as they enter it, nearest first, one
+// at a time; the members fetch different segments in parallel and the others
+// take each from the one that fetched it. After a start or a seek the window
+// fills ~N times faster than if every member fetched every segment.
+import type { SegmentCache } from './segment-cache';
+import type { SegmentIndex } from './segment-index';
+import { verifySegment } from './verify';
+
+/** How often the window is looked at, ms. */
+const TICK_MS = 250;
+/** A failed fetch is not tried again for this long, ms. */
+const RETRY_AFTER_MS = 2_000;
+
+export interface RoomPrefetchHooks {
+  index: SegmentIndex;
+  cache: SegmentCache;
+  /** The rendition the player loads now; undefined before its first load. */
+  rendition: () => string | undefined;
+  /** The player's position, seconds. */
+  playhead: () => number;
+  /** Seconds ahead of the playhead worth fetching (the player's buffer). */
+  aheadSecs: number;
+  /** Whether the room's plan names this member to fetch `sequence`. */
+  mine: (sequence: number) => boolean;
+  /** The segment's URL, once the player has loaded its rendition's playlist. */
+  urlOf: (rendition: string, sequence: number) => string | undefined;
+  /** Whether a peer holds it already (a member who joined later takes it from them). */
+  heldByPeers: (rendition: string, sequence: number) => Promise<boolean>;
+  /** A segment came over HTTP (verified, already in the cache) in `ms`. */
+  onFetched: (rendition: string, sequence: number, bytes: number, ms: number) => void;
+}
+
+interface InFlight {
+  rendition: string;
+  sequence: number;
+  /** Asked for by the player (not fetched ahead). */
+  asked: boolean;
+  abort: AbortController;
+  done: Promise<Uint8Array | undefined>;
+}
+
+const key = (rendition: string, sequence: number): string => `${rendition}/${sequence}`;
+
+export class RoomPrefetch {
+  readonly #hooks: RoomPrefetchHooks;
+  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #inFlight = new Map<string, InFlight>();
+  readonly #failedAt = new Map<string, number>();
+  #enabled = false;
+
+  constructor(hooks: RoomPrefetchHooks) {
+    this.#hooks = hooks;
+    this.#timer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  /** On while the room has a plan that includes this member. */
+  setEnabled(enabled: boolean): void {
+    this.#enabled = enabled;
+    if (!enabled) for (const f of [...this.#inFlight.values()]) this.#abort(f);
+  }
+
+  /**
+   * The player asks for one of this member's planned segments: the fetch
+   * under way, or one started now beside the one ahead. Its bytes, or
+   * undefined when it failed (or there is no URL for it yet).
+   */
+  fetchNow(rendition: string, sequence: number): Promise<Uint8Array | undefined> {
+    const pending = this.#inFlight.get(key(rendition, sequence));
+    if (pending !== undefined) return pending.done;
+    return this.#start(rendition, sequence, true)?.done ?? Promise.resolve(undefined);
+  }
+
+  tick(): void {
+    if (!this.#enabled) return;
+    const rendition = this.#hooks.rendition();
+    if (rendition === undefined) return;
+    // A seek or a rendition switch left fetches ahead behind: drop them (what
+    // the player asked for is the player's to give up).
+    for (const f of [...this.#inFlight.values()]) {
+      if (!f.asked && (f.rendition !== rendition || !this.#inWindow(rendition, f.sequence))) this.#abort(f);
+    }
+    if ([...this.#inFlight.values()].some((f) => !f.asked)) return;
+    const next = this.#nextWanted(rendition);
+    if (next !== undefined) this.#start(rendition, next, false);
+  }
+
+  destroy(): void {
+    clearInterval(this.#timer);
+    for (const f of [...this.#inFlight.values()]) this.#abort(f);
+  }
+
+  #window(rendition: string): [number, number] {
+    const { index, playhead, aheadSecs } = this.#hooks;
+    const now = playhead();
+    return [index.sequenceAt(rendition, now), index.sequenceAt(rendition, now + aheadSecs)];
+  }
+
+  #inWindow(rendition: string, sequence: number): boolean {
+    const [from, to] = this.#window(rendition);
+    return sequence >= from && sequence <= to;
+  }
+
+  /** The nearest planned segment of the window that is neither held, nor under way, nor recently failed. */
+  #nextWanted(rendition: string): number | undefined {
+    const [from, to] = this.#window(rendition);
+    const now = performance.now();
+    for (let sequence = from; sequence <= to; sequence++) {
+      if (!this.#hooks.mine(sequence) || this.#hooks.cache.get(rendition, sequence) !== undefined) continue;
+      if (this.#inFlight.has(key(rendition, sequence))) continue;
+      if (now - (this.#failedAt.get(key(rendition, sequence)) ?? Number.NEGATIVE_INFINITY) < RETRY_AFTER_MS) continue;
+      if (this.#hooks.urlOf(rendition, sequence) === undefined) continue;
+      return sequence;
+    }
+    return undefined;
+  }
+
+  #start(rendition: string, sequence: number, asked: boolean): InFlight | undefined {
+    const url = this.#hooks.urlOf(rendition, sequence);
+    const info = this.#hooks.index.get(rendition, sequence);
+    if (url === undefined || info === undefined) return undefined;
+    const abort = new AbortController();
+    const id = key(rendition, sequence);
+    const done = (async (): Promise<Uint8Array | undefined> => {
+      try {
+        if (!asked && (await this.#hooks.heldByPeers(rendition, sequence))) {
+          this.#failedAt.set(id, performance.now());
+          return undefined;
+        }
+        const started = performance.now();
+        const response = await fetch(url, { signal: abort.signal });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        if (!(await verifySegment(bytes, info.sha256))) throw new Error('bad hash');
+        this.#hooks.cache.put(rendition, sequence, bytes);
+        this.#hooks.onFetched(rendition, sequence, bytes.length, performance.now() - started);
+        return bytes;
+      } catch {
+        if (!abort.signal.aborted) this.#failedAt.set(id, performance.now());
+        return undefined;
+      } finally {
+        if (this.#inFlight.get(id)?.abort === abort) this.#inFlight.delete(id);
+        // The next one at once, not at the next tick.
+        if (!abort.signal.aborted) this.tick();
+      }
+    })();
+    const inFlight: InFlight = { rendition, sequence, asked, abort, done };
+    this.#inFlight.set(id, inFlight);
+    return inFlight;
+  }
+
+  #abort(f: InFlight): void {
+    f.abort.abort();
+    this.#inFlight.delete(key(f.rendition, f.sequence));
+  }
+}

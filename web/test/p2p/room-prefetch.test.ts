@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import { RoomPrefetch } from '../../src/p2p/room-prefetch';
+import { SegmentCache } from '../../src/p2p/segment-cache';
+import { SegmentIndex } from '../../src/p2p/segment-index';
+
+/** Ten 2 s segments of 100 bytes; segment n is filled with n. */
+const segment = (n: number): Uint8Array => new Uint8Array(100).fill(n);
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+const index = new SegmentIndex({
+  movie_id: 'm',
+  renditions: [
+    {
+      name: '240p',
+      durations_ms: Array.from({ length: 10 }, () => 2000),
+      sizes_bytes: Array.from({ length: 10 }, () => 100),
+      sha256: Array.from({ length: 10 }, (_, n) => sha256(segment(n))),
+    },
+  ],
+} as never);
+
+/** A server whose answers the test releases one by one (an aborted request is rejected, as fetch does). */
+function server() {
+  const requested: string[] = [];
+  const waiting = new Map<string, (body: Uint8Array) => void>();
+  vi.stubGlobal('fetch', (url: string, init?: RequestInit) => {
+    requested.push(url);
+    return new Promise((resolve, reject) => {
+      init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+      waiting.set(url, (body) => resolve(new Response(body.slice().buffer)));
+    });
+  });
+  const answer = async (n: number, body = segment(n)): Promise<void> => {
+    waiting.get(`/seg/${n}`)?.(body);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  };
+  return { requested, answer };
+}
+
+function prefetch(options: { mine: (n: number) => boolean; held?: number[]; playhead?: number }) {
+  const cache = new SegmentCache({ capacityBytes: 10_000, onAdded: () => {}, onDropped: () => {} });
+  const fetched: number[] = [];
+  const room = new RoomPrefetch({
+    index,
+    cache,
+    rendition: () => '240p',
+    playhead: () => options.playhead ?? 0,
+    aheadSecs: 8,
+    mine: options.mine,
+    urlOf: (_rendition, n) => `/seg/${n}`,
+    heldByPeers: async (_rendition, n) => (options.held ?? []).includes(n),
+    onFetched: (_rendition, n) => fetched.push(n),
+  });
+  return { room, cache, fetched };
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe('RoomPrefetch', () => {
+  it('fetches its own planned segments of the window ahead, nearest first, one at a time', async () => {
+    const http = server();
+    const { room, cache, fetched } = prefetch({ mine: (n) => n % 3 === 1 });
+    room.setEnabled(true);
+    room.tick();
+    await settle();
+    expect(http.requested).toEqual(['/seg/1']);
+    await http.answer(1);
+    expect(http.requested).toEqual(['/seg/1', '/seg/4']);
+    await http.answer(4);
+    // 8 s ahead of 0 s reaches segment 4: nothing more to fetch.
+    expect(http.requested).toEqual(['/seg/1', '/seg/4']);
+    expect(fetched).toEqual([1, 4]);
+    expect(cache.holdings('240p')).toEqual([1, 4]);
+    room.destroy();
+  });
+
+  it('leaves alone what a peer already holds, and keeps nothing that fails its hash', async () => {
+    const http = server();
+    const { room, cache } = prefetch({ mine: () => true, held: [0, 1] });
+    room.setEnabled(true);
+    room.tick();
+    await settle();
+    expect(http.requested).toEqual(['/seg/2']);
+    await http.answer(2, segment(99));
+    expect(cache.holdings('240p')).toEqual([]);
+    expect(http.requested.at(-1)).toBe('/seg/3');
+    room.destroy();
+  });
+
+  it('serves the player from the fetch under way, and fetches an asked-for segment beside the one ahead', async () => {
+    const http = server();
+    const { room } = prefetch({ mine: (n) => n % 2 === 0 });
+    room.setEnabled(true);
+    room.tick();
+    await settle();
+    const same = room.fetchNow('240p', 0);
+    const beside = room.fetchNow('240p', 8);
+    await settle();
+    expect(http.requested).toEqual(['/seg/0', '/seg/8']);
+    await http.answer(0);
+    await http.answer(8);
+    expect(await same).toEqual(segment(0));
+    expect(await beside).toEqual(segment(8));
+    room.destroy();
+  });
+
+  it('does nothing until the room plans with this member, and drops fetches a seek left behind', async () => {
+    const http = server();
+    const state = { playhead: 0 };
+    const cache = new SegmentCache({ capacityBytes: 10_000, onAdded: () => {}, onDropped: () => {} });
+    const room = new RoomPrefetch({
+      index,
+      cache,
+      rendition: () => '240p',
+      playhead: () => state.playhead,
+      aheadSecs: 2,
+      mine: () => true,
+      urlOf: (_rendition, n) => `/seg/${n}`,
+      heldByPeers: async () => false,
+      onFetched: () => {},
+    });
+    room.tick();
+    await settle();
+    expect(http.requested).toEqual([]);
+    room.setEnabled(true);
+    room.tick();
+    await settle();
+    expect(http.requested).toEqual(['/seg/0']);
+    state.playhead = 14;
+    room.tick();
+    await settle();
+    expect(http.requested).toEqual(['/seg/0', '/seg/7']);
+    await http.answer(0);
+    expect(cache.holdings('240p')).toEqual([]);
+    room.destroy();
+  });
+});
