@@ -6,8 +6,9 @@
 //! 1. RTT: 200 probes 25 ms apart from every path at once (wider than any profile's jitter band,
 //!    so the in-order release does not bend the spread); median and p95.
 //! 2. Loss: up to 1000 small probes a second for 4 s from the server and each home's first client
-//!    at once (each home's link carries only its own probes, so the even loss counts are exact);
-//!    loss each way from the echo's count.
+//!    at once (each home's link carries only its own probes, so the even loss counts are exact),
+//!    paced so that all of them together stay within 30 % of the server link's rate; loss each
+//!    way from the echo's count.
 //! 3. Rates: UDP paced at 125 % of the expected rate, one link direction at a time, 2 s each.
 //! 4. Shaper CPU: 50 Mbit/s from the server to home1's first client for 3 s, reading the
 //!    driver's CPU time (/proc/self/stat: all shaper threads live in it). System time includes
@@ -98,6 +99,21 @@ impl Expect {
     }
 }
 
+fn slowest(expect: &Expect) -> Option<f64> {
+    [expect.up_mbit, expect.down_mbit].into_iter().flatten().reduce(f64::min)
+}
+
+/// Loss probes a second for one path: at most `LOSS_RATE_SHARE` of its own slowest rate, and
+/// of the server link's slowest rate split among the `sharers` probing across it at once, so
+/// that no queue overflows and the count sees the shaper's losses alone.
+fn loss_probe_rate(own_mbit: Option<f64>, server_link_mbit: Option<f64>, sharers: usize) -> f64 {
+    let frame_bits = ((PROBE_SIZE + HEADERS) * 8) as f64;
+    let budget = |mbit: f64| mbit * 1e6 * LOSS_RATE_SHARE / frame_bits;
+    let own = own_mbit.map_or(LOSS_MAX_PPS, budget);
+    let shared = server_link_mbit.map_or(LOSS_MAX_PPS, |m| budget(m) / sharers.max(1) as f64);
+    own.min(shared).min(LOSS_MAX_PPS)
+}
+
 /// Measures `plan`'s links. `stop` aborts between steps.
 pub fn run(plan: &LabPlan, stop: &AtomicBool) -> anyhow::Result<Calibration> {
     let started = Instant::now();
@@ -120,10 +136,12 @@ pub fn run(plan: &LabPlan, stop: &AtomicBool) -> anyhow::Result<Calibration> {
     let rtt = probe_all(&exe, paths.iter().collect(), |_| (RTT_PROBES, RTT_INTERVAL))?;
     check(stop)?;
     let full: Vec<&Path> = paths.iter().filter(|p| p.full).collect();
+    // Every path ends at the server (or crosses its link to the core): all of
+    // them share the server's link, whose rate the profile may cap far below
+    // a home's.
+    let server_link = paths.first().map(|p| slowest(&p.expect)).unwrap_or(None);
     let loss = probe_all(&exe, full.clone(), |p| {
-        let slowest = [p.expect.up_mbit, p.expect.down_mbit].into_iter().flatten().reduce(f64::min);
-        let frame_bits = ((PROBE_SIZE + HEADERS) * 8) as f64;
-        let pps = slowest.map_or(LOSS_MAX_PPS, |m| (m * 1e6 * LOSS_RATE_SHARE / frame_bits).min(LOSS_MAX_PPS));
+        let pps = loss_probe_rate(slowest(&p.expect), server_link, full.len());
         ((pps * LOSS_SECS) as u32, Duration::from_secs_f64(1.0 / pps))
     })?;
     check(stop)?;
@@ -383,6 +401,16 @@ mod tests {
         let e = Expect::across(&[link(40.0, 5.0, 0.0, None, None)]);
         assert!((e.rtt_p95_ms - (40.0 + 5.0 * (1.0 - 0.1f64.sqrt()))).abs() < 0.05, "{}", e.rtt_p95_ms);
         assert_eq!(Expect::across(&[link(0.0, 0.0, 0.0, None, None)]).rtt_p95_ms, 0.0);
+    }
+
+    #[test]
+    fn loss_probes_share_a_capped_server_link() {
+        // 4 Mbit/s at the server, 7 paths probing at once: together within 30 % of it.
+        let pps = loss_probe_rate(Some(5.0), Some(4.0), 7);
+        let frame_bits = ((PROBE_SIZE + HEADERS) * 8) as f64;
+        assert!(7.0 * pps * frame_bits <= 0.3 * 4e6 + 1.0, "{pps} probes/s each");
+        assert_eq!(loss_probe_rate(None, None, 7), LOSS_MAX_PPS);
+        assert_eq!(loss_probe_rate(Some(100.0), Some(100.0), 4), LOSS_MAX_PPS);
     }
 
     #[test]

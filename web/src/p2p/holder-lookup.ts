@@ -9,6 +9,8 @@ const HOLDER_WINDOW = 16;
 const HOLDERS_FRESH_MS = 1_000;
 /** How often the tracker is asked again while awaiting it, ms. */
 const PLANNED_POLL_MS = 200;
+/** A rendition whose swarm named no holder for this long has nobody to wait for, ms. */
+const SWARM_SEEN_MS = 15_000;
 
 export interface HolderLookupHooks {
   whoHas: (rendition: string, from: number, count: number) => Promise<Holder[]>;
@@ -27,6 +29,8 @@ interface Answer {
 export class HolderLookup {
   readonly #hooks: HolderLookupHooks;
   readonly #answers = new Map<string, Answer>();
+  /** When an answer last named a holder of anything, by rendition (performance.now()). */
+  readonly #holdersSeenAt = new Map<string, number>();
 
   constructor(hooks: HolderLookupHooks) {
     this.#hooks = hooks;
@@ -46,6 +50,7 @@ export class HolderLookup {
       }
       known = { from: sequence, at: performance.now(), peers };
       this.#answers.set(rendition, known);
+      if (holdsAnyAtAll(peers)) this.#holdersSeenAt.set(rendition, known.at);
     }
     return [...known.peers.entries()]
       .filter(([peer, held]) => held.has(sequence) && this.#hooks.usable(peer))
@@ -53,10 +58,13 @@ export class HolderLookup {
       .sort((a, b) => this.#hooks.score(b) - this.#hooks.score(a));
   }
 
-  /** Whether the last answer for this rendition named anyone holding anything in its window. */
+  /**
+   * Whether anyone was seen holding segments of this rendition lately. Not
+   * just in the last answer's window: members in step all lack the segment
+   * they are about to fetch, and everything after it, for a moment.
+   */
   #swarmNearby(rendition: string): boolean {
-    const known = this.#answers.get(rendition);
-    return known !== undefined && holdsAnyAtAll(known.peers);
+    return performance.now() - (this.#holdersSeenAt.get(rendition) ?? Number.NEGATIVE_INFINITY) < SWARM_SEEN_MS;
   }
 
   /**
