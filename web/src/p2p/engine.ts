@@ -29,11 +29,11 @@ const PLANNED_WAIT_MS = 3_000;
  * fetching it for the room is one HTTP fetch and one hop away, which is about
  * what an HTTP fetch shared with everyone else in the room takes, ms.
  */
-const PLANNED_URGENT_WAIT_MS = 2_000;
+const PLANNED_URGENT_WAIT_MS = 1_500;
+/** A transfer the player waits for is given up only when it stops moving, sooner than others. */
+const URGENT_ABANDON = { stallSecs: 1, httpReserveSecs: Number.NEGATIVE_INFINITY };
 /** Holders connected to in the background when a lookup names them, at most. */
 const WARM_UP_PEERS = 2;
-/** How long a connection may take to open for a segment the player needs now, ms. */
-const URGENT_CONNECT_MS = 1_500;
 /** Segments behind / ahead of the playhead pinned in the cache. */
 const PIN_BEHIND = 2;
 const PIN_AHEAD = 15;
@@ -201,7 +201,7 @@ export class P2PEngine extends EventTarget {
     // The room's fetcher of a segment still takes it from a peer that already
     // holds it (one that joined earlier, or fetched it under the plan before a
     // join changed it): HTTP only when nobody has it.
-    const holders = urgentFromRoom
+    const found = urgentFromRoom
       ? await this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_URGENT_WAIT_MS, () => true)
       : !early
         ? []
@@ -214,7 +214,9 @@ export class P2PEngine extends EventTarget {
               () => until() - 0.2 >= this.config.httpDeadlineSecs,
             )
           : await this.#holders.holdersOf(rendition, sequence);
-    this.#warmUp(holders, rendition);
+    this.#warmUp(found, rendition);
+    // Needed now: only a holder already linked, no connection set-up on the way.
+    const holders = urgentFromRoom ? found.filter((peer) => this.#pool.isOpen(peer)) : found;
     const decision = chooseSource(
       {
         p2pEnabled: true,
@@ -319,14 +321,14 @@ export class P2PEngine extends EventTarget {
   ): Promise<Uint8Array | HttpReason> {
     const info = this.index.get(rendition, sequence);
     if (info === undefined) return 'absent';
-    const slackMs = urgent ? URGENT_CONNECT_MS : (until() - this.config.httpDeadlineSecs) * 1000;
+    const slackMs = urgent ? 0 : (until() - this.config.httpDeadlineSecs) * 1000;
     let entry;
     try {
       entry = await this.#pool.connect(peer, rendition, Math.min(this.config.connectTimeoutMs, slackMs));
     } catch {
       return 'connect_failed';
     }
-    const abandon = urgent ? { ...DEFAULT_ABANDON, httpReserveSecs: Number.NEGATIVE_INFINITY } : DEFAULT_ABANDON;
+    const abandon = urgent ? URGENT_ABANDON : DEFAULT_ABANDON;
     const bytes = await downloadBeforeDeadline(entry, { rendition, sequence }, info.sizeBytes, until, signal, abandon);
     if (typeof bytes === 'string') return bytes;
     this.throughput.sample(bytes.length, (bytes.length / Math.max(entry.downloadBytesPerSec, 1)) * 1000);

@@ -84,7 +84,7 @@ export interface AbandonPolicy {
   httpReserveSecs: number;
 }
 
-export const DEFAULT_ABANDON: AbandonPolicy = { stallSecs: 1.5, httpReserveSecs: 2 };
+export const DEFAULT_ABANDON: AbandonPolicy = { stallSecs: 1.5, httpReserveSecs: 3 };
 
 /** Whether to give up on a peer transfer and fetch over HTTP, and why. */
 export function shouldAbandon(
