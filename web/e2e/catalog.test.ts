@@ -81,6 +81,12 @@ describe('catalog and player', () => {
     expect(state.width).toBeGreaterThan(0);
     expect(state.error).toBeNull();
     expect(await page.locator('select[aria-label="Quality"] option').allTextContents()).toEqual(['Auto', '720p', '480p', '360p', '240p']);
+    // The first segment is the lowest rendition's: hls.js alone took the
+    // master playlist's first (best) one, which took 8 s on a slow shared uplink.
+    const firstSegment = await page.evaluate(
+      () => performance.getEntriesByType('resource').find((e) => /\/seg_\d+\.ts/.test(e.name))?.name ?? '',
+    );
+    expect(firstSegment).toMatch(/\/240p\/seg_\d+\.ts/);
     await page.screenshot({ path: join(screenshotDir, 'movie-desktop.png') });
   });
 

@@ -109,7 +109,11 @@ describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => 
     const viewer = await report(downloader);
     console.log(`closed the uploader with ${inFlight} bytes of a segment in flight; reasons ${JSON.stringify(viewer.stats.httpReasons)}`);
     expect(inFlight).toBeGreaterThan(0);
-    const abandoned = viewer.segments.filter((s) => s.source === 'http' && (s.reason === 'peer_closed' || s.reason === 'stalled'));
+    // Given up when the link closed, when it stopped moving, or (this uploader
+    // is slow) when it could no longer finish in time: HTTP either way.
+    const abandoned = viewer.segments.filter(
+      (s) => s.source === 'http' && (s.reason === 'peer_closed' || s.reason === 'stalled' || s.reason === 'late'),
+    );
     expect(abandoned.length, 'the interrupted segment came over HTTP').toBeGreaterThanOrEqual(1);
     expect(viewer.stalls).toBe(0);
     expect(viewer.hlsErrors.filter((e) => e.includes('fatal'))).toEqual([]);
