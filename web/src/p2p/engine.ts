@@ -185,6 +185,9 @@ export class P2PEngine extends EventTarget {
       info.startSecs < this.#initialChunkFrom + this.config.initialChunkSecs;
     const early = !inInitialChunk && until() >= this.config.httpDeadlineSecs;
     const planned = this.#plannedFetcher(sequence);
+    // The room's fetcher of a segment still takes it from a peer that already
+    // holds it (one that joined earlier, or fetched it under the plan before a
+    // join changed it): HTTP only when nobody has it.
     const heldByPeers = planned === 'me' && early ? await this.#holders.holdersOf(rendition, sequence) : [];
     if (planned === 'me' && this.#prefetch !== undefined && heldByPeers.length === 0) {
       // This member fetches it for the room: that one fetch serves the player too.
@@ -198,22 +201,7 @@ export class P2PEngine extends EventTarget {
     // even when the player needs it now (a start or a seek): that member
     // fetches it at once, and so every member fetches a different segment.
     const urgentFromRoom = !early && planned === 'other';
-    // The room's fetcher of a segment still takes it from a peer that already
-    // holds it (one that joined earlier, or fetched it under the plan before a
-    // join changed it): HTTP only when nobody has it.
-    const found = urgentFromRoom
-      ? await this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_URGENT_WAIT_MS, () => true)
-      : !early
-        ? []
-        : planned === 'other'
-          ? await this.#holders.awaitHolders(
-              rendition,
-              sequence,
-              signal,
-              PLANNED_WAIT_MS,
-              () => until() - 0.2 >= this.config.httpDeadlineSecs,
-            )
-          : await this.#holders.holdersOf(rendition, sequence);
+    const found = await this.#findHolders(rendition, sequence, planned, early, until, signal);
     this.#warmUp(found, rendition);
     // Needed now: only a holder already linked, no connection set-up on the way.
     const holders = urgentFromRoom ? found.filter((peer) => this.#pool.isOpen(peer)) : found;
@@ -339,6 +327,27 @@ export class P2PEngine extends EventTarget {
     }
     this.#counters.of(rendition).peer += bytes.length;
     return bytes;
+  }
+
+  /**
+   * Holders worth asking: none for a segment due too soon (unless another
+   * member fetches it for the room: awaited briefly), the room fetcher's copy
+   * awaited while there is time, anyone's otherwise.
+   */
+  #findHolders(
+    rendition: string,
+    sequence: number,
+    planned: 'me' | 'other' | undefined,
+    early: boolean,
+    until: () => number,
+    signal: AbortSignal,
+  ): Promise<string[]> {
+    if (planned === 'other') {
+      return early
+        ? this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_WAIT_MS, () => until() - 0.2 >= this.config.httpDeadlineSecs)
+        : this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_URGENT_WAIT_MS, () => true);
+    }
+    return early ? this.#holders.holdersOf(rendition, sequence) : Promise.resolve([]);
   }
 
   /** Connects in the background to the best holders not linked yet, so the next transfer starts at once. */

@@ -32,9 +32,8 @@ function server() {
       waiting.set(url, (body) => resolve(new Response(body.slice().buffer)));
     });
   });
-  const answer = async (n: number, body = segment(n)): Promise<void> => {
+  const answer = (n: number, body = segment(n)): void => {
     waiting.get(`/seg/${n}`)?.(body);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   };
   return { requested, answer };
 }
@@ -56,7 +55,8 @@ function prefetch(options: { mine: (n: number) => boolean; held?: number[]; play
   return { room, cache, fetched };
 }
 
-const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+/** Waits (up to vitest's default 1 s) until `check` passes: hashing runs off the event loop. */
+const eventually = (check: () => void): Promise<void> => vi.waitFor(check);
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -66,14 +66,14 @@ describe('RoomPrefetch', () => {
     const { room, cache, fetched } = prefetch({ mine: (n) => n % 3 === 1 });
     room.setEnabled(true);
     room.tick();
-    await settle();
-    expect(http.requested).toEqual(['/seg/1']);
-    await http.answer(1);
-    expect(http.requested).toEqual(['/seg/1', '/seg/4']);
-    await http.answer(4);
+    await eventually(() => expect(http.requested).toEqual(['/seg/1']));
+    http.answer(1);
+    await eventually(() => expect(http.requested).toEqual(['/seg/1', '/seg/4']));
+    http.answer(4);
+    await eventually(() => expect(fetched).toEqual([1, 4]));
     // 8 s ahead of 0 s reaches segment 4: nothing more to fetch.
+    room.tick();
     expect(http.requested).toEqual(['/seg/1', '/seg/4']);
-    expect(fetched).toEqual([1, 4]);
     expect(cache.holdings('240p')).toEqual([1, 4]);
     room.destroy();
   });
@@ -83,11 +83,10 @@ describe('RoomPrefetch', () => {
     const { room, cache } = prefetch({ mine: () => true, held: [0, 1] });
     room.setEnabled(true);
     room.tick();
-    await settle();
-    expect(http.requested).toEqual(['/seg/2']);
-    await http.answer(2, segment(99));
+    await eventually(() => expect(http.requested).toEqual(['/seg/2']));
+    http.answer(2, segment(99));
+    await eventually(() => expect(http.requested.at(-1)).toBe('/seg/3'));
     expect(cache.holdings('240p')).toEqual([]);
-    expect(http.requested.at(-1)).toBe('/seg/3');
     room.destroy();
   });
 
@@ -96,13 +95,12 @@ describe('RoomPrefetch', () => {
     const { room } = prefetch({ mine: (n) => n % 2 === 0 });
     room.setEnabled(true);
     room.tick();
-    await settle();
+    await eventually(() => expect(http.requested).toEqual(['/seg/0']));
     const same = room.fetchNow('240p', 0);
     const beside = room.fetchNow('240p', 8);
-    await settle();
-    expect(http.requested).toEqual(['/seg/0', '/seg/8']);
-    await http.answer(0);
-    await http.answer(8);
+    await eventually(() => expect(http.requested).toEqual(['/seg/0', '/seg/8']));
+    http.answer(0);
+    http.answer(8);
     expect(await same).toEqual(segment(0));
     expect(await beside).toEqual(segment(8));
     room.destroy();
@@ -124,17 +122,16 @@ describe('RoomPrefetch', () => {
       onFetched: () => {},
     });
     room.tick();
-    await settle();
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(http.requested).toEqual([]);
     room.setEnabled(true);
     room.tick();
-    await settle();
-    expect(http.requested).toEqual(['/seg/0']);
+    await eventually(() => expect(http.requested).toEqual(['/seg/0']));
     state.playhead = 14;
     room.tick();
-    await settle();
-    expect(http.requested).toEqual(['/seg/0', '/seg/7']);
-    await http.answer(0);
+    await eventually(() => expect(http.requested).toEqual(['/seg/0', '/seg/7']));
+    http.answer(0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(cache.holdings('240p')).toEqual([]);
     room.destroy();
   });
