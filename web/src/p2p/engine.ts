@@ -189,11 +189,11 @@ export class P2PEngine extends EventTarget {
     // holds it (one that joined earlier, or fetched it under the plan before a
     // join changed it): HTTP only when nobody has it.
     const heldByPeers = planned === 'me' && early ? await this.#holders.holdersOf(rendition, sequence) : [];
-    if (planned === 'me' && this.#prefetch !== undefined && heldByPeers.length === 0) {
+    if (planned === 'me' && this.#prefetch !== undefined && heldByPeers.length === 0 && !signal.aborted) {
       // This member fetches it for the room: that one fetch serves the player too.
-      const fetched = await this.#prefetch.fetchNow(rendition, sequence);
+      const fetched = await this.#prefetch.fetchNow(rendition, sequence, signal);
       if (fetched !== undefined) {
-        this.#delivered({ rendition, sequence, bytes: fetched.length, source: 'cache' });
+        this.#delivered({ rendition, sequence, bytes: fetched.length, source: 'http', reason: 'assigned' });
         return { bytes: fetched, source: 'cache' };
       }
     }
@@ -319,12 +319,12 @@ export class P2PEngine extends EventTarget {
     const abandon = urgent ? URGENT_ABANDON : DEFAULT_ABANDON;
     const bytes = await downloadBeforeDeadline(entry, { rendition, sequence }, info.sizeBytes, until, signal, abandon);
     if (typeof bytes === 'string') return bytes;
-    this.throughput.sample(bytes.length, (bytes.length / Math.max(entry.downloadBytesPerSec, 1)) * 1000);
     if (!(await verifySegment(bytes, info.sha256))) {
       this.#counters.verificationFailures += 1;
       this.#pool.ban(peer, rendition, 'bad_segment');
       return 'bad_hash';
     }
+    this.throughput.sample(bytes.length, (bytes.length / Math.max(entry.downloadBytesPerSec, 1)) * 1000);
     this.#counters.of(rendition).peer += bytes.length;
     return bytes;
   }

@@ -70,11 +70,6 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
       }
       const sequence = frag.sn;
       const signal = this.#abort.signal;
-      // While the engine works (cache, peers, the room's fetcher), hls.js's
-      // abandon rules would read "no bytes yet" as a slow HTTP load and switch
-      // down: loaded === total tells them this load is not theirs to judge.
-      // The engine keeps its own deadline and falls back to HTTP in time.
-      this.stats.loaded = this.stats.total = 1;
       void engine.fromPeers(rendition, sequence, signal).then(
         (result) => {
           if (signal.aborted) return;

@@ -85,14 +85,16 @@ export class PeerPool {
 
   /** The open link to a peer, connecting first when there is none. */
   async connect(peer: string, rendition: string, timeoutMs: number): Promise<PeerEntry> {
-    let entry = this.#peers.get(peer);
-    if (entry === undefined || entry.link.closed) {
-      entry = this.#add(peer, rendition);
-      if (entry === undefined) throw new Error('no room for another peer');
-      const connection = entry.connection;
+    const existing = this.#peers.get(peer);
+    // Several callers may wait for one connection (a background warm-up and a
+    // download): only the one that opened it counts its failure.
+    const opens = existing === undefined || existing.link.closed;
+    const opening = opens ? this.#add(peer, rendition) : existing;
+    if (opening === undefined) throw new Error('no room for another peer');
+    if (opens) {
+      const connection = opening.connection;
       void connection.offer().catch(() => connection.close());
     }
-    const opening = entry;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('timeout')), Math.max(timeoutMs, 0));
@@ -102,8 +104,10 @@ export class PeerPool {
       this.#backoff.delete(peer);
       return opening;
     } catch (error) {
-      const failures = (this.#backoff.get(peer)?.failures ?? 0) + 1;
-      this.#backoff.set(peer, { failures, until: performance.now() + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (failures - 1)) });
+      if (opens) {
+        const failures = (this.#backoff.get(peer)?.failures ?? 0) + 1;
+        this.#backoff.set(peer, { failures, until: performance.now() + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (failures - 1)) });
+      }
       if (opening.connection.channel.readyState !== 'open') this.drop(peer);
       throw error;
     } finally {

@@ -13,6 +13,8 @@ import { verifySegment } from './verify';
 
 /** How often the window is looked at, ms. */
 const TICK_MS = 250;
+/** A fetch with no response headers by then has failed, ms. */
+const FIRST_BYTE_TIMEOUT_MS = 10_000;
 /** A failed fetch is not tried again for this long, ms. */
 const RETRY_AFTER_MS = 2_000;
 
@@ -38,7 +40,7 @@ export interface RoomPrefetchHooks {
 interface InFlight {
   rendition: string;
   sequence: number;
-  /** Asked for by the player (not fetched ahead). */
+  /** Asked for by the player (not only fetched ahead). */
   asked: boolean;
   abort: AbortController;
   done: Promise<Uint8Array | undefined>;
@@ -69,10 +71,15 @@ export class RoomPrefetch {
    * under way, or one started now beside the one ahead. Its bytes, or
    * undefined when it failed (or there is no URL for it yet).
    */
-  fetchNow(rendition: string, sequence: number): Promise<Uint8Array | undefined> {
+  fetchNow(rendition: string, sequence: number, signal: AbortSignal): Promise<Uint8Array | undefined> {
     const pending = this.#inFlight.get(key(rendition, sequence));
-    if (pending !== undefined) return pending.done;
-    return this.#start(rendition, sequence, true)?.done ?? Promise.resolve(undefined);
+    const fetch = pending ?? this.#start(rendition, sequence, true);
+    if (fetch === undefined) return Promise.resolve(undefined);
+    // The player wants it now: a seek (or a destroyed player) ends the wait and the fetch.
+    fetch.asked = true;
+    const onAbort = (): void => this.#abort(fetch);
+    signal.addEventListener('abort', onAbort, { once: true });
+    return fetch.done.finally(() => signal.removeEventListener('abort', onAbort));
   }
 
   tick(): void {
@@ -90,6 +97,7 @@ export class RoomPrefetch {
   }
 
   destroy(): void {
+    this.#enabled = false;
     clearInterval(this.#timer);
     for (const f of [...this.#inFlight.values()]) this.#abort(f);
   }
@@ -132,7 +140,9 @@ export class RoomPrefetch {
           return undefined;
         }
         const started = performance.now();
-        const response = await fetch(url, { signal: abort.signal });
+        // As hls.js's own loader does: no answer in 10 s is a failed load (then hls.js's loader tries).
+        const noAnswer = setTimeout(() => abort.abort(), FIRST_BYTE_TIMEOUT_MS);
+        const response = await fetch(url, { signal: abort.signal }).finally(() => clearTimeout(noAnswer));
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         const bytes = new Uint8Array(await response.arrayBuffer());
         if (!(await verifySegment(bytes, info.sha256))) throw new Error('bad hash');

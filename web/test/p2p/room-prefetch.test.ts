@@ -96,13 +96,29 @@ describe('RoomPrefetch', () => {
     room.setEnabled(true);
     room.tick();
     await eventually(() => expect(http.requested).toEqual(['/seg/0']));
-    const same = room.fetchNow('240p', 0);
-    const beside = room.fetchNow('240p', 8);
+    const player = new AbortController();
+    const same = room.fetchNow('240p', 0, player.signal);
+    const beside = room.fetchNow('240p', 8, player.signal);
     await eventually(() => expect(http.requested).toEqual(['/seg/0', '/seg/8']));
     http.answer(0);
     http.answer(8);
     expect(await same).toEqual(segment(0));
     expect(await beside).toEqual(segment(8));
+    room.destroy();
+  });
+
+  it('gives up an asked-for fetch when the player does', async () => {
+    const http = server();
+    const { room, cache } = prefetch({ mine: () => false });
+    room.setEnabled(true);
+    const player = new AbortController();
+    const asked = room.fetchNow('240p', 3, player.signal);
+    await eventually(() => expect(http.requested).toEqual(['/seg/3']));
+    player.abort();
+    expect(await asked).toBeUndefined();
+    http.answer(3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(cache.holdings('240p')).toEqual([]);
     room.destroy();
   });
 
