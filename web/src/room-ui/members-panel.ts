@@ -72,6 +72,10 @@ export class MembersPanel {
   }
 
   #render(): void {
+    // Which menu is open is read from the page itself, not from `toggle`
+    // events: those arrive a task later, and a redraw in between (a health
+    // update) would close a menu the host has just opened.
+    this.#openMenu = this.#list.querySelector<HTMLDetailsElement>('details.member-menu[open]')?.dataset.member;
     const iAmHost = this.#members.find((m) => m.id === this.#me)?.role === 'host';
     this.#policyRow.hidden = !iAmHost;
     this.#list.replaceChildren(...this.#members.map((m) => this.#item(m, iAmHost)));
@@ -103,8 +107,8 @@ export class MembersPanel {
     const action = (label: string, message: RoomClientMessage, confirmText?: string): HTMLElement =>
       h('button', {
         type: 'button',
-        onclick: () => {
-          this.#openMenu = undefined;
+        onclick: (event: Event) => {
+          (event.currentTarget as HTMLElement).closest('details')?.removeAttribute('open');
           if (confirmText === undefined || confirm(confirmText)) this.#send(message);
         },
       }, label);
@@ -112,9 +116,9 @@ export class MembersPanel {
     // The list is drawn anew on every roster or health update (every few
     // seconds): the open menu stays open across it, or it would close under
     // the host's pointer.
-    const menu = h(
+    return h(
       'details',
-      { class: 'member-menu', open: this.#openMenu === member.id },
+      { class: 'member-menu', 'data-member': member.id, open: this.#openMenu === member.id },
       h('summary', { 'aria-label': `Actions for ${member.name}` }, '⋯'),
       h(
         'div',
@@ -128,10 +132,5 @@ export class MembersPanel {
         ),
       ),
     );
-    menu.addEventListener('toggle', () => {
-      if (menu.open) this.#openMenu = member.id;
-      else if (this.#openMenu === member.id) this.#openMenu = undefined;
-    });
-    return menu;
   }
 }
