@@ -80,6 +80,13 @@ impl CatalogStore {
     pub async fn list(&self, query: &ListQuery) -> Result<(Vec<Movie>, i64), sqlx::Error> {
         let (rows, total) = match query.like_pattern() {
             Some(pattern) => {
+                let total: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM movies \
+                     WHERE LOWER(title) LIKE $1 ESCAPE '\\' OR LOWER(description) LIKE $1 ESCAPE '\\'",
+                )
+                .bind(&pattern)
+                .fetch_one(self.pool())
+                .await?;
                 let rows = sqlx::query(
                     "SELECT id, title, description, year, duration_ms, created_at_ms FROM movies \
                      WHERE LOWER(title) LIKE $1 ESCAPE '\\' OR LOWER(description) LIKE $1 ESCAPE '\\' \
@@ -90,16 +97,10 @@ impl CatalogStore {
                 .bind(query.offset())
                 .fetch_all(self.pool())
                 .await?;
-                let total: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM movies \
-                     WHERE LOWER(title) LIKE $1 ESCAPE '\\' OR LOWER(description) LIKE $1 ESCAPE '\\'",
-                )
-                .bind(&pattern)
-                .fetch_one(self.pool())
-                .await?;
                 (rows, total)
             }
             None => {
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM movies").fetch_one(self.pool()).await?;
                 let rows = sqlx::query(
                     "SELECT id, title, description, year, duration_ms, created_at_ms FROM movies \
                      ORDER BY created_at_ms DESC, id LIMIT $1 OFFSET $2",
@@ -108,10 +109,12 @@ impl CatalogStore {
                 .bind(query.offset())
                 .fetch_all(self.pool())
                 .await?;
-                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM movies").fetch_one(self.pool()).await?;
                 (rows, total)
             }
         };
+        // The count and the page are two reads: a movie added between them
+        // must not make a page that lists it say there are fewer.
+        let total = total.max(query.offset() + rows.len() as i64);
         let movies = rows.iter().map(movie_from_row).collect::<Result<_, _>>()?;
         Ok((movies, total))
     }
