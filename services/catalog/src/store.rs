@@ -114,7 +114,7 @@ impl CatalogStore {
         };
         // The count and the page are two reads: a movie added between them
         // must not make a page that lists it say there are fewer.
-        let total = total.max(query.offset() + rows.len() as i64);
+        let total = if rows.is_empty() { total } else { total.max(query.offset() + rows.len() as i64) };
         let movies = rows.iter().map(movie_from_row).collect::<Result<_, _>>()?;
         Ok((movies, total))
     }
