@@ -50,7 +50,7 @@ export class HolderLookup {
       }
       known = { from: sequence, at: performance.now(), peers };
       this.#answers.set(rendition, known);
-      if (holdsAnyAtAll(peers)) this.#holdersSeenAt.set(rendition, known.at);
+      if ([...peers.values()].some((held) => held.size > 0)) this.#holdersSeenAt.set(rendition, known.at);
     }
     return [...known.peers.entries()]
       .filter(([peer, held]) => held.has(sequence) && this.#hooks.usable(peer))
@@ -90,11 +90,6 @@ export class HolderLookup {
       await new Promise((resolve) => setTimeout(resolve, PLANNED_POLL_MS));
     }
   }
-}
-
-function holdsAnyAtAll(peers: Map<string, Set<number>>): boolean {
-  for (const held of peers.values()) if (held.size > 0) return true;
-  return false;
 }
 
 function holdsAny(peers: Map<string, Set<number>>, sequence: number): boolean {
