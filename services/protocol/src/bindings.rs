@@ -12,8 +12,8 @@ mod tests {
     use crate::SegmentRanges;
     use crate::lobby::{LobbyClientMessage, LobbyServerMessage, UserView};
     use crate::room::{
-        BanView, ChatKind, ChatMessage, ControlPolicy, MemberHealth, MemberView, PlaybackCommand, PlaybackState,
-        Reaction, Role, RoomClientMessage, RoomServerMessage, StreamKind,
+        BanView, ChatKind, ChatMessage, ControlPolicy, MemberHealth, MemberView, OriginFetch, PlaybackCommand,
+        PlaybackState, Reaction, Role, RoomClientMessage, RoomServerMessage, StreamKind,
     };
     use crate::tracker::{ClientMessage, Holder, ReportReason, ServerMessage, Signal, SwarmKey};
 
@@ -40,6 +40,7 @@ mod tests {
             one::<Role>(),
             one::<MemberView>(),
             one::<MemberHealth>(),
+            one::<OriginFetch>(),
             one::<StreamKind>(),
             one::<Reaction>(),
             one::<BanView>(),
@@ -54,13 +55,14 @@ mod tests {
 
     /// The room limits the page checks before the server would refuse.
     fn limits() -> String {
-        use crate::room::{MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS};
+        use crate::room::{MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_ORIGIN_FETCHES, MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS};
         let mut text = String::from("// Generated from services/protocol/src/room.rs. Do not edit.\n\n");
         for (name, value) in [
             ("MAX_NAME_CHARS", MAX_NAME_CHARS),
             ("MAX_CHAT_CHARS", MAX_CHAT_CHARS),
             ("MAX_SIGNAL_BYTES", MAX_SIGNAL_BYTES),
             ("MAX_VIDEO_SENDERS", MAX_VIDEO_SENDERS),
+            ("MAX_ORIGIN_FETCHES", MAX_ORIGIN_FETCHES),
         ] {
             text.push_str(&format!("export const {name} = {value};\n"));
         }

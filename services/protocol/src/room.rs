@@ -132,6 +132,12 @@ pub enum RoomClientMessage {
         #[serde(default)]
         #[ts(optional)]
         shared_bytes: Option<f64>,
+        /// Segments this member fetched over HTTP since its last status, at
+        /// most `MAX_ORIGIN_FETCHES`: the room measures what its origin can
+        /// serve from them, and the players pick a rendition it can carry.
+        #[serde(default)]
+        #[ts(optional)]
+        origin_fetches: Option<Vec<OriginFetch>>,
     },
     /// Answered by `pong` with the server's clock, for the clock offset.
     Ping {
@@ -289,6 +295,18 @@ pub struct ChatMessage {
 /// Longest chat nonce, characters.
 pub const MAX_NONCE_CHARS: usize = 64;
 
+/// One segment fetched over HTTP, on the server's clock (ms since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct OriginFetch {
+    pub start_ms: f64,
+    pub end_ms: f64,
+    pub bytes: f64,
+}
+
+/// Most origin fetches one status may carry.
+pub const MAX_ORIGIN_FETCHES: usize = 16;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Reaction {
     pub emoji: String,
@@ -357,6 +375,12 @@ pub enum RoomServerMessage {
     /// Everyone's sync health, at most every couple of seconds, when it changed.
     Health {
         members: Vec<MemberHealth>,
+        /// What the origin served the room's HTTP fetches at lately, bytes/s:
+        /// their bytes over the time any of them was under way (none: too
+        /// little measured yet).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        origin_bytes_per_sec: Option<f64>,
     },
     /// Who fetches which segment over HTTP for everyone: segment `n` (of
     /// any rendition) is fetched by `slots[n % slots.len()]`, and the other

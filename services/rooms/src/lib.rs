@@ -16,6 +16,7 @@ pub mod lobby_relay;
 pub mod lobby_session;
 pub mod members;
 pub mod metrics;
+pub mod origin_load;
 pub mod password;
 pub mod password_guard;
 pub mod playback;

@@ -18,6 +18,7 @@ import { formatDuration } from '../format';
 import { NAME_CHOSEN_EVENT, NAME_KEY } from '../lobby/presence-panel';
 import { createPlayer, rtcIceServers, type PlayerHandle, webSocketUrl } from '../player/hls-player';
 import { loadPreferences } from '../player/preferences';
+import { RoomRendition } from '../player/room-rendition';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
 import { MAX_NAME_CHARS } from '../protocol/limits';
 import type { StreamKind } from '../protocol/StreamKind';
@@ -25,6 +26,7 @@ import { ChatPanel } from '../room-ui/chat-panel';
 import { inviteBox } from '../room-ui/invite-box';
 import { MembersPanel } from '../room-ui/members-panel';
 import { P2PPanel } from '../room-ui/p2p-panel';
+import { OriginFetchLog } from '../rooms/origin-fetches';
 import { RoomClient } from '../rooms/room-client';
 import { SyncController } from '../rooms/sync-controller';
 import { h, mount } from '../ui/dom';
@@ -149,6 +151,9 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
 
   let player: PlayerHandle | undefined;
   let fetchPlan: string[] = [];
+  /** The room's one rendition for a sharing player, from what its origin serves the room at. */
+  let rendition: RoomRendition | undefined;
+  let originBytesPerSec: number | undefined;
   /** The host's own file, while it plays instead of the movie. */
   let localFile: LocalFile | undefined;
   /** Someone's file this page shows instead of the movie. */
@@ -180,7 +185,12 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       fetchPlan = slots;
       player?.engine.setFetchPlan(slots, room.member);
     },
-    onHealth: (members) => membersPanel.health(members),
+    onHealth: (members, origin) => {
+      membersPanel.health(members);
+      if (origin === undefined) return;
+      originBytesPerSec = origin;
+      rendition?.originMeasured(origin);
+    },
     onBans: (bans) => membersPanel.bans(bans),
     onChat: (message) => chat.add(message),
     onReactions: (message, reactions) => chat.reactions(message, reactions),
@@ -209,6 +219,8 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     },
   });
   room.sharedBytes = () => player?.engine.stats().uploadedBytes;
+  const originFetches = new OriginFetchLog(() => room.serverNow());
+  room.originFetches = () => originFetches.take();
   let sync = new SyncController(video, room);
 
   const mesh = new MediaMesh((to, signal) => room.signal(to, signal), {
@@ -259,6 +271,10 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     const preferences = loadPreferences();
     player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position);
     player.engine.setFetchPlan(fetchPlan, room.member);
+    if (preferences.p2p) {
+      rendition = new RoomRendition(player.hls, HlsPlayer);
+      if (originBytesPerSec !== undefined) rendition.originMeasured(originBytesPerSec);
+    }
     // Sharing members split the room's HTTP fetching (the room answers with its plan).
     room.share(preferences.p2p && preferences.upload, preferences.uploadBytesPerSec);
     if (localFile !== undefined || remoteFileFrom !== undefined) player.hls.stopLoad();
@@ -411,6 +427,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     chat.close();
     p2p.close();
     room.leave();
+    originFetches.stop();
     player?.destroy();
     window.cinemeshRoom = undefined;
   };

@@ -26,4 +26,10 @@ presence_pass: string, room: string, movie: string, policy: ControlPolicy, membe
 /**
  * The last `CHAT_HISTORY` messages, oldest first.
  */
-chat: Array<ChatMessage>, server_ms: number, } | { "type": "pong", t: number, server_ms: number, } | { "type": "playback", state: PlaybackState, by?: string, } | { "type": "bans", bans: Array<BanView>, } | { "type": "members_changed", changed: Array<MemberView>, left: Array<string>, policy: ControlPolicy, } | { "type": "chat", message: ChatMessage, } | { "type": "reactions", message: number, reactions: Array<Reaction>, } | { "type": "typing", member: string, active: boolean, } | { "type": "health", members: Array<MemberHealth>, } | { "type": "fetch_plan", slots: Array<string>, } | { "type": "signal", from: string, data: unknown, } | { "type": "error", code: string, message: string, };
+chat: Array<ChatMessage>, server_ms: number, } | { "type": "pong", t: number, server_ms: number, } | { "type": "playback", state: PlaybackState, by?: string, } | { "type": "bans", bans: Array<BanView>, } | { "type": "members_changed", changed: Array<MemberView>, left: Array<string>, policy: ControlPolicy, } | { "type": "chat", message: ChatMessage, } | { "type": "reactions", message: number, reactions: Array<Reaction>, } | { "type": "typing", member: string, active: boolean, } | { "type": "health", members: Array<MemberHealth>, 
+/**
+ * What the origin served the room's HTTP fetches at lately, bytes/s:
+ * their bytes over the time any of them was under way (none: too
+ * little measured yet).
+ */
+origin_bytes_per_sec?: number, } | { "type": "fetch_plan", slots: Array<string>, } | { "type": "signal", from: string, data: unknown, } | { "type": "error", code: string, message: string, };

@@ -7,6 +7,7 @@ import type { ChatMessage } from '../protocol/ChatMessage';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
 import type { MemberHealth } from '../protocol/MemberHealth';
 import type { MemberView } from '../protocol/MemberView';
+import type { OriginFetch } from '../protocol/OriginFetch';
 import type { Reaction } from '../protocol/Reaction';
 import type { PlaybackCommand } from '../protocol/PlaybackCommand';
 import type { PlaybackState } from '../protocol/PlaybackState';
@@ -39,8 +40,9 @@ export interface RoomEvents {
   onReactions?: (message: number, reactions: Reaction[]) => void;
   /** Someone else started or stopped typing. */
   onTyping?: (member: string, active: boolean) => void;
-  /** Everyone's sync health (buffering, offset), when it changed. */
-  onHealth?: (members: MemberHealth[]) => void;
+  /** Everyone's sync health (buffering, offset), when it changed, and what
+   * the origin serves the room's HTTP fetches at (bytes/s; undefined: not measured yet). */
+  onHealth?: (members: MemberHealth[], originBytesPerSec: number | undefined) => void;
   /** The room's bans (the host only gets them). */
   onBans?: (bans: BanView[]) => void;
   /** Who fetches which segment for the room (empty: everyone for itself). */
@@ -82,6 +84,8 @@ export class RoomClient {
   readonly chat: ChatMessage[] = [];
   /** Bytes this page's player has uploaded to peers, reported with the status. */
   sharedBytes: (() => number | undefined) | undefined;
+  /** Segments this page fetched over HTTP since the last status, reported with it. */
+  originFetches: (() => OriginFetch[]) | undefined;
   readonly #name: string;
   readonly #password: string | undefined;
   readonly #events: RoomEvents;
@@ -138,6 +142,8 @@ export class RoomClient {
     if (offsetMs !== undefined) message.offset_ms = Math.round(offsetMs);
     const sharedBytes = this.sharedBytes?.();
     if (sharedBytes !== undefined) message.shared_bytes = sharedBytes;
+    const fetches = this.originFetches?.() ?? [];
+    if (fetches.length > 0) message.origin_fetches = fetches;
     this.#send(message);
   }
 
@@ -265,7 +271,7 @@ export class RoomClient {
         this.#events.onTyping?.(message.member, message.active);
         break;
       case 'health':
-        this.#events.onHealth?.(message.members);
+        this.#events.onHealth?.(message.members, message.origin_bytes_per_sec);
         break;
       case 'fetch_plan':
         this.#events.onFetchPlan?.(message.slots);

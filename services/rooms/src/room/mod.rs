@@ -12,8 +12,8 @@ use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_common::swarm_token::now_unix_secs;
 use cinemesh_protocol::room::{
     CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MAX_NONCE_CHARS,
-    MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS, MemberHealth, MemberId, MemberView, PlaybackCommand, ROOM_PROTOCOL_VERSION,
-    Reaction, Role, RoomClientMessage, RoomServerMessage, StreamKind,
+    MAX_ORIGIN_FETCHES, MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS, MemberHealth, MemberId, MemberView, PlaybackCommand,
+    ROOM_PROTOCOL_VERSION, Reaction, Role, RoomClientMessage, RoomServerMessage, StreamKind,
 };
 use cinemesh_protocol::room_relay::ConnectionKey;
 use sha2::{Digest, Sha256};
@@ -24,6 +24,7 @@ use crate::bans::Bans;
 use crate::delivery::{Attachment, Frame, Route, fan_out, frame_of};
 use crate::fetch_plan::{UploadCap, plan};
 use crate::members::{DisplayName, Members};
+use crate::origin_load::{self, OriginLoad};
 use crate::playback::PlaybackClock;
 use crate::store::{RoomStore, RoomWrite, StoredMember, StoredRoom};
 
@@ -144,6 +145,9 @@ pub struct Room {
     health: HashMap<MemberId, MemberHealth>,
     health_changed: bool,
     health_sent_ms: i64,
+    /// The segments members fetched over HTTP lately, and what they make of the origin.
+    origin: OriginLoad,
+    origin_bytes_per_sec: Option<f64>,
     wait: Option<Wait>,
     /// Members the room stopped waiting for; they catch up on their own.
     catching_up: HashSet<MemberId>,
@@ -252,6 +256,8 @@ impl Room {
             health: HashMap::new(),
             health_changed: false,
             health_sent_ms: 0,
+            origin: OriginLoad::default(),
+            origin_bytes_per_sec: None,
             wait: None,
             catching_up: HashSet::new(),
             sharers: BTreeMap::new(),
@@ -569,7 +575,7 @@ impl Room {
             RoomClientMessage::Hello { .. } => Err(Refusal::new("already_greeted", "hello was already said")),
             // Handled by the session, which knows its connection.
             RoomClientMessage::Leave => Ok(()),
-            RoomClientMessage::Status { buffering, offset_ms, shared_bytes } => {
+            RoomClientMessage::Status { buffering, offset_ms, shared_bytes, origin_fetches } => {
                 // Figures feed the shared histogram and everyone's health panel: nonsense is refused.
                 let longest_offset_ms = self.setup.duration_ms + 60_000.0;
                 if offset_ms.is_some_and(|o| !o.is_finite() || o.abs() > longest_offset_ms) {
@@ -577,6 +583,20 @@ impl Room {
                 }
                 if shared_bytes.is_some_and(|b| !b.is_finite() || !(0.0..=MAX_SHARED_BYTES).contains(&b)) {
                     return Err(Refusal::new("invalid_status", "shared_bytes is not a byte count"));
+                }
+                let fetches = origin_fetches.unwrap_or_default();
+                if fetches.len() > MAX_ORIGIN_FETCHES {
+                    return Err(Refusal::new(
+                        "invalid_status",
+                        format!("at most {MAX_ORIGIN_FETCHES} origin fetches per status"),
+                    ));
+                }
+                let now = (self.now_ms)() as f64;
+                if !fetches.iter().all(|f| origin_load::plausible(f, now)) {
+                    return Err(Refusal::new("invalid_status", "an origin fetch is not one of the last two minutes"));
+                }
+                for fetch in fetches {
+                    self.origin.record(fetch);
                 }
                 self.status(member, &name, buffering, offset_ms, shared_bytes);
                 Ok(())
@@ -854,6 +874,11 @@ impl Room {
 
     fn send_health(&mut self) {
         let now = (self.now_ms)();
+        let origin = self.origin.bytes_per_sec(now as f64);
+        if origin != self.origin_bytes_per_sec {
+            self.origin_bytes_per_sec = origin;
+            self.health_changed = true;
+        }
         if !self.health_changed || now - self.health_sent_ms < HEALTH_EVERY_MS {
             return;
         }
@@ -861,7 +886,7 @@ impl Room {
         self.health_sent_ms = now;
         let mut members: Vec<MemberHealth> = self.health.values().cloned().collect();
         members.sort_by(|a, b| a.id.cmp(&b.id));
-        self.broadcast(&RoomServerMessage::Health { members });
+        self.broadcast(&RoomServerMessage::Health { members, origin_bytes_per_sec: self.origin_bytes_per_sec });
     }
 
     fn member_view(&self, id: &str) -> Option<MemberView> {

@@ -154,11 +154,17 @@ async fn the_bytes_each_member_shares_reach_everyone() {
     let (app, room) = app_with_room(None).await;
     let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
-    ben.send(&RoomClientMessage::Status { buffering: false, offset_ms: None, shared_bytes: Some(123_456.0) }).await;
+    ben.send(&RoomClientMessage::Status {
+        buffering: false,
+        offset_ms: None,
+        shared_bytes: Some(123_456.0),
+        origin_fetches: None,
+    })
+    .await;
     let ben_id = ben.member.clone();
     let shared = ana
         .until(|m| match m {
-            RoomServerMessage::Health { members } => members.into_iter().find(|h| h.id == ben_id)?.shared_bytes,
+            RoomServerMessage::Health { members, .. } => members.into_iter().find(|h| h.id == ben_id)?.shared_bytes,
             _ => None,
         })
         .await;

@@ -9,12 +9,13 @@
 //!   address barred, for a time or the room's life, across restarts, until
 //!   the host lifts it; barring an address removes every seat there and keeps
 //!   seats from returning through it, but never bars the host's own address;
-//! - nonsense sync figures are refused and never reach the metrics;
+//! - nonsense sync figures are refused and never reach the metrics, nor
+//!   do origin fetches that could not have happened;
 //! - an oversized first frame closes room and lobby sockets with a code.
 
 use std::time::Duration;
 
-use cinemesh_protocol::room::{BanView, RoomClientMessage, RoomServerMessage};
+use cinemesh_protocol::room::{BanView, MAX_ORIGIN_FETCHES, OriginFetch, RoomClientMessage, RoomServerMessage};
 
 use crate::room_client::RoomClient;
 use crate::rooms::{app_with_room, app_with_room_and};
@@ -116,10 +117,16 @@ async fn nonsense_sync_figures_are_refused_and_never_reach_the_metrics() {
     for (offset_ms, shared_bytes) in
         [(Some(1.7e308), None), (Some(-9e15), None), (None, Some(-1.0)), (None, Some(1e300))]
     {
-        ana.send(&RoomClientMessage::Status { buffering: false, offset_ms, shared_bytes }).await;
+        ana.send(&RoomClientMessage::Status { buffering: false, offset_ms, shared_bytes, origin_fetches: None }).await;
         assert_eq!(ana.error_code().await, "invalid_status", "{offset_ms:?} {shared_bytes:?}");
     }
-    ana.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(-12.0), shared_bytes: Some(5.0) }).await;
+    ana.send(&RoomClientMessage::Status {
+        buffering: false,
+        offset_ms: Some(-12.0),
+        shared_bytes: Some(5.0),
+        origin_fetches: None,
+    })
+    .await;
     // The room records it in its own time.
     for _ in 0..50 {
         if app.metric("cinemesh_sync_error_ms_count").await >= 1.0 {
@@ -130,6 +137,30 @@ async fn nonsense_sync_figures_are_refused_and_never_reach_the_metrics() {
     let sum = app.metric("cinemesh_sync_error_ms_sum").await;
     let count = app.metric("cinemesh_sync_error_ms_count").await;
     assert_eq!((sum, count), (12.0, 1.0), "only the sane report was recorded");
+}
+
+#[actix_web::test]
+async fn nonsense_origin_fetches_are_refused() {
+    let (app, room) = app_with_room(None).await;
+    let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as f64;
+    let fetch = |start_ms: f64, end_ms: f64, bytes: f64| OriginFetch { start_ms, end_ms, bytes };
+    for fetches in [
+        vec![fetch(now - 1_000.0, now, 300_000.0); MAX_ORIGIN_FETCHES + 1],
+        vec![fetch(now, now - 1_000.0, 300_000.0)],
+        vec![fetch(now - 1_000.0, now, f64::MAX)],
+        vec![fetch(0.0, 1_000.0, 300_000.0)],
+    ] {
+        let first = fetches[0];
+        let status = RoomClientMessage::Status {
+            buffering: false,
+            offset_ms: None,
+            shared_bytes: None,
+            origin_fetches: Some(fetches),
+        };
+        ana.send(&status).await;
+        assert_eq!(ana.error_code().await, "invalid_status", "{first:?}");
+    }
 }
 
 #[actix_web::test]

@@ -22,8 +22,8 @@
 use std::time::Duration;
 
 use cinemesh_protocol::room::{
-    CHAT_HISTORY, ChatKind, ControlPolicy, MAX_CHAT_CHARS, PlaybackCommand, PlaybackState, Role, RoomClientMessage,
-    RoomServerMessage,
+    CHAT_HISTORY, ChatKind, ControlPolicy, MAX_CHAT_CHARS, OriginFetch, PlaybackCommand, PlaybackState, Role,
+    RoomClientMessage, RoomServerMessage,
 };
 use serde_json::json;
 
@@ -393,14 +393,53 @@ async fn members_who_share_split_the_fetching_by_upload_cap() {
 }
 
 #[actix_web::test]
+async fn the_room_measures_its_origin_from_everyone_s_fetches() {
+    let (app, room) = app_with_room(None).await;
+    let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as f64;
+    // Both fetched 300 kB in the same two seconds: each saw 150 kB/s, the origin served 300 kB/s.
+    let fetch = OriginFetch { start_ms: now - 3_000.0, end_ms: now - 1_000.0, bytes: 300_000.0 };
+    for member in [&mut ana, &mut ben] {
+        member
+            .send(&RoomClientMessage::Status {
+                buffering: false,
+                offset_ms: None,
+                shared_bytes: None,
+                origin_fetches: Some(vec![fetch]),
+            })
+            .await;
+    }
+    let origin = |m: RoomServerMessage| match m {
+        RoomServerMessage::Health { origin_bytes_per_sec: Some(rate), .. } if rate > 150_000.0 => Some(rate),
+        _ => None,
+    };
+    assert_eq!(ana.until(origin).await, 300_000.0);
+    assert_eq!(ben.until(origin).await, 300_000.0, "everyone hears it");
+}
+
+#[actix_web::test]
 async fn rooms_are_measured_for_operators() {
     let (app, room) = app_with_room(None).await;
     let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
     let (mut guest, _) = RoomClient::join(&app, &room, "Ben", None).await;
     guest.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 0.0 } }).await;
     assert_eq!(guest.error_code().await, "not_allowed");
-    guest.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(-12.0), shared_bytes: None }).await;
-    host.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(30.0), shared_bytes: None }).await;
+    guest
+        .send(&RoomClientMessage::Status {
+            buffering: false,
+            offset_ms: Some(-12.0),
+            shared_bytes: None,
+            origin_fetches: None,
+        })
+        .await;
+    host.send(&RoomClientMessage::Status {
+        buffering: false,
+        offset_ms: Some(30.0),
+        shared_bytes: None,
+        origin_fetches: None,
+    })
+    .await;
     host.send(&RoomClientMessage::Ping { t: 1.0 }).await;
     host.until(|m| matches!(m, RoomServerMessage::Pong { .. }).then_some(())).await;
     // The online gauge is brought up to date on the room's next tick.
@@ -497,28 +536,43 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
     ben.until(playback).await;
     host.until(playback).await;
     // Reports right after a change are the change itself (everyone loads), not a member falling behind.
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None }).await;
-    ben.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(12.0), shared_bytes: None }).await;
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None })
+        .await;
+    ben.send(&RoomClientMessage::Status {
+        buffering: false,
+        offset_ms: Some(12.0),
+        shared_bytes: None,
+        origin_fetches: None,
+    })
+    .await;
     actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
 
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None }).await;
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None })
+        .await;
     let held = host.until(playback).await;
     assert!(!held.playing && held.position_ms > 1_000.0, "{held:?}");
     assert_eq!(host.until(|m| system_lines(m).filter(|t| t.starts_with("Waiting"))).await, "Waiting for Ben");
-    ben.send(&RoomClientMessage::Status { buffering: false, offset_ms: Some(-8.0), shared_bytes: None }).await;
+    ben.send(&RoomClientMessage::Status {
+        buffering: false,
+        offset_ms: Some(-8.0),
+        shared_bytes: None,
+        origin_fetches: None,
+    })
+    .await;
     let resumed = host.until(playback).await;
     assert!(resumed.playing && resumed.position_ms == held.position_ms && resumed.seq == held.seq + 1);
     assert_eq!(host.until(|m| system_lines(m).filter(|t| t.starts_with("Everyone"))).await, "Everyone is ready");
     let health = host
         .until(|m| match m {
-            RoomServerMessage::Health { members } => members.into_iter().find(|h| h.offset_ms == Some(-8.0)),
+            RoomServerMessage::Health { members, .. } => members.into_iter().find(|h| h.offset_ms == Some(-8.0)),
             _ => None,
         })
         .await;
     assert!(!health.buffering);
 
     actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None }).await;
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None })
+        .await;
     assert!(!host.until(playback).await.playing);
     let waited_from = std::time::Instant::now();
     let going_on = host.until(playback).await;
@@ -531,7 +585,8 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
         host.until(|m| system_lines(m).filter(|t| t.starts_with("Going on"))).await,
         "Going on; Ben will catch up"
     );
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None }).await;
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None })
+        .await;
     host.send(&RoomClientMessage::Chat { text: "still playing?".into(), nonce: None }).await;
     let mut held_again = false;
     loop {

@@ -1,0 +1,131 @@
+//! What the origin serves a room at. Members report the segments they
+//! fetched over HTTP; the room's origin throughput is their bytes over the
+//! time at least one of them was under way (the union of their intervals).
+//! Members fetch at once or one after another: the union counts the
+//! origin's busy time either way, where one member's throughput would read
+//! its share of six concurrent fetches as all the origin can do.
+
+use std::collections::VecDeque;
+
+use cinemesh_protocol::room::OriginFetch;
+
+/// Fetches that ended this long ago no longer count, ms.
+const WINDOW_MS: f64 = 30_000.0;
+/// Fetches kept at most (a room of fifty fetching a segment a second for the window).
+const MAX_KEPT: usize = 1_500;
+/// Below this many bytes the figure says more about latency than throughput.
+const MIN_BYTES: f64 = 256_000.0;
+/// Longest a reported fetch may take, ms: beyond it a report is nonsense.
+pub const MAX_FETCH_MS: f64 = 120_000.0;
+/// Largest segment a fetch may report, bytes.
+pub const MAX_FETCH_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
+
+#[derive(Default)]
+pub struct OriginLoad {
+    fetches: VecDeque<OriginFetch>,
+}
+
+/// Whether a reported fetch is one a member could have made by `now_ms`.
+pub fn plausible(fetch: &OriginFetch, now_ms: f64) -> bool {
+    let OriginFetch { start_ms, end_ms, bytes } = *fetch;
+    [start_ms, end_ms, bytes].iter().all(|v| v.is_finite())
+        && (0.0..=MAX_FETCH_BYTES).contains(&bytes)
+        && (0.0..=MAX_FETCH_MS).contains(&(end_ms - start_ms))
+        && (end_ms - now_ms).abs() <= MAX_FETCH_MS
+}
+
+impl OriginLoad {
+    pub fn record(&mut self, fetch: OriginFetch) {
+        if self.fetches.len() == MAX_KEPT {
+            self.fetches.pop_front();
+        }
+        self.fetches.push_back(fetch);
+    }
+
+    /// Bytes per second over the window ending at `now_ms` (none: too little measured).
+    pub fn bytes_per_sec(&mut self, now_ms: f64) -> Option<f64> {
+        self.fetches.retain(|f| f.end_ms >= now_ms - WINDOW_MS);
+        let bytes: f64 = self.fetches.iter().map(|f| f.bytes).sum();
+        if bytes < MIN_BYTES {
+            return None;
+        }
+        let mut spans: Vec<(f64, f64)> = self.fetches.iter().map(|f| (f.start_ms, f.end_ms)).collect();
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut busy_ms = 0.0;
+        let mut open: Option<(f64, f64)> = None;
+        for (start, end) in spans {
+            open = match open {
+                Some((s, e)) if start <= e => Some((s, e.max(end))),
+                Some((s, e)) => {
+                    busy_ms += e - s;
+                    Some((start, end))
+                }
+                None => Some((start, end)),
+            };
+        }
+        busy_ms += open.map_or(0.0, |(s, e)| e - s);
+        // Three significant figures: the health message goes out only when something changed.
+        (busy_ms > 0.0).then(|| round_to_3_figures(bytes * 1000.0 / busy_ms))
+    }
+}
+
+fn round_to_3_figures(value: f64) -> f64 {
+    let scale = 10f64.powi(value.abs().log10().floor() as i32 - 2);
+    (value / scale).round() * scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fetch(start_ms: f64, end_ms: f64, bytes: f64) -> OriginFetch {
+        OriginFetch { start_ms, end_ms, bytes }
+    }
+
+    #[test]
+    fn concurrent_fetches_add_up_to_the_origin_rate() {
+        let mut load = OriginLoad::default();
+        // Six members fetch 250 kB each at once from a 500 kB/s origin: each sees 83 kB/s.
+        for _ in 0..6 {
+            load.record(fetch(1_000.0, 4_000.0, 250_000.0));
+        }
+        assert_eq!(load.bytes_per_sec(5_000.0), Some(500_000.0));
+    }
+
+    #[test]
+    fn fetches_one_after_another_count_only_busy_time() {
+        let mut load = OriginLoad::default();
+        load.record(fetch(0.0, 1_000.0, 500_000.0));
+        load.record(fetch(500.0, 2_000.0, 500_000.0));
+        // Idle from 2 s to 10 s: the origin was not asked, so that time says nothing.
+        load.record(fetch(10_000.0, 11_000.0, 500_000.0));
+        assert_eq!(load.bytes_per_sec(12_000.0), Some(500_000.0));
+    }
+
+    #[test]
+    fn too_little_or_too_old_measures_nothing() {
+        let mut load = OriginLoad::default();
+        load.record(fetch(0.0, 100.0, 100_000.0));
+        assert_eq!(load.bytes_per_sec(200.0), None);
+        load.record(fetch(0.0, 1_000.0, 400_000.0));
+        assert!(load.bytes_per_sec(2_000.0).is_some());
+        assert_eq!(load.bytes_per_sec(40_000.0), None, "the window moved past them");
+    }
+
+    #[test]
+    fn nonsense_reports_are_not_plausible() {
+        let now = 1_000_000.0;
+        assert!(plausible(&fetch(now - 2_000.0, now - 1_000.0, 300_000.0), now));
+        assert!(!plausible(&fetch(now, now - 1.0, 10.0), now), "ends before it starts");
+        assert!(!plausible(&fetch(now - 1.0, now, f64::NAN), now));
+        assert!(!plausible(&fetch(now - 1.0, now, -1.0), now));
+        assert!(!plausible(&fetch(now - 1.0, now, 1e12), now));
+        assert!(!plausible(&fetch(0.0, 1.0, 10.0), now), "long before now");
+    }
+
+    #[test]
+    fn figures_are_rounded_to_three_significant_digits() {
+        assert_eq!(round_to_3_figures(123_456.0), 123_000.0);
+        assert_eq!(round_to_3_figures(987.6), 988.0);
+    }
+}
