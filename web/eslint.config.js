@@ -12,5 +12,5 @@ export default tseslint.config(
     },
   },
   { files: ['src/**'], languageOptions: { globals: globals.browser } },
-  { files: ['scripts/**', 'e2e/**', 'test/**', '*.config.*'], languageOptions: { globals: globals.node } },
+  { files: ['scripts/**', 'e2e/**', 'test/**', '*.config.*', 'vite-precompress.ts'], languageOptions: { globals: globals.node } },
 );

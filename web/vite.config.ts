@@ -1,8 +1,11 @@
 import { defineConfig } from 'vite';
 
+import { precompress } from './vite-precompress';
+
 // `npm run dev` serves the client with hot reload and forwards API and media
 // requests to a cinemesh server on :8080.
 export default defineConfig({
+  plugins: [precompress()],
   build: {
     outDir: 'dist',
     sourcemap: true,

@@ -51,10 +51,19 @@ async fn serve_web(req: HttpRequest, state: web::Data<WebState>) -> Result<HttpR
             .content_type("text/plain; charset=utf-8")
             .body("The web client is not built. Run `npm ci && npm run build` in web/, or use scripts/start.sh.\n"));
     };
+    let takes_gzip = accepts_gzip(&req);
+    let mut encoding: &'static [(&'static str, &'static str)] = &[];
     let asset = MediaPath::parse(raw).ok().and_then(|path| {
         let content_type = content_type_for(path.extension())?;
-        let file = dir.open_file(&path)?;
         let cache = if path.components().first().is_some_and(|c| c == "assets") { HASHED_ASSET } else { REVALIDATE };
+        if let Some(twin) = takes_gzip.then(|| gzip_twin(dir, raw)).flatten() {
+            encoding = GZIPPED;
+            return Some((twin, content_type, cache));
+        }
+        let file = dir.open_file(&path)?;
+        if dir.open_file(&MediaPath::parse(&format!("{raw}.gz")).ok()?).is_some() {
+            encoding = PLAIN_BESIDE_GZIP;
+        }
         Some((file, content_type, cache))
     });
     let (file, content_type, cache_control) = match asset {
@@ -68,6 +77,28 @@ async fn serve_web(req: HttpRequest, state: web::Data<WebState>) -> Result<HttpR
             (index, "text/html; charset=utf-8", REVALIDATE)
         }
     };
-    let responder = FileResponder { cache_control, served_bytes: None, extra_headers: &[] };
+    let responder = FileResponder { cache_control, served_bytes: None, extra_headers: encoding };
     responder.respond(&req, file, content_type)
+}
+
+/// The build writes a gzip copy beside each text file worth compressing (web/vite-precompress.ts).
+const GZIPPED: &[(&str, &str)] = &[("content-encoding", "gzip"), ("vary", "accept-encoding")];
+/// Caches must keep the two copies apart.
+const PLAIN_BESIDE_GZIP: &[(&str, &str)] = &[("vary", "accept-encoding")];
+
+fn gzip_twin(dir: &ServedDir, raw: &str) -> Option<std::fs::File> {
+    dir.open_file(&MediaPath::parse(&format!("{raw}.gz")).ok()?)
+}
+
+/// Whether `Accept-Encoding` lists gzip (or `*`) without refusing it with `q=0`.
+fn accepts_gzip(req: &HttpRequest) -> bool {
+    let Some(value) = req.headers().get(actix_web::http::header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    value.split(',').any(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        let coding = parts.next().unwrap_or_default();
+        let refused = parts.any(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()) == Some(0.0));
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+    })
 }

@@ -52,6 +52,8 @@ export function renderRoom(root: HTMLElement, id: string, ctx: PageContext): Cle
   const abort = new AbortController();
   let leave: Cleanup = () => {};
   mount(root, h('p', { class: 'muted' }, 'Loading…'));
+  // The player's library (the largest file of the page) loads while the guest picks a name.
+  void import('hls.js').catch(() => {});
   void (async () => {
     let room: RoomSummary;
     let movie: MovieDetail;
@@ -272,7 +274,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position);
     player.engine.setFetchPlan(fetchPlan, room.member);
     if (preferences.p2p) {
-      rendition = new RoomRendition(player.hls, HlsPlayer);
+      rendition = new RoomRendition(player, HlsPlayer);
       if (originBytesPerSec !== undefined) rendition.originMeasured(originBytesPerSec);
     }
     // Sharing members split the room's HTTP fetching (the room answers with its plan).

@@ -7,6 +7,8 @@
 // room to spare for members who fetch for themselves.
 import type Hls from 'hls.js';
 
+import type { PlayerHandle } from './hls-player';
+
 /** The share of the origin's measured rate the room's rendition may take. The
  * rest is for members no holder can reach, for joiners and for seeks. */
 export const ORIGIN_SHARE = 0.6;
@@ -24,11 +26,14 @@ export function roomLevel(peakBitrates: readonly number[], originBytesPerSec: nu
 }
 
 export class RoomRendition {
+  readonly #player: PlayerHandle;
   readonly #hls: Hls;
   readonly #bufferSecs: number;
   #originBytesPerSec: number | undefined;
 
-  constructor(hls: Hls, HlsPlayer: typeof Hls) {
+  constructor(player: PlayerHandle, HlsPlayer: typeof Hls) {
+    const { hls } = player;
+    this.#player = player;
     this.#hls = hls;
     this.#bufferSecs = hls.config.maxBufferLength;
     hls.config.maxBufferLength = Math.min(this.#bufferSecs, EARLY_BUFFER_SECS);
@@ -46,6 +51,8 @@ export class RoomRendition {
     if (this.#originBytesPerSec === undefined || hls.levels.length === 0) return;
     hls.config.maxBufferLength = this.#bufferSecs;
     const level = roomLevel(hls.levels.map((l) => l.maxBitrate), this.#originBytesPerSec);
+    const { engine } = this.#player;
+    engine.setRoomRendition(engine.index.renditionOfUrl(hls.levels[level]?.url[0] ?? ''));
     // Takes effect from the next segment loaded: what is buffered plays out.
     if (hls.loadLevel !== level || hls.autoLevelEnabled) hls.loadLevel = level;
   }

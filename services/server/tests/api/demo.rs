@@ -79,6 +79,42 @@ async fn without_ffmpeg_the_catalog_says_what_to_install_and_the_client_is_serve
 }
 
 #[actix_web::test]
+async fn built_assets_go_gzipped_to_browsers_that_take_gzip() {
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(web.path().join("index.html"), "<!doctype html>").unwrap();
+    std::fs::create_dir(web.path().join("assets")).unwrap();
+    std::fs::write(web.path().join("assets/app-1.js"), "plain").unwrap();
+    std::fs::write(web.path().join("assets/app-1.js.gz"), "gzipped").unwrap();
+    std::fs::write(web.path().join("assets/small-1.js"), "only plain").unwrap();
+    let web_dir = web.path().to_path_buf();
+    let app = TestApp::spawn_on("sqlite", |c| c.server.web_dir = web_dir).await;
+    let fetch = async |path: &str, accept: &str| {
+        let mut response = app
+            .client
+            .get(app.url(path))
+            .insert_header(("accept-encoding", accept))
+            .no_decompress()
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+        let (encoding, vary, kind) = (header("content-encoding"), header("vary"), header("content-type"));
+        let body = String::from_utf8(response.body().await.unwrap().to_vec()).unwrap();
+        (encoding, vary, kind, body)
+    };
+    let (encoding, vary, kind, body) = fetch("/assets/app-1.js", "gzip, deflate, br").await;
+    assert_eq!(
+        (encoding.as_deref(), vary.as_deref(), body.as_str()),
+        (Some("gzip"), Some("accept-encoding"), "gzipped")
+    );
+    assert_eq!(kind.as_deref(), Some("text/javascript; charset=utf-8"), "the type of what it encodes");
+    let (encoding, vary, _, body) = fetch("/assets/app-1.js", "gzip;q=0, identity").await;
+    assert_eq!((encoding, vary.as_deref(), body.as_str()), (None, Some("accept-encoding"), "plain"));
+    let (encoding, vary, _, body) = fetch("/assets/small-1.js", "gzip").await;
+    assert_eq!((encoding, vary, body.as_str()), (None, None, "only plain"), "no copy, nothing to vary on");
+}
+
+#[actix_web::test]
 async fn postgres_deployments_get_no_demo_movie() {
     let app = TestApp::spawn_on("postgres", |c| {
         c.demo.enabled = true;
