@@ -131,6 +131,8 @@ interface ViewerResult {
 interface PassResult {
   viewers: ViewerResult[];
   originBytes: number;
+  /** What the room measured its origin at in the end, bytes/s (undefined: nothing measured). */
+  roomOriginBytesPerSec: number | undefined;
   /** Per command: its name and ms until everyone was within 100 ms (NaN: never). */
   commands: { name: string; ms: number }[];
 }
@@ -245,8 +247,9 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
     }),
   );
   const originBytes = (await servedSegmentBytes(server.url, movieId)) - originBefore;
+  const roomOriginBytesPerSec = await host.evaluate(() => window.cinemeshRoom?.room.originBytesPerSec);
   for (const page of pages) await page.context().close();
-  return { viewers, originBytes, commands };
+  return { viewers, originBytes, roomOriginBytesPerSec, commands };
 }
 
 const share = (heights: Map<number, number>, height: number): number => {
@@ -255,7 +258,9 @@ const share = (heights: Map<number, number>, height: number): number => {
 };
 
 function printPass(label: string, result: PassResult, renditions: number[]): void {
-  console.log(`\n${label}: origin served ${mb(result.originBytes)} MB`);
+  const measured = result.roomOriginBytesPerSec;
+  const roomSaid = measured === undefined ? '' : `; the room measured it at ${((measured * 8) / 1e6).toFixed(2)} Mbit/s`;
+  console.log(`\n${label}: origin served ${mb(result.originBytes)} MB${roomSaid}`);
   console.log(
     [
       'viewer',

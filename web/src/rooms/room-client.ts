@@ -84,6 +84,8 @@ export class RoomClient {
   readonly chat: ChatMessage[] = [];
   /** Bytes this page's player has uploaded to peers, reported with the status. */
   sharedBytes: (() => number | undefined) | undefined;
+  /** What the origin serves the room's HTTP fetches at, bytes/s, as the room last said. */
+  originBytesPerSec: number | undefined;
   /** Segments this page fetched over HTTP since the last status, reported with it. */
   originFetches: (() => OriginFetch[]) | undefined;
   readonly #name: string;
@@ -271,6 +273,7 @@ export class RoomClient {
         this.#events.onTyping?.(message.member, message.active);
         break;
       case 'health':
+        this.originBytesPerSec = message.origin_bytes_per_sec ?? this.originBytesPerSec;
         this.#events.onHealth?.(message.members, message.origin_bytes_per_sec);
         break;
       case 'fetch_plan':

@@ -63,7 +63,8 @@ afterEach(() => vi.unstubAllGlobals());
 describe('RoomPrefetch', () => {
   it('fetches its own planned segments of the window ahead, nearest first, one at a time', async () => {
     const http = server();
-    const { room, cache, fetched } = prefetch({ mine: (n) => n % 3 === 1 });
+    // The other members fetched 0 and 2 (2 before this member's 4, the room fetches in order).
+    const { room, cache, fetched } = prefetch({ mine: (n) => n % 3 === 1, held: [0, 2] });
     room.setEnabled(true);
     room.tick();
     await eventually(() => expect(http.requested).toEqual(['/seg/1']));
@@ -75,6 +76,22 @@ describe('RoomPrefetch', () => {
     room.tick();
     expect(http.requested).toEqual(['/seg/1', '/seg/4']);
     expect(cache.holdings('240p')).toEqual([1, 4]);
+    room.destroy();
+  });
+
+  it('waits for the room to hold the window before its segment but the one just before', async () => {
+    const http = server();
+    const held = [0];
+    const { room } = prefetch({ mine: (n) => n === 3, held });
+    room.setEnabled(true);
+    room.tick();
+    // 1 is fetched by someone else and not held yet: 3 would share the origin with it and 2.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    room.tick();
+    expect(http.requested).toEqual([]);
+    held.push(1);
+    room.tick();
+    await eventually(() => expect(http.requested).toEqual(['/seg/3']));
     room.destroy();
   });
 
