@@ -377,7 +377,8 @@ pub enum RoomServerMessage {
         members: Vec<MemberHealth>,
         /// What the origin served the room's HTTP fetches at lately, bytes/s:
         /// their bytes over the time any of them was under way (none: too
-        /// little measured yet).
+        /// little measured yet). It changes only when the measure moves by
+        /// more than a fifth, so that players choosing from it do not flap.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         origin_bytes_per_sec: Option<f64>,

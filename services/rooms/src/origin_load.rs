@@ -19,6 +19,22 @@ const MIN_BYTES: f64 = 256_000.0;
 pub const MAX_FETCH_MS: f64 = 120_000.0;
 /// Largest segment a fetch may report, bytes.
 pub const MAX_FETCH_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
+/// How far a new figure must move from the one the room last gave out before
+/// it replaces it. Players pick the room's rendition from it: a figure that
+/// wobbles around a rung's threshold would switch everyone back and forth,
+/// and every switch empties the swarm the room was sharing.
+const REPUBLISH_CHANGE: f64 = 0.2;
+
+/// The figure the room gives out, given the one it gave out last and a new
+/// measure: the new one only when it moved far enough, and never none again
+/// once there was one (a paused room fetches nothing, its origin is the same).
+pub fn published(last: Option<f64>, measured: Option<f64>) -> Option<f64> {
+    match (last, measured) {
+        (Some(last), Some(now)) if (now - last).abs() <= last * REPUBLISH_CHANGE => Some(last),
+        (last, None) => last,
+        (_, now) => now,
+    }
+}
 
 #[derive(Default)]
 pub struct OriginLoad {
@@ -121,6 +137,16 @@ mod tests {
         assert!(!plausible(&fetch(now - 1.0, now, -1.0), now));
         assert!(!plausible(&fetch(now - 1.0, now, 1e12), now));
         assert!(!plausible(&fetch(0.0, 1.0, 10.0), now), "long before now");
+    }
+
+    #[test]
+    fn the_given_out_figure_moves_only_when_the_measure_moves_far() {
+        assert_eq!(published(None, None), None);
+        assert_eq!(published(None, Some(400_000.0)), Some(400_000.0));
+        assert_eq!(published(Some(400_000.0), Some(460_000.0)), Some(400_000.0), "within 20 %");
+        assert_eq!(published(Some(400_000.0), Some(300_000.0)), Some(300_000.0));
+        assert_eq!(published(Some(400_000.0), Some(500_000.0)), Some(500_000.0));
+        assert_eq!(published(Some(400_000.0), None), Some(400_000.0), "nothing measured: the last figure stands");
     }
 
     #[test]

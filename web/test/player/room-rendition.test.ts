@@ -7,10 +7,10 @@ const LADDER = [580_000, 1_020_000, 1_680_000];
 
 describe('the room rendition', () => {
   it('is the best rung whose peak fits the room share of the origin', () => {
-    // A 4 Mbit/s origin: 2.4 Mbit/s for the room carries 480p.
-    expect(roomLevel(LADDER, 500_000)).toBe(2);
-    // 2 Mbit/s: 1.2 Mbit/s carries 360p, not 480p.
-    expect(roomLevel(LADDER, 250_000)).toBe(1);
+    // A 5 Mbit/s origin: 2 Mbit/s for the room carries 480p.
+    expect(roomLevel(LADDER, 625_000)).toBe(2);
+    // 3 Mbit/s: 1.2 Mbit/s carries 360p, not 480p.
+    expect(roomLevel(LADDER, 375_000)).toBe(1);
     expect(roomLevel(LADDER, (1_680_000 / 8 / ORIGIN_SHARE) * 0.99)).toBe(1);
   });
 
@@ -20,6 +20,6 @@ describe('the room rendition', () => {
   });
 
   it('does not depend on the order the playlist lists its rungs in', () => {
-    expect(roomLevel([1_680_000, 580_000, 1_020_000], 250_000)).toBe(2);
+    expect(roomLevel([1_680_000, 580_000, 1_020_000], 375_000)).toBe(2);
   });
 });

@@ -874,7 +874,7 @@ impl Room {
 
     fn send_health(&mut self) {
         let now = (self.now_ms)();
-        let origin = self.origin.bytes_per_sec(now as f64);
+        let origin = origin_load::published(self.origin_bytes_per_sec, self.origin.bytes_per_sec(now as f64));
         if origin != self.origin_bytes_per_sec {
             self.origin_bytes_per_sec = origin;
             self.health_changed = true;
