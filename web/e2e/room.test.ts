@@ -84,6 +84,8 @@ describe.skipIf(databaseMode !== 'sqlite')('watch party', () => {
     await expect.poll(() => host.locator('.chat li.user:not(.own)').allTextContents()).toContainEqual(expect.stringMatching(/^Cyhi from Cy/));
     await host.locator('.chat li.user').last().getByRole('button', { name: 'React 🍿' }).click();
     await expect.poll(() => cy.locator('.chat li.user .reaction').allTextContents()).toContain('🍿 1');
+    // The room measured its origin from everyone's HTTP fetches and says so.
+    await expect.poll(() => host.getByTestId('p2p-origin').textContent(), { timeout: 10_000 }).toMatch(/^The server sends this room \d+\.\d Mbit\/s$/);
     await host.screenshot({ path: join(screenshotDir, 'room-desktop.png') });
     for (const page of [...viewers, cy]) await page.context().close();
   });

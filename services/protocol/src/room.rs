@@ -134,7 +134,7 @@ pub enum RoomClientMessage {
         shared_bytes: Option<f64>,
         /// Segments this member fetched over HTTP since its last status, at
         /// most `MAX_ORIGIN_FETCHES`: the room measures what its origin can
-        /// serve from them, and the players pick a rendition it can carry.
+        /// serve from them.
         #[serde(default)]
         #[ts(optional)]
         origin_fetches: Option<Vec<OriginFetch>>,
@@ -378,7 +378,7 @@ pub enum RoomServerMessage {
         /// What the origin served the room's HTTP fetches at lately, bytes/s:
         /// their bytes over the time any of them was under way (none: too
         /// little measured yet). It changes only when the measure moves by
-        /// more than a fifth, so that players choosing from it do not flap.
+        /// more than a fifth.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         origin_bytes_per_sec: Option<f64>,

@@ -20,9 +20,8 @@ pub const MAX_FETCH_MS: f64 = 120_000.0;
 /// Largest segment a fetch may report, bytes.
 pub const MAX_FETCH_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
 /// How far a new figure must move from the one the room last gave out before
-/// it replaces it. Players pick the room's rendition from it: a figure that
-/// wobbles around a rung's threshold would switch everyone back and forth,
-/// and every switch empties the swarm the room was sharing.
+/// it replaces it: every fetch moves the measure a little, and each new
+/// figure is a health message to every member.
 const REPUBLISH_CHANGE: f64 = 0.2;
 
 /// The figure the room gives out, given the one it gave out last and a new

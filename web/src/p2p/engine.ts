@@ -148,11 +148,6 @@ export class P2PEngine extends EventTarget {
     this.#prefetch?.setEnabled(slots.includes(me));
   }
 
-  /** The rendition the whole room plays (undefined: each member its own). */
-  setRoomRendition(rendition: string | undefined): void {
-    this.#holders.roomRendition = rendition;
-  }
-
   /** The segment URLs of a rendition's playlist, as the player loaded it. */
   setSegmentUrls(rendition: string, urls: string[]): void {
     this.#urls.set(rendition, urls);

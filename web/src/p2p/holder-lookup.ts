@@ -31,8 +31,6 @@ export class HolderLookup {
   readonly #answers = new Map<string, Answer>();
   /** When an answer last named a holder of anything, by rendition (performance.now()). */
   readonly #holdersSeenAt = new Map<string, number>();
-  /** The rendition the whole room plays: its swarm fills as members fetch, even right after it was chosen. */
-  roomRendition: string | undefined;
 
   constructor(hooks: HolderLookupHooks) {
     this.#hooks = hooks;
@@ -66,7 +64,6 @@ export class HolderLookup {
    * they are about to fetch, and everything after it, for a moment.
    */
   #swarmNearby(rendition: string): boolean {
-    if (rendition === this.roomRendition) return true;
     return performance.now() - (this.#holdersSeenAt.get(rendition) ?? Number.NEGATIVE_INFINITY) < SWARM_SEEN_MS;
   }
 

@@ -18,7 +18,6 @@ import { formatDuration } from '../format';
 import { NAME_CHOSEN_EVENT, NAME_KEY } from '../lobby/presence-panel';
 import { createPlayer, rtcIceServers, type PlayerHandle, webSocketUrl } from '../player/hls-player';
 import { loadPreferences } from '../player/preferences';
-import { RoomRendition } from '../player/room-rendition';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
 import { MAX_NAME_CHARS } from '../protocol/limits';
 import type { StreamKind } from '../protocol/StreamKind';
@@ -153,9 +152,6 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
 
   let player: PlayerHandle | undefined;
   let fetchPlan: string[] = [];
-  /** The room's one rendition for a sharing player, from what its origin serves the room at. */
-  let rendition: RoomRendition | undefined;
-  let originBytesPerSec: number | undefined;
   /** The host's own file, while it plays instead of the movie. */
   let localFile: LocalFile | undefined;
   /** Someone's file this page shows instead of the movie. */
@@ -187,12 +183,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       fetchPlan = slots;
       player?.engine.setFetchPlan(slots, room.member);
     },
-    onHealth: (members, origin) => {
-      membersPanel.health(members);
-      if (origin === undefined) return;
-      originBytesPerSec = origin;
-      rendition?.originMeasured(origin);
-    },
+    onHealth: (members) => membersPanel.health(members),
     onBans: (bans) => membersPanel.bans(bans),
     onChat: (message) => chat.add(message),
     onReactions: (message, reactions) => chat.reactions(message, reactions),
@@ -245,7 +236,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     typing: (active) => room.send({ type: 'typing', active }),
   });
   const membersPanel = new MembersPanel((message) => room.send(message));
-  const p2p = new P2PPanel(() => player?.engine.stats());
+  const p2p = new P2PPanel(() => player?.engine.stats(), () => room.originBytesPerSec);
   const expose = (): void => {
     window.cinemeshRoom = { room, sync, player, mesh };
   };
@@ -273,10 +264,6 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     const preferences = loadPreferences();
     player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position);
     player.engine.setFetchPlan(fetchPlan, room.member);
-    if (preferences.p2p) {
-      rendition = new RoomRendition(player, HlsPlayer);
-      if (originBytesPerSec !== undefined) rendition.originMeasured(originBytesPerSec);
-    }
     // Sharing members split the room's HTTP fetching (the room answers with its plan).
     room.share(preferences.p2p && preferences.upload, preferences.uploadBytesPerSec);
     if (localFile !== undefined || remoteFileFrom !== undefined) player.hls.stopLoad();

@@ -31,6 +31,6 @@ chat: Array<ChatMessage>, server_ms: number, } | { "type": "pong", t: number, se
  * What the origin served the room's HTTP fetches at lately, bytes/s:
  * their bytes over the time any of them was under way (none: too
  * little measured yet). It changes only when the measure moves by
- * more than a fifth, so that players choosing from it do not flap.
+ * more than a fifth.
  */
 origin_bytes_per_sec?: number, } | { "type": "fetch_plan", slots: Array<string>, } | { "type": "signal", from: string, data: unknown, } | { "type": "error", code: string, message: string, };

@@ -18,12 +18,16 @@ export class P2PPanel {
   readonly element: HTMLElement;
   readonly #canvas = h('canvas', { width: 300, height: 90, role: 'img', 'aria-label': 'Bytes per second from peers and from the server' });
   readonly #summary = h('p', { class: 'p2p-summary', 'data-testid': 'p2p-summary' }, 'Not playing yet');
+  readonly #origin = h('p', { class: 'muted', 'data-testid': 'p2p-origin' });
+  readonly #originRate: () => number | undefined;
   readonly #samples: Sample[] = [];
   readonly #timer: ReturnType<typeof setInterval>;
   #last: P2PStats | undefined;
 
-  /** `stats` gives the player's figures now (undefined before it starts). */
-  constructor(stats: () => P2PStats | undefined) {
+  /** `stats` gives the player's figures now (undefined before it starts);
+   * `originRate`, what the server sends the room's HTTP fetches at (bytes/s). */
+  constructor(stats: () => P2PStats | undefined, originRate: () => number | undefined = () => undefined) {
+    this.#originRate = originRate;
     this.element = h(
       'section',
       { class: 'p2p-panel', 'aria-label': 'Peer-to-peer' },
@@ -31,6 +35,7 @@ export class P2PPanel {
       this.#canvas,
       h('p', { class: 'legend muted' }, h('span', { class: 'swatch peer' }), 'from peers ', h('span', { class: 'swatch http' }), 'from the server'),
       this.#summary,
+      this.#origin,
     );
     this.#timer = setInterval(() => this.#sample(stats()), SAMPLE_EVERY_MS);
   }
@@ -54,6 +59,8 @@ export class P2PPanel {
         ? `Nothing downloaded yet · ${connected} peer${connected === 1 ? '' : 's'} connected`
         : `${Math.round(now.peerShare * 100)} % from peers (${formatBytes(now.peerBytes)} of ${formatBytes(total)}) · ` +
           `${connected} peer${connected === 1 ? '' : 's'} connected · uploaded ${formatBytes(now.uploadedBytes)}`;
+    const rate = this.#originRate();
+    this.#origin.textContent = rate === undefined ? '' : `The server sends this room ${((rate * 8) / 1e6).toFixed(1)} Mbit/s`;
     this.#draw();
   }
 
