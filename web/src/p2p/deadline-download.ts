@@ -22,9 +22,10 @@ export async function downloadBeforeDeadline(
   until: () => number,
   signal: AbortSignal,
   policy: AbandonPolicy = DEFAULT_ABANDON,
+  onProgress: (received: number) => void = () => {},
 ): Promise<Uint8Array | HttpReason> {
   const download = entry.link.request(segment, sizeBytes);
-  const abandon = watchDeadline(download, sizeBytes, until, signal, policy);
+  const abandon = watchDeadline(download, sizeBytes, until, signal, policy, onProgress);
   let bytes: Uint8Array | HttpReason;
   try {
     bytes = await Promise.race([download.result, abandon.reason]);
@@ -55,14 +56,17 @@ function watchDeadline(
   until: () => number,
   signal: AbortSignal,
   policy: AbandonPolicy,
+  onProgress: (received: number) => void,
 ): { reason: Promise<HttpReason>; stop: () => void } {
   let timer: ReturnType<typeof setInterval> | undefined;
   let onAbort = (): void => {};
   const reason = new Promise<HttpReason>((resolve) => {
     onAbort = () => resolve('stalled');
     signal.addEventListener('abort', onAbort, { once: true });
+    let reported = 0;
     timer = setInterval(() => {
       const now = performance.now();
+      if (download.received > reported) onProgress((reported = download.received));
       const verdict = shouldAbandon(
         {
           segmentBytes: sizeBytes,

@@ -169,7 +169,13 @@ export class P2PEngine extends EventTarget {
   }
 
   /** A segment of `rendition` from the cache or from peers, or why to use HTTP instead. */
-  async fromPeers(rendition: string, sequence: number, signal: AbortSignal): Promise<PeerResult> {
+  /** `onProgress`: bytes of a peer transfer received so far, while it runs. */
+  async fromPeers(
+    rendition: string,
+    sequence: number,
+    signal: AbortSignal,
+    onProgress: (received: number) => void = () => {},
+  ): Promise<PeerResult> {
     this.#currentRendition = rendition;
     const cached = this.cache.get(rendition, sequence);
     if (cached !== undefined) {
@@ -222,7 +228,7 @@ export class P2PEngine extends EventTarget {
     let reason: HttpReason = 'no_holder';
     for (const peer of holders.slice(0, MAX_ATTEMPTS)) {
       if (signal.aborted) break;
-      const outcome = await this.#downloadFrom(peer, rendition, sequence, until, signal, urgentFromRoom);
+      const outcome = await this.#downloadFrom(peer, rendition, sequence, until, signal, urgentFromRoom, onProgress);
       if (outcome instanceof Uint8Array) {
         this.cache.put(rendition, sequence, outcome);
         this.#delivered({ rendition, sequence, bytes: outcome.length, source: 'peer', peer });
@@ -306,6 +312,7 @@ export class P2PEngine extends EventTarget {
     until: () => number,
     signal: AbortSignal,
     urgent: boolean,
+    onProgress: (received: number) => void,
   ): Promise<Uint8Array | HttpReason> {
     const info = this.index.get(rendition, sequence);
     if (info === undefined) return 'absent';
@@ -317,7 +324,7 @@ export class P2PEngine extends EventTarget {
       return 'connect_failed';
     }
     const abandon = urgent ? URGENT_ABANDON : DEFAULT_ABANDON;
-    const bytes = await downloadBeforeDeadline(entry, { rendition, sequence }, info.sizeBytes, until, signal, abandon);
+    const bytes = await downloadBeforeDeadline(entry, { rendition, sequence }, info.sizeBytes, until, signal, abandon, onProgress);
     if (typeof bytes === 'string') return bytes;
     if (!(await verifySegment(bytes, info.sha256))) {
       this.#counters.verificationFailures += 1;

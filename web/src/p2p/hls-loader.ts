@@ -70,7 +70,18 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
       }
       const sequence = frag.sn;
       const signal = this.#abort.signal;
-      void engine.fromPeers(rendition, sequence, signal).then(
+      // A peer transfer under way shows hls.js its progress, as an HTTP load
+      // would: with none, hls.js's abandon rules judged it by the bandwidth
+      // estimate alone, gave up transfers that were arriving in time and
+      // switched down (across homes, nearly every 480p segment from a peer).
+      const progress = (received: number): void => {
+        const stats = this.stats;
+        if (signal.aborted || received <= stats.loaded) return;
+        stats.loading.first ||= performance.now();
+        stats.loaded = received;
+        stats.total = Math.max(stats.total, engine.index.get(rendition, sequence)?.sizeBytes ?? received);
+      };
+      void engine.fromPeers(rendition, sequence, signal, progress).then(
         (result) => {
           if (signal.aborted) return;
           if ('fallback' in result) {
@@ -103,6 +114,8 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
       const http = new HttpLoader(this.#hlsConfig) as Loader<FragmentLoaderContext>;
       this.#http = http;
       const ours = this.stats;
+      // What a peer transfer given up had shown hls.js starts over with the HTTP load.
+      ours.loaded = ours.total = ours.loading.first = 0;
       const { onProgress } = callbacks;
       http.load(context, config, {
         onSuccess: (response, stats, ctx, details) => {
