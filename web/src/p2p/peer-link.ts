@@ -8,9 +8,17 @@ import { decode, encode, type SegmentId, WIRE_VERSION, WireError, type WireMessa
 
 /** Bytes of segment per data message: well inside every implementation's message limit. */
 export const UPLOAD_CHUNK = 32 * 1024;
-/** Above this many buffered bytes, uploads wait for `bufferedamountlow`. */
-const HIGH_WATER = 1024 * 1024;
-const LOW_WATER = 256 * 1024;
+/**
+ * Above this many buffered bytes, uploads wait for `bufferedamountlow`. Kept
+ * to a few round trips of a home uplink (5 Mbit/s × 80 ms is 50 kB): what sits
+ * in the send buffer goes out even after its request was cancelled, ahead of
+ * the next one, and several channels share the uplink. At 1 MiB a 480p
+ * segment (420 kB) went whole into the buffer; three viewers asking one home
+ * waited seconds for their first byte, gave up, asked again, and not one
+ * transfer between homes finished.
+ */
+const HIGH_WATER = 128 * 1024;
+const LOW_WATER = 32 * 1024;
 /** Requests from the other side queued at once; more are answered `absent`. */
 const MAX_QUEUED_UPLOADS = 16;
 

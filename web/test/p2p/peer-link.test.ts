@@ -16,6 +16,8 @@ class MemoryChannel extends EventTarget {
   bufferedAmount = 0;
   bufferedAmountLowThreshold = 0;
   sent = 0;
+  /** How long a message sits in the send buffer: a slow uplink when above 0. */
+  drainMs = 0;
 
   send(data: Uint8Array): void {
     if (this.readyState !== 'open') throw new Error('closed');
@@ -26,7 +28,7 @@ class MemoryChannel extends EventTarget {
       this.bufferedAmount -= data.length;
       if (this.bufferedAmount <= this.bufferedAmountLowThreshold) this.dispatchEvent(new Event('bufferedamountlow'));
       this.partner?.dispatchEvent(new MessageEvent('message', { data: copy }));
-    }, 0);
+    }, this.drainMs);
   }
 
   close(): void {
@@ -103,6 +105,21 @@ describe('peer link', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(server.uploaded - sentAtCancel, 'at most the chunk already under way').toBeLessThanOrEqual(UPLOAD_CHUNK);
     expect(server.uploaded).toBeLessThan(bytes.length);
+  });
+
+  it('keeps a few round trips of a home uplink in the send buffer, not a whole segment', async () => {
+    const big = new Uint8Array(12 * UPLOAD_CHUNK);
+    const { client, b } = links(hooks({ provide: () => big }));
+    await client.ready;
+    b.drainMs = 200;
+    const download = client.request({ rendition: '480p', sequence: 3 }, big.length);
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, b.bufferedAmount)), 5);
+    await download.result;
+    clearInterval(watch);
+    // What is buffered goes out even if the request is cancelled, ahead of the next one.
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(128 * 1024 + UPLOAD_CHUNK + 64);
   });
 
   it('keeps to the upload cap', async () => {
