@@ -1,6 +1,6 @@
 import { defineConfig } from 'vite';
 
-import { precompress } from './vite-precompress';
+import { precompress } from './vite-precompress.ts';
 
 // `npm run dev` serves the client with hot reload and forwards API and media
 // requests to a cinemesh server on :8080.
