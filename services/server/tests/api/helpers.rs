@@ -254,7 +254,11 @@ impl TestApp {
         let rooms = app.stopper().rooms().clone();
         let server = app.handle();
         actix_web::rt::spawn(app.run_until_stopped());
-        let client = awc::Client::builder().timeout(std::time::Duration::from_secs(120)).finish();
+        // Idle connections are dropped before the server's keep-alive (5 s)
+        // closes them: a test that works for a while between two requests
+        // (probing forty segments with ffprobe) otherwise reuses a closed one.
+        let connector = awc::Connector::new().conn_keep_alive(std::time::Duration::from_secs(2));
+        let client = awc::Client::builder().connector(connector).timeout(std::time::Duration::from_secs(120)).finish();
         Self { address, config, client, app_store, rooms, server, _data_dir: data_dir, _postgres_db: postgres_db }
     }
 
