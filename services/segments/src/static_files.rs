@@ -61,7 +61,7 @@ async fn serve_web(req: HttpRequest, state: web::Data<WebState>) -> Result<HttpR
             return Some((twin, content_type, cache));
         }
         let file = dir.open_file(&path)?;
-        if dir.open_file(&MediaPath::parse(&format!("{raw}.gz")).ok()?).is_some() {
+        if gzip_twin(dir, raw).is_some() {
             encoding = PLAIN_BESIDE_GZIP;
         }
         Some((file, content_type, cache))
