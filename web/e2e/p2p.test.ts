@@ -3,8 +3,8 @@
 // a. four viewers joining 10 s apart: each after the first gets >= 60 % of its
 //    segment bytes from peers (its own count, and the server's byte counter
 //    agrees), downloads <= 1.3x what it plays, and never stalls;
-// b. a peer's page closes in the middle of an upload: the segment comes over
-//    HTTP and playback does not stall;
+// b. a peer's page closes in the middle of an upload: HTTP fetches the rest of
+//    the segment (a byte range), and playback does not stall;
 // c. a peer serving corrupted bytes: every bad segment is caught, the peer is
 //    banned and reported, playback goes on with intact frames;
 // d. P2P off: no tracker socket, no peer connection, every byte from HTTP.
@@ -115,6 +115,9 @@ describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => 
       (s) => s.source === 'http' && (s.reason === 'peer_closed' || s.reason === 'stalled' || s.reason === 'late'),
     );
     expect(abandoned.length, 'the interrupted segment came over HTTP').toBeGreaterThanOrEqual(1);
+    // What the uploader had sent was kept: HTTP fetched only the rest, and the whole passed SHA-256.
+    expect(viewer.stats.completedOverHttp, 'segments a peer began and HTTP finished').toBeGreaterThanOrEqual(1);
+    expect(viewer.stats.verificationFailures).toBe(0);
     expect(viewer.stalls).toBe(0);
     expect(viewer.hlsErrors.filter((e) => e.includes('fatal'))).toEqual([]);
     await closeAll([downloader]);

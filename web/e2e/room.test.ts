@@ -3,7 +3,9 @@
 // each viewer's video within 100 ms of the room's position (on the server's
 // clock, as each page estimates it) within 2 s; a late joiner is within
 // 100 ms within 3 s. Chat goes both ways. A viewer whose segments are
-// delayed makes the room wait for it at most the bounded 5 s, then catches up.
+// delayed makes the room wait for it at most the bounded 5 s, then catches up;
+// one still loading when the host presses play is waited for, and everyone
+// starts together from the first frame.
 import { join } from 'node:path';
 
 import type { Browser, Page } from 'playwright-core';
@@ -88,6 +90,38 @@ describe.skipIf(databaseMode !== 'sqlite')('watch party', () => {
     await expect.poll(() => host.getByTestId('p2p-origin').textContent(), { timeout: 10_000 }).toMatch(/^The server sends this room \d+\.\d Mbit\/s$/);
     await host.screenshot({ path: join(screenshotDir, 'room-desktop.png') });
     for (const page of [...viewers, cy]) await page.context().close();
+  });
+
+  it('starts everyone together from the first frame when a viewer is still loading at the play', async () => {
+    const { host, invite } = await startParty();
+    const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    await context.addInitScript(() => localStorage.setItem('cinemesh.p2p', 'off'));
+    // Slow's first two segments each arrive 3 s late.
+    let delayed = 0;
+    await context.route('**/*.ts', async (route) => {
+      delayed += 1;
+      if (delayed <= 2) await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await route.continue().catch(() => {});
+    });
+    const slow = await context.newPage();
+    await slow.goto(invite);
+    await joinAs(slow, 'Slow');
+    // The room heard that Slow cannot start yet.
+    await expect.poll(() => host.locator('.member', { hasText: 'Slow' }).textContent(), { timeout: 5_000 }).toContain('buffering');
+    await host.getByTestId('play').click();
+    let hostAheadMs = 0;
+    const lines = async (): Promise<string[]> => host.locator('.chat li.system').allTextContents();
+    const started = Date.now();
+    while (!(await lines()).includes('Everyone is ready')) {
+      if (Date.now() - started > 10_000) throw new Error(`the room never started: ${(await lines()).join(' | ')}`);
+      hostAheadMs = Math.max(hostAheadMs, await host.evaluate(() => (document.querySelector('video')?.currentTime ?? 0) * 1000));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await lines()).toContain('Waiting for Slow');
+    expect(delayed).toBeGreaterThan(0);
+    expect(hostAheadMs, 'the host did not play on alone while Slow loaded').toBeLessThan(300);
+    await allInSync([host, slow], 2_000, SYNC_MS);
+    for (const page of [host, slow]) await page.context().close();
   });
 
   it('waits for a viewer whose segments are late, at most 5 s, and lets it catch up', async () => {

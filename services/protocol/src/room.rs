@@ -120,8 +120,11 @@ pub enum RoomClientMessage {
     /// Leaving for good (a dropped socket only steps away for the grace period).
     Leave,
     /// How this member's player is doing: sent every few seconds and when
-    /// `buffering` changes. A member that runs dry while the room plays
-    /// makes the room wait for it, for a bounded time.
+    /// `buffering` changes. `buffering`: the player cannot play where the
+    /// room is (running dry while the room plays, or, while it is paused,
+    /// not loaded enough to start at once). A start, and a member that runs
+    /// dry while the room plays, make the room wait for such members, for a
+    /// bounded time.
     Status {
         buffering: bool,
         /// The player's position minus the room's, ms (none while not playing).

@@ -7,13 +7,20 @@ import { type AbandonPolicy, DEFAULT_ABANDON, shouldAbandon } from './source-cho
 import type { HttpReason } from './types';
 import type { SegmentId } from './wire';
 
+/** A peer transfer given up: why, and what it had brought (HTTP fetches only the rest). */
+export interface GivenUp {
+  reason: HttpReason;
+  received: Uint8Array;
+}
+
 /** How often a peer transfer is checked against its deadline, ms. */
 const WATCH_EVERY_MS = 200;
 
 /**
  * Downloads `segment` over an open link; resolves with its bytes (not yet
- * verified) or with why HTTP should take over. `until` gives the seconds
- * left before the player needs it. Measures the peer's throughput.
+ * verified) or with why HTTP should take over and the bytes that had come.
+ * `until` gives the seconds left before the player needs it. Measures the
+ * peer's throughput.
  */
 export async function downloadBeforeDeadline(
   entry: PeerEntry,
@@ -23,23 +30,22 @@ export async function downloadBeforeDeadline(
   signal: AbortSignal,
   policy: AbandonPolicy = DEFAULT_ABANDON,
   onProgress: (received: number) => void = () => {},
-): Promise<Uint8Array | HttpReason> {
+): Promise<Uint8Array | GivenUp> {
   const download = entry.link.request(segment, sizeBytes);
   const abandon = watchDeadline(download, sizeBytes, until, signal, policy, onProgress);
   let bytes: Uint8Array | HttpReason;
   try {
     bytes = await Promise.race([download.result, abandon.reason]);
   } catch (error) {
-    if (error instanceof DownloadError) {
-      return error.reason === 'absent' ? 'absent' : error.reason === 'cancelled' ? 'stalled' : 'peer_closed';
-    }
-    return 'peer_closed';
+    const failure = error instanceof DownloadError ? error.reason : 'peer_closed';
+    const reason = failure === 'absent' ? 'absent' : failure === 'cancelled' ? 'stalled' : 'peer_closed';
+    return { reason, received: download.receivedBytes() };
   } finally {
     abandon.stop();
   }
   if (typeof bytes === 'string') {
     download.cancel();
-    return bytes;
+    return { reason: bytes, received: download.receivedBytes() };
   }
   const seconds = Math.max(performance.now() - download.startedAt, 1) / 1000;
   entry.downloadBytesPerSec = bytes.length / seconds;

@@ -4,7 +4,7 @@
 // HTTP (`httpLoaded`); it answers with bytes that passed SHA-256
 // verification, or with the reason to use HTTP.
 import type { SegmentManifest } from '../api/types';
-import { downloadBeforeDeadline } from './deadline-download';
+import { downloadBeforeDeadline, type GivenUp } from './deadline-download';
 import { HolderLookup } from './holder-lookup';
 import { LoadingThroughput } from './loading-throughput';
 import { PeerPool } from './peer-pool';
@@ -38,10 +38,17 @@ const WARM_UP_PEERS = 2;
 const PIN_BEHIND = 2;
 const PIN_AHEAD = 15;
 
+/** The start of a segment a peer sent before its transfer was given up. */
+export interface PeerHead {
+  bytes: Uint8Array;
+  peer: string;
+}
+
 export type PeerResult =
   | { bytes: Uint8Array; source: 'peer'; peer: string }
   | { bytes: Uint8Array; source: 'cache' }
-  | { fallback: HttpReason };
+  /** `head`: HTTP need only fetch the rest (a byte range) and hand both to `completeOverHttp`. */
+  | { fallback: HttpReason; head?: PeerHead };
 
 export interface EngineInit {
   movie: string;
@@ -52,8 +59,8 @@ export interface EngineInit {
   config: P2PConfig;
   /** The player's position, seconds. */
   playhead: () => number;
-  /** Seconds the player buffers ahead: the window a room member fetches its planned segments in. */
-  aheadSecs: number;
+  /** Seconds the player buffers ahead, now: the window a room member fetches its planned segments in. */
+  aheadSecs: () => number;
 }
 
 export class P2PEngine extends EventTarget {
@@ -226,6 +233,7 @@ export class P2PEngine extends EventTarget {
     );
     if (decision.source === 'http') return this.#fallback(decision.reason);
     let reason: HttpReason = 'no_holder';
+    let head: PeerHead | undefined;
     for (const peer of holders.slice(0, MAX_ATTEMPTS)) {
       if (signal.aborted) break;
       const outcome = await this.#downloadFrom(peer, rendition, sequence, until, signal, urgentFromRoom, onProgress);
@@ -234,11 +242,38 @@ export class P2PEngine extends EventTarget {
         this.#delivered({ rendition, sequence, bytes: outcome.length, source: 'peer', peer });
         return { bytes: outcome, source: 'peer', peer };
       }
-      reason = outcome;
+      reason = outcome.reason;
+      // What a peer brought before it was given up is kept: HTTP fetches the rest.
+      if (outcome.received.length > (head?.bytes.length ?? 0)) head = { bytes: outcome.received, peer };
       // A peer that failed us near the deadline leaves no time for another.
       if (until() < this.config.httpDeadlineSecs) break;
     }
-    return this.#fallback(reason);
+    const result = this.#fallback(reason);
+    return head === undefined || head.bytes.length >= info.sizeBytes ? result : { ...result, head };
+  }
+
+  /**
+   * The rest of a segment whose `head` came from a peer arrived over HTTP:
+   * the whole is verified; undefined (and the peer banned) when it is not the
+   * catalog's, and the player then fetches it whole.
+   */
+  async completeOverHttp(rendition: string, sequence: number, head: PeerHead, rest: Uint8Array, reason: HttpReason): Promise<Uint8Array | undefined> {
+    const info = this.index.get(rendition, sequence);
+    const bytes = new Uint8Array(head.bytes.length + rest.length);
+    bytes.set(head.bytes);
+    bytes.set(rest, head.bytes.length);
+    const counters = this.#counters.of(rendition);
+    counters.http += rest.length;
+    if (info === undefined || !(await verifySegment(bytes, info.sha256))) {
+      this.#counters.verificationFailures += 1;
+      this.#pool.ban(head.peer, rendition, 'bad_segment');
+      return undefined;
+    }
+    counters.peer += head.bytes.length;
+    this.#counters.completedOverHttp += 1;
+    this.#delivered({ rendition, sequence, bytes: bytes.length, source: 'http', reason });
+    this.cache.put(rendition, sequence, bytes);
+    return bytes;
   }
 
   /** A segment came over HTTP: count it, and keep it for peers when it is the catalog's. */
@@ -275,6 +310,7 @@ export class P2PEngine extends EventTarget {
       segments: this.#counters.segments,
       httpReasons: this.#counters.httpReasons,
       verificationFailures: this.#counters.verificationFailures,
+      completedOverHttp: this.#counters.completedOverHttp,
       banned: this.#pool.banned,
       peers: this.#pool.stats(),
       cacheBytes: this.cache.sizeBytes,
@@ -313,23 +349,24 @@ export class P2PEngine extends EventTarget {
     signal: AbortSignal,
     urgent: boolean,
     onProgress: (received: number) => void,
-  ): Promise<Uint8Array | HttpReason> {
+  ): Promise<Uint8Array | GivenUp> {
     const info = this.index.get(rendition, sequence);
-    if (info === undefined) return 'absent';
+    const nothing = new Uint8Array(0);
+    if (info === undefined) return { reason: 'absent', received: nothing };
     const slackMs = urgent ? 0 : (until() - this.config.httpDeadlineSecs) * 1000;
     let entry;
     try {
       entry = await this.#pool.connect(peer, rendition, Math.min(this.config.connectTimeoutMs, slackMs));
     } catch {
-      return 'connect_failed';
+      return { reason: 'connect_failed', received: nothing };
     }
     const abandon = urgent ? URGENT_ABANDON : DEFAULT_ABANDON;
     const bytes = await downloadBeforeDeadline(entry, { rendition, sequence }, info.sizeBytes, until, signal, abandon, onProgress);
-    if (typeof bytes === 'string') return bytes;
+    if (!(bytes instanceof Uint8Array)) return bytes;
     if (!(await verifySegment(bytes, info.sha256))) {
       this.#counters.verificationFailures += 1;
       this.#pool.ban(peer, rendition, 'bad_segment');
-      return 'bad_hash';
+      return { reason: 'bad_hash', received: nothing };
     }
     this.throughput.sample(bytes.length, (bytes.length / Math.max(entry.downloadBytesPerSec, 1)) * 1000);
     this.#counters.of(rendition).peer += bytes.length;

@@ -13,7 +13,7 @@ import type {
   LoaderStats,
 } from 'hls.js';
 
-import type { P2PEngine } from './engine';
+import type { P2PEngine, PeerHead } from './engine';
 import type { HttpReason } from './types';
 
 type HttpLoaderConstructor = new (config: HlsConfig) => Loader<LoaderContext>;
@@ -85,7 +85,7 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
         (result) => {
           if (signal.aborted) return;
           if ('fallback' in result) {
-            this.#loadOverHttp(context, config, callbacks, { rendition, sequence }, result.fallback);
+            this.#loadOverHttp(context, config, callbacks, { rendition, sequence }, result.fallback, result.head);
             return;
           }
           // Timed at the recent loading rate, not by the wait before it (see loading-throughput.ts).
@@ -104,12 +104,18 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
       );
     }
 
+    /**
+     * hls.js's own HTTP load of the fragment; with a `head` a peer sent before
+     * it was given up, only the rest (a byte range), and the whole is handed
+     * over once verified.
+     */
     #loadOverHttp(
       context: FragmentLoaderContext,
       config: LoaderConfiguration,
       callbacks: LoaderCallbacks<FragmentLoaderContext>,
       segment: { rendition: string; sequence: number } | undefined,
       reason: HttpReason,
+      head?: PeerHead,
     ): void {
       const http = new HttpLoader(this.#hlsConfig) as Loader<FragmentLoaderContext>;
       this.#http = http;
@@ -117,34 +123,50 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
       // What a peer transfer given up had shown hls.js starts over with the HTTP load.
       ours.loaded = ours.total = ours.loading.first = 0;
       const { onProgress } = callbacks;
-      http.load(context, config, {
-        onSuccess: (response, stats, ctx, details) => {
+      const size = segment === undefined ? undefined : engine.index.get(segment.rendition, segment.sequence)?.sizeBytes;
+      const rest = head !== undefined && size !== undefined ? { ...context, rangeStart: head.bytes.length, rangeEnd: size } : undefined;
+      const signal = this.#abort.signal;
+      http.load(rest ?? context, config, {
+        onSuccess: (response, stats, _ctx, details) => {
           copyStats(ours, stats);
+          // Timed on what HTTP carried: the head's bytes took no time of this load.
           if (segment !== undefined) engine.throughput.sample(stats.loaded, stats.loading.end - stats.loading.first);
-          if (segment !== undefined && response.data instanceof ArrayBuffer) {
-            void engine.httpLoaded(segment.rendition, segment.sequence, new Uint8Array(response.data.slice(0)), reason);
+          if (segment === undefined || !(response.data instanceof ArrayBuffer)) {
+            callbacks.onSuccess(response, ours, context, details);
+            return;
           }
-          callbacks.onSuccess(response, ours, ctx, details);
+          const bytes = new Uint8Array(response.data.slice(0));
+          if (head === undefined || rest === undefined) {
+            void engine.httpLoaded(segment.rendition, segment.sequence, bytes, reason);
+            callbacks.onSuccess(response, ours, context, details);
+            return;
+          }
+          void engine.completeOverHttp(segment.rendition, segment.sequence, head, bytes, reason).then((whole) => {
+            if (signal.aborted) return;
+            // Not the catalog's segment (the peer lied): fetched whole after all.
+            if (whole === undefined) this.#loadOverHttp(context, config, callbacks, segment, 'bad_hash');
+            else callbacks.onSuccess({ url: context.url, data: whole.slice().buffer }, ours, context, details);
+          });
         },
-        onError: (error, ctx, details, stats) => {
+        onError: (error, _ctx, details, stats) => {
           copyStats(ours, stats);
-          callbacks.onError(error, ctx, details, ours);
+          callbacks.onError(error, context, details, ours);
         },
-        onTimeout: (stats, ctx, details) => {
+        onTimeout: (stats, _ctx, details) => {
           copyStats(ours, stats);
-          callbacks.onTimeout(ours, ctx, details);
+          callbacks.onTimeout(ours, context, details);
         },
-        onAbort: (stats, ctx, details) => {
+        onAbort: (stats, _ctx, details) => {
           copyStats(ours, stats);
           if (segment !== undefined && stats.loaded > 0) engine.httpPartial(segment.rendition, stats.loaded);
-          callbacks.onAbort?.(ours, ctx, details);
+          callbacks.onAbort?.(ours, context, details);
         },
         ...(onProgress === undefined
           ? {}
           : {
-              onProgress: (stats: LoaderStats, ctx: FragmentLoaderContext, data: string | ArrayBuffer, details: unknown) => {
+              onProgress: (stats: LoaderStats, _ctx: FragmentLoaderContext, data: string | ArrayBuffer, details: unknown) => {
                 copyStats(ours, stats);
-                onProgress(ours, ctx, data, details as Parameters<typeof onProgress>[3]);
+                onProgress(ours, context, data, details as Parameters<typeof onProgress>[3]);
               },
             }),
       });

@@ -41,6 +41,8 @@ export interface Download {
   received: number;
   lastProgressAt: number;
   readonly result: Promise<Uint8Array>;
+  /** The bytes received so far, from the start (still there after a cancel). */
+  receivedBytes(): Uint8Array;
   cancel(): void;
 }
 
@@ -120,19 +122,21 @@ export class PeerLink {
       reject = rej;
     });
     const now = performance.now();
+    const chunks: Uint8Array[] = [];
     const download: Download = {
       segment,
       startedAt: now,
       received: 0,
       lastProgressAt: now,
       result,
+      receivedBytes: () => concat(chunks),
       cancel: () => {
         if (!this.#downloads.has(request)) return;
         this.#send({ type: 'cancel', request });
         this.#finish(request, new DownloadError('cancelled'));
       },
     };
-    this.#downloads.set(request, { download, expectedBytes, chunks: [], resolve, reject });
+    this.#downloads.set(request, { download, expectedBytes, chunks, resolve, reject });
     if (this.#closed) this.#finish(request, new DownloadError('peer_closed'));
     else this.#send({ type: 'request', request, segment, offset: 0 });
     return download;
@@ -218,14 +222,8 @@ export class PeerLink {
     const pending = this.#downloads.get(request);
     if (pending === undefined) return;
     if (total !== pending.download.received || total !== pending.expectedBytes) return this.#violation('short_segment');
-    const bytes = new Uint8Array(total);
-    let at = 0;
-    for (const chunk of pending.chunks) {
-      bytes.set(chunk, at);
-      at += chunk.length;
-    }
     this.#downloads.delete(request);
-    pending.resolve(bytes);
+    pending.resolve(concat(pending.chunks));
   }
 
   #finish(request: number, error: DownloadError): void {
@@ -289,4 +287,14 @@ export class PeerLink {
       this.#channel.addEventListener('close', done);
     });
   }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
 }

@@ -32,8 +32,8 @@ export interface RoomPrefetchHooks {
   rendition: () => string | undefined;
   /** The player's position, seconds. */
   playhead: () => number;
-  /** Seconds ahead of the playhead worth fetching (the player's buffer). */
-  aheadSecs: number;
+  /** Seconds ahead of the playhead worth fetching (the player's buffer, now). */
+  aheadSecs: () => number;
   /** Whether the room's plan names this member to fetch `sequence`. */
   mine: (sequence: number) => boolean;
   /** The segment's URL, once the player has loaded its rendition's playlist. */
@@ -112,7 +112,7 @@ export class RoomPrefetch {
   #window(rendition: string): [number, number] {
     const { index, playhead, aheadSecs } = this.#hooks;
     const now = playhead();
-    return [index.sequenceAt(rendition, now), index.sequenceAt(rendition, now + aheadSecs)];
+    return [index.sequenceAt(rendition, now), index.sequenceAt(rendition, now + aheadSecs())];
   }
 
   #inWindow(rendition: string, sequence: number): boolean {

@@ -14,6 +14,8 @@ export class TransferCounters {
   readonly #segments: Record<SegmentSource, number> = { http: 0, peer: 0, cache: 0 };
   readonly #httpReasons: Partial<Record<HttpReason, number>> = {};
   verificationFailures = 0;
+  /** Segments a peer began and HTTP finished with a byte range. */
+  completedOverHttp = 0;
 
   /** The byte counters of one rendition (created at first use). */
   of(rendition: string): Counters {

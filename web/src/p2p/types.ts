@@ -90,6 +90,8 @@ export interface P2PStats {
   httpReasons: Partial<Record<HttpReason, number>>;
   /** Segments from peers whose SHA-256 was not the catalog's. */
   verificationFailures: number;
+  /** Segments a peer began and HTTP finished (only the rest came over HTTP). */
+  completedOverHttp: number;
   /** Peers disconnected and never contacted again (they sent bad data). */
   banned: string[];
   peers: PeerStats[];

@@ -170,6 +170,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     onPlayback: () => {
       sync.stateChanged();
       refreshControls();
+      bufferForRoom();
     },
     onMembers: (members, policy) => {
       membersPanel.update(room.member, members, policy);
@@ -264,10 +265,15 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     const preferences = loadPreferences();
     player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position);
     player.engine.setFetchPlan(fetchPlan, room.member);
+    bufferForRoom();
     // Sharing members split the room's HTTP fetching (the room answers with its plan).
     room.share(preferences.p2p && preferences.upload, preferences.uploadBytesPerSec);
     if (localFile !== undefined || remoteFileFrom !== undefined) player.hls.stopLoad();
     expose();
+  }
+
+  function bufferForRoom(): void {
+    player?.waitForStart(room.playback?.playing !== true);
   }
 
   function reportStreaming(): void {

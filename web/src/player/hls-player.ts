@@ -11,10 +11,23 @@ import { DEFAULT_P2P_CONFIG, type P2PConfig } from '../p2p/types';
 
 /** Seconds of media buffered ahead of the playhead. */
 export const BUFFER_AHEAD_SECS = 16;
+/**
+ * ... while a room waits to start: enough to start at once. hls.js loads
+ * while it holds less than this, so with 2 s segments that is two of them.
+ */
+const WAITING_AHEAD_SECS = 3;
 
 export interface PlayerHandle {
   hls: Hls;
   engine: P2PEngine;
+  /**
+   * While a room is paused, its players load only what they need to start:
+   * a few seconds, at the rendition they have. The server's uplink then
+   * brings every member's first segments before anyone's later ones (a host
+   * alone in a room climbed to 480p, loaded its first segments again and
+   * went on ahead while the guests waited 4 s for their first 240p one).
+   */
+  waitForStart: (waiting: boolean) => void;
   destroy: () => void;
 }
 
@@ -41,6 +54,7 @@ export function createPlayer(
   startPosition = 0,
 ): PlayerHandle {
   const config: P2PConfig = { ...DEFAULT_P2P_CONFIG, iceServers: rtcIceServers(movie), ...overrides };
+  let aheadSecs = BUFFER_AHEAD_SECS;
   const engine = new P2PEngine({
     movie: movie.id,
     manifest,
@@ -48,7 +62,7 @@ export function createPlayer(
     token: movie.tracker.token,
     config,
     playhead: () => video.currentTime,
-    aheadSecs: BUFFER_AHEAD_SECS,
+    aheadSecs: () => aheadSecs,
   });
   const hls = new HlsPlayer({
     capLevelToPlayerSize: true,
@@ -63,6 +77,7 @@ export function createPlayer(
     // P2P off means hls.js as it comes: its own loader, nothing in between.
     ...(config.p2p ? { fLoader: p2pFragmentLoader(engine, HlsPlayer.DefaultConfig.loader) } : {}),
   });
+  const { abrBandWidthUpFactor } = hls.config;
   engine.seeked(startPosition);
   if (!config.p2p) {
     hls.on(HlsPlayer.Events.FRAG_LOADED, (_event, { frag, payload }) => {
@@ -91,6 +106,13 @@ export function createPlayer(
   return {
     hls,
     engine,
+    waitForStart: (waiting) => {
+      aheadSecs = waiting ? WAITING_AHEAD_SECS : BUFFER_AHEAD_SECS;
+      // hls.js reads these each time it decides what to load next. A switch
+      // up is what it judges by the up factor; none while waiting.
+      hls.config.maxBufferLength = hls.config.maxMaxBufferLength = aheadSecs;
+      hls.config.abrBandWidthUpFactor = waiting ? 0 : abrBandWidthUpFactor;
+    },
     destroy: () => {
       video.removeEventListener('seeking', seeking);
       video.removeEventListener('timeupdate', timeupdate);

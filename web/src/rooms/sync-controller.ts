@@ -94,11 +94,15 @@ export class SyncController {
     this.#follow();
     const video = this.#video;
     // Whether the player could play on from here, whatever the room does now
-    // (while the room waits for it, it must say when it is ready). Only a
-    // player that has been following the room can fall behind it: one that
-    // is joining, or armed after a seek of its own, is catching up; one whose
-    // data was late for a start the room scheduled is waited for.
-    const buffering = this.#following && video.readyState < HAVE_FUTURE_DATA;
+    // (while the room waits for it, it must say when it is ready). While the
+    // room is paused, a player that could not start at once says so, and the
+    // room's next start waits for it instead of leaving it behind. While it
+    // plays, only a player that has been following the room can fall behind
+    // it: one that is joining, or armed after a seek of its own, is catching
+    // up; one whose data was late for a start the room scheduled is waited for.
+    const state = this.#room.playback;
+    const paused = state !== undefined && (!state.playing || this.#room.serverNow() < state.anchor_ms);
+    const buffering = paused ? !this.#readyToPlay() : this.#following && video.readyState < HAVE_FUTURE_DATA;
     this.#room.status?.(buffering, this.errorMs);
   }
 
@@ -114,13 +118,14 @@ export class SyncController {
       // The start timer may fire a hair before this clock says the anchor
       // passed: a video it started is not paused again.
       if (state.playing && this.#startedSeq === state.seq) return;
+      // A start the room took back (it waits for someone) does not go off.
+      if (newState) clearTimeout(this.#startTimer);
       this.#armedAt = undefined;
       this.errorMs = undefined;
       this.#setRate(1, false);
       if (!video.paused) video.pause();
       if (Math.abs(video.currentTime * 1000 - target) > this.#policy.deadBandMs) this.#seek(target);
       if (state.playing && newState) {
-        clearTimeout(this.#startTimer);
         this.#startTimer = setTimeout(() => {
           this.#startedSeq = state.seq;
           if (this.#readyToPlay()) this.#play(state.seq);

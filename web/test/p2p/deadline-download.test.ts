@@ -12,6 +12,7 @@ function slowPeer(): { entry: PeerEntry; download: Download } {
     received: 0,
     lastProgressAt: performance.now(),
     result: new Promise((resolve) => (finish = resolve)),
+    receivedBytes: () => new Uint8Array(download.received).fill(7),
     cancel: () => {},
   } as Download;
   let part = 0;
@@ -46,5 +47,18 @@ describe('a peer transfer against the deadline', () => {
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
     expect(seen.every((r) => r > 0 && r <= 100_000)).toBe(true);
     expect(entry.downloadBytesPerSec).toBeGreaterThan(0);
+  });
+
+  it('keeps what the peer sent when the transfer is given up, for HTTP to fetch only the rest', async () => {
+    const { entry } = slowPeer();
+    const started = performance.now();
+    // 25 kB every 250 ms will not bring 100 kB with the 3 s kept for HTTP: given up as late.
+    const until = (): number => 3.5 - (performance.now() - started) / 1000;
+    const outcome = await downloadBeforeDeadline(entry, { rendition: '480p', sequence: 3 }, 100_000, until, new AbortController().signal);
+    expect(outcome).not.toBeInstanceOf(Uint8Array);
+    if (outcome instanceof Uint8Array) return;
+    expect(outcome.reason).toBe('late');
+    expect(outcome.received.length).toBeGreaterThan(0);
+    expect(outcome.received.length).toBeLessThan(100_000);
   });
 });

@@ -105,6 +105,11 @@ describe('peer link', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(server.uploaded - sentAtCancel, 'at most the chunk already under way').toBeLessThanOrEqual(UPLOAD_CHUNK);
     expect(server.uploaded).toBeLessThan(bytes.length);
+    // What had come stays readable, so that HTTP need fetch only the rest.
+    const head = download.receivedBytes();
+    expect(head.length).toBe(download.received);
+    expect(head.length).toBeGreaterThan(0);
+    expect(head).toEqual(bytes.subarray(0, head.length));
   });
 
   it('keeps a few round trips of a home uplink in the send buffer, not a whole segment', async () => {

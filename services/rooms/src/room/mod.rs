@@ -605,13 +605,26 @@ impl Room {
             RoomClientMessage::Ping { .. } => Ok(()),
             RoomClientMessage::Control { based_on, command } => {
                 self.members.may_control(member)?;
-                let state = self.clock.apply(command, based_on, (self.now_ms)())?;
+                let now = (self.now_ms)();
+                let mut state = self.clock.apply(command, based_on, now)?;
                 // A new command decides; nobody is waited for any more.
                 self.wait = None;
                 self.catching_up.clear();
+                // A start waits for members who said they cannot play there yet,
+                // so that everyone starts together from the same frame, rather
+                // than the ready ones playing on and being pulled back when the
+                // others run dry a moment later.
+                let unready = if state.playing { self.unready_members() } else { HashSet::new() };
+                if !unready.is_empty() {
+                    state = self.clock.hold(true, now);
+                }
                 self.save_state();
                 self.broadcast(&RoomServerMessage::Playback { state, by: Some(member.to_owned()) });
                 self.system(describe_command(&name, command));
+                if !unready.is_empty() {
+                    self.system(format!("Waiting for {}", self.names_of(&unready)));
+                    self.wait = Some(Wait { started_ms: now, members: unready });
+                }
                 Ok(())
             }
             RoomClientMessage::Chat { text, nonce } => {
@@ -838,11 +851,22 @@ impl Room {
         if now - wait.started_ms < self.buffer_wait_ms {
             return;
         }
-        let mut names: Vec<String> =
-            wait.members.iter().filter_map(|id| self.members.get(id).map(|m| m.name.as_str().to_owned())).collect();
-        names.sort();
+        let names = self.names_of(&wait.members);
         self.catching_up.extend(wait.members.iter().cloned());
-        self.go_on(format!("Going on; {} will catch up", names.join(", ")));
+        self.go_on(format!("Going on; {names} will catch up"));
+    }
+
+    /// Members whose last status said their player cannot play where the room is.
+    fn unready_members(&self) -> HashSet<MemberId> {
+        self.health.values().filter(|h| h.buffering).map(|h| h.id.clone()).collect()
+    }
+
+    /// The members' names, sorted and joined for a system line.
+    fn names_of(&self, members: &HashSet<MemberId>) -> String {
+        let mut names: Vec<&str> =
+            members.iter().filter_map(|id| self.members.get(id).map(|m| m.name.as_str())).collect();
+        names.sort_unstable();
+        names.join(", ")
     }
 
     /// Recomputes the fetch plan; when it changed, everyone gets it (true).

@@ -600,6 +600,54 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
 }
 
 #[actix_web::test]
+async fn a_start_waits_for_members_not_ready_to_play_there() {
+    let (app, room) = app_with_room_and(None, |c| c.rooms.buffer_wait_secs = 1).await;
+    let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
+    let loading = RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None };
+    let loaded = RoomClientMessage::Status { buffering: false, offset_ms: None, shared_bytes: None, origin_fetches: None };
+    // Ben's player is still loading the first segment when Ana presses play.
+    let ben_id = ben.member.clone();
+    let ben_loading = move |m: RoomServerMessage| match m {
+        RoomServerMessage::Health { members, .. } => members.iter().any(|h| h.id == ben_id && h.buffering).then_some(()),
+        _ => None,
+    };
+    ben.send(&loading).await;
+    cy.send(&loaded).await;
+    host.until(&ben_loading).await;
+    host.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 12_000.0 } })
+        .await;
+    let held = cy.until(playback).await;
+    assert!(!held.playing && held.position_ms == 12_000.0, "nobody starts before Ben can: {held:?}");
+    assert_eq!(host.until(|m| system_lines(m).filter(|t| t.starts_with("Waiting"))).await, "Waiting for Ben");
+    cy.send(&loading).await;
+    cy.send(&loaded).await;
+    ben.send(&loaded).await;
+    let started = cy.until(playback).await;
+    assert!(started.playing && started.position_ms == 12_000.0 && started.seq == held.seq + 1, "{started:?}");
+    assert_eq!(host.until(|m| system_lines(m).filter(|t| t.starts_with("Everyone"))).await, "Everyone is ready");
+
+    // A member still loading after a pause and a seek holds the next start for at most the bounded wait.
+    host.send(&RoomClientMessage::Control { based_on: started.seq, command: PlaybackCommand::Pause { position_ms: 20_000.0 } })
+        .await;
+    let paused = cy.until(playback).await;
+    ben.send(&loading).await;
+    host.until(&ben_loading).await;
+    host.send(&RoomClientMessage::Control { based_on: paused.seq, command: PlaybackCommand::Play { position_ms: 20_000.0 } })
+        .await;
+    assert!(!cy.until(playback).await.playing);
+    let waited_from = std::time::Instant::now();
+    let going_on = cy.until(playback).await;
+    assert!(going_on.playing && going_on.position_ms == 20_000.0, "{going_on:?}");
+    assert!(waited_from.elapsed() < Duration::from_millis(2_500), "waited at most the bounded time (1 s, ticks of 1 s)");
+    assert_eq!(
+        host.until(|m| system_lines(m).filter(|t| t.starts_with("Going on"))).await,
+        "Going on; Ben will catch up"
+    );
+}
+
+#[actix_web::test]
 async fn reactions_toggle_and_typing_reaches_the_others() {
     let (app, room) = app_with_room(None).await;
     let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
