@@ -122,6 +122,8 @@ interface ViewerResult {
   peerId: string;
   /** Peer ids this viewer moved bytes with. */
   linked: string[];
+  /** Throughput of the last transfer from each peer it downloaded from, bytes/s. */
+  peerRates: number[];
   /** Segments that went to HTTP, by reason. */
   httpReasons: Record<string, number>;
   /** The first segment requests over HTTP: rendition/sequence, from and to (s after the play). */
@@ -218,6 +220,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
           uploadedBytes: stats?.uploadedBytes ?? 0,
           peerId: stats?.peerId ?? '',
           linked: (stats?.peers ?? []).filter((p) => p.downloadedBytes + p.uploadedBytes > 0).map((p) => p.id),
+          peerRates: (stats?.peers ?? []).filter((p) => p.downloadBytesPerSec > 0).map((p) => p.downloadBytesPerSec),
           httpReasons: (stats?.httpReasons ?? {}) as Record<string, number>,
           fetches: (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
             .filter((e) => /seg_\d+\.ts/.test(e.name))
@@ -238,6 +241,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
         errors: errors[i] ?? [],
         peerId: figures.peerId,
         linked: figures.linked,
+        peerRates: figures.peerRates,
         httpReasons: figures.httpReasons,
         firstFetches: figures.fetches.map((f) => {
           const [, rendition, sequence] = /\/([^/]+)\/seg_(\d+)\.ts/.exec(f.name) ?? [];
@@ -296,6 +300,9 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
     );
   }
   for (const v of result.viewers) console.log(`${v.home} first HTTP segments (s after play): ${v.firstFetches.join(', ')}`);
+  for (const v of result.viewers.filter((v) => v.peerRates.length > 0)) {
+    console.log(`${v.home} last transfer from each peer: ${v.peerRates.map((r) => `${((r * 8) / 1e6).toFixed(1)} Mbit/s`).join(', ')}`);
+  }
   console.log(`everyone within ${IN_SYNC_MS} ms: ${result.commands.map((c) => `${c.name} ${Number.isNaN(c.ms) ? 'never' : `${c.ms} ms`}`).join(', ')}`);
 }
 

@@ -112,7 +112,7 @@ describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => 
     // Given up when the link closed, when it stopped moving, or (this uploader
     // is slow) when it could no longer finish in time: HTTP either way.
     const abandoned = viewer.segments.filter(
-      (s) => s.source === 'http' && (s.reason === 'peer_closed' || s.reason === 'stalled' || s.reason === 'late'),
+      (s) => s.source === 'http' && ['peer_closed', 'no_first_byte', 'stalled', 'late'].includes(s.reason ?? ''),
     );
     expect(abandoned.length, 'the interrupted segment came over HTTP').toBeGreaterThanOrEqual(1);
     // What the uploader had sent was kept: HTTP fetched only the rest, and the whole passed SHA-256.

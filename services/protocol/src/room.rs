@@ -223,6 +223,12 @@ pub enum RoomClientMessage {
         #[serde(default)]
         #[ts(optional)]
         upload_cap: Option<f64>,
+        /// Peers this member's player tried to link to lately and could not
+        /// (their NATs and its own do not let a connection through). The
+        /// room's fetching goes to the members everyone can reach.
+        #[serde(default)]
+        #[ts(optional)]
+        unreachable_peers: Option<u32>,
     },
 }
 

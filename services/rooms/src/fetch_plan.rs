@@ -4,6 +4,12 @@
 //! member per segment; the others take it from that member over P2P. Members
 //! get slots in proportion to their upload caps, interleaved (smooth weighted
 //! round robin) so that no member fetches long runs of segments alone.
+//!
+//! Only the members whose players failed to link to the fewest peers fetch:
+//! behind some pairs of NATs (port-restricted and symmetric, symmetric and
+//! symmetric) no direct connection gets through, and a segment fetched by a
+//! member others cannot reach went to HTTP again for each of them. Members
+//! behind a full-cone NAT, or none, are reachable by everyone.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +18,17 @@ use cinemesh_protocol::room::{MAX_FETCH_WEIGHT, MemberId};
 /// The upload cap that earns the most slots (the player's default), bytes/s.
 const FULL_WEIGHT_CAP: f64 = 4_000_000.0;
 
-/// One member's share: its upload cap (none: uncapped).
-pub type UploadCap = Option<f64>;
+/// One sharing member, as it last said.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Sharer {
+    /// Its upload cap, bytes/s (none: uncapped).
+    pub upload_cap: Option<f64>,
+    /// Peers it tried to link to lately and could not.
+    pub unreachable_peers: u32,
+}
+
+/// An upload cap (none: uncapped).
+type UploadCap = Option<f64>;
 
 fn weight(cap: UploadCap) -> u32 {
     let max = f64::from(MAX_FETCH_WEIGHT);
@@ -25,8 +40,13 @@ fn weight(cap: UploadCap) -> u32 {
 }
 
 /// The slots of the plan for these sharing members (empty without any).
-pub fn plan(sharers: &BTreeMap<MemberId, UploadCap>) -> Vec<MemberId> {
-    let weights: Vec<(&MemberId, i64)> = sharers.iter().map(|(id, cap)| (id, i64::from(weight(*cap)))).collect();
+pub fn plan(sharers: &BTreeMap<MemberId, Sharer>) -> Vec<MemberId> {
+    let fewest_failures = sharers.values().map(|s| s.unreachable_peers).min().unwrap_or(0);
+    let weights: Vec<(&MemberId, i64)> = sharers
+        .iter()
+        .filter(|(_, s)| s.unreachable_peers == fewest_failures)
+        .map(|(id, s)| (id, i64::from(weight(s.upload_cap))))
+        .collect();
     let total: i64 = weights.iter().map(|(_, w)| w).sum();
     let mut current = vec![0i64; weights.len()];
     let mut slots = Vec::with_capacity(total as usize);
@@ -49,8 +69,8 @@ pub fn plan(sharers: &BTreeMap<MemberId, UploadCap>) -> Vec<MemberId> {
 mod tests {
     use super::*;
 
-    fn sharers(caps: &[(&str, UploadCap)]) -> BTreeMap<MemberId, UploadCap> {
-        caps.iter().map(|(id, cap)| ((*id).to_owned(), *cap)).collect()
+    fn sharers(caps: &[(&str, UploadCap)]) -> BTreeMap<MemberId, Sharer> {
+        caps.iter().map(|(id, cap)| ((*id).to_owned(), Sharer { upload_cap: *cap, unreachable_peers: 0 })).collect()
     }
 
     #[test]
@@ -66,6 +86,20 @@ mod tests {
         assert_eq!(slots.iter().filter(|s| *s == "b").count(), 1);
         let slots = plan(&sharers(&[("a", None), ("b", Some(2e6))]));
         assert_eq!(slots, ["a", "b", "a", "a", "b", "a"], "no long runs");
+    }
+
+    #[test]
+    fn members_everyone_can_reach_fetch_for_the_room() {
+        let mut room = sharers(&[("cone", None), ("cone2", Some(1e6)), ("restricted", None), ("symmetric", None)]);
+        room.get_mut("restricted").unwrap().unreachable_peers = 1;
+        room.get_mut("symmetric").unwrap().unreachable_peers = 2;
+        let slots = plan(&room);
+        assert!(slots.iter().all(|s| s.starts_with("cone")), "{slots:?}");
+        assert_eq!(slots.iter().filter(|s| *s == "cone").count(), 4, "caps still weigh: {slots:?}");
+        // Nobody reaches everyone: those who reach the most fetch.
+        room.get_mut("cone").unwrap().unreachable_peers = 3;
+        room.get_mut("cone2").unwrap().unreachable_peers = 3;
+        assert_eq!(plan(&room), ["restricted"]);
     }
 
     #[test]

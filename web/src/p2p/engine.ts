@@ -310,6 +310,7 @@ export class P2PEngine extends EventTarget {
       segments: this.#counters.segments,
       httpReasons: this.#counters.httpReasons,
       verificationFailures: this.#counters.verificationFailures,
+      unreachablePeers: this.#pool.unreachable,
       completedOverHttp: this.#counters.completedOverHttp,
       banned: this.#pool.banned,
       peers: this.#pool.stats(),

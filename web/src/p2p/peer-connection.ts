@@ -21,6 +21,8 @@ export class PeerConnection {
   #makingOffer = false;
   #ignoreOffer = false;
   #closed = false;
+  /** ICE found no path to the other side. */
+  iceFailed = false;
 
   constructor(options: PeerConnectionOptions) {
     this.remoteId = options.remoteId;
@@ -38,6 +40,7 @@ export class PeerConnection {
       });
     });
     this.#pc.addEventListener('connectionstatechange', () => {
+      this.iceFailed ||= this.#pc.connectionState === 'failed';
       if (this.#pc.connectionState === 'failed' || this.#pc.connectionState === 'closed') this.close();
     });
   }

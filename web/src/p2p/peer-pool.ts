@@ -6,6 +6,7 @@ import type { Signal } from '../protocol/Signal';
 import { PeerConnection } from './peer-connection';
 import { PeerLink } from './peer-link';
 import { TokenBucket } from './rate-limiter';
+import { Reachability } from './reachability';
 import type { P2PConfig, PeerStats } from './types';
 import type { SegmentId } from './wire';
 
@@ -45,6 +46,7 @@ export class PeerPool {
   readonly #banned = new Set<string>();
   /** Peer id -> when we may try it again after a failed connection, and how often it failed. */
   readonly #backoff = new Map<string, { until: number; failures: number }>();
+  readonly #reachability = new Reachability();
 
   constructor(hooks: PeerPoolHooks) {
     this.#hooks = hooks;
@@ -56,6 +58,11 @@ export class PeerPool {
 
   get banned(): string[] {
     return [...this.#banned];
+  }
+
+  /** Peers a link was tried to lately and never opened. */
+  get unreachable(): number {
+    return this.#reachability.unreachable();
   }
 
   /** Not banned and not backing off after a failed connection. */
@@ -194,6 +201,20 @@ export class PeerPool {
     connection.channel.addEventListener('close', () => {
       if (this.#peers.get(peer) === entry) this.#peers.delete(peer);
     });
+    // Whichever side offered: a link that opens reached the peer; one that ICE
+    // gave up on, or that stays shut for the full connect time, did not. One
+    // given up sooner (a deadline) says nothing.
+    const unopened = setTimeout(() => this.#reachability.failed(peer), config.connectTimeoutMs);
+    link.ready.then(
+      () => {
+        clearTimeout(unopened);
+        this.#reachability.reached(peer);
+      },
+      () => {
+        clearTimeout(unopened);
+        if (connection.iceFailed) this.#reachability.failed(peer);
+      },
+    );
     this.#peers.set(peer, entry);
     return entry;
   }

@@ -90,8 +90,8 @@ export const DEFAULT_ABANDON: AbandonPolicy = { stallSecs: 1.5, httpReserveSecs:
 export function shouldAbandon(
   progress: TransferProgress,
   policy: AbandonPolicy = DEFAULT_ABANDON,
-): 'stalled' | 'late' | undefined {
-  if (progress.secondsSinceProgress >= policy.stallSecs) return 'stalled';
+): 'no_first_byte' | 'stalled' | 'late' | undefined {
+  if (progress.secondsSinceProgress >= policy.stallSecs) return progress.bytesReceived === 0 ? 'no_first_byte' : 'stalled';
   // Before the first byte there is no rate to project: only the stall rule applies.
   if (progress.bytesReceived === 0) return undefined;
   const rate = progress.bytesReceived / Math.max(progress.secondsElapsed, 0.001);

@@ -56,6 +56,8 @@ export type HttpReason =
   | 'peer_too_slow'
   | 'connect_failed'
   | 'absent'
+  /** The peer sent nothing for too long: it never started (busy with others' requests), or stopped. */
+  | 'no_first_byte'
   | 'stalled'
   | 'late'
   | 'peer_closed'
@@ -90,6 +92,8 @@ export interface P2PStats {
   httpReasons: Partial<Record<HttpReason, number>>;
   /** Segments from peers whose SHA-256 was not the catalog's. */
   verificationFailures: number;
+  /** Peers a link was tried to in the last two minutes and never opened (their NAT and ours). */
+  unreachablePeers: number;
   /** Segments a peer began and HTTP finished (only the rest came over HTTP). */
   completedOverHttp: number;
   /** Peers disconnected and never contacted again (they sent bad data). */

@@ -24,6 +24,7 @@ import type { StreamKind } from '../protocol/StreamKind';
 import { ChatPanel } from '../room-ui/chat-panel';
 import { inviteBox } from '../room-ui/invite-box';
 import { MembersPanel } from '../room-ui/members-panel';
+import type { P2PStats } from '../p2p/types';
 import { P2PPanel } from '../room-ui/p2p-panel';
 import { OriginFetchLog } from '../rooms/origin-fetches';
 import { RoomClient } from '../rooms/room-client';
@@ -266,8 +267,15 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position);
     player.engine.setFetchPlan(fetchPlan, room.member);
     bufferForRoom();
-    // Sharing members split the room's HTTP fetching (the room answers with its plan).
-    room.share(preferences.p2p && preferences.upload, preferences.uploadBytesPerSec);
+    // Sharing members split the room's HTTP fetching (the room answers with
+    // its plan), and say again when the peers they cannot reach change.
+    const shares = preferences.p2p && preferences.upload;
+    let unreachable = 0;
+    room.share(shares, preferences.uploadBytesPerSec, unreachable);
+    player.engine.addEventListener('stats', (event) => {
+      const now = (event as CustomEvent<P2PStats>).detail.unreachablePeers;
+      if (now !== unreachable) room.share(shares, preferences.uploadBytesPerSec, (unreachable = now));
+    });
     if (localFile !== undefined || remoteFileFrom !== undefined) player.hls.stopLoad();
     expose();
   }

@@ -149,9 +149,12 @@ export class RoomClient {
     this.#send(message);
   }
 
-  /** Whether this player shares segments, and its upload cap (bytes/s; undefined: none). */
-  share(shares: boolean, uploadCap: number | undefined): void {
-    const message: RoomClientMessage = { type: 'sharing', shares };
+  /**
+   * Whether this player shares segments, its upload cap (bytes/s; undefined:
+   * none), and how many peers it tried lately and could not link to.
+   */
+  share(shares: boolean, uploadCap: number | undefined, unreachablePeers = 0): void {
+    const message: RoomClientMessage = { type: 'sharing', shares, unreachable_peers: unreachablePeers };
     if (uploadCap !== undefined) message.upload_cap = uploadCap;
     this.#stand(message);
   }

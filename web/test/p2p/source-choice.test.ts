@@ -46,6 +46,7 @@ describe('shouldAbandon', () => {
 
   it('gives up on a peer that stopped sending', () => {
     expect(shouldAbandon({ ...healthy, secondsSinceProgress: 2 })).toBe('stalled');
+    expect(shouldAbandon({ ...healthy, bytesReceived: 0, secondsElapsed: 2, secondsSinceProgress: 2 }), 'one that never started').toBe('no_first_byte');
   });
 
   it('gives up when the projected arrival leaves no time for HTTP', () => {

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::Refusal;
 use crate::bans::Bans;
 use crate::delivery::{Attachment, Frame, Route, fan_out, frame_of};
-use crate::fetch_plan::{UploadCap, plan};
+use crate::fetch_plan::{Sharer, plan};
 use crate::members::{DisplayName, Members};
 use crate::origin_load::{self, OriginLoad};
 use crate::playback::PlaybackClock;
@@ -152,7 +152,7 @@ pub struct Room {
     /// Members the room stopped waiting for; they catch up on their own.
     catching_up: HashSet<MemberId>,
     /// Online members whose players share segments, with their upload caps.
-    sharers: BTreeMap<MemberId, UploadCap>,
+    sharers: BTreeMap<MemberId, Sharer>,
     fetch_plan: Vec<MemberId>,
     /// Signs the presence pass of each welcome.
     passes: PresencePasses,
@@ -683,9 +683,13 @@ impl Room {
                 self.kick(member, &name, &target, ban_minutes, bar_address.unwrap_or(true))
             }
             RoomClientMessage::Unban { ban } => self.unban(member, &ban),
-            RoomClientMessage::Sharing { shares, upload_cap } => {
+            RoomClientMessage::Sharing { shares, upload_cap, unreachable_peers } => {
                 if shares {
-                    self.sharers.insert(member.to_owned(), upload_cap.filter(|c| c.is_finite()));
+                    let sharer = Sharer {
+                        upload_cap: upload_cap.filter(|c| c.is_finite()),
+                        unreachable_peers: unreachable_peers.unwrap_or(0),
+                    };
+                    self.sharers.insert(member.to_owned(), sharer);
                 } else {
                     self.sharers.remove(member);
                 }

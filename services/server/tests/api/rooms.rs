@@ -375,13 +375,15 @@ async fn members_who_share_split_the_fetching_by_upload_cap() {
     let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
     let (a, b) = (ana.member.clone(), ben.member.clone());
 
-    ana.send(&RoomClientMessage::Sharing { shares: true, upload_cap: None }).await;
+    ana.send(&RoomClientMessage::Sharing { shares: true, upload_cap: None, unreachable_peers: None }).await;
     assert_eq!(ana.until(fetch_plan).await, std::slice::from_ref(&a));
-    ben.send(&RoomClientMessage::Sharing { shares: true, upload_cap: Some(1e6) }).await;
+    ben.send(&RoomClientMessage::Sharing { shares: true, upload_cap: Some(1e6), unreachable_peers: None }).await;
     let slots = cy.until(|m| fetch_plan(m).filter(|s| s.len() > 1)).await;
     assert_eq!(slots.len(), 5, "4 slots for an uncapped member, 1 for a 1 MB/s cap: {slots:?}");
     assert_eq!(slots.iter().filter(|s| **s == b).count(), 1);
-    cy.send(&RoomClientMessage::Sharing { shares: false, upload_cap: None }).await;
+    cy.send(&RoomClientMessage::Sharing { shares: true, upload_cap: None, unreachable_peers: Some(2) }).await;
+    assert_eq!(cy.until(fetch_plan).await, slots, "a member whose player could not link to two peers fetches nothing");
+    cy.send(&RoomClientMessage::Sharing { shares: false, upload_cap: None, unreachable_peers: None }).await;
     assert_eq!(cy.until(fetch_plan).await, slots, "a member who does not share gets the plan, without a slot");
 
     drop(ben);
@@ -605,12 +607,16 @@ async fn a_start_waits_for_members_not_ready_to_play_there() {
     let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
     let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
-    let loading = RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None };
-    let loaded = RoomClientMessage::Status { buffering: false, offset_ms: None, shared_bytes: None, origin_fetches: None };
+    let loading =
+        RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None };
+    let loaded =
+        RoomClientMessage::Status { buffering: false, offset_ms: None, shared_bytes: None, origin_fetches: None };
     // Ben's player is still loading the first segment when Ana presses play.
     let ben_id = ben.member.clone();
     let ben_loading = move |m: RoomServerMessage| match m {
-        RoomServerMessage::Health { members, .. } => members.iter().any(|h| h.id == ben_id && h.buffering).then_some(()),
+        RoomServerMessage::Health { members, .. } => {
+            members.iter().any(|h| h.id == ben_id && h.buffering).then_some(())
+        }
         _ => None,
     };
     ben.send(&loading).await;
@@ -629,18 +635,27 @@ async fn a_start_waits_for_members_not_ready_to_play_there() {
     assert_eq!(host.until(|m| system_lines(m).filter(|t| t.starts_with("Everyone"))).await, "Everyone is ready");
 
     // A member still loading after a pause and a seek holds the next start for at most the bounded wait.
-    host.send(&RoomClientMessage::Control { based_on: started.seq, command: PlaybackCommand::Pause { position_ms: 20_000.0 } })
-        .await;
+    host.send(&RoomClientMessage::Control {
+        based_on: started.seq,
+        command: PlaybackCommand::Pause { position_ms: 20_000.0 },
+    })
+    .await;
     let paused = cy.until(playback).await;
     ben.send(&loading).await;
     host.until(&ben_loading).await;
-    host.send(&RoomClientMessage::Control { based_on: paused.seq, command: PlaybackCommand::Play { position_ms: 20_000.0 } })
-        .await;
+    host.send(&RoomClientMessage::Control {
+        based_on: paused.seq,
+        command: PlaybackCommand::Play { position_ms: 20_000.0 },
+    })
+    .await;
     assert!(!cy.until(playback).await.playing);
     let waited_from = std::time::Instant::now();
     let going_on = cy.until(playback).await;
     assert!(going_on.playing && going_on.position_ms == 20_000.0, "{going_on:?}");
-    assert!(waited_from.elapsed() < Duration::from_millis(2_500), "waited at most the bounded time (1 s, ticks of 1 s)");
+    assert!(
+        waited_from.elapsed() < Duration::from_millis(2_500),
+        "waited at most the bounded time (1 s, ticks of 1 s)"
+    );
     assert_eq!(
         host.until(|m| system_lines(m).filter(|t| t.starts_with("Going on"))).await,
         "Going on; Ben will catch up"
