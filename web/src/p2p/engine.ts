@@ -31,7 +31,7 @@ const PLANNED_WAIT_MS = 3_000;
  */
 const PLANNED_URGENT_WAIT_MS = 1_500;
 /** A transfer the player waits for is given up only when it stops moving, sooner than others. */
-const URGENT_ABANDON = { stallSecs: 1, httpReserveSecs: Number.NEGATIVE_INFINITY };
+const URGENT_ABANDON = { stallSecs: 1, httpReserveSecs: Number.NEGATIVE_INFINITY, assumedBytesPerSec: 125_000 };
 /** Holders connected to in the background when a lookup names them, at most. */
 const WARM_UP_PEERS = 2;
 /** Segments behind / ahead of the playhead pinned in the cache. */

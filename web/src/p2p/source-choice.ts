@@ -78,25 +78,34 @@ export interface TransferProgress {
 }
 
 export interface AbandonPolicy {
-  /** No chunk for this long: the peer has stalled. */
+  /** No chunk for this long: the peer has stalled, whatever the time left. */
   stallSecs: number;
   /** Time kept in reserve for the HTTP fallback to finish. */
   httpReserveSecs: number;
+  /** Before the first byte: the rate a transfer is assumed to run at once it starts, bytes/s. */
+  assumedBytesPerSec: number;
 }
 
-export const DEFAULT_ABANDON: AbandonPolicy = { stallSecs: 1.5, httpReserveSecs: 3 };
+/**
+ * A pause is waited out while the transfer can still finish in time: between
+ * homes a peer's uplink carries several transfers at once, and a request may
+ * wait behind others or a lost packet for a second or two. Given up after
+ * 1.5 s of silence whatever the deadline, transfers with 10 s to spare went
+ * to HTTP two to five times per viewer and run.
+ */
+export const DEFAULT_ABANDON: AbandonPolicy = { stallSecs: 4, httpReserveSecs: 3, assumedBytesPerSec: 125_000 };
 
 /** Whether to give up on a peer transfer and fetch over HTTP, and why. */
 export function shouldAbandon(
   progress: TransferProgress,
   policy: AbandonPolicy = DEFAULT_ABANDON,
 ): 'no_first_byte' | 'stalled' | 'late' | undefined {
-  if (progress.secondsSinceProgress >= policy.stallSecs) return progress.bytesReceived === 0 ? 'no_first_byte' : 'stalled';
-  // Before the first byte there is no rate to project: only the stall rule applies.
-  if (progress.bytesReceived === 0) return undefined;
-  const rate = progress.bytesReceived / Math.max(progress.secondsElapsed, 0.001);
+  const started = progress.bytesReceived > 0;
+  if (progress.secondsSinceProgress >= policy.stallSecs) return started ? 'stalled' : 'no_first_byte';
   const remaining = progress.segmentBytes - progress.bytesReceived;
+  // Before the first byte there is no rate to project: would it be in time if it started now?
+  const rate = started ? progress.bytesReceived / Math.max(progress.secondsElapsed, 0.001) : policy.assumedBytesPerSec;
   const projected = rate > 0 ? remaining / rate : Number.POSITIVE_INFINITY;
-  if (projected > progress.secondsUntilNeeded - policy.httpReserveSecs) return 'late';
+  if (projected > progress.secondsUntilNeeded - policy.httpReserveSecs) return started ? 'late' : 'no_first_byte';
   return undefined;
 }
