@@ -5,11 +5,13 @@
 //! get slots in proportion to their upload caps, interleaved (smooth weighted
 //! round robin) so that no member fetches long runs of segments alone.
 //!
-//! Only the members whose players failed to link to the fewest peers fetch:
-//! behind some pairs of NATs (port-restricted and symmetric, symmetric and
-//! symmetric) no direct connection gets through, and a segment fetched by a
-//! member others cannot reach went to HTTP again for each of them. Members
-//! behind a full-cone NAT, or none, are reachable by everyone.
+//! Only the members whose players failed to link to the fewest peers (or one
+//! more) fetch: behind some pairs of NATs (port-restricted and symmetric,
+//! symmetric and symmetric) no direct connection gets through, and a segment
+//! fetched by a member others cannot reach went to HTTP again for each of
+//! them. Members behind a full-cone NAT, or none, are reachable by everyone.
+//! One failure more is let through: a link that took too long to open over a
+//! busy uplink once left a single member fetching (and uploading) everything.
 
 use std::collections::BTreeMap;
 
@@ -44,7 +46,7 @@ pub fn plan(sharers: &BTreeMap<MemberId, Sharer>) -> Vec<MemberId> {
     let fewest_failures = sharers.values().map(|s| s.unreachable_peers).min().unwrap_or(0);
     let weights: Vec<(&MemberId, i64)> = sharers
         .iter()
-        .filter(|(_, s)| s.unreachable_peers == fewest_failures)
+        .filter(|(_, s)| s.unreachable_peers <= fewest_failures.saturating_add(1))
         .map(|(id, s)| (id, i64::from(weight(s.upload_cap))))
         .collect();
     let total: i64 = weights.iter().map(|(_, w)| w).sum();
@@ -91,15 +93,17 @@ mod tests {
     #[test]
     fn members_everyone_can_reach_fetch_for_the_room() {
         let mut room = sharers(&[("cone", None), ("cone2", Some(1e6)), ("restricted", None), ("symmetric", None)]);
-        room.get_mut("restricted").unwrap().unreachable_peers = 1;
-        room.get_mut("symmetric").unwrap().unreachable_peers = 2;
+        room.get_mut("restricted").unwrap().unreachable_peers = 2;
+        room.get_mut("symmetric").unwrap().unreachable_peers = 3;
         let slots = plan(&room);
         assert!(slots.iter().all(|s| s.starts_with("cone")), "{slots:?}");
         assert_eq!(slots.iter().filter(|s| *s == "cone").count(), 4, "caps still weigh: {slots:?}");
-        // Nobody reaches everyone: those who reach the most fetch.
-        room.get_mut("cone").unwrap().unreachable_peers = 3;
-        room.get_mut("cone2").unwrap().unreachable_peers = 3;
-        assert_eq!(plan(&room), ["restricted"]);
+        room.get_mut("cone2").unwrap().unreachable_peers = 1;
+        assert!(plan(&room).contains(&"cone2".to_owned()), "one failure more is let through");
+        // Nobody reaches everyone: those who reach the most (or one fewer) fetch.
+        room.get_mut("cone").unwrap().unreachable_peers = 5;
+        room.get_mut("cone2").unwrap().unreachable_peers = 4;
+        assert_eq!(plan(&room), ["restricted", "symmetric"]);
     }
 
     #[test]
