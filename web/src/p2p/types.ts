@@ -61,7 +61,9 @@ export type HttpReason =
   | 'stalled'
   | 'late'
   | 'peer_closed'
-  | 'bad_hash';
+  | 'bad_hash'
+  /** Several peer transfers in a row failed: peers are set aside for a while. */
+  | 'peers_failing';
 
 /** One peer as the stats show it. */
 export interface PeerStats {
