@@ -87,13 +87,13 @@ export interface AbandonPolicy {
 }
 
 /**
- * A pause is waited out while the transfer can still finish in time: between
- * homes a peer's uplink carries several transfers at once, and a request may
- * wait behind others or a lost packet for a second or two. Given up after
- * 1.5 s of silence whatever the deadline, transfers with 10 s to spare went
- * to HTTP two to five times per viewer and run.
+ * 1.5 s of silence ends a transfer whatever the deadline: hls.js loads one
+ * fragment at a time, so a transfer waiting on a dead link holds up every
+ * load behind it. Waiting up to 4 s instead changed nothing measurable
+ * between homes, and a home whose link came back after 10 s took 5-7 s
+ * instead of under 3 to catch up (its links' first transfers were silent).
  */
-export const DEFAULT_ABANDON: AbandonPolicy = { stallSecs: 4, httpReserveSecs: 3, assumedBytesPerSec: 125_000 };
+export const DEFAULT_ABANDON: AbandonPolicy = { stallSecs: 1.5, httpReserveSecs: 3, assumedBytesPerSec: 125_000 };
 
 /** Whether to give up on a peer transfer and fetch over HTTP, and why. */
 export function shouldAbandon(
