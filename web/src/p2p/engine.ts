@@ -12,7 +12,6 @@ import { TokenBucket } from './rate-limiter';
 import { RoomPrefetch } from './room-prefetch';
 import { SegmentCache } from './segment-cache';
 import { SegmentIndex } from './segment-index';
-import { StepAside } from './step-aside';
 import { chooseSource, DEFAULT_ABANDON, DEFAULT_POLICY, startsInitialChunk } from './source-choice';
 import { TrackerSession } from './tracker-session';
 import { TransferCounters } from './transfer-counters';
@@ -45,9 +44,6 @@ export interface PeerHead {
   peer: string;
 }
 
-/** Peer transfers that started and were given up: what sets peers aside when it repeats. */
-const GIVEN_UP = new Set<HttpReason>(['no_first_byte', 'stalled', 'late']);
-
 export type PeerResult =
   | { bytes: Uint8Array; source: 'peer'; peer: string }
   | { bytes: Uint8Array; source: 'cache' }
@@ -78,7 +74,6 @@ export class P2PEngine extends EventTarget {
   readonly #pool: PeerPool;
   readonly #holders: HolderLookup;
   readonly #counters = new TransferCounters();
-  readonly #stepAside = new StepAside();
   readonly #prefetch: RoomPrefetch | undefined;
   /** Segment URLs by rendition, from the playlists the player loaded. */
   readonly #urls = new Map<string, string[]>();
@@ -215,7 +210,6 @@ export class P2PEngine extends EventTarget {
         return { bytes: fetched, source: 'cache' };
       }
     }
-    if (this.#stepAside.aside()) return this.#fallback('peers_failing');
     // In a room, a segment another member fetches for everyone is waited for
     // even when the player needs it now (a start or a seek): that member
     // fetches it at once, and so every member fetches a different segment.
@@ -244,13 +238,11 @@ export class P2PEngine extends EventTarget {
       if (signal.aborted) break;
       const outcome = await this.#downloadFrom(peer, rendition, sequence, until, signal, urgentFromRoom, onProgress);
       if (outcome instanceof Uint8Array) {
-        this.#stepAside.succeeded();
         this.cache.put(rendition, sequence, outcome);
         this.#delivered({ rendition, sequence, bytes: outcome.length, source: 'peer', peer });
         return { bytes: outcome, source: 'peer', peer };
       }
       reason = outcome.reason;
-      if (GIVEN_UP.has(reason)) this.#stepAside.failed();
       // What a peer brought before it was given up is kept: HTTP fetches the rest.
       if (outcome.received.length > (head?.bytes.length ?? 0)) head = { bytes: outcome.received, peer };
       // A peer that failed us near the deadline leaves no time for another.

@@ -61,9 +61,7 @@ export type HttpReason =
   | 'stalled'
   | 'late'
   | 'peer_closed'
-  | 'bad_hash'
-  /** Several peer transfers in a row failed: peers are set aside for a while. */
-  | 'peers_failing';
+  | 'bad_hash';
 
 /** One peer as the stats show it. */
 export interface PeerStats {
