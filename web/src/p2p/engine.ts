@@ -31,7 +31,7 @@ const PLANNED_WAIT_MS = 3_000;
  */
 const PLANNED_URGENT_WAIT_MS = 1_500;
 /** A transfer the player waits for is given up only when it stops moving, sooner than others. */
-const URGENT_ABANDON = { stallSecs: 1, httpReserveSecs: Number.NEGATIVE_INFINITY, assumedBytesPerSec: 125_000 };
+const URGENT_ABANDON = { ...DEFAULT_ABANDON, stallSecs: 1, httpReserveSecs: Number.NEGATIVE_INFINITY };
 /** Holders connected to in the background when a lookup names them, at most. */
 const WARM_UP_PEERS = 2;
 /** Segments behind / ahead of the playhead pinned in the cache. */
@@ -265,8 +265,7 @@ export class P2PEngine extends EventTarget {
     const counters = this.#counters.of(rendition);
     counters.http += rest.length;
     if (info === undefined || !(await verifySegment(bytes, info.sha256))) {
-      this.#counters.verificationFailures += 1;
-      this.#pool.ban(head.peer, rendition, 'bad_segment');
+      this.#badSegment(head.peer, rendition);
       return undefined;
     }
     counters.peer += head.bytes.length;
@@ -327,6 +326,12 @@ export class P2PEngine extends EventTarget {
     this.#session?.stop();
   }
 
+  /** A peer's bytes were not the catalog's: counted, and the peer banned. */
+  #badSegment(peer: string, rendition: string): void {
+    this.#counters.verificationFailures += 1;
+    this.#pool.ban(peer, rendition, 'bad_segment');
+  }
+
   #fallback(reason: HttpReason): PeerResult {
     this.#counters.wentToHttp(reason);
     return { fallback: reason };
@@ -365,8 +370,7 @@ export class P2PEngine extends EventTarget {
     const bytes = await downloadBeforeDeadline(entry, { rendition, sequence }, info.sizeBytes, until, signal, abandon, onProgress);
     if (!(bytes instanceof Uint8Array)) return bytes;
     if (!(await verifySegment(bytes, info.sha256))) {
-      this.#counters.verificationFailures += 1;
-      this.#pool.ban(peer, rendition, 'bad_segment');
+      this.#badSegment(peer, rendition);
       return { reason: 'bad_hash', received: nothing };
     }
     this.throughput.sample(bytes.length, (bytes.length / Math.max(entry.downloadBytesPerSec, 1)) * 1000);

@@ -124,9 +124,9 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
       ours.loaded = ours.total = ours.loading.first = 0;
       const { onProgress } = callbacks;
       const size = segment === undefined ? undefined : engine.index.get(segment.rendition, segment.sequence)?.sizeBytes;
-      const rest = head !== undefined && size !== undefined ? { ...context, rangeStart: head.bytes.length, rangeEnd: size } : undefined;
+      const rest = head !== undefined && size !== undefined ? { head, context: { ...context, rangeStart: head.bytes.length, rangeEnd: size } } : undefined;
       const signal = this.#abort.signal;
-      http.load(rest ?? context, config, {
+      http.load(rest?.context ?? context, config, {
         onSuccess: (response, stats, _ctx, details) => {
           copyStats(ours, stats);
           // Timed on what HTTP carried: the head's bytes took no time of this load.
@@ -136,12 +136,12 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
             return;
           }
           const bytes = new Uint8Array(response.data.slice(0));
-          if (head === undefined || rest === undefined) {
+          if (rest === undefined) {
             void engine.httpLoaded(segment.rendition, segment.sequence, bytes, reason);
             callbacks.onSuccess(response, ours, context, details);
             return;
           }
-          void engine.completeOverHttp(segment.rendition, segment.sequence, head, bytes, reason).then((whole) => {
+          void engine.completeOverHttp(segment.rendition, segment.sequence, rest.head, bytes, reason).then((whole) => {
             if (signal.aborted) return;
             // Not the catalog's segment (the peer lied): fetched whole after all.
             if (whole === undefined) this.#loadOverHttp(context, config, callbacks, segment, 'bad_hash');
