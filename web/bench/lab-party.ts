@@ -90,6 +90,8 @@ interface Sample {
   running: boolean;
   /** Height of the rendition on screen while the video advances. */
   height: number | undefined;
+  /** Height of the rendition the player loads when it is fixed (the room's), else undefined. */
+  loading: number | undefined;
 }
 
 function sample(page: Page): Promise<Sample> {
@@ -97,13 +99,16 @@ function sample(page: Page): Promise<Sample> {
     const state = window.cinemeshRoom;
     const video = document.querySelector('video');
     const playback = state?.room.playback;
-    if (state === undefined || video === null || playback === undefined) return { error: undefined, running: false, height: undefined };
+    if (state === undefined || video === null || playback === undefined) {
+      return { error: undefined, running: false, height: undefined, loading: undefined };
+    }
     const beforeStart = playback.playing && state.room.serverNow() < playback.anchor_ms;
     const error = beforeStart ? undefined : Math.abs(video.currentTime * 1000 - (state.room.roomPosition() ?? Number.NaN));
     const hls = state.player?.hls;
     const advancing = !video.paused && video.readyState >= 3;
     const height = advancing && hls !== undefined ? hls.levels[hls.currentLevel]?.height : undefined;
-    return { error, running: playback.playing && !beforeStart, height };
+    const loading = hls !== undefined && hls.manualLevel >= 0 ? hls.levels[hls.manualLevel]?.height : undefined;
+    return { error, running: playback.playing && !beforeStart, height, loading };
   });
 }
 
@@ -113,6 +118,8 @@ interface ViewerResult {
   ttffMs: number;
   stalls: number;
   stallMs: number;
+  /** When each stall began, s after the play. */
+  stallsAt: number[];
   /** Samples while the video advanced, by rendition height. */
   heights: Map<number, number>;
   httpBytes: number;
@@ -137,6 +144,8 @@ interface PassResult {
   roomOriginBytesPerSec: number | undefined;
   /** Per command: its name and ms until everyone was within 100 ms (NaN: never). */
   commands: { name: string; ms: number }[];
+  /** The host's loading rendition when it changed: height (undefined: hls.js picks) and s after the play. */
+  roomRenditions: string[];
 }
 
 async function openMember(browser: Browser, p2p: boolean): Promise<Page> {
@@ -180,6 +189,8 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
   const heights: Map<number, number>[] = pages.map(() => new Map());
   const commands: { name: string; ms: number }[] = [];
   let current = { name: 'play', at: Date.now(), settleMs: 2_000, synced: false };
+  const roomRenditions: string[] = [];
+  let lastLoading: number | undefined;
   const playAt = Date.now();
   await host.getByTestId('play').click();
   let next = 0;
@@ -192,6 +203,11 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
       next += 1;
     }
     const samples = await Promise.all(pages.map(sample));
+    const hostLoading = samples[0]?.loading;
+    if (hostLoading !== lastLoading) {
+      roomRenditions.push(`${hostLoading ?? 'auto'}p@${((Date.now() - playAt) / 1000).toFixed(1)}`);
+      lastLoading = hostLoading;
+    }
     const since = Date.now() - current.at;
     const known = samples.map((s) => s.error).filter((e): e is number => e !== undefined);
     if (!current.synced && known.length === pages.length && known.every((e) => e <= IN_SYNC_MS)) {
@@ -209,12 +225,16 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
     pages.map(async (page, i): Promise<ViewerResult> => {
       const home = homes[i] as LabHost;
       const figures = await page.evaluate(() => {
-        const w = window as unknown as { __firstFrameAt?: number; __counters: { stalls: number; stallMs: number } };
+        const w = window as unknown as {
+          __firstFrameAt?: number;
+          __counters: { stalls: number; stallMs: number; stallsAt: number[] };
+        };
         const stats = window.cinemeshRoom?.player?.engine.stats();
         return {
           firstFrameAt: w.__firstFrameAt ?? Number.NaN,
           stalls: w.__counters.stalls,
           stallMs: w.__counters.stallMs,
+          stallsAt: w.__counters.stallsAt,
           httpBytes: stats?.httpBytes ?? 0,
           peerBytes: stats?.peerBytes ?? 0,
           uploadedBytes: stats?.uploadedBytes ?? 0,
@@ -234,6 +254,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
         ttffMs: figures.firstFrameAt - playAt,
         stalls: figures.stalls,
         stallMs: figures.stallMs,
+        stallsAt: figures.stallsAt.map((at) => (at - playAt) / 1000),
         heights: heights[i] ?? new Map(),
         httpBytes: figures.httpBytes,
         peerBytes: figures.peerBytes,
@@ -253,7 +274,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
   const originBytes = (await servedSegmentBytes(server.url, movieId)) - originBefore;
   const roomOriginBytesPerSec = await host.evaluate(() => window.cinemeshRoom?.room.originBytesPerSec);
   for (const page of pages) await page.context().close();
-  return { viewers, originBytes, roomOriginBytesPerSec, commands };
+  return { viewers, originBytes, roomOriginBytesPerSec, commands, roomRenditions };
 }
 
 const share = (heights: Map<number, number>, height: number): number => {
@@ -300,6 +321,10 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
     );
   }
   for (const v of result.viewers) console.log(`${v.home} first HTTP segments (s after play): ${v.firstFetches.join(', ')}`);
+  for (const v of result.viewers.filter((v) => v.stallsAt.length > 0)) {
+    console.log(`${v.home} stalls began (s after play): ${v.stallsAt.map((at) => at.toFixed(1)).join(', ')}`);
+  }
+  if (result.roomRenditions.length > 0) console.log(`host loads (rendition@s after play): ${result.roomRenditions.join(', ')}`);
   for (const v of result.viewers.filter((v) => v.peerRates.length > 0)) {
     console.log(`${v.home} last transfer from each peer: ${v.peerRates.map((r) => `${((r * 8) / 1e6).toFixed(1)} Mbit/s`).join(', ')}`);
   }

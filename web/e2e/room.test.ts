@@ -5,7 +5,8 @@
 // 100 ms within 3 s. Chat goes both ways. A viewer whose segments are
 // delayed makes the room wait for it at most the bounded 5 s, then catches up;
 // one still loading when the host presses play is waited for, and everyone
-// starts together from the first frame.
+// starts together from the first frame. The room's sharing players climb to
+// the best rendition together while their buffers stay full.
 import { join } from 'node:path';
 
 import type { Browser, Page } from 'playwright-core';
@@ -122,6 +123,30 @@ describe.skipIf(databaseMode !== 'sqlite')('watch party', () => {
     expect(hostAheadMs, 'the host did not play on alone while Slow loaded').toBeLessThan(300);
     await allInSync([host, slow], 2_000, SYNC_MS);
     for (const page of [host, slow]) await page.context().close();
+  });
+
+  it('takes its sharing players up to the best rendition together while their buffers stay full', async () => {
+    const { host, invite } = await startParty();
+    const ben = await openPage(invite);
+    await joinAs(ben, 'Ben');
+    await host.getByTestId('play').click();
+    await allInSync([host, ben], 5_000, SYNC_MS);
+    // What each player loads: the room's rendition (a fixed level), and the best its screen shows.
+    const loading = (page: Page): Promise<{ level: number; best: number } | undefined> =>
+      page.evaluate(() => {
+        const hls = window.cinemeshRoom?.player?.hls;
+        return hls === undefined ? undefined : { level: hls.manualLevel, best: hls.maxAutoLevel };
+      });
+    const before = await Promise.all([host, ben].map(loading));
+    expect(before.map((l) => l?.level), 'both start on the lowest').toEqual([0, 0]);
+    expect(before.map((l) => l?.best), 'a 900 px window shows the best rendition').toEqual([1, 1]);
+    // On loopback every buffer fills at once: up after the room's settle (6 s) and 10 s full.
+    const climbed = Date.now();
+    await expect
+      .poll(async () => (await Promise.all([host, ben].map(loading))).map((l) => l?.level), { timeout: 30_000, interval: 500 })
+      .toEqual([1, 1]);
+    expect(Date.now() - climbed, 'not before the buffers stayed full for a while').toBeGreaterThan(8_000);
+    for (const page of [host, ben]) await page.context().close();
   });
 
   it('waits for a viewer whose segments are late, at most 5 s, and lets it catch up', async () => {

@@ -38,6 +38,8 @@ export function instrument(): void {
     peerConnections: 0,
     stalls: 0,
     stallMs: 0,
+    /** When each stall began, Date.now(). */
+    stallsAt: [] as number[],
     started: false,
     waitingSince: 0,
     firstFrameMs: Number.NaN,
@@ -74,6 +76,7 @@ export function instrument(): void {
       // The end of the movie is not a stall.
       if (!counters.started || video.ended || video.currentTime >= video.duration - 0.5) return;
       counters.stalls += 1;
+      counters.stallsAt.push(Date.now());
       counters.waitingSince = performance.now();
     },
     true,

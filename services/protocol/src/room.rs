@@ -141,6 +141,18 @@ pub enum RoomClientMessage {
         #[serde(default)]
         #[ts(optional)]
         origin_fetches: Option<Vec<OriginFetch>>,
+        /// Seconds of the movie this member's player holds ahead of its
+        /// position, sent by players that follow the room's rendition (the
+        /// ones that share with peers): the room picks the rendition all of
+        /// them can keep their buffers full at.
+        #[serde(default)]
+        #[ts(optional)]
+        ahead_secs: Option<f64>,
+        /// The highest rendition this player shows (its screen's size), as
+        /// an index into the movie's renditions from the lowest bitrate up.
+        #[serde(default)]
+        #[ts(optional)]
+        top_level: Option<u32>,
     },
     /// Answered by `pong` with the server's clock, for the clock offset.
     Ping {
@@ -315,6 +327,8 @@ pub struct OriginFetch {
 
 /// Most origin fetches one status may carry.
 pub const MAX_ORIGIN_FETCHES: usize = 16;
+/// Most renditions a movie's ladder may have, for `top_level` (and the room's `rendition`).
+pub const MAX_RENDITION_LEVEL: u32 = 15;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Reaction {
@@ -399,6 +413,15 @@ pub enum RoomServerMessage {
     /// out. Empty: no plan, every member fetches for itself.
     FetchPlan {
         slots: Vec<MemberId>,
+    },
+    /// The rendition the room's sharing players load, as an index into the
+    /// movie's renditions from the lowest bitrate up (a player whose screen
+    /// shows less loads its own highest). One rendition keeps the room in
+    /// one swarm; it goes up while everyone's buffer stays full and down as
+    /// soon as someone's runs low. Sent when it changes, and to a member
+    /// when it says it shares.
+    Rendition {
+        level: u32,
     },
     /// WebRTC signalling from another member.
     Signal {

@@ -153,6 +153,8 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
 
   let player: PlayerHandle | undefined;
   let fetchPlan: string[] = [];
+  /** The rendition the room's sharing players load, as the room last said. */
+  let roomRendition: number | undefined;
   /** The host's own file, while it plays instead of the movie. */
   let localFile: LocalFile | undefined;
   /** Someone's file this page shows instead of the movie. */
@@ -185,6 +187,11 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       fetchPlan = slots;
       player?.engine.setFetchPlan(slots, room.member);
     },
+    // Sent to the members that share: only their buffers count.
+    onRendition: (level) => {
+      roomRendition = level;
+      player?.followRoomRendition(level);
+    },
     onHealth: (members) => membersPanel.health(members),
     onBans: (bans) => membersPanel.bans(bans),
     onChat: (message) => chat.add(message),
@@ -214,6 +221,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     },
   });
   room.sharedBytes = () => player?.engine.stats().uploadedBytes;
+  room.playerBuffer = () => player?.bufferReport();
   const originFetches = new OriginFetchLog(() => room.serverNow());
   room.originFetches = () => originFetches.take();
   let sync = new SyncController(video, room);
@@ -266,6 +274,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     const preferences = loadPreferences();
     player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position);
     player.engine.setFetchPlan(fetchPlan, room.member);
+    player.followRoomRendition(roomRendition);
     bufferForRoom();
     // Sharing members split the room's HTTP fetching (the room answers with
     // its plan), and say again when the peers they cannot reach change.

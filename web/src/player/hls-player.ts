@@ -8,6 +8,7 @@ import type { MovieDetail, SegmentManifest } from '../api/types';
 import { P2PEngine } from '../p2p/engine';
 import { p2pFragmentLoader } from '../p2p/hls-loader';
 import { DEFAULT_P2P_CONFIG, type P2PConfig } from '../p2p/types';
+import { bufferedAhead } from './buffered-ahead';
 
 /** Seconds of media buffered ahead of the playhead. */
 export const BUFFER_AHEAD_SECS = 16;
@@ -28,8 +29,24 @@ export interface PlayerHandle {
    * went on ahead while the guests waited 4 s for their first 240p one).
    */
   waitForStart: (waiting: boolean) => void;
+  /**
+   * The room's rendition, an index into the renditions from the lowest
+   * bitrate up (see room-rendition on the server); undefined: hls.js picks.
+   * Only a sharing player follows it, and never past what its screen shows.
+   */
+  followRoomRendition: (level: number | undefined) => void;
+  /** What the room judges its rendition by; undefined unless it follows the room's, or before the renditions are known. */
+  bufferReport: () => BufferReport | undefined;
   destroy: () => void;
 }
+
+export interface BufferReport {
+  /** Seconds held ahead of the playhead. */
+  aheadSecs: number;
+  /** The highest rendition this player shows (its screen's size). */
+  topLevel: number;
+}
+
 
 /** Absolute WebSocket URL of a path on this page's server. */
 export function webSocketUrl(path: string, origin: string = location.origin): string {
@@ -101,6 +118,17 @@ export function createPlayer(
     const rendition = engine.index.renditionOfUrl(details.url);
     if (rendition !== undefined) engine.setSegmentUrls(rendition, details.fragments.map((f) => f.url));
   });
+  // The room's rendition, once hls.js knows the renditions, and again as the
+  // screen's size (hls.js's cap) changes.
+  let roomLevel: number | undefined;
+  const followRoom = (): void => {
+    if (!config.p2p || hls.levels.length === 0) return;
+    const level = roomLevel === undefined ? -1 : Math.min(roomLevel, hls.maxAutoLevel);
+    // From the next segment loaded on: what is buffered plays out.
+    if (hls.manualLevel !== level) hls.loadLevel = level;
+  };
+  hls.on(HlsPlayer.Events.MANIFEST_PARSED, followRoom);
+  hls.on(HlsPlayer.Events.FRAG_LOADED, followRoom);
   hls.loadSource(movie.master_playlist_url);
   hls.attachMedia(video);
   return {
@@ -113,6 +141,14 @@ export function createPlayer(
       hls.config.maxBufferLength = hls.config.maxMaxBufferLength = aheadSecs;
       hls.config.abrBandWidthUpFactor = waiting ? 0 : abrBandWidthUpFactor;
     },
+    followRoomRendition: (level) => {
+      roomLevel = level;
+      followRoom();
+    },
+    bufferReport: () =>
+      config.p2p && roomLevel !== undefined && hls.levels.length > 0
+        ? { aheadSecs: bufferedAhead(video), topLevel: hls.maxAutoLevel }
+        : undefined,
     destroy: () => {
       video.removeEventListener('seeking', seeking);
       video.removeEventListener('timeupdate', timeupdate);

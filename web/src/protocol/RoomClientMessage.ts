@@ -26,7 +26,19 @@ shared_bytes?: number,
  * most `MAX_ORIGIN_FETCHES`: the room measures what its origin can
  * serve from them.
  */
-origin_fetches?: Array<OriginFetch>, } | { "type": "ping", t: number, } | { "type": "control", based_on: number, command: PlaybackCommand, } | { "type": "chat", text: string, nonce?: string, } | { "type": "react", message: number, emoji: string, } | { "type": "typing", active: boolean, } | { "type": "set_policy", policy: ControlPolicy, } | { "type": "set_cohost", member: string, cohost: boolean, } | { "type": "hand_over", member: string, } | { "type": "kick", member: string, ban_minutes?: number, bar_address?: boolean, } | { "type": "unban", ban: string, } | { "type": "call", joined: boolean, } | { "type": "streaming", kinds: Array<StreamKind>, } | { "type": "signal", to: string, data: unknown, } | { "type": "sharing", shares: boolean, upload_cap?: number, 
+origin_fetches?: Array<OriginFetch>, 
+/**
+ * Seconds of the movie this member's player holds ahead of its
+ * position, sent by players that follow the room's rendition (the
+ * ones that share with peers): the room picks the rendition all of
+ * them can keep their buffers full at.
+ */
+ahead_secs?: number, 
+/**
+ * The highest rendition this player shows (its screen's size), as
+ * an index into the movie's renditions from the lowest bitrate up.
+ */
+top_level?: number, } | { "type": "ping", t: number, } | { "type": "control", based_on: number, command: PlaybackCommand, } | { "type": "chat", text: string, nonce?: string, } | { "type": "react", message: number, emoji: string, } | { "type": "typing", active: boolean, } | { "type": "set_policy", policy: ControlPolicy, } | { "type": "set_cohost", member: string, cohost: boolean, } | { "type": "hand_over", member: string, } | { "type": "kick", member: string, ban_minutes?: number, bar_address?: boolean, } | { "type": "unban", ban: string, } | { "type": "call", joined: boolean, } | { "type": "streaming", kinds: Array<StreamKind>, } | { "type": "signal", to: string, data: unknown, } | { "type": "sharing", shares: boolean, upload_cap?: number, 
 /**
  * Peers this member's player tried to link to lately and could not
  * (their NATs and its own do not let a connection through). The

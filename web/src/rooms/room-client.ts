@@ -47,6 +47,8 @@ export interface RoomEvents {
   onBans?: (bans: BanView[]) => void;
   /** Who fetches which segment for the room (empty: everyone for itself). */
   onFetchPlan?: (slots: string[]) => void;
+  /** The rendition the room's sharing players load (an index from the lowest bitrate up). */
+  onRendition?: (level: number) => void;
   /** WebRTC signalling from another member (the call, a streamed file). */
   onSignal?: (from: string, data: unknown) => void;
   /** A refusal; `fatal` when the room will not have us (wrong password, name taken, kicked). */
@@ -88,6 +90,8 @@ export class RoomClient {
   originBytesPerSec: number | undefined;
   /** Segments this page fetched over HTTP since the last status, reported with it. */
   originFetches: (() => OriginFetch[]) | undefined;
+  /** A sharing player's buffer ahead and highest rendition, reported with the status. */
+  playerBuffer: (() => { aheadSecs: number; topLevel: number } | undefined) | undefined;
   readonly #name: string;
   readonly #password: string | undefined;
   readonly #events: RoomEvents;
@@ -146,6 +150,11 @@ export class RoomClient {
     if (sharedBytes !== undefined) message.shared_bytes = sharedBytes;
     const fetches = this.originFetches?.() ?? [];
     if (fetches.length > 0) message.origin_fetches = fetches;
+    const buffer = this.playerBuffer?.();
+    if (buffer !== undefined) {
+      message.ahead_secs = Math.round(buffer.aheadSecs * 10) / 10;
+      message.top_level = buffer.topLevel;
+    }
     this.#send(message);
   }
 
@@ -278,6 +287,9 @@ export class RoomClient {
       case 'health':
         this.originBytesPerSec = message.origin_bytes_per_sec ?? this.originBytesPerSec;
         this.#events.onHealth?.(message.members, message.origin_bytes_per_sec);
+        break;
+      case 'rendition':
+        this.#events.onRendition?.(message.level);
         break;
       case 'fetch_plan':
         this.#events.onFetchPlan?.(message.slots);

@@ -4,6 +4,7 @@
 //! loses messages; the room never waits on one).
 
 mod banning;
+mod rendition;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
@@ -12,7 +13,7 @@ use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_common::swarm_token::now_unix_secs;
 use cinemesh_protocol::room::{
     CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MAX_NONCE_CHARS,
-    MAX_ORIGIN_FETCHES, MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS, MemberHealth, MemberId, MemberView, PlaybackCommand,
+    MAX_ORIGIN_FETCHES, MAX_RENDITION_LEVEL, MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS, MemberHealth, MemberId, MemberView, PlaybackCommand,
     ROOM_PROTOCOL_VERSION, Reaction, Role, RoomClientMessage, RoomServerMessage, StreamKind,
 };
 use cinemesh_protocol::room_relay::ConnectionKey;
@@ -27,6 +28,7 @@ use crate::members::{DisplayName, Members};
 use crate::origin_load::{self, OriginLoad};
 use crate::playback::PlaybackClock;
 use crate::store::{RoomStore, RoomWrite, StoredMember, StoredRoom};
+use rendition::RoomRendition;
 
 /// How long a member whose socket dropped keeps its seat by default, ms.
 pub const DEFAULT_RESUME_GRACE_MS: i64 = 30_000;
@@ -154,6 +156,8 @@ pub struct Room {
     /// Online members whose players share segments, with their upload caps.
     sharers: BTreeMap<MemberId, Sharer>,
     fetch_plan: Vec<MemberId>,
+    /// The rendition the sharing players load, from their buffers.
+    rendition: RoomRendition,
     /// Signs the presence pass of each welcome.
     passes: PresencePasses,
     /// Who the host removed and barred.
@@ -264,6 +268,7 @@ impl Room {
             bans: Bans::default(),
             typing: HashSet::new(),
             fetch_plan: Vec::new(),
+            rendition: RoomRendition::default(),
             passes: PresencePasses::new(cinemesh_common::Signer::new("")),
             now_ms,
         }
@@ -371,6 +376,7 @@ impl Room {
                 self.give_up_seats();
                 self.expire_bans();
                 self.stop_waiting_if_too_long();
+                self.choose_rendition();
                 self.send_health();
                 self.unload_if_empty_too_long();
             }
@@ -575,7 +581,7 @@ impl Room {
             RoomClientMessage::Hello { .. } => Err(Refusal::new("already_greeted", "hello was already said")),
             // Handled by the session, which knows its connection.
             RoomClientMessage::Leave => Ok(()),
-            RoomClientMessage::Status { buffering, offset_ms, shared_bytes, origin_fetches } => {
+            RoomClientMessage::Status { buffering, offset_ms, shared_bytes, origin_fetches, ahead_secs, top_level } => {
                 // Figures feed the shared histogram and everyone's health panel: nonsense is refused.
                 let longest_offset_ms = self.setup.duration_ms + 60_000.0;
                 if offset_ms.is_some_and(|o| !o.is_finite() || o.abs() > longest_offset_ms) {
@@ -583,6 +589,15 @@ impl Room {
                 }
                 if shared_bytes.is_some_and(|b| !b.is_finite() || !(0.0..=MAX_SHARED_BYTES).contains(&b)) {
                     return Err(Refusal::new("invalid_status", "shared_bytes is not a byte count"));
+                }
+                if ahead_secs.is_some_and(|a| !a.is_finite() || !(0.0..=longest_offset_ms / 1000.0).contains(&a)) {
+                    return Err(Refusal::new("invalid_status", "ahead_secs is not a span of the movie"));
+                }
+                if top_level.is_some_and(|l| l > MAX_RENDITION_LEVEL) {
+                    return Err(Refusal::new(
+                        "invalid_status",
+                        format!("top_level is at most {MAX_RENDITION_LEVEL}"),
+                    ));
                 }
                 let fetches = origin_fetches.unwrap_or_default();
                 if fetches.len() > MAX_ORIGIN_FETCHES {
@@ -599,6 +614,9 @@ impl Room {
                     self.origin.record(fetch);
                 }
                 self.status(member, &name, buffering, offset_ms, shared_bytes);
+                if let (Some(ahead), Some(top)) = (ahead_secs, top_level) {
+                    self.rendition.report(member, ahead, top, (self.now_ms)());
+                }
                 Ok(())
             }
             // Answered by the session without a trip through the room.
@@ -695,6 +713,11 @@ impl Room {
                 }
                 if !self.replan() {
                     self.send(member, &RoomServerMessage::FetchPlan { slots: self.fetch_plan.clone() });
+                }
+                if shares {
+                    self.send(member, &RoomServerMessage::Rendition { level: self.rendition.level() });
+                } else {
+                    self.rendition.forget(member);
                 }
                 Ok(())
             }
@@ -884,8 +907,21 @@ impl Room {
         true
     }
 
+    /// The sharing players' rendition, judged from their buffers while the room plays.
+    fn choose_rendition(&mut self) {
+        let state = self.clock.state();
+        let playing_since = (state.playing && self.wait.is_none()).then_some(state.anchor_ms);
+        if let Some(level) = self.rendition.decide(playing_since, (self.now_ms)()) {
+            // Only sharing players follow it (the others' buffers do not count).
+            let frame = frame_of(&RoomServerMessage::Rendition { level });
+            let sharing = self.sharers.keys().filter_map(|id| self.seats.get(id)?.attachment.as_ref());
+            fan_out(sharing, &frame);
+        }
+    }
+
     /// The member is offline or gone: its health and its share of the fetching go.
     fn forget_health(&mut self, member: &str) {
+        self.rendition.forget(member);
         if self.sharers.remove(member).is_some() {
             self.replan();
         }

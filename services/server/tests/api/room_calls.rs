@@ -159,6 +159,8 @@ async fn the_bytes_each_member_shares_reach_everyone() {
         offset_ms: None,
         shared_bytes: Some(123_456.0),
         origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
     })
     .await;
     let ben_id = ben.member.clone();

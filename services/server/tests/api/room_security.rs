@@ -117,14 +117,28 @@ async fn nonsense_sync_figures_are_refused_and_never_reach_the_metrics() {
     for (offset_ms, shared_bytes) in
         [(Some(1.7e308), None), (Some(-9e15), None), (None, Some(-1.0)), (None, Some(1e300))]
     {
-        ana.send(&RoomClientMessage::Status { buffering: false, offset_ms, shared_bytes, origin_fetches: None }).await;
+        ana.send(&RoomClientMessage::Status { buffering: false, offset_ms, shared_bytes, origin_fetches: None, ahead_secs: None, top_level: None }).await;
         assert_eq!(ana.error_code().await, "invalid_status", "{offset_ms:?} {shared_bytes:?}");
+    }
+    for (ahead_secs, top_level) in [(Some(-1.0), Some(0)), (Some(1e12), Some(0)), (Some(10.0), Some(99))] {
+        let status = RoomClientMessage::Status {
+            buffering: false,
+            offset_ms: None,
+            shared_bytes: None,
+            origin_fetches: None,
+            ahead_secs,
+            top_level,
+        };
+        ana.send(&status).await;
+        assert_eq!(ana.error_code().await, "invalid_status", "{ahead_secs:?} {top_level:?}");
     }
     ana.send(&RoomClientMessage::Status {
         buffering: false,
         offset_ms: Some(-12.0),
         shared_bytes: Some(5.0),
         origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
     })
     .await;
     // The room records it in its own time.
@@ -157,6 +171,8 @@ async fn nonsense_origin_fetches_are_refused() {
             offset_ms: None,
             shared_bytes: None,
             origin_fetches: Some(fetches),
+            ahead_secs: None,
+            top_level: None,
         };
         ana.send(&status).await;
         assert_eq!(ana.error_code().await, "invalid_status", "{first:?}");

@@ -409,6 +409,8 @@ async fn the_room_measures_its_origin_from_everyone_s_fetches() {
                 offset_ms: None,
                 shared_bytes: None,
                 origin_fetches: Some(vec![fetch]),
+                ahead_secs: None,
+                top_level: None,
             })
             .await;
     }
@@ -433,6 +435,8 @@ async fn rooms_are_measured_for_operators() {
             offset_ms: Some(-12.0),
             shared_bytes: None,
             origin_fetches: None,
+            ahead_secs: None,
+            top_level: None,
         })
         .await;
     host.send(&RoomClientMessage::Status {
@@ -440,6 +444,8 @@ async fn rooms_are_measured_for_operators() {
         offset_ms: Some(30.0),
         shared_bytes: None,
         origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
     })
     .await;
     host.send(&RoomClientMessage::Ping { t: 1.0 }).await;
@@ -549,18 +555,20 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
     ben.until(playback).await;
     host.until(playback).await;
     // Reports right after a change are the change itself (everyone loads), not a member falling behind.
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None })
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None, ahead_secs: None, top_level: None })
         .await;
     ben.send(&RoomClientMessage::Status {
         buffering: false,
         offset_ms: Some(12.0),
         shared_bytes: None,
         origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
     })
     .await;
     actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
 
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None })
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None, ahead_secs: None, top_level: None })
         .await;
     let held = host.until(playback).await;
     assert!(!held.playing && held.position_ms > 1_000.0, "{held:?}");
@@ -570,6 +578,8 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
         offset_ms: Some(-8.0),
         shared_bytes: None,
         origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
     })
     .await;
     let resumed = host.until(playback).await;
@@ -584,14 +594,14 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
     assert!(!health.buffering);
 
     actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None })
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None, ahead_secs: None, top_level: None })
         .await;
     held_then_going_on(&mut host).await;
     assert_eq!(
         host.until(|m| system_lines(m).filter(|t| t.starts_with("Going on"))).await,
         "Going on; Ben will catch up"
     );
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None })
+    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None, ahead_secs: None, top_level: None })
         .await;
     host.send(&RoomClientMessage::Chat { text: "still playing?".into(), nonce: None }).await;
     let mut held_again = false;
@@ -612,9 +622,9 @@ async fn a_start_waits_for_members_not_ready_to_play_there() {
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
     let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
     let loading =
-        RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None };
+        RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None, ahead_secs: None, top_level: None };
     let loaded =
-        RoomClientMessage::Status { buffering: false, offset_ms: None, shared_bytes: None, origin_fetches: None };
+        RoomClientMessage::Status { buffering: false, offset_ms: None, shared_bytes: None, origin_fetches: None, ahead_secs: None, top_level: None };
     // Ben's player is still loading the first segment when Ana presses play.
     let ben_id = ben.member.clone();
     let ben_loading = move |m: RoomServerMessage| match m {
@@ -658,6 +668,59 @@ async fn a_start_waits_for_members_not_ready_to_play_there() {
         host.until(|m| system_lines(m).filter(|t| t.starts_with("Going on"))).await,
         "Going on; Ben will catch up"
     );
+}
+
+/// A sharing player's status: its buffer ahead, and 2 the highest rendition it shows.
+fn buffer_status(ahead_secs: f64) -> RoomClientMessage {
+    RoomClientMessage::Status {
+        buffering: false,
+        offset_ms: Some(3.0),
+        shared_bytes: None,
+        origin_fetches: None,
+        ahead_secs: Some(ahead_secs),
+        top_level: Some(2),
+    }
+}
+
+/// Both members report their buffers every half second until the room's rendition is `wanted` (or 40 s went by).
+async fn report_until_rendition(ana: &mut RoomClient, ben: &mut RoomClient, ahead: (f64, f64), wanted: u32) -> Duration {
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(40) {
+        ana.send(&buffer_status(ahead.0)).await;
+        ben.send(&buffer_status(ahead.1)).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+        while let Ok(Ok(message)) = tokio::time::timeout_at(deadline, ben.next(Duration::from_secs(1))).await {
+            match message {
+                RoomServerMessage::Rendition { level } if level == wanted => return started.elapsed(),
+                RoomServerMessage::Rendition { level } => panic!("went to {level}, not {wanted}"),
+                _ => {}
+            }
+        }
+    }
+    panic!("the room never went to rendition {wanted}");
+}
+
+#[actix_web::test]
+async fn the_room_climbs_renditions_while_buffers_stay_full_and_steps_down_when_one_runs_low() {
+    let (app, room) = app_with_room(None).await;
+    let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    for member in [&mut ana, &mut ben] {
+        member.send(&RoomClientMessage::Sharing { shares: true, upload_cap: None, unreachable_peers: None }).await;
+        member.until(|m| matches!(m, RoomServerMessage::Rendition { level: 0 }).then_some(())).await;
+    }
+    // Full buffers while paused say nothing about playing.
+    for _ in 0..4 {
+        ana.send(&buffer_status(15.0)).await;
+        ben.send(&buffer_status(15.0)).await;
+        assert!(!matches!(ben.next(Duration::from_millis(500)).await, Ok(RoomServerMessage::Rendition { .. })));
+    }
+    ana.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 0.0 } }).await;
+    let took = report_until_rendition(&mut ana, &mut ben, (15.0, 14.0), 1).await;
+    assert!(took >= Duration::from_secs(15), "buffers refill, then must stay full for a while first: {took:?}");
+    // Ben's buffer drains at the new rendition: down again as soon as a step may follow the last (4 s).
+    let took = report_until_rendition(&mut ana, &mut ben, (15.0, 3.0), 0).await;
+    assert!(took < Duration::from_secs(6), "{took:?}");
 }
 
 #[actix_web::test]

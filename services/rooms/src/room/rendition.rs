@@ -1,0 +1,212 @@
+//! The rendition the room's sharing players load: one for all of them, so
+//! that the room stays one swarm in which each segment is fetched about once.
+//!
+//! Left to itself, each member's hls.js judges the path by its own loads: a
+//! sixth of a busy origin, or one peer transfer over a long round trip. It
+//! reads either as all it can get, and a room that could carry 480p between
+//! its members settled at 240p, each member apart. What the room can carry
+//! shows instead in its members' buffers: while every player keeps its
+//! buffer full, segments arrive faster than they play, and the room tries the
+//! next rendition up; as soon as one player's buffer runs low, the room steps
+//! down before anyone stalls. A rung that had to be left soon after it was
+//! tried is not tried again for a while (longer each time), so the room does
+//! not swing around what it can just about carry.
+
+use std::collections::HashMap;
+
+use cinemesh_protocol::room::MemberId;
+
+/// After a play or a seek, buffers refill from nothing: nothing is judged for this long, ms.
+const SETTLE_MS: i64 = 6_000;
+/// A report older than this no longer speaks for its member (players report every 2 s), ms.
+const FRESH_MS: i64 = 5_000;
+/// Every player holding at least this much ahead (of the 16 s they keep) counts as full, s.
+const FULL_SECS: f64 = 12.0;
+/// ... for this long, and this long after the last change, before the room goes up, ms.
+const FULL_FOR_MS: i64 = 10_000;
+/// A player holding less than this ahead makes the room go down a rendition, s.
+const LOW_SECS: f64 = 6.0;
+/// Steps down come at most this often (a step takes a segment to show), ms.
+const DOWN_EVERY_MS: i64 = 4_000;
+/// Leaving a rung within this long of going up to it counts against the rung, ms.
+const TRIAL_MS: i64 = 60_000;
+/// A rung that failed is not tried again for this long, doubled for every
+/// failure after the first, ms.
+const BACKOFF_MS: i64 = 60_000;
+const MAX_BACKOFF_MS: i64 = 480_000;
+
+/// What one member's player last said.
+#[derive(Debug, Clone, Copy)]
+struct Report {
+    ahead_secs: f64,
+    top_level: u32,
+    at_ms: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct RoomRendition {
+    level: u32,
+    changed_ms: i64,
+    /// Since when every fresh report has been full (none: one was not).
+    full_since_ms: Option<i64>,
+    /// Per rung: failures so far, and until when it is not tried again.
+    blocked: HashMap<u32, (u32, i64)>,
+    reports: HashMap<MemberId, Report>,
+}
+
+impl RoomRendition {
+    pub fn level(&self) -> u32 {
+        self.level
+    }
+
+    /// A player's buffer ahead and the highest rendition it shows.
+    pub fn report(&mut self, member: &str, ahead_secs: f64, top_level: u32, now_ms: i64) {
+        self.reports.insert(member.to_owned(), Report { ahead_secs, top_level, at_ms: now_ms });
+    }
+
+    /// The member left, went offline or stopped sharing.
+    pub fn forget(&mut self, member: &str) {
+        self.reports.remove(member);
+    }
+
+    /// Looks at the buffers; the new level when it changed. `playing_since`
+    /// is the anchor of the room's playback while it plays (none while it is
+    /// paused or waits for someone).
+    pub fn decide(&mut self, playing_since: Option<i64>, now_ms: i64) -> Option<u32> {
+        let Some(anchor) = playing_since.filter(|anchor| now_ms >= anchor + SETTLE_MS) else {
+            self.full_since_ms = None;
+            return None;
+        };
+        let fresh: Vec<Report> = self.reports.values().filter(|r| now_ms - r.at_ms <= FRESH_MS).copied().collect();
+        let Some(lowest) = fresh.iter().map(|r| r.ahead_secs).min_by(f64::total_cmp) else {
+            self.full_since_ms = None;
+            return None;
+        };
+        let top = fresh.iter().map(|r| r.top_level).max().unwrap_or(0);
+        if self.level > 0 && lowest < LOW_SECS && now_ms - self.changed_ms >= DOWN_EVERY_MS {
+            if now_ms - self.changed_ms < TRIAL_MS {
+                self.block(self.level, now_ms);
+            }
+            return Some(self.change(self.level - 1, now_ms));
+        }
+        // Nobody shows that much any more (the big screen left).
+        if self.level > top {
+            return Some(self.change(top, now_ms));
+        }
+        if lowest < FULL_SECS {
+            self.full_since_ms = None;
+            return None;
+        }
+        let full_since = *self.full_since_ms.get_or_insert(now_ms.max(anchor + SETTLE_MS));
+        let next = self.level + 1;
+        let blocked_until = self.blocked.get(&next).map_or(i64::MIN, |(_, until)| *until);
+        if next <= top
+            && now_ms - full_since >= FULL_FOR_MS
+            && now_ms - self.changed_ms >= FULL_FOR_MS
+            && now_ms >= blocked_until
+        {
+            return Some(self.change(next, now_ms));
+        }
+        None
+    }
+
+    fn change(&mut self, level: u32, now_ms: i64) -> u32 {
+        self.level = level;
+        self.changed_ms = now_ms;
+        self.full_since_ms = None;
+        level
+    }
+
+    fn block(&mut self, level: u32, now_ms: i64) {
+        let (failures, until) = self.blocked.entry(level).or_insert((0, 0));
+        let backoff = BACKOFF_MS.saturating_mul(1 << (*failures).min(8)).min(MAX_BACKOFF_MS);
+        *failures += 1;
+        *until = now_ms + backoff;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOP: u32 = 2;
+
+    /// Every member reports `ahead` each 2 s from `from` to `to` (ms) while
+    /// the room plays since 0; the levels the room went to, with when.
+    fn run(rendition: &mut RoomRendition, members: &[&str], ahead: impl Fn(&str, i64) -> f64, from: i64, to: i64) -> Vec<(i64, u32)> {
+        let mut changes = Vec::new();
+        let mut now = from;
+        while now <= to {
+            if now % 2_000 == 0 {
+                for member in members {
+                    rendition.report(member, ahead(member, now), TOP, now);
+                }
+            }
+            if let Some(level) = rendition.decide(Some(0), now) {
+                changes.push((now, level));
+            }
+            now += 250;
+        }
+        changes
+    }
+
+    #[test]
+    fn full_buffers_take_the_room_up_one_rung_at_a_time_to_the_top_shown() {
+        let mut rendition = RoomRendition::default();
+        let changes = run(&mut rendition, &["a", "b"], |_, _| 15.0, 0, 60_000);
+        assert_eq!(changes.iter().map(|c| c.1).collect::<Vec<_>>(), [1, 2], "{changes:?}");
+        assert_eq!(changes[0].0, SETTLE_MS + FULL_FOR_MS, "not before the buffers had time to fill and stay full");
+        assert!(changes[1].0 - changes[0].0 >= FULL_FOR_MS);
+    }
+
+    #[test]
+    fn one_member_short_of_full_keeps_the_room_where_it_is() {
+        let mut rendition = RoomRendition::default();
+        let changes = run(&mut rendition, &["a", "b"], |m, _| if m == "b" { 9.0 } else { 16.0 }, 0, 60_000);
+        assert!(changes.is_empty(), "{changes:?}");
+        assert_eq!(rendition.level(), 0);
+    }
+
+    #[test]
+    fn a_buffer_running_low_steps_down_and_the_rung_waits_before_it_is_tried_again() {
+        let mut rendition = RoomRendition::default();
+        let full = |_: &str, _: i64| 15.0;
+        assert_eq!(run(&mut rendition, &["a", "b"], full, 0, 21_750), [(16_000, 1)]);
+        // b's buffer drains at the new rung.
+        let draining = |m: &str, _: i64| if m == "b" { 4.0 } else { 15.0 };
+        assert_eq!(run(&mut rendition, &["a", "b"], draining, 22_000, 30_000), [(22_000, 0)], "down at once");
+        // b refills; the rung it left stays out for the backoff, then is tried again.
+        let retry_at = 22_000 + BACKOFF_MS;
+        assert_eq!(run(&mut rendition, &["a", "b"], full, 30_250, retry_at - 250), []);
+        assert_eq!(run(&mut rendition, &["a", "b"], full, retry_at, retry_at + 1_000), [(retry_at, 1)]);
+    }
+
+    #[test]
+    fn nothing_is_judged_while_paused_right_after_a_start_or_from_stale_reports() {
+        let mut rendition = RoomRendition::default();
+        rendition.level = 2;
+        rendition.report("a", 0.5, TOP, 0);
+        assert_eq!(rendition.decide(None, 10_000), None, "paused");
+        assert_eq!(rendition.decide(Some(9_000), 10_000), None, "buffers refill after a start or a seek");
+        assert_eq!(rendition.decide(Some(0), 10_000), None, "a report from 10 s ago");
+        rendition.report("a", 0.5, TOP, 10_000);
+        assert_eq!(rendition.decide(Some(0), 10_000), Some(1));
+        assert_eq!(rendition.decide(Some(0), 11_000), None, "one step at a time");
+        assert_eq!(rendition.decide(Some(0), 14_000), Some(0));
+    }
+
+    #[test]
+    fn the_room_goes_no_higher_than_its_biggest_screen_and_follows_it_down() {
+        let mut rendition = RoomRendition::default();
+        let mut now = 0;
+        for _ in 0..200 {
+            rendition.report("phone", 15.0, 0, now);
+            rendition.report("laptop", 15.0, 1, now);
+            rendition.decide(Some(0), now);
+            now += 250;
+        }
+        assert_eq!(rendition.level(), 1);
+        rendition.forget("laptop");
+        assert_eq!(rendition.decide(Some(0), now), Some(0));
+    }
+}
