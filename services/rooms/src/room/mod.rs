@@ -624,7 +624,12 @@ impl Room {
             RoomClientMessage::Control { based_on, command } => {
                 self.members.may_control(member)?;
                 let now = (self.now_ms)();
+                let was_at = self.clock.state().position_at(now);
                 let mut state = self.clock.apply(command, based_on, now)?;
+                // Moved elsewhere: every player's buffer starts again from nothing.
+                if (state.position_ms - was_at).abs() > 1_000.0 {
+                    self.rendition.refill(now);
+                }
                 // A new command decides; nobody is waited for any more.
                 self.wait = None;
                 self.catching_up.clear();
@@ -909,9 +914,10 @@ impl Room {
 
     /// The sharing players' rendition, judged from their buffers while the room plays.
     fn choose_rendition(&mut self) {
+        let now = (self.now_ms)();
         let state = self.clock.state();
-        let playing_since = (state.playing && self.wait.is_none()).then_some(state.anchor_ms);
-        if let Some(level) = self.rendition.decide(playing_since, (self.now_ms)()) {
+        let playing = state.playing && now >= state.anchor_ms && self.wait.is_none();
+        if let Some(level) = self.rendition.decide(playing, now) {
             // Only sharing players follow it (the others' buffers do not count).
             let frame = frame_of(&RoomServerMessage::Rendition { level });
             let sharing = self.sharers.keys().filter_map(|id| self.seats.get(id)?.attachment.as_ref());

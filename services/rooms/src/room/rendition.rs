@@ -16,16 +16,20 @@ use std::collections::HashMap;
 
 use cinemesh_protocol::room::MemberId;
 
-/// After a play or a seek, buffers refill from nothing: nothing is judged for this long, ms.
-const SETTLE_MS: i64 = 6_000;
 /// A report older than this no longer speaks for its member (players report every 2 s), ms.
 const FRESH_MS: i64 = 5_000;
 /// Every player holding at least this much ahead (of the 16 s they keep) counts as full, s.
 const FULL_SECS: f64 = 12.0;
-/// ... for this long, and this long after the last change, before the room goes up, ms.
-const FULL_FOR_MS: i64 = 10_000;
+/// ... for this long while the room plays, before the room goes up, ms.
+const FULL_FOR_MS: i64 = 6_000;
+/// A rung is kept at least this long before the next one up is tried: long
+/// enough for a buffer that fills too slowly at it to fall below full, ms.
+const UP_AFTER_MS: i64 = 12_000;
 /// A player holding less than this ahead makes the room go down a rendition, s.
 const LOW_SECS: f64 = 6.0;
+/// A player refilling its buffer (after a seek, or when it joined) counts
+/// once it held `LOW_SECS`, or at the latest after this long, ms.
+const REFILL_MS: i64 = 8_000;
 /// Steps down come at most this often (a step takes a segment to show), ms.
 const DOWN_EVERY_MS: i64 = 4_000;
 /// Leaving a rung within this long of going up to it counts against the rung, ms.
@@ -41,13 +45,23 @@ struct Report {
     ahead_secs: f64,
     top_level: u32,
     at_ms: i64,
+    /// Since when its buffer has been refilling (it joined, or the room seeked).
+    refill_ms: i64,
+    /// It held `LOW_SECS` since then: a buffer below that now is running dry.
+    refilled: bool,
+}
+
+impl Report {
+    fn counts_when_low(&self, now_ms: i64) -> bool {
+        self.refilled || now_ms - self.refill_ms >= REFILL_MS
+    }
 }
 
 #[derive(Debug, Default)]
 pub struct RoomRendition {
     level: u32,
     changed_ms: i64,
-    /// Since when every fresh report has been full (none: one was not).
+    /// Since when every fresh report has been full while the room played (none: one was not).
     full_since_ms: Option<i64>,
     /// Per rung: failures so far, and until when it is not tried again.
     blocked: HashMap<u32, (u32, i64)>,
@@ -61,7 +75,26 @@ impl RoomRendition {
 
     /// A player's buffer ahead and the highest rendition it shows.
     pub fn report(&mut self, member: &str, ahead_secs: f64, top_level: u32, now_ms: i64) {
-        self.reports.insert(member.to_owned(), Report { ahead_secs, top_level, at_ms: now_ms });
+        let report = self.reports.entry(member.to_owned()).or_insert(Report {
+            ahead_secs,
+            top_level,
+            at_ms: now_ms,
+            refill_ms: now_ms,
+            refilled: false,
+        });
+        report.ahead_secs = ahead_secs;
+        report.top_level = top_level;
+        report.at_ms = now_ms;
+        report.refilled |= ahead_secs >= LOW_SECS;
+    }
+
+    /// The room moved to another position: every buffer starts again from nothing.
+    pub fn refill(&mut self, now_ms: i64) {
+        for report in self.reports.values_mut() {
+            report.refill_ms = now_ms;
+            report.refilled = false;
+        }
+        self.full_since_ms = None;
     }
 
     /// The member left, went offline or stopped sharing.
@@ -69,42 +102,34 @@ impl RoomRendition {
         self.reports.remove(member);
     }
 
-    /// Looks at the buffers; the new level when it changed. `playing_since`
-    /// is the anchor of the room's playback while it plays (none while it is
-    /// paused or waits for someone).
-    pub fn decide(&mut self, playing_since: Option<i64>, now_ms: i64) -> Option<u32> {
-        let Some(anchor) = playing_since.filter(|anchor| now_ms >= anchor + SETTLE_MS) else {
-            self.full_since_ms = None;
-            return None;
-        };
+    /// Looks at the buffers; the new level when it changed. Nothing is
+    /// judged while the room does not play (paused, or waiting for someone).
+    pub fn decide(&mut self, playing: bool, now_ms: i64) -> Option<u32> {
         let fresh: Vec<Report> = self.reports.values().filter(|r| now_ms - r.at_ms <= FRESH_MS).copied().collect();
-        let Some(lowest) = fresh.iter().map(|r| r.ahead_secs).min_by(f64::total_cmp) else {
+        if !playing || fresh.is_empty() {
             self.full_since_ms = None;
             return None;
-        };
-        let top = fresh.iter().map(|r| r.top_level).max().unwrap_or(0);
-        if self.level > 0 && lowest < LOW_SECS && now_ms - self.changed_ms >= DOWN_EVERY_MS {
+        }
+        let running_dry = fresh.iter().any(|r| r.ahead_secs < LOW_SECS && r.counts_when_low(now_ms));
+        if self.level > 0 && running_dry && now_ms - self.changed_ms >= DOWN_EVERY_MS {
             if now_ms - self.changed_ms < TRIAL_MS {
                 self.block(self.level, now_ms);
             }
             return Some(self.change(self.level - 1, now_ms));
         }
         // Nobody shows that much any more (the big screen left).
+        let top = fresh.iter().map(|r| r.top_level).max().unwrap_or(0);
         if self.level > top {
             return Some(self.change(top, now_ms));
         }
-        if lowest < FULL_SECS {
+        if fresh.iter().any(|r| r.ahead_secs < FULL_SECS) {
             self.full_since_ms = None;
             return None;
         }
-        let full_since = *self.full_since_ms.get_or_insert(now_ms.max(anchor + SETTLE_MS));
+        let full_since = *self.full_since_ms.get_or_insert(now_ms);
         let next = self.level + 1;
         let blocked_until = self.blocked.get(&next).map_or(i64::MIN, |(_, until)| *until);
-        if next <= top
-            && now_ms - full_since >= FULL_FOR_MS
-            && now_ms - self.changed_ms >= FULL_FOR_MS
-            && now_ms >= blocked_until
-        {
+        if next <= top && now_ms - full_since >= FULL_FOR_MS && now_ms - self.changed_ms >= UP_AFTER_MS && now_ms >= blocked_until {
             return Some(self.change(next, now_ms));
         }
         None
@@ -132,7 +157,7 @@ mod tests {
     const TOP: u32 = 2;
 
     /// Every member reports `ahead` each 2 s from `from` to `to` (ms) while
-    /// the room plays since 0; the levels the room went to, with when.
+    /// the room plays; the levels the room went to, with when.
     fn run(rendition: &mut RoomRendition, members: &[&str], ahead: impl Fn(&str, i64) -> f64, from: i64, to: i64) -> Vec<(i64, u32)> {
         let mut changes = Vec::new();
         let mut now = from;
@@ -142,7 +167,7 @@ mod tests {
                     rendition.report(member, ahead(member, now), TOP, now);
                 }
             }
-            if let Some(level) = rendition.decide(Some(0), now) {
+            if let Some(level) = rendition.decide(true, now) {
                 changes.push((now, level));
             }
             now += 250;
@@ -155,8 +180,7 @@ mod tests {
         let mut rendition = RoomRendition::default();
         let changes = run(&mut rendition, &["a", "b"], |_, _| 15.0, 0, 60_000);
         assert_eq!(changes.iter().map(|c| c.1).collect::<Vec<_>>(), [1, 2], "{changes:?}");
-        assert_eq!(changes[0].0, SETTLE_MS + FULL_FOR_MS, "not before the buffers had time to fill and stay full");
-        assert!(changes[1].0 - changes[0].0 >= FULL_FOR_MS);
+        assert!(changes[1].0 - changes[0].0 >= UP_AFTER_MS, "each rung is kept a while: {changes:?}");
     }
 
     #[test]
@@ -168,10 +192,19 @@ mod tests {
     }
 
     #[test]
+    fn full_buffers_while_paused_say_nothing() {
+        let mut rendition = RoomRendition::default();
+        for now in (0..60_000).step_by(250) {
+            rendition.report("a", 15.0, TOP, now);
+            assert_eq!(rendition.decide(false, now), None);
+        }
+    }
+
+    #[test]
     fn a_buffer_running_low_steps_down_and_the_rung_waits_before_it_is_tried_again() {
         let mut rendition = RoomRendition::default();
         let full = |_: &str, _: i64| 15.0;
-        assert_eq!(run(&mut rendition, &["a", "b"], full, 0, 21_750), [(16_000, 1)]);
+        assert_eq!(run(&mut rendition, &["a", "b"], full, 0, 21_750), [(12_000, 1)]);
         // b's buffer drains at the new rung.
         let draining = |m: &str, _: i64| if m == "b" { 4.0 } else { 15.0 };
         assert_eq!(run(&mut rendition, &["a", "b"], draining, 22_000, 30_000), [(22_000, 0)], "down at once");
@@ -182,17 +215,22 @@ mod tests {
     }
 
     #[test]
-    fn nothing_is_judged_while_paused_right_after_a_start_or_from_stale_reports() {
+    fn a_buffer_refilling_after_a_join_or_a_seek_is_not_running_dry_and_stale_reports_say_nothing() {
         let mut rendition = RoomRendition::default();
         rendition.level = 2;
-        rendition.report("a", 0.5, TOP, 0);
-        assert_eq!(rendition.decide(None, 10_000), None, "paused");
-        assert_eq!(rendition.decide(Some(9_000), 10_000), None, "buffers refill after a start or a seek");
-        assert_eq!(rendition.decide(Some(0), 10_000), None, "a report from 10 s ago");
-        rendition.report("a", 0.5, TOP, 10_000);
-        assert_eq!(rendition.decide(Some(0), 10_000), Some(1));
-        assert_eq!(rendition.decide(Some(0), 11_000), None, "one step at a time");
-        assert_eq!(rendition.decide(Some(0), 14_000), Some(0));
+        rendition.report("joiner", 0.5, TOP, 0);
+        assert_eq!(rendition.decide(true, 1_000), None, "it just joined");
+        assert_eq!(rendition.decide(true, 7_000), None, "a report from 7 s ago");
+        rendition.report("joiner", 0.5, TOP, 8_000);
+        assert_eq!(rendition.decide(true, 8_000), Some(1), "still nearly empty 8 s after it joined");
+        assert_eq!(rendition.decide(true, 9_000), None, "one step at a time");
+        rendition.report("joiner", 15.0, TOP, 20_000);
+        rendition.refill(20_000);
+        rendition.report("joiner", 1.0, TOP, 21_000);
+        assert_eq!(rendition.decide(true, 21_000), None, "the room seeked: it refills");
+        rendition.report("joiner", 7.0, TOP, 23_000);
+        rendition.report("joiner", 5.0, TOP, 25_000);
+        assert_eq!(rendition.decide(true, 25_000), Some(0), "refilled, then ran low");
     }
 
     #[test]
@@ -202,11 +240,11 @@ mod tests {
         for _ in 0..200 {
             rendition.report("phone", 15.0, 0, now);
             rendition.report("laptop", 15.0, 1, now);
-            rendition.decide(Some(0), now);
+            rendition.decide(true, now);
             now += 250;
         }
         assert_eq!(rendition.level(), 1);
         rendition.forget("laptop");
-        assert_eq!(rendition.decide(Some(0), now), Some(0));
+        assert_eq!(rendition.decide(true, now), Some(0));
     }
 }
