@@ -92,6 +92,8 @@ interface Sample {
   height: number | undefined;
   /** Height of the rendition the player loads when it is fixed (the room's), else undefined. */
   loading: number | undefined;
+  /** Seconds buffered ahead of the position. */
+  ahead: number;
 }
 
 function sample(page: Page): Promise<Sample> {
@@ -100,7 +102,7 @@ function sample(page: Page): Promise<Sample> {
     const video = document.querySelector('video');
     const playback = state?.room.playback;
     if (state === undefined || video === null || playback === undefined) {
-      return { error: undefined, running: false, height: undefined, loading: undefined };
+      return { error: undefined, running: false, height: undefined, loading: undefined, ahead: 0 };
     }
     const beforeStart = playback.playing && state.room.serverNow() < playback.anchor_ms;
     const error = beforeStart ? undefined : Math.abs(video.currentTime * 1000 - (state.room.roomPosition() ?? Number.NaN));
@@ -108,7 +110,11 @@ function sample(page: Page): Promise<Sample> {
     const advancing = !video.paused && video.readyState >= 3;
     const height = advancing && hls !== undefined ? hls.levels[hls.currentLevel]?.height : undefined;
     const loading = hls !== undefined && hls.manualLevel >= 0 ? hls.levels[hls.manualLevel]?.height : undefined;
-    return { error, running: playback.playing && !beforeStart, height, loading };
+    let ahead = 0;
+    for (let i = 0; i < video.buffered.length; i++) {
+      if (video.buffered.start(i) <= video.currentTime + 0.1 && video.currentTime < video.buffered.end(i)) ahead = video.buffered.end(i) - video.currentTime;
+    }
+    return { error, running: playback.playing && !beforeStart, height, loading, ahead };
   });
 }
 
@@ -118,8 +124,10 @@ interface ViewerResult {
   ttffMs: number;
   stalls: number;
   stallMs: number;
-  /** When each stall began, s after the play. */
-  stallsAt: number[];
+  /** Seconds buffered ahead, every 5 s from the play. */
+  aheads: number[];
+  /** When each stall began, s after the play (marked when the video was seeking). */
+  stallsAt: string[];
   /** Samples while the video advanced, by rendition height. */
   heights: Map<number, number>;
   httpBytes: number;
@@ -190,6 +198,8 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
   const commands: { name: string; ms: number }[] = [];
   let current = { name: 'play', at: Date.now(), settleMs: 2_000, synced: false };
   const roomRenditions: string[] = [];
+  const aheads: number[][] = pages.map(() => []);
+  let aheadEvery5s = -1;
   let lastLoading: number | undefined;
   const playAt = Date.now();
   await host.getByTestId('play').click();
@@ -203,6 +213,11 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
       next += 1;
     }
     const samples = await Promise.all(pages.map(sample));
+    const second = Math.floor((Date.now() - playAt) / 5_000);
+    if (second > aheadEvery5s) {
+      aheadEvery5s = second;
+      for (const [i, s] of samples.entries()) aheads[i]?.push(Math.round(s.ahead));
+    }
     const hostLoading = samples[0]?.loading;
     if (hostLoading !== lastLoading) {
       roomRenditions.push(`${hostLoading ?? 'auto'}p@${((Date.now() - playAt) / 1000).toFixed(1)}`);
@@ -227,7 +242,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
       const figures = await page.evaluate(() => {
         const w = window as unknown as {
           __firstFrameAt?: number;
-          __counters: { stalls: number; stallMs: number; stallsAt: number[] };
+          __counters: { stalls: number; stallMs: number; stallsAt: { at: number; seeking: boolean }[] };
         };
         const stats = window.cinemeshRoom?.player?.engine.stats();
         return {
@@ -254,7 +269,8 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
         ttffMs: figures.firstFrameAt - playAt,
         stalls: figures.stalls,
         stallMs: figures.stallMs,
-        stallsAt: figures.stallsAt.map((at) => (at - playAt) / 1000),
+        aheads: aheads[i] ?? [],
+        stallsAt: figures.stallsAt.map((s) => `${((s.at - playAt) / 1000).toFixed(1)}${s.seeking ? ' (seeking)' : ''}`),
         heights: heights[i] ?? new Map(),
         httpBytes: figures.httpBytes,
         peerBytes: figures.peerBytes,
@@ -321,8 +337,9 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
     );
   }
   for (const v of result.viewers) console.log(`${v.home} first HTTP segments (s after play): ${v.firstFetches.join(', ')}`);
+  for (const v of result.viewers) console.log(`${v.home} buffered ahead every 5 s (s): ${v.aheads.join(' ')}`);
   for (const v of result.viewers.filter((v) => v.stallsAt.length > 0)) {
-    console.log(`${v.home} stalls began (s after play): ${v.stallsAt.map((at) => at.toFixed(1)).join(', ')}`);
+    console.log(`${v.home} stalls began (s after play): ${v.stallsAt.join(', ')}`);
   }
   if (result.roomRenditions.length > 0) console.log(`host loads (rendition@s after play): ${result.roomRenditions.join(', ')}`);
   for (const v of result.viewers.filter((v) => v.peerRates.length > 0)) {

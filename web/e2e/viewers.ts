@@ -38,8 +38,8 @@ export function instrument(): void {
     peerConnections: 0,
     stalls: 0,
     stallMs: 0,
-    /** When each stall began, Date.now(). */
-    stallsAt: [] as number[],
+    /** When each stall began, Date.now(), and whether the video was seeking then. */
+    stallsAt: [] as { at: number; seeking: boolean }[],
     started: false,
     waitingSince: 0,
     firstFrameMs: Number.NaN,
@@ -76,7 +76,7 @@ export function instrument(): void {
       // The end of the movie is not a stall.
       if (!counters.started || video.ended || video.currentTime >= video.duration - 0.5) return;
       counters.stalls += 1;
-      counters.stallsAt.push(Date.now());
+      counters.stallsAt.push({ at: Date.now(), seeking: video.seeking });
       counters.waitingSince = performance.now();
     },
     true,

@@ -57,6 +57,17 @@ impl OriginLoad {
         self.fetches.push_back(fetch);
     }
 
+    /// Segment fetches members made over HTTP in the window ending at `now_ms`.
+    pub fn fetches(&mut self, now_ms: f64) -> usize {
+        self.fetches.retain(|f| f.end_ms >= now_ms - WINDOW_MS);
+        self.fetches.len()
+    }
+
+    /// The window the figures span, ms.
+    pub const fn window_ms() -> f64 {
+        WINDOW_MS
+    }
+
     /// Bytes per second over the window ending at `now_ms` (none: too little measured).
     pub fn bytes_per_sec(&mut self, now_ms: f64) -> Option<f64> {
         self.fetches.retain(|f| f.end_ms >= now_ms - WINDOW_MS);

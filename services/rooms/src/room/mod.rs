@@ -43,6 +43,8 @@ pub const DEFAULT_BUFFER_WAIT_MS: i64 = 5_000;
 /// Buffering reports this soon after the room starts playing (its anchor) are
 /// that start itself (everyone seeks and loads), not a member falling behind, ms.
 const SETTLE_MS: i64 = 1_500;
+/// Ingest cuts movies into segments of this many seconds.
+const SEGMENT_SECS: f64 = 2.0;
 /// Sync health goes out at most this often, ms.
 const HEALTH_EVERY_MS: i64 = 2_000;
 
@@ -858,6 +860,9 @@ impl Room {
         }
         let state = self.clock.state();
         if state.playing && now >= state.anchor_ms + SETTLE_MS {
+            if let Some(level) = self.rendition.ran_dry(member, now) {
+                self.send_rendition(level);
+            }
             self.clock.hold(true, now);
             self.save_state();
             self.wait = Some(Wait { started_ms: now, members: HashSet::from([member.to_owned()]) });
@@ -917,12 +922,18 @@ impl Room {
         let now = (self.now_ms)();
         let state = self.clock.state();
         let playing = state.playing && now >= state.anchor_ms && self.wait.is_none();
-        if let Some(level) = self.rendition.decide(playing, now) {
-            // Only sharing players follow it (the others' buffers do not count).
-            let frame = frame_of(&RoomServerMessage::Rendition { level });
-            let sharing = self.sharers.keys().filter_map(|id| self.seats.get(id)?.attachment.as_ref());
-            fan_out(sharing, &frame);
+        let segments_played = origin_load::OriginLoad::window_ms() / 1000.0 / SEGMENT_SECS;
+        let origin_copies = self.origin.fetches(now as f64) as f64 / segments_played;
+        if let Some(level) = self.rendition.decide(playing, origin_copies, now) {
+            self.send_rendition(level);
         }
+    }
+
+    /// Only sharing players follow the room's rendition (the others' buffers do not count).
+    fn send_rendition(&self, level: u32) {
+        let frame = frame_of(&RoomServerMessage::Rendition { level });
+        let sharing = self.sharers.keys().filter_map(|id| self.seats.get(id)?.attachment.as_ref());
+        fan_out(sharing, &frame);
     }
 
     /// The member is offline or gone: its health and its share of the fetching go.

@@ -11,6 +11,15 @@
 //! down before anyone stalls. A rung that had to be left soon after it was
 //! tried is not tried again for a while (longer each time), so the room does
 //! not swing around what it can just about carry.
+//!
+//! Full buffers only say that the room keeps up at its rendition, not by how
+//! much. Across emulated homes, where only two members could reach the
+//! others, every buffer was full at 240p while the origin served each segment
+//! 2.2 times; the room went up to 360p, the peers could not pass the bigger
+//! segments on in time, and everyone stalled. So the room goes up only while
+//! its origin serves each segment about once: the members pass on nearly
+//! everything, and a bigger rendition costs the origin no more than one
+//! viewer's worth of it.
 
 use std::collections::HashMap;
 
@@ -27,12 +36,18 @@ const FULL_FOR_MS: i64 = 6_000;
 const UP_AFTER_MS: i64 = 12_000;
 /// A player holding less than this ahead makes the room go down a rendition, s.
 const LOW_SECS: f64 = 6.0;
+/// ... while a rung is on trial: a buffer that fell this far from full
+/// already shows that the rung fills it too slowly, s.
+const TRIAL_LOW_SECS: f64 = 9.0;
+/// The room goes up only while its origin serves each segment at most this many times.
+const MAX_ORIGIN_COPIES: f64 = 1.3;
 /// A player refilling its buffer (after a seek, or when it joined) counts
 /// once it held `LOW_SECS`, or at the latest after this long, ms.
 const REFILL_MS: i64 = 8_000;
 /// Steps down come at most this often (a step takes a segment to show), ms.
 const DOWN_EVERY_MS: i64 = 4_000;
-/// Leaving a rung within this long of going up to it counts against the rung, ms.
+/// A rung is on trial for this long after the room went up to it: leaving it
+/// then counts against it, ms.
 const TRIAL_MS: i64 = 60_000;
 /// A rung that failed is not tried again for this long, doubled for every
 /// failure after the first, ms.
@@ -61,6 +76,8 @@ impl Report {
 pub struct RoomRendition {
     level: u32,
     changed_ms: i64,
+    /// The last change went up (the rung is on trial).
+    went_up: bool,
     /// Since when every fresh report has been full while the room played (none: one was not).
     full_since_ms: Option<i64>,
     /// Per rung: failures so far, and until when it is not tried again.
@@ -102,20 +119,28 @@ impl RoomRendition {
         self.reports.remove(member);
     }
 
+    /// A sharing member's player ran dry while the room played: down a rung at once.
+    pub fn ran_dry(&mut self, member: &str, now_ms: i64) -> Option<u32> {
+        if !self.reports.contains_key(member) || self.level == 0 || now_ms - self.changed_ms < DOWN_EVERY_MS {
+            return None;
+        }
+        Some(self.step_down(now_ms))
+    }
+
     /// Looks at the buffers; the new level when it changed. Nothing is
     /// judged while the room does not play (paused, or waiting for someone).
-    pub fn decide(&mut self, playing: bool, now_ms: i64) -> Option<u32> {
+    /// `origin_copies`: how many times the origin served each segment lately.
+    pub fn decide(&mut self, playing: bool, origin_copies: f64, now_ms: i64) -> Option<u32> {
         let fresh: Vec<Report> = self.reports.values().filter(|r| now_ms - r.at_ms <= FRESH_MS).copied().collect();
         if !playing || fresh.is_empty() {
             self.full_since_ms = None;
             return None;
         }
-        let running_dry = fresh.iter().any(|r| r.ahead_secs < LOW_SECS && r.counts_when_low(now_ms));
+        let on_trial = now_ms - self.changed_ms < TRIAL_MS && self.went_up;
+        let low = if on_trial { TRIAL_LOW_SECS } else { LOW_SECS };
+        let running_dry = fresh.iter().any(|r| r.ahead_secs < low && r.counts_when_low(now_ms));
         if self.level > 0 && running_dry && now_ms - self.changed_ms >= DOWN_EVERY_MS {
-            if now_ms - self.changed_ms < TRIAL_MS {
-                self.block(self.level, now_ms);
-            }
-            return Some(self.change(self.level - 1, now_ms));
+            return Some(self.step_down(now_ms));
         }
         // Nobody shows that much any more (the big screen left).
         let top = fresh.iter().map(|r| r.top_level).max().unwrap_or(0);
@@ -129,13 +154,26 @@ impl RoomRendition {
         let full_since = *self.full_since_ms.get_or_insert(now_ms);
         let next = self.level + 1;
         let blocked_until = self.blocked.get(&next).map_or(i64::MIN, |(_, until)| *until);
-        if next <= top && now_ms - full_since >= FULL_FOR_MS && now_ms - self.changed_ms >= UP_AFTER_MS && now_ms >= blocked_until {
+        if next <= top
+            && now_ms - full_since >= FULL_FOR_MS
+            && now_ms - self.changed_ms >= UP_AFTER_MS
+            && now_ms >= blocked_until
+            && origin_copies <= MAX_ORIGIN_COPIES
+        {
             return Some(self.change(next, now_ms));
         }
         None
     }
 
+    fn step_down(&mut self, now_ms: i64) -> u32 {
+        if self.went_up && now_ms - self.changed_ms < TRIAL_MS {
+            self.block(self.level, now_ms);
+        }
+        self.change(self.level - 1, now_ms)
+    }
+
     fn change(&mut self, level: u32, now_ms: i64) -> u32 {
+        self.went_up = level > self.level;
         self.level = level;
         self.changed_ms = now_ms;
         self.full_since_ms = None;
@@ -167,7 +205,7 @@ mod tests {
                     rendition.report(member, ahead(member, now), TOP, now);
                 }
             }
-            if let Some(level) = rendition.decide(true, now) {
+            if let Some(level) = rendition.decide(true, 1.0, now) {
                 changes.push((now, level));
             }
             now += 250;
@@ -196,7 +234,7 @@ mod tests {
         let mut rendition = RoomRendition::default();
         for now in (0..60_000).step_by(250) {
             rendition.report("a", 15.0, TOP, now);
-            assert_eq!(rendition.decide(false, now), None);
+            assert_eq!(rendition.decide(false, 1.0, now), None);
         }
     }
 
@@ -219,18 +257,42 @@ mod tests {
         let mut rendition = RoomRendition::default();
         rendition.level = 2;
         rendition.report("joiner", 0.5, TOP, 0);
-        assert_eq!(rendition.decide(true, 1_000), None, "it just joined");
-        assert_eq!(rendition.decide(true, 7_000), None, "a report from 7 s ago");
+        assert_eq!(rendition.decide(true, 1.0, 1_000), None, "it just joined");
+        assert_eq!(rendition.decide(true, 1.0, 7_000), None, "a report from 7 s ago");
         rendition.report("joiner", 0.5, TOP, 8_000);
-        assert_eq!(rendition.decide(true, 8_000), Some(1), "still nearly empty 8 s after it joined");
-        assert_eq!(rendition.decide(true, 9_000), None, "one step at a time");
+        assert_eq!(rendition.decide(true, 1.0, 8_000), Some(1), "still nearly empty 8 s after it joined");
+        assert_eq!(rendition.decide(true, 1.0, 9_000), None, "one step at a time");
         rendition.report("joiner", 15.0, TOP, 20_000);
         rendition.refill(20_000);
         rendition.report("joiner", 1.0, TOP, 21_000);
-        assert_eq!(rendition.decide(true, 21_000), None, "the room seeked: it refills");
+        assert_eq!(rendition.decide(true, 1.0, 21_000), None, "the room seeked: it refills");
         rendition.report("joiner", 7.0, TOP, 23_000);
         rendition.report("joiner", 5.0, TOP, 25_000);
-        assert_eq!(rendition.decide(true, 25_000), Some(0), "refilled, then ran low");
+        assert_eq!(rendition.decide(true, 1.0, 25_000), Some(0), "refilled, then ran low");
+    }
+
+    #[test]
+    fn the_room_stays_where_it_is_while_its_origin_serves_segments_more_than_about_once() {
+        let mut rendition = RoomRendition::default();
+        for now in (0..60_000).step_by(250) {
+            rendition.report("a", 15.0, TOP, now);
+            assert_eq!(rendition.decide(true, 2.2, now), None);
+        }
+        assert_eq!(rendition.decide(true, 1.0, 60_000), Some(1));
+    }
+
+    #[test]
+    fn a_rung_on_trial_is_left_before_a_buffer_runs_low_and_a_sharer_running_dry_steps_down_at_once() {
+        let mut rendition = RoomRendition::default();
+        assert_eq!(run(&mut rendition, &["a"], |_, _| 15.0, 0, 15_750), [(12_000, 1)]);
+        rendition.report("a", 8.0, TOP, 16_000);
+        assert_eq!(rendition.decide(true, 1.0, 16_000), Some(0), "8 s ahead is already too little on trial");
+
+        let mut rendition = RoomRendition { level: 2, ..RoomRendition::default() };
+        rendition.report("a", 15.0, TOP, 0);
+        assert_eq!(rendition.ran_dry("not-sharing", 10_000), None);
+        assert_eq!(rendition.ran_dry("a", 10_000), Some(1));
+        assert_eq!(rendition.ran_dry("a", 11_000), None, "one step at a time");
     }
 
     #[test]
@@ -240,11 +302,11 @@ mod tests {
         for _ in 0..200 {
             rendition.report("phone", 15.0, 0, now);
             rendition.report("laptop", 15.0, 1, now);
-            rendition.decide(true, now);
+            rendition.decide(true, 1.0, now);
             now += 250;
         }
         assert_eq!(rendition.level(), 1);
         rendition.forget("laptop");
-        assert_eq!(rendition.decide(true, now), Some(0));
+        assert_eq!(rendition.decide(true, 1.0, now), Some(0));
     }
 }
