@@ -629,8 +629,10 @@ impl Room {
                 let was_at = self.clock.state().position_at(now);
                 let mut state = self.clock.apply(command, based_on, now)?;
                 // Moved elsewhere: every player's buffer starts again from nothing.
-                if (state.position_ms - was_at).abs() > 1_000.0 {
-                    self.rendition.refill(now);
+                if (state.position_ms - was_at).abs() > 1_000.0
+                    && let Some(level) = self.rendition.refill(now)
+                {
+                    self.send_rendition(level);
                 }
                 // A new command decides; nobody is waited for any more.
                 self.wait = None;

@@ -105,13 +105,21 @@ impl RoomRendition {
         report.refilled |= ahead_secs >= LOW_SECS;
     }
 
-    /// The room moved to another position: every buffer starts again from nothing.
-    pub fn refill(&mut self, now_ms: i64) {
+    /// The room moved to another position: every buffer starts again from
+    /// nothing. A rung still on trial is left (the new level, if so): a
+    /// buffer refilled at a rung the room has not shown it can carry held
+    /// everyone's start after a seek past the room's bounded wait.
+    pub fn refill(&mut self, now_ms: i64) -> Option<u32> {
         for report in self.reports.values_mut() {
             report.refill_ms = now_ms;
             report.refilled = false;
         }
         self.full_since_ms = None;
+        (self.on_trial(now_ms)).then(|| self.step_down(now_ms))
+    }
+
+    fn on_trial(&self, now_ms: i64) -> bool {
+        self.went_up && now_ms - self.changed_ms < TRIAL_MS
     }
 
     /// The member left, went offline or stopped sharing.
@@ -136,8 +144,7 @@ impl RoomRendition {
             self.full_since_ms = None;
             return None;
         }
-        let on_trial = now_ms - self.changed_ms < TRIAL_MS && self.went_up;
-        let low = if on_trial { TRIAL_LOW_SECS } else { LOW_SECS };
+        let low = if self.on_trial(now_ms) { TRIAL_LOW_SECS } else { LOW_SECS };
         let running_dry = fresh.iter().any(|r| r.ahead_secs < low && r.counts_when_low(now_ms));
         if self.level > 0 && running_dry && now_ms - self.changed_ms >= DOWN_EVERY_MS {
             return Some(self.step_down(now_ms));
@@ -166,7 +173,7 @@ impl RoomRendition {
     }
 
     fn step_down(&mut self, now_ms: i64) -> u32 {
-        if self.went_up && now_ms - self.changed_ms < TRIAL_MS {
+        if self.on_trial(now_ms) {
             self.block(self.level, now_ms);
         }
         self.change(self.level - 1, now_ms)
@@ -263,7 +270,7 @@ mod tests {
         assert_eq!(rendition.decide(true, 1.0, 8_000), Some(1), "still nearly empty 8 s after it joined");
         assert_eq!(rendition.decide(true, 1.0, 9_000), None, "one step at a time");
         rendition.report("joiner", 15.0, TOP, 20_000);
-        rendition.refill(20_000);
+        assert_eq!(rendition.refill(20_000), None, "no rung on trial");
         rendition.report("joiner", 1.0, TOP, 21_000);
         assert_eq!(rendition.decide(true, 1.0, 21_000), None, "the room seeked: it refills");
         rendition.report("joiner", 7.0, TOP, 23_000);
@@ -287,6 +294,11 @@ mod tests {
         assert_eq!(run(&mut rendition, &["a"], |_, _| 15.0, 0, 15_750), [(12_000, 1)]);
         rendition.report("a", 8.0, TOP, 16_000);
         assert_eq!(rendition.decide(true, 1.0, 16_000), Some(0), "8 s ahead is already too little on trial");
+
+        let mut rendition = RoomRendition::default();
+        assert_eq!(run(&mut rendition, &["a"], |_, _| 15.0, 0, 12_000), [(12_000, 1)]);
+        assert_eq!(rendition.refill(13_000), Some(0), "a seek leaves a rung on trial");
+        assert_eq!(run(&mut rendition, &["a"], |_, _| 15.0, 14_000, 60_000), [], "and it waits out its backoff");
 
         let mut rendition = RoomRendition { level: 2, ..RoomRendition::default() };
         rendition.report("a", 15.0, TOP, 0);
