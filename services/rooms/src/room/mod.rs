@@ -13,8 +13,8 @@ use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_common::swarm_token::now_unix_secs;
 use cinemesh_protocol::room::{
     CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MAX_NONCE_CHARS,
-    MAX_ORIGIN_FETCHES, MAX_RENDITION_LEVEL, MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS, MemberHealth, MemberId, MemberView, PlaybackCommand,
-    ROOM_PROTOCOL_VERSION, Reaction, Role, RoomClientMessage, RoomServerMessage, StreamKind,
+    MAX_ORIGIN_FETCHES, MAX_RENDITION_LEVEL, MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS, MemberHealth, MemberId, MemberView,
+    PlaybackCommand, ROOM_PROTOCOL_VERSION, Reaction, Role, RoomClientMessage, RoomServerMessage, StreamKind,
 };
 use cinemesh_protocol::room_relay::ConnectionKey;
 use sha2::{Digest, Sha256};
@@ -596,10 +596,7 @@ impl Room {
                     return Err(Refusal::new("invalid_status", "ahead_secs is not a span of the movie"));
                 }
                 if top_level.is_some_and(|l| l > MAX_RENDITION_LEVEL) {
-                    return Err(Refusal::new(
-                        "invalid_status",
-                        format!("top_level is at most {MAX_RENDITION_LEVEL}"),
-                    ));
+                    return Err(Refusal::new("invalid_status", format!("top_level is at most {MAX_RENDITION_LEVEL}")));
                 }
                 let fetches = origin_fetches.unwrap_or_default();
                 if fetches.len() > MAX_ORIGIN_FETCHES {

@@ -203,7 +203,13 @@ mod tests {
 
     /// Every member reports `ahead` each 2 s from `from` to `to` (ms) while
     /// the room plays; the levels the room went to, with when.
-    fn run(rendition: &mut RoomRendition, members: &[&str], ahead: impl Fn(&str, i64) -> f64, from: i64, to: i64) -> Vec<(i64, u32)> {
+    fn run(
+        rendition: &mut RoomRendition,
+        members: &[&str],
+        ahead: impl Fn(&str, i64) -> f64,
+        from: i64,
+        to: i64,
+    ) -> Vec<(i64, u32)> {
         let mut changes = Vec::new();
         let mut now = from;
         while now <= to {

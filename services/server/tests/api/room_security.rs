@@ -117,7 +117,15 @@ async fn nonsense_sync_figures_are_refused_and_never_reach_the_metrics() {
     for (offset_ms, shared_bytes) in
         [(Some(1.7e308), None), (Some(-9e15), None), (None, Some(-1.0)), (None, Some(1e300))]
     {
-        ana.send(&RoomClientMessage::Status { buffering: false, offset_ms, shared_bytes, origin_fetches: None, ahead_secs: None, top_level: None }).await;
+        ana.send(&RoomClientMessage::Status {
+            buffering: false,
+            offset_ms,
+            shared_bytes,
+            origin_fetches: None,
+            ahead_secs: None,
+            top_level: None,
+        })
+        .await;
         assert_eq!(ana.error_code().await, "invalid_status", "{offset_ms:?} {shared_bytes:?}");
     }
     for (ahead_secs, top_level) in [(Some(-1.0), Some(0)), (Some(1e12), Some(0)), (Some(10.0), Some(99))] {

@@ -555,8 +555,15 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
     ben.until(playback).await;
     host.until(playback).await;
     // Reports right after a change are the change itself (everyone loads), not a member falling behind.
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None, ahead_secs: None, top_level: None })
-        .await;
+    ben.send(&RoomClientMessage::Status {
+        buffering: true,
+        offset_ms: None,
+        shared_bytes: None,
+        origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
+    })
+    .await;
     ben.send(&RoomClientMessage::Status {
         buffering: false,
         offset_ms: Some(12.0),
@@ -568,8 +575,15 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
     .await;
     actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
 
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None, ahead_secs: None, top_level: None })
-        .await;
+    ben.send(&RoomClientMessage::Status {
+        buffering: true,
+        offset_ms: None,
+        shared_bytes: None,
+        origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
+    })
+    .await;
     let held = host.until(playback).await;
     assert!(!held.playing && held.position_ms > 1_000.0, "{held:?}");
     assert_eq!(host.until(|m| system_lines(m).filter(|t| t.starts_with("Waiting"))).await, "Waiting for Ben");
@@ -594,15 +608,29 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
     assert!(!health.buffering);
 
     actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None, ahead_secs: None, top_level: None })
-        .await;
+    ben.send(&RoomClientMessage::Status {
+        buffering: true,
+        offset_ms: None,
+        shared_bytes: None,
+        origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
+    })
+    .await;
     held_then_going_on(&mut host).await;
     assert_eq!(
         host.until(|m| system_lines(m).filter(|t| t.starts_with("Going on"))).await,
         "Going on; Ben will catch up"
     );
-    ben.send(&RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None, ahead_secs: None, top_level: None })
-        .await;
+    ben.send(&RoomClientMessage::Status {
+        buffering: true,
+        offset_ms: None,
+        shared_bytes: None,
+        origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
+    })
+    .await;
     host.send(&RoomClientMessage::Chat { text: "still playing?".into(), nonce: None }).await;
     let mut held_again = false;
     loop {
@@ -621,10 +649,22 @@ async fn a_start_waits_for_members_not_ready_to_play_there() {
     let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
     let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
-    let loading =
-        RoomClientMessage::Status { buffering: true, offset_ms: None, shared_bytes: None, origin_fetches: None, ahead_secs: None, top_level: None };
-    let loaded =
-        RoomClientMessage::Status { buffering: false, offset_ms: None, shared_bytes: None, origin_fetches: None, ahead_secs: None, top_level: None };
+    let loading = RoomClientMessage::Status {
+        buffering: true,
+        offset_ms: None,
+        shared_bytes: None,
+        origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
+    };
+    let loaded = RoomClientMessage::Status {
+        buffering: false,
+        offset_ms: None,
+        shared_bytes: None,
+        origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
+    };
     // Ben's player is still loading the first segment when Ana presses play.
     let ben_id = ben.member.clone();
     let ben_loading = move |m: RoomServerMessage| match m {
@@ -683,7 +723,12 @@ fn buffer_status(ahead_secs: f64) -> RoomClientMessage {
 }
 
 /// Both members report their buffers every half second until the room's rendition is `wanted` (or 40 s went by).
-async fn report_until_rendition(ana: &mut RoomClient, ben: &mut RoomClient, ahead: (f64, f64), wanted: u32) -> Duration {
+async fn report_until_rendition(
+    ana: &mut RoomClient,
+    ben: &mut RoomClient,
+    ahead: (f64, f64),
+    wanted: u32,
+) -> Duration {
     let started = std::time::Instant::now();
     while started.elapsed() < Duration::from_secs(40) {
         ana.send(&buffer_status(ahead.0)).await;
