@@ -267,8 +267,7 @@ mod tests {
 
     #[test]
     fn a_buffer_refilling_after_a_join_or_a_seek_is_not_running_dry_and_stale_reports_say_nothing() {
-        let mut rendition = RoomRendition::default();
-        rendition.level = 2;
+        let mut rendition = RoomRendition { level: 2, ..RoomRendition::default() };
         rendition.report("joiner", 0.5, TOP, 0);
         assert_eq!(rendition.decide(true, 1.0, 1_000), None, "it just joined");
         assert_eq!(rendition.decide(true, 1.0, 7_000), None, "a report from 7 s ago");
