@@ -57,20 +57,21 @@ impl OriginLoad {
         self.fetches.push_back(fetch);
     }
 
-    /// Segment fetches members made over HTTP in the window ending at `now_ms`.
-    pub fn fetches(&mut self, now_ms: f64) -> usize {
-        self.fetches.retain(|f| f.end_ms >= now_ms - WINDOW_MS);
-        self.fetches.len()
+    fn forget_before(&mut self, ms: f64) {
+        self.fetches.retain(|f| f.end_ms >= ms);
     }
 
-    /// The window the figures span, ms.
-    pub const fn window_ms() -> f64 {
-        WINDOW_MS
+    /// How many times the origin served each segment over the window ending
+    /// at `now_ms`: the members' fetches against the segments of
+    /// `segment_secs` one viewer plays in it.
+    pub fn copies_per_segment(&mut self, now_ms: f64, segment_secs: f64) -> f64 {
+        self.forget_before(now_ms - WINDOW_MS);
+        self.fetches.len() as f64 / (WINDOW_MS / 1000.0 / segment_secs)
     }
 
     /// Bytes per second over the window ending at `now_ms` (none: too little measured).
     pub fn bytes_per_sec(&mut self, now_ms: f64) -> Option<f64> {
-        self.fetches.retain(|f| f.end_ms >= now_ms - WINDOW_MS);
+        self.forget_before(now_ms - WINDOW_MS);
         let bytes: f64 = self.fetches.iter().map(|f| f.bytes).sum();
         if bytes < MIN_BYTES {
             return None;
@@ -116,6 +117,17 @@ mod tests {
             load.record(fetch(1_000.0, 4_000.0, 250_000.0));
         }
         assert_eq!(load.bytes_per_sec(5_000.0), Some(500_000.0));
+    }
+
+    #[test]
+    fn copies_per_segment_count_the_window_s_fetches_against_the_segments_played_in_it() {
+        let mut load = OriginLoad::default();
+        // 30 s of 2 s segments is 15; 30 fetches in the window, and one older.
+        load.record(fetch(0.0, 1_000.0, 100_000.0));
+        for i in 0..30 {
+            load.record(fetch(10_000.0 + f64::from(i) * 1_000.0, 11_000.0 + f64::from(i) * 1_000.0, 100_000.0));
+        }
+        assert_eq!(load.copies_per_segment(40_000.0, 2.0), 2.0);
     }
 
     #[test]

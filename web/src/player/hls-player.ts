@@ -31,7 +31,7 @@ export interface PlayerHandle {
   waitForStart: (waiting: boolean) => void;
   /**
    * The room's rendition, an index into the renditions from the lowest
-   * bitrate up (see room-rendition on the server); undefined: hls.js picks.
+   * bitrate up (services/rooms/src/room/rendition.rs); undefined: hls.js picks.
    * Only a sharing player follows it, and never past what its screen shows.
    */
   followRoomRendition: (level: number | undefined) => void;

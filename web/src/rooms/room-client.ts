@@ -2,6 +2,7 @@
 // protocol crate: says hello (or resumes its seat after a drop, with backoff),
 // keeps the clock offset to the server from pings, and tells the page about
 // the playback state, the members and the chat.
+import type { BufferReport } from '../player/hls-player';
 import type { BanView } from '../protocol/BanView';
 import type { ChatMessage } from '../protocol/ChatMessage';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
@@ -91,7 +92,7 @@ export class RoomClient {
   /** Segments this page fetched over HTTP since the last status, reported with it. */
   originFetches: (() => OriginFetch[]) | undefined;
   /** A sharing player's buffer ahead and highest rendition, reported with the status. */
-  playerBuffer: (() => { aheadSecs: number; topLevel: number } | undefined) | undefined;
+  playerBuffer: (() => BufferReport | undefined) | undefined;
   readonly #name: string;
   readonly #password: string | undefined;
   readonly #events: RoomEvents;

@@ -921,8 +921,7 @@ impl Room {
         let now = (self.now_ms)();
         let state = self.clock.state();
         let playing = state.playing && now >= state.anchor_ms && self.wait.is_none();
-        let segments_played = origin_load::OriginLoad::window_ms() / 1000.0 / SEGMENT_SECS;
-        let origin_copies = self.origin.fetches(now as f64) as f64 / segments_played;
+        let origin_copies = self.origin.copies_per_segment(now as f64, SEGMENT_SECS);
         if let Some(level) = self.rendition.decide(playing, origin_copies, now) {
             self.send_rendition(level);
         }

@@ -11,6 +11,18 @@ use cinemesh_protocol::room::{
 use crate::helpers::Endpoint;
 use crate::ws_client::{Ending, JsonSocket};
 
+/// A player's status with only whether it is buffering and its offset (ms) from the room.
+pub fn status(buffering: bool, offset_ms: Option<f64>) -> RoomClientMessage {
+    RoomClientMessage::Status {
+        buffering,
+        offset_ms,
+        shared_bytes: None,
+        origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
+    }
+}
+
 pub struct RoomClient {
     socket: JsonSocket,
     pub member: MemberId,

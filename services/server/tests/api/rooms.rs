@@ -28,7 +28,7 @@ use cinemesh_protocol::room::{
 use serde_json::json;
 
 use crate::helpers::TestApp;
-use crate::room_client::{RoomClient, Roster};
+use crate::room_client::{RoomClient, Roster, status};
 use crate::ws_client::Ending;
 
 /// An app with a 10-minute movie and a room for it; returns the room id.
@@ -429,25 +429,8 @@ async fn rooms_are_measured_for_operators() {
     let (mut guest, _) = RoomClient::join(&app, &room, "Ben", None).await;
     guest.send(&RoomClientMessage::Control { based_on: 0, command: PlaybackCommand::Play { position_ms: 0.0 } }).await;
     assert_eq!(guest.error_code().await, "not_allowed");
-    guest
-        .send(&RoomClientMessage::Status {
-            buffering: false,
-            offset_ms: Some(-12.0),
-            shared_bytes: None,
-            origin_fetches: None,
-            ahead_secs: None,
-            top_level: None,
-        })
-        .await;
-    host.send(&RoomClientMessage::Status {
-        buffering: false,
-        offset_ms: Some(30.0),
-        shared_bytes: None,
-        origin_fetches: None,
-        ahead_secs: None,
-        top_level: None,
-    })
-    .await;
+    guest.send(&status(false, Some(-12.0))).await;
+    host.send(&status(false, Some(30.0))).await;
     host.send(&RoomClientMessage::Ping { t: 1.0 }).await;
     host.until(|m| matches!(m, RoomServerMessage::Pong { .. }).then_some(())).await;
     // The online gauge is brought up to date on the room's next tick.
@@ -555,47 +538,15 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
     ben.until(playback).await;
     host.until(playback).await;
     // Reports right after a change are the change itself (everyone loads), not a member falling behind.
-    ben.send(&RoomClientMessage::Status {
-        buffering: true,
-        offset_ms: None,
-        shared_bytes: None,
-        origin_fetches: None,
-        ahead_secs: None,
-        top_level: None,
-    })
-    .await;
-    ben.send(&RoomClientMessage::Status {
-        buffering: false,
-        offset_ms: Some(12.0),
-        shared_bytes: None,
-        origin_fetches: None,
-        ahead_secs: None,
-        top_level: None,
-    })
-    .await;
+    ben.send(&status(true, None)).await;
+    ben.send(&status(false, Some(12.0))).await;
     actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
 
-    ben.send(&RoomClientMessage::Status {
-        buffering: true,
-        offset_ms: None,
-        shared_bytes: None,
-        origin_fetches: None,
-        ahead_secs: None,
-        top_level: None,
-    })
-    .await;
+    ben.send(&status(true, None)).await;
     let held = host.until(playback).await;
     assert!(!held.playing && held.position_ms > 1_000.0, "{held:?}");
     assert_eq!(host.until(|m| system_lines(m).filter(|t| t.starts_with("Waiting"))).await, "Waiting for Ben");
-    ben.send(&RoomClientMessage::Status {
-        buffering: false,
-        offset_ms: Some(-8.0),
-        shared_bytes: None,
-        origin_fetches: None,
-        ahead_secs: None,
-        top_level: None,
-    })
-    .await;
+    ben.send(&status(false, Some(-8.0))).await;
     let resumed = host.until(playback).await;
     assert!(resumed.playing && resumed.position_ms == held.position_ms && resumed.seq == held.seq + 1);
     assert_eq!(host.until(|m| system_lines(m).filter(|t| t.starts_with("Everyone"))).await, "Everyone is ready");
@@ -608,29 +559,13 @@ async fn the_room_waits_for_a_member_that_ran_dry_but_not_for_long() {
     assert!(!health.buffering);
 
     actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
-    ben.send(&RoomClientMessage::Status {
-        buffering: true,
-        offset_ms: None,
-        shared_bytes: None,
-        origin_fetches: None,
-        ahead_secs: None,
-        top_level: None,
-    })
-    .await;
+    ben.send(&status(true, None)).await;
     held_then_going_on(&mut host).await;
     assert_eq!(
         host.until(|m| system_lines(m).filter(|t| t.starts_with("Going on"))).await,
         "Going on; Ben will catch up"
     );
-    ben.send(&RoomClientMessage::Status {
-        buffering: true,
-        offset_ms: None,
-        shared_bytes: None,
-        origin_fetches: None,
-        ahead_secs: None,
-        top_level: None,
-    })
-    .await;
+    ben.send(&status(true, None)).await;
     host.send(&RoomClientMessage::Chat { text: "still playing?".into(), nonce: None }).await;
     let mut held_again = false;
     loop {
@@ -649,22 +584,8 @@ async fn a_start_waits_for_members_not_ready_to_play_there() {
     let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
     let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
-    let loading = RoomClientMessage::Status {
-        buffering: true,
-        offset_ms: None,
-        shared_bytes: None,
-        origin_fetches: None,
-        ahead_secs: None,
-        top_level: None,
-    };
-    let loaded = RoomClientMessage::Status {
-        buffering: false,
-        offset_ms: None,
-        shared_bytes: None,
-        origin_fetches: None,
-        ahead_secs: None,
-        top_level: None,
-    };
+    let loading = status(true, None);
+    let loaded = status(false, None);
     // Ben's player is still loading the first segment when Ana presses play.
     let ben_id = ben.member.clone();
     let ben_loading = move |m: RoomServerMessage| match m {
