@@ -12,6 +12,13 @@
 //!   [`crate::topology::CLIENT_PORTS_BASE`]), and since MASQUERADE keeps source ports the
 //!   external port names the client.
 //!
+//! Every router drops datagrams addressed to itself from the WAN side that belong to no
+//! connection, as home routers' firewalls do. Without that rule, a stranger's datagram that the
+//! router answers itself (with an ICMP error) leaves a connection-tracking entry behind, and
+//! MASQUERADE then gives the client a new port for that stranger to keep the entries apart: an
+//! ICE check arriving before the client has sent its own makes a port-restricted NAT map like a
+//! symmetric one, and two such homes never connect. A dropped datagram leaves no entry.
+//!
 //! Hairpinning (homes with two or more clients, full-cone and port-restricted): a client sending
 //! to the router's public address and another client's port is DNATed to that client and SNATed
 //! to the public address, so each sees the other at its public mapping, as a peer outside would.
@@ -75,19 +82,22 @@ pub fn router_rules(home: &HomePlan, queued: Queued) -> String {
     let random = if home.nat == NatKind::Symmetric { " --random-fully" } else { "" };
     let _ = writeln!(out, "-A POSTROUTING -o {wan} -j MASQUERADE{random}");
     out.push_str("COMMIT\n");
-    out.push_str(&filter_table(&format!("-A FORWARD -o {wan}"), &format!("-A FORWARD -i {wan}"), queued));
+    let firewall = format!("-A INPUT -i {wan} -m conntrack --ctstate NEW,INVALID -j DROP\n");
+    out.push_str(&filter_table(&format!("-A FORWARD -o {wan}"), &format!("-A FORWARD -i {wan}"), queued, &firewall));
     out
 }
 
 /// The server's `*filter` table: its own traffic is queued on the way out and in.
 pub fn server_rules(server: &ServerPlan, queued: Queued) -> String {
-    filter_table(&format!("-A OUTPUT -o {}", server.dev), &format!("-A INPUT -i {}", server.dev), queued)
+    filter_table(&format!("-A OUTPUT -o {}", server.dev), &format!("-A INPUT -i {}", server.dev), queued, "")
 }
 
 /// No `--queue-bypass` and no fail-open: while the driver lives the queues are served; if it
 /// dies, the shaped links drop everything rather than pass packets unshaped unnoticed.
-fn filter_table(up_match: &str, down_match: &str, queued: Queued) -> String {
+/// `firewall` holds rules that come first.
+fn filter_table(up_match: &str, down_match: &str, queued: Queued, firewall: &str) -> String {
     let mut out = String::from("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+    out.push_str(firewall);
     if queued.up {
         let _ = writeln!(out, "{up_match} -j NFQUEUE --queue-num {UPLINK_QUEUE}");
     }
@@ -117,6 +127,21 @@ mod tests {
         let rules = router_rules(&lab("port-restricted").homes[0], BOTH);
         assert!(rules.contains("-A POSTROUTING -o nl0a0a-h1-wan -j MASQUERADE\n"), "{rules}");
         assert!(!rules.contains("DNAT") && !rules.contains("random"), "{rules}");
+    }
+
+    #[test]
+    fn every_router_drops_unsolicited_datagrams_to_itself_before_they_are_tracked() {
+        for kind in ["port-restricted", "symmetric", "full-cone"] {
+            let rules = router_rules(&lab(kind).homes[0], BOTH);
+            let filter = &rules[rules.find("*filter").unwrap()..];
+            assert!(
+                filter.contains(
+                    ":OUTPUT ACCEPT [0:0]\n-A INPUT -i nl0a0a-h1-wan -m conntrack --ctstate NEW,INVALID -j DROP\n"
+                ),
+                "{kind}: {rules}"
+            );
+        }
+        assert!(!server_rules(&lab("symmetric").server, BOTH).contains("DROP"));
     }
 
     #[test]

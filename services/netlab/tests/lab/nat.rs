@@ -3,7 +3,9 @@
 //! - port-restricted: one port for every destination, and nothing unsolicited gets in;
 //! - full-cone: an unsolicited datagram to the mapped port reaches the client;
 //! - a two-client home hairpins: clients reach each other through the public address;
-//! - renumbering moves a home to a new address and breaks its mappings.
+//! - renumbering moves a home to a new address and breaks its mappings;
+//! - two port-restricted homes punch through to each other although one side's first datagram
+//!   arrives before the other has sent anything (the order ICE checks come in).
 
 use std::net::SocketAddr;
 
@@ -108,6 +110,35 @@ fn full_cone_with_two_clients_sends_each_unsolicited_datagram_to_the_ports_owner
     let lab = TestLab::up("lan", "full-cone:2");
     assert!(unsolicited_reaches(&lab, "home1-c1"));
     assert!(unsolicited_reaches(&lab, "home1-c2"));
+}
+
+/// The public mapping the server sees for `socket`.
+fn mapping_of(lab: &TestLab, socket: &std::net::UdpSocket) -> SocketAddr {
+    let server = lab.udp("server", SocketAddr::from((SERVER, 0)));
+    socket.send_to(b"where am I", server.local_addr().unwrap()).unwrap();
+    recv(&server).expect("the server heard nothing").1
+}
+
+#[test]
+fn two_port_restricted_homes_punch_through_when_one_side_sends_first() {
+    if !root() {
+        return;
+    }
+    let lab = TestLab::up("lan", "port-restricted,port-restricted");
+    let a = lab.udp("home1-c1", "0.0.0.0:0".parse().unwrap());
+    let b = lab.udp("home2-c1", "0.0.0.0:0".parse().unwrap());
+    let (a_public, b_public) = (mapping_of(&lab, &a), mapping_of(&lab, &b));
+
+    // a's first check reaches b's router before b has sent anything to a: filtered.
+    a.send_to(b"early check", b_public).unwrap();
+    assert!(recv(&b).is_none(), "a port-restricted NAT let in a datagram from a stranger");
+    // b's check goes out through the mapping the server saw, and a's router lets it in, since a
+    // already sent to exactly that address and port. A router that kept a connection-tracking
+    // entry for the dropped datagram would give b a new port here, and a would never hear it.
+    b.send_to(b"b's check", a_public).unwrap();
+    assert_eq!(recv(&a), Some((b"b's check".to_vec(), b_public)), "b's check did not reach a from b's mapping");
+    a.send_to(b"a's answer", b_public).unwrap();
+    assert_eq!(recv(&b), Some((b"a's answer".to_vec(), a_public)));
 }
 
 #[test]
