@@ -143,6 +143,8 @@ interface ViewerResult {
   httpReasons: Record<string, number>;
   /** The first segment requests over HTTP: rendition/sequence, from and to (s after the play). */
   firstFetches: string[];
+  /** Segment fetches over HTTP per phase of the run (see `phases`): count and MB. */
+  httpByPhase: string[];
 }
 
 interface PassResult {
@@ -154,6 +156,33 @@ interface PassResult {
   commands: { name: string; ms: number }[];
   /** The host's loading rendition when it changed: height (undefined: hls.js picks) and s after the play. */
   roomRenditions: string[];
+  /** The phases HTTP fetches are counted in: name and start, s after the play. */
+  phases: { name: string; from: number }[];
+}
+
+/** Seconds after each start or seek counted apart from steady play: the start's and the seeks' bursts. */
+const BURST_SECS = 10;
+
+/**
+ * The phases of a run: the first seconds after the play and after each seek,
+ * and the steady play between them, so that the origin's bytes can be traced
+ * to the moments that cost them.
+ */
+function runPhases(seeks: { name: string; at: number }[]): { name: string; from: number }[] {
+  const bursts = [{ name: 'start', at: 0 }, ...seeks];
+  return bursts.flatMap((burst, i) => [
+    { name: burst.name, from: burst.at },
+    { name: `steady${i + 1}`, from: burst.at + BURST_SECS },
+  ]);
+}
+
+/** Counts `fetches` (s after the play, bytes) per phase: "name N/MB". */
+function byPhase(fetches: { at: number; bytes: number }[], phases: { name: string; from: number }[]): string[] {
+  return phases.map((phase, i) => {
+    const until = phases[i + 1]?.from ?? Number.POSITIVE_INFINITY;
+    const inside = fetches.filter((f) => f.at >= phase.from && f.at < until);
+    return `${phase.name} ${inside.length}/${(sum(inside.map((f) => f.bytes)) / 1e6).toFixed(1)}`;
+  });
 }
 
 async function openMember(browser: Browser, p2p: boolean): Promise<Page> {
@@ -201,6 +230,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
   const aheads: number[][] = pages.map(() => []);
   let aheadEvery5s = -1;
   let lastLoading: number | undefined;
+  const phases = runPhases(schedule.filter((c) => c.name.startsWith('seek')));
   const playAt = Date.now();
   await host.getByTestId('play').click();
   let next = 0;
@@ -258,9 +288,14 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
           peerRates: (stats?.peers ?? []).filter((p) => p.downloadBytesPerSec > 0).map((p) => p.downloadBytesPerSec),
           httpReasons: (stats?.httpReasons ?? {}) as Record<string, number>,
           fetches: (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
-            .filter((e) => /seg_\d+\.ts/.test(e.name))
-            .slice(0, 6)
-            .map((e) => ({ name: e.name, from: performance.timeOrigin + e.startTime, to: performance.timeOrigin + e.responseEnd })),
+            // Not the browser's cache answering a second request for a segment under way.
+            .filter((e) => /seg_\d+\.ts/.test(e.name) && e.transferSize > 0)
+            .map((e) => ({
+              name: e.name,
+              from: performance.timeOrigin + e.startTime,
+              to: performance.timeOrigin + e.responseEnd,
+              bytes: e.encodedBodySize,
+            })),
         };
       });
       return {
@@ -280,7 +315,11 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
         linked: figures.linked,
         peerRates: figures.peerRates,
         httpReasons: figures.httpReasons,
-        firstFetches: figures.fetches.map((f) => {
+        httpByPhase: byPhase(
+          figures.fetches.map((f) => ({ at: (f.from - playAt) / 1000, bytes: f.bytes })),
+          phases,
+        ),
+        firstFetches: figures.fetches.slice(0, 6).map((f) => {
           const [, rendition, sequence] = /\/([^/]+)\/seg_(\d+)\.ts/.exec(f.name) ?? [];
           return `${rendition}/${Number(sequence)} ${((f.from - playAt) / 1000).toFixed(1)}..${((f.to - playAt) / 1000).toFixed(1)}`;
         }),
@@ -290,7 +329,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
   const originBytes = (await servedSegmentBytes(server.url, movieId)) - originBefore;
   const roomOriginBytesPerSec = await host.evaluate(() => window.cinemeshRoom?.room.originBytesPerSec);
   for (const page of pages) await page.context().close();
-  return { viewers, originBytes, roomOriginBytesPerSec, commands, roomRenditions };
+  return { viewers, originBytes, roomOriginBytesPerSec, commands, roomRenditions, phases };
 }
 
 const share = (heights: Map<number, number>, height: number): number => {
@@ -337,6 +376,10 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
     );
   }
   for (const v of result.viewers) console.log(`${v.home} first HTTP segments (s after play): ${v.firstFetches.join(', ')}`);
+  console.log(
+    `HTTP segment fetches/MB per phase (${result.phases.map((p) => `${p.name} from ${p.from.toFixed(0)} s`).join(', ')}):`,
+  );
+  for (const v of result.viewers) console.log(`${v.home} ${v.httpByPhase.join(', ')}`);
   for (const v of result.viewers) console.log(`${v.home} buffered ahead every 5 s (s): ${v.aheads.join(' ')}`);
   for (const v of result.viewers.filter((v) => v.stallsAt.length > 0)) {
     console.log(`${v.home} stalls began (s after play): ${v.stallsAt.join(', ')}`);

@@ -33,6 +33,8 @@ export interface ViewerReport {
 /** Installed before any page script: counts what the app opens and how the video behaves. */
 export function instrument(): void {
   const w = window as unknown as Record<string, unknown>;
+  // Every segment fetch of a run is read back from resource timing (250 entries by default).
+  performance.setResourceTimingBufferSize(10_000);
   const counters = {
     trackerSockets: 0,
     peerConnections: 0,

@@ -241,7 +241,23 @@ pub enum RoomClientMessage {
         #[serde(default)]
         #[ts(optional)]
         unreachable_peers: Option<u32>,
+        /// This member's id on the movie's tracker, once it has one
+        /// (`MAX_TRACKER_PEER_ID_LEN` letters, digits, `-` or `_`): the
+        /// others link to the room's fetchers before they need a segment.
+        #[serde(default)]
+        #[ts(optional)]
+        peer: Option<String>,
     },
+}
+
+/// The longest tracker peer id a member may report in `sharing`.
+pub const MAX_TRACKER_PEER_ID_LEN: usize = 32;
+
+/// Whether `peer` looks like a tracker peer id (it is only used to link early, never trusted).
+pub fn is_tracker_peer_id(peer: &str) -> bool {
+    !peer.is_empty()
+        && peer.len() <= MAX_TRACKER_PEER_ID_LEN
+        && peer.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// What a member can stream to the room.
@@ -413,6 +429,10 @@ pub enum RoomServerMessage {
     /// out. Empty: no plan, every member fetches for itself.
     FetchPlan {
         slots: Vec<MemberId>,
+        /// The tracker ids of the members in `slots` that reported one:
+        /// the peers worth linking to before the movie starts.
+        #[serde(default)]
+        fetchers: Vec<String>,
     },
     /// The rendition the room's sharing players load, as an index into the
     /// movie's renditions from the lowest bitrate up (a player whose screen

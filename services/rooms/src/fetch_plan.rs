@@ -21,12 +21,14 @@ use cinemesh_protocol::room::{MAX_FETCH_WEIGHT, MemberId};
 const FULL_WEIGHT_CAP: f64 = 4_000_000.0;
 
 /// One sharing member, as it last said.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Sharer {
     /// Its upload cap, bytes/s (none: uncapped).
     pub upload_cap: Option<f64>,
     /// Peers it tried to link to lately and could not.
     pub unreachable_peers: u32,
+    /// Its id on the movie's tracker, once it said.
+    pub peer: Option<String>,
 }
 
 /// An upload cap (none: uncapped).
@@ -67,12 +69,27 @@ pub fn plan(sharers: &BTreeMap<MemberId, Sharer>) -> Vec<MemberId> {
     slots
 }
 
+/// The tracker ids of the members in `slots`, once each, in slot order: the
+/// others link to them before the movie starts, so that the first segments
+/// they fetch for the room can cross at once.
+pub fn fetchers(slots: &[MemberId], sharers: &BTreeMap<MemberId, Sharer>) -> Vec<String> {
+    let mut peers: Vec<String> = Vec::new();
+    for peer in slots.iter().filter_map(|id| sharers.get(id)?.peer.as_ref()) {
+        if !peers.contains(peer) {
+            peers.push(peer.clone());
+        }
+    }
+    peers
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn sharers(caps: &[(&str, UploadCap)]) -> BTreeMap<MemberId, Sharer> {
-        caps.iter().map(|(id, cap)| ((*id).to_owned(), Sharer { upload_cap: *cap, unreachable_peers: 0 })).collect()
+        caps.iter()
+            .map(|(id, cap)| ((*id).to_owned(), Sharer { upload_cap: *cap, unreachable_peers: 0, peer: None }))
+            .collect()
     }
 
     #[test]
@@ -112,5 +129,19 @@ mod tests {
         assert_eq!(weight(Some(f64::NAN)), 1);
         assert_eq!(weight(Some(-5.0)), 1);
         assert_eq!(weight(Some(1.0)), 1);
+    }
+
+    #[test]
+    fn fetchers_are_the_tracker_ids_of_the_members_in_the_slots_once_each() {
+        let mut room = sharers(&[("a", None), ("b", Some(1e6)), ("c", None)]);
+        room.get_mut("a").unwrap().peer = Some("peer-a".into());
+        room.get_mut("b").unwrap().peer = Some("peer-b".into());
+        room.get_mut("c").unwrap().unreachable_peers = 3;
+        room.get_mut("c").unwrap().peer = Some("peer-c".into());
+        let slots = plan(&room);
+        assert_eq!(slots.iter().filter(|s| *s == "a").count(), 4);
+        assert_eq!(fetchers(&slots, &room), ["peer-a", "peer-b"], "c does not fetch; a is named once");
+        room.get_mut("b").unwrap().peer = None;
+        assert_eq!(fetchers(&slots, &room), ["peer-a"], "a member that named no id is left out");
     }
 }

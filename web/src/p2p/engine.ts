@@ -78,8 +78,10 @@ export class P2PEngine extends EventTarget {
   /** Segment URLs by rendition, from the playlists the player loaded. */
   readonly #urls = new Map<string, string[]>();
   #initialChunkFrom = 0;
-  /** The room's fetch plan: who fetches segment n over HTTP for everyone. */
-  #plan: { slots: string[]; me: string } | undefined;
+  /** The room's fetch plan: who fetches segment n over HTTP for everyone, and their tracker ids. */
+  #plan: { slots: string[]; me: string; fetchers: string[] } | undefined;
+  /** The room's fetchers linked to already, or tried: "rendition peer". */
+  readonly #fetcherLinks = new Set<string>();
   #currentRendition: string | undefined;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
 
@@ -150,9 +152,10 @@ export class P2PEngine extends EventTarget {
    * member who fetches it over HTTP (`slots[n % slots.length]`); the others
    * wait for it to hold it and take it over P2P. Empty slots: no plan.
    */
-  setFetchPlan(slots: string[], me: string): void {
-    this.#plan = slots.length === 0 ? undefined : { slots, me };
+  setFetchPlan(slots: string[], me: string, fetchers: string[] = []): void {
+    this.#plan = slots.length === 0 ? undefined : { slots, me, fetchers };
     this.#prefetch?.setEnabled(slots.includes(me));
+    if (this.#currentRendition !== undefined) this.#linkToFetchers(this.#currentRendition);
   }
 
   /** The segment URLs of a rendition's playlist, as the player loaded it. */
@@ -192,6 +195,7 @@ export class P2PEngine extends EventTarget {
     const info = this.index.get(rendition, sequence);
     if (info === undefined || this.#session === undefined) return this.#fallback('p2p_off');
     void this.#session.join(rendition).catch(() => {});
+    this.#linkToFetchers(rendition);
     const until = (): number => info.startSecs - this.#init.playhead();
     const inInitialChunk =
       info.startSecs + info.durationSecs > this.#initialChunkFrom &&
@@ -392,11 +396,38 @@ export class P2PEngine extends EventTarget {
     signal: AbortSignal,
   ): Promise<string[]> {
     if (planned === 'other') {
+      const fetcherHere = (this.#plan?.fetchers ?? []).some((peer) => this.#pool.isOpen(peer) && this.#pool.get(peer)?.rendition === rendition);
       return early
-        ? this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_WAIT_MS, () => until() - 0.2 >= this.config.httpDeadlineSecs)
-        : this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_URGENT_WAIT_MS, () => true);
+        ? this.#holders.awaitHolders(
+            rendition,
+            sequence,
+            signal,
+            PLANNED_WAIT_MS,
+            () => until() - 0.2 >= this.config.httpDeadlineSecs,
+            fetcherHere,
+          )
+        : this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_URGENT_WAIT_MS, () => true, fetcherHere);
     }
     return early ? this.#holders.holdersOf(rendition, sequence) : Promise.resolve([]);
+  }
+
+  /**
+   * Links in the background to the room's fetchers in this rendition's swarm,
+   * once each: at the start nobody holds anything yet, and a segment the
+   * player needs now is only taken over a link already open, so without this
+   * every member fetched the first seconds over HTTP itself while the links
+   * were still being set up. Sharing players load the room's rendition, so
+   * the fetchers are in this swarm too.
+   */
+  #linkToFetchers(rendition: string): void {
+    const me = this.#session?.peerId ?? '';
+    for (const peer of this.#plan?.fetchers ?? []) {
+      const key = `${rendition} ${peer}`;
+      if (peer === me || me === '' || this.#fetcherLinks.has(key) || !this.#pool.usable(peer)) continue;
+      this.#fetcherLinks.add(key);
+      if (this.#pool.get(peer) !== undefined) continue;
+      void this.#pool.connect(peer, rendition, this.config.connectTimeoutMs).catch(() => {});
+    }
   }
 
   /** Connects in the background to the best holders not linked yet, so the next transfer starts at once. */

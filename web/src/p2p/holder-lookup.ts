@@ -70,7 +70,9 @@ export class HolderLookup {
   /**
    * Holders of a segment another member fetches for the room: asked again
    * until one holds it, for at most `maxWaitMs` and only while `worthWaiting`
-   * (then none, and HTTP it is).
+   * (then none, and HTTP it is). `fetcherHere`: a member fetching for the room
+   * is linked to us in this rendition, so something will come even though
+   * nobody holds anything yet (the start).
    */
   async awaitHolders(
     rendition: string,
@@ -78,6 +80,7 @@ export class HolderLookup {
     signal: AbortSignal,
     maxWaitMs: number,
     worthWaiting: () => boolean,
+    fetcherHere = false,
   ): Promise<string[]> {
     const started = performance.now();
     for (let fresh = false; ; fresh = true) {
@@ -85,7 +88,7 @@ export class HolderLookup {
       if (holders.length > 0 || signal.aborted) return holders;
       // Nobody holds anything near it in this rendition: the room plays
       // another one (or this viewer is alone), and nothing will come.
-      if (!this.#swarmNearby(rendition)) return [];
+      if (!fetcherHere && !this.#swarmNearby(rendition)) return [];
       if (!worthWaiting() || performance.now() - started + PLANNED_POLL_MS > maxWaitMs) return [];
       await new Promise((resolve) => setTimeout(resolve, PLANNED_POLL_MS));
     }

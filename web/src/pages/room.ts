@@ -152,7 +152,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
   const playerBox = h('div', { class: 'player' }, video, remoteFile, banner);
 
   let player: PlayerHandle | undefined;
-  let fetchPlan: string[] = [];
+  let fetchPlan: { slots: string[]; fetchers: string[] } = { slots: [], fetchers: [] };
   /** The rendition the room's sharing players load, as the room last said. */
   let roomRendition: number | undefined;
   /** The host's own file, while it plays instead of the movie. */
@@ -183,9 +183,9 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       const names = members.filter((m) => typing.has(m.id)).map((m) => m.name);
       chat.typing(names);
     },
-    onFetchPlan: (slots) => {
-      fetchPlan = slots;
-      player?.engine.setFetchPlan(slots, room.member);
+    onFetchPlan: (slots, fetchers) => {
+      fetchPlan = { slots, fetchers };
+      player?.engine.setFetchPlan(slots, room.member, fetchers);
     },
     // Sent to the members that share: only their buffers count.
     onRendition: (level) => {
@@ -273,17 +273,21 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     const position = (room.roomPosition() ?? 0) / 1000;
     const preferences = loadPreferences();
     player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position);
-    player.engine.setFetchPlan(fetchPlan, room.member);
+    player.engine.setFetchPlan(fetchPlan.slots, room.member, fetchPlan.fetchers);
     player.followRoomRendition(roomRendition);
     bufferForRoom();
     // Sharing members split the room's HTTP fetching (the room answers with
     // its plan), and say again when the peers they cannot reach change.
+    // The tracker id goes with it once the player has one: the others link to
+    // the room's fetchers before they need their first segments.
     const shares = preferences.p2p && preferences.upload;
-    let unreachable = 0;
-    room.share(shares, preferences.uploadBytesPerSec, unreachable);
+    let said = { unreachable: 0, peer: '' };
+    room.share(shares, preferences.uploadBytesPerSec, said.unreachable);
     player.engine.addEventListener('stats', (event) => {
-      const now = (event as CustomEvent<P2PStats>).detail.unreachablePeers;
-      if (now !== unreachable) room.share(shares, preferences.uploadBytesPerSec, (unreachable = now));
+      const { unreachablePeers, peerId } = (event as CustomEvent<P2PStats>).detail;
+      if (unreachablePeers === said.unreachable && peerId === said.peer) return;
+      said = { unreachable: unreachablePeers, peer: peerId };
+      room.share(shares, preferences.uploadBytesPerSec, said.unreachable, said.peer);
     });
     if (localFile !== undefined || remoteFileFrom !== undefined) player.hls.stopLoad();
     expose();

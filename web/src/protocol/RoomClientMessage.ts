@@ -44,4 +44,10 @@ top_level?: number, } | { "type": "ping", t: number, } | { "type": "control", ba
  * (their NATs and its own do not let a connection through). The
  * room's fetching goes to the members everyone can reach.
  */
-unreachable_peers?: number, };
+unreachable_peers?: number, 
+/**
+ * This member's id on the movie's tracker, once it has one
+ * (`MAX_TRACKER_PEER_ID_LEN` letters, digits, `-` or `_`): the
+ * others link to the room's fetchers before they need a segment.
+ */
+peer?: string, };

@@ -33,4 +33,9 @@ chat: Array<ChatMessage>, server_ms: number, } | { "type": "pong", t: number, se
  * little measured yet). It changes only when the measure moves by
  * more than a fifth.
  */
-origin_bytes_per_sec?: number, } | { "type": "fetch_plan", slots: Array<string>, } | { "type": "rendition", level: number, } | { "type": "signal", from: string, data: unknown, } | { "type": "error", code: string, message: string, };
+origin_bytes_per_sec?: number, } | { "type": "fetch_plan", slots: Array<string>, 
+/**
+ * The tracker ids of the members in `slots` that reported one:
+ * the peers worth linking to before the movie starts.
+ */
+fetchers: Array<string>, } | { "type": "rendition", level: number, } | { "type": "signal", from: string, data: unknown, } | { "type": "error", code: string, message: string, };

@@ -47,7 +47,8 @@ export interface RoomEvents {
   /** The room's bans (the host only gets them). */
   onBans?: (bans: BanView[]) => void;
   /** Who fetches which segment for the room (empty: everyone for itself). */
-  onFetchPlan?: (slots: string[]) => void;
+  /** `fetchers`: the tracker ids of the members in `slots`, to link to before the movie starts. */
+  onFetchPlan?: (slots: string[], fetchers: string[]) => void;
   /** The rendition the room's sharing players load (an index from the lowest bitrate up). */
   onRendition?: (level: number) => void;
   /** WebRTC signalling from another member (the call, a streamed file). */
@@ -163,9 +164,11 @@ export class RoomClient {
    * Whether this player shares segments, its upload cap (bytes/s; undefined:
    * none), and how many peers it tried lately and could not link to.
    */
-  share(shares: boolean, uploadCap: number | undefined, unreachablePeers = 0): void {
+  /** `peer`: this player's id on the movie's tracker, once it has one. */
+  share(shares: boolean, uploadCap: number | undefined, unreachablePeers = 0, peer?: string): void {
     const message: RoomClientMessage = { type: 'sharing', shares, unreachable_peers: unreachablePeers };
     if (uploadCap !== undefined) message.upload_cap = uploadCap;
+    if (peer !== undefined && peer !== '') message.peer = peer;
     this.#stand(message);
   }
 
@@ -293,7 +296,7 @@ export class RoomClient {
         this.#events.onRendition?.(message.level);
         break;
       case 'fetch_plan':
-        this.#events.onFetchPlan?.(message.slots);
+        this.#events.onFetchPlan?.(message.slots, message.fetchers);
         break;
       case 'bans':
         this.#events.onBans?.(message.bans);

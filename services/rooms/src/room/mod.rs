@@ -13,8 +13,9 @@ use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_common::swarm_token::now_unix_secs;
 use cinemesh_protocol::room::{
     CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MAX_NONCE_CHARS,
-    MAX_ORIGIN_FETCHES, MAX_RENDITION_LEVEL, MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS, MemberHealth, MemberId, MemberView,
-    PlaybackCommand, ROOM_PROTOCOL_VERSION, Reaction, Role, RoomClientMessage, RoomServerMessage, StreamKind,
+    MAX_ORIGIN_FETCHES, MAX_RENDITION_LEVEL, MAX_SIGNAL_BYTES, MAX_TRACKER_PEER_ID_LEN, MAX_VIDEO_SENDERS,
+    MemberHealth, MemberId, MemberView, PlaybackCommand, ROOM_PROTOCOL_VERSION, Reaction, Role, RoomClientMessage,
+    RoomServerMessage, StreamKind, is_tracker_peer_id,
 };
 use cinemesh_protocol::room_relay::ConnectionKey;
 use sha2::{Digest, Sha256};
@@ -23,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::Refusal;
 use crate::bans::Bans;
 use crate::delivery::{Attachment, Frame, Route, fan_out, frame_of};
-use crate::fetch_plan::{Sharer, plan};
+use crate::fetch_plan::{Sharer, fetchers, plan};
 use crate::members::{DisplayName, Members};
 use crate::origin_load::{self, OriginLoad};
 use crate::playback::PlaybackClock;
@@ -158,6 +159,8 @@ pub struct Room {
     /// Online members whose players share segments, with their upload caps.
     sharers: BTreeMap<MemberId, Sharer>,
     fetch_plan: Vec<MemberId>,
+    /// The tracker ids of the members in `fetch_plan`, for the others to link to early.
+    fetchers: Vec<String>,
     /// The rendition the sharing players load, from their buffers.
     rendition: RoomRendition,
     /// Signs the presence pass of each welcome.
@@ -270,6 +273,7 @@ impl Room {
             bans: Bans::default(),
             typing: HashSet::new(),
             fetch_plan: Vec::new(),
+            fetchers: Vec::new(),
             rendition: RoomRendition::default(),
             passes: PresencePasses::new(cinemesh_common::Signer::new("")),
             now_ms,
@@ -707,18 +711,25 @@ impl Room {
                 self.kick(member, &name, &target, ban_minutes, bar_address.unwrap_or(true))
             }
             RoomClientMessage::Unban { ban } => self.unban(member, &ban),
-            RoomClientMessage::Sharing { shares, upload_cap, unreachable_peers } => {
+            RoomClientMessage::Sharing { shares, upload_cap, unreachable_peers, peer } => {
+                if peer.as_deref().is_some_and(|p| !is_tracker_peer_id(p)) {
+                    return Err(Refusal::new(
+                        "invalid_sharing",
+                        format!("peer is a tracker id: up to {MAX_TRACKER_PEER_ID_LEN} letters, digits, - or _"),
+                    ));
+                }
                 if shares {
                     let sharer = Sharer {
                         upload_cap: upload_cap.filter(|c| c.is_finite()),
                         unreachable_peers: unreachable_peers.unwrap_or(0),
+                        peer,
                     };
                     self.sharers.insert(member.to_owned(), sharer);
                 } else {
                     self.sharers.remove(member);
                 }
                 if !self.replan() {
-                    self.send(member, &RoomServerMessage::FetchPlan { slots: self.fetch_plan.clone() });
+                    self.send(member, &self.fetch_plan_message());
                 }
                 if shares {
                     self.send(member, &RoomServerMessage::Rendition { level: self.rendition.level() });
@@ -908,12 +919,18 @@ impl Room {
     /// Recomputes the fetch plan; when it changed, everyone gets it (true).
     fn replan(&mut self) -> bool {
         let slots = plan(&self.sharers);
-        if slots == self.fetch_plan {
+        let fetchers = fetchers(&slots, &self.sharers);
+        if slots == self.fetch_plan && fetchers == self.fetchers {
             return false;
         }
         self.fetch_plan = slots;
-        self.broadcast(&RoomServerMessage::FetchPlan { slots: self.fetch_plan.clone() });
+        self.fetchers = fetchers;
+        self.broadcast(&self.fetch_plan_message());
         true
+    }
+
+    fn fetch_plan_message(&self) -> RoomServerMessage {
+        RoomServerMessage::FetchPlan { slots: self.fetch_plan.clone(), fetchers: self.fetchers.clone() }
     }
 
     /// The sharing players' rendition, judged from their buffers while the room plays.

@@ -188,6 +188,31 @@ async fn nonsense_origin_fetches_are_refused() {
 }
 
 #[actix_web::test]
+async fn a_tracker_id_that_is_not_one_is_refused_and_never_handed_to_others() {
+    let (app, room) = app_with_room(None).await;
+    let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    let sharing = |peer: &str| RoomClientMessage::Sharing {
+        shares: true,
+        upload_cap: None,
+        unreachable_peers: None,
+        peer: Some(peer.to_owned()),
+    };
+    for peer in ["", "a b", "<script>", &"x".repeat(33), "ü"] {
+        ana.send(&sharing(peer)).await;
+        assert_eq!(ana.error_code().await, "invalid_sharing", "{peer:?}");
+    }
+    ana.send(&sharing(&"x".repeat(32))).await;
+    let fetchers = ben
+        .until(|m| match m {
+            RoomServerMessage::FetchPlan { fetchers, .. } if !fetchers.is_empty() => Some(fetchers),
+            _ => None,
+        })
+        .await;
+    assert_eq!(fetchers, ["x".repeat(32)], "only the valid id went out");
+}
+
+#[actix_web::test]
 async fn an_oversized_first_frame_closes_room_and_lobby_sockets_with_a_code() {
     let (app, room) = app_with_room(None).await;
     for (path, size) in [(format!("/api/rooms/{room}/socket"), 50 * 1024), ("/api/lobby/socket".to_owned(), 5 * 1024)] {

@@ -362,7 +362,7 @@ async fn a_room_nobody_is_in_leaves_memory_and_its_link_brings_it_back() {
 
 fn fetch_plan(message: RoomServerMessage) -> Option<Vec<String>> {
     match message {
-        RoomServerMessage::FetchPlan { slots } => Some(slots),
+        RoomServerMessage::FetchPlan { slots, .. } => Some(slots),
         _ => None,
     }
 }
@@ -375,15 +375,17 @@ async fn members_who_share_split_the_fetching_by_upload_cap() {
     let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
     let (a, b) = (ana.member.clone(), ben.member.clone());
 
-    ana.send(&RoomClientMessage::Sharing { shares: true, upload_cap: None, unreachable_peers: None }).await;
+    ana.send(&RoomClientMessage::Sharing { shares: true, upload_cap: None, unreachable_peers: None, peer: None }).await;
     assert_eq!(ana.until(fetch_plan).await, std::slice::from_ref(&a));
-    ben.send(&RoomClientMessage::Sharing { shares: true, upload_cap: Some(1e6), unreachable_peers: None }).await;
+    ben.send(&RoomClientMessage::Sharing { shares: true, upload_cap: Some(1e6), unreachable_peers: None, peer: None })
+        .await;
     let slots = cy.until(|m| fetch_plan(m).filter(|s| s.len() > 1)).await;
     assert_eq!(slots.len(), 5, "4 slots for an uncapped member, 1 for a 1 MB/s cap: {slots:?}");
     assert_eq!(slots.iter().filter(|s| **s == b).count(), 1);
-    cy.send(&RoomClientMessage::Sharing { shares: true, upload_cap: None, unreachable_peers: Some(2) }).await;
+    cy.send(&RoomClientMessage::Sharing { shares: true, upload_cap: None, unreachable_peers: Some(2), peer: None })
+        .await;
     assert_eq!(cy.until(fetch_plan).await, slots, "a member whose player could not link to two peers fetches nothing");
-    cy.send(&RoomClientMessage::Sharing { shares: false, upload_cap: None, unreachable_peers: None }).await;
+    cy.send(&RoomClientMessage::Sharing { shares: false, upload_cap: None, unreachable_peers: None, peer: None }).await;
     assert_eq!(cy.until(fetch_plan).await, slots, "a member who does not share gets the plan, without a slot");
 
     drop(ben);
@@ -391,6 +393,48 @@ async fn members_who_share_split_the_fetching_by_upload_cap() {
         ana.until(|m| fetch_plan(m).filter(|s| s.len() == 1)).await,
         [a],
         "a member who drops gives up its slots"
+    );
+}
+
+fn fetchers(message: RoomServerMessage) -> Option<Vec<String>> {
+    match message {
+        RoomServerMessage::FetchPlan { fetchers, .. } => Some(fetchers),
+        _ => None,
+    }
+}
+
+#[actix_web::test]
+async fn the_plan_names_the_fetchers_tracker_ids_so_that_the_others_link_to_them_early() {
+    let (app, room) = app_with_room(None).await;
+    let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
+    let sharing = |unreachable_peers: u32, peer: Option<&str>| RoomClientMessage::Sharing {
+        shares: true,
+        upload_cap: None,
+        unreachable_peers: Some(unreachable_peers),
+        peer: peer.map(str::to_owned),
+    };
+
+    // Before its tracker session is up a player shares without an id: a slot, but no one to link to.
+    ana.send(&sharing(0, None)).await;
+    assert_eq!(cy.until(fetchers).await, Vec::<String>::new());
+    ana.send(&sharing(0, Some("ana-peer"))).await;
+    assert_eq!(
+        cy.until(|m| fetchers(m).filter(|f| !f.is_empty())).await,
+        ["ana-peer"],
+        "the id came: the plan goes out again"
+    );
+    ben.send(&sharing(0, Some("ben-peer"))).await;
+    assert_eq!(cy.until(|m| fetchers(m).filter(|f| f.len() == 2)).await, ["ana-peer", "ben-peer"]);
+    // Cy could not link to two peers: it does not fetch, so nobody needs a link to it first.
+    cy.send(&sharing(2, Some("cy-peer"))).await;
+    assert_eq!(cy.until(fetchers).await, ["ana-peer", "ben-peer"]);
+    drop(ben);
+    assert_eq!(
+        ana.until(|m| fetchers(m).filter(|f| f.len() == 1)).await,
+        ["ana-peer"],
+        "a member who leaves is no fetcher"
     );
 }
 
@@ -672,7 +716,9 @@ async fn the_room_climbs_renditions_while_buffers_stay_full_and_steps_down_when_
     let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
     for member in [&mut ana, &mut ben] {
-        member.send(&RoomClientMessage::Sharing { shares: true, upload_cap: None, unreachable_peers: None }).await;
+        member
+            .send(&RoomClientMessage::Sharing { shares: true, upload_cap: None, unreachable_peers: None, peer: None })
+            .await;
         member.until(|m| matches!(m, RoomServerMessage::Rendition { level: 0 }).then_some(())).await;
     }
     // Full buffers while paused say nothing about playing.

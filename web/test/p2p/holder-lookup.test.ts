@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+
+import { HolderLookup } from '../../src/p2p/holder-lookup';
+import type { Holder } from '../../src/protocol/Holder';
+
+/** A tracker whose answers the test changes as it goes; counts the questions. */
+function tracker(initial: Holder[] = []): { lookup: HolderLookup; set: (holders: Holder[]) => void; asked: () => number } {
+  let holders = initial;
+  let asked = 0;
+  const lookup = new HolderLookup({
+    whoHas: async (_rendition, from, count) => {
+      asked += 1;
+      return holders
+        .map((h) => ({ peer: h.peer, holds: h.holds.filter(([a, b]) => b >= from && a < from + count) }))
+        .filter((h) => h.holds.length > 0);
+    },
+    usable: (peer) => peer !== 'banned',
+    score: (peer) => (peer === 'fast' ? 2 : 1),
+  });
+  return { lookup, set: (next) => (holders = next), asked: () => asked };
+}
+
+const never = new AbortController().signal;
+
+describe('holder lookup', () => {
+  it('names the usable holders of a segment, best first', async () => {
+    const { lookup } = tracker([
+      { peer: 'slow', holds: [[0, 9]] },
+      { peer: 'fast', holds: [[3, 5]] },
+      { peer: 'banned', holds: [[0, 9]] },
+    ]);
+    expect(await lookup.holdersOf('240p', 4)).toEqual(['fast', 'slow']);
+    expect(await lookup.holdersOf('240p', 7)).toEqual(['slow']);
+  });
+
+  it('does not wait when nobody in the swarm holds anything and no fetcher is linked', async () => {
+    const { lookup, asked } = tracker();
+    const started = performance.now();
+    expect(await lookup.awaitHolders('240p', 0, never, 2_000, () => true)).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(150);
+    expect(asked()).toBe(1);
+  });
+
+  it('waits for the linked fetcher at the start, although nobody holds anything yet', async () => {
+    const { lookup, set } = tracker();
+    setTimeout(() => set([{ peer: 'fetcher', holds: [[0, 0]] }]), 300);
+    const started = performance.now();
+    expect(await lookup.awaitHolders('240p', 0, never, 2_000, () => true, true)).toEqual(['fetcher']);
+    const waited = performance.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(290);
+    expect(waited).toBeLessThan(1_500);
+  });
+
+  it('gives up on the fetcher after the longest wait, or as soon as waiting is no longer worth it', async () => {
+    const { lookup } = tracker();
+    let started = performance.now();
+    expect(await lookup.awaitHolders('240p', 0, never, 500, () => true, true)).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(900);
+    let worth = true;
+    setTimeout(() => (worth = false), 250);
+    started = performance.now();
+    expect(await lookup.awaitHolders('240p', 0, never, 5_000, () => worth, true)).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
