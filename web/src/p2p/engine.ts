@@ -396,7 +396,8 @@ export class P2PEngine extends EventTarget {
     signal: AbortSignal,
   ): Promise<string[]> {
     if (planned === 'other') {
-      const fetcherHere = (this.#plan?.fetchers ?? []).some((peer) => this.#pool.isOpen(peer) && this.#pool.get(peer)?.rendition === rendition);
+      // A link carries any rendition's segments, whichever swarm it was set up in.
+      const fetcherHere = (this.#plan?.fetchers ?? []).some((peer) => this.#pool.isOpen(peer));
       return early
         ? this.#holders.awaitHolders(
             rendition,

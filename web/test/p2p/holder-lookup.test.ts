@@ -3,32 +3,38 @@ import { describe, expect, it } from 'vitest';
 import { HolderLookup } from '../../src/p2p/holder-lookup';
 import type { Holder } from '../../src/protocol/Holder';
 
-/** A tracker whose answers the test changes as it goes; counts the questions. */
-function tracker(initial: Holder[] = []): { lookup: HolderLookup; set: (holders: Holder[]) => void; asked: () => number } {
-  let holders = initial;
+/** A tracker whose answers (by rendition) the test changes as it goes; counts the questions. */
+function tracker(initial: Record<string, Holder[]> = {}): {
+  lookup: HolderLookup;
+  set: (rendition: string, holders: Holder[]) => void;
+  asked: () => number;
+} {
+  const swarms = new Map(Object.entries(initial));
   let asked = 0;
   const lookup = new HolderLookup({
-    whoHas: async (_rendition, from, count) => {
+    whoHas: async (rendition, from, count) => {
       asked += 1;
-      return holders
+      return (swarms.get(rendition) ?? [])
         .map((h) => ({ peer: h.peer, holds: h.holds.filter(([a, b]) => b >= from && a < from + count) }))
         .filter((h) => h.holds.length > 0);
     },
     usable: (peer) => peer !== 'banned',
     score: (peer) => (peer === 'fast' ? 2 : 1),
   });
-  return { lookup, set: (next) => (holders = next), asked: () => asked };
+  return { lookup, set: (rendition, holders) => swarms.set(rendition, holders), asked: () => asked };
 }
 
 const never = new AbortController().signal;
 
 describe('holder lookup', () => {
   it('names the usable holders of a segment, best first', async () => {
-    const { lookup } = tracker([
-      { peer: 'slow', holds: [[0, 9]] },
-      { peer: 'fast', holds: [[3, 5]] },
-      { peer: 'banned', holds: [[0, 9]] },
-    ]);
+    const { lookup } = tracker({
+      '240p': [
+        { peer: 'slow', holds: [[0, 9]] },
+        { peer: 'fast', holds: [[3, 5]] },
+        { peer: 'banned', holds: [[0, 9]] },
+      ],
+    });
     expect(await lookup.holdersOf('240p', 4)).toEqual(['fast', 'slow']);
     expect(await lookup.holdersOf('240p', 7)).toEqual(['slow']);
   });
@@ -43,12 +49,21 @@ describe('holder lookup', () => {
 
   it('waits for the linked fetcher at the start, although nobody holds anything yet', async () => {
     const { lookup, set } = tracker();
-    setTimeout(() => set([{ peer: 'fetcher', holds: [[0, 0]] }]), 300);
+    setTimeout(() => set('240p', [{ peer: 'fetcher', holds: [[0, 0]] }]), 300);
     const started = performance.now();
     expect(await lookup.awaitHolders('240p', 0, never, 2_000, () => true, true)).toEqual(['fetcher']);
     const waited = performance.now() - started;
     expect(waited).toBeGreaterThanOrEqual(290);
     expect(waited).toBeLessThan(1_500);
+  });
+
+  it('does not wait for a rendition nobody holds while the holders are in another one', async () => {
+    const { lookup } = tracker({ '360p': [{ peer: 'fetcher', holds: [[0, 9]] }] });
+    expect(await lookup.holdersOf('360p', 0)).toEqual(['fetcher']);
+    // The holders are in 360p's swarm: a 240p segment is nobody's to fetch for the room.
+    const started = performance.now();
+    expect(await lookup.awaitHolders('240p', 0, never, 2_000, () => true, true)).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(150);
   });
 
   it('gives up on the fetcher after the longest wait, or as soon as waiting is no longer worth it', async () => {
