@@ -82,6 +82,8 @@ export class P2PEngine extends EventTarget {
   #plan: { slots: string[]; me: string; fetchers: string[] } | undefined;
   /** The room's fetchers linked to already, or tried: "rendition peer". */
   readonly #fetcherLinks = new Set<string>();
+  /** The rendition the room's sharing players load (the fetchers among them), when following the room. */
+  #roomRendition: string | undefined;
   #currentRendition: string | undefined;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
 
@@ -156,6 +158,15 @@ export class P2PEngine extends EventTarget {
     this.#plan = slots.length === 0 ? undefined : { slots, me, fetchers };
     this.#prefetch?.setEnabled(slots.includes(me));
     if (this.#currentRendition !== undefined) this.#linkToFetchers(this.#currentRendition);
+  }
+
+  /**
+   * The rendition the room has its sharing players load: its fetchers fetch
+   * that one, so a segment of it is worth waiting for even before anyone
+   * holds one (after the room changed renditions, or at the start).
+   */
+  setRoomRendition(rendition: string | undefined): void {
+    this.#roomRendition = rendition;
   }
 
   /** The segment URLs of a rendition's playlist, as the player loaded it. */
@@ -397,7 +408,8 @@ export class P2PEngine extends EventTarget {
   ): Promise<string[]> {
     if (planned === 'other') {
       // A link carries any rendition's segments, whichever swarm it was set up in.
-      const fetcherHere = (this.#plan?.fetchers ?? []).some((peer) => this.#pool.isOpen(peer));
+      const fetcherHere =
+        rendition === this.#roomRendition && (this.#plan?.fetchers ?? []).some((peer) => this.#pool.isOpen(peer));
       return early
         ? this.#holders.awaitHolders(
             rendition,

@@ -67,18 +67,12 @@ export class HolderLookup {
     return performance.now() - (this.#holdersSeenAt.get(rendition) ?? Number.NEGATIVE_INFINITY) < SWARM_SEEN_MS;
   }
 
-  /** Whether holders were seen lately in another rendition only: the room plays that one. */
-  #elsewhere(rendition: string): boolean {
-    return [...this.#holdersSeenAt.keys()].some((other) => other !== rendition && this.#swarmNearby(other));
-  }
-
   /**
    * Holders of a segment another member fetches for the room: asked again
    * until one holds it, for at most `maxWaitMs` and only while `worthWaiting`
-   * (then none, and HTTP it is). `fetcherHere`: a member fetching for the room
-   * is linked to us, so something will come even though nobody holds anything
-   * of this rendition yet (the start, or the room's next rendition), unless
-   * the swarm of another rendition is where the holders are.
+   * (then none, and HTTP it is). `fetcherHere`: a member fetching this
+   * rendition for the room is linked to us, so something will come even though
+   * nobody holds anything of it yet (the start, or the room's next rendition).
    */
   async awaitHolders(
     rendition: string,
@@ -94,7 +88,7 @@ export class HolderLookup {
       if (holders.length > 0 || signal.aborted) return holders;
       // Nobody holds anything near it in this rendition: the room plays
       // another one (or this viewer is alone), and nothing will come.
-      if (!this.#swarmNearby(rendition) && !(fetcherHere && !this.#elsewhere(rendition))) return [];
+      if (!fetcherHere && !this.#swarmNearby(rendition)) return [];
       if (!worthWaiting() || performance.now() - started + PLANNED_POLL_MS > maxWaitMs) return [];
       await new Promise((resolve) => setTimeout(resolve, PLANNED_POLL_MS));
     }

@@ -123,6 +123,8 @@ export function createPlayer(
   let roomLevel: number | undefined;
   const followRoom = (): void => {
     if (!config.p2p || hls.levels.length === 0) return;
+    const roomLevelUrl = roomLevel === undefined ? undefined : hls.levels[Math.min(roomLevel, hls.levels.length - 1)]?.uri;
+    engine.setRoomRendition(roomLevelUrl === undefined ? undefined : engine.index.renditionOfUrl(roomLevelUrl));
     const level = roomLevel === undefined ? -1 : Math.min(roomLevel, hls.maxAutoLevel);
     // From the next segment loaded on: what is buffered plays out.
     if (hls.manualLevel !== level) hls.loadLevel = level;

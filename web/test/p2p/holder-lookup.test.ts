@@ -57,15 +57,6 @@ describe('holder lookup', () => {
     expect(waited).toBeLessThan(1_500);
   });
 
-  it('does not wait for a rendition nobody holds while the holders are in another one', async () => {
-    const { lookup } = tracker({ '360p': [{ peer: 'fetcher', holds: [[0, 9]] }] });
-    expect(await lookup.holdersOf('360p', 0)).toEqual(['fetcher']);
-    // The holders are in 360p's swarm: a 240p segment is nobody's to fetch for the room.
-    const started = performance.now();
-    expect(await lookup.awaitHolders('240p', 0, never, 2_000, () => true, true)).toEqual([]);
-    expect(performance.now() - started).toBeLessThan(150);
-  });
-
   it('gives up on the fetcher after the longest wait, or as soon as waiting is no longer worth it', async () => {
     const { lookup } = tracker();
     let started = performance.now();
