@@ -326,9 +326,14 @@ impl Rooms {
 
     /// Stops every room here, as a graceful shutdown does: members are told
     /// to reconnect (another instance takes the rooms, or this one after a
-    /// restart), writes are flushed and leases given up. Waits at most `bound`.
+    /// restart), writes are flushed and leases given up; members here of rooms
+    /// homed elsewhere are told to reconnect too. Waits at most `bound`.
     pub async fn shutdown(&self, bound: Duration) {
         self.stopping.store(true, Ordering::Relaxed);
+        // Sockets here of rooms homed elsewhere are as much this instance's to end.
+        if let Some(ended) = self.relay.as_ref().map(Relay::end_sessions).filter(|n| *n > 0) {
+            tracing::info!(sessions = ended, "members of rooms homed elsewhere told to reconnect");
+        }
         let handles: Vec<RoomHandle> = self.lock().values().cloned().collect();
         for handle in handles {
             let _ = handle.send(RoomCommand::Stop).await;

@@ -283,6 +283,19 @@ impl Relay {
         self.enqueue(home, message);
     }
 
+    /// This instance stops: every session here whose room lives elsewhere is
+    /// told `room_moved` and ends (its socket closes with 1012), rather than
+    /// holding the stop up until the process is killed. The members take their
+    /// seats back on whichever instance they reach next.
+    pub fn end_sessions(&self) -> usize {
+        let ending: Vec<RemoteSession> = self.sessions().drain().map(|(_, session)| session).collect();
+        let count = ending.len();
+        for session in ending {
+            end(session, room_moved());
+        }
+        count
+    }
+
     /// A session here ended.
     pub fn forget(&self, connection: &str) {
         self.sessions().remove(connection);

@@ -68,6 +68,8 @@ enum Exit {
     Refused(Refusal),
     /// The room let go of the member and already said why.
     Removed,
+    /// The room moved to another instance (or this one stops) and said so: come back.
+    Moved,
 }
 
 fn parse(text: &str) -> Result<RoomClientMessage, Refusal> {
@@ -181,6 +183,7 @@ async fn run_session(
     match exit {
         Exit::Refused(refusal) => close(socket, refusal, &metrics).await,
         Exit::Removed => close_quietly(socket, "removed").await,
+        Exit::Moved => close_quietly(socket, "room_moved").await,
         Exit::Gone | Exit::Left => {
             let _ = socket.close(None).await;
         }
@@ -228,14 +231,20 @@ async fn serve_member(
     let mut reactions = RateLimiter::new(REACTIONS_PER_SEC, REACTION_BURST, start);
     let mut guard = Guard::new(FRAME_LIMIT, client.metrics.clone());
     let mut ticks = tokio::time::interval(Duration::from_secs(5));
+    // The room's last word when it moves (a stop, a home gone): the socket then
+    // closes with 1012, come back, rather than as a removal.
+    let moved = crate::delivery::frame_of(&crate::room::refusal_message(crate::relay::room_moved()));
+    let mut told_moved = false;
     loop {
         tokio::select! {
             outgoing = inbox.recv() => match outgoing {
                 Some(frame) => {
+                    told_moved = frame == moved;
                     if socket.text(frame).await.is_err() {
                         return Exit::Gone;
                     }
                 }
+                None if told_moved => return Exit::Moved,
                 None => return Exit::Removed,
             },
             incoming = stream.next() => {

@@ -46,8 +46,10 @@ pub async fn close(mut socket: Session, refusal: Refusal, metrics: &RoomMetrics)
 }
 
 pub async fn close_quietly(socket: Session, code: &'static str) {
-    // A stop asks the client to come back (1012); other closes are about the client.
-    let close_code = if code == SHUTTING_DOWN { CloseCode::Restart } else { CloseCode::Policy };
+    // A stop or a room that moved asks the client to come back (1012); other
+    // closes are about the client.
+    let come_back = code == SHUTTING_DOWN || code == "room_moved";
+    let close_code = if come_back { CloseCode::Restart } else { CloseCode::Policy };
     let _ = socket.close(Some(CloseReason { code: close_code, description: Some(code.to_owned()) })).await;
 }
 

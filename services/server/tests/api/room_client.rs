@@ -156,6 +156,11 @@ impl RoomClient {
         .await;
     }
 
+    /// The code the server closed the socket with, once it did.
+    pub fn close_code(&self) -> Option<u16> {
+        self.socket.close_code
+    }
+
     pub async fn error_code(&mut self) -> String {
         self.until(|m| match m {
             RoomServerMessage::Error { code, .. } => Some(code),

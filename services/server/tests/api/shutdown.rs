@@ -13,6 +13,10 @@
 //! their directory entries expire, and their sessions are closed in the
 //! records.
 //!
+//! A process that only carries sockets of rooms homed elsewhere (through a
+//! proxy, the common case) ends them the same way when it stops, rather than
+//! waiting for them until it is killed.
+//!
 //! Logs never hold a stop up: a server logging into a pipe nobody reads
 //! still serves, and still exits promptly on SIGTERM.
 
@@ -115,6 +119,36 @@ async fn a_sigterm_loses_no_chat_and_members_resume_on_the_other_instance() {
             assert_eq!(copies, 1, "{text:?} is in the history exactly once");
         }
     }
+}
+
+#[actix_web::test]
+async fn a_sigterm_also_ends_the_sockets_of_rooms_homed_on_another_instance() {
+    let survivor = TestApp::spawn_with(fresh_redis_namespace).await;
+    survivor.seed_movie_with_segments("movie1", "Movie One", "", 1, 300).await;
+    let mut stopping = ServerProcess::start(&survivor).await;
+
+    // The room is made on the survivor: the stopping process only carries Ana's socket.
+    let (status, room) = survivor.post_json("/api/rooms", &json!({ "movie_id": "movie1" })).await;
+    assert_eq!(status, 201, "{room}");
+    let room = room["id"].as_str().unwrap().to_owned();
+    let (mut ana, ana_welcome) = RoomClient::join(&stopping.address, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&survivor, &room, "Ben", None).await;
+    ana.send(&RoomClientMessage::Chat { text: "before the stop".into(), nonce: None }).await;
+    ben.until(|m| chat_text(&m).filter(|t| t == "before the stop")).await;
+
+    let (took, clean) = stopping.terminate().await;
+    assert!(clean, "a clean exit, not a kill");
+    assert!(took < Duration::from_secs(5), "no wait for a socket nobody closes: {took:?}");
+    let mut seen = Vec::new();
+    assert_eq!(drain_until_closed(&mut ana, &mut seen).await.as_deref(), Some("room_moved"));
+    assert_eq!(ana.close_code(), Some(SERVICE_RESTART), "a reconnect hint, not a policy close");
+
+    let RoomServerMessage::Welcome { resume_token, .. } = ana_welcome else { unreachable!() };
+    let (mut ana, welcome) = RoomClient::resume(&survivor, &room, &resume_token).await;
+    let RoomServerMessage::Welcome { member, .. } = welcome else { unreachable!() };
+    assert_eq!(member, ana.member, "Ana has her seat back on the room's home");
+    ana.send(&RoomClientMessage::Chat { text: "after the stop".into(), nonce: None }).await;
+    ben.until(|m| chat_text(&m).filter(|t| t == "after the stop")).await;
 }
 
 #[actix_web::test]
