@@ -6,7 +6,9 @@
 //! - a room with members through the proxy and on each instance works:
 //!   everyone is listed, chat and play/pause reach everyone;
 //! - a swarm spans both instances: a peer reaching the tracker through the
-//!   proxy, and one on the other instance, are introduced to a holder.
+//!   proxy, and one on the other instance, are introduced to a holder;
+//! - an instance whose address does not answer (a stopped container's) costs
+//!   a request or a room socket a few seconds, not nginx's default minute.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -170,5 +172,42 @@ async fn a_swarm_spans_both_instances_through_the_proxy() {
     for asker in [&mut through_proxy, &mut on_second] {
         let holders = asker.holders_until(&key, 0, 10, |h| !h.is_empty()).await;
         assert_eq!(holders, vec![(holder_id.clone(), held.clone())], "the holder is introduced across instances");
+    }
+}
+
+/// A listener that never accepts, with its queue full: a connection to it is
+/// neither accepted nor refused (its SYN is dropped), as with the address of a
+/// container that stopped. Keep both alive while it is used.
+fn unanswering_upstream() -> (tokio::net::TcpListener, Vec<std::net::TcpStream>, String) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    while let Ok(stream) = std::net::TcpStream::connect_timeout(&address, Duration::from_millis(300)) {
+        queued.push(stream);
+        assert!(queued.len() < 16, "the listener's queue never filled");
+    }
+    (listener, queued, address.to_string())
+}
+
+#[actix_web::test]
+async fn an_instance_that_does_not_answer_costs_seconds_not_a_minute() {
+    let app = TestApp::spawn_with(fresh_redis_namespace).await;
+    app.seed_movie_with_segments("movie1", "Movie One", "", 1, 300).await;
+    let alive = ServerProcess::start(&app).await;
+    let (_listener, _queued, silent) = unanswering_upstream();
+    let proxy = Proxy::start(&[silent, alive.address.base.trim_start_matches("http://").to_owned()]);
+
+    // Requests spread by request id, room sockets by room id: some of each go to the silent one first.
+    for i in 0..6 {
+        let started = Instant::now();
+        let (status, room) = proxy.address.post_json("/api/rooms", &json!({ "movie_id": "movie1" })).await;
+        assert_eq!(status, 201, "{room}");
+        let room = room["id"].as_str().unwrap().to_owned();
+        let (_member, welcome) = RoomClient::join(&proxy.address, &room, &format!("Member {i}"), None).await;
+        assert!(matches!(welcome, RoomServerMessage::Welcome { .. }), "{welcome:?}");
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(6), "room {i}: created and joined in {took:?}");
     }
 }
