@@ -360,11 +360,16 @@ async fn a_room_nobody_is_in_leaves_memory_and_its_link_brings_it_back() {
     assert_eq!(app.running_rooms(), 1);
 }
 
-fn fetch_plan(message: RoomServerMessage) -> Option<Vec<String>> {
+/// A fetch plan's slots and fetchers' tracker ids.
+fn plan_of(message: RoomServerMessage) -> Option<(Vec<String>, Vec<String>)> {
     match message {
-        RoomServerMessage::FetchPlan { slots, .. } => Some(slots),
+        RoomServerMessage::FetchPlan { slots, fetchers } => Some((slots, fetchers)),
         _ => None,
     }
+}
+
+fn fetch_plan(message: RoomServerMessage) -> Option<Vec<String>> {
+    plan_of(message).map(|(slots, _)| slots)
 }
 
 #[actix_web::test]
@@ -397,10 +402,7 @@ async fn members_who_share_split_the_fetching_by_upload_cap() {
 }
 
 fn fetchers(message: RoomServerMessage) -> Option<Vec<String>> {
-    match message {
-        RoomServerMessage::FetchPlan { fetchers, .. } => Some(fetchers),
-        _ => None,
-    }
+    plan_of(message).map(|(_, fetchers)| fetchers)
 }
 
 #[actix_web::test]
