@@ -401,8 +401,12 @@ async fn members_who_share_split_the_fetching_by_upload_cap() {
     );
 }
 
+/// The fetchers' tracker ids, sorted: their order follows the slots, whose order follows member ids.
 fn fetchers(message: RoomServerMessage) -> Option<Vec<String>> {
-    plan_of(message).map(|(_, fetchers)| fetchers)
+    plan_of(message).map(|(_, mut fetchers)| {
+        fetchers.sort();
+        fetchers
+    })
 }
 
 #[actix_web::test]
