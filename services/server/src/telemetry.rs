@@ -18,5 +18,14 @@ pub fn init() -> Option<WorkerGuard> {
     let filter = EnvFilter::try_from_env("CINEMESH_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let (writer, guard) =
         NonBlockingBuilder::default().lossy(true).buffered_lines_limit(QUEUED_LINES).finish(std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).try_init().ok().map(|()| guard)
+    // Colours only for a person at a terminal: a container's log (no TTY), a
+    // pipe or a file gets plain lines.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(writer)
+        .try_init()
+        .ok()
+        .map(|()| guard)
 }

@@ -228,3 +228,19 @@ async fn a_sigterm_is_obeyed_promptly_though_nobody_reads_the_logs() {
     assert!(clean, "exits cleanly");
     assert!(took < Duration::from_secs(10), "took {took:?}");
 }
+
+#[actix_web::test]
+async fn logs_without_a_terminal_are_plain_text() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    // A container's stdout and stderr are no terminal, as this file is not.
+    let mut server = ServerProcess::start_logging_to(&app.config, &log).await;
+    let (status, _) = server.address.get_json("/api/movies").await;
+    assert_eq!(status, 200);
+    let (_, clean) = server.terminate().await;
+    assert!(clean);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.lines().count() >= 2, "the server logged its start and stop: {text:?}");
+    assert!(!text.contains('\u{1b}'), "no colour codes in a log file: {text:?}");
+}
