@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::delivery::Route;
 use crate::password::PasswordHash;
-use crate::relay::{Home, Incoming, Relay, room_moved};
+use crate::relay::{Home, Incoming, ROOM_MOVED, Relay, room_moved};
 use crate::room::{Room, RoomCommand, RoomSetup, refusal_message, run_room};
 use crate::store::RoomStore;
 
@@ -458,7 +458,7 @@ impl Rooms {
                     let answer = match answer.await {
                         Ok(Ok(member)) => JoinAnswer::Accepted { member },
                         Ok(Err(refusal)) => JoinAnswer::Refused { code: refusal.code.into(), message: refusal.message },
-                        Err(_) => JoinAnswer::Refused { code: "room_moved".into(), message: room_moved().message },
+                        Err(_) => JoinAnswer::Refused { code: ROOM_MOVED.into(), message: room_moved().message },
                     };
                     relay.joined(&from, key, answer);
                 });

@@ -476,9 +476,12 @@ fn end(session: RemoteSession, refusal: Refusal) {
     }
 }
 
+/// The code of `room_moved`: the client is to come back (its socket closes with 1012).
+pub const ROOM_MOVED: &str = "room_moved";
+
 /// The refusal a session hears when its room moved to another instance.
 pub fn room_moved() -> Refusal {
-    Refusal::new("room_moved", "the room moved to another server; reconnecting")
+    Refusal::new(ROOM_MOVED, "the room moved to another server; reconnecting")
 }
 
 /// A refused join's code, back from text: sessions keep `'static` codes.
@@ -487,7 +490,7 @@ fn closing_code(code: &str) -> &'static str {
         "wrong_password" => "wrong_password",
         "name_taken" => "name_taken",
         "invalid_name" => "invalid_name",
-        "room_moved" => "room_moved",
+        ROOM_MOVED => ROOM_MOVED,
         _ => "room_closed",
     }
 }

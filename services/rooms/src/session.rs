@@ -159,7 +159,9 @@ async fn run_session(
                     return close(socket, refusal, &metrics).await;
                 }
             }
-            Some(Err(refusal)) if refusal.code != "room_moved" => return close(socket, refusal, &metrics).await,
+            Some(Err(refusal)) if refusal.code != crate::relay::ROOM_MOVED => {
+                return close(socket, refusal, &metrics).await;
+            }
             _ if attempt < JOIN_ATTEMPTS => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 match rooms.get(&room.id).await {
@@ -183,7 +185,7 @@ async fn run_session(
     match exit {
         Exit::Refused(refusal) => close(socket, refusal, &metrics).await,
         Exit::Removed => close_quietly(socket, "removed").await,
-        Exit::Moved => close_quietly(socket, "room_moved").await,
+        Exit::Moved => close_quietly(socket, crate::relay::ROOM_MOVED).await,
         Exit::Gone | Exit::Left => {
             let _ = socket.close(None).await;
         }

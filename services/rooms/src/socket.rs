@@ -48,7 +48,7 @@ pub async fn close(mut socket: Session, refusal: Refusal, metrics: &RoomMetrics)
 pub async fn close_quietly(socket: Session, code: &'static str) {
     // A stop or a room that moved asks the client to come back (1012); other
     // closes are about the client.
-    let come_back = code == SHUTTING_DOWN || code == "room_moved";
+    let come_back = code == SHUTTING_DOWN || code == crate::relay::ROOM_MOVED;
     let close_code = if come_back { CloseCode::Restart } else { CloseCode::Policy };
     let _ = socket.close(Some(CloseReason { code: close_code, description: Some(code.to_owned()) })).await;
 }

@@ -208,6 +208,6 @@ async fn an_instance_that_does_not_answer_costs_seconds_not_a_minute() {
         let (_member, welcome) = RoomClient::join(&proxy.address, &room, &format!("Member {i}"), None).await;
         assert!(matches!(welcome, RoomServerMessage::Welcome { .. }), "{welcome:?}");
         let took = started.elapsed();
-        assert!(took < Duration::from_secs(6), "room {i}: created and joined in {took:?}");
+        assert!(took < Duration::from_secs(10), "room {i}: created and joined in {took:?}");
     }
 }

@@ -138,7 +138,7 @@ async fn a_sigterm_also_ends_the_sockets_of_rooms_homed_on_another_instance() {
 
     let (took, clean) = stopping.terminate().await;
     assert!(clean, "a clean exit, not a kill");
-    assert!(took < Duration::from_secs(5), "no wait for a socket nobody closes: {took:?}");
+    assert!(took < Duration::from_secs(10), "no wait for a socket nobody closes: {took:?}");
     let mut seen = Vec::new();
     assert_eq!(drain_until_closed(&mut ana, &mut seen).await.as_deref(), Some("room_moved"));
     assert_eq!(ana.close_code(), Some(SERVICE_RESTART), "a reconnect hint, not a policy close");
