@@ -8,10 +8,12 @@ import { downloadBeforeDeadline, type GivenUp } from './deadline-download';
 import { HolderLookup } from './holder-lookup';
 import { LoadingThroughput } from './loading-throughput';
 import { PeerPool } from './peer-pool';
+import { PeerPrefetch, type TransferAhead } from './peer-prefetch';
 import { TokenBucket } from './rate-limiter';
 import { RoomPrefetch } from './room-prefetch';
 import { SegmentCache } from './segment-cache';
 import { SegmentIndex } from './segment-index';
+import { splitOwner } from './swarm-split';
 import { chooseSource, DEFAULT_ABANDON, DEFAULT_POLICY, startsInitialChunk } from './source-choice';
 import { TrackerSession } from './tracker-session';
 import { TransferCounters } from './transfer-counters';
@@ -37,6 +39,12 @@ const WARM_UP_PEERS = 2;
 /** Segments behind / ahead of the playhead pinned in the cache. */
 const PIN_BEHIND = 2;
 const PIN_AHEAD = 15;
+/** Segments a peer may hold past our window and still play in step with us. */
+const IN_STEP_SLACK = 3;
+/** The player's own load of a segment is taken to be under way this long after it asked, ms. */
+const LOADING_FRESH_MS = 10_000;
+
+const segmentKey = (rendition: string, sequence: number): string => `${rendition}/${sequence}`;
 
 /** The start of a segment a peer sent before its transfer was given up. */
 export interface PeerHead {
@@ -75,11 +83,21 @@ export class P2PEngine extends EventTarget {
   readonly #holders: HolderLookup;
   readonly #counters = new TransferCounters();
   readonly #prefetch: RoomPrefetch | undefined;
+  readonly #peerPrefetch: PeerPrefetch | undefined;
+  /** Segments the player asked for, and when: a transfer ahead leaves them alone. */
+  readonly #loading = new Map<string, number>();
+  /** Segments fetched from a peer ahead of the player, and from whom, until the player takes them. */
+  readonly #fetchedAhead = new Map<string, string>();
   /** Segment URLs by rendition, from the playlists the player loaded. */
   readonly #urls = new Map<string, string[]>();
   #initialChunkFrom = 0;
   /** The room's fetch plan: who fetches segment n over HTTP for everyone, and their tracker ids. */
   #plan: { slots: string[]; me: string; fetchers: string[] } | undefined;
+  /**
+   * Without a room: the linked peers that hold the segment this viewer plays
+   * now, who fetch the segments ahead with it, split between them.
+   */
+  #inStep: string[] = [];
   /** The room's fetchers linked to already, or tried: "rendition peer". */
   readonly #fetcherLinks = new Set<string>();
   /** The rendition the room's sharing players load (the fetchers among them), when following the room. */
@@ -143,6 +161,29 @@ export class P2PEngine extends EventTarget {
         },
       });
     }
+    if (this.#session !== undefined) {
+      this.#peerPrefetch = new PeerPrefetch({
+        index: this.index,
+        cache: this.cache,
+        rendition: () => this.#currentRendition,
+        playhead: init.playhead,
+        aheadSecs: init.aheadSecs,
+        minLeadSecs: () => this.config.httpDeadlineSecs,
+        holdersOf: (rendition, sequence) => this.#holders.holdersOf(rendition, sequence),
+        idle: (peer) => this.#pool.isOpen(peer) && this.#pool.get(peer)?.link.downloads.length === 0,
+        warmUp: (peers, rendition) => this.#warmUp(peers, rendition),
+        loading: (rendition, sequence) =>
+          performance.now() - (this.#loading.get(segmentKey(rendition, sequence)) ?? Number.NEGATIVE_INFINITY) < LOADING_FRESH_MS,
+        download: async (peer, rendition, sequence, signal, onProgress) => {
+          const info = this.index.get(rendition, sequence);
+          const until = (): number => (info?.startSecs ?? 0) - this.#init.playhead();
+          const outcome = await this.#downloadFrom(peer, rendition, sequence, until, signal, false, onProgress);
+          if (outcome instanceof Uint8Array) this.cache.put(rendition, sequence, outcome);
+          return outcome;
+        },
+        onFetched: (rendition, sequence, peer) => this.#fetchedAhead.set(segmentKey(rendition, sequence), peer),
+      });
+    }
     this.#timers.push(setInterval(() => this.#tick(), STATS_EVERY_MS));
     if (this.#session !== undefined) {
       this.#timers.push(setInterval(() => this.#reportToTracker(), TRACKER_STATS_EVERY_MS));
@@ -156,7 +197,7 @@ export class P2PEngine extends EventTarget {
    */
   setFetchPlan(slots: string[], me: string, fetchers: string[] = []): void {
     this.#plan = slots.length === 0 ? undefined : { slots, me, fetchers };
-    this.#prefetch?.setEnabled(slots.includes(me));
+    this.#prefetch?.setEnabled(slots.includes(me) || (this.#plan === undefined && this.#inStep.length > 0));
     if (this.#currentRendition !== undefined) this.#linkToFetchers(this.#currentRendition);
   }
 
@@ -176,8 +217,25 @@ export class P2PEngine extends EventTarget {
 
   #plannedFetcher(sequence: number): 'me' | 'other' | undefined {
     const plan = this.#plan;
-    if (plan === undefined) return undefined;
-    return plan.slots[sequence % plan.slots.length] === plan.me ? 'me' : 'other';
+    if (plan !== undefined) return plan.slots[sequence % plan.slots.length] === plan.me ? 'me' : 'other';
+    const me = this.#session?.peerId ?? '';
+    if (this.#inStep.length === 0 || me === '') return undefined;
+    return splitOwner(sequence, [me, ...this.#inStep]) === me ? 'me' : 'other';
+  }
+
+  /** Who plays the same seconds as this viewer, linked to it: they split the segments ahead (no room). */
+  async #findInStep(): Promise<void> {
+    const rendition = this.#currentRendition;
+    if (this.#plan !== undefined || rendition === undefined) return;
+    const playhead = this.#init.playhead();
+    const playing = this.index.sequenceAt(rendition, playhead);
+    const lastWanted = this.index.sequenceAt(rendition, playhead + this.#init.aheadSecs());
+    const near = await this.#holders.inStep(rendition, playing, lastWanted, IN_STEP_SLACK);
+    const inStep = near.filter((peer) => this.#pool.isOpen(peer)).sort();
+    if (this.#plan !== undefined || inStep.join() === this.#inStep.join()) return;
+    const splitting = inStep.length > 0;
+    if (splitting !== this.#inStep.length > 0) this.#prefetch?.setEnabled(splitting);
+    this.#inStep = inStep;
   }
 
   /**
@@ -198,13 +256,20 @@ export class P2PEngine extends EventTarget {
     onProgress: (received: number) => void = () => {},
   ): Promise<PeerResult> {
     this.#currentRendition = rendition;
+    const id = segmentKey(rendition, sequence);
     const cached = this.cache.get(rendition, sequence);
     if (cached !== undefined) {
-      this.#delivered({ rendition, sequence, bytes: cached.length, source: 'cache' });
+      // Fetched from a peer ahead of the player: counted as that peer's.
+      const peer = this.#fetchedAhead.get(id);
+      this.#fetchedAhead.delete(id);
+      this.#delivered({ rendition, sequence, bytes: cached.length, ...(peer === undefined ? { source: 'cache' } : { source: 'peer', peer }) });
       return { bytes: cached, source: 'cache' };
     }
     const info = this.index.get(rendition, sequence);
     if (info === undefined || this.#session === undefined) return this.#fallback('p2p_off');
+    this.#loading.set(id, performance.now());
+    const ahead = this.#peerPrefetch?.pending(rendition, sequence);
+    if (ahead !== undefined) return this.#joinTransferAhead(ahead, rendition, sequence, signal, onProgress);
     void this.#session.join(rendition).catch(() => {});
     this.#linkToFetchers(rendition);
     const until = (): number => info.startSecs - this.#init.playhead();
@@ -254,6 +319,7 @@ export class P2PEngine extends EventTarget {
       const outcome = await this.#downloadFrom(peer, rendition, sequence, until, signal, urgentFromRoom, onProgress);
       if (outcome instanceof Uint8Array) {
         this.cache.put(rendition, sequence, outcome);
+        this.#loading.delete(id);
         this.#delivered({ rendition, sequence, bytes: outcome.length, source: 'peer', peer });
         return { bytes: outcome, source: 'peer', peer };
       }
@@ -265,6 +331,44 @@ export class P2PEngine extends EventTarget {
     }
     const result = this.#fallback(reason);
     return head === undefined || head.bytes.length >= info.sizeBytes ? result : { ...result, head };
+  }
+
+  /**
+   * The player asks for a segment a peer is sending ahead of it: that transfer,
+   * rather than a second one; when it is given up, HTTP fetches what it did
+   * not bring.
+   */
+  async #joinTransferAhead(
+    ahead: TransferAhead,
+    rendition: string,
+    sequence: number,
+    signal: AbortSignal,
+    onProgress: (received: number) => void,
+  ): Promise<PeerResult> {
+    const unsubscribe = ahead.onProgress(onProgress);
+    let onAbort = (): void => {};
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted');
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      const outcome = await Promise.race([ahead.done, aborted]);
+      if (outcome === 'aborted') return this.#fallback('stalled');
+      if (outcome instanceof Uint8Array) {
+        const id = segmentKey(rendition, sequence);
+        this.#fetchedAhead.delete(id);
+        this.#loading.delete(id);
+        this.#delivered({ rendition, sequence, bytes: outcome.length, source: 'peer', peer: ahead.peer });
+        return { bytes: outcome, source: 'peer', peer: ahead.peer };
+      }
+      const result = this.#fallback(outcome.reason);
+      const size = this.index.get(rendition, sequence)?.sizeBytes ?? 0;
+      const partial = outcome.received.length > 0 && outcome.received.length < size;
+      return partial ? { ...result, head: { bytes: outcome.received, peer: ahead.peer } } : result;
+    } finally {
+      unsubscribe();
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /**
@@ -285,6 +389,7 @@ export class P2PEngine extends EventTarget {
     }
     counters.peer += head.bytes.length;
     this.#counters.completedOverHttp += 1;
+    this.#loading.delete(segmentKey(rendition, sequence));
     this.#delivered({ rendition, sequence, bytes: bytes.length, source: 'http', reason });
     this.cache.put(rendition, sequence, bytes);
     return bytes;
@@ -293,6 +398,7 @@ export class P2PEngine extends EventTarget {
   /** A segment came over HTTP: count it, and keep it for peers when it is the catalog's. */
   async httpLoaded(rendition: string, sequence: number, bytes: Uint8Array, reason: HttpReason): Promise<void> {
     this.#counters.of(rendition).http += bytes.length;
+    this.#loading.delete(segmentKey(rendition, sequence));
     this.#delivered({ rendition, sequence, bytes: bytes.length, source: 'http', reason });
     const info = this.index.get(rendition, sequence);
     if (info !== undefined && (await verifySegment(bytes, info.sha256))) this.cache.put(rendition, sequence, bytes);
@@ -336,6 +442,7 @@ export class P2PEngine extends EventTarget {
   destroy(): void {
     for (const timer of this.#timers) clearInterval(timer);
     this.#prefetch?.destroy();
+    this.#peerPrefetch?.destroy();
     this.#reportToTracker();
     this.#pool.closeAll();
     this.#session?.stop();
@@ -453,10 +560,17 @@ export class P2PEngine extends EventTarget {
 
   #tick(): void {
     this.#pool.dropIdle();
+    const now = performance.now();
+    for (const [id, at] of this.#loading) if (now - at >= LOADING_FRESH_MS) this.#loading.delete(id);
+    for (const id of this.#fetchedAhead.keys()) {
+      const [rendition = '', sequence = ''] = id.split('/');
+      if (!this.cache.has(rendition, Number(sequence))) this.#fetchedAhead.delete(id);
+    }
     if (this.#currentRendition !== undefined) {
       const playing = this.index.sequenceAt(this.#currentRendition, this.#init.playhead());
       this.cache.pinWindow(Math.max(0, playing - PIN_BEHIND), playing + PIN_AHEAD);
     }
+    void this.#findInStep().catch(() => {});
     this.dispatchEvent(new CustomEvent('stats', { detail: this.stats() }));
   }
 

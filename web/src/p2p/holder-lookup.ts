@@ -59,6 +59,20 @@ export class HolderLookup {
   }
 
   /**
+   * Peers playing about where we play: they hold `playing` and nothing past
+   * `lastWanted` + `slack` (one further ahead takes longer to reach it than
+   * we do, and holds what we want next already, or never will).
+   */
+  async inStep(rendition: string, playing: number, lastWanted: number, slack: number): Promise<string[]> {
+    const holders = new Set(await this.holdersOf(rendition, playing));
+    const answer = this.#answers.get(rendition);
+    if (answer === undefined) return [];
+    return [...answer.peers.entries()]
+      .filter(([peer, held]) => holders.has(peer) && Math.max(...held) <= lastWanted + slack)
+      .map(([peer]) => peer);
+  }
+
+  /**
    * Whether anyone was seen holding segments of this rendition lately. Not
    * just in the last answer's window: members in step all lack the segment
    * they are about to fetch, and everything after it, for a moment.

@@ -27,6 +27,21 @@ function tracker(initial: Record<string, Holder[]> = {}): {
 const never = new AbortController().signal;
 
 describe('holder lookup', () => {
+  it('counts as in step the holders of the segment played now that hold nothing far past our window', async () => {
+    const { lookup } = tracker({
+      '240p': [
+        // Plays where we play: holds 10 (now) to 19 (our window ends at 18).
+        { peer: 'beside', holds: [[8, 19]] },
+        // 10 s ahead: holds 10 and on to 24.
+        { peer: 'ahead', holds: [[10, 24]] },
+        // Behind: does not hold 10 yet.
+        { peer: 'behind', holds: [[4, 9]] },
+        { peer: 'banned', holds: [[10, 12]] },
+      ],
+    });
+    expect((await lookup.inStep('240p', 10, 18, 3)).sort()).toEqual(['beside']);
+  });
+
   it('names the usable holders of a segment, best first', async () => {
     const { lookup } = tracker({
       '240p': [

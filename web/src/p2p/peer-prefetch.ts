@@ -1,0 +1,165 @@
+// The player asks for one segment at a time, and between two homes one data
+// channel carries 1-2 Mbit/s (its SCTP association backs off at every loss
+// over 80 ms and more of round trip), so a 480p segment from one peer took
+// about as long as it plays and most came too late (`late`, then HTTP). So
+// the segments of the window ahead that peers hold are fetched before the
+// player asks, several at once, each over a different link: three holders,
+// three associations, three times the rate. Whoever got a segment holds it
+// and passes it on, so a late joiner's transfers spread over every viewer
+// ahead of it rather than all landing on the first one.
+import type { GivenUp } from './deadline-download';
+import type { SegmentCache } from './segment-cache';
+import type { SegmentIndex } from './segment-index';
+
+/** How often the window is looked at, ms. */
+const TICK_MS = 250;
+/** Transfers ahead under way at once, each over its own link. */
+const TRANSFERS_AT_ONCE = 3;
+/** A segment whose transfer ahead failed is not tried ahead again for this long, ms. */
+const RETRY_AFTER_MS = 2_000;
+
+export interface PeerPrefetchHooks {
+  index: SegmentIndex;
+  cache: SegmentCache;
+  /** The rendition the player loads now; undefined before its first load. */
+  rendition: () => string | undefined;
+  /** The player's position, seconds. */
+  playhead: () => number;
+  /** Seconds ahead of the playhead worth fetching (the player's buffer, now). */
+  aheadSecs: () => number;
+  /** A segment due sooner than this (seconds) is left to the player's own load. */
+  minLeadSecs: () => number;
+  /** Peers holding the segment, best first. */
+  holdersOf: (rendition: string, sequence: number) => Promise<string[]>;
+  /** Whether the link to `peer` is open and carries none of our transfers now. */
+  idle: (peer: string) => boolean;
+  /** Opens links to holders not linked yet, in the background. */
+  warmUp: (peers: string[], rendition: string) => void;
+  /** The player's own load of this segment is under way: not fetched twice. */
+  loading: (rendition: string, sequence: number) => boolean;
+  /** One segment from one peer, against its deadline: verified bytes (counted), or why it was given up. */
+  download: (
+    peer: string,
+    rendition: string,
+    sequence: number,
+    signal: AbortSignal,
+    onProgress: (received: number) => void,
+  ) => Promise<Uint8Array | GivenUp>;
+  /** A segment came from `peer` ahead of the player (already in the cache). */
+  onFetched: (rendition: string, sequence: number, peer: string) => void;
+}
+
+/** A transfer ahead the player may join when it asks for that segment. */
+export interface TransferAhead {
+  peer: string;
+  /** Resolves with the verified bytes or why the transfer was given up. */
+  done: Promise<Uint8Array | GivenUp>;
+  /** Follows the transfer's progress (bytes received so far); returns the unsubscribe. */
+  onProgress: (listener: (received: number) => void) => () => void;
+}
+
+interface Transfer extends TransferAhead {
+  rendition: string;
+  sequence: number;
+  abort: AbortController;
+}
+
+const key = (rendition: string, sequence: number): string => `${rendition}/${sequence}`;
+
+export class PeerPrefetch {
+  readonly #hooks: PeerPrefetchHooks;
+  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #transfers = new Map<string, Transfer>();
+  readonly #failedAt = new Map<string, number>();
+  #ticking = false;
+
+  constructor(hooks: PeerPrefetchHooks) {
+    this.#hooks = hooks;
+    this.#timer = setInterval(() => void this.tick(), TICK_MS);
+  }
+
+  /** The transfer ahead of this segment, while it runs. */
+  pending(rendition: string, sequence: number): TransferAhead | undefined {
+    return this.#transfers.get(key(rendition, sequence));
+  }
+
+  async tick(): Promise<void> {
+    if (this.#ticking) return;
+    const rendition = this.#hooks.rendition();
+    if (rendition === undefined) return;
+    this.#ticking = true;
+    try {
+      // A seek or a rendition switch left transfers ahead behind: drop them.
+      const [from, to] = this.#window(rendition);
+      for (const t of [...this.#transfers.values()]) {
+        if (t.rendition !== rendition || t.sequence < from || t.sequence > to) this.#abort(t);
+      }
+      await this.#startWhatFits(rendition, from, to);
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  destroy(): void {
+    clearInterval(this.#timer);
+    for (const t of [...this.#transfers.values()]) this.#abort(t);
+  }
+
+  #window(rendition: string): [number, number] {
+    const { index, playhead, aheadSecs } = this.#hooks;
+    const now = playhead();
+    return [index.sequenceAt(rendition, now), index.sequenceAt(rendition, now + aheadSecs())];
+  }
+
+  /** Nearest first: each segment wanted goes to the best of its holders whose link is free. */
+  async #startWhatFits(rendition: string, from: number, to: number): Promise<void> {
+    const { index, cache, playhead, minLeadSecs, holdersOf, idle, warmUp, loading } = this.#hooks;
+    const now = performance.now();
+    for (let sequence = from; sequence <= to && this.#transfers.size < TRANSFERS_AT_ONCE; sequence++) {
+      const id = key(rendition, sequence);
+      const info = index.get(rendition, sequence);
+      if (info === undefined || cache.has(rendition, sequence) || this.#transfers.has(id)) continue;
+      if (loading(rendition, sequence) || info.startSecs - playhead() < minLeadSecs()) continue;
+      if (now - (this.#failedAt.get(id) ?? Number.NEGATIVE_INFINITY) < RETRY_AFTER_MS) continue;
+      const holders = await holdersOf(rendition, sequence);
+      if (this.#hooks.rendition() !== rendition) return;
+      const busy = new Set([...this.#transfers.values()].map((t) => t.peer));
+      const peer = holders.find((p) => !busy.has(p) && idle(p));
+      if (peer === undefined) {
+        warmUp(holders, rendition);
+        continue;
+      }
+      if (!cache.has(rendition, sequence) && !this.#transfers.has(id)) this.#start(peer, rendition, sequence);
+    }
+  }
+
+  #start(peer: string, rendition: string, sequence: number): void {
+    const id = key(rendition, sequence);
+    const abort = new AbortController();
+    const listeners = new Set<(received: number) => void>();
+    const done = this.#hooks
+      .download(peer, rendition, sequence, abort.signal, (received) => {
+        for (const listener of listeners) listener(received);
+      })
+      .then((outcome) => {
+        if (outcome instanceof Uint8Array) this.#hooks.onFetched(rendition, sequence, peer);
+        else if (!abort.signal.aborted) this.#failedAt.set(id, performance.now());
+        return outcome;
+      })
+      .finally(() => {
+        if (this.#transfers.get(id)?.abort === abort) this.#transfers.delete(id);
+        // A link came free: the next segment at once, not at the next tick.
+        if (!abort.signal.aborted) void this.tick();
+      });
+    const onProgress = (listener: (received: number) => void): (() => void) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    };
+    this.#transfers.set(id, { peer, rendition, sequence, abort, done, onProgress });
+  }
+
+  #abort(t: Transfer): void {
+    t.abort.abort();
+    this.#transfers.delete(key(t.rendition, t.sequence));
+  }
+}
