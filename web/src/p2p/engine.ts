@@ -67,6 +67,8 @@ export interface EngineInit {
   config: P2PConfig;
   /** The player's position, seconds. */
   playhead: () => number;
+  /** Seconds the player holds buffered from its position on. */
+  bufferedAhead: () => number;
   /** Seconds the player buffers ahead, now: the window a room member fetches its planned segments in. */
   aheadSecs: () => number;
 }
@@ -147,6 +149,7 @@ export class P2PEngine extends EventTarget {
         cache: this.cache,
         rendition: () => this.#currentRendition,
         playhead: init.playhead,
+        bufferedTo: () => init.playhead() + init.bufferedAhead(),
         aheadSecs: init.aheadSecs,
         mine: (sequence) => this.#plannedFetcher(sequence) === 'me',
         urlOf: (rendition, sequence) => this.#urls.get(rendition)?.[sequence],
@@ -167,6 +170,7 @@ export class P2PEngine extends EventTarget {
         cache: this.cache,
         rendition: () => this.#currentRendition,
         playhead: init.playhead,
+        bufferedTo: () => init.playhead() + init.bufferedAhead(),
         aheadSecs: init.aheadSecs,
         minLeadSecs: () => this.config.httpDeadlineSecs,
         holdersOf: (rendition, sequence) => this.#holders.holdersOf(rendition, sequence),

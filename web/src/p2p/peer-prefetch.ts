@@ -25,6 +25,8 @@ export interface PeerPrefetchHooks {
   rendition: () => string | undefined;
   /** The player's position, seconds. */
   playhead: () => number;
+  /** Where what the player buffered from its position on ends, seconds. */
+  bufferedTo: () => number;
   /** Seconds ahead of the playhead worth fetching (the player's buffer, now). */
   aheadSecs: () => number;
   /** A segment due sooner than this (seconds) is left to the player's own load. */
@@ -106,9 +108,8 @@ export class PeerPrefetch {
   }
 
   #window(rendition: string): [number, number] {
-    const { index, playhead, aheadSecs } = this.#hooks;
-    const now = playhead();
-    return [index.sequenceAt(rendition, now), index.sequenceAt(rendition, now + aheadSecs())];
+    const { index, playhead, bufferedTo, aheadSecs } = this.#hooks;
+    return index.windowAhead(rendition, bufferedTo(), playhead() + aheadSecs());
   }
 
   /** Nearest first: each segment wanted goes to the best of its holders whose link is free. */

@@ -32,6 +32,8 @@ export interface RoomPrefetchHooks {
   rendition: () => string | undefined;
   /** The player's position, seconds. */
   playhead: () => number;
+  /** Where what the player buffered from its position on ends, seconds. */
+  bufferedTo: () => number;
   /** Seconds ahead of the playhead worth fetching (the player's buffer, now). */
   aheadSecs: () => number;
   /** Whether the room's plan names this member to fetch `sequence`. */
@@ -110,9 +112,8 @@ export class RoomPrefetch {
   }
 
   #window(rendition: string): [number, number] {
-    const { index, playhead, aheadSecs } = this.#hooks;
-    const now = playhead();
-    return [index.sequenceAt(rendition, now), index.sequenceAt(rendition, now + aheadSecs())];
+    const { index, playhead, bufferedTo, aheadSecs } = this.#hooks;
+    return index.windowAhead(rendition, bufferedTo(), playhead() + aheadSecs());
   }
 
   #inWindow(rendition: string, sequence: number): boolean {

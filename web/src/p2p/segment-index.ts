@@ -9,6 +9,9 @@ export interface SegmentInfo {
   durationSecs: number;
 }
 
+/** How far short of a segment's end a buffer may end and still hold that segment, s. */
+const BUFFER_END_SLACK_SECS = 0.25;
+
 export class SegmentIndex {
   readonly #renditions = new Map<string, SegmentInfo[]>();
 
@@ -38,6 +41,17 @@ export class SegmentIndex {
     const segments = this.#renditions.get(rendition) ?? [];
     const found = segments.findIndex((s) => seconds < s.startSecs + s.durationSecs);
     return found === -1 ? Math.max(0, segments.length - 1) : found;
+  }
+
+  /**
+   * The segments worth fetching ahead: from the first the player has not
+   * buffered (`bufferedTo`, seconds) to the one playing at `untilSecs`. Not
+   * from the playhead: after a switch of rendition, the seconds buffered in
+   * the old one play out, and fetching them again in the new one was waste.
+   */
+  windowAhead(rendition: string, bufferedTo: number, untilSecs: number): [number, number] {
+    // A hair past the buffer's end: it ends a few ms short of a segment's.
+    return [this.sequenceAt(rendition, bufferedTo + BUFFER_END_SLACK_SECS), this.sequenceAt(rendition, untilSecs)];
   }
 
   /** The rendition a segment URL belongs to: `/media/<movie>/<rendition>/<file>`. */

@@ -79,6 +79,7 @@ export function createPlayer(
     token: movie.tracker.token,
     config,
     playhead: () => video.currentTime,
+    bufferedAhead: () => bufferedAhead(video),
     aheadSecs: () => aheadSecs,
   });
   const hls = new HlsPlayer({

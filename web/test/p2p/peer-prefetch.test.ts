@@ -34,7 +34,7 @@ interface Request {
  * Peers that hold what `holds` says, over links the test opens; each transfer
  * waits until the test finishes it.
  */
-function swarm(options: { holds: Record<string, number[]>; open?: string[]; loading?: number[]; playhead?: number }) {
+function swarm(options: { holds: Record<string, number[]>; open?: string[]; loading?: number[]; playhead?: number; bufferedTo?: number }) {
   const cache = new SegmentCache({ capacityBytes: 10_000, onAdded: () => {}, onDropped: () => {} });
   const requests: Request[] = [];
   const warmed: string[] = [];
@@ -46,6 +46,7 @@ function swarm(options: { holds: Record<string, number[]>; open?: string[]; load
     cache,
     rendition: () => '240p',
     playhead: () => playhead,
+    bufferedTo: () => Math.max(playhead, options.bufferedTo ?? 0),
     aheadSecs: () => 10,
     minLeadSecs: () => 4,
     holdersOf: async (_rendition, n) => Object.keys(options.holds).filter((peer) => options.holds[peer]?.includes(n)),
@@ -107,6 +108,13 @@ describe('PeerPrefetch', () => {
     await s.prefetch.tick();
     expect(s.asked()).toEqual(['4@a']);
     expect(s.warmed).toEqual(['b']);
+    s.prefetch.destroy();
+  });
+
+  it('starts past what the player has buffered', async () => {
+    const s = swarm({ holds: { a: [2, 3, 4, 5], b: [2, 3, 4, 5] }, bufferedTo: 6 });
+    await s.prefetch.tick();
+    expect(s.asked()).toEqual(['3@a', '4@b']);
     s.prefetch.destroy();
   });
 

@@ -38,7 +38,7 @@ function server() {
   return { requested, answer };
 }
 
-function prefetch(options: { mine: (n: number) => boolean; held?: number[]; playhead?: number }) {
+function prefetch(options: { mine: (n: number) => boolean; held?: number[]; playhead?: number; bufferedTo?: number }) {
   const cache = new SegmentCache({ capacityBytes: 10_000, onAdded: () => {}, onDropped: () => {} });
   const fetched: number[] = [];
   const room = new RoomPrefetch({
@@ -46,6 +46,7 @@ function prefetch(options: { mine: (n: number) => boolean; held?: number[]; play
     cache,
     rendition: () => '240p',
     playhead: () => options.playhead ?? 0,
+    bufferedTo: () => options.bufferedTo ?? options.playhead ?? 0,
     aheadSecs: () => 8,
     mine: options.mine,
     urlOf: (_rendition, n) => `/seg/${n}`,
@@ -139,6 +140,16 @@ describe('RoomPrefetch', () => {
     room.destroy();
   });
 
+  it('starts past what the player has buffered: a switch of rendition does not fetch those seconds again', async () => {
+    const http = server();
+    // The player holds 0-6 s (segments 0-2, in the rendition it loaded before).
+    const { room } = prefetch({ mine: () => true, bufferedTo: 6 });
+    room.setEnabled(true);
+    room.tick();
+    await eventually(() => expect(http.requested).toEqual(['/seg/3']));
+    room.destroy();
+  });
+
   it('does nothing until the room plans with this member, and drops fetches a seek left behind', async () => {
     const http = server();
     const state = { playhead: 0 };
@@ -148,6 +159,7 @@ describe('RoomPrefetch', () => {
       cache,
       rendition: () => '240p',
       playhead: () => state.playhead,
+      bufferedTo: () => state.playhead,
       aheadSecs: () => 2,
       mine: () => true,
       urlOf: (_rendition, n) => `/seg/${n}`,
