@@ -233,8 +233,12 @@ export class P2PEngine extends EventTarget {
     if (this.#plan !== undefined || rendition === undefined) return;
     const playhead = this.#init.playhead();
     const playing = this.index.sequenceAt(rendition, playhead);
+    const [heldTo] = this.index.windowAhead(rendition, playhead + this.#init.bufferedAhead(), 0);
     const lastWanted = this.index.sequenceAt(rendition, playhead + this.#init.aheadSecs());
-    const near = await this.#holders.inStep(rendition, playing, lastWanted, IN_STEP_SLACK);
+    const near = await this.#holders.inStep(rendition, playing, heldTo - 1, lastWanted, IN_STEP_SLACK);
+    // Viewers who started together hold nothing the others lack: without
+    // this, nobody was ever linked to split with.
+    this.#warmUp(near, rendition);
     const inStep = near.filter((peer) => this.#pool.isOpen(peer)).sort();
     if (this.#plan !== undefined || inStep.join() === this.#inStep.join()) return;
     const splitting = inStep.length > 0;
@@ -554,10 +558,9 @@ export class P2PEngine extends EventTarget {
     }
   }
 
-  /** Connects in the background to the best holders not linked yet, so the next transfer starts at once. */
+  /** Connects in the background to the best few holders not linked yet, so the next transfer starts at once. */
   #warmUp(holders: string[], rendition: string): void {
-    for (const peer of holders.slice(0, WARM_UP_PEERS)) {
-      if (this.#pool.get(peer) !== undefined) continue;
+    for (const peer of holders.filter((p) => this.#pool.get(p) === undefined).slice(0, WARM_UP_PEERS)) {
       void this.#pool.connect(peer, rendition, this.config.connectTimeoutMs).catch(() => {});
     }
   }

@@ -59,16 +59,20 @@ export class HolderLookup {
   }
 
   /**
-   * Peers playing about where we play: they hold `playing` and nothing past
-   * `lastWanted` + `slack` (one further ahead takes longer to reach it than
-   * we do, and holds what we want next already, or never will).
+   * Peers playing about where we play: they hold `playing`, and their last
+   * segment held is within `slack` of ours (`heldTo`) or of the last we want
+   * (`lastWanted`). One far ahead holds what we want next already, or never
+   * will; one far behind does not fetch ahead as far as we need.
    */
-  async inStep(rendition: string, playing: number, lastWanted: number, slack: number): Promise<string[]> {
+  async inStep(rendition: string, playing: number, heldTo: number, lastWanted: number, slack: number): Promise<string[]> {
     const holders = new Set(await this.holdersOf(rendition, playing));
     const answer = this.#answers.get(rendition);
     if (answer === undefined) return [];
     return [...answer.peers.entries()]
-      .filter(([peer, held]) => holders.has(peer) && Math.max(...held) <= lastWanted + slack)
+      .filter(([peer, held]) => {
+        const last = Math.max(...held);
+        return holders.has(peer) && last >= heldTo - slack && last <= lastWanted + slack;
+      })
       .map(([peer]) => peer);
   }
 

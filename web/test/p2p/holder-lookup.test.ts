@@ -30,16 +30,18 @@ describe('holder lookup', () => {
   it('counts as in step the holders of the segment played now that hold nothing far past our window', async () => {
     const { lookup } = tracker({
       '240p': [
-        // Plays where we play: holds 10 (now) to 19 (our window ends at 18).
+        // Plays where we play: holds 10 (now) to 19 (we hold up to 15; our window ends at 18).
         { peer: 'beside', holds: [[8, 19]] },
         // 10 s ahead: holds 10 and on to 24.
         { peer: 'ahead', holds: [[10, 24]] },
         // Behind: does not hold 10 yet.
         { peer: 'behind', holds: [[4, 9]] },
+        // 8 s behind: holds 10, but only up to 11 while we hold up to 15.
+        { peer: 'lagging', holds: [[6, 11]] },
         { peer: 'banned', holds: [[10, 12]] },
       ],
     });
-    expect((await lookup.inStep('240p', 10, 18, 3)).sort()).toEqual(['beside']);
+    expect((await lookup.inStep('240p', 10, 15, 18, 3)).sort()).toEqual(['beside']);
   });
 
   it('names the usable holders of a segment, best first', async () => {
