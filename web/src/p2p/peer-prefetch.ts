@@ -17,6 +17,14 @@ const TICK_MS = 250;
 const TRANSFERS_AT_ONCE = 3;
 /** A segment whose transfer ahead failed is not tried ahead again for this long, ms. */
 const RETRY_AFTER_MS = 2_000;
+/**
+ * Nothing is fetched ahead while the player holds less than this, s: the
+ * player's own loads, nearest first, go alone. After a seek in a room every
+ * member pulling three segments at once split the fetchers' uplinks between
+ * them all, the segment everyone needed next came late, and five of six
+ * members stalled at the same moment.
+ */
+const MIN_BUFFERED_SECS = 8;
 
 export interface PeerPrefetchHooks {
   index: SegmentIndex;
@@ -96,7 +104,7 @@ export class PeerPrefetch {
       for (const t of [...this.#transfers.values()]) {
         if (t.rendition !== rendition || t.sequence < from || t.sequence > to) this.#abort(t);
       }
-      await this.#startWhatFits(rendition, from, to);
+      if (this.#hooks.bufferedTo() - this.#hooks.playhead() >= MIN_BUFFERED_SECS) await this.#startWhatFits(rendition, from, to);
     } finally {
       this.#ticking = false;
     }

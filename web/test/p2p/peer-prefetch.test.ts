@@ -34,20 +34,21 @@ interface Request {
  * Peers that hold what `holds` says, over links the test opens; each transfer
  * waits until the test finishes it.
  */
-function swarm(options: { holds: Record<string, number[]>; open?: string[]; loading?: number[]; playhead?: number; bufferedTo?: number }) {
+function swarm(options: { holds: Record<string, number[]>; open?: string[]; loading?: number[]; playhead?: number; buffered?: number }) {
   const cache = new SegmentCache({ capacityBytes: 10_000, onAdded: () => {}, onDropped: () => {} });
   const requests: Request[] = [];
   const warmed: string[] = [];
   const fetched: string[] = [];
   const open = new Set(options.open ?? Object.keys(options.holds));
   let playhead = options.playhead ?? 0;
+  let buffered = options.buffered ?? 8;
   const prefetch = new PeerPrefetch({
     index,
     cache,
     rendition: () => '240p',
     playhead: () => playhead,
-    bufferedTo: () => Math.max(playhead, options.bufferedTo ?? 0),
-    aheadSecs: () => 10,
+    bufferedTo: () => playhead + buffered,
+    aheadSecs: () => 16,
     minLeadSecs: () => 4,
     holdersOf: async (_rendition, n) => Object.keys(options.holds).filter((peer) => options.holds[peer]?.includes(n)),
     idle: (peer) => open.has(peer) && !requests.some((r) => r.peer === peer && !r.signal.aborted),
@@ -72,66 +73,73 @@ function swarm(options: { holds: Record<string, number[]>; open?: string[]; load
     onFetched: (_rendition, n, peer) => fetched.push(`${n}@${peer}`),
   });
   const asked = (): string[] => requests.map((r) => `${r.sequence}@${r.peer}`).sort();
-  return { prefetch, cache, requests, warmed, fetched, asked, setPlayhead: (s: number) => (playhead = s) };
+  const seek = (to: number, holding: number): void => {
+    playhead = to;
+    buffered = holding;
+  };
+  return { prefetch, cache, requests, warmed, fetched, asked, seek };
 }
 
 describe('PeerPrefetch', () => {
+  // The player is at 0 s with 8 s buffered (segments 0-3): the window is 4-8.
   it('fetches the window ahead from several holders at once, one transfer per link', async () => {
-    const s = swarm({ holds: { a: [2, 3, 4, 5], b: [2, 3, 4, 5], c: [3, 4, 5] } });
+    const s = swarm({ holds: { a: [4, 5, 6, 7, 8], b: [4, 5, 6, 7, 8], c: [5, 6, 7, 8] } });
     await s.prefetch.tick();
-    // Segments 0 and 1 are due within 4 s (the player's own loads); 2, 3, 4 go to three links.
-    expect(s.asked()).toEqual(['2@a', '3@b', '4@c']);
+    expect(s.asked()).toEqual(['4@a', '5@b', '6@c']);
     s.prefetch.destroy();
   });
 
   it('moves on to the next segment as soon as a link comes free, and the player can join a transfer', async () => {
-    const s = swarm({ holds: { a: [2, 3, 4] } });
+    const s = swarm({ holds: { a: [4, 5, 6] } });
     await s.prefetch.tick();
-    expect(s.asked()).toEqual(['2@a']);
-    const ahead = s.prefetch.pending('240p', 2);
+    expect(s.asked()).toEqual(['4@a']);
+    const ahead = s.prefetch.pending('240p', 4);
     expect(ahead?.peer).toBe('a');
     const seen: number[] = [];
     ahead?.onProgress((received) => seen.push(received));
     s.requests[0]?.progress(40);
-    s.requests[0]?.finish(segment(2));
-    await expect(ahead?.done).resolves.toEqual(segment(2));
+    s.requests[0]?.finish(segment(4));
+    await expect(ahead?.done).resolves.toEqual(segment(4));
     expect(seen).toEqual([40]);
-    expect(s.fetched).toEqual(['2@a']);
-    await vi.waitFor(() => expect(s.asked()).toEqual(['3@a']));
-    expect(s.cache.has('240p', 2)).toBe(true);
+    expect(s.fetched).toEqual(['4@a']);
+    await vi.waitFor(() => expect(s.asked()).toEqual(['5@a']));
+    expect(s.cache.has('240p', 4)).toBe(true);
     s.prefetch.destroy();
   });
 
-  it("leaves alone what is cached, what the player loads itself, and segments no free link holds (those links are warmed up)", async () => {
-    const s = swarm({ holds: { a: [2, 3, 4], b: [5] }, open: ['a'], loading: [3] });
-    s.cache.put('240p', 2, segment(2));
+  it('leaves alone what is cached, what the player loads itself, and segments no free link holds (those links are warmed up)', async () => {
+    const s = swarm({ holds: { a: [4, 5, 6], b: [7] }, open: ['a'], loading: [5] });
+    s.cache.put('240p', 4, segment(4));
     await s.prefetch.tick();
-    expect(s.asked()).toEqual(['4@a']);
+    expect(s.asked()).toEqual(['6@a']);
     expect(s.warmed).toEqual(['b']);
     s.prefetch.destroy();
   });
 
-  it('starts past what the player has buffered', async () => {
-    const s = swarm({ holds: { a: [2, 3, 4, 5], b: [2, 3, 4, 5] }, bufferedTo: 6 });
+  it('starts past what the player has buffered, and not before it holds 8 s', async () => {
+    const s = swarm({ holds: { a: [4, 5, 6, 7], b: [4, 5, 6, 7] }, buffered: 6 });
     await s.prefetch.tick();
-    expect(s.asked()).toEqual(['3@a', '4@b']);
+    expect(s.asked()).toEqual([]);
+    s.seek(0, 10);
+    await s.prefetch.tick();
+    expect(s.asked()).toEqual(['5@a', '6@b']);
     s.prefetch.destroy();
   });
 
   it('drops transfers a seek left behind, and does not retry a failed segment at once', async () => {
-    const s = swarm({ holds: { a: [3, 4, 5, 6, 7, 8, 9], b: [3, 4, 5, 6, 7, 8, 9] } });
+    const s = swarm({ holds: { a: [5, 6, 7, 8, 9], b: [5, 6, 7, 8, 9] } });
     await s.prefetch.tick();
-    // Nobody holds 2; both links busy with 3 and 4.
-    expect(s.asked()).toEqual(['3@a', '4@b']);
-    s.requests.find((r) => r.sequence === 3)?.finish({ reason: 'late', received: new Uint8Array(0) });
-    // The free link takes 5, not 3 again.
-    await vi.waitFor(() => expect(s.asked()).toEqual(['4@b', '5@a']));
-    // A seek ahead: the window is now 8-9 (the player loads 6 and 7 itself).
+    // Nobody holds 4; both links busy with 5 and 6.
+    expect(s.asked()).toEqual(['5@a', '6@b']);
+    s.requests.find((r) => r.sequence === 5)?.finish({ reason: 'late', received: new Uint8Array(0) });
+    // The free link takes 7, not 5 again.
+    await vi.waitFor(() => expect(s.asked()).toEqual(['6@b', '7@a']));
     const left = s.requests.map((r) => r.signal);
-    s.setPlayhead(12);
+    // A seek to 10 s, with 8 s buffered there already: the window is segment 9.
+    s.seek(10, 8);
     await s.prefetch.tick();
     expect(left.every((signal) => signal.aborted)).toBe(true);
-    expect(s.asked()).toEqual(['8@a', '9@b']);
+    expect(s.asked()).toEqual(['9@a']);
     s.prefetch.destroy();
   });
 });
