@@ -54,7 +54,7 @@ describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => 
     await closeAll([page]);
   });
 
-  it('a. viewers after the first get most of their bytes from peers, without prefetch or stalls', async () => {
+  it('a. viewers after the first get most of their bytes from peers, fetch nothing past the buffer, and never stall', async () => {
     const servedBefore = await servedSegmentBytes(server.url, movieId);
     const pages: Page[] = [];
     for (let i = 0; i < 4; i++) {

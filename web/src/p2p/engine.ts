@@ -100,6 +100,7 @@ export class P2PEngine extends EventTarget {
    * now, who fetch the segments ahead with it, split between them.
    */
   #inStep: string[] = [];
+  #findingInStep = false;
   /** The room's fetchers linked to already, or tried: "rendition peer". */
   readonly #fetcherLinks = new Set<string>();
   /** The rendition the room's sharing players load (the fetchers among them), when following the room. */
@@ -173,10 +174,11 @@ export class P2PEngine extends EventTarget {
         bufferedTo: () => init.playhead() + init.bufferedAhead(),
         aheadSecs: init.aheadSecs,
         minLeadSecs: () => this.config.httpDeadlineSecs,
-        holdersOf: (rendition, sequence) => this.#holders.holdersOf(rendition, sequence),
+        holdersOf: (rendition, sequence) => this.#holders.holdersOf(rendition, sequence, false, true),
         idle: (peer) => this.#pool.isOpen(peer) && this.#pool.get(peer)?.link.downloads.length === 0,
         warmUp: (peers, rendition) => this.#warmUp(peers, rendition),
         loading: (rendition, sequence) =>
+          this.#prefetch?.fetching(rendition, sequence) === true ||
           performance.now() - (this.#loading.get(segmentKey(rendition, sequence)) ?? Number.NEGATIVE_INFINITY) < LOADING_FRESH_MS,
         download: async (peer, rendition, sequence, signal, onProgress) => {
           const info = this.index.get(rendition, sequence);
@@ -219,18 +221,34 @@ export class P2PEngine extends EventTarget {
     this.#urls.set(rendition, urls);
   }
 
-  #plannedFetcher(sequence: number): 'me' | 'other' | undefined {
+  /**
+   * Who fetches `sequence` over HTTP: the room's plan, or without one the
+   * split among viewers in step, only for a segment not needed yet (`early`;
+   * the player's own loads, and `mine` for fetches ahead). Nothing makes a
+   * viewer in step keep its share after a seek or a switch, so a segment
+   * needed now is not left waiting on one.
+   */
+  #plannedFetcher(sequence: number, early = true): 'me' | 'other' | undefined {
     const plan = this.#plan;
     if (plan !== undefined) return plan.slots[sequence % plan.slots.length] === plan.me ? 'me' : 'other';
     const me = this.#session?.peerId ?? '';
-    if (this.#inStep.length === 0 || me === '') return undefined;
+    if (!early || this.#inStep.length === 0 || me === '') return undefined;
     return splitOwner(sequence, [me, ...this.#inStep]) === me ? 'me' : 'other';
   }
 
   /** Who plays the same seconds as this viewer, linked to it: they split the segments ahead (no room). */
   async #findInStep(): Promise<void> {
     const rendition = this.#currentRendition;
-    if (this.#plan !== undefined || rendition === undefined) return;
+    if (this.#plan !== undefined || rendition === undefined || this.#findingInStep || (this.#session?.peerId ?? '') === '') return;
+    this.#findingInStep = true;
+    try {
+      await this.#updateInStep(rendition);
+    } finally {
+      this.#findingInStep = false;
+    }
+  }
+
+  async #updateInStep(rendition: string): Promise<void> {
     const playhead = this.#init.playhead();
     const playing = this.index.sequenceAt(rendition, playhead);
     const [heldTo] = this.index.windowAhead(rendition, playhead + this.#init.bufferedAhead(), 0);
@@ -241,6 +259,10 @@ export class P2PEngine extends EventTarget {
     this.#warmUp(near, rendition);
     const inStep = near.filter((peer) => this.#pool.isOpen(peer)).sort();
     if (this.#plan !== undefined || inStep.join() === this.#inStep.join()) return;
+    this.#setInStep(inStep);
+  }
+
+  #setInStep(inStep: string[]): void {
     const splitting = inStep.length > 0;
     if (splitting !== this.#inStep.length > 0) this.#prefetch?.setEnabled(splitting);
     this.#inStep = inStep;
@@ -253,6 +275,8 @@ export class P2PEngine extends EventTarget {
   seeked(position: number, from?: number): void {
     if (!startsInitialChunk(from, position, this.config.initialChunkSecs)) return;
     this.#initialChunkFrom = position;
+    // Who was in step before the jump is not, after it: found again from there.
+    if (this.#plan === undefined) this.#setInStep([]);
   }
 
   /** A segment of `rendition` from the cache or from peers, or why to use HTTP instead. */
@@ -276,7 +300,8 @@ export class P2PEngine extends EventTarget {
     const info = this.index.get(rendition, sequence);
     if (info === undefined || this.#session === undefined) return this.#fallback('p2p_off');
     this.#loading.set(id, performance.now());
-    const ahead = this.#peerPrefetch?.pending(rendition, sequence);
+    signal.addEventListener('abort', () => this.#loading.delete(id), { once: true });
+    const ahead = this.#peerPrefetch?.join(rendition, sequence);
     if (ahead !== undefined) return this.#joinTransferAhead(ahead, rendition, sequence, signal, onProgress);
     void this.#session.join(rendition).catch(() => {});
     this.#linkToFetchers(rendition);
@@ -285,7 +310,7 @@ export class P2PEngine extends EventTarget {
       info.startSecs + info.durationSecs > this.#initialChunkFrom &&
       info.startSecs < this.#initialChunkFrom + this.config.initialChunkSecs;
     const early = !inInitialChunk && until() >= this.config.httpDeadlineSecs;
-    const planned = this.#plannedFetcher(sequence);
+    const planned = this.#plannedFetcher(sequence, early);
     // The room's fetcher of a segment still takes it from a peer that already
     // holds it (one that joined earlier, or fetched it under the plan before a
     // join changed it): HTTP only when nobody has it.

@@ -36,11 +36,16 @@ export class HolderLookup {
     this.#hooks = hooks;
   }
 
-  /** Peers that hold the segment, best first. */
-  async holdersOf(rendition: string, sequence: number, fresh = false): Promise<string[]> {
+  /**
+   * Peers that hold the segment, best first. `reuse`: a fresh answer that
+   * covers it is enough even when it names nobody (looking ahead over many
+   * segments nobody holds yet must not ask the tracker once per segment).
+   */
+  async holdersOf(rendition: string, sequence: number, fresh = false, reuse = false): Promise<string[]> {
     let known = this.#answers.get(rendition);
     const inWindow = known !== undefined && sequence >= known.from && sequence < known.from + HOLDER_WINDOW;
-    if (fresh || known === undefined || !inWindow || performance.now() - known.at > HOLDERS_FRESH_MS || !holdsAny(known.peers, sequence)) {
+    const stale = known === undefined || !inWindow || performance.now() - known.at > HOLDERS_FRESH_MS;
+    if (fresh || known === undefined || stale || (!reuse && !holdsAny(known.peers, sequence))) {
       const answer = await this.#hooks.whoHas(rendition, sequence, HOLDER_WINDOW);
       const peers = new Map<string, Set<number>>();
       for (const holder of answer) {
@@ -65,9 +70,9 @@ export class HolderLookup {
    * will; one far behind does not fetch ahead as far as we need.
    */
   async inStep(rendition: string, playing: number, heldTo: number, lastWanted: number, slack: number): Promise<string[]> {
-    const holders = new Set(await this.holdersOf(rendition, playing));
+    const holders = new Set(await this.holdersOf(rendition, playing, true));
     const answer = this.#answers.get(rendition);
-    if (answer === undefined) return [];
+    if (answer === undefined || answer.from !== playing) return [];
     return [...answer.peers.entries()]
       .filter(([peer, held]) => {
         const last = Math.max(...held);

@@ -39,13 +39,13 @@ export interface PeerPrefetchHooks {
   aheadSecs: () => number;
   /** A segment due sooner than this (seconds) is left to the player's own load. */
   minLeadSecs: () => number;
-  /** Peers holding the segment, best first. */
+  /** Peers holding the segment, best first; a recent answer is reused rather than the tracker asked again. */
   holdersOf: (rendition: string, sequence: number) => Promise<string[]>;
   /** Whether the link to `peer` is open and carries none of our transfers now. */
   idle: (peer: string) => boolean;
   /** Opens links to holders not linked yet, in the background. */
   warmUp: (peers: string[], rendition: string) => void;
-  /** The player's own load of this segment is under way: not fetched twice. */
+  /** The segment is on its way already (the player's own load, or a fetch over HTTP ahead): not fetched twice. */
   loading: (rendition: string, sequence: number) => boolean;
   /** One segment from one peer, against its deadline: verified bytes (counted), or why it was given up. */
   download: (
@@ -72,6 +72,8 @@ interface Transfer extends TransferAhead {
   rendition: string;
   sequence: number;
   abort: AbortController;
+  /** The player waits for it: a seek no longer drops it (the player gives it up itself, or its deadline does). */
+  joined: boolean;
 }
 
 const key = (rendition: string, sequence: number): string => `${rendition}/${sequence}`;
@@ -88,9 +90,11 @@ export class PeerPrefetch {
     this.#timer = setInterval(() => void this.tick(), TICK_MS);
   }
 
-  /** The transfer ahead of this segment, while it runs. */
-  pending(rendition: string, sequence: number): TransferAhead | undefined {
-    return this.#transfers.get(key(rendition, sequence));
+  /** The player takes over the transfer ahead of this segment, when one runs. */
+  join(rendition: string, sequence: number): TransferAhead | undefined {
+    const transfer = this.#transfers.get(key(rendition, sequence));
+    if (transfer !== undefined) transfer.joined = true;
+    return transfer;
   }
 
   async tick(): Promise<void> {
@@ -102,8 +106,10 @@ export class PeerPrefetch {
       // A seek or a rendition switch left transfers ahead behind: drop them.
       const [from, to] = this.#window(rendition);
       for (const t of [...this.#transfers.values()]) {
-        if (t.rendition !== rendition || t.sequence < from || t.sequence > to) this.#abort(t);
+        if (!t.joined && (t.rendition !== rendition || t.sequence < from || t.sequence > to)) this.#abort(t);
       }
+      const now = performance.now();
+      for (const [id, at] of this.#failedAt) if (now - at >= RETRY_AFTER_MS) this.#failedAt.delete(id);
       if (this.#hooks.bufferedTo() - this.#hooks.playhead() >= MIN_BUFFERED_SECS) await this.#startWhatFits(rendition, from, to);
     } finally {
       this.#ticking = false;
@@ -138,7 +144,8 @@ export class PeerPrefetch {
         warmUp(holders, rendition);
         continue;
       }
-      if (!cache.has(rendition, sequence) && !this.#transfers.has(id)) this.#start(peer, rendition, sequence);
+      // Looked at again after the lookup: the player may have asked for it meanwhile.
+      if (!cache.has(rendition, sequence) && !this.#transfers.has(id) && !loading(rendition, sequence)) this.#start(peer, rendition, sequence);
     }
   }
 
@@ -150,6 +157,7 @@ export class PeerPrefetch {
       .download(peer, rendition, sequence, abort.signal, (received) => {
         for (const listener of listeners) listener(received);
       })
+      .catch((): GivenUp => ({ reason: 'peer_closed', received: new Uint8Array(0) }))
       .then((outcome) => {
         if (outcome instanceof Uint8Array) this.#hooks.onFetched(rendition, sequence, peer);
         else if (!abort.signal.aborted) this.#failedAt.set(id, performance.now());
@@ -164,7 +172,7 @@ export class PeerPrefetch {
       listeners.add(listener);
       return () => listeners.delete(listener);
     };
-    this.#transfers.set(id, { peer, rendition, sequence, abort, done, onProgress });
+    this.#transfers.set(id, { peer, rendition, sequence, abort, done, onProgress, joined: false });
   }
 
   #abort(t: Transfer): void {

@@ -69,10 +69,19 @@ export class RoomPrefetch {
     this.#timer = setInterval(() => this.tick(), TICK_MS);
   }
 
-  /** On while the room has a plan that includes this member. */
+  /**
+   * On while the room has a plan that includes this member (or, without a
+   * room, while viewers in step split the segments ahead). Off drops the
+   * fetches ahead, not one the player is waiting for.
+   */
   setEnabled(enabled: boolean): void {
     this.#enabled = enabled;
-    if (!enabled) for (const f of [...this.#inFlight.values()]) this.#abort(f);
+    if (!enabled) for (const f of [...this.#inFlight.values()]) if (!f.asked) this.#abort(f);
+  }
+
+  /** Whether a fetch of this segment is under way. */
+  fetching(rendition: string, sequence: number): boolean {
+    return this.#inFlight.has(key(rendition, sequence));
   }
 
   /**

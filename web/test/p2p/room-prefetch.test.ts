@@ -180,4 +180,21 @@ describe('RoomPrefetch', () => {
     expect(cache.holdings('240p')).toEqual([]);
     room.destroy();
   });
+
+  it('switched off, drops its fetches ahead but not the one the player waits for', async () => {
+    const http = server();
+    const { room, cache } = prefetch({ mine: () => true });
+    room.setEnabled(true);
+    room.tick();
+    await eventually(() => expect(http.requested).toEqual(['/seg/0']));
+    const asked = room.fetchNow('240p', 1, new AbortController().signal);
+    await eventually(() => expect(http.requested).toEqual(['/seg/0', '/seg/1']));
+    room.setEnabled(false);
+    expect(room.fetching('240p', 0)).toBe(false);
+    expect(room.fetching('240p', 1)).toBe(true);
+    http.answer(1);
+    expect(await asked).toEqual(segment(1));
+    expect(cache.holdings('240p')).toEqual([1]);
+    room.destroy();
+  });
 });
