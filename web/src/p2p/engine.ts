@@ -9,6 +9,7 @@ import { HolderLookup } from './holder-lookup';
 import { LoadingThroughput } from './loading-throughput';
 import { PeerPool } from './peer-pool';
 import { PeerPrefetch, type TransferAhead } from './peer-prefetch';
+import type { PlayerWindow } from './player-window';
 import { TokenBucket } from './rate-limiter';
 import { RoomPrefetch } from './room-prefetch';
 import { SegmentCache } from './segment-cache';
@@ -144,14 +145,17 @@ export class P2PEngine extends EventTarget {
       usable: (peer) => this.#pool.usable(peer),
       score: (peer) => this.#pool.score(peer),
     });
+    const player: PlayerWindow = {
+      index: this.index,
+      cache: this.cache,
+      rendition: () => this.#currentRendition,
+      playhead: init.playhead,
+      bufferedTo: () => init.playhead() + init.bufferedAhead(),
+      aheadSecs: init.aheadSecs,
+    };
     if (this.#session !== undefined && init.config.upload) {
       this.#prefetch = new RoomPrefetch({
-        index: this.index,
-        cache: this.cache,
-        rendition: () => this.#currentRendition,
-        playhead: init.playhead,
-        bufferedTo: () => init.playhead() + init.bufferedAhead(),
-        aheadSecs: init.aheadSecs,
+        ...player,
         mine: (sequence) => this.#plannedFetcher(sequence) === 'me',
         urlOf: (rendition, sequence) => this.#urls.get(rendition)?.[sequence],
         heldByPeers: async (rendition, sequence) => (await this.#holders.holdersOf(rendition, sequence)).length > 0,
@@ -167,12 +171,7 @@ export class P2PEngine extends EventTarget {
     }
     if (this.#session !== undefined) {
       this.#peerPrefetch = new PeerPrefetch({
-        index: this.index,
-        cache: this.cache,
-        rendition: () => this.#currentRendition,
-        playhead: init.playhead,
-        bufferedTo: () => init.playhead() + init.bufferedAhead(),
-        aheadSecs: init.aheadSecs,
+        ...player,
         minLeadSecs: () => this.config.httpDeadlineSecs,
         holdersOf: (rendition, sequence) => this.#holders.holdersOf(rendition, sequence, false, true),
         idle: (peer) => this.#pool.isOpen(peer) && this.#pool.get(peer)?.link.downloads.length === 0,

@@ -8,8 +8,7 @@
 // and passes it on, so a late joiner's transfers spread over every viewer
 // ahead of it rather than all landing on the first one.
 import type { GivenUp } from './deadline-download';
-import type { SegmentCache } from './segment-cache';
-import type { SegmentIndex } from './segment-index';
+import { type PlayerWindow, windowAhead } from './player-window';
 
 /** How often the window is looked at, ms. */
 const TICK_MS = 250;
@@ -26,17 +25,7 @@ const RETRY_AFTER_MS = 2_000;
  */
 const MIN_BUFFERED_SECS = 8;
 
-export interface PeerPrefetchHooks {
-  index: SegmentIndex;
-  cache: SegmentCache;
-  /** The rendition the player loads now; undefined before its first load. */
-  rendition: () => string | undefined;
-  /** The player's position, seconds. */
-  playhead: () => number;
-  /** Where what the player buffered from its position on ends, seconds. */
-  bufferedTo: () => number;
-  /** Seconds ahead of the playhead worth fetching (the player's buffer, now). */
-  aheadSecs: () => number;
+export interface PeerPrefetchHooks extends PlayerWindow {
   /** A segment due sooner than this (seconds) is left to the player's own load. */
   minLeadSecs: () => number;
   /** Peers holding the segment, best first; a recent answer is reused rather than the tracker asked again. */
@@ -122,8 +111,7 @@ export class PeerPrefetch {
   }
 
   #window(rendition: string): [number, number] {
-    const { index, playhead, bufferedTo, aheadSecs } = this.#hooks;
-    return index.windowAhead(rendition, bufferedTo(), playhead() + aheadSecs());
+    return windowAhead(this.#hooks, rendition);
   }
 
   /** Nearest first: each segment wanted goes to the best of its holders whose link is free. */

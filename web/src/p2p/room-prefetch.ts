@@ -12,8 +12,7 @@
 // just before. Six members fetching six segments at once from a slow origin
 // each get a sixth of it, and the nearest segment, the one everyone needs
 // first, arrives as late as the farthest.
-import type { SegmentCache } from './segment-cache';
-import type { SegmentIndex } from './segment-index';
+import { type PlayerWindow, windowAhead } from './player-window';
 import { verifySegment } from './verify';
 
 /** How often the window is looked at, ms. */
@@ -25,17 +24,7 @@ const RETRY_AFTER_MS = 2_000;
 /** The room's fetches ahead under way at once, at most (one finishing, the next started). */
 const ROOM_FETCHES_AT_ONCE = 2;
 
-export interface RoomPrefetchHooks {
-  index: SegmentIndex;
-  cache: SegmentCache;
-  /** The rendition the player loads now; undefined before its first load. */
-  rendition: () => string | undefined;
-  /** The player's position, seconds. */
-  playhead: () => number;
-  /** Where what the player buffered from its position on ends, seconds. */
-  bufferedTo: () => number;
-  /** Seconds ahead of the playhead worth fetching (the player's buffer, now). */
-  aheadSecs: () => number;
+export interface RoomPrefetchHooks extends PlayerWindow {
   /** Whether the room's plan names this member to fetch `sequence`. */
   mine: (sequence: number) => boolean;
   /** The segment's URL, once the player has loaded its rendition's playlist. */
@@ -121,8 +110,7 @@ export class RoomPrefetch {
   }
 
   #window(rendition: string): [number, number] {
-    const { index, playhead, bufferedTo, aheadSecs } = this.#hooks;
-    return index.windowAhead(rendition, bufferedTo(), playhead() + aheadSecs());
+    return windowAhead(this.#hooks, rendition);
   }
 
   #inWindow(rendition: string, sequence: number): boolean {
