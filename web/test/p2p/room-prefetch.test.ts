@@ -1,25 +1,9 @@
-import { createHash } from 'node:crypto';
-
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { RoomPrefetch } from '../../src/p2p/room-prefetch';
 import { SegmentCache } from '../../src/p2p/segment-cache';
-import { SegmentIndex } from '../../src/p2p/segment-index';
+import { index, segment } from './ten-segments';
 
-/** Ten 2 s segments of 100 bytes; segment n is filled with n. */
-const segment = (n: number): Uint8Array => new Uint8Array(100).fill(n);
-const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-const index = new SegmentIndex({
-  movie_id: 'm',
-  renditions: [
-    {
-      name: '240p',
-      durations_ms: Array.from({ length: 10 }, () => 2000),
-      sizes_bytes: Array.from({ length: 10 }, () => 100),
-      sha256: Array.from({ length: 10 }, (_, n) => sha256(segment(n))),
-    },
-  ],
-} as never);
 
 /** A server whose answers the test releases one by one (an aborted request is rejected, as fetch does). */
 function server() {
