@@ -5,7 +5,6 @@ import { PeerPrefetch } from '../../src/p2p/peer-prefetch';
 import { SegmentCache } from '../../src/p2p/segment-cache';
 import { index, segment } from './ten-segments';
 
-
 interface Request {
   peer: string;
   sequence: number;

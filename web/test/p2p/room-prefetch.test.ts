@@ -4,7 +4,6 @@ import { RoomPrefetch } from '../../src/p2p/room-prefetch';
 import { SegmentCache } from '../../src/p2p/segment-cache';
 import { index, segment } from './ten-segments';
 
-
 /** A server whose answers the test releases one by one (an aborted request is rejected, as fetch does). */
 function server() {
   const requested: string[] = [];
