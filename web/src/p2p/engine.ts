@@ -14,7 +14,7 @@ import { TokenBucket } from './rate-limiter';
 import { RoomPrefetch } from './room-prefetch';
 import { SegmentCache } from './segment-cache';
 import { SegmentIndex } from './segment-index';
-import { splitOwner } from './swarm-split';
+import { StepSplit } from './swarm-split';
 import { chooseSource, DEFAULT_ABANDON, DEFAULT_POLICY, startsInitialChunk } from './source-choice';
 import { TrackerSession } from './tracker-session';
 import { TransferCounters } from './transfer-counters';
@@ -40,8 +40,6 @@ const WARM_UP_PEERS = 2;
 /** Segments behind / ahead of the playhead pinned in the cache. */
 const PIN_BEHIND = 2;
 const PIN_AHEAD = 15;
-/** Segments a peer may hold past our window and still play in step with us. */
-const IN_STEP_SLACK = 3;
 /** The player's own load of a segment is taken to be under way this long after it asked, ms. */
 const LOADING_FRESH_MS = 10_000;
 
@@ -96,12 +94,8 @@ export class P2PEngine extends EventTarget {
   #initialChunkFrom = 0;
   /** The room's fetch plan: who fetches segment n over HTTP for everyone, and their tracker ids. */
   #plan: { slots: string[]; me: string; fetchers: string[] } | undefined;
-  /**
-   * Without a room: the linked peers that hold the segment this viewer plays
-   * now, who fetch the segments ahead with it, split between them.
-   */
-  #inStep: string[] = [];
-  #findingInStep = false;
+  /** Without a room plan: the viewers in step with this one split the segments ahead. */
+  readonly #split: StepSplit;
   /** The room's fetchers linked to already, or tried: "rendition peer". */
   readonly #fetcherLinks = new Set<string>();
   /** The rendition the room's sharing players load (the fetchers among them), when following the room. */
@@ -153,6 +147,15 @@ export class P2PEngine extends EventTarget {
       bufferedTo: () => init.playhead() + init.bufferedAhead(),
       aheadSecs: init.aheadSecs,
     };
+    this.#split = new StepSplit({
+      ...player,
+      me: () => this.#session?.peerId ?? '',
+      active: () => this.#plan === undefined,
+      inStep: (rendition, playing, heldTo, lastWanted, slack) => this.#holders.inStep(rendition, playing, heldTo, lastWanted, slack),
+      linked: (peer) => this.#pool.isOpen(peer),
+      warmUp: (peers, rendition) => this.#warmUp(peers, rendition),
+      onSplitting: (splitting) => this.#prefetch?.setEnabled(splitting),
+    });
     if (this.#session !== undefined && init.config.upload) {
       this.#prefetch = new RoomPrefetch({
         ...player,
@@ -202,7 +205,7 @@ export class P2PEngine extends EventTarget {
    */
   setFetchPlan(slots: string[], me: string, fetchers: string[] = []): void {
     this.#plan = slots.length === 0 ? undefined : { slots, me, fetchers };
-    this.#prefetch?.setEnabled(slots.includes(me) || (this.#plan === undefined && this.#inStep.length > 0));
+    this.#prefetch?.setEnabled(slots.includes(me) || (this.#plan === undefined && this.#split.splitting));
     if (this.#currentRendition !== undefined) this.#linkToFetchers(this.#currentRendition);
   }
 
@@ -230,41 +233,7 @@ export class P2PEngine extends EventTarget {
   #plannedFetcher(sequence: number, early = true): 'me' | 'other' | undefined {
     const plan = this.#plan;
     if (plan !== undefined) return plan.slots[sequence % plan.slots.length] === plan.me ? 'me' : 'other';
-    const me = this.#session?.peerId ?? '';
-    if (!early || this.#inStep.length === 0 || me === '') return undefined;
-    return splitOwner(sequence, [me, ...this.#inStep]) === me ? 'me' : 'other';
-  }
-
-  /** Who plays the same seconds as this viewer, linked to it: they split the segments ahead (no room). */
-  async #findInStep(): Promise<void> {
-    const rendition = this.#currentRendition;
-    if (this.#plan !== undefined || rendition === undefined || this.#findingInStep || (this.#session?.peerId ?? '') === '') return;
-    this.#findingInStep = true;
-    try {
-      await this.#updateInStep(rendition);
-    } finally {
-      this.#findingInStep = false;
-    }
-  }
-
-  async #updateInStep(rendition: string): Promise<void> {
-    const playhead = this.#init.playhead();
-    const playing = this.index.sequenceAt(rendition, playhead);
-    const [heldTo] = this.index.windowAhead(rendition, playhead + this.#init.bufferedAhead(), 0);
-    const lastWanted = this.index.sequenceAt(rendition, playhead + this.#init.aheadSecs());
-    const near = await this.#holders.inStep(rendition, playing, heldTo - 1, lastWanted, IN_STEP_SLACK);
-    // Viewers who started together hold nothing the others lack: without
-    // this, nobody was ever linked to split with.
-    this.#warmUp(near, rendition);
-    const inStep = near.filter((peer) => this.#pool.isOpen(peer)).sort();
-    if (this.#plan !== undefined || inStep.join() === this.#inStep.join()) return;
-    this.#setInStep(inStep);
-  }
-
-  #setInStep(inStep: string[]): void {
-    const splitting = inStep.length > 0;
-    if (splitting !== this.#inStep.length > 0) this.#prefetch?.setEnabled(splitting);
-    this.#inStep = inStep;
+    return early ? this.#split.owner(sequence) : undefined;
   }
 
   /**
@@ -274,8 +243,7 @@ export class P2PEngine extends EventTarget {
   seeked(position: number, from?: number): void {
     if (!startsInitialChunk(from, position, this.config.initialChunkSecs)) return;
     this.#initialChunkFrom = position;
-    // Who was in step before the jump is not, after it: found again from there.
-    if (this.#plan === undefined) this.#setInStep([]);
+    if (this.#plan === undefined) this.#split.reset();
   }
 
   /** A segment of `rendition` from the cache or from peers, or why to use HTTP instead. */
@@ -601,7 +569,7 @@ export class P2PEngine extends EventTarget {
       const playing = this.index.sequenceAt(this.#currentRendition, this.#init.playhead());
       this.cache.pinWindow(Math.max(0, playing - PIN_BEHIND), playing + PIN_AHEAD);
     }
-    void this.#findInStep().catch(() => {});
+    void this.#split.refresh().catch(() => {});
     this.dispatchEvent(new CustomEvent('stats', { detail: this.stats() }));
   }
 
