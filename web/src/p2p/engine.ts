@@ -121,7 +121,10 @@ export class P2PEngine extends EventTarget {
     this.cache = new SegmentCache({
       capacityBytes: init.config.cacheMiB * 1024 * 1024,
       onAdded: (rendition, sequence) => this.#session?.holdingChanged(rendition, sequence, true),
-      onDropped: (rendition, sequence) => this.#session?.holdingChanged(rendition, sequence, false),
+      onDropped: (rendition, sequence) => {
+        this.#fetchedAhead.delete(segmentKey(rendition, sequence));
+        this.#session?.holdingChanged(rendition, sequence, false);
+      },
     });
     this.#pool = new PeerPool({
       config: init.config,
@@ -154,7 +157,10 @@ export class P2PEngine extends EventTarget {
       inStep: (rendition, playing, heldTo, lastWanted, slack) => this.#holders.inStep(rendition, playing, heldTo, lastWanted, slack),
       linked: (peer) => this.#pool.isOpen(peer),
       warmUp: (peers, rendition) => this.#warmUp(peers, rendition),
-      onSplitting: (splitting) => this.#prefetch?.setEnabled(splitting),
+      // A room's plan decides alone whether this member fetches ahead.
+      onSplitting: (splitting) => {
+        if (this.#plan === undefined) this.#prefetch?.setEnabled(splitting);
+      },
     });
     if (this.#session !== undefined && init.config.upload) {
       this.#prefetch = new RoomPrefetch({
@@ -243,7 +249,7 @@ export class P2PEngine extends EventTarget {
   seeked(position: number, from?: number): void {
     if (!startsInitialChunk(from, position, this.config.initialChunkSecs)) return;
     this.#initialChunkFrom = position;
-    if (this.#plan === undefined) this.#split.reset();
+    this.#split.reset();
   }
 
   /** A segment of `rendition` from the cache or from peers, or why to use HTTP instead. */
@@ -561,10 +567,6 @@ export class P2PEngine extends EventTarget {
     this.#pool.dropIdle();
     const now = performance.now();
     for (const [id, at] of this.#loading) if (now - at >= LOADING_FRESH_MS) this.#loading.delete(id);
-    for (const id of this.#fetchedAhead.keys()) {
-      const [rendition = '', sequence = ''] = id.split('/');
-      if (!this.cache.has(rendition, Number(sequence))) this.#fetchedAhead.delete(id);
-    }
     if (this.#currentRendition !== undefined) {
       const playing = this.index.sequenceAt(this.#currentRendition, this.#init.playhead());
       this.cache.pinWindow(Math.max(0, playing - PIN_BEHIND), playing + PIN_AHEAD);

@@ -50,8 +50,13 @@ export class SegmentIndex {
    * the old one play out, and fetching them again in the new one was waste.
    */
   windowAhead(rendition: string, bufferedTo: number, untilSecs: number): [number, number] {
+    return [this.firstUnbuffered(rendition, bufferedTo), this.sequenceAt(rendition, untilSecs)];
+  }
+
+  /** The first segment past a buffer that ends at `bufferedTo`, seconds. */
+  firstUnbuffered(rendition: string, bufferedTo: number): number {
     // A hair past the buffer's end: it ends a few ms short of a segment's.
-    return [this.sequenceAt(rendition, bufferedTo + BUFFER_END_SLACK_SECS), this.sequenceAt(rendition, untilSecs)];
+    return this.sequenceAt(rendition, bufferedTo + BUFFER_END_SLACK_SECS);
   }
 
   /** The rendition a segment URL belongs to: `/media/<movie>/<rendition>/<file>`. */

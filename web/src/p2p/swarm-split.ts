@@ -84,9 +84,9 @@ export class StepSplit {
       const { index, playhead, bufferedTo, aheadSecs } = this.#hooks;
       const now = playhead();
       const playing = index.sequenceAt(rendition, now);
-      const [heldTo] = index.windowAhead(rendition, bufferedTo(), 0);
+      const lastHeld = index.firstUnbuffered(rendition, bufferedTo()) - 1;
       const lastWanted = index.sequenceAt(rendition, now + aheadSecs());
-      const near = await this.#hooks.inStep(rendition, playing, heldTo - 1, lastWanted, IN_STEP_SLACK);
+      const near = await this.#hooks.inStep(rendition, playing, lastHeld, lastWanted, IN_STEP_SLACK);
       // Viewers who started together hold nothing the others lack: without
       // this, nobody was ever linked to split with.
       this.#hooks.warmUp(near, rendition);
