@@ -1,7 +1,7 @@
 //! A native peer's tracker session: hello, join the movie's swarms with what
 //! it holds, answer every peer that connects, and get what it wants: from
-//! peers (it asks who holds them, offers to the holder with the most, and
-//! fetches up to 16 per connection), or over HTTP from the segment server
+//! peers (it asks who holds them and asks the holder with the most, over the
+//! connection they share or a new one, up to 16 at a time), or over HTTP from the segment server
 //! when they are due too soon. Every segment is kept only when its hash is
 //! the catalog's, and the tracker is told. What it wants, and when it is
 //! done, is the caller's (`Wants`): a seeder wants everything it lacks and
@@ -33,8 +33,6 @@ const STATS_EVERY: Duration = Duration::from_secs(5);
 const WANTS_EVERY: Duration = Duration::from_millis(250);
 /// How often it asks who holds what it wants from peers.
 const WHO_HAS_EVERY: Duration = Duration::from_secs(1);
-/// Segments asked of one peer per connection.
-const FETCH_BATCH: usize = 16;
 
 /// What a native peer wants, as time goes by.
 pub trait Wants {
@@ -205,11 +203,15 @@ async fn run(
                         .into_iter()
                         .filter(|s| s.rendition == swarm.rendition && !fetching.contains(s) && !downloading.contains(s))
                         .collect();
-                    if let Some((holder, segments)) = pick_holder(&holders, &me, &wanted, &peers, &banned)
-                        && peers.len() < setup.max_peers
-                    {
-                        fetching.extend(segments.iter().cloned());
-                        peers.insert(holder.clone(), peer::spawn(context.clone(), swarm, holder, Role::Fetch(segments)));
+                    if let Some((holder, segments)) = pick_holder(&holders, &me, &wanted, &peers, &banned) {
+                        if let Some(handle) = peers.get(&holder) {
+                            // Linked already (whoever opened it): asked over that connection.
+                            fetching.extend(segments.iter().cloned());
+                            let _ = handle.fetch.send(segments);
+                        } else if peers.len() < setup.max_peers {
+                            fetching.extend(segments.iter().cloned());
+                            peers.insert(holder.clone(), peer::spawn(context.clone(), swarm, holder, Role::Fetch(segments)));
+                        }
                     }
                 }
                 Some(ServerMessage::Error { code, message }) => tracing::debug!(%code, %message, "the tracker refused a message"),
@@ -323,8 +325,9 @@ async fn http_get(client: &awc::Client, url: &str) -> Result<Vec<u8>, String> {
     Ok(body.to_vec())
 }
 
-/// The holder to fetch from (not us, not banned, not connected already),
-/// the one with the most of what is wanted, with those segments.
+/// The holder to fetch from (not us, not banned), the one with the most of
+/// what is wanted, a peer linked already first among equals, with those
+/// segments.
 fn pick_holder(
     holders: &[Holder],
     me: &str,
@@ -334,13 +337,71 @@ fn pick_holder(
 ) -> Option<(PeerId, Vec<SegmentId>)> {
     holders
         .iter()
-        .filter(|h| h.peer != me && !banned.contains(&h.peer) && !connected.contains_key(&h.peer))
+        .filter(|h| h.peer != me && !banned.contains(&h.peer))
         .map(|h| {
             let held: HashSet<u32> = h.holds.iter().collect();
             let segments: Vec<SegmentId> =
-                wanted.iter().filter(|s| held.contains(&s.sequence)).take(FETCH_BATCH).cloned().collect();
+                wanted.iter().filter(|s| held.contains(&s.sequence)).take(peer::MAX_ASKED).cloned().collect();
             (h.peer.clone(), segments)
         })
         .filter(|(_, segments)| !segments.is_empty())
-        .max_by_key(|(_, segments)| segments.len())
+        .max_by_key(|(peer, segments)| (segments.len(), connected.contains_key(peer)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder(peer: &str, holds: &[u32]) -> Holder {
+        Holder { peer: peer.into(), holds: SegmentRanges::from_sequences(holds.iter().copied()) }
+    }
+
+    fn wanted(sequences: &[u32]) -> Vec<SegmentId> {
+        sequences.iter().map(|&sequence| SegmentId { rendition: "360p".into(), sequence }).collect()
+    }
+
+    fn linked(peers: &[&str]) -> HashMap<PeerId, PeerHandle> {
+        peers
+            .iter()
+            .map(|&peer| {
+                let (signals, _) = mpsc::unbounded_channel();
+                let (fetch, _) = mpsc::unbounded_channel();
+                (peer.into(), PeerHandle { signals, fetch })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_peer_linked_already_is_asked_again_rather_than_left_out() {
+        // Before, a linked peer was never picked: a browser that had opened a
+        // connection to the seeder kept it busy, and the seeder waited for it to close.
+        let holders = [holder("browser", &[0, 1, 2])];
+        let picked = pick_holder(&holders, "me", &wanted(&[0, 1, 2]), &linked(&["browser"]), &HashSet::new());
+        assert_eq!(picked, Some(("browser".into(), wanted(&[0, 1, 2]))));
+    }
+
+    #[test]
+    fn the_holder_with_the_most_wins_and_a_linked_one_among_equals() {
+        let holders = [holder("a", &[0, 1]), holder("b", &[0, 1, 2]), holder("c", &[0, 1, 2])];
+        for link in ["b", "c"] {
+            let picked = pick_holder(&holders, "me", &wanted(&[0, 1, 2]), &linked(&["a", link]), &HashSet::new());
+            assert_eq!(picked.map(|(peer, _)| peer), Some(link.into()));
+        }
+        let picked = pick_holder(&holders[..2], "me", &wanted(&[0, 1, 2]), &linked(&["a"]), &HashSet::new());
+        assert_eq!(picked.map(|(peer, _)| peer), Some("b".into()), "more segments beat a link");
+    }
+
+    #[test]
+    fn never_itself_a_banned_peer_or_one_without_what_is_wanted() {
+        let holders = [holder("me", &[0]), holder("bad", &[0]), holder("other", &[7])];
+        let banned = HashSet::from(["bad".to_string()]);
+        assert_eq!(pick_holder(&holders, "me", &wanted(&[0]), &linked(&[]), &banned), None);
+    }
+
+    #[test]
+    fn at_most_a_batch_is_asked_of_one_peer() {
+        let all: Vec<u32> = (0..40).collect();
+        let picked = pick_holder(&[holder("a", &all)], "me", &wanted(&all), &linked(&[]), &HashSet::new());
+        assert_eq!(picked.map(|(_, segments)| segments.len()), Some(peer::MAX_ASKED));
+    }
 }

@@ -78,22 +78,36 @@ pub struct PeerContext {
     pub fetched: mpsc::UnboundedSender<Fetched>,
 }
 
-/// What the seeder keeps of a connection: where to send its signals.
+/// Segments asked of one peer at once at most; more are handed back as not
+/// held (another peer, or the next round, gets them). A browser queues 16
+/// requests per link and answers the rest `absent`.
+pub const MAX_ASKED: usize = 16;
+
+/// What the seeder keeps of a connection: where to send its signals, and
+/// more segments to ask of that peer (whoever opened the connection).
 pub struct PeerHandle {
     pub signals: mpsc::UnboundedSender<Signal>,
+    pub fetch: mpsc::UnboundedSender<Vec<SegmentId>>,
 }
 
 /// Starts a connection with `remote` in `swarm`; `ended` receives its id when it is over.
 pub fn spawn(context: PeerContext, swarm: SwarmKey, remote: PeerId, role: Role) -> PeerHandle {
     let (signals, inbox) = mpsc::unbounded_channel();
+    let (fetch, more) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let ended = context.ended.clone();
-        let ending = run(context, swarm.clone(), remote.clone(), role, inbox)
+        let ending = run(context, swarm.clone(), remote.clone(), role, Inboxes { signals: inbox, more })
             .await
             .unwrap_or_else(|e| Ending::Failed(e.to_string()));
         let _ = ended.send((remote, swarm, ending));
     });
-    PeerHandle { signals }
+    PeerHandle { signals, fetch }
+}
+
+/// What the seeder sends a connection: signals, and more segments to ask for.
+struct Inboxes {
+    signals: mpsc::UnboundedReceiver<Signal>,
+    more: mpsc::UnboundedReceiver<Vec<SegmentId>>,
 }
 
 enum Event {
@@ -107,14 +121,14 @@ async fn run(
     swarm: SwarmKey,
     remote: PeerId,
     role: Role,
-    mut inbox: mpsc::UnboundedReceiver<Signal>,
+    mut inboxes: Inboxes,
 ) -> Result<Ending, webrtc::Error> {
     let pc = Arc::new(context.api.new_peer_connection(RTCConfiguration::default()).await?);
     let mut wanted = match &role {
         Role::Answer => Vec::new(),
         Role::Fetch(segments) => segments.clone(),
     };
-    let result = connect(&pc, &context, swarm, remote, role, &mut inbox, &mut wanted).await;
+    let result = connect(&pc, &context, swarm, remote, role, &mut inboxes, &mut wanted).await;
     let _ = pc.close().await;
     // Whatever was asked for and did not come is for someone else to fetch.
     for segment in wanted {
@@ -129,7 +143,7 @@ async fn connect(
     swarm: SwarmKey,
     remote: PeerId,
     role: Role,
-    inbox: &mut mpsc::UnboundedReceiver<Signal>,
+    inboxes: &mut Inboxes,
     wanted: &mut Vec<SegmentId>,
 ) -> Result<Ending, webrtc::Error> {
     let uploads = context.uploads.clone();
@@ -182,7 +196,22 @@ async fn connect(
     let mut idle_check = tokio::time::interval(IDLE_CLOSE / 4);
     let ending = loop {
         tokio::select! {
-            signal = inbox.recv() => match signal {
+            Some(more) = inboxes.more.recv() => {
+                // Asked of this peer on top of what is in flight, up to the cap; the rest goes back.
+                let room = MAX_ASKED.saturating_sub(wanted.len());
+                let (ask, refused) = split_at_most(more, room);
+                for segment in refused {
+                    let _ = context.fetched.send(Fetched::NotHeld { segment });
+                }
+                if uploader.is_some() {
+                    for request in requests_for(&queue, &uploads, &ask) {
+                        upload::send(&channel, request).await?;
+                    }
+                }
+                // Not open yet: asked for when it opens, with the rest.
+                wanted.extend(ask);
+            }
+            signal = inboxes.signals.recv() => match signal {
                 None => break Ending::Closed,
                 // Offers crossing (both sides wanting something at once) end this attempt; the other stands.
                 Some(Signal::Offer { .. }) if offering => break Ending::Failed("offers crossed".into()),
@@ -224,14 +253,7 @@ async fn connect(
                     upload::send(&channel, WireMessage::Handshake { version: WIRE_VERSION }).await?;
                     uploader = Some(tokio::spawn(upload::run(queue.clone(), channel.clone(), uploads.clone())));
                     // Requests may follow the handshake at once: messages on the channel stay in order.
-                    let requests: Vec<WireMessage> = match queue.state.lock() {
-                        Ok(mut state) => wanted
-                            .iter()
-                            .filter_map(|segment| Some(state.session.request(segment.clone(), uploads.held.catalog_size(segment)?)))
-                            .collect(),
-                        Err(_) => Vec::new(),
-                    };
-                    for request in requests {
+                    for request in requests_for(&queue, &uploads, wanted) {
                         upload::send(&channel, request).await?;
                     }
                 }
@@ -291,4 +313,22 @@ async fn connect(
         uploader.abort();
     }
     Ok(ending)
+}
+
+/// The wire requests for `segments` (those the catalog knows), registered
+/// with the session so that their answers are expected.
+fn requests_for(queue: &UploadQueue, uploads: &Uploads, segments: &[SegmentId]) -> Vec<WireMessage> {
+    match queue.state.lock() {
+        Ok(mut state) => segments
+            .iter()
+            .filter_map(|segment| Some(state.session.request(segment.clone(), uploads.held.catalog_size(segment)?)))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The first `at_most` of `segments`, and the rest.
+fn split_at_most(mut segments: Vec<SegmentId>, at_most: usize) -> (Vec<SegmentId>, Vec<SegmentId>) {
+    let rest = segments.split_off(at_most.min(segments.len()));
+    (segments, rest)
 }
