@@ -11,7 +11,8 @@
 // segment once the room holds everything of the window before it but the one
 // just before. Six members fetching six segments at once from a slow origin
 // each get a sixth of it, and the nearest segment, the one everyone needs
-// first, arrives as late as the farthest.
+// first, arrives as late as the farthest. Nothing is fetched ahead before
+// the player's first load is done.
 import { type PlayerWindow, windowAhead } from './player-window';
 import { verifySegment } from './verify';
 
@@ -52,6 +53,8 @@ export class RoomPrefetch {
   readonly #inFlight = new Map<string, InFlight>();
   readonly #failedAt = new Map<string, number>();
   #enabled = false;
+  /** Whether the player has held the second it plays yet (its first load is done). */
+  #playerHeldData = false;
 
   constructor(hooks: RoomPrefetchHooks) {
     this.#hooks = hooks;
@@ -93,6 +96,16 @@ export class RoomPrefetch {
     if (!this.#enabled) return;
     const rendition = this.#hooks.rendition();
     if (rendition === undefined) return;
+    if (!this.#playerHeldData) {
+      // At the start every member loads its first segment over HTTP (no link
+      // is up yet) and the room starts once the last one can play: a fetch
+      // ahead then only shares the origin with those loads (the room's first
+      // frame came 0.8 s later than without P2P). After a seek it is the
+      // other way round: members wait for the fetchers' copies, so the
+      // fetches ahead go on.
+      if (this.#hooks.bufferedTo() <= this.#hooks.playhead()) return;
+      this.#playerHeldData = true;
+    }
     // A seek or a rendition switch left fetches ahead behind: drop them (what
     // the player asked for is the player's to give up).
     for (const f of [...this.#inFlight.values()]) {

@@ -29,7 +29,8 @@ function prefetch(options: { mine: (n: number) => boolean; held?: number[]; play
     cache,
     rendition: () => '240p',
     playhead: () => options.playhead ?? 0,
-    bufferedTo: () => options.bufferedTo ?? options.playhead ?? 0,
+    // The player holds the second it plays, unless told otherwise.
+    bufferedTo: () => options.bufferedTo ?? (options.playhead ?? 0) + 0.1,
     aheadSecs: () => 8,
     mine: options.mine,
     urlOf: (_rendition, n) => `/seg/${n}`,
@@ -60,6 +61,32 @@ describe('RoomPrefetch', () => {
     room.tick();
     expect(http.requested).toEqual(['/seg/1', '/seg/4']);
     expect(cache.holdings('240p')).toEqual([1, 4]);
+    room.destroy();
+  });
+
+  it("fetches nothing ahead before the player's first load is done, and goes on after a seek", async () => {
+    const http = server();
+    const player = { playhead: 0, bufferedTo: 0 };
+    const { room } = prefetch({
+      mine: (n) => n === 1 || n === 8,
+      get playhead() {
+        return player.playhead;
+      },
+      get bufferedTo() {
+        return player.bufferedTo;
+      },
+    });
+    room.setEnabled(true);
+    room.tick();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(http.requested, "every member's first load has the origin to itself").toEqual([]);
+    player.bufferedTo = 1.5;
+    room.tick();
+    await eventually(() => expect(http.requested).toEqual(['/seg/1']));
+    // A seek to 14 s: nothing buffered there, and the fetches ahead go on (the room waits for them).
+    Object.assign(player, { playhead: 14, bufferedTo: 14 });
+    room.tick();
+    await eventually(() => expect(http.requested).toEqual(['/seg/1', '/seg/8']));
     room.destroy();
   });
 
@@ -142,7 +169,7 @@ describe('RoomPrefetch', () => {
       cache,
       rendition: () => '240p',
       playhead: () => state.playhead,
-      bufferedTo: () => state.playhead,
+      bufferedTo: () => state.playhead + 0.1,
       aheadSecs: () => 2,
       mine: () => true,
       urlOf: (_rendition, n) => `/seg/${n}`,
