@@ -145,10 +145,23 @@ interface ViewerResult {
   firstFetches: string[];
   /** Segment fetches over HTTP per phase of the run (see `phases`): count and MB. */
   httpByPhase: string[];
+  /** Every segment the player got, when (ms since the epoch) and from where. */
+  deliveries: Delivery[];
+}
+
+interface Delivery {
+  at: number;
+  sequence: number;
+  source: string;
+  peer?: string;
+  reason?: string;
 }
 
 interface PassResult {
   viewers: ViewerResult[];
+  /** When the seek ahead was sent (ms since the epoch), and the play. */
+  seekAheadAt: number | undefined;
+  playAt: number;
   originBytes: number;
   /** What the room measured its origin at in the end, bytes/s (undefined: nothing measured). */
   roomOriginBytesPerSec: number | undefined;
@@ -231,6 +244,15 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
   let aheadEvery5s = -1;
   let lastLoading: number | undefined;
   const phases = runPhases(schedule.filter((c) => c.name.startsWith('seek')));
+  // What each player gets and from where, to see what a seek ahead waits on.
+  for (const page of pages) {
+    await page.evaluate(() => {
+      const w = window as unknown as { __deliveries?: unknown[] };
+      w.__deliveries = [];
+      window.cinemeshRoom?.player?.engine.addEventListener('segment', (e) => w.__deliveries?.push({ at: Date.now(), ...(e as CustomEvent<object>).detail }));
+    });
+  }
+  let seekAheadAt: number | undefined;
   const playAt = Date.now();
   await host.getByTestId('play').click();
   let next = 0;
@@ -240,6 +262,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
       if (!current.synced) commands.push({ name: current.name, ms: Number.NaN });
       await due.run(await position());
       current = { name: due.name, at: Date.now(), settleMs: due.settleMs, synced: false };
+      if (due.name === 'seek +40 s') seekAheadAt = current.at;
       next += 1;
     }
     const samples = await Promise.all(pages.map(sample));
@@ -273,6 +296,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
         const w = window as unknown as {
           __firstFrameAt?: number;
           __counters: { stalls: number; stallMs: number; stallsAt: { at: number; seeking: boolean }[] };
+          __deliveries?: Delivery[];
         };
         const stats = window.cinemeshRoom?.player?.engine.stats();
         return {
@@ -280,6 +304,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
           stalls: w.__counters.stalls,
           stallMs: w.__counters.stallMs,
           stallsAt: w.__counters.stallsAt,
+          deliveries: w.__deliveries ?? [],
           httpBytes: stats?.httpBytes ?? 0,
           peerBytes: stats?.peerBytes ?? 0,
           uploadedBytes: stats?.uploadedBytes ?? 0,
@@ -306,6 +331,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
         stallMs: figures.stallMs,
         aheads: aheads[i] ?? [],
         stallsAt: figures.stallsAt.map((s) => `${((s.at - playAt) / 1000).toFixed(1)}${s.seeking ? ' (seeking)' : ''}`),
+        deliveries: figures.deliveries,
         heights: heights[i] ?? new Map(),
         httpBytes: figures.httpBytes,
         peerBytes: figures.peerBytes,
@@ -329,7 +355,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
   const originBytes = (await servedSegmentBytes(server.url, movieId)) - originBefore;
   const roomOriginBytesPerSec = await host.evaluate(() => window.cinemeshRoom?.room.originBytesPerSec);
   for (const page of pages) await page.context().close();
-  return { viewers, originBytes, roomOriginBytesPerSec, commands, roomRenditions, phases };
+  return { viewers, originBytes, roomOriginBytesPerSec, commands, roomRenditions, phases, seekAheadAt, playAt };
 }
 
 const share = (heights: Map<number, number>, height: number): number => {
@@ -384,11 +410,30 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
   for (const v of result.viewers.filter((v) => v.stallsAt.length > 0)) {
     console.log(`${v.home} stalls began (s after play): ${v.stallsAt.join(', ')}`);
   }
+  printSeekAhead(result);
   if (result.roomRenditions.length > 0) console.log(`host loads (rendition@s after play): ${result.roomRenditions.join(', ')}`);
   for (const v of result.viewers.filter((v) => v.peerRates.length > 0)) {
     console.log(`${v.home} last transfer from each peer: ${v.peerRates.map((r) => `${((r * 8) / 1e6).toFixed(1)} Mbit/s`).join(', ')}`);
   }
   console.log(`everyone within ${IN_SYNC_MS} ms: ${result.commands.map((c) => `${c.name} ${Number.isNaN(c.ms) ? 'never' : `${c.ms} ms`}`).join(', ')}`);
+}
+
+/**
+ * The first segments each player got after the seek ahead: sequence, where
+ * from (a home, the cache when fetched ahead, or HTTP with its reason) and
+ * when, s after the seek.
+ */
+function printSeekAhead(result: PassResult): void {
+  const seekAt = result.seekAheadAt;
+  if (seekAt === undefined) return;
+  const homeOf = new Map(result.viewers.map((v) => [v.peerId, v.home]));
+  console.log(`segments after the seek ahead (${((seekAt - result.playAt) / 1000).toFixed(1)} s after play; s after the seek):`);
+  for (const v of result.viewers) {
+    const after = v.deliveries.filter((d) => d.at >= seekAt).slice(0, 8);
+    const from = (d: Delivery): string =>
+      d.source === 'peer' ? `<${homeOf.get(d.peer ?? '') ?? '?'}` : d.source === 'http' ? ` http:${d.reason ?? ''}` : ` ${d.source}`;
+    console.log(`${v.home} ${after.map((d) => `${d.sequence}${from(d)}@${((d.at - seekAt) / 1000).toFixed(1)}`).join(', ')}`);
+  }
 }
 
 const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);

@@ -521,18 +521,16 @@ export class P2PEngine extends EventTarget {
   ): Promise<string[]> {
     if (planned === 'other') {
       // A link carries any rendition's segments, whichever swarm it was set up in.
-      const fetcherHere =
-        rendition === this.#roomRendition && (this.#plan?.fetchers ?? []).some((peer) => this.#pool.isOpen(peer));
-      return early
-        ? this.#holders.awaitHolders(
-            rendition,
-            sequence,
-            signal,
-            PLANNED_WAIT_MS,
-            () => until() - 0.2 >= this.config.httpDeadlineSecs,
-            fetcherHere,
-          )
-        : this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_URGENT_WAIT_MS, () => true, fetcherHere);
+      const fetcherLinked = (this.#plan?.fetchers ?? []).some((peer) => this.#pool.isOpen(peer));
+      const fetcherHere = fetcherLinked && rendition === this.#roomRendition;
+      if (early) {
+        const worthWaiting = (): boolean => until() - 0.2 >= this.config.httpDeadlineSecs;
+        return this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_WAIT_MS, worthWaiting, fetcherHere);
+      }
+      // Needed now, only an open link is used: with no fetcher linked yet (the
+      // room's start) waiting only held up the first load over HTTP.
+      if (!fetcherLinked) return Promise.resolve([]);
+      return this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_URGENT_WAIT_MS, () => true, fetcherHere);
     }
     return early ? this.#holders.holdersOf(rendition, sequence) : Promise.resolve([]);
   }
