@@ -15,7 +15,7 @@ import { RoomPrefetch } from './room-prefetch';
 import { SegmentCache } from './segment-cache';
 import { SegmentIndex } from './segment-index';
 import { StepSplit } from './swarm-split';
-import { chooseSource, DEFAULT_ABANDON, DEFAULT_POLICY, startsInitialChunk } from './source-choice';
+import { chooseSource, DEFAULT_ABANDON, DEFAULT_POLICY, roomFetcherWait, startsInitialChunk } from './source-choice';
 import { TrackerSession } from './tracker-session';
 import { TransferCounters } from './transfer-counters';
 import type { HttpReason, P2PConfig, P2PStats, SegmentLoaded } from './types';
@@ -523,16 +523,12 @@ export class P2PEngine extends EventTarget {
       // A link carries any rendition's segments, whichever swarm it was set up in.
       const fetcherLinked = (this.#plan?.fetchers ?? []).some((peer) => this.#pool.isOpen(peer));
       const fetcherHere = fetcherLinked && rendition === this.#roomRendition;
-      if (early) {
+      const wait = roomFetcherWait({ early, fetcherLinked, playerHoldsData: this.#init.bufferedAhead() > 0 });
+      if (wait === 'while_in_time') {
         const worthWaiting = (): boolean => until() - 0.2 >= this.config.httpDeadlineSecs;
         return this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_WAIT_MS, worthWaiting, fetcherHere);
       }
-      // Needed now, only an open link is used. The player's first load at the
-      // room's start, with no fetcher linked yet, goes straight to HTTP: the
-      // room starts when its last member has it. Later loads wait, since the
-      // links come up meanwhile (without the wait, members fetched the first
-      // seconds themselves: 1.76 instead of 1.60 viewers' worth).
-      if (!fetcherLinked && this.#init.bufferedAhead() <= 0) return Promise.resolve([]);
+      if (wait === 'no') return Promise.resolve([]);
       return this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_URGENT_WAIT_MS, () => true, fetcherHere);
     }
     return early ? this.#holders.holdersOf(rendition, sequence) : Promise.resolve([]);

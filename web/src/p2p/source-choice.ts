@@ -51,6 +51,19 @@ export function startsInitialChunk(from: number | undefined, to: number, chunkSe
   return from === undefined || Math.abs(to - from) > chunkSecs;
 }
 
+/**
+ * How long a load waits for the member the room's plan names to fetch its
+ * segment: while there is time for a segment not needed yet; briefly for
+ * one needed now (only a link already open is then used, and the links come
+ * up within a second or two); not at all for the player's first load when
+ * no fetcher is linked yet (the room's start: the room starts when its last
+ * member has that segment, and the wait only held up its fetch over HTTP).
+ */
+export function roomFetcherWait(input: { early: boolean; fetcherLinked: boolean; playerHoldsData: boolean }): 'while_in_time' | 'briefly' | 'no' {
+  if (input.early) return 'while_in_time';
+  return input.fetcherLinked || input.playerHoldsData ? 'briefly' : 'no';
+}
+
 export type SourceDecision =
   | { source: 'peer' }
   | { source: 'http'; reason: 'p2p_off' | 'initial_chunk' | 'due_soon' | 'no_holder' | 'assigned' | 'peer_too_slow' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { type SourceInput, chooseSource, shouldAbandon, startsInitialChunk } from '../../src/p2p/source-choice';
+import { type SourceInput, chooseSource, roomFetcherWait, shouldAbandon, startsInitialChunk } from '../../src/p2p/source-choice';
 
 const later: SourceInput = {
   p2pEnabled: true,
@@ -71,5 +71,21 @@ describe('startsInitialChunk', () => {
     expect(startsInitialChunk(12.0, 12.8, 6)).toBe(false);
     expect(startsInitialChunk(30.0, 28.5, 6)).toBe(false);
     expect(startsInitialChunk(30.0, 36.0, 6)).toBe(false);
+  });
+});
+
+describe('roomFetcherWait', () => {
+  it("goes straight to HTTP for the player's first load while no fetcher is linked (the room's start)", () => {
+    expect(roomFetcherWait({ early: false, fetcherLinked: false, playerHoldsData: false })).toBe('no');
+  });
+
+  it('waits briefly for a segment needed now once a fetcher is linked or the player holds data', () => {
+    // After a seek the links to the fetchers are open; at the start the second segment waits while they come up.
+    expect(roomFetcherWait({ early: false, fetcherLinked: true, playerHoldsData: false })).toBe('briefly');
+    expect(roomFetcherWait({ early: false, fetcherLinked: false, playerHoldsData: true })).toBe('briefly');
+  });
+
+  it('waits while there is time for a segment not needed yet', () => {
+    expect(roomFetcherWait({ early: true, fetcherLinked: false, playerHoldsData: false })).toBe('while_in_time');
   });
 });
