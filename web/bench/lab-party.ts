@@ -151,6 +151,7 @@ interface ViewerResult {
 
 interface Delivery {
   at: number;
+  rendition: string;
   sequence: number;
   source: string;
   peer?: string;
@@ -159,8 +160,9 @@ interface Delivery {
 
 interface PassResult {
   viewers: ViewerResult[];
-  /** When the seek ahead was sent (ms since the epoch), and the play. */
+  /** When the seek ahead was sent (ms since the epoch), the host first loaded another rendition, and the play. */
   seekAheadAt: number | undefined;
+  firstSwitchAt: number | undefined;
   playAt: number;
   originBytes: number;
   /** What the room measured its origin at in the end, bytes/s (undefined: nothing measured). */
@@ -253,6 +255,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
     });
   }
   let seekAheadAt: number | undefined;
+  let firstSwitchAt: number | undefined;
   const playAt = Date.now();
   await host.getByTestId('play').click();
   let next = 0;
@@ -273,6 +276,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
     }
     const hostLoading = samples[0]?.loading;
     if (hostLoading !== lastLoading) {
+      if (lastLoading !== undefined && firstSwitchAt === undefined) firstSwitchAt = Date.now();
       roomRenditions.push(`${hostLoading ?? 'auto'}p@${((Date.now() - playAt) / 1000).toFixed(1)}`);
       lastLoading = hostLoading;
     }
@@ -355,7 +359,7 @@ async function pass(base: string, p2p: boolean): Promise<PassResult> {
   const originBytes = (await servedSegmentBytes(server.url, movieId)) - originBefore;
   const roomOriginBytesPerSec = await host.evaluate(() => window.cinemeshRoom?.room.originBytesPerSec);
   for (const page of pages) await page.context().close();
-  return { viewers, originBytes, roomOriginBytesPerSec, commands, roomRenditions, phases, seekAheadAt, playAt };
+  return { viewers, originBytes, roomOriginBytesPerSec, commands, roomRenditions, phases, seekAheadAt, firstSwitchAt, playAt };
 }
 
 const share = (heights: Map<number, number>, height: number): number => {
@@ -410,7 +414,8 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
   for (const v of result.viewers.filter((v) => v.stallsAt.length > 0)) {
     console.log(`${v.home} stalls began (s after play): ${v.stallsAt.join(', ')}`);
   }
-  printSeekAhead(result);
+  printDeliveriesAfter(result, 'the seek ahead', result.seekAheadAt);
+  printDeliveriesAfter(result, "the room's first switch", result.firstSwitchAt);
   if (result.roomRenditions.length > 0) console.log(`host loads (rendition@s after play): ${result.roomRenditions.join(', ')}`);
   for (const v of result.viewers.filter((v) => v.peerRates.length > 0)) {
     console.log(`${v.home} last transfer from each peer: ${v.peerRates.map((r) => `${((r * 8) / 1e6).toFixed(1)} Mbit/s`).join(', ')}`);
@@ -419,20 +424,20 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
 }
 
 /**
- * The first segments each player got after the seek ahead: sequence, where
+ * The first segments each player got after a moment of the run (the seek
+ * ahead, the room's first switch of rendition): rendition/sequence, where
  * from (a home, the cache when fetched ahead, or HTTP with its reason) and
- * when, s after the seek.
+ * when, s after that moment.
  */
-function printSeekAhead(result: PassResult): void {
-  const seekAt = result.seekAheadAt;
-  if (seekAt === undefined) return;
+function printDeliveriesAfter(result: PassResult, what: string, at: number | undefined): void {
+  if (at === undefined) return;
   const homeOf = new Map(result.viewers.map((v) => [v.peerId, v.home]));
-  console.log(`segments after the seek ahead (${((seekAt - result.playAt) / 1000).toFixed(1)} s after play; s after the seek):`);
+  console.log(`segments after ${what} (${((at - result.playAt) / 1000).toFixed(1)} s after play; s after it):`);
   for (const v of result.viewers) {
-    const after = v.deliveries.filter((d) => d.at >= seekAt).slice(0, 8);
+    const after = v.deliveries.filter((d) => d.at >= at).slice(0, 8);
     const from = (d: Delivery): string =>
       d.source === 'peer' ? `<${homeOf.get(d.peer ?? '') ?? '?'}` : d.source === 'http' ? ` http:${d.reason ?? ''}` : ` ${d.source}`;
-    console.log(`${v.home} ${after.map((d) => `${d.sequence}${from(d)}@${((d.at - seekAt) / 1000).toFixed(1)}`).join(', ')}`);
+    console.log(`${v.home} ${after.map((d) => `${d.rendition}/${d.sequence}${from(d)}@${((d.at - at) / 1000).toFixed(1)}`).join(', ')}`);
   }
 }
 

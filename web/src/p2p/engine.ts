@@ -165,6 +165,11 @@ export class P2PEngine extends EventTarget {
     if (this.#session !== undefined && init.config.upload) {
       this.#prefetch = new RoomPrefetch({
         ...player,
+        // The room's rendition from the moment the room names it: its players
+        // switch from their next load on, so what they ask for next is of that
+        // rendition (at a switch up, each member used to fetch the first
+        // segment of the new rendition itself, waiting for nobody).
+        rendition: () => this.#roomRendition ?? this.#currentRendition,
         mine: (sequence) => this.#plannedFetcher(sequence) === 'me',
         urlOf: (rendition, sequence) => this.#urls.get(rendition)?.[sequence],
         heldByPeers: async (rendition, sequence) => (await this.#holders.holdersOf(rendition, sequence)).length > 0,
