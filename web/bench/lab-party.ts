@@ -414,6 +414,7 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
   for (const v of result.viewers.filter((v) => v.stallsAt.length > 0)) {
     console.log(`${v.home} stalls began (s after play): ${v.stallsAt.join(', ')}`);
   }
+  printDeliveriesAfter(result, 'the play', result.playAt);
   printDeliveriesAfter(result, 'the seek ahead', result.seekAheadAt);
   printDeliveriesAfter(result, "the room's first switch", result.firstSwitchAt);
   if (result.roomRenditions.length > 0) console.log(`host loads (rendition@s after play): ${result.roomRenditions.join(', ')}`);
@@ -424,8 +425,8 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
 }
 
 /**
- * The first segments each player got after a moment of the run (the seek
- * ahead, the room's first switch of rendition): rendition/sequence, where
+ * The first segments each player got after a moment of the run (the play,
+ * the seek ahead, the room's first switch of rendition): rendition/sequence, where
  * from (a home, the cache when fetched ahead, or HTTP with its reason) and
  * when, s after that moment.
  */
