@@ -6,7 +6,7 @@ import type { Signal } from '../protocol/Signal';
 import { PeerConnection } from './peer-connection';
 import { PeerLink } from './peer-link';
 import { TokenBucket } from './rate-limiter';
-import { Reachability } from './reachability';
+import { Reachability, SLOW_LINK_MS } from './reachability';
 import type { P2PConfig, PeerStats } from './types';
 import type { SegmentId } from './wire';
 
@@ -203,16 +203,21 @@ export class PeerPool {
     });
     // Whichever side offered: a link that opens reached the peer; one that ICE
     // gave up on, or that stays shut for the full connect time, did not. One
-    // given up sooner (a deadline) says nothing.
+    // given up sooner (a deadline) says nothing. Still shut after a while
+    // counts until it opens.
+    const slow = setTimeout(() => this.#reachability.slow(peer), Math.min(SLOW_LINK_MS, config.connectTimeoutMs));
     const unopened = setTimeout(() => this.#reachability.failed(peer), config.connectTimeoutMs);
     link.ready.then(
       () => {
+        clearTimeout(slow);
         clearTimeout(unopened);
         this.#reachability.reached(peer);
       },
       () => {
+        clearTimeout(slow);
         clearTimeout(unopened);
         if (connection.iceFailed) this.#reachability.failed(peer);
+        else this.#reachability.abandoned(peer);
       },
     );
     this.#peers.set(peer, entry);
