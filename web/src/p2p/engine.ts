@@ -9,6 +9,7 @@ import { HolderLookup } from './holder-lookup';
 import { LoadingThroughput } from './loading-throughput';
 import { PeerPool } from './peer-pool';
 import { PeerPrefetch, type TransferAhead } from './peer-prefetch';
+import { PeerSilence } from './peer-silence';
 import type { PlayerWindow } from './player-window';
 import { TokenBucket } from './rate-limiter';
 import { RoomPrefetch } from './room-prefetch';
@@ -100,6 +101,8 @@ export class P2PEngine extends EventTarget {
   readonly #fetcherLinks = new Set<string>();
   /** The rendition the room's sharing players load (the fetchers among them), when following the room. */
   #roomRendition: string | undefined;
+  /** Peers whose last transfers to this page went without progress. */
+  readonly #silence = new PeerSilence();
   #currentRendition: string | undefined;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
 
@@ -307,8 +310,11 @@ export class P2PEngine extends EventTarget {
     const urgentFromRoom = !early && planned === 'other';
     const found = await this.#findHolders(rendition, sequence, planned, early, until, signal);
     this.#warmUp(found, rendition);
-    // Needed now: only a holder already linked, no connection set-up on the way.
-    const holders = urgentFromRoom ? found.filter((peer) => this.#pool.isOpen(peer)) : found;
+    // Needed now: only a holder already linked, no connection set-up on the
+    // way, and none that went silent on its last transfers.
+    const holders = (urgentFromRoom ? found.filter((peer) => this.#pool.isOpen(peer)) : found).filter(
+      (peer) => early || !this.#silence.silent(peer),
+    );
     const decision = chooseSource(
       {
         p2pEnabled: true,
@@ -501,7 +507,12 @@ export class P2PEngine extends EventTarget {
     }
     const abandon = urgent ? URGENT_ABANDON : DEFAULT_ABANDON;
     const bytes = await downloadBeforeDeadline(entry, { rendition, sequence }, info.sizeBytes, until, signal, abandon, onProgress);
-    if (!(bytes instanceof Uint8Array)) return bytes;
+    if (!(bytes instanceof Uint8Array)) {
+      // Given up because the player moved on says nothing about the peer.
+      if (!signal.aborted && (bytes.reason === 'no_first_byte' || bytes.reason === 'stalled')) this.#silence.failed(peer);
+      return bytes;
+    }
+    this.#silence.delivered(peer);
     if (!(await verifySegment(bytes, info.sha256))) {
       this.#badSegment(peer, rendition);
       return { reason: 'bad_hash', received: nothing };
@@ -526,9 +537,16 @@ export class P2PEngine extends EventTarget {
   ): Promise<string[]> {
     if (planned === 'other') {
       // A link carries any rendition's segments, whichever swarm it was set up in.
-      const fetcherLinked = (this.#plan?.fetchers ?? []).some((peer) => this.#pool.isOpen(peer));
+      const me = this.#session?.peerId ?? '';
+      const linked = (this.#plan?.fetchers ?? []).filter((peer) => peer !== me && this.#pool.isOpen(peer));
+      const fetcherLinked = linked.some((peer) => !this.#silence.silent(peer));
       const fetcherHere = fetcherLinked && rendition === this.#roomRendition;
-      const wait = roomFetcherWait({ early, fetcherLinked, playerHoldsData: this.#init.bufferedAhead() > 0 });
+      const wait = roomFetcherWait({
+        early,
+        fetcherLinked,
+        fetchersSilent: linked.length > 0 && !fetcherLinked,
+        playerHoldsData: this.#init.bufferedAhead() > 0,
+      });
       if (wait === 'while_in_time') {
         const worthWaiting = (): boolean => until() - 0.2 >= this.config.httpDeadlineSecs;
         return this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_WAIT_MS, worthWaiting, fetcherHere);

@@ -51,15 +51,29 @@ export function startsInitialChunk(from: number | undefined, to: number, chunkSe
   return from === undefined || Math.abs(to - from) > chunkSecs;
 }
 
+export interface RoomFetcherInput {
+  /** The segment is not needed for a while. */
+  early: boolean;
+  /** A link to one of the room's fetchers is open, and that fetcher did not go silent on it. */
+  fetcherLinked: boolean;
+  /** Every fetcher this page is linked to went silent on its last transfers. */
+  fetchersSilent: boolean;
+  /** The player holds the second it plays. */
+  playerHoldsData: boolean;
+}
+
 /**
  * How long a load waits for the member the room's plan names to fetch its
  * segment: while there is time for a segment not needed yet; briefly for
  * one needed now (only a link already open is then used, and the links come
- * up within a second or two); not at all for the player's first load when
+ * up within a second or two). Not at all for the player's first load when
  * no fetcher is linked yet (the room's start: the room starts when its last
- * member has that segment, and the wait only held up its fetch over HTTP).
+ * member has that segment, and the wait only held up its fetch over HTTP),
+ * nor when every linked fetcher went silent (the wait would end in HTTP
+ * anyway, seconds later).
  */
-export function roomFetcherWait(input: { early: boolean; fetcherLinked: boolean; playerHoldsData: boolean }): 'while_in_time' | 'briefly' | 'no' {
+export function roomFetcherWait(input: RoomFetcherInput): 'while_in_time' | 'briefly' | 'no' {
+  if (input.fetchersSilent) return 'no';
   if (input.early) return 'while_in_time';
   return input.fetcherLinked || input.playerHoldsData ? 'briefly' : 'no';
 }

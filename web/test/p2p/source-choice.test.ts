@@ -75,17 +75,24 @@ describe('startsInitialChunk', () => {
 });
 
 describe('roomFetcherWait', () => {
+  const quiet = { fetchersSilent: false };
+
   it("goes straight to HTTP for the player's first load while no fetcher is linked (the room's start)", () => {
-    expect(roomFetcherWait({ early: false, fetcherLinked: false, playerHoldsData: false })).toBe('no');
+    expect(roomFetcherWait({ ...quiet, early: false, fetcherLinked: false, playerHoldsData: false })).toBe('no');
   });
 
   it('waits briefly for a segment needed now once a fetcher is linked or the player holds data', () => {
     // After a seek the links to the fetchers are open; at the start the second segment waits while they come up.
-    expect(roomFetcherWait({ early: false, fetcherLinked: true, playerHoldsData: false })).toBe('briefly');
-    expect(roomFetcherWait({ early: false, fetcherLinked: false, playerHoldsData: true })).toBe('briefly');
+    expect(roomFetcherWait({ ...quiet, early: false, fetcherLinked: true, playerHoldsData: false })).toBe('briefly');
+    expect(roomFetcherWait({ ...quiet, early: false, fetcherLinked: false, playerHoldsData: true })).toBe('briefly');
   });
 
   it('waits while there is time for a segment not needed yet', () => {
-    expect(roomFetcherWait({ early: true, fetcherLinked: false, playerHoldsData: false })).toBe('while_in_time');
+    expect(roomFetcherWait({ ...quiet, early: true, fetcherLinked: false, playerHoldsData: false })).toBe('while_in_time');
+  });
+
+  it('does not wait when every linked fetcher went silent on its last transfers', () => {
+    expect(roomFetcherWait({ early: true, fetcherLinked: false, fetchersSilent: true, playerHoldsData: true })).toBe('no');
+    expect(roomFetcherWait({ early: false, fetcherLinked: false, fetchersSilent: true, playerHoldsData: true })).toBe('no');
   });
 });
