@@ -12,7 +12,8 @@
 // just before. Six members fetching six segments at once from a slow origin
 // each get a sixth of it, and the nearest segment, the one everyone needs
 // first, arrives as late as the farthest. Nothing is fetched ahead before
-// the player's first load is done.
+// the player's first load is done. The window starts a little before the end
+// of the player's buffer, where other members' buffers may end.
 import { type PlayerWindow, windowAhead } from './player-window';
 import { verifySegment } from './verify';
 
@@ -24,6 +25,13 @@ const FIRST_BYTE_TIMEOUT_MS = 10_000;
 const RETRY_AFTER_MS = 2_000;
 /** The room's fetches ahead under way at once, at most (one finishing, the next started). */
 const ROOM_FETCHES_AT_ONCE = 2;
+/**
+ * How far apart members' buffers may end, s: the window starts this far
+ * before the end of this player's. A fetcher whose own buffer ended past one
+ * of its planned segments left it to nobody, and at a switch of rendition
+ * every member behind it fetched that segment itself, seconds late.
+ */
+const BUFFER_SPREAD_SECS = 4;
 
 export interface RoomPrefetchHooks extends PlayerWindow {
   /** Whether the room's plan names this member to fetch `sequence`. */
@@ -123,7 +131,9 @@ export class RoomPrefetch {
   }
 
   #window(rendition: string): [number, number] {
-    return windowAhead(this.#hooks, rendition);
+    const { playhead, bufferedTo } = this.#hooks;
+    const from = (): number => Math.max(playhead(), bufferedTo() - BUFFER_SPREAD_SECS);
+    return windowAhead({ ...this.#hooks, bufferedTo: from }, rendition);
   }
 
   #inWindow(rendition: string, sequence: number): boolean {
