@@ -1,8 +1,8 @@
 //! A native peer's tracker session: hello, join the movie's swarms with what
 //! it holds, answer every peer that connects, and get what it wants: from
 //! peers (it asks who holds them and asks the holder with the most, over the
-//! connection they share or a new one, up to 16 at a time), or over HTTP from the segment server
-//! when they are due too soon. Every segment is kept only when its hash is
+//! connection they share or a new one, up to 16 at a time), or over HTTP from
+//! the segment server when they are due too soon. Every segment is kept only when its hash is
 //! the catalog's, and the tracker is told. What it wants, and when it is
 //! done, is the caller's (`Wants`): a seeder wants everything it lacks and
 //! never leaves; a simulated viewer wants what is near its playhead.
@@ -203,14 +203,18 @@ async fn run(
                         .into_iter()
                         .filter(|s| s.rendition == swarm.rendition && !fetching.contains(s) && !downloading.contains(s))
                         .collect();
-                    if let Some((holder, segments)) = pick_holder(&holders, &me, &wanted, &peers, &banned) {
-                        if let Some(handle) = peers.get(&holder) {
+                    if let Some((holder, segments)) = pick_holder(&holders, &me, &wanted, &peers, &banned)
+                        && (peers.contains_key(&holder) || peers.len() < setup.max_peers)
+                    {
+                        fetching.extend(segments.iter().cloned());
+                        match peers.get(&holder) {
                             // Linked already (whoever opened it): asked over that connection.
-                            fetching.extend(segments.iter().cloned());
-                            let _ = handle.fetch.send(segments);
-                        } else if peers.len() < setup.max_peers {
-                            fetching.extend(segments.iter().cloned());
-                            peers.insert(holder.clone(), peer::spawn(context.clone(), swarm, holder, Role::Fetch(segments)));
+                            Some(handle) => {
+                                let _ = handle.fetch.send(segments);
+                            }
+                            None => {
+                                peers.insert(holder.clone(), peer::spawn(context.clone(), swarm, holder, Role::Fetch(segments)));
+                            }
                         }
                     }
                 }
