@@ -68,6 +68,26 @@ function tileVideoWidth(page: Page, name: string, label: string): Promise<number
   );
 }
 
+/** What a page's call is doing: its notice, its media connections and the tracks it sends. */
+function callState(page: Page): Promise<string> {
+  return page.evaluate(() =>
+    JSON.stringify({
+      notice: document.querySelector('.call-notice')?.textContent,
+      connections: window.cinemeshRoom?.mesh.connections(),
+      streaming: window.cinemeshRoom?.room.members.map((m) => [m.name, m.in_call, m.streaming]),
+    }),
+  );
+}
+
+/** `viewer` comes to see `sender`'s camera in the call; if not, the failure says what both pages' calls were doing. */
+async function seesVideo(viewer: Page, name: string, sender: Page): Promise<void> {
+  try {
+    await expect.poll(() => tileVideoWidth(viewer, name, 'call'), { timeout: 30_000 }).toBeGreaterThan(0);
+  } catch (error) {
+    throw new Error(`no video from ${name}: viewer ${await callState(viewer)}, sender ${await callState(sender)}`, { cause: error });
+  }
+}
+
 /** Frames the page's view of a streamed file has shown so far. */
 function remoteFileFrames(page: Page): Promise<number> {
   return page.evaluate(() => {
@@ -113,8 +133,8 @@ describe('a watch party', () => {
     // Both join the call, and each sees the other's camera.
     await ana.getByRole('button', { name: 'Join the call' }).click();
     await ben.getByRole('button', { name: 'Join the call' }).click();
-    await expect.poll(() => tileVideoWidth(ben, 'Ana', 'call'), { timeout: 30_000 }).toBeGreaterThan(0);
-    await expect.poll(() => tileVideoWidth(ana, 'Ben', 'call'), { timeout: 30_000 }).toBeGreaterThan(0);
+    await seesVideo(ben, 'Ana', ana);
+    await seesVideo(ana, 'Ben', ben);
 
     // A mute shows on the other side; unmuting clears it.
     const anaMuted = ben.locator('.tile[data-label="call"]', { hasText: 'Ana' }).locator('.muted-badge');

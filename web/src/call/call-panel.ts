@@ -126,14 +126,19 @@ export class CallPanel {
     this.#busy = true;
     this.#joinButton.disabled = true;
     const video = !this.#videoFull();
-    this.#local = (await media({ audio: true, video })) ?? (await media({ audio: true, video: false })) ?? new MediaStream();
+    const both = video ? await media({ audio: true, video }) : undefined;
+    const cameraError = both instanceof Error ? both : undefined;
+    const opened = both instanceof MediaStream ? both : await media({ audio: true, video: false });
+    this.#local = opened instanceof MediaStream ? opened : new MediaStream();
     this.#notice.textContent = !canCapture()
       ? NEEDS_HTTPS
       : !video
         ? `${MAX_VIDEO_SENDERS} members send video already: you are in with audio.`
         : this.#local.getTracks().length === 0
           ? 'No camera or microphone could be opened: you see and hear the others.'
-          : '';
+          : cameraError !== undefined
+            ? `The camera could not be opened (${cameraError.name}): you are in with audio. "Camera on" tries again.`
+            : '';
     this.#joined = true;
     this.#busy = false;
     this.#joinButton.disabled = false;
@@ -168,11 +173,12 @@ export class CallPanel {
       this.#busy = true;
       const camera = await media({ video: true, audio: false });
       this.#busy = false;
-      const track = camera?.getVideoTracks()[0];
+      const track = camera instanceof MediaStream ? camera.getVideoTracks()[0] : undefined;
       if (track === undefined) {
-        this.#notice.textContent = 'The camera could not be opened.';
+        this.#notice.textContent = camera instanceof Error ? `The camera could not be opened (${camera.name}).` : 'The camera could not be opened.';
         return;
       }
+      this.#notice.textContent = '';
       local.addTrack(track);
     }
     this.#options.mesh.refresh();
@@ -305,11 +311,12 @@ function canCapture(): boolean {
   return window.isSecureContext && navigator.mediaDevices !== undefined;
 }
 
-async function media(constraints: MediaStreamConstraints): Promise<MediaStream | undefined> {
+/** The devices asked for, or why the browser refused them (its error names the cause: NotAllowedError, NotReadableError...). */
+async function media(constraints: MediaStreamConstraints): Promise<MediaStream | Error | undefined> {
   if (!canCapture()) return undefined;
   try {
     return await navigator.mediaDevices.getUserMedia(constraints);
-  } catch {
-    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
   }
 }
