@@ -12,11 +12,12 @@ import { PeerPrefetch, type TransferAhead } from './peer-prefetch';
 import { PeerSilence } from './peer-silence';
 import type { PlayerWindow } from './player-window';
 import { TokenBucket } from './rate-limiter';
+import { RoomPlan } from './room-plan';
 import { RoomPrefetch } from './room-prefetch';
 import { SegmentCache } from './segment-cache';
 import { SegmentIndex } from './segment-index';
 import { StepSplit } from './swarm-split';
-import { chooseSource, DEFAULT_ABANDON, DEFAULT_POLICY, roomFetcherWait, startsInitialChunk } from './source-choice';
+import { chooseSource, DEFAULT_ABANDON, DEFAULT_POLICY, startsInitialChunk } from './source-choice';
 import { TrackerSession } from './tracker-session';
 import { TransferCounters } from './transfer-counters';
 import type { HttpReason, P2PConfig, P2PStats, SegmentLoaded } from './types';
@@ -26,14 +27,6 @@ import { verifySegment } from './verify';
 const MAX_ATTEMPTS = 2;
 const STATS_EVERY_MS = 1_000;
 const TRACKER_STATS_EVERY_MS = 5_000;
-/** How long a segment another member fetches for the room is awaited while there is time, ms. */
-const PLANNED_WAIT_MS = 3_000;
-/**
- * ... and when the player needs it now (after a start or a seek): the member
- * fetching it for the room is one HTTP fetch and one hop away, which is about
- * what an HTTP fetch shared with everyone else in the room takes, ms.
- */
-const PLANNED_URGENT_WAIT_MS = 1_500;
 /** A transfer the player waits for is given up only when it stops moving, sooner than others. */
 const URGENT_ABANDON = { ...DEFAULT_ABANDON, stallSecs: 1, httpReserveSecs: Number.NEGATIVE_INFINITY };
 /** Holders connected to in the background when a lookup names them, at most. */
@@ -93,14 +86,10 @@ export class P2PEngine extends EventTarget {
   /** Segment URLs by rendition, from the playlists the player loaded. */
   readonly #urls = new Map<string, string[]>();
   #initialChunkFrom = 0;
-  /** The room's fetch plan: who fetches segment n over HTTP for everyone, and their tracker ids. */
-  #plan: { slots: string[]; me: string; fetchers: string[] } | undefined;
+  /** The room's fetch plan: who fetches segment n over HTTP for everyone, and how long the others wait. */
+  readonly #plan: RoomPlan;
   /** Without a room plan: the viewers in step with this one split the segments ahead. */
   readonly #split: StepSplit;
-  /** The room's fetchers linked to already, or tried: "rendition peer". */
-  readonly #fetcherLinks = new Set<string>();
-  /** The rendition the room's sharing players load (the fetchers among them), when following the room. */
-  #roomRendition: string | undefined;
   /** Peers whose last transfers to this page went without progress. */
   readonly #silence = new PeerSilence();
   #currentRendition: string | undefined;
@@ -145,6 +134,17 @@ export class P2PEngine extends EventTarget {
       usable: (peer) => this.#pool.usable(peer),
       score: (peer) => this.#pool.score(peer),
     });
+    this.#plan = new RoomPlan({
+      me: () => this.#session?.peerId ?? '',
+      isOpen: (peer) => this.#pool.isOpen(peer),
+      usable: (peer) => this.#pool.usable(peer),
+      linkedOrLinking: (peer) => this.#pool.get(peer) !== undefined,
+      connect: (peer, rendition) => void this.#pool.connect(peer, rendition, this.config.connectTimeoutMs).catch(() => {}),
+      silent: (peer) => this.#silence.silent(peer),
+      awaitHolders: (...args) => this.#holders.awaitHolders(...args),
+      playerHoldsData: () => init.bufferedAhead() > 0,
+      httpDeadlineSecs: () => this.config.httpDeadlineSecs,
+    });
     const player: PlayerWindow = {
       index: this.index,
       cache: this.cache,
@@ -156,13 +156,13 @@ export class P2PEngine extends EventTarget {
     this.#split = new StepSplit({
       ...player,
       me: () => this.#session?.peerId ?? '',
-      active: () => this.#plan === undefined,
+      active: () => !this.#plan.active,
       inStep: (rendition, playing, heldTo, lastWanted, slack) => this.#holders.inStep(rendition, playing, heldTo, lastWanted, slack),
       linked: (peer) => this.#pool.isOpen(peer),
       warmUp: (peers, rendition) => this.#warmUp(peers, rendition),
       // A room's plan decides alone whether this member fetches ahead.
       onSplitting: (splitting) => {
-        if (this.#plan === undefined) this.#prefetch?.setEnabled(splitting);
+        if (!this.#plan.active) this.#prefetch?.setEnabled(splitting);
       },
     });
     if (this.#session !== undefined && init.config.upload) {
@@ -172,7 +172,7 @@ export class P2PEngine extends EventTarget {
         // switch from their next load on, so what they ask for next is of that
         // rendition (at a switch up, each member used to fetch the first
         // segment of the new rendition itself, waiting for nobody).
-        rendition: () => this.#roomRendition ?? this.#currentRendition,
+        rendition: () => this.#plan.rendition ?? this.#currentRendition,
         mine: (sequence) => this.#plannedFetcher(sequence) === 'me',
         urlOf: (rendition, sequence) => this.#urls.get(rendition)?.[sequence],
         heldByPeers: async (rendition, sequence) => (await this.#holders.holdersOf(rendition, sequence)).length > 0,
@@ -218,9 +218,9 @@ export class P2PEngine extends EventTarget {
    * wait for it to hold it and take it over P2P. Empty slots: no plan.
    */
   setFetchPlan(slots: string[], me: string, fetchers: string[] = []): void {
-    this.#plan = slots.length === 0 ? undefined : { slots, me, fetchers };
-    this.#prefetch?.setEnabled(slots.includes(me) || (this.#plan === undefined && this.#split.splitting));
-    if (this.#currentRendition !== undefined) this.#linkToFetchers(this.#currentRendition);
+    this.#plan.set(slots, me, fetchers);
+    this.#prefetch?.setEnabled(this.#plan.fetchesForRoom || (!this.#plan.active && this.#split.splitting));
+    if (this.#currentRendition !== undefined) this.#plan.linkToFetchers(this.#currentRendition);
   }
 
   /**
@@ -229,7 +229,7 @@ export class P2PEngine extends EventTarget {
    * holds one (after the room changed renditions, or at the start).
    */
   setRoomRendition(rendition: string | undefined): void {
-    this.#roomRendition = rendition;
+    this.#plan.rendition = rendition;
   }
 
   /** The segment URLs of a rendition's playlist, as the player loaded it. */
@@ -245,8 +245,7 @@ export class P2PEngine extends EventTarget {
    * needed now is not left waiting on one.
    */
   #plannedFetcher(sequence: number, early = true): 'me' | 'other' | undefined {
-    const plan = this.#plan;
-    if (plan !== undefined) return plan.slots[sequence % plan.slots.length] === plan.me ? 'me' : 'other';
+    if (this.#plan.active) return this.#plan.fetcherOf(sequence);
     return early ? this.#split.owner(sequence) : undefined;
   }
 
@@ -285,7 +284,7 @@ export class P2PEngine extends EventTarget {
     const ahead = this.#peerPrefetch?.join(rendition, sequence);
     if (ahead !== undefined) return this.#joinTransferAhead(ahead, rendition, sequence, signal, onProgress);
     void this.#session.join(rendition).catch(() => {});
-    this.#linkToFetchers(rendition);
+    this.#plan.linkToFetchers(rendition);
     const until = (): number => info.startSecs - this.#init.playhead();
     const inInitialChunk =
       info.startSecs + info.durationSecs > this.#initialChunkFrom &&
@@ -523,9 +522,9 @@ export class P2PEngine extends EventTarget {
   }
 
   /**
-   * Holders worth asking: none for a segment due too soon (unless another
-   * member fetches it for the room: awaited briefly), the room fetcher's copy
-   * awaited while there is time, anyone's otherwise.
+   * Holders worth asking: the room fetcher's copy for a segment it fetches
+   * for the room (see `RoomPlan.awaitFetcher`), anyone's for a segment not
+   * due soon, none otherwise.
    */
   #findHolders(
     rendition: string,
@@ -535,45 +534,8 @@ export class P2PEngine extends EventTarget {
     until: () => number,
     signal: AbortSignal,
   ): Promise<string[]> {
-    if (planned === 'other') {
-      // A link carries any rendition's segments, whichever swarm it was set up in.
-      const me = this.#session?.peerId ?? '';
-      const linked = (this.#plan?.fetchers ?? []).filter((peer) => peer !== me && this.#pool.isOpen(peer));
-      const fetcherLinked = linked.some((peer) => !this.#silence.silent(peer));
-      const fetcherHere = fetcherLinked && rendition === this.#roomRendition;
-      const wait = roomFetcherWait({
-        early,
-        fetcherLinked,
-        fetchersSilent: linked.length > 0 && !fetcherLinked,
-        playerHoldsData: this.#init.bufferedAhead() > 0,
-      });
-      if (wait === 'while_in_time') {
-        const worthWaiting = (): boolean => until() - 0.2 >= this.config.httpDeadlineSecs;
-        return this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_WAIT_MS, worthWaiting, fetcherHere);
-      }
-      if (wait === 'no') return Promise.resolve([]);
-      return this.#holders.awaitHolders(rendition, sequence, signal, PLANNED_URGENT_WAIT_MS, () => true, fetcherHere);
-    }
+    if (planned === 'other') return this.#plan.awaitFetcher(rendition, sequence, early, until, signal);
     return early ? this.#holders.holdersOf(rendition, sequence) : Promise.resolve([]);
-  }
-
-  /**
-   * Links in the background to the room's fetchers in this rendition's swarm,
-   * once each: at the start nobody holds anything yet, and a segment the
-   * player needs now is only taken over a link already open, so without this
-   * every member fetched the first seconds over HTTP itself while the links
-   * were still being set up. Sharing players load the room's rendition, so
-   * the fetchers are in this swarm too.
-   */
-  #linkToFetchers(rendition: string): void {
-    const me = this.#session?.peerId ?? '';
-    for (const peer of this.#plan?.fetchers ?? []) {
-      const key = `${rendition} ${peer}`;
-      if (peer === me || me === '' || this.#fetcherLinks.has(key) || !this.#pool.usable(peer)) continue;
-      this.#fetcherLinks.add(key);
-      if (this.#pool.get(peer) !== undefined) continue;
-      void this.#pool.connect(peer, rendition, this.config.connectTimeoutMs).catch(() => {});
-    }
   }
 
   /** Connects in the background to the best few holders not linked yet, so the next transfer starts at once. */
