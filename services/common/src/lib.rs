@@ -10,6 +10,7 @@ pub mod presence_pass;
 pub mod rate_limit;
 pub mod refusal;
 pub mod routes;
+pub mod shared_secret;
 pub mod signer;
 pub mod stop;
 pub mod swarm_token;

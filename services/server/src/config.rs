@@ -148,7 +148,8 @@ impl Default for AdminConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct TrackerConfig {
     /// Signs swarm tokens and rooms' presence passes; empty means a random
-    /// secret per process. Never logged.
+    /// secret made at the first start and kept in the database, which every
+    /// instance on that database uses. Never logged.
     pub secret: Secret,
     /// Clients send something at least this often, seconds.
     pub heartbeat_secs: u64,

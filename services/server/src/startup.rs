@@ -13,6 +13,7 @@ use cinemesh_catalog::api::{CatalogApi, configure_catalog};
 use cinemesh_catalog::ingest::{ActiveIngests, Ingester, STALE_STAGING_AFTER, sweep_stale};
 use cinemesh_common::error::extractor_error;
 use cinemesh_common::presence_pass::PresencePasses;
+use cinemesh_common::shared_secret::shared_secret;
 use cinemesh_common::swarm_token::SwarmTokens;
 use cinemesh_common::{Connections, Database, Signer, StopSignal};
 use cinemesh_segments::{MediaState, ServedBytes, WebState, configure_media, configure_web};
@@ -29,6 +30,9 @@ use crate::health::{HealthState, configure_health};
 use crate::openapi::configure_openapi;
 use crate::stopper::Stopper;
 use cinemesh_rooms::{Lobby, LobbyRelay, Relay, RoomStore, Rooms, RoomsApi, configure_rooms};
+
+/// The name the tracker's made secret is kept under in the database.
+const TRACKER_SECRET_NAME: &str = "tracker";
 
 /// Largest JSON request body any endpoint accepts.
 const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
@@ -63,7 +67,16 @@ impl Application {
         let active = ActiveIngests::default();
         // One secret signs what every instance must accept: swarm tokens (the
         // catalog issues, the tracker verifies) and rooms' presence passes.
-        let signer = Signer::new(config.tracker.secret.expose());
+        // Unless one is configured, it is made once and kept in the database
+        // the instances share: never a well-known default, and a restart keeps
+        // the tokens and passes handed out valid.
+        let configured = config.tracker.secret.expose();
+        let secret = if configured.is_empty() {
+            shared_secret(&db, TRACKER_SECRET_NAME).await.context("reading the tracker secret from the database")?
+        } else {
+            configured.to_owned()
+        };
+        let signer = Signer::new(&secret);
         let tokens = SwarmTokens::new(signer.clone());
         let ingester = Ingester { store: store.clone(), media_dir: media_dir.clone(), tools: config.ingest.clone() };
         let mut catalog = CatalogApi {

@@ -6,6 +6,8 @@
 //! - signalling is relayed within a swarm with the true sender's id, and
 //!   refused across swarms, to unknown or forged ids;
 //! - tokens for another movie, expired or forged are refused;
+//! - with no secret configured, one is made once and kept in the database:
+//!   a second instance on it and the first after a restart accept its tokens;
 //! - a silent peer is dropped after the timeout and its holdings vanish;
 //! - a reported peer is no longer named to its reporter, and is counted;
 //! - bad input gets coded errors; repeated abuse closes the socket.
@@ -217,6 +219,46 @@ async fn tokens_for_other_movies_expired_or_forged_are_refused() {
     assert_eq!(client.error_code().await, "invalid_token");
     client.send(&ClientMessage::Join { swarm: swarm("movie1", "4k"), token, holdings: SegmentRanges::default() }).await;
     assert_eq!(client.error_code().await, "unknown_rendition");
+}
+
+#[actix_web::test]
+async fn without_a_configured_secret_instances_on_one_database_share_a_made_one() {
+    let first = TestApp::spawn_with(|c| c.tracker.secret = "".into()).await;
+    first.seed_movie_with_segments("movie1", "Movie One", "", 1, 100).await;
+    let (_, detail) = first.get_json("/api/movies/movie1").await;
+    let token = detail["tracker"]["token"].as_str().expect("token").to_owned();
+    let key = swarm("movie1", "720p");
+    let storage = first.config.storage.clone();
+    let second = TestApp::spawn_with(|c| {
+        c.tracker.secret = "".into();
+        c.storage = storage;
+    })
+    .await;
+    let (mut there, _) = TrackerClient::greeted(&second).await;
+    assert_eq!(
+        there.join(&key, &token, SegmentRanges::default()).await,
+        0,
+        "the other instance accepts the first's token"
+    );
+    let again = first.restart().await;
+    let (mut after, _) = TrackerClient::greeted(&again).await;
+    assert_eq!(after.join(&key, &token, SegmentRanges::default()).await, 0, "a restart keeps the secret");
+    // Never a well-known value: a token signed with the compose file's old default is refused.
+    let (forged, _) = SwarmTokens::new(Signer::new("change-me-for-production")).issue("movie1", now_unix_secs());
+    after.send(&ClientMessage::Join { swarm: key.clone(), token: forged, holdings: SegmentRanges::default() }).await;
+    assert_eq!(after.error_code().await, "invalid_token");
+    // A configured secret wins over the made one.
+    let storage = again.config.storage.clone();
+    let configured = TestApp::spawn_with(|c| {
+        c.tracker.secret = SECRET.into();
+        c.storage = storage;
+    })
+    .await;
+    let (mut client, _) = TrackerClient::greeted(&configured).await;
+    client.send(&ClientMessage::Join { swarm: key.clone(), token, holdings: SegmentRanges::default() }).await;
+    assert_eq!(client.error_code().await, "invalid_token");
+    let (signed, _) = SwarmTokens::new(Signer::new(SECRET)).issue("movie1", now_unix_secs());
+    assert_eq!(client.join(&key, &signed, SegmentRanges::default()).await, 0);
 }
 
 #[actix_web::test]
