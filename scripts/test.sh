@@ -79,6 +79,8 @@ CINEMESH_TEST_DATABASE=postgres NO_COLOR=1 run in_private_network npx vitest run
 cd "$root"
 step "browser end-to-end across emulated homes (network lab)"
 run bash scripts/lab-e2e.sh
+step "docker compose stack with a real engine"
+run bash scripts/compose-test.sh
 
 # One closing line over every suite: cargo's "N passed; M failed" and vitest's "Tests  N passed".
 passed=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
