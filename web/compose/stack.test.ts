@@ -4,7 +4,8 @@
 //   segment are served, and the segment is the catalog's (SHA-256);
 // - a real Chromium plays the movie through the proxy, and a second viewer
 //   takes segments from the first over WebRTC;
-// - a room with one member on each instance: chat and play/pause cross;
+// - a room with one member on each instance: chat and play/pause cross, and
+//   past the time a lease lasts unrenewed it still has exactly one home;
 // - a party whose sockets go through the proxy goes on when `docker compose
 //   stop cinemesh-1` stops an instance: the instance exits within its grace
 //   period without a kill, the members are back within 5 s, no chat is lost;
@@ -55,11 +56,21 @@ function createRoom(base: string): Promise<{ id: string }> {
   });
 }
 
-/** Sockets of `kind` open on an instance, from its /metrics. */
-async function openSockets(instance: string, kind: string): Promise<number> {
+/** One series of an instance's /metrics (0 when absent). */
+async function metric(instance: string, series: string): Promise<number> {
   const text = await (await fetch(`${instance}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`cinemesh_connections{kind="${kind}"}`));
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return Number(line?.split(' ')[1] ?? 0);
+}
+
+/** Sockets of `kind` open on an instance. */
+function openSockets(instance: string, kind: string): Promise<number> {
+  return metric(instance, `cinemesh_connections{kind="${kind}"}`);
+}
+
+/** Rooms that have a home on either instance: a room claimed by both counts twice. */
+async function homedRooms(): Promise<number> {
+  return (await metric(instance1, 'cinemesh_rooms')) + (await metric(instance2, 'cinemesh_rooms'));
 }
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
@@ -75,6 +86,9 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/** A room lease lapses this long after its last renewal (services/rooms), with a margin, ms. */
+const LEASE_LAPSE_MS = 13_000;
 
 let browser: Browser;
 let movieId: string;
@@ -169,7 +183,9 @@ describe('docker compose stack', () => {
     await second.context().close();
   });
 
-  it('carries chat and play/pause between members on different instances', async () => {
+  it('carries chat and play/pause between members on different instances, and the room keeps one home', async () => {
+    const homedBefore = await homedRooms();
+    const createdAt = Date.now();
     const room = await createRoom(instance1);
     const ana = await member(`${instance1}/rooms/${room.id}`, 'Ana');
     const ben = await member(`${instance2}/rooms/${room.id}`, 'Ben');
@@ -184,6 +200,12 @@ describe('docker compose stack', () => {
     await waitFor("Ben's video plays", 10_000, async () => ((await videoPaused(ben)) ? undefined : true));
     await ana.getByTestId('play').click();
     await waitFor("Ben's video pauses", 10_000, async () => ((await videoPaused(ben)) ? true : undefined));
+    // Past the 10 s a lease lasts unrenewed: a room whose home stopped renewing
+    // was claimed by the other instance too (a fresh Redis without the script).
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, LEASE_LAPSE_MS - (Date.now() - createdAt))));
+    await say(ben, 'after the lease');
+    await waitFor('chat still crosses', 10_000, async () => ((await chatTexts(ana)).includes('after the lease') ? true : undefined));
+    expect((await homedRooms()) - homedBefore, 'one home for the room, on both instances together').toBe(1);
     await closeMembers();
   });
 
