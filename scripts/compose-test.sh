@@ -27,7 +27,6 @@ engine_pid=""
 made_images=()
 step_name=""
 step_started=0
-failed_step=""
 proxy_url=""
 instances=""
 compose_line=""
@@ -51,8 +50,7 @@ compose() { "${compose_cmd[@]}" -p "$project" --env-file "$work/compose.env" -f 
 cleanup() {
   local status=$?
   if [ "$status" != 0 ] && [ -n "$step_name" ]; then
-    failed_step="$step_name"
-    echo "compose test FAILED in step: $failed_step" >&2
+    echo "compose test FAILED in step: $step_name" >&2
     if [ -n "${compose_cmd[*]:-}" ] && [ -f "$work/test.yml" ]; then
       compose ps >&2 || true
       compose logs --no-color --tail 40 >&2 || true
@@ -86,7 +84,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 step "tools"
-for tool in docker cargo npm curl; do
+for tool in docker cargo npm curl python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y docker.io docker-compose debootstrap)" >&2; exit 1; }
 done
 if docker compose version >/dev/null 2>&1; then

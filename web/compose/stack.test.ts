@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { launchBrowser } from '../e2e/harness';
 import { joinAs } from '../e2e/room-pages';
-import { openViewer, report } from '../e2e/viewers';
+import { metric, openViewer, report } from '../e2e/viewers';
 
 const proxy = required('CINEMESH_COMPOSE_PROXY');
 const [instance1, instance2] = required('CINEMESH_COMPOSE_INSTANCES').split(',') as [string, string];
@@ -56,16 +56,10 @@ function createRoom(base: string): Promise<{ id: string }> {
   });
 }
 
-/** One series of an instance's /metrics (0 when absent). */
-async function metric(instance: string, series: string): Promise<number> {
-  const text = await (await fetch(`${instance}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return Number(line?.split(' ')[1] ?? 0);
-}
-
-/** Sockets of `kind` open on an instance. */
-function openSockets(instance: string, kind: string): Promise<number> {
-  return metric(instance, `cinemesh_connections{kind="${kind}"}`);
+/** Sockets of `kind` open on an instance (the series is absent until its first one). */
+async function openSockets(instance: string, kind: string): Promise<number> {
+  const open = await metric(instance, `cinemesh_connections{kind="${kind}"}`);
+  return Number.isNaN(open) ? 0 : open;
 }
 
 /** Rooms that have a home on either instance: a room claimed by both counts twice. */
@@ -93,10 +87,8 @@ const LEASE_LAPSE_MS = 13_000;
 let browser: Browser;
 let movieId: string;
 const contexts: BrowserContext[] = [];
-/** Room sockets each member's page opened so far. */
-const roomSockets = new Map<Page, number>();
-/** What each member's room sockets did (opened, refused, closed), for a failure to show. */
-const socketLog = new Map<Page, string[]>();
+/** Each member page's room sockets: how many it opened, and what they did (for a failure to show). */
+const roomSockets = new Map<Page, { opened: number; log: string[] }>();
 const started = Date.now();
 
 beforeAll(async () => {
@@ -113,13 +105,12 @@ async function member(url: string, name: string): Promise<Page> {
   const context = await browser.newContext();
   contexts.push(context);
   const page = await context.newPage();
-  roomSockets.set(page, 0);
-  const log: string[] = [];
-  socketLog.set(page, log);
-  const note = (what: string): number => log.push(`${name} +${Date.now() - started} ms: ${what}`);
+  const sockets = { opened: 0, log: [] as string[] };
+  roomSockets.set(page, sockets);
+  const note = (what: string): number => sockets.log.push(`${name} +${Date.now() - started} ms: ${what}`);
   page.on('websocket', (socket) => {
     if (!socket.url().includes('/api/rooms/')) return;
-    roomSockets.set(page, (roomSockets.get(page) ?? 0) + 1);
+    sockets.opened += 1;
     note('socket opened');
     socket.on('framereceived', ({ payload }) => {
       const text = String(payload);
@@ -228,7 +219,7 @@ describe('docker compose stack', () => {
       await say(cy, 'before the stop');
       await waitFor('chat arrives', 10_000, async () => ((await chatTexts(dee)).includes('before the stop') ? true : undefined));
 
-      const socketsBefore = [cy, dee].map((page) => roomSockets.get(page) ?? 0);
+      const socketsBefore = [cy, dee].map((page) => roomSockets.get(page)?.opened ?? 0);
       const stopped = Date.now();
       composeRun('stop cinemesh-1');
       try {
@@ -244,14 +235,14 @@ describe('docker compose stack', () => {
         // Waited for longer than the goal, to say how long it took when it is missed.
         const backMs = await waitFor('both members are back', 30_000, async () => {
           const back = await Promise.all(
-            [cy, dee].map(async (page, i) => (roomSockets.get(page) ?? 0) > (socketsBefore[i] ?? 0) && !(await page.locator('.banner').isVisible())),
+            [cy, dee].map(async (page, i) => (roomSockets.get(page)?.opened ?? 0) > (socketsBefore[i] ?? 0) && !(await page.locator('.banner').isVisible())),
           );
           return back.every(Boolean) ? Date.now() - stopped - stopMs : undefined;
         }).catch((error: unknown) => {
           const banners = Promise.all([cy, dee].map((page) => page.locator('.banner').textContent()));
           return banners.then((texts) => {
             const logs = composeRun('logs --no-color --tail 30 proxy cinemesh-2');
-            const sockets = [cy, dee].flatMap((page) => socketLog.get(page) ?? []).join('\n');
+            const sockets = [cy, dee].flatMap((page) => roomSockets.get(page)?.log ?? []).join('\n');
             throw new Error(`${String(error)}\nbanners: ${JSON.stringify(texts)}\nsockets (stop at +${stopped - started} ms):\n${sockets}\n${logs}`);
           });
         });
