@@ -11,7 +11,9 @@
 //
 // Run by ../bench/p2p.sh; settings from the environment:
 //   VIEWERS (6), STAGGER_SECS (10; a list such as "10,0" runs each),
-//   SESSION_SECS (70), MOVIE_SECS ("120,600").
+//   SESSION_SECS (70), MOVIE_SECS ("120,600"), PEER_LANES (the loader's
+//   default; a list such as "3,1" runs the P2P session once with each number
+//   of connections per peer, in the same run).
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, it } from 'vitest';
 
@@ -23,6 +25,8 @@ const VIEWERS = Number(process.env.VIEWERS ?? 6);
 const STAGGERS = (process.env.STAGGER_SECS ?? '10').split(',').map(Number);
 const SESSION_SECS = Number(process.env.SESSION_SECS ?? 70);
 const MOVIES = (process.env.MOVIE_SECS ?? '120,600').split(',').map(Number);
+/** Connections per peer for the P2P sessions; undefined: the loader's default. */
+const LANE_COUNTS: (number | undefined)[] = process.env.PEER_LANES ? process.env.PEER_LANES.split(',').map(Number) : [undefined];
 const lab = currentLab();
 
 let server: TestServer;
@@ -57,7 +61,12 @@ function ingest(seconds: number): Promise<string> {
 }
 
 /** Viewers join `stagger` seconds apart; each is reported and closed after SESSION_SECS. */
-async function session(movie: string, p2p: boolean, stagger: number): Promise<{ viewers: ViewerReport[]; originBytes: number }> {
+async function session(
+  movie: string,
+  p2p: boolean,
+  stagger: number,
+  peerLanes?: number,
+): Promise<{ viewers: ViewerReport[]; originBytes: number }> {
   const before = await servedSegmentBytes(server.url, movie);
   const viewers: ViewerReport[] = [];
   const sessions: Promise<void>[] = [];
@@ -66,7 +75,7 @@ async function session(movie: string, p2p: boolean, stagger: number): Promise<{ 
     const browser = browsers[i % browsers.length] as Browser;
     sessions.push(
       (async () => {
-        const page: Page = await openViewer(browser, `${server.url}/movies/${movie}`, { p2p });
+        const page: Page = await openViewer(browser, `${server.url}/movies/${movie}`, { p2p, ...(peerLanes === undefined ? {} : { peerLanes }) });
         await sleep(SESSION_SECS * 1000);
         viewers[i] = await report(page);
         await page.context().close();
@@ -108,25 +117,28 @@ it('offload: P2P against HTTP only', async () => {
   for (const seconds of MOVIES) {
     const movie = await ingest(seconds);
     for (const stagger of STAGGERS) {
-      const p2p = await session(movie, true, stagger);
+      const runs: { lanes: number | undefined; result: Awaited<ReturnType<typeof session>> }[] = [];
+      for (const lanes of LANE_COUNTS) runs.push({ lanes, result: await session(movie, true, stagger, lanes) });
       const http = await session(movie, false, stagger);
       console.log(`\n${seconds} s movie, ${VIEWERS} viewers joining ${stagger} s apart, ${SESSION_SECS} s each (${where})`);
       console.log('mode      viewer ttff_ms  http_MB  peer_MB  p2p_share down/played stalls stall_ms  http_reasons');
-      printViewers('p2p', p2p.viewers);
+      for (const { lanes, result } of runs) printViewers(lanes === undefined ? 'p2p' : `p2p ${lanes}L`, result.viewers);
       printViewers('http-only', http.viewers);
-      const peerBytes = p2p.viewers.reduce((s, v) => s + v.stats.peerBytes, 0);
-      const httpBytes = p2p.viewers.reduce((s, v) => s + v.stats.httpBytes, 0);
-      const worstRatio = Math.max(...p2p.viewers.map((v) => (v.stats.httpBytes + v.stats.peerBytes) / v.playedBytes));
-      const summary = [
-        `${seconds} s movie, joining ${stagger} s apart:`,
-        `origin ${mb(p2p.originBytes)} MB with P2P vs ${mb(http.originBytes)} MB HTTP only = ${(p2p.originBytes / http.originBytes).toFixed(2)}x;`,
-        `peers carried ${((peerBytes / (peerBytes + httpBytes)) * 100).toFixed(1)} % of all bytes;`,
-        `worst downloaded/played ${worstRatio.toFixed(2)};`,
-        `median time to first frame ${median(p2p.viewers.map((v) => v.firstFrameMs)).toFixed(0)} ms vs ${median(http.viewers.map((v) => v.firstFrameMs)).toFixed(0)} ms;`,
-        `stalls ${p2p.viewers.reduce((s, v) => s + v.stalls, 0)} vs ${http.viewers.reduce((s, v) => s + v.stalls, 0)}`,
-      ].join(' ');
-      console.log(summary);
-      lines.push(summary);
+      for (const { lanes, result: p2p } of runs) {
+        const peerBytes = p2p.viewers.reduce((s, v) => s + v.stats.peerBytes, 0);
+        const httpBytes = p2p.viewers.reduce((s, v) => s + v.stats.httpBytes, 0);
+        const worstRatio = Math.max(...p2p.viewers.map((v) => (v.stats.httpBytes + v.stats.peerBytes) / v.playedBytes));
+        const summary = [
+          `${seconds} s movie, joining ${stagger} s apart${lanes === undefined ? '' : `, ${lanes} connection(s) per peer`}:`,
+          `origin ${mb(p2p.originBytes)} MB with P2P vs ${mb(http.originBytes)} MB HTTP only = ${(p2p.originBytes / http.originBytes).toFixed(2)}x;`,
+          `peers carried ${((peerBytes / (peerBytes + httpBytes)) * 100).toFixed(1)} % of all bytes;`,
+          `worst downloaded/played ${worstRatio.toFixed(2)};`,
+          `median time to first frame ${median(p2p.viewers.map((v) => v.firstFrameMs)).toFixed(0)} ms vs ${median(http.viewers.map((v) => v.firstFrameMs)).toFixed(0)} ms;`,
+          `stalls ${p2p.viewers.reduce((s, v) => s + v.stalls, 0)} vs ${http.viewers.reduce((s, v) => s + v.stalls, 0)}`,
+        ].join(' ');
+        console.log(summary);
+        lines.push(summary);
+      }
     }
   }
   console.log(`\nSUMMARY\n${lines.join('\n')}`);

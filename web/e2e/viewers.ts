@@ -10,6 +10,8 @@ export interface ViewerOptions {
   p2p?: boolean;
   upload?: boolean;
   uploadBytesPerSec?: number;
+  /** Connections to one peer (the loader's default when absent). */
+  peerLanes?: number;
 }
 
 export interface ViewerReport {
@@ -92,6 +94,7 @@ export async function openViewer(browser: Browser, url: string, options: ViewerO
     if (prefs.p2p === false) localStorage.setItem('cinemesh.p2p', 'off');
     if (prefs.upload === false) localStorage.setItem('cinemesh.upload', 'off');
     if (prefs.uploadBytesPerSec !== undefined) localStorage.setItem('cinemesh.uploadLimit', String(prefs.uploadBytesPerSec));
+    if (prefs.peerLanes !== undefined) localStorage.setItem('cinemesh.peerLanes', String(prefs.peerLanes));
   }, options);
   const page = await context.newPage();
   await page.goto(url);

@@ -23,6 +23,14 @@ describe('sharing preferences', () => {
     storage.setItem('cinemesh.uploadLimit', 'lots');
     expect(loadPreferences(storage).uploadBytesPerSec).toBeUndefined();
   });
+
+  it('take a number of lanes per peer only within the protocol limit', () => {
+    const storage = memoryStorage();
+    for (const [stored, lanes] of [['1', 1], ['3', 3], ['0', undefined], ['4', undefined], ['2.5', undefined], ['x', undefined]] as const) {
+      storage.setItem('cinemesh.peerLanes', stored);
+      expect(loadPreferences(storage).peerLanes, stored).toBe(lanes);
+    }
+  });
 });
 
 describe('formatBytes', () => {

@@ -147,7 +147,7 @@ impl Peer {
         if offer_now && !self.known.is_empty() {
             let to = self.known[self.rng.range(0, self.known.len() as u64) as usize].clone();
             let signal = Signal::Offer { sdp: self.offer.clone() };
-            self.feed(&ClientMessage::Signal { swarm, to, signal }).await;
+            self.feed(&ClientMessage::Signal { swarm, to, signal, lane: None }).await;
         }
         let _ = self.socket.flush().await;
     }
@@ -167,7 +167,7 @@ impl Peer {
             }
             ServerMessage::Signal { from, signal: Signal::Offer { .. }, .. } => {
                 let signal = Signal::Answer { sdp: self.answer.clone() };
-                self.send(&ClientMessage::Signal { swarm: swarm.clone(), to: from, signal }).await;
+                self.send(&ClientMessage::Signal { swarm: swarm.clone(), to: from, signal, lane: None }).await;
             }
             ServerMessage::Error { code, .. } => self.observed.error(&code),
             _ => {}

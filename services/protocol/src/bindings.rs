@@ -53,16 +53,18 @@ mod tests {
         ]
     }
 
-    /// The room limits the page checks before the server would refuse.
+    /// The limits the page keeps to before the server would refuse.
     fn limits() -> String {
         use crate::room::{MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_ORIGIN_FETCHES, MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS};
-        let mut text = String::from("// Generated from services/protocol/src/room.rs. Do not edit.\n\n");
+        use crate::tracker::MAX_LANES;
+        let mut text = String::from("// Generated from services/protocol/src/{room,tracker}.rs. Do not edit.\n\n");
         for (name, value) in [
             ("MAX_NAME_CHARS", MAX_NAME_CHARS),
             ("MAX_CHAT_CHARS", MAX_CHAT_CHARS),
             ("MAX_SIGNAL_BYTES", MAX_SIGNAL_BYTES),
             ("MAX_VIDEO_SENDERS", MAX_VIDEO_SENDERS),
             ("MAX_ORIGIN_FETCHES", MAX_ORIGIN_FETCHES),
+            ("MAX_LANES", usize::from(MAX_LANES)),
         ] {
             text.push_str(&format!("export const {name} = {value};\n"));
         }

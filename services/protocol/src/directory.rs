@@ -25,6 +25,8 @@ pub struct RelayedSignal {
     pub from: PeerId,
     pub to: PeerId,
     pub signal: Signal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lane: Option<u8>,
 }
 
 pub fn swarm_key(prefix: &str, swarm: &SwarmKey) -> String {

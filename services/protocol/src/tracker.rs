@@ -20,6 +20,11 @@ pub const MAX_SWARMS_PER_CONNECTION: usize = 4;
 pub const MAX_PEERS_PER_ANSWER: u32 = 16;
 /// Widest window a `who_has` may ask about, segments.
 pub const MAX_WINDOW: u32 = 64;
+/// Peer connections two peers may hold to each other at once ("lanes"). Each is
+/// its own SCTP association with its own congestion window: between homes one
+/// association backs off at every loss and carries 1-2 Mbit/s, several carry
+/// about that much each.
+pub const MAX_LANES: u8 = 3;
 /// Distinct networks (IPv4 /24, IPv6 /48) whose credible reports make a peer
 /// named to nobody in that swarm. A report is credible when its reporter
 /// exchanged signalling with the peer and has not filed many reports.
@@ -75,6 +80,11 @@ pub enum ClientMessage {
         swarm: SwarmKey,
         to: PeerId,
         signal: Signal,
+        /// Which of the peer connections between the two (below `MAX_LANES`)
+        /// the signal is for; the first (0) when absent. Relayed unchanged.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        lane: Option<u8>,
     },
     /// Cumulative transfer counters of this peer in a swarm, bytes.
     Stats {
@@ -176,6 +186,10 @@ pub enum ServerMessage {
         swarm: SwarmKey,
         from: PeerId,
         signal: Signal,
+        /// As the sender gave it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        lane: Option<u8>,
     },
     Pong {
         t: u64,
@@ -193,6 +207,15 @@ mod tests {
 
     fn swarm() -> SwarmKey {
         SwarmKey { movie: "m1".into(), rendition: "720p".into() }
+    }
+
+    #[test]
+    fn a_signal_without_a_lane_is_for_the_first_connection_and_is_written_as_before() {
+        let text = r#"{"type":"signal","swarm":{"movie":"m1","rendition":"720p"},"to":"p","signal":{"kind":"offer","sdp":"v=0"}}"#;
+        let parsed: ClientMessage = serde_json::from_str(text).unwrap();
+        let offer = Signal::Offer { sdp: "v=0".into() };
+        assert_eq!(parsed, ClientMessage::Signal { swarm: swarm(), to: "p".into(), signal: offer, lane: None });
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), text);
     }
 
     #[test]
@@ -214,6 +237,7 @@ mod tests {
                     sdp_mid: Some("0".into()),
                     sdp_m_line_index: Some(0),
                 },
+                lane: None,
             },
             ClientMessage::Stats { swarm: swarm(), http_bytes: 1, peer_bytes: 2, uploaded_bytes: 3 },
             ClientMessage::Leave { swarm: swarm() },

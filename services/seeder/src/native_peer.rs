@@ -182,8 +182,10 @@ async fn run(
         tokio::select! {
             message = tracker.next() => match message? {
                 None => bail!("the tracker closed the connection"),
-                Some(ServerMessage::Signal { swarm, from, signal }) => {
-                    if banned.contains(&from) {
+                Some(ServerMessage::Signal { swarm, from, signal, lane }) => {
+                    // One connection per peer here: a browser's extra lanes go unanswered,
+                    // and it gives up on them without touching the first.
+                    if banned.contains(&from) || lane.unwrap_or(0) != 0 {
                         continue;
                     }
                     if !peers.contains_key(&from) {
@@ -222,7 +224,7 @@ async fn run(
                 Some(_) => {}
             },
             Some(Outgoing { swarm, to, signal }) = outgoing.recv() => {
-                tracker.send(&ClientMessage::Signal { swarm, to, signal }).await?;
+                tracker.send(&ClientMessage::Signal { swarm, to, signal, lane: None }).await?;
             }
             Some((peer, swarm, ending)) = ended.recv() => {
                 peers.remove(&peer);

@@ -61,6 +61,7 @@ pub enum Command {
         swarm: SwarmKey,
         to: PeerId,
         signal: Signal,
+        lane: Option<u8>,
     },
     /// The peer showed it is alive (it reported its stats): counts for "recently active".
     Touch {
@@ -379,7 +380,7 @@ impl Shard {
                     self.deliver(&outbox, ServerMessage::Holders { swarm, from, count, peers });
                 }
             }
-            Command::Signal { peer, swarm, to, signal } => {
+            Command::Signal { peer, swarm, to, signal, lane } => {
                 let Some(entry) = self.swarms.get_mut(&swarm).filter(|e| e.swarm.contains(&peer)) else {
                     return;
                 };
@@ -388,10 +389,10 @@ impl Shard {
                 let remote = entry.swarm.remote_instance(&to).map(str::to_owned);
                 match (entry.outboxes.get(&to).filter(|_| to != peer).cloned(), remote) {
                     (Some(target), _) => {
-                        self.deliver(&target, ServerMessage::Signal { swarm, from: peer, signal });
+                        self.deliver(&target, ServerMessage::Signal { swarm, from: peer, signal, lane });
                     }
                     (None, Some(instance)) => {
-                        let signal = RelayedSignal { swarm, from: peer, to, signal };
+                        let signal = RelayedSignal { swarm, from: peer, to, signal, lane };
                         self.publish(DirectoryUpdate::Relay { instance, signal });
                     }
                     (None, None) => {
@@ -434,13 +435,13 @@ impl Shard {
                     entry.swarm.set_remote(members, now);
                 }
             }
-            Command::RemoteSignal(RelayedSignal { swarm, from, to, signal }) => {
+            Command::RemoteSignal(RelayedSignal { swarm, from, to, signal, lane }) => {
                 // The sending instance checked that `from` is in this swarm.
                 if let Some(entry) = self.swarms.get_mut(&swarm) {
                     entry.swarm.signalled(&from, &to);
                 }
                 if let Some(target) = self.swarms.get(&swarm).and_then(|e| e.outboxes.get(&to)).cloned() {
-                    self.deliver(&target, ServerMessage::Signal { swarm, from, signal });
+                    self.deliver(&target, ServerMessage::Signal { swarm, from, signal, lane });
                 }
             }
         }

@@ -15,8 +15,8 @@ use cinemesh_common::stop::SHUTTING_DOWN;
 use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
 use cinemesh_common::{Connections, StopSignal};
 use cinemesh_protocol::tracker::{
-    ClientMessage, MAX_FRAME_BYTES, MAX_SIGNAL_BYTES, MAX_SWARMS_PER_CONNECTION, MAX_WINDOW, PROTOCOL_VERSION, PeerId,
-    ServerMessage, SwarmKey,
+    ClientMessage, MAX_FRAME_BYTES, MAX_LANES, MAX_SIGNAL_BYTES, MAX_SWARMS_PER_CONNECTION, MAX_WINDOW,
+    PROTOCOL_VERSION, PeerId, ServerMessage, SwarmKey,
 };
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -370,7 +370,7 @@ impl Session {
                 }
                 Command::WhoHas { peer, swarm, from, count, limit: limit.unwrap_or(u32::MAX) }
             }
-            ClientMessage::Signal { swarm, to, signal } => {
+            ClientMessage::Signal { swarm, to, signal, lane } => {
                 self.member(&swarm)?;
                 if signal.text_len() > MAX_SIGNAL_BYTES {
                     return Err(Refusal::new(
@@ -378,7 +378,10 @@ impl Session {
                         format!("signals are limited to {MAX_SIGNAL_BYTES} bytes"),
                     ));
                 }
-                Command::Signal { peer, swarm, to, signal }
+                if lane.is_some_and(|lane| lane >= MAX_LANES) {
+                    return Err(Refusal::new("invalid_lane", format!("lane must be 0 to {}", MAX_LANES - 1)));
+                }
+                Command::Signal { peer, swarm, to, signal, lane }
             }
             ClientMessage::Stats { swarm, http_bytes, peer_bytes, uploaded_bytes } => {
                 self.member(&swarm)?;

@@ -1,7 +1,7 @@
 // One segment from one peer, against the player's clock: the transfer is
 // watched while it runs and given up (for HTTP) as soon as it stalls, would
 // finish too late, or the player no longer wants it.
-import type { PeerEntry } from './peer-pool';
+import { type PeerEntry, quietestLink } from './peer-pool';
 import { type Download, DownloadError } from './peer-link';
 import { type AbandonPolicy, DEFAULT_ABANDON, shouldAbandon } from './source-choice';
 import type { HttpReason } from './types';
@@ -17,7 +17,7 @@ export interface GivenUp {
 const WATCH_EVERY_MS = 200;
 
 /**
- * Downloads `segment` over an open link; resolves with its bytes (not yet
+ * Downloads `segment` over the least busy open lane to a peer; resolves with its bytes (not yet
  * verified) or with why HTTP should take over and the bytes that had come.
  * `until` gives the seconds left before the player needs it. Measures the
  * peer's throughput.
@@ -31,7 +31,7 @@ export async function downloadBeforeDeadline(
   policy: AbandonPolicy = DEFAULT_ABANDON,
   onProgress: (received: number) => void = () => {},
 ): Promise<Uint8Array | GivenUp> {
-  const download = entry.link.request(segment, sizeBytes);
+  const download = quietestLink(entry).request(segment, sizeBytes);
   const abandon = watchDeadline(download, sizeBytes, until, signal, policy, onProgress);
   let bytes: Uint8Array | HttpReason;
   try {

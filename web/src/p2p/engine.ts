@@ -106,7 +106,7 @@ export class P2PEngine extends EventTarget {
         token: init.token,
         movie: init.movie,
         holdings: (rendition) => this.cache.holdings(rendition),
-        onSignal: (rendition, from, signal) => this.#pool.signalled(rendition, from, signal),
+        onSignal: (rendition, from, signal, lane) => this.#pool.signalled(rendition, from, signal, lane),
       });
       void this.#session.start().catch(() => {});
     }
@@ -121,7 +121,7 @@ export class P2PEngine extends EventTarget {
     this.#pool = new PeerPool({
       config: init.config,
       localId: () => this.#session?.peerId ?? '',
-      sendSignal: (rendition, peer, signal) => this.#session?.signal(rendition, peer, signal),
+      sendSignal: (rendition, peer, signal, lane) => this.#session?.signal(rendition, peer, signal, lane),
       provide: (segment) => (this.config.upload ? this.cache.get(segment.rendition, segment.sequence) : undefined),
       uploadBucket: new TokenBucket(init.config.uploadBytesPerSec),
       onUploaded: (bytes, segment) => {
@@ -191,7 +191,7 @@ export class P2PEngine extends EventTarget {
         ...player,
         minLeadSecs: () => this.config.httpDeadlineSecs,
         holdersOf: (rendition, sequence) => this.#holders.holdersOf(rendition, sequence, false, true),
-        idle: (peer) => this.#pool.isOpen(peer) && this.#pool.get(peer)?.link.downloads.length === 0,
+        idle: (peer) => this.#pool.hasFreeLane(peer),
         warmUp: (peers, rendition) => this.#warmUp(peers, rendition),
         loading: (rendition, sequence) =>
           this.#prefetch?.fetching(rendition, sequence) === true ||

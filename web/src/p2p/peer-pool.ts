@@ -2,6 +2,15 @@
 // connect is left alone for a while, longer each time), answered when another
 // peer offers, closed when idle, and a peer that sent a bad segment or broke
 // the wire protocol is banned for good.
+//
+// Each peer gets up to `peerLanes` connections ("lanes"). Between homes one
+// connection's SCTP association backs off at every loss and carries 1-2 Mbit/s
+// whatever the uplink (bench/datachannel.sh: 1.3 Mbit/s over one, 2.3 over
+// two, 2.9 over three, at 80 ms and 0.5 % loss per home link; three data
+// channels of one connection share its association and gained nothing). The
+// first lane is the link: it opens first, and when it closes the peer is gone.
+// The others open once it is up, and carry transfers beside it.
+import { MAX_LANES } from '../protocol/limits';
 import type { Signal } from '../protocol/Signal';
 import { PeerConnection } from './peer-connection';
 import { PeerLink } from './peer-link';
@@ -10,15 +19,48 @@ import { Reachability, SLOW_LINK_MS } from './reachability';
 import type { P2PConfig, PeerStats } from './types';
 import type { SegmentId } from './wire';
 
-export interface PeerEntry {
+/** One connection to a peer, with the wire protocol on its data channel. */
+export interface Lane {
   connection: PeerConnection;
   link: PeerLink;
+}
+
+export interface PeerEntry {
+  /** Lane 0: the link to the peer. */
+  first: Lane;
+  /** The other lanes by number (1 to MAX_LANES - 1), open or opening. */
+  more: Map<number, Lane>;
   /** The swarm signals to this peer go through. */
   rendition: string;
   bucket: TokenBucket;
   downloadedBytes: number;
   uploadedBytes: number;
   downloadBytesPerSec: number;
+  /** No more lanes are offered before this (one did not open: the peer may not take them). */
+  lanesPausedUntil: number;
+}
+
+function isOpen(lane: Lane): boolean {
+  return !lane.link.closed && lane.connection.channel.readyState === 'open';
+}
+
+/** The lanes to a peer that are open now, the first first. */
+export function openLanes(entry: PeerEntry): Lane[] {
+  return [entry.first, ...entry.more.values()].filter(isOpen);
+}
+
+/** Where the next request to a peer goes: the open lane with the fewest in flight, the first on a tie. */
+export function quietestLink(entry: PeerEntry): PeerLink {
+  return openLanes(entry).reduce((best, lane) => (lane.link.downloads.length < best.link.downloads.length ? lane : best), entry.first)
+    .link;
+}
+
+function inFlight(entry: PeerEntry): number {
+  return [entry.first, ...entry.more.values()].reduce((sum, lane) => sum + lane.link.downloads.length, 0);
+}
+
+function lastActivityAt(entry: PeerEntry): number {
+  return Math.max(...[entry.first, ...entry.more.values()].map((lane) => lane.link.lastActivityAt));
 }
 
 export type BanReason = 'bad_segment' | 'protocol_violation';
@@ -27,7 +69,7 @@ export interface PeerPoolHooks {
   config: P2PConfig;
   /** Our id on the tracker. */
   localId: () => string;
-  sendSignal: (rendition: string, peer: string, signal: Signal) => void;
+  sendSignal: (rendition: string, peer: string, signal: Signal, lane: number) => void;
   /** A held segment to upload; undefined when not held or uploading is off. */
   provide: (segment: SegmentId) => Uint8Array | undefined;
   /** The cap on everything we upload, shared by every link. */
@@ -39,6 +81,8 @@ export interface PeerPoolHooks {
 
 const MAX_BACKOFF_MS = 60_000;
 const FIRST_BACKOFF_MS = 2_000;
+/** After a lane did not open, more lanes to that peer wait this long, ms. */
+const LANES_PAUSE_MS = 60_000;
 
 export class PeerPool {
   readonly #hooks: PeerPoolHooks;
@@ -70,18 +114,25 @@ export class PeerPool {
     return !this.#banned.has(peer) && (this.#backoff.get(peer)?.until ?? 0) <= now;
   }
 
-  /** Orders holders: open links first, then the fastest measured, then the least busy. */
+  /** Orders holders: open links first, then the fastest measured, then the least busy per open lane. */
   score(peer: string): number {
     const entry = this.#peers.get(peer);
     if (entry === undefined) return 0;
-    const open = entry.connection.channel.readyState === 'open' ? 1e12 : 0;
-    return open + entry.downloadBytesPerSec - entry.link.downloads.length * 1e6;
+    const lanes = openLanes(entry).length;
+    const open = lanes > 0 ? 1e12 : 0;
+    return open + entry.downloadBytesPerSec - (inFlight(entry) / Math.max(lanes, 1)) * 1e6;
   }
 
   /** Whether the link to `peer` is open now. */
   isOpen(peer: string): boolean {
     const entry = this.#peers.get(peer);
-    return entry !== undefined && !entry.link.closed && entry.connection.channel.readyState === 'open';
+    return entry !== undefined && isOpen(entry.first);
+  }
+
+  /** Whether `peer` has an open lane with none of our requests in flight. */
+  hasFreeLane(peer: string): boolean {
+    const entry = this.#peers.get(peer);
+    return entry !== undefined && isOpen(entry.first) && openLanes(entry).some((lane) => lane.link.downloads.length === 0);
   }
 
   /** The best measured throughput among `peers`, bytes/s; undefined when none was measured. */
@@ -95,43 +146,56 @@ export class PeerPool {
     const existing = this.#peers.get(peer);
     // Several callers may wait for one connection (a background warm-up and a
     // download): only the one that opened it counts its failure.
-    const opens = existing === undefined || existing.link.closed;
+    const opens = existing === undefined || existing.first.link.closed;
     const opening = opens ? this.#add(peer, rendition) : existing;
     if (opening === undefined) throw new Error('no room for another peer');
-    if (opens) {
-      const connection = opening.connection;
-      void connection.offer().catch(() => connection.close());
-    }
+    if (opens) this.#offer(opening.first);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('timeout')), Math.max(timeoutMs, 0));
     });
     try {
-      await Promise.race([opening.link.ready, timeout]);
+      await Promise.race([opening.first.link.ready, timeout]);
       this.#backoff.delete(peer);
+      this.#widen(peer, opening);
       return opening;
     } catch (error) {
       if (opens) {
         const failures = (this.#backoff.get(peer)?.failures ?? 0) + 1;
         this.#backoff.set(peer, { failures, until: performance.now() + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (failures - 1)) });
       }
-      if (opening.connection.channel.readyState !== 'open') this.drop(peer);
+      if (opening.first.connection.channel.readyState !== 'open') this.drop(peer);
       throw error;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** A signal from `from`: only an offer starts a connection; stray answers and candidates are dropped. */
-  signalled(rendition: string, from: string, signal: Signal): void {
+  /**
+   * A signal from `from` for one of its lanes: only an offer starts a
+   * connection, and a lane past the first only beside an open first one;
+   * stray answers and candidates are dropped.
+   */
+  signalled(rendition: string, from: string, signal: Signal, lane = 0): void {
     if (this.#banned.has(from)) return;
     let entry = this.#peers.get(from);
-    if (entry === undefined || entry.link.closed) {
-      if (signal.kind !== 'offer') return;
-      entry = this.#add(from, rendition);
-      if (entry === undefined) return;
+    if (lane === 0) {
+      if (entry === undefined || entry.first.link.closed) {
+        if (signal.kind !== 'offer') return;
+        entry = this.#add(from, rendition);
+        if (entry === undefined) return;
+      }
+      void entry.first.connection.receive(signal).catch(() => this.drop(from));
+      return;
     }
-    void entry.connection.receive(signal).catch(() => this.drop(from));
+    if (entry === undefined || !isOpen(entry.first) || lane >= this.#laneCount) return;
+    let answering = entry.more.get(lane);
+    if (answering === undefined || answering.link.closed) {
+      if (signal.kind !== 'offer') return;
+      answering = this.#addLane(from, entry, lane);
+    }
+    const { connection } = answering;
+    void connection.receive(signal).catch(() => connection.close());
   }
 
   ban(peer: string, rendition: string, reason: BanReason): void {
@@ -144,15 +208,14 @@ export class PeerPool {
   drop(peer: string): void {
     const entry = this.#peers.get(peer);
     this.#peers.delete(peer);
-    entry?.link.close();
-    entry?.connection.close();
+    if (entry !== undefined) closeLanes(entry);
   }
 
   /** Closes links unused for `peerIdleSecs` with nothing in flight. */
   dropIdle(now = performance.now()): void {
     for (const [peer, entry] of this.#peers) {
-      const idle = now - entry.link.lastActivityAt > this.#hooks.config.peerIdleSecs * 1000;
-      if (idle && entry.link.downloads.length === 0) this.drop(peer);
+      const idle = now - lastActivityAt(entry) > this.#hooks.config.peerIdleSecs * 1000;
+      if (idle && inFlight(entry) === 0) this.drop(peer);
     }
   }
 
@@ -162,10 +225,11 @@ export class PeerPool {
 
   stats(): PeerStats[] {
     return [...this.#peers.entries()].map(([id, p]) => {
-      const downloads = p.link.downloads;
+      const downloads = [p.first, ...p.more.values()].flatMap((lane) => lane.link.downloads);
       return {
         id,
-        state: p.link.closed ? 'closed' : p.connection.channel.readyState === 'open' ? 'open' : 'connecting',
+        state: p.first.link.closed ? 'closed' : isOpen(p.first) ? 'open' : 'connecting',
+        lanes: openLanes(p).length,
         downloadedBytes: p.downloadedBytes,
         uploadedBytes: p.uploadedBytes,
         downloadBytesPerSec: p.downloadBytesPerSec,
@@ -175,31 +239,94 @@ export class PeerPool {
     });
   }
 
-  #add(peer: string, rendition: string): PeerEntry | undefined {
+  /** Lanes used to one peer: the configuration's, within the protocol's limit. */
+  get #laneCount(): number {
+    return Math.max(1, Math.min(this.#hooks.config.peerLanes, MAX_LANES));
+  }
+
+  #offer(lane: Lane): void {
+    const { connection } = lane;
+    void connection.offer().catch(() => connection.close());
+  }
+
+  /**
+   * Offers the lanes past the first to a peer whose first is open. One that
+   * does not open in the connect time (a peer that takes one connection, such
+   * as the native seeder) pauses further offers to that peer for a while; the
+   * first lane carries on either way.
+   */
+  #widen(peer: string, entry: PeerEntry, now = performance.now()): void {
+    if (now < entry.lanesPausedUntil) return;
+    for (let number = 1; number < this.#laneCount; number++) {
+      if (entry.more.has(number)) continue;
+      const lane = this.#addLane(peer, entry, number);
+      this.#offer(lane);
+      const unopened = setTimeout(() => lane.connection.close(), this.#hooks.config.connectTimeoutMs);
+      lane.link.ready.then(
+        () => clearTimeout(unopened),
+        () => {
+          clearTimeout(unopened);
+          entry.lanesPausedUntil = performance.now() + LANES_PAUSE_MS;
+        },
+      );
+    }
+  }
+
+  /** A connection to `peer` for lane `number` (> 0) of `entry`; forgotten when it closes. */
+  #addLane(peer: string, entry: PeerEntry, number: number): Lane {
+    const lane = this.#makeLane(peer, number, entry.bucket, () => entry);
+    entry.more.set(number, lane);
+    lane.connection.channel.addEventListener('close', () => {
+      if (entry.more.get(number) === lane) entry.more.delete(number);
+    });
+    return lane;
+  }
+
+  /** A connection and its wire protocol under the peer's upload cap, counting into the entry `of` returns. */
+  #makeLane(peer: string, number: number, bucket: TokenBucket, of: () => PeerEntry): Lane {
     const { config } = this.#hooks;
-    if (this.#peers.size >= config.maxPeers && !this.#evictIdle()) return undefined;
     const connection = new PeerConnection({
       localId: this.#hooks.localId(),
       remoteId: peer,
       iceServers: config.iceServers,
-      sendSignal: (signal) => this.#hooks.sendSignal(entry.rendition, peer, signal),
+      sendSignal: (signal) => this.#hooks.sendSignal(of().rendition, peer, signal, number),
     });
-    const bucket = new TokenBucket(config.peerUploadBytesPerSec);
     const link = new PeerLink(connection.channel, {
       provide: (segment) => this.#hooks.provide(segment),
       uploadBuckets: [bucket, this.#hooks.uploadBucket],
       onUploaded: (bytes, segment) => {
-        entry.uploadedBytes += bytes;
+        of().uploadedBytes += bytes;
         this.#hooks.onUploaded(bytes, segment);
       },
       onDownloaded: (bytes) => {
-        entry.downloadedBytes += bytes;
+        of().downloadedBytes += bytes;
       },
-      onViolation: () => this.ban(peer, entry.rendition, 'protocol_violation'),
+      onViolation: () => this.ban(peer, of().rendition, 'protocol_violation'),
     });
-    const entry: PeerEntry = { connection, link, rendition, bucket, downloadedBytes: 0, uploadedBytes: 0, downloadBytesPerSec: 0 };
+    return { connection, link };
+  }
+
+  #add(peer: string, rendition: string): PeerEntry | undefined {
+    const { config } = this.#hooks;
+    if (this.#peers.size >= config.maxPeers && !this.#evictIdle()) return undefined;
+    const bucket = new TokenBucket(config.peerUploadBytesPerSec);
+    // The entry is made just below; the lane's callbacks run later.
+    const first = this.#makeLane(peer, 0, bucket, () => entry);
+    const entry: PeerEntry = {
+      first,
+      more: new Map(),
+      rendition,
+      bucket,
+      downloadedBytes: 0,
+      uploadedBytes: 0,
+      downloadBytesPerSec: 0,
+      lanesPausedUntil: 0,
+    };
+    const { connection, link } = first;
     connection.channel.addEventListener('close', () => {
-      if (this.#peers.get(peer) === entry) this.#peers.delete(peer);
+      if (this.#peers.get(peer) !== entry) return;
+      this.#peers.delete(peer);
+      closeLanes(entry);
     });
     // Whichever side offered: a link that opens reached the peer; one that ICE
     // gave up on, or that stays shut for the full connect time, did not. One
@@ -227,10 +354,17 @@ export class PeerPool {
   /** Closes the least recently active peer with nothing in flight; false when there is none. */
   #evictIdle(): boolean {
     const idle = [...this.#peers.entries()]
-      .filter(([, p]) => p.link.downloads.length === 0)
-      .sort(([, a], [, b]) => a.link.lastActivityAt - b.link.lastActivityAt)[0];
+      .filter(([, p]) => inFlight(p) === 0)
+      .sort(([, a], [, b]) => lastActivityAt(a) - lastActivityAt(b))[0];
     if (idle === undefined) return false;
     this.drop(idle[0]);
     return true;
+  }
+}
+
+function closeLanes(entry: PeerEntry): void {
+  for (const lane of [entry.first, ...entry.more.values()]) {
+    lane.link.close();
+    lane.connection.close();
   }
 }

@@ -19,7 +19,7 @@ export type WebSocketConstructor = new (url: string) => WebSocket;
 
 export interface TrackerEvents {
   /** A peer of one of our swarms sent us a WebRTC signal. */
-  onSignal?: (swarm: SwarmKey, from: string, signal: Signal) => void;
+  onSignal?: (swarm: SwarmKey, from: string, signal: Signal, lane: number) => void;
   /** The tracker refused something we sent (`code` is stable). */
   onError?: (code: string, message: string) => void;
   /** The socket closed; `reason` is the tracker's close reason, if any. */
@@ -91,8 +91,9 @@ export class TrackerClient {
     return this.#await(this.#answers, swarmId(swarm), () => this.#send(message));
   }
 
-  signal(swarm: SwarmKey, to: string, signal: Signal): void {
-    this.#send({ type: 'signal', swarm, to, signal });
+  /** A signal for one of the peer connections to `to` (lane 0, the first, goes without a lane). */
+  signal(swarm: SwarmKey, to: string, signal: Signal, lane = 0): void {
+    this.#send({ type: 'signal', swarm, to, signal, ...(lane === 0 ? {} : { lane }) });
   }
 
   stats(swarm: SwarmKey, httpBytes: number, peerBytes: number, uploadedBytes: number): void {
@@ -156,7 +157,7 @@ export class TrackerClient {
         settle(this.#answers.get(swarmId(message.swarm))?.shift(), message.peers);
         break;
       case 'signal':
-        this.#events.onSignal?.(message.swarm, message.from, message.signal);
+        this.#events.onSignal?.(message.swarm, message.from, message.signal, message.lane ?? 0);
         break;
       case 'error':
         if (JOIN_REFUSALS.has(message.code)) {

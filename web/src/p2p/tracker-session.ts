@@ -19,7 +19,7 @@ export interface TrackerSessionOptions {
   movie: string;
   /** The segments held now of a rendition, for (re)joins. */
   holdings: (rendition: string) => number[];
-  onSignal: (rendition: string, from: string, signal: Signal) => void;
+  onSignal: (rendition: string, from: string, signal: Signal, lane: number) => void;
   /** Our peer id changed (a reconnect). */
   onPeerId?: (id: string) => void;
   Socket?: WebSocketConstructor;
@@ -100,8 +100,8 @@ export class TrackerSession {
     }
   }
 
-  signal(rendition: string, to: string, signal: Signal): void {
-    this.#client?.signal(this.#key(rendition), to, signal);
+  signal(rendition: string, to: string, signal: Signal, lane = 0): void {
+    this.#client?.signal(this.#key(rendition), to, signal, lane);
   }
 
   report(rendition: string, peer: string, reason: ReportReason): void {
@@ -152,7 +152,7 @@ export class TrackerSession {
     this.#connecting ??= TrackerClient.connect(
       this.#options.url,
       {
-        onSignal: (swarm, from, signal) => this.#options.onSignal(swarm.rendition, from, signal),
+        onSignal: (swarm, from, signal, lane) => this.#options.onSignal(swarm.rendition, from, signal, lane),
         onClose: () => this.#lost(),
       },
       this.#options.Socket,

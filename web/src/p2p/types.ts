@@ -9,8 +9,10 @@ export interface P2PConfig {
   upload: boolean;
   /** Bytes of segments kept for playback and uploads, besides the pinned window. */
   cacheMiB: number;
-  /** Most open peer connections. */
+  /** Most peers linked at once. */
   maxPeers: number;
+  /** Connections to one peer at once (1 to MAX_LANES), each with its own congestion window. */
+  peerLanes: number;
   /** After a start or a seek, this many seconds come over HTTP (fast first frame). */
   initialChunkSecs: number;
   /** A segment due within this many seconds comes over HTTP. */
@@ -32,6 +34,7 @@ export const DEFAULT_P2P_CONFIG: P2PConfig = {
   upload: true,
   cacheMiB: 128,
   maxPeers: 8,
+  peerLanes: 3,
   initialChunkSecs: 6,
   httpDeadlineSecs: 4,
   uploadBytesPerSec: 4_000_000,
@@ -67,6 +70,8 @@ export type HttpReason =
 export interface PeerStats {
   id: string;
   state: 'connecting' | 'open' | 'closed';
+  /** Connections to it open now (lanes). */
+  lanes: number;
   downloadedBytes: number;
   uploadedBytes: number;
   /** Throughput of the last transfer from this peer, bytes/s. */

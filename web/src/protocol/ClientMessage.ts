@@ -11,4 +11,9 @@ export type ClientMessage = { "type": "hello", version: number, } | { "type": "j
 /**
  * Most peers wanted (capped at `MAX_PEERS_PER_ANSWER`).
  */
-limit?: number, } | { "type": "signal", swarm: SwarmKey, to: string, signal: Signal, } | { "type": "stats", swarm: SwarmKey, http_bytes: number, peer_bytes: number, uploaded_bytes: number, } | { "type": "leave", swarm: SwarmKey, } | { "type": "report", swarm: SwarmKey, peer: string, reason: ReportReason, } | { "type": "ping", t: number, };
+limit?: number, } | { "type": "signal", swarm: SwarmKey, to: string, signal: Signal, 
+/**
+ * Which of the peer connections between the two (below `MAX_LANES`)
+ * the signal is for; the first (0) when absent. Relayed unchanged.
+ */
+lane?: number, } | { "type": "stats", swarm: SwarmKey, http_bytes: number, peer_bytes: number, uploaded_bytes: number, } | { "type": "leave", swarm: SwarmKey, } | { "type": "report", swarm: SwarmKey, peer: string, reason: ReportReason, } | { "type": "ping", t: number, };

@@ -14,4 +14,8 @@ heartbeat_secs: number, } | { "type": "joined", swarm: SwarmKey,
 /**
  * Other peers in the swarm now.
  */
-peers: number, } | { "type": "holders", swarm: SwarmKey, from: number, count: number, peers: Array<Holder>, } | { "type": "signal", swarm: SwarmKey, from: string, signal: Signal, } | { "type": "pong", t: number, } | { "type": "error", code: string, message: string, };
+peers: number, } | { "type": "holders", swarm: SwarmKey, from: number, count: number, peers: Array<Holder>, } | { "type": "signal", swarm: SwarmKey, from: string, signal: Signal, 
+/**
+ * As the sender gave it.
+ */
+lane?: number, } | { "type": "pong", t: number, } | { "type": "error", code: string, message: string, };

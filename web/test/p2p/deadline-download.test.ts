@@ -25,7 +25,8 @@ function slowPeer(): { entry: PeerEntry; download: Download } {
       finish(new Uint8Array(100_000));
     }
   }, 250);
-  const entry = { link: { request: () => download }, downloadBytesPerSec: 0 } as unknown as PeerEntry;
+  const lane = { link: { request: () => download, downloads: [], closed: false }, connection: { channel: { readyState: 'open' } } };
+  const entry = { first: lane, more: new Map(), downloadBytesPerSec: 0 } as unknown as PeerEntry;
   return { entry, download };
 }
 

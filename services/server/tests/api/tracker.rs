@@ -17,7 +17,9 @@ use std::time::Duration;
 use cinemesh_common::Signer;
 use cinemesh_common::swarm_token::{SwarmTokens, TOKEN_LIFETIME_SECS, now_unix_secs};
 use cinemesh_protocol::SegmentRanges;
-use cinemesh_protocol::tracker::{ClientMessage, MAX_FRAME_BYTES, ReportReason, ServerMessage, Signal, SwarmKey};
+use cinemesh_protocol::tracker::{
+    ClientMessage, MAX_FRAME_BYTES, MAX_LANES, ReportReason, ServerMessage, Signal, SwarmKey,
+};
 
 use crate::helpers::TestApp;
 use crate::tracker_client::{Ending, TrackerClient, USER_AGENT};
@@ -166,19 +168,41 @@ async fn signals_are_relayed_within_the_swarm_with_the_true_sender() {
         },
     ];
     for signal in signals {
-        a.send(&ClientMessage::Signal { swarm: key.clone(), to: id_b.clone(), signal: signal.clone() }).await;
-        assert_eq!(b.recv().await, ServerMessage::Signal { swarm: key.clone(), from: id_a.clone(), signal });
+        a.send(&ClientMessage::Signal { swarm: key.clone(), to: id_b.clone(), signal: signal.clone(), lane: None })
+            .await;
+        assert_eq!(
+            b.recv().await,
+            ServerMessage::Signal { swarm: key.clone(), from: id_a.clone(), signal, lane: None }
+        );
     }
+    // A signal for another of the pair's connections keeps its lane.
     b.send(&ClientMessage::Signal {
         swarm: key.clone(),
         to: id_a.clone(),
         signal: Signal::Answer { sdp: "v=0".into() },
+        lane: Some(MAX_LANES - 1),
     })
     .await;
     assert_eq!(
         a.recv().await,
-        ServerMessage::Signal { swarm: key.clone(), from: id_b, signal: Signal::Answer { sdp: "v=0".into() } }
+        ServerMessage::Signal {
+            swarm: key.clone(),
+            from: id_b.clone(),
+            signal: Signal::Answer { sdp: "v=0".into() },
+            lane: Some(MAX_LANES - 1)
+        }
     );
+    // A lane past the limit is refused, and nothing reaches the other side.
+    a.send(&ClientMessage::Signal {
+        swarm: key.clone(),
+        to: id_b.clone(),
+        signal: Signal::Offer { sdp: "v=0".into() },
+        lane: Some(MAX_LANES),
+    })
+    .await;
+    assert_eq!(a.error_code().await, "invalid_lane");
+    b.sync().await;
+    assert_eq!(b.next(Duration::from_millis(300)).await, Err(Ending::Silence), "nothing was relayed");
 }
 
 #[actix_web::test]
@@ -190,11 +214,17 @@ async fn signals_across_swarms_or_to_unknown_ids_are_refused() {
     other.join(&swarm("movie1", "360p"), &token, SegmentRanges::default()).await;
     let offer = Signal::Offer { sdp: "v=0".into() };
     for to in [id_other.clone(), "forgedpeerid".to_owned(), id_a.clone()] {
-        a.send(&ClientMessage::Signal { swarm: swarm("movie1", "720p"), to: to.clone(), signal: offer.clone() }).await;
+        a.send(&ClientMessage::Signal {
+            swarm: swarm("movie1", "720p"),
+            to: to.clone(),
+            signal: offer.clone(),
+            lane: None,
+        })
+        .await;
         assert_eq!(a.error_code().await, "unknown_peer", "signal to {to}");
     }
     // Naming the other swarm without having joined it is refused too.
-    a.send(&ClientMessage::Signal { swarm: swarm("movie1", "360p"), to: id_other, signal: offer }).await;
+    a.send(&ClientMessage::Signal { swarm: swarm("movie1", "360p"), to: id_other, signal: offer, lane: None }).await;
     assert_eq!(a.error_code().await, "not_in_swarm");
     other.sync().await;
     assert_eq!(other.next(Duration::from_millis(300)).await, Err(Ending::Silence), "nothing was relayed");
@@ -306,7 +336,7 @@ async fn bad_input_gets_coded_errors() {
     client.send(&ClientMessage::WhoHas { swarm: key.clone(), from: 0, count: 1000, limit: None }).await;
     assert_eq!(client.error_code().await, "invalid_window");
     let huge = Signal::Offer { sdp: "x".repeat(13 * 1024) };
-    client.send(&ClientMessage::Signal { swarm: key.clone(), to: "someone".into(), signal: huge }).await;
+    client.send(&ClientMessage::Signal { swarm: key.clone(), to: "someone".into(), signal: huge, lane: None }).await;
     assert_eq!(client.error_code().await, "signal_too_large");
     client.send_binary(vec![1, 2, 3]).await;
     assert_eq!(client.error_code().await, "binary_not_supported");
@@ -444,13 +474,25 @@ async fn two_instances_sharing_redis_introduce_and_relay_across() {
     assert_eq!(holders, vec![(id_here.clone(), held(0..=9))], "a holder on the other instance is introduced");
 
     let offer = Signal::Offer { sdp: "v=0 offer".into() };
-    there.send(&ClientMessage::Signal { swarm: key.clone(), to: id_here.clone(), signal: offer.clone() }).await;
-    assert_eq!(here.recv().await, ServerMessage::Signal { swarm: key.clone(), from: id_there.clone(), signal: offer });
+    there
+        .send(&ClientMessage::Signal { swarm: key.clone(), to: id_here.clone(), signal: offer.clone(), lane: Some(1) })
+        .await;
+    assert_eq!(
+        here.recv().await,
+        ServerMessage::Signal { swarm: key.clone(), from: id_there.clone(), signal: offer, lane: Some(1) },
+        "the lane crosses instances too"
+    );
     let answer = Signal::Answer { sdp: "v=0 answer".into() };
     // The first instance learns of the second's peer on its next refresh.
     let mut delivered = None;
     for _ in 0..50 {
-        here.send(&ClientMessage::Signal { swarm: key.clone(), to: id_there.clone(), signal: answer.clone() }).await;
+        here.send(&ClientMessage::Signal {
+            swarm: key.clone(),
+            to: id_there.clone(),
+            signal: answer.clone(),
+            lane: None,
+        })
+        .await;
         match there.next(Duration::from_millis(200)).await {
             Ok(message) => {
                 delivered = Some(message);
@@ -464,7 +506,10 @@ async fn two_instances_sharing_redis_introduce_and_relay_across() {
             }
         }
     }
-    assert_eq!(delivered, Some(ServerMessage::Signal { swarm: key.clone(), from: id_here, signal: answer }));
+    assert_eq!(
+        delivered,
+        Some(ServerMessage::Signal { swarm: key.clone(), from: id_here, signal: answer, lane: None })
+    );
 
     drop(here);
     let holders = there.holders_until(&key, 0, 10, |h| h.is_empty()).await;
@@ -568,10 +613,20 @@ async fn reports_hide_a_peer_from_everyone_only_with_evidence_from_three_network
             if talk {
                 // An offer and its answer: the two negotiated a connection.
                 reporter
-                    .send(&ClientMessage::Signal { swarm: key.clone(), to: id_target.clone(), signal: offer.clone() })
+                    .send(&ClientMessage::Signal {
+                        swarm: key.clone(),
+                        to: id_target.clone(),
+                        signal: offer.clone(),
+                        lane: None,
+                    })
                     .await;
                 target
-                    .send(&ClientMessage::Signal { swarm: key.clone(), to: id_reporter, signal: offer.clone() })
+                    .send(&ClientMessage::Signal {
+                        swarm: key.clone(),
+                        to: id_reporter,
+                        signal: offer.clone(),
+                        lane: None,
+                    })
                     .await;
                 // Delivered: the tracker has seen both directions before the report.
                 assert!(matches!(reporter.recv().await, ServerMessage::Signal { .. }));

@@ -280,7 +280,12 @@ async fn redis_killed_mid_party_then_restarted() {
     let signal_crossed = loop {
         assert!(Instant::now() < deadline, "no signal crossed within {TRACKER_RECOVERY:?}");
         fresh_seeker
-            .send(&ClientMessage::Signal { swarm: swarm.clone(), to: fresh_id.clone(), signal: offer.clone() })
+            .send(&ClientMessage::Signal {
+                swarm: swarm.clone(),
+                to: fresh_id.clone(),
+                signal: offer.clone(),
+                lane: None,
+            })
             .await;
         match fresh_holder.next(Duration::from_millis(300)).await {
             Ok(ServerMessage::Signal { from, signal, .. }) => break (from, signal),
