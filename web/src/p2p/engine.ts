@@ -192,6 +192,7 @@ export class P2PEngine extends EventTarget {
         minLeadSecs: () => this.config.httpDeadlineSecs,
         holdersOf: (rendition, sequence) => this.#holders.holdersOf(rendition, sequence, false, true),
         idle: (peer) => this.#pool.hasFreeLane(peer),
+        lanes: (peer) => this.#pool.openLaneCount(peer),
         warmUp: (peers, rendition) => this.#warmUp(peers, rendition),
         loading: (rendition, sequence) =>
           this.#prefetch?.fetching(rendition, sequence) === true ||

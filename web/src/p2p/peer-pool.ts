@@ -129,6 +129,12 @@ export class PeerPool {
     return entry !== undefined && isOpen(entry.first);
   }
 
+  /** Lanes to `peer` open now; 0 when its link is not. */
+  openLaneCount(peer: string): number {
+    const entry = this.#peers.get(peer);
+    return entry !== undefined && isOpen(entry.first) ? openLanes(entry).length : 0;
+  }
+
   /** Whether `peer` has an open lane with none of our requests in flight. */
   hasFreeLane(peer: string): boolean {
     const entry = this.#peers.get(peer);

@@ -3,8 +3,9 @@
 // over 80 ms and more of round trip), so a 480p segment from one peer took
 // about as long as it plays and most came too late (`late`, then HTTP). So
 // the segments of the window ahead that peers hold are fetched before the
-// player asks, several at once, each over a different link: three holders,
-// three associations, three times the rate. Whoever got a segment holds it
+// player asks, several at once, each over a different connection: three
+// holders, or three lanes to one (peer-pool.ts), three associations, about
+// three times the rate. Whoever got a segment holds it
 // and passes it on, so a late joiner's transfers spread over every viewer
 // ahead of it rather than all landing on the first one.
 import type { GivenUp } from './deadline-download';
@@ -12,7 +13,7 @@ import { type PlayerWindow, windowAhead } from './player-window';
 
 /** How often the window is looked at, ms. */
 const TICK_MS = 250;
-/** Transfers ahead under way at once, each over its own link. */
+/** Transfers ahead under way at once, each over its own connection. */
 const TRANSFERS_AT_ONCE = 3;
 /** A segment whose transfer ahead failed is not tried ahead again for this long, ms. */
 const RETRY_AFTER_MS = 2_000;
@@ -30,8 +31,10 @@ export interface PeerPrefetchHooks extends PlayerWindow {
   minLeadSecs: () => number;
   /** Peers holding the segment, best first; a recent answer is reused rather than the tracker asked again. */
   holdersOf: (rendition: string, sequence: number) => Promise<string[]>;
-  /** Whether the link to `peer` is open and carries none of our transfers now. */
+  /** Whether `peer` has an open connection (lane) that carries none of our transfers now. */
   idle: (peer: string) => boolean;
+  /** Connections (lanes) to `peer` open now; 0 when not linked. */
+  lanes: (peer: string) => number;
   /** Opens links to holders not linked yet, in the background. */
   warmUp: (peers: string[], rendition: string) => void;
   /** The segment is on its way already (the player's own load, or a fetch over HTTP ahead): not fetched twice. */
@@ -114,9 +117,13 @@ export class PeerPrefetch {
     return windowAhead(this.#hooks, rendition);
   }
 
-  /** Nearest first: each segment wanted goes to the best of its holders whose link is free. */
+  /**
+   * Nearest first: each segment wanted goes to the best of its holders with a
+   * free lane, at most one transfer ahead per lane (a transfer just started
+   * may not have taken its lane yet).
+   */
   async #startWhatFits(rendition: string, from: number, to: number): Promise<void> {
-    const { index, cache, playhead, minLeadSecs, holdersOf, idle, warmUp, loading } = this.#hooks;
+    const { index, cache, playhead, minLeadSecs, holdersOf, idle, lanes, warmUp, loading } = this.#hooks;
     const now = performance.now();
     for (let sequence = from; sequence <= to && this.#transfers.size < TRANSFERS_AT_ONCE; sequence++) {
       const id = key(rendition, sequence);
@@ -126,8 +133,8 @@ export class PeerPrefetch {
       if (now - (this.#failedAt.get(id) ?? Number.NEGATIVE_INFINITY) < RETRY_AFTER_MS) continue;
       const holders = await holdersOf(rendition, sequence);
       if (this.#hooks.rendition() !== rendition) return;
-      const busy = new Set([...this.#transfers.values()].map((t) => t.peer));
-      const peer = holders.find((p) => !busy.has(p) && idle(p));
+      const transfersOn = (p: string): number => [...this.#transfers.values()].filter((t) => t.peer === p).length;
+      const peer = holders.find((p) => idle(p) && transfersOn(p) < lanes(p));
       if (peer === undefined) {
         warmUp(holders, rendition);
         continue;

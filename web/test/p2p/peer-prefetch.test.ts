@@ -17,12 +17,21 @@ interface Request {
  * Peers that hold what `holds` says, over links the test opens; each transfer
  * waits until the test finishes it.
  */
-function swarm(options: { holds: Record<string, number[]>; open?: string[]; loading?: number[]; playhead?: number; buffered?: number }) {
+function swarm(options: {
+  holds: Record<string, number[]>;
+  open?: string[];
+  /** Lanes open to a peer (1 when not named). */
+  lanes?: Record<string, number>;
+  loading?: number[];
+  playhead?: number;
+  buffered?: number;
+}) {
   const cache = new SegmentCache({ capacityBytes: 10_000, onAdded: () => {}, onDropped: () => {} });
   const requests: Request[] = [];
   const warmed: string[] = [];
   const fetched: string[] = [];
   const open = new Set(options.open ?? Object.keys(options.holds));
+  const lanesTo = (peer: string): number => options.lanes?.[peer] ?? 1;
   let playhead = options.playhead ?? 0;
   let buffered = options.buffered ?? 8;
   const prefetch = new PeerPrefetch({
@@ -34,7 +43,8 @@ function swarm(options: { holds: Record<string, number[]>; open?: string[]; load
     aheadSecs: () => 16,
     minLeadSecs: () => 4,
     holdersOf: async (_rendition, n) => Object.keys(options.holds).filter((peer) => options.holds[peer]?.includes(n)),
-    idle: (peer) => open.has(peer) && !requests.some((r) => r.peer === peer && !r.signal.aborted),
+    idle: (peer) => open.has(peer) && requests.filter((r) => r.peer === peer && !r.signal.aborted).length < lanesTo(peer),
+    lanes: (peer) => (open.has(peer) ? lanesTo(peer) : 0),
     warmUp: (peers) => warmed.push(...peers),
     loading: (_rendition, n) => (options.loading ?? []).includes(n),
     download: (peer, _rendition, sequence, signal, progress) =>
@@ -69,6 +79,13 @@ describe('PeerPrefetch', () => {
     const s = swarm({ holds: { a: [4, 5, 6, 7, 8], b: [4, 5, 6, 7, 8], c: [5, 6, 7, 8] } });
     await s.prefetch.tick();
     expect(s.asked()).toEqual(['4@a', '5@b', '6@c']);
+    s.prefetch.destroy();
+  });
+
+  it('puts one transfer ahead on each lane to a holder, and no more', async () => {
+    const s = swarm({ holds: { a: [4, 5, 6, 7, 8], b: [4, 5, 6, 7, 8] }, lanes: { a: 2 } });
+    await s.prefetch.tick();
+    expect(s.asked()).toEqual(['4@a', '5@a', '6@b']);
     s.prefetch.destroy();
   });
 
