@@ -13,7 +13,9 @@
 // per origin.
 //
 // Run by ../bench/netlab-party.sh inside the lab's server host; settings from
-// the environment: PLAY_SECS (120), MOVIE_SECS (180), ORIGINS ("https,http").
+// the environment: PLAY_SECS (120), MOVIE_SECS (180), ORIGINS ("https,http"),
+// PEER_LANES (the loader's default; a list such as "3,1" runs the P2P pass
+// once with each number of connections per peer, in the same run).
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, it } from 'vitest';
 
@@ -26,6 +28,8 @@ import { instrument, servedSegmentBytes } from '../e2e/viewers';
 const PLAY_SECS = Number(process.env.PLAY_SECS ?? 120);
 const MOVIE_SECS = Number(process.env.MOVIE_SECS ?? 180);
 const ORIGINS = (process.env.ORIGINS ?? 'https,http').split(',') as ('https' | 'http')[];
+/** Connections per peer for the P2P passes; undefined: the loader's default. */
+const LANE_COUNTS: (number | undefined)[] = process.env.PEER_LANES ? process.env.PEER_LANES.split(',').map(Number) : [undefined];
 const SAMPLE_EVERY_MS = 250;
 const IN_SYNC_MS = 100;
 
@@ -200,18 +204,19 @@ function byPhase(fetches: { at: number; bytes: number }[], phases: { name: strin
   });
 }
 
-async function openMember(browser: Browser, p2p: boolean): Promise<Page> {
+async function openMember(browser: Browser, p2p: boolean, peerLanes?: number): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
   await context.addInitScript(instrument);
   await context.addInitScript(markFirstFrame);
   if (!p2p) await context.addInitScript(() => localStorage.setItem('cinemesh.p2p', 'off'));
+  if (peerLanes !== undefined) await context.addInitScript((n) => localStorage.setItem('cinemesh.peerLanes', String(n)), peerLanes);
   return context.newPage();
 }
 
 /** One pass: everyone joins, the host plays, then pauses, plays and seeks on a schedule. */
-async function pass(base: string, p2p: boolean): Promise<PassResult> {
+async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<PassResult> {
   const pages: Page[] = [];
-  for (const browser of browsers) pages.push(await openMember(browser, p2p));
+  for (const browser of browsers) pages.push(await openMember(browser, p2p, peerLanes));
   const [host, ...guests] = pages;
   if (host === undefined) throw new Error('no viewers');
   await host.goto(`${base}/movies/${movieId}`);
@@ -457,29 +462,32 @@ it('a watch party across homes: P2P against HTTP only', async () => {
   const lines: string[] = [];
   for (const origin of ORIGINS) {
     const base = origin === 'https' ? (tls as TlsProxy).url : server.url;
-    const withPeers = await pass(base, true);
+    const passes: { lanes: number | undefined; result: PassResult }[] = [];
+    for (const lanes of LANE_COUNTS) passes.push({ lanes, result: await pass(base, true, lanes) });
     const httpOnly = await pass(base, false);
     console.log(`\n${lab.profile}, ${homes.length} homes, page over ${origin} (${base}), ${PLAY_SECS} s`);
-    printPass('with P2P', withPeers, renditions);
+    for (const { lanes, result } of passes) printPass(lanes === undefined ? 'with P2P' : `with P2P, ${lanes} connection(s) per peer`, result, renditions);
     printPass('HTTP only', httpOnly, renditions);
-    const peers = sum(withPeers.viewers.map((v) => v.peerBytes));
-    const http = sum(withPeers.viewers.map((v) => v.httpBytes));
-    const oneViewer = Math.max(...httpOnly.viewers.map((v) => v.httpBytes));
-    const topShare = (r: PassResult): string => `${((sum(r.viewers.map((v) => share(v.heights, top))) / r.viewers.length) * 100).toFixed(0)} %`;
-    const stalls = (r: PassResult): number => sum(r.viewers.map((v) => v.stalls));
-    const ttff = (r: PassResult): string => percentile(r.viewers.map((v) => v.ttffMs), 50).toFixed(0);
-    const line = [
-      `netlab-party ${lab.profile} (${origin}):`,
-      `origin ${(withPeers.originBytes / Math.max(1, httpOnly.originBytes)).toFixed(2)}x of http-only,`,
-      `peers ${((100 * peers) / Math.max(1, peers + http)).toFixed(0)} %,`,
-      `stalls ${stalls(withPeers)} vs ${stalls(httpOnly)},`,
-      `top rendition ${topShare(withPeers)} vs ${topShare(httpOnly)},`,
-      `sync p95 ${percentile(withPeers.viewers.flatMap((v) => v.errors), 95).toFixed(0)} ms,`,
-      `ttff median ${ttff(withPeers)} vs ${ttff(httpOnly)} ms;`,
-      `origin ${(withPeers.originBytes / Math.max(1, oneViewer)).toFixed(2)} viewers' worth, direct pairs ${directPairs(withPeers.viewers)}`,
-    ].join(' ');
-    console.log(line);
-    lines.push(line);
+    for (const { lanes, result: withPeers } of passes) {
+      const peers = sum(withPeers.viewers.map((v) => v.peerBytes));
+      const http = sum(withPeers.viewers.map((v) => v.httpBytes));
+      const oneViewer = Math.max(...httpOnly.viewers.map((v) => v.httpBytes));
+      const topShare = (r: PassResult): string => `${((sum(r.viewers.map((v) => share(v.heights, top))) / r.viewers.length) * 100).toFixed(0)} %`;
+      const stalls = (r: PassResult): number => sum(r.viewers.map((v) => v.stalls));
+      const ttff = (r: PassResult): string => percentile(r.viewers.map((v) => v.ttffMs), 50).toFixed(0);
+      const line = [
+        `netlab-party ${lab.profile} (${origin}${lanes === undefined ? '' : `, ${lanes} lane${lanes === 1 ? '' : 's'}`}):`,
+        `origin ${(withPeers.originBytes / Math.max(1, httpOnly.originBytes)).toFixed(2)}x of http-only,`,
+        `peers ${((100 * peers) / Math.max(1, peers + http)).toFixed(0)} %,`,
+        `stalls ${stalls(withPeers)} vs ${stalls(httpOnly)},`,
+        `top rendition ${topShare(withPeers)} vs ${topShare(httpOnly)},`,
+        `sync p95 ${percentile(withPeers.viewers.flatMap((v) => v.errors), 95).toFixed(0)} ms,`,
+        `ttff median ${ttff(withPeers)} vs ${ttff(httpOnly)} ms;`,
+        `origin ${(withPeers.originBytes / Math.max(1, oneViewer)).toFixed(2)} viewers' worth, direct pairs ${directPairs(withPeers.viewers)}`,
+      ].join(' ');
+      console.log(line);
+      lines.push(line);
+    }
   }
   console.log(`\nSUMMARY\n${lines.join('\n')}`);
 });
