@@ -72,7 +72,7 @@ export async function startServer(extra: NodeJS.ProcessEnv = {}): Promise<TestSe
     let stdout = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      const match = /cinemesh listening on (http:\/\/\S+)/.exec(stdout);
+      const match = /cinemesh listening on (https?:\/\/\S+)/.exec(stdout);
       if (match?.[1] !== undefined) resolve(match[1]);
     });
     child.on('exit', (code) => reject(new Error(`cinemesh exited with ${code}: ${stderr}`)));

@@ -19,8 +19,8 @@ export interface TlsProxy {
   stop: () => void;
 }
 
-/** A self-signed certificate for `address` (an IP); returns its paths and SPKI hash. */
-function certificateFor(dir: string, address: string): { cert: string; key: string; spki: string } {
+/** A self-signed certificate for `address` (an IP) in `dir`; returns its paths and SPKI hash. */
+export function certificateFor(dir: string, address: string): { cert: string; key: string; spki: string } {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   execFileSync('openssl', [

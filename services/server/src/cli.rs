@@ -104,7 +104,7 @@ fn redacted(mut config: Config) -> Config {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     // One stable line on stdout for people and scripts waiting for the server.
-    println!("cinemesh listening on http://{}", app.address());
+    println!("cinemesh listening on {}", app.url());
     let (stopper, server) = (app.stopper().clone(), app.handle());
     actix_web::rt::spawn(async move {
         stop_requested().await;

@@ -46,6 +46,10 @@ pub struct ServerConfig {
     /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For`
     /// names the client; from anyone else the header is ignored.
     pub trusted_proxies: Vec<String>,
+    /// PEM certificate chain for HTTPS; empty (with `tls_key`) serves plain HTTP.
+    pub tls_cert: PathBuf,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -57,11 +61,23 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             max_connections_per_address: 100,
             trusted_proxies: Vec::new(),
+            tls_cert: PathBuf::new(),
+            tls_key: PathBuf::new(),
         }
     }
 }
 
 impl ServerConfig {
+    /// The certificate and key to serve HTTPS with; none for plain HTTP. One without the other is an error.
+    pub fn tls_files(&self) -> anyhow::Result<Option<(&Path, &Path)>> {
+        match (self.tls_cert.as_os_str().is_empty(), self.tls_key.as_os_str().is_empty()) {
+            (true, true) => Ok(None),
+            (false, false) => Ok(Some((&self.tls_cert, &self.tls_key))),
+            (false, true) => bail!("server.tls_cert is set but server.tls_key is not: HTTPS needs both"),
+            (true, false) => bail!("server.tls_key is set but server.tls_cert is not: HTTPS needs both"),
+        }
+    }
+
     /// The socket caps, with the trusted proxies parsed.
     pub fn connection_limits(&self) -> anyhow::Result<ConnectionLimits> {
         let trusted_proxies =
@@ -348,6 +364,18 @@ mod tests {
     #[test]
     fn wrong_types_are_rejected() {
         assert!(Config::load(None, env(&[("CINEMESH_DEMO_DURATION_SECS", "soon")])).is_err());
+    }
+
+    #[test]
+    fn https_takes_a_certificate_and_a_key_together() {
+        let tls = |pairs: &[(&str, &str)]| Config::load(None, env(pairs)).unwrap().server.tls_files().map(|f| f.is_some());
+        assert!(!tls(&[]).unwrap(), "plain HTTP by default");
+        let both = [("CINEMESH_SERVER_TLS_CERT", "c.pem"), ("CINEMESH_SERVER_TLS_KEY", "k.pem")];
+        assert!(tls(&both).unwrap());
+        for one in [&both[..1], &both[1..]] {
+            let error = tls(one).unwrap_err().to_string();
+            assert!(error.contains("HTTPS needs both"), "{error}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod secret;
 pub mod startup;
 pub mod stopper;
 pub mod telemetry;
+pub mod tls;
 
 pub use config::Config;
 pub use startup::Application;

@@ -39,6 +39,8 @@ const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
 
 pub struct Application {
     address: SocketAddr,
+    /// `https` when the binary serves TLS itself.
+    scheme: &'static str,
     server: Server,
     store: CatalogStore,
     stopper: Stopper,
@@ -174,10 +176,14 @@ impl Application {
         let rooms = RoomsApi { rooms, lobby, movies: Arc::new(CatalogMovies::new(store.clone())) };
         let health = HealthState { db, redis, registry: Arc::new(registry) };
 
+        let tls = match config.server.tls_files()? {
+            Some((cert, key)) => Some(crate::tls::server_config(cert, key)?),
+            None => None,
+        };
         let listener =
             TcpListener::bind(&config.server.bind).with_context(|| format!("binding {}", config.server.bind))?;
         let address = listener.local_addr()?;
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             App::new()
                 .wrap_fn(crate::request_id::with_request_id)
                 .app_data(web::QueryConfig::default().error_handler(|e, _| extractor_error("invalid_query_string", e)))
@@ -200,8 +206,11 @@ impl Application {
         // on, it waits for the client's delayed ACK (~40 ms per response).
         .tcp_nodelay(true)
         // Stop signals are the binary's to handle: the rooms hand over first.
-        .disable_signals()
-        .listen(listener)?;
+        .disable_signals();
+        let mut server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+            None => server.listen(listener)?,
+        };
         if config.server.workers > 0 {
             server = server.workers(config.server.workers);
         }
@@ -216,11 +225,17 @@ impl Application {
             ));
         }
         let stopper = Stopper { rooms: rooms_here, sockets: stop, tracker: tracker_here };
-        Ok(Self { address, server, store, stopper })
+        let scheme = if config.server.tls_files()?.is_some() { "https" } else { "http" };
+        Ok(Self { address, scheme, server, store, stopper })
     }
 
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Where clients reach it: `http://ADDRESS` or `https://ADDRESS`.
+    pub fn url(&self) -> String {
+        format!("{}://{}", self.scheme, self.address)
     }
 
     pub fn port(&self) -> u16 {
