@@ -368,7 +368,8 @@ mod tests {
 
     #[test]
     fn https_takes_a_certificate_and_a_key_together() {
-        let tls = |pairs: &[(&str, &str)]| Config::load(None, env(pairs)).unwrap().server.tls_files().map(|f| f.is_some());
+        let tls =
+            |pairs: &[(&str, &str)]| Config::load(None, env(pairs)).unwrap().server.tls_files().map(|f| f.is_some());
         assert!(!tls(&[]).unwrap(), "plain HTTP by default");
         let both = [("CINEMESH_SERVER_TLS_CERT", "c.pem"), ("CINEMESH_SERVER_TLS_KEY", "k.pem")];
         assert!(tls(&both).unwrap());
