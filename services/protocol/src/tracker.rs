@@ -8,8 +8,16 @@ use ts_rs::TS;
 
 use crate::SegmentRanges;
 
-/// Version of this protocol; `hello` carries it and a mismatch is refused.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version of this protocol; `hello` carries it, and a version outside
+/// `OLDEST_PROTOCOL_VERSION..=PROTOCOL_VERSION` is refused.
+/// 2: signals may carry a `lane`.
+pub const PROTOCOL_VERSION: u32 = 2;
+/// The oldest version still served: a page loaded before an upgrade keeps
+/// working. Version 1 peers are sent no signal for a lane past the first
+/// (they would take it for the first connection's).
+pub const OLDEST_PROTOCOL_VERSION: u32 = 1;
+/// The first version whose peers take signals with a `lane`.
+pub const LANES_SINCE_VERSION: u32 = 2;
 /// Largest text frame the tracker reads, bytes (an SDP offer is ~1.3–6 KB).
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 /// Largest SDP or ICE candidate string relayed, bytes.

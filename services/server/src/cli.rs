@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::domain::{Description, Title, Year};
 use cinemesh_catalog::ingest::{ActiveIngests, IngestRequest, Ingester};
@@ -142,6 +142,13 @@ async fn stop_requested() {
 fn seed(config: Config, mut args: Vec<String>) -> anyhow::Result<()> {
     let given = |args: &[String], flag: &str| args.iter().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
     if !given(&args, "--server") {
+        // The seeder's HTTP client speaks plain HTTP only.
+        if config.server.tls_files()?.is_some() {
+            bail!(
+                "this server serves HTTPS only (server.tls_cert), and the seeder speaks plain HTTP: \
+                 run it against a plain-HTTP instance on the same database and media with --server"
+            );
+        }
         let bind = config.server.bind.replace("0.0.0.0", "127.0.0.1");
         args.extend(["--server".into(), format!("http://{bind}")]);
     }

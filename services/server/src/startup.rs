@@ -48,6 +48,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // A bad certificate stops the start before anything is opened.
+        let tls = match config.server.tls_files()? {
+            Some((cert, key)) => Some(crate::tls::server_config(cert, key)?),
+            None => None,
+        };
         let storage = &config.storage;
         let media_dir = storage.media_dir();
         std::fs::create_dir_all(&media_dir).with_context(|| format!("creating {}", media_dir.display()))?;
@@ -176,10 +181,7 @@ impl Application {
         let rooms = RoomsApi { rooms, lobby, movies: Arc::new(CatalogMovies::new(store.clone())) };
         let health = HealthState { db, redis, registry: Arc::new(registry) };
 
-        let tls = match config.server.tls_files()? {
-            Some((cert, key)) => Some(crate::tls::server_config(cert, key)?),
-            None => None,
-        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener =
             TcpListener::bind(&config.server.bind).with_context(|| format!("binding {}", config.server.bind))?;
         let address = listener.local_addr()?;
@@ -225,7 +227,6 @@ impl Application {
             ));
         }
         let stopper = Stopper { rooms: rooms_here, sockets: stop, tracker: tracker_here };
-        let scheme = if config.server.tls_files()?.is_some() { "https" } else { "http" };
         Ok(Self { address, scheme, server, store, stopper })
     }
 

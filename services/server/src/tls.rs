@@ -1,7 +1,8 @@
 //! HTTPS served by the binary itself, for the one-binary user who gives
 //! friends a link: a page from any address but localhost needs a secure
 //! context for Web Crypto, the camera and the microphone. A certificate chain
-//! and its private key, both PEM files, from `[server] tls_cert` and `tls_key`.
+//! and its private key, both PEM files, from `[server] tls_cert` and `tls_key`,
+//! read once at start-up (restart after renewing them).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,14 +14,15 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// The TLS settings for a certificate chain and key; errors name the file and what is wrong with it.
 pub fn server_config(cert: &Path, key: &Path) -> anyhow::Result<ServerConfig> {
-    let chain = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("server.tls_cert: reading {}", cert.display()))?
+    let chain_pem = std::fs::read(cert).with_context(|| format!("server.tls_cert: reading {}", cert.display()))?;
+    let chain = CertificateDer::pem_slice_iter(&chain_pem)
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("server.tls_cert: {} is not a PEM certificate chain", cert.display()))?;
     if chain.is_empty() {
         bail!("server.tls_cert: {} holds no certificate", cert.display());
     }
-    let key = PrivateKeyDer::from_pem_file(key)
+    let key_pem = std::fs::read(key).with_context(|| format!("server.tls_key: reading {}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem)
         .with_context(|| format!("server.tls_key: {} holds no PEM private key", key.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
@@ -76,7 +78,8 @@ mod tests {
         let cases = [
             (missing.as_path(), key.as_path(), "server.tls_cert: reading"),
             (garbage.as_path(), key.as_path(), "holds no certificate"),
-            (cert.as_path(), garbage.as_path(), "server.tls_key"),
+            (cert.as_path(), garbage.as_path(), "server.tls_key: "),
+            (cert.as_path(), missing.as_path(), "server.tls_key: reading"),
             (cert.as_path(), other_key.as_path(), "do not make a usable pair"),
         ];
         for (cert, key, expected) in cases {

@@ -15,8 +15,8 @@ use cinemesh_common::stop::SHUTTING_DOWN;
 use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
 use cinemesh_common::{Connections, StopSignal};
 use cinemesh_protocol::tracker::{
-    ClientMessage, MAX_FRAME_BYTES, MAX_LANES, MAX_SIGNAL_BYTES, MAX_SWARMS_PER_CONNECTION, MAX_WINDOW,
-    PROTOCOL_VERSION, PeerId, ServerMessage, SwarmKey,
+    ClientMessage, LANES_SINCE_VERSION, MAX_FRAME_BYTES, MAX_LANES, MAX_SIGNAL_BYTES, MAX_SWARMS_PER_CONNECTION,
+    MAX_WINDOW, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, PeerId, ServerMessage, SwarmKey,
 };
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -141,6 +141,8 @@ struct Session {
     origin: Origin,
     outbox: mpsc::Sender<ServerMessage>,
     greeted: bool,
+    /// The protocol version the peer said hello with.
+    version: u32,
     joined: HashSet<SwarmKey>,
     /// The last cumulative bytes reported per swarm, so the metrics grow by what is new.
     reported: HashMap<SwarmKey, TransferStats>,
@@ -166,6 +168,7 @@ impl Session {
                 origin,
                 outbox,
                 greeted: false,
+                version: PROTOCOL_VERSION,
                 joined: HashSet::new(),
                 reported: HashMap::new(),
                 limiter,
@@ -232,6 +235,7 @@ async fn run_session(
                     }
                 }
                 Some(message) = inbox.recv() => {
+                    if !session.takes(&message) { continue; }
                     if !session.send(&message).await { break None; }
                 }
                 _ = stopping.requested() => {
@@ -266,6 +270,16 @@ fn close_reason(code: CloseCode, refusal: &Refusal) -> CloseReason {
 
 impl Session {
     /// Sends to the socket; false when it is gone.
+    /// Whether this peer's protocol version understands `message`: a peer older
+    /// than lanes gets no signal for a lane past the first (the sender's lane
+    /// then goes unanswered, as with a peer that takes one connection).
+    fn takes(&self, message: &ServerMessage) -> bool {
+        match message {
+            ServerMessage::Signal { lane: Some(lane), .. } => *lane == 0 || self.version >= LANES_SINCE_VERSION,
+            _ => true,
+        }
+    }
+
     async fn send(&mut self, message: &ServerMessage) -> bool {
         match serde_json::to_string(message) {
             Ok(text) => self.socket.text(text).await.is_ok(),
@@ -297,10 +311,11 @@ impl Session {
         };
         if !self.greeted {
             return match message {
-                ClientMessage::Hello { version } if version == PROTOCOL_VERSION => {
+                ClientMessage::Hello { version } if (OLDEST_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) => {
                     self.greeted = true;
+                    self.version = version;
                     let welcome = ServerMessage::Welcome {
-                        version: PROTOCOL_VERSION,
+                        version,
                         peer: self.peer.clone(),
                         heartbeat_secs: self.state.timing.heartbeat.as_secs() as u32,
                     };
@@ -309,7 +324,9 @@ impl Session {
                 }
                 ClientMessage::Hello { version } => Outcome::Close(Refusal::new(
                     "unsupported_version",
-                    format!("protocol version {version} is not supported; this tracker speaks {PROTOCOL_VERSION}"),
+                    format!(
+                        "protocol version {version} is not supported; this tracker speaks {OLDEST_PROTOCOL_VERSION} to {PROTOCOL_VERSION}"
+                    ),
                 )),
                 _ => Outcome::Close(Refusal::new("hello_required", "the first message must be hello")),
             };
@@ -381,7 +398,8 @@ impl Session {
                 if lane.is_some_and(|lane| lane >= MAX_LANES) {
                     return Err(Refusal::new("invalid_lane", format!("lane must be 0 to {}", MAX_LANES - 1)));
                 }
-                Command::Signal { peer, swarm, to, signal, lane }
+                // Lane 0 goes without a lane, as version 1 peers expect it.
+                Command::Signal { peer, swarm, to, signal, lane: lane.filter(|&lane| lane > 0) }
             }
             ClientMessage::Stats { swarm, http_bytes, peer_bytes, uploaded_bytes } => {
                 self.member(&swarm)?;

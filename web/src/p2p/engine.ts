@@ -505,6 +505,8 @@ export class P2PEngine extends EventTarget {
     } catch {
       return { reason: 'connect_failed', received: nothing };
     }
+    // Downloading from this peer: more connections to it for the transfers after this one.
+    this.#pool.widen(peer);
     const abandon = urgent ? URGENT_ABANDON : DEFAULT_ABANDON;
     const bytes = await downloadBeforeDeadline(entry, { rendition, sequence }, info.sizeBytes, until, signal, abandon, onProgress);
     if (!(bytes instanceof Uint8Array)) {

@@ -9,7 +9,8 @@
 // two, 2.9 over three, at 80 ms and 0.5 % loss per home link; three data
 // channels of one connection share its association and gained nothing). The
 // first lane is the link: it opens first, and when it closes the peer is gone.
-// The others open once it is up, and carry transfers beside it.
+// The others are offered one at a time once we download from the peer
+// (`widen`), and carry transfers beside it.
 import { MAX_LANES } from '../protocol/limits';
 import type { Signal } from '../protocol/Signal';
 import { PeerConnection } from './peer-connection';
@@ -36,8 +37,6 @@ export interface PeerEntry {
   downloadedBytes: number;
   uploadedBytes: number;
   downloadBytesPerSec: number;
-  /** No more lanes are offered before this (one did not open: the peer may not take them). */
-  lanesPausedUntil: number;
 }
 
 function isOpen(lane: Lane): boolean {
@@ -81,8 +80,8 @@ export interface PeerPoolHooks {
 
 const MAX_BACKOFF_MS = 60_000;
 const FIRST_BACKOFF_MS = 2_000;
-/** After a lane did not open, more lanes to that peer wait this long, ms. */
-const LANES_PAUSE_MS = 60_000;
+/** After a lane did not open, more lanes to that peer wait this long, doubling each time up to MAX_BACKOFF_MS. */
+const FIRST_LANES_PAUSE_MS = 30_000;
 
 export class PeerPool {
   readonly #hooks: PeerPoolHooks;
@@ -90,6 +89,8 @@ export class PeerPool {
   readonly #banned = new Set<string>();
   /** Peer id -> when we may try it again after a failed connection, and how often it failed. */
   readonly #backoff = new Map<string, { until: number; failures: number }>();
+  /** Peer id -> when lanes past the first may be offered again after one did not open, and how often that happened. */
+  readonly #lanesPaused = new Map<string, { until: number; failures: number }>();
   readonly #reachability = new Reachability();
 
   constructor(hooks: PeerPoolHooks) {
@@ -163,7 +164,6 @@ export class PeerPool {
     try {
       await Promise.race([opening.first.link.ready, timeout]);
       this.#backoff.delete(peer);
-      this.#widen(peer, opening);
       return opening;
     } catch (error) {
       if (opens) {
@@ -256,35 +256,55 @@ export class PeerPool {
   }
 
   /**
-   * Offers the lanes past the first to a peer whose first is open. One that
-   * does not open in the connect time (a peer that takes one connection, such
-   * as the native seeder) pauses further offers to that peer for a while; the
-   * first lane carries on either way.
+   * Offers the next lane past the first to `peer`, when its first is open and
+   * lanes are not paused for it; each lane that opens offers the next. One at
+   * a time: every lane costs an offer, an answer and a few candidates through
+   * the tracker, which limits each socket's messages. A lane that does not
+   * open within the connect time (a peer that takes one connection, such as
+   * the native seeder or a page from before lanes) pauses further offers to
+   * that peer, longer each time; the first lane carries on either way.
    */
-  #widen(peer: string, entry: PeerEntry, now = performance.now()): void {
-    if (now < entry.lanesPausedUntil) return;
-    for (let number = 1; number < this.#laneCount; number++) {
-      if (entry.more.has(number)) continue;
-      const lane = this.#addLane(peer, entry, number);
-      this.#offer(lane);
-      const unopened = setTimeout(() => lane.connection.close(), this.#hooks.config.connectTimeoutMs);
-      lane.link.ready.then(
-        () => clearTimeout(unopened),
-        () => {
-          clearTimeout(unopened);
-          entry.lanesPausedUntil = performance.now() + LANES_PAUSE_MS;
-        },
-      );
-    }
+  widen(peer: string, now = performance.now()): void {
+    const entry = this.#peers.get(peer);
+    if (entry === undefined || !isOpen(entry.first)) return;
+    if (now < (this.#lanesPaused.get(peer)?.until ?? 0)) return;
+    if ([...entry.more.values()].some((lane) => !isOpen(lane))) return;
+    let number = 1;
+    while (entry.more.has(number)) number++;
+    if (number >= this.#laneCount) return;
+    const lane = this.#addLane(peer, entry, number);
+    this.#offer(lane);
+    lane.link.ready.then(
+      () => {
+        this.#lanesPaused.delete(peer);
+        this.widen(peer);
+      },
+      () => {
+        if (this.#peers.get(peer) !== entry) return;
+        const failures = (this.#lanesPaused.get(peer)?.failures ?? 0) + 1;
+        const pause = Math.min(MAX_BACKOFF_MS, FIRST_LANES_PAUSE_MS * 2 ** (failures - 1));
+        this.#lanesPaused.set(peer, { failures, until: performance.now() + pause });
+      },
+    );
   }
 
-  /** A connection to `peer` for lane `number` (> 0) of `entry`; forgotten when it closes. */
+  /**
+   * A connection to `peer` for lane `number` (> 0) of `entry`, offered or
+   * answered: closed when it does not open within the connect time, and
+   * forgotten (and closed, with its link) when its channel closes.
+   */
   #addLane(peer: string, entry: PeerEntry, number: number): Lane {
     const lane = this.#makeLane(peer, number, entry.bucket, () => entry);
     entry.more.set(number, lane);
-    lane.connection.channel.addEventListener('close', () => {
+    const unopened = setTimeout(() => lane.connection.close(), this.#hooks.config.connectTimeoutMs);
+    const forget = (): void => {
+      clearTimeout(unopened);
       if (entry.more.get(number) === lane) entry.more.delete(number);
-    });
+      lane.link.close();
+      lane.connection.close();
+    };
+    lane.link.ready.then(() => clearTimeout(unopened), forget);
+    lane.connection.channel.addEventListener('close', forget);
     return lane;
   }
 
@@ -326,12 +346,10 @@ export class PeerPool {
       downloadedBytes: 0,
       uploadedBytes: 0,
       downloadBytesPerSec: 0,
-      lanesPausedUntil: 0,
     };
     const { connection, link } = first;
     connection.channel.addEventListener('close', () => {
-      if (this.#peers.get(peer) !== entry) return;
-      this.#peers.delete(peer);
+      if (this.#peers.get(peer) === entry) this.#peers.delete(peer);
       closeLanes(entry);
     });
     // Whichever side offered: a link that opens reached the peer; one that ICE

@@ -10,7 +10,7 @@ import type { ServerMessage } from '../protocol/ServerMessage';
 import type { Signal } from '../protocol/Signal';
 import type { SwarmKey } from '../protocol/SwarmKey';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** How long a `whoHas` waits for its answer before giving up, ms. */
 export const ANSWER_TIMEOUT_MS = 5_000;
 

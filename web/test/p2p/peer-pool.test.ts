@@ -81,6 +81,8 @@ describe('lanes to a peer', () => {
   it('open beside the first once it is up, on both sides, and carry requests side by side', async () => {
     const { a, b } = pair();
     const entry = await a.pool.connect('b', '480p', 5_000);
+    expect(lanesOf(a, 'b'), 'connecting alone (a warm-up) opens no more lanes').toBe(1);
+    a.pool.widen('b');
     await until(() => lanesOf(a, 'b') === 3 && lanesOf(b, 'a') === 3);
     expect(new Set(a.signalledLanes)).toEqual(new Set([0, 1, 2]));
 
@@ -100,14 +102,17 @@ describe('lanes to a peer', () => {
   it('stay at the first with a peer that takes one connection, which carries on', async () => {
     const { a, b } = pair({ connectTimeoutMs: 1_500 }, { peerLanes: 1 });
     const entry = await a.pool.connect('b', '480p', 5_000);
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    a.pool.widen('b');
+    expect(entry.more.size, 'one lane offered at a time').toBe(1);
+    await until(() => entry.more.size === 0, 5_000);
     expect(lanesOf(a, 'b')).toBe(1);
     expect(lanesOf(b, 'a')).toBe(1);
-    expect(entry.lanesPausedUntil).toBeGreaterThan(performance.now());
 
-    // Connecting again (the next download) offers no lane while paused.
+    // Widening again (the next download) offers no lane while paused.
     const offeredBefore = a.signalledLanes.filter((lane) => lane > 0).length;
-    await a.pool.connect('b', '480p', 5_000);
+    expect(offeredBefore).toBeGreaterThan(0);
+    a.pool.widen('b');
+    expect(entry.more.size).toBe(0);
     expect(a.signalledLanes.filter((lane) => lane > 0).length).toBe(offeredBefore);
     const download = quietestLink(entry).request({ rendition: '480p', sequence: 7 }, SEGMENT.length);
     expect((await download.result).length).toBe(SEGMENT.length);
@@ -115,14 +120,19 @@ describe('lanes to a peer', () => {
   }, 20_000);
 
   it('close with the first, and one closing alone leaves the peer linked', async () => {
-    const { a } = pair();
+    const { a, b } = pair();
     const entry = await a.pool.connect('b', '480p', 5_000);
-    await until(() => lanesOf(a, 'b') === 3);
-    const extra = entry.more.get(2);
-    extra?.connection.close();
+    a.pool.widen('b');
+    await until(() => lanesOf(a, 'b') === 3 && lanesOf(b, 'a') === 3);
+    const theirs = b.pool.get('a')?.more.get(2);
+    entry.more.get(2)?.connection.close();
     await until(() => !entry.more.has(2));
     expect(a.pool.isOpen('b')).toBe(true);
     expect(openLanes(entry)).toHaveLength(2);
+    // The other side lets go of its end of that lane too, connection and all.
+    await until(() => b.pool.get('a')?.more.has(2) === false);
+    expect(theirs?.connection.closed).toBe(true);
+    expect(b.pool.isOpen('a')).toBe(true);
 
     const one = entry.more.get(1);
     entry.first.connection.close();
@@ -130,9 +140,17 @@ describe('lanes to a peer', () => {
     expect(one?.link.closed).toBe(true);
   }, 20_000);
 
-  it('past the first are not answered before the first is open', () => {
+  it('past the first are not answered before the first is open', async () => {
     const { b } = pair();
-    b.pool.signalled('480p', 'a', { kind: 'offer', sdp: 'v=0' }, 1);
-    expect(b.pool.get('a')).toBeUndefined();
+    // A first lane offered to b whose answer goes nowhere: it stays connecting.
+    const stranger = new NodePeerConnection();
+    stranger.createDataChannel('cinemesh', { negotiated: true, id: 0 });
+    await stranger.setLocalDescription();
+    const offer = { kind: 'offer' as const, sdp: stranger.localDescription?.sdp ?? '' };
+    b.pool.signalled('480p', 'a', offer, 0);
+    expect(b.pool.get('a')).toBeDefined();
+    b.pool.signalled('480p', 'a', offer, 1);
+    expect(b.pool.get('a')?.more.size).toBe(0);
+    stranger.close();
   });
 });

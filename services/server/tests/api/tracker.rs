@@ -18,7 +18,8 @@ use cinemesh_common::Signer;
 use cinemesh_common::swarm_token::{SwarmTokens, TOKEN_LIFETIME_SECS, now_unix_secs};
 use cinemesh_protocol::SegmentRanges;
 use cinemesh_protocol::tracker::{
-    ClientMessage, MAX_FRAME_BYTES, MAX_LANES, ReportReason, ServerMessage, Signal, SwarmKey,
+    ClientMessage, MAX_FRAME_BYTES, MAX_LANES, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, ReportReason, ServerMessage,
+    Signal, SwarmKey,
 };
 
 use crate::helpers::TestApp;
@@ -203,6 +204,33 @@ async fn signals_are_relayed_within_the_swarm_with_the_true_sender() {
     assert_eq!(a.error_code().await, "invalid_lane");
     b.sync().await;
     assert_eq!(b.next(Duration::from_millis(300)).await, Err(Ending::Silence), "nothing was relayed");
+}
+
+#[actix_web::test]
+async fn a_peer_older_than_lanes_gets_only_the_first_lanes_signals() {
+    let (app, token) = app_with_movie(|_| {}).await;
+    let key = swarm("movie1", "720p");
+    let (mut new, _) = TrackerClient::greeted(&app).await;
+    let (mut old, id_old) = TrackerClient::greeted_as(&app, OLDEST_PROTOCOL_VERSION).await;
+    new.join(&key, &token, SegmentRanges::default()).await;
+    old.join(&key, &token, SegmentRanges::default()).await;
+    let offer = Signal::Offer { sdp: "v=0".into() };
+    for lane in [Some(1), Some(0), None] {
+        new.send(&ClientMessage::Signal { swarm: key.clone(), to: id_old.clone(), signal: offer.clone(), lane }).await;
+    }
+    // Lane 1 is dropped; lane 0, given or not, arrives without a lane, as version 1 reads it.
+    for _ in 0..2 {
+        match old.recv().await {
+            ServerMessage::Signal { lane, .. } => assert_eq!(lane, None),
+            other => panic!("expected a signal, got {other:?}"),
+        }
+    }
+    new.sync().await;
+    assert_eq!(old.next(Duration::from_millis(300)).await, Err(Ending::Silence), "no third signal");
+    // A version past this tracker's is refused.
+    let mut future = TrackerClient::connect(&app).await;
+    future.send(&ClientMessage::Hello { version: PROTOCOL_VERSION + 1 }).await;
+    assert_eq!(future.error_code().await, "unsupported_version");
 }
 
 #[actix_web::test]

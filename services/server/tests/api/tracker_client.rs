@@ -26,9 +26,18 @@ impl TrackerClient {
 
     /// Like `greeted`, through a proxy that says the client is `address`.
     pub async fn greeted_from(app: &impl Endpoint, address: Option<&str>) -> (Self, PeerId) {
+        Self::greeted_with(app, address, PROTOCOL_VERSION).await
+    }
+
+    /// Like `greeted`, saying hello with an older protocol `version`.
+    pub async fn greeted_as(app: &impl Endpoint, version: u32) -> (Self, PeerId) {
+        Self::greeted_with(app, None, version).await
+    }
+
+    async fn greeted_with(app: &impl Endpoint, address: Option<&str>, version: u32) -> (Self, PeerId) {
         let headers: Vec<(&str, &str)> = address.map(|a| ("x-forwarded-for", a)).into_iter().collect();
         let mut client = Self { socket: JsonSocket::connect_with(app, "/tracker", &headers).await };
-        client.send(&ClientMessage::Hello { version: PROTOCOL_VERSION }).await;
+        client.send(&ClientMessage::Hello { version }).await;
         match client.recv().await {
             ServerMessage::Welcome { peer, .. } => (client, peer),
             other => panic!("expected welcome, got {other:?}"),
