@@ -71,6 +71,7 @@ describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => 
       peerBytes: v.stats.peerBytes,
       downloadedPerPlayed: ((v.stats.httpBytes + v.stats.peerBytes) / v.playedBytes).toFixed(2),
       stalls: v.stalls,
+      lanes: Math.max(0, ...v.stats.peers.map((p) => p.lanes)),
       reasons: JSON.stringify(v.stats.httpReasons),
     }));
     console.table(table);
@@ -79,6 +80,8 @@ describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => 
       expect(v.stalls, `viewer ${i + 1} stalled`).toBe(0);
       expect(v.stats.httpBytes + v.stats.peerBytes, `viewer ${i + 1} downloaded/played`).toBeLessThanOrEqual(1.3 * v.playedBytes);
       if (i > 0) expect(v.stats.peerShare, `viewer ${i + 1} share from peers`).toBeGreaterThanOrEqual(0.6);
+      // Downloading from peers, it holds more than one connection to one of them (lanes).
+      if (i > 0) expect(table[i]?.lanes, `viewer ${i + 1} lanes to a peer`).toBeGreaterThanOrEqual(2);
     }
     // The server saw exactly the HTTP bytes the viewers counted (the others came from peers).
     const clientHttp = viewers.reduce((sum, v) => sum + v.stats.httpBytes, 0);
