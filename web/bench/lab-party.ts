@@ -23,13 +23,13 @@ import { ingestClip, startServer, type TestServer } from '../e2e/harness';
 import { currentLab, launchBrowserIn, type Lab, type LabHost, startTurn, type Turn } from '../e2e/lab';
 import { joinAs, percentile } from '../e2e/room-pages';
 import { startTlsProxy, type TlsProxy } from '../e2e/tls-proxy';
-import { instrument, servedSegmentBytes } from '../e2e/viewers';
+import { instrument, laneCountsFromEnv, servedSegmentBytes, setPreferences } from '../e2e/viewers';
 
 const PLAY_SECS = Number(process.env.PLAY_SECS ?? 120);
 const MOVIE_SECS = Number(process.env.MOVIE_SECS ?? 180);
 const ORIGINS = (process.env.ORIGINS ?? 'https,http').split(',') as ('https' | 'http')[];
 /** Connections per peer for the P2P passes; undefined: the loader's default. */
-const LANE_COUNTS: (number | undefined)[] = process.env.PEER_LANES ? process.env.PEER_LANES.split(',').map(Number) : [undefined];
+const LANE_COUNTS = laneCountsFromEnv();
 const SAMPLE_EVERY_MS = 250;
 const IN_SYNC_MS = 100;
 
@@ -208,8 +208,7 @@ async function openMember(browser: Browser, p2p: boolean, peerLanes?: number): P
   const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
   await context.addInitScript(instrument);
   await context.addInitScript(markFirstFrame);
-  if (!p2p) await context.addInitScript(() => localStorage.setItem('cinemesh.p2p', 'off'));
-  if (peerLanes !== undefined) await context.addInitScript((n) => localStorage.setItem('cinemesh.peerLanes', String(n)), peerLanes);
+  await setPreferences(context, { p2p, ...(peerLanes === undefined ? {} : { peerLanes }) });
   return context.newPage();
 }
 

@@ -19,14 +19,14 @@ import { afterAll, beforeAll, it } from 'vitest';
 
 import { ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from '../e2e/harness';
 import { currentLab, launchBrowserIn, startTurn, type Turn } from '../e2e/lab';
-import { openViewer, report, servedSegmentBytes, type ViewerReport } from '../e2e/viewers';
+import { laneCountsFromEnv, openViewer, report, servedSegmentBytes, type ViewerReport } from '../e2e/viewers';
 
 const VIEWERS = Number(process.env.VIEWERS ?? 6);
 const STAGGERS = (process.env.STAGGER_SECS ?? '10').split(',').map(Number);
 const SESSION_SECS = Number(process.env.SESSION_SECS ?? 70);
 const MOVIES = (process.env.MOVIE_SECS ?? '120,600').split(',').map(Number);
 /** Connections per peer for the P2P sessions; undefined: the loader's default. */
-const LANE_COUNTS: (number | undefined)[] = process.env.PEER_LANES ? process.env.PEER_LANES.split(',').map(Number) : [undefined];
+const LANE_COUNTS = laneCountsFromEnv();
 const lab = currentLab();
 
 let server: TestServer;

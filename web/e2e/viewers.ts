@@ -1,7 +1,7 @@
 // Viewers for the P2P browser tests: a page on a movie, with counters the
 // page cannot fake (WebSockets to the tracker, RTCPeerConnections made, the
 // video element's stalls and frame quality) and the loader's own numbers.
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 import type { P2PStats, SegmentLoaded } from '../src/p2p/types';
 
@@ -87,15 +87,28 @@ export function instrument(): void {
   );
 }
 
-export async function openViewer(browser: Browser, url: string, options: ViewerOptions = {}): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
-  await context.addInitScript(instrument);
+/** Sets the sharing preferences of every page `context` opens, before the page loads. */
+export async function setPreferences(context: BrowserContext, options: ViewerOptions): Promise<void> {
   await context.addInitScript((prefs: ViewerOptions) => {
     if (prefs.p2p === false) localStorage.setItem('cinemesh.p2p', 'off');
     if (prefs.upload === false) localStorage.setItem('cinemesh.upload', 'off');
     if (prefs.uploadBytesPerSec !== undefined) localStorage.setItem('cinemesh.uploadLimit', String(prefs.uploadBytesPerSec));
     if (prefs.peerLanes !== undefined) localStorage.setItem('cinemesh.peerLanes', String(prefs.peerLanes));
   }, options);
+}
+
+/**
+ * The numbers of connections per peer a benchmark compares, from PEER_LANES
+ * ("3,1"); one undefined (the loader's default) when unset.
+ */
+export function laneCountsFromEnv(): (number | undefined)[] {
+  return process.env.PEER_LANES ? process.env.PEER_LANES.split(',').map(Number) : [undefined];
+}
+
+export async function openViewer(browser: Browser, url: string, options: ViewerOptions = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+  await context.addInitScript(instrument);
+  await setPreferences(context, options);
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForFunction(() => window.cinemeshPlayer !== undefined);

@@ -43,9 +43,14 @@ function isOpen(lane: Lane): boolean {
   return !lane.link.closed && lane.connection.channel.readyState === 'open';
 }
 
+/** Every lane to a peer, open or opening, the first first. */
+function allLanes(entry: PeerEntry): Lane[] {
+  return [entry.first, ...entry.more.values()];
+}
+
 /** The lanes to a peer that are open now, the first first. */
 export function openLanes(entry: PeerEntry): Lane[] {
-  return [entry.first, ...entry.more.values()].filter(isOpen);
+  return allLanes(entry).filter(isOpen);
 }
 
 /** Where the next request to a peer goes: the open lane with the fewest in flight, the first on a tie. */
@@ -55,11 +60,11 @@ export function quietestLink(entry: PeerEntry): PeerLink {
 }
 
 function inFlight(entry: PeerEntry): number {
-  return [entry.first, ...entry.more.values()].reduce((sum, lane) => sum + lane.link.downloads.length, 0);
+  return allLanes(entry).reduce((sum, lane) => sum + lane.link.downloads.length, 0);
 }
 
 function lastActivityAt(entry: PeerEntry): number {
-  return Math.max(...[entry.first, ...entry.more.values()].map((lane) => lane.link.lastActivityAt));
+  return Math.max(...allLanes(entry).map((lane) => lane.link.lastActivityAt));
 }
 
 export type BanReason = 'bad_segment' | 'protocol_violation';
@@ -83,14 +88,23 @@ const FIRST_BACKOFF_MS = 2_000;
 /** After a lane did not open, more lanes to that peer wait this long, doubling each time up to MAX_BACKOFF_MS. */
 const FIRST_LANES_PAUSE_MS = 30_000;
 
+/** Per peer: when it may be tried again, and how often it failed in a row. */
+type Backoff = Map<string, { until: number; failures: number }>;
+
+/** One more failure of `peer`: the wait starts at `firstMs` and doubles, up to MAX_BACKOFF_MS. */
+function backOff(backoff: Backoff, peer: string, firstMs: number): void {
+  const failures = (backoff.get(peer)?.failures ?? 0) + 1;
+  backoff.set(peer, { failures, until: performance.now() + Math.min(MAX_BACKOFF_MS, firstMs * 2 ** (failures - 1)) });
+}
+
 export class PeerPool {
   readonly #hooks: PeerPoolHooks;
   readonly #peers = new Map<string, PeerEntry>();
   readonly #banned = new Set<string>();
   /** Peer id -> when we may try it again after a failed connection, and how often it failed. */
-  readonly #backoff = new Map<string, { until: number; failures: number }>();
+  readonly #backoff: Backoff = new Map();
   /** Peer id -> when lanes past the first may be offered again after one did not open, and how often that happened. */
-  readonly #lanesPaused = new Map<string, { until: number; failures: number }>();
+  readonly #lanesPaused: Backoff = new Map();
   readonly #reachability = new Reachability();
 
   constructor(hooks: PeerPoolHooks) {
@@ -166,10 +180,7 @@ export class PeerPool {
       this.#backoff.delete(peer);
       return opening;
     } catch (error) {
-      if (opens) {
-        const failures = (this.#backoff.get(peer)?.failures ?? 0) + 1;
-        this.#backoff.set(peer, { failures, until: performance.now() + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (failures - 1)) });
-      }
+      if (opens) backOff(this.#backoff, peer, FIRST_BACKOFF_MS);
       if (opening.first.connection.channel.readyState !== 'open') this.drop(peer);
       throw error;
     } finally {
@@ -231,7 +242,7 @@ export class PeerPool {
 
   stats(): PeerStats[] {
     return [...this.#peers.entries()].map(([id, p]) => {
-      const downloads = [p.first, ...p.more.values()].flatMap((lane) => lane.link.downloads);
+      const downloads = allLanes(p).flatMap((lane) => lane.link.downloads);
       return {
         id,
         state: p.first.link.closed ? 'closed' : isOpen(p.first) ? 'open' : 'connecting',
@@ -268,7 +279,7 @@ export class PeerPool {
     const entry = this.#peers.get(peer);
     if (entry === undefined || !isOpen(entry.first)) return;
     if (now < (this.#lanesPaused.get(peer)?.until ?? 0)) return;
-    if ([...entry.more.values()].some((lane) => !isOpen(lane))) return;
+    if (!allLanes(entry).every(isOpen)) return;
     let number = 1;
     while (entry.more.has(number)) number++;
     if (number >= this.#laneCount) return;
@@ -280,10 +291,7 @@ export class PeerPool {
         this.widen(peer);
       },
       () => {
-        if (this.#peers.get(peer) !== entry) return;
-        const failures = (this.#lanesPaused.get(peer)?.failures ?? 0) + 1;
-        const pause = Math.min(MAX_BACKOFF_MS, FIRST_LANES_PAUSE_MS * 2 ** (failures - 1));
-        this.#lanesPaused.set(peer, { failures, until: performance.now() + pause });
+        if (this.#peers.get(peer) === entry) backOff(this.#lanesPaused, peer, FIRST_LANES_PAUSE_MS);
       },
     );
   }
@@ -387,7 +395,7 @@ export class PeerPool {
 }
 
 function closeLanes(entry: PeerEntry): void {
-  for (const lane of [entry.first, ...entry.more.values()]) {
+  for (const lane of allLanes(entry)) {
     lane.link.close();
     lane.connection.close();
   }
