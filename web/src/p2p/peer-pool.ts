@@ -5,8 +5,8 @@
 //
 // Each peer gets up to `peerLanes` connections ("lanes"). Between homes one
 // connection's SCTP association backs off at every loss and carries 1-2 Mbit/s
-// whatever the uplink (bench/datachannel.sh: 1.3 Mbit/s over one, 2.3 over
-// two, 2.9 over three, at 80 ms and 0.5 % loss per home link; three data
+// whatever the uplink (bench/datachannel.sh: 1.2 Mbit/s over one, 2.2 over
+// two, 3.1 over three, at 80 ms and 0.5 % loss per home link; three data
 // channels of one connection share its association and gained nothing). The
 // first lane is the link: it opens first, and when it closes the peer is gone.
 // The others are offered one at a time once we download from the peer
