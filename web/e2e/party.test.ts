@@ -68,12 +68,13 @@ function tileVideoWidth(page: Page, name: string, label: string): Promise<number
   );
 }
 
-/** What a page's call is doing: its notice, its media connections and the tracks it sends. */
+/** What a page's call is doing: its notices, its media connections' states and signals, and the tracks it sends. */
 function callState(page: Page): Promise<string> {
   return page.evaluate(() =>
     JSON.stringify({
       notice: document.querySelector('.call-notice')?.textContent,
-      connections: window.cinemeshRoom?.mesh.connections(),
+      status: document.querySelector('.room-status')?.textContent,
+      connections: window.cinemeshRoom?.mesh.diagnostics(),
       streaming: window.cinemeshRoom?.room.members.map((m) => [m.name, m.in_call, m.streaming]),
     }),
   );
@@ -83,6 +84,9 @@ function callState(page: Page): Promise<string> {
 async function seesVideo(viewer: Page, name: string, sender: Page): Promise<void> {
   try {
     await expect.poll(() => tileVideoWidth(viewer, name, 'call'), { timeout: 30_000 }).toBeGreaterThan(0);
+    // Lost signals are retried; say so, since a healthy room socket loses none.
+    const state = await callState(viewer);
+    if (/"retries":[1-9]/.test(state)) console.warn(`the call from ${name} connected after retries: ${state}`);
   } catch (error) {
     throw new Error(`no video from ${name}: viewer ${await callState(viewer)}, sender ${await callState(sender)}`, { cause: error });
   }

@@ -7,22 +7,19 @@
 // offer when its tracks change; when two offers cross, the member with the
 // smaller id yields (rolls back and answers). Every description carries the
 // sender's labels for its streams, so the receiver knows which remote stream
-// is someone's camera, screen or file.
+// is someone's camera, screen or file. Signals can be lost on the way; a
+// watchdog tries a link that does not connect again (`negotiation-watchdog.ts`).
 import type { MemberView } from '../protocol/MemberView';
+import { type LinkReport, MediaLink, type RemoteStreamInfo, type StreamLabel } from './media-link';
+import { DEFAULT_NEGOTIATION_TIMINGS, type NegotiationTimings, nudgeFor } from './negotiation-watchdog';
 
-/** What a member sends: its call (camera + microphone), a screen, a file. */
-export type StreamLabel = 'call' | 'screen' | 'file';
+export type { LinkReport, RemoteStreamInfo, StreamLabel };
 
 export interface Outgoing {
   stream: MediaStream;
   /** `call`: to the members in the call (when this member is in it); `room`: to everyone online. */
   audience: 'call' | 'room';
   /** Told to the receivers with the label (a file's length, for their seek bar). */
-  durationMs?: number;
-}
-
-export interface RemoteStreamInfo {
-  label: StreamLabel;
   durationMs?: number;
 }
 
@@ -39,39 +36,30 @@ export interface MeshSignal {
   streams?: Record<string, RemoteStreamInfo>;
 }
 
-class Link {
-  readonly pc: RTCPeerConnection;
-  makingOffer = false;
-  ignoreOffer = false;
-  /** Signals are handled one after another: descriptions are async. */
-  queue: Promise<void> = Promise.resolve();
-  readonly senders = new Map<MediaStreamTrack, RTCRtpSender>();
-  remoteInfo: Record<string, RemoteStreamInfo> = {};
-  readonly remote = new Map<StreamLabel, MediaStream>();
-
-  constructor(
-    readonly member: string,
-    readonly polite: boolean,
-    rtc: RTCConfiguration,
-  ) {
-    this.pc = new RTCPeerConnection(rtc);
-  }
-}
-
 export class MediaMesh {
   #self = '';
   #members: MemberView[] = [];
   #inCall = false;
   readonly #outgoing = new Map<StreamLabel, Outgoing>();
-  readonly #links = new Map<string, Link>();
+  readonly #links = new Map<string, MediaLink>();
   readonly #send: (to: string, signal: MeshSignal) => void;
   readonly #events: MeshEvents;
   readonly #rtc: RTCConfiguration;
+  readonly #timings: NegotiationTimings;
+  /** Looks at every link that has not connected yet (see `negotiation-watchdog.ts`). */
+  readonly #watchdog: ReturnType<typeof setInterval>;
 
-  constructor(send: (to: string, signal: MeshSignal) => void, events: MeshEvents, rtc: RTCConfiguration) {
+  constructor(
+    send: (to: string, signal: MeshSignal) => void,
+    events: MeshEvents,
+    rtc: RTCConfiguration,
+    timings: NegotiationTimings = DEFAULT_NEGOTIATION_TIMINGS,
+  ) {
     this.#send = send;
     this.#events = events;
     this.#rtc = rtc;
+    this.#timings = timings;
+    this.#watchdog = setInterval(() => this.#nudgeStalled(), Math.min(1_000, timings.answerWaitMs / 2));
   }
 
   /** This member's id and the room's members (online state, who is in the call). */
@@ -116,7 +104,7 @@ export class MediaMesh {
     if (from === this.#self || typeof data !== 'object' || data === null) return;
     const signal = data as MeshSignal;
     const link = this.#links.get(from) ?? this.#open(from);
-    link.queue = link.queue.then(() => this.#handle(link, signal)).catch(() => {});
+    link.enqueue(() => this.#handle(link, signal));
   }
 
   /** Members connected to right now, and the state of each connection (for the page and tests). */
@@ -124,7 +112,13 @@ export class MediaMesh {
     return Object.fromEntries([...this.#links].map(([member, link]) => [member, link.pc.connectionState]));
   }
 
+  /** Each connection's state and history, to tell where a call that never showed got stuck. */
+  diagnostics(): Record<string, LinkReport> {
+    return Object.fromEntries([...this.#links].map(([member, link]) => [member, link.report()]));
+  }
+
   close(): void {
+    clearInterval(this.#watchdog);
     for (const link of this.#links.values()) this.#close(link);
   }
 
@@ -141,7 +135,7 @@ export class MediaMesh {
     return tracks;
   }
 
-  #labels(link: Link): Record<string, RemoteStreamInfo> {
+  #labels(link: MediaLink): Record<string, RemoteStreamInfo> {
     const labels: Record<string, RemoteStreamInfo> = {};
     const sent = new Set(link.senders.keys());
     for (const [label, outgoing] of this.#outgoing) {
@@ -151,7 +145,7 @@ export class MediaMesh {
     return labels;
   }
 
-  #sendTracks(link: Link, tracks: Map<MediaStreamTrack, MediaStream>): void {
+  #sendTracks(link: MediaLink, tracks: Map<MediaStreamTrack, MediaStream>): void {
     for (const [track, sender] of link.senders) {
       if (tracks.has(track)) continue;
       link.pc.removeTrack(sender);
@@ -162,15 +156,15 @@ export class MediaMesh {
     }
   }
 
-  #open(member: string): Link {
-    const link = new Link(member, this.#self < member, this.#rtc);
+  #open(member: string): MediaLink {
+    const link = new MediaLink(member, this.#self < member, this.#rtc);
     this.#links.set(member, link);
     const pc = link.pc;
-    pc.addEventListener('negotiationneeded', () => {
-      link.queue = link.queue.then(() => this.#offer(link)).catch(() => {});
-    });
+    pc.addEventListener('negotiationneeded', () => link.enqueue(() => this.#offer(link)));
     pc.addEventListener('icecandidate', ({ candidate }) => {
-      if (candidate !== null) this.#send(member, { candidate: candidate.toJSON() });
+      if (candidate === null) return;
+      link.counted('sent', 'candidate');
+      this.#send(member, { candidate: candidate.toJSON() });
     });
     pc.addEventListener('connectionstatechange', () => {
       // A path that broke (a network change) is looked for again.
@@ -192,32 +186,60 @@ export class MediaMesh {
     return link;
   }
 
-  async #offer(link: Link): Promise<void> {
+  async #offer(link: MediaLink): Promise<void> {
     try {
       link.makingOffer = true;
       await link.pc.setLocalDescription();
-      const description = link.pc.localDescription;
-      if (description !== null) this.#send(link.member, { description: description.toJSON() as RTCSessionDescriptionInit, streams: this.#labels(link) });
+      this.#sendDescription(link);
     } finally {
       link.makingOffer = false;
     }
   }
 
-  async #handle(link: Link, signal: MeshSignal): Promise<void> {
+  /** Sends this side's current description (an offer or an answer) with its stream labels. */
+  #sendDescription(link: MediaLink): void {
+    const description = link.pc.localDescription;
+    if (description === null) return;
+    link.counted('sent', description.type === 'offer' ? 'offer' : 'answer');
+    this.#send(link.member, { description: description.toJSON() as RTCSessionDescriptionInit, streams: this.#labels(link) });
+  }
+
+  #nudgeStalled(): void {
+    const now = Date.now();
+    for (const link of this.#links.values()) {
+      const nudge = nudgeFor(link.progress(now), this.#timings);
+      if (nudge === undefined) continue;
+      link.retried(now);
+      link.enqueue(async () => {
+        // The state may have moved on while earlier steps ran.
+        const again = nudgeFor({ ...link.progress(Date.now()), waitedMs: Number.POSITIVE_INFINITY }, this.#timings);
+        if (again === 'resend-offer') this.#sendDescription(link);
+        if (again === 'rollback') await link.pc.setLocalDescription({ type: 'rollback' });
+        if (again === 'restart-ice' || again === 'rollback') link.pc.restartIce();
+      });
+    }
+  }
+
+  async #handle(link: MediaLink, signal: MeshSignal): Promise<void> {
     const pc = link.pc;
     if (signal.streams !== undefined) this.#remoteLabels(link, signal.streams);
     if (signal.description !== undefined) {
       const description = signal.description;
+      link.counted('received', description.type === 'offer' ? 'offer' : 'answer');
+      // An answer to an offer already answered (sent twice by the watchdog) has nothing left to do.
+      if (description.type === 'answer' && pc.signalingState !== 'have-local-offer') return;
       const collision = description.type === 'offer' && (link.makingOffer || pc.signalingState !== 'stable');
       link.ignoreOffer = !link.polite && collision;
       if (link.ignoreOffer) return;
+      // Said outright rather than left to setRemoteDescription: not every stack rolls back implicitly.
+      if (collision) await pc.setLocalDescription({ type: 'rollback' });
       await pc.setRemoteDescription(description);
       if (description.type === 'offer') {
         await pc.setLocalDescription();
-        const answer = pc.localDescription;
-        if (answer !== null) this.#send(link.member, { description: answer.toJSON() as RTCSessionDescriptionInit, streams: this.#labels(link) });
+        this.#sendDescription(link);
       }
     } else if (signal.candidate !== undefined) {
+      link.counted('received', 'candidate');
       try {
         await pc.addIceCandidate(signal.candidate);
       } catch (error) {
@@ -228,7 +250,7 @@ export class MediaMesh {
   }
 
   /** The sender's streams now: any label it no longer sends has ended. */
-  #remoteLabels(link: Link, streams: Record<string, RemoteStreamInfo>): void {
+  #remoteLabels(link: MediaLink, streams: Record<string, RemoteStreamInfo>): void {
     link.remoteInfo = streams;
     const labels = new Set(Object.values(streams).map((s) => s.label));
     for (const label of [...link.remote.keys()]) {
@@ -238,7 +260,7 @@ export class MediaMesh {
     }
   }
 
-  #close(link: Link): void {
+  #close(link: MediaLink): void {
     link.pc.close();
     this.#links.delete(link.member);
     for (const label of link.remote.keys()) this.#events.onRemote(link.member, label, undefined);

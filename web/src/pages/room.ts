@@ -148,7 +148,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
   const fileInput = h('input', { type: 'file', accept: 'video/*', hidden: true, 'aria-label': 'Video file from this computer' });
   const fileButton = h('button', { type: 'button' }, 'Play a file from this computer');
   const why = h('span', { class: 'muted control-reason' });
-  const status = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const status = h('span', { class: 'muted room-status', 'aria-live': 'polite' });
   const playerBox = h('div', { class: 'player' }, video, remoteFile, banner);
 
   let player: PlayerHandle | undefined;

@@ -3,28 +3,15 @@
 // the lanes past the first open once the first is up, requests spread over
 // them, a peer that takes one connection keeps its first lane, and the
 // first lane's close takes the others with it.
-import wrtc from '@roamhq/wrtc';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Signal } from '../../src/protocol/Signal';
 import { openLanes, PeerPool, quietestLink } from '../../src/p2p/peer-pool';
 import { TokenBucket } from '../../src/p2p/rate-limiter';
 import { DEFAULT_P2P_CONFIG, type P2PConfig } from '../../src/p2p/types';
+import { installNodeWebRtc } from '../support/node-webrtc';
 
-const { RTCPeerConnection: WrtcPeerConnection } = wrtc as { RTCPeerConnection: typeof RTCPeerConnection };
-
-/** wrtc's RTCPeerConnection, taught the argument-less `setLocalDescription()` browsers have. */
-class NodePeerConnection extends WrtcPeerConnection {
-  override async setLocalDescription(description?: RTCLocalSessionDescriptionInit): Promise<void> {
-    if (description !== undefined) return super.setLocalDescription(description);
-    const made = this.signalingState === 'have-remote-offer' ? await this.createAnswer() : await this.createOffer();
-    return super.setLocalDescription(made);
-  }
-}
-
-beforeAll(() => {
-  Object.assign(globalThis, { RTCPeerConnection: NodePeerConnection });
-});
+beforeAll(installNodeWebRtc);
 
 const SEGMENT = new Uint8Array(200_000).fill(9);
 const pools: PeerPool[] = [];
@@ -143,7 +130,7 @@ describe('lanes to a peer', () => {
   it('past the first are not answered before the first is open', async () => {
     const { b } = pair();
     // A first lane offered to b whose answer goes nowhere: it stays connecting.
-    const stranger = new NodePeerConnection();
+    const stranger = new RTCPeerConnection();
     stranger.createDataChannel('cinemesh', { negotiated: true, id: 0 });
     await stranger.setLocalDescription();
     const offer = { kind: 'offer' as const, sdp: stranger.localDescription?.sdp ?? '' };

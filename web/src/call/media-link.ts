@@ -1,0 +1,103 @@
+// One member's media connection, with what it has been through: enough for
+// the negotiation watchdog to judge it and for a test or a bug report to say
+// where a call that never showed got stuck.
+import type { LinkProgress } from './negotiation-watchdog';
+
+/** What a member sends: its call (camera + microphone), a screen, a file. */
+export type StreamLabel = 'call' | 'screen' | 'file';
+
+export interface RemoteStreamInfo {
+  label: StreamLabel;
+  durationMs?: number;
+}
+
+type SignalKind = 'offer' | 'answer' | 'candidate';
+
+/** A link's state and history, for the page and tests. */
+export interface LinkReport {
+  connection: RTCPeerConnectionState;
+  signaling: RTCSignalingState;
+  ice: RTCIceConnectionState;
+  gathering: RTCIceGatheringState;
+  sent: Record<SignalKind, number>;
+  received: Record<SignalKind, number>;
+  /** Offers sent again and ICE restarts the watchdog asked for. */
+  retries: number;
+  /** The last error a description or candidate met, if any. */
+  lastError?: string;
+}
+
+export class MediaLink {
+  readonly pc: RTCPeerConnection;
+  makingOffer = false;
+  ignoreOffer = false;
+  /** Signals are handled one after another: descriptions are async. */
+  queue: Promise<void> = Promise.resolve();
+  readonly senders = new Map<MediaStreamTrack, RTCRtpSender>();
+  remoteInfo: Record<string, RemoteStreamInfo> = {};
+  readonly remote = new Map<StreamLabel, MediaStream>();
+  /** When the last description went or came, or the last retry began. */
+  lastStep = Date.now();
+  retries = 0;
+  /** Retries since the link was last connected (the watchdog backs off with them). */
+  retriesSinceConnected = 0;
+  lastError: string | undefined;
+  readonly #sent: Record<SignalKind, number> = { offer: 0, answer: 0, candidate: 0 };
+  readonly #received: Record<SignalKind, number> = { offer: 0, answer: 0, candidate: 0 };
+
+  constructor(
+    readonly member: string,
+    readonly polite: boolean,
+    rtc: RTCConfiguration,
+  ) {
+    this.pc = new RTCPeerConnection(rtc);
+    this.pc.addEventListener('connectionstatechange', () => {
+      if (this.pc.connectionState === 'connected') this.retriesSinceConnected = 0;
+    });
+  }
+
+  /** The watchdog nudges this link now. */
+  retried(now: number): void {
+    this.retries += 1;
+    this.retriesSinceConnected += 1;
+    this.lastStep = now;
+  }
+
+  /** Runs `step` after the steps before it; its error is kept, not thrown. */
+  enqueue(step: () => Promise<void> | void): void {
+    this.queue = this.queue.then(step).catch((error: unknown) => {
+      this.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    });
+  }
+
+  counted(direction: 'sent' | 'received', kind: SignalKind): void {
+    if (direction === 'sent') this.#sent[kind] += 1;
+    else this.#received[kind] += 1;
+    if (kind !== 'candidate') this.lastStep = Date.now();
+  }
+
+  progress(now: number): LinkProgress {
+    return {
+      signaling: this.pc.signalingState,
+      connection: this.pc.connectionState,
+      negotiates: this.pc.getTransceivers().length > 0,
+      waitedMs: now - this.lastStep,
+      retries: this.retriesSinceConnected,
+    };
+  }
+
+  report(): LinkReport {
+    const pc = this.pc;
+    const report: LinkReport = {
+      connection: pc.connectionState,
+      signaling: pc.signalingState,
+      ice: pc.iceConnectionState,
+      gathering: pc.iceGatheringState,
+      sent: { ...this.#sent },
+      received: { ...this.#received },
+      retries: this.retries,
+    };
+    if (this.lastError !== undefined) report.lastError = this.lastError;
+    return report;
+  }
+}

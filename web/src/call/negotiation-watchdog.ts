@@ -1,0 +1,56 @@
+// What to do about a media link that is not getting anywhere. Signals go
+// through the room socket, which can drop them (a reconnect, a full outbox),
+// and a lost offer, answer or set of candidates leaves both browsers waiting
+// for each other for ever: the pattern has no retry of its own. So a link
+// that has not connected some time after its last negotiation step is
+// nudged: an offer that got no answer is sent again (a lost answer gets the
+// same cure: the other side answers the same offer again), and a negotiated
+// link with no path restarts ICE, which renegotiates with fresh candidates.
+
+export interface NegotiationTimings {
+  /** How long an offer waits for its answer, and a negotiated link for its first ICE check, before a retry. */
+  answerWaitMs: number;
+  /** How long a link that is checking paths (or lost them) may take before an ICE restart. */
+  connectWaitMs: number;
+}
+
+export const DEFAULT_NEGOTIATION_TIMINGS: NegotiationTimings = { answerWaitMs: 5_000, connectWaitMs: 15_000 };
+
+/** A link as the watchdog sees it. */
+export interface LinkProgress {
+  signaling: RTCSignalingState;
+  connection: RTCPeerConnectionState;
+  /** Whether the link negotiates anything (a transceiver either way). */
+  negotiates: boolean;
+  /** Since the last description sent or received, or the last retry. */
+  waitedMs: number;
+  /** Retries since the link was last connected: each doubles the waits, up to 8 times. */
+  retries: number;
+}
+
+/**
+ * `resend-offer`: send the pending offer again; `restart-ice`: renegotiate
+ * with fresh candidates; `rollback`: drop a remote offer this side never
+ * answered, then restart; `undefined`: leave the link alone.
+ */
+export type Nudge = 'resend-offer' | 'restart-ice' | 'rollback' | undefined;
+
+export function nudgeFor(link: LinkProgress, timings: NegotiationTimings = DEFAULT_NEGOTIATION_TIMINGS): Nudge {
+  if (!link.negotiates || link.connection === 'connected' || link.connection === 'closed') return undefined;
+  // A member that is gone for good is not asked again every few seconds.
+  const backOff = 2 ** Math.min(link.retries, 3);
+  const answerWait = timings.answerWaitMs * backOff;
+  switch (link.signaling) {
+    case 'have-local-offer':
+      return link.waitedMs > answerWait ? 'resend-offer' : undefined;
+    case 'stable': {
+      // `new` after a full exchange means no candidate of the other side arrived.
+      const wait = link.connection === 'new' ? answerWait : timings.connectWaitMs * backOff;
+      return link.waitedMs > wait ? 'restart-ice' : undefined;
+    }
+    case 'closed':
+      return undefined;
+    default:
+      return link.waitedMs > answerWait ? 'rollback' : undefined;
+  }
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+
+import { type LinkProgress, nudgeFor } from '../../src/call/negotiation-watchdog';
+
+const timings = { answerWaitMs: 1_000, connectWaitMs: 4_000 };
+const link = (progress: Partial<LinkProgress>): LinkProgress => ({
+  signaling: 'stable',
+  connection: 'new',
+  negotiates: true,
+  waitedMs: 0,
+  retries: 0,
+  ...progress,
+});
+
+describe('the negotiation watchdog', () => {
+  it('leaves connected, closed and empty links alone however long they waited', () => {
+    expect(nudgeFor(link({ connection: 'connected', waitedMs: 60_000 }), timings)).toBeUndefined();
+    expect(nudgeFor(link({ connection: 'closed', waitedMs: 60_000 }), timings)).toBeUndefined();
+    expect(nudgeFor(link({ signaling: 'closed', waitedMs: 60_000 }), timings)).toBeUndefined();
+    expect(nudgeFor(link({ negotiates: false, waitedMs: 60_000 }), timings)).toBeUndefined();
+  });
+
+  it('sends an unanswered offer again once the answer is overdue', () => {
+    expect(nudgeFor(link({ signaling: 'have-local-offer', waitedMs: 900 }), timings)).toBeUndefined();
+    expect(nudgeFor(link({ signaling: 'have-local-offer', waitedMs: 1_100 }), timings)).toBe('resend-offer');
+  });
+
+  it('restarts ICE on a negotiated link that never saw a candidate, sooner than on one still checking', () => {
+    expect(nudgeFor(link({ waitedMs: 1_100 }), timings)).toBe('restart-ice');
+    expect(nudgeFor(link({ connection: 'connecting', waitedMs: 1_100 }), timings)).toBeUndefined();
+    expect(nudgeFor(link({ connection: 'connecting', waitedMs: 4_100 }), timings)).toBe('restart-ice');
+    expect(nudgeFor(link({ connection: 'failed', waitedMs: 4_100 }), timings)).toBe('restart-ice');
+  });
+
+  it('rolls back a remote offer this side never answered', () => {
+    expect(nudgeFor(link({ signaling: 'have-remote-offer', waitedMs: 1_100 }), timings)).toBe('rollback');
+  });
+
+  it('doubles its waits with each retry, up to eight times as long', () => {
+    expect(nudgeFor(link({ signaling: 'have-local-offer', waitedMs: 1_500, retries: 1 }), timings)).toBeUndefined();
+    expect(nudgeFor(link({ signaling: 'have-local-offer', waitedMs: 2_100, retries: 1 }), timings)).toBe('resend-offer');
+    expect(nudgeFor(link({ signaling: 'have-local-offer', waitedMs: 7_900, retries: 9 }), timings)).toBeUndefined();
+    expect(nudgeFor(link({ signaling: 'have-local-offer', waitedMs: 8_100, retries: 9 }), timings)).toBe('resend-offer');
+  });
+});
