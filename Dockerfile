@@ -1,11 +1,12 @@
 # The cinemesh image: the web client and the server built with the same
-# commands as scripts/start.sh (checked by scripts/check-deploy.sh), run on
-# Debian with ffmpeg for ingest and the demo movie, as an unprivileged user.
+# commands as scripts/start.sh, and the native seeder with the README's
+# (checked by scripts/check-deploy.sh), run on Debian with ffmpeg for ingest
+# and the demo movie, as an unprivileged user.
 #
 # Two ways to fill it, over one runtime stage:
 # - the default (last) stage builds everything in the image: `docker build .`;
 # - `--target prebuilt` packages what was built on the host with the README's
-#   own commands (target/release/cinemesh, web/dist), for machines whose
+#   own commands (target/release/cinemesh and cinemesh-seeder, web/dist), for machines whose
 #   containers cannot fetch a toolchain (scripts/compose-test.sh uses it).
 # The runtime and prebuilt stages come first: Docker's classic builder builds
 # every stage before the target, and the prebuilt one needs no toolchain.
@@ -33,7 +34,7 @@ HEALTHCHECK --interval=5s --timeout=3s --retries=20 CMD curl -fsS http://127.0.0
 CMD ["cinemesh", "serve"]
 
 FROM runtime AS prebuilt
-COPY target/release/cinemesh /usr/local/bin/cinemesh
+COPY target/release/cinemesh target/release/cinemesh-seeder /usr/local/bin/
 COPY web/dist /app/web/dist
 
 FROM ${RUST_IMAGE} AS server
@@ -43,6 +44,7 @@ COPY services services
 COPY migrations migrations
 COPY config config
 RUN cargo build --release -p cinemesh-server --bin cinemesh
+RUN cargo build --release -p cinemesh-seeder
 
 FROM ${NODE_IMAGE} AS web
 WORKDIR /src/web
@@ -51,5 +53,5 @@ RUN npm ci --no-audit --no-fund
 RUN npm run build
 
 FROM runtime AS built
-COPY --from=server /src/target/release/cinemesh /usr/local/bin/cinemesh
+COPY --from=server /src/target/release/cinemesh /src/target/release/cinemesh-seeder /usr/local/bin/
 COPY --from=web /src/web/dist /app/web/dist

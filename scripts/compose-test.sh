@@ -3,7 +3,8 @@
 # docker-compose.yml with a real Docker engine, and drives it from outside as
 # users do (web/compose/stack.test.ts: the catalog and a movie through the
 # proxy, a room across both instances, an instance stopped mid-party, down
-# and up again, the logs).
+# and up again, the logs). The proxy is Caddy serving HTTPS with its internal
+# CA, which the test trusts (curl, Node and Chromium) and nothing else does.
 #
 # - Uses the running engine (DOCKER_HOST or the default socket), or starts one
 #   in a temporary folder and stops it at the end (needs root).
@@ -44,8 +45,9 @@ end_step() {
   step_name=""
 }
 
-# The images and the proxy's port go to the compose file's own variables, in an env file.
-compose() { "${compose_cmd[@]}" -p "$project" --env-file "$work/compose.env" -f docker-compose.yml -f "$work/test.yml" "$@"; }
+# The images and the proxy's ports go to the compose file's own variables, in an env file.
+# The seeder profile is on, so that `down` takes the seeder too.
+compose() { "${compose_cmd[@]}" -p "$project" --env-file "$work/compose.env" -f docker-compose.yml -f "$work/test.yml" --profile seeder "$@"; }
 
 cleanup() {
   local status=$?
@@ -60,7 +62,7 @@ cleanup() {
   if $keep; then
     echo
     echo "==> compose: kept running (--keep). Drive it again from web/ with:"
-    echo "  DOCKER_HOST=${DOCKER_HOST:-} CINEMESH_COMPOSE_PROXY=$proxy_url CINEMESH_COMPOSE_INSTANCES=$instances CINEMESH_COMPOSE='$compose_line' npx vitest run --config vitest.compose.config.ts"
+    echo "  DOCKER_HOST=${DOCKER_HOST:-} CINEMESH_COMPOSE_PROXY=$proxy_url CINEMESH_COMPOSE_INSTANCES=$instances CINEMESH_COMPOSE='$compose_line' CINEMESH_COMPOSE_BROWSER_HOME=$work/browser-home NODE_EXTRA_CA_CERTS=$work/proxy-root.crt npx vitest run --config vitest.compose.config.ts"
     echo "  and take it down with: DOCKER_HOST=${DOCKER_HOST:-} $compose_line down --volumes; kill $engine_pid; rm -rf $work"
     exit "$status"
   fi
@@ -84,8 +86,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 step "tools"
-for tool in docker cargo npm curl python3; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y docker.io docker-compose debootstrap)" >&2; exit 1; }
+for tool in docker cargo npm curl python3 openssl certutil; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y docker.io docker-compose debootstrap libnss3-tools)" >&2; exit 1; }
 done
 if docker compose version >/dev/null 2>&1; then
   compose_cmd=(docker compose)
@@ -128,7 +130,7 @@ build() { docker build -q --network host "$@" >/dev/null; }
 step "base images"
 # What docker-compose.yml names, or stand-ins from Debian's packages.
 pull() { timeout 60 docker pull -q "$1" >/dev/null 2>&1; }
-if pull debian:bookworm-slim && pull postgres:16 && pull redis:7 && pull nginx:1.27; then
+if pull debian:bookworm-slim && pull postgres:16 && pull redis:7 && pull caddy:2; then
   runtime_base=debian:bookworm-slim
   echo "pulled the compose file's images"
 else
@@ -139,7 +141,7 @@ else
   tar -C "$work/rootfs" -c . | docker import - "$runtime_base" >/dev/null
   made_images+=("$runtime_base")
   rm -rf "$work/rootfs"
-  for standin in postgres:15 redis:7.0 nginx:1.22; do
+  for standin in postgres:15 redis:7.0 caddy:2.6; do
     name=${standin%%:*}
     build --build-arg "BASE_IMAGE=$runtime_base" -t "cinemesh-standin/$standin" -f "deploy/standins/$name.Dockerfile" deploy/standins
     made_images+=("cinemesh-standin/$standin")
@@ -147,13 +149,14 @@ else
   {
     echo "CINEMESH_POSTGRES_IMAGE=cinemesh-standin/postgres:15"
     echo "CINEMESH_REDIS_IMAGE=cinemesh-standin/redis:7.0"
-    echo "CINEMESH_NGINX_IMAGE=cinemesh-standin/nginx:1.22"
+    echo "CINEMESH_CADDY_IMAGE=cinemesh-standin/caddy:2.6"
   } >>"$work/compose.env"
-  echo "no registry: stand-ins built on a debootstrapped bookworm (PostgreSQL 15, Redis 7.0, nginx 1.22)"
+  echo "no registry: stand-ins built on a debootstrapped bookworm (PostgreSQL 15, Redis 7.0, Caddy 2.6)"
 fi
 
-step "server and web client, built with the README's commands"
+step "server, seeder and web client, built with the README's commands"
 cargo build --release --quiet -p cinemesh-server --bin cinemesh
+cargo build --release --quiet -p cinemesh-seeder
 (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build --silent >/dev/null)
 
 step "cinemesh image (Dockerfile target prebuilt)"
@@ -168,16 +171,21 @@ docker image inspect -f '{{json .Config.Healthcheck.Test}}' "$image" | grep -q r
   || { echo "the image has no /readyz health check" >&2; exit 1; }
 echo "image $image: user $user, health check on /readyz"
 
-# A free port for the proxy, and the instances reachable from here so that
-# a test can put one member on each.
+# Free ports for the proxy (HTTPS, and HTTP that redirects), and the
+# instances reachable from here so that a test can put one member on each.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-proxy_port=$(free_port)
+https_port=$(free_port)
+http_port=$(free_port)
 instance_1=$(free_port)
 instance_2=$(free_port)
-echo "CINEMESH_PORT=$proxy_port" >>"$work/compose.env"
-proxy_url="http://127.0.0.1:$proxy_port"
+{
+  echo "CINEMESH_HTTPS_PORT=$https_port"
+  echo "CINEMESH_HTTP_PORT=$http_port"
+} >>"$work/compose.env"
+# The proxy's certificate is for the compose file's default site, localhost.
+proxy_url="https://localhost:$https_port"
 instances="http://127.0.0.1:$instance_1,http://127.0.0.1:$instance_2"
-compose_line="${compose_cmd[*]} -p $project --env-file $work/compose.env -f $root/docker-compose.yml -f $work/test.yml"
+compose_line="${compose_cmd[*]} -p $project --env-file $work/compose.env -f $root/docker-compose.yml -f $work/test.yml --profile seeder"
 cat >"$work/test.yml" <<EOF
 services:
   cinemesh-1:
@@ -187,19 +195,42 @@ services:
 EOF
 
 step "docker compose up"
-compose up -d --no-build
+compose up -d --no-build --scale seeder=0
+# Its certificate is checked once the CA is known (next step).
 for _ in $(seq 1 180); do
-  curl -fsS "$proxy_url/readyz" >/dev/null 2>&1 && break
+  curl -fsSk "$proxy_url/readyz" >/dev/null 2>&1 && break
   sleep 1
 done
-curl -fsS "$proxy_url/readyz" >/dev/null || { echo "the proxy never answered /readyz" >&2; exit 1; }
+curl -fsSk "$proxy_url/readyz" >/dev/null || { echo "the proxy never answered /readyz" >&2; exit 1; }
 compose ps
+
+step "HTTPS: the proxy's internal CA, trusted by the test alone"
+ca="$work/proxy-root.crt"
+docker cp "$(compose ps -q proxy):/data/caddy/pki/authorities/local/root.crt" "$ca" >/dev/null
+curl -fsS --cacert "$ca" "$proxy_url/readyz" >/dev/null \
+  || { echo "the proxy's certificate does not verify against its own CA" >&2; exit 1; }
+if curl -fsS "$proxy_url/readyz" >/dev/null 2>&1; then
+  echo "the proxy's certificate verified without its CA: not the internal one" >&2
+  exit 1
+fi
+redirect=$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "http://localhost:$http_port/rooms/x")
+case "$redirect" in
+  "308 https://localhost/rooms/x" | "301 https://localhost/rooms/x") echo "plain HTTP redirects: $redirect" ;;
+  *) echo "plain HTTP on :$http_port does not redirect to HTTPS: $redirect" >&2; exit 1 ;;
+esac
+# Chromium takes trust anchors from the NSS database in its HOME.
+browser_home="$work/browser-home"
+mkdir -p "$browser_home/.pki/nssdb"
+certutil -N -d "sql:$browser_home/.pki/nssdb" --empty-password
+certutil -A -d "sql:$browser_home/.pki/nssdb" -t "C,," -n cinemesh-compose-test -i "$ca"
+echo "the certificate for localhost verifies against the stack's CA ($(openssl x509 -noout -subject -in "$ca"))"
 
 step "the stack, driven from outside (web/compose/stack.test.ts)"
 (
   cd web
   CINEMESH_COMPOSE_PROXY="$proxy_url" CINEMESH_COMPOSE_INSTANCES="$instances" CINEMESH_COMPOSE="$compose_line" \
-    CINEMESH_COMPOSE_LOGS="$work/logs-before-down.txt" NO_COLOR=1 npx vitest run --config vitest.compose.config.ts
+    CINEMESH_COMPOSE_LOGS="$work/logs-before-down.txt" CINEMESH_COMPOSE_BROWSER_HOME="$browser_home" \
+    NODE_EXTRA_CA_CERTS="$ca" NO_COLOR=1 npx vitest run --config vitest.compose.config.ts
 )
 
 step "logs: no panic, no error"
@@ -207,12 +238,12 @@ step "logs: no panic, no error"
 # kept under test-artifacts/ for a look after a failure.
 mkdir -p test-artifacts
 { cat "$work/logs-before-down.txt" 2>/dev/null || true; compose logs --no-color 2>&1; } >test-artifacts/compose-logs.txt
-# Errors and panics fail it. nginx says [error] for each connection attempt
-# to an instance the test stopped (then tries the other one): those are
-# expected. Warnings are listed; those that break a deployment fail it too
-# (leases not renewed, a room claimed twice).
-errors=$(grep -E "panicked| ERROR |FATAL|PANIC|\[(error|crit|alert|emerg)\]" test-artifacts/compose-logs.txt \
-  | grep -vE "\[error\].*(connect\(\) failed \(111: Connection refused\)|upstream timed out \(110: Connection timed out\)|\(113: No route to host\)) while connecting to upstream" || true)
+# Errors and panics fail it (Caddy logs JSON: "level":"error"). A proxy
+# that dials an instance the test stopped (then tries the other one) says
+# so: those are expected. Warnings are listed; those that break a deployment
+# fail it too (leases not renewed, a room claimed twice).
+errors=$(grep -E "panicked| ERROR |FATAL|PANIC|\[(error|crit|alert|emerg)\]|\"level\":\"(error|fatal|panic)\"" test-artifacts/compose-logs.txt \
+  | grep -vE "dial tcp [^\"]*: (connect: connection refused|connect: no route to host|i/o timeout)" || true)
 warnings=$(grep -E " WARN " test-artifacts/compose-logs.txt || true)
 if [ -n "$errors" ] || grep -qE "could not renew|duplicate key" <<<"$warnings"; then
   echo "the stack's logs hold errors (test-artifacts/compose-logs.txt):" >&2

@@ -1,9 +1,13 @@
 // The docker compose stack as users meet it, driven from outside by
 // scripts/compose-test.sh (which starts it and names it in CINEMESH_COMPOSE_*):
-// - through the proxy: the catalog lists the demo movie, its playlists and a
-//   segment are served, and the segment is the catalog's (SHA-256);
+// - through the proxy, over HTTPS with its internal CA (trusted here by
+//   NODE_EXTRA_CA_CERTS and the browser's NSS database): the catalog lists
+//   the demo movie, its playlists and a segment are served, and the segment
+//   is the catalog's (SHA-256);
 // - a real Chromium plays the movie through the proxy, and a second viewer
 //   takes segments from the first over WebRTC;
+// - with the `seeder` profile, a lone viewer takes segments from the native
+//   seeder (in its container, seeding the whole catalog);
 // - a room with one member on each instance: chat and play/pause cross, and
 //   past the time a lease lasts unrenewed it still has exactly one home;
 // - a party whose sockets go through the proxy goes on when `docker compose
@@ -92,7 +96,8 @@ const roomSockets = new Map<Page, { opened: number; log: string[] }>();
 const started = Date.now();
 
 beforeAll(async () => {
-  browser = await launchBrowser();
+  // Over HTTPS, with the stack's internal CA trusted in this browser's HOME.
+  browser = await launchBrowser(undefined, [], process.env.CINEMESH_COMPOSE_BROWSER_HOME);
   const page = await json<{ movies: { id: string; title: string }[] }>(`${proxy}/api/movies`);
   movieId = page.movies[0]?.id ?? '';
 });
@@ -161,6 +166,8 @@ describe('docker compose stack', () => {
 
   it('plays the movie in Chromium through the proxy, and a second viewer takes segments from the first', async () => {
     const first = await openViewer(browser, `${proxy}/movies/${movieId}`);
+    // A secure context (the certificate is trusted): Web Crypto checks segments, and a call could open the camera.
+    expect(await first.evaluate(() => window.isSecureContext && crypto.subtle !== undefined)).toBe(true);
     await first.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 3, undefined, { timeout: 30_000 });
     const second = await openViewer(browser, `${proxy}/movies/${movieId}`);
     await second.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 3, undefined, { timeout: 30_000 });
@@ -172,6 +179,25 @@ describe('docker compose stack', () => {
     expect((await report(first)).stalls).toBe(0);
     await first.context().close();
     await second.context().close();
+  });
+
+  it('with the seeder profile, a lone viewer takes segments from the native seeder', async () => {
+    composeRun('up -d --no-build seeder');
+    const seeding = await waitFor('the seeder seeds the demo movie', 60_000, async () =>
+      composeRun('logs --no-color seeder')
+        .split('\n')
+        .find((line) => line.includes(`of ${movieId} in`)),
+    );
+    console.log(`the seeder: ${seeding.replace(/^.*\| /, '')}`);
+    const viewer = await openViewer(browser, `${proxy}/movies/${movieId}`);
+    const peerBytes = await waitFor('the viewer takes a segment from the seeder', 60_000, async () => {
+      const bytes = (await report(viewer)).stats.peerBytes;
+      return bytes > 0 ? bytes : undefined;
+    });
+    console.log(`through the proxy: a lone viewer took ${peerBytes} bytes from the seeder`);
+    await viewer.context().close();
+    // The failover tests below count an instance's sockets: the seeder's would be among them.
+    composeRun('stop seeder');
   });
 
   it('carries chat and play/pause between members on different instances, and the room keeps one home', async () => {
@@ -270,7 +296,7 @@ describe('docker compose stack', () => {
     await closeMembers();
     if (logsBeforeDown !== undefined) writeFileSync(logsBeforeDown, composeRun('logs --no-color'));
     composeRun('down');
-    composeRun('up -d --no-build');
+    composeRun('up -d --no-build --scale seeder=0');
     await waitFor('the proxy is ready again', 180_000, async () => ((await fetch(`${proxy}/readyz`)).ok ? true : undefined));
     const page = await json<{ movies: { id: string }[] }>(`${proxy}/api/movies`);
     expect(page.movies.map((m) => m.id)).toContain(movieId);

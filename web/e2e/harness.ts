@@ -106,12 +106,21 @@ const CHROMIUM_ARGS = [
   '--use-fake-device-for-media-stream',
 ];
 
-/** Debian's Chromium, or `executablePath` (a wrapper that starts it elsewhere, say), with `extraArgs`. */
-export function launchBrowser(executablePath = process.env.CINEMESH_CHROMIUM ?? '/usr/bin/chromium', extraArgs: string[] = []): Promise<Browser> {
+/**
+ * Debian's Chromium, or `executablePath` (a wrapper that starts it elsewhere,
+ * say), with `extraArgs`; `home` is its HOME (where it finds the NSS database
+ * of certificates it trusts), this process's by default.
+ */
+export function launchBrowser(
+  executablePath = process.env.CINEMESH_CHROMIUM ?? '/usr/bin/chromium',
+  extraArgs: string[] = [],
+  home?: string,
+): Promise<Browser> {
   return chromium.launch({
     executablePath,
     headless: true,
     args: [...CHROMIUM_ARGS, ...extraArgs],
+    env: home === undefined ? process.env : { ...process.env, HOME: home },
   });
 }
 

@@ -181,7 +181,7 @@ pub async fn swarm(args: SwarmArgs) -> anyhow::Result<()> {
             actix_rt::time::sleep(Duration::from_millis(args.join_every_ms)).await;
         }
         let held = Arc::new(HeldSegments::empty(&manifest, std::slice::from_ref(&rendition.name)));
-        let uploads = Arc::new(Uploads::new(held, 0));
+        let uploads = Arc::new(Uploads::new(held, None));
         let joined = Instant::now();
         let middle = starts.last().copied().unwrap_or(0.0) / 2.0;
         let mut viewer = Viewer {

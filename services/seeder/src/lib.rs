@@ -2,6 +2,7 @@
 //! peer wire protocols as the browsers (the protocol crate's types and test
 //! vectors), so it can seed a movie to them.
 
+pub mod catalog_seeding;
 pub mod held_segments;
 pub mod native_peer;
 pub mod peer;

@@ -1,17 +1,21 @@
-//! `cinemesh-seeder` (also run as `cinemesh seed`): seeds a movie to viewers.
+//! `cinemesh-seeder` (also run as `cinemesh seed`): seeds a movie, or the
+//! whole catalog, to viewers.
 
 use std::path::PathBuf;
 
 use clap::Parser;
 
-use cinemesh_seeder::seeder::{SeedOptions, run};
+use cinemesh_seeder::seeder::{Movies, SeedOptions, run};
 
 #[derive(Parser)]
-#[command(name = "cinemesh seed", about = "Seed a movie's segments to viewers as a native peer")]
+#[command(name = "cinemesh seed", about = "Seed a movie's segments (or every movie's) to viewers as a native peer")]
 struct Args {
     /// The movie's id in the catalog.
+    #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+    movie: Option<String>,
+    /// Every movie in the catalog, and those added later.
     #[arg(long)]
-    movie: String,
+    all: bool,
     /// Base URL of the cinemesh server.
     #[arg(long, env = "CINEMESH_SEED_SERVER", default_value = "http://127.0.0.1:8080")]
     server: String,
@@ -21,10 +25,10 @@ struct Args {
     /// Renditions to seed, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     renditions: Vec<String>,
-    /// Upload cap over all viewers, bytes per second (0: none).
+    /// Upload cap over all viewers (of all movies), bytes per second (0: none).
     #[arg(long, default_value_t = 8_000_000)]
     upload_rate: u64,
-    /// Viewers connected at once at most.
+    /// Viewers of a movie connected at once at most.
     #[arg(long, default_value_t = 32)]
     max_peers: usize,
 }
@@ -36,7 +40,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let options = SeedOptions {
         server: args.server,
-        movie: args.movie,
+        movies: args.movie.map_or(Movies::Catalog, Movies::One),
         media_dir: args.media_dir,
         renditions: args.renditions,
         upload_bytes_per_sec: args.upload_rate,

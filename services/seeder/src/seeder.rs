@@ -1,5 +1,5 @@
-//! `cinemesh seed`: a native peer that holds a movie's segments and gives
-//! them to viewers. It reads the movie and its segment hashes from the
+//! `cinemesh seed`: a native peer that holds a movie's segments (or every
+//! movie's: `catalog_seeding.rs`) and gives them to viewers. It reads the movie and its segment hashes from the
 //! server's catalog, verifies the files in the media folder against them,
 //! joins the movie's swarms on the tracker like a browser (with the whole
 //! movie as its holdings) and answers every viewer who connects, within its
@@ -18,38 +18,55 @@ use cinemesh_protocol::peer_wire::SegmentId;
 
 use crate::held_segments::HeldSegments;
 use crate::native_peer::{self, PeerReport, PeerSetup, Wants};
-use crate::upload::Uploads;
+use crate::upload::{UploadBudget, Uploads, upload_budget};
+
+/// What to seed.
+#[derive(Debug, Clone)]
+pub enum Movies {
+    /// One movie, by id.
+    One(String),
+    /// Every movie in the catalog, and those added later.
+    Catalog,
+}
 
 #[derive(Debug, Clone)]
 pub struct SeedOptions {
     /// Base URL of a cinemesh server (`http://host:port`).
     pub server: String,
-    pub movie: String,
+    pub movies: Movies,
     /// The server's media folder.
     pub media_dir: PathBuf,
     /// Renditions to seed (empty: all).
     pub renditions: Vec<String>,
-    /// Upload cap over all viewers, bytes/s (0: none).
+    /// Upload cap over all viewers (of all movies), bytes/s (0: none).
     pub upload_bytes_per_sec: u64,
-    /// Viewers connected at once at most; more are not answered.
+    /// Viewers of a movie connected at once at most; more are not answered.
     pub max_peers: usize,
 }
 
 const RECONNECT_MAX: Duration = Duration::from_secs(30);
 
 pub async fn run(options: SeedOptions) -> anyhow::Result<()> {
-    let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+    let budget = upload_budget(options.upload_bytes_per_sec);
+    match &options.movies {
+        Movies::One(movie) => seed_movie(options.clone(), movie.clone(), budget).await,
+        Movies::Catalog => crate::catalog_seeding::seed_catalog(options, budget).await,
+    }
+}
+
+/// Seeds `movie` until the process ends; returns only when it cannot start
+/// (the catalog does not know the movie, or no file in the folder matches).
+pub async fn seed_movie(options: SeedOptions, movie: String, budget: UploadBudget) -> anyhow::Result<()> {
+    let client = http_client();
     let server = options.server.trim_end_matches('/').to_owned();
-    let manifest: SegmentManifest =
-        get_json(&client, &format!("{server}/api/movies/{}/segments", options.movie)).await?;
+    let manifest: SegmentManifest = get_json(&client, &format!("{server}/api/movies/{movie}/segments")).await?;
     let held = HeldSegments::load(&options.media_dir, &manifest, &options.renditions);
     for left_out in &held.left_out {
         tracing::warn!(rendition = %left_out.rendition, sequence = left_out.sequence, reason = %left_out.reason, "not seeding a segment");
     }
     if held.is_empty() {
         bail!(
-            "no segment of {} in {} matches the catalog: is that the server's media folder (storage.data_dir/media)?",
-            options.movie,
+            "no segment of {movie} in {} matches the catalog: is that the server's media folder (storage.data_dir/media)?",
             options.media_dir.display()
         );
     }
@@ -57,23 +74,23 @@ pub async fn run(options: SeedOptions) -> anyhow::Result<()> {
         "seeding {} segments ({} bytes) of {} in {}; {} left out",
         held.len(),
         held.bytes(),
-        options.movie,
+        movie,
         held.renditions().join(", "),
         held.left_out.len()
     );
-    let uploads = Arc::new(Uploads::new(Arc::new(held), options.upload_bytes_per_sec));
+    let uploads = Arc::new(Uploads::new(Arc::new(held), budget));
     let api = Arc::new(crate::rtc::api());
     let mut backoff = Duration::from_secs(1);
     let mut report = PeerReport::default();
     loop {
         // A fresh token each time: it admits to the movie's swarms for hours, not forever.
         let session = async {
-            let movie: MovieDetail = get_json(&client, &format!("{server}/api/movies/{}", options.movie)).await?;
+            let detail: MovieDetail = get_json(&client, &format!("{server}/api/movies/{movie}")).await?;
             let setup = PeerSetup {
                 server: server.clone(),
-                movie: options.movie.clone(),
-                tracker_url: format!("{server}{}", movie.tracker.url).replacen("http", "ws", 1),
-                token: movie.tracker.token,
+                movie: movie.clone(),
+                tracker_url: format!("{server}{}", detail.tracker.url).replacen("http", "ws", 1),
+                token: detail.tracker.token,
                 max_peers: options.max_peers,
                 print_fetches: true,
             };
@@ -81,7 +98,9 @@ pub async fn run(options: SeedOptions) -> anyhow::Result<()> {
         };
         match session.await {
             Ok(()) => backoff = Duration::from_secs(1),
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "the tracker connection ended; connecting again"),
+            Err(e) => {
+                tracing::warn!(%movie, error = %format!("{e:#}"), "the tracker connection ended; connecting again")
+            }
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(RECONNECT_MAX);
@@ -95,6 +114,10 @@ impl Wants for SeedEverything {
     fn wanted_from_peers(&mut self, held: &HeldSegments) -> Vec<SegmentId> {
         held.missing()
     }
+}
+
+pub fn http_client() -> awc::Client {
+    awc::Client::builder().timeout(Duration::from_secs(30)).finish()
 }
 
 pub async fn get_json<T: serde::de::DeserializeOwned>(client: &awc::Client, url: &str) -> anyhow::Result<T> {

@@ -63,20 +63,26 @@ impl QueueState {
     }
 }
 
-/// Everything the uploads of all peers share: the held segments, the
-/// upload budget (bytes/s), and what was sent.
+/// An upload cap in bytes/s, shared by everything that holds a clone (all
+/// the movies one seeder seeds); `None` is no cap.
+pub type UploadBudget = Option<Arc<Mutex<RateLimiter>>>;
+
+/// A budget of `bytes_per_sec` (0: none), a second's worth of which may go at once.
+pub fn upload_budget(bytes_per_sec: u64) -> UploadBudget {
+    (bytes_per_sec > 0)
+        .then(|| Arc::new(Mutex::new(RateLimiter::new(bytes_per_sec as f64, bytes_per_sec as f64, Instant::now()))))
+}
+
+/// Everything the uploads of all peers of a movie share: the held segments,
+/// the upload budget, and what was sent.
 pub struct Uploads {
     pub held: Arc<HeldSegments>,
-    pub budget: Option<Mutex<RateLimiter>>,
+    pub budget: UploadBudget,
     pub sent: Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl Uploads {
-    pub fn new(held: Arc<HeldSegments>, bytes_per_sec: u64) -> Self {
-        let budget = (bytes_per_sec > 0).then(|| {
-            // A second's worth may go at once.
-            Mutex::new(RateLimiter::new(bytes_per_sec as f64, bytes_per_sec as f64, Instant::now()))
-        });
+    pub fn new(held: Arc<HeldSegments>, budget: UploadBudget) -> Self {
         Self { held, budget, sent: Mutex::default() }
     }
 

@@ -1,5 +1,5 @@
 //! Command line: `cinemesh` (serve), `cinemesh ingest FILE --title T`,
-//! `cinemesh seed --movie ID`, `cinemesh config --print-default`.
+//! `cinemesh seed --movie ID` (or `--all`), `cinemesh config --print-default`.
 
 use std::path::PathBuf;
 
@@ -43,12 +43,12 @@ pub enum Command {
     /// Make the demo movie when the catalog is empty (a one-shot step of a
     /// deployment whose instances share a database), then exit.
     Demo,
-    /// Seed a movie to viewers as a native WebRTC peer (runs the
+    /// Seed a movie (or all) to viewers as a native WebRTC peer (runs the
     /// `cinemesh-seeder` binary next to this one, with this configuration's
     /// server address and media folder unless given).
     #[command(disable_help_flag = true)]
     Seed {
-        /// `--movie ID`, and `cinemesh-seeder --help` for the rest.
+        /// `--movie ID` or `--all`, and `cinemesh-seeder --help` for the rest.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
