@@ -7,6 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MediaMesh, type MeshSignal, type StreamLabel } from '../../src/call/media-mesh';
 import type { MemberView } from '../../src/protocol/MemberView';
 import { audioStream, installNodeWebRtc } from '../support/node-webrtc';
+import { until } from '../support/until';
 
 beforeAll(installNodeWebRtc);
 
@@ -58,19 +59,11 @@ function call(relay: Relay): Record<'a' | 'b', Member> {
   return members;
 }
 
-async function until(check: () => boolean, ms = 12_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const connected = (side: Member, other: string): boolean => side.mesh.connections()[other] === 'connected';
 const retries = (side: Member, other: string): number => side.mesh.diagnostics()[other]?.retries ?? 0;
 
 async function bothHearEachOther({ a, b }: Record<'a' | 'b', Member>): Promise<void> {
-  await until(() => connected(a, 'b') && connected(b, 'a') && a.heard.includes('call') && b.heard.includes('call'));
+  await until(() => connected(a, 'b') && connected(b, 'a') && a.heard.includes('call') && b.heard.includes('call'), 12_000);
 }
 
 describe('a call through a relay that loses signals', () => {

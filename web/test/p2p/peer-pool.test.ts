@@ -10,6 +10,7 @@ import { openLanes, PeerPool, quietestLink } from '../../src/p2p/peer-pool';
 import { TokenBucket } from '../../src/p2p/rate-limiter';
 import { DEFAULT_P2P_CONFIG, type P2PConfig } from '../../src/p2p/types';
 import { installNodeWebRtc } from '../support/node-webrtc';
+import { until } from '../support/until';
 
 beforeAll(installNodeWebRtc);
 
@@ -54,14 +55,6 @@ function pair(a: Partial<P2PConfig> = {}, b: Partial<P2PConfig> = {}): { a: Side
   return sides;
 }
 
-async function until(check: () => boolean, ms = 8_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const lanesOf = (side: Side, peer: string): number => side.pool.stats().find((p) => p.id === peer)?.lanes ?? 0;
 
 describe('lanes to a peer', () => {
@@ -70,7 +63,7 @@ describe('lanes to a peer', () => {
     const entry = await a.pool.connect('b', '480p', 5_000);
     expect(lanesOf(a, 'b'), 'connecting alone (a warm-up) opens no more lanes').toBe(1);
     a.pool.widen('b');
-    await until(() => lanesOf(a, 'b') === 3 && lanesOf(b, 'a') === 3);
+    await until(() => lanesOf(a, 'b') === 3 && lanesOf(b, 'a') === 3, 8_000);
     expect(new Set(a.signalledLanes)).toEqual(new Set([0, 1, 2]));
 
     // Three requests at once go out over three different lanes.
@@ -110,20 +103,20 @@ describe('lanes to a peer', () => {
     const { a, b } = pair();
     const entry = await a.pool.connect('b', '480p', 5_000);
     a.pool.widen('b');
-    await until(() => lanesOf(a, 'b') === 3 && lanesOf(b, 'a') === 3);
+    await until(() => lanesOf(a, 'b') === 3 && lanesOf(b, 'a') === 3, 8_000);
     const theirs = b.pool.get('a')?.more.get(2);
     entry.more.get(2)?.connection.close();
-    await until(() => !entry.more.has(2));
+    await until(() => !entry.more.has(2), 8_000);
     expect(a.pool.isOpen('b')).toBe(true);
     expect(openLanes(entry)).toHaveLength(2);
     // The other side lets go of its end of that lane too, connection and all.
-    await until(() => b.pool.get('a')?.more.has(2) === false);
+    await until(() => b.pool.get('a')?.more.has(2) === false, 8_000);
     expect(theirs?.connection.closed).toBe(true);
     expect(b.pool.isOpen('a')).toBe(true);
 
     const one = entry.more.get(1);
     entry.first.connection.close();
-    await until(() => a.pool.get('b') === undefined);
+    await until(() => a.pool.get('b') === undefined, 8_000);
     expect(one?.link.closed).toBe(true);
   }, 20_000);
 
