@@ -17,6 +17,7 @@ use utoipa::IntoParams;
 use crate::admin_auth::Admin;
 use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
 use crate::ingest::{ActiveIngests, CatalogStatus, IngestError, IngestRequest, Ingester};
+use crate::turn_credentials::TurnCredentials;
 use crate::model::{
     IceServer, Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, TrackerAccess,
 };
@@ -38,6 +39,8 @@ pub struct CatalogApi {
     pub tokens: SwarmTokens,
     /// Handed to viewers with the tracker token.
     pub ice_servers: Vec<IceServer>,
+    /// TURN with short-lived credentials, made for each viewer (added to `ice_servers`).
+    pub turn: Option<TurnCredentials>,
     /// Told when a movie is deleted, so that what runs on it ends too.
     pub on_delete: Option<Arc<dyn MovieDeleted>>,
 }
@@ -49,9 +52,14 @@ pub trait MovieDeleted: Send + Sync {
 
 impl CatalogApi {
     fn detail(&self, movie: &Movie, renditions: &[Rendition]) -> MovieDetail {
-        let (token, expires_at_secs) = self.tokens.issue(&movie.id, now_unix_secs());
-        let access =
-            TrackerAccess { url: "/tracker".into(), token, expires_at_secs, ice_servers: self.ice_servers.clone() };
+        let now = now_unix_secs();
+        let (token, expires_at_secs) = self.tokens.issue(&movie.id, now);
+        let mut ice_servers = self.ice_servers.clone();
+        if let Some(turn) = &self.turn {
+            // Only a name for coturn's per-user quota and logs: nothing to guess from it.
+            ice_servers.push(turn.ice_server(&cinemesh_common::id::random_id(10), now));
+        }
+        let access = TrackerAccess { url: "/tracker".into(), token, expires_at_secs, ice_servers };
         MovieDetail::new(movie, renditions, access)
     }
 }

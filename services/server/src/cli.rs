@@ -93,6 +93,7 @@ fn redacted(mut config: Config) -> Config {
         &mut config.admin.token,
         &mut config.tracker.secret,
         &mut config.tracker.turn_credential,
+        &mut config.tracker.turn_secret,
         &mut config.storage.database_url,
         &mut config.storage.redis_url,
     ] {

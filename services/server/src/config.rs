@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use cinemesh_catalog::ingest::FfmpegTools;
 use cinemesh_catalog::model::IceServer;
+use cinemesh_catalog::turn_credentials::TurnCredentials;
 use cinemesh_common::client_address::TrustedProxies;
 use cinemesh_common::connections::ConnectionLimits;
 use serde::{Deserialize, Serialize};
@@ -179,9 +180,15 @@ pub struct TrackerConfig {
     pub announce_idle_secs: u64,
     /// STUN/TURN server URLs handed to browsers for peer connections.
     pub ice_servers: Vec<String>,
-    /// Credentials for the `turn:`/`turns:` URLs above (empty: none).
+    /// Fixed credentials for the `turn:`/`turns:` URLs above (empty: none).
     pub turn_username: String,
     pub turn_credential: Secret,
+    /// The secret shared with the TURN server: each viewer gets credentials of its own.
+    pub turn_secret: Secret,
+    /// A file whose first line is that secret (empty: none).
+    pub turn_secret_file: String,
+    /// How long those credentials are good for, seconds.
+    pub turn_credential_ttl_secs: u64,
 }
 
 impl Default for TrackerConfig {
@@ -196,13 +203,52 @@ impl Default for TrackerConfig {
             ice_servers: vec!["stun:stun.l.google.com:19302".into()],
             turn_username: String::new(),
             turn_credential: Secret::default(),
+            turn_secret: Secret::default(),
+            turn_secret_file: String::new(),
+            turn_credential_ttl_secs: 21_600,
         }
     }
 }
 
 impl TrackerConfig {
+    /// Whether TURN credentials are made per viewer from a shared secret.
+    fn turn_by_secret(&self) -> bool {
+        !self.turn_secret.is_empty() || !self.turn_secret_file.is_empty()
+    }
+
+    fn turn_urls(&self) -> Vec<String> {
+        self.ice_servers.iter().filter(|url| url.starts_with("turn:") || url.starts_with("turns:")).cloned().collect()
+    }
+
+    /// What makes each viewer's TURN credentials, when a shared secret is
+    /// configured (`turn_secret`, or the first line of `turn_secret_file`).
+    pub fn turn_credentials(&self) -> anyhow::Result<Option<TurnCredentials>> {
+        if !self.turn_by_secret() {
+            return Ok(None);
+        }
+        let secret = if self.turn_secret.is_empty() {
+            let text = std::fs::read_to_string(&self.turn_secret_file)
+                .with_context(|| format!("reading tracker.turn_secret_file {}", self.turn_secret_file))?;
+            text.lines().next().unwrap_or_default().trim().to_owned()
+        } else {
+            self.turn_secret.expose().to_owned()
+        };
+        if secret.is_empty() {
+            bail!("tracker.turn_secret_file {} holds no secret", self.turn_secret_file);
+        }
+        let urls = self.turn_urls();
+        if urls.is_empty() {
+            bail!("a TURN secret is set, but tracker.ice_servers has no turn: or turns: URL to use it with");
+        }
+        if self.turn_credential_ttl_secs == 0 {
+            bail!("tracker.turn_credential_ttl_secs must be at least 1");
+        }
+        Ok(Some(TurnCredentials::new(urls, secret, self.turn_credential_ttl_secs)))
+    }
+
     /// The ICE servers as browsers take them: STUN URLs in one entry, TURN
-    /// URLs in another with their credentials.
+    /// URLs in another with their fixed credentials (with a shared secret,
+    /// `turn_credentials` makes that entry for each viewer instead).
     pub fn browser_ice_servers(&self) -> Vec<IceServer> {
         let (turn, stun): (Vec<String>, Vec<String>) =
             self.ice_servers.iter().cloned().partition(|url| url.starts_with("turn:") || url.starts_with("turns:"));
@@ -211,7 +257,7 @@ impl TrackerConfig {
         if !stun.is_empty() {
             servers.push(IceServer { urls: stun, username: None, credential: None });
         }
-        if !turn.is_empty() {
+        if !turn.is_empty() && !self.turn_by_secret() {
             servers.push(IceServer {
                 urls: turn,
                 username: credential(&self.turn_username),
@@ -351,6 +397,33 @@ mod tests {
         );
         assert_eq!(config.storage.database_url, "postgres://db/x");
         assert!(!config.storage.is_embedded());
+    }
+
+    #[test]
+    fn a_turn_secret_makes_credentials_per_viewer_instead_of_fixed_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("turn-secret");
+        std::fs::write(&file, "from-the-file\nignored\n").unwrap();
+        let load = |pairs: &[(&str, &str)]| Config::load(None, env(pairs)).unwrap().tracker;
+        let servers = r#"["stun:t.example:3478", "turn:t.example:3478"]"#;
+        let fixed = load(&[("CINEMESH_TRACKER_ICE_SERVERS", servers), ("CINEMESH_TRACKER_TURN_USERNAME", "u")]);
+        assert!(fixed.turn_credentials().unwrap().is_none());
+        assert_eq!(fixed.browser_ice_servers().len(), 2);
+        let by_file = load(&[
+            ("CINEMESH_TRACKER_ICE_SERVERS", servers),
+            ("CINEMESH_TRACKER_TURN_SECRET_FILE", file.to_str().unwrap()),
+        ]);
+        assert_eq!(by_file.browser_ice_servers().len(), 1, "no fixed TURN entry next to the per-viewer one");
+        let server = by_file.turn_credentials().unwrap().unwrap().ice_server("v", 100);
+        assert_eq!(server.username.as_deref(), Some("21700:v"));
+        assert_eq!(server.credential, Some(cinemesh_catalog::turn_credentials::password("from-the-file", "21700:v")));
+        let by_value = load(&[("CINEMESH_TRACKER_ICE_SERVERS", servers), ("CINEMESH_TRACKER_TURN_SECRET", "s")]);
+        let server = by_value.turn_credentials().unwrap().unwrap().ice_server("v", 100);
+        assert_eq!(server.credential, Some(cinemesh_catalog::turn_credentials::password("s", "21700:v")));
+        let missing = load(&[("CINEMESH_TRACKER_ICE_SERVERS", servers), ("CINEMESH_TRACKER_TURN_SECRET_FILE", "/nonexistent")]);
+        assert!(missing.turn_credentials().unwrap_err().to_string().contains("/nonexistent"));
+        let no_turn_url = load(&[("CINEMESH_TRACKER_TURN_SECRET", "s")]);
+        assert!(no_turn_url.turn_credentials().unwrap_err().to_string().contains("no turn:"));
     }
 
     #[test]

@@ -95,6 +95,7 @@ impl Application {
             active: active.clone(),
             tokens: tokens.clone(),
             ice_servers: config.tracker.browser_ice_servers(),
+            turn: config.tracker.turn_credentials()?,
             on_delete: None,
         };
         let media = MediaState::new(&media_dir, served.clone()).context("opening the media folder")?;

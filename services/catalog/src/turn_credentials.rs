@@ -1,0 +1,65 @@
+//! Short-lived TURN credentials in the "TURN REST API" form coturn checks
+//! with `use-auth-secret`: the username is `EXPIRY:WHO` (Unix seconds), the
+//! password is base64(HMAC-SHA1(shared secret, username)). Each viewer gets
+//! its own, so coturn's per-user quota counts viewers, and a page that leaks
+//! one leaks a few hours of relay, never a password.
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+
+use crate::model::IceServer;
+
+/// The `turn:`/`turns:` URLs and the secret shared with the TURN server.
+#[derive(Clone)]
+pub struct TurnCredentials {
+    urls: Vec<String>,
+    secret: String,
+    ttl_secs: u64,
+}
+
+impl std::fmt::Debug for TurnCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnCredentials").field("urls", &self.urls).field("ttl_secs", &self.ttl_secs).finish()
+    }
+}
+
+impl TurnCredentials {
+    pub fn new(urls: Vec<String>, secret: String, ttl_secs: u64) -> Self {
+        Self { urls, secret, ttl_secs }
+    }
+
+    /// The TURN entry of `iceServers` for `who`, valid for `ttl_secs` from `now_secs`.
+    pub fn ice_server(&self, who: &str, now_secs: u64) -> IceServer {
+        let username = format!("{}:{who}", now_secs + self.ttl_secs);
+        IceServer { urls: self.urls.clone(), credential: Some(password(&self.secret, &username)), username: Some(username) }
+    }
+}
+
+/// What coturn computes from its `static-auth-secret` for `username`.
+pub fn password(secret: &str, username: &str) -> String {
+    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(username.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_the_base64_hmac_sha1_of_the_username() {
+        // `printf %s '1700000000:viewer' | openssl dgst -sha1 -hmac s3cret -binary | base64`
+        assert_eq!(password("s3cret", "1700000000:viewer"), "t7JM3pVbl1kvt/39mtI2IDEG/WM=");
+    }
+
+    #[test]
+    fn a_credential_expires_its_lifetime_after_it_was_issued() {
+        let turn = TurnCredentials::new(vec!["turn:t.example:3478".into()], "s3cret".into(), 3600);
+        let server = turn.ice_server("abc", 1_700_000_000);
+        assert_eq!(server.urls, ["turn:t.example:3478"]);
+        assert_eq!(server.username.as_deref(), Some("1700003600:abc"));
+        assert_eq!(server.credential, Some(password("s3cret", "1700003600:abc")));
+        assert!(!format!("{turn:?}").contains("s3cret"), "the secret stays out of logs");
+    }
+}
