@@ -130,7 +130,7 @@ build() { docker build -q --network host "$@" >/dev/null; }
 step "base images"
 # What docker-compose.yml names, or stand-ins from Debian's packages.
 pull() { timeout 60 docker pull -q "$1" >/dev/null 2>&1; }
-if pull debian:bookworm-slim && pull postgres:16 && pull redis:7 && pull caddy:2; then
+if pull debian:bookworm-slim && pull postgres:16 && pull redis:7 && pull caddy:2 && pull coturn/coturn:4.6; then
   runtime_base=debian:bookworm-slim
   echo "pulled the compose file's images"
 else
@@ -141,7 +141,7 @@ else
   tar -C "$work/rootfs" -c . | docker import - "$runtime_base" >/dev/null
   made_images+=("$runtime_base")
   rm -rf "$work/rootfs"
-  for standin in postgres:15 redis:7.0 caddy:2.6; do
+  for standin in postgres:15 redis:7.0 caddy:2.6 coturn:4.6; do
     name=${standin%%:*}
     build --build-arg "BASE_IMAGE=$runtime_base" -t "cinemesh-standin/$standin" -f "deploy/standins/$name.Dockerfile" deploy/standins
     made_images+=("cinemesh-standin/$standin")
@@ -150,8 +150,9 @@ else
     echo "CINEMESH_POSTGRES_IMAGE=cinemesh-standin/postgres:15"
     echo "CINEMESH_REDIS_IMAGE=cinemesh-standin/redis:7.0"
     echo "CINEMESH_CADDY_IMAGE=cinemesh-standin/caddy:2.6"
+    echo "CINEMESH_COTURN_IMAGE=cinemesh-standin/coturn:4.6"
   } >>"$work/compose.env"
-  echo "no registry: stand-ins built on a debootstrapped bookworm (PostgreSQL 15, Redis 7.0, Caddy 2.6)"
+  echo "no registry: stand-ins built on a debootstrapped bookworm (PostgreSQL 15, Redis 7.0, Caddy 2.6, coturn 4.6)"
 fi
 
 step "server, seeder and web client, built with the README's commands"
@@ -178,9 +179,12 @@ https_port=$(free_port)
 http_port=$(free_port)
 instance_1=$(free_port)
 instance_2=$(free_port)
+# coturn is on the host's network: its port too (browsers here reach it as localhost).
+turn_port=$(free_port)
 {
   echo "CINEMESH_HTTPS_PORT=$https_port"
   echo "CINEMESH_HTTP_PORT=$http_port"
+  echo "CINEMESH_TURN_PORT=$turn_port"
 } >>"$work/compose.env"
 # The proxy's certificate is for the compose file's default site, localhost.
 proxy_url="https://localhost:$https_port"

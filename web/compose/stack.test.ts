@@ -6,6 +6,9 @@
 //   is the catalog's (SHA-256);
 // - a real Chromium plays the movie through the proxy, and a second viewer
 //   takes segments from the first over WebRTC;
+// - each viewer gets TURN credentials of its own with the movie's details
+//   (from the secret the instances share with the stack's coturn), with which
+//   Chromium gets relay allocations from coturn, and a forged one gets none;
 // - with the `seeder` profile, a lone viewer takes segments from the native
 //   seeder (in its container, seeding the whole catalog);
 // - a room with one member on each instance: chat and play/pause cross, and
@@ -27,6 +30,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../e2e/harness';
 import { joinAs } from '../e2e/room-pages';
 import { metric, openViewer, report } from '../e2e/viewers';
+import { rtcIceServers } from '../src/api/ice-servers';
+import type { MovieDetail } from '../src/api/types';
 
 const proxy = required('CINEMESH_COMPOSE_PROXY');
 const [instance1, instance2] = required('CINEMESH_COMPOSE_INSTANCES').split(',') as [string, string];
@@ -179,6 +184,42 @@ describe('docker compose stack', () => {
     expect((await report(first)).stalls).toBe(0);
     await first.context().close();
     await second.context().close();
+  });
+
+  it("hands each viewer TURN credentials of its own, which the stack's coturn takes and a forged one does not", async () => {
+    const servers = async (): Promise<RTCIceServer[]> => rtcIceServers(await json<MovieDetail>(`${proxy}/api/movies/${movieId}`));
+    const [first, second] = [await servers(), await servers()];
+    const turn = first.find((server) => [server.urls].flat().some((url) => url.startsWith('turn:')));
+    const otherTurn = second.find((server) => [server.urls].flat().some((url) => url.startsWith('turn:')));
+    expect(turn?.username, 'TURN REST form: EXPIRY:ID').toMatch(/^\d{10}:[a-z0-9]+$/);
+    const expiry = Number(turn?.username?.split(':')[0]);
+    expect(expiry - Date.now() / 1000).toBeGreaterThan(6 * 3600 - 60);
+    expect(otherTurn?.username).not.toBe(turn?.username);
+    expect(JSON.stringify(first)).not.toContain('stun.l.google.com');
+    const page = await (await browser.newContext()).newPage();
+    contexts.push(page.context());
+    await page.goto(`${proxy}/`);
+    const relayed = (server: RTCIceServer): Promise<number> =>
+      page.evaluate(async (server) => {
+        // Relay candidates only: each one is an allocation coturn granted.
+        const pc = new RTCPeerConnection({ iceServers: [server], iceTransportPolicy: 'relay' });
+        let relays = 0;
+        pc.addEventListener('icecandidate', ({ candidate }) => {
+          if (candidate?.type === 'relay') relays += 1;
+        });
+        pc.createDataChannel('probe');
+        await pc.setLocalDescription();
+        await new Promise<void>((resolve) => {
+          const done = (): void => resolve();
+          pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && done());
+          setTimeout(done, 10_000);
+        });
+        pc.close();
+        return relays;
+      }, server);
+    expect(await relayed(turn as RTCIceServer), 'allocations with the credentials the instance gave').toBeGreaterThan(0);
+    expect(await relayed({ ...(turn as RTCIceServer), credential: 'forged' }), 'allocations with a forged credential').toBe(0);
+    await closeMembers();
   });
 
   it('with the seeder profile, a lone viewer takes segments from the native seeder', async () => {

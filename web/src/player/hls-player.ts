@@ -4,6 +4,7 @@
 // and peers just behind have time to fetch from peers just ahead.
 import type Hls from 'hls.js';
 
+import { rtcIceServers } from '../api/ice-servers';
 import type { MovieDetail, SegmentManifest } from '../api/types';
 import { P2PEngine } from '../p2p/engine';
 import { p2pFragmentLoader } from '../p2p/hls-loader';
@@ -51,15 +52,6 @@ export interface BufferReport {
 /** Absolute WebSocket URL of a path on this page's server. */
 export function webSocketUrl(path: string, origin: string = location.origin): string {
   return new URL(path, origin).href.replace(/^http/, 'ws');
-}
-
-/** The catalog's ICE servers as RTCPeerConnection takes them. */
-export function rtcIceServers(movie: MovieDetail): RTCIceServer[] {
-  return movie.tracker.ice_servers.map(({ urls, username, credential }) => ({
-    urls,
-    ...(username == null ? {} : { username }),
-    ...(credential == null ? {} : { credential }),
-  }));
 }
 
 export function createPlayer(
