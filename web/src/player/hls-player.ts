@@ -4,7 +4,7 @@
 // and peers just behind have time to fetch from peers just ahead.
 import type Hls from 'hls.js';
 
-import { rtcIceServers } from '../api/ice-servers';
+import { rtcIceServers, withoutRelays } from '../api/ice-servers';
 import type { MovieDetail, SegmentManifest } from '../api/types';
 import { P2PEngine } from '../p2p/engine';
 import { p2pFragmentLoader } from '../p2p/hls-loader';
@@ -62,7 +62,7 @@ export function createPlayer(
   overrides: Partial<P2PConfig>,
   startPosition = 0,
 ): PlayerHandle {
-  const config: P2PConfig = { ...DEFAULT_P2P_CONFIG, iceServers: rtcIceServers(movie), ...overrides };
+  const config: P2PConfig = { ...DEFAULT_P2P_CONFIG, iceServers: withoutRelays(rtcIceServers(movie)), ...overrides };
   let aheadSecs = BUFFER_AHEAD_SECS;
   const engine = new P2PEngine({
     movie: movie.id,
