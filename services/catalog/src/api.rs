@@ -17,10 +17,10 @@ use utoipa::IntoParams;
 use crate::admin_auth::Admin;
 use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
 use crate::ingest::{ActiveIngests, CatalogStatus, IngestError, IngestRequest, Ingester};
-use crate::turn_credentials::TurnCredentials;
 use crate::model::{
     IceServer, Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, TrackerAccess,
 };
+use crate::turn_credentials::TurnCredentials;
 use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
 
 /// What the catalog routes need.

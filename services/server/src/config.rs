@@ -420,7 +420,8 @@ mod tests {
         let by_value = load(&[("CINEMESH_TRACKER_ICE_SERVERS", servers), ("CINEMESH_TRACKER_TURN_SECRET", "s")]);
         let server = by_value.turn_credentials().unwrap().unwrap().ice_server("v", 100);
         assert_eq!(server.credential, Some(cinemesh_catalog::turn_credentials::password("s", "21700:v")));
-        let missing = load(&[("CINEMESH_TRACKER_ICE_SERVERS", servers), ("CINEMESH_TRACKER_TURN_SECRET_FILE", "/nonexistent")]);
+        let missing =
+            load(&[("CINEMESH_TRACKER_ICE_SERVERS", servers), ("CINEMESH_TRACKER_TURN_SECRET_FILE", "/nonexistent")]);
         assert!(missing.turn_credentials().unwrap_err().to_string().contains("/nonexistent"));
         let no_turn_url = load(&[("CINEMESH_TRACKER_TURN_SECRET", "s")]);
         assert!(no_turn_url.turn_credentials().unwrap_err().to_string().contains("no turn:"));
