@@ -402,6 +402,9 @@ async fn rooms_nobody_used_for_the_expiry_time_are_deleted_with_their_chat() {
         ana.until(|m| matches!(m, RoomServerMessage::Chat { .. }).then_some(())).await;
         ana.send(&RoomClientMessage::Leave).await;
     }
+    // As a process stop does: the room writes its chat and lets go. Without
+    // it, the old instance's chat writer could flush after the expiry below.
+    app.stop_rooms().await;
     let app = app.restart().await;
     let db = app.database().await;
     let month_ago = cinemesh_common::db::now_ms() - 31 * 86_400_000;
