@@ -3,7 +3,9 @@
 //! `seeder` profile runs it). The catalog is listed again every minute; a
 //! movie that cannot be seeded (no file in the folder matches its hashes) is
 //! named in the log and tried again after ten minutes, not every minute,
-//! since trying means hashing its files.
+//! since trying means hashing its files. A movie deleted from the catalog
+//! stops being seeded at its next reconnection to the tracker (which ends
+//! its swarms) and is not listed again.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};

@@ -54,13 +54,18 @@ pub async fn run(options: SeedOptions) -> anyhow::Result<()> {
     }
 }
 
-/// Seeds `movie` until the process ends; returns only when it cannot start
-/// (the catalog does not know the movie, or no file in the folder matches).
+/// Seeds `movie` until the process ends; returns only when it cannot (the
+/// catalog does not know the movie, or no longer does, or no file in the
+/// folder matches).
 pub async fn seed_movie(options: SeedOptions, movie: String, budget: UploadBudget) -> anyhow::Result<()> {
     let client = http_client();
     let server = options.server.trim_end_matches('/').to_owned();
     let manifest: SegmentManifest = get_json(&client, &format!("{server}/api/movies/{movie}/segments")).await?;
-    let held = HeldSegments::load(&options.media_dir, &manifest, &options.renditions);
+    // Hashing a movie's files takes a while: off the thread the other movies' peers run on.
+    let (media_dir, renditions) = (options.media_dir.clone(), options.renditions.clone());
+    let held = tokio::task::spawn_blocking(move || HeldSegments::load(&media_dir, &manifest, &renditions))
+        .await
+        .context("checking the movie's files")?;
     for left_out in &held.left_out {
         tracing::warn!(rendition = %left_out.rendition, sequence = left_out.sequence, reason = %left_out.reason, "not seeding a segment");
     }
@@ -102,6 +107,9 @@ pub async fn seed_movie(options: SeedOptions, movie: String, budget: UploadBudge
                 tracing::warn!(%movie, error = %format!("{e:#}"), "the tracker connection ended; connecting again")
             }
         }
+        if !movie_listed(&client, &server, &movie).await {
+            bail!("{movie} is no longer in the catalog");
+        }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(RECONNECT_MAX);
     }
@@ -113,6 +121,14 @@ struct SeedEverything;
 impl Wants for SeedEverything {
     fn wanted_from_peers(&mut self, held: &HeldSegments) -> Vec<SegmentId> {
         held.missing()
+    }
+}
+
+/// Whether the catalog still has `movie` (a server out of reach counts as yes: try again later).
+async fn movie_listed(client: &awc::Client, server: &str, movie: &str) -> bool {
+    match client.get(format!("{server}/api/movies/{movie}")).send().await {
+        Ok(response) => response.status() != awc::http::StatusCode::NOT_FOUND,
+        Err(_) => true,
     }
 }
 

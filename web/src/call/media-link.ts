@@ -29,14 +29,17 @@ export interface LinkReport {
 
 export class MediaLink {
   readonly pc: RTCPeerConnection;
-  makingOffer = false;
   ignoreOffer = false;
+  /** The number of this side's latest offer (answers say which offer they answer). */
+  offerNumber = 0;
+  /** The number of the other side's offer being answered, if its page numbers them. */
+  answering: number | undefined;
   /** Signals are handled one after another: descriptions are async. */
   queue: Promise<void> = Promise.resolve();
   readonly senders = new Map<MediaStreamTrack, RTCRtpSender>();
   remoteInfo: Record<string, RemoteStreamInfo> = {};
   readonly remote = new Map<StreamLabel, MediaStream>();
-  /** When the last description went or came, or the last retry began. */
+  /** When the last description went or was taken (not one ignored), or the watchdog last looked. */
   lastStep = Date.now();
   retries = 0;
   /** Retries since the link was last connected (the watchdog backs off with them). */
@@ -56,11 +59,10 @@ export class MediaLink {
     });
   }
 
-  /** The watchdog nudges this link now. */
-  retried(now: number): void {
+  /** The watchdog did something about this link. */
+  retried(): void {
     this.retries += 1;
     this.retriesSinceConnected += 1;
-    this.lastStep = now;
   }
 
   /** Runs `step` after the steps before it; its error is kept, not thrown. */
@@ -73,7 +75,6 @@ export class MediaLink {
   counted(direction: 'sent' | 'received', kind: SignalKind): void {
     if (direction === 'sent') this.#sent[kind] += 1;
     else this.#received[kind] += 1;
-    if (kind !== 'candidate') this.lastStep = Date.now();
   }
 
   progress(now: number): LinkProgress {

@@ -34,6 +34,10 @@ export interface MeshSignal {
   candidate?: RTCIceCandidateInit;
   /** The sender's stream ids and what each is, sent with every description. */
   streams?: Record<string, RemoteStreamInfo>;
+  /** With an offer: its number among the sender's offers (the same when sent again). */
+  offer?: number;
+  /** With an answer: the number of the offer it answers (absent from pages that number none). */
+  answers?: number;
 }
 
 export class MediaMesh {
@@ -186,22 +190,26 @@ export class MediaMesh {
     return link;
   }
 
+  // Offers and incoming signals run one after another on the link's queue, so
+  // an offer being made never meets an incoming one halfway: a collision is
+  // an offer arriving while this side's own is out (`have-local-offer`).
   async #offer(link: MediaLink): Promise<void> {
-    try {
-      link.makingOffer = true;
-      await link.pc.setLocalDescription();
-      this.#sendDescription(link);
-    } finally {
-      link.makingOffer = false;
-    }
+    await link.pc.setLocalDescription();
+    if (link.pc.localDescription?.type === 'offer') link.offerNumber += 1;
+    this.#sendDescription(link);
   }
 
   /** Sends this side's current description (an offer or an answer) with its stream labels. */
   #sendDescription(link: MediaLink): void {
     const description = link.pc.localDescription;
     if (description === null) return;
-    link.counted('sent', description.type === 'offer' ? 'offer' : 'answer');
-    this.#send(link.member, { description: description.toJSON() as RTCSessionDescriptionInit, streams: this.#labels(link) });
+    const offer = description.type === 'offer';
+    link.counted('sent', offer ? 'offer' : 'answer');
+    link.lastStep = Date.now();
+    const signal: MeshSignal = { description: description.toJSON() as RTCSessionDescriptionInit, streams: this.#labels(link) };
+    if (offer) signal.offer = link.offerNumber;
+    else if (link.answering !== undefined) signal.answers = link.answering;
+    this.#send(link.member, signal);
   }
 
   #nudgeStalled(): void {
@@ -209,13 +217,16 @@ export class MediaMesh {
     for (const link of this.#links.values()) {
       const nudge = nudgeFor(link.progress(now), this.#timings);
       if (nudge === undefined) continue;
-      link.retried(now);
+      // Not looked at again for a while, whether or not the nudge is still due when its turn comes.
+      link.lastStep = now;
       link.enqueue(async () => {
-        // The state may have moved on while earlier steps ran.
-        const again = nudgeFor({ ...link.progress(Date.now()), waitedMs: Number.POSITIVE_INFINITY }, this.#timings);
-        if (again === 'resend-offer') this.#sendDescription(link);
-        if (again === 'rollback') await link.pc.setLocalDescription({ type: 'rollback' });
-        if (again === 'restart-ice' || again === 'rollback') link.pc.restartIce();
+        // Steps queued before it may have moved the link on: then it has nothing to do.
+        if (link.lastStep !== now) return;
+        if (nudgeFor({ ...link.progress(Date.now()), waitedMs: Number.POSITIVE_INFINITY }, this.#timings) !== nudge) return;
+        link.retried();
+        if (nudge === 'resend-offer') this.#sendDescription(link);
+        if (nudge === 'rollback') await link.pc.setLocalDescription({ type: 'rollback' });
+        if (nudge === 'restart-ice' || nudge === 'rollback') link.pc.restartIce();
       });
     }
   }
@@ -226,15 +237,21 @@ export class MediaMesh {
     if (signal.description !== undefined) {
       const description = signal.description;
       link.counted('received', description.type === 'offer' ? 'offer' : 'answer');
-      // An answer to an offer already answered (sent twice by the watchdog) has nothing left to do.
-      if (description.type === 'answer' && pc.signalingState !== 'have-local-offer') return;
-      const collision = description.type === 'offer' && (link.makingOffer || pc.signalingState !== 'stable');
+      if (description.type === 'answer') {
+        // A second answer to an offer sent twice by the watchdog, or an answer
+        // to an offer since replaced: applying it would undo the current one.
+        const stale = signal.answers !== undefined && signal.answers !== link.offerNumber;
+        if (stale || pc.signalingState !== 'have-local-offer') return;
+      }
+      const collision = description.type === 'offer' && pc.signalingState !== 'stable';
       link.ignoreOffer = !link.polite && collision;
       if (link.ignoreOffer) return;
+      link.lastStep = Date.now();
       // Said outright rather than left to setRemoteDescription: not every stack rolls back implicitly.
       if (collision) await pc.setLocalDescription({ type: 'rollback' });
       await pc.setRemoteDescription(description);
       if (description.type === 'offer') {
+        link.answering = signal.offer;
         await pc.setLocalDescription();
         this.#sendDescription(link);
       }
