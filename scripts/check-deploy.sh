@@ -3,7 +3,8 @@
 # is valid (Debian's docker-compose parses it), and so is it with the nginx
 # alternative (deploy/nginx.compose.yml), and every build command in
 # the Dockerfile is one that scripts/start.sh (the README's start command)
-# runs too, or that the README gives (the native seeder's), so the image is built the way people build it by hand; and the
+# runs too, or that the README gives (the native seeder's), so the image is
+# built the way people build it by hand; and the
 # image's two targets (built in the image, or prebuilt on the host) differ in
 # nothing but the files they copy onto one runtime stage, so the one
 # scripts/compose-test.sh runs has the packages, user, entrypoint and health

@@ -90,7 +90,11 @@ pub async fn seed_movie(options: SeedOptions, movie: String, budget: UploadBudge
     loop {
         // A fresh token each time: it admits to the movie's swarms for hours, not forever.
         let session = async {
-            let detail: MovieDetail = get_json(&client, &format!("{server}/api/movies/{movie}")).await?;
+            let Some(detail) =
+                get_json_if_found::<MovieDetail>(&client, &format!("{server}/api/movies/{movie}")).await?
+            else {
+                return Ok(Session::MovieGone);
+            };
             let setup = PeerSetup {
                 server: server.clone(),
                 movie: movie.clone(),
@@ -99,20 +103,27 @@ pub async fn seed_movie(options: SeedOptions, movie: String, budget: UploadBudge
                 max_peers: options.max_peers,
                 print_fetches: true,
             };
-            native_peer::session(&client, &setup, &uploads, &api, &mut SeedEverything, &mut report).await
+            native_peer::session(&client, &setup, &uploads, &api, &mut SeedEverything, &mut report).await?;
+            anyhow::Ok(Session::Ended)
         };
         match session.await {
-            Ok(()) => backoff = Duration::from_secs(1),
+            Ok(Session::MovieGone) => bail!("{movie} is no longer in the catalog"),
+            Ok(Session::Ended) => backoff = Duration::from_secs(1),
             Err(e) => {
                 tracing::warn!(%movie, error = %format!("{e:#}"), "the tracker connection ended; connecting again")
             }
         }
-        if !movie_listed(&client, &server, &movie).await {
-            bail!("{movie} is no longer in the catalog");
-        }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(RECONNECT_MAX);
     }
+}
+
+/// How one tracker session of a movie ended.
+enum Session {
+    /// The tracker connection closed; a new one follows.
+    Ended,
+    /// The catalog no longer has the movie: nothing to seed.
+    MovieGone,
 }
 
 /// A seeder wants every segment it lacks, from peers, and never leaves.
@@ -124,23 +135,26 @@ impl Wants for SeedEverything {
     }
 }
 
-/// Whether the catalog still has `movie` (a server out of reach counts as yes: try again later).
-async fn movie_listed(client: &awc::Client, server: &str, movie: &str) -> bool {
-    match client.get(format!("{server}/api/movies/{movie}")).send().await {
-        Ok(response) => response.status() != awc::http::StatusCode::NOT_FOUND,
-        Err(_) => true,
-    }
-}
-
 pub fn http_client() -> awc::Client {
     awc::Client::builder().timeout(Duration::from_secs(30)).finish()
 }
 
 pub async fn get_json<T: serde::de::DeserializeOwned>(client: &awc::Client, url: &str) -> anyhow::Result<T> {
+    get_json_if_found(client, url).await?.ok_or_else(|| anyhow::anyhow!("GET {url}: 404 Not Found"))
+}
+
+/// `get_json`, with a 404 answered by `None`.
+async fn get_json_if_found<T: serde::de::DeserializeOwned>(
+    client: &awc::Client,
+    url: &str,
+) -> anyhow::Result<Option<T>> {
     let mut response = client.get(url).send().await.map_err(|e| anyhow::anyhow!("GET {url}: {e}"))?;
+    if response.status() == awc::http::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
     if !response.status().is_success() {
         bail!("GET {url}: {}", response.status());
     }
     let body = response.body().limit(64 << 20).await.map_err(|e| anyhow::anyhow!("GET {url}: {e}"))?;
-    serde_json::from_slice(&body).with_context(|| format!("GET {url}: unexpected body"))
+    serde_json::from_slice(&body).map(Some).with_context(|| format!("GET {url}: unexpected body"))
 }

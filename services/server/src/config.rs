@@ -210,6 +210,10 @@ impl Default for TrackerConfig {
     }
 }
 
+fn is_turn_url(url: &str) -> bool {
+    url.starts_with("turn:") || url.starts_with("turns:")
+}
+
 impl TrackerConfig {
     /// Whether TURN credentials are made per viewer from a shared secret.
     fn turn_by_secret(&self) -> bool {
@@ -217,7 +221,7 @@ impl TrackerConfig {
     }
 
     fn turn_urls(&self) -> Vec<String> {
-        self.ice_servers.iter().filter(|url| url.starts_with("turn:") || url.starts_with("turns:")).cloned().collect()
+        self.ice_servers.iter().filter(|url| is_turn_url(url)).cloned().collect()
     }
 
     /// What makes each viewer's TURN credentials, when a shared secret is
@@ -251,7 +255,7 @@ impl TrackerConfig {
     /// `turn_credentials` makes that entry for each viewer instead).
     pub fn browser_ice_servers(&self) -> Vec<IceServer> {
         let (turn, stun): (Vec<String>, Vec<String>) =
-            self.ice_servers.iter().cloned().partition(|url| url.starts_with("turn:") || url.starts_with("turns:"));
+            self.ice_servers.iter().cloned().partition(|url| is_turn_url(url));
         let credential = |value: &str| Some(value.to_owned()).filter(|v| !v.is_empty());
         let mut servers = Vec::new();
         if !stun.is_empty() {

@@ -111,12 +111,7 @@ export class MediaMesh {
     link.enqueue(() => this.#handle(link, signal));
   }
 
-  /** Members connected to right now, and the state of each connection (for the page and tests). */
-  connections(): Record<string, RTCPeerConnectionState> {
-    return Object.fromEntries([...this.#links].map(([member, link]) => [member, link.pc.connectionState]));
-  }
-
-  /** Each connection's state and history, to tell where a call that never showed got stuck. */
+  /** Each member linked to: its connection's state and history (for tests, and to tell where a call got stuck). */
   diagnostics(): Record<string, LinkReport> {
     return Object.fromEntries([...this.#links].map(([member, link]) => [member, link.report()]));
   }

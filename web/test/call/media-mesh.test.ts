@@ -59,7 +59,7 @@ function call(relay: Relay): Record<'a' | 'b', Member> {
   return members;
 }
 
-const connected = (side: Member, other: string): boolean => side.mesh.connections()[other] === 'connected';
+const connected = (side: Member, other: string): boolean => side.mesh.diagnostics()[other]?.connection === 'connected';
 const retries = (side: Member, other: string): number => side.mesh.diagnostics()[other]?.retries ?? 0;
 
 async function bothHearEachOther({ a, b }: Record<'a' | 'b', Member>): Promise<void> {
