@@ -223,7 +223,8 @@ describe('docker compose stack', () => {
   });
 
   it('with the seeder profile, a lone viewer takes segments from the native seeder', async () => {
-    composeRun('up -d --no-build seeder');
+    // The rest of the stack runs already: left as it is.
+    composeRun('up -d --no-build --no-deps seeder');
     const seeding = await waitFor('the seeder seeds the demo movie', 60_000, async () =>
       composeRun('logs --no-color seeder')
         .split('\n')
