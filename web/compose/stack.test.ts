@@ -32,6 +32,7 @@ import { joinAs } from '../e2e/room-pages';
 import { metric, openViewer, report } from '../e2e/viewers';
 import { rtcIceServers } from '../src/api/ice-servers';
 import type { MovieDetail } from '../src/api/types';
+import { gotoThroughNetworkChanges, hostNetworkSettled } from './host-network';
 
 const proxy = required('CINEMESH_COMPOSE_PROXY');
 const [instance1, instance2] = required('CINEMESH_COMPOSE_INSTANCES').split(',') as [string, string];
@@ -103,6 +104,7 @@ const started = Date.now();
 beforeAll(async () => {
   // Over HTTPS, with the stack's internal CA trusted in this browser's HOME.
   browser = await launchBrowser(undefined, [], process.env.CINEMESH_COMPOSE_BROWSER_HOME);
+  await hostNetworkSettled();
   const page = await json<{ movies: { id: string; title: string }[] }>(`${proxy}/api/movies`);
   movieId = page.movies[0]?.id ?? '';
 });
@@ -129,7 +131,7 @@ async function member(url: string, name: string): Promise<Page> {
     socket.on('socketerror', (error) => note(`socket error ${error}`));
     socket.on('close', () => note('socket closed'));
   });
-  await page.goto(url);
+  await gotoThroughNetworkChanges(page, url);
   await joinAs(page, name);
   return page;
 }
@@ -198,7 +200,7 @@ describe('docker compose stack', () => {
     expect(JSON.stringify(first)).not.toContain('stun.l.google.com');
     const page = await (await browser.newContext()).newPage();
     contexts.push(page.context());
-    await page.goto(`${proxy}/`);
+    await gotoThroughNetworkChanges(page, `${proxy}/`);
     const relayed = (server: RTCIceServer): Promise<number> =>
       page.evaluate(async (server) => {
         // Relay candidates only: each one is an allocation coturn granted.
@@ -231,6 +233,7 @@ describe('docker compose stack', () => {
         .find((line) => line.includes(`of ${movieId} in`)),
     );
     console.log(`the seeder: ${seeding.replace(/^.*\| /, '')}`);
+    await hostNetworkSettled();
     const viewer = await openViewer(browser, `${proxy}/movies/${movieId}`);
     const peerBytes = await waitFor('the viewer takes a segment from the seeder', 60_000, async () => {
       const bytes = (await report(viewer)).stats.peerBytes;
@@ -326,6 +329,7 @@ describe('docker compose stack', () => {
         // Back for what comes next, whatever happened.
         composeRun('start cinemesh-1');
         await waitFor('cinemesh-1 is ready again', 60_000, async () => ((await fetch(`${instance1}/readyz`)).ok ? true : undefined));
+        await hostNetworkSettled();
       }
     });
   }
@@ -340,6 +344,7 @@ describe('docker compose stack', () => {
     composeRun('down');
     composeRun('up -d --no-build --scale seeder=0');
     await waitFor('the proxy is ready again', 180_000, async () => ((await fetch(`${proxy}/readyz`)).ok ? true : undefined));
+    await hostNetworkSettled();
     const page = await json<{ movies: { id: string }[] }>(`${proxy}/api/movies`);
     expect(page.movies.map((m) => m.id)).toContain(movieId);
     // Eve's seat is kept for her own browser; a new one comes in under another name.
