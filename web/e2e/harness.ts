@@ -157,8 +157,12 @@ export function makeClip(path: string, seconds: number, size = '1280x720', noise
   ]);
 }
 
-/** Settings for a server under browser tests: no demo movie, no STUN (peers meet on loopback). */
-export const LOOPBACK_SERVER: NodeJS.ProcessEnv = { CINEMESH_DEMO_ENABLED: 'false', CINEMESH_TRACKER_ICE_SERVERS: '[]' };
+/** Settings for a server under browser tests: no demo movie, no STUN, its own included (peers meet on loopback). */
+export const LOOPBACK_SERVER: NodeJS.ProcessEnv = {
+  CINEMESH_DEMO_ENABLED: 'false',
+  CINEMESH_TRACKER_ICE_SERVERS: '[]',
+  CINEMESH_TURN_ENABLED: 'false',
+};
 
 /** Ingests a generated clip of `seconds` into a running server; returns the movie's id. */
 export function ingestClip(server: TestServer, title: string, seconds: number, size = '640x360', noise = 0): Promise<string> {

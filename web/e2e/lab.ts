@@ -89,6 +89,8 @@ export async function startTurn(lab: Lab, relay: boolean): Promise<Turn> {
   const urls = [`stun:${address}:3478`, ...(relay ? [`turn:${address}:3478?transport=udp`] : [])];
   return {
     serverEnv: {
+      // coturn holds port 3478 on the server host: the lab measures with it.
+      CINEMESH_TURN_ENABLED: 'false',
       CINEMESH_TRACKER_ICE_SERVERS: JSON.stringify(urls),
       CINEMESH_TRACKER_TURN_USERNAME: relay ? username : '',
       CINEMESH_TRACKER_TURN_CREDENTIAL: relay ? credential : '',

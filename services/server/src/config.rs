@@ -11,6 +11,7 @@ use cinemesh_catalog::model::IceServer;
 use cinemesh_catalog::turn_credentials::TurnCredentials;
 use cinemesh_common::client_address::TrustedProxies;
 use cinemesh_common::connections::ConnectionLimits;
+use cinemesh_turn::TurnConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
@@ -27,6 +28,8 @@ pub struct Config {
     /// The ffmpeg programs and encoder preset.
     pub ingest: FfmpegTools,
     pub tracker: TrackerConfig,
+    /// The server's own STUN and TURN.
+    pub turn: TurnConfig,
     pub rooms: RoomsConfig,
     pub demo: DemoConfig,
 }
@@ -178,7 +181,8 @@ pub struct TrackerConfig {
     pub snapshot_every_secs: u64,
     /// An `/announce` socket that announces nothing this long is closed, seconds.
     pub announce_idle_secs: u64,
-    /// STUN/TURN server URLs handed to browsers for peer connections.
+    /// STUN/TURN server URLs handed to browsers for peer connections, after
+    /// the server's own STUN (and TURN) when `[turn]` is enabled.
     pub ice_servers: Vec<String>,
     /// Fixed credentials for the `turn:`/`turns:` URLs above (empty: none).
     pub turn_username: String,
@@ -200,7 +204,7 @@ impl Default for TrackerConfig {
             shards: 0,
             snapshot_every_secs: 60,
             announce_idle_secs: 300,
-            ice_servers: vec!["stun:stun.l.google.com:19302".into()],
+            ice_servers: Vec::new(),
             turn_username: String::new(),
             turn_credential: Secret::default(),
             turn_secret: Secret::default(),
@@ -224,9 +228,9 @@ impl TrackerConfig {
         self.ice_servers.iter().filter(|url| is_turn_url(url)).cloned().collect()
     }
 
-    /// What makes each viewer's TURN credentials, when a shared secret is
-    /// configured (`turn_secret`, or the first line of `turn_secret_file`).
-    pub fn turn_credentials(&self) -> anyhow::Result<Option<TurnCredentials>> {
+    /// The secret shared with an outside TURN server (`turn_secret`, or the
+    /// first line of `turn_secret_file`); none when neither is set.
+    pub fn turn_secret(&self) -> anyhow::Result<Option<String>> {
         if !self.turn_by_secret() {
             return Ok(None);
         }
@@ -240,9 +244,28 @@ impl TrackerConfig {
         if secret.is_empty() {
             bail!("tracker.turn_secret_file {} holds no secret", self.turn_secret_file);
         }
-        let urls = self.turn_urls();
+        Ok(Some(secret))
+    }
+
+    /// What makes each viewer's TURN credentials with `secret`: for the
+    /// server's own TURN (`own_url`) and for the `turn:` URLs of
+    /// `ice_servers` when the secret is theirs (`turn_secret`).
+    pub fn turn_credentials(
+        &self,
+        secret: Option<String>,
+        own_url: Option<String>,
+    ) -> anyhow::Result<Option<TurnCredentials>> {
+        let Some(secret) = secret else {
+            return Ok(None);
+        };
+        let mut urls: Vec<String> = own_url.into_iter().collect();
+        if self.turn_by_secret() {
+            urls.extend(self.turn_urls());
+        }
         if urls.is_empty() {
-            bail!("a TURN secret is set, but tracker.ice_servers has no turn: or turns: URL to use it with");
+            bail!(
+                "a TURN secret is set, but tracker.ice_servers has no turn: or turns: URL to use it with (and turn.relay is off)"
+            );
         }
         if self.turn_credential_ttl_secs == 0 {
             bail!("tracker.turn_credential_ttl_secs must be at least 1");
@@ -409,26 +432,42 @@ mod tests {
         let file = dir.path().join("turn-secret");
         std::fs::write(&file, "from-the-file\nignored\n").unwrap();
         let load = |pairs: &[(&str, &str)]| Config::load(None, env(pairs)).unwrap().tracker;
+        let credentials = |tracker: &TrackerConfig| tracker.turn_credentials(tracker.turn_secret()?, None);
         let servers = r#"["stun:t.example:3478", "turn:t.example:3478"]"#;
         let fixed = load(&[("CINEMESH_TRACKER_ICE_SERVERS", servers), ("CINEMESH_TRACKER_TURN_USERNAME", "u")]);
-        assert!(fixed.turn_credentials().unwrap().is_none());
+        assert!(credentials(&fixed).unwrap().is_none());
         assert_eq!(fixed.browser_ice_servers().len(), 2);
         let by_file = load(&[
             ("CINEMESH_TRACKER_ICE_SERVERS", servers),
             ("CINEMESH_TRACKER_TURN_SECRET_FILE", file.to_str().unwrap()),
         ]);
         assert_eq!(by_file.browser_ice_servers().len(), 1, "no fixed TURN entry next to the per-viewer one");
-        let server = by_file.turn_credentials().unwrap().unwrap().ice_server("v", 100);
+        let server = credentials(&by_file).unwrap().unwrap().ice_server("v", 100);
         assert_eq!(server.username.as_deref(), Some("21700:v"));
         assert_eq!(server.credential, Some(cinemesh_catalog::turn_credentials::password("from-the-file", "21700:v")));
         let by_value = load(&[("CINEMESH_TRACKER_ICE_SERVERS", servers), ("CINEMESH_TRACKER_TURN_SECRET", "s")]);
-        let server = by_value.turn_credentials().unwrap().unwrap().ice_server("v", 100);
+        let server = credentials(&by_value).unwrap().unwrap().ice_server("v", 100);
         assert_eq!(server.credential, Some(cinemesh_catalog::turn_credentials::password("s", "21700:v")));
         let missing =
             load(&[("CINEMESH_TRACKER_ICE_SERVERS", servers), ("CINEMESH_TRACKER_TURN_SECRET_FILE", "/nonexistent")]);
-        assert!(missing.turn_credentials().unwrap_err().to_string().contains("/nonexistent"));
+        assert!(credentials(&missing).unwrap_err().to_string().contains("/nonexistent"));
         let no_turn_url = load(&[("CINEMESH_TRACKER_TURN_SECRET", "s")]);
-        assert!(no_turn_url.turn_credentials().unwrap_err().to_string().contains("no turn:"));
+        assert!(credentials(&no_turn_url).unwrap_err().to_string().contains("no turn:"));
+        // The server's own TURN takes the secret too, next to the outside one's URLs.
+        let own = by_value
+            .turn_credentials(Some("s".into()), Some("turn:{host}:3478?transport=udp".into()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(own.ice_server("v", 100).urls, ["turn:{host}:3478?transport=udp", "turn:t.example:3478"]);
+        let made = fixed
+            .turn_credentials(Some("made".into()), Some("turn:{host}:3478?transport=udp".into()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            made.ice_server("v", 100).urls,
+            ["turn:{host}:3478?transport=udp"],
+            "fixed credentials' URLs keep them"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use anyhow::Context;
 use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::api::{CatalogApi, configure_catalog};
 use cinemesh_catalog::ingest::{ActiveIngests, Ingester, STALE_STAGING_AFTER, sweep_stale};
+use cinemesh_catalog::model::IceServer;
 use cinemesh_common::error::extractor_error;
 use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_common::shared_secret::shared_secret;
@@ -21,6 +22,7 @@ use cinemesh_tracker::{
     DirectoryConfig, Hub, Recorder, SessionTiming, TrackerState, WebTorrent, configure_tracker, configure_webtorrent,
     directory_channel,
 };
+use cinemesh_turn::{EmbeddedTurn, TurnMetrics};
 use prometheus_client::registry::Registry;
 use std::time::Duration;
 
@@ -33,6 +35,8 @@ use cinemesh_rooms::{Lobby, LobbyRelay, Relay, RoomStore, Rooms, RoomsApi, confi
 
 /// The name the tracker's made secret is kept under in the database.
 const TRACKER_SECRET_NAME: &str = "tracker";
+/// The name the made secret of the server's own TURN is kept under.
+const TURN_SECRET_NAME: &str = "turn";
 
 /// Largest JSON request body any endpoint accepts.
 const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
@@ -85,6 +89,28 @@ impl Application {
         };
         let signer = Signer::new(&secret);
         let tokens = SwarmTokens::new(signer.clone());
+        // Bound before anything hands out addresses: STUN/TURN refuses to relay to it.
+        let listener =
+            TcpListener::bind(&config.server.bind).with_context(|| format!("binding {}", config.server.bind))?;
+        let address = listener.local_addr()?;
+        let own_relay = config.turn.enabled && config.turn.relay;
+        let turn_secret = match config.tracker.turn_secret()? {
+            Some(configured) => Some(configured),
+            None if own_relay => {
+                Some(shared_secret(&db, TURN_SECRET_NAME).await.context("reading the TURN secret from the database")?)
+            }
+            None => None,
+        };
+        let turn_metrics = TurnMetrics::default();
+        turn_metrics.register(&mut registry);
+        let own_turn =
+            EmbeddedTurn::start(&config.turn, &config.server.bind, address, turn_secret.clone(), turn_metrics)
+                .await?
+                .map(Arc::new);
+        let mut ice_servers = config.tracker.browser_ice_servers();
+        if let Some(turn) = &own_turn {
+            ice_servers.insert(0, IceServer { urls: vec![turn.stun_url()], username: None, credential: None });
+        }
         let ingester = Ingester { store: store.clone(), media_dir: media_dir.clone(), tools: config.ingest.clone() };
         let mut catalog = CatalogApi {
             ingester: ingester.clone(),
@@ -94,8 +120,8 @@ impl Application {
             encode_slots: Arc::new(tokio::sync::Semaphore::new(1)),
             active: active.clone(),
             tokens: tokens.clone(),
-            ice_servers: config.tracker.browser_ice_servers(),
-            turn: config.tracker.turn_credentials()?,
+            ice_servers,
+            turn: config.tracker.turn_credentials(turn_secret, own_turn.as_ref().and_then(|turn| turn.turn_url()))?,
             on_delete: None,
         };
         let media = MediaState::new(&media_dir, served.clone()).context("opening the media folder")?;
@@ -183,9 +209,6 @@ impl Application {
         let health = HealthState { db, redis, registry: Arc::new(registry) };
 
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let listener =
-            TcpListener::bind(&config.server.bind).with_context(|| format!("binding {}", config.server.bind))?;
-        let address = listener.local_addr()?;
         let server = HttpServer::new(move || {
             App::new()
                 .wrap_fn(crate::request_id::with_request_id)
@@ -227,7 +250,7 @@ impl Application {
                 storage.data_dir.clone(),
             ));
         }
-        let stopper = Stopper { rooms: rooms_here, sockets: stop, tracker: tracker_here };
+        let stopper = Stopper { rooms: rooms_here, sockets: stop, tracker: tracker_here, turn: own_turn };
         Ok(Self { address, scheme, server, store, stopper })
     }
 

@@ -2,19 +2,23 @@
 //! the rooms' writes are flushed; every other long-lived socket (tracker,
 //! announce, lobby) closes with a reconnect hint; then the tracker's
 //! directory and records are written, so other instances stop introducing
-//! the peers that were here. Each step is bounded.
+//! the peers that were here; last, STUN/TURN closes its socket and relays.
+//! Each step is bounded.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use cinemesh_common::StopSignal;
 use cinemesh_rooms::Rooms;
 use cinemesh_tracker::TrackerState;
+use cinemesh_turn::EmbeddedTurn;
 
 #[derive(Clone)]
 pub struct Stopper {
     pub(crate) rooms: Rooms,
     pub(crate) sockets: StopSignal,
     pub(crate) tracker: TrackerState,
+    pub(crate) turn: Option<Arc<EmbeddedTurn>>,
 }
 
 impl Stopper {
@@ -26,6 +30,11 @@ impl Stopper {
         }
         if tokio::time::timeout(bound, self.tracker.flush()).await.is_err() {
             tracing::warn!("the tracker's directory and records could not be written in time");
+        }
+        if let Some(turn) = &self.turn
+            && tokio::time::timeout(bound, turn.close()).await.is_err()
+        {
+            tracing::warn!("STUN/TURN did not close in time");
         }
     }
 

@@ -1,9 +1,16 @@
 import type { MovieDetail } from './types';
 
-/** The catalog's ICE servers as RTCPeerConnection takes them. */
-export function rtcIceServers(movie: MovieDetail): RTCIceServer[] {
+/** Stands for the host name this page reached the server at, in the server's own STUN/TURN URLs. */
+const PAGE_HOST = '{host}';
+
+/**
+ * The catalog's ICE servers as RTCPeerConnection takes them. The server's own
+ * STUN/TURN is named `{host}`: the name this page reached it at, so the URL
+ * works through whatever name, proxy or address translation reaches it.
+ */
+export function rtcIceServers(movie: MovieDetail, pageHost: string = globalThis.location?.hostname ?? 'localhost'): RTCIceServer[] {
   return movie.tracker.ice_servers.map(({ urls, username, credential }) => ({
-    urls,
+    urls: urls.map((url) => url.replace(PAGE_HOST, pageHost)),
     ...(username == null ? {} : { username }),
     ...(credential == null ? {} : { credential }),
   }));

@@ -1,0 +1,136 @@
+//! The STUN/TURN listening socket as the TURN stack reads it. Datagrams that
+//! are neither a STUN message nor TURN channel data are dropped and counted
+//! here, before any parsing. Errors a UDP socket reports for an earlier send
+//! (an ICMP "port unreachable" from a gone client) do not end the server: the
+//! stack stops reading at the first error it gets.
+
+use std::any::Any;
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+
+use async_trait::async_trait;
+use tokio::net::UdpSocket;
+use webrtc_util::Conn;
+
+use crate::metrics::TurnMetrics;
+
+/// STUN's first two bits are 0 and it carries the magic cookie; TURN channel
+/// numbers are 0x4000-0x7FFF, followed by a length the datagram holds.
+pub fn looks_like_stun_or_channel_data(datagram: &[u8]) -> bool {
+    match datagram {
+        [first, ..] if first & 0xC0 == 0 => stun::message::is_message(datagram),
+        [first, _, high, low, data @ ..] if first & 0xC0 == 0x40 => {
+            usize::from(u16::from_be_bytes([*high, *low])) <= data.len()
+        }
+        _ => false,
+    }
+}
+
+/// What a datagram asks for, as `/metrics` counts it.
+fn request_kind(datagram: &[u8]) -> &'static str {
+    match datagram {
+        [first, ..] if first & 0xC0 == 0x40 => "channel_data",
+        // The method's low bits (RFC 8489 section 5), class bits masked out.
+        [a, b, ..] => match (u16::from(*a) << 8 | u16::from(*b)) & 0x3EEF {
+            0x001 => "binding",
+            0x003 => "allocate",
+            0x004 => "refresh",
+            0x006 => "send",
+            0x008 => "create_permission",
+            0x009 => "channel_bind",
+            _ => "other",
+        },
+        _ => "other",
+    }
+}
+
+pub struct ScreenedListener {
+    pub socket: UdpSocket,
+    pub metrics: TurnMetrics,
+}
+
+#[async_trait]
+impl Conn for ScreenedListener {
+    async fn connect(&self, _addr: SocketAddr) -> webrtc_util::Result<()> {
+        Err(std::io::Error::other("the listener serves every client").into())
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> webrtc_util::Result<usize> {
+        Ok(self.recv_from(buf).await?.0)
+    }
+
+    async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
+        loop {
+            match self.socket.recv_from(buf).await {
+                Ok((n, from)) if looks_like_stun_or_channel_data(&buf[..n]) => {
+                    self.metrics.request(request_kind(&buf[..n]));
+                    return Ok((n, from));
+                }
+                Ok(_) => self.metrics.drop_datagram("not_stun"),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset | ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn send(&self, _buf: &[u8]) -> webrtc_util::Result<usize> {
+        Err(std::io::Error::other("the listener sends to a named client").into())
+    }
+
+    async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
+        match self.socket.send_to(buf, target).await {
+            Ok(n) => Ok(n),
+            // A client that went away: the answer is lost, as on the network.
+            Err(e) if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset) => Ok(buf.len()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
+        Ok(self.socket.local_addr()?)
+    }
+
+    fn remote_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+
+    /// The TURN stack closes the listener's connection with each relay it
+    /// closes; the socket is shared by every client, so only dropping it
+    /// (when the server stops) closes it.
+    async fn close(&self) -> webrtc_util::Result<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &(dyn Any + Send + Sync) {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn screens_what_is_neither_stun_nor_channel_data() {
+        // A binding request: type 0x0001, length 0, the magic cookie, a transaction id.
+        let mut binding = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42];
+        binding.extend_from_slice(&[7; 12]);
+        assert!(looks_like_stun_or_channel_data(&binding));
+        assert!(looks_like_stun_or_channel_data(&[0x40, 0x00, 0x00, 0x01, 0xFF]), "channel 0x4000");
+        assert!(!looks_like_stun_or_channel_data(&[]));
+        assert!(!looks_like_stun_or_channel_data(b"GET / HTTP/1.1\r\n\r\n"));
+        assert!(!looks_like_stun_or_channel_data(&[0x80, 0x60, 0, 0]), "RTP");
+        assert!(!looks_like_stun_or_channel_data(&binding[..19]), "a truncated header");
+        assert!(
+            !looks_like_stun_or_channel_data(&[0x40, 0x00, 0xFF, 0xFF, 1, 2]),
+            "channel data longer than the datagram"
+        );
+        let mut no_cookie = binding.clone();
+        no_cookie[4] = 0;
+        assert!(!looks_like_stun_or_channel_data(&no_cookie));
+    }
+}

@@ -1,0 +1,156 @@
+//! Starts STUN (and TURN with `relay`) on one UDP socket, on the webrtc-rs
+//! `turn` stack, with this crate's guards around it.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::UdpSocket;
+use turn::server::Server;
+use turn::server::config::{ConnConfig, ServerConfig};
+
+use crate::config::{ListenAt, TurnConfig};
+use crate::guarded_relay::GuardedRelays;
+use crate::listener::ScreenedListener;
+use crate::metrics::TurnMetrics;
+use crate::peer_policy::PeerPolicy;
+use crate::rest_auth::RestAuth;
+
+/// Stands for the host name the browser reached this server at; the web
+/// client puts `location.hostname` in its place, so the URLs work through any
+/// name, proxy or port mapping that reaches this host.
+pub const PAGE_HOST: &str = "{host}";
+
+pub struct EmbeddedTurn {
+    server: Server,
+    local_addr: SocketAddr,
+    relay: bool,
+    url_host: String,
+}
+
+impl std::fmt::Debug for EmbeddedTurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedTurn").field("local_addr", &self.local_addr).field("relay", &self.relay).finish()
+    }
+}
+
+impl EmbeddedTurn {
+    /// Starts listening, unless `config.enabled` is off. `http` is the HTTP
+    /// server's bound address (refused as a relay peer); `secret` checks TURN
+    /// credentials and is needed with `config.relay`.
+    pub async fn start(
+        config: &TurnConfig,
+        http_bind: &str,
+        http: SocketAddr,
+        secret: Option<String>,
+        metrics: TurnMetrics,
+    ) -> anyhow::Result<Option<Self>> {
+        if !config.enabled {
+            return Ok(None);
+        }
+        config.validate(http_bind)?;
+        let socket = match config.listen_at(http_bind)? {
+            ListenAt::Exactly(address) => UdpSocket::bind(address)
+                .await
+                .with_context(|| format!("binding STUN/TURN to {address} (turn.listen)"))?,
+            ListenAt::Preferably(address) => match UdpSocket::bind(address).await {
+                Ok(socket) => socket,
+                Err(e) => {
+                    let socket = UdpSocket::bind(SocketAddr::new(address.ip(), 0))
+                        .await
+                        .with_context(|| format!("binding STUN/TURN to {}", address.ip()))?;
+                    tracing::warn!(
+                        wanted = %address, error = %e, listening = %socket.local_addr()?,
+                        "STUN/TURN could not take its default port; set turn.listen to choose one"
+                    );
+                    socket
+                }
+            },
+        };
+        let local_addr = socket.local_addr()?;
+        let public_ip = config.public_ip()?;
+        let advertised_ip = public_ip.unwrap_or_else(|| host_address(local_addr.ip()));
+        let (close_tx, mut closed) = tokio::sync::mpsc::channel(64);
+        let auth = Arc::new(RestAuth::new(
+            secret.clone().unwrap_or_default(),
+            config.realm.clone(),
+            config.allocations_per_user,
+            metrics.clone(),
+        ));
+        let forget = auth.clone();
+        tokio::spawn(async move {
+            while let Some(info) = closed.recv().await {
+                let info: turn::allocation::AllocationInfo = info;
+                forget.forget(&info.username, info.five_tuple.src_addr);
+            }
+        });
+        let policy = PeerPolicy::new(config.allowed_peer_blocks()?)
+            .with_own_ports(vec![local_addr.ip(), advertised_ip, http.ip()], vec![http.port(), local_addr.port()]);
+        let relay = config.relay && secret.is_some();
+        let relays = GuardedRelays {
+            bind_ip: local_addr.ip(),
+            advertised_ip,
+            ports: config.relay_port_range()?,
+            // Without relaying, every allocation is refused here (STUN still answers).
+            max_allocations: if relay { config.max_allocations } else { 0 },
+            bytes_per_sec: config.relay_bytes_per_sec,
+            policy: Arc::new(policy),
+            metrics: metrics.clone(),
+            open: Arc::new(AtomicUsize::new(0)),
+        };
+        let server = Server::new(ServerConfig {
+            conn_configs: vec![ConnConfig {
+                conn: Arc::new(ScreenedListener { socket, metrics }),
+                relay_addr_generator: Box::new(relays),
+            }],
+            realm: config.realm.clone(),
+            auth_handler: auth,
+            channel_bind_timeout: Duration::from_secs(0),
+            alloc_close_notify: Some(close_tx),
+        })
+        .await
+        .context("starting STUN/TURN")?;
+        let url_host = match public_ip {
+            Some(IpAddr::V6(ip)) => format!("[{ip}]"),
+            Some(ip) => ip.to_string(),
+            None => PAGE_HOST.to_owned(),
+        };
+        tracing::info!(listening = %local_addr, relay, advertised = %advertised_ip, "STUN/TURN started");
+        Ok(Some(Self { server, local_addr, relay, url_host }))
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `stun:HOST:PORT` for browsers (HOST is `{host}` unless `public_ip` is set).
+    pub fn stun_url(&self) -> String {
+        format!("stun:{}:{}", self.url_host, self.local_addr.port())
+    }
+
+    /// `turn:HOST:PORT?transport=udp`, when relaying is on.
+    pub fn turn_url(&self) -> Option<String> {
+        self.relay.then(|| format!("turn:{}:{}?transport=udp", self.url_host, self.local_addr.port()))
+    }
+
+    pub async fn close(&self) {
+        if let Err(e) = self.server.close().await {
+            tracing::debug!(error = %e, "closing STUN/TURN");
+        }
+    }
+}
+
+/// The address relays are reached at when nothing says: the listen address,
+/// or (listening everywhere) the one this host sends from by default.
+fn host_address(listen: IpAddr) -> IpAddr {
+    if !listen.is_unspecified() {
+        return listen;
+    }
+    // Connecting a UDP socket sends nothing; it only picks the route's source.
+    std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|socket| socket.connect((Ipv4Addr::new(192, 0, 2, 1), 9)).map(|()| socket))
+        .and_then(|socket| socket.local_addr())
+        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |address| address.ip())
+}

@@ -1,0 +1,84 @@
+// The server's own STUN and TURN as Chromium meets them, with nothing set up
+// beyond `turn.relay = true`: the movie's details name this server (no third
+// party) with the page's host in place of `{host}`, Chromium's STUN binding
+// requests reach it, and its TURN grants Chromium relay allocations with the
+// credentials made for this viewer and none with a forged one.
+//
+// Nothing here touches the database's kind, so it runs in the SQLite pass only.
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { rtcIceServers } from '../src/api/ice-servers';
+import type { MovieDetail } from '../src/api/types';
+import { databaseMode, ingestClip, launchBrowser, startServer, type TestServer } from './harness';
+import { metric } from './viewers';
+
+let server: TestServer;
+let browser: Browser;
+let movie: MovieDetail;
+
+/** Candidates of each type `page` gathers with `servers` (gathering bounded at 10 s). */
+function gather(page: Page, servers: RTCIceServer[], policy: RTCIceTransportPolicy): Promise<Record<string, number>> {
+  return page.evaluate(
+    async ({ servers, policy }) => {
+      const pc = new RTCPeerConnection({ iceServers: servers, iceTransportPolicy: policy });
+      const types: Record<string, number> = {};
+      pc.addEventListener('icecandidate', ({ candidate }) => {
+        if (candidate?.type) types[candidate.type] = (types[candidate.type] ?? 0) + 1;
+      });
+      pc.createDataChannel('probe');
+      await pc.setLocalDescription();
+      await new Promise<void>((resolve) => {
+        pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
+        setTimeout(resolve, 10_000);
+      });
+      pc.close();
+      return types;
+    },
+    { servers, policy },
+  );
+}
+
+describe.skipIf(databaseMode !== 'sqlite')("the server's own STUN and TURN", () => {
+  beforeAll(async () => {
+    server = await startServer({ CINEMESH_DEMO_ENABLED: 'false', CINEMESH_TURN_RELAY: 'true' });
+    const movieId = await ingestClip(server, 'Relay clip', 4);
+    movie = (await (await fetch(`${server.url}/api/movies/${movieId}`)).json()) as MovieDetail;
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('hands out this server only, under the name the page used', () => {
+    const urls = movie.tracker.ice_servers.flatMap((entry) => entry.urls);
+    expect(urls.some((url) => /^stun:\{host\}:\d+$/.test(url)), JSON.stringify(urls)).toBe(true);
+    expect(urls.some((url) => /^turn:\{host\}:\d+\?transport=udp$/.test(url)), JSON.stringify(urls)).toBe(true);
+    expect(urls.every((url) => url.includes('{host}')), 'no third party').toBe(true);
+    const relay = movie.tracker.ice_servers.find((entry) => entry.urls.some((url) => url.startsWith('turn:')));
+    expect(relay?.username, 'TURN REST form: EXPIRY:ID').toMatch(/^\d{10}:[a-z0-9]+$/);
+    expect(rtcIceServers(movie, '127.0.0.1')[0]?.urls[0]).toMatch(/^stun:127\.0\.0\.1:\d+$/);
+  });
+
+  it("answers Chromium's STUN and grants relays to the viewer's credentials only", async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(server.url);
+    const host = new URL(server.url).hostname;
+    const servers = rtcIceServers(movie, host);
+    const stun = servers.filter((entry) => [entry.urls].flat().every((url) => url.startsWith('stun:')));
+    const turn = servers.find((entry) => [entry.urls].flat().some((url) => url.startsWith('turn:')));
+    if (turn === undefined) throw new Error('a TURN entry');
+
+    const bindingsBefore = await metric(server.url, 'cinemesh_turn_requests_total{kind="binding"}');
+    await gather(page, stun, 'all');
+    const bindings = await metric(server.url, 'cinemesh_turn_requests_total{kind="binding"}');
+    expect(bindings - (Number.isNaN(bindingsBefore) ? 0 : bindingsBefore), "Chromium's binding requests").toBeGreaterThan(0);
+
+    expect((await gather(page, [turn], 'relay')).relay ?? 0, 'relay candidates with the credentials handed out').toBeGreaterThan(0);
+    expect(await metric(server.url, 'cinemesh_turn_requests_total{kind="allocate"}')).toBeGreaterThan(0);
+    expect((await gather(page, [{ ...turn, credential: 'forged' }], 'relay')).relay ?? 0, 'with a forged credential').toBe(0);
+    await page.context().close();
+  });
+});
