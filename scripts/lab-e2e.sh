@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The watch party across emulated homes (web/e2e/lab-party.test.ts): builds a
-# network lab (services/netlab) with three homes behind a full-cone, a
-# port-restricted and a symmetric NAT on the home-party profile with 1 % loss,
-# runs the test inside the lab's server host, and takes the lab down again,
-# also when the test fails or the script is interrupted.
+# The watch party across emulated homes (web/e2e/lab-party.test.ts) and which
+# homes reach each other (web/e2e/lab-nat-pairs.test.ts): builds a network lab
+# (services/netlab) with five homes behind a full-cone, two port-restricted and
+# two symmetric NATs on the home-party profile with 1 % loss (the party takes
+# the first three), runs the tests inside the lab's server host, and takes the
+# lab down again, also when a test fails or the script is interrupted.
 # Needs root, iproute2, iptables, NFQUEUE, coturn and Chromium; says what is
 # missing and skips otherwise.
 set -euo pipefail
@@ -21,10 +22,10 @@ cargo build --quiet -p cinemesh-netlab --bin netlab
 netlab="$root/target/debug/netlab"
 run_id=$(printf '%04x' $((RANDOM % 65536)))
 trap '"$netlab" down --run-id "$run_id" >/dev/null 2>&1 || true' EXIT INT TERM
-"$netlab" up home-party --homes full-cone,port-restricted,symmetric --run-id "$run_id" --detach
-for home in home1 home2 home3; do
+"$netlab" up home-party --homes full-cone,port-restricted,symmetric,port-restricted,symmetric --run-id "$run_id" --detach
+for home in home1 home2 home3 home4 home5; do
   "$netlab" link --run-id "$run_id" "$home" delay --rtt-ms 40 --jitter-ms 5 --loss-pct 1
 done
 cd web
 "$netlab" exec --run-id "$run_id" server -- env NO_COLOR=1 NETLAB_RUN_ID="$run_id" NETLAB_BIN="$netlab" \
-  CINEMESH_BIN="$root/target/debug/cinemesh" npx vitest run --config vitest.e2e.config.ts e2e/lab-party.test.ts
+  CINEMESH_BIN="$root/target/debug/cinemesh" npx vitest run --config vitest.e2e.config.ts e2e/lab-party.test.ts e2e/lab-nat-pairs.test.ts

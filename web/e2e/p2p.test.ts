@@ -89,6 +89,9 @@ describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => 
     expect(served).toBeLessThanOrEqual(clientHttp * 1.02 + 1_000_000);
     const totalPlayed = viewers.reduce((sum, v) => sum + v.playedBytes, 0);
     expect(served / totalPlayed, 'origin bytes over bytes played').toBeLessThan(0.5);
+    // Each connection told the tracker what carried it: on loopback, host candidates only.
+    expect(await metric(server.url, 'cinemesh_ice_pairs_total{kind="segments",pair="host"}'), 'segment links counted by pair').toBeGreaterThanOrEqual(3);
+    expect(await metric(server.url, 'cinemesh_ice_pairs_total{kind="segments",pair="relay"}')).toBeNaN();
     await closeAll(pages);
   });
 

@@ -18,6 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ingestClip, launchBrowser, LOOPBACK_SERVER, makeClip, screenshotDir, startServer, type TestServer } from './harness';
+import { metric } from './viewers';
 
 const TITLE = 'Party clip';
 const DESKTOP = { width: 1280, height: 900 };
@@ -139,6 +140,10 @@ describe('a watch party', () => {
     await ben.getByRole('button', { name: 'Join the call' }).click();
     await seesVideo(ben, 'Ana', ana);
     await seesVideo(ana, 'Ben', ben);
+    // Both sides told the room what carried their link: on loopback, host candidates.
+    const callLinks = (): Promise<number> => metric(server.url, 'cinemesh_ice_pairs_total{kind="call",pair="host"}');
+    for (let tries = 0; tries < 50 && !((await callLinks()) >= 2); tries++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await callLinks(), 'call links counted by pair').toBeGreaterThanOrEqual(2);
 
     // A mute shows on the other side; unmuting clears it.
     const anaMuted = ben.locator('.tile[data-label="call"]', { hasText: 'Ana' }).locator('.muted-badge');

@@ -3,6 +3,8 @@
 //! memory). See bench/tracker.sh for the side-by-side runs.
 //! `cinemesh-loadtest swarm`: native WebRTC peers watching a movie together
 //! (bench/swarm.sh).
+//! `cinemesh-loadtest turn`: relayed call pairs through a TURN server
+//! (bench/turn.sh).
 
 mod peer;
 mod procstat;
@@ -10,6 +12,7 @@ mod profile;
 mod rng;
 mod stats;
 mod swarm;
+mod turn_bench;
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -42,6 +45,8 @@ enum Command {
     Tracker(TrackerArgs),
     /// Native WebRTC peers watching a movie together on loopback.
     Swarm(swarm::SwarmArgs),
+    /// Relayed call pairs through a TURN server.
+    Turn(turn_bench::TurnArgs),
 }
 
 #[derive(clap::Args)]
@@ -77,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Tracker(args) => tracker(args).await,
         Command::Swarm(args) => swarm::swarm(args).await,
+        Command::Turn(args) => turn_bench::turn(args).await,
     }
 }
 

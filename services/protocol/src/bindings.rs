@@ -10,6 +10,7 @@ mod tests {
     use ts_rs::TS;
 
     use crate::SegmentRanges;
+    use crate::ice::IcePair;
     use crate::lobby::{LobbyClientMessage, LobbyServerMessage, UserView};
     use crate::room::{
         BanView, ChatKind, ChatMessage, ControlPolicy, MemberHealth, MemberView, OriginFetch, PlaybackCommand,
@@ -29,6 +30,7 @@ mod tests {
             one::<ServerMessage>(),
             one::<Signal>(),
             one::<ReportReason>(),
+            one::<IcePair>(),
             one::<Holder>(),
             one::<SwarmKey>(),
             one::<SegmentRanges>(),

@@ -4,6 +4,7 @@
 
 mod bindings;
 pub mod directory;
+pub mod ice;
 pub mod lobby;
 pub mod peer_wire;
 pub mod ranges;

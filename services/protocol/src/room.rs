@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::ice::IcePair;
+
 /// Version of this protocol; `hello` carries it.
 pub const ROOM_PROTOCOL_VERSION: u32 = 1;
 /// Longest display name, characters.
@@ -212,6 +214,11 @@ pub enum RoomClientMessage {
     /// stream a camera, microphone or screen, and they receive each other's.
     Call {
         joined: bool,
+    },
+    /// One of this member's call connections connected, over `pair`
+    /// (counted in `/metrics`).
+    CallLinked {
+        pair: IcePair,
     },
     /// What this member streams to the room now (empty: nothing). The media
     /// itself goes over WebRTC; the room only tells everyone. Camera,

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::ice::IcePair;
+
 use crate::SegmentRanges;
 
 /// Version of this protocol; `hello` carries it, and a version outside
@@ -103,6 +105,12 @@ pub enum ClientMessage {
     },
     Leave {
         swarm: SwarmKey,
+    },
+    /// One of this peer's connections in `swarm` connected, over `pair`
+    /// (counted in `/metrics`).
+    Linked {
+        swarm: SwarmKey,
+        pair: IcePair,
     },
     /// The sender caught `peer` misbehaving on the peer wire. The tracker stops
     /// naming that peer to the sender, and to everyone once credible reports

@@ -1,6 +1,7 @@
 //! What operators watch on rooms and the lobby (exported at `/metrics`).
 //! Clones share the same series.
 
+use cinemesh_common::IcePairs;
 use cinemesh_common::connections::Connections;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -26,6 +27,8 @@ pub struct RoomMetrics {
     pub refusals: Family<CodeLabel, Counter>,
     /// |video − room| as members report it, ms.
     pub sync_error_ms: Histogram,
+    /// Call links by what carried them, as members report them (shared with the tracker's).
+    pub ice_pairs: IcePairs,
 }
 
 impl Default for RoomMetrics {
@@ -35,6 +38,7 @@ impl Default for RoomMetrics {
             members_online: Gauge::default(),
             connections: Connections::default(),
             refusals: Family::default(),
+            ice_pairs: IcePairs::default(),
             // 5 ms to about 2.5 s.
             sync_error_ms: Histogram::new(exponential_buckets(5.0, 2.0, 10)),
         }

@@ -16,7 +16,7 @@ use cinemesh_common::error::extractor_error;
 use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_common::shared_secret::shared_secret;
 use cinemesh_common::swarm_token::SwarmTokens;
-use cinemesh_common::{Connections, Database, Signer, StopSignal};
+use cinemesh_common::{Connections, Database, IcePairs, Signer, StopSignal};
 use cinemesh_segments::{MediaState, ServedBytes, WebState, configure_media, configure_web};
 use cinemesh_tracker::{
     DirectoryConfig, Hub, Recorder, SessionTiming, TrackerState, WebTorrent, configure_tracker, configure_webtorrent,
@@ -74,6 +74,9 @@ impl Application {
         // Long-lived sockets of every kind are counted together and told together of a stop.
         let connections = Connections::new(config.server.connection_limits()?);
         connections.register(&mut registry);
+        // Segment links (the tracker's) and call links (the rooms') in one series.
+        let ice_pairs = IcePairs::default();
+        ice_pairs.register(&mut registry);
         let stop = StopSignal::default();
         let active = ActiveIngests::default();
         // One secret signs what every instance must accept: swarm tokens (the
@@ -164,6 +167,7 @@ impl Application {
             },
             stop: stop.clone(),
             connections: connections.clone(),
+            ice_pairs: ice_pairs.clone(),
         };
         tracker.hub.counters.register(&mut registry);
         let tracker_here = tracker.clone();
@@ -198,6 +202,7 @@ impl Application {
             None => None,
         };
         rooms.metrics.connections = connections;
+        rooms.metrics.ice_pairs = ice_pairs;
         rooms.metrics.register(&mut registry);
         let lobby = Lobby::start(lobby_relay, rooms.metrics.clone(), rooms.passes.clone(), stop.clone());
         let rooms_here = rooms.clone();

@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use cinemesh_common::stop::SHUTTING_DOWN;
 use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
-use cinemesh_common::{Connections, StopSignal};
+use cinemesh_common::{Connections, IcePairs, StopSignal};
 use cinemesh_protocol::tracker::{
     ClientMessage, LANES_SINCE_VERSION, MAX_FRAME_BYTES, MAX_LANES, MAX_SIGNAL_BYTES, MAX_SWARMS_PER_CONNECTION,
     MAX_WINDOW, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION, PeerId, ServerMessage, SwarmKey,
@@ -70,6 +70,8 @@ pub struct TrackerState {
     /// Sockets close with a reconnect hint when the instance stops.
     pub stop: StopSignal,
     pub connections: Connections,
+    /// Segment links by what carried them, as peers report them.
+    pub ice_pairs: IcePairs,
 }
 
 impl TrackerState {
@@ -420,6 +422,11 @@ impl Session {
                 self.member(&swarm)?;
                 tracing::info!(%peer, %reported, ?reason, movie = %swarm.movie, "peer reported");
                 Command::Report { peer, swarm, reported }
+            }
+            ClientMessage::Linked { swarm, pair } => {
+                self.member(&swarm)?;
+                self.state.ice_pairs.count("segments", pair.as_str());
+                Command::Touch { peer, swarm }
             }
             ClientMessage::Leave { swarm } => {
                 self.member(&swarm)?;

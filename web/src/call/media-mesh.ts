@@ -9,7 +9,9 @@
 // sender's labels for its streams, so the receiver knows which remote stream
 // is someone's camera, screen or file. Signals can be lost on the way; a
 // watchdog tries a link that does not connect again (`negotiation-watchdog.ts`).
+import type { IcePair } from '../protocol/IcePair';
 import type { MemberView } from '../protocol/MemberView';
+import { reportPairOnConnect } from '../webrtc/ice-pair';
 import { type LinkReport, MediaLink, type RemoteStreamInfo, type StreamLabel } from './media-link';
 import { DEFAULT_NEGOTIATION_TIMINGS, type NegotiationTimings, nudgeFor } from './negotiation-watchdog';
 
@@ -26,6 +28,8 @@ export interface Outgoing {
 export interface MeshEvents {
   /** A member's stream under `label` appeared or changed tracks (a stream), or ended (undefined). */
   onRemote: (member: string, label: StreamLabel, stream: MediaStream | undefined, info?: RemoteStreamInfo) => void;
+  /** A link connected over `pair`. */
+  onLinked?: (pair: IcePair) => void;
 }
 
 /** What goes through the room socket between two members. */
@@ -165,6 +169,7 @@ export class MediaMesh {
       link.counted('sent', 'candidate');
       this.#send(member, { candidate: candidate.toJSON() });
     });
+    if (this.#events.onLinked !== undefined) reportPairOnConnect(pc, this.#events.onLinked);
     pc.addEventListener('connectionstatechange', () => {
       // A path that broke (a network change) is looked for again.
       if (pc.connectionState === 'failed') pc.restartIce();

@@ -122,6 +122,7 @@ export class P2PEngine extends EventTarget {
       config: init.config,
       localId: () => this.#session?.peerId ?? '',
       sendSignal: (rendition, peer, signal, lane) => this.#session?.signal(rendition, peer, signal, lane),
+      onLinked: (rendition, pair) => this.#session?.linked(rendition, pair),
       provide: (segment) => (this.config.upload ? this.cache.get(segment.rendition, segment.sequence) : undefined),
       uploadBucket: new TokenBucket(init.config.uploadBytesPerSec),
       onUploaded: (bytes, segment) => {

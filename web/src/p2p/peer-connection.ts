@@ -3,13 +3,17 @@
 // "perfect negotiation" pattern settles that, the side with the greater peer
 // id being polite (it yields its own offer). The data channel is negotiated
 // (id 0 on both sides), so it exists whoever offered.
+import type { IcePair } from '../protocol/IcePair';
 import type { Signal } from '../protocol/Signal';
+import { reportPairOnConnect } from '../webrtc/ice-pair';
 
 export interface PeerConnectionOptions {
   localId: string;
   remoteId: string;
   iceServers: RTCIceServer[];
   sendSignal: (signal: Signal) => void;
+  /** Told what carried the connection each time it connects. */
+  onLinked?: (pair: IcePair) => void;
 }
 
 export class PeerConnection {
@@ -30,6 +34,7 @@ export class PeerConnection {
     this.#sendSignal = options.sendSignal;
     this.#pc = new RTCPeerConnection({ iceServers: options.iceServers });
     this.channel = this.#pc.createDataChannel('cinemesh', { negotiated: true, id: 0, ordered: true });
+    if (options.onLinked !== undefined) reportPairOnConnect(this.#pc, options.onLinked);
     this.#pc.addEventListener('icecandidate', ({ candidate }) => {
       if (candidate === null || candidate.candidate === '') return;
       this.#sendSignal({

@@ -12,6 +12,7 @@
 // The others are offered one at a time once we download from the peer
 // (`widen`), and carry transfers beside it.
 import { MAX_LANES } from '../protocol/limits';
+import type { IcePair } from '../protocol/IcePair';
 import type { Signal } from '../protocol/Signal';
 import { PeerConnection } from './peer-connection';
 import { PeerLink } from './peer-link';
@@ -74,6 +75,8 @@ export interface PeerPoolHooks {
   /** Our id on the tracker. */
   localId: () => string;
   sendSignal: (rendition: string, peer: string, signal: Signal, lane: number) => void;
+  /** A connection in `rendition`'s swarm connected over `pair`. */
+  onLinked?: (rendition: string, pair: IcePair) => void;
   /** A held segment to upload; undefined when not held or uploading is off. */
   provide: (segment: SegmentId) => Uint8Array | undefined;
   /** The cap on everything we upload, shared by every link. */
@@ -324,6 +327,7 @@ export class PeerPool {
       remoteId: peer,
       iceServers: config.iceServers,
       sendSignal: (signal) => this.#hooks.sendSignal(of().rendition, peer, signal, number),
+      onLinked: (pair) => this.#hooks.onLinked?.(of().rendition, pair),
     });
     const link = new PeerLink(connection.channel, {
       provide: (segment) => this.#hooks.provide(segment),

@@ -4,6 +4,7 @@
 // a window, and exchange WebRTC signals with peers the tracker introduced.
 import type { ClientMessage } from '../protocol/ClientMessage';
 import type { Holder } from '../protocol/Holder';
+import type { IcePair } from '../protocol/IcePair';
 import type { ReportReason } from '../protocol/ReportReason';
 import type { SegmentRanges } from '../protocol/SegmentRanges';
 import type { ServerMessage } from '../protocol/ServerMessage';
@@ -98,6 +99,11 @@ export class TrackerClient {
 
   stats(swarm: SwarmKey, httpBytes: number, peerBytes: number, uploadedBytes: number): void {
     this.#send({ type: 'stats', swarm, http_bytes: httpBytes, peer_bytes: peerBytes, uploaded_bytes: uploadedBytes });
+  }
+
+  /** Tells the tracker what carried a connection that connected (for its counters). */
+  linked(swarm: SwarmKey, pair: IcePair): void {
+    this.#send({ type: 'linked', swarm, pair });
   }
 
   /** Tells the tracker a peer misbehaved; it stops naming that peer to us. */

@@ -3,6 +3,7 @@
 // swarm it was in with the holdings it has now, and batches holdings deltas
 // into one `have` per swarm every HAVE_BATCH_MS.
 import type { Holder } from '../protocol/Holder';
+import type { IcePair } from '../protocol/IcePair';
 import type { ReportReason } from '../protocol/ReportReason';
 import type { SegmentRanges } from '../protocol/SegmentRanges';
 import type { Signal } from '../protocol/Signal';
@@ -102,6 +103,10 @@ export class TrackerSession {
 
   signal(rendition: string, to: string, signal: Signal, lane = 0): void {
     this.#client?.signal(this.#key(rendition), to, signal, lane);
+  }
+
+  linked(rendition: string, pair: IcePair): void {
+    this.#client?.linked(this.#key(rendition), pair);
   }
 
   report(rendition: string, peer: string, reason: ReportReason): void {

@@ -232,6 +232,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       if (label === 'file') showRemoteFile(member, stream, info);
       else call.remote(member, label, stream);
     },
+    onLinked: (pair) => room.callLinked(pair),
   }, { iceServers: rtcIceServers(movie) });
   const call = new CallPanel({
     mesh,

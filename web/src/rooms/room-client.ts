@@ -6,6 +6,7 @@ import type { BufferReport } from '../player/hls-player';
 import type { BanView } from '../protocol/BanView';
 import type { ChatMessage } from '../protocol/ChatMessage';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
+import type { IcePair } from '../protocol/IcePair';
 import type { MemberHealth } from '../protocol/MemberHealth';
 import type { MemberView } from '../protocol/MemberView';
 import type { OriginFetch } from '../protocol/OriginFetch';
@@ -183,6 +184,11 @@ export class RoomClient {
   }
 
   /** WebRTC signalling for another member. */
+  /** Tells the room what carried a call connection that connected (for its counters). */
+  callLinked(pair: IcePair): void {
+    this.#send({ type: 'call_linked', pair });
+  }
+
   signal(to: string, data: unknown): void {
     this.#send({ type: 'signal', to, data });
   }

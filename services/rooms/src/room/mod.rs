@@ -750,6 +750,12 @@ impl Room {
                 }
                 Ok(())
             }
+            RoomClientMessage::CallLinked { pair } => {
+                if self.seats.get(member).is_some_and(|seat| seat.in_call) {
+                    self.metrics.ice_pairs.count("call", pair.as_str());
+                }
+                Ok(())
+            }
             RoomClientMessage::Streaming { mut kinds } => {
                 kinds.sort();
                 kinds.dedup();

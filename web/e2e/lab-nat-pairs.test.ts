@@ -1,0 +1,185 @@
+// Which homes reach each other, and how: every pair of homes of the network
+// lab (full-cone, port-restricted and symmetric NATs) opens a WebRTC
+// connection with the ICE servers a viewer gets, once from the server's own
+// STUN/TURN (`[turn]`, relay on) and once from coturn, and sends a message
+// across it and back. Proves:
+// - every pair connects, through TURN where the NATs leave no direct path;
+// - a full-cone home reaches a full-cone or port-restricted one directly
+//   (host or server-reflexive candidates, never a relay);
+// - a symmetric home and a port-restricted or symmetric one connect only
+//   through the relay (their NATs leave nothing else).
+// It prints each pair's candidate types and time to connect, and the share
+// of pairs that connected directly.
+//
+// Runs only inside a lab (NETLAB_RUN_ID set by scripts/lab-e2e.sh, which runs
+// this file in the lab's server host).
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { rtcIceServers } from '../src/api/ice-servers';
+import type { MovieDetail } from '../src/api/types';
+import { ingestClip, startServer, type TestServer } from './harness';
+import { currentLab, launchBrowserIn, type Lab, type LabHost, startTurn, type Turn } from './lab';
+
+const lab: Lab | undefined = currentLab();
+/** The server's own STUN/TURN port: coturn holds 3478 on the same host. */
+const OWN_TURN_PORT = 3479;
+
+interface PairOutcome {
+  state: string;
+  local: string;
+  remote: string;
+  connectMs: number;
+  echoed: boolean;
+}
+
+let server: TestServer;
+let coturn: Turn;
+let movie: MovieDetail;
+const browsers: Browser[] = [];
+const pages = new Map<string, Page>();
+
+/** One home's page, in a browser inside its client host. */
+async function pageIn(host: LabHost): Promise<Page> {
+  const known = pages.get(host.name);
+  if (known !== undefined) return known;
+  const browser = await launchBrowserIn(host);
+  browsers.push(browser);
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(server.url);
+  pages.set(host.name, page);
+  return page;
+}
+
+/** Starts a connection named `id` in `page`; returns its description once its candidates are gathered (at most 10 s). */
+function describeSide(page: Page, id: string, servers: RTCIceServer[], offer?: string): Promise<string> {
+  return page.evaluate(
+    async ({ id, servers, offer }) => {
+      const w = window as unknown as { __pcs?: Record<string, { pc: RTCPeerConnection; echoed: Promise<boolean> }> };
+      w.__pcs ??= {};
+      const pc = new RTCPeerConnection({ iceServers: servers });
+      let echoed: Promise<boolean>;
+      if (offer === undefined) {
+        const channel = pc.createDataChannel('probe');
+        echoed = new Promise<boolean>((resolve) => {
+          channel.onopen = () => channel.send('x'.repeat(16_384));
+          channel.onmessage = ({ data }) => resolve(String(data).length === 16_384);
+          setTimeout(() => resolve(false), 30_000);
+        });
+        await pc.setLocalDescription();
+      } else {
+        pc.ondatachannel = ({ channel }) => (channel.onmessage = ({ data }) => channel.send(data as string));
+        echoed = Promise.resolve(true);
+        await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+        await pc.setLocalDescription();
+      }
+      w.__pcs[id] = { pc, echoed };
+      await new Promise<void>((resolve) => {
+        if (pc.iceGatheringState === 'complete') resolve();
+        pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
+        setTimeout(resolve, 10_000);
+      });
+      return pc.localDescription?.sdp ?? '';
+    },
+    { id, servers, offer },
+  );
+}
+
+/** The offering side's outcome: its state, the selected pair's candidate types, and whether a message came back. */
+function outcome(page: Page, id: string, answer: string): Promise<PairOutcome> {
+  return page.evaluate(
+    async ({ id, answer }) => {
+      const w = window as unknown as { __pcs: Record<string, { pc: RTCPeerConnection; echoed: Promise<boolean> }> };
+      const side = w.__pcs[id];
+      if (side === undefined) throw new Error(`no connection ${id}`);
+      const { pc } = side;
+      const started = performance.now();
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      await new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (['connected', 'failed', 'closed'].includes(pc.connectionState)) resolve();
+        };
+        pc.addEventListener('connectionstatechange', check);
+        check();
+        setTimeout(resolve, 30_000);
+      });
+      const connectMs = Math.round(performance.now() - started);
+      const echoed = pc.connectionState === 'connected' ? await side.echoed : false;
+      const stats = [...(await pc.getStats()).values()] as { type: string; id: string; [key: string]: unknown }[];
+      const transport = stats.find((s) => s.type === 'transport');
+      const pair = stats.find((s) => s.id === transport?.selectedCandidatePairId);
+      const typeOf = (candidateId: unknown): string =>
+        String(stats.find((s) => s.id === candidateId)?.candidateType ?? 'none');
+      return { state: pc.connectionState, local: typeOf(pair?.localCandidateId), remote: typeOf(pair?.remoteCandidateId), connectMs, echoed };
+    },
+    { id, answer },
+  );
+}
+
+async function connect(a: LabHost, b: LabHost, servers: RTCIceServer[], id: string): Promise<PairOutcome> {
+  const [pageA, pageB] = [await pageIn(a), await pageIn(b)];
+  const offer = await describeSide(pageA, id, servers);
+  const answer = await describeSide(pageB, id, servers, offer);
+  return outcome(pageA, id, answer);
+}
+
+const isRelay = (o: PairOutcome): boolean => o.local === 'relay' || o.remote === 'relay';
+
+describe.skipIf(lab === undefined)('which homes reach each other', () => {
+  beforeAll(async () => {
+    if (lab === undefined) return;
+    coturn = await startTurn(lab, true);
+    server = await startServer({
+      CINEMESH_DEMO_ENABLED: 'false',
+      CINEMESH_SERVER_BIND: `${lab.server.address}:0`,
+      CINEMESH_TRACKER_ICE_SERVERS: '[]',
+      CINEMESH_TURN_RELAY: 'true',
+      CINEMESH_TURN_LISTEN: `${lab.server.address}:${OWN_TURN_PORT}`,
+    });
+    const movieId = await ingestClip(server, 'Pairs clip', 4);
+    movie = (await (await fetch(`${server.url}/api/movies/${movieId}`)).json()) as MovieDetail;
+  });
+
+  afterAll(async () => {
+    for (const browser of browsers) await browser.close();
+    await server?.stop();
+    coturn?.stop();
+  });
+
+  it('every pair connects, directly where the NATs allow it and through TURN elsewhere, with either TURN server', async () => {
+    if (lab === undefined) return;
+    const homes = lab.clients.filter((c) => c.name.endsWith('-c1'));
+    const env = coturn.serverEnv;
+    const coturnServers: RTCIceServer[] = [
+      ...(JSON.parse(env.CINEMESH_TRACKER_ICE_SERVERS ?? '[]') as string[]).map((url) =>
+        url.startsWith('turn:') ? { urls: url, username: env.CINEMESH_TRACKER_TURN_USERNAME ?? '', credential: env.CINEMESH_TRACKER_TURN_CREDENTIAL ?? '' } : { urls: url },
+      ),
+    ];
+    const configs: [string, RTCIceServer[]][] = [
+      ['embedded', rtcIceServers(movie, lab.server.address)],
+      ['coturn', coturnServers],
+    ];
+    const failures: string[] = [];
+    for (const [name, servers] of configs) {
+      let direct = 0;
+      let pairs = 0;
+      console.log(`${name}: pair, NATs, state, local/remote candidate, connect ms, message back`);
+      for (const [i, a] of homes.entries()) {
+        for (const b of homes.slice(i + 1)) {
+          const result = await connect(a, b, servers, `${name}-${a.name}-${b.name}`);
+          pairs += 1;
+          if (result.state === 'connected' && !isRelay(result)) direct += 1;
+          const kinds = `${a.nat ?? '?'} ↔ ${b.nat ?? '?'}`;
+          console.log(`  ${a.name}-${b.name}, ${kinds}, ${result.state}, ${result.local}/${result.remote}, ${result.connectMs}, ${result.echoed}`);
+          const expectDirect = (a.nat === 'full-cone' && b.nat !== 'symmetric') || (b.nat === 'full-cone' && a.nat !== 'symmetric');
+          const expectRelay = [a.nat, b.nat].includes('symmetric') && ![a.nat, b.nat].includes('full-cone');
+          if (result.state !== 'connected' || !result.echoed) failures.push(`${name} ${kinds}: ${result.state}, message back ${result.echoed}`);
+          else if (expectDirect && isRelay(result)) failures.push(`${name} ${kinds}: relayed, expected direct`);
+          else if (expectRelay && !isRelay(result)) failures.push(`${name} ${kinds}: ${result.local}/${result.remote}, expected a relay`);
+        }
+      }
+      console.log(`${name}: ${direct} of ${pairs} pairs direct, ${pairs - direct} relayed or failed`);
+    }
+    expect(failures).toEqual([]);
+  });
+});
