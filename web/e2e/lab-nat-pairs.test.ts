@@ -35,7 +35,7 @@ interface PairOutcome {
 
 let server: TestServer;
 let coturn: Turn;
-let movie: MovieDetail;
+let movieId: string;
 const browsers: Browser[] = [];
 const pages = new Map<string, Page>();
 
@@ -116,10 +116,13 @@ function outcome(page: Page, id: string, answer: string): Promise<PairOutcome> {
   );
 }
 
-async function connect(a: LabHost, b: LabHost, servers: RTCIceServer[], id: string): Promise<PairOutcome> {
+/** The ICE servers a home's page uses: each page gets credentials of its own, as viewers do. */
+type ServersFor = (home: LabHost) => Promise<RTCIceServer[]>;
+
+async function connect(a: LabHost, b: LabHost, serversFor: ServersFor, id: string): Promise<PairOutcome> {
   const [pageA, pageB] = [await pageIn(a), await pageIn(b)];
-  const offer = await describeSide(pageA, id, servers);
-  const answer = await describeSide(pageB, id, servers, offer);
+  const offer = await describeSide(pageA, id, await serversFor(a));
+  const answer = await describeSide(pageB, id, await serversFor(b), offer);
   return outcome(pageA, id, answer);
 }
 
@@ -136,8 +139,7 @@ describe.skipIf(lab === undefined)('which homes reach each other', () => {
       CINEMESH_TURN_RELAY: 'true',
       CINEMESH_TURN_LISTEN: `${lab.server.address}:${OWN_TURN_PORT}`,
     });
-    const movieId = await ingestClip(server, 'Pairs clip', 4);
-    movie = (await (await fetch(`${server.url}/api/movies/${movieId}`)).json()) as MovieDetail;
+    movieId = await ingestClip(server, 'Pairs clip', 4);
   });
 
   afterAll(async () => {
@@ -155,18 +157,27 @@ describe.skipIf(lab === undefined)('which homes reach each other', () => {
         url.startsWith('turn:') ? { urls: url, username: env.CINEMESH_TRACKER_TURN_USERNAME ?? '', credential: env.CINEMESH_TRACKER_TURN_CREDENTIAL ?? '' } : { urls: url },
       ),
     ];
-    const configs: [string, RTCIceServer[]][] = [
-      ['embedded', rtcIceServers(movie, lab.server.address)],
-      ['coturn', coturnServers],
+    const embedded = new Map<string, RTCIceServer[]>();
+    const embeddedFor: ServersFor = async (home) => {
+      const known = embedded.get(home.name);
+      if (known !== undefined) return known;
+      const movie = (await (await fetch(`${server.url}/api/movies/${movieId}`)).json()) as MovieDetail;
+      const servers = rtcIceServers(movie, lab.server.address);
+      embedded.set(home.name, servers);
+      return servers;
+    };
+    const configs: [string, ServersFor][] = [
+      ['embedded', embeddedFor],
+      ['coturn', () => Promise.resolve(coturnServers)],
     ];
     const failures: string[] = [];
-    for (const [name, servers] of configs) {
+    for (const [name, serversFor] of configs) {
       let direct = 0;
       let pairs = 0;
       console.log(`${name}: pair, NATs, state, local/remote candidate, connect ms, message back`);
       for (const [i, a] of homes.entries()) {
         for (const b of homes.slice(i + 1)) {
-          const result = await connect(a, b, servers, `${name}-${a.name}-${b.name}`);
+          const result = await connect(a, b, serversFor, `${name}-${a.name}-${b.name}`);
           pairs += 1;
           if (result.state === 'connected' && !isRelay(result)) direct += 1;
           const kinds = `${a.nat ?? '?'} ↔ ${b.nat ?? '?'}`;
@@ -180,6 +191,8 @@ describe.skipIf(lab === undefined)('which homes reach each other', () => {
       }
       console.log(`${name}: ${direct} of ${pairs} pairs direct, ${pairs - direct} relayed or failed`);
     }
+    const counters = await (await fetch(`${server.url}/metrics`)).text();
+    console.log(counters.split('\n').filter((line) => /^cinemesh_turn_(refused|relays|relay_dropped)/.test(line)).join('\n'));
     expect(failures).toEqual([]);
   });
 });
