@@ -1,9 +1,11 @@
 // Which homes reach each other, and how: every pair of homes of the network
 // lab (full-cone, port-restricted and symmetric NATs) opens a WebRTC
 // connection with the ICE servers a viewer gets, once from the server's own
-// STUN/TURN (`[turn]`, relay on) and once from coturn, and sends a message
-// across it and back. Proves:
-// - every pair connects, through TURN where the NATs leave no direct path;
+// STUN/TURN (`[turn]`, relay on) and once from coturn, sends a message
+// across it and back, and each side sends the other a call's video (a
+// canvas) and audio (an oscillator). Proves:
+// - every pair connects, through TURN where the NATs leave no direct path,
+//   and each side decodes the other's video frames and receives its audio;
 // - a full-cone home reaches a full-cone or port-restricted one directly
 //   (host or server-reflexive candidates, never a relay);
 // - a symmetric home and a port-restricted or symmetric one connect only
@@ -31,6 +33,8 @@ interface PairOutcome {
   remote: string;
   connectMs: number;
   echoed: boolean;
+  /** Each side decoded video frames and received audio packets from the other. */
+  media: boolean;
 }
 
 let server: TestServer;
@@ -58,8 +62,24 @@ function describeSide(page: Page, id: string, servers: RTCIceServer[], offer?: s
       const w = window as unknown as { __pcs?: Record<string, { pc: RTCPeerConnection; echoed: Promise<boolean> }> };
       w.__pcs ??= {};
       const pc = new RTCPeerConnection({ iceServers: servers });
+      // A call's media without a camera (the page is not a secure context): a canvas and a tone.
+      const canvas = document.createElement('canvas');
+      [canvas.width, canvas.height] = [320, 240];
+      const draw = canvas.getContext('2d');
+      setInterval(() => {
+        if (draw === null) return;
+        draw.fillStyle = `hsl(${(performance.now() / 10) % 360} 80% 50%)`;
+        draw.fillRect(0, 0, 320, 240);
+      }, 66);
+      const audio = new AudioContext();
+      const tone = audio.createOscillator();
+      const out = audio.createMediaStreamDestination();
+      tone.connect(out);
+      tone.start();
+      const media = new MediaStream([...canvas.captureStream(15).getVideoTracks(), ...out.stream.getAudioTracks()]);
       let echoed: Promise<boolean>;
       if (offer === undefined) {
+        for (const track of media.getTracks()) pc.addTrack(track, media);
         const channel = pc.createDataChannel('probe');
         echoed = new Promise<boolean>((resolve) => {
           channel.onopen = () => channel.send('x'.repeat(16_384));
@@ -71,6 +91,7 @@ function describeSide(page: Page, id: string, servers: RTCIceServer[], offer?: s
         pc.ondatachannel = ({ channel }) => (channel.onmessage = ({ data }) => channel.send(data as string));
         echoed = Promise.resolve(true);
         await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+        for (const track of media.getTracks()) pc.addTrack(track, media);
         await pc.setLocalDescription();
       }
       w.__pcs[id] = { pc, echoed };
@@ -86,7 +107,7 @@ function describeSide(page: Page, id: string, servers: RTCIceServer[], offer?: s
 }
 
 /** The offering side's outcome: its state, the selected pair's candidate types, and whether a message came back. */
-function outcome(page: Page, id: string, answer: string): Promise<PairOutcome> {
+function outcome(page: Page, id: string, answer: string): Promise<Omit<PairOutcome, 'media'>> {
   return page.evaluate(
     async ({ id, answer }) => {
       const w = window as unknown as { __pcs: Record<string, { pc: RTCPeerConnection; echoed: Promise<boolean> }> };
@@ -119,11 +140,39 @@ function outcome(page: Page, id: string, answer: string): Promise<PairOutcome> {
 /** The ICE servers a home's page uses: each page gets credentials of its own, as viewers do. */
 type ServersFor = (home: LabHost) => Promise<RTCIceServer[]>;
 
+/** Whether connection `id` in `page` decodes video frames and receives audio packets (waits up to 10 s). */
+function receivesMedia(page: Page, id: string): Promise<boolean> {
+  return page.evaluate(async (id) => {
+    const w = window as unknown as { __pcs: Record<string, { pc: RTCPeerConnection }> };
+    const pc = w.__pcs[id]?.pc;
+    if (pc === undefined || pc.connectionState !== 'connected') return false;
+    const deadline = performance.now() + 10_000;
+    while (performance.now() < deadline) {
+      const inbound = [...(await pc.getStats()).values()].filter((s: { type: string }) => s.type === 'inbound-rtp') as {
+        kind: string;
+        framesDecoded?: number;
+        packetsReceived?: number;
+      }[];
+      const video = inbound.some((s) => s.kind === 'video' && (s.framesDecoded ?? 0) > 0);
+      const audio = inbound.some((s) => s.kind === 'audio' && (s.packetsReceived ?? 0) > 0);
+      if (video && audio) return true;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return false;
+  }, id);
+}
+
 async function connect(a: LabHost, b: LabHost, serversFor: ServersFor, id: string): Promise<PairOutcome> {
   const [pageA, pageB] = [await pageIn(a), await pageIn(b)];
   const offer = await describeSide(pageA, id, await serversFor(a));
   const answer = await describeSide(pageB, id, await serversFor(b), offer);
-  return outcome(pageA, id, answer);
+  const result = await outcome(pageA, id, answer);
+  const media = (await Promise.all([receivesMedia(pageA, id), receivesMedia(pageB, id)])).every(Boolean);
+  await Promise.all([pageA, pageB].map((page) => page.evaluate((id) => {
+    const w = window as unknown as { __pcs: Record<string, { pc: RTCPeerConnection }> };
+    w.__pcs[id]?.pc.close();
+  }, id)));
+  return { ...result, media };
 }
 
 const isRelay = (o: PairOutcome): boolean => o.local === 'relay' || o.remote === 'relay';
@@ -174,17 +223,19 @@ describe.skipIf(lab === undefined)('which homes reach each other', () => {
     for (const [name, serversFor] of configs) {
       let direct = 0;
       let pairs = 0;
-      console.log(`${name}: pair, NATs, state, local/remote candidate, connect ms, message back`);
+      console.log(`${name}: pair, NATs, state, local/remote candidate, connect ms, message back, video and audio both ways`);
       for (const [i, a] of homes.entries()) {
         for (const b of homes.slice(i + 1)) {
           const result = await connect(a, b, serversFor, `${name}-${a.name}-${b.name}`);
           pairs += 1;
           if (result.state === 'connected' && !isRelay(result)) direct += 1;
           const kinds = `${a.nat ?? '?'} ↔ ${b.nat ?? '?'}`;
-          console.log(`  ${a.name}-${b.name}, ${kinds}, ${result.state}, ${result.local}/${result.remote}, ${result.connectMs}, ${result.echoed}`);
+          console.log(`  ${a.name}-${b.name}, ${kinds}, ${result.state}, ${result.local}/${result.remote}, ${result.connectMs}, ${result.echoed}, ${result.media}`);
           const expectDirect = (a.nat === 'full-cone' && b.nat !== 'symmetric') || (b.nat === 'full-cone' && a.nat !== 'symmetric');
           const expectRelay = [a.nat, b.nat].includes('symmetric') && ![a.nat, b.nat].includes('full-cone');
-          if (result.state !== 'connected' || !result.echoed) failures.push(`${name} ${kinds}: ${result.state}, message back ${result.echoed}`);
+          if (result.state !== 'connected' || !result.echoed || !result.media) {
+            failures.push(`${name} ${kinds}: ${result.state}, message back ${result.echoed}, media both ways ${result.media}`);
+          }
           else if (expectDirect && isRelay(result)) failures.push(`${name} ${kinds}: relayed, expected direct`);
           else if (expectRelay && !isRelay(result)) failures.push(`${name} ${kinds}: ${result.local}/${result.remote}, expected a relay`);
         }
