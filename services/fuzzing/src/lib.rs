@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 pub type Target = fn(&[u8]);
 
 /// Every target by the name of its corpus folder.
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("peer_wire", peer_wire),
     ("tracker_message", tracker_message),
     ("room_message", room_message),
@@ -30,6 +30,7 @@ pub const TARGETS: [(&str, Target); 7] = [
     ("webtorrent_announce", webtorrent_announce),
     ("range_header", range_header),
     ("media_path", media_path),
+    ("stun_message", stun_message),
 ];
 
 /// A data-channel frame from another viewer: what decodes re-encodes to the same bytes.
@@ -121,4 +122,53 @@ pub fn media_path(data: &[u8]) {
         joined.components().all(|c| matches!(c, std::path::Component::RootDir | std::path::Component::Normal(_))),
         "{joined:?} leaves the folder"
     );
+}
+
+/// A datagram to the server's own STUN/TURN listener. The screen lets through
+/// only what looks like STUN or channel data; decoding it, and reading every
+/// attribute the TURN stack reads, never panics; a decoded STUN message lies
+/// within the datagram and its header reads back the same, and decoded
+/// channel data lies within the datagram.
+pub fn stun_message(data: &[u8]) {
+    use stun::attributes::{ATTR_NONCE, ATTR_REALM, ATTR_USERNAME};
+    use stun::error_code::ErrorCodeAttribute;
+    use stun::integrity::MessageIntegrity;
+    use stun::message::{Getter, MESSAGE_HEADER_SIZE, Message};
+    use stun::textattrs::TextAttribute;
+    use stun::xoraddr::XorMappedAddress;
+    use turn::proto::chandata::ChannelData;
+    use turn::proto::channum::ChannelNumber;
+    use turn::proto::data::Data;
+    use turn::proto::lifetime::Lifetime;
+    use turn::proto::peeraddr::PeerAddress;
+    use turn::proto::reqtrans::RequestedTransport;
+
+    if !cinemesh_turn::listener::looks_like_stun_or_channel_data(data) {
+        return;
+    }
+    if ChannelData::is_channel_data(data) {
+        let mut channel = ChannelData { raw: data.to_vec(), ..Default::default() };
+        if channel.decode().is_ok() {
+            assert!(channel.data.len() + 4 <= data.len(), "channel data past the datagram");
+        }
+        return;
+    }
+    let mut message = Message { raw: data.to_vec(), ..Default::default() };
+    if message.decode().is_err() {
+        return;
+    }
+    assert!(message.length as usize + MESSAGE_HEADER_SIZE <= data.len(), "a message past the datagram");
+    assert_eq!(u16::from_be_bytes([data[0], data[1]]) & 0x3FFF, message.typ.value(), "the type reads back");
+    for attr in [ATTR_USERNAME, ATTR_REALM, ATTR_NONCE] {
+        let _ = TextAttribute::get_from_as(&message, attr);
+    }
+    let _ = XorMappedAddress::default().get_from(&message);
+    let _ = PeerAddress::default().get_from(&message);
+    let _ = RequestedTransport::default().get_from(&message);
+    let _ = Lifetime::default().get_from(&message);
+    let _ = ChannelNumber::default().get_from(&message);
+    let _ = Data::default().get_from(&message);
+    let _ = ErrorCodeAttribute::default().get_from(&message);
+    let integrity = MessageIntegrity::new_long_term_integrity("1700000000:v".into(), "cinemesh".into(), "p".into());
+    let _ = integrity.check(&mut message);
 }

@@ -46,6 +46,13 @@ fn inputs_each_decoder_accepts_reach_the_invariants() {
     assert!(matches!(cinemesh_segments::parse_range("bytes=-500", 100), cinemesh_segments::RangeRequest::Partial(_)));
     cinemesh_fuzzing::range_header(&range);
 
+    // A binding request (type 1, no attributes, the magic cookie, a transaction id).
+    let mut binding = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42];
+    binding.extend_from_slice(&[7; 12]);
+    let mut message = stun::message::Message { raw: binding.clone(), ..Default::default() };
+    assert!(message.decode().is_ok());
+    cinemesh_fuzzing::stun_message(&binding);
+
     let chat = r#"{"type":"chat","text":"hello"}"#;
     assert!(serde_json::from_str::<cinemesh_protocol::room::RoomClientMessage>(chat).is_ok());
     cinemesh_fuzzing::room_message(chat.as_bytes());
