@@ -52,7 +52,7 @@ export class MediaMesh {
   readonly #links = new Map<string, MediaLink>();
   readonly #send: (to: string, signal: MeshSignal) => void;
   readonly #events: MeshEvents;
-  readonly #rtc: RTCConfiguration;
+  #rtc: RTCConfiguration;
   readonly #timings: NegotiationTimings;
   /** Looks at every link that has not connected yet (see `negotiation-watchdog.ts`). */
   readonly #watchdog: ReturnType<typeof setInterval>;
@@ -68,6 +68,21 @@ export class MediaMesh {
     this.#rtc = rtc;
     this.#timings = timings;
     this.#watchdog = setInterval(() => this.#nudgeStalled(), Math.min(1_000, timings.answerWaitMs / 2));
+  }
+
+  /**
+   * New ICE servers (fresh TURN credentials): for links made from now on, and
+   * for the ICE restarts of the links there are.
+   */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    this.#rtc = { ...this.#rtc, iceServers };
+    for (const link of this.#links.values()) {
+      try {
+        link.pc.setConfiguration(this.#rtc);
+      } catch {
+        // A closed link takes no configuration; it is replaced, with the new servers, when needed.
+      }
+    }
   }
 
   /** This member's id and the room's members (online state, who is in the call). */

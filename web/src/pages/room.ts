@@ -17,6 +17,7 @@ import { MediaMesh, type RemoteStreamInfo } from '../call/media-mesh';
 import { formatDuration } from '../format';
 import { NAME_CHOSEN_EVENT, NAME_KEY } from '../lobby/presence-panel';
 import type { P2PStats } from '../p2p/types';
+import { keepIceServersFresh } from '../api/ice-refresh';
 import { rtcIceServers } from '../api/ice-servers';
 import { createPlayer, type PlayerHandle, webSocketUrl } from '../player/hls-player';
 import { loadPreferences } from '../player/preferences';
@@ -234,6 +235,12 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     },
     onLinked: (pair) => room.callLinked(pair),
   }, { iceServers: rtcIceServers(movie) });
+  // The call's TURN credentials expire: fresh ones before then, and on resume.
+  const stopIceRefresh = keepIceServersFresh(
+    rtcIceServers(movie),
+    async () => rtcIceServers(await ctx.api.getMovie(movie.id)),
+    (servers) => mesh.setIceServers(servers),
+  );
   const call = new CallPanel({
     mesh,
     setInCall: (joined) => room.setInCall(joined),
@@ -441,6 +448,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     stopLocalFile();
     sync.stop();
     call.leave();
+    stopIceRefresh();
     mesh.close();
     chat.close();
     p2p.close();

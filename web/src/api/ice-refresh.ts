@@ -1,0 +1,72 @@
+// TURN credentials expire (6 h by default): a page open longer, or woken
+// from sleep, fetches fresh ones before its next connection needs them. The
+// refresh is due a margin before the earliest expiry, and looked at again
+// whenever the page comes back (visible again, or back online), since timers
+// do not run while a laptop sleeps.
+
+/** Fresh credentials are fetched this long before the old ones expire, ms. */
+export const REFRESH_MARGIN_MS = 10 * 60_000;
+/** A failed refresh is tried again after this long, ms. */
+const RETRY_MS = 60_000;
+
+/** The earliest expiry of the TURN credentials in `servers` (REST form `EXPIRY:ID`), ms since the epoch. */
+export function turnExpiryMs(servers: RTCIceServer[]): number | undefined {
+  const expiries = servers.flatMap((server) => {
+    const expiry = Number(server.username?.split(':')[0]);
+    return server.username !== undefined && Number.isFinite(expiry) && expiry > 0 ? [expiry * 1000] : [];
+  });
+  return expiries.length === 0 ? undefined : Math.min(...expiries);
+}
+
+/** When fresh credentials are due for `servers`: a margin before their expiry (undefined: none expire). */
+export function refreshDueMs(servers: RTCIceServer[]): number | undefined {
+  const expiry = turnExpiryMs(servers);
+  return expiry === undefined ? undefined : expiry - REFRESH_MARGIN_MS;
+}
+
+/**
+ * Keeps `apply` fed with fresh ICE servers from `fetchFresh` for as long as
+ * the page lives; returns what stops it.
+ */
+export function keepIceServersFresh(
+  initial: RTCIceServer[],
+  fetchFresh: () => Promise<RTCIceServer[]>,
+  apply: (servers: RTCIceServer[]) => void,
+  now: () => number = Date.now,
+): () => void {
+  let due = refreshDueMs(initial);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let fetching = false;
+  const schedule = (at: number | undefined): void => {
+    clearTimeout(timer);
+    due = at;
+    if (at !== undefined) timer = setTimeout(check, Math.min(Math.max(0, at - now()), 2 ** 31 - 1));
+  };
+  const check = (): void => {
+    if (due === undefined || now() < due || fetching) return;
+    fetching = true;
+    fetchFresh().then(
+      (servers) => {
+        fetching = false;
+        apply(servers);
+        schedule(refreshDueMs(servers));
+      },
+      () => {
+        fetching = false;
+        schedule(now() + RETRY_MS);
+      },
+    );
+  };
+  const onResume = (): void => {
+    if (typeof document === 'undefined' || document.visibilityState === 'visible') check();
+  };
+  globalThis.addEventListener?.('online', onResume);
+  globalThis.document?.addEventListener('visibilitychange', onResume);
+  schedule(due);
+  return () => {
+    clearTimeout(timer);
+    due = undefined;
+    globalThis.removeEventListener?.('online', onResume);
+    globalThis.document?.removeEventListener('visibilitychange', onResume);
+  };
+}

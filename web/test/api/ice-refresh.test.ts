@@ -1,0 +1,67 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { keepIceServersFresh, REFRESH_MARGIN_MS, turnExpiryMs } from '../../src/api/ice-refresh';
+
+const HOUR = 3_600_000;
+
+function servers(expiryMs: number): RTCIceServer[] {
+  return [
+    { urls: ['stun:{host}:3478'] },
+    { urls: ['turn:{host}:3478?transport=udp'], username: `${Math.floor(expiryMs / 1000)}:viewer`, credential: 'c' },
+  ];
+}
+
+describe('fresh TURN credentials', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_700_000_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('reads the earliest expiry of the REST usernames, none without TURN', () => {
+    const now = Date.now();
+    expect(turnExpiryMs([...servers(now + 2 * HOUR), ...servers(now + HOUR)])).toBe(Math.floor((now + HOUR) / 1000) * 1000);
+    expect(turnExpiryMs([{ urls: 'stun:a' }])).toBeUndefined();
+    expect(turnExpiryMs([{ urls: 'turn:a', username: 'fixed-user', credential: 'p' }])).toBeUndefined();
+  });
+
+  it('fetches fresh ones a margin before the expiry, then again before theirs', async () => {
+    const start = Date.now();
+    const fetched: number[] = [];
+    const applied: RTCIceServer[][] = [];
+    const fetchFresh = (): Promise<RTCIceServer[]> => {
+      fetched.push(Date.now() - start);
+      return Promise.resolve(servers(Date.now() + 6 * HOUR));
+    };
+    const stop = keepIceServersFresh(servers(start + 6 * HOUR), fetchFresh, (s) => applied.push(s));
+    await vi.advanceTimersByTimeAsync(6 * HOUR - REFRESH_MARGIN_MS - 1_000);
+    expect(fetched).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(fetched).toHaveLength(1);
+    expect(applied).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(6 * HOUR);
+    expect(fetched, 'the fresh ones are renewed in turn').toHaveLength(2);
+    stop();
+    await vi.advanceTimersByTimeAsync(12 * HOUR);
+    expect(fetched, 'nothing after stop').toHaveLength(2);
+  });
+
+  it('tries again a minute after a failed fetch, and never without TURN', async () => {
+    const start = Date.now();
+    let calls = 0;
+    const failing = (): Promise<RTCIceServer[]> => {
+      calls += 1;
+      return calls === 1 ? Promise.reject(new Error('offline')) : Promise.resolve(servers(Date.now() + 6 * HOUR));
+    };
+    const applied: RTCIceServer[][] = [];
+    const stop = keepIceServersFresh(servers(start + REFRESH_MARGIN_MS), failing, (s) => applied.push(s));
+    await vi.advanceTimersByTimeAsync(1);
+    expect([calls, applied.length]).toEqual([1, 0]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect([calls, applied.length]).toEqual([2, 1]);
+    stop();
+
+    let stunOnlyCalls = 0;
+    const stopStun = keepIceServersFresh([{ urls: 'stun:a' }], () => Promise.resolve([]).finally(() => (stunOnlyCalls += 1)), () => undefined);
+    await vi.advanceTimersByTimeAsync(24 * HOUR);
+    expect(stunOnlyCalls).toBe(0);
+    stopStun();
+  });
+});
