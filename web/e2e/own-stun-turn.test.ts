@@ -2,7 +2,8 @@
 // beyond `turn.relay = true`: the movie's details name this server (no third
 // party) with the page's host in place of `{host}`, Chromium's STUN binding
 // requests reach it, and its TURN grants Chromium relay allocations with the
-// credentials made for this viewer and none with a forged one.
+// credentials made for this viewer and none with a forged one. Segment
+// connections stay off the relay unless `turn.relay_segments` allows it.
 //
 // Nothing here touches the database's kind, so it runs in the SQLite pass only.
 import type { Browser, Page } from 'playwright-core';
@@ -80,5 +81,29 @@ describe.skipIf(databaseMode !== 'sqlite')("the server's own STUN and TURN", () 
     expect(await metric(server.url, 'cinemesh_turn_requests_total{kind="allocate"}')).toBeGreaterThan(0);
     expect((await gather(page, [{ ...turn, credential: 'forged' }], 'relay')).relay ?? 0, 'with a forged credential').toBe(0);
     await page.context().close();
+  });
+
+  it("keeps segment connections off the relay unless turn.relay_segments allows it", async () => {
+    expect(movie.tracker.relay_segments).toBe(false);
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${server.url}/movies/${movie.id}`);
+    await page.waitForFunction(() => window.cinemeshPlayer !== undefined);
+    const urls = await page.evaluate(() => window.cinemeshPlayer?.engine.config.iceServers.flatMap((entry) => [entry.urls].flat()) ?? []);
+    expect(urls.some((url) => url.startsWith('stun:')), JSON.stringify(urls)).toBe(true);
+    expect(urls.some((url) => url.startsWith('turn:')), JSON.stringify(urls)).toBe(false);
+    await page.context().close();
+
+    const relaying = await startServer({ CINEMESH_DEMO_ENABLED: 'false', CINEMESH_TURN_RELAY: 'true', CINEMESH_TURN_RELAY_SEGMENTS: 'true' });
+    try {
+      const movieId = await ingestClip(relaying, 'Relayed segments clip', 4);
+      const other = await browser.newPage();
+      await other.goto(`${relaying.url}/movies/${movieId}`);
+      await other.waitForFunction(() => window.cinemeshPlayer !== undefined);
+      const allowed = await other.evaluate(() => window.cinemeshPlayer?.engine.config.iceServers.flatMap((entry) => [entry.urls].flat()) ?? []);
+      expect(allowed.some((url) => url.startsWith('turn:')), JSON.stringify(allowed)).toBe(true);
+      await other.close();
+    } finally {
+      await relaying.stop();
+    }
   });
 });

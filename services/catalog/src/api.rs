@@ -41,6 +41,8 @@ pub struct CatalogApi {
     pub ice_servers: Vec<IceServer>,
     /// TURN with short-lived credentials, made for each viewer (added to `ice_servers`).
     pub turn: Option<TurnCredentials>,
+    /// Segment connections may use TURN too (`turn.relay_segments`).
+    pub relay_segments: bool,
     /// Told when a movie is deleted, so that what runs on it ends too.
     pub on_delete: Option<Arc<dyn MovieDeleted>>,
 }
@@ -59,7 +61,13 @@ impl CatalogApi {
             // Only a name for coturn's per-user quota and logs: nothing to guess from it.
             ice_servers.push(turn.ice_server(&cinemesh_common::id::random_id(10), now));
         }
-        let access = TrackerAccess { url: "/tracker".into(), token, expires_at_secs, ice_servers };
+        let access = TrackerAccess {
+            url: "/tracker".into(),
+            token,
+            expires_at_secs,
+            ice_servers,
+            relay_segments: self.relay_segments,
+        };
         MovieDetail::new(movie, renditions, access)
     }
 }

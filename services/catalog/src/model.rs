@@ -134,6 +134,10 @@ pub struct TrackerAccess {
     pub expires_at_secs: u64,
     /// STUN/TURN servers for peer connections (RTCPeerConnection `iceServers`).
     pub ice_servers: Vec<IceServer>,
+    /// Whether segment connections may go through the TURN servers too (the
+    /// call's always may): relayed segments cost the server's uplink as much
+    /// as HTTP, so by default they take STUN only and fall back to HTTP.
+    pub relay_segments: bool,
 }
 
 /// One entry of RTCPeerConnection's `iceServers`.

@@ -125,6 +125,7 @@ impl Application {
             tokens: tokens.clone(),
             ice_servers,
             turn: config.tracker.turn_credentials(turn_secret, own_turn.as_ref().and_then(|turn| turn.turn_url()))?,
+            relay_segments: config.turn.relay_segments,
             on_delete: None,
         };
         let media = MediaState::new(&media_dir, served.clone()).context("opening the media folder")?;

@@ -22,6 +22,10 @@ pub struct TurnConfig {
     pub listen: String,
     /// Relay (TURN) for browsers that cannot reach each other directly.
     pub relay: bool,
+    /// Let segment connections use TURN too (this server's or `tracker.ice_servers`'),
+    /// not only the call's. Off: segments between homes that cannot connect
+    /// directly come over HTTP, which costs the server's uplink the same.
+    pub relay_segments: bool,
     /// The address browsers reach this server at, advertised in relay
     /// candidates and ICE server URLs. Empty: the page's own host name in
     /// URLs, and the listen address (or the host's) in relay candidates.
@@ -47,6 +51,7 @@ impl Default for TurnConfig {
             enabled: true,
             listen: String::new(),
             relay: false,
+            relay_segments: false,
             public_ip: String::new(),
             relay_ports: "49160-49999".into(),
             realm: "cinemesh".into(),

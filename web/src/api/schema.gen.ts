@@ -400,6 +400,12 @@ export interface components {
             expires_at_secs: number;
             /** @description STUN/TURN servers for peer connections (RTCPeerConnection `iceServers`). */
             ice_servers: components["schemas"]["IceServer"][];
+            /**
+             * @description Whether segment connections may go through the TURN servers too (the
+             *     call's always may): relayed segments cost the server's uplink as much
+             *     as HTTP, so by default they take STUN only and fall back to HTTP.
+             */
+            relay_segments: boolean;
             /** @description Signed token admitting the holder to this movie's swarms. */
             token: string;
             /** @description WebSocket path of the tracker, relative to the server origin. */

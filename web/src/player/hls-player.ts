@@ -62,7 +62,9 @@ export function createPlayer(
   overrides: Partial<P2PConfig>,
   startPosition = 0,
 ): PlayerHandle {
-  const config: P2PConfig = { ...DEFAULT_P2P_CONFIG, iceServers: withoutRelays(rtcIceServers(movie)), ...overrides };
+  // Segments take TURN only where the server allows it (`turn.relay_segments`): HTTP is the fallback.
+  const iceServers = movie.tracker.relay_segments ? rtcIceServers(movie) : withoutRelays(rtcIceServers(movie));
+  const config: P2PConfig = { ...DEFAULT_P2P_CONFIG, iceServers, ...overrides };
   let aheadSecs = BUFFER_AHEAD_SECS;
   const engine = new P2PEngine({
     movie: movie.id,
