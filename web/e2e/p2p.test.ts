@@ -91,7 +91,6 @@ describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => 
     expect(served / totalPlayed, 'origin bytes over bytes played').toBeLessThan(0.5);
     // Each connection told the tracker what carried it: on loopback, host candidates only.
     expect(await metric(server.url, 'cinemesh_ice_pairs_total{kind="segments",pair="host"}'), 'segment links counted by pair').toBeGreaterThanOrEqual(3);
-    expect(await metric(server.url, 'cinemesh_ice_pairs_total{kind="segments",pair="relay"}')).toBeNaN();
     await closeAll(pages);
   });
 

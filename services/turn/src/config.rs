@@ -18,7 +18,9 @@ pub struct TurnConfig {
     /// Answer STUN on UDP, and hand browsers this server as their STUN server.
     pub enabled: bool,
     /// UDP address to listen on. Empty: the HTTP bind's address, port 3478,
-    /// or another free port when 3478 is taken (a warning says which).
+    /// or another free port when 3478 is taken (a warning says which); every
+    /// interface when HTTP binds loopback only (behind a reverse proxy on the
+    /// same host, browsers still reach STUN at the proxy's address).
     pub listen: String,
     /// Relay (TURN) for browsers that cannot reach each other directly.
     pub relay: bool,
@@ -36,6 +38,9 @@ pub struct TurnConfig {
     pub realm: String,
     /// Relays one viewer's credentials may hold at once.
     pub allocations_per_user: usize,
+    /// Relays one client address (a home behind its NAT) may hold at once,
+    /// whatever credentials it uses.
+    pub allocations_per_address: usize,
     /// Relays this instance holds at once.
     pub max_allocations: usize,
     /// Bytes per second one relay carries each way; more is dropped (0: no cap).
@@ -56,6 +61,7 @@ impl Default for TurnConfig {
             relay_ports: "49160-49999".into(),
             realm: "cinemesh".into(),
             allocations_per_user: 8,
+            allocations_per_address: 32,
             max_allocations: 400,
             relay_bytes_per_sec: 1_000_000,
             allowed_peer_ranges: Vec::new(),
@@ -86,6 +92,11 @@ impl TurnConfig {
             .trim_end_matches(']')
             .parse()
             .with_context(|| format!("server.bind {http_bind:?}: set turn.listen to IP:PORT"))?;
+        let ip = match ip {
+            IpAddr::V4(v4) if v4.is_loopback() => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(v6) if v6.is_loopback() => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+            ip => ip,
+        };
         Ok(ListenAt::Preferably(SocketAddr::new(ip, DEFAULT_PORT)))
     }
 
@@ -129,8 +140,10 @@ impl TurnConfig {
         if self.realm.is_empty() {
             bail!("turn.realm must not be empty");
         }
-        if self.relay && (self.allocations_per_user == 0 || self.max_allocations == 0) {
-            bail!("turn.allocations_per_user and turn.max_allocations must be at least 1 with turn.relay on");
+        if self.relay && (self.allocations_per_user == 0 || self.allocations_per_address == 0 || self.max_allocations == 0) {
+            bail!(
+                "turn.allocations_per_user, turn.allocations_per_address and turn.max_allocations must be at least 1 with turn.relay on"
+            );
         }
         Ok(())
     }
@@ -147,10 +160,11 @@ mod tests {
             config.listen_at("0.0.0.0:8080").ok(),
             Some(ListenAt::Preferably("0.0.0.0:3478".parse().unwrap_or_else(|_| unreachable!())))
         );
-        assert_eq!(
-            config.listen_at("[::1]:8080").ok(),
-            Some(ListenAt::Preferably("[::1]:3478".parse().unwrap_or_else(|_| unreachable!())))
-        );
+        let at = |text: &str| Some(ListenAt::Preferably(text.parse().unwrap_or_else(|_| unreachable!())));
+        assert_eq!(config.listen_at("192.168.1.5:8080").ok(), at("192.168.1.5:3478"));
+        // Loopback HTTP is usually a reverse proxy's upstream: STUN must still be reachable.
+        assert_eq!(config.listen_at("127.0.0.1:8080").ok(), at("0.0.0.0:3478"));
+        assert_eq!(config.listen_at("[::1]:8080").ok(), at("[::]:3478"));
         let told = TurnConfig { listen: "127.0.0.1:0".into(), ..TurnConfig::default() };
         assert_eq!(
             told.listen_at("0.0.0.0:8080").ok(),

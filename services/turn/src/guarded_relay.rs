@@ -7,8 +7,7 @@ use std::any::Any;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::net::UdpSocket;
@@ -16,6 +15,7 @@ use turn::relay::RelayAddressGenerator;
 use webrtc_util::Conn;
 
 use crate::metrics::TurnMetrics;
+use crate::rate_cap::RateCap;
 use crate::peer_policy::PeerPolicy;
 
 /// Ports tried at random in the range before an allocation fails.
@@ -97,35 +97,6 @@ impl Drop for OpenRelay {
     fn drop(&mut self) {
         self.open.fetch_sub(1, Ordering::AcqRel);
         self.metrics.relays.dec();
-    }
-}
-
-/// A token bucket of one second's bytes.
-struct RateCap {
-    bytes_per_sec: u64,
-    state: Mutex<(f64, Instant)>,
-}
-
-impl RateCap {
-    fn new(bytes_per_sec: u64) -> Self {
-        Self { bytes_per_sec, state: Mutex::new((bytes_per_sec as f64, Instant::now())) }
-    }
-
-    fn take(&self, bytes: usize) -> bool {
-        if self.bytes_per_sec == 0 {
-            return true;
-        }
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let (tokens, last) = &mut *state;
-        let now = Instant::now();
-        let rate = self.bytes_per_sec as f64;
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(rate);
-        *last = now;
-        if *tokens < bytes as f64 {
-            return false;
-        }
-        *tokens -= bytes as f64;
-        true
     }
 }
 

@@ -9,6 +9,7 @@ pub mod guarded_relay;
 pub mod listener;
 pub mod metrics;
 pub mod peer_policy;
+mod rate_cap;
 pub mod rest_auth;
 mod server;
 

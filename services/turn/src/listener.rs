@@ -1,8 +1,14 @@
-//! The STUN/TURN listening socket as the TURN stack reads it. Datagrams that
-//! are neither a STUN message nor TURN channel data are dropped and counted
-//! here, before any parsing. Errors a UDP socket reports for an earlier send
-//! (an ICMP "port unreachable" from a gone client) do not end the server: the
-//! stack stops reading at the first error it gets.
+//! The STUN/TURN listening socket as the TURN stack reads it. Dropped and
+//! counted here, before any parsing:
+//! - datagrams that are neither a STUN message nor TURN channel data;
+//! - with relaying off, everything but binding requests (STUN only);
+//! - with relaying on, TURN requests without credentials past
+//!   `UNAUTHENTICATED_PER_SEC`: the stack answers each with a nonce it keeps
+//!   until the nonce comes back, so what strangers send must stay bounded.
+//!
+//! Errors a UDP socket reports for an earlier send (an ICMP "port
+//! unreachable" from a gone client) do not end the server: the stack stops
+//! reading at the first error it gets.
 
 use std::any::Any;
 use std::io::ErrorKind;
@@ -13,6 +19,14 @@ use tokio::net::UdpSocket;
 use webrtc_util::Conn;
 
 use crate::metrics::TurnMetrics;
+use crate::rate_cap::RateCap;
+
+/// TURN requests without credentials taken per second (a browser sends one
+/// per relay it opens), across all clients.
+pub const UNAUTHENTICATED_PER_SEC: u64 = 50;
+
+/// STUN's MESSAGE-INTEGRITY attribute.
+const ATTR_MESSAGE_INTEGRITY: u16 = 0x0008;
 
 /// STUN's first two bits are 0 and it carries the magic cookie; TURN channel
 /// numbers are 0x4000-0x7FFF, followed by a length the datagram holds.
@@ -44,9 +58,48 @@ fn request_kind(datagram: &[u8]) -> &'static str {
     }
 }
 
+/// Whether a STUN message (checked by `looks_like_stun_or_channel_data`) carries MESSAGE-INTEGRITY.
+fn has_integrity(message: &[u8]) -> bool {
+    let declared = usize::from(u16::from_be_bytes([message[2], message[3]]));
+    let end = (20 + declared).min(message.len());
+    let mut at = 20;
+    while at + 4 <= end {
+        let kind = u16::from_be_bytes([message[at], message[at + 1]]);
+        if kind == ATTR_MESSAGE_INTEGRITY {
+            return true;
+        }
+        let length = usize::from(u16::from_be_bytes([message[at + 2], message[at + 3]]));
+        at += 4 + length.div_ceil(4) * 4;
+    }
+    false
+}
+
 pub struct ScreenedListener {
-    pub socket: UdpSocket,
-    pub metrics: TurnMetrics,
+    socket: UdpSocket,
+    /// Relaying on: TURN requests go through (unauthenticated ones capped).
+    relay: bool,
+    unauthenticated: RateCap,
+    metrics: TurnMetrics,
+}
+
+impl ScreenedListener {
+    pub fn new(socket: UdpSocket, relay: bool, metrics: TurnMetrics) -> Self {
+        Self { socket, relay, unauthenticated: RateCap::new(UNAUTHENTICATED_PER_SEC), metrics }
+    }
+
+    /// Why `datagram` is dropped, if it is.
+    fn refusal(&self, datagram: &[u8], kind: &'static str) -> Option<&'static str> {
+        if !looks_like_stun_or_channel_data(datagram) {
+            return Some("not_stun");
+        }
+        match (self.relay, kind) {
+            (_, "binding") => None,
+            (false, _) => Some("relay_off"),
+            (true, "channel_data" | "send") => None,
+            (true, _) if has_integrity(datagram) || self.unauthenticated.take(1) => None,
+            (true, _) => Some("unauthenticated_rate"),
+        }
+    }
 }
 
 #[async_trait]
@@ -62,11 +115,16 @@ impl Conn for ScreenedListener {
     async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
         loop {
             match self.socket.recv_from(buf).await {
-                Ok((n, from)) if looks_like_stun_or_channel_data(&buf[..n]) => {
-                    self.metrics.request(request_kind(&buf[..n]));
-                    return Ok((n, from));
+                Ok((n, from)) => {
+                    let kind = request_kind(&buf[..n]);
+                    match self.refusal(&buf[..n], kind) {
+                        None => {
+                            self.metrics.request(kind);
+                            return Ok((n, from));
+                        }
+                        Some(reason) => self.metrics.drop_datagram(reason),
+                    }
                 }
-                Ok(_) => self.metrics.drop_datagram("not_stun"),
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -129,6 +187,14 @@ mod tests {
             !looks_like_stun_or_channel_data(&[0x40, 0x00, 0xFF, 0xFF, 1, 2]),
             "channel data longer than the datagram"
         );
+        assert!(!has_integrity(&binding));
+        let mut signed = binding.clone();
+        signed[3] = 32; // USERNAME "a" (padded to 4), then MESSAGE-INTEGRITY (20 bytes)
+        signed.extend_from_slice(&[0x00, 0x06, 0x00, 0x01, b'a', 0, 0, 0, 0x00, 0x08, 0x00, 0x14]);
+        signed.extend_from_slice(&[0; 20]);
+        assert!(has_integrity(&signed));
+        signed[3] = 8; // a length that stops before the integrity attribute
+        assert!(!has_integrity(&signed));
         let mut no_cookie = binding.clone();
         no_cookie[4] = 0;
         assert!(!looks_like_stun_or_channel_data(&no_cookie));

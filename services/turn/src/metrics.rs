@@ -1,5 +1,6 @@
 //! What `/metrics` shows of STUN and TURN: datagrams dropped before the
-//! protocol stack (not STUN, not channel data, or too large), refused
+//! protocol stack (not STUN or channel data, TURN with relaying off, TURN
+//! requests without credentials past their rate), refused
 //! credentials and relays by reason, relays open, relayed bytes, and
 //! datagrams a relay would not carry (a refused peer, or over the rate cap).
 

@@ -17,6 +17,9 @@ pub struct PeerPolicy {
     own_ips: Vec<IpAddr>,
     /// This server's ports: HTTP, STUN/TURN.
     own_ports: Vec<u16>,
+    /// Listening on every interface: its addresses are not all known here,
+    /// so its ports are refused on every address.
+    own_ports_everywhere: bool,
 }
 
 impl PeerPolicy {
@@ -24,9 +27,12 @@ impl PeerPolicy {
         Self { allowed, ..Self::default() }
     }
 
-    /// Refuses `ports` on `ips` (this server's own). Its relay ports stay
-    /// open: two browsers that both need a relay talk relay to relay.
+    /// Refuses `ports` on `ips` (this server's own); on every address when
+    /// one of `ips` is unspecified (listening on every interface, whose
+    /// addresses this does not list). Its relay ports stay open: two browsers
+    /// that both need a relay talk relay to relay.
     pub fn with_own_ports(mut self, ips: Vec<IpAddr>, ports: Vec<u16>) -> Self {
+        self.own_ports_everywhere = ips.iter().any(IpAddr::is_unspecified);
         self.own_ips = ips.into_iter().map(canonical).collect();
         self.own_ports = ports;
         self
@@ -42,7 +48,7 @@ impl PeerPolicy {
     }
 
     fn is_own_port(&self, ip: IpAddr, port: u16) -> bool {
-        let own_ip = ip.is_loopback() || ip.is_unspecified() || self.own_ips.contains(&ip);
+        let own_ip = self.own_ports_everywhere || ip.is_loopback() || ip.is_unspecified() || self.own_ips.contains(&ip);
         own_ip && self.own_ports.contains(&port)
     }
 }
@@ -81,11 +87,16 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || benchmarking)
 }
 
+/// Global unicast (2000::/3) only, less the forms that carry an IPv4 address
+/// a relay could reach through a gateway: 6to4 (2002::/16) and Teredo
+/// (2001::/32). That leaves out unique-local, link-local, site-local,
+/// multicast, NAT64 (64:ff9b::/96), IPv4-compatible and discard addresses.
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    let unique_local = first & 0xfe00 == 0xfc00; // fc00::/7
-    let link_local = first & 0xffc0 == 0xfe80; // fe80::/10
-    !(ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || unique_local || link_local)
+    let [first, second, ..] = ip.segments();
+    let global_unicast = first & 0xe000 == 0x2000;
+    let six_to_four = first == 0x2002;
+    let teredo = first == 0x2001 && second == 0;
+    global_unicast && !six_to_four && !teredo
 }
 
 #[cfg(test)]
@@ -114,6 +125,14 @@ mod tests {
             "[fe80::1]:5000",
             "[::ffff:127.0.0.1]:5000",
             "[::ffff:10.0.0.1]:5000",
+            "[64:ff9b::a00:1]:5000",
+            "[64:ff9b:1::a00:1]:5000",
+            "[::a00:1]:5000",
+            "[2002:a00:1::1]:5000",
+            "[2001:0:a00:1::1]:5000",
+            "[fec0::1]:5000",
+            "[100::1]:5000",
+            "[ff02::1]:5000",
         ] {
             assert!(!policy.allows(addr(refused)), "{refused} must be refused");
         }
@@ -133,5 +152,11 @@ mod tests {
         assert!(!policy.allows(addr("203.0.113.10:3478")), "the server's TURN port");
         assert!(policy.allows(addr("203.0.113.10:49170")), "another relay of this server: relay to relay");
         assert!(policy.allows(addr("203.0.113.11:8080")));
+
+        // Listening on every interface: the server's ports are refused on any address.
+        let everywhere = PeerPolicy::default().with_own_ports(vec!["0.0.0.0".parse().unwrap_or_else(|_| unreachable!())], vec![8080, 3478]);
+        assert!(!everywhere.allows(addr("198.51.100.4:8080")));
+        assert!(!everywhere.allows(addr("[2a01:4f8::1]:3478")));
+        assert!(everywhere.allows(addr("198.51.100.4:8081")));
     }
 }

@@ -24,7 +24,7 @@ use crate::rest_auth::RestAuth;
 pub const PAGE_HOST: &str = "{host}";
 
 pub struct EmbeddedTurn {
-    server: Server,
+    server: Arc<Server>,
     local_addr: SocketAddr,
     relay: bool,
     url_host: String,
@@ -72,20 +72,13 @@ impl EmbeddedTurn {
         let local_addr = socket.local_addr()?;
         let public_ip = config.public_ip()?;
         let advertised_ip = public_ip.unwrap_or_else(|| host_address(local_addr.ip()));
-        let (close_tx, mut closed) = tokio::sync::mpsc::channel(64);
         let auth = Arc::new(RestAuth::new(
             secret.clone().unwrap_or_default(),
             config.realm.clone(),
             config.allocations_per_user,
+            config.allocations_per_address,
             metrics.clone(),
         ));
-        let forget = auth.clone();
-        tokio::spawn(async move {
-            while let Some(info) = closed.recv().await {
-                let info: turn::allocation::AllocationInfo = info;
-                forget.forget(&info.username, info.five_tuple.src_addr);
-            }
-        });
         let policy = PeerPolicy::new(config.allowed_peer_blocks()?)
             .with_own_ports(vec![local_addr.ip(), advertised_ip, http.ip()], vec![http.port(), local_addr.port()]);
         let relay = config.relay && secret.is_some();
@@ -100,18 +93,23 @@ impl EmbeddedTurn {
             metrics: metrics.clone(),
             open: Arc::new(AtomicUsize::new(0)),
         };
-        let server = Server::new(ServerConfig {
-            conn_configs: vec![ConnConfig {
-                conn: Arc::new(ScreenedListener { socket, metrics }),
-                relay_addr_generator: Box::new(relays),
-            }],
-            realm: config.realm.clone(),
-            auth_handler: auth,
-            channel_bind_timeout: Duration::from_secs(0),
-            alloc_close_notify: Some(close_tx),
-        })
-        .await
-        .context("starting STUN/TURN")?;
+        let server = Arc::new(
+            Server::new(ServerConfig {
+                conn_configs: vec![ConnConfig {
+                    conn: Arc::new(ScreenedListener::new(socket, relay, metrics)),
+                    relay_addr_generator: Box::new(relays),
+                }],
+                realm: config.realm.clone(),
+                auth_handler: auth.clone(),
+                channel_bind_timeout: Duration::from_secs(0),
+                alloc_close_notify: None,
+            })
+            .await
+            .context("starting STUN/TURN")?,
+        );
+        if relay {
+            tokio::spawn(read_live_relays(Arc::downgrade(&server), auth));
+        }
         let url_host = match public_ip {
             Some(IpAddr::V6(ip)) => format!("[{ip}]"),
             Some(ip) => ip.to_string(),
@@ -138,6 +136,19 @@ impl EmbeddedTurn {
     pub async fn close(&self) {
         if let Err(e) = self.server.close().await {
             tracing::debug!(error = %e, "closing STUN/TURN");
+        }
+    }
+}
+
+/// Feeds the quotas the relays that exist, until the server closes.
+async fn read_live_relays(server: std::sync::Weak<Server>, auth: Arc<RestAuth>) {
+    let mut every = tokio::time::interval(crate::rest_auth::LIVE_EVERY);
+    loop {
+        every.tick().await;
+        let Some(server) = server.upgrade() else { return };
+        match server.get_allocations_info(None).await {
+            Ok(relays) => auth.set_live(relays.into_values().map(|info| (info.username, info.five_tuple.src_addr))),
+            Err(_) => return,
         }
     }
 }

@@ -27,10 +27,15 @@ struct Running {
     http: UdpSocket,
 }
 
+/// The server on loopback with relaying on.
 async fn start(config: TurnConfig) -> Result<Running, Box<dyn std::error::Error>> {
+    start_with(TurnConfig { relay: true, ..config }).await
+}
+
+async fn start_with(config: TurnConfig) -> Result<Running, Box<dyn std::error::Error>> {
     let http = UdpSocket::bind("127.0.0.1:0").await?;
     let metrics = TurnMetrics::default();
-    let config = TurnConfig { listen: "127.0.0.1:0".into(), relay: true, ..config };
+    let config = TurnConfig { listen: "127.0.0.1:0".into(), ..config };
     let turn = EmbeddedTurn::start(&config, "127.0.0.1:0", http.local_addr()?, Some(SECRET.into()), metrics.clone())
         .await?
         .ok_or("enabled, so started")?;
@@ -89,6 +94,43 @@ async fn stun_tells_a_client_its_address_without_credentials() -> TestResult {
     assert_ne!(mapped.port(), 0);
     assert!(running.turn.stun_url().starts_with("stun:{host}:"), "{}", running.turn.stun_url());
     client.close().await?;
+    running.turn.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn with_relaying_off_only_binding_requests_are_answered() -> TestResult {
+    let running = start_with(TurnConfig { relay: false, ..TurnConfig::default() }).await?;
+    let (username, pass) = credentials(now_secs() + 600, "ana");
+    let client = turn_client(running.turn.local_addr(), &username, &pass).await?;
+    assert_eq!(client.send_binding_request().await?.ip().to_string(), "127.0.0.1");
+    assert!(client.allocate().await.is_err(), "no relay with relaying off");
+    assert!(running.turn.turn_url().is_none());
+    let text = metrics_text(&running.metrics);
+    assert!(text.contains(r#"cinemesh_turn_dropped_total{reason="relay_off"}"#), "{text}");
+    client.close().await?;
+    running.turn.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn forged_requests_under_a_viewers_name_do_not_use_up_its_quota() -> TestResult {
+    let running = start(TurnConfig { allocations_per_user: 2, ..TurnConfig::default() }).await?;
+    let server = running.turn.local_addr();
+    let (ana, pass) = credentials(now_secs() + 600, "ana");
+    for _ in 0..3 {
+        let forger = turn_client(server, &ana, "forged").await?;
+        assert!(forger.allocate().await.is_err());
+        forger.close().await?;
+    }
+    // Once the server's relays are read again, the forged requests count for nothing.
+    tokio::time::sleep(cinemesh_turn::rest_auth::LIVE_EVERY + Duration::from_millis(500)).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let client = turn_client(server, &ana, &pass).await?;
+        let relay = client.allocate().await?;
+        held.push((client, relay));
+    }
     running.turn.close().await;
     Ok(())
 }

@@ -8,6 +8,8 @@
 export const REFRESH_MARGIN_MS = 10 * 60_000;
 /** A failed refresh is tried again after this long, ms. */
 const RETRY_MS = 60_000;
+/** Refreshes are at least this far apart, however short-lived the credentials (a server may hand out minutes), ms. */
+const MIN_INTERVAL_MS = 30_000;
 
 /** The earliest expiry of the TURN credentials in `servers` (REST form `EXPIRY:ID`), ms since the epoch. */
 export function turnExpiryMs(servers: RTCIceServer[]): number | undefined {
@@ -49,7 +51,8 @@ export function keepIceServersFresh(
       (servers) => {
         fetching = false;
         apply(servers);
-        schedule(refreshDueMs(servers));
+        const next = refreshDueMs(servers);
+        schedule(next === undefined ? undefined : Math.max(next, now() + MIN_INTERVAL_MS));
       },
       () => {
         fetching = false;

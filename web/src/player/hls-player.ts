@@ -4,6 +4,7 @@
 // and peers just behind have time to fetch from peers just ahead.
 import type Hls from 'hls.js';
 
+import { keepIceServersFresh } from '../api/ice-refresh';
 import { rtcIceServers, withoutRelays } from '../api/ice-servers';
 import type { MovieDetail, SegmentManifest } from '../api/types';
 import { P2PEngine } from '../p2p/engine';
@@ -91,6 +92,18 @@ export function createPlayer(
   });
   const { abrBandWidthUpFactor } = hls.config;
   engine.seeked(startPosition);
+  // Relayed segment links need fresh TURN credentials like the call's (see api/ice-refresh).
+  const stopIceRefresh = movie.tracker.relay_segments
+    ? keepIceServersFresh(
+        iceServers,
+        async () => {
+          const response = await fetch(`/api/movies/${encodeURIComponent(movie.id)}`);
+          if (!response.ok) throw new Error(`movie details: ${response.status}`);
+          return rtcIceServers((await response.json()) as MovieDetail);
+        },
+        (fresh) => (engine.config.iceServers = fresh),
+      )
+    : () => undefined;
   if (!config.p2p) {
     hls.on(HlsPlayer.Events.FRAG_LOADED, (_event, { frag, payload }) => {
       const rendition = engine.index.renditionOfUrl(frag.url);
@@ -147,6 +160,7 @@ export function createPlayer(
         ? { aheadSecs: bufferedAhead(video), topLevel: hls.maxAutoLevel }
         : undefined,
     destroy: () => {
+      stopIceRefresh();
       video.removeEventListener('seeking', seeking);
       video.removeEventListener('timeupdate', timeupdate);
       hls.destroy();

@@ -43,6 +43,19 @@ describe('fresh TURN credentials', () => {
     expect(fetched, 'nothing after stop').toHaveLength(2);
   });
 
+  it('refreshes at most every 30 s however short-lived the credentials', async () => {
+    let calls = 0;
+    const shortLived = (): Promise<RTCIceServer[]> => {
+      calls += 1;
+      return Promise.resolve(servers(Date.now() + 60_000));
+    };
+    const stop = keepIceServersFresh(servers(Date.now() + 60_000), shortLived, () => undefined);
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    expect(calls).toBeLessThanOrEqual(11);
+    expect(calls).toBeGreaterThanOrEqual(9);
+    stop();
+  });
+
   it('tries again a minute after a failed fetch, and never without TURN', async () => {
     const start = Date.now();
     let calls = 0;
