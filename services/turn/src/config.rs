@@ -140,7 +140,9 @@ impl TurnConfig {
         if self.realm.is_empty() {
             bail!("turn.realm must not be empty");
         }
-        if self.relay && (self.allocations_per_user == 0 || self.allocations_per_address == 0 || self.max_allocations == 0) {
+        if self.relay
+            && (self.allocations_per_user == 0 || self.allocations_per_address == 0 || self.max_allocations == 0)
+        {
             bail!(
                 "turn.allocations_per_user, turn.allocations_per_address and turn.max_allocations must be at least 1 with turn.relay on"
             );

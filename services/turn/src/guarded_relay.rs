@@ -6,8 +6,8 @@
 use std::any::Any;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use tokio::net::UdpSocket;
@@ -15,8 +15,8 @@ use turn::relay::RelayAddressGenerator;
 use webrtc_util::Conn;
 
 use crate::metrics::TurnMetrics;
-use crate::rate_cap::RateCap;
 use crate::peer_policy::PeerPolicy;
+use crate::rate_cap::RateCap;
 
 /// Ports tried at random in the range before an allocation fails.
 const PORT_TRIES: usize = 16;

@@ -154,7 +154,8 @@ mod tests {
         assert!(policy.allows(addr("203.0.113.11:8080")));
 
         // Listening on every interface: the server's ports are refused on any address.
-        let everywhere = PeerPolicy::default().with_own_ports(vec!["0.0.0.0".parse().unwrap_or_else(|_| unreachable!())], vec![8080, 3478]);
+        let everywhere = PeerPolicy::default()
+            .with_own_ports(vec!["0.0.0.0".parse().unwrap_or_else(|_| unreachable!())], vec![8080, 3478]);
         assert!(!everywhere.allows(addr("198.51.100.4:8080")));
         assert!(!everywhere.allows(addr("[2a01:4f8::1]:3478")));
         assert!(everywhere.allows(addr("198.51.100.4:8081")));
