@@ -18,9 +18,10 @@ pub struct TurnConfig {
     /// Answer STUN on UDP, and hand browsers this server as their STUN server.
     pub enabled: bool,
     /// UDP address to listen on. Empty: the HTTP bind's address, port 3478,
-    /// or another free port when 3478 is taken (a warning says which); every
-    /// interface when HTTP binds loopback only (behind a reverse proxy on the
-    /// same host, browsers still reach STUN at the proxy's address).
+    /// or another free port when 3478 is taken (a warning says which). A
+    /// socket on every interface (0.0.0.0) answers from the address the
+    /// route picks, which on a host with several is not always the one
+    /// asked: prefer the public one.
     pub listen: String,
     /// Relay (TURN) for browsers that cannot reach each other directly.
     pub relay: bool,
@@ -92,11 +93,6 @@ impl TurnConfig {
             .trim_end_matches(']')
             .parse()
             .with_context(|| format!("server.bind {http_bind:?}: set turn.listen to IP:PORT"))?;
-        let ip = match ip {
-            IpAddr::V4(v4) if v4.is_loopback() => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            IpAddr::V6(v6) if v6.is_loopback() => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
-            ip => ip,
-        };
         Ok(ListenAt::Preferably(SocketAddr::new(ip, DEFAULT_PORT)))
     }
 
@@ -164,9 +160,7 @@ mod tests {
         );
         let at = |text: &str| Some(ListenAt::Preferably(text.parse().unwrap_or_else(|_| unreachable!())));
         assert_eq!(config.listen_at("192.168.1.5:8080").ok(), at("192.168.1.5:3478"));
-        // Loopback HTTP is usually a reverse proxy's upstream: STUN must still be reachable.
-        assert_eq!(config.listen_at("127.0.0.1:8080").ok(), at("0.0.0.0:3478"));
-        assert_eq!(config.listen_at("[::1]:8080").ok(), at("[::]:3478"));
+        assert_eq!(config.listen_at("[::1]:8080").ok(), at("[::1]:3478"));
         let told = TurnConfig { listen: "127.0.0.1:0".into(), ..TurnConfig::default() };
         assert_eq!(
             told.listen_at("0.0.0.0:8080").ok(),

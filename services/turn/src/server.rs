@@ -70,6 +70,12 @@ impl EmbeddedTurn {
             },
         };
         let local_addr = socket.local_addr()?;
+        if local_addr.ip().is_loopback() && config.public_ip.is_empty() {
+            tracing::warn!(
+                listening = %local_addr,
+                "STUN/TURN listens on loopback: only browsers on this machine reach it; set turn.listen to a reachable address"
+            );
+        }
         let public_ip = config.public_ip()?;
         let advertised_ip = public_ip.unwrap_or_else(|| host_address(local_addr.ip()));
         let auth = Arc::new(RestAuth::new(
