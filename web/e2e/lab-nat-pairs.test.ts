@@ -1,7 +1,9 @@
 // Which homes reach each other, and how: every pair of homes of the network
 // lab (full-cone, port-restricted and symmetric NATs) opens a WebRTC
 // connection with the ICE servers a viewer gets, once from the server's own
-// STUN/TURN (`[turn]`, relay on) and once from coturn, sends a message
+// STUN/TURN (`[turn]`, relay on) and once from coturn (set up as `docker
+// compose` does: the credentials the server hands out, made with the secret
+// coturn shares), sends a message
 // across it and back, and each side sends the other a call's video (a
 // canvas) and audio (an oscillator). Proves:
 // - every pair connects, through TURN where the NATs leave no direct path,
@@ -184,7 +186,9 @@ describe.skipIf(lab === undefined)('which homes reach each other', () => {
     server = await startServer({
       CINEMESH_DEMO_ENABLED: 'false',
       CINEMESH_SERVER_BIND: `${lab.server.address}:0`,
-      CINEMESH_TRACKER_ICE_SERVERS: '[]',
+      // Both servers in the viewers' ICE servers, with one secret: each pair below uses one of them.
+      ...coturn.serverEnv,
+      CINEMESH_TURN_ENABLED: 'true',
       CINEMESH_TURN_RELAY: 'true',
       CINEMESH_TURN_LISTEN: `${lab.server.address}:${OWN_TURN_PORT}`,
     });
@@ -200,24 +204,22 @@ describe.skipIf(lab === undefined)('which homes reach each other', () => {
   it('every pair connects, directly where the NATs allow it and through TURN elsewhere, with either TURN server', async () => {
     if (lab === undefined) return;
     const homes = lab.clients.filter((c) => c.name.endsWith('-c1'));
-    const env = coturn.serverEnv;
-    const coturnServers: RTCIceServer[] = [
-      ...(JSON.parse(env.CINEMESH_TRACKER_ICE_SERVERS ?? '[]') as string[]).map((url) =>
-        url.startsWith('turn:') ? { urls: url, username: env.CINEMESH_TRACKER_TURN_USERNAME ?? '', credential: env.CINEMESH_TRACKER_TURN_CREDENTIAL ?? '' } : { urls: url },
-      ),
-    ];
-    const embedded = new Map<string, RTCIceServer[]>();
-    const embeddedFor: ServersFor = async (home) => {
-      const known = embedded.get(home.name);
-      if (known !== undefined) return known;
-      const movie = (await (await fetch(`${server.url}/api/movies/${movieId}`)).json()) as MovieDetail;
-      const servers = rtcIceServers(movie, lab.server.address);
-      embedded.set(home.name, servers);
-      return servers;
+    // Each page gets credentials of its own, as viewers do; a configuration keeps one server's URLs.
+    const fetched = new Map<string, RTCIceServer[]>();
+    const serversOn = (port: number): ServersFor => async (home) => {
+      let servers = fetched.get(home.name);
+      if (servers === undefined) {
+        const movie = (await (await fetch(`${server.url}/api/movies/${movieId}`)).json()) as MovieDetail;
+        servers = rtcIceServers(movie, lab.server.address);
+        fetched.set(home.name, servers);
+      }
+      return servers
+        .map((entry) => ({ ...entry, urls: [entry.urls].flat().filter((url) => url.includes(`:${port}`)) }))
+        .filter((entry) => entry.urls.length > 0);
     };
     const configs: [string, ServersFor][] = [
-      ['embedded', embeddedFor],
-      ['coturn', () => Promise.resolve(coturnServers)],
+      ['embedded', serversOn(OWN_TURN_PORT)],
+      ['coturn', serversOn(3478)],
     ];
     const failures: string[] = [];
     for (const [name, serversFor] of configs) {

@@ -58,12 +58,14 @@ export interface Turn {
 }
 
 /**
- * coturn on the server host: STUN always, TURN (UDP relay) when `relay`.
+ * coturn on the server host as `docker compose` runs it: STUN always, and
+ * with `relay` TURN (UDP) with the REST credentials the server makes for each
+ * viewer from the secret they share (`use-auth-secret`).
  * Its listening port is fixed (3478), so one lab runs one.
  */
 export async function startTurn(lab: Lab, relay: boolean): Promise<Turn> {
   const address = lab.server.address;
-  const [username, credential] = ['cinemesh', 'lab-turn-secret'];
+  const secret = 'lab-turn-secret';
   const dir = mkdtempSync(join(tmpdir(), 'coturn-'));
   const child: ChildProcess = spawn(
     'turnserver',
@@ -71,7 +73,7 @@ export async function startTurn(lab: Lab, relay: boolean): Promise<Turn> {
       '-n', '--no-cli', '--no-tls', '--no-dtls', '--log-file', 'stdout', '--simple-log',
       '--listening-ip', address, '--relay-ip', address, '--external-ip', address,
       '--listening-port', '3478', '--min-port', '49152', '--max-port', '65535',
-      '--realm', 'cinemesh.lab', '--fingerprint', '--lt-cred-mech', '--user', `${username}:${credential}`,
+      '--realm', 'cinemesh.lab', '--fingerprint', '--use-auth-secret', '--static-auth-secret', secret,
       // Peers live on the lab's private-looking addresses; coturn refuses those by default.
       '--allow-loopback-peers', '--no-multicast-peers',
       '--pidfile', join(dir, 'turnserver.pid'), '--userdb', join(dir, 'turndb'),
@@ -92,8 +94,7 @@ export async function startTurn(lab: Lab, relay: boolean): Promise<Turn> {
       // coturn holds port 3478 on the server host: the lab measures with it.
       CINEMESH_TURN_ENABLED: 'false',
       CINEMESH_TRACKER_ICE_SERVERS: JSON.stringify(urls),
-      CINEMESH_TRACKER_TURN_USERNAME: relay ? username : '',
-      CINEMESH_TRACKER_TURN_CREDENTIAL: relay ? credential : '',
+      ...(relay ? { CINEMESH_TRACKER_TURN_SECRET: secret } : {}),
     },
     stop: () => child.kill('SIGTERM'),
   };

@@ -57,6 +57,7 @@ describe.skipIf(databaseMode !== 'sqlite')("the server's own STUN and TURN", () 
     const urls = movie.tracker.ice_servers.flatMap((entry) => entry.urls);
     expect(urls.some((url) => /^stun:\{host\}:\d+$/.test(url)), JSON.stringify(urls)).toBe(true);
     expect(urls.some((url) => /^turn:\{host\}:\d+\?transport=udp$/.test(url)), JSON.stringify(urls)).toBe(true);
+    expect(urls.some((url) => /^turn:\{host\}:\d+\?transport=tcp$/.test(url)), JSON.stringify(urls)).toBe(true);
     expect(urls.every((url) => url.includes('{host}')), 'no third party').toBe(true);
     const relay = movie.tracker.ice_servers.find((entry) => entry.urls.some((url) => url.startsWith('turn:')));
     expect(relay?.username, 'TURN REST form: EXPIRY:ID').toMatch(/^\d{10}:[a-z0-9]+$/);
@@ -78,6 +79,9 @@ describe.skipIf(databaseMode !== 'sqlite')("the server's own STUN and TURN", () 
     expect(bindings - (Number.isNaN(bindingsBefore) ? 0 : bindingsBefore), "Chromium's binding requests").toBeGreaterThan(0);
 
     expect((await gather(page, [turn], 'relay')).relay ?? 0, 'relay candidates with the credentials handed out').toBeGreaterThan(0);
+    // A network that lets no UDP out: the relay is reached over TCP.
+    const overTcp = { ...turn, urls: [turn.urls].flat().filter((url) => url.endsWith('?transport=tcp')) };
+    expect((await gather(page, [overTcp], 'relay')).relay ?? 0, 'relay candidates over TCP').toBeGreaterThan(0);
     expect(await metric(server.url, 'cinemesh_turn_requests_total{kind="allocate"}')).toBeGreaterThan(0);
     expect((await gather(page, [{ ...turn, credential: 'forged' }], 'relay')).relay ?? 0, 'with a forged credential').toBe(0);
     await page.context().close();

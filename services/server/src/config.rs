@@ -248,17 +248,17 @@ impl TrackerConfig {
     }
 
     /// What makes each viewer's TURN credentials with `secret`: for the
-    /// server's own TURN (`own_url`) and for the `turn:` URLs of
+    /// server's own TURN (`own_urls`) and for the `turn:` URLs of
     /// `ice_servers` when the secret is theirs (`turn_secret`).
     pub fn turn_credentials(
         &self,
         secret: Option<String>,
-        own_url: Option<String>,
+        own_urls: Vec<String>,
     ) -> anyhow::Result<Option<TurnCredentials>> {
         let Some(secret) = secret else {
             return Ok(None);
         };
-        let mut urls: Vec<String> = own_url.into_iter().collect();
+        let mut urls = own_urls;
         if self.turn_by_secret() {
             urls.extend(self.turn_urls());
         }
@@ -432,7 +432,7 @@ mod tests {
         let file = dir.path().join("turn-secret");
         std::fs::write(&file, "from-the-file\nignored\n").unwrap();
         let load = |pairs: &[(&str, &str)]| Config::load(None, env(pairs)).unwrap().tracker;
-        let credentials = |tracker: &TrackerConfig| tracker.turn_credentials(tracker.turn_secret()?, None);
+        let credentials = |tracker: &TrackerConfig| tracker.turn_credentials(tracker.turn_secret()?, Vec::new());
         let servers = r#"["stun:t.example:3478", "turn:t.example:3478"]"#;
         let fixed = load(&[("CINEMESH_TRACKER_ICE_SERVERS", servers), ("CINEMESH_TRACKER_TURN_USERNAME", "u")]);
         assert!(credentials(&fixed).unwrap().is_none());
@@ -455,12 +455,12 @@ mod tests {
         assert!(credentials(&no_turn_url).unwrap_err().to_string().contains("no turn:"));
         // The server's own TURN takes the secret too, next to the outside one's URLs.
         let own = by_value
-            .turn_credentials(Some("s".into()), Some("turn:{host}:3478?transport=udp".into()))
+            .turn_credentials(Some("s".into()), vec!["turn:{host}:3478?transport=udp".into()])
             .unwrap()
             .unwrap();
         assert_eq!(own.ice_server("v", 100).urls, ["turn:{host}:3478?transport=udp", "turn:t.example:3478"]);
         let made = fixed
-            .turn_credentials(Some("made".into()), Some("turn:{host}:3478?transport=udp".into()))
+            .turn_credentials(Some("made".into()), vec!["turn:{host}:3478?transport=udp".into()])
             .unwrap()
             .unwrap();
         assert_eq!(

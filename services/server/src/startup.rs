@@ -124,7 +124,9 @@ impl Application {
             active: active.clone(),
             tokens: tokens.clone(),
             ice_servers,
-            turn: config.tracker.turn_credentials(turn_secret, own_turn.as_ref().and_then(|turn| turn.turn_url()))?,
+            turn: config
+                .tracker
+                .turn_credentials(turn_secret, own_turn.as_ref().map(|turn| turn.turn_urls()).unwrap_or_default())?,
             relay_segments: config.turn.relay_segments,
             on_delete: None,
         };

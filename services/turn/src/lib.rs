@@ -12,6 +12,7 @@ pub mod peer_policy;
 mod rate_cap;
 pub mod rest_auth;
 mod server;
+pub mod tcp_listener;
 
 pub use config::TurnConfig;
 pub use metrics::TurnMetrics;

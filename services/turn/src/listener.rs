@@ -1,4 +1,5 @@
-//! The STUN/TURN listening socket as the TURN stack reads it. Dropped and
+//! A STUN/TURN listening socket (UDP, or TCP: `tcp_listener.rs`) as the TURN
+//! stack reads it. Dropped and
 //! counted here, before any parsing:
 //! - datagrams that are neither a STUN message nor TURN channel data;
 //! - with relaying off, everything but binding requests (STUN only);
@@ -20,6 +21,7 @@ use webrtc_util::Conn;
 
 use crate::metrics::TurnMetrics;
 use crate::rate_cap::RateCap;
+use crate::tcp_listener::TcpTurnListener;
 
 /// TURN requests without credentials taken per second (a browser sends one
 /// per relay it opens), across all clients.
@@ -74,8 +76,54 @@ fn has_integrity(message: &[u8]) -> bool {
     false
 }
 
+/// Where requests arrive.
+pub enum Transport {
+    Udp(UdpSocket),
+    Tcp(TcpTurnListener),
+}
+
+impl Transport {
+    async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
+        match self {
+            Self::Udp(socket) => loop {
+                match socket.recv_from(buf).await {
+                    Ok(received) => return Ok(received),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset | ErrorKind::Interrupted
+                        ) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            },
+            Self::Tcp(listener) => listener.recv_from(buf).await,
+        }
+    }
+
+    async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
+        match self {
+            Self::Udp(socket) => match socket.send_to(buf, target).await {
+                Ok(n) => Ok(n),
+                // A client that went away: the answer is lost, as on the network.
+                Err(e) if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset) => {
+                    Ok(buf.len())
+                }
+                Err(e) => Err(e.into()),
+            },
+            Self::Tcp(listener) => listener.send_to(buf, target).await,
+        }
+    }
+
+    fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
+        match self {
+            Self::Udp(socket) => Ok(socket.local_addr()?),
+            Self::Tcp(listener) => listener.local_addr(),
+        }
+    }
+}
+
 pub struct ScreenedListener {
-    socket: UdpSocket,
+    transport: Transport,
     /// Relaying on: TURN requests go through (unauthenticated ones capped).
     relay: bool,
     unauthenticated: RateCap,
@@ -83,8 +131,8 @@ pub struct ScreenedListener {
 }
 
 impl ScreenedListener {
-    pub fn new(socket: UdpSocket, relay: bool, metrics: TurnMetrics) -> Self {
-        Self { socket, relay, unauthenticated: RateCap::new(UNAUTHENTICATED_PER_SEC), metrics }
+    pub fn new(transport: Transport, relay: bool, metrics: TurnMetrics) -> Self {
+        Self { transport, relay, unauthenticated: RateCap::new(UNAUTHENTICATED_PER_SEC), metrics }
     }
 
     /// Why `datagram` is dropped, if it is.
@@ -114,23 +162,14 @@ impl Conn for ScreenedListener {
 
     async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
         loop {
-            match self.socket.recv_from(buf).await {
-                Ok((n, from)) => {
-                    let kind = request_kind(&buf[..n]);
-                    match self.refusal(&buf[..n], kind) {
-                        None => {
-                            self.metrics.request(kind);
-                            return Ok((n, from));
-                        }
-                        Some(reason) => self.metrics.drop_datagram(reason),
-                    }
+            let (n, from) = self.transport.recv_from(buf).await?;
+            let kind = request_kind(&buf[..n]);
+            match self.refusal(&buf[..n], kind) {
+                None => {
+                    self.metrics.request(kind);
+                    return Ok((n, from));
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset | ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => return Err(e.into()),
+                Some(reason) => self.metrics.drop_datagram(reason),
             }
         }
     }
@@ -140,16 +179,11 @@ impl Conn for ScreenedListener {
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
-        match self.socket.send_to(buf, target).await {
-            Ok(n) => Ok(n),
-            // A client that went away: the answer is lost, as on the network.
-            Err(e) if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset) => Ok(buf.len()),
-            Err(e) => Err(e.into()),
-        }
+        self.transport.send_to(buf, target).await
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
-        Ok(self.socket.local_addr()?)
+        self.transport.local_addr()
     }
 
     fn remote_addr(&self) -> Option<SocketAddr> {

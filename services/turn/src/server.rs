@@ -1,5 +1,6 @@
-//! Starts STUN (and TURN with `relay`) on one UDP socket, on the webrtc-rs
-//! `turn` stack, with this crate's guards around it.
+//! Starts STUN (and TURN with `relay`) on one UDP socket, and with `relay`
+//! TURN over TCP on the same port, on the webrtc-rs `turn` stack, with this
+//! crate's guards around it.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -7,16 +8,17 @@ use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::net::UdpSocket;
+use tokio::net::{TcpListener, UdpSocket};
 use turn::server::Server;
 use turn::server::config::{ConnConfig, ServerConfig};
 
 use crate::config::{ListenAt, TurnConfig};
 use crate::guarded_relay::GuardedRelays;
-use crate::listener::ScreenedListener;
+use crate::listener::{ScreenedListener, Transport};
 use crate::metrics::TurnMetrics;
 use crate::peer_policy::PeerPolicy;
 use crate::rest_auth::RestAuth;
+use crate::tcp_listener::TcpTurnListener;
 
 /// Stands for the host name the browser reached this server at; the web
 /// client puts `location.hostname` in its place, so the URLs work through any
@@ -27,6 +29,8 @@ pub struct EmbeddedTurn {
     server: Arc<Server>,
     local_addr: SocketAddr,
     relay: bool,
+    /// TURN over TCP listens too (on `local_addr`'s port).
+    tcp: bool,
     url_host: String,
 }
 
@@ -88,23 +92,43 @@ impl EmbeddedTurn {
         let policy = PeerPolicy::new(config.allowed_peer_blocks()?)
             .with_own_ports(vec![local_addr.ip(), advertised_ip, http.ip()], vec![http.port(), local_addr.port()]);
         let relay = config.relay && secret.is_some();
-        let relays = GuardedRelays {
+        let (policy, open, ports) = (Arc::new(policy), Arc::new(AtomicUsize::new(0)), config.relay_port_range()?);
+        // One set of guards for both transports: the quotas count relays over either.
+        let relays = || GuardedRelays {
             bind_ip: local_addr.ip(),
             advertised_ip,
-            ports: config.relay_port_range()?,
+            ports: ports.clone(),
             // Without relaying, every allocation is refused here (STUN still answers).
             max_allocations: if relay { config.max_allocations } else { 0 },
             bytes_per_sec: config.relay_bytes_per_sec,
-            policy: Arc::new(policy),
+            policy: policy.clone(),
             metrics: metrics.clone(),
-            open: Arc::new(AtomicUsize::new(0)),
+            open: open.clone(),
         };
+        let mut conn_configs = vec![ConnConfig {
+            conn: Arc::new(ScreenedListener::new(Transport::Udp(socket), relay, metrics.clone())),
+            relay_addr_generator: Box::new(relays()),
+        }];
+        if relay {
+            match TcpListener::bind(local_addr).await {
+                Ok(listener) => conn_configs.push(ConnConfig {
+                    conn: Arc::new(ScreenedListener::new(
+                        Transport::Tcp(TcpTurnListener::new(listener, metrics.clone())?),
+                        relay,
+                        metrics.clone(),
+                    )),
+                    relay_addr_generator: Box::new(relays()),
+                }),
+                Err(e) => tracing::warn!(
+                    address = %local_addr, error = %e,
+                    "TURN over TCP could not take the STUN/TURN port: browsers that cannot use UDP get no relay"
+                ),
+            }
+        }
+        let tcp = conn_configs.len() > 1;
         let server = Arc::new(
             Server::new(ServerConfig {
-                conn_configs: vec![ConnConfig {
-                    conn: Arc::new(ScreenedListener::new(socket, relay, metrics)),
-                    relay_addr_generator: Box::new(relays),
-                }],
+                conn_configs,
                 realm: config.realm.clone(),
                 auth_handler: auth.clone(),
                 channel_bind_timeout: Duration::from_secs(0),
@@ -121,8 +145,8 @@ impl EmbeddedTurn {
             Some(ip) => ip.to_string(),
             None => PAGE_HOST.to_owned(),
         };
-        tracing::info!(listening = %local_addr, relay, advertised = %advertised_ip, "STUN/TURN started");
-        Ok(Some(Self { server, local_addr, relay, url_host }))
+        tracing::info!(listening = %local_addr, relay, tcp, advertised = %advertised_ip, "STUN/TURN started");
+        Ok(Some(Self { server, local_addr, relay, tcp, url_host }))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -134,9 +158,14 @@ impl EmbeddedTurn {
         format!("stun:{}:{}", self.url_host, self.local_addr.port())
     }
 
-    /// `turn:HOST:PORT?transport=udp`, when relaying is on.
-    pub fn turn_url(&self) -> Option<String> {
-        self.relay.then(|| format!("turn:{}:{}?transport=udp", self.url_host, self.local_addr.port()))
+    /// `turn:HOST:PORT?transport=udp` (and `tcp` when it listens there), when relaying is on.
+    pub fn turn_urls(&self) -> Vec<String> {
+        let transports: &[&str] = match (self.relay, self.tcp) {
+            (false, _) => &[],
+            (true, false) => &["udp"],
+            (true, true) => &["udp", "tcp"],
+        };
+        transports.iter().map(|t| format!("turn:{}:{}?transport={t}", self.url_host, self.local_addr.port())).collect()
     }
 
     pub async fn close(&self) {

@@ -9,6 +9,12 @@
 // sender's labels for its streams, so the receiver knows which remote stream
 // is someone's camera, screen or file. Signals can be lost on the way; a
 // watchdog tries a link that does not connect again (`negotiation-watchdog.ts`).
+//
+// A path that breaks mid-call (a home's router renumbered, a phone changing
+// networks) is looked for again at once: an ICE restart a second after the
+// link reports `disconnected`, rather than when the browser gives up on it
+// (`failed`, about 30 s later). The same change often kills the room socket,
+// so what was said while it was down is said again when it is back (`resync`).
 import type { IcePair } from '../protocol/IcePair';
 import type { MemberView } from '../protocol/MemberView';
 import { reportPairOnConnect } from '../webrtc/ice-pair';
@@ -30,7 +36,12 @@ export interface MeshEvents {
   onRemote: (member: string, label: StreamLabel, stream: MediaStream | undefined, info?: RemoteStreamInfo) => void;
   /** A link connected over `pair`. */
   onLinked?: (pair: IcePair) => void;
+  /** A link lost its path: the room socket may have lost its own, and should find out now. */
+  onPathLost?: () => void;
 }
+
+/** How long a link may say `disconnected` (a few lost checks do that) before its path is looked for again, ms. */
+export const PATH_LOSS_GRACE_MS = 1_000;
 
 /** What goes through the room socket between two members. */
 export interface MeshSignal {
@@ -130,6 +141,21 @@ export class MediaMesh {
     link.enqueue(() => this.#handle(link, signal));
   }
 
+  /**
+   * The room socket is back after a drop: the signals sent while it was down
+   * were lost. Each link whose offer is out sends it again; one left without a
+   * path restarts ICE.
+   */
+  resync(): void {
+    for (const link of this.#links.values()) {
+      link.enqueue(() => {
+        const pc = link.pc;
+        if (pc.signalingState === 'have-local-offer') this.#sendDescription(link);
+        else if (pc.signalingState === 'stable' && ['disconnected', 'failed'].includes(pc.connectionState)) pc.restartIce();
+      });
+    }
+  }
+
   /** Each member linked to: its connection's state and history (for tests, and to tell where a call got stuck). */
   diagnostics(): Record<string, LinkReport> {
     return Object.fromEntries([...this.#links].map(([member, link]) => [member, link.report()]));
@@ -186,8 +212,13 @@ export class MediaMesh {
     });
     if (this.#events.onLinked !== undefined) reportPairOnConnect(pc, this.#events.onLinked);
     pc.addEventListener('connectionstatechange', () => {
-      // A path that broke (a network change) is looked for again.
-      if (pc.connectionState === 'failed') pc.restartIce();
+      if (pc.connectionState === 'failed') this.#pathLost(link);
+    });
+    pc.addEventListener('iceconnectionstatechange', () => {
+      if (pc.iceConnectionState !== 'disconnected') return;
+      setTimeout(() => {
+        if (pc.iceConnectionState === 'disconnected') this.#pathLost(link);
+      }, PATH_LOSS_GRACE_MS);
     });
     pc.addEventListener('track', ({ track, streams }) => {
       const stream = streams[0];
@@ -227,6 +258,13 @@ export class MediaMesh {
     this.#send(link.member, signal);
   }
 
+  /** The link's path broke (a network change): ICE looks for another with fresh candidates. */
+  #pathLost(link: MediaLink): void {
+    if (this.#links.get(link.member) !== link) return;
+    this.#events.onPathLost?.();
+    link.enqueue(() => link.pc.restartIce());
+  }
+
   #nudgeStalled(): void {
     const now = Date.now();
     for (const link of this.#links.values()) {
@@ -260,7 +298,13 @@ export class MediaMesh {
       }
       const collision = description.type === 'offer' && pc.signalingState !== 'stable';
       link.ignoreOffer = !link.polite && collision;
-      if (link.ignoreOffer) return;
+      if (link.ignoreOffer) {
+        // The other side offered while ours was out: ours may never have got
+        // there (the socket dropped it), and then each would wait for the
+        // other. Sent again, it makes the other side yield and answer.
+        this.#sendDescription(link);
+        return;
+      }
       link.lastStep = Date.now();
       // Said outright rather than left to setRemoteDescription: not every stack rolls back implicitly.
       if (collision) await pc.setLocalDescription({ type: 'rollback' });

@@ -3,9 +3,19 @@
 // "perfect negotiation" pattern settles that, the side with the greater peer
 // id being polite (it yields its own offer). The data channel is negotiated
 // (id 0 on both sides), so it exists whoever offered.
+//
+// A path that breaks (a home's router renumbered) is looked for again with an
+// ICE restart a second after ICE says `disconnected`; a link still without
+// one after RECOVERY_MS is closed, and its loads go to HTTP, rather than
+// waiting the half minute the browser takes to say `failed`.
 import type { IcePair } from '../protocol/IcePair';
 import type { Signal } from '../protocol/Signal';
 import { reportPairOnConnect } from '../webrtc/ice-pair';
+
+/** How long ICE may say `disconnected` (a few lost checks do that) before it restarts, ms. */
+const PATH_LOSS_GRACE_MS = 1_000;
+/** How long a link that lost its path has to find another before it is closed, ms. */
+const RECOVERY_MS = 10_000;
 
 export interface PeerConnectionOptions {
   localId: string;
@@ -27,6 +37,8 @@ export class PeerConnection {
   #closed = false;
   /** ICE found no path to the other side. */
   iceFailed = false;
+  /** Closes a link that lost its path and has not found another. */
+  #giveUp: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: PeerConnectionOptions) {
     this.remoteId = options.remoteId;
@@ -48,6 +60,23 @@ export class PeerConnection {
       this.iceFailed ||= this.#pc.connectionState === 'failed';
       if (this.#pc.connectionState === 'failed' || this.#pc.connectionState === 'closed') this.close();
     });
+    this.#pc.addEventListener('iceconnectionstatechange', () => this.#watchPath());
+  }
+
+  #watchPath(): void {
+    const state = this.#pc.iceConnectionState;
+    if (state === 'connected' || state === 'completed') {
+      clearTimeout(this.#giveUp);
+      this.#giveUp = undefined;
+      return;
+    }
+    if (state !== 'disconnected' || this.#giveUp !== undefined) return;
+    this.#giveUp = setTimeout(() => this.close(), RECOVERY_MS);
+    setTimeout(() => {
+      if (this.#closed || this.#pc.iceConnectionState !== 'disconnected' || this.#pc.signalingState !== 'stable') return;
+      this.#pc.restartIce();
+      void this.offer().catch(() => this.close());
+    }, PATH_LOSS_GRACE_MS);
   }
 
   get closed(): boolean {
@@ -120,6 +149,7 @@ export class PeerConnection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#giveUp);
     this.channel.close();
     this.#pc.close();
     // RTCPeerConnection.close() fires no events: tell the link ourselves.

@@ -220,6 +220,8 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     onReconnecting: (reconnecting) => {
       banner.hidden = !reconnecting;
       banner.textContent = reconnecting ? 'Connection lost; reconnecting…' : '';
+      // Call signals sent while the socket was down are gone.
+      if (!reconnecting) mesh.resync();
     },
   });
   room.sharedBytes = () => player?.engine.stats().uploadedBytes;
@@ -234,6 +236,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       else call.remote(member, label, stream);
     },
     onLinked: (pair) => room.callLinked(pair),
+    onPathLost: () => room.probe(),
   }, { iceServers: rtcIceServers(movie) });
   // The call's TURN credentials expire: fresh ones before then, and on resume.
   const stopIceRefresh = keepIceServersFresh(

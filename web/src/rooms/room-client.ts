@@ -230,6 +230,16 @@ export class RoomClient {
     return hello;
   }
 
+  /**
+   * Something else found a path broken (a call's link): ask the server now
+   * rather than at the next ping, so a socket that died with it is replaced
+   * at once (the server answers a dead connection's packets with a reset).
+   */
+  probe(): void {
+    this.#send({ type: 'ping', t: Date.now() });
+    this.#socket.expectAnswer(PONG_DEADLINE_MS);
+  }
+
   #ping(): void {
     this.#send({ type: 'ping', t: Date.now() });
     this.#socket.expectAnswer(PONG_DEADLINE_MS);

@@ -1,0 +1,244 @@
+//! TURN over TCP (RFC 8656 section 3.1): for browsers on networks that let no
+//! UDP out (offices, some hotels), which reach the relay over a TCP
+//! connection to the same port and are relayed over UDP as usual.
+//!
+//! The TURN stack reads datagrams from one socket, so this listener makes its
+//! TCP connections look like one: each connection's byte stream is cut into
+//! whole messages (a STUN message's length is in its header; channel data is
+//! padded to four bytes over TCP), which come out of `recv_from` with the
+//! connection's address, and `send_to` that address writes to it. A stream
+//! that is not STUN is closed; connections, their idle time and the messages
+//! waiting for a slow client are all bounded.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use webrtc_util::Conn;
+
+use crate::metrics::TurnMetrics;
+
+/// Connections open at once; more wait in the kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// A connection that sends nothing this long is closed (a browser refreshes
+/// its allocation every few minutes and its permissions more often).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// Messages waiting to be written to one client; past this they are dropped,
+/// as a congested UDP path would drop them.
+const OUTBOX: usize = 256;
+/// Messages read from every connection and not yet taken by the TURN stack.
+const INBOX: usize = 1024;
+
+type Outboxes = Arc<Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>>;
+
+pub struct TcpTurnListener {
+    local_addr: SocketAddr,
+    inbox: tokio::sync::Mutex<mpsc::Receiver<(Vec<u8>, SocketAddr)>>,
+    outboxes: Outboxes,
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+impl TcpTurnListener {
+    pub fn new(listener: TcpListener, metrics: TurnMetrics) -> std::io::Result<Self> {
+        let local_addr = listener.local_addr()?;
+        let (inbox_tx, inbox) = mpsc::channel(INBOX);
+        let outboxes: Outboxes = Arc::default();
+        let accepting = tokio::spawn(accept(listener, inbox_tx, outboxes.clone(), metrics));
+        Ok(Self { local_addr, inbox: tokio::sync::Mutex::new(inbox), outboxes, accepting })
+    }
+}
+
+impl Drop for TcpTurnListener {
+    fn drop(&mut self) {
+        self.accepting.abort();
+        // Each connection's writer ends with its outbox, and its reader when the writer is gone.
+        self.outboxes.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+async fn accept(
+    listener: TcpListener,
+    inbox: mpsc::Sender<(Vec<u8>, SocketAddr)>,
+    outboxes: Outboxes,
+    metrics: TurnMetrics,
+) {
+    let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(permit) = open.clone().acquire_owned().await else { return };
+        let (stream, from) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::debug!(error = %e, "accepting a TURN TCP connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (tx, rx) = mpsc::channel(OUTBOX);
+        outboxes.lock().unwrap_or_else(|e| e.into_inner()).insert(from, tx);
+        let (inbox, outboxes, metrics) = (inbox.clone(), outboxes.clone(), metrics.clone());
+        tokio::spawn(async move {
+            serve(stream, from, inbox, rx, &metrics).await;
+            outboxes.lock().unwrap_or_else(|e| e.into_inner()).remove(&from);
+            drop(permit);
+        });
+    }
+}
+
+/// Reads whole messages into the inbox and writes the outbox, until either side ends.
+async fn serve(
+    stream: TcpStream,
+    from: SocketAddr,
+    inbox: mpsc::Sender<(Vec<u8>, SocketAddr)>,
+    mut outbox: mpsc::Receiver<Vec<u8>>,
+    metrics: &TurnMetrics,
+) {
+    let (mut reader, mut writer) = stream.into_split();
+    let writing = async move {
+        while let Some(message) = outbox.recv().await {
+            if writer.write_all(&message).await.is_err() {
+                return;
+            }
+        }
+    };
+    let reading = async move {
+        loop {
+            match tokio::time::timeout(IDLE_TIMEOUT, read_message(&mut reader)).await {
+                Ok(Ok(Some(message))) => {
+                    if inbox.send((message, from)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(Ok(None)) => {
+                    metrics.drop_datagram("not_stun");
+                    return;
+                }
+                // Closed, broken, or idle too long.
+                Ok(Err(_)) | Err(_) => return,
+            }
+        }
+    };
+    tokio::select! {
+        () = writing => {}
+        () = reading => {}
+    }
+}
+
+/// The next whole message on a stream; `None` when the stream is not STUN.
+async fn read_message(reader: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Option<Vec<u8>>> {
+    let mut header = [0u8; 4];
+    reader.read_exact(&mut header).await?;
+    let Some(total) = message_length(header) else { return Ok(None) };
+    let mut message = vec![0u8; total];
+    message[..4].copy_from_slice(&header);
+    reader.read_exact(&mut message[4..]).await?;
+    Ok(Some(message))
+}
+
+/// A message's length on a TCP stream from its first four bytes: a STUN
+/// header and its attributes, or channel data (channels 0x4000-0x4FFF, RFC
+/// 8656) padded to four bytes; `None` for anything else. (Some text looks
+/// like channel data, "GET " among it: the stack drops data for a channel
+/// nobody bound.)
+pub fn message_length(header: [u8; 4]) -> Option<usize> {
+    let declared = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    match header[0] {
+        0x00..=0x3F if declared % 4 == 0 => Some(20 + declared),
+        0x40..=0x4F => Some(4 + declared.div_ceil(4) * 4),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl Conn for TcpTurnListener {
+    async fn connect(&self, _addr: SocketAddr) -> webrtc_util::Result<()> {
+        Err(std::io::Error::other("the listener serves every client").into())
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> webrtc_util::Result<usize> {
+        Ok(self.recv_from(buf).await?.0)
+    }
+
+    async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
+        loop {
+            let Some((message, from)) = self.inbox.lock().await.recv().await else {
+                return Err(std::io::Error::other("the TURN TCP listener stopped").into());
+            };
+            // The stack reads into a buffer as large as a UDP datagram; a longer message cannot be a TURN request.
+            if message.len() <= buf.len() {
+                buf[..message.len()].copy_from_slice(&message);
+                return Ok((message.len(), from));
+            }
+        }
+    }
+
+    async fn send(&self, _buf: &[u8]) -> webrtc_util::Result<usize> {
+        Err(std::io::Error::other("the listener sends to a named client").into())
+    }
+
+    async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
+        let outbox = self.outboxes.lock().unwrap_or_else(|e| e.into_inner()).get(&target).cloned();
+        // A client gone, or too slow to keep up: the message is lost, as on UDP.
+        if let Some(outbox) = outbox {
+            let _ = outbox.try_send(buf.to_vec());
+        }
+        Ok(buf.len())
+    }
+
+    fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
+        Ok(self.local_addr)
+    }
+
+    fn remote_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+
+    /// Shared by every client: only dropping it (when the server stops) closes it.
+    async fn close(&self) -> webrtc_util::Result<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &(dyn Any + Send + Sync) {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_stun_and_padded_channel_data() {
+        assert_eq!(message_length([0x00, 0x01, 0x00, 0x08]), Some(28), "a binding request with 8 bytes of attributes");
+        assert_eq!(message_length([0x00, 0x01, 0x00, 0x07]), None, "STUN attributes are padded to 4 bytes");
+        assert_eq!(message_length([0x40, 0x00, 0x00, 0x05]), Some(12), "channel data padded to 4 bytes");
+        assert_eq!(message_length([0x4F, 0xFF, 0x00, 0x00]), Some(4));
+        assert_eq!(message_length([0x50, 0x00, 0x00, 0x00]), None, "a reserved channel number");
+        assert_eq!(message_length(*b"POST"), None);
+        assert_eq!(message_length([0x16, 0x03, 0x01, 0x02]), None, "a TLS hello");
+    }
+
+    #[tokio::test]
+    async fn reads_whole_messages_split_and_joined_on_the_stream() {
+        let binding = {
+            let mut m = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42];
+            m.extend_from_slice(&[7; 12]);
+            m
+        };
+        let channel = [0x40, 0x01, 0x00, 0x03, 1, 2, 3, 0];
+        let mut stream = [binding.clone(), channel.to_vec(), b"POST / HTTP/1.1".to_vec()].concat();
+        let mut reader = &stream[..];
+        assert_eq!(read_message(&mut reader).await.unwrap(), Some(binding.clone()));
+        assert_eq!(read_message(&mut reader).await.unwrap(), Some(channel.to_vec()));
+        assert_eq!(read_message(&mut reader).await.unwrap(), None);
+        stream.truncate(10);
+        let mut cut = &stream[..];
+        assert!(read_message(&mut cut).await.is_err(), "a stream that ends inside a message");
+    }
+}
