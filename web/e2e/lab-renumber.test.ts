@@ -5,11 +5,11 @@
 // (server-reflexive both ways), her link to Cy goes through the relay. Then
 // Ana's ISP gives her router a new address: every mapping her NAT made is
 // gone, and so are her room and tracker sockets. Proves:
-// - each side's video from the other comes back on both of Ana's links,
-//   through an ICE restart (not the browser's own give-up-and-retry, which
-//   takes over 30 s), within RECOVERY_BOUND_MS; prints how long each took
-//   (the goal is 5 s);
-// - the room takes Ana back on her seat, and the movie goes on with no stall.
+// - the video each side gets from the other on both of Ana's links freezes
+//   for less than RECOVERY_BOUND_MS: the links restart ICE (the browser on
+//   its own gives a broken path up only after some 30 s). Prints each
+//   freeze (the goal is 5 s) and what each page did meanwhile;
+// - the room takes Ana back on her seat, and nobody's movie stalls.
 //
 // Runs only inside a lab (NETLAB_RUN_ID set by scripts/lab-e2e.sh, which runs
 // this file in the lab's server host).
@@ -26,6 +26,8 @@ const lab: Lab | undefined = currentLab();
 const OWN_TURN_PORT = 3479;
 /** Well under the ~30 s a browser takes to give a broken path up and look again. */
 const RECOVERY_BOUND_MS = 15_000;
+/** A wait of the movie this long is a stall someone sees. */
+const VISIBLE_STALL_MS = 100;
 /** How long the call is watched after the renumbering. */
 const WATCH_MS = 20_000;
 
@@ -38,6 +40,42 @@ async function pageIn(host: LabHost): Promise<Page> {
   browsers.push(browser);
   const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
   await context.addInitScript(instrument);
+  // Every connection the page makes, for the report of a call that did not come up.
+  // Every connection the page makes and when its ICE state changed, and when its sockets closed and opened:
+  // what the recovery spent its time on.
+  await context.addInitScript(() => {
+    const w = window as unknown as { __pcs: RTCPeerConnection[]; __events: [number, string][] };
+    const [made, events]: [RTCPeerConnection[], [number, string][]] = [[], []];
+    [w.__pcs, w.__events] = [made, events];
+    const OriginalPc = window.RTCPeerConnection;
+    window.RTCPeerConnection = class extends OriginalPc {
+      constructor(config?: RTCConfiguration) {
+        super(config);
+        const index = made.push(this) - 1;
+        this.addEventListener('iceconnectionstatechange', () => events.push([Date.now(), `pc${index} ${this.iceConnectionState}`]));
+        this.addEventListener('signalingstatechange', () => events.push([Date.now(), `pc${index} ${this.signalingState}`]));
+        this.addEventListener('icecandidate', ({ candidate }) => candidate !== null && events.push([Date.now(), `pc${index} gathered ${candidate.type ?? ''}`]));
+        this.addEventListener('connectionstatechange', () => {
+          const transport = this.getSenders()[0]?.transport?.iceTransport;
+          if (transport === undefined || (transport as unknown as { watched?: boolean }).watched === true) return;
+          (transport as unknown as { watched?: boolean }).watched = true;
+          transport.addEventListener('selectedcandidatepairchange', () => {
+            const pair = transport.getSelectedCandidatePair();
+            events.push([Date.now(), `pc${index} pair ${pair?.local.type ?? ''}/${pair?.remote.type ?? ''}`]);
+          });
+        });
+      }
+    };
+    const OriginalSocket = window.WebSocket;
+    window.WebSocket = class extends OriginalSocket {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        const path = new URL(String(url)).pathname.split('/')[1] ?? '';
+        this.addEventListener('open', () => events.push([Date.now(), `${path} socket open`]));
+        this.addEventListener('close', () => events.push([Date.now(), `${path} socket closed`]));
+      }
+    };
+  });
   return context.newPage();
 }
 
@@ -82,6 +120,40 @@ function freezeAfter(page: Page, sender: string, at: number): Promise<{ freezeMs
   );
 }
 
+/** The page's call links: states, signals, and the ICE servers it uses. */
+function callLinks(page: Page): Promise<string> {
+  return page.evaluate(async () =>
+    JSON.stringify({
+      notice: document.querySelector('.call-notice')?.textContent,
+      tiles: [...document.querySelectorAll<HTMLElement>('.tile')].map((tile) => {
+        const video = tile.querySelector('video');
+        const stream = video?.srcObject as MediaStream | null | undefined;
+        return [tile.dataset.member, tile.dataset.label, video?.videoWidth, video?.readyState, stream?.getTracks().map((t) => `${t.kind}:${t.readyState}:${t.muted}`)];
+      }),
+      links: window.cinemeshRoom?.mesh.diagnostics(),
+      stuck: (() => {
+        const w = window as unknown as { __pcs: RTCPeerConnection[]; __events: [number, string][] };
+        const stuck = w.__pcs.flatMap((pc, i) => (pc.connectionState === 'new' ? [`pc${i} `] : []));
+        const start = w.__events[0]?.[0] ?? 0;
+        return w.__events.filter(([, what]) => stuck.some((p) => what.startsWith(p))).map(([at, what]) => `${at - start} ${what}`);
+      })(),
+      connections: await Promise.all(
+        (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.map(async (pc) => {
+          const stats = [...(await pc.getStats()).values()] as { type: string; id: string; [key: string]: unknown }[];
+          const transport = stats.find((s) => s.type === 'transport');
+          const pair = stats.find((s) => s.id === transport?.selectedCandidatePairId);
+          const type = (id: unknown): unknown => stats.find((s) => s.id === id)?.candidateType;
+          return {
+            state: pc.connectionState,
+            pair: `${String(type(pair?.localCandidateId))}/${String(type(pair?.remoteCandidateId))}`,
+            rtp: stats.filter((s) => s.type === 'inbound-rtp' || s.type === 'outbound-rtp').map((s) => `${s.type}:${String(s.kind)}:${String(s.packetsReceived ?? s.packetsSent)}`),
+          };
+        }),
+      ),
+    }),
+  );
+}
+
 /** Whether `page` shows `sender`'s camera. */
 function seesCamera(page: Page, sender: string): Promise<boolean> {
   return page.evaluate((sender) => {
@@ -108,7 +180,7 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
     await server?.stop();
   });
 
-  it("the call's video comes back on every link through an ICE restart, and the movie plays on", async () => {
+  it("the call's video comes back on every link through an ICE restart, and the movie plays on with no stall", async () => {
     if (lab === undefined) return;
     const movieId = await ingestClip(server, 'Renumbered party', 90);
     const byNat = (nat: string, skip = 0): LabHost => {
@@ -138,14 +210,26 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
     for (const [i, page] of pages.entries()) {
       for (const [j, other] of members.entries()) {
         if (i === j) continue;
-        await expect.poll(() => seesCamera(page, other.name), { timeout: 30_000, message: `${members[i]?.name} sees ${other.name}` }).toBe(true);
+        try {
+          await expect.poll(() => seesCamera(page, other.name), { timeout: 30_000 }).toBe(true);
+        } catch (error) {
+          const sender = pages[j] ?? page;
+          throw new Error(`${members[i]?.name} never saw ${other.name}: ${await callLinks(page)}; ${other.name}'s side: ${await callLinks(sender)}`, { cause: error });
+        }
       }
     }
     for (const page of pages) await watchFrames(page);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
 
+    const ahead = (page: Page): Promise<number> =>
+      page.evaluate(() => {
+        const video = document.querySelector<HTMLVideoElement>('video');
+        if (video === null || video.buffered.length === 0) return 0;
+        return Math.round((video.buffered.end(video.buffered.length - 1) - video.currentTime) * 10) / 10;
+      });
+    console.log(`buffered ahead when renumbered, s: ${(await Promise.all(pages.map(ahead))).join(', ')}`);
     const renumberedAt = Date.now();
-    console.log(netlab(['renumber', '--run-id', lab.runId, members[0]?.host.name ?? '']).trim());
+    console.log(netlab(['renumber', '--run-id', lab.runId, (members[0]?.host.name ?? '').replace(/-c\d+$/, '')]).trim());
     await new Promise((resolve) => setTimeout(resolve, WATCH_MS));
 
     console.log('after the renumbering: viewer <- sender, longest freeze ms, frames again after ms');
@@ -158,15 +242,28 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
     ] as const) {
       const freeze = await freezeAfter(page, sender, renumberedAt);
       console.log(`  ${viewer} <- ${sender}: ${freeze?.freezeMs ?? '-'}, ${freeze?.backAfterMs ?? 'never'}`);
-      if (freeze === undefined || freeze.backAfterMs > RECOVERY_BOUND_MS) outcomes.push(`${viewer} <- ${sender}: ${JSON.stringify(freeze)}`);
+      if (freeze === undefined || freeze.freezeMs > RECOVERY_BOUND_MS) outcomes.push(`${viewer} <- ${sender}: ${JSON.stringify(freeze)}`);
     }
-    const diagnostics = await ana.evaluate(() => JSON.stringify(window.cinemeshRoom?.mesh.diagnostics()));
-    console.log(`Ana's links: ${diagnostics}`);
-    expect(outcomes, `video not back within ${RECOVERY_BOUND_MS} ms`).toEqual([]);
+    for (const [name, page] of [['Ana', ana], ['Ben', ben]] as const) {
+      const events = await page.evaluate(() => (window as unknown as { __events: [number, string][] }).__events);
+      const after = events.filter(([at]) => at >= renumberedAt).map(([at, what]) => `${((at - renumberedAt) / 1000).toFixed(2)} s ${what}`);
+      console.log(`${name}, after the renumbering: ${after.join('; ')}`);
+    }
+    expect(outcomes, `video frozen longer than ${RECOVERY_BOUND_MS} ms`).toEqual([]);
 
     // The room kept Ana's seat, and nobody's movie stalled.
     expect(await ana.evaluate(() => window.cinemeshRoom?.room.members.filter((m) => m.online).length)).toBe(3);
-    const stalls = await Promise.all(pages.map((page) => page.evaluate(() => (window as unknown as { __counters: { stalls: number } }).__counters.stalls)));
-    expect(stalls, 'stalls per member').toEqual([0, 0, 0]);
+    const stalls = await Promise.all(
+      pages.map((page) =>
+        page.evaluate((renumberedAt) => {
+          const counters = (window as unknown as { __counters: { stallsAt: { at: number; seeking: boolean; ms?: number }[] } }).__counters;
+          return counters.stallsAt.map(({ at, seeking, ms }) => ({ after: at - renumberedAt, seeking, ms: ms ?? Date.now() - at }));
+        }, renumberedAt),
+      ),
+    );
+    // A `waiting` of a few ms (hls.js between two buffered ranges) is nothing anyone sees.
+    console.log(`the movie's waits (ms after the renumbering, ms long): ${JSON.stringify(stalls)}`);
+    const seen = stalls.map((waits) => waits.filter((wait) => wait.ms >= VISIBLE_STALL_MS));
+    expect(seen, `stalls of ${VISIBLE_STALL_MS} ms or more, per member`).toEqual([[], [], []]);
   });
 });

@@ -42,8 +42,8 @@ export function instrument(): void {
     peerConnections: 0,
     stalls: 0,
     stallMs: 0,
-    /** When each stall began, Date.now(), and whether the video was seeking then. */
-    stallsAt: [] as { at: number; seeking: boolean }[],
+    /** When each stall began, Date.now(), whether the video was seeking then, and how long it lasted (once over). */
+    stallsAt: [] as { at: number; seeking: boolean; ms?: number }[],
     started: false,
     waitingSince: 0,
     firstFrameMs: Number.NaN,
@@ -63,12 +63,20 @@ export function instrument(): void {
       counters.peerConnections += 1;
     }
   };
+  // The movie's player only: a call's tiles are videos too, and freeze when a call's path does.
+  const isMovie = (target: EventTarget | null): boolean => target instanceof HTMLVideoElement && target.srcObject === null;
   document.addEventListener(
     'playing',
-    () => {
+    (event) => {
+      if (!isMovie(event.target)) return;
       if (!counters.started) counters.firstFrameMs = performance.now();
       counters.started = true;
-      if (counters.waitingSince > 0) counters.stallMs += performance.now() - counters.waitingSince;
+      if (counters.waitingSince > 0) {
+        const ms = performance.now() - counters.waitingSince;
+        counters.stallMs += ms;
+        const last = counters.stallsAt.at(-1);
+        if (last !== undefined) last.ms = ms;
+      }
       counters.waitingSince = 0;
     },
     true,
@@ -77,6 +85,7 @@ export function instrument(): void {
     'waiting',
     (event) => {
       const video = event.target as HTMLVideoElement;
+      if (!isMovie(video)) return;
       // The end of the movie is not a stall.
       if (!counters.started || video.ended || video.currentTime >= video.duration - 0.5) return;
       counters.stalls += 1;

@@ -53,6 +53,8 @@ export interface MeshSignal {
   offer?: number;
   /** With an answer: the number of the offer it answers (absent from pages that number none). */
   answers?: number;
+  /** The sender's room socket came back: an offer of ours it may have missed is wanted again. */
+  resync?: true;
 }
 
 export class MediaMesh {
@@ -142,16 +144,23 @@ export class MediaMesh {
   }
 
   /**
-   * The room socket is back after a drop: the signals sent while it was down
-   * were lost. Each link whose offer is out sends it again; one left without a
-   * path restarts ICE.
+   * The room socket is back after a drop. The signals sent while it was down
+   * were lost, both ways: each link whose offer is out sends it again, and
+   * asks the other side to send its own pending offer again (when both were
+   * lost, the side that does not yield would otherwise ignore ours and wait
+   * for an answer that never comes). And a socket that dropped most often
+   * means the network changed under this page, taking the links' paths
+   * along, seconds before ICE notices: every other link restarts ICE now
+   * (media keeps to the old path until a new one is found, so a link that
+   * was fine loses nothing).
    */
   resync(): void {
     for (const link of this.#links.values()) {
       link.enqueue(() => {
         const pc = link.pc;
+        this.#send(link.member, { resync: true });
         if (pc.signalingState === 'have-local-offer') this.#sendDescription(link);
-        else if (pc.signalingState === 'stable' && ['disconnected', 'failed'].includes(pc.connectionState)) pc.restartIce();
+        else if (pc.signalingState === 'stable') pc.restartIce();
       });
     }
   }
@@ -286,6 +295,10 @@ export class MediaMesh {
 
   async #handle(link: MediaLink, signal: MeshSignal): Promise<void> {
     const pc = link.pc;
+    if (signal.resync === true) {
+      if (pc.signalingState === 'have-local-offer') this.#sendDescription(link);
+      return;
+    }
     if (signal.streams !== undefined) this.#remoteLabels(link, signal.streams);
     if (signal.description !== undefined) {
       const description = signal.description;
@@ -298,13 +311,7 @@ export class MediaMesh {
       }
       const collision = description.type === 'offer' && pc.signalingState !== 'stable';
       link.ignoreOffer = !link.polite && collision;
-      if (link.ignoreOffer) {
-        // The other side offered while ours was out: ours may never have got
-        // there (the socket dropped it), and then each would wait for the
-        // other. Sent again, it makes the other side yield and answer.
-        this.#sendDescription(link);
-        return;
-      }
+      if (link.ignoreOffer) return;
       link.lastStep = Date.now();
       // Said outright rather than left to setRemoteDescription: not every stack rolls back implicitly.
       if (collision) await pc.setLocalDescription({ type: 'rollback' });
