@@ -84,6 +84,7 @@ export class MediaLink {
       negotiates: this.pc.getTransceivers().length > 0,
       waitedMs: now - this.lastStep,
       retries: this.retriesSinceConnected,
+      gathered: this.#sent.candidate,
     };
   }
 

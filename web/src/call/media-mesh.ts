@@ -55,6 +55,8 @@ export interface MeshSignal {
   answers?: number;
   /** The sender's room socket came back: an offer of ours it may have missed is wanted again. */
   resync?: true;
+  /** The sender replaced its connection to us: ours goes too, and its offer makes a new one. */
+  reset?: true;
 }
 
 export class MediaMesh {
@@ -139,8 +141,16 @@ export class MediaMesh {
   receive(from: string, data: unknown): void {
     if (from === this.#self || typeof data !== 'object' || data === null) return;
     const signal = data as MeshSignal;
-    const link = this.#links.get(from) ?? this.#open(from);
+    if (signal.reset === true) {
+      const old = this.#links.get(from);
+      if (old !== undefined) this.#close(old);
+      return;
+    }
+    const known = this.#links.get(from);
+    const link = known ?? this.#open(from);
     link.enqueue(() => this.#handle(link, signal));
+    // A link the other side started: what we send it joins once its offer is answered.
+    if (known === undefined) link.enqueue(() => this.refresh());
   }
 
   /**
@@ -267,6 +277,14 @@ export class MediaMesh {
     this.#send(link.member, signal);
   }
 
+  /** Replaces a link's connection with a new one, and tells the other side to drop its own. */
+  #recreate(link: MediaLink): void {
+    if (this.#links.get(link.member) !== link) return;
+    this.#send(link.member, { reset: true });
+    this.#close(link);
+    this.refresh();
+  }
+
   /** The link's path broke (a network change): ICE looks for another with fresh candidates. */
   #pathLost(link: MediaLink): void {
     if (this.#links.get(link.member) !== link) return;
@@ -286,6 +304,10 @@ export class MediaMesh {
         if (link.lastStep !== now) return;
         if (nudgeFor({ ...link.progress(Date.now()), waitedMs: Number.POSITIVE_INFINITY }, this.#timings) !== nudge) return;
         link.retried();
+        if (nudge === 'recreate') {
+          this.#recreate(link);
+          return;
+        }
         if (nudge === 'resend-offer') this.#sendDescription(link);
         if (nudge === 'rollback') await link.pc.setLocalDescription({ type: 'rollback' });
         if (nudge === 'restart-ice' || nudge === 'rollback') link.pc.restartIce();

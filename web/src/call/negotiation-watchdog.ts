@@ -6,6 +6,9 @@
 // nudged: an offer that got no answer is sent again (a lost answer gets the
 // same cure: the other side answers the same offer again), and a negotiated
 // link with no path restarts ICE, which renegotiates with fresh candidates.
+// A connection that has gathered no candidate of its own at all, after an
+// ICE restart too, is broken in the browser (seen in a symmetric-NAT home of
+// the lab, one link among several): it is replaced by a new one.
 
 export interface NegotiationTimings {
   /** How long an offer waits for its answer, and a negotiated link for its first ICE check, before a retry. */
@@ -26,14 +29,17 @@ export interface LinkProgress {
   waitedMs: number;
   /** Retries since the link was last connected: each doubles the waits, up to 8 times. */
   retries: number;
+  /** Candidates of this side gathered since the link was made. */
+  gathered: number;
 }
 
 /**
  * `resend-offer`: send the pending offer again; `restart-ice`: renegotiate
  * with fresh candidates; `rollback`: drop a remote offer this side never
- * answered, then restart; `undefined`: leave the link alone.
+ * answered, then restart; `recreate`: replace a connection that gathers
+ * nothing; `undefined`: leave the link alone.
  */
-export type Nudge = 'resend-offer' | 'restart-ice' | 'rollback' | undefined;
+export type Nudge = 'resend-offer' | 'restart-ice' | 'rollback' | 'recreate' | undefined;
 
 export function nudgeFor(link: LinkProgress, timings: NegotiationTimings = DEFAULT_NEGOTIATION_TIMINGS): Nudge {
   if (!link.negotiates || link.connection === 'connected' || link.connection === 'closed') return undefined;
@@ -46,7 +52,8 @@ export function nudgeFor(link: LinkProgress, timings: NegotiationTimings = DEFAU
     case 'stable': {
       // `new` after a full exchange means no candidate of the other side arrived.
       const wait = link.connection === 'new' ? answerWait : timings.connectWaitMs * backOff;
-      return link.waitedMs > wait ? 'restart-ice' : undefined;
+      if (link.waitedMs <= wait) return undefined;
+      return link.connection === 'new' && link.gathered === 0 && link.retries > 0 ? 'recreate' : 'restart-ice';
     }
     case 'closed':
       return undefined;

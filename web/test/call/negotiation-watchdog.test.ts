@@ -9,6 +9,7 @@ const link = (progress: Partial<LinkProgress>): LinkProgress => ({
   negotiates: true,
   waitedMs: 0,
   retries: 0,
+  gathered: 2,
   ...progress,
 });
 
@@ -30,6 +31,13 @@ describe('the negotiation watchdog', () => {
     expect(nudgeFor(link({ connection: 'connecting', waitedMs: 1_100 }), timings)).toBeUndefined();
     expect(nudgeFor(link({ connection: 'connecting', waitedMs: 4_100 }), timings)).toBe('restart-ice');
     expect(nudgeFor(link({ connection: 'failed', waitedMs: 4_100 }), timings)).toBe('restart-ice');
+  });
+
+  it('replaces a connection that gathered no candidate of its own even after an ICE restart', () => {
+    expect(nudgeFor(link({ gathered: 0, waitedMs: 1_100 }), timings), 'a restart first').toBe('restart-ice');
+    expect(nudgeFor(link({ gathered: 0, retries: 1, waitedMs: 2_100 }), timings)).toBe('recreate');
+    expect(nudgeFor(link({ gathered: 1, retries: 1, waitedMs: 2_100 }), timings)).toBe('restart-ice');
+    expect(nudgeFor(link({ gathered: 0, retries: 1, connection: 'connecting', waitedMs: 8_100 }), timings)).toBe('restart-ice');
   });
 
   it('rolls back a remote offer this side never answered', () => {
