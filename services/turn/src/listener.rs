@@ -110,14 +110,14 @@ impl Transport {
                 }
                 Err(e) => Err(e.into()),
             },
-            Self::Tcp(listener) => listener.send_to(buf, target).await,
+            Self::Tcp(listener) => Ok(listener.send_to(buf, target)),
         }
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
         match self {
             Self::Udp(socket) => Ok(socket.local_addr()?),
-            Self::Tcp(listener) => listener.local_addr(),
+            Self::Tcp(listener) => Ok(listener.local_addr()),
         }
     }
 }

@@ -10,17 +10,14 @@
 //! that is not STUN is closed; connections, their idle time and the messages
 //! waiting for a slow client are all bounded.
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use webrtc_util::Conn;
 
 use crate::metrics::TurnMetrics;
 
@@ -155,17 +152,9 @@ pub fn message_length(header: [u8; 4]) -> Option<usize> {
     }
 }
 
-#[async_trait]
-impl Conn for TcpTurnListener {
-    async fn connect(&self, _addr: SocketAddr) -> webrtc_util::Result<()> {
-        Err(std::io::Error::other("the listener serves every client").into())
-    }
-
-    async fn recv(&self, buf: &mut [u8]) -> webrtc_util::Result<usize> {
-        Ok(self.recv_from(buf).await?.0)
-    }
-
-    async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
+impl TcpTurnListener {
+    /// The next whole message from any connection, with the connection's address.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
         loop {
             let Some((message, from)) = self.inbox.lock().await.recv().await else {
                 return Err(std::io::Error::other("the TURN TCP listener stopped").into());
@@ -178,34 +167,18 @@ impl Conn for TcpTurnListener {
         }
     }
 
-    async fn send(&self, _buf: &[u8]) -> webrtc_util::Result<usize> {
-        Err(std::io::Error::other("the listener sends to a named client").into())
-    }
-
-    async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
+    /// Queues `buf` for the connection from `target`. A client gone, or too
+    /// slow to keep up, loses the message, as on UDP.
+    pub fn send_to(&self, buf: &[u8], target: SocketAddr) -> usize {
         let outbox = self.outboxes.lock().unwrap_or_else(|e| e.into_inner()).get(&target).cloned();
-        // A client gone, or too slow to keep up: the message is lost, as on UDP.
         if let Some(outbox) = outbox {
             let _ = outbox.try_send(buf.to_vec());
         }
-        Ok(buf.len())
+        buf.len()
     }
 
-    fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
-        Ok(self.local_addr)
-    }
-
-    fn remote_addr(&self) -> Option<SocketAddr> {
-        None
-    }
-
-    /// Shared by every client: only dropping it (when the server stops) closes it.
-    async fn close(&self) -> webrtc_util::Result<()> {
-        Ok(())
-    }
-
-    fn as_any(&self) -> &(dyn Any + Send + Sync) {
-        self
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
     }
 }
 

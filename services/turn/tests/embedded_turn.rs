@@ -56,7 +56,15 @@ fn credentials(expiry: u64, who: &str) -> (String, String) {
 }
 
 async fn turn_client(server: SocketAddr, username: &str, pass: &str) -> Result<Client, Box<dyn std::error::Error>> {
-    let conn = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
+    turn_client_over(Arc::new(UdpSocket::bind("127.0.0.1:0").await?), server, username, pass).await
+}
+
+async fn turn_client_over(
+    conn: Arc<dyn Conn + Send + Sync>,
+    server: SocketAddr,
+    username: &str,
+    pass: &str,
+) -> Result<Client, Box<dyn std::error::Error>> {
     let client = Client::new(ClientConfig {
         stun_serv_addr: server.to_string(),
         turn_serv_addr: server.to_string(),
@@ -168,19 +176,7 @@ async fn a_client_with_only_tcp_gets_a_relay_that_carries_data_both_ways() -> Te
         writer: tokio::sync::Mutex::new(writer),
     });
     let (username, pass) = credentials(now_secs() + 600, "ana");
-    let client = Client::new(ClientConfig {
-        stun_serv_addr: server.to_string(),
-        turn_serv_addr: server.to_string(),
-        username,
-        password: pass,
-        realm: String::new(),
-        software: String::new(),
-        rto_in_ms: 0,
-        conn,
-        vnet: None,
-    })
-    .await?;
-    client.listen().await?;
+    let client = turn_client_over(conn, server, &username, &pass).await?;
     let relay = client.allocate().await?;
     let peer = UdpSocket::bind("127.0.0.1:0").await?;
     // Odd lengths: channel data over TCP is padded to four bytes, and must still arrive whole.
