@@ -140,8 +140,12 @@ describe('a watch party', () => {
     await ben.getByRole('button', { name: 'Join the call' }).click();
     await seesVideo(ben, 'Ana', ana);
     await seesVideo(ana, 'Ben', ben);
-    // Both sides told the room what carried their link: on loopback, host candidates.
-    const callLinks = (): Promise<number> => metric(server.url, 'cinemesh_ice_pairs_total{kind="call",pair="host"}');
+    // Both sides told the room what carried their link: on loopback, host candidates, or a
+    // peer-reflexive one where a check came in before the candidate it came from.
+    const callLinks = async (): Promise<number> => {
+      const counts = await Promise.all(['host', 'prflx'].map((pair) => metric(server.url, `cinemesh_ice_pairs_total{kind="call",pair="${pair}"}`)));
+      return counts.reduce((sum, count) => sum + (Number.isNaN(count) ? 0 : count), 0);
+    };
     for (let tries = 0; tries < 50 && !((await callLinks()) >= 2); tries++) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await callLinks(), 'call links counted by pair').toBeGreaterThanOrEqual(2);
 
