@@ -14,6 +14,7 @@
 use std::any::Any;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::net::UdpSocket;
@@ -24,7 +25,7 @@ use crate::rate_cap::RateCap;
 use crate::tcp_listener::TcpTurnListener;
 
 /// TURN requests without credentials taken per second (a browser sends one
-/// per relay it opens), across all clients.
+/// per relay it opens), across all clients and both transports.
 pub const UNAUTHENTICATED_PER_SEC: u64 = 50;
 
 /// STUN's MESSAGE-INTEGRITY attribute.
@@ -126,13 +127,16 @@ pub struct ScreenedListener {
     transport: Transport,
     /// Relaying on: TURN requests go through (unauthenticated ones capped).
     relay: bool,
-    unauthenticated: RateCap,
+    /// Shared by the UDP and TCP listeners: the cap is for the server.
+    unauthenticated: Arc<RateCap>,
     metrics: TurnMetrics,
 }
 
 impl ScreenedListener {
-    pub fn new(transport: Transport, relay: bool, metrics: TurnMetrics) -> Self {
-        Self { transport, relay, unauthenticated: RateCap::new(UNAUTHENTICATED_PER_SEC), metrics }
+    /// `unauthenticated`: the cap on TURN requests without credentials
+    /// (`UNAUTHENTICATED_PER_SEC`), one for all the server's listeners.
+    pub(crate) fn new(transport: Transport, relay: bool, unauthenticated: Arc<RateCap>, metrics: TurnMetrics) -> Self {
+        Self { transport, relay, unauthenticated, metrics }
     }
 
     /// Why `datagram` is dropped, if it is.

@@ -17,6 +17,7 @@ use crate::guarded_relay::GuardedRelays;
 use crate::listener::{ScreenedListener, Transport};
 use crate::metrics::TurnMetrics;
 use crate::peer_policy::PeerPolicy;
+use crate::rate_cap::RateCap;
 use crate::rest_auth::RestAuth;
 use crate::tcp_listener::TcpTurnListener;
 
@@ -105,8 +106,14 @@ impl EmbeddedTurn {
             metrics: metrics.clone(),
             open: open.clone(),
         };
+        let unauthenticated = Arc::new(RateCap::new(crate::listener::UNAUTHENTICATED_PER_SEC));
         let mut conn_configs = vec![ConnConfig {
-            conn: Arc::new(ScreenedListener::new(Transport::Udp(socket), relay, metrics.clone())),
+            conn: Arc::new(ScreenedListener::new(
+                Transport::Udp(socket),
+                relay,
+                unauthenticated.clone(),
+                metrics.clone(),
+            )),
             relay_addr_generator: Box::new(relays()),
         }];
         if relay {
@@ -115,6 +122,7 @@ impl EmbeddedTurn {
                     conn: Arc::new(ScreenedListener::new(
                         Transport::Tcp(TcpTurnListener::new(listener, metrics.clone())?),
                         relay,
+                        unauthenticated.clone(),
                         metrics.clone(),
                     )),
                     relay_addr_generator: Box::new(relays()),

@@ -7,8 +7,14 @@
 //! whole messages (a STUN message's length is in its header; channel data is
 //! padded to four bytes over TCP), which come out of `recv_from` with the
 //! connection's address, and `send_to` that address writes to it. A stream
-//! that is not STUN is closed; connections, their idle time and the messages
-//! waiting for a slow client are all bounded.
+//! that is not STUN (or sends a message longer than a TURN client's) is
+//! closed and counted; connections, the time to a first message, idle time
+//! and the messages waiting for a slow client are all bounded.
+//!
+//! A relay made over a connection is not removed when the connection ends
+//! (the stack removes relays by their lifetime only, 10 minutes unless the
+//! client asked less): until then it holds its port and its place in the
+//! quotas.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,6 +32,11 @@ pub const MAX_CONNECTIONS: usize = 1024;
 /// A connection that sends nothing this long is closed (a browser refreshes
 /// its allocation every few minutes and its permissions more often).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// A new connection's first message must come within this.
+pub const FIRST_MESSAGE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest message taken: a relayed datagram (a browser keeps them under
+/// about 1200 bytes) with its channel header, or a STUN request.
+pub const MAX_MESSAGE: usize = 2048;
 /// Messages waiting to be written to one client; past this they are dropped,
 /// as a congested UDP path would drop them.
 const OUTBOX: usize = 256;
@@ -78,11 +89,16 @@ async fn accept(
         };
         let _ = stream.set_nodelay(true);
         let (tx, rx) = mpsc::channel(OUTBOX);
+        let mine = tx.clone();
         outboxes.lock().unwrap_or_else(|e| e.into_inner()).insert(from, tx);
         let (inbox, outboxes, metrics) = (inbox.clone(), outboxes.clone(), metrics.clone());
         tokio::spawn(async move {
             serve(stream, from, inbox, rx, &metrics).await;
-            outboxes.lock().unwrap_or_else(|e| e.into_inner()).remove(&from);
+            let mut outboxes = outboxes.lock().unwrap_or_else(|e| e.into_inner());
+            // A newer connection from the same address keeps its own.
+            if outboxes.get(&from).is_some_and(|tx| tx.same_channel(&mine)) {
+                outboxes.remove(&from);
+            }
             drop(permit);
         });
     }
@@ -105,8 +121,11 @@ async fn serve(
         }
     };
     let reading = async move {
+        let mut wait = FIRST_MESSAGE_TIMEOUT;
         loop {
-            match tokio::time::timeout(IDLE_TIMEOUT, read_message(&mut reader)).await {
+            let read = tokio::time::timeout(wait, read_message(&mut reader)).await;
+            wait = IDLE_TIMEOUT;
+            match read {
                 Ok(Ok(Some(message))) => {
                     if inbox.send((message, from)).await.is_err() {
                         return;
@@ -127,11 +146,12 @@ async fn serve(
     }
 }
 
-/// The next whole message on a stream; `None` when the stream is not STUN.
+/// The next whole message on a stream; `None` when the stream is not STUN
+/// (or the message is longer than `MAX_MESSAGE`).
 async fn read_message(reader: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Option<Vec<u8>>> {
     let mut header = [0u8; 4];
     reader.read_exact(&mut header).await?;
-    let Some(total) = message_length(header) else { return Ok(None) };
+    let Some(total) = message_length(header).filter(|&total| total <= MAX_MESSAGE) else { return Ok(None) };
     let mut message = vec![0u8; total];
     message[..4].copy_from_slice(&header);
     reader.read_exact(&mut message[4..]).await?;
@@ -141,8 +161,8 @@ async fn read_message(reader: &mut (impl AsyncReadExt + Unpin)) -> std::io::Resu
 /// A message's length on a TCP stream from its first four bytes: a STUN
 /// header and its attributes, or channel data (channels 0x4000-0x4FFF, RFC
 /// 8656) padded to four bytes; `None` for anything else. (Some text looks
-/// like channel data, "GET " among it: the stack drops data for a channel
-/// nobody bound.)
+/// like channel data of some 20 KB, "GET " among it: `MAX_MESSAGE` turns
+/// it away.)
 pub fn message_length(header: [u8; 4]) -> Option<usize> {
     let declared = usize::from(u16::from_be_bytes([header[2], header[3]]));
     match header[0] {
@@ -159,7 +179,7 @@ impl TcpTurnListener {
             let Some((message, from)) = self.inbox.lock().await.recv().await else {
                 return Err(std::io::Error::other("the TURN TCP listener stopped").into());
             };
-            // The stack reads into a buffer as large as a UDP datagram; a longer message cannot be a TURN request.
+            // `MAX_MESSAGE` is below the stack's buffer (a UDP datagram's size); a longer one is skipped.
             if message.len() <= buf.len() {
                 buf[..message.len()].copy_from_slice(&message);
                 return Ok((message.len(), from));
@@ -194,6 +214,7 @@ mod tests {
         assert_eq!(message_length([0x4F, 0xFF, 0x00, 0x00]), Some(4));
         assert_eq!(message_length([0x50, 0x00, 0x00, 0x00]), None, "a reserved channel number");
         assert_eq!(message_length(*b"POST"), None);
+        assert!(message_length(*b"GET ").is_some_and(|total| total > MAX_MESSAGE), "HTTP is turned away by its length");
         assert_eq!(message_length([0x16, 0x03, 0x01, 0x02]), None, "a TLS hello");
     }
 
@@ -210,6 +231,8 @@ mod tests {
         assert_eq!(read_message(&mut reader).await.unwrap(), Some(binding.clone()));
         assert_eq!(read_message(&mut reader).await.unwrap(), Some(channel.to_vec()));
         assert_eq!(read_message(&mut reader).await.unwrap(), None);
+        let mut http = &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..];
+        assert_eq!(read_message(&mut http).await.unwrap(), None, "HTTP is closed, not waited on");
         stream.truncate(10);
         let mut cut = &stream[..];
         assert!(read_message(&mut cut).await.is_err(), "a stream that ends inside a message");

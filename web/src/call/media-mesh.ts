@@ -42,6 +42,8 @@ export interface MeshEvents {
 
 /** How long a link may say `disconnected` (a few lost checks do that) before its path is looked for again, ms. */
 export const PATH_LOSS_GRACE_MS = 1_000;
+/** Connections replaced for one member in a row before the mesh stops replacing them. */
+const MAX_RECREATES = 2;
 
 /** What goes through the room socket between two members. */
 export interface MeshSignal {
@@ -65,6 +67,8 @@ export class MediaMesh {
   #inCall = false;
   readonly #outgoing = new Map<StreamLabel, Outgoing>();
   readonly #links = new Map<string, MediaLink>();
+  /** Per member: connections replaced (`recreate`) since one last connected. */
+  readonly #recreated = new Map<string, number>();
   readonly #send: (to: string, signal: MeshSignal) => void;
   readonly #events: MeshEvents;
   #rtc: RTCConfiguration;
@@ -144,9 +148,13 @@ export class MediaMesh {
     if (signal.reset === true) {
       const old = this.#links.get(from);
       if (old !== undefined) this.#close(old);
+      // What we send the other side goes on a new link (it may send us nothing, and then it opens none).
+      this.refresh();
       return;
     }
     const known = this.#links.get(from);
+    // Only an offer starts a link: a stray candidate or resync for a link closed since needs none.
+    if (known === undefined && signal.description?.type !== 'offer') return;
     const link = known ?? this.#open(from);
     link.enqueue(() => this.#handle(link, signal));
     // A link the other side started: what we send it joins once its offer is answered.
@@ -167,6 +175,8 @@ export class MediaMesh {
   resync(): void {
     for (const link of this.#links.values()) {
       link.enqueue(() => {
+        // Closed by the member list the welcome brought.
+        if (this.#links.get(link.member) !== link) return;
         const pc = link.pc;
         this.#send(link.member, { resync: true });
         if (pc.signalingState === 'have-local-offer') this.#sendDescription(link);
@@ -231,6 +241,7 @@ export class MediaMesh {
     });
     if (this.#events.onLinked !== undefined) reportPairOnConnect(pc, this.#events.onLinked);
     pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'connected') this.#recreated.delete(member);
       if (pc.connectionState === 'failed') this.#pathLost(link);
     });
     pc.addEventListener('iceconnectionstatechange', () => {
@@ -277,12 +288,26 @@ export class MediaMesh {
     this.#send(link.member, signal);
   }
 
-  /** Replaces a link's connection with a new one, and tells the other side to drop its own. */
+  /**
+   * Replaces a link's connection with a new one, and tells the other side to
+   * drop its own; at most MAX_RECREATES times in a row for a member (a
+   * browser that gathers nothing for any connection is not helped by more).
+   * The new link's offers are numbered on from the old one's, so an answer
+   * to an old offer still on its way is not taken for one to a new offer.
+   */
   #recreate(link: MediaLink): void {
     if (this.#links.get(link.member) !== link) return;
+    const recreated = this.#recreated.get(link.member) ?? 0;
+    if (recreated >= MAX_RECREATES) {
+      link.pc.restartIce();
+      return;
+    }
+    this.#recreated.set(link.member, recreated + 1);
     this.#send(link.member, { reset: true });
     this.#close(link);
     this.refresh();
+    const fresh = this.#links.get(link.member);
+    if (fresh !== undefined) fresh.offerNumber = link.offerNumber;
   }
 
   /** The link's path broke (a network change): ICE looks for another with fresh candidates. */
