@@ -18,6 +18,7 @@
 import type { IcePair } from '../protocol/IcePair';
 import type { MemberView } from '../protocol/MemberView';
 import { reportPairOnConnect } from '../webrtc/ice-pair';
+import { PATH_LOSS_GRACE_MS } from '../webrtc/path-loss';
 import { type LinkReport, MediaLink, type RemoteStreamInfo, type StreamLabel } from './media-link';
 import { DEFAULT_NEGOTIATION_TIMINGS, type NegotiationTimings, nudgeFor } from './negotiation-watchdog';
 
@@ -40,8 +41,6 @@ export interface MeshEvents {
   onPathLost?: () => void;
 }
 
-/** How long a link may say `disconnected` (a few lost checks do that) before its path is looked for again, ms. */
-export const PATH_LOSS_GRACE_MS = 1_000;
 /** Connections replaced for one member in a row before the mesh stops replacing them. */
 const MAX_RECREATES = 2;
 

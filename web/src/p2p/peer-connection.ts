@@ -11,9 +11,8 @@
 import type { IcePair } from '../protocol/IcePair';
 import type { Signal } from '../protocol/Signal';
 import { reportPairOnConnect } from '../webrtc/ice-pair';
+import { PATH_LOSS_GRACE_MS } from '../webrtc/path-loss';
 
-/** How long ICE may say `disconnected` (a few lost checks do that) before it restarts, ms. */
-const PATH_LOSS_GRACE_MS = 1_000;
 /** How long a link that lost its path has to find another before it is closed, ms. */
 const RECOVERY_MS = 10_000;
 

@@ -241,8 +241,7 @@ export class RoomClient {
   }
 
   #ping(): void {
-    this.#send({ type: 'ping', t: Date.now() });
-    this.#socket.expectAnswer(PONG_DEADLINE_MS);
+    this.probe();
     this.#pings += 1;
     this.#pingTimer = setTimeout(() => this.#ping(), this.#pings < FAST_PINGS ? FAST_PING_MS : PING_MS);
   }
