@@ -28,6 +28,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { launchBrowser } from '../e2e/harness';
+import { gatherCandidates } from '../e2e/ice-gathering';
 import { joinAs } from '../e2e/room-pages';
 import { metric, openViewer, report } from '../e2e/viewers';
 import { rtcIceServers } from '../src/api/ice-servers';
@@ -189,7 +190,7 @@ describe('docker compose stack', () => {
   });
 
   it("hands each viewer TURN credentials of its own, which the stack's coturn takes and a forged one does not", async () => {
-    const servers = async (): Promise<RTCIceServer[]> => rtcIceServers(await json<MovieDetail>(`${proxy}/api/movies/${movieId}`));
+    const servers = async (): Promise<RTCIceServer[]> => rtcIceServers((await json<MovieDetail>(`${proxy}/api/movies/${movieId}`)).tracker.ice_servers);
     const [first, second] = [await servers(), await servers()];
     const turn = first.find((server) => [server.urls].flat().some((url) => url.startsWith('turn:')));
     const otherTurn = second.find((server) => [server.urls].flat().some((url) => url.startsWith('turn:')));
@@ -201,24 +202,8 @@ describe('docker compose stack', () => {
     const page = await (await browser.newContext()).newPage();
     contexts.push(page.context());
     await gotoThroughNetworkChanges(page, `${proxy}/`);
-    const relayed = (server: RTCIceServer): Promise<number> =>
-      page.evaluate(async (server) => {
-        // Relay candidates only: each one is an allocation coturn granted.
-        const pc = new RTCPeerConnection({ iceServers: [server], iceTransportPolicy: 'relay' });
-        let relays = 0;
-        pc.addEventListener('icecandidate', ({ candidate }) => {
-          if (candidate?.type === 'relay') relays += 1;
-        });
-        pc.createDataChannel('probe');
-        await pc.setLocalDescription();
-        await new Promise<void>((resolve) => {
-          const done = (): void => resolve();
-          pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && done());
-          setTimeout(done, 10_000);
-        });
-        pc.close();
-        return relays;
-      }, server);
+    // Relay candidates only: each one is an allocation coturn granted.
+    const relayed = async (server: RTCIceServer): Promise<number> => (await gatherCandidates(page, [server], 'relay')).relay ?? 0;
     expect(await relayed(turn as RTCIceServer), 'allocations with the credentials the instance gave').toBeGreaterThan(0);
     expect(await relayed({ ...(turn as RTCIceServer), credential: 'forged' }), 'allocations with a forged credential').toBe(0);
     await closeMembers();

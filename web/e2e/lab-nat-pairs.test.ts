@@ -210,7 +210,7 @@ describe.skipIf(lab === undefined)('which homes reach each other', () => {
       let servers = fetched.get(home.name);
       if (servers === undefined) {
         const movie = (await (await fetch(`${server.url}/api/movies/${movieId}`)).json()) as MovieDetail;
-        servers = rtcIceServers(movie, lab.server.address);
+        servers = rtcIceServers(movie.tracker.ice_servers, lab.server.address);
         fetched.set(home.name, servers);
       }
       return servers

@@ -1,7 +1,8 @@
 // A home's router renumbered mid-party (the network lab, `services/netlab`):
 // three members in a call while the movie plays, in a port-restricted home
-// (Ana), a second port-restricted home (Ben) and a symmetric one (Cy), with
-// the server's own STUN and TURN (relay on). Ana's link to Ben is direct
+// (Ana), a second port-restricted home (Ben) and a symmetric one (Cy); once
+// with the server's own STUN and TURN (relay on), once with coturn as
+// `docker compose` runs it (shared secret). Ana's link to Ben is direct
 // (server-reflexive both ways), her link to Cy goes through the relay. Then
 // Ana's ISP gives her router a new address: every mapping her NAT made is
 // gone, and so are her room and tracker sockets. Proves:
@@ -17,7 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ingestClip, startServer, type TestServer } from './harness';
-import { currentLab, launchBrowserIn, type Lab, type LabHost, netlab } from './lab';
+import { currentLab, launchBrowserIn, type Lab, type LabHost, netlab, startTurn, type Turn } from './lab';
 import { joinAs } from './room-pages';
 import { instrument } from './viewers';
 
@@ -31,11 +32,8 @@ const VISIBLE_STALL_MS = 100;
 /** How long the call is watched after the renumbering. */
 const WATCH_MS = 20_000;
 
-let server: TestServer;
-const browsers: Browser[] = [];
-
 /** A page in `host`'s browser that may use the camera: the page is plain HTTP, so its origin is declared secure. */
-async function pageIn(host: LabHost): Promise<Page> {
+async function pageInBrowser(server: TestServer, browsers: Browser[], host: LabHost): Promise<Page> {
   const browser = await launchBrowserIn(host, [`--unsafely-treat-insecure-origin-as-secure=${server.url}`]);
   browsers.push(browser);
   const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
@@ -164,108 +162,114 @@ function seesCamera(page: Page, sender: string): Promise<boolean> {
 }
 
 describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
-  beforeAll(async () => {
-    if (lab === undefined) return;
-    server = await startServer({
-      CINEMESH_DEMO_ENABLED: 'false',
-      CINEMESH_SERVER_BIND: `${lab.server.address}:0`,
-      CINEMESH_TRACKER_ICE_SERVERS: '[]',
-      CINEMESH_TURN_RELAY: 'true',
-      CINEMESH_TURN_LISTEN: `${lab.server.address}:${OWN_TURN_PORT}`,
+  for (const relay of ['own', 'coturn'] as const) describe(`with ${relay} TURN`, () => {
+    let server: TestServer;
+    let coturn: Turn | undefined;
+    const browsers: Browser[] = [];
+    const pageIn = (host: LabHost): Promise<Page> => pageInBrowser(server, browsers, host);
+
+    beforeAll(async () => {
+      if (lab === undefined) return;
+      const turnEnv =
+        relay === 'own'
+          ? { CINEMESH_TRACKER_ICE_SERVERS: '[]', CINEMESH_TURN_RELAY: 'true', CINEMESH_TURN_LISTEN: `${lab.server.address}:${OWN_TURN_PORT}` }
+          : (coturn = await startTurn(lab, true)).serverEnv;
+      server = await startServer({ CINEMESH_DEMO_ENABLED: 'false', CINEMESH_SERVER_BIND: `${lab.server.address}:0`, ...turnEnv });
     });
-  });
 
-  afterAll(async () => {
-    for (const browser of browsers) await browser.close();
-    await server?.stop();
-  });
+    afterAll(async () => {
+      for (const browser of browsers) await browser.close();
+      await server?.stop();
+      coturn?.stop();
+    });
 
-  it("the call's video comes back on every link through an ICE restart, and the movie plays on with no stall", async () => {
-    if (lab === undefined) return;
-    const movieId = await ingestClip(server, 'Renumbered party', 90);
-    const byNat = (nat: string, skip = 0): LabHost => {
-      const host = lab.clients.filter((c) => c.name.endsWith('-c1') && c.nat === nat)[skip];
-      if (host === undefined) throw new Error(`the lab has no home with a ${nat} NAT`);
-      return host;
-    };
-    const members = [
-      { name: 'Ana', host: byNat('port-restricted') },
-      { name: 'Ben', host: byNat('port-restricted', 1) },
-      { name: 'Cy', host: byNat('symmetric') },
-    ];
-    const pages: Page[] = [];
-    for (const member of members) pages.push(await pageIn(member.host));
-    const [ana, ben, cy] = pages as [Page, Page, Page];
-    await ana.goto(`${server.url}/movies/${movieId}`);
-    await ana.getByRole('button', { name: 'Start watch party' }).click();
-    await ana.waitForURL(/\/rooms\//);
-    await joinAs(ana, 'Ana');
-    const invite = (await ana.getByTestId('invite').textContent()) ?? '';
-    for (const [page, name] of [[ben, 'Ben'], [cy, 'Cy']] as const) {
-      await page.goto(invite);
-      await joinAs(page, name);
-    }
-    await ana.getByTestId('play').click();
-    // One after another, each once the call so far shows everyone: this test is about a renumbering,
-    // not about members joining at the same moment (party.test.ts is).
-    for (const [i, page] of pages.entries()) {
-      await page.getByRole('button', { name: 'Join the call' }).click();
-      for (const [viewer, sender] of [...Array(i + 1).keys()].flatMap((a) => [...Array(i + 1).keys()].filter((b) => b !== a).map((b) => [a, b] as const))) {
-        const [viewerPage, senderPage] = [pages[viewer] ?? page, pages[sender] ?? page];
-        const [viewerName, senderName] = [members[viewer]?.name ?? '', members[sender]?.name ?? ''];
-        try {
-          await expect.poll(() => seesCamera(viewerPage, senderName), { timeout: 30_000 }).toBe(true);
-        } catch (error) {
-          throw new Error(`${viewerName} never saw ${senderName}: ${await callLinks(viewerPage)}; ${senderName}'s side: ${await callLinks(senderPage)}`, { cause: error });
+    it("the call's video comes back on every link through an ICE restart, and the movie plays on with no stall", async () => {
+      if (lab === undefined) return;
+      const movieId = await ingestClip(server, 'Renumbered party', 90);
+      const byNat = (nat: string, skip = 0): LabHost => {
+        const host = lab.clients.filter((c) => c.name.endsWith('-c1') && c.nat === nat)[skip];
+        if (host === undefined) throw new Error(`the lab has no home with a ${nat} NAT`);
+        return host;
+      };
+      const members = [
+        { name: 'Ana', host: byNat('port-restricted') },
+        { name: 'Ben', host: byNat('port-restricted', 1) },
+        { name: 'Cy', host: byNat('symmetric') },
+      ];
+      const pages: Page[] = [];
+      for (const member of members) pages.push(await pageIn(member.host));
+      const [ana, ben, cy] = pages as [Page, Page, Page];
+      await ana.goto(`${server.url}/movies/${movieId}`);
+      await ana.getByRole('button', { name: 'Start watch party' }).click();
+      await ana.waitForURL(/\/rooms\//);
+      await joinAs(ana, 'Ana');
+      const invite = (await ana.getByTestId('invite').textContent()) ?? '';
+      for (const [page, name] of [[ben, 'Ben'], [cy, 'Cy']] as const) {
+        await page.goto(invite);
+        await joinAs(page, name);
+      }
+      await ana.getByTestId('play').click();
+      // One after another, each once the call so far shows everyone: this test is about a renumbering,
+      // not about members joining at the same moment (party.test.ts is).
+      for (const [i, page] of pages.entries()) {
+        await page.getByRole('button', { name: 'Join the call' }).click();
+        for (const [viewer, sender] of [...Array(i + 1).keys()].flatMap((a) => [...Array(i + 1).keys()].filter((b) => b !== a).map((b) => [a, b] as const))) {
+          const [viewerPage, senderPage] = [pages[viewer] ?? page, pages[sender] ?? page];
+          const [viewerName, senderName] = [members[viewer]?.name ?? '', members[sender]?.name ?? ''];
+          try {
+            await expect.poll(() => seesCamera(viewerPage, senderName), { timeout: 30_000 }).toBe(true);
+          } catch (error) {
+            throw new Error(`${viewerName} never saw ${senderName}: ${await callLinks(viewerPage)}; ${senderName}'s side: ${await callLinks(senderPage)}`, { cause: error });
+          }
         }
       }
-    }
-    for (const page of pages) await watchFrames(page);
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+      for (const page of pages) await watchFrames(page);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
 
-    const ahead = (page: Page): Promise<number> =>
-      page.evaluate(() => {
-        const video = document.querySelector<HTMLVideoElement>('video');
-        if (video === null || video.buffered.length === 0) return 0;
-        return Math.round((video.buffered.end(video.buffered.length - 1) - video.currentTime) * 10) / 10;
-      });
-    console.log(`buffered ahead when renumbered, s: ${(await Promise.all(pages.map(ahead))).join(', ')}`);
-    const renumberedAt = Date.now();
-    console.log(netlab(['renumber', '--run-id', lab.runId, (members[0]?.host.name ?? '').replace(/-c\d+$/, '')]).trim());
-    await new Promise((resolve) => setTimeout(resolve, WATCH_MS));
+      const ahead = (page: Page): Promise<number> =>
+        page.evaluate(() => {
+          const video = document.querySelector<HTMLVideoElement>('video');
+          if (video === null || video.buffered.length === 0) return 0;
+          return Math.round((video.buffered.end(video.buffered.length - 1) - video.currentTime) * 10) / 10;
+        });
+      console.log(`buffered ahead when renumbered, s: ${(await Promise.all(pages.map(ahead))).join(', ')}`);
+      const renumberedAt = Date.now();
+      console.log(netlab(['renumber', '--run-id', lab.runId, (members[0]?.host.name ?? '').replace(/-c\d+$/, '')]).trim());
+      await new Promise((resolve) => setTimeout(resolve, WATCH_MS));
 
-    console.log('after the renumbering: viewer <- sender, longest freeze ms, frames again after ms');
-    const outcomes: string[] = [];
-    for (const [viewer, sender, page] of [
-      ['Ben', 'Ana', ben],
-      ['Ana', 'Ben', ana],
-      ['Cy', 'Ana', cy],
-      ['Ana', 'Cy', ana],
-    ] as const) {
-      const freeze = await freezeAfter(page, sender, renumberedAt);
-      console.log(`  ${viewer} <- ${sender}: ${freeze?.freezeMs ?? '-'}, ${freeze?.backAfterMs ?? 'never'}`);
-      if (freeze === undefined || freeze.freezeMs > RECOVERY_BOUND_MS) outcomes.push(`${viewer} <- ${sender}: ${JSON.stringify(freeze)}`);
-    }
-    for (const [name, page] of [['Ana', ana], ['Ben', ben]] as const) {
-      const events = await page.evaluate(() => (window as unknown as { __events: [number, string][] }).__events);
-      const after = events.filter(([at]) => at >= renumberedAt).map(([at, what]) => `${((at - renumberedAt) / 1000).toFixed(2)} s ${what}`);
-      console.log(`${name}, after the renumbering: ${after.join('; ')}`);
-    }
-    expect(outcomes, `video frozen longer than ${RECOVERY_BOUND_MS} ms`).toEqual([]);
+      console.log('after the renumbering: viewer <- sender, longest freeze ms, frames again after ms');
+      const outcomes: string[] = [];
+      for (const [viewer, sender, page] of [
+        ['Ben', 'Ana', ben],
+        ['Ana', 'Ben', ana],
+        ['Cy', 'Ana', cy],
+        ['Ana', 'Cy', ana],
+      ] as const) {
+        const freeze = await freezeAfter(page, sender, renumberedAt);
+        console.log(`  ${viewer} <- ${sender}: ${freeze?.freezeMs ?? '-'}, ${freeze?.backAfterMs ?? 'never'}`);
+        if (freeze === undefined || freeze.freezeMs > RECOVERY_BOUND_MS) outcomes.push(`${viewer} <- ${sender}: ${JSON.stringify(freeze)}`);
+      }
+      for (const [name, page] of [['Ana', ana], ['Ben', ben]] as const) {
+        const events = await page.evaluate(() => (window as unknown as { __events: [number, string][] }).__events);
+        const after = events.filter(([at]) => at >= renumberedAt).map(([at, what]) => `${((at - renumberedAt) / 1000).toFixed(2)} s ${what}`);
+        console.log(`${name}, after the renumbering: ${after.join('; ')}`);
+      }
+      expect(outcomes, `video frozen longer than ${RECOVERY_BOUND_MS} ms`).toEqual([]);
 
-    // The room kept Ana's seat, and nobody's movie stalled.
-    expect(await ana.evaluate(() => window.cinemeshRoom?.room.members.filter((m) => m.online).length)).toBe(3);
-    const stalls = await Promise.all(
-      pages.map((page) =>
-        page.evaluate((renumberedAt) => {
-          const counters = (window as unknown as { __counters: { stallsAt: { at: number; seeking: boolean; ms?: number }[] } }).__counters;
-          return counters.stallsAt.map(({ at, seeking, ms }) => ({ after: at - renumberedAt, seeking, ms: ms ?? Date.now() - at }));
-        }, renumberedAt),
-      ),
-    );
-    // A `waiting` of a few ms (hls.js between two buffered ranges) is nothing anyone sees.
-    console.log(`the movie's waits (ms after the renumbering, ms long): ${JSON.stringify(stalls)}`);
-    const seen = stalls.map((waits) => waits.filter((wait) => wait.ms >= VISIBLE_STALL_MS));
-    expect(seen, `stalls of ${VISIBLE_STALL_MS} ms or more, per member`).toEqual([[], [], []]);
+      // The room kept Ana's seat, and nobody's movie stalled.
+      expect(await ana.evaluate(() => window.cinemeshRoom?.room.members.filter((m) => m.online).length)).toBe(3);
+      const stalls = await Promise.all(
+        pages.map((page) =>
+          page.evaluate((renumberedAt) => {
+            const counters = (window as unknown as { __counters: { stallsAt: { at: number; seeking: boolean; ms?: number }[] } }).__counters;
+            return counters.stallsAt.map(({ at, seeking, ms }) => ({ after: at - renumberedAt, seeking, ms: ms ?? Date.now() - at }));
+          }, renumberedAt),
+        ),
+      );
+      // A `waiting` of a few ms (hls.js between two buffered ranges) is nothing anyone sees.
+      console.log(`the movie's waits (ms after the renumbering, ms long): ${JSON.stringify(stalls)}`);
+      const seen = stalls.map((waits) => waits.filter((wait) => wait.ms >= VISIBLE_STALL_MS));
+      expect(seen, `stalls of ${VISIBLE_STALL_MS} ms or more, per member`).toEqual([[], [], []]);
+    });
   });
 });

@@ -6,39 +6,19 @@
 // connections stay off the relay unless `turn.relay_segments` allows it.
 //
 // Nothing here touches the database's kind, so it runs in the SQLite pass only.
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { rtcIceServers } from '../src/api/ice-servers';
 import type { MovieDetail } from '../src/api/types';
 import { databaseMode, ingestClip, launchBrowser, startServer, type TestServer } from './harness';
+import { gatherCandidates } from './ice-gathering';
+import { joinAs } from './room-pages';
 import { metric } from './viewers';
 
 let server: TestServer;
 let browser: Browser;
 let movie: MovieDetail;
-
-/** Candidates of each type `page` gathers with `servers` (gathering bounded at 10 s). */
-function gather(page: Page, servers: RTCIceServer[], policy: RTCIceTransportPolicy): Promise<Record<string, number>> {
-  return page.evaluate(
-    async ({ servers, policy }) => {
-      const pc = new RTCPeerConnection({ iceServers: servers, iceTransportPolicy: policy });
-      const types: Record<string, number> = {};
-      pc.addEventListener('icecandidate', ({ candidate }) => {
-        if (candidate?.type) types[candidate.type] = (types[candidate.type] ?? 0) + 1;
-      });
-      pc.createDataChannel('probe');
-      await pc.setLocalDescription();
-      await new Promise<void>((resolve) => {
-        pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
-        setTimeout(resolve, 10_000);
-      });
-      pc.close();
-      return types;
-    },
-    { servers, policy },
-  );
-}
 
 describe.skipIf(databaseMode !== 'sqlite')("the server's own STUN and TURN", () => {
   beforeAll(async () => {
@@ -61,29 +41,29 @@ describe.skipIf(databaseMode !== 'sqlite')("the server's own STUN and TURN", () 
     expect(urls.every((url) => url.includes('{host}')), 'no third party').toBe(true);
     const relay = movie.tracker.ice_servers.find((entry) => entry.urls.some((url) => url.startsWith('turn:')));
     expect(relay?.username, 'TURN REST form: EXPIRY:ID').toMatch(/^\d{10}:[a-z0-9]+$/);
-    expect(rtcIceServers(movie, '127.0.0.1')[0]?.urls[0]).toMatch(/^stun:127\.0\.0\.1:\d+$/);
+    expect(rtcIceServers(movie.tracker.ice_servers, '127.0.0.1')[0]?.urls[0]).toMatch(/^stun:127\.0\.0\.1:\d+$/);
   });
 
   it("answers Chromium's STUN and grants relays to the viewer's credentials only", async () => {
     const page = await (await browser.newContext()).newPage();
     await page.goto(server.url);
     const host = new URL(server.url).hostname;
-    const servers = rtcIceServers(movie, host);
+    const servers = rtcIceServers(movie.tracker.ice_servers, host);
     const stun = servers.filter((entry) => [entry.urls].flat().every((url) => url.startsWith('stun:')));
     const turn = servers.find((entry) => [entry.urls].flat().some((url) => url.startsWith('turn:')));
     if (turn === undefined) throw new Error('a TURN entry');
 
     const bindingsBefore = await metric(server.url, 'cinemesh_turn_requests_total{kind="binding"}');
-    await gather(page, stun, 'all');
+    await gatherCandidates(page, stun, 'all');
     const bindings = await metric(server.url, 'cinemesh_turn_requests_total{kind="binding"}');
     expect(bindings - (Number.isNaN(bindingsBefore) ? 0 : bindingsBefore), "Chromium's binding requests").toBeGreaterThan(0);
 
-    expect((await gather(page, [turn], 'relay')).relay ?? 0, 'relay candidates with the credentials handed out').toBeGreaterThan(0);
+    expect((await gatherCandidates(page, [turn], 'relay')).relay ?? 0, 'relay candidates with the credentials handed out').toBeGreaterThan(0);
     // A network that lets no UDP out: the relay is reached over TCP.
     const overTcp = { ...turn, urls: [turn.urls].flat().filter((url) => url.endsWith('?transport=tcp')) };
-    expect((await gather(page, [overTcp], 'relay')).relay ?? 0, 'relay candidates over TCP').toBeGreaterThan(0);
+    expect((await gatherCandidates(page, [overTcp], 'relay')).relay ?? 0, 'relay candidates over TCP').toBeGreaterThan(0);
     expect(await metric(server.url, 'cinemesh_turn_requests_total{kind="allocate"}')).toBeGreaterThan(0);
-    expect((await gather(page, [{ ...turn, credential: 'forged' }], 'relay')).relay ?? 0, 'with a forged credential').toBe(0);
+    expect((await gatherCandidates(page, [{ ...turn, credential: 'forged' }], 'relay')).relay ?? 0, 'with a forged credential').toBe(0);
     await page.context().close();
   });
 
@@ -109,5 +89,22 @@ describe.skipIf(databaseMode !== 'sqlite')("the server's own STUN and TURN", () 
     } finally {
       await relaying.stop();
     }
+  });
+
+  it("gives each room member TURN credentials of its own in the room's welcome, for the call", async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${server.url}/movies/${movie.id}`);
+    await page.getByRole('button', { name: 'Start watch party' }).click();
+    await page.waitForURL(/\/rooms\//);
+    await joinAs(page, 'Ana');
+    const handle = await page.waitForFunction(() => {
+      const member = window.cinemeshRoom?.room.member;
+      const entry = window.cinemeshRoom?.mesh.iceServers.find((server) => [server.urls].flat().some((url) => url.startsWith('turn:')));
+      return member !== undefined && entry?.username?.endsWith(`:${member}`) === true ? { ...entry, urls: [entry.urls].flat() } : undefined;
+    });
+    const turn = (await handle.jsonValue()) as RTCIceServer & { urls: string[] };
+    expect(turn.urls.every((url) => url.includes('127.0.0.1')), `the page's host name in the server's own URLs: ${turn.urls.join(' ')}`).toBe(true);
+    expect((await gatherCandidates(page, [turn], 'relay')).relay ?? 0, "the welcome's credentials allocate relays").toBeGreaterThan(0);
+    await page.context().close();
   });
 });

@@ -18,9 +18,9 @@ use crate::admin_auth::Admin;
 use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
 use crate::ingest::{ActiveIngests, CatalogStatus, IngestError, IngestRequest, Ingester};
 use crate::model::{
-    IceServer, Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, TrackerAccess,
+    Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, TrackerAccess,
 };
-use crate::turn_credentials::TurnCredentials;
+use cinemesh_common::turn_credentials::IceServers;
 use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
 
 /// What the catalog routes need.
@@ -37,10 +37,8 @@ pub struct CatalogApi {
     pub active: ActiveIngests,
     /// Signs the tracker tokens handed out with movie details.
     pub tokens: SwarmTokens,
-    /// Handed to viewers with the tracker token.
-    pub ice_servers: Vec<IceServer>,
-    /// TURN with short-lived credentials, made for each viewer (added to `ice_servers`).
-    pub turn: Option<TurnCredentials>,
+    /// Handed to viewers with the tracker token, TURN credentials made for each.
+    pub ice_servers: IceServers,
     /// Segment connections may use TURN too (`turn.relay_segments`).
     pub relay_segments: bool,
     /// Told when a movie is deleted, so that what runs on it ends too.
@@ -56,16 +54,11 @@ impl CatalogApi {
     fn detail(&self, movie: &Movie, renditions: &[Rendition]) -> MovieDetail {
         let now = now_unix_secs();
         let (token, expires_at_secs) = self.tokens.issue(&movie.id, now);
-        let mut ice_servers = self.ice_servers.clone();
-        if let Some(turn) = &self.turn {
-            // Only a name for coturn's per-user quota and logs: nothing to guess from it.
-            ice_servers.push(turn.ice_server(&cinemesh_common::id::random_id(10), now));
-        }
         let access = TrackerAccess {
             url: "/tracker".into(),
             token,
             expires_at_secs,
-            ice_servers,
+            ice_servers: self.ice_servers.for_viewer(&cinemesh_common::id::random_id(10), now),
             relay_segments: self.relay_segments,
         };
         MovieDetail::new(movie, renditions, access)

@@ -7,6 +7,5 @@ pub mod domain;
 pub mod ingest;
 pub mod model;
 pub mod store;
-pub mod turn_credentials;
 
 pub use store::CatalogStore;

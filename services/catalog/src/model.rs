@@ -140,15 +140,7 @@ pub struct TrackerAccess {
     pub relay_segments: bool,
 }
 
-/// One entry of RTCPeerConnection's `iceServers`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-pub struct IceServer {
-    pub urls: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
-}
+pub use cinemesh_protocol::ice::IceServer;
 
 impl MovieDetail {
     pub fn new(movie: &Movie, renditions: &[Rendition], tracker: TrackerAccess) -> Self {

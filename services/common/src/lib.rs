@@ -15,6 +15,7 @@ pub mod shared_secret;
 pub mod signer;
 pub mod stop;
 pub mod swarm_token;
+pub mod turn_credentials;
 
 pub use connections::Connections;
 pub use db::{Database, DatabaseKind};

@@ -10,7 +10,7 @@ mod tests {
     use ts_rs::TS;
 
     use crate::SegmentRanges;
-    use crate::ice::IcePair;
+    use crate::ice::{IcePair, IceServer};
     use crate::lobby::{LobbyClientMessage, LobbyServerMessage, UserView};
     use crate::room::{
         BanView, ChatKind, ChatMessage, ControlPolicy, MemberHealth, MemberView, OriginFetch, PlaybackCommand,
@@ -31,6 +31,7 @@ mod tests {
             one::<Signal>(),
             one::<ReportReason>(),
             one::<IcePair>(),
+            one::<IceServer>(),
             one::<Holder>(),
             one::<SwarmKey>(),
             one::<SegmentRanges>(),

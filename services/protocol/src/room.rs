@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::ice::IcePair;
+use crate::ice::{IcePair, IceServer};
 
 /// Version of this protocol; `hello` carries it.
 pub const ROOM_PROTOCOL_VERSION: u32 = 1;
@@ -373,6 +373,10 @@ pub enum RoomServerMessage {
         resume_token: String,
         /// Give it in the lobby's `where` to be shown in this room there.
         presence_pass: String,
+        /// STUN/TURN servers for the call and streamed files, TURN
+        /// credentials made for this member (they expire: each welcome
+        /// carries fresh ones).
+        ice_servers: Vec<IceServer>,
         room: String,
         movie: String,
         policy: ControlPolicy,

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use cinemesh_common::db::now_ms;
 use cinemesh_common::presence_pass::PresencePasses;
+use cinemesh_common::turn_credentials::IceServers;
 use cinemesh_protocol::room_relay::{ConnectionKey, JoinAnswer, RelayedCommand};
 use tokio::sync::{mpsc, oneshot};
 
@@ -128,6 +129,8 @@ pub struct Rooms {
     stopping: Arc<AtomicBool>,
     /// Signs the presence pass of each room welcome; the lobby checks them.
     pub passes: PresencePasses,
+    /// Handed to each member in its welcome, for the call (TURN credentials made for it).
+    pub ice_servers: IceServers,
     /// Wrong-password counts per address and per room.
     pub password_guard: crate::password_guard::PasswordGuard,
     /// Room creations per client address.
@@ -153,6 +156,7 @@ impl Default for Rooms {
             connections: Arc::default(),
             stopping: Arc::default(),
             passes: PresencePasses::new(cinemesh_common::Signer::new("")),
+            ice_servers: IceServers::default(),
             password_guard: crate::password_guard::PasswordGuard::default(),
             chat_limits: crate::ip_limits::IpLimits::default(),
             creation_limits: creation_limits(DEFAULT_CREATIONS_PER_HOUR),
@@ -195,14 +199,20 @@ impl Rooms {
         self
     }
 
-    /// Shares rooms with other instances through `relay`; what they ask of
-    /// rooms running here arrives on `incoming`.
     /// Passes signed with the secret every instance shares.
     pub fn with_passes(mut self, passes: PresencePasses) -> Self {
         self.passes = passes;
         self
     }
 
+    /// The STUN/TURN servers each welcome carries.
+    pub fn with_ice_servers(mut self, ice_servers: IceServers) -> Self {
+        self.ice_servers = ice_servers;
+        self
+    }
+
+    /// Shares rooms with other instances through `relay`; what they ask of
+    /// rooms running here arrives on `incoming`.
     pub fn with_relay(mut self, relay: Relay, incoming: mpsc::Receiver<Incoming>) -> Self {
         self.instance = relay.instance().into();
         self.relay = Some(relay);
@@ -242,6 +252,7 @@ impl Rooms {
             .with_empty_grace(self.timing.empty_grace_ms)
             .with_max_members(self.timing.max_members)
             .with_passes(self.passes.clone())
+            .with_ice_servers(self.ice_servers.clone())
             .with_metrics(self.metrics.clone())
     }
 

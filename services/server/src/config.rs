@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use cinemesh_catalog::ingest::FfmpegTools;
 use cinemesh_catalog::model::IceServer;
-use cinemesh_catalog::turn_credentials::TurnCredentials;
+use cinemesh_common::turn_credentials::TurnCredentials;
 use cinemesh_common::client_address::TrustedProxies;
 use cinemesh_common::connections::ConnectionLimits;
 use cinemesh_turn::TurnConfig;
@@ -444,10 +444,10 @@ mod tests {
         assert_eq!(by_file.browser_ice_servers().len(), 1, "no fixed TURN entry next to the per-viewer one");
         let server = credentials(&by_file).unwrap().unwrap().ice_server("v", 100);
         assert_eq!(server.username.as_deref(), Some("21700:v"));
-        assert_eq!(server.credential, Some(cinemesh_catalog::turn_credentials::password("from-the-file", "21700:v")));
+        assert_eq!(server.credential, Some(cinemesh_common::turn_credentials::password("from-the-file", "21700:v")));
         let by_value = load(&[("CINEMESH_TRACKER_ICE_SERVERS", servers), ("CINEMESH_TRACKER_TURN_SECRET", "s")]);
         let server = credentials(&by_value).unwrap().unwrap().ice_server("v", 100);
-        assert_eq!(server.credential, Some(cinemesh_catalog::turn_credentials::password("s", "21700:v")));
+        assert_eq!(server.credential, Some(cinemesh_common::turn_credentials::password("s", "21700:v")));
         let missing =
             load(&[("CINEMESH_TRACKER_ICE_SERVERS", servers), ("CINEMESH_TRACKER_TURN_SECRET_FILE", "/nonexistent")]);
         assert!(credentials(&missing).unwrap_err().to_string().contains("/nonexistent"));

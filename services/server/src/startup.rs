@@ -12,6 +12,7 @@ use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::api::{CatalogApi, configure_catalog};
 use cinemesh_catalog::ingest::{ActiveIngests, Ingester, STALE_STAGING_AFTER, sweep_stale};
 use cinemesh_catalog::model::IceServer;
+use cinemesh_common::turn_credentials::IceServers;
 use cinemesh_common::error::extractor_error;
 use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_common::shared_secret::shared_secret;
@@ -110,10 +111,16 @@ impl Application {
             EmbeddedTurn::start(&config.turn, &config.server.bind, address, turn_secret.clone(), turn_metrics)
                 .await?
                 .map(Arc::new);
-        let mut ice_servers = config.tracker.browser_ice_servers();
+        let mut fixed_ice_servers = config.tracker.browser_ice_servers();
         if let Some(turn) = &own_turn {
-            ice_servers.insert(0, IceServer { urls: vec![turn.stun_url()], username: None, credential: None });
+            fixed_ice_servers.insert(0, IceServer::open(vec![turn.stun_url()]));
         }
+        let ice_servers = IceServers::new(
+            fixed_ice_servers,
+            config
+                .tracker
+                .turn_credentials(turn_secret, own_turn.as_ref().map(|turn| turn.turn_urls()).unwrap_or_default())?,
+        );
         let ingester = Ingester { store: store.clone(), media_dir: media_dir.clone(), tools: config.ingest.clone() };
         let mut catalog = CatalogApi {
             ingester: ingester.clone(),
@@ -123,10 +130,7 @@ impl Application {
             encode_slots: Arc::new(tokio::sync::Semaphore::new(1)),
             active: active.clone(),
             tokens: tokens.clone(),
-            ice_servers,
-            turn: config
-                .tracker
-                .turn_credentials(turn_secret, own_turn.as_ref().map(|turn| turn.turn_urls()).unwrap_or_default())?,
+            ice_servers: ice_servers.clone(),
             relay_segments: config.turn.relay_segments,
             on_delete: None,
         };
@@ -191,7 +195,8 @@ impl Application {
             .with_empty_grace(secs_to_ms(config.rooms.empty_grace_secs))
             .with_max_members(config.rooms.max_members)
             .with_creations_per_hour(config.rooms.creations_per_hour)
-            .with_passes(PresencePasses::new(signer));
+            .with_passes(PresencePasses::new(signer))
+            .with_ice_servers(ice_servers);
         // With Redis, a room runs on one instance and members anywhere reach it.
         if let Some(url) = storage.redis_url() {
             let (relay, incoming) =

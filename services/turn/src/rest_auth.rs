@@ -15,7 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cinemesh_catalog::turn_credentials::password;
+use cinemesh_common::turn_credentials::password;
 use turn::auth::{AuthHandler, generate_auth_key};
 
 use crate::metrics::TurnMetrics;

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cinemesh_catalog::turn_credentials::password;
+use cinemesh_common::turn_credentials::password;
 use cinemesh_turn::{EmbeddedTurn, TurnConfig, TurnMetrics};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::registry::Registry;

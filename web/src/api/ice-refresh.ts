@@ -26,23 +26,37 @@ export function refreshDueMs(servers: RTCIceServer[]): number | undefined {
   return expiry === undefined ? undefined : expiry - REFRESH_MARGIN_MS;
 }
 
+/** A running refresh. */
+export interface IceRefresh {
+  /** Servers that came another way (a room's welcome): applied, and the next refresh planned from their expiry. */
+  fresh(servers: RTCIceServer[]): void;
+  stop(): void;
+}
+
 /**
  * Keeps `apply` fed with fresh ICE servers from `fetchFresh` for as long as
- * the page lives; returns what stops it.
+ * the page lives.
  */
 export function keepIceServersFresh(
   initial: RTCIceServer[],
   fetchFresh: () => Promise<RTCIceServer[]>,
   apply: (servers: RTCIceServer[]) => void,
   now: () => number = Date.now,
-): () => void {
+): IceRefresh {
   let due = refreshDueMs(initial);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let fetching = false;
+  let stopped = false;
   const schedule = (at: number | undefined): void => {
     clearTimeout(timer);
     due = at;
     if (at !== undefined) timer = setTimeout(check, Math.min(Math.max(0, at - now()), 2 ** 31 - 1));
+  };
+  const fresh = (servers: RTCIceServer[]): void => {
+    if (stopped) return;
+    apply(servers);
+    const next = refreshDueMs(servers);
+    schedule(next === undefined ? undefined : Math.max(next, now() + MIN_INTERVAL_MS));
   };
   const check = (): void => {
     if (due === undefined || now() < due || fetching) return;
@@ -50,13 +64,11 @@ export function keepIceServersFresh(
     fetchFresh().then(
       (servers) => {
         fetching = false;
-        apply(servers);
-        const next = refreshDueMs(servers);
-        schedule(next === undefined ? undefined : Math.max(next, now() + MIN_INTERVAL_MS));
+        fresh(servers);
       },
       () => {
         fetching = false;
-        schedule(now() + RETRY_MS);
+        if (!stopped) schedule(now() + RETRY_MS);
       },
     );
   };
@@ -66,10 +78,14 @@ export function keepIceServersFresh(
   globalThis.addEventListener?.('online', onResume);
   globalThis.document?.addEventListener('visibilitychange', onResume);
   schedule(due);
-  return () => {
-    clearTimeout(timer);
-    due = undefined;
-    globalThis.removeEventListener?.('online', onResume);
-    globalThis.document?.removeEventListener('visibilitychange', onResume);
+  return {
+    fresh,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+      due = undefined;
+      globalThis.removeEventListener?.('online', onResume);
+      globalThis.document?.removeEventListener('visibilitychange', onResume);
+    },
   };
 }

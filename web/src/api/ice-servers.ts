@@ -1,15 +1,20 @@
-import type { MovieDetail } from './types';
-
 /** Stands for the host name this page reached the server at, in the server's own STUN/TURN URLs. */
 const PAGE_HOST = '{host}';
 
+/** An ICE server as the server hands it out (a movie's details, a room's welcome). */
+export interface IceServerEntry {
+  urls: string[];
+  username?: string | null;
+  credential?: string | null;
+}
+
 /**
- * The catalog's ICE servers as RTCPeerConnection takes them. The server's own
+ * The server's ICE servers as RTCPeerConnection takes them. The server's own
  * STUN/TURN is named `{host}`: the name this page reached it at, so the URL
  * works through whatever name, proxy or address translation reaches it.
  */
-export function rtcIceServers(movie: MovieDetail, pageHost: string = globalThis.location?.hostname ?? 'localhost'): RTCIceServer[] {
-  return movie.tracker.ice_servers.map(({ urls, username, credential }) => ({
+export function rtcIceServers(servers: readonly IceServerEntry[], pageHost: string = globalThis.location?.hostname ?? 'localhost'): RTCIceServer[] {
+  return servers.map(({ urls, username, credential }) => ({
     urls: urls.map((url) => url.replace(PAGE_HOST, pageHost)),
     ...(username == null ? {} : { username }),
     ...(credential == null ? {} : { credential }),

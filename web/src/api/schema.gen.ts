@@ -264,7 +264,10 @@ export interface components {
             /** @description Human-readable explanation. */
             message: string;
         };
-        /** @description One entry of RTCPeerConnection's `iceServers`. */
+        /**
+         * @description One entry of RTCPeerConnection's `iceServers`. TURN entries carry
+         *     short-lived credentials made for one viewer (the TURN REST form).
+         */
         IceServer: {
             credential?: string | null;
             urls: string[];

@@ -17,7 +17,7 @@
 // so what was said while it was down is said again when it is back (`resync`).
 import type { IcePair } from '../protocol/IcePair';
 import type { MemberView } from '../protocol/MemberView';
-import { reportPairOnConnect } from '../webrtc/ice-pair';
+import { onOwnRelay, reportPairOnConnect } from '../webrtc/ice-pair';
 import { PATH_LOSS_GRACE_MS } from '../webrtc/path-loss';
 import { type LinkReport, MediaLink, type RemoteStreamInfo, type StreamLabel } from './media-link';
 import { DEFAULT_NEGOTIATION_TIMINGS, type NegotiationTimings, nudgeFor } from './negotiation-watchdog';
@@ -88,6 +88,11 @@ export class MediaMesh {
     this.#watchdog = setInterval(() => this.#nudgeStalled(), Math.min(1_000, timings.answerWaitMs / 2));
   }
 
+  /** The ICE servers links are made and restarted with. */
+  get iceServers(): RTCIceServer[] {
+    return this.#rtc.iceServers ?? [];
+  }
+
   /**
    * New ICE servers (fresh TURN credentials): for links made from now on, and
    * for the ICE restarts of the links there are.
@@ -99,7 +104,21 @@ export class MediaMesh {
         link.pc.setConfiguration(this.#rtc);
       } catch {
         // A closed link takes no configuration; it is replaced, with the new servers, when needed.
+        continue;
       }
+      // A relay of ours was allocated with the old credentials, and the TURN server refuses to
+      // refresh it once they expire: move to one allocated with the new ones now, while the old
+      // path still carries the media, rather than after it lapses.
+      link.pc.getStats().then(
+        (stats) => {
+          if (this.#links.get(link.member) === link && onOwnRelay(stats.values() as Iterable<{ type: string; id: string }>)) {
+            link.enqueue(() => {
+              if (link.pc.signalingState === 'stable') link.pc.restartIce();
+            });
+          }
+        },
+        () => undefined, // Closed meanwhile.
+      );
     }
   }
 

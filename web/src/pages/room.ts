@@ -165,6 +165,9 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
   const typing = new Set<string>();
 
   const room = new RoomClient(webSocketUrl(summary.socket_path), answer.name, answer.password, {
+    onIceServers: (servers) => {
+      if (servers.length > 0) iceRefresh.fresh(rtcIceServers(servers));
+    },
     onWelcome: () => {
       banner.hidden = true;
       ctx.enteredRoom?.(summary.id, room.presencePass);
@@ -237,11 +240,12 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     },
     onLinked: (pair) => room.callLinked(pair),
     onPathLost: () => room.probe(),
-  }, { iceServers: rtcIceServers(movie) });
-  // The call's TURN credentials expire: fresh ones before then, and on resume.
-  const stopIceRefresh = keepIceServersFresh(
-    rtcIceServers(movie),
-    async () => rtcIceServers(await ctx.api.getMovie(movie.id)),
+  }, { iceServers: rtcIceServers(movie.tracker.ice_servers) });
+  // The call's TURN credentials expire: each welcome brings fresh ones, and
+  // the movie's details do before they run out, and on resume.
+  const iceRefresh = keepIceServersFresh(
+    rtcIceServers(movie.tracker.ice_servers),
+    async () => rtcIceServers((await ctx.api.getMovie(movie.id)).tracker.ice_servers),
     (servers) => mesh.setIceServers(servers),
   );
   const call = new CallPanel({
@@ -451,7 +455,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     stopLocalFile();
     sync.stop();
     call.leave();
-    stopIceRefresh();
+    iceRefresh.stop();
     mesh.close();
     chat.close();
     p2p.close();

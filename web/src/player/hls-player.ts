@@ -64,7 +64,7 @@ export function createPlayer(
   startPosition = 0,
 ): PlayerHandle {
   // Segments take TURN only where the server allows it (`turn.relay_segments`): HTTP is the fallback.
-  const iceServers = movie.tracker.relay_segments ? rtcIceServers(movie) : withoutRelays(rtcIceServers(movie));
+  const iceServers = movie.tracker.relay_segments ? rtcIceServers(movie.tracker.ice_servers) : withoutRelays(rtcIceServers(movie.tracker.ice_servers));
   const config: P2PConfig = { ...DEFAULT_P2P_CONFIG, iceServers, ...overrides };
   let aheadSecs = BUFFER_AHEAD_SECS;
   const engine = new P2PEngine({
@@ -93,17 +93,17 @@ export function createPlayer(
   const { abrBandWidthUpFactor } = hls.config;
   engine.seeked(startPosition);
   // Relayed segment links need fresh TURN credentials like the call's (see api/ice-refresh).
-  const stopIceRefresh = movie.tracker.relay_segments
+  const iceRefresh = movie.tracker.relay_segments
     ? keepIceServersFresh(
         iceServers,
         async () => {
           const response = await fetch(`/api/movies/${encodeURIComponent(movie.id)}`);
           if (!response.ok) throw new Error(`movie details: ${response.status}`);
-          return rtcIceServers((await response.json()) as MovieDetail);
+          return rtcIceServers(((await response.json()) as MovieDetail).tracker.ice_servers);
         },
         (fresh) => (engine.config.iceServers = fresh),
       )
-    : () => undefined;
+    : undefined;
   if (!config.p2p) {
     hls.on(HlsPlayer.Events.FRAG_LOADED, (_event, { frag, payload }) => {
       const rendition = engine.index.renditionOfUrl(frag.url);
@@ -160,7 +160,7 @@ export function createPlayer(
         ? { aheadSecs: bufferedAhead(video), topLevel: hls.maxAutoLevel }
         : undefined,
     destroy: () => {
-      stopIceRefresh();
+      iceRefresh?.stop();
       video.removeEventListener('seeking', seeking);
       video.removeEventListener('timeupdate', timeupdate);
       hls.destroy();

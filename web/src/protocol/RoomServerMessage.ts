@@ -2,6 +2,7 @@
 import type { BanView } from "./BanView";
 import type { ChatMessage } from "./ChatMessage";
 import type { ControlPolicy } from "./ControlPolicy";
+import type { IceServer } from "./IceServer";
 import type { MemberHealth } from "./MemberHealth";
 import type { MemberView } from "./MemberView";
 import type { PlaybackState } from "./PlaybackState";
@@ -22,7 +23,13 @@ resume_token: string,
 /**
  * Give it in the lobby's `where` to be shown in this room there.
  */
-presence_pass: string, room: string, movie: string, policy: ControlPolicy, members: Array<MemberView>, playback: PlaybackState, 
+presence_pass: string, 
+/**
+ * STUN/TURN servers for the call and streamed files, TURN
+ * credentials made for this member (they expire: each welcome
+ * carries fresh ones).
+ */
+ice_servers: Array<IceServer>, room: string, movie: string, policy: ControlPolicy, members: Array<MemberView>, playback: PlaybackState, 
 /**
  * The last `CHAT_HISTORY` messages, oldest first.
  */

@@ -7,6 +7,7 @@ import type { BanView } from '../protocol/BanView';
 import type { ChatMessage } from '../protocol/ChatMessage';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
 import type { IcePair } from '../protocol/IcePair';
+import type { IceServer } from '../protocol/IceServer';
 import type { MemberHealth } from '../protocol/MemberHealth';
 import type { MemberView } from '../protocol/MemberView';
 import type { OriginFetch } from '../protocol/OriginFetch';
@@ -35,6 +36,8 @@ const PONG_DEADLINE_MS = 4_000;
 
 export interface RoomEvents {
   onWelcome?: () => void;
+  /** STUN/TURN servers for the call, with credentials made for this member: in each welcome, before anything else it sets off. */
+  onIceServers?: (servers: IceServer[]) => void;
   onPlayback?: (state: PlaybackState, by: string | undefined) => void;
   onMembers?: (members: MemberView[], policy: ControlPolicy) => void;
   onChat?: (message: ChatMessage) => void;
@@ -271,6 +274,8 @@ export class RoomClient {
         // In the order they were first said: the call before what is streamed in it.
         for (const message of this.#standing.values()) this.#send(message);
         for (const { text, nonce } of this.#outbox.resend(message.chat)) this.#send({ type: 'chat', text, nonce });
+        // Fresh servers first: a socket back after a network change restarts the call's ICE.
+        this.#events.onIceServers?.(message.ice_servers);
         if (resumed) this.#events.onReconnecting?.(false);
         this.#events.onWelcome?.();
         this.#events.onMembers?.(message.members, message.policy);

@@ -21,8 +21,8 @@ interface StatsEntry {
   state?: string;
 }
 
-/** The kind of the pair `stats` (an RTCStatsReport's values) says carries the connection. */
-export function selectedPairKind(stats: Iterable<StatsEntry>): IcePair | undefined {
+/** The candidate types of the pair `stats` (an RTCStatsReport's values) says carries the connection. */
+function selectedPair(stats: Iterable<StatsEntry>): { local: unknown; remote: unknown } | undefined {
   const entries = [...stats];
   const byId = new Map(entries.map((entry) => [entry.id, entry]));
   const transport = entries.find((entry) => entry.type === 'transport' && entry.selectedCandidatePairId !== undefined);
@@ -30,7 +30,18 @@ export function selectedPairKind(stats: Iterable<StatsEntry>): IcePair | undefin
     byId.get(transport?.selectedCandidatePairId ?? '') ??
     entries.find((entry) => entry.type === 'candidate-pair' && entry.nominated === true && entry.state === 'succeeded');
   if (pair === undefined) return undefined;
-  return pairKind(byId.get(pair.localCandidateId ?? '')?.candidateType, byId.get(pair.remoteCandidateId ?? '')?.candidateType);
+  return { local: byId.get(pair.localCandidateId ?? '')?.candidateType, remote: byId.get(pair.remoteCandidateId ?? '')?.candidateType };
+}
+
+/** The kind of the pair `stats` says carries the connection. */
+export function selectedPairKind(stats: Iterable<StatsEntry>): IcePair | undefined {
+  const pair = selectedPair(stats);
+  return pair === undefined ? undefined : pairKind(pair.local, pair.remote);
+}
+
+/** Whether the connection goes through a relay of this side's own: an allocation made with this side's TURN credentials. */
+export function onOwnRelay(stats: Iterable<StatsEntry>): boolean {
+  return selectedPair(stats)?.local === 'relay';
 }
 
 /** Calls `report` with the pair's kind each time `pc` connects. */

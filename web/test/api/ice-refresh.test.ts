@@ -30,7 +30,7 @@ describe('fresh TURN credentials', () => {
       fetched.push(Date.now() - start);
       return Promise.resolve(servers(Date.now() + 6 * HOUR));
     };
-    const stop = keepIceServersFresh(servers(start + 6 * HOUR), fetchFresh, (s) => applied.push(s));
+    const { stop } = keepIceServersFresh(servers(start + 6 * HOUR), fetchFresh, (s) => applied.push(s));
     await vi.advanceTimersByTimeAsync(6 * HOUR - REFRESH_MARGIN_MS - 1_000);
     expect(fetched).toEqual([]);
     await vi.advanceTimersByTimeAsync(2_000);
@@ -49,7 +49,7 @@ describe('fresh TURN credentials', () => {
       calls += 1;
       return Promise.resolve(servers(Date.now() + 60_000));
     };
-    const stop = keepIceServersFresh(servers(Date.now() + 60_000), shortLived, () => undefined);
+    const { stop } = keepIceServersFresh(servers(Date.now() + 60_000), shortLived, () => undefined);
     await vi.advanceTimersByTimeAsync(5 * 60_000);
     expect(calls).toBeLessThanOrEqual(11);
     expect(calls).toBeGreaterThanOrEqual(9);
@@ -64,7 +64,7 @@ describe('fresh TURN credentials', () => {
       return calls === 1 ? Promise.reject(new Error('offline')) : Promise.resolve(servers(Date.now() + 6 * HOUR));
     };
     const applied: RTCIceServer[][] = [];
-    const stop = keepIceServersFresh(servers(start + REFRESH_MARGIN_MS), failing, (s) => applied.push(s));
+    const { stop } = keepIceServersFresh(servers(start + REFRESH_MARGIN_MS), failing, (s) => applied.push(s));
     await vi.advanceTimersByTimeAsync(1);
     expect([calls, applied.length]).toEqual([1, 0]);
     await vi.advanceTimersByTimeAsync(60_000);
@@ -72,9 +72,31 @@ describe('fresh TURN credentials', () => {
     stop();
 
     let stunOnlyCalls = 0;
-    const stopStun = keepIceServersFresh([{ urls: 'stun:a' }], () => Promise.resolve([]).finally(() => (stunOnlyCalls += 1)), () => undefined);
+    const { stop: stopStun } = keepIceServersFresh([{ urls: 'stun:a' }], () => Promise.resolve([]).finally(() => (stunOnlyCalls += 1)), () => undefined);
     await vi.advanceTimersByTimeAsync(24 * HOUR);
     expect(stunOnlyCalls).toBe(0);
     stopStun();
+  });
+
+  it('takes servers that came another way and plans the next fetch from their expiry', async () => {
+    const start = Date.now();
+    let calls = 0;
+    const fetchFresh = (): Promise<RTCIceServer[]> => {
+      calls += 1;
+      return Promise.resolve(servers(Date.now() + 6 * HOUR));
+    };
+    const applied: RTCIceServer[][] = [];
+    const refresh = keepIceServersFresh(servers(start + HOUR), fetchFresh, (s) => applied.push(s));
+    await vi.advanceTimersByTimeAsync(30 * 60_000);
+    const welcomed = servers(Date.now() + 6 * HOUR);
+    refresh.fresh(welcomed);
+    expect(applied).toEqual([welcomed]);
+    await vi.advanceTimersByTimeAsync(2 * HOUR);
+    expect(calls, 'the old expiry no longer counts').toBe(0);
+    await vi.advanceTimersByTimeAsync(4 * HOUR);
+    expect(calls, 'due a margin before the new expiry').toBe(1);
+    refresh.stop();
+    refresh.fresh(servers(Date.now() + HOUR));
+    expect(applied, 'nothing applied after stop').toHaveLength(2);
   });
 });

@@ -1,19 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
-import { rtcIceServers, withoutRelays } from '../../src/api/ice-servers';
-import type { MovieDetail } from '../../src/api/types';
+import { type IceServerEntry, rtcIceServers, withoutRelays } from '../../src/api/ice-servers';
 
 describe('ICE servers', () => {
-  const movie = {
-    tracker: {
-      ice_servers: [
-        { urls: ['stun:t.example:3478'] },
-        { urls: ['turn:t.example:3478?transport=udp', 'turns:t.example:5349'], username: '1700000000:ab', credential: 'c2VjcmV0' },
-      ],
-    },
-  } as unknown as MovieDetail;
+  const movie: IceServerEntry[] = [
+    { urls: ['stun:t.example:3478'], username: null },
+    { urls: ['turn:t.example:3478?transport=udp', 'turns:t.example:5349'], username: '1700000000:ab', credential: 'c2VjcmV0' },
+  ];
 
-  it('takes the catalog entries with their credentials, absent ones left out', () => {
+  it("takes the server's entries with their credentials, absent ones left out", () => {
     expect(rtcIceServers(movie)).toEqual([
       { urls: ['stun:t.example:3478'] },
       { urls: ['turn:t.example:3478?transport=udp', 'turns:t.example:5349'], username: '1700000000:ab', credential: 'c2VjcmV0' },
@@ -21,9 +16,7 @@ describe('ICE servers', () => {
   });
 
   it("puts the page's host name in the server's own STUN and TURN URLs", () => {
-    const own = {
-      tracker: { ice_servers: [{ urls: ['stun:{host}:3478'] }, { urls: ['turn:{host}:3478?transport=udp'], username: 'u', credential: 'p' }] },
-    } as unknown as MovieDetail;
+    const own: IceServerEntry[] = [{ urls: ['stun:{host}:3478'] }, { urls: ['turn:{host}:3478?transport=udp'], username: 'u', credential: 'p' }];
     expect(rtcIceServers(own, 'party.example')).toEqual([
       { urls: ['stun:party.example:3478'] },
       { urls: ['turn:party.example:3478?transport=udp'], username: 'u', credential: 'p' },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { pairKind, selectedPairKind } from '../../src/webrtc/ice-pair';
+import { onOwnRelay, pairKind, selectedPairKind } from '../../src/webrtc/ice-pair';
 
 describe('ICE pair kinds', () => {
   it('names a pair by its farther candidate', () => {
@@ -24,5 +24,15 @@ describe('ICE pair kinds', () => {
     expect(selectedPairKind([...candidates, ...pairs, { type: 'transport', id: 'T', selectedCandidatePairId: 'P1' }])).toBe('srflx');
     expect(selectedPairKind([...candidates, ...pairs, { type: 'transport', id: 'T' }])).toBe('relay');
     expect(selectedPairKind(candidates)).toBeUndefined();
+    expect(onOwnRelay([...candidates, ...pairs, { type: 'transport', id: 'T' }]), 'our relay candidate').toBe(true);
+    expect(onOwnRelay([...candidates, ...pairs, { type: 'transport', id: 'T', selectedCandidatePairId: 'P1' }])).toBe(false);
+    const theirRelay = [
+      { type: 'local-candidate', id: 'L1', candidateType: 'srflx' },
+      { type: 'remote-candidate', id: 'R1', candidateType: 'relay' },
+      { type: 'candidate-pair', id: 'P1', localCandidateId: 'L1', remoteCandidateId: 'R1' },
+      { type: 'transport', id: 'T', selectedCandidatePairId: 'P1' },
+    ];
+    expect(selectedPairKind(theirRelay)).toBe('relay');
+    expect(onOwnRelay(theirRelay), "the other side's relay runs on its own credentials").toBe(false);
   });
 });

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
 use cinemesh_common::presence_pass::PresencePasses;
+use cinemesh_common::turn_credentials::IceServers;
 use cinemesh_common::swarm_token::now_unix_secs;
 use cinemesh_protocol::room::{
     CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MAX_NONCE_CHARS,
@@ -165,6 +166,8 @@ pub struct Room {
     rendition: RoomRendition,
     /// Signs the presence pass of each welcome.
     passes: PresencePasses,
+    /// The call's STUN/TURN servers, in each welcome.
+    ice_servers: IceServers,
     /// Who the host removed and barred.
     bans: Bans,
     /// Members typing now, so that only changes fan out.
@@ -199,6 +202,11 @@ impl Room {
 
     pub fn with_passes(mut self, passes: PresencePasses) -> Self {
         self.passes = passes;
+        self
+    }
+
+    pub fn with_ice_servers(mut self, ice_servers: IceServers) -> Self {
+        self.ice_servers = ice_servers;
         self
     }
 
@@ -276,6 +284,7 @@ impl Room {
             fetchers: Vec::new(),
             rendition: RoomRendition::default(),
             passes: PresencePasses::new(cinemesh_common::Signer::new("")),
+            ice_servers: IceServers::default(),
             now_ms,
         }
     }
@@ -539,6 +548,8 @@ impl Room {
             member: member.clone(),
             resume_token: token.to_owned(),
             presence_pass: self.passes.issue(&self.setup.id, member, now_unix_secs()),
+            // Fresh with every welcome: a page back after sleep or a network change gets new ones.
+            ice_servers: self.ice_servers.for_viewer(member, now_unix_secs()),
             room: self.setup.id.clone(),
             movie: self.setup.movie.clone(),
             policy: self.members.policy,

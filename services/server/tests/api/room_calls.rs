@@ -7,15 +7,19 @@
 //! - signals reach the one member they are for, with the true sender, and
 //!   are refused to oneself, to unknown or offline members, and past the size
 //!   limit;
-//! - the bytes each member shares reach everyone with the sync health.
+//! - the bytes each member shares reach everyone with the sync health;
+//! - each welcome hands the member the call's ICE servers, with TURN
+//!   credentials made for it and fresh at every welcome.
 
 use cinemesh_protocol::room::{
     ControlPolicy, MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS, RoomClientMessage, RoomServerMessage, StreamKind,
 };
+use cinemesh_common::swarm_token::now_unix_secs;
+use cinemesh_common::turn_credentials::password;
 use serde_json::json;
 
 use crate::room_client::RoomClient;
-use crate::rooms::app_with_room;
+use crate::rooms::{app_with_room, app_with_room_and};
 
 fn streaming(kinds: &[StreamKind]) -> RoomClientMessage {
     RoomClientMessage::Streaming { kinds: kinds.to_vec() }
@@ -171,4 +175,48 @@ async fn the_bytes_each_member_shares_reach_everyone() {
         })
         .await;
     assert_eq!(shared, 123_456.0);
+}
+
+#[actix_web::test]
+async fn each_welcome_hands_the_member_its_own_fresh_turn_credentials() {
+    const SECRET: &str = "the-rooms-turn-secret";
+    let (app, room) = app_with_room_and(None, |config| {
+        config.tracker.ice_servers = vec!["stun:stun.example:3478".into(), "turn:turn.example:3478".into()];
+        config.tracker.turn_secret = SECRET.into();
+        config.tracker.turn_credential_ttl_secs = 600;
+    })
+    .await;
+    let welcome_servers = |welcome: RoomServerMessage| match welcome {
+        RoomServerMessage::Welcome { ice_servers, member, resume_token, .. } => (ice_servers, member, resume_token),
+        other => panic!("expected a welcome, got {other:?}"),
+    };
+    let (ana, welcome) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (servers, member, token) = welcome_servers(welcome);
+    assert!(servers.iter().any(|s| s.urls.contains(&"stun:stun.example:3478".to_owned()) && s.username.is_none()));
+    let turn_entry = |servers: &[cinemesh_protocol::ice::IceServer]| {
+        let entry = servers.iter().find(|s| s.urls.iter().any(|u| u.starts_with("turn:turn.example"))).cloned();
+        entry.unwrap_or_else(|| panic!("no TURN entry in {servers:?}"))
+    };
+    let turn = turn_entry(&servers);
+    let username = turn.username.clone().expect("a REST username");
+    let (expiry, who) = username.split_once(':').expect("EXPIRY:WHO");
+    assert_eq!(who, member, "the credentials name the member");
+    let expiry: u64 = expiry.parse().expect("Unix seconds");
+    let now = now_unix_secs();
+    assert!((now + 590..=now + 610).contains(&expiry), "valid for the configured 600 s: {expiry} at {now}");
+    assert_eq!(turn.credential, Some(password(SECRET, &username)), "what coturn computes from the shared secret");
+
+    let (ben, welcome) = RoomClient::join(&app, &room, "Ben", None).await;
+    let (servers, ben_id, _) = welcome_servers(welcome);
+    assert!(turn_entry(&servers).username.is_some_and(|name| name.ends_with(&format!(":{ben_id}"))));
+    drop((ana, ben));
+
+    // A page back after sleep or a network change takes its seat back: its welcome brings new credentials.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let (_ana, welcome) = RoomClient::resume(&app, &room, &token).await;
+    let (servers, resumed, _) = welcome_servers(welcome);
+    assert_eq!(resumed, member);
+    let fresh = turn_entry(&servers).username.expect("a REST username");
+    assert_ne!(fresh, username, "a later expiry");
+    assert!(fresh.ends_with(&format!(":{member}")));
 }

@@ -8,7 +8,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
-use crate::model::IceServer;
+use cinemesh_protocol::ice::IceServer;
 
 /// The `turn:`/`turns:` URLs and the secret shared with the TURN server.
 #[derive(Clone)]
@@ -40,6 +40,30 @@ impl TurnCredentials {
     }
 }
 
+/// The ICE servers a page is handed: the fixed ones (STUN, or TURN with a
+/// static password the operator configured) and, with a TURN secret, a TURN
+/// entry with credentials made for that viewer. The catalog hands them out
+/// with a movie's details, a room with each welcome.
+#[derive(Debug, Clone, Default)]
+pub struct IceServers {
+    fixed: Vec<IceServer>,
+    turn: Option<TurnCredentials>,
+}
+
+impl IceServers {
+    pub fn new(fixed: Vec<IceServer>, turn: Option<TurnCredentials>) -> Self {
+        Self { fixed, turn }
+    }
+
+    /// The list for `who` (a name for the TURN server's per-user quota and
+    /// logs; nothing to guess from it), its credentials valid from `now_secs`.
+    pub fn for_viewer(&self, who: &str, now_secs: u64) -> Vec<IceServer> {
+        let mut servers = self.fixed.clone();
+        servers.extend(self.turn.as_ref().map(|turn| turn.ice_server(who, now_secs)));
+        servers
+    }
+}
+
 /// What coturn computes from its `static-auth-secret` for `username`.
 pub fn password(secret: &str, username: &str) -> String {
     // HMAC takes a key of any length: this never fails.
@@ -66,5 +90,18 @@ mod tests {
         assert_eq!(server.username.as_deref(), Some("1700003600:abc"));
         assert_eq!(server.credential, Some(password("s3cret", "1700003600:abc")));
         assert!(!format!("{turn:?}").contains("s3cret"), "the secret stays out of logs");
+    }
+
+    #[test]
+    fn each_viewer_gets_the_fixed_servers_and_its_own_turn_credentials() {
+        let stun = IceServer::open(vec!["stun:s.example:3478".into()]);
+        let turn = TurnCredentials::new(vec!["turn:t.example:3478".into()], "s3cret".into(), 60);
+        let servers = IceServers::new(vec![stun.clone()], Some(turn));
+        let ana = servers.for_viewer("ana", 1_000);
+        assert_eq!(ana[0], stun);
+        assert_eq!(ana[1].username.as_deref(), Some("1060:ana"));
+        assert_eq!(servers.for_viewer("ben", 1_000)[1].username.as_deref(), Some("1060:ben"));
+        assert_eq!(IceServers::new(vec![stun.clone()], None).for_viewer("ana", 1_000), [stun], "no secret: no TURN entry");
+        assert!(!format!("{servers:?}").contains("s3cret"));
     }
 }
