@@ -8,8 +8,9 @@
 //! padded to four bytes over TCP), which come out of `recv_from` with the
 //! connection's address, and `send_to` that address writes to it. A stream
 //! that is not STUN (or sends a message longer than a TURN client's) is
-//! closed and counted; connections, the time to a first message, idle time
-//! and the messages waiting for a slow client are all bounded.
+//! closed and counted; connections (in all and per client address), the
+//! time to a first message, idle time and the messages waiting for a slow
+//! client are all bounded.
 //!
 //! A relay made over a connection is not removed when the connection ends
 //! (the stack removes relays by their lifetime only, 10 minutes unless the
@@ -17,7 +18,7 @@
 //! quotas.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,6 +30,10 @@ use crate::metrics::TurnMetrics;
 
 /// Connections open at once; more wait in the kernel's backlog.
 pub const MAX_CONNECTIONS: usize = 1024;
+/// Connections open at once from one address (a home's browsers behind one
+/// NAT: a page opens one per relay over TCP), so that one address cannot take
+/// them all; past it a new connection is closed at once.
+pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
 /// A connection that sends nothing this long is closed (a browser refreshes
 /// its allocation every few minutes and its permissions more often).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -77,6 +82,7 @@ async fn accept(
     metrics: TurnMetrics,
 ) {
     let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let per_address = PerAddress::default();
     loop {
         let Ok(permit) = open.clone().acquire_owned().await else { return };
         let (stream, from) = match listener.accept().await {
@@ -86,6 +92,10 @@ async fn accept(
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
+        };
+        let Some(address_slot) = per_address.take(from.ip()) else {
+            metrics.drop_datagram("tcp_address_full");
+            continue; // Dropping the stream closes it.
         };
         let _ = stream.set_nodelay(true);
         let (tx, rx) = mpsc::channel(OUTBOX);
@@ -99,8 +109,42 @@ async fn accept(
             if outboxes.get(&from).is_some_and(|tx| tx.same_channel(&mine)) {
                 outboxes.remove(&from);
             }
-            drop(permit);
+            drop((permit, address_slot));
         });
+    }
+}
+
+/// Connections open per client address.
+#[derive(Clone, Default)]
+struct PerAddress(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// One connection's place in its address's count, given back when dropped.
+struct AddressSlot {
+    counts: PerAddress,
+    address: IpAddr,
+}
+
+impl PerAddress {
+    fn take(&self, address: IpAddr) -> Option<AddressSlot> {
+        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let open = counts.entry(address).or_default();
+        if *open >= MAX_CONNECTIONS_PER_ADDRESS {
+            return None;
+        }
+        *open += 1;
+        Some(AddressSlot { counts: self.clone(), address })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(open) = counts.get_mut(&self.address) {
+            *open -= 1;
+            if *open == 0 {
+                counts.remove(&self.address);
+            }
+        }
     }
 }
 

@@ -194,6 +194,40 @@ async fn a_client_with_only_tcp_gets_a_relay_that_carries_data_both_ways() -> Te
 }
 
 #[tokio::test]
+async fn one_address_holds_a_bounded_share_of_the_tcp_connections() -> TestResult {
+    use cinemesh_turn::tcp_listener::MAX_CONNECTIONS_PER_ADDRESS;
+    let running = start(TurnConfig::default()).await?;
+    let server = running.turn.local_addr();
+    let mut held = Vec::new();
+    for _ in 0..MAX_CONNECTIONS_PER_ADDRESS {
+        held.push(TcpStream::connect(server).await?);
+    }
+    // The kernel accepts the connection; the listener closes it at once.
+    let mut extra = TcpStream::connect(server).await?;
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(2), extra.read(&mut byte)).await?;
+    assert!(matches!(read, Ok(0) | Err(_)), "closed without a word: {read:?}");
+    let text = metrics_text(&running.metrics);
+    assert!(text.contains(r#"cinemesh_turn_dropped_total{reason="tcp_address_full"} 1"#), "{text}");
+
+    // A place given back is taken again.
+    drop(held.pop());
+    let again = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            let mut stream = TcpStream::connect(server).await?;
+            let open = tokio::time::timeout(Duration::from_millis(300), stream.read(&mut byte)).await.is_err();
+            if open {
+                return Ok::<_, std::io::Error>(stream);
+            }
+        }
+    })
+    .await??;
+    drop((again, held));
+    running.turn.close().await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn with_relaying_off_only_binding_requests_are_answered() -> TestResult {
     let running = start_with(TurnConfig { relay: false, ..TurnConfig::default() }).await?;
     let (username, pass) = credentials(now_secs() + 600, "ana");
