@@ -99,6 +99,68 @@ function watchFrames(page: Page): Promise<void> {
 }
 
 /**
+ * Starts sampling, on `page`, every call connection's video RTP counters
+ * (twice a second): what a freeze is made of, packets that stopped or
+ * frames that were not decoded (waiting for a key frame).
+ */
+function watchRtp(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    const w = window as unknown as { __pcs: RTCPeerConnection[]; __rtp: [number, string, number][] };
+    w.__rtp = [];
+    const counters = ['packetsReceived', 'framesDecoded', 'keyFramesDecoded', 'pliCount', 'packetsSent', 'framesEncoded', 'keyFramesEncoded'];
+    setInterval(() => {
+      w.__pcs.forEach((pc, index) => {
+        if (pc.connectionState === 'closed' || pc.getTransceivers().every((t) => t.receiver.track.kind !== 'video')) return;
+        void pc.getStats().then((report) => {
+          for (const stats of report.values() as IterableIterator<Record<string, unknown>>) {
+            if (stats.kind !== 'video' || (stats.type !== 'inbound-rtp' && stats.type !== 'outbound-rtp')) continue;
+            const side = stats.type === 'inbound-rtp' ? 'in' : 'out';
+            for (const name of counters) {
+              const value = stats[name];
+              if (typeof value === 'number') w.__rtp.push([Date.now(), `pc${index} ${side} ${name}`, value]);
+            }
+          }
+        });
+      });
+    }, 500);
+  });
+}
+
+/**
+ * What `page`'s video RTP counters did after `at`: for each that stopped
+ * growing for a second or more, when it grew again (s after `at`), and how
+ * much PLIs and key frames grew meanwhile.
+ */
+function rtpAfter(page: Page, at: number): Promise<string> {
+  return page.evaluate((at) => {
+    const samples = (window as unknown as { __rtp: [number, string, number][] }).__rtp;
+    const series = new Map<string, [number, number][]>();
+    for (const [t, name, value] of samples) if (t >= at - 1_000) (series.get(name) ?? series.set(name, []).get(name) ?? []).push([t, value]);
+    const notes: string[] = [];
+    for (const [name, points] of series) {
+      const first = points[0]?.[1] ?? 0;
+      const last = points.at(-1)?.[1] ?? 0;
+      if (/pliCount|keyFrames/.test(name)) {
+        if (last > first) notes.push(`${name} +${last - first}`);
+        continue;
+      }
+      let lastGrowth = points[0]?.[0] ?? at;
+      let longest: [number, number] | undefined;
+      for (let i = 1; i < points.length; i++) {
+        const [t, value] = points[i] ?? [0, 0];
+        if (value <= (points[i - 1]?.[1] ?? 0)) continue;
+        if (t - lastGrowth >= 1_000 && (longest === undefined || t - lastGrowth > longest[1] - longest[0])) longest = [lastGrowth, t];
+        lastGrowth = t;
+      }
+      const end = points.at(-1)?.[0] ?? at;
+      if (end - lastGrowth >= 1_000) notes.push(`${name} stopped at ${((lastGrowth - at) / 1000).toFixed(2)} s and never grew again`);
+      else if (longest !== undefined) notes.push(`${name} stopped ${((longest[0] - at) / 1000).toFixed(2)}..${((longest[1] - at) / 1000).toFixed(2)} s`);
+    }
+    return notes.join('; ');
+  }, at);
+}
+
+/**
  * The video from `sender` on `page` around `at`: the longest time without a
  * new frame from 1 s before `at` on, and when frames came again after it
  * (ms after `at`); undefined when none came after.
@@ -223,7 +285,7 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
           }
         }
       }
-      for (const page of pages) await watchFrames(page);
+      for (const page of pages) await Promise.all([watchFrames(page), watchRtp(page)]);
       await new Promise((resolve) => setTimeout(resolve, 3_000));
 
       const ahead = (page: Page): Promise<number> =>
@@ -253,6 +315,7 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
         const events = await page.evaluate(() => (window as unknown as { __events: [number, string][] }).__events);
         const after = events.filter(([at]) => at >= renumberedAt).map(([at, what]) => `${((at - renumberedAt) / 1000).toFixed(2)} s ${what}`);
         console.log(`${name}, after the renumbering: ${after.join('; ')}`);
+        console.log(`${name}, video RTP after the renumbering: ${await rtpAfter(page, renumberedAt)}`);
       }
       expect(outcomes, `video frozen longer than ${RECOVERY_BOUND_MS} ms`).toEqual([]);
 

@@ -3,7 +3,9 @@
 // party) with the page's host in place of `{host}`, Chromium's STUN binding
 // requests reach it, and its TURN grants Chromium relay allocations with the
 // credentials made for this viewer and none with a forged one. Segment
-// connections stay off the relay unless `turn.relay_segments` allows it.
+// connections stay off the relay unless `turn.relay_segments` allows it. A
+// room's welcome gives each member TURN credentials of its own, which the
+// call takes.
 //
 // Nothing here touches the database's kind, so it runs in the SQLite pass only.
 import type { Browser } from 'playwright-core';
@@ -103,7 +105,7 @@ describe.skipIf(databaseMode !== 'sqlite')("the server's own STUN and TURN", () 
       return member !== undefined && entry?.username?.endsWith(`:${member}`) === true ? { ...entry, urls: [entry.urls].flat() } : undefined;
     });
     const turn = (await handle.jsonValue()) as RTCIceServer & { urls: string[] };
-    expect(turn.urls.every((url) => url.includes('127.0.0.1')), `the page's host name in the server's own URLs: ${turn.urls.join(' ')}`).toBe(true);
+    expect(turn.urls.every((url) => url.includes(new URL(server.url).hostname)), `the page's host name in the server's own URLs: ${turn.urls.join(' ')}`).toBe(true);
     expect((await gatherCandidates(page, [turn], 'relay')).relay ?? 0, "the welcome's credentials allocate relays").toBeGreaterThan(0);
     await page.context().close();
   });

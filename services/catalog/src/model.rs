@@ -1,5 +1,6 @@
 //! Catalog records as stored, and the JSON views the API returns.
 
+pub use cinemesh_protocol::ice::IceServer;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -139,8 +140,6 @@ pub struct TrackerAccess {
     /// as HTTP, so by default they take STUN only and fall back to HTTP.
     pub relay_segments: bool,
 }
-
-pub use cinemesh_protocol::ice::IceServer;
 
 impl MovieDetail {
     pub fn new(movie: &Movie, renditions: &[Rendition], tracker: TrackerAccess) -> Self {

@@ -376,6 +376,7 @@ pub enum RoomServerMessage {
         /// STUN/TURN servers for the call and streamed files, TURN
         /// credentials made for this member (they expire: each welcome
         /// carries fresh ones).
+        #[serde(default)]
         ice_servers: Vec<IceServer>,
         room: String,
         movie: String,

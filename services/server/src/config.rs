@@ -282,7 +282,7 @@ impl TrackerConfig {
         let credential = |value: &str| Some(value.to_owned()).filter(|v| !v.is_empty());
         let mut servers = Vec::new();
         if !stun.is_empty() {
-            servers.push(IceServer { urls: stun, username: None, credential: None });
+            servers.push(IceServer::open(stun));
         }
         if !turn.is_empty() && !self.turn_by_secret() {
             servers.push(IceServer {

@@ -31,7 +31,7 @@ pub struct TurnMetrics {
     pub requests: Family<KindLabel, Counter>,
     /// Datagrams to the listener dropped unread, by reason.
     pub dropped: Family<ReasonLabel, Counter>,
-    /// Credentials or relays refused, by reason.
+    /// Credentials, relays or TCP connections refused, by reason.
     pub refused: Family<ReasonLabel, Counter>,
     /// Relays open now.
     pub relays: Gauge,
@@ -51,7 +51,7 @@ impl TurnMetrics {
         );
         registry.register(
             "cinemesh_turn_refused",
-            "TURN credentials or relays refused, by reason",
+            "TURN credentials, relays or TCP connections refused, by reason",
             self.refused.clone(),
         );
         registry.register("cinemesh_turn_relays", "TURN relays open", self.relays.clone());

@@ -31,8 +31,9 @@ use crate::metrics::TurnMetrics;
 /// Connections open at once; more wait in the kernel's backlog.
 pub const MAX_CONNECTIONS: usize = 1024;
 /// Connections open at once from one address (a home's browsers behind one
-/// NAT: a page opens one per relay over TCP), so that one address cannot take
-/// them all; past it a new connection is closed at once.
+/// NAT: a page opens one per relay over TCP; for IPv6, one /64, which a
+/// single client may hold whole), so that one client cannot take them all;
+/// past it a new connection is closed at once.
 pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
 /// A connection that sends nothing this long is closed (a browser refreshes
 /// its allocation every few minutes and its permissions more often).
@@ -94,7 +95,7 @@ async fn accept(
             }
         };
         let Some(address_slot) = per_address.take(from.ip()) else {
-            metrics.drop_datagram("tcp_address_full");
+            metrics.refuse("tcp_address_full");
             continue; // Dropping the stream closes it.
         };
         let _ = stream.set_nodelay(true);
@@ -114,9 +115,18 @@ async fn accept(
     }
 }
 
-/// Connections open per client address.
+/// Connections open per client address (IPv6: per /64).
 #[derive(Clone, Default)]
 struct PerAddress(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// What counts as one client: an IPv4 address, or an IPv6 /64 (one home's or
+/// one host's prefix; its addresses are the client's to pick).
+fn client_key(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        v4 => v4,
+    }
+}
 
 /// One connection's place in its address's count, given back when dropped.
 struct AddressSlot {
@@ -126,6 +136,7 @@ struct AddressSlot {
 
 impl PerAddress {
     fn take(&self, address: IpAddr) -> Option<AddressSlot> {
+        let address = client_key(address);
         let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let open = counts.entry(address).or_default();
         if *open >= MAX_CONNECTIONS_PER_ADDRESS {
@@ -249,6 +260,16 @@ impl TcpTurnListener {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_client_is_an_ipv4_address_or_an_ipv6_64() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert_eq!(client_key(ip("203.0.113.7")), ip("203.0.113.7"));
+        assert_eq!(client_key(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(client_key(ip("2001:db8:1:2:ffff::9")), client_key(ip("2001:db8:1:2::1")));
+        assert_ne!(client_key(ip("2001:db8:1:3::1")), client_key(ip("2001:db8:1:2::1")));
+        assert_eq!(client_key(ip("::ffff:203.0.113.7")), ip("203.0.113.7"), "an IPv4 client on a dual-stack socket");
+    }
 
     #[test]
     fn cuts_stun_and_padded_channel_data() {

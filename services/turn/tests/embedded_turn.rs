@@ -208,7 +208,7 @@ async fn one_address_holds_a_bounded_share_of_the_tcp_connections() -> TestResul
     let read = tokio::time::timeout(Duration::from_secs(2), extra.read(&mut byte)).await?;
     assert!(matches!(read, Ok(0) | Err(_)), "closed without a word: {read:?}");
     let text = metrics_text(&running.metrics);
-    assert!(text.contains(r#"cinemesh_turn_dropped_total{reason="tcp_address_full"} 1"#), "{text}");
+    assert!(text.contains(r#"cinemesh_turn_refused_total{reason="tcp_address_full"} 1"#), "{text}");
 
     // A place given back is taken again.
     drop(held.pop());

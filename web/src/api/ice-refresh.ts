@@ -28,8 +28,11 @@ export function refreshDueMs(servers: RTCIceServer[]): number | undefined {
 
 /** A running refresh. */
 export interface IceRefresh {
-  /** Servers that came another way (a room's welcome): applied, and the next refresh planned from their expiry. */
-  fresh(servers: RTCIceServer[]): void;
+  /**
+   * Servers the caller took another way (a room's welcome): the next fetch is
+   * planned from their expiry, and a fetch under way is not applied over them.
+   */
+  took(servers: RTCIceServer[]): void;
   stop(): void;
 }
 
@@ -45,6 +48,8 @@ export function keepIceServersFresh(
 ): IceRefresh {
   let due = refreshDueMs(initial);
   let timer: ReturnType<typeof setTimeout> | undefined;
+  /** Counts the servers taken, by fetch or otherwise: a fetch applies only if none came while it ran. */
+  let taken = 0;
   let fetching = false;
   let stopped = false;
   const schedule = (at: number | undefined): void => {
@@ -52,23 +57,26 @@ export function keepIceServersFresh(
     due = at;
     if (at !== undefined) timer = setTimeout(check, Math.min(Math.max(0, at - now()), 2 ** 31 - 1));
   };
-  const fresh = (servers: RTCIceServer[]): void => {
+  const took = (servers: RTCIceServer[]): void => {
     if (stopped) return;
-    apply(servers);
+    taken += 1;
     const next = refreshDueMs(servers);
     schedule(next === undefined ? undefined : Math.max(next, now() + MIN_INTERVAL_MS));
   };
   const check = (): void => {
     if (due === undefined || now() < due || fetching) return;
     fetching = true;
+    const before = taken;
     fetchFresh().then(
       (servers) => {
         fetching = false;
-        fresh(servers);
+        if (stopped || taken !== before) return;
+        apply(servers);
+        took(servers);
       },
       () => {
         fetching = false;
-        if (!stopped) schedule(now() + RETRY_MS);
+        if (!stopped && taken === before) schedule(now() + RETRY_MS);
       },
     );
   };
@@ -79,7 +87,7 @@ export function keepIceServersFresh(
   globalThis.document?.addEventListener('visibilitychange', onResume);
   schedule(due);
   return {
-    fresh,
+    took,
     stop: () => {
       stopped = true;
       clearTimeout(timer);

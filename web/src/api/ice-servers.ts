@@ -1,12 +1,11 @@
+import type { IceServer } from '../protocol/IceServer';
+import type { IceServerView } from './types';
+
 /** Stands for the host name this page reached the server at, in the server's own STUN/TURN URLs. */
 const PAGE_HOST = '{host}';
 
-/** An ICE server as the server hands it out (a movie's details, a room's welcome). */
-export interface IceServerEntry {
-  urls: string[];
-  username?: string | null;
-  credential?: string | null;
-}
+/** An ICE server as the server hands it out: with a movie's details, or in a room's welcome. */
+export type IceServerEntry = IceServerView | IceServer;
 
 /**
  * The server's ICE servers as RTCPeerConnection takes them. The server's own

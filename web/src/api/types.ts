@@ -14,3 +14,4 @@ export type CatalogStatus = Schemas['CatalogStatus'];
 export type ErrorBody = Schemas['ErrorBody'];
 export type RoomSummary = Schemas['RoomSummary'];
 export type CreateRoom = Schemas['CreateRoom'];
+export type IceServerView = Schemas['IceServer'];

@@ -18,6 +18,7 @@
 import type { IcePair } from '../protocol/IcePair';
 import type { MemberView } from '../protocol/MemberView';
 import { onOwnRelay, reportPairOnConnect } from '../webrtc/ice-pair';
+import { keyFrameOnNewPath } from './key-frame';
 import { PATH_LOSS_GRACE_MS } from '../webrtc/path-loss';
 import { type LinkReport, MediaLink, type RemoteStreamInfo, type StreamLabel } from './media-link';
 import { DEFAULT_NEGOTIATION_TIMINGS, type NegotiationTimings, nudgeFor } from './negotiation-watchdog';
@@ -95,9 +96,11 @@ export class MediaMesh {
 
   /**
    * New ICE servers (fresh TURN credentials): for links made from now on, and
-   * for the ICE restarts of the links there are.
+   * for the ICE restarts of the links there are. With `moveOffOldRelays`, a
+   * link on a relay of ours restarts ICE now (not needed when a resync
+   * restarts every link anyway).
    */
-  setIceServers(iceServers: RTCIceServer[]): void {
+  setIceServers(iceServers: RTCIceServer[], moveOffOldRelays = true): void {
     this.#rtc = { ...this.#rtc, iceServers };
     for (const link of this.#links.values()) {
       try {
@@ -106,16 +109,17 @@ export class MediaMesh {
         // A closed link takes no configuration; it is replaced, with the new servers, when needed.
         continue;
       }
+      if (!moveOffOldRelays) continue;
       // A relay of ours was allocated with the old credentials, and the TURN server refuses to
       // refresh it once they expire: move to one allocated with the new ones now, while the old
       // path still carries the media, rather than after it lapses.
       link.pc.getStats().then(
         (stats) => {
-          if (this.#links.get(link.member) === link && onOwnRelay(stats.values() as Iterable<{ type: string; id: string }>)) {
-            link.enqueue(() => {
-              if (link.pc.signalingState === 'stable') link.pc.restartIce();
-            });
-          }
+          if (!onOwnRelay(stats.values() as Iterable<{ type: string; id: string }>)) return;
+          link.enqueue(() => {
+            // Closed meanwhile; else the restart goes with the next offer, whatever the state now.
+            if (this.#links.get(link.member) === link) link.pc.restartIce();
+          });
         },
         () => undefined, // Closed meanwhile.
       );
@@ -258,6 +262,7 @@ export class MediaMesh {
       this.#send(member, { candidate: candidate.toJSON() });
     });
     if (this.#events.onLinked !== undefined) reportPairOnConnect(pc, this.#events.onLinked);
+    keyFrameOnNewPath(pc);
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'connected') this.#recreated.delete(member);
       if (pc.connectionState === 'failed') this.#pathLost(link);

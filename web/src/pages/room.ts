@@ -166,7 +166,11 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
 
   const room = new RoomClient(webSocketUrl(summary.socket_path), answer.name, answer.password, {
     onIceServers: (servers) => {
-      if (servers.length > 0) iceRefresh.fresh(rtcIceServers(servers));
+      if (servers.length === 0) return;
+      const rtc = rtcIceServers(servers);
+      // A resumed welcome's resync restarts every link's ICE with them next.
+      mesh.setIceServers(rtc, false);
+      iceRefresh.took(rtc);
     },
     onWelcome: () => {
       banner.hidden = true;
@@ -241,8 +245,9 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     onLinked: (pair) => room.callLinked(pair),
     onPathLost: () => room.probe(),
   }, { iceServers: rtcIceServers(movie.tracker.ice_servers) });
-  // The call's TURN credentials expire: each welcome brings fresh ones, and
-  // the movie's details do before they run out, and on resume.
+  // The call's TURN credentials expire: each welcome brings fresh ones made
+  // for this member; between welcomes, the movie's details (made for the
+  // page) do before they run out, and on resume.
   const iceRefresh = keepIceServersFresh(
     rtcIceServers(movie.tracker.ice_servers),
     async () => rtcIceServers((await ctx.api.getMovie(movie.id)).tracker.ice_servers),

@@ -275,7 +275,8 @@ export class RoomClient {
         for (const message of this.#standing.values()) this.#send(message);
         for (const { text, nonce } of this.#outbox.resend(message.chat)) this.#send({ type: 'chat', text, nonce });
         // Fresh servers first: a socket back after a network change restarts the call's ICE.
-        this.#events.onIceServers?.(message.ice_servers);
+        // An instance from before ICE servers were in the welcome sends none.
+        this.#events.onIceServers?.(message.ice_servers ?? []);
         if (resumed) this.#events.onReconnecting?.(false);
         this.#events.onWelcome?.();
         this.#events.onMembers?.(message.members, message.policy);

@@ -78,25 +78,26 @@ describe('fresh TURN credentials', () => {
     stopStun();
   });
 
-  it('takes servers that came another way and plans the next fetch from their expiry', async () => {
+  it('plans the next fetch from servers taken another way, and drops a fetch under way then', async () => {
     const start = Date.now();
     let calls = 0;
+    let answer: (servers: RTCIceServer[]) => void = () => undefined;
     const fetchFresh = (): Promise<RTCIceServer[]> => {
       calls += 1;
-      return Promise.resolve(servers(Date.now() + 6 * HOUR));
+      return new Promise((resolve) => (answer = resolve));
     };
     const applied: RTCIceServer[][] = [];
     const refresh = keepIceServersFresh(servers(start + HOUR), fetchFresh, (s) => applied.push(s));
-    await vi.advanceTimersByTimeAsync(30 * 60_000);
-    const welcomed = servers(Date.now() + 6 * HOUR);
-    refresh.fresh(welcomed);
-    expect(applied).toEqual([welcomed]);
-    await vi.advanceTimersByTimeAsync(2 * HOUR);
-    expect(calls, 'the old expiry no longer counts').toBe(0);
-    await vi.advanceTimersByTimeAsync(4 * HOUR);
-    expect(calls, 'due a margin before the new expiry').toBe(1);
+    await vi.advanceTimersByTimeAsync(HOUR - REFRESH_MARGIN_MS);
+    expect(calls, 'due a margin before the first expiry').toBe(1);
+    refresh.took(servers(Date.now() + 6 * HOUR));
+    answer(servers(Date.now() + 6 * HOUR));
+    await vi.advanceTimersByTimeAsync(1);
+    expect(applied, 'the fetch under way is not applied over them').toEqual([]);
+    await vi.advanceTimersByTimeAsync(5 * HOUR);
+    expect(calls, 'the old expiry no longer counts').toBe(1);
+    await vi.advanceTimersByTimeAsync(HOUR);
+    expect(calls, 'due a margin before the new expiry').toBe(2);
     refresh.stop();
-    refresh.fresh(servers(Date.now() + HOUR));
-    expect(applied, 'nothing applied after stop').toHaveLength(2);
   });
 });
