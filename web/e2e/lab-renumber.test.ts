@@ -11,6 +11,9 @@
 //   its own gives a broken path up only after some 30 s). Prints each
 //   freeze (the goal is 5 s) and what each page did meanwhile;
 // - the room takes Ana back on her seat, and nobody's movie stalls.
+// With LAB_RTP=1 it also prints what each freeze was made of: when video
+// packets and decoded frames stopped and came back on each link, and the key
+// frames and PLIs meanwhile.
 //
 // Runs only inside a lab (NETLAB_RUN_ID set by scripts/lab-e2e.sh, which runs
 // this file in the lab's server host).
@@ -29,6 +32,13 @@ const OWN_TURN_PORT = 3479;
 const RECOVERY_BOUND_MS = 15_000;
 /** A wait of the movie this long is a stall someone sees. */
 const VISIBLE_STALL_MS = 100;
+/**
+ * How long the call's RTP counters are sampled from just before the
+ * renumbering, with LAB_RTP=1 (what each freeze was made of). Off by
+ * default: sampling every link's `getStats` takes CPU the movies share on two
+ * cores, and the movie stalled in runs that sampled.
+ */
+const RTP_WATCH_MS = process.env.LAB_RTP === '1' ? 10_000 : 0;
 /** How long the call is watched after the renumbering. */
 const WATCH_MS = 20_000;
 
@@ -99,16 +109,18 @@ function watchFrames(page: Page): Promise<void> {
 }
 
 /**
- * Starts sampling, on `page`, every call connection's video RTP counters
- * (twice a second): what a freeze is made of, packets that stopped or
- * frames that were not decoded (waiting for a key frame).
+ * Samples, on `page`, every call connection's video RTP counters twice a
+ * second for `forMs`: what a freeze is made of, packets that stopped or
+ * frames that were not decoded (waiting for a key frame). Only around the
+ * renumbering: `getStats` on every link costs each page's CPU, which the
+ * movie shares.
  */
-function watchRtp(page: Page): Promise<void> {
-  return page.evaluate(() => {
+function watchRtp(page: Page, forMs: number): Promise<void> {
+  return page.evaluate((forMs) => {
     const w = window as unknown as { __pcs: RTCPeerConnection[]; __rtp: [number, string, number][] };
     w.__rtp = [];
     const counters = ['packetsReceived', 'framesDecoded', 'keyFramesDecoded', 'pliCount', 'packetsSent', 'framesEncoded', 'keyFramesEncoded'];
-    setInterval(() => {
+    const sampling = setInterval(() => {
       w.__pcs.forEach((pc, index) => {
         if (pc.connectionState === 'closed' || pc.getTransceivers().every((t) => t.receiver.track.kind !== 'video')) return;
         void pc.getStats().then((report) => {
@@ -123,7 +135,8 @@ function watchRtp(page: Page): Promise<void> {
         });
       });
     }, 500);
-  });
+    setTimeout(() => clearInterval(sampling), forMs);
+  }, forMs);
 }
 
 /**
@@ -153,7 +166,7 @@ function rtpAfter(page: Page, at: number): Promise<string> {
         lastGrowth = t;
       }
       const end = points.at(-1)?.[0] ?? at;
-      if (end - lastGrowth >= 1_000) notes.push(`${name} stopped at ${((lastGrowth - at) / 1000).toFixed(2)} s and never grew again`);
+      if (end - lastGrowth >= 1_000) notes.push(`${name} stopped at ${((lastGrowth - at) / 1000).toFixed(2)} s, still at the last sample`);
       else if (longest !== undefined) notes.push(`${name} stopped ${((longest[0] - at) / 1000).toFixed(2)}..${((longest[1] - at) / 1000).toFixed(2)} s`);
     }
     return notes.join('; ');
@@ -285,7 +298,7 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
           }
         }
       }
-      for (const page of pages) await Promise.all([watchFrames(page), watchRtp(page)]);
+      for (const page of pages) await watchFrames(page);
       await new Promise((resolve) => setTimeout(resolve, 3_000));
 
       const ahead = (page: Page): Promise<number> =>
@@ -295,6 +308,11 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
           return Math.round((video.buffered.end(video.buffered.length - 1) - video.currentTime) * 10) / 10;
         });
       console.log(`buffered ahead when renumbered, s: ${(await Promise.all(pages.map(ahead))).join(', ')}`);
+      if (RTP_WATCH_MS > 0) for (const page of pages) await watchRtp(page, RTP_WATCH_MS);
+      // Why each movie fetched over HTTP, before and after: what a movie stall waited on.
+      const httpReasons = (page: Page): Promise<Record<string, number>> =>
+        page.evaluate(() => ({ ...(window.cinemeshRoom?.player?.engine.stats().httpReasons ?? {}) }) as Record<string, number>);
+      const reasonsBefore = await Promise.all(pages.map(httpReasons));
       const renumberedAt = Date.now();
       console.log(netlab(['renumber', '--run-id', lab.runId, (members[0]?.host.name ?? '').replace(/-c\d+$/, '')]).trim());
       await new Promise((resolve) => setTimeout(resolve, WATCH_MS));
@@ -311,11 +329,11 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
         console.log(`  ${viewer} <- ${sender}: ${freeze?.freezeMs ?? '-'}, ${freeze?.backAfterMs ?? 'never'}`);
         if (freeze === undefined || freeze.freezeMs > RECOVERY_BOUND_MS) outcomes.push(`${viewer} <- ${sender}: ${JSON.stringify(freeze)}`);
       }
-      for (const [name, page] of [['Ana', ana], ['Ben', ben]] as const) {
+      for (const [name, page] of [['Ana', ana], ['Ben', ben], ['Cy', cy]] as const) {
         const events = await page.evaluate(() => (window as unknown as { __events: [number, string][] }).__events);
         const after = events.filter(([at]) => at >= renumberedAt).map(([at, what]) => `${((at - renumberedAt) / 1000).toFixed(2)} s ${what}`);
         console.log(`${name}, after the renumbering: ${after.join('; ')}`);
-        console.log(`${name}, video RTP after the renumbering: ${await rtpAfter(page, renumberedAt)}`);
+        if (RTP_WATCH_MS > 0) console.log(`${name}, video RTP after the renumbering: ${await rtpAfter(page, renumberedAt)}`);
       }
       expect(outcomes, `video frozen longer than ${RECOVERY_BOUND_MS} ms`).toEqual([]);
 
@@ -329,6 +347,11 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
           }, renumberedAt),
         ),
       );
+      for (const [i, page] of pages.entries()) {
+        const before = reasonsBefore[i] ?? {};
+        const after = Object.entries(await httpReasons(page)).flatMap(([reason, n]) => (n > (before[reason] ?? 0) ? [`${reason} ${n - (before[reason] ?? 0)}`] : []));
+        console.log(`${members[i]?.name}'s movie over HTTP after the renumbering, by reason: ${after.join(', ') || 'none'}`);
+      }
       // A `waiting` of a few ms (hls.js between two buffered ranges) is nothing anyone sees.
       console.log(`the movie's waits (ms after the renumbering, ms long): ${JSON.stringify(stalls)}`);
       const seen = stalls.map((waits) => waits.filter((wait) => wait.ms >= VISIBLE_STALL_MS));

@@ -18,7 +18,6 @@
 import type { IcePair } from '../protocol/IcePair';
 import type { MemberView } from '../protocol/MemberView';
 import { onOwnRelay, reportPairOnConnect } from '../webrtc/ice-pair';
-import { keyFrameOnNewPath } from './key-frame';
 import { PATH_LOSS_GRACE_MS } from '../webrtc/path-loss';
 import { type LinkReport, MediaLink, type RemoteStreamInfo, type StreamLabel } from './media-link';
 import { DEFAULT_NEGOTIATION_TIMINGS, type NegotiationTimings, nudgeFor } from './negotiation-watchdog';
@@ -262,7 +261,6 @@ export class MediaMesh {
       this.#send(member, { candidate: candidate.toJSON() });
     });
     if (this.#events.onLinked !== undefined) reportPairOnConnect(pc, this.#events.onLinked);
-    keyFrameOnNewPath(pc);
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'connected') this.#recreated.delete(member);
       if (pc.connectionState === 'failed') this.#pathLost(link);
