@@ -17,11 +17,9 @@ use utoipa::IntoParams;
 use crate::admin_auth::Admin;
 use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
 use crate::ingest::{ActiveIngests, CatalogStatus, IngestError, IngestRequest, Ingester};
-use crate::model::{
-    Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, TrackerAccess,
-};
-use cinemesh_common::turn_credentials::IceServers;
+use crate::model::{Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, TrackerAccess};
 use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
+use cinemesh_common::turn_credentials::IceServers;
 
 /// What the catalog routes need.
 #[derive(Clone)]

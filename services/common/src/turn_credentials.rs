@@ -101,7 +101,11 @@ mod tests {
         assert_eq!(ana[0], stun);
         assert_eq!(ana[1].username.as_deref(), Some("1060:ana"));
         assert_eq!(servers.for_viewer("ben", 1_000)[1].username.as_deref(), Some("1060:ben"));
-        assert_eq!(IceServers::new(vec![stun.clone()], None).for_viewer("ana", 1_000), [stun], "no secret: no TURN entry");
+        assert_eq!(
+            IceServers::new(vec![stun.clone()], None).for_viewer("ana", 1_000),
+            [stun],
+            "no secret: no TURN entry"
+        );
         assert!(!format!("{servers:?}").contains("s3cret"));
     }
 }

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use cinemesh_catalog::ingest::FfmpegTools;
 use cinemesh_catalog::model::IceServer;
-use cinemesh_common::turn_credentials::TurnCredentials;
 use cinemesh_common::client_address::TrustedProxies;
 use cinemesh_common::connections::ConnectionLimits;
+use cinemesh_common::turn_credentials::TurnCredentials;
 use cinemesh_turn::TurnConfig;
 use serde::{Deserialize, Serialize};
 

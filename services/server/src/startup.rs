@@ -12,11 +12,11 @@ use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::api::{CatalogApi, configure_catalog};
 use cinemesh_catalog::ingest::{ActiveIngests, Ingester, STALE_STAGING_AFTER, sweep_stale};
 use cinemesh_catalog::model::IceServer;
-use cinemesh_common::turn_credentials::IceServers;
 use cinemesh_common::error::extractor_error;
 use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_common::shared_secret::shared_secret;
 use cinemesh_common::swarm_token::SwarmTokens;
+use cinemesh_common::turn_credentials::IceServers;
 use cinemesh_common::{Connections, Database, IcePairs, Signer, StopSignal};
 use cinemesh_segments::{MediaState, ServedBytes, WebState, configure_media, configure_web};
 use cinemesh_tracker::{

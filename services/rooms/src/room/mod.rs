@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
 use cinemesh_common::presence_pass::PresencePasses;
-use cinemesh_common::turn_credentials::IceServers;
 use cinemesh_common::swarm_token::now_unix_secs;
+use cinemesh_common::turn_credentials::IceServers;
 use cinemesh_protocol::room::{
     CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MAX_CHAT_CHARS, MAX_EMOJI_CHARS, MAX_NONCE_CHARS,
     MAX_ORIGIN_FETCHES, MAX_RENDITION_LEVEL, MAX_SIGNAL_BYTES, MAX_TRACKER_PEER_ID_LEN, MAX_VIDEO_SENDERS,

@@ -11,11 +11,11 @@
 //! - each welcome hands the member the call's ICE servers, with TURN
 //!   credentials made for it and fresh at every welcome.
 
+use cinemesh_common::swarm_token::now_unix_secs;
+use cinemesh_common::turn_credentials::password;
 use cinemesh_protocol::room::{
     ControlPolicy, MAX_SIGNAL_BYTES, MAX_VIDEO_SENDERS, RoomClientMessage, RoomServerMessage, StreamKind,
 };
-use cinemesh_common::swarm_token::now_unix_secs;
-use cinemesh_common::turn_credentials::password;
 use serde_json::json;
 
 use crate::room_client::RoomClient;
