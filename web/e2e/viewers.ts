@@ -42,8 +42,12 @@ export function instrument(): void {
     peerConnections: 0,
     stalls: 0,
     stallMs: 0,
-    /** When each stall began, Date.now(), whether the video was seeking then, and how long it lasted (once over). */
-    stallsAt: [] as { at: number; seeking: boolean; ms?: number }[],
+    /**
+     * When each stall began, Date.now(), whether the video was seeking then, how
+     * many seconds it held buffered past where it stood, and how long it lasted
+     * (once over).
+     */
+    stallsAt: [] as { at: number; seeking: boolean; ahead: number; ms?: number }[],
     started: false,
     waitingSince: 0,
     firstFrameMs: Number.NaN,
@@ -89,7 +93,9 @@ export function instrument(): void {
       // The end of the movie is not a stall.
       if (!counters.started || video.ended || video.currentTime >= video.duration - 0.5) return;
       counters.stalls += 1;
-      counters.stallsAt.push({ at: Date.now(), seeking: video.seeking });
+      const range = [...Array(video.buffered.length).keys()].find((i) => video.buffered.start(i) <= video.currentTime + 0.1 && video.currentTime < video.buffered.end(i));
+      const ahead = range === undefined ? 0 : video.buffered.end(range) - video.currentTime;
+      counters.stallsAt.push({ at: Date.now(), seeking: video.seeking, ahead: Math.round(ahead * 10) / 10 });
       counters.waitingSince = performance.now();
     },
     true,
