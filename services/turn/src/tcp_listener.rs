@@ -13,9 +13,9 @@
 //! client are all bounded.
 //!
 //! A relay made over a connection is not removed when the connection ends
-//! (the stack removes relays by their lifetime only, 10 minutes unless the
-//! client asked less): until then it holds its port and its place in the
-//! quotas.
+//! (the stack removes relays by their lifetime only: 10 minutes from each
+//! allocate or refresh, or what the client asked below an hour): until then
+//! it holds its port and its place in the quotas.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

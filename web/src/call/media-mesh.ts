@@ -17,7 +17,7 @@
 // so what was said while it was down is said again when it is back (`resync`).
 import type { IcePair } from '../protocol/IcePair';
 import type { MemberView } from '../protocol/MemberView';
-import { onOwnRelay, reportPairOnConnect } from '../webrtc/ice-pair';
+import { reportPairOnConnect, usesOwnRelay } from '../webrtc/ice-pair';
 import { PATH_LOSS_GRACE_MS } from '../webrtc/path-loss';
 import { type LinkReport, MediaLink, type RemoteStreamInfo, type StreamLabel } from './media-link';
 import { DEFAULT_NEGOTIATION_TIMINGS, type NegotiationTimings, nudgeFor } from './negotiation-watchdog';
@@ -112,16 +112,13 @@ export class MediaMesh {
       // A relay of ours was allocated with the old credentials, and the TURN server refuses to
       // refresh it once they expire: move to one allocated with the new ones now, while the old
       // path still carries the media, rather than after it lapses.
-      link.pc.getStats().then(
-        (stats) => {
-          if (!onOwnRelay(stats.values() as Iterable<{ type: string; id: string }>)) return;
-          link.enqueue(() => {
-            // Closed meanwhile; else the restart goes with the next offer, whatever the state now.
-            if (this.#links.get(link.member) === link) link.pc.restartIce();
-          });
-        },
-        () => undefined, // Closed meanwhile.
-      );
+      void usesOwnRelay(link.pc).then((relayed) => {
+        if (!relayed) return;
+        link.enqueue(() => {
+          // Closed meanwhile; else the restart goes with the next offer, whatever the state now.
+          if (this.#links.get(link.member) === link) link.pc.restartIce();
+        });
+      });
     }
   }
 

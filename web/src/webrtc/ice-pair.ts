@@ -44,6 +44,15 @@ export function onOwnRelay(stats: Iterable<StatsEntry>): boolean {
   return selectedPair(stats)?.local === 'relay';
 }
 
+/** Whether `pc` goes through a relay of its own now (false once closed). */
+export async function usesOwnRelay(pc: RTCPeerConnection): Promise<boolean> {
+  try {
+    return onOwnRelay((await pc.getStats()).values() as Iterable<StatsEntry>);
+  } catch {
+    return false; // Closed meanwhile.
+  }
+}
+
 /** Calls `report` with the pair's kind each time `pc` connects. */
 export function reportPairOnConnect(pc: RTCPeerConnection, report: (pair: IcePair) => void): void {
   pc.addEventListener('connectionstatechange', () => {
