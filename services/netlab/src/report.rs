@@ -1,6 +1,8 @@
 //! The calibration table: each measured figure beside the profile's, and whether it is within
 //! 10 %. Where the profile says 0 (no delay, no loss) a small absolute slack replaces the 10 %:
-//! 1 ms of RTT (the echo's own turnaround) and 0.05 points of loss.
+//! 1 ms of median RTT (the echo's own turnaround), 5 ms of p95 RTT and 0.05 points of loss.
+//! The p95 of an undelayed path is the host's scheduling tail, not the lab's: with other work
+//! on two cores it reached 2.4 ms, while the median stayed at 0.2 ms.
 
 use std::fmt::Write;
 
@@ -9,6 +11,7 @@ use serde::{Deserialize, Serialize};
 /// The tolerance every figure is held to.
 pub const RELATIVE_TOLERANCE: f64 = 0.10;
 const RTT_FLOOR_MS: f64 = 1.0;
+const RTT_TAIL_FLOOR_MS: f64 = 5.0;
 const LOSS_FLOOR_PCT: f64 = 0.05;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +57,9 @@ pub struct Row {
 
 impl Row {
     pub fn tolerance(&self) -> f64 {
+        if self.metric == Metric::RttP95 && self.expected == 0.0 {
+            return RTT_TAIL_FLOOR_MS;
+        }
         (self.expected.abs() * RELATIVE_TOLERANCE).max(self.metric.floor())
     }
 
@@ -152,6 +158,9 @@ mod tests {
     fn zero_expectations_get_a_small_absolute_slack() {
         assert!(row(Metric::RttMedian, 0.0, 0.4).ok());
         assert!(!row(Metric::RttMedian, 0.0, 1.5).ok());
+        assert!(row(Metric::RttP95, 0.0, 2.4).ok());
+        assert!(!row(Metric::RttP95, 0.0, 5.5).ok());
+        assert!(!row(Metric::RttP95, 43.4, 48.2).ok(), "a delayed path's tail keeps its 10 %");
         assert!(row(Metric::LossUp, 0.0, 0.0).ok());
         assert!(!row(Metric::LossUp, 0.0, 0.1).ok());
     }
