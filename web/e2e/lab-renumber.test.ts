@@ -337,6 +337,13 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
         const after = events.filter(([at]) => at >= renumberedAt).map(([at, what]) => `${((at - renumberedAt) / 1000).toFixed(2)} s ${what}`);
         console.log(`${name}, after the renumbering: ${after.join('; ')}`);
         if (RTP_WATCH_MS > 0) console.log(`${name}, video RTP after the renumbering: ${await rtpAfter(page, renumberedAt)}`);
+        const keyFrames = await page.evaluate(() =>
+          Object.entries(window.cinemeshRoom?.mesh.diagnostics() ?? {}).map(([id, link]) => {
+            const member = window.cinemeshRoom?.room.members.find((m) => m.id === id);
+            return `${member?.name ?? id} asked ${link.keyFrames.asked}, sent ${link.keyFrames.sent}`;
+          }),
+        );
+        console.log(`${name}'s key frames, per link, over the whole run: ${keyFrames.join('; ')}`);
       }
       expect(outcomes, `video frozen longer than ${RECOVERY_BOUND_MS} ms`).toEqual([]);
 

@@ -1,6 +1,7 @@
 // One member's media connection, with what it has been through: enough for
 // the negotiation watchdog to judge it and for a test or a bug report to say
 // where a call that never showed got stuck.
+import { FrozenVideoWatch } from './key-frames';
 import type { LinkProgress } from './negotiation-watchdog';
 
 /** What a member sends: its call (camera + microphone), a screen, a file. */
@@ -25,10 +26,14 @@ export interface LinkReport {
   retries: number;
   /** The last error a description or candidate met, if any. */
   lastError?: string;
+  /** Key frames this side asked the other for (its video came without decodable frames), and sent (asked, or on a new path). */
+  keyFrames: { asked: number; sent: number };
 }
 
 export class MediaLink {
   readonly pc: RTCPeerConnection;
+  /** Looks at the video coming in after a path loss, and asks for a key frame when it does not decode. */
+  readonly frozenVideo: FrozenVideoWatch;
   ignoreOffer = false;
   /** The number of this side's latest offer (answers say which offer they answer). */
   offerNumber = 0;
@@ -42,6 +47,7 @@ export class MediaLink {
   /** When the last description went or was taken (not one ignored), or the watchdog last looked. */
   lastStep = Date.now();
   retries = 0;
+  readonly keyFrames = { asked: 0, sent: 0 };
   /** Retries since the link was last connected (the watchdog backs off with them). */
   retriesSinceConnected = 0;
   lastError: string | undefined;
@@ -52,11 +58,21 @@ export class MediaLink {
     readonly member: string,
     readonly polite: boolean,
     rtc: RTCConfiguration,
+    askForKeyFrame: () => void,
   ) {
     this.pc = new RTCPeerConnection(rtc);
+    this.frozenVideo = new FrozenVideoWatch(this.pc, () => {
+      this.keyFrames.asked += 1;
+      askForKeyFrame();
+    });
     this.pc.addEventListener('connectionstatechange', () => {
       if (this.pc.connectionState === 'connected') this.retriesSinceConnected = 0;
     });
+  }
+
+  close(): void {
+    this.frozenVideo.close();
+    this.pc.close();
   }
 
   /** The watchdog did something about this link. */
@@ -98,6 +114,7 @@ export class MediaLink {
       sent: { ...this.#sent },
       received: { ...this.#received },
       retries: this.retries,
+      keyFrames: { ...this.keyFrames },
     };
     if (this.lastError !== undefined) report.lastError = this.lastError;
     return report;

@@ -15,10 +15,13 @@
 // link reports `disconnected`, rather than when the browser gives up on it
 // (`failed`, about 30 s later). The same change often kills the room socket,
 // so what was said while it was down is said again when it is back (`resync`).
+// The video on a path found again needs a key frame before it shows
+// (`key-frames.ts`).
 import type { IcePair } from '../protocol/IcePair';
 import type { MemberView } from '../protocol/MemberView';
 import { reportPairOnConnect, usesOwnRelay } from '../webrtc/ice-pair';
 import { PATH_LOSS_GRACE_MS } from '../webrtc/path-loss';
+import { onPathChange, sendKeyFrames } from './key-frames';
 import { type LinkReport, MediaLink, type RemoteStreamInfo, type StreamLabel } from './media-link';
 import { DEFAULT_NEGOTIATION_TIMINGS, type NegotiationTimings, nudgeFor } from './negotiation-watchdog';
 
@@ -58,6 +61,8 @@ export interface MeshSignal {
   resync?: true;
   /** The sender replaced its connection to us: ours goes too, and its offer makes a new one. */
   reset?: true;
+  /** The sender's video from us comes as packets it cannot decode: a key frame is wanted. */
+  keyframe?: true;
 }
 
 export class MediaMesh {
@@ -196,6 +201,7 @@ export class MediaMesh {
         // Closed by the member list the welcome brought.
         if (this.#links.get(link.member) !== link) return;
         const pc = link.pc;
+        link.frozenVideo.watch();
         this.#send(link.member, { resync: true });
         if (pc.signalingState === 'have-local-offer') this.#sendDescription(link);
         else if (pc.signalingState === 'stable') pc.restartIce();
@@ -248,9 +254,10 @@ export class MediaMesh {
   }
 
   #open(member: string): MediaLink {
-    const link = new MediaLink(member, this.#self < member, this.#rtc);
+    const link = new MediaLink(member, this.#self < member, this.#rtc, () => this.#send(member, { keyframe: true }));
     this.#links.set(member, link);
     const pc = link.pc;
+    onPathChange(pc, () => link.enqueue(() => this.#sendKeyFrames(link)));
     pc.addEventListener('negotiationneeded', () => link.enqueue(() => this.#offer(link)));
     pc.addEventListener('icecandidate', ({ candidate }) => {
       if (candidate === null) return;
@@ -332,6 +339,7 @@ export class MediaMesh {
   #pathLost(link: MediaLink): void {
     if (this.#links.get(link.member) !== link) return;
     this.#events.onPathLost?.();
+    link.frozenVideo.watch();
     link.enqueue(() => link.pc.restartIce());
   }
 
@@ -362,6 +370,10 @@ export class MediaMesh {
     const pc = link.pc;
     if (signal.resync === true) {
       if (pc.signalingState === 'have-local-offer') this.#sendDescription(link);
+      return;
+    }
+    if (signal.keyframe === true) {
+      await this.#sendKeyFrames(link);
       return;
     }
     if (signal.streams !== undefined) this.#remoteLabels(link, signal.streams);
@@ -397,6 +409,11 @@ export class MediaMesh {
     }
   }
 
+  async #sendKeyFrames(link: MediaLink): Promise<void> {
+    link.keyFrames.sent += 1;
+    await sendKeyFrames(link.pc);
+  }
+
   /** The sender's streams now: any label it no longer sends has ended. */
   #remoteLabels(link: MediaLink, streams: Record<string, RemoteStreamInfo>): void {
     link.remoteInfo = streams;
@@ -409,7 +426,7 @@ export class MediaMesh {
   }
 
   #close(link: MediaLink): void {
-    link.pc.close();
+    link.close();
     this.#links.delete(link.member);
     for (const label of link.remote.keys()) this.#events.onRemote(link.member, label, undefined);
     link.remote.clear();
