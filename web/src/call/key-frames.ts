@@ -7,10 +7,11 @@
 // were back after 4.
 //
 // So both ends act. The sender starts a key frame when its link moves to a
-// new path (`sendKeyFrames`). The receiver, for a while after a link lost its
-// path, looks at its incoming video a few times a second; when packets come
-// but no frame decodes, it asks the sender over the room socket
-// (`FrozenVideoWatch`), which is up again by then.
+// new path (`sendKeyFrames`). The receiver, for a while after its link
+// stumbled (ICE `disconnected`, or a new path, whichever side restarted),
+// looks at its incoming video a few times a second; when packets come but no
+// frame decodes, it asks the sender over the room socket (`FrozenVideoWatch`),
+// which is up again by then.
 
 /** The counters of one incoming video (an `inbound-rtp` stats entry). */
 export interface InboundVideo {

@@ -53,6 +53,8 @@ export class MediaLink {
   lastError: string | undefined;
   readonly #sent: Record<SignalKind, number> = { offer: 0, answer: 0, candidate: 0 };
   readonly #received: Record<SignalKind, number> = { offer: 0, answer: 0, candidate: 0 };
+  /** When gathering began without a candidate found since (undefined: not gathering, or found one). */
+  #silentGatheringSince: number | undefined;
 
   constructor(
     readonly member: string,
@@ -67,6 +69,9 @@ export class MediaLink {
     });
     this.pc.addEventListener('connectionstatechange', () => {
       if (this.pc.connectionState === 'connected') this.retriesSinceConnected = 0;
+    });
+    this.pc.addEventListener('icegatheringstatechange', () => {
+      this.#silentGatheringSince = this.pc.iceGatheringState === 'gathering' ? Date.now() : undefined;
     });
   }
 
@@ -89,8 +94,10 @@ export class MediaLink {
   }
 
   counted(direction: 'sent' | 'received', kind: SignalKind): void {
-    if (direction === 'sent') this.#sent[kind] += 1;
-    else this.#received[kind] += 1;
+    if (direction === 'sent') {
+      this.#sent[kind] += 1;
+      if (kind === 'candidate') this.#silentGatheringSince = undefined;
+    } else this.#received[kind] += 1;
   }
 
   progress(now: number): LinkProgress {
@@ -101,6 +108,7 @@ export class MediaLink {
       waitedMs: now - this.lastStep,
       retries: this.retriesSinceConnected,
       gathered: this.#sent.candidate,
+      silentGatheringMs: this.#silentGatheringSince === undefined ? 0 : now - this.#silentGatheringSince,
     };
   }
 

@@ -257,7 +257,11 @@ export class MediaMesh {
     const link = new MediaLink(member, this.#self < member, this.#rtc, () => this.#send(member, { keyframe: true }));
     this.#links.set(member, link);
     const pc = link.pc;
-    onPathChange(pc, () => link.enqueue(() => this.#sendKeyFrames(link)));
+    onPathChange(pc, () => {
+      // Either side may have restarted ICE: each sends a key frame, and watches what comes in.
+      link.frozenVideo.watch();
+      link.enqueue(() => this.#sendKeyFrames(link));
+    });
     pc.addEventListener('negotiationneeded', () => link.enqueue(() => this.#offer(link)));
     pc.addEventListener('icecandidate', ({ candidate }) => {
       if (candidate === null) return;
@@ -271,6 +275,7 @@ export class MediaMesh {
     });
     pc.addEventListener('iceconnectionstatechange', () => {
       if (pc.iceConnectionState !== 'disconnected') return;
+      link.frozenVideo.watch();
       setTimeout(() => {
         if (pc.iceConnectionState === 'disconnected') this.#pathLost(link);
       }, PATH_LOSS_GRACE_MS);

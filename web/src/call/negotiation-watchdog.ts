@@ -8,7 +8,11 @@
 // link with no path restarts ICE, which renegotiates with fresh candidates.
 // A connection that has gathered no candidate of its own at all, after an
 // ICE restart too, is broken in the browser (seen in a symmetric-NAT home of
-// the lab, one link among several): it is replaced by a new one.
+// the lab, one link among several): it is replaced by a new one. So is one
+// that says it is gathering and has found nothing for seconds, when a healthy
+// one finds its host candidates within milliseconds: restarts did not help
+// those, and waiting for one let the other side's retries put the
+// replacement off for half a minute.
 
 export interface NegotiationTimings {
   /** How long an offer waits for its answer, and a negotiated link for its first ICE check, before a retry. */
@@ -31,6 +35,8 @@ export interface LinkProgress {
   retries: number;
   /** Candidates of this side gathered since the link was made. */
   gathered: number;
+  /** How long the link has been gathering without finding a candidate, ms (0: not gathering, or found one). */
+  silentGatheringMs: number;
 }
 
 /**
@@ -46,6 +52,7 @@ export function nudgeFor(link: LinkProgress, timings: NegotiationTimings = DEFAU
   // A member that is gone for good is not asked again every few seconds.
   const backOff = 2 ** Math.min(link.retries, 3);
   const answerWait = timings.answerWaitMs * backOff;
+  if (link.connection === 'new' && link.silentGatheringMs > timings.answerWaitMs) return 'recreate';
   switch (link.signaling) {
     case 'have-local-offer':
       return link.waitedMs > answerWait ? 'resend-offer' : undefined;

@@ -186,12 +186,12 @@ export class RoomClient {
     this.#stand({ type: 'streaming', kinds });
   }
 
-  /** WebRTC signalling for another member. */
   /** Tells the room what carried a call connection that connected (for its counters). */
   callLinked(pair: IcePair): void {
     this.#send({ type: 'call_linked', pair });
   }
 
+  /** WebRTC signalling for another member; dropped while the socket is down (the mesh says it again on `resync`). */
   signal(to: string, data: unknown): void {
     this.#send({ type: 'signal', to, data });
   }

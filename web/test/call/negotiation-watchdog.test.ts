@@ -10,6 +10,7 @@ const link = (progress: Partial<LinkProgress>): LinkProgress => ({
   waitedMs: 0,
   retries: 0,
   gathered: 2,
+  silentGatheringMs: 0,
   ...progress,
 });
 
@@ -38,6 +39,15 @@ describe('the negotiation watchdog', () => {
     expect(nudgeFor(link({ gathered: 0, retries: 1, waitedMs: 2_100 }), timings)).toBe('recreate');
     expect(nudgeFor(link({ gathered: 1, retries: 1, waitedMs: 2_100 }), timings)).toBe('restart-ice');
     expect(nudgeFor(link({ gathered: 0, retries: 1, connection: 'connecting', waitedMs: 8_100 }), timings)).toBe('restart-ice');
+  });
+
+  it('replaces a connection that has been gathering for seconds without a candidate, without a restart first', () => {
+    expect(nudgeFor(link({ gathered: 0, silentGatheringMs: 900, waitedMs: 900 }), timings)).toBeUndefined();
+    expect(nudgeFor(link({ gathered: 0, silentGatheringMs: 1_100, waitedMs: 100 }), timings), 'whatever the other side did since').toBe('recreate');
+    expect(nudgeFor(link({ gathered: 5, silentGatheringMs: 1_100, retries: 3 }), timings), 'silent since a restart').toBe('recreate');
+    expect(nudgeFor(link({ signaling: 'have-local-offer', gathered: 0, silentGatheringMs: 1_100 }), timings), 'its own offer out').toBe('recreate');
+    expect(nudgeFor(link({ connection: 'connected', gathered: 0, silentGatheringMs: 60_000 }), timings), 'connected all the same').toBeUndefined();
+    expect(nudgeFor(link({ connection: 'connecting', gathered: 0, silentGatheringMs: 60_000 }), timings), 'checking the other side').toBeUndefined();
   });
 
   it('rolls back a remote offer this side never answered', () => {
