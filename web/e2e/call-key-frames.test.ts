@@ -3,8 +3,9 @@
 // asks for one over the room socket (as its page does when packets come but
 // nothing decodes), and when the link moves to a new path (an ICE restart).
 // Once the call has settled, Chromium's encoder sends no key frame on its own
-// for a long while, so each one counted here was made by the request.
-// Nothing here touches the database, so it runs in the SQLite pass only.
+// for a long while, and the sender's page counts the key frames it made, so
+// each one counted here was made by the request. Nothing here depends on the
+// database's kind, so it runs in the SQLite pass only.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -72,6 +73,15 @@ async function settledKeyFrames(page: Page, quietMs: number): Promise<number> {
   throw new Error(`key frames kept coming for 60 s: ${last}`);
 }
 
+/** The key frames the page made for the member named `to` (its mesh's count). */
+function keyFramesSentTo(page: Page, to: string): Promise<number> {
+  return page.evaluate((to) => {
+    const state = window.cinemeshRoom;
+    const member = state?.room.members.find((m) => m.name === to);
+    return member === undefined ? -1 : (state?.mesh.diagnostics()[member.id]?.keyFrames.sent ?? -1);
+  }, to);
+}
+
 /** Whether every encoding of every video the page sends is on. */
 function sendsEveryEncoding(page: Page): Promise<boolean> {
   return page.evaluate(() =>
@@ -121,6 +131,7 @@ describe.skipIf(databaseMode !== 'sqlite')('key frames in a call', () => {
 
   it('a member asked for a key frame sends one, and keeps sending', async () => {
     const before = await settledKeyFrames(ben, 3_000);
+    const made = await keyFramesSentTo(ana, 'Ben');
     await ben.evaluate(() => {
       const state = window.cinemeshRoom;
       const ana = state?.room.members.find((m) => m.name === 'Ana');
@@ -128,17 +139,20 @@ describe.skipIf(databaseMode !== 'sqlite')('key frames in a call', () => {
       state.room.signal(ana.id, { keyframe: true });
     });
     await expect.poll(async () => (await decoded(ben)).keyFrames, { timeout: 5_000 }).toBeGreaterThan(before);
+    expect(await keyFramesSentTo(ana, 'Ben'), 'made by the request').toBe(made + 1);
     expect(await sendsEveryEncoding(ana), 'the sender is on again').toBe(true);
     expect(await framesKeepComing(ben, 1_000), 'frames after the key frame').toBe(true);
   });
 
   it('a member whose link moves to a new path sends a key frame', async () => {
     const before = await settledKeyFrames(ben, 3_000);
+    const made = await keyFramesSentTo(ana, 'Ben');
     // A restart gathers candidates with new credentials: a new pair carries the link.
     await ana.evaluate(() => {
       for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) if (pc.connectionState === 'connected') pc.restartIce();
     });
     await expect.poll(async () => (await decoded(ben)).keyFrames, { timeout: 10_000 }).toBeGreaterThan(before);
+    expect(await keyFramesSentTo(ana, 'Ben'), 'made on the new path').toBeGreaterThan(made);
     expect(await sendsEveryEncoding(ana), 'the sender is on again').toBe(true);
     expect(await framesKeepComing(ben, 1_000), 'frames after the key frame').toBe(true);
   });

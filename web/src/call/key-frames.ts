@@ -52,13 +52,19 @@ export function packetsWithoutFrames(before: Map<string, InboundVideo>, after: M
 export interface FrozenVideoTimings {
   /** How often the incoming video is looked at while watched, ms. */
   lookEveryMs: number;
+  /**
+   * How long packets must come without a decoded frame before the sender is
+   * asked, ms: a large key frame paced out over a slow path, or a frame
+   * waiting a round trip for a lost packet, is not stuck.
+   */
+  stuckForMs: number;
   /** How long after a path loss it is watched, ms: a new path takes seconds to find. */
   watchForMs: number;
   /** The least time between two asks, ms: a key frame takes a round trip and a few packets to arrive. */
   askEveryMs: number;
 }
 
-export const DEFAULT_FROZEN_VIDEO_TIMINGS: FrozenVideoTimings = { lookEveryMs: 250, watchForMs: 15_000, askEveryMs: 1_000 };
+export const DEFAULT_FROZEN_VIDEO_TIMINGS: FrozenVideoTimings = { lookEveryMs: 250, stuckForMs: 600, watchForMs: 15_000, askEveryMs: 1_500 };
 
 /**
  * Decides, from looks at a link's incoming video, when to ask its sender for
@@ -66,23 +72,32 @@ export const DEFAULT_FROZEN_VIDEO_TIMINGS: FrozenVideoTimings = { lookEveryMs: 2
  * on their own.
  */
 export class FrozenVideoJudge {
-  #last: Map<string, InboundVideo> | undefined;
+  #last: { videos: Map<string, InboundVideo>; at: number } | undefined;
+  /** When the looks began to find packets without frames (undefined: the last look found none stuck). */
+  #stuckSince: number | undefined;
   #askedAt = Number.NEGATIVE_INFINITY;
 
-  constructor(readonly askEveryMs: number) {}
+  constructor(readonly timings: Pick<FrozenVideoTimings, 'stuckForMs' | 'askEveryMs'>) {}
 
   /** The videos as they are `now`; true when the sender should be asked for a key frame. */
   look(videos: Map<string, InboundVideo>, now: number): boolean {
-    const stuck = this.#last !== undefined && packetsWithoutFrames(this.#last, videos);
-    this.#last = videos;
-    if (!stuck || now - this.#askedAt < this.askEveryMs) return false;
+    const before = this.#last;
+    this.#last = { videos, at: now };
+    if (before === undefined || !packetsWithoutFrames(before.videos, videos)) {
+      this.#stuckSince = undefined;
+      return false;
+    }
+    // The packets without frames began after the look before this one: stuck since then, at most.
+    this.#stuckSince ??= before.at;
+    if (now - this.#stuckSince < this.timings.stuckForMs || now - this.#askedAt < this.timings.askEveryMs) return false;
     this.#askedAt = now;
     return true;
   }
 
-  /** Forgets the last look: the next one starts a new comparison (a watch begins again). */
+  /** Forgets the looks so far: the next one starts a new comparison (a watch begins again). */
   reset(): void {
     this.#last = undefined;
+    this.#stuckSince = undefined;
   }
 }
 
@@ -104,7 +119,7 @@ export class FrozenVideoWatch {
     this.#pc = pc;
     this.#ask = ask;
     this.#timings = timings;
-    this.#judge = new FrozenVideoJudge(timings.askEveryMs);
+    this.#judge = new FrozenVideoJudge(timings);
   }
 
   /** Watches from now for `watchForMs` (again, if already watching). */
@@ -130,6 +145,8 @@ export class FrozenVideoWatch {
     this.#looking = true;
     try {
       const videos = inboundVideos((await this.#pc.getStats()).values() as Iterable<StatsEntry>);
+      // Closed while the stats were read: a link gone or replaced asks for nothing.
+      if (this.#timer === undefined) return;
       if (this.#judge.look(videos, Date.now())) this.#ask();
     } catch {
       // Closed meanwhile: the next look stops the watch.
@@ -156,27 +173,42 @@ async function setActive(sender: RTCRtpSender, active: boolean): Promise<void> {
   throw lastError;
 }
 
+/** Senders this module paused and has not resumed yet (a resume that failed is tried again next time). */
+const pausedHere = new WeakSet<RTCRtpSender>();
+
 /**
  * Makes `sender`'s encoder send a key frame now. Chromium has no call for
  * it a page can reach (`RTCRtpSender.generateKeyFrame` is not there), but it
  * starts every stream that goes from paused to sending with a key frame: so
  * the stream is paused and resumed at once. Senders with nothing to encode,
- * or paused on purpose, are left alone.
+ * or paused by someone else, are left alone. True when a key frame was made.
  */
-export async function sendKeyFrame(sender: RTCRtpSender): Promise<void> {
-  if (sender.track?.kind !== 'video' || sender.track.readyState !== 'live') return;
+export async function sendKeyFrame(sender: RTCRtpSender): Promise<boolean> {
+  if (sender.track?.kind !== 'video' || sender.track.readyState !== 'live') return false;
   const encodings = sender.getParameters().encodings;
-  if (encodings.length === 0 || encodings.some((encoding) => encoding.active === false)) return;
-  await setActive(sender, false);
+  if (encodings.length === 0) return false;
+  if (encodings.some((encoding) => encoding.active === false)) {
+    if (!pausedHere.has(sender)) return false;
+  } else {
+    await setActive(sender, false);
+    pausedHere.add(sender);
+  }
   await setActive(sender, true);
+  pausedHere.delete(sender);
+  return true;
 }
 
-/** A key frame from every video `pc` sends. */
-export async function sendKeyFrames(pc: RTCPeerConnection): Promise<void> {
-  await Promise.all(pc.getSenders().map(sendKeyFrame));
+/** A key frame from every video `pc` sends; how many senders made one. */
+export async function sendKeyFrames(pc: RTCPeerConnection): Promise<number> {
+  const results = await Promise.allSettled(pc.getSenders().map(sendKeyFrame));
+  return results.filter((result) => result.status === 'fulfilled' && result.value).length;
 }
 
-/** Calls `changed` each time the path `pc` uses changes after its first (a new pair after an ICE restart). */
+/**
+ * Calls `changed` each time the path `pc` uses changes after its first: a
+ * new pair after an ICE restart, and also the switch ICE may make to a
+ * better pair just after connecting (one key frame more at a call's start).
+ */
 export function onPathChange(pc: RTCPeerConnection, changed: () => void): void {
   let watched: RTCIceTransport | undefined;
   const attach = (): void => {

@@ -47,7 +47,7 @@ export class MediaLink {
   /** When the last description went or was taken (not one ignored), or the watchdog last looked. */
   lastStep = Date.now();
   retries = 0;
-  readonly keyFrames = { asked: 0, sent: 0 };
+  readonly keyFrames = { asked: 0, sent: 0, lastSentAt: Number.NEGATIVE_INFINITY };
   /** Retries since the link was last connected (the watchdog backs off with them). */
   retriesSinceConnected = 0;
   lastError: string | undefined;
@@ -84,6 +84,8 @@ export class MediaLink {
   retried(): void {
     this.retries += 1;
     this.retriesSinceConnected += 1;
+    // A link still silent after a retry waits its backed-off time again before the next.
+    if (this.#silentGatheringSince !== undefined) this.#silentGatheringSince = Date.now();
   }
 
   /** Runs `step` after the steps before it; its error is kept, not thrown. */
@@ -122,7 +124,7 @@ export class MediaLink {
       sent: { ...this.#sent },
       received: { ...this.#received },
       retries: this.retries,
-      keyFrames: { ...this.keyFrames },
+      keyFrames: { asked: this.keyFrames.asked, sent: this.keyFrames.sent },
     };
     if (this.lastError !== undefined) report.lastError = this.lastError;
     return report;

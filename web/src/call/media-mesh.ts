@@ -44,6 +44,9 @@ export interface MeshEvents {
   onPathLost?: () => void;
 }
 
+/** The least time between two key frames sent on one link, ms. */
+const KEY_FRAME_GAP_MS = 500;
+
 /** Connections replaced for one member in a row before the mesh stops replacing them. */
 const MAX_RECREATES = 2;
 
@@ -414,9 +417,16 @@ export class MediaMesh {
     }
   }
 
+  /**
+   * A key frame from every video on the link, unless one went less than
+   * KEY_FRAME_GAP_MS ago: a path change and the other side's ask often come
+   * together, and a page that asks again and again gets no more.
+   */
   async #sendKeyFrames(link: MediaLink): Promise<void> {
-    link.keyFrames.sent += 1;
-    await sendKeyFrames(link.pc);
+    const now = Date.now();
+    if (now - link.keyFrames.lastSentAt < KEY_FRAME_GAP_MS) return;
+    link.keyFrames.lastSentAt = now;
+    if ((await sendKeyFrames(link.pc)) > 0) link.keyFrames.sent += 1;
   }
 
   /** The sender's streams now: any label it no longer sends has ended. */

@@ -35,7 +35,7 @@ export interface LinkProgress {
   retries: number;
   /** Candidates of this side gathered since the link was made. */
   gathered: number;
-  /** How long the link has been gathering without finding a candidate, ms (0: not gathering, or found one). */
+  /** How long the link has been gathering without finding a candidate, since it began or since the last retry, ms (0: not gathering, or found one). */
   silentGatheringMs: number;
 }
 
@@ -52,7 +52,7 @@ export function nudgeFor(link: LinkProgress, timings: NegotiationTimings = DEFAU
   // A member that is gone for good is not asked again every few seconds.
   const backOff = 2 ** Math.min(link.retries, 3);
   const answerWait = timings.answerWaitMs * backOff;
-  if (link.connection === 'new' && link.silentGatheringMs > timings.answerWaitMs) return 'recreate';
+  if (link.connection === 'new' && link.silentGatheringMs > answerWait) return 'recreate';
   switch (link.signaling) {
     case 'have-local-offer':
       return link.waitedMs > answerWait ? 'resend-offer' : undefined;

@@ -29,21 +29,41 @@ describe('incoming video', () => {
 });
 
 describe('the judge', () => {
-  it('asks once the video is stuck, then not again within the pause between asks', () => {
-    const judge = new FrozenVideoJudge(1_000);
+  const timings = { stuckForMs: 600, askEveryMs: 1_500 };
+
+  it('asks once packets have come without frames for a while, then not again within the pause between asks', () => {
+    const judge = new FrozenVideoJudge(timings);
     expect(judge.look(videos(['v', 100, 30]), 0), 'a first look has nothing to compare').toBe(false);
-    expect(judge.look(videos(['v', 140, 30]), 250)).toBe(true);
-    expect(judge.look(videos(['v', 180, 30]), 500), 'asked 250 ms ago').toBe(false);
-    expect(judge.look(videos(['v', 220, 30]), 1_000), 'asked 750 ms ago').toBe(false);
-    expect(judge.look(videos(['v', 260, 30]), 1_250), 'still stuck a second later').toBe(true);
-    expect(judge.look(videos(['v', 300, 45]), 2_500), 'frames again').toBe(false);
+    expect(judge.look(videos(['v', 140, 30]), 250), 'stuck for 250 ms: a frame may be on its way').toBe(false);
+    expect(judge.look(videos(['v', 180, 30]), 500)).toBe(false);
+    expect(judge.look(videos(['v', 220, 30]), 750), 'stuck for 750 ms').toBe(true);
+    expect(judge.look(videos(['v', 260, 30]), 1_000), 'asked 250 ms ago').toBe(false);
+    expect(judge.look(videos(['v', 300, 30]), 2_000), 'asked 1250 ms ago').toBe(false);
+    expect(judge.look(videos(['v', 340, 30]), 2_250), 'still stuck 1.5 s later').toBe(true);
+    expect(judge.look(videos(['v', 380, 45]), 4_000), 'frames again').toBe(false);
+  });
+
+  it('starts counting again after a look with frames, or without packets', () => {
+    const judge = new FrozenVideoJudge(timings);
+    judge.look(videos(['v', 100, 30]), 0);
+    judge.look(videos(['v', 140, 30]), 250);
+    judge.look(videos(['v', 180, 31]), 500);
+    expect(judge.look(videos(['v', 220, 31]), 750), 'stuck for 250 ms since the frame').toBe(false);
+    expect(judge.look(videos(['v', 220, 31]), 1_000), 'no packets: the path, not the decoder').toBe(false);
+    expect(judge.look(videos(['v', 260, 31]), 1_250)).toBe(false);
+    expect(judge.look(videos(['v', 300, 31]), 1_500)).toBe(false);
+    expect(judge.look(videos(['v', 340, 31]), 1_750)).toBe(true);
   });
 
   it('compares nothing across a reset', () => {
-    const judge = new FrozenVideoJudge(1_000);
+    const judge = new FrozenVideoJudge(timings);
     judge.look(videos(['v', 100, 30]), 0);
+    judge.look(videos(['v', 140, 30]), 250);
+    judge.look(videos(['v', 180, 30]), 500);
     judge.reset();
-    expect(judge.look(videos(['v', 400, 30]), 250)).toBe(false);
-    expect(judge.look(videos(['v', 440, 30]), 500)).toBe(true);
+    expect(judge.look(videos(['v', 400, 30]), 750), 'the first look of a new watch').toBe(false);
+    expect(judge.look(videos(['v', 440, 30]), 1_000)).toBe(false);
+    expect(judge.look(videos(['v', 480, 30]), 1_250)).toBe(false);
+    expect(judge.look(videos(['v', 520, 30]), 1_500)).toBe(true);
   });
 });

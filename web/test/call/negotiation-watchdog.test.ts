@@ -44,7 +44,9 @@ describe('the negotiation watchdog', () => {
   it('replaces a connection that has been gathering for seconds without a candidate, without a restart first', () => {
     expect(nudgeFor(link({ gathered: 0, silentGatheringMs: 900, waitedMs: 900 }), timings)).toBeUndefined();
     expect(nudgeFor(link({ gathered: 0, silentGatheringMs: 1_100, waitedMs: 100 }), timings), 'whatever the other side did since').toBe('recreate');
-    expect(nudgeFor(link({ gathered: 5, silentGatheringMs: 1_100, retries: 3 }), timings), 'silent since a restart').toBe('recreate');
+    expect(nudgeFor(link({ gathered: 5, silentGatheringMs: 1_100 }), timings), 'silent since a restart').toBe('recreate');
+    expect(nudgeFor(link({ gathered: 0, silentGatheringMs: 1_900, retries: 1 }), timings), 'after a retry, the wait doubles').toBeUndefined();
+    expect(nudgeFor(link({ gathered: 0, silentGatheringMs: 2_100, retries: 1 }), timings)).toBe('recreate');
     expect(nudgeFor(link({ signaling: 'have-local-offer', gathered: 0, silentGatheringMs: 1_100 }), timings), 'its own offer out').toBe('recreate');
     expect(nudgeFor(link({ connection: 'connected', gathered: 0, silentGatheringMs: 60_000 }), timings), 'connected all the same').toBeUndefined();
     expect(nudgeFor(link({ connection: 'connecting', gathered: 0, silentGatheringMs: 60_000 }), timings), 'checking the other side').toBeUndefined();
