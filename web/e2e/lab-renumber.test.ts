@@ -81,7 +81,9 @@ async function pageInBrowser(server: TestServer, browsers: Browser[], host: LabH
     window.WebSocket = class extends OriginalSocket {
       constructor(url: string | URL, protocols?: string | string[]) {
         super(url, protocols);
-        const path = new URL(String(url)).pathname.split('/')[1] ?? '';
+        // The room's and the lobby's sockets both live under /api: named apart.
+        const parts = new URL(String(url)).pathname.split('/');
+        const path = parts.includes('lobby') ? 'lobby' : parts.includes('rooms') ? 'room' : (parts[1] ?? '');
         this.addEventListener('open', () => events.push([Date.now(), `${path} socket open`]));
         this.addEventListener('close', () => events.push([Date.now(), `${path} socket closed`]));
       }
