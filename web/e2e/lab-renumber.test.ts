@@ -362,7 +362,8 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
       for (const [i, page] of pages.entries()) {
         const before = reasonsBefore[i] ?? {};
         const after = Object.entries(await httpReasons(page)).flatMap(([reason, n]) => (n > (before[reason] ?? 0) ? [`${reason} ${n - (before[reason] ?? 0)}`] : []));
-        console.log(`${members[i]?.name}'s movie over HTTP after the renumbering, by reason: ${after.join(', ') || 'none'}`);
+        const silent = await page.evaluate(() => window.cinemeshRoom?.player?.engine.stats().silentHttpLoads ?? 0);
+        console.log(`${members[i]?.name}'s movie over HTTP after the renumbering, by reason: ${after.join(', ') || 'none'}; loads made again after going silent: ${silent}`);
       }
       // A `waiting` of a few ms (hls.js between two buffered ranges) is nothing anyone sees. A wait
       // that began with seconds still buffered is not the network's: three browsers share two

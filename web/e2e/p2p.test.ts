@@ -7,13 +7,16 @@
 //    the segment (a byte range), and playback does not stall;
 // c. a peer serving corrupted bytes: every bad segment is caught, the peer is
 //    banned and reported, playback goes on with intact frames;
-// d. P2P off: no tracker socket, no peer connection, every byte from HTTP.
+// d. P2P off: no tracker socket, no peer connection, every byte from HTTP;
+// e. a segment request the origin never answers (a connection that died) is
+//    made again within seconds, not after hls.js's 10 s, and nothing stalls.
 //
 // P2P does not touch the database, so these run in the SQLite pass only.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from './harness';
+import { HTTP_SILENCE_MS } from '../src/p2p/http-silence';
 import { metric, openViewer, report, servedSegmentBytes, waitForPosition } from './viewers';
 
 let server: TestServer;
@@ -51,6 +54,28 @@ describe.skipIf(databaseMode !== 'sqlite')('P2P loader between browsers', () => 
     expect(viewer.stats.peerBytes).toBe(0);
     expect(viewer.stats.httpBytes, 'hls.js loads on its own, and is still counted').toBeGreaterThan(0);
     expect(viewer.segments.every((s) => s.source === 'http' && s.reason === 'p2p_off')).toBe(true);
+    await closeAll([page]);
+  });
+
+  it('e. a segment request that gets no answer is made again within seconds, and the movie plays on', async () => {
+    // The first request of segment 10 (whatever its rendition) is held for ever, as over a
+    // connection whose answer goes to an address the home no longer has.
+    const requestedAt: number[] = [];
+    const page = await openViewer(browser, movieUrl, {}, async (context) => {
+      await context.route('**/seg_00010.ts', async (route) => {
+        requestedAt.push(Date.now());
+        if (requestedAt.length > 1) await route.continue();
+      });
+    });
+    await waitForPosition(page, 26, 60_000);
+    const viewer = await report(page);
+    expect(requestedAt.length, 'segment 10 was asked for again').toBeGreaterThanOrEqual(2);
+    const again = (requestedAt[1] ?? 0) - (requestedAt[0] ?? 0);
+    console.log(`segment 10 asked for again ${again} ms after the request that got no answer`);
+    expect(again, "made again after the loader's silence limit, not after hls.js's 10 s timeout").toBeLessThan(HTTP_SILENCE_MS + 3_000);
+    expect(viewer.stats.silentHttpLoads).toBe(1);
+    expect(viewer.stalls).toBe(0);
+    expect(viewer.hlsErrors.filter((error) => error.includes('fatal'))).toEqual([]);
     await closeAll([page]);
   });
 

@@ -120,10 +120,17 @@ export function laneCountsFromEnv(): (number | undefined)[] {
   return process.env.PEER_LANES ? process.env.PEER_LANES.split(',').map(Number) : [undefined];
 }
 
-export async function openViewer(browser: Browser, url: string, options: ViewerOptions = {}): Promise<Page> {
+export async function openViewer(
+  browser: Browser,
+  url: string,
+  options: ViewerOptions = {},
+  /** Readies the page's context before it loads (e.g. routes its requests). */
+  prepare: (context: BrowserContext) => Promise<void> = async () => {},
+): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
   await context.addInitScript(instrument);
   await setPreferences(context, options);
+  await prepare(context);
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForFunction(() => window.cinemeshPlayer !== undefined);

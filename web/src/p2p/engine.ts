@@ -432,6 +432,11 @@ export class P2PEngine extends EventTarget {
     this.#delivered({ rendition, sequence, bytes, source: 'http', reason: 'p2p_off' });
   }
 
+  /** An HTTP load of the player's went silent (its connection died) and is made again. */
+  httpWentSilent(): void {
+    this.#counters.silentHttpLoads += 1;
+  }
+
   /** Bytes of a partial HTTP response (aborted by the player) still count as downloaded. */
   httpPartial(rendition: string, bytes: number): void {
     this.#counters.of(rendition).http += bytes;
@@ -450,6 +455,7 @@ export class P2PEngine extends EventTarget {
       verificationFailures: this.#counters.verificationFailures,
       unreachablePeers: this.#pool.unreachable,
       completedOverHttp: this.#counters.completedOverHttp,
+      silentHttpLoads: this.#counters.silentHttpLoads + (this.#prefetch?.silentLoads ?? 0),
       banned: this.#pool.banned,
       peers: this.#pool.stats(),
       cacheBytes: this.cache.sizeBytes,

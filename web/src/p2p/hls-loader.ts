@@ -14,7 +14,11 @@ import type {
 } from 'hls.js';
 
 import type { P2PEngine, PeerHead } from './engine';
+import { watchSilence } from './http-silence';
 import type { HttpReason } from './types';
+
+/** Loads of one fragment made again after going silent, at most. */
+const MAX_SILENT_RESTARTS = 2;
 
 type HttpLoaderConstructor = new (config: HlsConfig) => Loader<LoaderContext>;
 
@@ -49,6 +53,7 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
     readonly #hlsConfig: HlsConfig;
     #http: Loader<LoaderContext> | undefined;
     #abort = new AbortController();
+    #stopWatching = (): void => {};
 
     constructor(config: HlsConfig) {
       this.#hlsConfig = config;
@@ -116,9 +121,27 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
       segment: { rendition: string; sequence: number } | undefined,
       reason: HttpReason,
       head?: PeerHead,
+      silentBefore = 0,
     ): void {
       const http = new HttpLoader(this.#hlsConfig) as Loader<FragmentLoaderContext>;
       this.#http = http;
+      // A load over a connection that died is made again on a new one (http-silence.ts), a few
+      // times; then hls.js's own timeouts judge it (an origin that is only slow still serves).
+      this.#stopWatching();
+      const stopWatching =
+        silentBefore >= MAX_SILENT_RESTARTS
+          ? () => {}
+          : watchSilence(
+              () => (http.stats.loading.first > 0 ? 1 : 0) + http.stats.loaded,
+              () => {
+                if (this.#http !== http || this.#abort.signal.aborted) return;
+                // Quietly: destroy calls none of hls.js's callbacks.
+                http.destroy();
+                engine.httpWentSilent();
+                this.#loadOverHttp(context, config, callbacks, segment, reason, head, silentBefore + 1);
+              },
+            );
+      this.#stopWatching = stopWatching;
       const ours = this.stats;
       // What a peer transfer given up had shown hls.js starts over with the HTTP load.
       ours.loaded = ours.total = ours.loading.first = 0;
@@ -128,6 +151,7 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
       const signal = this.#abort.signal;
       http.load(rest?.context ?? context, config, {
         onSuccess: (response, stats, _ctx, details) => {
+          stopWatching();
           copyStats(ours, stats);
           // Timed on what HTTP carried: the head's bytes took no time of this load.
           if (segment !== undefined) engine.throughput.sample(stats.loaded, stats.loading.end - stats.loading.first);
@@ -149,14 +173,17 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
           });
         },
         onError: (error, _ctx, details, stats) => {
+          stopWatching();
           copyStats(ours, stats);
           callbacks.onError(error, context, details, ours);
         },
         onTimeout: (stats, _ctx, details) => {
+          stopWatching();
           copyStats(ours, stats);
           callbacks.onTimeout(ours, context, details);
         },
         onAbort: (stats, _ctx, details) => {
+          stopWatching();
           copyStats(ours, stats);
           if (segment !== undefined && stats.loaded > 0) engine.httpPartial(segment.rendition, stats.loaded);
           callbacks.onAbort?.(ours, context, details);
@@ -183,6 +210,7 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
     destroy(): void {
       // Quietly: destroying calls no callback (hls.js calls destroy from its own).
       this.#abort.abort();
+      this.#stopWatching();
       const http = this.#http;
       this.#http = undefined;
       http?.destroy();

@@ -14,13 +14,12 @@
 // first, arrives as late as the farthest. Nothing is fetched ahead before
 // the player's first load is done. The window starts a little before the end
 // of the player's buffer, where other members' buffers may end.
+import { watchSilence } from './http-silence';
 import { type PlayerWindow, windowAhead } from './player-window';
 import { verifySegment } from './verify';
 
 /** How often the window is looked at, ms. */
 const TICK_MS = 250;
-/** A fetch with no response headers by then has failed, ms. */
-const FIRST_BYTE_TIMEOUT_MS = 10_000;
 /** A failed fetch is not tried again for this long, ms. */
 const RETRY_AFTER_MS = 2_000;
 /** The room's fetches ahead under way at once, at most (one finishing, the next started). */
@@ -42,6 +41,8 @@ export interface RoomPrefetchHooks extends PlayerWindow {
   heldByPeers: (rendition: string, sequence: number) => Promise<boolean>;
   /** A segment came over HTTP (verified, already in the cache) in `ms`. */
   onFetched: (rendition: string, sequence: number, bytes: number, ms: number) => void;
+  /** A fetch that brings nothing for this long is given up, ms (http-silence.ts by default). */
+  silenceMs?: number;
 }
 
 interface InFlight {
@@ -61,6 +62,7 @@ export class RoomPrefetch {
   readonly #inFlight = new Map<string, InFlight>();
   readonly #failedAt = new Map<string, number>();
   #enabled = false;
+  #silentLoads = 0;
   /** Whether the player has held the second it plays yet (its first load is done). */
   #playerHeldData = false;
 
@@ -77,6 +79,11 @@ export class RoomPrefetch {
   setEnabled(enabled: boolean): void {
     this.#enabled = enabled;
     if (!enabled) for (const f of [...this.#inFlight.values()]) if (!f.asked) this.#abort(f);
+  }
+
+  /** Fetches given up because they went silent (their connection died). */
+  get silentLoads(): number {
+    return this.#silentLoads;
   }
 
   /** Whether a fetch of this segment is under way. */
@@ -163,6 +170,7 @@ export class RoomPrefetch {
     const id = key(rendition, sequence);
     // Not the room's turn for it yet: looked at again on the next tick.
     let early = false;
+    let silent = false;
     const done = (async (): Promise<Uint8Array | undefined> => {
       try {
         if (!asked && !(await this.#roomHoldsBefore(rendition, sequence))) {
@@ -174,22 +182,29 @@ export class RoomPrefetch {
           return undefined;
         }
         const started = performance.now();
-        // As hls.js's own loader does: no answer in 10 s is a failed load (then hls.js's loader tries).
-        const noAnswer = setTimeout(() => abort.abort(), FIRST_BYTE_TIMEOUT_MS);
-        const response = await fetch(url, { signal: abort.signal }).finally(() => clearTimeout(noAnswer));
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        const bytes = new Uint8Array(await response.arrayBuffer());
+        // A fetch that goes silent (a dead connection) is given up: the player's own load tries anew.
+        let progress = 0;
+        const stopWatching = watchSilence(
+          () => progress,
+          () => {
+            silent = true;
+            abort.abort();
+          },
+          this.#hooks.silenceMs,
+        );
+        const bytes = await readBody(url, abort.signal, info.sizeBytes, (received) => (progress = received)).finally(stopWatching);
         if (!(await verifySegment(bytes, info.sha256))) throw new Error('bad hash');
         this.#hooks.cache.put(rendition, sequence, bytes);
         this.#hooks.onFetched(rendition, sequence, bytes.length, performance.now() - started);
         return bytes;
       } catch {
-        if (!abort.signal.aborted) this.#failedAt.set(id, performance.now());
+        if (silent) this.#silentLoads += 1;
+        if (silent || !abort.signal.aborted) this.#failedAt.set(id, performance.now());
         return undefined;
       } finally {
         if (this.#inFlight.get(id)?.abort === abort) this.#inFlight.delete(id);
         // The next one at once, not at the next tick.
-        if (!abort.signal.aborted && !early) this.tick();
+        if ((silent || !abort.signal.aborted) && !early) this.tick();
       }
     })();
     const inFlight: InFlight = { rendition, sequence, asked, abort, done };
@@ -211,4 +226,36 @@ export class RoomPrefetch {
     f.abort.abort();
     this.#inFlight.delete(key(f.rendition, f.sequence));
   }
+}
+
+/**
+ * The body at `url`, reporting progress (1 for the headers, then 1 + bytes so
+ * far); a body longer than `maxBytes` (the catalog's size) is not the segment.
+ */
+async function readBody(url: string, signal: AbortSignal, maxBytes: number, onProgress: (progress: number) => void): Promise<Uint8Array> {
+  const response = await fetch(url, { signal });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  onProgress(1);
+  if (response.body === null) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    if (received > maxBytes) {
+      void reader.cancel();
+      throw new Error(`body longer than ${maxBytes} bytes`);
+    }
+    onProgress(1 + received);
+  }
+  const bytes = new Uint8Array(received);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
 }

@@ -16,6 +16,8 @@ export class TransferCounters {
   verificationFailures = 0;
   /** Segments a peer began and HTTP finished with a byte range. */
   completedOverHttp = 0;
+  /** HTTP loads of the player's made again because they went silent (http-silence.ts). */
+  silentHttpLoads = 0;
 
   /** The byte counters of one rendition (created at first use). */
   of(rendition: string): Counters {

@@ -101,6 +101,8 @@ export interface P2PStats {
   unreachablePeers: number;
   /** Segments a peer began and HTTP finished (only the rest came over HTTP). */
   completedOverHttp: number;
+  /** HTTP loads given up because they brought nothing for seconds (a dead connection), and made again. */
+  silentHttpLoads: number;
   /** Peers disconnected and never contacted again (they sent bad data). */
   banned: string[];
   peers: PeerStats[];

@@ -7,21 +7,39 @@ import { index, segment } from './ten-segments';
 /** A server whose answers the test releases one by one (an aborted request is rejected, as fetch does). */
 function server() {
   const requested: string[] = [];
-  const waiting = new Map<string, (body: Uint8Array) => void>();
+  const waiting = new Map<string, { whole: (body: Uint8Array) => void; stalled: (head: Uint8Array) => void }>();
   vi.stubGlobal('fetch', (url: string, init?: RequestInit) => {
     requested.push(url);
     return new Promise((resolve, reject) => {
-      init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
-      waiting.set(url, (body) => resolve(new Response(body.slice().buffer)));
+      const aborted = (): DOMException => new DOMException('aborted', 'AbortError');
+      init?.signal?.addEventListener('abort', () => reject(aborted()));
+      waiting.set(url, {
+        whole: (body) => resolve(new Response(body.slice().buffer)),
+        // Headers and the first bytes, then nothing, as over a connection that died.
+        stalled: (head) =>
+          resolve(
+            new Response(
+              new ReadableStream<Uint8Array>({
+                start(controller) {
+                  controller.enqueue(head.slice());
+                  init?.signal?.addEventListener('abort', () => controller.error(aborted()));
+                },
+              }),
+            ),
+          ),
+      });
     });
   });
   const answer = (n: number, body = segment(n)): void => {
-    waiting.get(`/seg/${n}`)?.(body);
+    waiting.get(`/seg/${n}`)?.whole(body);
   };
-  return { requested, answer };
+  const stall = (n: number): void => {
+    waiting.get(`/seg/${n}`)?.stalled(segment(n).subarray(0, 10));
+  };
+  return { requested, answer, stall };
 }
 
-function prefetch(options: { mine: (n: number) => boolean; held?: number[]; playhead?: number; bufferedTo?: number }) {
+function prefetch(options: { mine: (n: number) => boolean; held?: number[]; playhead?: number; bufferedTo?: number; silenceMs?: number }) {
   const cache = new SegmentCache({ capacityBytes: 10_000, onAdded: () => {}, onDropped: () => {} });
   const fetched: number[] = [];
   const room = new RoomPrefetch({
@@ -36,6 +54,7 @@ function prefetch(options: { mine: (n: number) => boolean; held?: number[]; play
     urlOf: (_rendition, n) => `/seg/${n}`,
     heldByPeers: async (_rendition, n) => (options.held ?? []).includes(n),
     onFetched: (_rendition, n) => fetched.push(n),
+    ...(options.silenceMs === undefined ? {} : { silenceMs: options.silenceMs }),
   });
   return { room, cache, fetched };
 }
@@ -207,6 +226,57 @@ describe('RoomPrefetch', () => {
     http.answer(1);
     expect(await asked).toEqual(segment(1));
     expect(cache.holdings('240p')).toEqual([1]);
+    room.destroy();
+  });
+
+  it('gives up a fetch whose body stops coming, tells the player at once, and fetches it again', async () => {
+    const http = server();
+    const { room, cache } = prefetch({ mine: (n) => n === 0, silenceMs: 200 });
+    room.setEnabled(true);
+    const asked = room.fetchNow('240p', 0, new AbortController().signal);
+    await eventually(() => expect(http.requested).toEqual(['/seg/0']));
+    http.stall(0);
+    expect(await asked, 'the player loads it itself').toBeUndefined();
+    expect(room.silentLoads).toBe(1);
+    expect(room.fetching('240p', 0)).toBe(false);
+    // Tried again once the pause after a failure is over (the player holds its first second).
+    await vi.waitFor(
+      () => {
+        room.tick();
+        expect(http.requested).toEqual(['/seg/0', '/seg/0']);
+      },
+      { timeout: 4_000, interval: 100 },
+    );
+    http.answer(0);
+    await eventually(() => expect(cache.holdings('240p')).toEqual([0]));
+    expect(room.silentLoads).toBe(1);
+    room.destroy();
+  });
+
+  it('gives up a fetch that gets no answer at all', async () => {
+    server();
+    const { room } = prefetch({ mine: () => true, silenceMs: 200 });
+    room.setEnabled(true);
+    expect(await room.fetchNow('240p', 2, new AbortController().signal)).toBeUndefined();
+    expect(room.silentLoads).toBe(1);
+    room.destroy();
+  });
+
+  it('stops reading a body longer than the catalog says', async () => {
+    // An origin that never stops sending: only the size limit ends the fetch.
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        pulled += 1;
+        controller.enqueue(new Uint8Array(64));
+      },
+    });
+    vi.stubGlobal('fetch', async () => new Response(endless));
+    const { room, cache } = prefetch({ mine: () => true });
+    room.setEnabled(true);
+    expect(await room.fetchNow('240p', 3, new AbortController().signal)).toBeUndefined();
+    expect(pulled * 64, 'read about the segment, and the few chunks the stream queued ahead').toBeLessThanOrEqual(segment(3).length + 4 * 64);
+    expect(cache.holdings('240p')).toEqual([]);
     room.destroy();
   });
 });
