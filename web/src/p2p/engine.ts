@@ -9,6 +9,7 @@ import { HolderLookup } from './holder-lookup';
 import { LoadingThroughput } from './loading-throughput';
 import { PeerPool } from './peer-pool';
 import { PeerPrefetch, type TransferAhead } from './peer-prefetch';
+import { PeerOutlook } from './peer-outlook';
 import { PeerSilence } from './peer-silence';
 import type { PlayerWindow } from './player-window';
 import { TokenBucket } from './rate-limiter';
@@ -34,6 +35,14 @@ const WARM_UP_PEERS = 2;
 /** Segments behind / ahead of the playhead pinned in the cache. */
 const PIN_BEHIND = 2;
 const PIN_AHEAD = 15;
+/**
+ * While every peer attempt fails lately (peer-outlook.ts), a load needed within
+ * this many seconds goes to HTTP at once: below it, a failed wait of a few
+ * seconds leaves the player too little to fetch it and the next ones in time, s.
+ */
+const THIN_BUFFER_SECS = 10;
+/** A wait for a room fetcher's copy this long that brought nobody counts as a failed peer attempt, ms. */
+const FRUITLESS_WAIT_MS = 1_000;
 /** The player's own load of a segment is taken to be under way this long after it asked, ms. */
 const LOADING_FRESH_MS = 10_000;
 
@@ -92,6 +101,7 @@ export class P2PEngine extends EventTarget {
   readonly #split: StepSplit;
   /** Peers whose last transfers to this page went without progress. */
   readonly #silence = new PeerSilence();
+  readonly #outlook = new PeerOutlook();
   #currentRendition: string | undefined;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
 
@@ -309,7 +319,12 @@ export class P2PEngine extends EventTarget {
     // even when the player needs it now (a start or a seek): that member
     // fetches it at once, and so every member fetches a different segment.
     const urgentFromRoom = !early && planned === 'other';
+    // Peers served nothing lately: a load the buffer cannot afford to wait for goes to HTTP at once.
+    if (until() < THIN_BUFFER_SECS && this.#outlook.failing()) return this.#fallback('peers_failing');
+    const lookedAt = performance.now();
     const found = await this.#findHolders(rendition, sequence, planned, early, until, signal);
+    // A wait for the room fetcher's copy that brought nobody cost the player its length.
+    if (planned === 'other' && found.length === 0 && !signal.aborted && performance.now() - lookedAt >= FRUITLESS_WAIT_MS) this.#outlook.failed();
     this.#warmUp(found, rendition);
     // Needed now: only a holder already linked, no connection set-up on the
     // way, and none that went silent on its last transfers.
@@ -510,6 +525,7 @@ export class P2PEngine extends EventTarget {
     try {
       entry = await this.#pool.connect(peer, rendition, Math.min(this.config.connectTimeoutMs, slackMs));
     } catch {
+      if (!signal.aborted) this.#outlook.failed();
       return { reason: 'connect_failed', received: nothing };
     }
     // Downloading from this peer: more connections to it for the transfers after this one.
@@ -519,9 +535,11 @@ export class P2PEngine extends EventTarget {
     if (!(bytes instanceof Uint8Array)) {
       // Given up because the player moved on says nothing about the peer.
       if (!signal.aborted && (bytes.reason === 'no_first_byte' || bytes.reason === 'stalled')) this.#silence.failed(peer);
+      if (!signal.aborted) this.#outlook.failed();
       return bytes;
     }
     this.#silence.delivered(peer);
+    this.#outlook.delivered();
     if (!(await verifySegment(bytes, info.sha256))) {
       this.#badSegment(peer, rendition);
       return { reason: 'bad_hash', received: nothing };

@@ -56,6 +56,8 @@ export type HttpReason =
   | 'initial_chunk'
   | 'due_soon'
   | 'no_holder'
+  /** Every peer attempt of the last half minute failed, and the player needs it within seconds (peer-outlook.ts). */
+  | 'peers_failing'
   | 'peer_too_slow'
   | 'connect_failed'
   | 'absent'
