@@ -41,8 +41,12 @@ const PIN_AHEAD = 15;
  * seconds leaves the player too little to fetch it and the next ones in time, s.
  */
 const THIN_BUFFER_SECS = 10;
-/** A wait for a room fetcher's copy this long that brought nobody counts as a failed peer attempt, ms. */
-const FRUITLESS_WAIT_MS = 1_000;
+/**
+ * A peer attempt (a wait for a room fetcher's copy, a connection, a transfer)
+ * that took this long and brought nothing counts against peers; one refused
+ * at once cost the player nothing, ms.
+ */
+const COSTLY_ATTEMPT_MS = 1_000;
 /** The player's own load of a segment is taken to be under way this long after it asked, ms. */
 const LOADING_FRESH_MS = 10_000;
 
@@ -324,7 +328,7 @@ export class P2PEngine extends EventTarget {
     const lookedAt = performance.now();
     const found = await this.#findHolders(rendition, sequence, planned, early, until, signal);
     // A wait for the room fetcher's copy that brought nobody cost the player its length.
-    if (planned === 'other' && found.length === 0 && !signal.aborted && performance.now() - lookedAt >= FRUITLESS_WAIT_MS) this.#outlook.failed();
+    if (planned === 'other' && found.length === 0 && !signal.aborted && performance.now() - lookedAt >= COSTLY_ATTEMPT_MS) this.#outlook.failed();
     this.#warmUp(found, rendition);
     // Needed now: only a holder already linked, no connection set-up on the
     // way, and none that went silent on its last transfers.
@@ -521,11 +525,16 @@ export class P2PEngine extends EventTarget {
     const nothing = new Uint8Array(0);
     if (info === undefined) return { reason: 'absent', received: nothing };
     const slackMs = urgent ? 0 : (until() - this.config.httpDeadlineSecs) * 1000;
+    const startedAt = performance.now();
+    // Given up because the player moved on says nothing about peers.
+    const countFailure = (): void => {
+      if (!signal.aborted && performance.now() - startedAt >= COSTLY_ATTEMPT_MS) this.#outlook.failed();
+    };
     let entry;
     try {
       entry = await this.#pool.connect(peer, rendition, Math.min(this.config.connectTimeoutMs, slackMs));
     } catch {
-      if (!signal.aborted) this.#outlook.failed();
+      countFailure();
       return { reason: 'connect_failed', received: nothing };
     }
     // Downloading from this peer: more connections to it for the transfers after this one.
@@ -535,7 +544,7 @@ export class P2PEngine extends EventTarget {
     if (!(bytes instanceof Uint8Array)) {
       // Given up because the player moved on says nothing about the peer.
       if (!signal.aborted && (bytes.reason === 'no_first_byte' || bytes.reason === 'stalled')) this.#silence.failed(peer);
-      if (!signal.aborted) this.#outlook.failed();
+      countFailure();
       return bytes;
     }
     this.#silence.delivered(peer);
