@@ -47,6 +47,8 @@ const THIN_BUFFER_SECS = 10;
  * at once cost the player nothing, ms.
  */
 const COSTLY_ATTEMPT_MS = 1_000;
+/** What an empty wait for a room fetcher's copy counts against, in the outlook. */
+const ROOM_FETCHER_WAIT = 'room fetcher';
 /** The player's own load of a segment is taken to be under way this long after it asked, ms. */
 const LOADING_FRESH_MS = 10_000;
 
@@ -199,6 +201,10 @@ export class P2PEngine extends EventTarget {
           this.#counters.wentToHttp('assigned');
           this.throughput.sample(bytes, ms);
         },
+        onPartial: (rendition, bytes) => {
+          this.#counters.of(rendition).http += bytes;
+        },
+        loading: (rendition, sequence) => this.#playerLoading(rendition, sequence),
       });
     }
     if (this.#session !== undefined) {
@@ -210,8 +216,7 @@ export class P2PEngine extends EventTarget {
         lanes: (peer) => this.#pool.openLaneCount(peer),
         warmUp: (peers, rendition) => this.#warmUp(peers, rendition),
         loading: (rendition, sequence) =>
-          this.#prefetch?.fetching(rendition, sequence) === true ||
-          performance.now() - (this.#loading.get(segmentKey(rendition, sequence)) ?? Number.NEGATIVE_INFINITY) < LOADING_FRESH_MS,
+          this.#prefetch?.fetching(rendition, sequence) === true || this.#playerLoading(rendition, sequence),
         download: async (peer, rendition, sequence, signal, onProgress) => {
           const info = this.index.get(rendition, sequence);
           const until = (): number => (info?.startSecs ?? 0) - this.#init.playhead();
@@ -323,12 +328,18 @@ export class P2PEngine extends EventTarget {
     // even when the player needs it now (a start or a seek): that member
     // fetches it at once, and so every member fetches a different segment.
     const urgentFromRoom = !early && planned === 'other';
-    // Peers served nothing lately: a load the buffer cannot afford to wait for goes to HTTP at once.
-    if (until() < THIN_BUFFER_SECS && this.#outlook.failing()) return this.#fallback('peers_failing');
+    // Peers served nothing lately: a load that would wait on them, and that the
+    // buffer cannot afford to wait for, goes to HTTP at once.
+    const wouldWait = planned === 'other' || early;
+    if (wouldWait && until() < THIN_BUFFER_SECS && this.#outlook.failing()) return this.#fallback('peers_failing');
     const lookedAt = performance.now();
+    const fetcherLinked = this.#plan.fetcherLinked();
     const found = await this.#findHolders(rendition, sequence, planned, early, until, signal);
-    // A wait for the room fetcher's copy that brought nobody cost the player its length.
-    if (planned === 'other' && found.length === 0 && !signal.aborted && performance.now() - lookedAt >= COSTLY_ATTEMPT_MS) this.#outlook.failed();
+    // A wait for the room fetcher's copy that brought nobody, with no link to a
+    // fetcher that works: the peers' failure (with one, a late copy is the origin's).
+    if (planned === 'other' && found.length === 0 && !fetcherLinked && !signal.aborted && performance.now() - lookedAt >= COSTLY_ATTEMPT_MS) {
+      this.#outlook.failed(ROOM_FETCHER_WAIT);
+    }
     this.#warmUp(found, rendition);
     // Needed now: only a holder already linked, no connection set-up on the
     // way, and none that went silent on its last transfers.
@@ -497,6 +508,11 @@ export class P2PEngine extends EventTarget {
     this.#pool.ban(peer, rendition, 'bad_segment');
   }
 
+  /** Whether the player's own load of the segment is under way. */
+  #playerLoading(rendition: string, sequence: number): boolean {
+    return performance.now() - (this.#loading.get(segmentKey(rendition, sequence)) ?? Number.NEGATIVE_INFINITY) < LOADING_FRESH_MS;
+  }
+
   #fallback(reason: HttpReason): PeerResult {
     this.#counters.wentToHttp(reason);
     return { fallback: reason };
@@ -528,7 +544,7 @@ export class P2PEngine extends EventTarget {
     const startedAt = performance.now();
     // Given up because the player moved on says nothing about peers.
     const countFailure = (): void => {
-      if (!signal.aborted && performance.now() - startedAt >= COSTLY_ATTEMPT_MS) this.#outlook.failed();
+      if (!signal.aborted && performance.now() - startedAt >= COSTLY_ATTEMPT_MS) this.#outlook.failed(peer);
     };
     let entry;
     try {
@@ -544,15 +560,16 @@ export class P2PEngine extends EventTarget {
     if (!(bytes instanceof Uint8Array)) {
       // Given up because the player moved on says nothing about the peer.
       if (!signal.aborted && (bytes.reason === 'no_first_byte' || bytes.reason === 'stalled')) this.#silence.failed(peer);
-      countFailure();
+      // A peer saying it does not hold the segment is the tracker's news being old, not a failing swarm.
+      if (bytes.reason !== 'absent') countFailure();
       return bytes;
     }
     this.#silence.delivered(peer);
-    this.#outlook.delivered();
     if (!(await verifySegment(bytes, info.sha256))) {
       this.#badSegment(peer, rendition);
       return { reason: 'bad_hash', received: nothing };
     }
+    this.#outlook.delivered();
     this.throughput.sample(bytes.length, (bytes.length / Math.max(entry.downloadBytesPerSec, 1)) * 1000);
     this.#counters.of(rendition).peer += bytes.length;
     return bytes;

@@ -121,7 +121,7 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
       segment: { rendition: string; sequence: number } | undefined,
       reason: HttpReason,
       head?: PeerHead,
-      silentBefore = 0,
+      silentRestarts = 0,
     ): void {
       const http = new HttpLoader(this.#hlsConfig) as Loader<FragmentLoaderContext>;
       this.#http = http;
@@ -129,16 +129,18 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
       // times; then hls.js's own timeouts judge it (an origin that is only slow still serves).
       this.#stopWatching();
       const stopWatching =
-        silentBefore >= MAX_SILENT_RESTARTS
+        silentRestarts >= MAX_SILENT_RESTARTS
           ? () => {}
           : watchSilence(
               () => (http.stats.loading.first > 0 ? 1 : 0) + http.stats.loaded,
               () => {
                 if (this.#http !== http || this.#abort.signal.aborted) return;
+                // What came before the silence crossed the origin all the same.
+                if (segment !== undefined && http.stats.loaded > 0) engine.httpPartial(segment.rendition, http.stats.loaded);
                 // Quietly: destroy calls none of hls.js's callbacks.
                 http.destroy();
                 engine.httpWentSilent();
-                this.#loadOverHttp(context, config, callbacks, segment, reason, head, silentBefore + 1);
+                this.#loadOverHttp(context, config, callbacks, segment, reason, head, silentRestarts + 1);
               },
             );
       this.#stopWatching = stopWatching;

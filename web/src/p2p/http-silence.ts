@@ -1,9 +1,9 @@
 // An HTTP load whose connection died in the middle says nothing. When a
 // home's router takes a new public address it forgets its TCP flows: the
-// origin's answer goes on to the old address, the browser waits for bytes
-// that never come, and no error arrives for minutes (hls.js gives a fragment
-// 120 s; a plain fetch has no limit at all). A new request leaves from the new
-// address and is answered at once. So a load that has brought nothing, not
+// origin's answer goes on to the old address, and the browser waits for bytes
+// that never come, without an error (hls.js gives a fragment 10 s to a first
+// byte and 120 s to its end; a plain fetch has no limit at all). A new request
+// leaves from the new address and is answered at once. So a load that has brought nothing, not
 // even its headers, for a few seconds is given up and made again: a live
 // connection, even a slow one, delivers something every few hundred ms.
 
@@ -22,7 +22,14 @@ export function watchSilence(progress: () => number, onSilent: () => void, silen
   let changedAt = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();
-    const current = progress();
+    let current: number;
+    try {
+      current = progress();
+    } catch {
+      // The load is gone (its loader destroyed): nothing left to watch.
+      clearInterval(timer);
+      return;
+    }
     if (current !== seen) {
       seen = current;
       changedAt = now;

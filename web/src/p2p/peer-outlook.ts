@@ -18,18 +18,32 @@
 
 /** Failed attempts in a row, no segment from a peer since, before peers are judged failing. */
 const FAILURES_TO_JUDGE = 3;
+/**
+ * Failures of one source this close together count once, ms: up to three
+ * transfers ahead run at once, often to one peer, and end together when it
+ * leaves. That is one peer gone, not a swarm that fails.
+ */
+const SAME_SOURCE_GAP_MS = 3_000;
 
 export class PeerOutlook {
   #failuresInARow = 0;
+  /** When each source (a peer, or the wait for a room fetcher's copy) last counted a failure. */
+  readonly #lastCounted = new Map<string, number>();
 
-  /** A peer attempt cost time and brought no segment (connect failed, no first byte, stalled, late, a fetcher's copy that never came). */
-  failed(): void {
+  /**
+   * An attempt on `source` cost time and brought no segment (connect failed,
+   * no first byte, stalled, late, a fetcher's copy that never came).
+   */
+  failed(source: string, now = performance.now()): void {
+    if (now - (this.#lastCounted.get(source) ?? Number.NEGATIVE_INFINITY) < SAME_SOURCE_GAP_MS) return;
+    this.#lastCounted.set(source, now);
     this.#failuresInARow += 1;
   }
 
-  /** A whole segment came from a peer. */
+  /** A whole segment came from a peer, and it was the catalog's. */
   delivered(): void {
     this.#failuresInARow = 0;
+    this.#lastCounted.clear();
   }
 
   failing(): boolean {

@@ -94,10 +94,8 @@ export class RoomPlan {
    */
   awaitFetcher(rendition: string, sequence: number, early: boolean, until: () => number, signal: AbortSignal): Promise<string[]> {
     const hooks = this.#hooks;
-    // A link carries any rendition's segments, whichever swarm it was set up in.
-    const me = hooks.me();
-    const linked = (this.#plan?.fetchers ?? []).filter((peer) => peer !== me && hooks.isOpen(peer));
-    const fetcherLinked = linked.some((peer) => !hooks.silent(peer));
+    const linked = this.#linkedFetchers();
+    const fetcherLinked = this.fetcherLinked();
     const fetcherHere = fetcherLinked && rendition === this.#rendition;
     const wait = roomFetcherWait({
       early,
@@ -111,6 +109,17 @@ export class RoomPlan {
       return hooks.awaitHolders(rendition, sequence, signal, PLANNED_WAIT_MS, worthWaiting, fetcherHere);
     }
     return hooks.awaitHolders(rendition, sequence, signal, PLANNED_URGENT_WAIT_MS, () => true, fetcherHere);
+  }
+
+  /** A link to one of the room's fetchers is open, and that fetcher did not go silent on it. */
+  fetcherLinked(): boolean {
+    return this.#linkedFetchers().some((peer) => !this.#hooks.silent(peer));
+  }
+
+  /** The room's fetchers (but this member) with a link open; a link carries any rendition's segments, whichever swarm it was set up in. */
+  #linkedFetchers(): string[] {
+    const me = this.#hooks.me();
+    return (this.#plan?.fetchers ?? []).filter((peer) => peer !== me && this.#hooks.isOpen(peer));
   }
 
   /**

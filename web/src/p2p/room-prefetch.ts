@@ -41,6 +41,10 @@ export interface RoomPrefetchHooks extends PlayerWindow {
   heldByPeers: (rendition: string, sequence: number) => Promise<boolean>;
   /** A segment came over HTTP (verified, already in the cache) in `ms`. */
   onFetched: (rendition: string, sequence: number, bytes: number, ms: number) => void;
+  /** Bytes of a fetch given up before its end (they crossed the origin all the same). */
+  onPartial?: (rendition: string, bytes: number) => void;
+  /** The player's own load of the segment is under way (after a fetch here failed): not fetched twice. */
+  loading: (rendition: string, sequence: number) => boolean;
   /** A fetch that brings nothing for this long is given up, ms (http-silence.ts by default). */
   silenceMs?: number;
 }
@@ -154,7 +158,7 @@ export class RoomPrefetch {
     const now = performance.now();
     for (let sequence = from; sequence <= to; sequence++) {
       if (!this.#hooks.mine(sequence) || this.#hooks.cache.get(rendition, sequence) !== undefined) continue;
-      if (this.#inFlight.has(key(rendition, sequence))) continue;
+      if (this.#inFlight.has(key(rendition, sequence)) || this.#hooks.loading(rendition, sequence)) continue;
       if (now - (this.#failedAt.get(key(rendition, sequence)) ?? Number.NEGATIVE_INFINITY) < RETRY_AFTER_MS) continue;
       if (this.#hooks.urlOf(rendition, sequence) === undefined) continue;
       return sequence;
@@ -171,6 +175,8 @@ export class RoomPrefetch {
     // Not the room's turn for it yet: looked at again on the next tick.
     let early = false;
     let silent = false;
+    /** Body bytes so far: those of a failed fetch crossed the origin all the same. */
+    let received = 0;
     const done = (async (): Promise<Uint8Array | undefined> => {
       try {
         if (!asked && !(await this.#roomHoldsBefore(rendition, sequence))) {
@@ -192,12 +198,17 @@ export class RoomPrefetch {
           },
           this.#hooks.silenceMs,
         );
-        const bytes = await readBody(url, abort.signal, info.sizeBytes, (received) => (progress = received)).finally(stopWatching);
+        const bytes = await readBody(url, abort.signal, info.sizeBytes, (now) => {
+          progress = now;
+          // Headers count 1 in `progress`: what came of the body is the rest.
+          received = Math.max(0, now - 1);
+        }).finally(stopWatching);
         if (!(await verifySegment(bytes, info.sha256))) throw new Error('bad hash');
         this.#hooks.cache.put(rendition, sequence, bytes);
         this.#hooks.onFetched(rendition, sequence, bytes.length, performance.now() - started);
         return bytes;
       } catch {
+        if (received > 0) this.#hooks.onPartial?.(rendition, received);
         if (silent) this.#silentLoads += 1;
         if (silent || !abort.signal.aborted) this.#failedAt.set(id, performance.now());
         return undefined;

@@ -56,7 +56,7 @@ export type HttpReason =
   | 'initial_chunk'
   | 'due_soon'
   | 'no_holder'
-  /** Every peer attempt of the last half minute failed, and the player needs it within seconds (peer-outlook.ts). */
+  /** Peer attempts failed three times in a row, none delivered since, and the player needs it within 10 s (peer-outlook.ts). */
   | 'peers_failing'
   | 'peer_too_slow'
   | 'connect_failed'

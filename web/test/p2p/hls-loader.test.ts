@@ -8,7 +8,7 @@ import { HTTP_SILENCE_MS } from '../../src/p2p/http-silence';
 /** hls.js's HTTP loader as the P2P loader sees it: each load is told what to do by the test. */
 class ScriptedHttpLoader {
   static made: ScriptedHttpLoader[] = [];
-  stats: LoaderStats = {
+  stats: LoaderStats | null = {
     aborted: false,
     loaded: 0,
     retry: 0,
@@ -34,21 +34,28 @@ class ScriptedHttpLoader {
 
   /** Headers and `bytes` so far. */
   progress(bytes: number): void {
-    this.stats.loading.first ||= performance.now();
-    this.stats.loaded = bytes;
+    const stats = this.stats as LoaderStats;
+    stats.loading.first ||= performance.now();
+    stats.loaded = bytes;
   }
 
   succeed(bytes: number): void {
     this.progress(bytes);
-    this.stats.loading.end = performance.now();
-    this.callbacks?.onSuccess({ url: this.context?.url ?? '', data: new ArrayBuffer(bytes) }, this.stats, this.context as LoaderContext, null);
+    const stats = this.stats as LoaderStats;
+    stats.loading.end = performance.now();
+    this.callbacks?.onSuccess({ url: this.context?.url ?? '', data: new ArrayBuffer(bytes) }, stats, this.context as LoaderContext, null);
   }
 
-  abort(): void {}
+  /** As hls.js's own: abort tells the caller. */
+  abort(): void {
+    this.callbacks?.onAbort?.(this.stats as LoaderStats, this.context as LoaderContext, null);
+  }
 
+  /** As hls.js's own: quietly, and its stats are gone. */
   destroy(): void {
     this.destroyed = true;
     this.callbacks = undefined;
+    this.stats = null;
   }
 }
 
@@ -90,6 +97,7 @@ describe("the P2P loader's HTTP loads", () => {
     expect(dead.destroyed, 'the silent load is dropped quietly').toBe(true);
     expect(ScriptedHttpLoader.made).toHaveLength(2);
     expect(engine.httpWentSilent).toHaveBeenCalledTimes(1);
+    expect(engine.httpPartial, 'the bytes that came before the silence').toHaveBeenCalledWith('240p', 40);
     (ScriptedHttpLoader.made[1] as ScriptedHttpLoader).succeed(100);
     expect(callbacks.onSuccess).toHaveBeenCalledTimes(1);
     expect(callbacks.onAbort).not.toHaveBeenCalled();
@@ -119,9 +127,24 @@ describe("the P2P loader's HTTP loads", () => {
     const engine = fakeEngine();
     const { loader } = loadFragment(engine);
     await vi.advanceTimersByTimeAsync(0);
+    expect(vi.getTimerCount(), 'the load is watched').toBe(1);
     loader.destroy();
+    expect(vi.getTimerCount()).toBe(0);
     await vi.advanceTimersByTimeAsync(10 * HTTP_SILENCE_MS);
     expect(ScriptedHttpLoader.made).toHaveLength(1);
     expect(engine.httpWentSilent).not.toHaveBeenCalled();
+  });
+
+  it('stop watching when hls.js aborts the load, and tell hls.js once', async () => {
+    const engine = fakeEngine();
+    const { loader, callbacks } = loadFragment(engine);
+    await vi.advanceTimersByTimeAsync(0);
+    (ScriptedHttpLoader.made[0] as ScriptedHttpLoader).progress(10);
+    loader.abort();
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(10 * HTTP_SILENCE_MS);
+    expect(ScriptedHttpLoader.made).toHaveLength(1);
+    expect(engine.httpWentSilent).not.toHaveBeenCalled();
+    expect(callbacks.onAbort).toHaveBeenCalledTimes(1);
   });
 });

@@ -39,9 +39,18 @@ function server() {
   return { requested, answer, stall };
 }
 
-function prefetch(options: { mine: (n: number) => boolean; held?: number[]; playhead?: number; bufferedTo?: number; silenceMs?: number }) {
+function prefetch(options: {
+  mine: (n: number) => boolean;
+  held?: number[];
+  playhead?: number;
+  bufferedTo?: number;
+  silenceMs?: number;
+  /** Segments the player is loading itself. */
+  playerLoads?: number[];
+}) {
   const cache = new SegmentCache({ capacityBytes: 10_000, onAdded: () => {}, onDropped: () => {} });
   const fetched: number[] = [];
+  const partial = { bytes: 0 };
   const room = new RoomPrefetch({
     index,
     cache,
@@ -54,9 +63,11 @@ function prefetch(options: { mine: (n: number) => boolean; held?: number[]; play
     urlOf: (_rendition, n) => `/seg/${n}`,
     heldByPeers: async (_rendition, n) => (options.held ?? []).includes(n),
     onFetched: (_rendition, n) => fetched.push(n),
+    onPartial: (_rendition, bytes) => (partial.bytes += bytes),
+    loading: (_rendition, n) => (options.playerLoads ?? []).includes(n),
     ...(options.silenceMs === undefined ? {} : { silenceMs: options.silenceMs }),
   });
-  return { room, cache, fetched };
+  return { room, cache, fetched, partial };
 }
 
 /** Waits (up to vitest's default 1 s) until `check` passes: hashing runs off the event loop. */
@@ -196,6 +207,7 @@ describe('RoomPrefetch', () => {
       urlOf: (_rendition, n) => `/seg/${n}`,
       heldByPeers: async () => false,
       onFetched: () => {},
+      loading: () => false,
     });
     room.tick();
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -231,13 +243,14 @@ describe('RoomPrefetch', () => {
 
   it('gives up a fetch whose body stops coming, tells the player at once, and fetches it again', async () => {
     const http = server();
-    const { room, cache } = prefetch({ mine: (n) => n === 0, silenceMs: 200 });
+    const { room, cache, partial } = prefetch({ mine: (n) => n === 0, silenceMs: 200 });
     room.setEnabled(true);
     const asked = room.fetchNow('240p', 0, new AbortController().signal);
     await eventually(() => expect(http.requested).toEqual(['/seg/0']));
     http.stall(0);
     expect(await asked, 'the player loads it itself').toBeUndefined();
     expect(room.silentLoads).toBe(1);
+    expect(partial.bytes, 'the bytes that came before the silence are counted').toBe(10);
     expect(room.fetching('240p', 0)).toBe(false);
     // Tried again once the pause after a failure is over (the player holds its first second).
     await vi.waitFor(
@@ -245,7 +258,7 @@ describe('RoomPrefetch', () => {
         room.tick();
         expect(http.requested).toEqual(['/seg/0', '/seg/0']);
       },
-      { timeout: 4_000, interval: 100 },
+      { timeout: 8_000, interval: 100 },
     );
     http.answer(0);
     await eventually(() => expect(cache.holdings('240p')).toEqual([0]));
@@ -277,6 +290,15 @@ describe('RoomPrefetch', () => {
     expect(await room.fetchNow('240p', 3, new AbortController().signal)).toBeUndefined();
     expect(pulled * 64, 'read about the segment, and the few chunks the stream queued ahead').toBeLessThanOrEqual(segment(3).length + 4 * 64);
     expect(cache.holdings('240p')).toEqual([]);
+    room.destroy();
+  });
+
+  it('leaves a planned segment alone while the player loads it itself', async () => {
+    const http = server();
+    const { room } = prefetch({ mine: () => true, playerLoads: [0] });
+    room.setEnabled(true);
+    room.tick();
+    await eventually(() => expect(http.requested).toEqual(['/seg/1']));
     room.destroy();
   });
 });
