@@ -31,7 +31,8 @@ function copyStats(target: LoaderStats, source: LoaderStats): void {
   });
 }
 
-function freshStats(): LoaderStats {
+/** A loader's stats before its load (as hls.js's own loaders start). */
+export function freshStats(): LoaderStats {
   return {
     aborted: false,
     loaded: 0,

@@ -2,23 +2,13 @@ import type { FragmentLoaderContext, HlsConfig, LoaderCallbacks, LoaderConfigura
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import type { P2PEngine } from '../../src/p2p/engine';
-import { p2pFragmentLoader } from '../../src/p2p/hls-loader';
+import { freshStats, p2pFragmentLoader } from '../../src/p2p/hls-loader';
 import { HTTP_SILENCE_MS } from '../../src/p2p/http-silence';
 
 /** hls.js's HTTP loader as the P2P loader sees it: each load is told what to do by the test. */
 class ScriptedHttpLoader {
   static made: ScriptedHttpLoader[] = [];
-  stats: LoaderStats | null = {
-    aborted: false,
-    loaded: 0,
-    retry: 0,
-    total: 0,
-    chunkCount: 0,
-    bwEstimate: 0,
-    loading: { start: 0, first: 0, end: 0 },
-    parsing: { start: 0, end: 0 },
-    buffering: { start: 0, first: 0, end: 0 },
-  };
+  stats: LoaderStats | null = freshStats();
   callbacks: LoaderCallbacks<LoaderContext> | undefined;
   context: LoaderContext | undefined;
   destroyed = false;
