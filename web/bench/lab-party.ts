@@ -319,7 +319,11 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
           peerId: stats?.peerId ?? '',
           linked: (stats?.peers ?? []).filter((p) => p.downloadedBytes + p.uploadedBytes > 0).map((p) => p.id),
           peerRates: (stats?.peers ?? []).filter((p) => p.downloadBytesPerSec > 0).map((p) => p.downloadBytesPerSec),
-          httpReasons: (stats?.httpReasons ?? {}) as Record<string, number>,
+          // HTTP loads made again after going silent (a dead connection) show beside the reasons.
+          httpReasons: {
+            ...((stats?.httpReasons ?? {}) as Record<string, number>),
+            ...((stats?.silentHttpLoads ?? 0) > 0 ? { silent_restarts: stats?.silentHttpLoads ?? 0 } : {}),
+          },
           fetches: (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
             // Not the browser's cache answering a second request for a segment under way.
             .filter((e) => /seg_\d+\.ts/.test(e.name) && e.transferSize > 0)
