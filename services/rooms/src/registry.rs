@@ -363,6 +363,14 @@ impl Rooms {
         }
     }
 
+    /// Waits, without a bound, until every room write queued so far has
+    /// reached the database (`shutdown` waits only so long).
+    pub async fn flush_writes(&self) {
+        if let Some(store) = &self.store {
+            store.flush().await;
+        }
+    }
+
     /// Whether a room with this id exists (running anywhere, or stored).
     pub async fn exists(&self, id: &str) -> Result<bool, sqlx::Error> {
         if self.lock().contains_key(id) {

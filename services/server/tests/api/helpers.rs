@@ -274,6 +274,12 @@ impl TestApp {
         self.rooms.shutdown(std::time::Duration::from_secs(5)).await;
     }
 
+    /// Waits until every room write this instance queued has reached the
+    /// database, however long that takes.
+    pub async fn flush_room_writes(&self) {
+        self.rooms.flush_writes().await;
+    }
+
     /// The value of one series in `/metrics` (0 when absent).
     pub async fn metric(&self, series: &str) -> f64 {
         let text = self.get_text("/metrics").await;

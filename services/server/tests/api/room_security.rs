@@ -405,7 +405,14 @@ async fn rooms_nobody_used_for_the_expiry_time_are_deleted_with_their_chat() {
     // As a process stop does: the room writes its chat and lets go. Without
     // it, the old instance's chat writer could flush after the expiry below.
     app.stop_rooms().await;
-    let app = app.restart().await;
+    let old = app;
+    let app = old.restart().await;
+    // The stop waits for the room's writes only so long. On a busy machine a
+    // write that meets a locked database waits, and is retried, past that
+    // bound; its `updated_at_ms` would undo the month-old one set below (CI
+    // once found nothing to expire here). Every write of the old instance
+    // lands first.
+    old.flush_room_writes().await;
     let db = app.database().await;
     let month_ago = cinemesh_common::db::now_ms() - 31 * 86_400_000;
     sqlx::query("UPDATE rooms SET updated_at_ms = $1 WHERE id = $2")
