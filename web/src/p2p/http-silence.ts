@@ -3,9 +3,10 @@
 // origin's answer goes on to the old address, and the browser waits for bytes
 // that never come, without an error (hls.js gives a fragment 10 s to a first
 // byte and 120 s to its end; a plain fetch has no limit at all). A new request
-// leaves from the new address and is answered at once. So a load that has brought nothing, not
-// even its headers, for a few seconds is given up and made again: a live
-// connection, even a slow one, delivers something every few hundred ms.
+// leaves from the new address and is answered at once. So a load that has
+// brought nothing, not even its headers, for a few seconds is given up and
+// made again: a live connection, even a slow one, delivers something every
+// few hundred ms.
 
 /** A load silent for this long is given up and made again, ms. */
 export const HTTP_SILENCE_MS = 2_500;

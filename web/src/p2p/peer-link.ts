@@ -3,6 +3,7 @@
 // Several requests may be in flight each way; uploads go one segment at a
 // time, in order, throttled by the upload caps and by the channel's buffer
 // (`bufferedAmount` / `bufferedamountlow`), and stop when cancelled.
+import { concatBytes } from './bytes';
 import { throttle, type TokenBucket } from './rate-limiter';
 import { decode, encode, type SegmentId, WIRE_VERSION, WireError, type WireMessage } from './wire';
 
@@ -129,7 +130,7 @@ export class PeerLink {
       received: 0,
       lastProgressAt: now,
       result,
-      receivedBytes: () => concat(chunks),
+      receivedBytes: () => concatBytes(chunks),
       cancel: () => {
         if (!this.#downloads.has(request)) return;
         this.#send({ type: 'cancel', request });
@@ -223,7 +224,7 @@ export class PeerLink {
     if (pending === undefined) return;
     if (total !== pending.download.received || total !== pending.expectedBytes) return this.#violation('short_segment');
     this.#downloads.delete(request);
-    pending.resolve(concat(pending.chunks));
+    pending.resolve(concatBytes(pending.chunks));
   }
 
   #finish(request: number, error: DownloadError): void {
@@ -287,14 +288,4 @@ export class PeerLink {
       this.#channel.addEventListener('close', done);
     });
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
 }

@@ -14,6 +14,7 @@
 // first, arrives as late as the farthest. Nothing is fetched ahead before
 // the player's first load is done. The window starts a little before the end
 // of the player's buffer, where other members' buffers may end.
+import { concatBytes } from './bytes';
 import { watchSilence } from './http-silence';
 import { type PlayerWindow, windowAhead } from './player-window';
 import { verifySegment } from './verify';
@@ -175,8 +176,8 @@ export class RoomPrefetch {
     // Not the room's turn for it yet: looked at again on the next tick.
     let early = false;
     let silent = false;
-    /** Body bytes so far: those of a failed fetch crossed the origin all the same. */
-    let received = 0;
+    /** 1 once the headers came, then 1 + the body's bytes so far (see readBody). */
+    let progress = 0;
     const done = (async (): Promise<Uint8Array | undefined> => {
       try {
         if (!asked && !(await this.#roomHoldsBefore(rendition, sequence))) {
@@ -189,7 +190,6 @@ export class RoomPrefetch {
         }
         const started = performance.now();
         // A fetch that goes silent (a dead connection) is given up: the player's own load tries anew.
-        let progress = 0;
         const stopWatching = watchSilence(
           () => progress,
           () => {
@@ -198,17 +198,14 @@ export class RoomPrefetch {
           },
           this.#hooks.silenceMs,
         );
-        const bytes = await readBody(url, abort.signal, info.sizeBytes, (now) => {
-          progress = now;
-          // Headers count 1 in `progress`: what came of the body is the rest.
-          received = Math.max(0, now - 1);
-        }).finally(stopWatching);
+        const bytes = await readBody(url, abort.signal, info.sizeBytes, (now) => (progress = now)).finally(stopWatching);
         if (!(await verifySegment(bytes, info.sha256))) throw new Error('bad hash');
         this.#hooks.cache.put(rendition, sequence, bytes);
         this.#hooks.onFetched(rendition, sequence, bytes.length, performance.now() - started);
         return bytes;
       } catch {
-        if (received > 0) this.#hooks.onPartial?.(rendition, received);
+        // The body bytes of a failed fetch crossed the origin all the same.
+        if (progress > 1) this.#hooks.onPartial?.(rendition, progress - 1);
         if (silent) this.#silentLoads += 1;
         if (silent || !abort.signal.aborted) this.#failedAt.set(id, performance.now());
         return undefined;
@@ -262,11 +259,5 @@ async function readBody(url: string, signal: AbortSignal, maxBytes: number, onPr
     }
     onProgress(1 + received);
   }
-  const bytes = new Uint8Array(received);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
+  return concatBytes(chunks);
 }
