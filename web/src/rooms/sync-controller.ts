@@ -12,6 +12,7 @@
 import type { PlaybackState } from '../protocol/PlaybackState';
 import { type CorrectionPolicy, correct, DEFAULT_CORRECTION } from './drift-correction';
 import { positionAt } from './room-client';
+import { HAVE_FUTURE_DATA, readyToStart } from './start-readiness';
 
 const TICK_MS = 200;
 /** How far ahead of the room an armed video waits, ms (doubled on each miss). */
@@ -21,8 +22,6 @@ const ARM_LEAD_MAX_MS = 8_000;
 const START_MISS_MS = 150;
 /** How long after a start it is judged as a start, ms. */
 const START_JUDGED_FOR_MS = 1_500;
-/** HTMLMediaElement.HAVE_FUTURE_DATA: it can play without waiting. */
-const HAVE_FUTURE_DATA = 3;
 
 export interface RoomClock {
   /** The server's clock now, ms. */
@@ -185,7 +184,7 @@ export class SyncController {
   }
 
   #readyToPlay(): boolean {
-    return this.#video.readyState >= HAVE_FUTURE_DATA && !this.#video.seeking;
+    return readyToStart(this.#video);
   }
 
   /**

@@ -1,0 +1,116 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import type { PlaybackState } from '../../src/protocol/PlaybackState';
+import { readyToStart, START_AHEAD_SECS, type StartableVideo } from '../../src/rooms/start-readiness';
+import { SyncController } from '../../src/rooms/sync-controller';
+
+/** A <video> as the sync controller sees it: one buffered range, played by hand. */
+class FakeVideo implements StartableVideo {
+  readyState = 4;
+  seeking = false;
+  currentTime = 0;
+  duration = 120;
+  paused = true;
+  playbackRate = 1;
+  plays = 0;
+  ranges: [number, number][] = [];
+  get buffered(): TimeRanges {
+    const ranges = this.ranges;
+    const at = (i: number): [number, number] => ranges[i] ?? [Number.NaN, Number.NaN];
+    return { length: ranges.length, start: (i: number) => at(i)[0], end: (i: number) => at(i)[1] } as TimeRanges;
+  }
+  play(): Promise<void> {
+    this.paused = false;
+    this.plays++;
+    return Promise.resolve();
+  }
+  pause(): void {
+    this.paused = true;
+  }
+}
+
+describe('ready to start', () => {
+  it('needs more than the browser says it can play: most of a segment held', () => {
+    const video = new FakeVideo();
+    video.currentTime = 83.7;
+    video.ranges = [[82, 84]];
+    expect(readyToStart(video), '0.3 s held after a seek late in a segment').toBe(false);
+    video.ranges = [[82, 86]];
+    expect(readyToStart(video)).toBe(true);
+  });
+
+  it('starts a room from the beginning on its first 2 s segment alone', () => {
+    const video = new FakeVideo();
+    video.ranges = [[0, 2.002]];
+    expect(readyToStart(video)).toBe(true);
+    video.ranges = [[0, START_AHEAD_SECS - 0.1]];
+    expect(readyToStart(video)).toBe(false);
+  });
+
+  it('asks only for what is left at the end of the movie', () => {
+    const video = new FakeVideo();
+    video.currentTime = 119.4;
+    video.ranges = [[118, 119.98]];
+    expect(readyToStart(video)).toBe(true);
+  });
+
+  it('is never ready while seeking or before the browser can play', () => {
+    const video = new FakeVideo();
+    video.ranges = [[0, 10]];
+    video.seeking = true;
+    expect(readyToStart(video)).toBe(false);
+    video.seeking = false;
+    video.readyState = 2;
+    expect(readyToStart(video)).toBe(false);
+  });
+
+  it('takes a source with no ranges to judge (a live stream) at its readyState', () => {
+    const video = new FakeVideo();
+    video.duration = Number.POSITIVE_INFINITY;
+    expect(readyToStart(video)).toBe(true);
+  });
+});
+
+describe('a scheduled start', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  function startIn(video: FakeVideo, ms: number) {
+    const statuses: boolean[] = [];
+    const playback: PlaybackState = { position_ms: 83_700, playing: true, rate: 1, seq: 7, anchor_ms: Date.now() + ms };
+    const sync = new SyncController(video as unknown as HTMLVideoElement, {
+      serverNow: () => Date.now(),
+      playback,
+      status: (buffering) => statuses.push(buffering),
+    });
+    sync.stateChanged();
+    return { sync, statuses };
+  }
+
+  it('waits for a player that holds only a few hundred ms, and says it is buffering', () => {
+    const video = new FakeVideo();
+    video.currentTime = 83.7;
+    video.ranges = [[82, 84]];
+    const { sync, statuses } = startIn(video, 1_000);
+    expect(statuses.at(-1), 'reported while the room waits to start').toBe(true);
+    vi.advanceTimersByTime(1_100);
+    expect(video.plays, 'not started with 0.3 s held').toBe(0);
+    expect(video.paused).toBe(true);
+    // Its next segment arrives: it starts once the room reaches where it waits.
+    video.ranges = [[82, 86]];
+    vi.advanceTimersByTime(2_000);
+    expect(video.plays).toBe(1);
+    sync.stop();
+  });
+
+  it('starts a player that holds enough on time', () => {
+    const video = new FakeVideo();
+    video.currentTime = 83.7;
+    video.ranges = [[82, 88]];
+    const { sync, statuses } = startIn(video, 1_000);
+    expect(statuses.at(-1)).toBe(false);
+    vi.advanceTimersByTime(1_000);
+    expect(video.plays).toBe(1);
+    sync.stop();
+  });
+});
