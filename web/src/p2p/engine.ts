@@ -18,7 +18,7 @@ import { RoomPrefetch } from './room-prefetch';
 import { SegmentCache } from './segment-cache';
 import { SegmentIndex } from './segment-index';
 import { StepSplit } from './swarm-split';
-import { chooseSource, DEFAULT_ABANDON, DEFAULT_POLICY, startsInitialChunk } from './source-choice';
+import { type AbandonPolicy, chooseSource, DEFAULT_ABANDON, DEFAULT_POLICY, startsInitialChunk } from './source-choice';
 import { TrackerSession } from './tracker-session';
 import { TransferCounters } from './transfer-counters';
 import type { HttpReason, P2PConfig, P2PStats, SegmentLoaded } from './types';
@@ -87,6 +87,8 @@ export class P2PEngine extends EventTarget {
   readonly cache: SegmentCache;
   /** What hls.js is told about loads that had no HTTP timings of their own. */
   readonly throughput = new LoadingThroughput();
+  /** HTTP's rate alone: a transfer the player waits on is held against it. */
+  readonly #httpThroughput = new LoadingThroughput();
   readonly #init: EngineInit;
   readonly #session: TrackerSession | undefined;
   readonly #pool: PeerPool;
@@ -199,7 +201,7 @@ export class P2PEngine extends EventTarget {
           // made single members switch up alone, away from the swarm.
           this.#counters.of(rendition).http += bytes;
           this.#counters.wentToHttp('assigned');
-          this.throughput.sample(bytes, ms);
+          this.httpTimed(bytes, ms);
         },
         onPartial: (rendition, bytes) => {
           this.#counters.of(rendition).http += bytes;
@@ -462,6 +464,12 @@ export class P2PEngine extends EventTarget {
     this.#delivered({ rendition, sequence, bytes, source: 'http', reason: 'p2p_off' });
   }
 
+  /** An HTTP segment load took `ms` of transfer for `bytes` (the player's, or the room's fetch ahead). */
+  httpTimed(bytes: number, ms: number): void {
+    this.throughput.sample(bytes, ms);
+    this.#httpThroughput.sample(bytes, ms);
+  }
+
   /** An HTTP load of the player's went silent (its connection died) and is made again. */
   httpWentSilent(): void {
     this.#counters.silentHttpLoads += 1;
@@ -555,7 +563,12 @@ export class P2PEngine extends EventTarget {
     }
     // Downloading from this peer: more connections to it for the transfers after this one.
     this.#pool.widen(peer);
-    const abandon = urgent ? URGENT_ABANDON : DEFAULT_ABANDON;
+    const httpBitsPerSecond = this.#httpThroughput.bitsPerSecond();
+    const abandon: AbandonPolicy = !urgent
+      ? DEFAULT_ABANDON
+      : httpBitsPerSecond === undefined
+        ? URGENT_ABANDON
+        : { ...URGENT_ABANDON, httpBytesPerSec: httpBitsPerSecond / 8 };
     const bytes = await downloadBeforeDeadline(entry, { rendition, sequence }, info.sizeBytes, until, signal, abandon, onProgress);
     if (!(bytes instanceof Uint8Array)) {
       // Given up because the player moved on says nothing about the peer.

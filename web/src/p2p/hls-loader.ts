@@ -157,7 +157,7 @@ export function p2pFragmentLoader(engine: P2PEngine, HttpLoader: HttpLoaderConst
           stopWatching();
           copyStats(ours, stats);
           // Timed on what HTTP carried: the head's bytes took no time of this load.
-          if (segment !== undefined) engine.throughput.sample(stats.loaded, stats.loading.end - stats.loading.first);
+          if (segment !== undefined) engine.httpTimed(stats.loaded, stats.loading.end - stats.loading.first);
           if (segment === undefined || !(response.data instanceof ArrayBuffer)) {
             callbacks.onSuccess(response, ours, context, details);
             return;

@@ -111,7 +111,20 @@ export interface AbandonPolicy {
   httpReserveSecs: number;
   /** Before the first byte: the rate a transfer is assumed to run at once it starts, bytes/s. */
   assumedBytesPerSec: number;
+  /**
+   * HTTP's recent rate to this viewer, bytes/s, for a transfer the player
+   * waits on (no reserve is kept for HTTP then): one that crawls so slowly
+   * that HTTP would clearly bring the rest sooner is given up all the same.
+   */
+  httpBytesPerSec?: number;
 }
+
+/** A transfer is judged against HTTP only after this long: its first bytes say little of its rate, s. */
+const CRAWL_JUDGED_AFTER_SECS = 0.8;
+/** What an HTTP fetch takes before its first byte, counted on top of its rate, s. */
+const HTTP_FIRST_BYTE_SECS = 0.5;
+/** A transfer is crawling when it would take this many times as long as HTTP for the rest. */
+const CRAWL_FACTOR = 2;
 
 /**
  * 1.5 s of silence ends a transfer whatever the deadline: hls.js loads one
@@ -134,5 +147,12 @@ export function shouldAbandon(
   const rate = started ? progress.bytesReceived / Math.max(progress.secondsElapsed, 0.001) : policy.assumedBytesPerSec;
   const projected = rate > 0 ? remaining / rate : Number.POSITIVE_INFINITY;
   if (projected > progress.secondsUntilNeeded - policy.httpReserveSecs) return started ? 'late' : 'no_first_byte';
+  // Across a 300 ms round trip with loss, a transfer the player waited on
+  // moved at 0.3 Mbit/s: 5 s for a segment HTTP brought in 1 s, and a stall.
+  const http = policy.httpBytesPerSec;
+  if (started && http !== undefined && http > 0 && progress.secondsElapsed >= CRAWL_JUDGED_AFTER_SECS) {
+    const overHttp = HTTP_FIRST_BYTE_SECS + remaining / http;
+    if (projected > Math.max(progress.secondsUntilNeeded, 0) && projected > CRAWL_FACTOR * overHttp) return 'late';
+  }
   return undefined;
 }

@@ -56,7 +56,7 @@ function fakeEngine() {
     httpLoaded: vi.fn(async () => {}),
     httpWentSilent: vi.fn(),
     httpPartial: vi.fn(),
-    throughput: { sample: vi.fn() },
+    httpTimed: vi.fn(),
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { type SourceInput, chooseSource, roomFetcherWait, shouldAbandon, startsInitialChunk } from '../../src/p2p/source-choice';
+import { DEFAULT_ABANDON, type SourceInput, chooseSource, roomFetcherWait, shouldAbandon, startsInitialChunk } from '../../src/p2p/source-choice';
 
 const later: SourceInput = {
   p2pEnabled: true,
@@ -56,6 +56,27 @@ describe('shouldAbandon', () => {
     // Before the first byte: 600 kB at the assumed 125 kB/s take 4.8 s.
     expect(shouldAbandon(waiting), '4.8 s fit in the 7 s before HTTP must start').toBeUndefined();
     expect(shouldAbandon({ ...waiting, secondsUntilNeeded: 7.5 }), '4.8 s do not fit in 4.5 s').toBe('no_first_byte');
+  });
+
+  describe('a transfer the player waits on (no reserve kept for HTTP)', () => {
+    const urgent = { ...DEFAULT_ABANDON, httpReserveSecs: Number.NEGATIVE_INFINITY, stallSecs: 1 };
+    // 145 kB, 1 s in, 37 kB come (0.3 Mbit/s): 2.9 s more, where HTTP at 140 kB/s takes 0.5 + 0.8 s.
+    const crawling = { segmentBytes: 145_000, bytesReceived: 37_000, secondsElapsed: 1, secondsSinceProgress: 0.1, secondsUntilNeeded: 0.5 };
+
+    it('is kept while it moves when HTTP is not known to be faster', () => {
+      expect(shouldAbandon(crawling, urgent)).toBeUndefined();
+      expect(shouldAbandon(crawling, { ...urgent, httpBytesPerSec: 40_000 }), 'HTTP about as slow').toBeUndefined();
+    });
+
+    it('is given up when it crawls and HTTP would clearly bring the rest sooner', () => {
+      expect(shouldAbandon(crawling, { ...urgent, httpBytesPerSec: 140_000 })).toBe('late');
+    });
+
+    it('is kept when it will still be in time, or too young to judge', () => {
+      const withHttp = { ...urgent, httpBytesPerSec: 140_000 };
+      expect(shouldAbandon({ ...crawling, secondsUntilNeeded: 4 }, withHttp), 'done before the player needs it').toBeUndefined();
+      expect(shouldAbandon({ ...crawling, secondsElapsed: 0.5, bytesReceived: 10_000 }, withHttp), 'its first half second').toBeUndefined();
+    });
   });
 });
 
