@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::registry::Rooms;
-use crate::room::RoomSetup;
+use crate::setup::RoomSetup;
 
 /// Longest room password, characters.
 const MAX_PASSWORD_CHARS: usize = 128;

@@ -5,22 +5,14 @@
 
 use std::collections::HashMap;
 
-use bytestring::ByteString;
 use cinemesh_protocol::room_relay::ConnectionKey;
 use tokio::sync::mpsc;
 
+use crate::frame::Frame;
 use crate::relay::Relay;
-
-/// A serialized server message (room or lobby); clones share the bytes.
-pub type Frame = ByteString;
 
 /// Frames queued for one session before further ones are dropped.
 pub const OUTBOX_CAPACITY: usize = 256;
-
-pub fn frame_of<T: serde::Serialize>(message: &T) -> Frame {
-    // Serializing the protocol's types cannot fail: no maps with non-string keys.
-    serde_json::to_string(message).unwrap_or_default().into()
-}
 
 /// Where a member's frames go.
 #[derive(Debug)]

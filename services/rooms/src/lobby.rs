@@ -15,7 +15,7 @@ use cinemesh_protocol::lobby::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
-use crate::delivery::{Frame, frame_of};
+use crate::frame::{Frame, frame_of};
 use crate::lobby_relay::LobbyRelay;
 use crate::members::DisplayName;
 

@@ -14,7 +14,8 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
-use crate::delivery::{Frame, OUTBOX_CAPACITY, frame_of};
+use crate::delivery::OUTBOX_CAPACITY;
+use crate::frame::{Frame, frame_of};
 use crate::lobby::{Joined, Lobby, LobbyCommand};
 use crate::members::DisplayName;
 use crate::registry::Rooms;

@@ -16,9 +16,11 @@ use cinemesh_protocol::room_relay::{ConnectionKey, JoinAnswer, RelayedCommand};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::delivery::Route;
+use crate::frame::refusal_message;
 use crate::password::PasswordHash;
 use crate::relay::{Home, Incoming, ROOM_MOVED, Relay, room_moved};
-use crate::room::{Room, RoomCommand, RoomSetup, refusal_message, run_room};
+use crate::room::{Room, RoomCommand, run_room};
+use crate::setup::RoomSetup;
 use crate::store::RoomStore;
 
 /// Rooms one address may create per hour unless configured otherwise.
@@ -459,7 +461,7 @@ impl Rooms {
                     relay.deliver(
                         &from,
                         vec![connection.clone()],
-                        &crate::delivery::frame_of(&refusal_message(room_moved())),
+                        &crate::frame::frame_of(&refusal_message(room_moved())),
                     );
                     relay.close(&from, vec![connection]);
                 }

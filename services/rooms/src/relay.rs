@@ -20,7 +20,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
-use crate::delivery::{Frame, frame_of};
+use crate::frame::{Frame, frame_of};
 
 /// A home's lease lasts this long without renewal.
 const LEASE: Duration = Duration::from_secs(10);
@@ -471,7 +471,7 @@ fn end(session: RemoteSession, refusal: Refusal) {
             let _ = accepted.send(Err(refusal));
         }
         None => {
-            let _ = session.outbox.try_send(frame_of(&crate::room::refusal_message(refusal)));
+            let _ = session.outbox.try_send(frame_of(&crate::frame::refusal_message(refusal)));
         }
     }
 }

@@ -14,7 +14,8 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
-use crate::delivery::{Frame, OUTBOX_CAPACITY, Route};
+use crate::delivery::{OUTBOX_CAPACITY, Route};
+use crate::frame::Frame;
 use crate::ip_limits::IpLimits;
 use crate::registry::{RoomHandle, Rooms};
 use crate::room::RoomCommand;
@@ -235,7 +236,7 @@ async fn serve_member(
     let mut ticks = tokio::time::interval(Duration::from_secs(5));
     // The room's last word when it moves (a stop, a home gone): the socket then
     // closes with 1012, come back, rather than as a removal.
-    let moved = crate::delivery::frame_of(&crate::room::refusal_message(crate::relay::room_moved()));
+    let moved = crate::frame::frame_of(&crate::frame::refusal_message(crate::relay::room_moved()));
     let mut told_moved = false;
     loop {
         tokio::select! {
@@ -258,7 +259,7 @@ async fn serve_member(
                     Inbound::Text(text) => match parse(&text) {
                         Ok(RoomClientMessage::Ping { t }) => {
                             let pong = RoomServerMessage::Pong { t, server_ms: now_ms() };
-                            let _ = socket.text(crate::delivery::frame_of(&pong)).await;
+                            let _ = socket.text(crate::frame::frame_of(&pong)).await;
                             None
                         }
                         Ok(RoomClientMessage::Leave) => return Exit::Left,

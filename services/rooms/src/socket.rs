@@ -12,7 +12,7 @@ use cinemesh_common::stop::SHUTTING_DOWN;
 use futures_util::StreamExt;
 
 use crate::Refusal;
-use crate::delivery::frame_of;
+use crate::frame::frame_of;
 use crate::metrics::RoomMetrics;
 
 /// Time a new connection has to say hello.

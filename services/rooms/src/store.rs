@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::bans::Ban;
 use crate::password::PasswordHash;
-use crate::room::RoomSetup;
+use crate::setup::RoomSetup;
 
 /// A change to write.
 #[derive(Debug)]

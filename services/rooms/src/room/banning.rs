@@ -46,7 +46,10 @@ impl Room {
             }
         }
         for (member, name) in &removed {
-            self.send(member, &super::refusal_message(Refusal::new("kicked", "the host removed you from the room")));
+            self.send(
+                member,
+                &crate::frame::refusal_message(Refusal::new("kicked", "the host removed you from the room")),
+            );
             // Dropping the attachment ends the member's session; with the seat goes the resume token.
             self.seats.remove(member);
             self.forget_member(member);
