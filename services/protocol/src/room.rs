@@ -340,13 +340,22 @@ pub struct ChatMessage {
 pub const MAX_NONCE_CHARS: usize = 64;
 
 /// One segment fetched over HTTP, on the server's clock (ms since the epoch).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct OriginFetch {
     pub start_ms: f64,
     pub end_ms: f64,
     pub bytes: f64,
+    /// Which segment it was ("240p/12": rendition and number), so that the
+    /// room counts how many times the origin served each one. At most
+    /// `MAX_FETCHED_SEGMENT_CHARS` characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub segment: Option<String>,
 }
+
+/// Longest `OriginFetch::segment`, characters.
+pub const MAX_FETCHED_SEGMENT_CHARS: usize = 64;
 
 /// Most origin fetches one status may carry.
 pub const MAX_ORIGIN_FETCHES: usize = 16;

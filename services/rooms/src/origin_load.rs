@@ -5,9 +5,9 @@
 //! origin's busy time either way, where one member's throughput would read
 //! its share of six concurrent fetches as all the origin can do.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
-use cinemesh_protocol::room::OriginFetch;
+use cinemesh_protocol::room::{MAX_FETCHED_SEGMENT_CHARS, OriginFetch};
 
 /// Fetches that ended this long ago no longer count, ms.
 const WINDOW_MS: f64 = 30_000.0;
@@ -42,8 +42,9 @@ pub struct OriginLoad {
 
 /// Whether a reported fetch is one a member could have made by `now_ms`.
 pub fn plausible(fetch: &OriginFetch, now_ms: f64) -> bool {
-    let OriginFetch { start_ms, end_ms, bytes } = *fetch;
-    [start_ms, end_ms, bytes].iter().all(|v| v.is_finite())
+    let OriginFetch { start_ms, end_ms, bytes, ref segment } = *fetch;
+    segment.as_ref().is_none_or(|s| !s.is_empty() && s.chars().count() <= MAX_FETCHED_SEGMENT_CHARS)
+        && [start_ms, end_ms, bytes].iter().all(|v| v.is_finite())
         && (0.0..=MAX_FETCH_BYTES).contains(&bytes)
         && (0.0..=MAX_FETCH_MS).contains(&(end_ms - start_ms))
         && (end_ms - now_ms).abs() <= MAX_FETCH_MS
@@ -62,11 +63,17 @@ impl OriginLoad {
     }
 
     /// How many times the origin served each segment over the window ending
-    /// at `now_ms`: the members' fetches against the segments of
-    /// `segment_secs` one viewer plays in it.
+    /// at `now_ms`: the members' fetches against the segments of the window,
+    /// those of `segment_secs` one viewer plays in it, or more where the
+    /// fetches named more. After a start or a seek every member fills its
+    /// buffer faster than it plays: counted against the segments played
+    /// alone, a room whose origin served each segment once read as 1.5
+    /// copies for the 30 s after, and could not go up a rendition.
     pub fn copies_per_segment(&mut self, now_ms: f64, segment_secs: f64) -> f64 {
         self.forget_before(now_ms - WINDOW_MS);
-        self.fetches.len() as f64 / (WINDOW_MS / 1000.0 / segment_secs)
+        let played = WINDOW_MS / 1000.0 / segment_secs;
+        let named: HashSet<&str> = self.fetches.iter().filter_map(|f| f.segment.as_deref()).collect();
+        self.fetches.len() as f64 / played.max(named.len() as f64)
     }
 
     /// Bytes per second over the window ending at `now_ms` (none: too little measured).
@@ -106,7 +113,7 @@ mod tests {
     use super::*;
 
     fn fetch(start_ms: f64, end_ms: f64, bytes: f64) -> OriginFetch {
-        OriginFetch { start_ms, end_ms, bytes }
+        OriginFetch { start_ms, end_ms, bytes, segment: None }
     }
 
     #[test]
@@ -128,6 +135,33 @@ mod tests {
             load.record(fetch(10_000.0 + f64::from(i) * 1_000.0, 11_000.0 + f64::from(i) * 1_000.0, 100_000.0));
         }
         assert_eq!(load.copies_per_segment(40_000.0, 2.0), 2.0);
+    }
+
+    #[test]
+    fn a_buffer_filled_faster_than_it_plays_counts_each_segment_it_named_once() {
+        let mut load = OriginLoad::default();
+        // After a start, 23 segments (46 s) fetched in 30 s, each once, and one of them twice.
+        for i in 0..23 {
+            let at = 10_000.0 + f64::from(i) * 1_000.0;
+            load.record(OriginFetch { segment: Some(format!("240p/{i}")), ..fetch(at, at + 900.0, 100_000.0) });
+        }
+        load.record(OriginFetch { segment: Some("240p/3".into()), ..fetch(20_000.0, 21_000.0, 100_000.0) });
+        assert_eq!(load.copies_per_segment(40_000.0, 2.0), 24.0 / 23.0);
+        // Fewer named than played: against the played ones, as without names.
+        let mut load = OriginLoad::default();
+        for i in 0..10 {
+            let at = 10_000.0 + f64::from(i) * 1_000.0;
+            load.record(OriginFetch { segment: Some(format!("240p/{}", i % 5)), ..fetch(at, at + 900.0, 100_000.0) });
+        }
+        assert_eq!(load.copies_per_segment(40_000.0, 2.0), 10.0 / 15.0);
+    }
+
+    #[test]
+    fn a_segment_name_that_is_empty_or_too_long_is_not_plausible() {
+        let ok = OriginFetch { segment: Some("480p/12".into()), ..fetch(1_000.0, 2_000.0, 1_000.0) };
+        assert!(plausible(&ok, 3_000.0));
+        assert!(!plausible(&OriginFetch { segment: Some(String::new()), ..ok.clone() }, 3_000.0));
+        assert!(!plausible(&OriginFetch { segment: Some("x".repeat(MAX_FETCHED_SEGMENT_CHARS + 1)), ..ok }, 3_000.0));
     }
 
     #[test]

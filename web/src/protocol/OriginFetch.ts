@@ -3,4 +3,10 @@
 /**
  * One segment fetched over HTTP, on the server's clock (ms since the epoch).
  */
-export type OriginFetch = { start_ms: number, end_ms: number, bytes: number, };
+export type OriginFetch = { start_ms: number, end_ms: number, bytes: number, 
+/**
+ * Which segment it was ("240p/12": rendition and number), so that the
+ * room counts how many times the origin served each one. At most
+ * `MAX_FETCHED_SEGMENT_CHARS` characters.
+ */
+segment?: string, };

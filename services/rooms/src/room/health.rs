@@ -2,7 +2,9 @@
 //! against the room, bytes shared, their fetches from the origin, their
 //! buffer ahead), checked, and the health panel everyone sees.
 
-use cinemesh_protocol::room::{MAX_ORIGIN_FETCHES, MAX_RENDITION_LEVEL, MemberHealth, OriginFetch, RoomServerMessage};
+use cinemesh_protocol::room::{
+    MAX_FETCHED_SEGMENT_CHARS, MAX_ORIGIN_FETCHES, MAX_RENDITION_LEVEL, MemberHealth, OriginFetch, RoomServerMessage,
+};
 
 use super::Room;
 use crate::Refusal;
@@ -49,7 +51,12 @@ impl Room {
         }
         let now = (self.now_ms)() as f64;
         if !fetches.iter().all(|f| origin_load::plausible(f, now)) {
-            return Err(Refusal::new("invalid_status", "an origin fetch is not one of the last two minutes"));
+            return Err(Refusal::new(
+                "invalid_status",
+                format!(
+                    "an origin fetch is not one of the last two minutes, or its segment is not 1 to {MAX_FETCHED_SEGMENT_CHARS} characters"
+                ),
+            ));
         }
         for fetch in fetches {
             self.origin.record(fetch);

@@ -166,14 +166,15 @@ async fn nonsense_origin_fetches_are_refused() {
     let (app, room) = app_with_room(None).await;
     let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as f64;
-    let fetch = |start_ms: f64, end_ms: f64, bytes: f64| OriginFetch { start_ms, end_ms, bytes };
+    let fetch = |start_ms: f64, end_ms: f64, bytes: f64| OriginFetch { start_ms, end_ms, bytes, segment: None };
     for fetches in [
         vec![fetch(now - 1_000.0, now, 300_000.0); MAX_ORIGIN_FETCHES + 1],
         vec![fetch(now, now - 1_000.0, 300_000.0)],
         vec![fetch(now - 1_000.0, now, f64::MAX)],
         vec![fetch(0.0, 1_000.0, 300_000.0)],
+        vec![OriginFetch { segment: Some("x".repeat(65)), ..fetch(now - 1_000.0, now, 300_000.0) }],
     ] {
-        let first = fetches[0];
+        let first = fetches[0].clone();
         let status = RoomClientMessage::Status {
             buffering: false,
             offset_ms: None,

@@ -451,14 +451,14 @@ async fn the_room_measures_its_origin_from_everyone_s_fetches() {
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as f64;
     // Both fetched 300 kB in the same two seconds: each saw 150 kB/s, the origin served 300 kB/s.
-    let fetch = OriginFetch { start_ms: now - 3_000.0, end_ms: now - 1_000.0, bytes: 300_000.0 };
+    let fetch = OriginFetch { start_ms: now - 3_000.0, end_ms: now - 1_000.0, bytes: 300_000.0, segment: None };
     for member in [&mut ana, &mut ben] {
         member
             .send(&RoomClientMessage::Status {
                 buffering: false,
                 offset_ms: None,
                 shared_bytes: None,
-                origin_fetches: Some(vec![fetch]),
+                origin_fetches: Some(vec![fetch.clone()]),
                 ahead_secs: None,
                 top_level: None,
             })
