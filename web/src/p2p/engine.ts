@@ -28,7 +28,11 @@ import { verifySegment } from './verify';
 const MAX_ATTEMPTS = 2;
 const STATS_EVERY_MS = 1_000;
 const TRACKER_STATS_EVERY_MS = 5_000;
-/** A transfer the player waits for is given up only when it stops moving, sooner than others. */
+/**
+ * A transfer the player waits for keeps no reserve for HTTP: it is given up
+ * when it stops moving (sooner than others), or when it crawls far slower
+ * than HTTP would bring the rest (the HTTP rate is added per transfer).
+ */
 const URGENT_ABANDON = { ...DEFAULT_ABANDON, stallSecs: 1, httpReserveSecs: Number.NEGATIVE_INFINITY };
 /** Holders connected to in the background when a lookup names them, at most. */
 const WARM_UP_PEERS = 2;
@@ -534,7 +538,7 @@ export class P2PEngine extends EventTarget {
   /**
    * One segment from one holder: connected first if need be, verified,
    * counted. `urgent`: the player needs it now and HTTP would be no faster,
-   * so only a transfer that stops moving is given up.
+   * so a transfer is given up only when it stops moving or crawls.
    */
   async #downloadFrom(
     peer: string,

@@ -16,13 +16,18 @@ export const HAVE_FUTURE_DATA = 3;
  */
 export const START_AHEAD_SECS = 1.5;
 
+/** Holes the player plays over (hls.js's `maxBufferHole` is 0.1 s), s. */
+const HOLE_SECS = 0.2;
+/** How far short of its duration a movie's last buffered range may end, s. */
+const END_SLACK_SECS = 0.5;
+
 export type StartableVideo = Pick<HTMLVideoElement, 'readyState' | 'seeking' | 'buffered' | 'currentTime' | 'duration'>;
 
 export function readyToStart(video: StartableVideo): boolean {
   if (video.readyState < HAVE_FUTURE_DATA || video.seeking) return false;
-  // A source with no ranges to judge (a live stream): its readyState says it all.
+  // A source with no ranges to judge (a MediaStream): its readyState says it all.
   if (video.buffered.length === 0) return true;
   // Near the end there is less left than that to hold.
   const left = Number.isFinite(video.duration) ? video.duration - video.currentTime : Number.POSITIVE_INFINITY;
-  return bufferedAhead(video) >= Math.min(START_AHEAD_SECS, left - 0.25);
+  return bufferedAhead(video, HOLE_SECS) >= Math.min(START_AHEAD_SECS, left - END_SLACK_SECS);
 }

@@ -101,7 +101,10 @@ export class SyncController {
     // up; one whose data was late for a start the room scheduled is waited for.
     const state = this.#room.playback;
     const paused = state !== undefined && (!state.playing || this.#room.serverNow() < state.anchor_ms);
-    const buffering = paused ? !this.#readyToPlay() : this.#following && video.readyState < HAVE_FUTURE_DATA;
+    // A player armed for a start the room scheduled is judged as at a start.
+    const armedForStart = this.#following && this.#armedAt !== undefined;
+    const buffering =
+      paused || armedForStart ? !this.#readyToPlay() : this.#following && video.readyState < HAVE_FUTURE_DATA;
     this.#room.status?.(buffering, this.errorMs);
   }
 

@@ -23,6 +23,12 @@ describe('bufferedAhead', () => {
     expect(bufferedAhead(video(3, []))).toBe(0);
   });
 
+  it('reads across holes no longer than it is told the player plays over', () => {
+    const holed = video(10, [[8, 11], [11.1, 13], [13.5, 20]]);
+    expect(bufferedAhead(holed)).toBe(1);
+    expect(bufferedAhead(holed, 0.2)).toBe(3);
+  });
+
   it('takes a position just before a range (after a seek) as in it', () => {
     expect(bufferedAhead(video(39.95, [[40, 46]]))).toBeCloseTo(6.05);
   });

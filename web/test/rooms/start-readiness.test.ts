@@ -47,11 +47,23 @@ describe('ready to start', () => {
     expect(readyToStart(video)).toBe(false);
   });
 
-  it('asks only for what is left at the end of the movie', () => {
+  it('asks only for what is left at the end of the movie, whose last range may end short of it', () => {
     const video = new FakeVideo();
     video.currentTime = 119.4;
     video.ranges = [[118, 119.98]];
     expect(readyToStart(video)).toBe(true);
+    video.currentTime = 118.9;
+    video.ranges = [[118, 119.6]];
+    expect(readyToStart(video)).toBe(true);
+  });
+
+  it('reads across a hole the player plays over', () => {
+    const video = new FakeVideo();
+    video.currentTime = 40.2;
+    video.ranges = [[40, 41], [41.08, 44]];
+    expect(readyToStart(video)).toBe(true);
+    video.ranges = [[40, 41], [41.5, 44]];
+    expect(readyToStart(video)).toBe(false);
   });
 
   it('is never ready while seeking or before the browser can play', () => {
@@ -64,7 +76,7 @@ describe('ready to start', () => {
     expect(readyToStart(video)).toBe(false);
   });
 
-  it('takes a source with no ranges to judge (a live stream) at its readyState', () => {
+  it('takes a source with no ranges to judge (a MediaStream) at its readyState', () => {
     const video = new FakeVideo();
     video.duration = Number.POSITIVE_INFINITY;
     expect(readyToStart(video)).toBe(true);
@@ -100,6 +112,21 @@ describe('a scheduled start', () => {
     video.ranges = [[82, 86]];
     vi.advanceTimersByTime(2_000);
     expect(video.plays).toBe(1);
+    sync.stop();
+  });
+
+  it('keeps saying it is buffering while the room plays past a start it was not ready for', () => {
+    const video = new FakeVideo();
+    video.currentTime = 83.7;
+    video.ranges = [[82, 84]];
+    // A seek while playing: the room starts 250 ms later.
+    const { sync, statuses } = startIn(video, 250);
+    vi.advanceTimersByTime(2_000);
+    expect(video.plays, 'armed, not started').toBe(0);
+    expect(statuses.at(-1), 'the room is told, past its settling time, that this member waits').toBe(true);
+    video.ranges = [[82, 88]];
+    vi.advanceTimersByTime(400);
+    expect(statuses.at(-1)).toBe(false);
     sync.stop();
   });
 
