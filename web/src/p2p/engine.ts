@@ -474,6 +474,12 @@ export class P2PEngine extends EventTarget {
     this.#httpThroughput.sample(bytes, ms);
   }
 
+  /** HTTP's recent rate alone, bytes/s; undefined before any HTTP load. */
+  #httpBytesPerSec(): number | undefined {
+    const bits = this.#httpThroughput.bitsPerSecond();
+    return bits === undefined ? undefined : bits / 8;
+  }
+
   /** An HTTP load of the player's went silent (its connection died) and is made again. */
   httpWentSilent(): void {
     this.#counters.silentHttpLoads += 1;
@@ -567,12 +573,7 @@ export class P2PEngine extends EventTarget {
     }
     // Downloading from this peer: more connections to it for the transfers after this one.
     this.#pool.widen(peer);
-    const httpBitsPerSecond = this.#httpThroughput.bitsPerSecond();
-    const abandon: AbandonPolicy = !urgent
-      ? DEFAULT_ABANDON
-      : httpBitsPerSecond === undefined
-        ? URGENT_ABANDON
-        : { ...URGENT_ABANDON, httpBytesPerSec: httpBitsPerSecond / 8 };
+    const abandon: AbandonPolicy = urgent ? { ...URGENT_ABANDON, httpBytesPerSec: this.#httpBytesPerSec() } : DEFAULT_ABANDON;
     const bytes = await downloadBeforeDeadline(entry, { rendition, sequence }, info.sizeBytes, until, signal, abandon, onProgress);
     if (!(bytes instanceof Uint8Array)) {
       // Given up because the player moved on says nothing about the peer.

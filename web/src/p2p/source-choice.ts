@@ -116,7 +116,7 @@ export interface AbandonPolicy {
    * waits on (no reserve is kept for HTTP then): one that crawls so slowly
    * that HTTP would clearly bring the rest sooner is given up all the same.
    */
-  httpBytesPerSec?: number;
+  httpBytesPerSec?: number | undefined;
 }
 
 /** A transfer is judged against HTTP only after this long: its first bytes say little of its rate, s. */

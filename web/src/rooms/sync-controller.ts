@@ -104,7 +104,7 @@ export class SyncController {
     // A player armed for a start the room scheduled is judged as at a start.
     const armedForStart = this.#following && this.#armedAt !== undefined;
     const buffering =
-      paused || armedForStart ? !this.#readyToPlay() : this.#following && video.readyState < HAVE_FUTURE_DATA;
+      paused || armedForStart ? !readyToStart(this.#video) : this.#following && video.readyState < HAVE_FUTURE_DATA;
     this.#room.status?.(buffering, this.errorMs);
   }
 
@@ -130,7 +130,7 @@ export class SyncController {
       if (state.playing && newState) {
         this.#startTimer = setTimeout(() => {
           this.#startedSeq = state.seq;
-          if (this.#readyToPlay()) this.#play(state.seq);
+          if (readyToStart(this.#video)) this.#play(state.seq);
           // Everyone in the room was due to start: a player not ready is waited for.
           else this.#arm(positionAt(state, this.#room.serverNow()), true);
         }, state.anchor_ms - serverNow);
@@ -186,10 +186,6 @@ export class SyncController {
     this.#correcting = correcting;
   }
 
-  #readyToPlay(): boolean {
-    return readyToStart(this.#video);
-  }
-
   /**
    * Pauses the video a little ahead of the room, to start when the room gets
    * there. `stillFollowing`: the room should wait for this player if its data
@@ -210,7 +206,7 @@ export class SyncController {
       this.#arm(target, this.#following);
       return;
     }
-    if (!this.#readyToPlay()) return;
+    if (!readyToStart(this.#video)) return;
     clearTimeout(this.#startTimer);
     const seq = this.#room.playback?.seq ?? -1;
     this.#startTimer = setTimeout(() => {
