@@ -17,7 +17,9 @@ use utoipa::IntoParams;
 use crate::admin_auth::Admin;
 use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
 use crate::ingest::{ActiveIngests, CatalogStatus, IngestError, IngestRequest, Ingester};
-use crate::model::{Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, TrackerAccess};
+use crate::model::{
+    Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, SkippedTrack, TrackerAccess,
+};
 use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
 use cinemesh_common::turn_credentials::IceServers;
 
@@ -49,7 +51,16 @@ pub trait MovieDeleted: Send + Sync {
 }
 
 impl CatalogApi {
-    fn detail(&self, movie: &Movie, renditions: &[Rendition]) -> MovieDetail {
+    /// A movie's details with a fresh tracker token; `None` when it is gone.
+    async fn detail_of(&self, id: &MovieId) -> Result<Option<MovieDetail>, sqlx::Error> {
+        let Some((movie, renditions)) = self.ingester.store.get(id).await? else {
+            return Ok(None);
+        };
+        let skipped = self.ingester.store.skipped_tracks(id).await?;
+        Ok(Some(self.detail(&movie, &renditions, skipped)))
+    }
+
+    fn detail(&self, movie: &Movie, renditions: &[Rendition], skipped: Vec<SkippedTrack>) -> MovieDetail {
         let now = now_unix_secs();
         let (token, expires_at_secs) = self.tokens.issue(&movie.id, now);
         let access = TrackerAccess {
@@ -59,7 +70,7 @@ impl CatalogApi {
             ice_servers: self.ice_servers.for_viewer(&cinemesh_common::id::random_id(10), now),
             relay_segments: self.relay_segments,
         };
-        MovieDetail::new(movie, renditions, access)
+        MovieDetail::new(movie, renditions, skipped, access)
     }
 }
 
@@ -120,10 +131,9 @@ pub async fn list_movies(api: web::Data<CatalogApi>, params: web::Query<ListPara
     responses((status = 200, body = MovieDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_movie(api: web::Data<CatalogApi>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = MovieId::parse(&id).map_err(invalid)?;
-    let (movie, renditions) =
-        api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
+    let detail = api.detail_of(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
     // Each answer carries a fresh token: never cache it.
-    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(api.detail(&movie, &renditions)))
+    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(detail))
 }
 
 /// Size and SHA-256 of every segment of every rendition.
@@ -204,9 +214,8 @@ pub async fn upload_movie(
     let progress = api.active.start(request.title.as_str());
     let movie = api.ingester.ingest(&request, &mut |p| progress.update(p)).await.map_err(ingest_error)?;
     let id = MovieId::parse(&movie.id).map_err(invalid)?;
-    let (movie, renditions) =
-        api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(&movie.id))?;
-    Ok(HttpResponse::Created().json(api.detail(&movie, &renditions)))
+    let detail = api.detail_of(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(&movie.id))?;
+    Ok(HttpResponse::Created().json(detail))
 }
 
 /// Delete a movie: its catalog rows, then its files.

@@ -15,17 +15,70 @@ pub struct Movie {
     pub created_at_ms: i64,
 }
 
-/// A rendition row: one rung of the ABR ladder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A rendition row: one rung of the ABR ladder, an audio track of its own,
+/// or a subtitle track (one WebVTT file, its single segment).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Rendition {
-    /// Folder name and label, e.g. `720p`.
+    /// Folder name, e.g. `720p`, `audio-fr`, `subs-en`.
     pub name: String,
+    pub kind: RenditionKind,
+    /// Picture size; 0 for audio and subtitles.
     pub width: i64,
     pub height: i64,
     pub bandwidth_bps: i64,
-    /// RFC 6381 codecs string from the master playlist.
+    /// RFC 6381 codecs string (`wvtt` for subtitles).
     pub codecs: String,
     pub segment_count: i64,
+    /// BCP 47 tag of an audio or subtitle track; `None` for video and untagged tracks.
+    pub language: Option<String>,
+    /// An audio or subtitle track's name for people ("Français"); empty for video.
+    pub label: String,
+    /// The audio track players start with.
+    pub is_default: bool,
+    /// Subtitles shown whatever was chosen (signs, foreign dialogue).
+    pub forced: bool,
+    /// Audio channels; 0 for video and subtitles.
+    pub channels: i64,
+}
+
+/// What a rendition carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RenditionKind {
+    /// Video, with the movie's audio muxed in when it has a single track.
+    #[default]
+    Video,
+    Audio,
+    Subtitles,
+}
+
+impl RenditionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Video => "video",
+            Self::Audio => "audio",
+            Self::Subtitles => "subtitles",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Video, Self::Audio, Self::Subtitles].into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// A source track that ingest left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SkippedTrack {
+    /// `audio` or `subtitles`.
+    pub kind: String,
+    /// Position among the source's tracks of that kind, from 0.
+    pub position: i64,
+    /// ffmpeg's codec name, e.g. `hdmv_pgs_subtitle`.
+    pub codec: String,
+    pub language: Option<String>,
+    /// Stable code: `image_subtitles`, `unsupported_subtitles`, `too_many_tracks`.
+    pub code: String,
+    pub reason: String,
 }
 
 /// A segment row.
@@ -44,6 +97,7 @@ pub struct Segment {
 pub struct NewMovie {
     pub movie: Movie,
     pub renditions: Vec<(Rendition, Vec<Segment>)>,
+    pub skipped_tracks: Vec<SkippedTrack>,
 }
 
 /// Where a movie's files are served, relative to the server's origin.
@@ -106,6 +160,39 @@ pub struct RenditionView {
     pub playlist_url: String,
 }
 
+/// An audio track of its own, in a movie's details (a movie whose source
+/// had one track has none: its audio is in every video rendition).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct AudioTrackView {
+    /// Folder name, e.g. `audio-fr`.
+    pub name: String,
+    /// BCP 47 tag; absent when the source did not say.
+    pub language: Option<String>,
+    /// For people, e.g. `Français`.
+    pub label: String,
+    /// The track players start with.
+    pub is_default: bool,
+    pub channels: i64,
+    pub bandwidth_bps: i64,
+    pub codecs: String,
+    pub segment_count: i64,
+    pub playlist_url: String,
+}
+
+/// A subtitle track in a movie's details: one WebVTT file.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct SubtitleView {
+    /// Folder name, e.g. `subs-en`.
+    pub name: String,
+    pub language: Option<String>,
+    pub label: String,
+    /// Shown whatever the viewer chose (signs, foreign dialogue).
+    pub forced: bool,
+    pub playlist_url: String,
+    /// The WebVTT file itself.
+    pub url: String,
+}
+
 /// A movie's details, with everything a player needs to start.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct MovieDetail {
@@ -119,7 +206,12 @@ pub struct MovieDetail {
     pub master_playlist_url: String,
     /// Sizes and SHA-256 of every segment, for peers to verify what they receive.
     pub segment_manifest_url: String,
+    /// The video renditions, best first.
     pub renditions: Vec<RenditionView>,
+    pub audio_tracks: Vec<AudioTrackView>,
+    pub subtitles: Vec<SubtitleView>,
+    /// Tracks of the source that ingest left out, with the reason.
+    pub skipped_tracks: Vec<SkippedTrack>,
     /// Where and how to join this movie's swarms.
     pub tracker: TrackerAccess,
 }
@@ -142,7 +234,14 @@ pub struct TrackerAccess {
 }
 
 impl MovieDetail {
-    pub fn new(movie: &Movie, renditions: &[Rendition], tracker: TrackerAccess) -> Self {
+    pub fn new(
+        movie: &Movie,
+        renditions: &[Rendition],
+        skipped_tracks: Vec<SkippedTrack>,
+        tracker: TrackerAccess,
+    ) -> Self {
+        let of = |kind: RenditionKind| renditions.iter().filter(move |r| r.kind == kind);
+        let playlist_url = |r: &Rendition| format!("/media/{}/{}/index.m3u8", movie.id, r.name);
         Self {
             id: movie.id.clone(),
             title: movie.title.clone(),
@@ -153,8 +252,7 @@ impl MovieDetail {
             poster_url: poster_url(&movie.id),
             master_playlist_url: master_playlist_url(&movie.id),
             segment_manifest_url: segment_manifest_url(&movie.id),
-            renditions: renditions
-                .iter()
+            renditions: of(RenditionKind::Video)
                 .map(|r| RenditionView {
                     name: r.name.clone(),
                     width: r.width,
@@ -162,9 +260,33 @@ impl MovieDetail {
                     bandwidth_bps: r.bandwidth_bps,
                     codecs: r.codecs.clone(),
                     segment_count: r.segment_count,
-                    playlist_url: format!("/media/{}/{}/index.m3u8", movie.id, r.name),
+                    playlist_url: playlist_url(r),
                 })
                 .collect(),
+            audio_tracks: of(RenditionKind::Audio)
+                .map(|r| AudioTrackView {
+                    name: r.name.clone(),
+                    language: r.language.clone(),
+                    label: r.label.clone(),
+                    is_default: r.is_default,
+                    channels: r.channels,
+                    bandwidth_bps: r.bandwidth_bps,
+                    codecs: r.codecs.clone(),
+                    segment_count: r.segment_count,
+                    playlist_url: playlist_url(r),
+                })
+                .collect(),
+            subtitles: of(RenditionKind::Subtitles)
+                .map(|r| SubtitleView {
+                    name: r.name.clone(),
+                    language: r.language.clone(),
+                    label: r.label.clone(),
+                    forced: r.forced,
+                    playlist_url: playlist_url(r),
+                    url: format!("/media/{}/{}/{}", movie.id, r.name, crate::ingest::master::SUBTITLE_FILE),
+                })
+                .collect(),
+            skipped_tracks,
             tracker,
         }
     }
@@ -175,6 +297,8 @@ impl MovieDetail {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct RenditionSegments {
     pub name: String,
+    /// `video` or `audio`.
+    pub kind: RenditionKind,
     pub durations_ms: Vec<i64>,
     pub sizes_bytes: Vec<i64>,
     /// Lowercase hex SHA-256 of each segment file.

@@ -6,7 +6,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 use crate::domain::{ListQuery, MovieId};
-use crate::model::{Movie, NewMovie, Offload, Rendition, RenditionSegments, Segment, SegmentManifest};
+use crate::model::{
+    Movie, NewMovie, Offload, Rendition, RenditionKind, RenditionSegments, Segment, SegmentManifest, SkippedTrack,
+};
 
 #[derive(Clone, Debug)]
 pub struct CatalogStore {
@@ -39,16 +41,23 @@ impl CatalogStore {
         .await?;
         for (r, segments) in &new.renditions {
             sqlx::query(
-                "INSERT INTO renditions (movie_id, name, width, height, bandwidth_bps, codecs, segment_count) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO renditions (movie_id, name, kind, width, height, bandwidth_bps, codecs, segment_count, \
+                 language, label, is_default, forced, channels) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&m.id)
             .bind(&r.name)
+            .bind(r.kind.as_str())
             .bind(r.width)
             .bind(r.height)
             .bind(r.bandwidth_bps)
             .bind(&r.codecs)
             .bind(r.segment_count)
+            .bind(&r.language)
+            .bind(&r.label)
+            .bind(i64::from(r.is_default))
+            .bind(i64::from(r.forced))
+            .bind(r.channels)
             .execute(&mut *tx)
             .await?;
             // One statement per row, prepared once per connection, values
@@ -71,6 +80,21 @@ impl CatalogStore {
                 .execute(&mut *tx)
                 .await?;
             }
+        }
+        for skipped in &new.skipped_tracks {
+            sqlx::query(
+                "INSERT INTO skipped_tracks (movie_id, kind, position, codec, language, code, reason) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&m.id)
+            .bind(&skipped.kind)
+            .bind(skipped.position)
+            .bind(&skipped.codec)
+            .bind(&skipped.language)
+            .bind(&skipped.code)
+            .bind(&skipped.reason)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await
     }
@@ -123,7 +147,8 @@ impl CatalogStore {
         sqlx::query_scalar("SELECT COUNT(*) FROM movies").fetch_one(self.pool()).await
     }
 
-    /// A movie with its renditions (best first), or `None`.
+    /// A movie with its renditions (video best first, then audio and
+    /// subtitle tracks by folder), or `None`.
     pub async fn get(&self, id: &MovieId) -> Result<Option<(Movie, Vec<Rendition>)>, sqlx::Error> {
         let Some(row) =
             sqlx::query("SELECT id, title, description, year, duration_ms, created_at_ms FROM movies WHERE id = $1")
@@ -134,38 +159,61 @@ impl CatalogStore {
             return Ok(None);
         };
         let movie = movie_from_row(&row)?;
-        let renditions = sqlx::query(
-            "SELECT name, width, height, bandwidth_bps, codecs, segment_count FROM renditions \
-             WHERE movie_id = $1 ORDER BY height DESC",
+        let mut renditions = sqlx::query(
+            "SELECT name, kind, width, height, bandwidth_bps, codecs, segment_count, language, label, is_default, \
+             forced, channels FROM renditions WHERE movie_id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(rendition_from_row)
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        renditions.sort_by(|a, b| {
+            (kind_order(a.kind), -a.height, folder_order(&a.name)).cmp(&(
+                kind_order(b.kind),
+                -b.height,
+                folder_order(&b.name),
+            ))
+        });
+        Ok(Some((movie, renditions)))
+    }
+
+    /// The source tracks ingest left out of a movie, by kind and position.
+    pub async fn skipped_tracks(&self, id: &MovieId) -> Result<Vec<SkippedTrack>, sqlx::Error> {
+        sqlx::query(
+            "SELECT kind, position, codec, language, code, reason FROM skipped_tracks \
+             WHERE movie_id = $1 ORDER BY kind, position",
         )
         .bind(id.as_str())
         .fetch_all(self.pool())
         .await?
         .iter()
         .map(|row| {
-            Ok(Rendition {
-                name: row.try_get("name")?,
-                width: row.try_get("width")?,
-                height: row.try_get("height")?,
-                bandwidth_bps: row.try_get("bandwidth_bps")?,
-                codecs: row.try_get("codecs")?,
-                segment_count: row.try_get("segment_count")?,
+            Ok(SkippedTrack {
+                kind: row.try_get("kind")?,
+                position: row.try_get("position")?,
+                codec: row.try_get("codec")?,
+                language: row.try_get("language")?,
+                code: row.try_get("code")?,
+                reason: row.try_get("reason")?,
             })
         })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        Ok(Some((movie, renditions)))
+        .collect()
     }
 
-    /// Every segment's size and hash, or `None` when the movie does not exist.
+    /// Every segment's size and hash, or `None` when the movie does not
+    /// exist. Of the renditions peers share: video and audio, not subtitles.
     pub async fn segment_manifest(&self, id: &MovieId) -> Result<Option<SegmentManifest>, sqlx::Error> {
         let Some((_, renditions)) = self.get(id).await? else {
             return Ok(None);
         };
         let mut out = Vec::with_capacity(renditions.len());
-        for rendition in renditions {
+        for rendition in renditions.into_iter().filter(|r| r.kind != RenditionKind::Subtitles) {
             let segments = self.segments(id, &rendition.name).await?;
             out.push(RenditionSegments {
                 name: rendition.name,
+                kind: rendition.kind,
                 durations_ms: segments.iter().map(|s| s.duration_ms).collect(),
                 sizes_bytes: segments.iter().map(|s| s.size_bytes).collect(),
                 sha256: segments.into_iter().map(|s| s.sha256).collect(),
@@ -232,6 +280,7 @@ impl CatalogStore {
         // the two, as the tracker's recorder often does while people watch.
         let mut tx = self.pool().begin().await?;
         sqlx::query("DELETE FROM segments WHERE movie_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM skipped_tracks WHERE movie_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         let renditions: Vec<String> = sqlx::query_scalar("DELETE FROM renditions WHERE movie_id = $1 RETURNING name")
             .bind(id.as_str())
             .fetch_all(&mut *tx)
@@ -239,6 +288,41 @@ impl CatalogStore {
         let deleted = sqlx::query("DELETE FROM movies WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok((deleted.rows_affected() > 0).then_some(renditions))
+    }
+}
+
+fn rendition_from_row(row: &AnyRow) -> Result<Rendition, sqlx::Error> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Rendition {
+        name: row.try_get("name")?,
+        kind: RenditionKind::parse(&kind)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown rendition kind {kind:?}").into()))?,
+        width: row.try_get("width")?,
+        height: row.try_get("height")?,
+        bandwidth_bps: row.try_get("bandwidth_bps")?,
+        codecs: row.try_get("codecs")?,
+        segment_count: row.try_get("segment_count")?,
+        language: row.try_get("language")?,
+        label: row.try_get("label")?,
+        is_default: row.try_get::<i64, _>("is_default")? != 0,
+        forced: row.try_get::<i64, _>("forced")? != 0,
+        channels: row.try_get("channels")?,
+    })
+}
+
+fn kind_order(kind: RenditionKind) -> u8 {
+    match kind {
+        RenditionKind::Video => 0,
+        RenditionKind::Audio => 1,
+        RenditionKind::Subtitles => 2,
+    }
+}
+
+/// `audio-en` → ("audio-en", 1), `audio-en-2` → ("audio-en", 2): numbered folders in number order.
+fn folder_order(name: &str) -> (&str, u32) {
+    match name.rsplit_once('-') {
+        Some((stem, n)) if stem.contains('-') && n.parse::<u32>().is_ok() => (stem, n.parse().unwrap_or(0)),
+        _ => (name, 1),
     }
 }
 

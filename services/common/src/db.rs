@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "chat_nonce", include_str!("../../../migrations/0005_chat_nonce.sql")),
     (6, "room_bans", include_str!("../../../migrations/0006_room_bans.sql")),
     (7, "server_secrets", include_str!("../../../migrations/0007_server_secrets.sql")),
+    (8, "tracks", include_str!("../../../migrations/0008_tracks.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

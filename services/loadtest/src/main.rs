@@ -225,6 +225,7 @@ async fn seed_movies(args: &TrackerArgs, client: &awc::Client, count: usize) -> 
                 bandwidth_bps: 2_800_000,
                 codecs: "avc1.4d401f,mp4a.40.2".into(),
                 segment_count: i64::from(SEGMENTS),
+                ..Rendition::default()
             };
             let movie = Movie {
                 id: id.clone(),
@@ -234,7 +235,7 @@ async fn seed_movies(args: &TrackerArgs, client: &awc::Client, count: usize) -> 
                 duration_ms: i64::from(SEGMENTS) * 2000,
                 created_at_ms: 0,
             };
-            store.insert(&NewMovie { movie, renditions: vec![(rendition, segments)] }).await?;
+            store.insert(&NewMovie { movie, renditions: vec![(rendition, segments)], skipped_tracks: vec![] }).await?;
         }
         let mut response = client
             .get(format!("{}/api/movies/{id}", args.server))

@@ -206,6 +206,7 @@ mod tests {
             movie_id: "movie1".into(),
             renditions: vec![RenditionSegments {
                 name: "360p".into(),
+                kind: cinemesh_catalog::model::RenditionKind::Video,
                 durations_ms: vec![2000; 4],
                 sizes_bytes: contents.iter().map(|c| c.len() as i64).collect(),
                 sha256: hashes,

@@ -36,6 +36,7 @@ impl ServedBytes {
         let kind = match extension {
             "ts" | "m4s" => "segment",
             "m3u8" => "playlist",
+            "vtt" => "subtitles",
             _ => "other",
         };
         let labels = MediaLabels { movie: movie.to_owned(), rendition: rendition.unwrap_or("-").to_owned(), kind };

@@ -48,6 +48,7 @@ pub fn content_type_for(extension: &str) -> Option<&'static str> {
         "map" => "application/json",
         "woff2" => "font/woff2",
         "txt" => "text/plain; charset=utf-8",
+        "vtt" => "text/vtt; charset=utf-8",
         _ => return None,
     })
 }

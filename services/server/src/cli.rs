@@ -216,8 +216,56 @@ async fn ingest(
     let mut bar = ProgressBar::default();
     let result = ingester.ingest(&request, &mut |p| bar.update(p)).await;
     bar.finish();
+    let described = match &result {
+        Ok(movie) => describe_tracks(&ingester.store, &movie.id).await,
+        Err(_) => Ok(Vec::new()),
+    };
     db.close().await;
     let movie = result.map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+    for line in described.context("reading back the movie's tracks")? {
+        println!("{line}");
+    }
     println!("ingested {:?} as movie {}", movie.title, movie.id);
     Ok(())
+}
+
+/// One line for the audio tracks, one for the subtitles, and one per track left out.
+async fn describe_tracks(store: &CatalogStore, id: &str) -> anyhow::Result<Vec<String>> {
+    use cinemesh_catalog::model::RenditionKind;
+    let id = cinemesh_catalog::domain::MovieId::parse(id)?;
+    let Some((_, renditions)) = store.get(&id).await? else {
+        return Ok(Vec::new());
+    };
+    let list = |kind: RenditionKind| {
+        let names: Vec<String> = renditions
+            .iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| {
+                let mut notes: Vec<&str> = r.language.as_deref().into_iter().collect();
+                if r.is_default {
+                    notes.push("default");
+                }
+                if r.forced {
+                    notes.push("forced");
+                }
+                if notes.is_empty() { r.label.clone() } else { format!("{} ({})", r.label, notes.join(", ")) }
+            })
+            .collect();
+        (!names.is_empty()).then(|| names.join(", "))
+    };
+    let mut lines = vec![
+        format!(
+            "audio tracks: {}",
+            list(RenditionKind::Audio).unwrap_or_else(|| "one, in every video rendition".into())
+        ),
+        format!("subtitles: {}", list(RenditionKind::Subtitles).unwrap_or_else(|| "none".into())),
+    ];
+    for skipped in store.skipped_tracks(&id).await? {
+        let language = skipped.language.map(|l| format!(", {l}")).unwrap_or_default();
+        lines.push(format!(
+            "skipped {} track {} ({}{language}): {} ({})",
+            skipped.kind, skipped.position, skipped.codec, skipped.reason, skipped.code
+        ));
+    }
+    Ok(lines)
 }

@@ -245,6 +245,28 @@ export interface components {
             percent: number;
             title: string;
         };
+        /**
+         * @description An audio track of its own, in a movie's details (a movie whose source
+         *     had one track has none: its audio is in every video rendition).
+         */
+        AudioTrackView: {
+            /** Format: int64 */
+            bandwidth_bps: number;
+            /** Format: int64 */
+            channels: number;
+            codecs: string;
+            /** @description The track players start with. */
+            is_default: boolean;
+            /** @description For people, e.g. `Français`. */
+            label: string;
+            /** @description BCP 47 tag; absent when the source did not say. */
+            language?: string | null;
+            /** @description Folder name, e.g. `audio-fr`. */
+            name: string;
+            playlist_url: string;
+            /** Format: int64 */
+            segment_count: number;
+        };
         /** @description What `GET /api/catalog/status` answers. */
         CatalogStatus: {
             ingests: components["schemas"]["ActiveIngest"][];
@@ -275,6 +297,7 @@ export interface components {
         };
         /** @description A movie's details, with everything a player needs to start. */
         MovieDetail: {
+            audio_tracks: components["schemas"]["AudioTrackView"][];
             /** Format: int64 */
             created_at_ms: number;
             description: string;
@@ -283,9 +306,13 @@ export interface components {
             id: string;
             master_playlist_url: string;
             poster_url: string;
+            /** @description The video renditions, best first. */
             renditions: components["schemas"]["RenditionView"][];
             /** @description Sizes and SHA-256 of every segment, for peers to verify what they receive. */
             segment_manifest_url: string;
+            /** @description Tracks of the source that ingest left out, with the reason. */
+            skipped_tracks: components["schemas"]["SkippedTrack"][];
+            subtitles: components["schemas"]["SubtitleView"][];
             title: string;
             /** @description Where and how to join this movie's swarms. */
             tracker: components["schemas"]["TrackerAccess"];
@@ -352,11 +379,18 @@ export interface components {
             status: string;
         };
         /**
+         * @description What a rendition carries.
+         * @enum {string}
+         */
+        RenditionKind: "video" | "audio" | "subtitles";
+        /**
          * @description Segment sizes and hashes of one rendition, column by column: index `i` of
          *     each list describes the segment with sequence number `i`.
          */
         RenditionSegments: {
             durations_ms: number[];
+            /** @description `video` or `audio`. */
+            kind: components["schemas"]["RenditionKind"];
             name: string;
             /** @description Lowercase hex SHA-256 of each segment file. */
             sha256: string[];
@@ -393,6 +427,34 @@ export interface components {
         SegmentManifest: {
             movie_id: string;
             renditions: components["schemas"]["RenditionSegments"][];
+        };
+        /** @description A source track that ingest left out, and why. */
+        SkippedTrack: {
+            /** @description Stable code: `image_subtitles`, `unsupported_subtitles`, `too_many_tracks`. */
+            code: string;
+            /** @description ffmpeg's codec name, e.g. `hdmv_pgs_subtitle`. */
+            codec: string;
+            /** @description `audio` or `subtitles`. */
+            kind: string;
+            language?: string | null;
+            /**
+             * Format: int64
+             * @description Position among the source's tracks of that kind, from 0.
+             */
+            position: number;
+            reason: string;
+        };
+        /** @description A subtitle track in a movie's details: one WebVTT file. */
+        SubtitleView: {
+            /** @description Shown whatever the viewer chose (signs, foreign dialogue). */
+            forced: boolean;
+            label: string;
+            language?: string | null;
+            /** @description Folder name, e.g. `subs-en`. */
+            name: string;
+            playlist_url: string;
+            /** @description The WebVTT file itself. */
+            url: string;
         };
         /** @description What a viewer needs to join the movie's swarms on the tracker. */
         TrackerAccess: {

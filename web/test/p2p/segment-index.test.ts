@@ -5,7 +5,7 @@ import { toRanges } from '../../src/p2p/tracker-session';
 
 const index = new SegmentIndex({
   movie_id: 'm1',
-  renditions: [{ name: '720p', durations_ms: [2000, 2000, 1500], sizes_bytes: [10, 20, 30], sha256: ['a', 'b', 'c'] }],
+  renditions: [{ name: '720p', kind: 'video', durations_ms: [2000, 2000, 1500], sizes_bytes: [10, 20, 30], sha256: ['a', 'b', 'c'] }],
 });
 
 describe('segment index', () => {

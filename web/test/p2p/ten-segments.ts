@@ -13,6 +13,7 @@ export const index = new SegmentIndex({
   renditions: [
     {
       name: '240p',
+      kind: 'video',
       durations_ms: Array.from({ length: 10 }, () => 2000),
       sizes_bytes: Array.from({ length: 10 }, () => 100),
       sha256: Array.from({ length: 10 }, (_, n) => sha256(segment(n))),

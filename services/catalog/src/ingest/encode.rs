@@ -1,7 +1,11 @@
 //! The ffmpeg run that packages a source into HLS: every rung of the ladder in
 //! one pass (the source is decoded once), keyframes forced every 2 s on the
-//! same timestamps in every rendition so segment boundaries line up, one audio
-//! track muxed into each rendition, 2 s MPEG-TS segments, a master playlist.
+//! same timestamps in every rendition so segment boundaries line up, 2 s
+//! MPEG-TS segments. A source with one audio track gets it muxed into each
+//! video rendition; one with several gets each as an audio-only rendition of
+//! its own, cut at the same 2 s boundaries, beside video-only renditions.
+//! The master playlist ffmpeg writes is read back and replaced (see
+//! `master.rs`): it names tracks `audio_2` and knows nothing of subtitles.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -13,11 +17,14 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use super::ladder::Rung;
 use super::probe::SourceInfo;
 use super::source::SourceInput;
+use super::tracks::TrackPlan;
 use super::{FfmpegTools, IngestError};
 
 /// Target segment length. Every segment but the last is exactly this long.
 pub const SEGMENT_SECONDS: u32 = 2;
-const AUDIO_KBPS: u32 = 128;
+pub const AUDIO_KBPS: u32 = 128;
+/// Every audio track is served as stereo: what every browser plays.
+pub const AUDIO_CHANNELS: u32 = 2;
 /// Bytes of ffmpeg's error output kept for the log.
 const STDERR_TAIL_BYTES: usize = 4096;
 
@@ -36,11 +43,12 @@ pub fn hls_args(
     input: SourceInput<'_>,
     info: &SourceInfo,
     rungs: &[Rung],
+    tracks: &TrackPlan,
     out_dir: &Path,
 ) -> Vec<OsString> {
     let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"].map(OsString::from).to_vec();
     args.extend(input.args());
-    if !info.has_audio {
+    if !info.has_audio() {
         // A silent track keeps every movie shaped alike for the players.
         args.extend(["-f", "lavfi", "-t"].map(OsString::from));
         args.push(format!("{:.3}", info.duration_ms as f64 / 1000.0).into());
@@ -51,12 +59,21 @@ pub fn hls_args(
         rungs.iter().enumerate().map(|(i, r)| format!(";[s{i}]scale=-2:{}[v{i}]", r.height)).collect::<String>();
     args.push("-filter_complex".into());
     args.push(format!("[0:v]split={}{split}{scales}", rungs.len()).into());
-    let audio_input = if info.has_audio { "0:a:0" } else { "1:a:0" };
     for i in 0..rungs.len() {
         args.extend(["-map".into(), OsString::from(format!("[v{i}]"))]);
     }
-    for _ in rungs {
-        args.extend(["-map", audio_input].map(OsString::from));
+    if tracks.separate_audio() {
+        for track in &tracks.audio {
+            args.extend(["-map".into(), OsString::from(format!("0:a:{}", track.source))]);
+        }
+    } else {
+        let audio_input = match tracks.audio.first() {
+            Some(track) => format!("0:a:{}", track.source),
+            None => "1:a:0".to_owned(),
+        };
+        for _ in rungs {
+            args.extend(["-map".into(), OsString::from(&audio_input)]);
+        }
     }
     args.extend(
         ["-c:v", "libx264", "-preset", &tools.x264_preset, "-profile:v", "main", "-pix_fmt", "yuv420p", "-crf", "23"]
@@ -79,7 +96,7 @@ pub fn hls_args(
             "-b:a",
             &format!("{AUDIO_KBPS}k"),
             "-ac",
-            "2",
+            &AUDIO_CHANNELS.to_string(),
             "-f",
             "hls",
             "-hls_time",
@@ -94,14 +111,24 @@ pub fn hls_args(
         ]
         .map(OsString::from),
     );
-    let stream_map =
-        rungs.iter().enumerate().map(|(i, r)| format!("v:{i},a:{i},name:{}", r.name())).collect::<Vec<_>>().join(" ");
-    args.push(stream_map.into());
+    args.push(stream_map(rungs, tracks).into());
     args.push("-hls_segment_filename".into());
     args.push(out_dir.join("%v").join("seg_%05d.ts").into());
     args.extend(["-progress", "pipe:1", "-nostats"].map(OsString::from));
     args.push(out_dir.join("%v").join("index.m3u8").into());
     args
+}
+
+/// ffmpeg's `-var_stream_map`: which output streams make each rendition, and its folder.
+fn stream_map(rungs: &[Rung], tracks: &TrackPlan) -> String {
+    let variants: Vec<String> = if tracks.separate_audio() {
+        let video = rungs.iter().enumerate().map(|(i, r)| format!("v:{i},agroup:audio,name:{}", r.name()));
+        let audio = tracks.audio.iter().enumerate().map(|(i, t)| format!("a:{i},agroup:audio,name:{}", t.folder));
+        video.chain(audio).collect()
+    } else {
+        rungs.iter().enumerate().map(|(i, r)| format!("v:{i},a:{i},name:{}", r.name())).collect()
+    };
+    variants.join(" ")
 }
 
 /// Runs ffmpeg with `args`, reporting progress against `duration_ms`.
@@ -187,10 +214,18 @@ mod tests {
     #[test]
     fn args_map_one_video_and_one_audio_per_rung() {
         let tools = FfmpegTools::default();
-        let info = SourceInfo { format: "mov", width: 1280, height: 720, duration_ms: 20_000, has_audio: false };
+        let info = SourceInfo {
+            format: "mov",
+            width: 1280,
+            height: 720,
+            duration_ms: 20_000,
+            audio: vec![],
+            subtitles: vec![],
+        };
         let rungs = super::super::ladder::ladder_for(720).unwrap_or_default();
         let input = SourceInput { path: Path::new("in.mp4"), format: "mov" };
-        let args: Vec<String> = hls_args(&tools, input, &info, &rungs, Path::new("/out"))
+        let tracks = super::super::tracks::plan(&info);
+        let args: Vec<String> = hls_args(&tools, input, &info, &rungs, &tracks, Path::new("/out"))
             .into_iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
@@ -202,5 +237,40 @@ mod tests {
         assert!(
             joined.starts_with("-hide_banner -nostdin -loglevel error -y -protocol_whitelist file -f mov -i in.mp4 ")
         );
+    }
+
+    #[test]
+    fn several_audio_tracks_become_audio_renditions_beside_video_only_ones() {
+        use super::super::probe::StreamTags;
+        let tools = FfmpegTools::default();
+        let tags = |language: &str| StreamTags {
+            codec: "aac".into(),
+            language: Some(language.into()),
+            ..StreamTags::default()
+        };
+        let info = SourceInfo {
+            format: "matroska",
+            width: 640,
+            height: 360,
+            duration_ms: 10_000,
+            audio: vec![tags("eng"), tags("fre")],
+            subtitles: vec![],
+        };
+        let rungs = super::super::ladder::ladder_for(360).unwrap_or_default();
+        let tracks = super::super::tracks::plan(&info);
+        let input = SourceInput { path: Path::new("in.mkv"), format: "matroska" };
+        let joined = hls_args(&tools, input, &info, &rungs, &tracks, Path::new("/out"))
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            joined.contains(
+                "v:0,agroup:audio,name:360p v:1,agroup:audio,name:240p a:0,agroup:audio,name:audio-en a:1,agroup:audio,name:audio-fr"
+            ),
+            "{joined}"
+        );
+        assert!(joined.contains("-map 0:a:0 -map 0:a:1"), "{joined}");
+        assert!(!joined.contains("anullsrc"), "{joined}");
     }
 }

@@ -6,11 +6,15 @@ mod demo;
 mod encode;
 mod integrity;
 mod ladder;
+pub mod language;
+pub mod master;
 mod playlist;
 mod probe;
 mod source;
 mod staging;
+mod subtitles;
 mod tools;
+mod tracks;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,7 +28,7 @@ pub use staging::sweep_stale;
 pub use tools::FfmpegTools;
 
 use crate::domain::{Description, MovieId, Title, Year};
-use crate::model::{Movie, NewMovie, Rendition, Segment};
+use crate::model::{Movie, NewMovie, Rendition, RenditionKind, Segment, SkippedTrack};
 use crate::store::CatalogStore;
 
 /// A finished ingest is older than this only if its process died: sweep it.
@@ -124,7 +128,8 @@ impl Ingester {
             std::io::ErrorKind::StorageFull => IngestError::StorageFull,
             _ => IngestError::Storage(e),
         })?;
-        let packaged = self.package(input, &info, &rungs, staging.path(), on_progress).await;
+        let tracks = tracks::plan(&info);
+        let packaged = self.package(input, &info, &rungs, &tracks, staging.path(), on_progress).await;
         // ffmpeg's HLS muxer ignores failed writes: on a full disk it exits 0
         // and leaves empty or cut files. Whatever the run says, a folder that
         // cannot be written now may hold cut files: nothing of it is kept.
@@ -144,7 +149,11 @@ impl Ingester {
                 created_at_ms: cinemesh_common::db::now_ms(),
             },
             renditions,
+            skipped_tracks: tracks.skipped.iter().map(skipped_record).collect(),
         };
+        for skipped in &new_movie.skipped_tracks {
+            tracing::info!(movie = %id, kind = %skipped.kind, position = skipped.position, code = %skipped.code, "{}", skipped.reason);
+        }
         // Files first, rows second: a row always points at files that exist.
         let target = self.media_dir.join(id.as_str());
         staging.commit(&target).map_err(IngestError::Storage)?;
@@ -158,19 +167,32 @@ impl Ingester {
         Ok(new_movie.movie)
     }
 
-    /// The poster, the packaging run and what it wrote, into `out_dir`.
+    /// The poster, the packaging run, the subtitles, and the records of
+    /// what they wrote into `out_dir`, whose master playlist is then ours.
     async fn package(
         &self,
         input: source::SourceInput<'_>,
         info: &probe::SourceInfo,
         rungs: &[ladder::Rung],
+        tracks: &tracks::TrackPlan,
         out_dir: &Path,
         on_progress: &mut (dyn FnMut(EncodeProgress) + Send),
     ) -> Result<Vec<(Rendition, Vec<Segment>)>, IngestError> {
         self.write_poster(input, info, out_dir).await?;
-        let args = encode::hls_args(&self.tools, input, info, rungs, out_dir);
+        let args = encode::hls_args(&self.tools, input, info, rungs, tracks, out_dir);
         encode::run_ffmpeg(&self.tools, args, info.duration_ms, on_progress).await?;
-        read_output(out_dir).await
+        subtitles::extract(&self.tools, input, &tracks.subtitles, info.duration_ms, out_dir).await?;
+        let out = out_dir.to_path_buf();
+        let (tracks, duration_ms) = (tracks.clone(), info.duration_ms);
+        tokio::task::spawn_blocking(move || {
+            let mut renditions = read_output(&out, &tracks)?;
+            renditions.extend(subtitles::read_back(&tracks.subtitles, duration_ms, &out)?);
+            let records: Vec<Rendition> = renditions.iter().map(|(r, _)| r.clone()).collect();
+            std::fs::write(out.join("master.m3u8"), master::master_playlist(&records)).map_err(IngestError::Storage)?;
+            Ok(renditions)
+        })
+        .await
+        .map_err(|e| IngestError::OutputInvalid(e.to_string()))?
     }
 
     async fn write_poster(
@@ -217,50 +239,79 @@ fn check_readable(source: &Path) -> Result<(), IngestError> {
     Ok(())
 }
 
-/// Reads the master and media playlists ffmpeg wrote and hashes every segment.
-async fn read_output(dir: &Path) -> Result<Vec<(Rendition, Vec<Segment>)>, IngestError> {
-    let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || read_output_blocking(&dir))
-        .await
-        .map_err(|e| IngestError::OutputInvalid(e.to_string()))?
-}
-
-fn read_output_blocking(dir: &Path) -> Result<Vec<(Rendition, Vec<Segment>)>, IngestError> {
+/// Reads the master and media playlists ffmpeg wrote and hashes every
+/// segment: the video renditions, then the audio tracks of `tracks` when
+/// they have renditions of their own.
+fn read_output(dir: &Path, tracks: &tracks::TrackPlan) -> Result<Vec<(Rendition, Vec<Segment>)>, IngestError> {
     let invalid = |what: String| IngestError::OutputInvalid(what);
     let master =
         std::fs::read_to_string(dir.join("master.m3u8")).map_err(|e| invalid(format!("master playlist: {e}")))?;
-    let variants = playlist::parse_master(&master);
+    // ffmpeg may also list each audio rendition as an audio-only variant.
+    let is_track = |uri: &str| tracks.audio.iter().any(|t| uri.split('/').next() == Some(t.folder.as_str()));
+    let variants: Vec<_> = playlist::parse_master(&master).into_iter().filter(|v| !is_track(&v.uri)).collect();
     if variants.len() < 2 {
         return Err(invalid(format!("{} renditions in the master playlist", variants.len())));
     }
-    let mut renditions = Vec::with_capacity(variants.len());
+    let mut renditions = Vec::with_capacity(variants.len() + tracks.audio.len());
     for variant in variants {
         let (name, _) = variant.uri.split_once('/').ok_or_else(|| invalid(format!("variant URI {}", variant.uri)))?;
-        let media_text =
-            std::fs::read_to_string(dir.join(&variant.uri)).map_err(|e| invalid(format!("{}: {e}", variant.uri)))?;
-        let media = playlist::parse_media(&media_text);
-        if media.is_empty() {
-            return Err(invalid(format!("{} has no segments", variant.uri)));
+        let rendition = Rendition {
+            name: name.to_owned(),
+            width: variant.width,
+            height: variant.height,
+            bandwidth_bps: variant.bandwidth_bps,
+            codecs: variant.codecs,
+            ..Rendition::default()
+        };
+        renditions.push(with_segments(dir, rendition)?);
+    }
+    if tracks.separate_audio() {
+        for track in &tracks.audio {
+            let rendition = Rendition {
+                name: track.folder.clone(),
+                kind: RenditionKind::Audio,
+                bandwidth_bps: i64::from(encode::AUDIO_KBPS) * 1000,
+                codecs: "mp4a.40.2".into(),
+                language: track.language.clone(),
+                label: track.label.clone(),
+                is_default: track.default,
+                channels: i64::from(encode::AUDIO_CHANNELS),
+                ..Rendition::default()
+            };
+            renditions.push(with_segments(dir, rendition)?);
         }
-        let mut segments = Vec::with_capacity(media.len());
-        for (sequence, entry) in media.iter().enumerate() {
-            let path = dir.join(name).join(&entry.uri);
-            let (size_bytes, sha256) = hash_file(&path).map_err(|e| invalid(format!("{}: {e}", entry.uri)))?;
-            segments.push(Segment { sequence: sequence as i64, duration_ms: entry.duration_ms, size_bytes, sha256 });
-        }
-        renditions.push((
-            Rendition {
-                name: name.to_owned(),
-                width: variant.width,
-                height: variant.height,
-                bandwidth_bps: variant.bandwidth_bps,
-                codecs: variant.codecs,
-                segment_count: segments.len() as i64,
-            },
-            segments,
-        ));
     }
     Ok(renditions)
+}
+
+/// A rendition with the segments its media playlist lists, each hashed.
+fn with_segments(dir: &Path, mut rendition: Rendition) -> Result<(Rendition, Vec<Segment>), IngestError> {
+    let invalid = |what: String| IngestError::OutputInvalid(what);
+    let uri = format!("{}/index.m3u8", rendition.name);
+    let media_text = std::fs::read_to_string(dir.join(&uri)).map_err(|e| invalid(format!("{uri}: {e}")))?;
+    let media = playlist::parse_media(&media_text);
+    if media.is_empty() {
+        return Err(invalid(format!("{uri} has no segments")));
+    }
+    let mut segments = Vec::with_capacity(media.len());
+    for (sequence, entry) in media.iter().enumerate() {
+        let path = dir.join(&rendition.name).join(&entry.uri);
+        let (size_bytes, sha256) = hash_file(&path).map_err(|e| invalid(format!("{}: {e}", entry.uri)))?;
+        segments.push(Segment { sequence: sequence as i64, duration_ms: entry.duration_ms, size_bytes, sha256 });
+    }
+    rendition.segment_count = segments.len() as i64;
+    Ok((rendition, segments))
+}
+
+fn skipped_record(track: &tracks::SkippedTrack) -> SkippedTrack {
+    SkippedTrack {
+        kind: track.kind.as_str().to_owned(),
+        position: track.source as i64,
+        codec: track.codec.clone(),
+        language: track.language.clone(),
+        code: track.code.to_owned(),
+        reason: track.reason.clone(),
+    }
 }
 
 /// Size and lowercase hex SHA-256 of a file, read in 64 KiB blocks.

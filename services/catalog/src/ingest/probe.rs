@@ -15,7 +15,44 @@ pub struct SourceInfo {
     pub width: u32,
     pub height: u32,
     pub duration_ms: i64,
-    pub has_audio: bool,
+    /// Audio streams in source order: entry `i` is ffmpeg's `0:a:i`.
+    pub audio: Vec<StreamTags>,
+    /// Subtitle streams in source order: entry `i` is ffmpeg's `0:s:i`.
+    pub subtitles: Vec<StreamTags>,
+}
+
+impl SourceInfo {
+    pub fn has_audio(&self) -> bool {
+        !self.audio.is_empty()
+    }
+}
+
+/// What a source says about one of its audio or subtitle streams.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StreamTags {
+    /// ffmpeg's codec name, e.g. `aac`, `subrip`, `hdmv_pgs_subtitle`.
+    pub codec: String,
+    /// The `language` tag as written, e.g. `fre`.
+    pub language: Option<String>,
+    pub title: Option<String>,
+    pub default: bool,
+    /// A subtitle shown whatever the viewer chose: signs and foreign dialogue.
+    pub forced: bool,
+}
+
+impl StreamTags {
+    fn of(stream: &Value) -> Self {
+        let tag = |name: &str| stream["tags"][name].as_str().map(str::to_owned);
+        let flag = |name: &str| stream["disposition"][name].as_i64() == Some(1);
+        Self {
+            codec: stream["codec_name"].as_str().unwrap_or("unknown").chars().take(64).collect(),
+            // Matroska writes LANGUAGE, MP4 language; ffprobe keeps either.
+            language: tag("language").or_else(|| tag("LANGUAGE")),
+            title: tag("title").or_else(|| tag("TITLE")),
+            default: flag("default"),
+            forced: flag("forced"),
+        }
+    }
 }
 
 pub async fn probe(tools: &FfmpegTools, source: &Path) -> Result<SourceInfo, IngestError> {
@@ -76,7 +113,8 @@ fn parse_probe(json: &Value) -> Result<SourceInfo, IngestError> {
         width,
         height,
         duration_ms: (seconds * 1000.0).round() as i64,
-        has_audio: streams.iter().any(|s| s["codec_type"] == "audio"),
+        audio: streams.iter().filter(|s| s["codec_type"] == "audio").map(StreamTags::of).collect(),
+        subtitles: streams.iter().filter(|s| s["codec_type"] == "subtitle").map(StreamTags::of).collect(),
     })
 }
 
@@ -90,12 +128,33 @@ mod tests {
         let info = parse_probe(&json!({
             "streams": [
                 {"codec_type": "video", "width": 1280, "height": 720, "disposition": {"attached_pic": 0}},
-                {"codec_type": "audio"}
+                {"codec_type": "audio", "codec_name": "aac", "tags": {"language": "fre"}, "disposition": {"default": 1}},
+                {"codec_type": "subtitle", "codec_name": "subrip", "tags": {"LANGUAGE": "eng", "title": "SDH"}},
+                {"codec_type": "subtitle", "codec_name": "hdmv_pgs_subtitle", "disposition": {"forced": 1}}
             ],
             "format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "20.040000"}
         }))
         .unwrap();
-        assert_eq!(info, SourceInfo { format: "mov", width: 1280, height: 720, duration_ms: 20040, has_audio: true });
+        let french =
+            StreamTags { codec: "aac".into(), language: Some("fre".into()), default: true, ..StreamTags::default() };
+        let english = StreamTags {
+            codec: "subrip".into(),
+            language: Some("eng".into()),
+            title: Some("SDH".into()),
+            ..StreamTags::default()
+        };
+        let pgs = StreamTags { codec: "hdmv_pgs_subtitle".into(), forced: true, ..StreamTags::default() };
+        assert_eq!(
+            info,
+            SourceInfo {
+                format: "mov",
+                width: 1280,
+                height: 720,
+                duration_ms: 20040,
+                audio: vec![french],
+                subtitles: vec![english, pgs]
+            }
+        );
     }
 
     #[test]

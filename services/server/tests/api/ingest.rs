@@ -70,6 +70,7 @@ async fn cli_ingest_packages_a_20s_clip_into_aligned_renditions() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "ingest failed: {stderr}");
     assert!(stderr.contains("100%") && stderr.contains("ETA"), "progress bar shown: {stderr}");
+    assert!(stdout.contains("audio tracks: one, in every video rendition\nsubtitles: none\n"), "{stdout}");
     let id = stdout.trim().rsplit(' ').next().unwrap().to_owned();
 
     let (status, movie) = app.get_json(&format!("/api/movies/{id}")).await;

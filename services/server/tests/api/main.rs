@@ -24,4 +24,5 @@ mod segments;
 mod shutdown;
 mod tracker;
 mod tracker_client;
+mod tracks;
 mod ws_client;
