@@ -7,8 +7,12 @@ import type Hls from 'hls.js';
 import type { MovieDetail, SegmentManifest } from '../api/types';
 import { formatBitrate, formatBytes, formatDuration } from '../format';
 import type { P2PStats } from '../p2p/types';
+import { fullscreenButton } from '../player/fullscreen-button';
 import { createPlayer, type PlayerHandle } from '../player/hls-player';
+import { QualityMenu } from '../player/quality-menu';
 import { loadPreferences, savePreferences } from '../player/preferences';
+import { SubtitleOverlay } from '../player/tracks/subtitle-overlay';
+import { TrackMenus } from '../player/tracks/track-menus';
 import { roomHref } from '../router';
 import { h, mount } from '../ui/dom';
 import { errorBox, linkHandler } from './catalog';
@@ -24,6 +28,7 @@ declare global {
 export function renderMovie(root: HTMLElement, id: string, ctx: PageContext): Cleanup {
   const abort = new AbortController();
   let player: PlayerHandle | undefined;
+  let closeTracks = (): void => {};
   mount(root, h('p', { class: 'muted' }, 'Loading…'));
 
   void (async () => {
@@ -41,8 +46,17 @@ export function renderMovie(root: HTMLElement, id: string, ctx: PageContext): Cl
     }
     if (abort.signal.aborted) return;
     document.title = `${movie.title} · Cinemesh`;
-    const video = h('video', { controls: true, playsinline: true, poster: movie.poster_url, preload: 'metadata' });
-    const quality = h('select', { 'aria-label': 'Quality' }, h('option', { value: '-1' }, 'Auto'));
+    const video = h('video', { controls: true, controlslist: 'nofullscreen', playsinline: true, poster: movie.poster_url, preload: 'metadata' });
+    const subtitles = new SubtitleOverlay(video);
+    const tracks = new TrackMenus(movie, subtitles);
+    const playerBox = h('div', { class: 'player' }, video, subtitles.element);
+    closeTracks = () => {
+      tracks.destroy();
+      subtitles.destroy();
+    };
+    const quality = new QualityMenu((level) => {
+      player?.chooseLevel(level);
+    });
     const status = h('span', { class: 'muted player-status', 'aria-live': 'polite' });
     const preferences = loadPreferences();
     const p2pBox = h('input', { type: 'checkbox', checked: preferences.p2p });
@@ -62,8 +76,8 @@ export function renderMovie(root: HTMLElement, id: string, ctx: PageContext): Cl
     mount(
       root,
       h('a', { href: '/', class: 'back', onclick: linkHandler(ctx) }, '← All movies'),
-      h('div', { class: 'player' }, video),
-      h('div', { class: 'player-bar' }, h('label', {}, 'Quality ', quality), status),
+      playerBox,
+      h('div', { class: 'player-bar' }, quality.element, tracks.element, fullscreenButton(playerBox), status),
       h(
         'div',
         { class: 'player-bar sharing' },
@@ -77,8 +91,13 @@ export function renderMovie(root: HTMLElement, id: string, ctx: PageContext): Cl
     const start = async (position: number): Promise<void> => {
       const { default: HlsPlayer } = await import('hls.js');
       if (abort.signal.aborted) return;
-      quality.replaceChildren(h('option', { value: '-1' }, 'Auto'));
-      player = attachPlayer(HlsPlayer, video, movie, manifest, { quality, status, sharing }, position);
+      player = attachPlayer(HlsPlayer, video, movie, manifest, { status, sharing }, position, tracks.startingAudio());
+      if (player === undefined) {
+        quality.select.disabled = true;
+      } else {
+        tracks.bind(player.hls);
+        quality.bind(player.hls, HlsPlayer);
+      }
       window.cinemeshPlayer = player;
     };
     await start(0);
@@ -87,6 +106,7 @@ export function renderMovie(root: HTMLElement, id: string, ctx: PageContext): Cl
   return () => {
     abort.abort();
     player?.destroy();
+    closeTracks();
     window.cinemeshPlayer = undefined;
   };
 }
@@ -96,29 +116,22 @@ function attachPlayer(
   video: HTMLVideoElement,
   movie: MovieDetail,
   manifest: SegmentManifest,
-  { quality, status, sharing }: { quality: HTMLSelectElement; status: HTMLElement; sharing: HTMLElement },
+  { status, sharing }: { status: HTMLElement; sharing: HTMLElement },
   startPosition: number,
+  audio: { name: string; lang?: string } | undefined,
 ): PlayerHandle | undefined {
   if (!HlsPlayer.isSupported()) {
     if (video.canPlayType('application/vnd.apple.mpegurl') !== '') {
       video.src = movie.master_playlist_url;
-      quality.disabled = true;
       return undefined;
     }
     status.textContent = 'This browser cannot play HLS video.';
     return undefined;
   }
-  const player = createPlayer(HlsPlayer, video, movie, manifest, loadPreferences(), startPosition);
+  const player = createPlayer(HlsPlayer, video, movie, manifest, loadPreferences(), startPosition, audio);
   const { hls } = player;
   player.engine.addEventListener('stats', (event) => {
     sharing.textContent = describeSharing((event as CustomEvent<P2PStats>).detail, player.engine.config.p2p);
-  });
-  hls.on(HlsPlayer.Events.MANIFEST_PARSED, (_event, data) => {
-    // Best first, as people expect; the value stays hls.js's level index.
-    const levels = [...data.levels.entries()].sort(([, a], [, b]) => b.height - a.height);
-    for (const [index, level] of levels) {
-      quality.append(h('option', { value: String(index) }, `${level.height}p`));
-    }
   });
   hls.on(HlsPlayer.Events.LEVEL_SWITCHED, (_event, data) => {
     const level = hls.levels[data.level];
@@ -126,9 +139,6 @@ function attachPlayer(
   });
   hls.on(HlsPlayer.Events.ERROR, (_event, data) => {
     if (data.fatal) status.textContent = `Playback error: ${data.details}`;
-  });
-  quality.addEventListener('change', () => {
-    hls.currentLevel = Number(quality.value);
   });
   return player;
 }

@@ -19,8 +19,12 @@ import { NAME_CHOSEN_EVENT, NAME_KEY } from '../lobby/presence-panel';
 import type { P2PStats } from '../p2p/types';
 import { keepIceServersFresh } from '../api/ice-refresh';
 import { rtcIceServers } from '../api/ice-servers';
+import { fullscreenButton } from '../player/fullscreen-button';
 import { createPlayer, type PlayerHandle, webSocketUrl } from '../player/hls-player';
 import { loadPreferences } from '../player/preferences';
+import { QualityMenu } from '../player/quality-menu';
+import { SubtitleOverlay } from '../player/tracks/subtitle-overlay';
+import { TrackMenus } from '../player/tracks/track-menus';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
 import { MAX_NAME_CHARS } from '../protocol/limits';
 import type { StreamKind } from '../protocol/StreamKind';
@@ -151,7 +155,10 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
   const fileButton = h('button', { type: 'button' }, 'Play a file from this computer');
   const why = h('span', { class: 'muted control-reason' });
   const status = h('span', { class: 'muted room-status', 'aria-live': 'polite' });
-  const playerBox = h('div', { class: 'player' }, video, remoteFile, banner);
+  const subtitles = new SubtitleOverlay(video);
+  const tracks = new TrackMenus(movie, subtitles);
+  const quality = new QualityMenu((level) => player?.chooseLevel(level));
+  const playerBox = h('div', { class: 'player' }, video, subtitles.element, remoteFile, banner);
 
   let player: PlayerHandle | undefined;
   let fetchPlan: { slots: string[]; fetchers: string[] } = { slots: [], fetchers: [] };
@@ -273,18 +280,20 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
   };
   expose();
 
-  mount(
-    root,
-    h('div', { class: 'room' },
-      h('section', { class: 'room-main', 'aria-label': 'Player' },
-        playerBox,
-        h('div', { class: 'player-bar' }, playButton, seekBar, clock, syncButton, fileButton, fileInput, why, status),
-        inviteBox(`${location.origin}${summary.invite_path}`),
-        call.element,
-      ),
-      h('aside', { class: 'room-side' }, membersPanel.element, chat.element, p2p.element),
+  const controlBar = h('div', { class: 'player-bar' }, playButton, seekBar, clock, syncButton, fileButton, fileInput, why, status);
+  const roomBox = h('div', { class: 'room' },
+    h('section', { class: 'room-main', 'aria-label': 'Player' },
+      playerBox,
+      controlBar,
+      h('div', { class: 'player-bar' }, quality.element, tracks.element),
+      inviteBox(`${location.origin}${summary.invite_path}`),
+      call.element,
     ),
+    h('aside', { class: 'room-side' }, membersPanel.element, chat.element, p2p.element),
   );
+  mount(root, roomBox);
+  // The party fills the screen with its chat beside the picture.
+  controlBar.append(fullscreenButton(roomBox));
 
   async function startPlayer(): Promise<void> {
     if (player !== undefined) return;
@@ -293,7 +302,9 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     if (player !== undefined) return;
     const position = (room.roomPosition() ?? 0) / 1000;
     const preferences = loadPreferences();
-    player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position);
+    player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position, tracks.startingAudio());
+    tracks.bind(player.hls);
+    quality.bind(player.hls, HlsPlayer);
     player.engine.setFetchPlan(fetchPlan.slots, room.member, fetchPlan.fetchers);
     player.followRoomRendition(roomRendition);
     bufferForRoom();
@@ -333,6 +344,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
   /** The movie steps aside (a file plays instead), or comes back. */
   function movieAside(aside: boolean): void {
     video.hidden = aside;
+    subtitles.element.hidden = aside;
     if (aside) {
       video.pause();
       player?.hls.stopLoad();
@@ -467,6 +479,8 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     room.leave();
     originFetches.stop();
     player?.destroy();
+    tracks.destroy();
+    subtitles.destroy();
     window.cinemeshRoom = undefined;
   };
 }

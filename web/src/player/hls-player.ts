@@ -37,6 +37,13 @@ export interface PlayerHandle {
    * Only a sharing player follows it, and never past what its screen shows.
    */
   followRoomRendition: (level: number | undefined) => void;
+  /**
+   * The viewer's own quality choice, an hls.js level index; -1: Auto (the
+   * room's rendition in a room, hls.js's choice elsewhere). A chosen one
+   * stays whatever the room does, and its buffer no longer speaks for the
+   * room's rendition.
+   */
+  chooseLevel: (level: number) => void;
   /** What the room judges its rendition by; undefined unless it follows the room's, or before the renditions are known. */
   bufferReport: () => BufferReport | undefined;
   destroy: () => void;
@@ -62,6 +69,8 @@ export function createPlayer(
   manifest: SegmentManifest,
   overrides: Partial<P2PConfig>,
   startPosition = 0,
+  /** The audio track to start with (hls.js matches its name and language); undefined: the movie's default. */
+  audio?: { name: string; lang?: string },
 ): PlayerHandle {
   // Segments take TURN only where the server allows it (`turn.relay_segments`): HTTP is the fallback.
   const iceServers = movie.tracker.relay_segments ? rtcIceServers(movie.tracker.ice_servers) : withoutRelays(rtcIceServers(movie.tracker.ice_servers));
@@ -87,6 +96,9 @@ export function createPlayer(
     startPosition: startPosition > 0 ? startPosition : -1,
     maxBufferLength: BUFFER_AHEAD_SECS,
     maxMaxBufferLength: BUFFER_AHEAD_SECS,
+    ...(audio === undefined ? {} : { audioPreference: audio }),
+    // Subtitles are the page's own (player/tracks): hls.js leaves them alone.
+    enableWebVTT: false,
     // P2P off means hls.js as it comes: its own loader, nothing in between.
     ...(config.p2p ? { fLoader: p2pFragmentLoader(engine, HlsPlayer.DefaultConfig.loader) } : {}),
   });
@@ -129,8 +141,17 @@ export function createPlayer(
   // The room's rendition, once hls.js knows the renditions, and again as the
   // screen's size (hls.js's cap) changes.
   let roomLevel: number | undefined;
+  let chosenLevel = -1;
   const followRoom = (): void => {
-    if (!config.p2p || hls.levels.length === 0) return;
+    if (hls.levels.length === 0) return;
+    if (chosenLevel !== -1) {
+      if (hls.manualLevel !== chosenLevel) hls.currentLevel = chosenLevel;
+      return;
+    }
+    if (!config.p2p) {
+      if (hls.manualLevel !== -1) hls.currentLevel = -1;
+      return;
+    }
     const roomLevelUrl = roomLevel === undefined ? undefined : hls.levels[Math.min(roomLevel, hls.levels.length - 1)]?.uri;
     engine.setRoomRendition(roomLevelUrl === undefined ? undefined : engine.index.renditionOfUrl(roomLevelUrl));
     const level = roomLevel === undefined ? -1 : Math.min(roomLevel, hls.maxAutoLevel);
@@ -155,8 +176,12 @@ export function createPlayer(
       roomLevel = level;
       followRoom();
     },
+    chooseLevel: (level) => {
+      chosenLevel = level;
+      followRoom();
+    },
     bufferReport: () =>
-      config.p2p && roomLevel !== undefined && hls.levels.length > 0
+      config.p2p && roomLevel !== undefined && chosenLevel === -1 && hls.levels.length > 0
         ? { aheadSecs: bufferedAhead(video), topLevel: hls.maxAutoLevel }
         : undefined,
     destroy: () => {

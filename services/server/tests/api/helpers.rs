@@ -544,13 +544,8 @@ pub fn clip(seconds: u32, width: u32, height: u32, audio: bool) -> PathBuf {
     path
 }
 
-/// The media of `testdata/tracks` (subtitle files with known cues).
-pub fn tracks_testdata(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/tracks").join(file)
-}
-
-/// A 10 s 640x360 Matroska clip with two audio tracks, a 440 Hz tone tagged
-/// `eng` and a 660 Hz one tagged `fre` (flagged default), and three subtitle
+/// The clip of `scripts/make-tracks-clip.sh`: 10 s, 640x360, a 440 Hz tone
+/// tagged `eng` and a 660 Hz one tagged `fre` (the default), and three subtitle
 /// tracks: `en.srt` (eng), `fr.srt` (fra) and `styled.ass` (untagged, titled).
 pub fn tracks_clip() -> PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
@@ -558,27 +553,8 @@ pub fn tracks_clip() -> PathBuf {
     let path = dir.path().join("tracks.mkv");
     if !path.exists() {
         let tmp = dir.path().join(format!("tmp-{}.mkv", cinemesh_common::id::random_id(8)));
-        let status = Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-y"])
-            .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=10"])
-            .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=10"])
-            .args(["-f", "lavfi", "-i", "sine=frequency=660:duration=10"])
-            .arg("-i")
-            .arg(tracks_testdata("en.srt"))
-            .arg("-i")
-            .arg(tracks_testdata("fr.srt"))
-            .arg("-i")
-            .arg(tracks_testdata("styled.ass"))
-            .args(["-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s", "-map", "4:s", "-map", "5:s"])
-            .args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-c:s:0", "srt"])
-            .args(["-c:s:1", "srt", "-c:s:2", "ass"])
-            .args(["-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fre"])
-            .args(["-disposition:a:0", "0", "-disposition:a:1", "default"])
-            .args(["-metadata:s:s:0", "language=eng", "-metadata:s:s:1", "language=fra"])
-            .args(["-metadata:s:s:2", "title=Styled\u{7} signs"])
-            .arg(&tmp)
-            .status()
-            .expect("ffmpeg runs (apt-get install ffmpeg)");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-tracks-clip.sh");
+        let status = Command::new("bash").arg(script).arg(&tmp).status().expect("bash runs");
         assert!(status.success(), "ffmpeg made the tracks clip");
         std::fs::rename(&tmp, &path).expect("rename clip");
     }
