@@ -1,7 +1,7 @@
 // Audio and subtitle tracks in a room, between two real Chromium pages on a
 // movie with English and French audio and subtitles (scripts/make-tracks-clip.sh):
 // - Ana hears English and reads French; Ben hears French and reads nothing.
-//   Both stay in sync (steady p95 |error| <= 50 ms), each loads only its own
+//   Each sees the other's choice in the People panel. Both stay in sync (steady p95 |error| <= 50 ms), each loads only its own
 //   audio track, and each French cue shows on Ana's page within 100 ms of its time;
 // - Ben switches to English while the room plays: he is back within 100 ms
 //   of the room in <= 2 s, Ana never stalls, and Ben's English audio comes
@@ -115,6 +115,11 @@ describe.skipIf(databaseMode !== 'sqlite')('audio and subtitle tracks in a room'
     expect(await ana.getByTestId('subtitle-menu').inputValue(), 'French subtitles chosen').toBe('1');
     expect(await ben.getByTestId('audio-menu').inputValue(), 'French audio chosen').toBe('1');
 
+    // Each sees the other's choice in the People panel.
+    await ben.locator('.members li', { hasText: 'Ana' }).filter({ hasText: 'EN audio, FR subtitles' }).waitFor({ timeout: 10_000 });
+    await ana.locator('.members li', { hasText: 'Ben' }).filter({ hasText: 'FR audio' }).waitFor({ timeout: 10_000 });
+    expect(await ana.locator('.members li', { hasText: 'Ben' }).textContent()).not.toContain('subtitles');
+
     await ana.getByTestId('play').click();
     // Steady state: from 2 s after the start, for 7 s (past both French cues, at 1.5 and 6 s).
     await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -162,6 +167,7 @@ describe.skipIf(databaseMode !== 'sqlite')('audio and subtitle tracks in a room'
     console.log(`Ben back within 100 ms of the room ${backInMs} ms after switching`);
     expect(backInMs).toBeLessThanOrEqual(2_000);
     await expect.poll(async () => (await watched(ben)).audioLanguage, { timeout: 5_000 }).toBe('en');
+    await ana.locator('.members li', { hasText: 'Ben' }).filter({ hasText: 'EN audio' }).waitFor({ timeout: 5_000 });
     await new Promise((resolve) => setTimeout(resolve, 6_000));
     const anaAfter = await watched(ana);
     const benAfter = await watched(ben);

@@ -228,6 +228,17 @@ pub enum RoomClientMessage {
     Streaming {
         kinds: Vec<StreamKind>,
     },
+    /// What this member hears and reads now, as BCP 47 tags (none: the
+    /// movie's only audio track; no subtitles). Shown to everyone in the
+    /// People panel; each member's playback stays on the room's clock.
+    Tracks {
+        #[serde(default)]
+        #[ts(optional)]
+        audio: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        subtitles: Option<String>,
+    },
     /// WebRTC signalling for another member, relayed as it is: at most
     /// `MAX_SIGNAL_BYTES` of JSON.
     Signal {
@@ -255,6 +266,32 @@ pub enum RoomClientMessage {
         #[ts(optional)]
         peer: Option<String>,
     },
+}
+
+/// The longest language tag a member may report in `tracks` (BCP 47 allows 35).
+pub const MAX_LANGUAGE_TAG_LEN: usize = 35;
+
+/// Whether `tag` looks like a BCP 47 language tag: `fr`, `pt-BR`, `zh-Hant`.
+pub fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default();
+    tag.len() <= MAX_LANGUAGE_TAG_LEN
+        && (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// What a member hears and reads, as BCP 47 tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MemberTracks {
+    /// None: the movie's only audio track (or not said yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub audio: Option<String>,
+    /// None: no subtitles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub subtitles: Option<String>,
 }
 
 /// The longest tracker peer id a member may report in `sharing`.
@@ -304,6 +341,9 @@ pub struct MemberView {
     /// Whether the member is in the room's video call.
     #[serde(default)]
     pub in_call: bool,
+    /// What the member hears and reads.
+    #[serde(default)]
+    pub tracks: MemberTracks,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]

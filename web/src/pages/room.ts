@@ -24,7 +24,7 @@ import { createPlayer, type PlayerHandle, webSocketUrl } from '../player/hls-pla
 import { loadPreferences } from '../player/preferences';
 import { QualityMenu } from '../player/quality-menu';
 import { SubtitleOverlay } from '../player/tracks/subtitle-overlay';
-import { TrackMenus } from '../player/tracks/track-menus';
+import { TrackMenus, type TrackSummary } from '../player/tracks/track-menus';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
 import { MAX_NAME_CHARS } from '../protocol/limits';
 import type { StreamKind } from '../protocol/StreamKind';
@@ -156,7 +156,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
   const why = h('span', { class: 'muted control-reason' });
   const status = h('span', { class: 'muted room-status', 'aria-live': 'polite' });
   const subtitles = new SubtitleOverlay(video);
-  const tracks = new TrackMenus(movie, subtitles);
+  const tracks = new TrackMenus(movie, subtitles, (chosen) => sayTracks(chosen));
   const quality = new QualityMenu((level) => player?.chooseLevel(level));
   const playerBox = h('div', { class: 'player' }, video, subtitles.element, remoteFile, banner);
 
@@ -184,6 +184,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       ctx.enteredRoom?.(summary.id, room.presencePass);
       chat.setMyName(room.members.find((m) => m.id === room.member)?.name ?? answer.name);
       for (const message of room.chat) chat.add(message);
+      sayTracks(tracks.summary());
       void startPlayer();
     },
     onPlayback: () => {
@@ -323,6 +324,11 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     });
     if (localFile !== undefined || remoteFileFrom !== undefined) player.hls.stopLoad();
     expose();
+  }
+
+  /** Tells the room what this member hears and reads, for everyone's People panel. */
+  function sayTracks(chosen: TrackSummary): void {
+    room.send({ type: 'tracks', ...(chosen.audio === undefined ? {} : { audio: chosen.audio }), ...(chosen.subtitles === undefined ? {} : { subtitles: chosen.subtitles }) });
   }
 
   function bufferForRoom(): void {

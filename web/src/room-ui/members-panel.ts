@@ -8,6 +8,7 @@ import { formatBytes } from '../format';
 import type { BanView } from '../protocol/BanView';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
 import type { MemberHealth } from '../protocol/MemberHealth';
+import type { MemberTracks } from '../protocol/MemberTracks';
 import type { MemberView } from '../protocol/MemberView';
 import type { RoomClientMessage } from '../protocol/RoomClientMessage';
 import type { StreamKind } from '../protocol/StreamKind';
@@ -89,6 +90,8 @@ export class MembersPanel {
     else if (health?.offset_ms !== undefined) details.push(`${health.offset_ms >= 0 ? '+' : ''}${Math.round(health.offset_ms)} ms`);
     if (member.in_call) details.push('in the call');
     if (member.streaming.length > 0) details.push(member.streaming.map((k) => STREAMS[k]).join(' + '));
+    const tracks = describeTracks(member.tracks);
+    if (tracks !== '') details.push(tracks);
     if (health?.shared_bytes !== undefined && health.shared_bytes > 0) details.push(`shared ${formatBytes(health.shared_bytes)}`);
     const badge = BADGES[member.role];
     return h(
@@ -133,4 +136,12 @@ export class MembersPanel {
       ),
     );
   }
+}
+
+/** "FR audio, EN subtitles": what a member hears and reads, by language. */
+export function describeTracks(tracks: MemberTracks | undefined): string {
+  const parts: string[] = [];
+  if (tracks?.audio !== undefined) parts.push(`${tracks.audio.toUpperCase()} audio`);
+  if (tracks?.subtitles !== undefined) parts.push(`${tracks.subtitles.toUpperCase()} subtitles`);
+  return parts.join(', ');
 }

@@ -20,7 +20,7 @@ afterEach(() => {
   for (const stream of streams.splice(0)) for (const track of stream.getTracks()) track.stop();
 });
 
-const member = (id: string): MemberView => ({ id, name: id, role: 'member', online: true, streaming: ['microphone'], in_call: true });
+const member = (id: string): MemberView => ({ id, name: id, role: 'member', online: true, streaming: ['microphone'], in_call: true, tracks: {} });
 
 /** What the relay does with a signal from `from`: passes it on (changed, maybe) or loses it (undefined). */
 type Relay = (from: string, signal: MeshSignal) => MeshSignal | undefined;

@@ -10,6 +10,7 @@ const member = (id: string, extra: Partial<MemberView> = {}): MemberView => ({
   online: true,
   streaming: [],
   in_call: false,
+  tracks: {},
   ...extra,
 });
 

@@ -1,7 +1,7 @@
 //! What a member says to its room, each kind handed to the part of the room
 //! that deals with it. A refusal goes back to that member alone.
 
-use cinemesh_protocol::room::RoomClientMessage;
+use cinemesh_protocol::room::{MemberTracks, RoomClientMessage};
 
 use super::Room;
 use super::health::StatusReport;
@@ -50,6 +50,7 @@ impl Room {
                 Ok(())
             }
             RoomClientMessage::Streaming { kinds } => self.streaming(member, kinds),
+            RoomClientMessage::Tracks { audio, subtitles } => self.tracks(member, MemberTracks { audio, subtitles }),
             RoomClientMessage::Signal { to, data } => self.signal(member, to, data),
         }
     }

@@ -13,6 +13,7 @@ mod roles;
 mod seats;
 mod sharing;
 mod streams;
+mod tracks;
 mod waiting;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -21,7 +22,7 @@ use std::net::IpAddr;
 use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_common::turn_credentials::IceServers;
 use cinemesh_protocol::room::{
-    ChatMessage, ControlPolicy, MemberHealth, MemberId, RoomClientMessage, RoomServerMessage,
+    ChatMessage, ControlPolicy, MemberHealth, MemberId, MemberTracks, RoomClientMessage, RoomServerMessage,
 };
 use cinemesh_protocol::room_relay::ConnectionKey;
 use tokio::sync::{mpsc, oneshot};
@@ -267,6 +268,7 @@ impl Room {
                 keep_until_ms: Some(until),
                 streaming: Vec::new(),
                 in_call: false,
+                tracks: MemberTracks::default(),
                 address: None,
             };
             room.seats.insert(member.id, seat);

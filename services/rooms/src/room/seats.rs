@@ -5,7 +5,9 @@
 use std::net::IpAddr;
 
 use cinemesh_common::swarm_token::now_unix_secs;
-use cinemesh_protocol::room::{MemberId, MemberView, ROOM_PROTOCOL_VERSION, Role, RoomServerMessage, StreamKind};
+use cinemesh_protocol::room::{
+    MemberId, MemberTracks, MemberView, ROOM_PROTOCOL_VERSION, Role, RoomServerMessage, StreamKind,
+};
 use sha2::{Digest, Sha256};
 
 use super::Room;
@@ -24,6 +26,8 @@ pub(super) struct Seat {
     pub streaming: Vec<StreamKind>,
     /// Whether the member is in the video call.
     pub in_call: bool,
+    /// What the member hears and reads.
+    pub tracks: MemberTracks,
     /// The client address it joined from, to bar it with a kick.
     pub address: Option<IpAddr>,
 }
@@ -66,6 +70,7 @@ impl Room {
             keep_until_ms: None,
             streaming: Vec::new(),
             in_call: false,
+            tracks: MemberTracks::default(),
             address,
         };
         self.seats.insert(member.clone(), seat);
@@ -204,6 +209,7 @@ impl Room {
             online: seat.is_some_and(|s| s.attachment.is_some()),
             streaming: seat.map(|s| s.streaming.clone()).unwrap_or_default(),
             in_call: seat.is_some_and(|s| s.in_call),
+            tracks: seat.map(|s| s.tracks.clone()).unwrap_or_default(),
         })
     }
 

@@ -19,6 +19,7 @@ mod room_calls;
 mod room_client;
 mod room_instances;
 mod room_security;
+mod room_tracks;
 mod rooms;
 mod segments;
 mod shutdown;

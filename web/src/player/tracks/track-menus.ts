@@ -56,6 +56,7 @@ export class TrackMenus {
   #subtitleIndex: number;
   #abort = new AbortController();
 
+  /** `onChange` hears of each choice the viewer makes (not of the one made for them at the start: see `summary`). */
   constructor(movie: MovieDetail, overlay: SubtitleOverlay, onChange: (summary: TrackSummary) => void = () => {}) {
     this.#movie = movie;
     this.#overlay = overlay;
@@ -158,8 +159,8 @@ export class TrackMenus {
     if (remember) {
       this.#preferences.subtitles = track === undefined ? 'off' : (track.language ?? undefined);
       saveTrackPreferences(this.#preferences);
+      this.#onChange(this.summary());
     }
-    this.#onChange(this.summary());
     if (track === undefined) {
       this.#overlay.show([]);
       return;
