@@ -5,7 +5,9 @@
 //   audio track, and each French cue shows on Ana's page within 100 ms of its time;
 // - Ben switches to English while the room plays: he is back within 100 ms
 //   of the room in <= 2 s, Ana never stalls, and Ben's English audio comes
-//   from Ana over P2P.
+//   from Ana over P2P;
+// - the host suggests her languages: Ben keeps the audio he picked and takes
+//   the subtitles; Cy, joining later with no choice of her own, takes both.
 //
 // Tracks do not touch the database past ingest, so these run in the SQLite pass only.
 import { execFileSync } from 'node:child_process';
@@ -176,6 +178,20 @@ describe.skipIf(databaseMode !== 'sqlite')('audio and subtitle tracks in a room'
     console.log(`Ben's English audio segments after the switch: ${benEnglish.map((a) => `${a.sequence}:${a.source}`).join(' ')}`);
     expect(benEnglish.length).toBeGreaterThan(0);
     expect(benEnglish.some((a) => a.source === 'peer'), 'English audio came from Ana over P2P').toBe(true);
-    for (const page of [ana, ben]) await page.context().close();
+
+    // Ana, the host, turns to French audio and suggests her languages to the room.
+    await ana.getByTestId('audio-menu').selectOption({ label: 'Français' });
+    await ana.getByRole('button', { name: 'Suggest my languages to everyone' }).click();
+    // Ben picked his audio on the page and keeps it; his subtitles follow the suggestion.
+    await expect.poll(() => ben.getByTestId('subtitle-menu').inputValue(), { timeout: 5_000 }).toBe('1');
+    expect(await ben.getByTestId('audio-menu').inputValue(), 'Ben keeps the English he picked').toBe('0');
+    // Cy joins later, with no choice of her own: she takes both.
+    const cy = await openMember(url, 'Cy', {});
+    expect(await cy.getByTestId('suggested-tracks').textContent()).toBe('The host suggests FR audio, FR subtitles');
+    await expect.poll(() => cy.getByTestId('audio-menu').inputValue(), { timeout: 5_000 }).toBe('1');
+    expect(await cy.getByTestId('subtitle-menu').inputValue()).toBe('1');
+    await expect.poll(async () => (await watched(cy)).audioLanguage, { timeout: 10_000 }).toBe('fr');
+    expect(await ben.getByRole('button', { name: 'Suggest my languages to everyone' }).isHidden(), 'only the host suggests').toBe(true);
+    for (const page of [ana, ben, cy]) await page.context().close();
   });
 });

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "room_bans", include_str!("../../../migrations/0006_room_bans.sql")),
     (7, "server_secrets", include_str!("../../../migrations/0007_server_secrets.sql")),
     (8, "tracks", include_str!("../../../migrations/0008_tracks.sql")),
+    (9, "room_tracks", include_str!("../../../migrations/0009_room_tracks.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

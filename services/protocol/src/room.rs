@@ -239,6 +239,17 @@ pub enum RoomClientMessage {
         #[ts(optional)]
         subtitles: Option<String>,
     },
+    /// The host suggests audio and subtitle languages for the room: each
+    /// member who has not picked their own in the room takes them (none:
+    /// no suggestion for that one). Host only.
+    SuggestTracks {
+        #[serde(default)]
+        #[ts(optional)]
+        audio: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        subtitles: Option<String>,
+    },
     /// WebRTC signalling for another member, relayed as it is: at most
     /// `MAX_SIGNAL_BYTES` of JSON.
     Signal {
@@ -435,6 +446,9 @@ pub enum RoomServerMessage {
         /// The last `CHAT_HISTORY` messages, oldest first.
         chat: Vec<ChatMessage>,
         server_ms: i64,
+        /// The languages the host suggests (see `suggest_tracks`).
+        #[serde(default)]
+        suggested_tracks: MemberTracks,
     },
     Pong {
         t: f64,
@@ -446,6 +460,10 @@ pub enum RoomServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         by: Option<MemberId>,
+    },
+    /// The host suggested these languages for the room.
+    SuggestedTracks {
+        tracks: MemberTracks,
     },
     /// The room's bans, to the host: after its welcome and whenever they change.
     Bans {

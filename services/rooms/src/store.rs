@@ -3,7 +3,9 @@
 //! making a room wait; reads happen when a room not in memory is asked for.
 
 use cinemesh_common::Database;
-use cinemesh_protocol::room::{CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MemberId, PlaybackState, Role};
+use cinemesh_protocol::room::{
+    CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MemberId, MemberTracks, PlaybackState, Role,
+};
 use sqlx::Row;
 use tokio::sync::mpsc;
 
@@ -24,6 +26,7 @@ pub enum RoomWrite {
         room: String,
         policy: ControlPolicy,
         playback: PlaybackState,
+        suggested_tracks: MemberTracks,
         at_ms: i64,
     },
     Chat {
@@ -68,6 +71,7 @@ pub struct StoredRoom {
     pub setup: RoomSetup,
     pub policy: ControlPolicy,
     pub playback: PlaybackState,
+    pub suggested_tracks: MemberTracks,
     /// The last `CHAT_HISTORY` messages, oldest first.
     pub chat: Vec<ChatMessage>,
     pub members: Vec<StoredMember>,
@@ -178,7 +182,8 @@ impl RoomStore {
 
     pub async fn load(&self, id: &str) -> Result<Option<StoredRoom>, sqlx::Error> {
         let Some(row) = sqlx::query(
-            "SELECT id, movie_id, duration_ms, password_salt, password_digest, policy, playback FROM rooms WHERE id = $1",
+            "SELECT id, movie_id, duration_ms, password_salt, password_digest, policy, playback, suggested_tracks \
+             FROM rooms WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.db.pool())
@@ -189,6 +194,7 @@ impl RoomStore {
         let password = stored_password(&row)?;
         let policy: String = row.try_get("policy")?;
         let playback: String = row.try_get("playback")?;
+        let suggested_tracks: String = row.try_get("suggested_tracks")?;
         let duration_ms: i64 = row.try_get("duration_ms")?;
         let setup = RoomSetup {
             id: row.try_get("id")?,
@@ -261,6 +267,8 @@ impl RoomStore {
             policy: parse_name(&policy).unwrap_or(ControlPolicy::HostOnly),
             playback: parse_json(&playback)
                 .ok_or_else(|| sqlx::Error::Decode("a room's playback is not JSON".into()))?,
+            // A suggestion that no longer reads is no suggestion.
+            suggested_tracks: parse_json(&suggested_tracks).unwrap_or_default(),
             chat,
         }))
     }
@@ -336,14 +344,17 @@ async fn apply(db: &Database, write: &RoomWrite) -> Result<(), sqlx::Error> {
             .execute(db.pool())
             .await?;
         }
-        RoomWrite::State { room, policy, playback, at_ms } => {
-            sqlx::query("UPDATE rooms SET policy = $1, playback = $2, updated_at_ms = $3 WHERE id = $4")
-                .bind(name_of(*policy))
-                .bind(serde_json::to_string(playback).unwrap_or_default())
-                .bind(at_ms)
-                .bind(room)
-                .execute(db.pool())
-                .await?;
+        RoomWrite::State { room, policy, playback, suggested_tracks, at_ms } => {
+            sqlx::query(
+                "UPDATE rooms SET policy = $1, playback = $2, suggested_tracks = $5, updated_at_ms = $3 WHERE id = $4",
+            )
+            .bind(name_of(*policy))
+            .bind(serde_json::to_string(playback).unwrap_or_default())
+            .bind(at_ms)
+            .bind(room)
+            .bind(serde_json::to_string(suggested_tracks).unwrap_or_else(|_| "{}".into()))
+            .execute(db.pool())
+            .await?;
         }
         RoomWrite::Chat { room, message } => {
             let kind = match message.kind {

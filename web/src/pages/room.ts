@@ -158,6 +158,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
   const subtitles = new SubtitleOverlay(video);
   const tracks = new TrackMenus(movie, subtitles, (chosen) => sayTracks(chosen));
   const quality = new QualityMenu((level) => player?.chooseLevel(level));
+  const suggestButton = h('button', { type: 'button', hidden: true, title: 'Everyone who has not picked their own takes these' }, 'Suggest my languages to everyone');
   const playerBox = h('div', { class: 'player' }, video, subtitles.element, remoteFile, banner);
 
   let player: PlayerHandle | undefined;
@@ -205,6 +206,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       player?.engine.setFetchPlan(slots, room.member, fetchers);
     },
     // Sent to the members that share: only their buffers count.
+    onSuggestedTracks: (suggested) => tracks.suggest(suggested),
     onRendition: (level) => {
       roomRendition = level;
       player?.followRoomRendition(level);
@@ -286,7 +288,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     h('section', { class: 'room-main', 'aria-label': 'Player' },
       playerBox,
       controlBar,
-      h('div', { class: 'player-bar' }, quality.element, tracks.element),
+      h('div', { class: 'player-bar' }, quality.element, tracks.element, suggestButton),
       inviteBox(`${location.origin}${summary.invite_path}`),
       call.element,
     ),
@@ -328,7 +330,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
 
   /** Tells the room what this member hears and reads, for everyone's People panel. */
   function sayTracks(chosen: TrackSummary): void {
-    room.send({ type: 'tracks', ...(chosen.audio === undefined ? {} : { audio: chosen.audio }), ...(chosen.subtitles === undefined ? {} : { subtitles: chosen.subtitles }) });
+    room.setTracks({ ...(chosen.audio === undefined ? {} : { audio: chosen.audio }), ...(chosen.subtitles === undefined ? {} : { subtitles: chosen.subtitles }) });
   }
 
   function bufferForRoom(): void {
@@ -433,6 +435,8 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     fileButton.disabled = localFile === undefined && (reason !== undefined || streamingFile);
     fileButton.title = reason ?? (streamingFile ? 'Someone is streaming a file already' : '');
     why.textContent = reason ?? '';
+    const hasChoices = movie.audio_tracks.length > 1 || movie.subtitles.length > 0;
+    suggestButton.hidden = !hasChoices || room.members.find((m) => m.id === room.member)?.role !== 'host';
     playButton.textContent = room.playback?.playing === true ? 'Pause' : 'Play';
   }
 
@@ -447,6 +451,10 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     room.control({ action: 'seek', position_ms: (Number(seekBar.value) / 1000) * durationMs() });
   });
   syncButton.addEventListener('click', () => sync.resync());
+  suggestButton.addEventListener('click', () => {
+    const { audio, subtitles } = tracks.summary();
+    room.send({ type: 'suggest_tracks', ...(audio === undefined ? {} : { audio }), ...(subtitles === undefined ? {} : { subtitles }) });
+  });
   fileButton.addEventListener('click', () => {
     if (localFile !== undefined) stopLocalFile();
     else fileInput.click();

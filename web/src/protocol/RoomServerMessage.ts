@@ -4,6 +4,7 @@ import type { ChatMessage } from "./ChatMessage";
 import type { ControlPolicy } from "./ControlPolicy";
 import type { IceServer } from "./IceServer";
 import type { MemberHealth } from "./MemberHealth";
+import type { MemberTracks } from "./MemberTracks";
 import type { MemberView } from "./MemberView";
 import type { PlaybackState } from "./PlaybackState";
 import type { Reaction } from "./Reaction";
@@ -33,7 +34,11 @@ ice_servers: Array<IceServer>, room: string, movie: string, policy: ControlPolic
 /**
  * The last `CHAT_HISTORY` messages, oldest first.
  */
-chat: Array<ChatMessage>, server_ms: number, } | { "type": "pong", t: number, server_ms: number, } | { "type": "playback", state: PlaybackState, by?: string, } | { "type": "bans", bans: Array<BanView>, } | { "type": "members_changed", changed: Array<MemberView>, left: Array<string>, policy: ControlPolicy, } | { "type": "chat", message: ChatMessage, } | { "type": "reactions", message: number, reactions: Array<Reaction>, } | { "type": "typing", member: string, active: boolean, } | { "type": "health", members: Array<MemberHealth>, 
+chat: Array<ChatMessage>, server_ms: number, 
+/**
+ * The languages the host suggests (see `suggest_tracks`).
+ */
+suggested_tracks: MemberTracks, } | { "type": "pong", t: number, server_ms: number, } | { "type": "playback", state: PlaybackState, by?: string, } | { "type": "suggested_tracks", tracks: MemberTracks, } | { "type": "bans", bans: Array<BanView>, } | { "type": "members_changed", changed: Array<MemberView>, left: Array<string>, policy: ControlPolicy, } | { "type": "chat", message: ChatMessage, } | { "type": "reactions", message: number, reactions: Array<Reaction>, } | { "type": "typing", member: string, active: boolean, } | { "type": "health", members: Array<MemberHealth>, 
 /**
  * What the origin served the room's HTTP fetches at lately, bytes/s:
  * their bytes over the time any of them was under way (none: too

@@ -9,6 +9,7 @@ import type { ControlPolicy } from '../protocol/ControlPolicy';
 import type { IcePair } from '../protocol/IcePair';
 import type { IceServer } from '../protocol/IceServer';
 import type { MemberHealth } from '../protocol/MemberHealth';
+import type { MemberTracks } from '../protocol/MemberTracks';
 import type { MemberView } from '../protocol/MemberView';
 import type { OriginFetch } from '../protocol/OriginFetch';
 import type { Reaction } from '../protocol/Reaction';
@@ -53,6 +54,8 @@ export interface RoomEvents {
   /** Who fetches which segment for the room (empty: everyone for itself). */
   /** `fetchers`: the tracker ids of the members in `slots`, to link to before the movie starts. */
   onFetchPlan?: (slots: string[], fetchers: string[]) => void;
+  /** The languages the host suggests for the room: in each welcome, and when the host changes them. */
+  onSuggestedTracks?: (tracks: MemberTracks) => void;
   /** The rendition the room's sharing players load (an index from the lowest bitrate up). */
   onRendition?: (level: number) => void;
   /** WebRTC signalling from another member (the call, a streamed file). */
@@ -186,6 +189,11 @@ export class RoomClient {
     this.#stand({ type: 'streaming', kinds });
   }
 
+  /** What this member hears and reads (BCP 47 tags), for everyone's People panel; said again after a reconnect. */
+  setTracks(tracks: MemberTracks): void {
+    this.#stand({ type: 'tracks', ...tracks });
+  }
+
   /** Tells the room what carried a call connection that connected (for its counters). */
   callLinked(pair: IcePair): void {
     this.#send({ type: 'call_linked', pair });
@@ -279,6 +287,7 @@ export class RoomClient {
         this.#events.onIceServers?.(message.ice_servers ?? []);
         if (resumed) this.#events.onReconnecting?.(false);
         this.#events.onWelcome?.();
+        this.#events.onSuggestedTracks?.(message.suggested_tracks);
         this.#events.onMembers?.(message.members, message.policy);
         this.#events.onPlayback?.(message.playback, undefined);
         break;
@@ -321,6 +330,9 @@ export class RoomClient {
         break;
       case 'bans':
         this.#events.onBans?.(message.bans);
+        break;
+      case 'suggested_tracks':
+        this.#events.onSuggestedTracks?.(message.tracks);
         break;
       case 'signal':
         this.#events.onSignal?.(message.from, message.data);

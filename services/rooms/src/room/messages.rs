@@ -51,6 +51,9 @@ impl Room {
             }
             RoomClientMessage::Streaming { kinds } => self.streaming(member, kinds),
             RoomClientMessage::Tracks { audio, subtitles } => self.tracks(member, MemberTracks { audio, subtitles }),
+            RoomClientMessage::SuggestTracks { audio, subtitles } => {
+                self.suggest_tracks(member, MemberTracks { audio, subtitles })
+            }
             RoomClientMessage::Signal { to, data } => self.signal(member, to, data),
         }
     }

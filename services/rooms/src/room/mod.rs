@@ -97,6 +97,8 @@ pub struct Room {
     seats: HashMap<MemberId, Seat>,
     chat: VecDeque<ChatMessage>,
     next_chat_id: u64,
+    /// The languages the host suggests.
+    suggested_tracks: MemberTracks,
     store: Option<RoomStore>,
     resume_grace_ms: i64,
     buffer_wait_ms: i64,
@@ -222,6 +224,7 @@ impl Room {
             seats: HashMap::new(),
             chat,
             next_chat_id,
+            suggested_tracks: MemberTracks::default(),
             store,
             resume_grace_ms: DEFAULT_RESUME_GRACE_MS,
             buffer_wait_ms: DEFAULT_BUFFER_WAIT_MS,
@@ -258,6 +261,7 @@ impl Room {
         let clock = PlaybackClock::restore(stored.playback, stored.setup.duration_ms);
         let mut room = Self::assemble(stored.setup, clock, stored.policy, stored.chat.into(), store, now_ms);
         room.bans = Bans::restore(stored.bans);
+        room.suggested_tracks = stored.suggested_tracks;
         let until = now_ms() + room.resume_grace_ms;
         for member in stored.members {
             let Ok(name) = DisplayName::parse(&member.name) else { continue };
@@ -295,6 +299,7 @@ impl Room {
                 room: self.setup.id.clone(),
                 policy: self.members.policy,
                 playback: self.clock.state(),
+                suggested_tracks: self.suggested_tracks.clone(),
                 at_ms: (self.now_ms)(),
             });
         }
@@ -449,11 +454,13 @@ mod tests {
             setup: RoomSetup { id: "r".into(), movie: "m".into(), duration_ms: 60_000.0, password: None },
             policy: ControlPolicy::Everyone,
             playback: PlaybackState { position_ms: 1_000.0, playing: true, rate: 1.0, seq: 4, anchor_ms: 2_000 },
+            suggested_tracks: MemberTracks { audio: Some("fr".into()), subtitles: None },
             chat: vec![],
             members: vec![],
             bans: vec![],
         };
         let room = Room::restore(stored, None, at_ten_seconds);
+        assert_eq!(room.suggested_tracks.audio.as_deref(), Some("fr"), "the host's suggestion comes back");
         assert_eq!(room.tick_every(), std::time::Duration::from_secs(5), "nobody online: a slow tick");
         let state = room.clock.state();
         assert_eq!((state.playing, state.position_ms, state.seq), (false, 9_000.0, 5));

@@ -168,6 +168,7 @@ impl Room {
             playback: self.clock.state(),
             chat: self.chat.iter().cloned().collect(),
             server_ms: now,
+            suggested_tracks: self.suggested_tracks.clone(),
         };
         self.send(member, &welcome);
         if self.members.get(member).is_some_and(|m| m.role == Role::Host) {

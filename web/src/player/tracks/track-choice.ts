@@ -29,8 +29,8 @@ export function languageMatch(track: string | null | undefined, wanted: string):
   return a.split('-')[0] === b.split('-')[0] ? 1 : 0;
 }
 
-/** The first track serving the earliest of `wanted` best, or -1. */
-function bestFor(tracks: readonly TrackOption[], wanted: readonly string[], accept: (t: TrackOption) => boolean = () => true): number {
+/** The track serving the earliest of `wanted` best (the first of equals), of those `accept` lets through; -1: none. */
+export function bestFor(tracks: readonly TrackOption[], wanted: readonly string[], accept: (t: TrackOption) => boolean = () => true): number {
   for (const language of wanted) {
     let best = -1;
     let bestScore = 0;

@@ -7,7 +7,7 @@ import type Hls from 'hls.js';
 import type { MovieDetail } from '../../api/types';
 import { h } from '../../ui/dom';
 import type { SubtitleOverlay } from './subtitle-overlay';
-import { chooseAudio, chooseSubtitles } from './track-choice';
+import { bestFor, chooseAudio, chooseSubtitles, type TrackOption } from './track-choice';
 import {
   loadSubtitleOffset,
   loadTrackPreferences,
@@ -49,14 +49,18 @@ export class TrackMenus {
     'data-testid': 'subtitle-offset',
   });
   readonly #status = h('span', { class: 'muted', role: 'status' });
+  readonly #suggestion = h('span', { class: 'muted', 'data-testid': 'suggested-tracks' });
   readonly #cues = new Map<string, Promise<Cue[]>>();
   readonly #onChange: (summary: TrackSummary) => void;
   #hls: Hls | undefined;
   #audioIndex: number;
   #subtitleIndex: number;
   #abort = new AbortController();
+  /** What the viewer picked on this page: a host's suggestion no longer changes it. */
+  #picked = { audio: false, subtitles: false };
+  #ready = false;
 
-  /** `onChange` hears of each choice the viewer makes (not of the one made for them at the start: see `summary`). */
+  /** `onChange` hears of each change after the start (the start's choice: `summary`). */
   constructor(movie: MovieDetail, overlay: SubtitleOverlay, onChange: (summary: TrackSummary) => void = () => {}) {
     this.#movie = movie;
     this.#overlay = overlay;
@@ -80,8 +84,14 @@ export class TrackMenus {
     overlay.setStyle(this.#preferences.subtitleSize, this.#preferences.subtitleBackground);
     overlay.setOffset(loadSubtitleOffset(movie.id));
 
-    this.#audio.addEventListener('change', () => this.chooseAudio(Number(this.#audio.value)));
-    this.#subtitles.addEventListener('change', () => void this.chooseSubtitles(Number(this.#subtitles.value)));
+    this.#audio.addEventListener('change', () => {
+      this.#picked.audio = true;
+      this.chooseAudio(Number(this.#audio.value));
+    });
+    this.#subtitles.addEventListener('change', () => {
+      this.#picked.subtitles = true;
+      void this.chooseSubtitles(Number(this.#subtitles.value));
+    });
     const restyle = (): void => {
       this.#preferences.subtitleSize = this.#size.value as SubtitleSize;
       this.#preferences.subtitleBackground = this.#background.value as SubtitleBackground;
@@ -114,9 +124,11 @@ export class TrackMenus {
             h('label', { title: 'Positive: later; negative: earlier' }, 'Delay (s) ', this.#offset),
           )
         : null,
+      this.#suggestion,
       this.#status,
     );
     void this.chooseSubtitles(this.#subtitleIndex, false);
+    this.#ready = true;
   }
 
   /** The audio track the player should start with (hls.js's `audioPreference`). */
@@ -138,17 +150,34 @@ export class TrackMenus {
     };
   }
 
-  chooseAudio(index: number): void {
+  /** Plays audio track `index`; `remember` it as the viewer's choice for the next movies. */
+  chooseAudio(index: number, remember = true): void {
     const track = this.#movie.audio_tracks[index];
     if (track === undefined) return;
     this.#audioIndex = index;
     this.#audio.value = String(index);
-    if (track.language !== null && track.language !== undefined) {
+    if (remember && track.language !== null && track.language !== undefined) {
       this.#preferences.audioLanguage = track.language;
       saveTrackPreferences(this.#preferences);
     }
     this.#applyAudio();
     this.#onChange(this.summary());
+  }
+
+  /**
+   * A room's host suggests languages (undefined: no suggestion for that
+   * one): taken where the movie has them, unless the viewer picked their
+   * own on this page. Not remembered as the viewer's own choice.
+   */
+  suggest(tracks: TrackSummary): void {
+    const parts = [tracks.audio === undefined ? '' : `${tracks.audio.toUpperCase()} audio`, tracks.subtitles === undefined ? '' : `${tracks.subtitles.toUpperCase()} subtitles`];
+    const said = parts.filter((p) => p !== '').join(', ');
+    this.#suggestion.textContent = said === '' ? '' : `The host suggests ${said}`;
+    const audio = tracks.audio === undefined ? -1 : bestFor(this.#movie.audio_tracks, [tracks.audio]);
+    if (!this.#picked.audio && audio !== -1 && audio !== this.#audioIndex) this.chooseAudio(audio, false);
+    const full = (t: TrackOption): boolean => t.forced !== true;
+    const subtitles = tracks.subtitles === undefined ? -1 : bestFor(this.#movie.subtitles, [tracks.subtitles], full);
+    if (!this.#picked.subtitles && subtitles !== -1 && subtitles !== this.#subtitleIndex) void this.chooseSubtitles(subtitles, false);
   }
 
   /** Shows subtitle track `index` (-1: off); `remember` it as the viewer's choice. */
@@ -159,8 +188,8 @@ export class TrackMenus {
     if (remember) {
       this.#preferences.subtitles = track === undefined ? 'off' : (track.language ?? undefined);
       saveTrackPreferences(this.#preferences);
-      this.#onChange(this.summary());
     }
+    if (this.#ready) this.#onChange(this.summary());
     if (track === undefined) {
       this.#overlay.show([]);
       return;
