@@ -82,7 +82,8 @@ pub fn configure_catalog(cfg: &mut web::ServiceConfig, api: CatalogApi) {
         .service(resource("/api/catalog/status", "GET").route(web::get().to(catalog_status)))
         .service(resource("/api/admin/movies", "POST").route(web::post().to(upload_movie)))
         .service(resource("/api/admin/movies/{id}", "DELETE").route(web::delete().to(delete_movie)))
-        .service(resource("/api/admin/offload/{id}", "GET").route(web::get().to(movie_offload)));
+        .service(resource("/api/admin/offload/{id}", "GET").route(web::get().to(movie_offload)))
+        .configure(crate::subtitles_api::configure_subtitles);
 }
 
 fn invalid(e: InvalidInput) -> ApiError {
@@ -207,6 +208,8 @@ pub async fn upload_movie(
         title: Title::parse(&params.title).map_err(invalid)?,
         description: Description::parse(params.description.as_deref().unwrap_or_default()).map_err(invalid)?,
         year: params.year.map(Year::parse).transpose().map_err(invalid)?,
+        // Subtitles are added to the movie afterwards (`POST .../subtitles`).
+        subtitles: vec![],
     };
     let upload = receive_upload(&api, body).await?;
     let _slot = api.encode_slots.acquire().await.map_err(|e| ApiError::internal(&e))?;
@@ -328,7 +331,8 @@ fn ingest_error(e: IngestError) -> ApiError {
         | IngestError::NotAVideo(_)
         | IngestError::SourceTruncated { .. }
         | IngestError::VideoTooSmall(_)
-        | IngestError::EncodeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        | IngestError::EncodeFailed(_)
+        | IngestError::Sidecar { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         IngestError::OutputInvalid(_) | IngestError::Storage(_) | IngestError::Database(_) => {
             return ApiError::internal(&e);
         }

@@ -7,5 +7,8 @@ pub mod domain;
 pub mod ingest;
 pub mod model;
 pub mod store;
+pub mod subtitle_tracks;
+pub mod subtitles;
+pub mod subtitles_api;
 
 pub use store::CatalogStore;

@@ -193,6 +193,19 @@ pub struct SubtitleView {
     pub url: String,
 }
 
+impl SubtitleView {
+    pub fn of(movie: &str, track: &Rendition) -> Self {
+        Self {
+            name: track.name.clone(),
+            language: track.language.clone(),
+            label: track.label.clone(),
+            forced: track.forced,
+            playlist_url: format!("/media/{movie}/{}/index.m3u8", track.name),
+            url: format!("/media/{movie}/{}/{}", track.name, crate::ingest::master::SUBTITLE_FILE),
+        }
+    }
+}
+
 /// A movie's details, with everything a player needs to start.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct MovieDetail {
@@ -276,16 +289,7 @@ impl MovieDetail {
                     playlist_url: playlist_url(r),
                 })
                 .collect(),
-            subtitles: of(RenditionKind::Subtitles)
-                .map(|r| SubtitleView {
-                    name: r.name.clone(),
-                    language: r.language.clone(),
-                    label: r.label.clone(),
-                    forced: r.forced,
-                    playlist_url: playlist_url(r),
-                    url: format!("/media/{}/{}/{}", movie.id, r.name, crate::ingest::master::SUBTITLE_FILE),
-                })
-                .collect(),
+            subtitles: of(RenditionKind::Subtitles).map(|r| SubtitleView::of(&movie.id, r)).collect(),
             skipped_tracks,
             tracker,
         }

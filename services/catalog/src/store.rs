@@ -39,47 +39,8 @@ impl CatalogStore {
         .bind(m.created_at_ms)
         .execute(&mut *tx)
         .await?;
-        for (r, segments) in &new.renditions {
-            sqlx::query(
-                "INSERT INTO renditions (movie_id, name, kind, width, height, bandwidth_bps, codecs, segment_count, \
-                 language, label, is_default, forced, channels) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(&m.id)
-            .bind(&r.name)
-            .bind(r.kind.as_str())
-            .bind(r.width)
-            .bind(r.height)
-            .bind(r.bandwidth_bps)
-            .bind(&r.codecs)
-            .bind(r.segment_count)
-            .bind(&r.language)
-            .bind(&r.label)
-            .bind(i64::from(r.is_default))
-            .bind(i64::from(r.forced))
-            .bind(r.channels)
-            .execute(&mut *tx)
-            .await?;
-            // One statement per row, prepared once per connection, values
-            // bound: no SQL is assembled at run time. A multi-row insert would
-            // need QueryBuilder, whose placeholders under the Any driver are
-            // `?`, which Postgres rejects (sqlx issue 3000). Measured: 7,200
-            // rows (a 2 h movie, two renditions) in ~0.9 s on Postgres, ~0.2 s
-            // on SQLite, small beside the encode.
-            for s in segments {
-                sqlx::query(
-                    "INSERT INTO segments (movie_id, rendition, sequence, duration_ms, size_bytes, sha256) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&m.id)
-                .bind(&r.name)
-                .bind(s.sequence)
-                .bind(s.duration_ms)
-                .bind(s.size_bytes)
-                .bind(&s.sha256)
-                .execute(&mut *tx)
-                .await?;
-            }
+        for (rendition, segments) in &new.renditions {
+            insert_rendition(&mut tx, &m.id, rendition, segments).await?;
         }
         for skipped in &new.skipped_tracks {
             sqlx::query(
@@ -97,6 +58,35 @@ impl CatalogStore {
             .await?;
         }
         tx.commit().await
+    }
+
+    /// Adds one rendition with its segments to a movie (a subtitle track added later).
+    pub async fn add_rendition(
+        &self,
+        movie: &MovieId,
+        rendition: &Rendition,
+        segments: &[Segment],
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        insert_rendition(&mut tx, movie.as_str(), rendition, segments).await?;
+        tx.commit().await
+    }
+
+    /// Removes one rendition and its segments; whether there was one.
+    pub async fn remove_rendition(&self, movie: &MovieId, name: &str) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM segments WHERE movie_id = $1 AND rendition = $2")
+            .bind(movie.as_str())
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        let removed = sqlx::query("DELETE FROM renditions WHERE movie_id = $1 AND name = $2")
+            .bind(movie.as_str())
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(removed.rows_affected() > 0)
     }
 
     /// One page of movies, newest first, optionally filtered by a search text
@@ -289,6 +279,55 @@ impl CatalogStore {
         tx.commit().await?;
         Ok((deleted.rows_affected() > 0).then_some(renditions))
     }
+}
+
+async fn insert_rendition(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    movie: &str,
+    r: &Rendition,
+    segments: &[Segment],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO renditions (movie_id, name, kind, width, height, bandwidth_bps, codecs, segment_count, \
+         language, label, is_default, forced, channels) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(movie)
+    .bind(&r.name)
+    .bind(r.kind.as_str())
+    .bind(r.width)
+    .bind(r.height)
+    .bind(r.bandwidth_bps)
+    .bind(&r.codecs)
+    .bind(r.segment_count)
+    .bind(&r.language)
+    .bind(&r.label)
+    .bind(i64::from(r.is_default))
+    .bind(i64::from(r.forced))
+    .bind(r.channels)
+    .execute(&mut **tx)
+    .await?;
+    // One statement per row, prepared once per connection, values bound: no
+    // SQL is assembled at run time. A multi-row insert would need
+    // QueryBuilder, whose placeholders under the Any driver are `?`, which
+    // Postgres rejects (sqlx issue 3000). Measured: 7,200 rows (a 2 h movie,
+    // two renditions) in ~0.9 s on Postgres, ~0.2 s on SQLite, small beside
+    // the encode.
+    for s in segments {
+        sqlx::query(
+            "INSERT INTO segments (movie_id, rendition, sequence, duration_ms, size_bytes, sha256) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(movie)
+        .bind(&r.name)
+        .bind(s.sequence)
+        .bind(s.duration_ms)
+        .bind(s.size_bytes)
+        .bind(&s.sha256)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 fn rendition_from_row(row: &AnyRow) -> Result<Rendition, sqlx::Error> {

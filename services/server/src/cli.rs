@@ -1,18 +1,18 @@
 //! Command line: `cinemesh` (serve), `cinemesh ingest FILE --title T`,
-//! `cinemesh seed --movie ID` (or `--all`), `cinemesh config --print-default`.
+//! `cinemesh subtitles add|remove`, `cinemesh seed --movie ID` (or `--all`),
+//! `cinemesh config --print-default`.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use cinemesh_catalog::CatalogStore;
-use cinemesh_catalog::domain::{Description, Title, Year};
-use cinemesh_catalog::ingest::{ActiveIngests, IngestRequest, Ingester};
+use cinemesh_catalog::ingest::{ActiveIngests, Ingester};
 use cinemesh_common::Database;
 use clap::{Parser, Subcommand};
 
+use crate::catalog_cli::{IngestArgs, SubtitlesCommand, ingest, subtitles};
 use crate::config::{Config, DEFAULT_TOML};
 use crate::openapi::ApiDoc;
-use crate::progress_bar::ProgressBar;
 use crate::startup::Application;
 
 #[derive(Debug, Parser)]
@@ -30,16 +30,10 @@ pub enum Command {
     /// Run the server (the default).
     Serve,
     /// Package a movie file into HLS and add it to the catalog.
-    Ingest {
-        /// The movie file.
-        file: PathBuf,
-        #[arg(long)]
-        title: String,
-        #[arg(long)]
-        description: Option<String>,
-        #[arg(long)]
-        year: Option<i64>,
-    },
+    Ingest(IngestArgs),
+    /// Add a subtitle file to a movie, or remove one of its subtitle tracks.
+    #[command(subcommand)]
+    Subtitles(SubtitlesCommand),
     /// Make the demo movie when the catalog is empty (a one-shot step of a
     /// deployment whose instances share a database), then exit.
     Demo,
@@ -80,10 +74,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(Config::load(cli.config.as_deref(), std::env::vars())?).await,
         Command::Demo => demo(Config::load(cli.config.as_deref(), std::env::vars())?).await,
         Command::Seed { args } => seed(Config::load(cli.config.as_deref(), std::env::vars())?, args),
-        Command::Ingest { file, title, description, year } => {
-            let config = Config::load(cli.config.as_deref(), std::env::vars())?;
-            ingest(config, file, &title, description.as_deref(), year).await
-        }
+        Command::Ingest(args) => ingest(Config::load(cli.config.as_deref(), std::env::vars())?, args).await,
+        Command::Subtitles(command) => subtitles(Config::load(cli.config.as_deref(), std::env::vars())?, command).await,
     }
 }
 
@@ -194,78 +186,4 @@ async fn demo(config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-async fn ingest(
-    config: Config,
-    file: PathBuf,
-    title: &str,
-    description: Option<&str>,
-    year: Option<i64>,
-) -> anyhow::Result<()> {
-    let request = IngestRequest {
-        source: file,
-        title: Title::parse(title)?,
-        description: Description::parse(description.unwrap_or_default())?,
-        year: year.map(Year::parse).transpose()?,
-    };
-    let media_dir = config.storage.media_dir();
-    std::fs::create_dir_all(&media_dir).with_context(|| format!("creating {}", media_dir.display()))?;
-    let db = Database::connect(&config.storage.database_url()).await.context("opening the database")?;
-    let ingester = Ingester { store: CatalogStore::new(db.clone()), media_dir, tools: config.ingest.clone() };
-    let mut bar = ProgressBar::default();
-    let result = ingester.ingest(&request, &mut |p| bar.update(p)).await;
-    bar.finish();
-    let described = match &result {
-        Ok(movie) => describe_tracks(&ingester.store, &movie.id).await,
-        Err(_) => Ok(Vec::new()),
-    };
-    db.close().await;
-    let movie = result.map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
-    for line in described.context("reading back the movie's tracks")? {
-        println!("{line}");
-    }
-    println!("ingested {:?} as movie {}", movie.title, movie.id);
-    Ok(())
-}
-
-/// One line for the audio tracks, one for the subtitles, and one per track left out.
-async fn describe_tracks(store: &CatalogStore, id: &str) -> anyhow::Result<Vec<String>> {
-    use cinemesh_catalog::model::RenditionKind;
-    let id = cinemesh_catalog::domain::MovieId::parse(id)?;
-    let Some((_, renditions)) = store.get(&id).await? else {
-        return Ok(Vec::new());
-    };
-    let list = |kind: RenditionKind| {
-        let names: Vec<String> = renditions
-            .iter()
-            .filter(|r| r.kind == kind)
-            .map(|r| {
-                let mut notes: Vec<&str> = r.language.as_deref().into_iter().collect();
-                if r.is_default {
-                    notes.push("default");
-                }
-                if r.forced {
-                    notes.push("forced");
-                }
-                if notes.is_empty() { r.label.clone() } else { format!("{} ({})", r.label, notes.join(", ")) }
-            })
-            .collect();
-        (!names.is_empty()).then(|| names.join(", "))
-    };
-    let mut lines = vec![
-        format!(
-            "audio tracks: {}",
-            list(RenditionKind::Audio).unwrap_or_else(|| "one, in every video rendition".into())
-        ),
-        format!("subtitles: {}", list(RenditionKind::Subtitles).unwrap_or_else(|| "none".into())),
-    ];
-    for skipped in store.skipped_tracks(&id).await? {
-        let language = skipped.language.map(|l| format!(", {l}")).unwrap_or_default();
-        lines.push(format!(
-            "skipped {} track {} ({}{language}): {} ({})",
-            skipped.kind, skipped.position, skipped.codec, skipped.reason, skipped.code
-        ));
-    }
-    Ok(lines)
 }

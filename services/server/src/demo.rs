@@ -32,6 +32,7 @@ pub async fn ensure_demo_movie(ingester: Ingester, active: ActiveIngests, demo: 
             title: Title::parse(DEMO_TITLE).map_err(|e| IngestError::NotAVideo(e.message))?,
             description: Description::parse(DEMO_DESCRIPTION).map_err(|e| IngestError::NotAVideo(e.message))?,
             year: None,
+            subtitles: vec![],
         };
         ingester.ingest(&request, &mut |p| progress.update(p)).await
     }

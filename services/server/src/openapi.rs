@@ -19,6 +19,8 @@ use cinemesh_common::ErrorBody;
         api::catalog_status,
         api::upload_movie,
         api::delete_movie,
+        cinemesh_catalog::subtitles_api::add_subtitles,
+        cinemesh_catalog::subtitles_api::remove_subtitles,
         api::movie_offload,
         cinemesh_rooms::api::create_room,
         cinemesh_rooms::api::get_room,

@@ -40,6 +40,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/movies/{id}/subtitles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a subtitle file (SubRip, WebVTT or ASS/SSA, the raw request body, at
+         *     most 5 MiB) to a movie as a subtitle track. It is read in its encoding,
+         *     checked cue by cue and stored as WebVTT; a file that does not read is
+         *     refused with the line where it stops making sense, and nothing is added.
+         */
+        post: operations["add_subtitles"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/movies/{id}/subtitles/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a subtitle track from a movie (its name, e.g. `subs-fr`, is in the movie's details). */
+        delete: operations["remove_subtitles"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/offload/{id}": {
         parameters: {
             query?: never;
@@ -620,6 +659,157 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_subtitles: {
+        parameters: {
+            query?: {
+                /** @description The subtitles' language: a BCP 47 tag (`fr`, `pt-BR`) or ISO 639-2 code (`fre`). */
+                language?: string;
+                /** @description Its name in the players' menu; by default the language's own name ("Français"). */
+                label?: string;
+                /** @description Its text encoding when it is neither UTF-8 nor its language's usual legacy one (`windows-1252`, `shift_jis`). */
+                encoding?: string;
+                /** @description `srt`, `vtt`, `ass` or `ssa`; by default read from the file itself. */
+                format?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Movie id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": number[];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubtitleView"];
+                };
+            };
+            /** @description `invalid_language`, `unknown_encoding`, `unknown_subtitle_format`, an invalid id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `movie_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_many_subtitle_tracks` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `subtitle_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `subtitle_malformed` (with the line), `subtitle_not_text`, `subtitle_encoding`, `subtitle_empty`, `too_many_cues` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove_subtitles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Movie id */
+                id: string;
+                /** @description The track's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `movie_not_found`, `subtitle_track_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -14,7 +14,7 @@ mod source;
 mod staging;
 mod subtitles;
 mod tools;
-mod tracks;
+pub(crate) mod tracks;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,6 +30,8 @@ pub use tools::FfmpegTools;
 use crate::domain::{Description, MovieId, Title, Year};
 use crate::model::{Movie, NewMovie, Rendition, RenditionKind, Segment, SkippedTrack};
 use crate::store::CatalogStore;
+use crate::subtitle_tracks::{NewSubtitles, PreparedSubtitles, SubtitleTrackError, prepare, write_track};
+use crate::subtitles::{SubtitleError, SubtitleFormat};
 
 /// A finished ingest is older than this only if its process died: sweep it.
 pub const STALE_STAGING_AFTER: Duration = Duration::from_secs(3600);
@@ -71,6 +73,9 @@ pub enum IngestError {
     StorageFull,
     #[error("could not record the movie in the catalog")]
     Database(#[source] sqlx::Error),
+    /// A subtitle file given with the source; `file` is its name, as given.
+    #[error("subtitle file {file}: {error}")]
+    Sidecar { file: String, error: crate::subtitle_tracks::SubtitleTrackError },
 }
 
 impl IngestError {
@@ -88,6 +93,7 @@ impl IngestError {
             Self::Storage(_) => "storage_error",
             Self::StorageFull => "storage_full",
             Self::Database(_) => "database_error",
+            Self::Sidecar { error, .. } => error.code(),
         }
     }
 }
@@ -99,6 +105,18 @@ pub struct IngestRequest {
     pub title: Title,
     pub description: Description,
     pub year: Option<Year>,
+    /// Subtitle files beside the source, added as tracks of their own.
+    pub subtitles: Vec<SidecarSubtitles>,
+}
+
+/// A subtitle file given with a source (`--subtitle fr=path.srt`).
+#[derive(Debug, Clone, Default)]
+pub struct SidecarSubtitles {
+    pub path: PathBuf,
+    /// The language, as written (`fr`, `fre`, `pt-BR`).
+    pub language: Option<String>,
+    pub label: Option<String>,
+    pub encoding: Option<String>,
 }
 
 /// Packages movies into a media folder and records them in a catalog.
@@ -118,6 +136,8 @@ impl Ingester {
     ) -> Result<Movie, IngestError> {
         self.tools.check().await?;
         check_readable(&request.source)?;
+        // Every subtitle file given is read and checked before the long encode.
+        let sidecars = request.subtitles.iter().map(prepare_sidecar).collect::<Result<Vec<_>, _>>()?;
         let info = probe::probe(&self.tools, &request.source).await?;
         let rungs = ladder::ladder_for(info.height).ok_or(IngestError::VideoTooSmall(info.height))?;
         let input = source::SourceInput { path: &request.source, format: info.format };
@@ -128,8 +148,8 @@ impl Ingester {
             std::io::ErrorKind::StorageFull => IngestError::StorageFull,
             _ => IngestError::Storage(e),
         })?;
-        let tracks = tracks::plan(&info);
-        let packaged = self.package(input, &info, &rungs, &tracks, staging.path(), on_progress).await;
+        let plan = Packaging { rungs, tracks: tracks::plan(&info), sidecars };
+        let packaged = self.package(input, &info, &plan, staging.path(), on_progress).await;
         // ffmpeg's HLS muxer ignores failed writes: on a full disk it exits 0
         // and leaves empty or cut files. Whatever the run says, a folder that
         // cannot be written now may hold cut files: nothing of it is kept.
@@ -149,7 +169,7 @@ impl Ingester {
                 created_at_ms: cinemesh_common::db::now_ms(),
             },
             renditions,
-            skipped_tracks: tracks.skipped.iter().map(skipped_record).collect(),
+            skipped_tracks: plan.tracks.skipped.iter().map(skipped_record).collect(),
         };
         for skipped in &new_movie.skipped_tracks {
             tracing::info!(movie = %id, kind = %skipped.kind, position = skipped.position, code = %skipped.code, "{}", skipped.reason);
@@ -173,20 +193,25 @@ impl Ingester {
         &self,
         input: source::SourceInput<'_>,
         info: &probe::SourceInfo,
-        rungs: &[ladder::Rung],
-        tracks: &tracks::TrackPlan,
+        plan: &Packaging,
         out_dir: &Path,
         on_progress: &mut (dyn FnMut(EncodeProgress) + Send),
     ) -> Result<Vec<(Rendition, Vec<Segment>)>, IngestError> {
         self.write_poster(input, info, out_dir).await?;
-        let args = encode::hls_args(&self.tools, input, info, rungs, tracks, out_dir);
+        let args = encode::hls_args(&self.tools, input, info, &plan.rungs, &plan.tracks, out_dir);
         encode::run_ffmpeg(&self.tools, args, info.duration_ms, on_progress).await?;
-        subtitles::extract(&self.tools, input, &tracks.subtitles, info.duration_ms, out_dir).await?;
+        subtitles::extract(&self.tools, input, &plan.tracks.subtitles, info.duration_ms, out_dir).await?;
         let out = out_dir.to_path_buf();
-        let (tracks, duration_ms) = (tracks.clone(), info.duration_ms);
+        let (Packaging { tracks, sidecars, .. }, duration_ms) = (plan.clone(), info.duration_ms);
         tokio::task::spawn_blocking(move || {
             let mut renditions = read_output(&out, &tracks)?;
             renditions.extend(subtitles::read_back(&tracks.subtitles, duration_ms, &out)?);
+            for sidecar in &sidecars {
+                let existing: Vec<Rendition> = renditions.iter().map(|(r, _)| r.clone()).collect();
+                let (rendition, segment) =
+                    write_track(&out, &existing, sidecar, duration_ms).map_err(IngestError::Storage)?;
+                renditions.push((rendition, vec![segment]));
+            }
             let records: Vec<Rendition> = renditions.iter().map(|(r, _)| r.clone()).collect();
             std::fs::write(out.join("master.m3u8"), master::master_playlist(&records)).map_err(IngestError::Storage)?;
             Ok(renditions)
@@ -223,6 +248,39 @@ impl Ingester {
         }
         Ok(())
     }
+}
+
+/// What a source becomes: the video rungs, its tracks, the subtitle files given with it.
+#[derive(Debug, Clone)]
+struct Packaging {
+    rungs: Vec<ladder::Rung>,
+    tracks: tracks::TrackPlan,
+    sidecars: Vec<PreparedSubtitles>,
+}
+
+/// A subtitle file given with the source, read and checked.
+fn prepare_sidecar(sidecar: &SidecarSubtitles) -> Result<PreparedSubtitles, IngestError> {
+    // Its name as given: the uploader's own path, safe to show them.
+    let file = sidecar.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let fail = |error: SubtitleTrackError| IngestError::Sidecar { file: file.clone(), error };
+    let too_large = |size: u64| fail(SubtitleError::TooLarge(usize::try_from(size).unwrap_or(usize::MAX)).into());
+    let size = std::fs::metadata(&sidecar.path)
+        .map_err(|e| IngestError::SourceUnreadable { reason: format!("{file}: {e}") })?
+        .len();
+    if size > crate::subtitles::MAX_SUBTITLE_FILE_BYTES as u64 {
+        return Err(too_large(size));
+    }
+    let bytes =
+        std::fs::read(&sidecar.path).map_err(|e| IngestError::SourceUnreadable { reason: format!("{file}: {e}") })?;
+    let format = sidecar.path.extension().and_then(|e| SubtitleFormat::from_extension(&e.to_string_lossy()));
+    prepare(NewSubtitles {
+        bytes: &bytes,
+        format,
+        language: sidecar.language.as_deref(),
+        label: sidecar.label.as_deref(),
+        encoding: sidecar.encoding.as_deref(),
+    })
+    .map_err(fail)
 }
 
 fn check_readable(source: &Path) -> Result<(), IngestError> {

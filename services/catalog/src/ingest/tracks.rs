@@ -196,7 +196,7 @@ impl Names {
 }
 
 /// `stem`, or `stem{sep}2`, `stem{sep}3`... whichever is not in `taken`.
-fn unique(taken: &[String], stem: &str, separator: &str) -> String {
+pub(crate) fn unique(taken: &[String], stem: &str, separator: &str) -> String {
     (1..)
         .map(|n| if n == 1 { stem.to_owned() } else { format!("{stem}{separator}{n}") })
         .find(|candidate| !taken.contains(candidate))

@@ -14,12 +14,13 @@ use sha2::{Digest, Sha256};
 
 use crate::helpers::{TestApp, clip};
 
-fn request(source: &Path) -> IngestRequest {
+pub fn request(source: &Path) -> IngestRequest {
     IngestRequest {
         source: source.to_path_buf(),
         title: Title::parse("Test Clip").unwrap(),
         description: Description::parse("generated").unwrap(),
         year: None,
+        subtitles: vec![],
     }
 }
 

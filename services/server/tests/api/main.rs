@@ -23,6 +23,7 @@ mod room_tracks;
 mod rooms;
 mod segments;
 mod shutdown;
+mod subtitles;
 mod tracker;
 mod tracker_client;
 mod tracks;

@@ -21,6 +21,7 @@ fn request(source: &Path) -> IngestRequest {
         title: Title::parse("Two Languages").unwrap(),
         description: Description::parse("generated").unwrap(),
         year: None,
+        subtitles: vec![],
     }
 }
 

@@ -1,0 +1,210 @@
+//! Subtitle tracks added to a movie after its ingest (or beside its source at
+//! ingest), and removed: the file is read and checked first (see
+//! `subtitles`), then written as the track's WebVTT and playlist, recorded,
+//! and the master playlist written again to list it. Each step that fails
+//! undoes the ones before it: a track is added whole or not at all.
+
+use std::path::{Path, PathBuf};
+
+use crate::domain::MovieId;
+use crate::ingest::language;
+use crate::ingest::master::{SUBTITLE_FILE, master_playlist, subtitle_playlist};
+use crate::ingest::tracks::{clean_title, unique};
+use crate::ingest::{Ingester, hash_file};
+use crate::model::{Rendition, RenditionKind, Segment};
+use crate::subtitles::{self, SubtitleError, SubtitleFormat};
+
+/// Subtitle tracks a movie may have, from its source and added.
+pub const MAX_SUBTITLE_TRACKS: usize = 32;
+
+/// A subtitle file to add.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSubtitles<'a> {
+    pub bytes: &'a [u8],
+    /// From the file's name, when it has one that says.
+    pub format: Option<SubtitleFormat>,
+    /// The language, as the uploader wrote it (`fr`, `fre`, `pt-BR`).
+    pub language: Option<&'a str>,
+    /// A name for people; by default the language's own name.
+    pub label: Option<&'a str>,
+    /// The text encoding, when the file is not UTF-8 and its language's usual one is not it.
+    pub encoding: Option<&'a str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubtitleTrackError {
+    #[error(transparent)]
+    Subtitles(#[from] SubtitleError),
+    #[error("{0:?} is not a language tag (such as fr, pt-BR or fre)")]
+    InvalidLanguage(String),
+    #[error("no movie with id {0:?}")]
+    MovieNotFound(String),
+    #[error("the movie has no subtitle track {0:?}")]
+    TrackNotFound(String),
+    #[error("a movie has at most {max} subtitle tracks", max = MAX_SUBTITLE_TRACKS)]
+    TooManyTracks,
+    #[error("could not write the subtitle files")]
+    Storage(#[source] std::io::Error),
+    #[error("could not record the subtitles in the catalog")]
+    Database(#[source] sqlx::Error),
+}
+
+impl SubtitleTrackError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Subtitles(e) => e.code(),
+            Self::InvalidLanguage(_) => "invalid_language",
+            Self::MovieNotFound(_) => "movie_not_found",
+            Self::TrackNotFound(_) => "subtitle_track_not_found",
+            Self::TooManyTracks => "too_many_subtitle_tracks",
+            Self::Storage(_) => "storage_error",
+            Self::Database(_) => "database_error",
+        }
+    }
+}
+
+/// A subtitle file read, checked and made WebVTT, with its track's language and label.
+#[derive(Debug, Clone)]
+pub struct PreparedSubtitles {
+    pub webvtt: String,
+    pub language: Option<String>,
+    label: Option<String>,
+}
+
+/// Reads and checks a subtitle file: everything that can be wrong with it, before anything is written.
+pub fn prepare(new: NewSubtitles<'_>) -> Result<PreparedSubtitles, SubtitleTrackError> {
+    let language = match new.language.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(raw) => Some(
+            language::normalize(Some(raw))
+                .ok_or_else(|| SubtitleTrackError::InvalidLanguage(raw.chars().take(40).collect()))?,
+        ),
+        None => None,
+    };
+    let read = subtitles::read(new.bytes, new.format, language.as_ref().map(|l| l.tag.as_str()), new.encoding)?;
+    let label =
+        new.label.map(clean_title).filter(|l| !l.is_empty()).or_else(|| language.as_ref().map(|l| l.name.clone()));
+    Ok(PreparedSubtitles { webvtt: subtitles::write_webvtt(&read.cues), language: language.map(|l| l.tag), label })
+}
+
+/// Writes a prepared track into `movie_dir` beside the `existing` renditions:
+/// its folder (named apart from theirs), WebVTT file and playlist. The files
+/// and the record to keep of them.
+pub fn write_track(
+    movie_dir: &Path,
+    existing: &[Rendition],
+    prepared: &PreparedSubtitles,
+    duration_ms: i64,
+) -> std::io::Result<(Rendition, Segment)> {
+    let names: Vec<String> = existing.iter().map(|r| r.name.clone()).collect();
+    let stem = format!("subs-{}", prepared.language.as_deref().unwrap_or("und").to_ascii_lowercase());
+    let folder = unique(&names, &stem, "-");
+    let labels: Vec<String> =
+        existing.iter().filter(|r| r.kind == RenditionKind::Subtitles).map(|r| r.label.clone()).collect();
+    let unknown = existing.iter().filter(|r| r.kind == RenditionKind::Subtitles && r.language.is_none()).count();
+    let base = prepared.label.clone().unwrap_or_else(|| format!("Unknown {}", unknown + 1));
+    let label = unique(&labels, &base, " ");
+    // Written aside, then moved into place whole.
+    let staging = movie_dir.join(format!(".{folder}-{}", cinemesh_common::id::random_id(8)));
+    std::fs::create_dir_all(&staging)?;
+    let written = (|| {
+        std::fs::write(staging.join(SUBTITLE_FILE), &prepared.webvtt)?;
+        std::fs::write(staging.join("index.m3u8"), subtitle_playlist(duration_ms))?;
+        let (size_bytes, sha256) = hash_file(&staging.join(SUBTITLE_FILE))?;
+        std::fs::rename(&staging, movie_dir.join(&folder))?;
+        Ok::<_, std::io::Error>((size_bytes, sha256))
+    })();
+    let (size_bytes, sha256) = written.inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&staging);
+    })?;
+    let rendition = Rendition {
+        name: folder,
+        kind: RenditionKind::Subtitles,
+        codecs: "wvtt".into(),
+        segment_count: 1,
+        language: prepared.language.clone(),
+        label,
+        ..Rendition::default()
+    };
+    Ok((rendition, Segment { sequence: 0, duration_ms, size_bytes, sha256 }))
+}
+
+/// Writes `master.m3u8` of `renditions` into `movie_dir`, replacing the old one whole.
+pub fn write_master(movie_dir: &Path, renditions: &[Rendition]) -> std::io::Result<()> {
+    let staging = movie_dir.join(format!(".master-{}.m3u8", cinemesh_common::id::random_id(8)));
+    std::fs::write(&staging, master_playlist(renditions))?;
+    std::fs::rename(&staging, movie_dir.join("master.m3u8")).inspect_err(|_| {
+        let _ = std::fs::remove_file(&staging);
+    })
+}
+
+impl Ingester {
+    fn movie_dir(&self, movie: &MovieId) -> PathBuf {
+        self.media_dir.join(movie.as_str())
+    }
+
+    /// Adds a subtitle track to a movie; its record.
+    pub async fn add_subtitles(&self, movie: &MovieId, new: NewSubtitles<'_>) -> Result<Rendition, SubtitleTrackError> {
+        let prepared = prepare(new)?;
+        let (record, renditions) = self
+            .store
+            .get(movie)
+            .await
+            .map_err(SubtitleTrackError::Database)?
+            .ok_or_else(|| SubtitleTrackError::MovieNotFound(movie.to_string()))?;
+        if renditions.iter().filter(|r| r.kind == RenditionKind::Subtitles).count() >= MAX_SUBTITLE_TRACKS {
+            return Err(SubtitleTrackError::TooManyTracks);
+        }
+        let dir = self.movie_dir(movie);
+        let (rendition, segment) =
+            write_track(&dir, &renditions, &prepared, record.duration_ms).map_err(SubtitleTrackError::Storage)?;
+        let undo_files = || {
+            if let Err(e) = std::fs::remove_dir_all(dir.join(&rendition.name)) {
+                tracing::error!(movie = %movie, error = %e, "could not remove the files of a subtitle track not added");
+            }
+        };
+        if let Err(e) = self.store.add_rendition(movie, &rendition, std::slice::from_ref(&segment)).await {
+            undo_files();
+            return Err(SubtitleTrackError::Database(e));
+        }
+        let mut all = renditions;
+        all.push(rendition.clone());
+        if let Err(e) = write_master(&dir, &all) {
+            if let Err(undo) = self.store.remove_rendition(movie, &rendition.name).await {
+                tracing::error!(movie = %movie, error = %undo, "a subtitle track's record stays without its master playlist entry");
+            }
+            undo_files();
+            return Err(SubtitleTrackError::Storage(e));
+        }
+        tracing::info!(movie = %movie, track = %rendition.name, "subtitles added");
+        Ok(rendition)
+    }
+
+    /// Removes a subtitle track: from the master playlist first (players stop
+    /// asking for it), then its record, then its files.
+    pub async fn remove_subtitles(&self, movie: &MovieId, name: &str) -> Result<(), SubtitleTrackError> {
+        let (_, renditions) = self
+            .store
+            .get(movie)
+            .await
+            .map_err(SubtitleTrackError::Database)?
+            .ok_or_else(|| SubtitleTrackError::MovieNotFound(movie.to_string()))?;
+        if !renditions.iter().any(|r| r.kind == RenditionKind::Subtitles && r.name == name) {
+            return Err(SubtitleTrackError::TrackNotFound(name.chars().take(64).collect()));
+        }
+        let dir = self.movie_dir(movie);
+        let kept: Vec<Rendition> = renditions.iter().filter(|r| r.name != name).cloned().collect();
+        write_master(&dir, &kept).map_err(SubtitleTrackError::Storage)?;
+        if let Err(e) = self.store.remove_rendition(movie, name).await {
+            // Still recorded: list it again.
+            if let Err(undo) = write_master(&dir, &renditions) {
+                tracing::error!(movie = %movie, error = %undo, "the master playlist lost a subtitle track that is still recorded");
+            }
+            return Err(SubtitleTrackError::Database(e));
+        }
+        if let Err(e) = std::fs::remove_dir_all(dir.join(name)) {
+            tracing::warn!(movie = %movie, track = name, error = %e, "a removed subtitle track's files stay behind");
+        }
+        tracing::info!(movie = %movie, track = name, "subtitles removed");
+        Ok(())
+    }
+}
