@@ -178,6 +178,8 @@ describe.skipIf(databaseMode !== 'sqlite')('audio and subtitle tracks in a room'
     console.log(`Ben's English audio segments after the switch: ${benEnglish.map((a) => `${a.sequence}:${a.source}`).join(' ')}`);
     expect(benEnglish.length).toBeGreaterThan(0);
     expect(benEnglish.some((a) => a.source === 'peer'), 'English audio came from Ana over P2P').toBe(true);
+    // The P2P panel counts audio apart from the video.
+    expect(await ben.getByTestId('p2p-kinds').textContent()).toMatch(/^Video \d+ % from peers \(.+\) · audio \d+ % from peers \(.+\)$/);
 
     // Ana, the host, turns to French audio and suggests her languages to the room.
     await ana.getByTestId('audio-menu').selectOption({ label: 'Français' });

@@ -294,7 +294,10 @@ export class P2PEngine extends EventTarget {
     signal: AbortSignal,
     onProgress: (received: number) => void = () => {},
   ): Promise<PeerResult> {
-    this.#currentRendition = rendition;
+    // An audio track's segments load beside the video's: the room's plan,
+    // the split of the segments ahead and the fetching ahead follow the video.
+    const audio = this.index.isAudio(rendition);
+    if (!audio) this.#currentRendition = rendition;
     const id = segmentKey(rendition, sequence);
     const cached = this.cache.get(rendition, sequence);
     if (cached !== undefined) {
@@ -311,13 +314,13 @@ export class P2PEngine extends EventTarget {
     const ahead = this.#peerPrefetch?.join(rendition, sequence);
     if (ahead !== undefined) return this.#joinTransferAhead(ahead, rendition, sequence, signal, onProgress);
     void this.#session.join(rendition).catch(() => {});
-    this.#plan.linkToFetchers(rendition);
+    if (!audio) this.#plan.linkToFetchers(rendition);
     const until = (): number => info.startSecs - this.#init.playhead();
     const inInitialChunk =
       info.startSecs + info.durationSecs > this.#initialChunkFrom &&
       info.startSecs < this.#initialChunkFrom + this.config.initialChunkSecs;
     const early = !inInitialChunk && until() >= this.config.httpDeadlineSecs;
-    const planned = this.#plannedFetcher(sequence, early);
+    const planned = audio ? undefined : this.#plannedFetcher(sequence, early);
     // The room's fetcher of a segment still takes it from a peer that already
     // holds it (one that joined earlier, or fetched it under the plan before a
     // join changed it): HTTP only when nobody has it.
@@ -492,7 +495,10 @@ export class P2PEngine extends EventTarget {
 
   stats(): P2PStats {
     const { http, peer, uploaded } = this.#counters.totals();
+    const audio = this.#counters.renditions().filter(([rendition]) => this.index.isAudio(rendition));
     return {
+      audioHttpBytes: audio.reduce((sum, [, c]) => sum + c.http, 0),
+      audioPeerBytes: audio.reduce((sum, [, c]) => sum + c.peer, 0),
       peerId: this.#session?.peerId ?? '',
       httpBytes: http,
       peerBytes: peer,

@@ -14,6 +14,8 @@ const BUFFER_END_SLACK_SECS = 0.25;
 
 export class SegmentIndex {
   readonly #renditions = new Map<string, SegmentInfo[]>();
+  /** Renditions of an audio track of their own (a movie with several languages). */
+  readonly #audio = new Set<string>();
 
   constructor(manifest: SegmentManifest) {
     for (const rendition of manifest.renditions) {
@@ -29,7 +31,13 @@ export class SegmentIndex {
         return info;
       });
       this.#renditions.set(rendition.name, segments);
+      if (rendition.kind === 'audio') this.#audio.add(rendition.name);
     }
+  }
+
+  /** Whether a rendition is an audio track (its segments play beside the video's). */
+  isAudio(rendition: string): boolean {
+    return this.#audio.has(rendition);
   }
 
   get(rendition: string, sequence: number): SegmentInfo | undefined {

@@ -91,6 +91,9 @@ export interface P2PStats {
   httpBytes: number;
   peerBytes: number;
   uploadedBytes: number;
+  /** Of httpBytes and peerBytes: an audio track's own segments (a movie with several languages). */
+  audioHttpBytes: number;
+  audioPeerBytes: number;
   /** peerBytes / (httpBytes + peerBytes); 0 before any download. */
   peerShare: number;
   /** Segments handed to the player, by source. */

@@ -19,6 +19,8 @@ export class P2PPanel {
   readonly #canvas = h('canvas', { width: 300, height: 90, role: 'img', 'aria-label': 'Bytes per second from peers and from the server' });
   readonly #summary = h('p', { class: 'p2p-summary', 'data-testid': 'p2p-summary' }, 'Not playing yet');
   readonly #origin = h('p', { class: 'muted', 'data-testid': 'p2p-origin' });
+  /** Video and audio apart, for a movie whose audio tracks are segments of their own. */
+  readonly #kinds = h('p', { class: 'muted', 'data-testid': 'p2p-kinds' });
   readonly #originRate: () => number | undefined;
   readonly #samples: Sample[] = [];
   readonly #timer: ReturnType<typeof setInterval>;
@@ -35,6 +37,7 @@ export class P2PPanel {
       this.#canvas,
       h('p', { class: 'legend muted' }, h('span', { class: 'swatch peer' }), 'from peers ', h('span', { class: 'swatch http' }), 'from the server'),
       this.#summary,
+      this.#kinds,
       this.#origin,
     );
     this.#timer = setInterval(() => this.#sample(stats()), SAMPLE_EVERY_MS);
@@ -59,6 +62,7 @@ export class P2PPanel {
         ? `Nothing downloaded yet · ${connected} peer${connected === 1 ? '' : 's'} connected`
         : `${Math.round(now.peerShare * 100)} % from peers (${formatBytes(now.peerBytes)} of ${formatBytes(total)}) · ` +
           `${connected} peer${connected === 1 ? '' : 's'} connected · uploaded ${formatBytes(now.uploadedBytes)}`;
+    this.#kinds.textContent = describeKinds(now);
     const rate = this.#originRate();
     this.#origin.textContent = rate === undefined ? '' : `The server sends this room ${((rate * 8) / 1e6).toFixed(1)} Mbit/s`;
     this.#draw();
@@ -87,4 +91,15 @@ export class P2PPanel {
     area((s) => s.peer + s.http, (s) => s.peer, COLORS.http);
     area((s) => s.peer, () => 0, COLORS.peer);
   }
+}
+
+/** "Video 80 % from peers (4.1 MB) · audio 60 % from peers (310.0 KB)"; empty without audio tracks of their own. */
+export function describeKinds(stats: Pick<P2PStats, 'httpBytes' | 'peerBytes' | 'audioHttpBytes' | 'audioPeerBytes'>): string {
+  const audio = stats.audioHttpBytes + stats.audioPeerBytes;
+  if (audio === 0) return '';
+  const part = (name: string, peer: number, total: number): string =>
+    `${name} ${total === 0 ? 0 : Math.round((peer / total) * 100)} % from peers (${formatBytes(total)})`;
+  const videoPeer = stats.peerBytes - stats.audioPeerBytes;
+  const video = stats.httpBytes + stats.peerBytes - audio;
+  return `${part('Video', videoPeer, video)} · ${part('audio', stats.audioPeerBytes, audio)}`;
 }

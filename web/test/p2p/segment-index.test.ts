@@ -31,4 +31,17 @@ describe('holdings as ranges', () => {
     expect(toRanges([5, 1, 2, 3, 9, 3, 10])).toEqual([[1, 3], [5, 5], [9, 10]]);
     expect(toRanges([])).toEqual([]);
   });
+
+  it('knows audio tracks from video renditions', () => {
+    const withAudio = new SegmentIndex({
+      movie_id: 'm2',
+      renditions: [
+        { name: '360p', kind: 'video', durations_ms: [2000], sizes_bytes: [10], sha256: ['a'] },
+        { name: 'audio-fr', kind: 'audio', durations_ms: [2000], sizes_bytes: [3], sha256: ['b'] },
+      ],
+    });
+    expect(withAudio.isAudio('audio-fr')).toBe(true);
+    expect(withAudio.isAudio('360p')).toBe(false);
+    expect(withAudio.renditionOfUrl('/media/m2/audio-fr/seg_00000.ts')).toBe('audio-fr');
+  });
 });
