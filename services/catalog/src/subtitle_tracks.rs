@@ -144,7 +144,7 @@ impl Ingester {
 
     /// Adds a subtitle track to a movie; its record.
     pub async fn add_subtitles(&self, movie: &MovieId, new: NewSubtitles<'_>) -> Result<Rendition, SubtitleTrackError> {
-        let prepared = prepare(new)?;
+        // The movie first: a file for no movie is not worth reading.
         let (record, renditions) = self
             .store
             .get(movie)
@@ -154,6 +154,7 @@ impl Ingester {
         if renditions.iter().filter(|r| r.kind == RenditionKind::Subtitles).count() >= MAX_SUBTITLE_TRACKS {
             return Err(SubtitleTrackError::TooManyTracks);
         }
+        let prepared = prepare(new)?;
         let dir = self.movie_dir(movie);
         let (rendition, segment) =
             write_track(&dir, &renditions, &prepared, record.duration_ms).map_err(SubtitleTrackError::Storage)?;

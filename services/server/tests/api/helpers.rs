@@ -380,6 +380,20 @@ impl TestApp {
     }
 
     /// An ingester writing to this app's catalog and media folder.
+    /// The `cinemesh` binary set to this app's storage (its folder and database), quiet, fast encodes.
+    pub fn cli(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cinemesh"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("CINEMESH_STORAGE_DATA_DIR", &self.config.storage.data_dir)
+            .env("CINEMESH_INGEST_X264_PRESET", "ultrafast")
+            .env("CINEMESH_LOG", "warn");
+        if !self.config.storage.database_url.is_empty() {
+            cmd.env("DATABASE_URL", &self.config.storage.database_url);
+        }
+        cmd
+    }
+
     pub fn ingester(&self) -> cinemesh_catalog::ingest::Ingester {
         cinemesh_catalog::ingest::Ingester {
             store: self.app_store.clone(),
@@ -541,6 +555,16 @@ pub fn clip(seconds: u32, width: u32, height: u32, audio: bool) -> PathBuf {
         assert!(status.success(), "ffmpeg made the test clip");
         std::fs::rename(&tmp, &path).expect("rename clip");
     }
+    path
+}
+
+/// An `ffmpeg` in `dir` that runs `script` (a POSIX shell `case` over its
+/// arguments, say) before it hands over to the real one.
+pub fn wrapped_ffmpeg(dir: &Path, script: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("ffmpeg");
+    std::fs::write(&path, format!("#!/bin/sh\n{script}\nexec ffmpeg \"$@\"\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
 }
 

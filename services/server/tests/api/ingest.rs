@@ -4,7 +4,6 @@
 //! small, ffmpeg dying half-way, the database failing at the end) is reported
 //! with its code and leaves no rows and no files behind.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -12,7 +11,7 @@ use cinemesh_catalog::domain::{Description, Title};
 use cinemesh_catalog::ingest::{IngestRequest, Ingester};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{TestApp, clip};
+use crate::helpers::{TestApp, clip, wrapped_ffmpeg};
 
 pub fn request(source: &Path) -> IngestRequest {
     IngestRequest {
@@ -43,7 +42,7 @@ fn first_video_frame(segment: &Path) -> (String, bool) {
     (fields.next().unwrap_or_default().to_owned(), key)
 }
 
-fn stream_types(file: &Path) -> Vec<String> {
+pub fn stream_types(file: &Path) -> Vec<String> {
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-show_entries", "stream=codec_type", "-of", "json"])
         .arg(file)
@@ -57,16 +56,7 @@ fn stream_types(file: &Path) -> Vec<String> {
 async fn cli_ingest_packages_a_20s_clip_into_aligned_renditions() {
     let app = TestApp::spawn().await;
     let source = clip(20, 1280, 720, true);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cinemesh"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CINEMESH_STORAGE_DATA_DIR", &app.config.storage.data_dir)
-        .env("CINEMESH_INGEST_X264_PRESET", "ultrafast")
-        .env("CINEMESH_LOG", "warn");
-    if !app.config.storage.database_url.is_empty() {
-        cmd.env("DATABASE_URL", &app.config.storage.database_url);
-    }
-    let out = cmd.args(["ingest", "--title", "Twenty Seconds", "--year", "2024"]).arg(&source).output().unwrap();
+    let out = app.cli().args(["ingest", "--title", "Twenty Seconds", "--year", "2024"]).arg(&source).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "ingest failed: {stderr}");
@@ -178,14 +168,10 @@ async fn videos_too_small_for_two_renditions_are_refused() {
 /// An ffmpeg that is killed a second into the packaging run, after it has
 /// written some segments.
 fn dying_ffmpeg(dir: &Path) -> PathBuf {
-    let path = dir.join("ffmpeg");
-    std::fs::write(
-        &path,
-        "#!/bin/sh\ncase \"$*\" in *master_pl_name*)\n  ffmpeg \"$@\" & pid=$!\n  sleep 1\n  kill -9 $pid\n  wait $pid\n  exit 137;;\nesac\nexec ffmpeg \"$@\"\n",
+    wrapped_ffmpeg(
+        dir,
+        "case \"$*\" in *master_pl_name*)\n  ffmpeg \"$@\" & pid=$!\n  sleep 1\n  kill -9 $pid\n  wait $pid\n  exit 137;;\nesac",
     )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
 }
 
 #[actix_web::test]

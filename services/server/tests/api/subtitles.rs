@@ -5,8 +5,6 @@
 //! unknown language) are refused with codes and the line, and leave the
 //! catalog and the media folder as they were; a track is removed whole.
 
-use std::process::Command;
-
 use serde_json::Value;
 
 use crate::helpers::{ADMIN_TOKEN, TestApp, clip};
@@ -144,15 +142,7 @@ async fn subtitle_files_are_added_as_webvtt_tracks_refused_with_codes_and_remove
 async fn subtitle_files_given_at_ingest_become_tracks_and_a_bad_one_fails_the_ingest_whole() {
     let app = TestApp::spawn().await;
     let ingest = |subtitles: &[String]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cinemesh"));
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("CINEMESH_STORAGE_DATA_DIR", &app.config.storage.data_dir)
-            .env("CINEMESH_INGEST_X264_PRESET", "ultrafast")
-            .env("CINEMESH_LOG", "warn");
-        if !app.config.storage.database_url.is_empty() {
-            cmd.env("DATABASE_URL", &app.config.storage.database_url);
-        }
+        let mut cmd = app.cli();
         cmd.args(["ingest", "--title", "With subtitles"]).arg(clip(4, 426, 240, true));
         for subtitle in subtitles {
             cmd.args(["--subtitle", subtitle]);

@@ -4,36 +4,14 @@
 //! with its cues at their times, and the master playlist names them all with
 //! their languages. A failure half-way leaves nothing.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cinemesh_catalog::domain::{Description, Title};
-use cinemesh_catalog::ingest::IngestRequest;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{TestApp, tracks_clip};
-
-fn request(source: &Path) -> IngestRequest {
-    IngestRequest {
-        source: source.to_path_buf(),
-        title: Title::parse("Two Languages").unwrap(),
-        description: Description::parse("generated").unwrap(),
-        year: None,
-        subtitles: vec![],
-    }
-}
-
-fn stream_types(file: &Path) -> Vec<String> {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "stream=codec_type", "-of", "json"])
-        .arg(file)
-        .output()
-        .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    json["streams"].as_array().unwrap().iter().map(|s| s["codec_type"].as_str().unwrap().to_owned()).collect()
-}
+use crate::helpers::{TestApp, tracks_clip, wrapped_ffmpeg};
+use crate::ingest::{request, stream_types};
 
 /// The pitch of a segment's audio, from its zero crossings, Hz.
 fn tone_hz(segment: &Path) -> f64 {
@@ -199,11 +177,7 @@ async fn a_movie_with_one_audio_track_keeps_it_in_its_video_and_lists_no_tracks(
 
 /// An ffmpeg that fails the subtitle run, after the packaging run wrote everything else.
 fn ffmpeg_failing_subtitles(dir: &Path) -> PathBuf {
-    let path = dir.join("ffmpeg");
-    std::fs::write(&path, "#!/bin/sh\ncase \"$*\" in *webvtt*) echo broken >&2; exit 1;; esac\nexec ffmpeg \"$@\"\n")
-        .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
+    wrapped_ffmpeg(dir, "case \"$*\" in *webvtt*) echo broken >&2; exit 1;; esac")
 }
 
 #[actix_web::test]
