@@ -8,50 +8,45 @@
 //
 // A refusal that concerns the join itself (name taken, wrong password) goes
 // back to the join form with the reason; a room that does not exist, or a
-// member who was removed, gets a screen of its own.
+// member who was removed, gets a screen of its own (room-join.ts).
+//
+// This file wires the parts together: the room's socket feeds the player
+// (room-player.ts), the playback bar (room-ui/playback-controls.ts), a file
+// in the movie's place (room-ui/file-stream.ts) and the panels around them.
 import { ApiError } from '../api/client';
-import type { MovieDetail, RoomSummary, SegmentManifest } from '../api/types';
+import type { MovieDetail, RoomSummary } from '../api/types';
 import { CallPanel } from '../call/call-panel';
-import { LocalFile } from '../call/local-file';
-import { MediaMesh, type RemoteStreamInfo } from '../call/media-mesh';
-import { formatDuration } from '../format';
-import { NAME_CHOSEN_EVENT, NAME_KEY } from '../lobby/presence-panel';
-import type { P2PStats } from '../p2p/types';
+import { MediaMesh } from '../call/media-mesh';
 import { keepIceServersFresh } from '../api/ice-refresh';
 import { rtcIceServers } from '../api/ice-servers';
 import { fullscreenButton } from '../player/fullscreen-button';
-import { createPlayer, type PlayerHandle, webSocketUrl } from '../player/hls-player';
-import { loadPreferences } from '../player/preferences';
+import { type PlayerHandle, webSocketUrl } from '../player/hls-player';
 import { QualityMenu } from '../player/quality-menu';
 import { SubtitleOverlay } from '../player/tracks/subtitle-overlay';
 import { TrackMenus, type TrackSummary } from '../player/tracks/track-menus';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
-import { MAX_NAME_CHARS } from '../protocol/limits';
 import type { StreamKind } from '../protocol/StreamKind';
 import { ChatPanel } from '../room-ui/chat-panel';
+import { FileStream } from '../room-ui/file-stream';
 import { inviteBox } from '../room-ui/invite-box';
 import { MembersPanel } from '../room-ui/members-panel';
 import { P2PPanel } from '../room-ui/p2p-panel';
+import { PlaybackControls } from '../room-ui/playback-controls';
+import { SuggestTracksButton } from '../room-ui/suggest-tracks-button';
 import { OriginFetchLog } from '../rooms/origin-fetches';
 import { RoomClient } from '../rooms/room-client';
 import { SyncController } from '../rooms/sync-controller';
 import { h, mount } from '../ui/dom';
 import { errorBox } from './catalog';
 import type { Cleanup, PageContext } from './page';
+import { askName, endingFor, JOIN_REFUSALS, type JoinAnswer, roomNotFound } from './room-join';
+import { RoomPlayer } from './room-player';
 
 declare global {
   interface Window {
     /** The page's room, sync, player and media, for debugging from the console (and for the browser tests). */
     cinemeshRoom?: { room: RoomClient; sync: SyncController; player: PlayerHandle | undefined; mesh: MediaMesh } | undefined;
   }
-}
-
-/** Refusals that send the member back to the join form, with the reason. */
-const JOIN_REFUSALS = new Set(['wrong_password', 'too_many_attempts', 'name_taken', 'invalid_name']);
-
-interface JoinAnswer {
-  name: string;
-  password: string | undefined;
 }
 
 export function renderRoom(root: HTMLElement, id: string, ctx: PageContext): Cleanup {
@@ -94,48 +89,6 @@ export function renderRoom(root: HTMLElement, id: string, ctx: PageContext): Cle
   };
 }
 
-function roomNotFound(): HTMLElement {
-  return h(
-    'div',
-    { class: 'notice error', role: 'alert' },
-    h('h1', {}, 'Room not found'),
-    h('p', {}, 'This watch party does not exist, or its link is mistyped.'),
-    h('a', { href: '/', class: 'button' }, 'Browse movies and start one'),
-  );
-}
-
-function endScreen(title: string, text: string): HTMLElement {
-  return h('div', { class: 'notice error', role: 'alert' }, h('h1', {}, title), h('p', {}, text), h('a', { href: '/', class: 'button' }, 'Back to the movies'));
-}
-
-function askName(root: HTMLElement, room: RoomSummary, previous: JoinAnswer | undefined, problem: string | undefined, join: (answer: JoinAnswer) => void): void {
-  const name = h('input', {
-    name: 'name',
-    required: true,
-    maxlength: MAX_NAME_CHARS,
-    autocomplete: 'nickname',
-    value: previous?.name ?? localStorage.getItem(NAME_KEY) ?? '',
-  });
-  const password = h('input', { name: 'password', type: 'password', required: true, autocomplete: 'off' });
-  const form = h(
-    'form',
-    { class: 'join-form' },
-    h('h1', {}, 'Join the watch party'),
-    problem === undefined ? null : h('p', { class: 'notice error', role: 'alert' }, problem),
-    h('label', {}, 'Your name ', name),
-    room.has_password ? h('label', {}, 'Password ', password) : null,
-    h('button', { type: 'submit' }, 'Join'),
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    localStorage.setItem(NAME_KEY, name.value.trim());
-    window.dispatchEvent(new Event(NAME_CHOSEN_EVENT));
-    join({ name: name.value, password: room.has_password ? password.value : undefined });
-  });
-  mount(root, form);
-  name.focus();
-}
-
 interface RoomExits {
   /** The room refused the join (name taken, wrong password): ask again. */
   refused: (message: string) => void;
@@ -145,30 +98,11 @@ interface RoomExits {
 
 function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, answer: JoinAnswer, ctx: PageContext, exits: RoomExits): Cleanup {
   const video = h('video', { playsinline: true, muted: true, 'aria-label': movie.title });
-  const remoteFile = h('video', { class: 'remote-file', autoplay: true, playsinline: true, hidden: true });
   const banner = h('div', { class: 'banner', role: 'status', hidden: true });
-  const playButton = h('button', { type: 'button', 'data-testid': 'play' }, 'Play');
-  const seekBar = h('input', { type: 'range', min: 0, max: 1000, value: 0, 'aria-label': 'Position' });
-  const clock = h('span', { class: 'muted clock' }, '0:00');
-  const syncButton = h('button', { type: 'button', title: 'Put this player back on the room’s position' }, 'Sync now');
-  const fileInput = h('input', { type: 'file', accept: 'video/*', hidden: true, 'aria-label': 'Video file from this computer' });
-  const fileButton = h('button', { type: 'button' }, 'Play a file from this computer');
-  const why = h('span', { class: 'muted control-reason' });
   const status = h('span', { class: 'muted room-status', 'aria-live': 'polite' });
   const subtitles = new SubtitleOverlay(video);
   const tracks = new TrackMenus(movie, subtitles, (chosen) => sayTracks(chosen));
-  const quality = new QualityMenu((level) => player?.chooseLevel(level));
-  const suggestButton = h('button', { type: 'button', hidden: true, title: 'Everyone who has not picked their own takes these' }, 'Suggest my languages to everyone');
-  const playerBox = h('div', { class: 'player' }, video, subtitles.element, remoteFile, banner);
-
-  let player: PlayerHandle | undefined;
-  let fetchPlan: { slots: string[]; fetchers: string[] } = { slots: [], fetchers: [] };
-  /** The rendition the room's sharing players load, as the room last said. */
-  let roomRendition: number | undefined;
-  /** The host's own file, while it plays instead of the movie. */
-  let localFile: LocalFile | undefined;
-  /** Someone's file this page shows instead of the movie. */
-  let remoteFileFrom: { member: string; durationMs: number | undefined } | undefined;
+  const quality = new QualityMenu((level) => moviePlayer.handle?.chooseLevel(level));
   let callKinds: StreamKind[] = [];
   const typing = new Set<string>();
 
@@ -186,12 +120,12 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       chat.setMyName(room.members.find((m) => m.id === room.member)?.name ?? answer.name);
       for (const message of room.chat) chat.add(message);
       sayTracks(tracks.summary());
-      void startPlayer();
+      void moviePlayer.start();
     },
     onPlayback: () => {
       sync.stateChanged();
       refreshControls();
-      bufferForRoom();
+      moviePlayer.bufferForRoom();
     },
     onMembers: (members, policy) => {
       membersPanel.update(room.member, members, policy);
@@ -201,16 +135,10 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       const names = members.filter((m) => typing.has(m.id)).map((m) => m.name);
       chat.typing(names);
     },
-    onFetchPlan: (slots, fetchers) => {
-      fetchPlan = { slots, fetchers };
-      player?.engine.setFetchPlan(slots, room.member, fetchers);
-    },
+    onFetchPlan: (slots, fetchers) => moviePlayer.setFetchPlan(slots, fetchers),
     // Sent to the members that share: only their buffers count.
     onSuggestedTracks: (suggested) => tracks.suggest(suggested),
-    onRendition: (level) => {
-      roomRendition = level;
-      player?.followRoomRendition(level);
-    },
+    onRendition: (level) => moviePlayer.followRendition(level),
     onHealth: (members) => membersPanel.health(members),
     onBans: (bans) => membersPanel.bans(bans),
     onChat: (message) => chat.add(message),
@@ -222,17 +150,18 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     },
     onSignal: (from, data) => mesh.receive(from, data),
     onError: (code, message, fatal) => {
-      if (JOIN_REFUSALS.has(code)) exits.refused(message);
-      else if (code === 'kicked') exits.ended(endScreen('You were removed', 'The host removed you from this watch party.'));
-      else if (code === 'banned') exits.ended(endScreen('You cannot join', 'The host removed you from this watch party.'));
-      else if (code === 'movie_deleted') exits.ended(endScreen('This party has ended', 'Its movie was removed from the catalog.'));
-      else if (code === 'room_not_found') exits.ended(roomNotFound());
-      else if (fatal) exits.ended(endScreen('Could not join', `${message} (${code})`));
+      if (JOIN_REFUSALS.has(code)) {
+        exits.refused(message);
+        return;
+      }
+      const ending = endingFor(code, message, fatal);
+      if (ending !== undefined) exits.ended(ending);
       else if (code === 'video_full') call.videoRefused(message);
-      else if (code === 'file_in_use' || (code === 'not_allowed' && localFile !== undefined)) {
-        stopLocalFile();
+      else {
+        // A refused file (another one plays, playback control lost) stops; either way the member reads why.
+        fileStream.refused(code);
         status.textContent = message;
-      } else status.textContent = message;
+      }
     },
     onReconnecting: (reconnecting) => {
       banner.hidden = !reconnecting;
@@ -241,15 +170,15 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       if (!reconnecting) mesh.resync();
     },
   });
-  room.sharedBytes = () => player?.engine.stats().uploadedBytes;
-  room.playerBuffer = () => player?.bufferReport();
+  room.sharedBytes = () => moviePlayer.handle?.engine.stats().uploadedBytes;
+  room.playerBuffer = () => moviePlayer.handle?.bufferReport();
   const originFetches = new OriginFetchLog(() => room.serverNow());
   room.originFetches = () => originFetches.take();
   let sync = new SyncController(video, room);
 
   const mesh = new MediaMesh((to, signal) => room.signal(to, signal), {
     onRemote: (member, label, stream, info) => {
-      if (label === 'file') showRemoteFile(member, stream, info);
+      if (label === 'file') fileStream.showRemote(member, stream, info);
       else call.remote(member, label, stream);
     },
     onLinked: (pair) => room.callLinked(pair),
@@ -277,18 +206,47 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     typing: (active) => room.send({ type: 'typing', active }),
   });
   const membersPanel = new MembersPanel((message) => room.send(message));
-  const p2p = new P2PPanel(() => player?.engine.stats(), () => room.originBytesPerSec);
+  const p2p = new P2PPanel(() => moviePlayer.handle?.engine.stats(), () => room.originBytesPerSec);
+
+  const moviePlayer = new RoomPlayer({
+    api: ctx.api,
+    room,
+    movie,
+    video,
+    subtitles: subtitles.element,
+    tracks,
+    quality,
+    started: (player) => {
+      if (fileStream.showing) player.hls.stopLoad();
+      expose();
+    },
+  });
+  const fileStream = new FileStream({
+    room,
+    mesh,
+    movie: video,
+    movieAside: (aside) => moviePlayer.aside(aside),
+    follow,
+    streamingChanged: reportStreaming,
+    controlsChanged: () => refreshControls(),
+    say: (message) => (status.textContent = message),
+  });
+  const durationMs = (): number => fileStream.durationMs() ?? movie.duration_ms;
+  const controls = new PlaybackControls(room, durationMs, () => sync, [fileStream.button, fileStream.picker]);
+  const suggestButton = new SuggestTracksButton(movie, tracks, (message) => room.send(message));
   const expose = (): void => {
-    window.cinemeshRoom = { room, sync, player, mesh };
+    window.cinemeshRoom = { room, sync, player: moviePlayer.handle, mesh };
   };
   expose();
 
-  const controlBar = h('div', { class: 'player-bar' }, playButton, seekBar, clock, syncButton, fileButton, fileInput, why, status);
+  const playerBox = h('div', { class: 'player' }, video, subtitles.element, fileStream.remoteVideo, banner);
+  const controlBar = controls.element;
+  controlBar.append(status);
   const roomBox = h('div', { class: 'room' },
     h('section', { class: 'room-main', 'aria-label': 'Player' },
       playerBox,
       controlBar,
-      h('div', { class: 'player-bar' }, quality.element, tracks.element, suggestButton),
+      h('div', { class: 'player-bar' }, quality.element, tracks.element, suggestButton.element),
       inviteBox(`${location.origin}${summary.invite_path}`),
       call.element,
     ),
@@ -298,47 +256,14 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
   // The party fills the screen with its chat beside the picture.
   controlBar.append(fullscreenButton(roomBox));
 
-  async function startPlayer(): Promise<void> {
-    if (player !== undefined) return;
-    const manifest: SegmentManifest = await ctx.api.getSegmentManifest(movie.id);
-    const { default: HlsPlayer } = await import('hls.js');
-    if (player !== undefined) return;
-    const position = (room.roomPosition() ?? 0) / 1000;
-    const preferences = loadPreferences();
-    player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position, tracks.startingAudio());
-    tracks.bind(player.hls);
-    quality.bind(player.hls, HlsPlayer);
-    player.engine.setFetchPlan(fetchPlan.slots, room.member, fetchPlan.fetchers);
-    player.followRoomRendition(roomRendition);
-    bufferForRoom();
-    // Sharing members split the room's HTTP fetching (the room answers with
-    // its plan), and say again when the peers they cannot reach change.
-    // The tracker id goes with it once the player has one: the others link to
-    // the room's fetchers before they need their first segments.
-    const shares = preferences.p2p && preferences.upload;
-    let said = { unreachable: 0, peer: '' };
-    room.share(shares, preferences.uploadBytesPerSec, said.unreachable);
-    player.engine.addEventListener('stats', (event) => {
-      const { unreachablePeers, peerId } = (event as CustomEvent<P2PStats>).detail;
-      if (unreachablePeers === said.unreachable && peerId === said.peer) return;
-      said = { unreachable: unreachablePeers, peer: peerId };
-      room.share(shares, preferences.uploadBytesPerSec, said.unreachable, said.peer);
-    });
-    if (localFile !== undefined || remoteFileFrom !== undefined) player.hls.stopLoad();
-    expose();
-  }
-
   /** Tells the room what this member hears and reads, for everyone's People panel. */
   function sayTracks(chosen: TrackSummary): void {
     room.setTracks({ ...(chosen.audio === undefined ? {} : { audio: chosen.audio }), ...(chosen.subtitles === undefined ? {} : { subtitles: chosen.subtitles }) });
   }
 
-  function bufferForRoom(): void {
-    player?.waitForStart(room.playback?.playing !== true);
-  }
-
+  /** Tells the room what this member streams: the call's camera, microphone, screen, and their own file. */
   function reportStreaming(): void {
-    room.setStreaming(localFile === undefined ? callKinds : [...callKinds, 'file']);
+    room.setStreaming(fileStream.streaming ? [...callKinds, 'file'] : callKinds);
   }
 
   /** Which video the room's clock drives: the movie, or the host's own file. */
@@ -349,141 +274,16 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     expose();
   }
 
-  /** The movie steps aside (a file plays instead), or comes back. */
-  function movieAside(aside: boolean): void {
-    video.hidden = aside;
-    subtitles.element.hidden = aside;
-    if (aside) {
-      video.pause();
-      player?.hls.stopLoad();
-    } else {
-      player?.hls.startLoad(video.currentTime);
-    }
-  }
-
-  async function startLocalFile(file: File): Promise<void> {
-    let opened: LocalFile;
-    try {
-      opened = await LocalFile.open(file);
-    } catch (error) {
-      status.textContent = error instanceof Error ? error.message : 'The file could not be played.';
-      return;
-    }
-    stopLocalFile();
-    localFile = opened;
-    playerBox.insertBefore(opened.video, remoteFile);
-    movieAside(true);
-    follow(opened.video);
-    mesh.setOutgoing('file', { stream: opened.stream, audience: 'room', durationMs: opened.durationMs });
-    // Tracks appear as the file plays (sound once it starts): send them as they come.
-    opened.stream.addEventListener('addtrack', () => mesh.refresh());
-    reportStreaming();
-    // Everyone starts the file from its beginning.
-    room.control({ action: 'seek', position_ms: 0 });
-    fileButton.textContent = `Stop playing ${opened.name}`;
-    refreshControls();
-  }
-
-  function stopLocalFile(): void {
-    if (localFile === undefined) return;
-    localFile.close();
-    localFile = undefined;
-    mesh.setOutgoing('file', undefined);
-    reportStreaming();
-    movieAside(false);
-    follow(video);
-    fileButton.textContent = 'Play a file from this computer';
-    refreshControls();
-  }
-
-  function showRemoteFile(member: string, stream: MediaStream | undefined, info: RemoteStreamInfo | undefined): void {
-    if (stream === undefined) {
-      if (remoteFileFrom?.member !== member) return;
-      remoteFileFrom = undefined;
-      remoteFile.srcObject = null;
-      remoteFile.hidden = true;
-      movieAside(false);
-      follow(video);
-      return;
-    }
-    const wasShowing = remoteFileFrom !== undefined;
-    remoteFileFrom = { member, durationMs: info?.durationMs };
-    if (remoteFile.srcObject !== stream) remoteFile.srcObject = stream;
-    remoteFile.hidden = false;
-    void remoteFile.play().catch(() => {});
-    if (!wasShowing) {
-      movieAside(true);
-      follow(undefined);
-    }
-  }
-
-  const durationMs = (): number => localFile?.durationMs ?? remoteFileFrom?.durationMs ?? movie.duration_ms;
-
-  function mayControl(policy: ControlPolicy = room.policy): string | undefined {
-    const me = room.members.find((m) => m.id === room.member);
-    if (me === undefined) return 'Not in the room yet';
-    if (policy === 'everyone' || me.role === 'host') return undefined;
-    if (policy === 'cohosts' && me.role === 'cohost') return undefined;
-    return policy === 'cohosts' ? 'Only the host and co-hosts control playback' : 'Only the host controls playback';
-  }
-
   function refreshControls(policy?: ControlPolicy): void {
-    const reason = mayControl(policy);
-    playButton.disabled = seekBar.disabled = reason !== undefined;
+    const reason = controls.refresh(policy);
     // Only someone who controls playback may put their own file in its place.
-    const streamingFile = room.members.some((m) => m.id !== room.member && m.streaming.includes('file'));
-    fileButton.disabled = localFile === undefined && (reason !== undefined || streamingFile);
-    fileButton.title = reason ?? (streamingFile ? 'Someone is streaming a file already' : '');
-    why.textContent = reason ?? '';
-    const hasChoices = movie.audio_tracks.length > 1 || movie.subtitles.length > 0;
-    suggestButton.hidden = !hasChoices || room.members.find((m) => m.id === room.member)?.role !== 'host';
-    playButton.textContent = room.playback?.playing === true ? 'Pause' : 'Play';
+    fileStream.refresh(reason);
+    suggestButton.update(room.members.find((m) => m.id === room.member)?.role === 'host');
   }
-
-  function togglePlay(): void {
-    if (playButton.disabled) return;
-    const position_ms = room.roomPosition() ?? 0;
-    room.control(room.playback?.playing === true ? { action: 'pause', position_ms } : { action: 'play', position_ms });
-  }
-
-  playButton.addEventListener('click', togglePlay);
-  seekBar.addEventListener('change', () => {
-    room.control({ action: 'seek', position_ms: (Number(seekBar.value) / 1000) * durationMs() });
-  });
-  syncButton.addEventListener('click', () => sync.resync());
-  suggestButton.addEventListener('click', () => {
-    const { audio, subtitles } = tracks.summary();
-    room.send({ type: 'suggest_tracks', ...(audio === undefined ? {} : { audio }), ...(subtitles === undefined ? {} : { subtitles }) });
-  });
-  fileButton.addEventListener('click', () => {
-    if (localFile !== undefined) stopLocalFile();
-    else fileInput.click();
-  });
-  fileInput.addEventListener('change', () => {
-    const file = fileInput.files?.[0];
-    fileInput.value = '';
-    if (file !== undefined) void startLocalFile(file);
-  });
-  // Space or K plays and pauses, unless typing or on another control.
-  const onKey = (event: KeyboardEvent): void => {
-    const target = event.target as HTMLElement | null;
-    if (target?.closest('input, textarea, select, button, summary, [contenteditable]') !== null && target !== null) return;
-    if (event.key === ' ' || event.key === 'k') {
-      event.preventDefault();
-      togglePlay();
-    }
-  };
-  document.addEventListener('keydown', onKey);
-  const display = setInterval(() => {
-    const position = room.roomPosition() ?? 0;
-    clock.textContent = `${formatDuration(position)} / ${formatDuration(durationMs())}`;
-    if (document.activeElement !== seekBar && durationMs() > 0) seekBar.value = String(Math.round((position / durationMs()) * 1000));
-  }, 500);
 
   return () => {
-    clearInterval(display);
-    document.removeEventListener('keydown', onKey);
-    stopLocalFile();
+    controls.close();
+    fileStream.stopOwn();
     sync.stop();
     call.leave();
     iceRefresh.stop();
@@ -492,7 +292,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     p2p.close();
     room.leave();
     originFetches.stop();
-    player?.destroy();
+    moviePlayer.destroy();
     tracks.destroy();
     subtitles.destroy();
     window.cinemeshRoom = undefined;

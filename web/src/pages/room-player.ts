@@ -1,0 +1,111 @@
+// The movie's player in a watch party. It starts once the room welcomes this
+// member, at the room's position, and keeps to the room: it loads what the
+// room's fetch plan gives it to fetch over HTTP, follows the room's rendition,
+// loads only enough to start while the room is paused, and tells the room
+// whether it shares with peers. It steps aside while a file plays instead.
+import type { ApiClient } from '../api/client';
+import type { MovieDetail } from '../api/types';
+import type { P2PStats } from '../p2p/types';
+import { createPlayer, type PlayerHandle } from '../player/hls-player';
+import { loadPreferences } from '../player/preferences';
+import type { QualityMenu } from '../player/quality-menu';
+import type { TrackMenus } from '../player/tracks/track-menus';
+import type { RoomClient } from '../rooms/room-client';
+
+/** What the room player needs from the page around it. */
+export interface RoomPlayerParts {
+  api: Pick<ApiClient, 'getSegmentManifest'>;
+  room: Pick<RoomClient, 'member' | 'playback' | 'roomPosition' | 'share'>;
+  movie: MovieDetail;
+  video: HTMLVideoElement;
+  /** The subtitles drawn over the video: they step aside with it. */
+  subtitles: HTMLElement;
+  tracks: Pick<TrackMenus, 'startingAudio' | 'bind'>;
+  quality: Pick<QualityMenu, 'bind'>;
+  /** The player now exists (the page exposes it, and stops its loading if a file plays). */
+  started: (player: PlayerHandle) => void;
+}
+
+export class RoomPlayer {
+  readonly #parts: RoomPlayerParts;
+  #player: PlayerHandle | undefined;
+  /** The room's plan for who fetches over HTTP, as the room last said (kept for a player not started yet). */
+  #fetchPlan: { slots: string[]; fetchers: string[] } = { slots: [], fetchers: [] };
+  /** The rendition the room's sharing players load, as the room last said. */
+  #rendition: number | undefined;
+
+  constructor(parts: RoomPlayerParts) {
+    this.#parts = parts;
+  }
+
+  /** The player; undefined until the room's first welcome brings it. */
+  get handle(): PlayerHandle | undefined {
+    return this.#player;
+  }
+
+  /** Starts the player at the room's position, unless it runs already (each welcome calls this). */
+  async start(): Promise<void> {
+    if (this.#player !== undefined) return;
+    const { api, room, movie, video, tracks, quality } = this.#parts;
+    const manifest = await api.getSegmentManifest(movie.id);
+    const { default: HlsPlayer } = await import('hls.js');
+    if (this.#player !== undefined) return;
+    const position = (room.roomPosition() ?? 0) / 1000;
+    const preferences = loadPreferences();
+    const player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position, tracks.startingAudio());
+    this.#player = player;
+    tracks.bind(player.hls);
+    quality.bind(player.hls, HlsPlayer);
+    player.engine.setFetchPlan(this.#fetchPlan.slots, room.member, this.#fetchPlan.fetchers);
+    player.followRoomRendition(this.#rendition);
+    this.bufferForRoom();
+    // Sharing members split the room's HTTP fetching (the room answers with
+    // its plan), and say again when the peers they cannot reach change.
+    // The tracker id goes with it once the player has one: the others link to
+    // the room's fetchers before they need their first segments.
+    const shares = preferences.p2p && preferences.upload;
+    let said = { unreachable: 0, peer: '' };
+    room.share(shares, preferences.uploadBytesPerSec, said.unreachable);
+    player.engine.addEventListener('stats', (event) => {
+      const { unreachablePeers, peerId } = (event as CustomEvent<P2PStats>).detail;
+      if (unreachablePeers === said.unreachable && peerId === said.peer) return;
+      said = { unreachable: unreachablePeers, peer: peerId };
+      room.share(shares, preferences.uploadBytesPerSec, said.unreachable, said.peer);
+    });
+    this.#parts.started(player);
+  }
+
+  /** The room's plan: `slots` of the segments, and which member fetches each over HTTP. */
+  setFetchPlan(slots: string[], fetchers: string[]): void {
+    this.#fetchPlan = { slots, fetchers };
+    this.#player?.engine.setFetchPlan(slots, this.#parts.room.member, fetchers);
+  }
+
+  /** The rendition the room's sharing players load (undefined: each picks its own). */
+  followRendition(level: number | undefined): void {
+    this.#rendition = level;
+    this.#player?.followRoomRendition(level);
+  }
+
+  /** While the room is paused, load only what is needed to start. */
+  bufferForRoom(): void {
+    this.#player?.waitForStart(this.#parts.room.playback?.playing !== true);
+  }
+
+  /** The movie steps aside (a file plays instead), or comes back. */
+  aside(aside: boolean): void {
+    const { video, subtitles } = this.#parts;
+    video.hidden = aside;
+    subtitles.hidden = aside;
+    if (aside) {
+      video.pause();
+      this.#player?.hls.stopLoad();
+    } else {
+      this.#player?.hls.startLoad(video.currentTime);
+    }
+  }
+
+  destroy(): void {
+    this.#player?.destroy();
+  }
+}

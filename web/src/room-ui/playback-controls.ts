@@ -1,0 +1,101 @@
+// The room's playback bar: play/pause, the seek bar, the clock and "Sync
+// now". Play, pause and seek go to the room, never straight to the video, so
+// everyone moves together; a member the room's policy does not let control
+// playback sees them disabled with the reason. Space or K plays and pauses.
+// The clock and the seek bar show the room's position, not the video's.
+import { formatDuration } from '../format';
+import type { ControlPolicy } from '../protocol/ControlPolicy';
+import type { RoomClient } from '../rooms/room-client';
+import { h } from '../ui/dom';
+
+/** What the controls read from the room and send to it. */
+export type ControlledRoom = Pick<RoomClient, 'member' | 'members' | 'policy' | 'playback' | 'roomPosition' | 'control'>;
+
+/** What "Sync now" asks of whatever keeps this page's video on the room's clock. */
+export interface Resyncing {
+  resync(): void;
+}
+
+const DISPLAY_EVERY_MS = 500;
+
+export class PlaybackControls {
+  /** The bar: these controls, the page's others placed in it, and the reason they may be disabled. */
+  readonly element: HTMLElement;
+  readonly #play = h('button', { type: 'button', 'data-testid': 'play' }, 'Play');
+  readonly #seek = h('input', { type: 'range', min: 0, max: 1000, value: 0, 'aria-label': 'Position' });
+  readonly #clock = h('span', { class: 'muted clock' }, '0:00');
+  readonly #sync = h('button', { type: 'button', title: 'Put this player back on the room’s position' }, 'Sync now');
+  readonly #why = h('span', { class: 'muted control-reason' });
+  readonly #room: ControlledRoom;
+  readonly #durationMs: () => number;
+  readonly #display: ReturnType<typeof setInterval>;
+  readonly #onKey = (event: KeyboardEvent): void => {
+    // Space or K plays and pauses, unless typing or on another control.
+    const target = event.target as HTMLElement | null;
+    if (target?.closest('input, textarea, select, button, summary, [contenteditable]') !== null && target !== null) return;
+    if (event.key === ' ' || event.key === 'k') {
+      event.preventDefault();
+      this.#togglePlay();
+    }
+  };
+
+  /**
+   * `durationMs` gives the length of what plays now (the movie, or a file in
+   * its place); `sync`, the page's current sync controller (it changes when a
+   * file plays). `others` are the page's controls that share this bar, shown
+   * before the reason: they are disabled for the same one.
+   */
+  constructor(room: ControlledRoom, durationMs: () => number, sync: () => Resyncing, others: readonly HTMLElement[] = []) {
+    this.#room = room;
+    this.#durationMs = durationMs;
+    this.element = h('div', { class: 'player-bar' }, this.#play, this.#seek, this.#clock, this.#sync, ...others, this.#why);
+    this.#play.addEventListener('click', () => this.#togglePlay());
+    this.#seek.addEventListener('change', () => {
+      room.control({ action: 'seek', position_ms: (Number(this.#seek.value) / 1000) * durationMs() });
+    });
+    this.#sync.addEventListener('click', () => sync().resync());
+    document.addEventListener('keydown', this.#onKey);
+    this.#display = setInterval(() => this.#show(), DISPLAY_EVERY_MS);
+  }
+
+  /**
+   * Enables the controls if this member may control playback under `policy`
+   * (the room's own when not given), and labels play/pause by the room's
+   * state. Returns why they may not, for the page's other controls.
+   */
+  refresh(policy?: ControlPolicy): string | undefined {
+    const reason = this.mayControl(policy);
+    this.#play.disabled = this.#seek.disabled = reason !== undefined;
+    this.#why.textContent = reason ?? '';
+    this.#play.textContent = this.#room.playback?.playing === true ? 'Pause' : 'Play';
+    return reason;
+  }
+
+  /** Why this member may not control playback under `policy`; undefined when they may. */
+  mayControl(policy: ControlPolicy = this.#room.policy): string | undefined {
+    const me = this.#room.members.find((m) => m.id === this.#room.member);
+    if (me === undefined) return 'Not in the room yet';
+    if (policy === 'everyone' || me.role === 'host') return undefined;
+    if (policy === 'cohosts' && me.role === 'cohost') return undefined;
+    return policy === 'cohosts' ? 'Only the host and co-hosts control playback' : 'Only the host controls playback';
+  }
+
+  close(): void {
+    clearInterval(this.#display);
+    document.removeEventListener('keydown', this.#onKey);
+  }
+
+  #togglePlay(): void {
+    if (this.#play.disabled) return;
+    const position_ms = this.#room.roomPosition() ?? 0;
+    this.#room.control(this.#room.playback?.playing === true ? { action: 'pause', position_ms } : { action: 'play', position_ms });
+  }
+
+  #show(): void {
+    const position = this.#room.roomPosition() ?? 0;
+    const durationMs = this.#durationMs();
+    this.#clock.textContent = `${formatDuration(position)} / ${formatDuration(durationMs)}`;
+    // Not while the member drags it: their choice is sent when they let go.
+    if (document.activeElement !== this.#seek && durationMs > 0) this.#seek.value = String(Math.round((position / durationMs) * 1000));
+  }
+}
