@@ -29,7 +29,8 @@ pub struct Rendition {
     /// RFC 6381 codecs string (`wvtt` for subtitles).
     pub codecs: String,
     pub segment_count: i64,
-    /// BCP 47 tag of an audio or subtitle track; `None` for video and untagged tracks.
+    /// BCP 47 tag of an audio or subtitle track, or of the audio muxed into a
+    /// video rendition (a movie with one audio track); `None` when untagged.
     pub language: Option<String>,
     /// An audio or subtitle track's name for people ("Français"); empty for video.
     pub label: String,
@@ -222,6 +223,8 @@ pub struct MovieDetail {
     /// The video renditions, best first.
     pub renditions: Vec<RenditionView>,
     pub audio_tracks: Vec<AudioTrackView>,
+    /// The language of the movie's audio when it has one track (muxed into the video).
+    pub audio_language: Option<String>,
     pub subtitles: Vec<SubtitleView>,
     /// Tracks of the source that ingest left out, with the reason.
     pub skipped_tracks: Vec<SkippedTrack>,
@@ -289,6 +292,7 @@ impl MovieDetail {
                     playlist_url: playlist_url(r),
                 })
                 .collect(),
+            audio_language: of(RenditionKind::Video).find_map(|r| r.language.clone()),
             subtitles: of(RenditionKind::Subtitles).map(|r| SubtitleView::of(&movie.id, r)).collect(),
             skipped_tracks,
             tracker,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::domain::MovieId;
 use crate::ingest::language;
 use crate::ingest::master::{SUBTITLE_FILE, master_playlist, subtitle_playlist};
+use crate::ingest::subtitles::subtitle_rendition;
 use crate::ingest::tracks::{clean_title, unique};
 use crate::ingest::{Ingester, hash_file};
 use crate::model::{Rendition, RenditionKind, Segment};
@@ -18,23 +19,42 @@ use crate::subtitles::{self, SubtitleError, SubtitleFormat};
 pub const MAX_SUBTITLE_TRACKS: usize = 32;
 
 /// A subtitle file to add.
-#[derive(Debug, Clone, Copy)]
-pub struct NewSubtitles<'a> {
-    pub bytes: &'a [u8],
+#[derive(Debug, Clone, Default)]
+pub struct NewSubtitles {
+    pub bytes: Vec<u8>,
     /// From the file's name, when it has one that says.
     pub format: Option<SubtitleFormat>,
     /// The language, as the uploader wrote it (`fr`, `fre`, `pt-BR`).
-    pub language: Option<&'a str>,
+    pub language: Option<String>,
     /// A name for people; by default the language's own name.
-    pub label: Option<&'a str>,
+    pub label: Option<String>,
     /// The text encoding, when the file is not UTF-8 and its language's usual one is not it.
-    pub encoding: Option<&'a str>,
+    pub encoding: Option<String>,
+}
+
+impl NewSubtitles {
+    /// A file on disk, refused before it is read when it is too large; its
+    /// format from its extension. Language, label and encoding are set after.
+    pub fn from_file(path: &Path) -> Result<Self, SubtitleTrackError> {
+        let unreadable = |e: std::io::Error| SubtitleTrackError::Unreadable(e.to_string());
+        let size = std::fs::metadata(path).map_err(unreadable)?.len();
+        if size > subtitles::MAX_SUBTITLE_FILE_BYTES as u64 {
+            return Err(SubtitleError::TooLarge(usize::try_from(size).unwrap_or(usize::MAX)).into());
+        }
+        Ok(Self {
+            bytes: std::fs::read(path).map_err(unreadable)?,
+            format: path.extension().and_then(|e| SubtitleFormat::from_extension(&e.to_string_lossy())),
+            ..Self::default()
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubtitleTrackError {
     #[error(transparent)]
     Subtitles(#[from] SubtitleError),
+    #[error("cannot read the subtitle file: {0}")]
+    Unreadable(String),
     #[error("{0:?} is not a language tag (such as fr, pt-BR or fre)")]
     InvalidLanguage(String),
     #[error("no movie with id {0:?}")]
@@ -44,7 +64,7 @@ pub enum SubtitleTrackError {
     #[error("a movie has at most {max} subtitle tracks", max = MAX_SUBTITLE_TRACKS)]
     TooManyTracks,
     #[error("could not write the subtitle files")]
-    Storage(#[source] std::io::Error),
+    Storage(#[from] std::io::Error),
     #[error("could not record the subtitles in the catalog")]
     Database(#[source] sqlx::Error),
 }
@@ -53,6 +73,7 @@ impl SubtitleTrackError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Subtitles(e) => e.code(),
+            Self::Unreadable(_) => "subtitle_unreadable",
             Self::InvalidLanguage(_) => "invalid_language",
             Self::MovieNotFound(_) => "movie_not_found",
             Self::TrackNotFound(_) => "subtitle_track_not_found",
@@ -72,17 +93,22 @@ pub struct PreparedSubtitles {
 }
 
 /// Reads and checks a subtitle file: everything that can be wrong with it, before anything is written.
-pub fn prepare(new: NewSubtitles<'_>) -> Result<PreparedSubtitles, SubtitleTrackError> {
-    let language = match new.language.map(str::trim).filter(|l| !l.is_empty()) {
+pub fn prepare(new: &NewSubtitles) -> Result<PreparedSubtitles, SubtitleTrackError> {
+    let language = match new.language.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         Some(raw) => Some(
             language::normalize(Some(raw))
                 .ok_or_else(|| SubtitleTrackError::InvalidLanguage(raw.chars().take(40).collect()))?,
         ),
         None => None,
     };
-    let read = subtitles::read(new.bytes, new.format, language.as_ref().map(|l| l.tag.as_str()), new.encoding)?;
-    let label =
-        new.label.map(clean_title).filter(|l| !l.is_empty()).or_else(|| language.as_ref().map(|l| l.name.clone()));
+    let read =
+        subtitles::read(&new.bytes, new.format, language.as_ref().map(|l| l.tag.as_str()), new.encoding.as_deref())?;
+    let label = new
+        .label
+        .as_deref()
+        .map(clean_title)
+        .filter(|l| !l.is_empty())
+        .or_else(|| language.as_ref().map(|l| l.name.clone()));
     Ok(PreparedSubtitles { webvtt: subtitles::write_webvtt(&read.cues), language: language.map(|l| l.tag), label })
 }
 
@@ -95,7 +121,11 @@ pub fn write_track(
     prepared: &PreparedSubtitles,
     duration_ms: i64,
 ) -> std::io::Result<(Rendition, Segment)> {
-    let names: Vec<String> = existing.iter().map(|r| r.name.clone()).collect();
+    // Names the catalog knows, and folders on disk (a removal whose files stayed behind).
+    let mut names: Vec<String> = existing.iter().map(|r| r.name.clone()).collect();
+    if let Ok(entries) = std::fs::read_dir(movie_dir) {
+        names.extend(entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()));
+    }
     let stem = format!("subs-{}", prepared.language.as_deref().unwrap_or("und").to_ascii_lowercase());
     let folder = unique(&names, &stem, "-");
     let labels: Vec<String> =
@@ -116,15 +146,7 @@ pub fn write_track(
     let (size_bytes, sha256) = written.inspect_err(|_| {
         let _ = std::fs::remove_dir_all(&staging);
     })?;
-    let rendition = Rendition {
-        name: folder,
-        kind: RenditionKind::Subtitles,
-        codecs: "wvtt".into(),
-        segment_count: 1,
-        language: prepared.language.clone(),
-        label,
-        ..Rendition::default()
-    };
+    let rendition = subtitle_rendition(folder, prepared.language.clone(), label, false);
     Ok((rendition, Segment { sequence: 0, duration_ms, size_bytes, sha256 }))
 }
 
@@ -137,27 +159,52 @@ pub fn write_master(movie_dir: &Path, renditions: &[Rendition]) -> std::io::Resu
     })
 }
 
+/// Subtitle changes in this process, one at a time: each writes the movie's
+/// master playlist from what the catalog lists once its own row is written,
+/// and two at once would each write their own view of it.
+static CHANGES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 impl Ingester {
     fn movie_dir(&self, movie: &MovieId) -> PathBuf {
         self.media_dir.join(movie.as_str())
     }
 
-    /// Adds a subtitle track to a movie; its record.
-    pub async fn add_subtitles(&self, movie: &MovieId, new: NewSubtitles<'_>) -> Result<Rendition, SubtitleTrackError> {
-        // The movie first: a file for no movie is not worth reading.
+    /// The movie's renditions as the catalog lists them now.
+    async fn renditions_of(&self, movie: &MovieId) -> Result<(i64, Vec<Rendition>), SubtitleTrackError> {
         let (record, renditions) = self
             .store
             .get(movie)
             .await
             .map_err(SubtitleTrackError::Database)?
             .ok_or_else(|| SubtitleTrackError::MovieNotFound(movie.to_string()))?;
+        Ok((record.duration_ms, renditions))
+    }
+
+    /// The master playlist written again from the catalog's records.
+    async fn rewrite_master(&self, movie: &MovieId) -> Result<(), SubtitleTrackError> {
+        let (_, renditions) = self.renditions_of(movie).await?;
+        let dir = self.movie_dir(movie);
+        blocking(move || write_master(&dir, &renditions)).await.map_err(SubtitleTrackError::Storage)
+    }
+
+    /// Adds a subtitle track to a movie; its record.
+    pub async fn add_subtitles(&self, movie: &MovieId, new: NewSubtitles) -> Result<Rendition, SubtitleTrackError> {
+        let _one_at_a_time = CHANGES.lock().await;
+        // The movie first: a file for no movie is not worth reading.
+        let (duration_ms, renditions) = self.renditions_of(movie).await?;
         if renditions.iter().filter(|r| r.kind == RenditionKind::Subtitles).count() >= MAX_SUBTITLE_TRACKS {
             return Err(SubtitleTrackError::TooManyTracks);
         }
-        let prepared = prepare(new)?;
         let dir = self.movie_dir(movie);
-        let (rendition, segment) =
-            write_track(&dir, &renditions, &prepared, record.duration_ms).map_err(SubtitleTrackError::Storage)?;
+        let (rendition, segment) = {
+            let dir = dir.clone();
+            // Reading a 5 MiB file cue by cue takes a while: not on the server's async threads.
+            blocking(move || {
+                let prepared = prepare(&new)?;
+                write_track(&dir, &renditions, &prepared, duration_ms).map_err(SubtitleTrackError::Storage)
+            })
+            .await?
+        };
         let undo_files = || {
             if let Err(e) = std::fs::remove_dir_all(dir.join(&rendition.name)) {
                 tracing::error!(movie = %movie, error = %e, "could not remove the files of a subtitle track not added");
@@ -167,45 +214,45 @@ impl Ingester {
             undo_files();
             return Err(SubtitleTrackError::Database(e));
         }
-        let mut all = renditions;
-        all.push(rendition.clone());
-        if let Err(e) = write_master(&dir, &all) {
+        if let Err(e) = self.rewrite_master(movie).await {
             if let Err(undo) = self.store.remove_rendition(movie, &rendition.name).await {
                 tracing::error!(movie = %movie, error = %undo, "a subtitle track's record stays without its master playlist entry");
             }
             undo_files();
-            return Err(SubtitleTrackError::Storage(e));
+            return Err(e);
         }
         tracing::info!(movie = %movie, track = %rendition.name, "subtitles added");
         Ok(rendition)
     }
 
-    /// Removes a subtitle track: from the master playlist first (players stop
-    /// asking for it), then its record, then its files.
+    /// Removes a subtitle track: its record, then the master playlist written
+    /// again without it, then its files.
     pub async fn remove_subtitles(&self, movie: &MovieId, name: &str) -> Result<(), SubtitleTrackError> {
-        let (_, renditions) = self
-            .store
-            .get(movie)
-            .await
-            .map_err(SubtitleTrackError::Database)?
-            .ok_or_else(|| SubtitleTrackError::MovieNotFound(movie.to_string()))?;
-        if !renditions.iter().any(|r| r.kind == RenditionKind::Subtitles && r.name == name) {
+        let _one_at_a_time = CHANGES.lock().await;
+        let (_, renditions) = self.renditions_of(movie).await?;
+        let Some(track) = renditions.iter().find(|r| r.kind == RenditionKind::Subtitles && r.name == name) else {
             return Err(SubtitleTrackError::TrackNotFound(name.chars().take(64).collect()));
-        }
-        let dir = self.movie_dir(movie);
-        let kept: Vec<Rendition> = renditions.iter().filter(|r| r.name != name).cloned().collect();
-        write_master(&dir, &kept).map_err(SubtitleTrackError::Storage)?;
-        if let Err(e) = self.store.remove_rendition(movie, name).await {
-            // Still recorded: list it again.
-            if let Err(undo) = write_master(&dir, &renditions) {
-                tracing::error!(movie = %movie, error = %undo, "the master playlist lost a subtitle track that is still recorded");
+        };
+        let segments = self.store.segments(movie, name).await.map_err(SubtitleTrackError::Database)?;
+        self.store.remove_rendition(movie, name).await.map_err(SubtitleTrackError::Database)?;
+        if let Err(e) = self.rewrite_master(movie).await {
+            // The master still lists it: so must the catalog.
+            if let Err(undo) = self.store.add_rendition(movie, track, &segments).await {
+                tracing::error!(movie = %movie, error = %undo, "the master playlist lists a subtitle track no longer recorded");
             }
-            return Err(SubtitleTrackError::Database(e));
+            return Err(e);
         }
-        if let Err(e) = std::fs::remove_dir_all(dir.join(name)) {
+        if let Err(e) = std::fs::remove_dir_all(self.movie_dir(movie).join(name)) {
             tracing::warn!(movie = %movie, track = name, error = %e, "a removed subtitle track's files stay behind");
         }
         tracing::info!(movie = %movie, track = name, "subtitles removed");
         Ok(())
     }
+}
+
+/// `work` on the blocking pool.
+async fn blocking<T: Send + 'static, E: Send + 'static + From<std::io::Error>>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| E::from(std::io::Error::other(e.to_string())))?
 }

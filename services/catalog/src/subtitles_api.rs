@@ -69,13 +69,13 @@ pub async fn add_subtitles(
         }
         None => None,
     };
-    let bytes = read_body(body).await?;
+    let params = params.into_inner();
     let new = NewSubtitles {
-        bytes: &bytes,
+        bytes: read_body(body).await?,
         format,
-        language: params.language.as_deref(),
-        label: params.label.as_deref(),
-        encoding: params.encoding.as_deref(),
+        language: params.language,
+        label: params.label,
+        encoding: params.encoding,
     };
     let track = api.ingester.add_subtitles(&id, new).await.map_err(refused)?;
     Ok(HttpResponse::Created().json(SubtitleView::of(id.as_str(), &track)))
@@ -116,7 +116,9 @@ async fn read_body(mut body: web::Payload) -> Result<Vec<u8>, ApiError> {
 
 fn refused(e: SubtitleTrackError) -> ApiError {
     let status = match &e {
-        SubtitleTrackError::Storage(_) | SubtitleTrackError::Database(_) => return ApiError::internal(&e),
+        SubtitleTrackError::Storage(_) | SubtitleTrackError::Database(_) | SubtitleTrackError::Unreadable(_) => {
+            return ApiError::internal(&e);
+        }
         SubtitleTrackError::MovieNotFound(_) | SubtitleTrackError::TrackNotFound(_) => StatusCode::NOT_FOUND,
         SubtitleTrackError::TooManyTracks => StatusCode::CONFLICT,
         SubtitleTrackError::InvalidLanguage(_) => StatusCode::BAD_REQUEST,

@@ -3,13 +3,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::domain::{Description, MovieId, Title, Year};
 use cinemesh_catalog::ingest::{IngestRequest, Ingester, SidecarSubtitles};
 use cinemesh_catalog::model::RenditionKind;
 use cinemesh_catalog::subtitle_tracks::NewSubtitles;
-use cinemesh_catalog::subtitles::SubtitleFormat;
 use cinemesh_common::Database;
 use clap::{Args, Subcommand};
 
@@ -101,27 +100,14 @@ pub async fn subtitles(config: Config, command: SubtitlesCommand) -> anyhow::Res
     let result = match command {
         SubtitlesCommand::Add { movie, file, language, label, encoding } => {
             let movie = MovieId::parse(&movie)?;
-            let size = std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?.len();
-            if size > cinemesh_catalog::subtitles::MAX_SUBTITLE_FILE_BYTES as u64 {
-                bail!(
-                    "{} is {size} bytes; a subtitle file is at most {} (subtitle_too_large)",
-                    file.display(),
-                    cinemesh_catalog::subtitles::MAX_SUBTITLE_FILE_BYTES
-                );
+            match NewSubtitles::from_file(&file) {
+                Ok(read) => {
+                    let new = NewSubtitles { language, label, encoding, ..read };
+                    let added = ingester.add_subtitles(&movie, new).await;
+                    added.map(|track| println!("added subtitles {:?} as {}", track.label, track.name))
+                }
+                Err(e) => Err(e),
             }
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let format = file.extension().and_then(|e| SubtitleFormat::from_extension(&e.to_string_lossy()));
-            let new = NewSubtitles {
-                bytes: &bytes,
-                format,
-                language: language.as_deref(),
-                label: label.as_deref(),
-                encoding: encoding.as_deref(),
-            };
-            ingester
-                .add_subtitles(&movie, new)
-                .await
-                .map(|track| println!("added subtitles {:?} as {}", track.label, track.name))
         }
         SubtitlesCommand::Remove { movie, name } => {
             let movie = MovieId::parse(&movie)?;

@@ -336,6 +336,8 @@ export interface components {
         };
         /** @description A movie's details, with everything a player needs to start. */
         MovieDetail: {
+            /** @description The language of the movie's audio when it has one track (muxed into the video). */
+            audio_language?: string | null;
             audio_tracks: components["schemas"]["AudioTrackView"][];
             /** Format: int64 */
             created_at_ms: number;

@@ -97,6 +97,8 @@ export function renderMovie(root: HTMLElement, id: string, ctx: PageContext): Cl
       } else {
         tracks.bind(player.hls);
         quality.bind(player.hls, HlsPlayer);
+        // A new player (sharing turned on or off) keeps the quality chosen.
+        player.chooseLevel(Number(quality.select.value));
       }
       window.cinemeshPlayer = player;
     };

@@ -5,10 +5,10 @@
 // ban: name and address barred until the host lets them back in, from the
 // "Removed" list below).
 import { formatBytes } from '../format';
+import { describeTracks } from '../player/tracks/describe-tracks';
 import type { BanView } from '../protocol/BanView';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
 import type { MemberHealth } from '../protocol/MemberHealth';
-import type { MemberTracks } from '../protocol/MemberTracks';
 import type { MemberView } from '../protocol/MemberView';
 import type { RoomClientMessage } from '../protocol/RoomClientMessage';
 import type { StreamKind } from '../protocol/StreamKind';
@@ -136,12 +136,4 @@ export class MembersPanel {
       ),
     );
   }
-}
-
-/** "FR audio, EN subtitles": what a member hears and reads, by language. */
-export function describeTracks(tracks: MemberTracks | undefined): string {
-  const parts: string[] = [];
-  if (tracks?.audio !== undefined) parts.push(`${tracks.audio.toUpperCase()} audio`);
-  if (tracks?.subtitles !== undefined) parts.push(`${tracks.subtitles.toUpperCase()} subtitles`);
-  return parts.join(', ');
 }

@@ -55,11 +55,16 @@ describe('WebVTT', () => {
     expect(texts(10)).toEqual([]);
   });
 
-  it('reads what ingest makes of the test media', () => {
-    // The WebVTT ffmpeg writes for testdata/tracks/en.srt (mm:ss.ttt timestamps).
-    const srt = readFileSync(new URL('../../../testdata/tracks/en.srt', import.meta.url), 'utf8');
-    const vtt = 'WEBVTT\n\n' + srt.replace(/^\d+\n/gm, '').replace(/(\d\d):(\d\d):(\d\d),(\d{3})/g, '$1:$2:$3.$4');
-    expect(parseWebVtt(vtt).map((c) => c.start)).toEqual([1, 4, 7]);
+  it('reads what ffmpeg makes of a subtitle track at ingest', () => {
+    // testdata/tracks/en.vtt: ffmpeg's WebVTT of en.srt (mm:ss.ttt timestamps).
+    const vtt = readFileSync(new URL('../../../testdata/tracks/en.vtt', import.meta.url), 'utf8');
+    const cues = parseWebVtt(vtt);
+    expect(cues.map((c) => [c.start, c.end])).toEqual([
+      [1, 2.5],
+      [4, 5],
+      [7, 8],
+    ]);
+    expect(cues[1]?.nodes).toEqual([{ style: 'i', children: [{ text: 'The second line' }] }]);
   });
 });
 

@@ -104,6 +104,10 @@ pub fn normalize(raw: Option<&str>) -> Option<Language> {
     let code = known.map_or(primary.clone(), |(one, ..)| (*one).to_owned());
     let subtags: Vec<String> = parts.filter(|p| !p.is_empty()).map(case_subtag).collect();
     let tag = std::iter::once(code).chain(subtags).collect::<Vec<_>>().join("-");
+    // What a room accepts as a member's language, or members could not say theirs.
+    if !cinemesh_protocol::room::is_language_tag(&tag) {
+        return None;
+    }
     let name = REGIONS
         .iter()
         .find(|(t, _)| t.eq_ignore_ascii_case(&tag))
@@ -154,7 +158,7 @@ mod tests {
     #[test]
     fn unknown_codes_pass_through_and_tags_that_say_nothing_are_none() {
         assert_eq!(tag_and_name("kat"), Some(("kat".into(), "kat".into())));
-        for raw in ["und", "", "  ", "zxx", "x", "english language", "toolongcode", "e\u{7}n", "12"] {
+        for raw in ["und", "", "  ", "zxx", "x", "english language", "toolongcode", "e\u{7}n", "12", "en-abcdefghij"] {
             assert_eq!(normalize(Some(raw)), None, "{raw:?}");
         }
         assert_eq!(normalize(None), None);

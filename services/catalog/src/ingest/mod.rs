@@ -12,7 +12,7 @@ mod playlist;
 mod probe;
 mod source;
 mod staging;
-mod subtitles;
+pub(crate) mod subtitles;
 mod tools;
 pub(crate) mod tracks;
 
@@ -30,8 +30,7 @@ pub use tools::FfmpegTools;
 use crate::domain::{Description, MovieId, Title, Year};
 use crate::model::{Movie, NewMovie, Rendition, RenditionKind, Segment, SkippedTrack};
 use crate::store::CatalogStore;
-use crate::subtitle_tracks::{NewSubtitles, PreparedSubtitles, SubtitleTrackError, prepare, write_track};
-use crate::subtitles::{SubtitleError, SubtitleFormat};
+use crate::subtitle_tracks::{NewSubtitles, PreparedSubtitles, SubtitleTrackError, prepare, write_master, write_track};
 
 /// A finished ingest is older than this only if its process died: sweep it.
 pub const STALE_STAGING_AFTER: Duration = Duration::from_secs(3600);
@@ -213,7 +212,7 @@ impl Ingester {
                 renditions.push((rendition, vec![segment]));
             }
             let records: Vec<Rendition> = renditions.iter().map(|(r, _)| r.clone()).collect();
-            std::fs::write(out.join("master.m3u8"), master::master_playlist(&records)).map_err(IngestError::Storage)?;
+            write_master(&out, &records).map_err(IngestError::Storage)?;
             Ok(renditions)
         })
         .await
@@ -263,24 +262,13 @@ fn prepare_sidecar(sidecar: &SidecarSubtitles) -> Result<PreparedSubtitles, Inge
     // Its name as given: the uploader's own path, safe to show them.
     let file = sidecar.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let fail = |error: SubtitleTrackError| IngestError::Sidecar { file: file.clone(), error };
-    let too_large = |size: u64| fail(SubtitleError::TooLarge(usize::try_from(size).unwrap_or(usize::MAX)).into());
-    let size = std::fs::metadata(&sidecar.path)
-        .map_err(|e| IngestError::SourceUnreadable { reason: format!("{file}: {e}") })?
-        .len();
-    if size > crate::subtitles::MAX_SUBTITLE_FILE_BYTES as u64 {
-        return Err(too_large(size));
-    }
-    let bytes =
-        std::fs::read(&sidecar.path).map_err(|e| IngestError::SourceUnreadable { reason: format!("{file}: {e}") })?;
-    let format = sidecar.path.extension().and_then(|e| SubtitleFormat::from_extension(&e.to_string_lossy()));
-    prepare(NewSubtitles {
-        bytes: &bytes,
-        format,
-        language: sidecar.language.as_deref(),
-        label: sidecar.label.as_deref(),
-        encoding: sidecar.encoding.as_deref(),
-    })
-    .map_err(fail)
+    let new = NewSubtitles {
+        language: sidecar.language.clone(),
+        label: sidecar.label.clone(),
+        encoding: sidecar.encoding.clone(),
+        ..NewSubtitles::from_file(&sidecar.path).map_err(fail)?
+    };
+    prepare(&new).map_err(fail)
 }
 
 fn check_readable(source: &Path) -> Result<(), IngestError> {
@@ -319,6 +307,12 @@ fn read_output(dir: &Path, tracks: &tracks::TrackPlan) -> Result<Vec<(Rendition,
             height: variant.height,
             bandwidth_bps: variant.bandwidth_bps,
             codecs: variant.codecs,
+            // The language of the audio muxed in, when it is the movie's only track.
+            language: if tracks.separate_audio() {
+                None
+            } else {
+                tracks.audio.first().and_then(|t| t.language.clone())
+            },
             ..Rendition::default()
         };
         renditions.push(with_segments(dir, rendition)?);

@@ -49,6 +49,20 @@ pub async fn extract(
     Ok(())
 }
 
+/// The catalog record of a subtitle track: one WebVTT file in `folder`.
+pub fn subtitle_rendition(folder: String, language: Option<String>, label: String, forced: bool) -> Rendition {
+    Rendition {
+        name: folder,
+        kind: RenditionKind::Subtitles,
+        codecs: "wvtt".into(),
+        segment_count: 1,
+        language,
+        label,
+        forced,
+        ..Rendition::default()
+    }
+}
+
 /// The catalog records of the subtitle tracks `extract` wrote.
 pub fn read_back(
     tracks: &[Track],
@@ -66,16 +80,8 @@ pub fn read_back(
                 return Err(invalid("not WebVTT".into()));
             }
             let (size_bytes, sha256) = hash_file(&path).map_err(|e| invalid(e.to_string()))?;
-            let rendition = Rendition {
-                name: track.folder.clone(),
-                kind: RenditionKind::Subtitles,
-                codecs: "wvtt".into(),
-                segment_count: 1,
-                language: track.language.clone(),
-                label: track.label.clone(),
-                forced: track.forced,
-                ..Rendition::default()
-            };
+            let rendition =
+                subtitle_rendition(track.folder.clone(), track.language.clone(), track.label.clone(), track.forced);
             Ok((rendition, vec![Segment { sequence: 0, duration_ms, size_bytes, sha256 }]))
         })
         .collect()

@@ -204,9 +204,22 @@ pub(crate) fn unique(taken: &[String], stem: &str, separator: &str) -> String {
 }
 
 /// A title as people may read it: no control or formatting characters,
-/// whitespace runs made one space, at most `MAX_TITLE_CHARS` characters.
+/// whitespace runs made one space, at most `MAX_TITLE_CHARS` characters. A
+/// double quote becomes a single one: a playlist's NAME cannot hold it, and
+/// players find a track by the name the playlist gives it.
 pub fn clean_title(raw: &str) -> String {
-    let kept: String = raw.chars().map(|c| if c.is_control() || is_invisible_format(c) { ' ' } else { c }).collect();
+    let kept: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_control() || is_invisible_format(c) {
+                ' '
+            } else if c == '"' {
+                '\''
+            } else {
+                c
+            }
+        })
+        .collect();
     kept.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(MAX_TITLE_CHARS).collect()
 }
 
@@ -303,6 +316,7 @@ mod tests {
     fn titles_lose_control_and_invisible_characters_and_are_capped() {
         assert_eq!(clean_title("Dir\u{1b}[31mector's\n\tcut\u{202E}"), "Dir [31mector's cut");
         assert_eq!(clean_title("\u{0}\u{7}"), "");
+        assert_eq!(clean_title("The \"director's\" cut"), "The 'director's' cut");
         assert_eq!(clean_title(&"é".repeat(100)).chars().count(), MAX_TITLE_CHARS);
         let plan = plan(&info(vec![stream("aac", None, Some("\u{0}\u{8}"))], vec![]));
         assert_eq!(plan.audio[0].label, "Unknown 1", "a title of control characters says nothing");

@@ -155,17 +155,19 @@ fn parse_time(text: &str, decimal: char) -> Option<i64> {
     if !(2..=3).contains(&parts.len()) || fraction.is_empty() || fraction.len() > 3 {
         return None;
     }
-    let number =
-        |s: &str| -> Option<i64> { (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())? };
+    // Hours have at most five digits (11 years): a longer number is no time, and would overflow.
+    let number = |s: &str, digits: usize| -> Option<i64> {
+        (!s.is_empty() && s.len() <= digits && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    };
     let (hours, minutes, seconds) = match parts.as_slice() {
-        [h, m, s] => (number(h)?, number(m)?, number(s)?),
-        [m, s] => (0, number(m)?, number(s)?),
+        [h, m, s] => (number(h, 5)?, number(m, 2)?, number(s, 2)?),
+        [m, s] => (0, number(m, 2)?, number(s, 2)?),
         _ => return None,
     };
     if minutes > 59 || seconds > 59 {
         return None;
     }
-    let fraction_ms = number(fraction)? * 10_i64.pow(3 - fraction.len() as u32);
+    let fraction_ms = number(fraction, 3)? * 10_i64.pow(3 - fraction.len() as u32);
     Some(((hours * 60 + minutes) * 60 + seconds) * 1000 + fraction_ms)
 }
 
@@ -173,16 +175,22 @@ fn parse_time(text: &str, decimal: char) -> Option<i64> {
 /// every other tag dropped, `&`, `<` and `>` escaped, control characters out.
 fn clean_cue_text(text: &str) -> String {
     const KEPT: &[&str] = &["i", "b", "u", "/i", "/b", "/u"];
+    /// A tag is at most this long, `<` and `>` included: the search for its
+    /// end stops there, so a cue of a million `<` costs a million steps.
+    const MAX_TAG_BYTES: usize = 64;
+    // Past what is kept nothing is read (a character escaped may grow to five).
+    let text = text.char_indices().nth(MAX_CUE_CHARS * 2).map_or(text, |(end, _)| &text[..end]);
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('<') {
         push_escaped(&mut out, &rest[..open]);
         let after = &rest[open..];
-        match after.find('>') {
+        // `>` is one byte: where it is found is a character boundary.
+        let window = &after.as_bytes()[..after.len().min(MAX_TAG_BYTES)];
+        match window.iter().position(|&b| b == b'>') {
             // A tag starts with its name (`<i>`, `</font>`): `a < b` is text.
             Some(close)
-                if close <= 64
-                    && !after[1..close].contains('<')
+                if !after[1..close].contains('<')
                     && after[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/') =>
             {
                 let tag = after[1..close].trim().to_ascii_lowercase();
@@ -229,7 +237,16 @@ mod tests {
         assert_eq!(parse_time("01:02:03,456", ','), Some(3_723_456));
         assert_eq!(parse_time("02:03.456", '.'), Some(123_456));
         assert_eq!(parse_time("0:00:05.20", '.'), Some(5_200), "ASS centiseconds");
-        for bad in ["-00:00:01,000", "00:61:00,000", "00:00:01", "aa:00:01,000", "00:00:01,1234", ""] {
+        for bad in [
+            "-00:00:01,000",
+            "00:61:00,000",
+            "00:00:01",
+            "aa:00:01,000",
+            "00:00:01,1234",
+            "",
+            "999999999999999999:00:00,000",
+            "00:000:01,000",
+        ] {
             assert_eq!(parse_time(bad, ','), None, "{bad}");
         }
     }
@@ -240,6 +257,13 @@ mod tests {
         assert_eq!(clean_cue_text("a < b && c > d"), "a &lt; b &amp;&amp; c &gt; d");
         assert_eq!(clean_cue_text("<script>alert(1)</script>"), "alert(1)");
         assert_eq!(clean_cue_text("bell\u{7}\n\n second "), "bell\nsecond");
+        assert_eq!(clean_cue_text("é<i>à</i>"), "é<i>à</i>", "multi-byte text around tags");
+        // Not a speed target: a search that grew with the square of the cue took
+        // about 20 minutes here, a linear one takes milliseconds.
+        let started = std::time::Instant::now();
+        let cleaned = clean_cue_text(&"<".repeat(5_000_000));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        assert_eq!(cleaned.chars().count(), MAX_CUE_CHARS, "a cue's text is capped");
     }
 
     #[test]

@@ -86,6 +86,16 @@ async fn subtitle_files_are_added_as_webvtt_tracks_refused_with_codes_and_remove
     assert_eq!(status, 201, "{both}");
     assert_eq!(app.get_text(both["url"].as_str().unwrap()).await.matches(" --> ").count(), 2);
 
+    // Two files at once: both are added, and the master lists both.
+    let italian = std::fs::read(testdata("en.srt")).unwrap();
+    let ((a, _), (b, _)) = futures_util::join!(
+        add(&app, &movie, "language=it", italian.clone()),
+        add(&app, &movie, "language=es", italian)
+    );
+    assert_eq!((a, b), (201, 201));
+    let master = app.get_text(&format!("/media/{movie}/master.m3u8")).await;
+    assert!(master.contains("subs-it/index.m3u8") && master.contains("subs-es/index.m3u8"), "{master}");
+
     let before = state(&app, &movie).await;
     let refusals: [(&str, Vec<u8>, u16, &str, &str); 7] = [
         ("language=fr", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec(), 422, "subtitle_not_text", "binary"),
@@ -127,7 +137,7 @@ async fn subtitle_files_are_added_as_webvtt_tracks_refused_with_codes_and_remove
     assert_eq!(remove(&app, &movie, "subs-fr").await.0, 204);
     let (subtitles, entries, master) = state(&app, &movie).await;
     let names: Vec<&str> = subtitles.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["subs-de", "subs-en"]);
+    assert_eq!(names, ["subs-de", "subs-en", "subs-es", "subs-it"]);
     assert!(!entries.contains(&"subs-fr".to_owned()) && !master.contains("subs-fr"), "{entries:?} {master}");
     assert_eq!(remove(&app, &movie, "subs-fr").await.1["error"], "subtitle_track_not_found");
     assert_eq!(remove(&app, &movie, "240p").await.1["error"], "subtitle_track_not_found", "only subtitle tracks");

@@ -165,9 +165,20 @@ async fn every_audio_language_and_text_subtitle_is_packaged_hashed_and_named() {
 #[actix_web::test]
 async fn a_movie_with_one_audio_track_keeps_it_in_its_video_and_lists_no_tracks() {
     let app = TestApp::spawn().await;
-    let movie = app.ingester().ingest(&request(&crate::helpers::clip(4, 426, 240, true)), &mut |_| {}).await.unwrap();
+    // Its one track tagged German.
+    let german = app.media_dir().join("../german.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+        .arg(crate::helpers::clip(4, 426, 240, true))
+        .args(["-c", "copy", "-metadata:s:a:0", "language=ger"])
+        .arg(&german)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let movie = app.ingester().ingest(&request(&german), &mut |_| {}).await.unwrap();
     let (_, detail) = app.get_json(&format!("/api/movies/{}", movie.id)).await;
     assert_eq!(detail["audio_tracks"], serde_json::json!([]));
+    assert_eq!(detail["audio_language"], "de", "the muxed track's language is kept");
     assert_eq!(detail["subtitles"], serde_json::json!([]));
     let master = app.get_text(&format!("/media/{}/master.m3u8", movie.id)).await;
     assert!(!master.contains("EXT-X-MEDIA") && master.contains("240p/index.m3u8"), "{master}");

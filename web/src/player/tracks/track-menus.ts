@@ -7,6 +7,7 @@ import type Hls from 'hls.js';
 import type { MovieDetail } from '../../api/types';
 import { h } from '../../ui/dom';
 import type { SubtitleOverlay } from './subtitle-overlay';
+import { describeTracks } from './describe-tracks';
 import { bestFor, chooseAudio, chooseSubtitles, type TrackOption } from './track-choice';
 import {
   loadSubtitleOffset,
@@ -20,8 +21,11 @@ import {
 } from './track-preferences';
 import { type Cue, parseWebVtt } from './webvtt';
 
-/** A subtitle file larger than this is refused (a film's is 50-150 kB), bytes. */
-export const MAX_SUBTITLE_BYTES = 4 * 1024 * 1024;
+/**
+ * A subtitle file larger than this is refused (a film's is 50-150 kB), bytes:
+ * well above what the server takes in (5 MiB), as its WebVTT may come out larger.
+ */
+export const MAX_SUBTITLE_BYTES = 16 * 1024 * 1024;
 
 /** What a viewer hears and reads, as the People panel shows it. */
 export interface TrackSummary {
@@ -69,7 +73,7 @@ export class TrackMenus {
     const browser = typeof navigator === 'undefined' ? [] : [...navigator.languages];
     const audioTracks = movie.audio_tracks.map((t) => ({ language: t.language, isDefault: t.is_default }));
     this.#audioIndex = chooseAudio(audioTracks, this.#preferences, browser);
-    const heard = movie.audio_tracks[this.#audioIndex]?.language;
+    const heard = movie.audio_tracks[this.#audioIndex]?.language ?? movie.audio_language;
     this.#subtitleIndex = chooseSubtitles(movie.subtitles, this.#preferences, browser, heard);
 
     movie.audio_tracks.forEach((t, i) => this.#audio.append(h('option', { value: String(i) }, t.label)));
@@ -170,8 +174,7 @@ export class TrackMenus {
    * own on this page. Not remembered as the viewer's own choice.
    */
   suggest(tracks: TrackSummary): void {
-    const parts = [tracks.audio === undefined ? '' : `${tracks.audio.toUpperCase()} audio`, tracks.subtitles === undefined ? '' : `${tracks.subtitles.toUpperCase()} subtitles`];
-    const said = parts.filter((p) => p !== '').join(', ');
+    const said = describeTracks(tracks);
     this.#suggestion.textContent = said === '' ? '' : `The host suggests ${said}`;
     const audio = tracks.audio === undefined ? -1 : bestFor(this.#movie.audio_tracks, [tracks.audio]);
     if (!this.#picked.audio && audio !== -1 && audio !== this.#audioIndex) this.chooseAudio(audio, false);
