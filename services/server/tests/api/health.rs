@@ -82,6 +82,7 @@ async fn openapi_document_matches_the_routes() {
     documented.sort();
     let expected = [
         "DELETE /api/admin/movies/{id}",
+        "DELETE /api/admin/movies/{id}/subtitles/{name}",
         "GET /api/admin/offload/{id}",
         "GET /api/catalog/status",
         "GET /api/movies",
@@ -93,6 +94,7 @@ async fn openapi_document_matches_the_routes() {
         "GET /metrics",
         "GET /readyz",
         "POST /api/admin/movies",
+        "POST /api/admin/movies/{id}/subtitles",
         "POST /api/rooms",
     ];
     assert_eq!(documented, expected);
