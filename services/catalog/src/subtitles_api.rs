@@ -34,9 +34,29 @@ pub struct SubtitleParams {
     /// Its text encoding when it is neither UTF-8 nor its language's usual legacy one (`windows-1252`, `shift_jis`).
     #[param(max_length = 40)]
     encoding: Option<String>,
-    /// `srt`, `vtt`, `ass` or `ssa`; by default read from the file itself.
-    #[param(max_length = 8)]
-    format: Option<String>,
+    /// The file's format; by default read from the file itself.
+    #[param(inline)]
+    format: Option<FormatParam>,
+}
+
+/// A subtitle file's format, as its usual extension names it.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatParam {
+    Srt,
+    Vtt,
+    Ass,
+    Ssa,
+}
+
+impl From<FormatParam> for SubtitleFormat {
+    fn from(format: FormatParam) -> Self {
+        match format {
+            FormatParam::Srt => Self::SubRip,
+            FormatParam::Vtt => Self::WebVtt,
+            FormatParam::Ass | FormatParam::Ssa => Self::Ass,
+        }
+    }
 }
 
 /// Add a subtitle file (SubRip, WebVTT or ASS/SSA, the raw request body, at
@@ -63,16 +83,10 @@ pub async fn add_subtitles(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = MovieId::parse(&id).map_err(|e| ApiError::bad_request(e.code, e.message))?;
-    let format = match params.format.as_deref() {
-        Some(name) => {
-            Some(SubtitleFormat::from_extension(name).ok_or_else(|| refused(SubtitleError::UnknownFormat.into()))?)
-        }
-        None => None,
-    };
     let params = params.into_inner();
     let new = NewSubtitles {
         bytes: read_body(body).await?,
-        format,
+        format: params.format.map(SubtitleFormat::from),
         language: params.language,
         label: params.label,
         encoding: params.encoding,

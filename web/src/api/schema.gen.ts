@@ -680,8 +680,8 @@ export interface operations {
                 label?: string;
                 /** @description Its text encoding when it is neither UTF-8 nor its language's usual legacy one (`windows-1252`, `shift_jis`). */
                 encoding?: string;
-                /** @description `srt`, `vtt`, `ass` or `ssa`; by default read from the file itself. */
-                format?: string;
+                /** @description The file's format; by default read from the file itself. */
+                format?: "srt" | "vtt" | "ass" | "ssa";
             };
             header?: never;
             path: {
