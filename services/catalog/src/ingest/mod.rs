@@ -156,7 +156,7 @@ impl Ingester {
             tracing::error!(movie = %id, "the media folder ran out of space during an ingest");
             return Err(IngestError::StorageFull);
         }
-        let renditions = packaged?;
+        let (renditions, unread) = packaged?;
 
         let new_movie = NewMovie {
             movie: Movie {
@@ -168,7 +168,7 @@ impl Ingester {
                 created_at_ms: cinemesh_common::db::now_ms(),
             },
             renditions,
-            skipped_tracks: plan.tracks.skipped.iter().map(skipped_record).collect(),
+            skipped_tracks: plan.tracks.skipped.iter().chain(&unread).map(skipped_record).collect(),
         };
         for skipped in &new_movie.skipped_tracks {
             tracing::info!(movie = %id, kind = %skipped.kind, position = skipped.position, code = %skipped.code, "{}", skipped.reason);
@@ -187,7 +187,8 @@ impl Ingester {
     }
 
     /// The poster, the packaging run, the subtitles, and the records of
-    /// what they wrote into `out_dir`, whose master playlist is then ours.
+    /// what they wrote into `out_dir`, whose master playlist is then ours;
+    /// with the subtitle tracks that came out unreadable, left out.
     async fn package(
         &self,
         input: source::SourceInput<'_>,
@@ -195,7 +196,7 @@ impl Ingester {
         plan: &Packaging,
         out_dir: &Path,
         on_progress: &mut (dyn FnMut(EncodeProgress) + Send),
-    ) -> Result<Vec<(Rendition, Vec<Segment>)>, IngestError> {
+    ) -> Result<(Vec<(Rendition, Vec<Segment>)>, Vec<tracks::SkippedTrack>), IngestError> {
         self.write_poster(input, info, out_dir).await?;
         let args = encode::hls_args(&self.tools, input, info, &plan.rungs, &plan.tracks, out_dir);
         encode::run_ffmpeg(&self.tools, args, info.duration_ms, on_progress).await?;
@@ -204,7 +205,8 @@ impl Ingester {
         let (Packaging { tracks, sidecars, .. }, duration_ms) = (plan.clone(), info.duration_ms);
         tokio::task::spawn_blocking(move || {
             let mut renditions = read_output(&out, &tracks)?;
-            renditions.extend(subtitles::read_back(&tracks.subtitles, duration_ms, &out)?);
+            let extracted = subtitles::read_back(&tracks.subtitles, duration_ms, &out)?;
+            renditions.extend(extracted.kept);
             for sidecar in &sidecars {
                 let existing: Vec<Rendition> = renditions.iter().map(|(r, _)| r.clone()).collect();
                 let (rendition, segment) =
@@ -213,7 +215,7 @@ impl Ingester {
             }
             let records: Vec<Rendition> = renditions.iter().map(|(r, _)| r.clone()).collect();
             write_master(&out, &records).map_err(IngestError::Storage)?;
-            Ok(renditions)
+            Ok((renditions, extracted.skipped))
         })
         .await
         .map_err(|e| IngestError::OutputInvalid(e.to_string()))?

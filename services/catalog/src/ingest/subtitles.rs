@@ -8,9 +8,10 @@ use std::process::Stdio;
 
 use super::master::{SUBTITLE_FILE, subtitle_playlist};
 use super::source::SourceInput;
-use super::tracks::Track;
+use super::tracks::{SkippedTrack, Track, TrackKind};
 use super::{FfmpegTools, IngestError, hash_file};
 use crate::model::{Rendition, RenditionKind, Segment};
+use crate::subtitles::{SubtitleError, SubtitleFormat, write_webvtt};
 
 /// Writes the WebVTT files and playlists of `tracks` into `out_dir`.
 pub async fn extract(
@@ -63,26 +64,86 @@ pub fn subtitle_rendition(folder: String, language: Option<String>, label: Strin
     }
 }
 
-/// The catalog records of the subtitle tracks `extract` wrote.
-pub fn read_back(
-    tracks: &[Track],
-    duration_ms: i64,
-    out_dir: &Path,
-) -> Result<Vec<(Rendition, Vec<Segment>)>, IngestError> {
-    tracks
-        .iter()
-        .map(|track| {
-            let path = out_dir.join(&track.folder).join(SUBTITLE_FILE);
-            let invalid =
-                |what: String| IngestError::OutputInvalid(format!("{}/{SUBTITLE_FILE}: {what}", track.folder));
-            let head = std::fs::read(&path).map_err(|e| invalid(e.to_string()))?;
-            if !head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head).starts_with(b"WEBVTT") {
-                return Err(invalid("not WebVTT".into()));
+/// The subtitle tracks `extract` wrote: those kept, with their records, and those left out.
+#[derive(Debug, Default)]
+pub struct ReadBack {
+    pub kept: Vec<(Rendition, Vec<Segment>)>,
+    pub skipped: Vec<SkippedTrack>,
+}
+
+/// Reads back what `extract` wrote, through the same reader as a subtitle
+/// file added later (`crate::subtitles`): the same limits (size, cues) and
+/// the same clean WebVTT, whatever the source held. A track that does not
+/// read is left out, with the reason, and its folder removed.
+pub fn read_back(tracks: &[Track], duration_ms: i64, out_dir: &Path) -> Result<ReadBack, IngestError> {
+    let mut read_back = ReadBack::default();
+    for track in tracks {
+        let folder = out_dir.join(&track.folder);
+        let path = folder.join(SUBTITLE_FILE);
+        let invalid = |what: String| IngestError::OutputInvalid(format!("{}/{SUBTITLE_FILE}: {what}", track.folder));
+        let size = std::fs::metadata(&path).map_err(|e| invalid(e.to_string()))?.len();
+        let read = if size > crate::subtitles::MAX_SUBTITLE_FILE_BYTES as u64 {
+            Err(SubtitleError::TooLarge(usize::try_from(size).unwrap_or(usize::MAX)))
+        } else {
+            let bytes = std::fs::read(&path).map_err(|e| invalid(e.to_string()))?;
+            crate::subtitles::read(&bytes, Some(SubtitleFormat::WebVtt), track.language.as_deref(), None)
+        };
+        match read {
+            Ok(read) => {
+                std::fs::write(&path, write_webvtt(&read.cues)).map_err(IngestError::Storage)?;
+                let (size_bytes, sha256) = hash_file(&path).map_err(|e| invalid(e.to_string()))?;
+                let rendition =
+                    subtitle_rendition(track.folder.clone(), track.language.clone(), track.label.clone(), track.forced);
+                read_back.kept.push((rendition, vec![Segment { sequence: 0, duration_ms, size_bytes, sha256 }]));
             }
-            let (size_bytes, sha256) = hash_file(&path).map_err(|e| invalid(e.to_string()))?;
-            let rendition =
-                subtitle_rendition(track.folder.clone(), track.language.clone(), track.label.clone(), track.forced);
-            Ok((rendition, vec![Segment { sequence: 0, duration_ms, size_bytes, sha256 }]))
-        })
-        .collect()
+            Err(error) => {
+                std::fs::remove_dir_all(&folder).map_err(IngestError::Storage)?;
+                read_back.skipped.push(SkippedTrack {
+                    kind: TrackKind::Subtitles,
+                    source: track.source,
+                    codec: track.codec.clone(),
+                    language: track.language.clone(),
+                    code: error.code(),
+                    reason: format!("the track does not read as subtitles: {error}"),
+                });
+            }
+        }
+    }
+    Ok(read_back)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn track(folder: &str, source: usize) -> Track {
+        Track {
+            source,
+            folder: folder.into(),
+            language: Some("fr".into()),
+            label: "Français".into(),
+            default: false,
+            forced: false,
+            codec: "subrip".into(),
+        }
+    }
+
+    #[test]
+    fn extracted_tracks_are_cleaned_and_those_that_do_not_read_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |folder: &str, text: &str| {
+            std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+            std::fs::write(dir.path().join(folder).join(SUBTITLE_FILE), text).unwrap();
+        };
+        write("subs-fr", "WEBVTT\n\n00:01.000 --> 00:02.000\n<c.red>Bonjour</c> <font>à tous</font>\n");
+        write("subs-fr-2", "WEBVTT\n\n00:01.000 --> 00:02.000\n<font></font>\n");
+        let read = read_back(&[track("subs-fr", 0), track("subs-fr-2", 1)], 10_000, dir.path()).unwrap();
+        assert_eq!(read.kept.len(), 1);
+        let kept = std::fs::read_to_string(dir.path().join("subs-fr").join(SUBTITLE_FILE)).unwrap();
+        assert_eq!(kept, "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nBonjour à tous\n");
+        assert_eq!(read.kept[0].1[0].size_bytes, kept.len() as i64, "the record is of the file as rewritten");
+        assert_eq!(read.skipped.len(), 1);
+        assert_eq!((read.skipped[0].source, read.skipped[0].code), (1, "subtitle_empty"));
+        assert!(!dir.path().join("subs-fr-2").exists(), "its folder is removed");
+    }
 }

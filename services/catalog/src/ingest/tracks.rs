@@ -54,6 +54,8 @@ pub struct Track {
     pub label: String,
     pub default: bool,
     pub forced: bool,
+    /// ffmpeg's name for its codec in the source.
+    pub codec: String,
 }
 
 /// A track the movie does not keep.
@@ -171,7 +173,8 @@ impl Names {
         let folder = unique(&self.folders, &stem, "-");
         self.folders.push(folder.clone());
         let label = self.label(prefix, language.as_ref(), tags.title.as_deref());
-        Track { source, folder, language: language.map(|l| l.tag), label, default, forced: tags.forced }
+        let codec = tags.codec.clone();
+        Track { source, folder, language: language.map(|l| l.tag), label, default, forced: tags.forced, codec }
     }
 
     fn label(&mut self, prefix: &str, language: Option<&Language>, title: Option<&str>) -> String {
