@@ -103,14 +103,16 @@ impl TrackPlan {
 
 pub fn plan(info: &SourceInfo) -> TrackPlan {
     let mut plan = TrackPlan::default();
-    let mut names = Names::default();
+    // Audio and subtitles are chosen in separate menus, and their folders
+    // have different prefixes: each kind hands out its own names.
+    let (mut audio_names, mut subtitle_names) = (Names::default(), Names::default());
     let default_audio = info.audio.iter().position(|a| a.default).unwrap_or(0);
     for (source, tags) in info.audio.iter().enumerate() {
         if plan.audio.len() == MAX_AUDIO_TRACKS {
             plan.skipped.push(too_many(TrackKind::Audio, source, tags, MAX_AUDIO_TRACKS));
             continue;
         }
-        plan.audio.push(names.track("audio", source, tags, source == default_audio));
+        plan.audio.push(audio_names.track("audio", source, tags, source == default_audio));
     }
     for (source, tags) in info.subtitles.iter().enumerate() {
         let codec = tags.codec.as_str();
@@ -141,7 +143,7 @@ pub fn plan(info: &SourceInfo) -> TrackPlan {
         } else {
             // Subtitles are off until someone picks them: a source's default
             // flag is often just its first track. Forced ones are kept as such.
-            plan.subtitles.push(names.track("subs", source, tags, false));
+            plan.subtitles.push(subtitle_names.track("subs", source, tags, false));
         }
     }
     plan
@@ -158,7 +160,7 @@ fn too_many(kind: TrackKind, source: usize, tags: &StreamTags, max: usize) -> Sk
     }
 }
 
-/// Hands out folders and labels, each once per movie.
+/// Hands out folders and labels of one kind of track, each once.
 #[derive(Default)]
 struct Names {
     folders: Vec<String>,
@@ -172,12 +174,12 @@ impl Names {
         let stem = format!("{prefix}-{}", language.as_ref().map_or("und".into(), |l| l.tag.to_ascii_lowercase()));
         let folder = unique(&self.folders, &stem, "-");
         self.folders.push(folder.clone());
-        let label = self.label(prefix, language.as_ref(), tags.title.as_deref());
+        let label = self.label(language.as_ref(), tags.title.as_deref());
         let codec = tags.codec.clone();
         Track { source, folder, language: language.map(|l| l.tag), label, default, forced: tags.forced, codec }
     }
 
-    fn label(&mut self, prefix: &str, language: Option<&Language>, title: Option<&str>) -> String {
+    fn label(&mut self, language: Option<&Language>, title: Option<&str>) -> String {
         let title = title.map(clean_title).filter(|t| !t.is_empty());
         let base = match (language, title) {
             (Some(language), Some(title)) if title.to_lowercase().contains(&language.name.to_lowercase()) => title,
@@ -189,11 +191,8 @@ impl Names {
                 format!("Unknown {}", self.unknown)
             }
         };
-        // Audio and subtitles are chosen in separate menus: only their own kind must differ.
-        let own_kind: Vec<String> =
-            self.labels.iter().filter_map(|l| l.strip_prefix(&format!("{prefix}\u{0}"))).map(str::to_owned).collect();
-        let label = unique(&own_kind, &base, " ");
-        self.labels.push(format!("{prefix}\u{0}{label}"));
+        let label = unique(&self.labels, &base, " ");
+        self.labels.push(label.clone());
         label
     }
 }
@@ -277,6 +276,8 @@ mod tests {
         assert_eq!(labels, [("audio-und", "Unknown 1"), ("audio-und-2", "Unknown 2")]);
         assert!(plan.audio[0].default, "with no default flag, the first");
         assert!(!super::plan(&info(vec![stream("aac", None, None)], vec![])).separate_audio());
+        let both = super::plan(&info(vec![stream("aac", None, None)], vec![stream("subrip", None, None)]));
+        assert_eq!(both.subtitles[0].label, "Unknown 1", "each menu counts its own unknown tracks");
     }
 
     #[test]
