@@ -5,7 +5,9 @@
 //   audio track, and each French cue shows on Ana's page within 100 ms of its time;
 // - Ben switches to English while the room plays: he is back within 100 ms
 //   of the room in <= 2 s, Ana never stalls, and Ben's English audio comes
-//   from Ana over P2P;
+//   from Ana over P2P. From then on the two English listeners split the
+//   English audio's fetching under the room's plan: each segment crosses the
+//   origin once, and Ana takes Ben's share from him;
 // - the host suggests her languages: Ben keeps the audio he picked and takes
 //   the subtitles; Cy, joining later with no choice of her own, takes both.
 //
@@ -170,7 +172,11 @@ describe.skipIf(databaseMode !== 'sqlite')('audio and subtitle tracks in a room'
     expect(backInMs).toBeLessThanOrEqual(2_000);
     await expect.poll(async () => (await watched(ben)).audioLanguage, { timeout: 5_000 }).toBe('en');
     await ana.locator('.members li', { hasText: 'Ben' }).filter({ hasText: 'EN audio' }).waitFor({ timeout: 5_000 });
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    const audioPlanned = (page: Page): Promise<boolean> => page.evaluate(() => window.cinemeshRoom?.player?.engine.stats().audioPlanned === true);
+    await expect.poll(async () => (await audioPlanned(ana)) && (await audioPlanned(ben)), { timeout: 5_000 }).toBe(true);
+    const anaAtPlan = (await watched(ana)).audio.length;
+    const benAtPlan = (await watched(ben)).audio.length;
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
     const anaAfter = await watched(ana);
     const benAfter = await watched(ben);
     expect(anaAfter.stalls, 'Ana never stalled').toBe(0);
@@ -178,6 +184,17 @@ describe.skipIf(databaseMode !== 'sqlite')('audio and subtitle tracks in a room'
     console.log(`Ben's English audio segments after the switch: ${benEnglish.map((a) => `${a.sequence}:${a.source}`).join(' ')}`);
     expect(benEnglish.length).toBeGreaterThan(0);
     expect(benEnglish.some((a) => a.source === 'peer'), 'English audio came from Ana over P2P').toBe(true);
+    // Under the English audio's own plan: the segments both loaded after it came crossed the origin once each.
+    const anaLater = anaAfter.audio.slice(anaAtPlan).filter((a) => a.rendition === 'audio-en');
+    const benLater = benAfter.audio.slice(benAtPlan).filter((a) => a.rendition === 'audio-en');
+    console.log(`English audio under the plan: Ana ${anaLater.map((a) => `${a.sequence}:${a.source}`).join(' ')}; Ben ${benLater.map((a) => `${a.sequence}:${a.source}`).join(' ')}`);
+    const both = anaLater.filter((a) => benLater.some((b) => b.sequence === a.sequence));
+    const overHttp = (a: { source: string }): number => (a.source === 'http' ? 1 : 0);
+    const copies = both.map((a) => overHttp(a) + overHttp(benLater.find((b) => b.sequence === a.sequence) ?? { source: '' }));
+    console.log(`origin copies per English audio segment both loaded under the plan: ${copies.join(' ')}`);
+    expect(both.length, 'both loaded English audio under the plan').toBeGreaterThanOrEqual(3);
+    expect(copies.every((c) => c <= 1), 'each crossed the origin once at most').toBe(true);
+    expect(anaLater.some((a) => a.source === 'peer'), 'Ana took Ben\'s share from him').toBe(true);
     // The P2P panel counts audio apart from the video.
     expect(await ben.getByTestId('p2p-kinds').textContent()).toMatch(/^Video \d+ % from peers \(.+\) · audio \d+ % from peers \(.+\)$/);
 

@@ -13,8 +13,8 @@ mod tests {
     use crate::ice::{IcePair, IceServer};
     use crate::lobby::{LobbyClientMessage, LobbyServerMessage, UserView};
     use crate::room::{
-        BanView, ChatKind, ChatMessage, ControlPolicy, MemberHealth, MemberTracks, MemberView, OriginFetch,
-        PlaybackCommand, PlaybackState, Reaction, Role, RoomClientMessage, RoomServerMessage, StreamKind,
+        AudioFetchPlan, BanView, ChatKind, ChatMessage, ControlPolicy, MemberHealth, MemberTracks, MemberView,
+        OriginFetch, PlaybackCommand, PlaybackState, Reaction, Role, RoomClientMessage, RoomServerMessage, StreamKind,
     };
     use crate::tracker::{ClientMessage, Holder, ReportReason, ServerMessage, Signal, SwarmKey};
 
@@ -43,6 +43,7 @@ mod tests {
             one::<Role>(),
             one::<MemberView>(),
             one::<MemberTracks>(),
+            one::<AudioFetchPlan>(),
             one::<MemberHealth>(),
             one::<OriginFetch>(),
             one::<StreamKind>(),

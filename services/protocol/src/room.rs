@@ -3,6 +3,8 @@
 //! that carry the `seq` they last saw, and the server answers with a new
 //! state that takes effect at a scheduled server time.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -276,6 +278,12 @@ pub enum RoomClientMessage {
         #[serde(default)]
         #[ts(optional)]
         peer: Option<String>,
+        /// The audio rendition this member's player loads beside the video
+        /// (`audio-fr`), when the movie's audio tracks are renditions of
+        /// their own: the members who play the same one share its fetching.
+        #[serde(default)]
+        #[ts(optional)]
+        audio: Option<String>,
     },
 }
 
@@ -313,6 +321,16 @@ pub fn is_tracker_peer_id(peer: &str) -> bool {
     !peer.is_empty()
         && peer.len() <= MAX_TRACKER_PEER_ID_LEN
         && peer.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The longest rendition name a member may report in `sharing`.
+pub const MAX_RENDITION_NAME_LEN: usize = 32;
+
+/// Whether `name` looks like a rendition's name (`480p`, `audio-pt-br`).
+pub fn is_rendition_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_RENDITION_NAME_LEN
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 /// What a member can stream to the room.
@@ -512,6 +530,12 @@ pub enum RoomServerMessage {
         /// the peers worth linking to before the movie starts.
         #[serde(default)]
         fetchers: Vec<String>,
+        /// The same for each audio rendition that several sharing members
+        /// play (by rendition name); the slots count its segments, and only
+        /// its listeners are in them.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        #[ts(as = "Option<BTreeMap<String, AudioFetchPlan>>", optional)]
+        audio: BTreeMap<String, AudioFetchPlan>,
     },
     /// The rendition the room's sharing players load, as an index into the
     /// movie's renditions from the lowest bitrate up (a player whose screen
@@ -533,6 +557,14 @@ pub enum RoomServerMessage {
         code: String,
         message: String,
     },
+}
+
+/// The fetch plan of one audio rendition: like the room's `fetch_plan`,
+/// among the members who play it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AudioFetchPlan {
+    pub slots: Vec<MemberId>,
+    pub fetchers: Vec<String>,
 }
 
 /// Most slots one member takes in a fetch plan (its weight, for the largest upload cap).

@@ -13,9 +13,14 @@
 //! One failure more is let through: a link that took too long to open over a
 //! busy uplink once left a single member fetching (and uploading) everything.
 
+//!
+//! Members who play the same audio rendition (a movie whose audio tracks are
+//! renditions of their own) share its fetching the same way, among them: the
+//! others of the room never load it. One listener alone has no plan for it.
+
 use std::collections::BTreeMap;
 
-use cinemesh_protocol::room::{MAX_FETCH_WEIGHT, MemberId};
+use cinemesh_protocol::room::{AudioFetchPlan, MAX_FETCH_WEIGHT, MemberId};
 
 /// The upload cap that earns the most slots (the player's default), bytes/s.
 const FULL_WEIGHT_CAP: f64 = 4_000_000.0;
@@ -29,6 +34,39 @@ pub struct Sharer {
     pub unreachable_peers: u32,
     /// Its id on the movie's tracker, once it said.
     pub peer: Option<String>,
+    /// The audio rendition its player loads beside the video, if any.
+    pub audio: Option<String>,
+}
+
+/// The room's plans: the video's, and one per audio rendition several play.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchPlans {
+    pub slots: Vec<MemberId>,
+    /// The tracker ids of the members in `slots`.
+    pub fetchers: Vec<String>,
+    pub audio: BTreeMap<String, AudioFetchPlan>,
+}
+
+/// Every plan of the room for these sharing members.
+pub fn plans(sharers: &BTreeMap<MemberId, Sharer>) -> FetchPlans {
+    let slots = plan(sharers);
+    let video_fetchers = fetchers(&slots, sharers);
+    let mut listeners: BTreeMap<&str, BTreeMap<MemberId, Sharer>> = BTreeMap::new();
+    for (id, sharer) in sharers {
+        if let Some(audio) = &sharer.audio {
+            listeners.entry(audio).or_default().insert(id.clone(), sharer.clone());
+        }
+    }
+    let audio = listeners
+        .into_iter()
+        .filter(|(_, listeners)| listeners.len() > 1)
+        .map(|(rendition, listeners)| {
+            let slots = plan(&listeners);
+            let fetchers = fetchers(&slots, &listeners);
+            (rendition.to_owned(), AudioFetchPlan { slots, fetchers })
+        })
+        .collect();
+    FetchPlans { slots, fetchers: video_fetchers, audio }
 }
 
 /// An upload cap (none: uncapped).
@@ -87,9 +125,7 @@ mod tests {
     use super::*;
 
     fn sharers(caps: &[(&str, UploadCap)]) -> BTreeMap<MemberId, Sharer> {
-        caps.iter()
-            .map(|(id, cap)| ((*id).to_owned(), Sharer { upload_cap: *cap, unreachable_peers: 0, peer: None }))
-            .collect()
+        caps.iter().map(|(id, cap)| ((*id).to_owned(), Sharer { upload_cap: *cap, ..Sharer::default() })).collect()
     }
 
     #[test]
@@ -143,5 +179,27 @@ mod tests {
         assert_eq!(fetchers(&slots, &room), ["peer-a", "peer-b"], "c does not fetch; a is named once");
         room.get_mut("b").unwrap().peer = None;
         assert_eq!(fetchers(&slots, &room), ["peer-a"], "a member that named no id is left out");
+    }
+
+    #[test]
+    fn listeners_of_one_audio_rendition_share_its_fetching_among_them() {
+        let mut room = sharers(&[("a", None), ("b", Some(1e6)), ("c", None), ("d", None)]);
+        for (id, audio) in [("a", "audio-en"), ("b", "audio-en"), ("c", "audio-fr")] {
+            room.get_mut(id).unwrap().audio = Some(audio.into());
+            room.get_mut(id).unwrap().peer = Some(format!("peer-{id}"));
+        }
+        let room_plans = plans(&room);
+        assert_eq!(room_plans.slots, plan(&room), "the video's plan takes every sharer");
+        assert_eq!(room_plans.audio.keys().collect::<Vec<_>>(), ["audio-en"], "one listener alone has no plan");
+        let english = &room_plans.audio["audio-en"];
+        assert!(english.slots.iter().all(|s| s == "a" || s == "b"), "{english:?}");
+        assert_eq!(english.slots.iter().filter(|s| *s == "a").count(), 4, "caps weigh: {english:?}");
+        assert_eq!(english.fetchers, ["peer-a", "peer-b"]);
+        // The listeners' reachability counts among them alone.
+        room.get_mut("c").unwrap().audio = Some("audio-en".into());
+        room.get_mut("a").unwrap().unreachable_peers = 3;
+        let english = &plans(&room).audio["audio-en"];
+        assert!(!english.slots.contains(&"a".to_owned()), "{english:?}");
+        assert!(english.slots.contains(&"c".to_owned()), "{english:?}");
     }
 }

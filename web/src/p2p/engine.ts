@@ -13,7 +13,7 @@ import { PeerOutlook } from './peer-outlook';
 import { PeerSilence } from './peer-silence';
 import type { PlayerWindow } from './player-window';
 import { TokenBucket } from './rate-limiter';
-import { RoomPlan } from './room-plan';
+import { RoomPlan, type RoomPlanHooks } from './room-plan';
 import { RoomPrefetch } from './room-prefetch';
 import { SegmentCache } from './segment-cache';
 import { SegmentIndex } from './segment-index';
@@ -21,7 +21,7 @@ import { StepSplit } from './swarm-split';
 import { type AbandonPolicy, chooseSource, DEFAULT_ABANDON, DEFAULT_POLICY, startsInitialChunk } from './source-choice';
 import { TrackerSession } from './tracker-session';
 import { TransferCounters } from './transfer-counters';
-import type { HttpReason, P2PConfig, P2PStats, SegmentLoaded } from './types';
+import type { HttpReason, P2PConfig, P2PStats, RoomFetchPlans, SegmentLoaded } from './types';
 import { verifySegment } from './verify';
 
 /** Holders tried for one segment before HTTP. */
@@ -99,6 +99,8 @@ export class P2PEngine extends EventTarget {
   readonly #holders: HolderLookup;
   readonly #counters = new TransferCounters();
   readonly #prefetch: RoomPrefetch | undefined;
+  /** The room's fetches ahead of the audio rendition this player loads, under its own plan. */
+  readonly #audioPrefetch: RoomPrefetch | undefined;
   readonly #peerPrefetch: PeerPrefetch | undefined;
   /** Segments the player asked for, and when: a transfer ahead leaves them alone. */
   readonly #loading = new Map<string, number>();
@@ -109,6 +111,12 @@ export class P2PEngine extends EventTarget {
   #initialChunkFrom = 0;
   /** The room's fetch plan: who fetches segment n over HTTP for everyone, and how long the others wait. */
   readonly #plan: RoomPlan;
+  /** The same for the audio rendition the player loads, among the members who play it too. */
+  readonly #audioPlan: RoomPlan;
+  /** The room's plans as it last said, and this member's id in it. */
+  #roomPlans: { plans: RoomFetchPlans; me: string } = { plans: { slots: [], fetchers: [] }, me: '' };
+  /** The audio rendition the player loads beside the video (undefined: none, or the audio is muxed). */
+  #audioRendition: string | undefined;
   /** Without a room plan: the viewers in step with this one split the segments ahead. */
   readonly #split: StepSplit;
   /** Peers whose last transfers to this page went without progress. */
@@ -157,7 +165,7 @@ export class P2PEngine extends EventTarget {
       usable: (peer) => this.#pool.usable(peer),
       score: (peer) => this.#pool.score(peer),
     });
-    this.#plan = new RoomPlan({
+    const planHooks: RoomPlanHooks = {
       me: () => this.#session?.peerId ?? '',
       isOpen: (peer) => this.#pool.isOpen(peer),
       usable: (peer) => this.#pool.usable(peer),
@@ -167,7 +175,9 @@ export class P2PEngine extends EventTarget {
       awaitHolders: (...args) => this.#holders.awaitHolders(...args),
       playerHoldsData: () => init.bufferedAhead() > 0,
       httpDeadlineSecs: () => this.config.httpDeadlineSecs,
-    });
+    };
+    this.#plan = new RoomPlan(planHooks);
+    this.#audioPlan = new RoomPlan(planHooks);
     const player: PlayerWindow = {
       index: this.index,
       cache: this.cache,
@@ -189,16 +199,23 @@ export class P2PEngine extends EventTarget {
       },
     });
     if (this.#session !== undefined && init.config.upload) {
-      this.#prefetch = new RoomPrefetch({
+      const prefetchHooks = {
         ...player,
+        urlOf: (rendition: string, sequence: number) => this.#urls.get(rendition)?.[sequence],
+        heldByPeers: async (rendition: string, sequence: number) => (await this.#holders.holdersOf(rendition, sequence)).length > 0,
+        onPartial: (rendition: string, bytes: number) => {
+          this.#counters.of(rendition).http += bytes;
+        },
+        loading: (rendition: string, sequence: number) => this.#playerLoading(rendition, sequence),
+      };
+      this.#prefetch = new RoomPrefetch({
+        ...prefetchHooks,
         // The room's rendition from the moment the room names it: its players
         // switch from their next load on, so what they ask for next is of that
         // rendition (at a switch up, each member used to fetch the first
         // segment of the new rendition itself, waiting for nobody).
         rendition: () => this.#plan.rendition ?? this.#currentRendition,
         mine: (sequence) => this.#plannedFetcher(sequence) === 'me',
-        urlOf: (rendition, sequence) => this.#urls.get(rendition)?.[sequence],
-        heldByPeers: async (rendition, sequence) => (await this.#holders.holdersOf(rendition, sequence)).length > 0,
         onFetched: (rendition, _sequence, bytes, ms) => {
           // Timed as it is, shared with the whole room: counting the other
           // members' fetches in (the room gets N segments per fetch time)
@@ -207,10 +224,16 @@ export class P2PEngine extends EventTarget {
           this.#counters.wentToHttp('assigned');
           this.httpTimed(bytes, ms);
         },
-        onPartial: (rendition, bytes) => {
+      });
+      this.#audioPrefetch = new RoomPrefetch({
+        ...prefetchHooks,
+        rendition: () => this.#audioPlan.rendition,
+        mine: (sequence) => this.#audioPlan.fetcherOf(sequence) === 'me',
+        // Small audio segments time the origin's latency more than its rate: the video's alone are timed.
+        onFetched: (rendition, _sequence, bytes) => {
           this.#counters.of(rendition).http += bytes;
+          this.#counters.wentToHttp('assigned');
         },
-        loading: (rendition, sequence) => this.#playerLoading(rendition, sequence),
       });
     }
     if (this.#session !== undefined) {
@@ -222,7 +245,9 @@ export class P2PEngine extends EventTarget {
         lanes: (peer) => this.#pool.openLaneCount(peer),
         warmUp: (peers, rendition) => this.#warmUp(peers, rendition),
         loading: (rendition, sequence) =>
-          this.#prefetch?.fetching(rendition, sequence) === true || this.#playerLoading(rendition, sequence),
+          this.#prefetch?.fetching(rendition, sequence) === true ||
+          this.#audioPrefetch?.fetching(rendition, sequence) === true ||
+          this.#playerLoading(rendition, sequence),
         download: async (peer, rendition, sequence, signal, onProgress) => {
           const info = this.index.get(rendition, sequence);
           const until = (): number => (info?.startSecs ?? 0) - this.#init.playhead();
@@ -242,12 +267,26 @@ export class P2PEngine extends EventTarget {
   /**
    * In a room, members share a playhead: the room names, per segment, the
    * member who fetches it over HTTP (`slots[n % slots.length]`); the others
-   * wait for it to hold it and take it over P2P. Empty slots: no plan.
+   * wait for it to hold it and take it over P2P. Empty slots: no plan. An
+   * audio rendition several members play has a plan of its own among them.
    */
-  setFetchPlan(slots: string[], me: string, fetchers: string[] = []): void {
-    this.#plan.set(slots, me, fetchers);
+  setFetchPlan(plans: RoomFetchPlans, me: string): void {
+    this.#roomPlans = { plans, me };
+    this.#plan.set(plans.slots, me, plans.fetchers);
     this.#prefetch?.setEnabled(this.#plan.fetchesForRoom || (!this.#plan.active && this.#split.splitting));
     if (this.#currentRendition !== undefined) this.#plan.linkToFetchers(this.#currentRendition);
+    this.#followAudioPlan();
+  }
+
+  /** The plan of the audio rendition the player loads now, if the room has one. */
+  #followAudioPlan(): void {
+    const { plans, me } = this.#roomPlans;
+    const audio = this.#audioRendition;
+    const plan = audio === undefined ? undefined : plans.audio?.[audio];
+    this.#audioPlan.set(plan?.slots ?? [], me, plan?.fetchers ?? []);
+    this.#audioPlan.rendition = plan === undefined ? undefined : audio;
+    this.#audioPrefetch?.setEnabled(this.#audioPlan.fetchesForRoom);
+    if (plan !== undefined && audio !== undefined) this.#audioPlan.linkToFetchers(audio);
   }
 
   /**
@@ -276,6 +315,11 @@ export class P2PEngine extends EventTarget {
     return early ? this.#split.owner(sequence) : undefined;
   }
 
+  /** The plan a segment of `rendition` loads under: the audio rendition's own, or the room's. */
+  #planOf(rendition: string): RoomPlan {
+    return this.index.isAudio(rendition) ? this.#audioPlan : this.#plan;
+  }
+
   /**
    * The player started at, or seeked from `from` to, `position`: after a
    * jump the next seconds come over HTTP; a nudge keeps the current window.
@@ -294,10 +338,17 @@ export class P2PEngine extends EventTarget {
     signal: AbortSignal,
     onProgress: (received: number) => void = () => {},
   ): Promise<PeerResult> {
-    // An audio track's segments load beside the video's: the room's plan,
-    // the split of the segments ahead and the fetching ahead follow the video.
+    // An audio track's segments load beside the video's: the room's plan of
+    // the video, the split of the segments ahead among viewers in step and
+    // the fetching ahead from peers follow the video. An audio rendition has
+    // a plan of its own when other members of the room play it too.
     const audio = this.index.isAudio(rendition);
     if (!audio) this.#currentRendition = rendition;
+    else if (rendition !== this.#audioRendition) {
+      this.#audioRendition = rendition;
+      this.#followAudioPlan();
+    }
+    const plan = this.#planOf(rendition);
     const id = segmentKey(rendition, sequence);
     const cached = this.cache.get(rendition, sequence);
     if (cached !== undefined) {
@@ -314,20 +365,21 @@ export class P2PEngine extends EventTarget {
     const ahead = this.#peerPrefetch?.join(rendition, sequence);
     if (ahead !== undefined) return this.#joinTransferAhead(ahead, rendition, sequence, signal, onProgress);
     void this.#session.join(rendition).catch(() => {});
-    if (!audio) this.#plan.linkToFetchers(rendition);
+    plan.linkToFetchers(rendition);
     const until = (): number => info.startSecs - this.#init.playhead();
     const inInitialChunk =
       info.startSecs + info.durationSecs > this.#initialChunkFrom &&
       info.startSecs < this.#initialChunkFrom + this.config.initialChunkSecs;
     const early = !inInitialChunk && until() >= this.config.httpDeadlineSecs;
-    const planned = audio ? undefined : this.#plannedFetcher(sequence, early);
+    const planned = audio ? this.#audioPlan.fetcherOf(sequence) : this.#plannedFetcher(sequence, early);
+    const prefetch = audio ? this.#audioPrefetch : this.#prefetch;
     // The room's fetcher of a segment still takes it from a peer that already
     // holds it (one that joined earlier, or fetched it under the plan before a
     // join changed it): HTTP only when nobody has it.
     const heldByPeers = planned === 'me' && early ? await this.#holders.holdersOf(rendition, sequence) : [];
-    if (planned === 'me' && this.#prefetch !== undefined && heldByPeers.length === 0 && !signal.aborted) {
+    if (planned === 'me' && prefetch !== undefined && heldByPeers.length === 0 && !signal.aborted) {
       // This member fetches it for the room: that one fetch serves the player too.
-      const fetched = await this.#prefetch.fetchNow(rendition, sequence, signal);
+      const fetched = await prefetch.fetchNow(rendition, sequence, signal);
       if (fetched !== undefined) {
         this.#delivered({ rendition, sequence, bytes: fetched.length, source: 'http', reason: 'assigned' });
         return { bytes: fetched, source: 'cache' };
@@ -342,7 +394,7 @@ export class P2PEngine extends EventTarget {
     const wouldWait = planned === 'other' || early;
     if (wouldWait && until() < THIN_BUFFER_SECS && this.#outlook.failing()) return this.#fallback('peers_failing');
     const lookedAt = performance.now();
-    const fetcherLinked = this.#plan.fetcherLinked();
+    const fetcherLinked = plan.fetcherLinked();
     const found = await this.#findHolders(rendition, sequence, planned, early, until, signal);
     // A wait for the room fetcher's copy that brought nobody, with no link to a
     // fetcher that works: the peers' failure (with one, a late copy is the origin's).
@@ -500,6 +552,8 @@ export class P2PEngine extends EventTarget {
       audioHttpBytes: audio.reduce((sum, [, c]) => sum + c.http, 0),
       audioPeerBytes: audio.reduce((sum, [, c]) => sum + c.peer, 0),
       peerId: this.#session?.peerId ?? '',
+      ...(this.#audioRendition === undefined ? {} : { audioRendition: this.#audioRendition }),
+      audioPlanned: this.#audioPlan.active,
       httpBytes: http,
       peerBytes: peer,
       uploadedBytes: uploaded,
@@ -509,7 +563,7 @@ export class P2PEngine extends EventTarget {
       verificationFailures: this.#counters.verificationFailures,
       unreachablePeers: this.#pool.unreachable,
       completedOverHttp: this.#counters.completedOverHttp,
-      silentHttpLoads: this.#counters.silentHttpLoads + (this.#prefetch?.silentLoads ?? 0),
+      silentHttpLoads: this.#counters.silentHttpLoads + (this.#prefetch?.silentLoads ?? 0) + (this.#audioPrefetch?.silentLoads ?? 0),
       banned: this.#pool.banned,
       peers: this.#pool.stats(),
       cacheBytes: this.cache.sizeBytes,
@@ -520,6 +574,7 @@ export class P2PEngine extends EventTarget {
   destroy(): void {
     for (const timer of this.#timers) clearInterval(timer);
     this.#prefetch?.destroy();
+    this.#audioPrefetch?.destroy();
     this.#peerPrefetch?.destroy();
     this.#reportToTracker();
     this.#pool.closeAll();
@@ -612,7 +667,7 @@ export class P2PEngine extends EventTarget {
     until: () => number,
     signal: AbortSignal,
   ): Promise<string[]> {
-    if (planned === 'other') return this.#plan.awaitFetcher(rendition, sequence, early, until, signal);
+    if (planned === 'other') return this.#planOf(rendition).awaitFetcher(rendition, sequence, early, until, signal);
     return early ? this.#holders.holdersOf(rendition, sequence) : Promise.resolve([]);
   }
 

@@ -1,5 +1,6 @@
 // The P2P loader's contract: what a page configures, and what it can observe.
 // Everything else under src/p2p/ is internal.
+import type { RoomServerMessage } from '../protocol/RoomServerMessage';
 
 /** How the loader behaves; every field has a default (DEFAULT_P2P_CONFIG). */
 export interface P2PConfig {
@@ -94,6 +95,10 @@ export interface P2PStats {
   /** Of httpBytes and peerBytes: an audio track's own segments (a movie with several languages). */
   audioHttpBytes: number;
   audioPeerBytes: number;
+  /** The audio rendition the player loads beside the video; absent while none (or the audio is muxed). */
+  audioRendition?: string;
+  /** Whether that audio rendition's fetching is split under the room's plan (other members play it too). */
+  audioPlanned: boolean;
   /** peerBytes / (httpBytes + peerBytes); 0 before any download. */
   peerShare: number;
   /** Segments handed to the player, by source. */
@@ -131,3 +136,6 @@ export interface P2PEventMap {
   stats: CustomEvent<P2PStats>;
   segment: CustomEvent<SegmentLoaded>;
 }
+
+/** The room's fetch plans (the video's, and each shared audio rendition's), as its `fetch_plan` message has them. */
+export type RoomFetchPlans = Omit<Extract<RoomServerMessage, { type: 'fetch_plan' }>, 'type'>;

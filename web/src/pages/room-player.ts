@@ -5,12 +5,12 @@
 // whether it shares with peers. It steps aside while a file plays instead.
 import type { ApiClient } from '../api/client';
 import type { MovieDetail } from '../api/types';
-import type { P2PStats } from '../p2p/types';
+import type { P2PStats, RoomFetchPlans } from '../p2p/types';
 import { createPlayer, type PlayerHandle } from '../player/hls-player';
 import { loadPreferences } from '../player/preferences';
 import type { QualityMenu } from '../player/quality-menu';
 import type { TrackMenus } from '../player/tracks/track-menus';
-import type { RoomClient } from '../rooms/room-client';
+import type { RoomClient, SharingState } from '../rooms/room-client';
 
 /** What the room player needs from the page around it. */
 export interface RoomPlayerParts {
@@ -29,8 +29,8 @@ export interface RoomPlayerParts {
 export class RoomPlayer {
   readonly #parts: RoomPlayerParts;
   #player: PlayerHandle | undefined;
-  /** The room's plan for who fetches over HTTP, as the room last said (kept for a player not started yet). */
-  #fetchPlan: { slots: string[]; fetchers: string[] } = { slots: [], fetchers: [] };
+  /** The room's plans for who fetches over HTTP, as the room last said (kept for a player not started yet). */
+  #fetchPlans: RoomFetchPlans = { slots: [], fetchers: [] };
   /** The rendition the room's sharing players load, as the room last said. */
   #rendition: number | undefined;
 
@@ -56,29 +56,31 @@ export class RoomPlayer {
     this.#player = player;
     tracks.bind(player.hls);
     quality.bind(player.hls, HlsPlayer);
-    player.engine.setFetchPlan(this.#fetchPlan.slots, room.member, this.#fetchPlan.fetchers);
+    player.engine.setFetchPlan(this.#fetchPlans, room.member);
     player.followRoomRendition(this.#rendition);
     this.bufferForRoom();
     // Sharing members split the room's HTTP fetching (the room answers with
     // its plan), and say again when the peers they cannot reach change.
     // The tracker id goes with it once the player has one: the others link to
-    // the room's fetchers before they need their first segments.
+    // the room's fetchers before they need their first segments. So does the
+    // audio rendition the player loads: its listeners split its fetching.
     const shares = preferences.p2p && preferences.upload;
-    let said = { unreachable: 0, peer: '' };
-    room.share(shares, preferences.uploadBytesPerSec, said.unreachable);
+    let said: SharingState = { unreachablePeers: 0 };
+    room.share(shares, preferences.uploadBytesPerSec, said);
     player.engine.addEventListener('stats', (event) => {
-      const { unreachablePeers, peerId } = (event as CustomEvent<P2PStats>).detail;
-      if (unreachablePeers === said.unreachable && peerId === said.peer) return;
-      said = { unreachable: unreachablePeers, peer: peerId };
-      room.share(shares, preferences.uploadBytesPerSec, said.unreachable, said.peer);
+      const { unreachablePeers, peerId, audioRendition } = (event as CustomEvent<P2PStats>).detail;
+      const now: SharingState = { unreachablePeers, peer: peerId, ...(audioRendition === undefined ? {} : { audio: audioRendition }) };
+      if (now.unreachablePeers === said.unreachablePeers && now.peer === said.peer && now.audio === said.audio) return;
+      said = now;
+      room.share(shares, preferences.uploadBytesPerSec, said);
     });
     this.#parts.started(player);
   }
 
-  /** The room's plan: `slots` of the segments, and which member fetches each over HTTP. */
-  setFetchPlan(slots: string[], fetchers: string[]): void {
-    this.#fetchPlan = { slots, fetchers };
-    this.#player?.engine.setFetchPlan(slots, this.#parts.room.member, fetchers);
+  /** The room's plans: which member fetches each segment over HTTP, of the video and of each shared audio rendition. */
+  setFetchPlan(plans: RoomFetchPlans): void {
+    this.#fetchPlans = plans;
+    this.#player?.engine.setFetchPlan(plans, this.#parts.room.member);
   }
 
   /** The rendition the room's sharing players load (undefined: each picks its own). */

@@ -135,7 +135,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       const names = members.filter((m) => typing.has(m.id)).map((m) => m.name);
       chat.typing(names);
     },
-    onFetchPlan: (slots, fetchers) => moviePlayer.setFetchPlan(slots, fetchers),
+    onFetchPlan: (plans) => moviePlayer.setFetchPlan(plans),
     // Sent to the members that share: only their buffers count.
     onSuggestedTracks: (suggested) => tracks.suggest(suggested),
     onRendition: (level) => moviePlayer.followRendition(level),

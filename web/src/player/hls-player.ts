@@ -3,6 +3,7 @@
 // needs them, never far ahead, so nothing is downloaded that is not played
 // and peers just behind have time to fetch from peers just ahead.
 import type Hls from 'hls.js';
+import type { LevelDetails } from 'hls.js';
 
 import { keepIceServersFresh } from '../api/ice-refresh';
 import { rtcIceServers, withoutRelays } from '../api/ice-servers';
@@ -134,10 +135,13 @@ export function createPlayer(
   video.addEventListener('timeupdate', timeupdate);
   video.addEventListener('seeking', seeking);
   // The room's prefetch fetches segments before the player asks: it needs their URLs.
-  hls.on(HlsPlayer.Events.LEVEL_LOADED, (_event, { details }) => {
+  // So does its fetching of an audio rendition several members play.
+  const keepSegmentUrls = (_event: unknown, { details }: { details: LevelDetails }): void => {
     const rendition = engine.index.renditionOfUrl(details.url);
     if (rendition !== undefined) engine.setSegmentUrls(rendition, details.fragments.map((f) => f.url));
-  });
+  };
+  hls.on(HlsPlayer.Events.LEVEL_LOADED, keepSegmentUrls);
+  hls.on(HlsPlayer.Events.AUDIO_TRACK_LOADED, keepSegmentUrls);
   // The room's rendition, once hls.js knows the renditions, and again as the
   // screen's size (hls.js's cap) changes.
   let roomLevel: number | undefined;

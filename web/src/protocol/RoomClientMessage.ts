@@ -51,4 +51,10 @@ unreachable_peers?: number,
  * (`MAX_TRACKER_PEER_ID_LEN` letters, digits, `-` or `_`): the
  * others link to the room's fetchers before they need a segment.
  */
-peer?: string, };
+peer?: string, 
+/**
+ * The audio rendition this member's player loads beside the video
+ * (`audio-fr`), when the movie's audio tracks are renditions of
+ * their own: the members who play the same one share its fetching.
+ */
+audio?: string, };

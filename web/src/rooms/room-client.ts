@@ -2,6 +2,7 @@
 // protocol crate: says hello (or resumes its seat after a drop, with backoff),
 // keeps the clock offset to the server from pings, and tells the page about
 // the playback state, the members and the chat.
+import type { RoomFetchPlans } from '../p2p/types';
 import type { BufferReport } from '../player/hls-player';
 import type { BanView } from '../protocol/BanView';
 import type { ChatMessage } from '../protocol/ChatMessage';
@@ -35,6 +36,16 @@ const RECONNECT_MAX_MS = 8_000;
 /** A ping unanswered this long means the path is gone (RTTs are well under a second). */
 const PONG_DEADLINE_MS = 4_000;
 
+/** What a sharing player says of itself besides its cap, again whenever it changes. */
+export interface SharingState {
+  /** Peers it tried lately and could not link to. */
+  unreachablePeers: number;
+  /** Its id on the movie's tracker, once it has one. */
+  peer?: string;
+  /** The audio rendition it loads beside the video, if the movie's audio has renditions of its own. */
+  audio?: string;
+}
+
 export interface RoomEvents {
   onWelcome?: () => void;
   /** STUN/TURN servers for the call, with credentials made for this member: in each welcome, before anything else it sets off. */
@@ -53,7 +64,7 @@ export interface RoomEvents {
   onBans?: (bans: BanView[]) => void;
   /** Who fetches which segment for the room (empty: everyone for itself). */
   /** `fetchers`: the tracker ids of the members in `slots`, to link to before the movie starts. */
-  onFetchPlan?: (slots: string[], fetchers: string[]) => void;
+  onFetchPlan?: (plans: RoomFetchPlans) => void;
   /** The languages the host suggests for the room: in each welcome, and when the host changes them. */
   onSuggestedTracks?: (tracks: MemberTracks) => void;
   /** The rendition the room's sharing players load (an index from the lowest bitrate up). */
@@ -167,15 +178,12 @@ export class RoomClient {
     this.#send(message);
   }
 
-  /**
-   * Whether this player shares segments, its upload cap (bytes/s; undefined:
-   * none), and how many peers it tried lately and could not link to.
-   */
-  /** `peer`: this player's id on the movie's tracker, once it has one. */
-  share(shares: boolean, uploadCap: number | undefined, unreachablePeers = 0, peer?: string): void {
-    const message: RoomClientMessage = { type: 'sharing', shares, unreachable_peers: unreachablePeers };
+  /** Whether this player shares segments, its upload cap (bytes/s; undefined: none), and what `SharingState` says. */
+  share(shares: boolean, uploadCap: number | undefined, state: SharingState = { unreachablePeers: 0 }): void {
+    const message: RoomClientMessage = { type: 'sharing', shares, unreachable_peers: state.unreachablePeers };
     if (uploadCap !== undefined) message.upload_cap = uploadCap;
-    if (peer !== undefined && peer !== '') message.peer = peer;
+    if (state.peer !== undefined && state.peer !== '') message.peer = state.peer;
+    if (state.audio !== undefined) message.audio = state.audio;
     this.#stand(message);
   }
 
@@ -326,7 +334,7 @@ export class RoomClient {
         this.#events.onRendition?.(message.level);
         break;
       case 'fetch_plan':
-        this.#events.onFetchPlan?.(message.slots, message.fetchers);
+        this.#events.onFetchPlan?.(message);
         break;
       case 'bans':
         this.#events.onBans?.(message.bans);

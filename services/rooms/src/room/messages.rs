@@ -6,6 +6,7 @@ use cinemesh_protocol::room::{MemberTracks, RoomClientMessage};
 use super::Room;
 use super::health::StatusReport;
 use crate::Refusal;
+use crate::fetch_plan::Sharer;
 
 impl Room {
     pub(super) fn message(&mut self, member: &str, message: RoomClientMessage) -> Result<(), Refusal> {
@@ -38,8 +39,9 @@ impl Room {
                 self.kick(member, &name, &target, ban_minutes, bar_address.unwrap_or(true))
             }
             RoomClientMessage::Unban { ban } => self.unban(member, &ban),
-            RoomClientMessage::Sharing { shares, upload_cap, unreachable_peers, peer } => {
-                self.sharing(member, shares, upload_cap, unreachable_peers, peer)
+            RoomClientMessage::Sharing { shares, upload_cap, unreachable_peers, peer, audio } => {
+                let sharer = Sharer { upload_cap, unreachable_peers: unreachable_peers.unwrap_or(0), peer, audio };
+                self.sharing(member, shares, sharer)
             }
             RoomClientMessage::Call { joined } => {
                 self.call(member, joined);

@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::Refusal;
 use crate::bans::Bans;
 use crate::delivery::{Attachment, Route, fan_out};
-use crate::fetch_plan::Sharer;
+use crate::fetch_plan::{FetchPlans, Sharer};
 use crate::frame::{Frame, frame_of, refusal_message};
 use crate::members::{DisplayName, Members};
 use crate::origin_load::OriginLoad;
@@ -122,9 +122,8 @@ pub struct Room {
     catching_up: HashSet<MemberId>,
     /// Online members whose players share segments, with their upload caps.
     sharers: BTreeMap<MemberId, Sharer>,
-    fetch_plan: Vec<MemberId>,
-    /// The tracker ids of the members in `fetch_plan`, for the others to link to early.
-    fetchers: Vec<String>,
+    /// Who fetches which segment for the room (the video's and the audio renditions').
+    fetch_plan: FetchPlans,
     /// The rendition the sharing players load, from their buffers.
     rendition: RoomRendition,
     /// Signs the presence pass of each welcome.
@@ -244,8 +243,7 @@ impl Room {
             sharers: BTreeMap::new(),
             bans: Bans::default(),
             typing: HashSet::new(),
-            fetch_plan: Vec::new(),
-            fetchers: Vec::new(),
+            fetch_plan: FetchPlans::default(),
             rendition: RoomRendition::default(),
             passes: PresencePasses::new(cinemesh_common::Signer::new("")),
             ice_servers: IceServers::default(),

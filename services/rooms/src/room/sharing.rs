@@ -2,38 +2,35 @@
 //! fetches which segment over HTTP for everyone) and the rendition they all
 //! load, judged from their buffers and the origin's load.
 
-use cinemesh_protocol::room::{MAX_TRACKER_PEER_ID_LEN, RoomServerMessage, is_tracker_peer_id};
+use cinemesh_protocol::room::{
+    MAX_RENDITION_NAME_LEN, MAX_TRACKER_PEER_ID_LEN, RoomServerMessage, is_rendition_name, is_tracker_peer_id,
+};
 
 use super::Room;
 use crate::Refusal;
 use crate::delivery::fan_out;
-use crate::fetch_plan::{Sharer, fetchers, plan};
+use crate::fetch_plan::{FetchPlans, Sharer, plans};
 use crate::frame::frame_of;
 
 /// Ingest cuts movies into segments of this many seconds.
 const SEGMENT_SECS: f64 = 2.0;
 
 impl Room {
-    pub(super) fn sharing(
-        &mut self,
-        member: &str,
-        shares: bool,
-        upload_cap: Option<f64>,
-        unreachable_peers: Option<u32>,
-        peer: Option<String>,
-    ) -> Result<(), Refusal> {
-        if peer.as_deref().is_some_and(|p| !is_tracker_peer_id(p)) {
+    pub(super) fn sharing(&mut self, member: &str, shares: bool, sharer: Sharer) -> Result<(), Refusal> {
+        if sharer.peer.as_deref().is_some_and(|p| !is_tracker_peer_id(p)) {
             return Err(Refusal::new(
                 "invalid_sharing",
                 format!("peer is a tracker id: up to {MAX_TRACKER_PEER_ID_LEN} letters, digits, - or _"),
             ));
         }
+        if sharer.audio.as_deref().is_some_and(|a| !is_rendition_name(a)) {
+            return Err(Refusal::new(
+                "invalid_sharing",
+                format!("audio is a rendition's name: up to {MAX_RENDITION_NAME_LEN} letters, digits, -, _ or ."),
+            ));
+        }
         if shares {
-            let sharer = Sharer {
-                upload_cap: upload_cap.filter(|c| c.is_finite()),
-                unreachable_peers: unreachable_peers.unwrap_or(0),
-                peer,
-            };
+            let sharer = Sharer { upload_cap: sharer.upload_cap.filter(|c| c.is_finite()), ..sharer };
             self.sharers.insert(member.to_owned(), sharer);
         } else {
             self.sharers.remove(member);
@@ -49,21 +46,20 @@ impl Room {
         Ok(())
     }
 
-    /// Recomputes the fetch plan; when it changed, everyone gets it (true).
+    /// Recomputes the fetch plans; when they changed, everyone gets them (true).
     pub(super) fn replan(&mut self) -> bool {
-        let slots = plan(&self.sharers);
-        let fetchers = fetchers(&slots, &self.sharers);
-        if slots == self.fetch_plan && fetchers == self.fetchers {
+        let plans = plans(&self.sharers);
+        if plans == self.fetch_plan {
             return false;
         }
-        self.fetch_plan = slots;
-        self.fetchers = fetchers;
+        self.fetch_plan = plans;
         self.broadcast(&self.fetch_plan_message());
         true
     }
 
     pub(super) fn fetch_plan_message(&self) -> RoomServerMessage {
-        RoomServerMessage::FetchPlan { slots: self.fetch_plan.clone(), fetchers: self.fetchers.clone() }
+        let FetchPlans { slots, fetchers, audio } = self.fetch_plan.clone();
+        RoomServerMessage::FetchPlan { slots, fetchers, audio }
     }
 
     /// The sharing players' rendition, judged from their buffers while the room plays.

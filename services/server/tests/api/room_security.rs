@@ -193,17 +193,22 @@ async fn a_tracker_id_that_is_not_one_is_refused_and_never_handed_to_others() {
     let (app, room) = app_with_room(None).await;
     let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
-    let sharing = |peer: &str| RoomClientMessage::Sharing {
+    let sharing = |peer: &str, audio: Option<&str>| RoomClientMessage::Sharing {
         shares: true,
         upload_cap: None,
         unreachable_peers: None,
         peer: Some(peer.to_owned()),
+        audio: audio.map(str::to_owned),
     };
     for peer in ["", "a b", "<script>", &"x".repeat(33), "ü"] {
-        ana.send(&sharing(peer)).await;
+        ana.send(&sharing(peer, None)).await;
         assert_eq!(ana.error_code().await, "invalid_sharing", "{peer:?}");
     }
-    ana.send(&sharing(&"x".repeat(32))).await;
+    for audio in ["", "audio en", "../x", &"a".repeat(33), "audio-\u{7}"] {
+        ana.send(&sharing("ana-peer", Some(audio))).await;
+        assert_eq!(ana.error_code().await, "invalid_sharing", "audio {audio:?}");
+    }
+    ana.send(&sharing(&"x".repeat(32), Some("audio-pt-br"))).await;
     let fetchers = ben
         .until(|m| match m {
             RoomServerMessage::FetchPlan { fetchers, .. } if !fetchers.is_empty() => Some(fetchers),

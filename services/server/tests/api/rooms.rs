@@ -363,7 +363,7 @@ async fn a_room_nobody_is_in_leaves_memory_and_its_link_brings_it_back() {
 /// A fetch plan's slots and fetchers' tracker ids.
 fn plan_of(message: RoomServerMessage) -> Option<(Vec<String>, Vec<String>)> {
     match message {
-        RoomServerMessage::FetchPlan { slots, fetchers } => Some((slots, fetchers)),
+        RoomServerMessage::FetchPlan { slots, fetchers, .. } => Some((slots, fetchers)),
         _ => None,
     }
 }
@@ -380,17 +380,43 @@ async fn members_who_share_split_the_fetching_by_upload_cap() {
     let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
     let (a, b) = (ana.member.clone(), ben.member.clone());
 
-    ana.send(&RoomClientMessage::Sharing { shares: true, upload_cap: None, unreachable_peers: None, peer: None }).await;
+    ana.send(&RoomClientMessage::Sharing {
+        shares: true,
+        upload_cap: None,
+        unreachable_peers: None,
+        peer: None,
+        audio: None,
+    })
+    .await;
     assert_eq!(ana.until(fetch_plan).await, std::slice::from_ref(&a));
-    ben.send(&RoomClientMessage::Sharing { shares: true, upload_cap: Some(1e6), unreachable_peers: None, peer: None })
-        .await;
+    ben.send(&RoomClientMessage::Sharing {
+        shares: true,
+        upload_cap: Some(1e6),
+        unreachable_peers: None,
+        peer: None,
+        audio: None,
+    })
+    .await;
     let slots = cy.until(|m| fetch_plan(m).filter(|s| s.len() > 1)).await;
     assert_eq!(slots.len(), 5, "4 slots for an uncapped member, 1 for a 1 MB/s cap: {slots:?}");
     assert_eq!(slots.iter().filter(|s| **s == b).count(), 1);
-    cy.send(&RoomClientMessage::Sharing { shares: true, upload_cap: None, unreachable_peers: Some(2), peer: None })
-        .await;
+    cy.send(&RoomClientMessage::Sharing {
+        shares: true,
+        upload_cap: None,
+        unreachable_peers: Some(2),
+        peer: None,
+        audio: None,
+    })
+    .await;
     assert_eq!(cy.until(fetch_plan).await, slots, "a member whose player could not link to two peers fetches nothing");
-    cy.send(&RoomClientMessage::Sharing { shares: false, upload_cap: None, unreachable_peers: None, peer: None }).await;
+    cy.send(&RoomClientMessage::Sharing {
+        shares: false,
+        upload_cap: None,
+        unreachable_peers: None,
+        peer: None,
+        audio: None,
+    })
+    .await;
     assert_eq!(cy.until(fetch_plan).await, slots, "a member who does not share gets the plan, without a slot");
 
     drop(ben);
@@ -420,6 +446,7 @@ async fn the_plan_names_the_fetchers_tracker_ids_so_that_the_others_link_to_them
         upload_cap: None,
         unreachable_peers: Some(unreachable_peers),
         peer: peer.map(str::to_owned),
+        audio: None,
     };
 
     // Before its tracker session is up a player shares without an id: a slot, but no one to link to.
@@ -442,6 +469,53 @@ async fn the_plan_names_the_fetchers_tracker_ids_so_that_the_others_link_to_them
         ["ana-peer"],
         "a member who leaves is no fetcher"
     );
+}
+
+#[actix_web::test]
+async fn members_who_play_the_same_audio_rendition_share_its_fetching() {
+    let (app, room) = app_with_room(None).await;
+    let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
+    let sharing = |peer: &str, audio: &str| RoomClientMessage::Sharing {
+        shares: true,
+        upload_cap: None,
+        unreachable_peers: None,
+        peer: Some(peer.to_owned()),
+        audio: Some(audio.to_owned()),
+    };
+    let audio_plans = |m: RoomServerMessage| match m {
+        RoomServerMessage::FetchPlan { slots, audio, .. } if slots.len() == 3 => Some(audio),
+        _ => None,
+    };
+    ana.send(&sharing("ana-peer", "audio-en")).await;
+    ben.send(&sharing("ben-peer", "audio-fr")).await;
+    cy.send(&sharing("cy-peer", "audio-en")).await;
+    let plans = ben.until(audio_plans).await;
+    assert_eq!(plans.keys().collect::<Vec<_>>(), ["audio-en"], "Ben alone plays French: no plan for it");
+    let english = &plans["audio-en"];
+    let mut slots = english.slots.clone();
+    slots.sort();
+    let mut listeners = vec![ana.member.clone(), cy.member.clone()];
+    listeners.sort();
+    assert_eq!(slots, listeners, "the English listeners take turns");
+    let mut fetchers = english.fetchers.clone();
+    fetchers.sort();
+    assert_eq!(fetchers, ["ana-peer", "cy-peer"]);
+
+    // Ben turns to English: the plan takes him in.
+    ben.send(&sharing("ben-peer", "audio-en")).await;
+    let plans = ana.until(|m| audio_plans(m).filter(|p| p.get("audio-en").is_some_and(|e| e.slots.len() == 3))).await;
+    assert!(plans["audio-en"].slots.contains(&ben.member), "{plans:?}");
+    // Cy leaves: two English listeners are left.
+    drop(cy);
+    let plans = ana
+        .until(|m| match m {
+            RoomServerMessage::FetchPlan { slots, audio, .. } if slots.len() == 2 => Some(audio),
+            _ => None,
+        })
+        .await;
+    assert_eq!(plans["audio-en"].slots.len(), 2, "{plans:?}");
 }
 
 #[actix_web::test]
@@ -723,7 +797,13 @@ async fn the_room_climbs_renditions_while_buffers_stay_full_and_steps_down_when_
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
     for member in [&mut ana, &mut ben] {
         member
-            .send(&RoomClientMessage::Sharing { shares: true, upload_cap: None, unreachable_peers: None, peer: None })
+            .send(&RoomClientMessage::Sharing {
+                shares: true,
+                upload_cap: None,
+                unreachable_peers: None,
+                peer: None,
+                audio: None,
+            })
             .await;
         member.until(|m| matches!(m, RoomServerMessage::Rendition { level: 0 }).then_some(())).await;
     }
