@@ -7,6 +7,8 @@
 # plain-HTTP public address, each with P2P and then with P2P off, in one run.
 #   bench/netlab-party.sh [profile, default home-party] [--quick]
 # --quick: 60 s of play, HTTPS only, no calibration (about 5 minutes).
+# LANGUAGES=en,fr: the movie gets one audio track per language and the homes
+# pick them in turn; printed: the origin's copies of each audio segment.
 # Needs root, chromium, ffmpeg, coturn, iptables, nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -15,7 +15,10 @@
 // Run by ../bench/netlab-party.sh inside the lab's server host; settings from
 // the environment: PLAY_SECS (120), MOVIE_SECS (180), ORIGINS ("https,http"),
 // PEER_LANES (the loader's default; a list such as "3,1" runs the P2P pass
-// once with each number of connections per peer, in the same run).
+// once with each number of connections per peer, in the same run),
+// LANGUAGES (none; "en,fr" gives the movie one audio track per language, as
+// renditions of their own, and the homes pick them in turn: printed per
+// language, how many copies of each audio segment the origin served).
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, it } from 'vitest';
 
@@ -23,13 +26,17 @@ import { ingestClip, startServer, type TestServer } from '../e2e/harness';
 import { currentLab, launchBrowserIn, type Lab, type LabHost, startTurn, type Turn } from '../e2e/lab';
 import { joinAs, percentile } from '../e2e/room-pages';
 import { startTlsProxy, type TlsProxy } from '../e2e/tls-proxy';
-import { instrument, laneCountsFromEnv, servedSegmentBytes, setPreferences } from '../e2e/viewers';
+import { instrument, laneCountsFromEnv, servedSegmentBytes, servedSegmentBytesByRendition, setPreferences } from '../e2e/viewers';
 
 const PLAY_SECS = Number(process.env.PLAY_SECS ?? 120);
 const MOVIE_SECS = Number(process.env.MOVIE_SECS ?? 180);
 const ORIGINS = (process.env.ORIGINS ?? 'https,http').split(',') as ('https' | 'http')[];
 /** Connections per peer for the P2P passes; undefined: the loader's default. */
 const LANE_COUNTS = laneCountsFromEnv();
+/** The movie's audio languages (BCP 47); the homes take them in turn. Empty: one muxed audio track. */
+const LANGUAGES = (process.env.LANGUAGES ?? '').split(',').filter((l) => l !== '');
+/** What ffmpeg tags a source's audio with, per language the bench knows. */
+const ISO_639_2: Record<string, string> = { en: 'eng', fr: 'fre', de: 'ger', es: 'spa' };
 const SAMPLE_EVERY_MS = 250;
 const IN_SYNC_MS = 100;
 
@@ -56,7 +63,12 @@ beforeAll(async () => {
     ...turn.serverEnv,
   });
   const started = Date.now();
-  movieId = await ingestClip(server, 'Lab party bench', MOVIE_SECS, '854x480', 18);
+  const audioLanguages = LANGUAGES.map((l) => {
+    const code = ISO_639_2[l];
+    if (code === undefined) throw new Error(`LANGUAGES: ${l} is not one of ${Object.keys(ISO_639_2).join(', ')}`);
+    return code;
+  });
+  movieId = await ingestClip(server, 'Lab party bench', MOVIE_SECS, '854x480', 18, audioLanguages);
   console.log(`ingested a ${MOVIE_SECS} s movie in ${((Date.now() - started) / 1000).toFixed(0)} s: ${await ladder()}`);
   if (ORIGINS.includes('https')) tls = await startTlsProxy(lab.server.address, new URL(server.url).host);
   const trust = tls === undefined ? [] : [`--ignore-certificate-errors-spki-list=${tls.spki}`];
@@ -151,12 +163,17 @@ interface ViewerResult {
   httpByPhase: string[];
   /** Every segment the player got, when (ms since the epoch) and from where. */
   deliveries: Delivery[];
+  /** The audio language it picked (LANGUAGES), and its audio bytes over HTTP and from peers. */
+  audioLanguage: string | undefined;
+  audioHttpBytes: number;
+  audioPeerBytes: number;
 }
 
 interface Delivery {
   at: number;
   rendition: string;
   sequence: number;
+  bytes: number;
   source: string;
   peer?: string;
   reason?: string;
@@ -177,6 +194,8 @@ interface PassResult {
   roomRenditions: string[];
   /** The phases HTTP fetches are counted in: name and start, s after the play. */
   phases: { name: string; from: number }[];
+  /** The origin's bytes of each audio rendition in the pass. */
+  originAudioBytes: Map<string, number>;
 }
 
 /** Seconds after each start or seek counted apart from steady play: the start's and the seeks' bursts. */
@@ -204,10 +223,13 @@ function byPhase(fetches: { at: number; bytes: number }[], phases: { name: strin
   });
 }
 
-async function openMember(browser: Browser, p2p: boolean, peerLanes?: number): Promise<Page> {
+async function openMember(browser: Browser, p2p: boolean, peerLanes: number | undefined, audioLanguage: string | undefined): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
   await context.addInitScript(instrument);
   await context.addInitScript(markFirstFrame);
+  if (audioLanguage !== undefined) {
+    await context.addInitScript((saved) => localStorage.setItem('cinemesh.tracks', saved), JSON.stringify({ audioLanguage }));
+  }
   await setPreferences(context, { p2p, ...(peerLanes === undefined ? {} : { peerLanes }) });
   return context.newPage();
 }
@@ -215,7 +237,8 @@ async function openMember(browser: Browser, p2p: boolean, peerLanes?: number): P
 /** One pass: everyone joins, the host plays, then pauses, plays and seeks on a schedule. */
 async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<PassResult> {
   const pages: Page[] = [];
-  for (const browser of browsers) pages.push(await openMember(browser, p2p, peerLanes));
+  const languageOf = (i: number): string | undefined => LANGUAGES[i % Math.max(1, LANGUAGES.length)];
+  for (const [i, browser] of browsers.entries()) pages.push(await openMember(browser, p2p, peerLanes, languageOf(i)));
   const [host, ...guests] = pages;
   if (host === undefined) throw new Error('no viewers');
   await host.goto(`${base}/movies/${movieId}`);
@@ -230,6 +253,7 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
     }),
   );
   const originBefore = await servedSegmentBytes(server.url, movieId);
+  const audioBefore = await servedSegmentBytesByRendition(server.url, movieId);
   const control = (action: 'play' | 'pause' | 'seek', position_ms: number): Promise<void> =>
     host.evaluate((c) => window.cinemeshRoom?.room.control(c), { action, position_ms });
   const position = (): Promise<number> => host.evaluate(() => window.cinemeshRoom?.room.roomPosition() ?? 0);
@@ -313,6 +337,8 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
           stallMs: w.__counters.stallMs,
           stallsAt: w.__counters.stallsAt,
           deliveries: w.__deliveries ?? [],
+          audioHttpBytes: stats?.audioHttpBytes ?? 0,
+          audioPeerBytes: stats?.audioPeerBytes ?? 0,
           httpBytes: stats?.httpBytes ?? 0,
           peerBytes: stats?.peerBytes ?? 0,
           uploadedBytes: stats?.uploadedBytes ?? 0,
@@ -344,6 +370,9 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
         aheads: aheads[i] ?? [],
         stallsAt: figures.stallsAt.map((s) => `${((s.at - playAt) / 1000).toFixed(1)}${s.seeking ? ' (seeking)' : ''}`),
         deliveries: figures.deliveries,
+        audioLanguage: languageOf(i),
+        audioHttpBytes: figures.audioHttpBytes,
+        audioPeerBytes: figures.audioPeerBytes,
         heights: heights[i] ?? new Map(),
         httpBytes: figures.httpBytes,
         peerBytes: figures.peerBytes,
@@ -365,9 +394,14 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
     }),
   );
   const originBytes = (await servedSegmentBytes(server.url, movieId)) - originBefore;
+  const originAudioBytes = new Map(
+    [...(await servedSegmentBytesByRendition(server.url, movieId))]
+      .filter(([rendition]) => rendition.startsWith('audio-'))
+      .map(([rendition, bytes]) => [rendition, bytes - (audioBefore.get(rendition) ?? 0)]),
+  );
   const roomOriginBytesPerSec = await host.evaluate(() => window.cinemeshRoom?.room.originBytesPerSec);
   for (const page of pages) await page.context().close();
-  return { viewers, originBytes, roomOriginBytesPerSec, commands, roomRenditions, phases, seekAheadAt, firstSwitchAt, playAt };
+  return { viewers, originBytes, originAudioBytes, roomOriginBytesPerSec, commands, roomRenditions, phases, seekAheadAt, firstSwitchAt, playAt };
 }
 
 const share = (heights: Map<number, number>, height: number): number => {
@@ -429,6 +463,7 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
   for (const v of result.viewers.filter((v) => v.peerRates.length > 0)) {
     console.log(`${v.home} last transfer from each peer: ${v.peerRates.map((r) => `${((r * 8) / 1e6).toFixed(1)} Mbit/s`).join(', ')}`);
   }
+  if (LANGUAGES.length > 0) console.log(`audio: ${audioCopies(result)}`);
   console.log(`everyone within ${IN_SYNC_MS} ms: ${result.commands.map((c) => `${c.name} ${Number.isNaN(c.ms) ? 'never' : `${c.ms} ms`}`).join(', ')}`);
 }
 
@@ -451,6 +486,25 @@ function printDeliveriesAfter(result: PassResult, what: string, at: number | und
 }
 
 const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
+
+/**
+ * Per audio rendition: its listeners, the origin's bytes of it against the
+ * bytes of the distinct segments they loaded (copies per segment; 1.00 is
+ * each segment fetched once for the room), and the listeners' share from peers.
+ */
+function audioCopies(result: PassResult): string {
+  return [...result.originAudioBytes]
+    .map(([rendition, origin]) => {
+      const distinct = new Map<number, number>();
+      for (const d of result.viewers.flatMap((v) => v.deliveries)) if (d.rendition === rendition) distinct.set(d.sequence, d.bytes);
+      const listeners = result.viewers.filter((v) => v.deliveries.some((d) => d.rendition === rendition));
+      const http = sum(listeners.map((v) => v.audioHttpBytes));
+      const peers = sum(listeners.map((v) => v.audioPeerBytes));
+      const copies = origin / Math.max(1, sum([...distinct.values()]));
+      return `${rendition} ${listeners.length} listeners, ${copies.toFixed(2)} origin copies per segment, ${((100 * peers) / Math.max(1, http + peers)).toFixed(0)} % from peers`;
+    })
+    .join('; ');
+}
 
 /** Pairs of viewers that moved bytes between them, of all pairs. */
 function directPairs(viewers: ViewerResult[]): string {
@@ -492,6 +546,7 @@ it('a watch party across homes: P2P against HTTP only', async () => {
         `origin ${(withPeers.originBytes / Math.max(1, oneViewer)).toFixed(2)} viewers' worth`,
         `(${(withPeers.originBytes / Math.max(1, onePeerViewer)).toFixed(2)} of what a viewer loaded with P2P),`,
         `direct pairs ${directPairs(withPeers.viewers)}`,
+        ...(LANGUAGES.length > 0 ? [`; audio with P2P: ${audioCopies(withPeers)}; HTTP only: ${audioCopies(httpOnly)}`] : []),
       ].join(' ');
       console.log(line);
       lines.push(line);

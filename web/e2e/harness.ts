@@ -145,12 +145,20 @@ export const screenshotDir = join(repoRoot, 'test-artifacts/screenshots');
  * `noise` (0-100) adds grain that changes every frame, so the encoder needs
  * every bit its rung allows: a movie with real bitrate for the benchmarks.
  */
-export function makeClip(path: string, seconds: number, size = '1280x720', noise = 0): void {
+/**
+ * A test clip: a pattern (with grain when `noise` > 0) and a tone. With
+ * `audioLanguages` (ISO 639-2 codes such as eng, fre), one tone per language,
+ * tagged, each an octave apart: a movie whose audio tracks become renditions.
+ */
+export function makeClip(path: string, seconds: number, size = '1280x720', noise = 0, audioLanguages: string[] = []): void {
   const video = `testsrc2=size=${size}:rate=25${noise > 0 ? `,noise=alls=${noise}:allf=t` : ''}`;
+  const tones = audioLanguages.length === 0 ? [''] : audioLanguages;
   execFileSync('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', video,
-    '-f', 'lavfi', '-i', 'sine=frequency=440',
+    ...tones.flatMap((_, i) => ['-f', 'lavfi', '-i', `sine=frequency=${440 * 2 ** i}`]),
+    ...(tones.length > 1 ? ['-map', '0:v', ...tones.flatMap((_, i) => ['-map', `${i + 1}:a`])] : []),
+    ...audioLanguages.flatMap((language, i) => [`-metadata:s:a:${i}`, `language=${language}`]),
     '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', ...(noise > 0 ? ['-crf', '10'] : []),
     '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest',
     path,
@@ -165,9 +173,9 @@ export const LOOPBACK_SERVER: NodeJS.ProcessEnv = {
 };
 
 /** Ingests a generated clip of `seconds` into a running server; returns the movie's id. */
-export function ingestClip(server: TestServer, title: string, seconds: number, size = '640x360', noise = 0): Promise<string> {
+export function ingestClip(server: TestServer, title: string, seconds: number, size = '640x360', noise = 0, audioLanguages: string[] = []): Promise<string> {
   const clip = join(server.dataDir, `${title.replace(/\W/g, '')}.mp4`);
-  makeClip(clip, seconds, size, noise);
+  makeClip(clip, seconds, size, noise, audioLanguages);
   return ingestFile(server, clip, title);
 }
 

@@ -202,14 +202,20 @@ export function report(page: Page): Promise<ViewerReport> {
 
 /** The segment server's byte counter for a movie's segments, from /metrics. */
 export async function servedSegmentBytes(serverUrl: string, movie: string): Promise<number> {
+  return [...(await servedSegmentBytesByRendition(serverUrl, movie)).values()].reduce((a, b) => a + b, 0);
+}
+
+/** The same, per rendition. */
+export async function servedSegmentBytesByRendition(serverUrl: string, movie: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${serverUrl}/metrics`)).text();
-  let total = 0;
+  const served = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line.startsWith('cinemesh_segment_bytes_served_total{') && line.includes(`movie="${movie}"`) && line.includes('kind="segment"')) {
-      total += Number(line.split(' ').at(-1));
+      const rendition = /rendition="([^"]*)"/.exec(line)?.[1] ?? '';
+      served.set(rendition, (served.get(rendition) ?? 0) + Number(line.split(' ').at(-1)));
     }
   }
-  return total;
+  return served;
 }
 
 /** A Prometheus counter or gauge without labels, from /metrics. */
