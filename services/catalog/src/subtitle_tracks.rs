@@ -164,7 +164,35 @@ pub fn write_master(movie_dir: &Path, renditions: &[Rendition]) -> std::io::Resu
 /// and two at once would each write their own view of it.
 static CHANGES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The file whose lock makes a movie's subtitle changes one at a time across
+/// processes sharing a media directory (the CLI beside a running server,
+/// instances on one volume), in the movie's folder.
+pub const CHANGES_LOCK_FILE: &str = ".subtitle-changes.lock";
+
+/// A subtitle change's turn: this process's, then the movie folder's (released on drop).
+struct ChangeTurn {
+    _file: std::fs::File,
+    _process: tokio::sync::MutexGuard<'static, ()>,
+}
+
 impl Ingester {
+    /// Waits for this change's turn, in this process and then across processes.
+    async fn change_turn(&self, movie: &MovieId) -> Result<ChangeTurn, SubtitleTrackError> {
+        let process = CHANGES.lock().await;
+        let path = self.movie_dir(movie).join(CHANGES_LOCK_FILE);
+        let file = blocking(move || {
+            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+            file.lock()?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => SubtitleTrackError::MovieNotFound(movie.to_string()),
+            _ => SubtitleTrackError::Storage(e),
+        })?;
+        Ok(ChangeTurn { _file: file, _process: process })
+    }
+
     fn movie_dir(&self, movie: &MovieId) -> PathBuf {
         self.media_dir.join(movie.as_str())
     }
@@ -189,7 +217,7 @@ impl Ingester {
 
     /// Adds a subtitle track to a movie; its record.
     pub async fn add_subtitles(&self, movie: &MovieId, new: NewSubtitles) -> Result<Rendition, SubtitleTrackError> {
-        let _one_at_a_time = CHANGES.lock().await;
+        let _one_at_a_time = self.change_turn(movie).await?;
         // The movie first: a file for no movie is not worth reading.
         let (duration_ms, renditions) = self.renditions_of(movie).await?;
         if renditions.iter().filter(|r| r.kind == RenditionKind::Subtitles).count() >= MAX_SUBTITLE_TRACKS {
@@ -228,7 +256,7 @@ impl Ingester {
     /// Removes a subtitle track: its record, then the master playlist written
     /// again without it, then its files.
     pub async fn remove_subtitles(&self, movie: &MovieId, name: &str) -> Result<(), SubtitleTrackError> {
-        let _one_at_a_time = CHANGES.lock().await;
+        let _one_at_a_time = self.change_turn(movie).await?;
         let (_, renditions) = self.renditions_of(movie).await?;
         let Some(track) = renditions.iter().find(|r| r.kind == RenditionKind::Subtitles && r.name == name) else {
             return Err(SubtitleTrackError::TrackNotFound(name.chars().take(64).collect()));

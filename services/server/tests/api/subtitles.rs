@@ -149,6 +149,27 @@ async fn subtitle_files_are_added_as_webvtt_tracks_refused_with_codes_and_remove
 }
 
 #[actix_web::test]
+async fn a_change_waits_while_another_process_changes_the_movie_s_subtitles() {
+    let app = TestApp::spawn().await;
+    let movie = app.ingester().ingest(&crate::ingest::request(&clip(4, 426, 240, true)), &mut |_| {}).await.unwrap().id;
+    // The CLI, say, is adding a track to this movie meanwhile.
+    let lock = app.media_dir().join(&movie).join(cinemesh_catalog::subtitle_tracks::CHANGES_LOCK_FILE);
+    let held = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(lock).unwrap();
+    held.lock().unwrap();
+    let adding = add(&app, &movie, "language=fr", std::fs::read(testdata("fr.srt")).unwrap());
+    tokio::pin!(adding);
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(700), &mut adding).await;
+    assert!(waited.is_err(), "the change went ahead during the other one: {waited:?}");
+    drop(held);
+    let (status, added) =
+        tokio::time::timeout(std::time::Duration::from_secs(10), adding).await.expect("its turn came");
+    assert_eq!(status, 201, "{added}");
+    let (subtitles, _, master) = state(&app, &movie).await;
+    assert!(subtitles.as_array().is_some_and(|s| s.iter().any(|t| t["name"] == added["name"])), "{subtitles}");
+    assert!(master.contains(added["name"].as_str().unwrap()), "{master}");
+}
+
+#[actix_web::test]
 async fn subtitle_files_given_at_ingest_become_tracks_and_a_bad_one_fails_the_ingest_whole() {
     let app = TestApp::spawn().await;
     let ingest = |subtitles: &[String]| {
