@@ -360,6 +360,22 @@ async fn a_room_nobody_is_in_leaves_memory_and_its_link_brings_it_back() {
     assert_eq!(app.running_rooms(), 1);
 }
 
+/// A `sharing` message from a member whose player shares, with what it says of itself.
+fn sharing(
+    upload_cap: Option<f64>,
+    unreachable_peers: Option<u32>,
+    peer: Option<&str>,
+    audio: Option<&str>,
+) -> RoomClientMessage {
+    RoomClientMessage::Sharing {
+        shares: true,
+        upload_cap,
+        unreachable_peers,
+        peer: peer.map(str::to_owned),
+        audio: audio.map(str::to_owned),
+    }
+}
+
 /// A fetch plan's slots and fetchers' tracker ids.
 fn plan_of(message: RoomServerMessage) -> Option<(Vec<String>, Vec<String>)> {
     match message {
@@ -380,34 +396,13 @@ async fn members_who_share_split_the_fetching_by_upload_cap() {
     let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
     let (a, b) = (ana.member.clone(), ben.member.clone());
 
-    ana.send(&RoomClientMessage::Sharing {
-        shares: true,
-        upload_cap: None,
-        unreachable_peers: None,
-        peer: None,
-        audio: None,
-    })
-    .await;
+    ana.send(&sharing(None, None, None, None)).await;
     assert_eq!(ana.until(fetch_plan).await, std::slice::from_ref(&a));
-    ben.send(&RoomClientMessage::Sharing {
-        shares: true,
-        upload_cap: Some(1e6),
-        unreachable_peers: None,
-        peer: None,
-        audio: None,
-    })
-    .await;
+    ben.send(&sharing(Some(1e6), None, None, None)).await;
     let slots = cy.until(|m| fetch_plan(m).filter(|s| s.len() > 1)).await;
     assert_eq!(slots.len(), 5, "4 slots for an uncapped member, 1 for a 1 MB/s cap: {slots:?}");
     assert_eq!(slots.iter().filter(|s| **s == b).count(), 1);
-    cy.send(&RoomClientMessage::Sharing {
-        shares: true,
-        upload_cap: None,
-        unreachable_peers: Some(2),
-        peer: None,
-        audio: None,
-    })
-    .await;
+    cy.send(&sharing(None, Some(2), None, None)).await;
     assert_eq!(cy.until(fetch_plan).await, slots, "a member whose player could not link to two peers fetches nothing");
     cy.send(&RoomClientMessage::Sharing {
         shares: false,
@@ -441,27 +436,20 @@ async fn the_plan_names_the_fetchers_tracker_ids_so_that_the_others_link_to_them
     let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
     let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
-    let sharing = |unreachable_peers: u32, peer: Option<&str>| RoomClientMessage::Sharing {
-        shares: true,
-        upload_cap: None,
-        unreachable_peers: Some(unreachable_peers),
-        peer: peer.map(str::to_owned),
-        audio: None,
-    };
 
     // Before its tracker session is up a player shares without an id: a slot, but no one to link to.
-    ana.send(&sharing(0, None)).await;
+    ana.send(&sharing(None, Some(0), None, None)).await;
     assert_eq!(cy.until(fetchers).await, Vec::<String>::new());
-    ana.send(&sharing(0, Some("ana-peer"))).await;
+    ana.send(&sharing(None, Some(0), Some("ana-peer"), None)).await;
     assert_eq!(
         cy.until(|m| fetchers(m).filter(|f| !f.is_empty())).await,
         ["ana-peer"],
         "the id came: the plan goes out again"
     );
-    ben.send(&sharing(0, Some("ben-peer"))).await;
+    ben.send(&sharing(None, Some(0), Some("ben-peer"), None)).await;
     assert_eq!(cy.until(|m| fetchers(m).filter(|f| f.len() == 2)).await, ["ana-peer", "ben-peer"]);
     // Cy could not link to two peers: it does not fetch, so nobody needs a link to it first.
-    cy.send(&sharing(2, Some("cy-peer"))).await;
+    cy.send(&sharing(None, Some(2), Some("cy-peer"), None)).await;
     assert_eq!(cy.until(fetchers).await, ["ana-peer", "ben-peer"]);
     drop(ben);
     assert_eq!(
@@ -477,20 +465,13 @@ async fn members_who_play_the_same_audio_rendition_share_its_fetching() {
     let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
     let (mut cy, _) = RoomClient::join(&app, &room, "Cy", None).await;
-    let sharing = |peer: &str, audio: &str| RoomClientMessage::Sharing {
-        shares: true,
-        upload_cap: None,
-        unreachable_peers: None,
-        peer: Some(peer.to_owned()),
-        audio: Some(audio.to_owned()),
-    };
     let audio_plans = |m: RoomServerMessage| match m {
         RoomServerMessage::FetchPlan { slots, audio, .. } if slots.len() == 3 => Some(audio),
         _ => None,
     };
-    ana.send(&sharing("ana-peer", "audio-en")).await;
-    ben.send(&sharing("ben-peer", "audio-fr")).await;
-    cy.send(&sharing("cy-peer", "audio-en")).await;
+    ana.send(&sharing(None, None, Some("ana-peer"), Some("audio-en"))).await;
+    ben.send(&sharing(None, None, Some("ben-peer"), Some("audio-fr"))).await;
+    cy.send(&sharing(None, None, Some("cy-peer"), Some("audio-en"))).await;
     let plans = ben.until(audio_plans).await;
     assert_eq!(plans.keys().collect::<Vec<_>>(), ["audio-en"], "Ben alone plays French: no plan for it");
     let english = &plans["audio-en"];
@@ -504,7 +485,7 @@ async fn members_who_play_the_same_audio_rendition_share_its_fetching() {
     assert_eq!(fetchers, ["ana-peer", "cy-peer"]);
 
     // Ben turns to English: the plan takes him in.
-    ben.send(&sharing("ben-peer", "audio-en")).await;
+    ben.send(&sharing(None, None, Some("ben-peer"), Some("audio-en"))).await;
     let plans = ana.until(|m| audio_plans(m).filter(|p| p.get("audio-en").is_some_and(|e| e.slots.len() == 3))).await;
     assert!(plans["audio-en"].slots.contains(&ben.member), "{plans:?}");
     // Cy leaves: two English listeners are left.
@@ -796,15 +777,7 @@ async fn the_room_climbs_renditions_while_buffers_stay_full_and_steps_down_when_
     let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
     let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
     for member in [&mut ana, &mut ben] {
-        member
-            .send(&RoomClientMessage::Sharing {
-                shares: true,
-                upload_cap: None,
-                unreachable_peers: None,
-                peer: None,
-                audio: None,
-            })
-            .await;
+        member.send(&sharing(None, None, None, None)).await;
         member.until(|m| matches!(m, RoomServerMessage::Rendition { level: 0 }).then_some(())).await;
     }
     // Full buffers while paused say nothing about playing.
