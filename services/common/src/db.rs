@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "server_secrets", include_str!("../../../migrations/0007_server_secrets.sql")),
     (8, "tracks", include_str!("../../../migrations/0008_tracks.sql")),
     (9, "room_tracks", include_str!("../../../migrations/0009_room_tracks.sql")),
+    (10, "room_queue", include_str!("../../../migrations/0010_room_queue.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,6 +16,7 @@ mod tests {
         AudioFetchPlan, BanView, ChatKind, ChatMessage, ControlPolicy, MemberHealth, MemberTracks, MemberView,
         OriginFetch, PlaybackCommand, PlaybackState, Reaction, Role, RoomClientMessage, RoomServerMessage, StreamKind,
     };
+    use crate::room_queue::{Countdown, NowPlaying, QueueEntry, QueueView, WatchedEntry};
     use crate::tracker::{ClientMessage, Holder, ReportReason, ServerMessage, Signal, SwarmKey};
 
     fn rendered() -> Vec<(String, String)> {
@@ -44,6 +45,11 @@ mod tests {
             one::<MemberView>(),
             one::<MemberTracks>(),
             one::<AudioFetchPlan>(),
+            one::<QueueEntry>(),
+            one::<QueueView>(),
+            one::<Countdown>(),
+            one::<NowPlaying>(),
+            one::<WatchedEntry>(),
             one::<MemberHealth>(),
             one::<OriginFetch>(),
             one::<StreamKind>(),

@@ -9,6 +9,7 @@ pub mod lobby;
 pub mod peer_wire;
 pub mod ranges;
 pub mod room;
+pub mod room_queue;
 pub mod room_relay;
 pub mod tracker;
 pub mod webtorrent;

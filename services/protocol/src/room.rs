@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::ice::{IcePair, IceServer};
+use crate::room_queue::{NowPlaying, QueueView, WatchedEntry};
 
 /// Version of this protocol; `hello` carries it.
 pub const ROOM_PROTOCOL_VERSION: u32 = 1;
@@ -157,6 +158,11 @@ pub enum RoomClientMessage {
         #[serde(default)]
         #[ts(optional)]
         top_level: Option<u32>,
+        /// The movie this status is about: one about a movie the room has
+        /// left (sent before the player heard of the change) is not counted.
+        #[serde(default)]
+        #[ts(optional)]
+        movie: Option<String>,
     },
     /// Answered by `pong` with the server's clock, for the clock offset.
     Ping {
@@ -252,6 +258,34 @@ pub enum RoomClientMessage {
         #[ts(optional)]
         subtitles: Option<String>,
     },
+    /// Adds a catalog movie to the end of the queue (members with playback control).
+    QueueAdd {
+        movie: String,
+    },
+    /// Takes an entry out of the queue.
+    QueueRemove {
+        entry: String,
+    },
+    /// Moves an entry to index `to`, based on the queue's `version`: a move
+    /// based on an older one is refused (`stale_queue`).
+    QueueMove {
+        entry: String,
+        to: u32,
+        based_on: u64,
+    },
+    /// Plays an entry now, for everyone: it leaves the queue, and the movie
+    /// playing goes to the history.
+    QueuePlay {
+        entry: String,
+    },
+    /// Whether the next movie starts at the end of one, and after how many
+    /// seconds of countdown (at most `MAX_COUNTDOWN_SECS`).
+    QueueSettings {
+        autoplay: bool,
+        countdown_secs: u32,
+    },
+    /// Stops the countdown to the next movie: the room stays at the end.
+    CancelCountdown,
     /// WebRTC signalling for another member, relayed as it is: at most
     /// `MAX_SIGNAL_BYTES` of JSON.
     Signal {
@@ -442,6 +476,10 @@ pub struct Reaction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[serde(deny_unknown_fields)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "messages are serialized as soon as they are made; a welcome goes out once per join"
+)]
 pub enum RoomServerMessage {
     Welcome {
         version: u32,
@@ -467,6 +505,15 @@ pub enum RoomServerMessage {
         /// The languages the host suggests (see `suggest_tracks`).
         #[serde(default)]
         suggested_tracks: MemberTracks,
+        /// The movie the room plays (`movie`, with its title and length).
+        #[serde(default)]
+        #[ts(optional)]
+        now_playing: Option<NowPlaying>,
+        #[serde(default)]
+        queue: QueueView,
+        /// What the room watched, oldest first.
+        #[serde(default)]
+        history: Vec<WatchedEntry>,
     },
     Pong {
         t: f64,
@@ -478,6 +525,23 @@ pub enum RoomServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         by: Option<MemberId>,
+    },
+    /// The queue changed (or its countdown started or stopped).
+    Queue {
+        queue: QueueView,
+    },
+    /// The room plays another movie: every player loads it and the room
+    /// starts it once they can play (or after the bounded wait), from `state`.
+    NowPlaying {
+        now_playing: NowPlaying,
+        state: PlaybackState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        by: Option<MemberId>,
+    },
+    /// What the room watched, oldest first, after it changed.
+    History {
+        history: Vec<WatchedEntry>,
     },
     /// The host suggested these languages for the room.
     SuggestedTracks {

@@ -18,9 +18,16 @@ use crate::setup::RoomSetup;
 /// Longest room password, characters.
 const MAX_PASSWORD_CHARS: usize = 128;
 
-/// Looks up a catalog movie's length (`None`: no such movie).
+/// A catalog movie, as a room needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MovieFacts {
+    pub title: String,
+    pub duration_ms: f64,
+}
+
+/// Looks up a catalog movie (`None`: no such movie).
 pub trait MovieDirectory: Send + Sync + 'static {
-    fn duration_ms<'a>(&'a self, movie: &'a str) -> Pin<Box<dyn Future<Output = Option<f64>> + 'a>>;
+    fn facts<'a>(&'a self, movie: &'a str) -> Pin<Box<dyn Future<Output = Option<MovieFacts>> + 'a>>;
 }
 
 #[derive(Clone)]
@@ -95,9 +102,9 @@ pub async fn create_room(
         ));
     }
     let CreateRoom { movie_id, password } = body.into_inner();
-    let duration_ms = api
+    let MovieFacts { title, duration_ms } = api
         .movies
-        .duration_ms(&movie_id)
+        .facts(&movie_id)
         .await
         .ok_or_else(|| ApiError::not_found("movie_not_found", format!("no movie with id {movie_id:?}")))?;
     let password = match password {
@@ -114,10 +121,10 @@ pub async fn create_room(
     let id = cinemesh_common::id::random_id(20);
     let room = api
         .rooms
-        .create(RoomSetup { id: id.clone(), movie: movie_id, duration_ms, password })
+        .create(RoomSetup { id: id.clone(), movie: movie_id, title, duration_ms, password })
         .await
         .map_err(ApiError::from)?;
-    Ok(HttpResponse::Created().json(summary(&room.id, &room.movie, room.password.is_some())))
+    Ok(HttpResponse::Created().json(summary(&room.id, &room.movie.get(), room.password.is_some())))
 }
 
 /// A room's public facts (no members, no chat).
@@ -130,5 +137,5 @@ pub async fn get_room(api: web::Data<RoomsApi>, id: web::Path<String>) -> Result
         .await
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::not_found("room_not_found", "no such room"))?;
-    Ok(HttpResponse::Ok().json(summary(&room.id, &room.movie, room.password.is_some())))
+    Ok(HttpResponse::Ok().json(summary(&room.id, &room.movie.get(), room.password.is_some())))
 }

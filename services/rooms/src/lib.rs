@@ -21,6 +21,7 @@ pub mod origin_load;
 pub mod password;
 pub mod password_guard;
 pub mod playback;
+pub mod queue;
 pub mod registry;
 pub mod relay;
 pub mod room;
@@ -30,7 +31,7 @@ pub mod socket;
 pub mod store;
 pub mod text;
 
-pub use api::{MovieDirectory, RoomsApi, configure_rooms};
+pub use api::{MovieDirectory, MovieFacts, RoomsApi, configure_rooms};
 pub use cinemesh_common::Refusal;
 pub use lobby::Lobby;
 pub use lobby_relay::LobbyRelay;

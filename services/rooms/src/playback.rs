@@ -75,6 +75,15 @@ impl PlaybackClock {
         Ok(self.state)
     }
 
+    /// Another movie, paused at its start; a change of state like any other
+    /// (commands based on the last movie's states are stale).
+    pub fn next_movie(&mut self, duration_ms: f64, now_ms: i64) -> PlaybackState {
+        self.duration_ms = duration_ms;
+        self.state =
+            PlaybackState { position_ms: 0.0, playing: false, rate: 1.0, seq: self.state.seq + 1, anchor_ms: now_ms };
+        self.state
+    }
+
     /// Holds the room at its current position while a member catches up
     /// (`waiting`), or starts it again; a change of state like any other.
     pub fn hold(&mut self, waiting: bool, now_ms: i64) -> PlaybackState {
@@ -101,6 +110,23 @@ mod tests {
         assert_eq!(clock.position_at(2_100), 5_000.0, "held until the scheduled start");
         assert_eq!(clock.position_at(3_200), 6_000.0);
         assert_eq!(clock.position_at(1_000_000), 60_000.0, "never past the end");
+    }
+
+    #[test]
+    fn another_movie_starts_paused_at_its_start_and_old_commands_are_stale() {
+        let mut clock = clock();
+        clock.apply(PlaybackCommand::Play { position_ms: 0.0 }, 0, 1_000).unwrap();
+        let next = clock.next_movie(10_000.0, 5_000);
+        assert_eq!((next.position_ms, next.playing, next.seq), (0.0, false, 2));
+        assert_eq!(
+            clock.apply(PlaybackCommand::Seek { position_ms: 0.0 }, 1, 5_000).unwrap_err().code,
+            "stale_command"
+        );
+        assert_eq!(
+            clock.apply(PlaybackCommand::Seek { position_ms: 20_000.0 }, 2, 5_000).unwrap_err().code,
+            "invalid_position",
+            "the new movie's length bounds it"
+        );
     }
 
     #[test]

@@ -15,12 +15,13 @@ use cinemesh_common::turn_credentials::IceServers;
 use cinemesh_protocol::room_relay::{ConnectionKey, JoinAnswer, RelayedCommand};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::api::MovieDirectory;
 use crate::delivery::Route;
 use crate::frame::refusal_message;
 use crate::password::PasswordHash;
 use crate::relay::{Home, Incoming, ROOM_MOVED, Relay, room_moved};
 use crate::room::{Room, RoomCommand, run_room};
-use crate::setup::RoomSetup;
+use crate::setup::{CurrentMovie, RoomSetup};
 use crate::store::RoomStore;
 
 /// Rooms one address may create per hour unless configured otherwise.
@@ -66,7 +67,8 @@ enum Destination {
 #[derive(Debug, Clone)]
 pub struct RoomHandle {
     pub id: String,
-    pub movie: String,
+    /// The movie it plays now.
+    pub movie: CurrentMovie,
     /// Checked by the member's session before it joins (on the blocking pool).
     pub password: Option<Arc<PasswordHash>>,
     destination: Destination,
@@ -103,7 +105,12 @@ impl RoomHandle {
                 relay.forget(&connection);
                 relay.command(&self.id, home, RelayedCommand::Leave { member, connection });
             }
-            RoomCommand::Tick | RoomCommand::Stop | RoomCommand::End(_) => {}
+            // The room's own: never from a member.
+            RoomCommand::Tick
+            | RoomCommand::Stop
+            | RoomCommand::End(_)
+            | RoomCommand::LookedUp { .. }
+            | RoomCommand::MovieGone(_) => {}
         }
     }
 }
@@ -140,6 +147,8 @@ pub struct Rooms {
     /// Chat budgets per client address, across rooms and connections.
     pub chat_limits: crate::ip_limits::IpLimits,
     pub metrics: crate::metrics::RoomMetrics,
+    /// Where rooms look up the movies members queue.
+    movies: Option<Arc<dyn MovieDirectory>>,
 }
 
 impl Default for Rooms {
@@ -163,6 +172,7 @@ impl Default for Rooms {
             chat_limits: crate::ip_limits::IpLimits::default(),
             creation_limits: creation_limits(DEFAULT_CREATIONS_PER_HOUR),
             metrics: crate::metrics::RoomMetrics::default(),
+            movies: None,
         }
     }
 }
@@ -213,6 +223,12 @@ impl Rooms {
         self
     }
 
+    /// The catalog the rooms' queues take movies from (set before `with_relay`).
+    pub fn with_movies(mut self, movies: Arc<dyn MovieDirectory>) -> Self {
+        self.movies = Some(movies);
+        self
+    }
+
     /// Shares rooms with other instances through `relay`; what they ask of
     /// rooms running here arrives on `incoming`.
     pub fn with_relay(mut self, relay: Relay, incoming: mpsc::Receiver<Incoming>) -> Self {
@@ -256,13 +272,17 @@ impl Rooms {
             .with_passes(self.passes.clone())
             .with_ice_servers(self.ice_servers.clone())
             .with_metrics(self.metrics.clone())
+            .with_movies(self.movies.clone())
     }
 
     fn start(&self, setup: &RoomSetup, room: Room) -> RoomHandle {
         let (commands, receiver) = mpsc::channel(ROOM_QUEUE);
+        let movie = CurrentMovie::new(&setup.movie);
+        // The room keeps no strong sender of its own: its task still ends once nobody holds one.
+        let room = room.with_current_movie(movie.clone()).with_own_commands(commands.downgrade());
         let handle = RoomHandle {
             id: setup.id.clone(),
-            movie: setup.movie.clone(),
+            movie,
             password: setup.password.clone().map(Arc::new),
             destination: Destination::Here(commands.clone()),
         };
@@ -319,7 +339,7 @@ impl Rooms {
             }
             Home::There(home) => Ok(store.summary(id).await?.map(|(movie, password)| RoomHandle {
                 id: id.to_owned(),
-                movie,
+                movie: CurrentMovie::new(&movie),
                 password: password.map(Arc::new),
                 destination: Destination::There { home, relay: relay.clone() },
             })),
@@ -384,8 +404,9 @@ impl Rooms {
         }
     }
 
-    /// Ends every room of a deleted movie: their rows go, and members of the
-    /// rooms running here are told `movie_deleted`. Returns how many rooms went.
+    /// Ends every room playing a deleted movie: their rows go, and members of
+    /// the rooms running here are told `movie_deleted`; the other rooms here
+    /// drop it from their queues. Returns how many rooms went.
     pub async fn close_movie(&self, movie: &str) -> Result<usize, sqlx::Error> {
         let deleted = match &self.store {
             Some(store) => store.delete_rooms_of(movie).await?,
@@ -394,12 +415,16 @@ impl Rooms {
         // Out of the map at once, so that nobody is handed a room that is ending.
         let running: Vec<RoomHandle> = {
             let mut rooms = self.lock();
-            let ending: Vec<String> = rooms.values().filter(|h| h.movie == movie).map(|h| h.id.clone()).collect();
+            let ending: Vec<String> = rooms.values().filter(|h| h.movie.is(movie)).map(|h| h.id.clone()).collect();
             ending.iter().filter_map(|id| rooms.remove(id)).collect()
         };
         for handle in &running {
             let refusal = crate::Refusal::new("movie_deleted", "this movie was deleted, and its watch parties with it");
             let _ = handle.send(RoomCommand::End(refusal)).await;
+        }
+        let others: Vec<RoomHandle> = self.lock().values().cloned().collect();
+        for handle in others {
+            let _ = handle.send(RoomCommand::MovieGone(movie.to_owned())).await;
         }
         Ok(deleted.max(running.len()))
     }

@@ -6,11 +6,13 @@ use cinemesh_common::Database;
 use cinemesh_protocol::room::{
     CHAT_HISTORY, ChatKind, ChatMessage, ControlPolicy, MemberId, MemberTracks, PlaybackState, Role,
 };
+use cinemesh_protocol::room_queue::WatchedEntry;
 use sqlx::Row;
 use tokio::sync::mpsc;
 
 use crate::bans::Ban;
 use crate::password::PasswordHash;
+use crate::queue::StoredQueue;
 use crate::setup::RoomSetup;
 
 /// A change to write.
@@ -27,6 +29,11 @@ pub enum RoomWrite {
         policy: ControlPolicy,
         playback: PlaybackState,
         suggested_tracks: MemberTracks,
+        /// The movie it plays now, and its length.
+        movie: String,
+        duration_ms: f64,
+        queue: StoredQueue,
+        history: Vec<WatchedEntry>,
         at_ms: i64,
     },
     Chat {
@@ -72,6 +79,8 @@ pub struct StoredRoom {
     pub policy: ControlPolicy,
     pub playback: PlaybackState,
     pub suggested_tracks: MemberTracks,
+    pub queue: StoredQueue,
+    pub history: Vec<WatchedEntry>,
     /// The last `CHAT_HISTORY` messages, oldest first.
     pub chat: Vec<ChatMessage>,
     pub members: Vec<StoredMember>,
@@ -182,8 +191,8 @@ impl RoomStore {
 
     pub async fn load(&self, id: &str) -> Result<Option<StoredRoom>, sqlx::Error> {
         let Some(row) = sqlx::query(
-            "SELECT id, movie_id, duration_ms, password_salt, password_digest, policy, playback, suggested_tracks \
-             FROM rooms WHERE id = $1",
+            "SELECT id, movie_id, duration_ms, password_salt, password_digest, policy, playback, suggested_tracks, \
+             queue, history FROM rooms WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.db.pool())
@@ -195,10 +204,15 @@ impl RoomStore {
         let policy: String = row.try_get("policy")?;
         let playback: String = row.try_get("playback")?;
         let suggested_tracks: String = row.try_get("suggested_tracks")?;
+        let queue: String = row.try_get("queue")?;
+        let history: String = row.try_get("history")?;
+        // A queue or history that no longer reads is an empty one: the room still runs.
+        let queue: StoredQueue = parse_json(&queue).unwrap_or_default();
         let duration_ms: i64 = row.try_get("duration_ms")?;
         let setup = RoomSetup {
             id: row.try_get("id")?,
             movie: row.try_get("movie_id")?,
+            title: queue.title.clone(),
             duration_ms: duration_ms as f64,
             password,
         };
@@ -269,6 +283,8 @@ impl RoomStore {
                 .ok_or_else(|| sqlx::Error::Decode("a room's playback is not JSON".into()))?,
             // A suggestion that no longer reads is no suggestion.
             suggested_tracks: parse_json(&suggested_tracks).unwrap_or_default(),
+            queue,
+            history: parse_json(&history).unwrap_or_default(),
             chat,
         }))
     }
@@ -329,9 +345,10 @@ async fn apply(db: &Database, write: &RoomWrite) -> Result<(), sqlx::Error> {
         RoomWrite::Created { setup, policy, playback, at_ms } => {
             let (salt, digest) = setup.password.as_ref().map(PasswordHash::to_stored).unzip();
             let salt = salt.flatten();
+            let queue = StoredQueue { title: setup.title.clone(), started_at_ms: *at_ms, ..StoredQueue::default() };
             sqlx::query(
                 "INSERT INTO rooms (id, movie_id, duration_ms, password_salt, password_digest, policy, playback, \
-                 created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                 created_at_ms, updated_at_ms, queue) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
             )
             .bind(&setup.id)
             .bind(&setup.movie)
@@ -341,18 +358,24 @@ async fn apply(db: &Database, write: &RoomWrite) -> Result<(), sqlx::Error> {
             .bind(name_of(*policy))
             .bind(serde_json::to_string(playback).unwrap_or_default())
             .bind(at_ms)
+            .bind(serde_json::to_string(&queue).unwrap_or_else(|_| "{}".into()))
             .execute(db.pool())
             .await?;
         }
-        RoomWrite::State { room, policy, playback, suggested_tracks, at_ms } => {
+        RoomWrite::State { room, policy, playback, suggested_tracks, movie, duration_ms, queue, history, at_ms } => {
             sqlx::query(
-                "UPDATE rooms SET policy = $1, playback = $2, suggested_tracks = $5, updated_at_ms = $3 WHERE id = $4",
+                "UPDATE rooms SET policy = $1, playback = $2, suggested_tracks = $5, movie_id = $6, duration_ms = $7, \
+                 queue = $8, history = $9, updated_at_ms = $3 WHERE id = $4",
             )
             .bind(name_of(*policy))
             .bind(serde_json::to_string(playback).unwrap_or_default())
             .bind(at_ms)
             .bind(room)
             .bind(serde_json::to_string(suggested_tracks).unwrap_or_else(|_| "{}".into()))
+            .bind(movie)
+            .bind(*duration_ms as i64)
+            .bind(serde_json::to_string(queue).unwrap_or_else(|_| "{}".into()))
+            .bind(serde_json::to_string(history).unwrap_or_else(|_| "[]".into()))
             .execute(db.pool())
             .await?;
         }

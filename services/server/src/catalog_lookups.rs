@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::domain::MovieId;
-use cinemesh_rooms::MovieDirectory;
+use cinemesh_rooms::{MovieDirectory, MovieFacts};
 use cinemesh_tracker::RenditionDirectory;
 
 /// How long a looked-up segment count is trusted.
@@ -76,11 +76,11 @@ impl CatalogMovies {
 }
 
 impl MovieDirectory for CatalogMovies {
-    fn duration_ms<'a>(&'a self, movie: &'a str) -> Pin<Box<dyn Future<Output = Option<f64>> + 'a>> {
+    fn facts<'a>(&'a self, movie: &'a str) -> Pin<Box<dyn Future<Output = Option<MovieFacts>> + 'a>> {
         Box::pin(async move {
             let id = MovieId::parse(movie).ok()?;
             let (movie, _) = self.store.get(&id).await.ok()??;
-            Some(movie.duration_ms as f64)
+            Some(MovieFacts { title: movie.title, duration_ms: movie.duration_ms as f64 })
         })
     }
 }

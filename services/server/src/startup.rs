@@ -189,7 +189,9 @@ impl Application {
             "Room writes dropped because the database fell far behind",
             room_store.shed_writes.clone(),
         );
+        let movies: Arc<dyn cinemesh_rooms::MovieDirectory> = Arc::new(CatalogMovies::new(store.clone()));
         let mut rooms = Rooms::with_store(room_store)
+            .with_movies(movies.clone())
             .with_resume_grace(secs_to_ms(config.rooms.resume_grace_secs))
             .with_buffer_wait(secs_to_ms(config.rooms.buffer_wait_secs))
             .with_empty_grace(secs_to_ms(config.rooms.empty_grace_secs))
@@ -218,7 +220,7 @@ impl Application {
             actix_web::rt::spawn(expire_unused_rooms(rooms.clone(), config.rooms.expire_after_days));
         }
         catalog.on_delete = Some(Arc::new(EndWithMovie { tracker: tracker_here.clone(), rooms: rooms.clone() }));
-        let rooms = RoomsApi { rooms, lobby, movies: Arc::new(CatalogMovies::new(store.clone())) };
+        let rooms = RoomsApi { rooms, lobby, movies };
         let health = HealthState { db, redis, registry: Arc::new(registry) };
 
         let scheme = if tls.is_some() { "https" } else { "http" };

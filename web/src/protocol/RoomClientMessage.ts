@@ -39,7 +39,12 @@ ahead_secs?: number,
  * The highest rendition this player shows (its screen's size), as
  * an index into the movie's renditions from the lowest bitrate up.
  */
-top_level?: number, } | { "type": "ping", t: number, } | { "type": "control", based_on: number, command: PlaybackCommand, } | { "type": "chat", text: string, nonce?: string, } | { "type": "react", message: number, emoji: string, } | { "type": "typing", active: boolean, } | { "type": "set_policy", policy: ControlPolicy, } | { "type": "set_cohost", member: string, cohost: boolean, } | { "type": "hand_over", member: string, } | { "type": "kick", member: string, ban_minutes?: number, bar_address?: boolean, } | { "type": "unban", ban: string, } | { "type": "call", joined: boolean, } | { "type": "call_linked", pair: IcePair, } | { "type": "streaming", kinds: Array<StreamKind>, } | { "type": "tracks", audio?: string, subtitles?: string, } | { "type": "suggest_tracks", audio?: string, subtitles?: string, } | { "type": "signal", to: string, data: unknown, } | { "type": "sharing", shares: boolean, upload_cap?: number, 
+top_level?: number, 
+/**
+ * The movie this status is about: one about a movie the room has
+ * left (sent before the player heard of the change) is not counted.
+ */
+movie?: string, } | { "type": "ping", t: number, } | { "type": "control", based_on: number, command: PlaybackCommand, } | { "type": "chat", text: string, nonce?: string, } | { "type": "react", message: number, emoji: string, } | { "type": "typing", active: boolean, } | { "type": "set_policy", policy: ControlPolicy, } | { "type": "set_cohost", member: string, cohost: boolean, } | { "type": "hand_over", member: string, } | { "type": "kick", member: string, ban_minutes?: number, bar_address?: boolean, } | { "type": "unban", ban: string, } | { "type": "call", joined: boolean, } | { "type": "call_linked", pair: IcePair, } | { "type": "streaming", kinds: Array<StreamKind>, } | { "type": "tracks", audio?: string, subtitles?: string, } | { "type": "suggest_tracks", audio?: string, subtitles?: string, } | { "type": "queue_add", movie: string, } | { "type": "queue_remove", entry: string, } | { "type": "queue_move", entry: string, to: number, based_on: number, } | { "type": "queue_play", entry: string, } | { "type": "queue_settings", autoplay: boolean, countdown_secs: number, } | { "type": "cancel_countdown" } | { "type": "signal", to: string, data: unknown, } | { "type": "sharing", shares: boolean, upload_cap?: number, 
 /**
  * Peers this member's player tried to link to lately and could not
  * (their NATs and its own do not let a connection through). The

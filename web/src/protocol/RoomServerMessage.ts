@@ -7,8 +7,11 @@ import type { IceServer } from "./IceServer";
 import type { MemberHealth } from "./MemberHealth";
 import type { MemberTracks } from "./MemberTracks";
 import type { MemberView } from "./MemberView";
+import type { NowPlaying } from "./NowPlaying";
 import type { PlaybackState } from "./PlaybackState";
+import type { QueueView } from "./QueueView";
 import type { Reaction } from "./Reaction";
+import type { WatchedEntry } from "./WatchedEntry";
 
 /**
  * Messages from a room to a member.
@@ -39,7 +42,15 @@ chat: Array<ChatMessage>, server_ms: number,
 /**
  * The languages the host suggests (see `suggest_tracks`).
  */
-suggested_tracks: MemberTracks, } | { "type": "pong", t: number, server_ms: number, } | { "type": "playback", state: PlaybackState, by?: string, } | { "type": "suggested_tracks", tracks: MemberTracks, } | { "type": "bans", bans: Array<BanView>, } | { "type": "members_changed", changed: Array<MemberView>, left: Array<string>, policy: ControlPolicy, } | { "type": "chat", message: ChatMessage, } | { "type": "reactions", message: number, reactions: Array<Reaction>, } | { "type": "typing", member: string, active: boolean, } | { "type": "health", members: Array<MemberHealth>, 
+suggested_tracks: MemberTracks, 
+/**
+ * The movie the room plays (`movie`, with its title and length).
+ */
+now_playing?: NowPlaying, queue: QueueView, 
+/**
+ * What the room watched, oldest first.
+ */
+history: Array<WatchedEntry>, } | { "type": "pong", t: number, server_ms: number, } | { "type": "playback", state: PlaybackState, by?: string, } | { "type": "queue", queue: QueueView, } | { "type": "now_playing", now_playing: NowPlaying, state: PlaybackState, by?: string, } | { "type": "history", history: Array<WatchedEntry>, } | { "type": "suggested_tracks", tracks: MemberTracks, } | { "type": "bans", bans: Array<BanView>, } | { "type": "members_changed", changed: Array<MemberView>, left: Array<string>, policy: ControlPolicy, } | { "type": "chat", message: ChatMessage, } | { "type": "reactions", message: number, reactions: Array<Reaction>, } | { "type": "typing", member: string, active: boolean, } | { "type": "health", members: Array<MemberHealth>, 
 /**
  * What the origin served the room's HTTP fetches at lately, bytes/s:
  * their bytes over the time any of them was under way (none: too

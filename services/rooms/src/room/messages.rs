@@ -19,7 +19,19 @@ impl Room {
             RoomClientMessage::Hello { .. } => Err(Refusal::new("already_greeted", "hello was already said")),
             // Handled by the session, which knows its connection.
             RoomClientMessage::Leave => Ok(()),
-            RoomClientMessage::Status { buffering, offset_ms, shared_bytes, origin_fetches, ahead_secs, top_level } => {
+            RoomClientMessage::Status {
+                buffering,
+                offset_ms,
+                shared_bytes,
+                origin_fetches,
+                ahead_secs,
+                top_level,
+                movie,
+            } => {
+                // Said by a player of a movie the room has left (before it heard): it says nothing of this one.
+                if movie.is_some_and(|m| m != self.setup.movie) {
+                    return Ok(());
+                }
                 let report = StatusReport { buffering, offset_ms, shared_bytes, origin_fetches, ahead_secs, top_level };
                 self.report_status(member, &name, report)
             }
@@ -43,6 +55,14 @@ impl Room {
                 let sharer = Sharer { upload_cap, unreachable_peers: unreachable_peers.unwrap_or(0), peer, audio };
                 self.sharing(member, shares, sharer)
             }
+            RoomClientMessage::QueueAdd { movie } => self.queue_add(member, movie),
+            RoomClientMessage::QueueRemove { entry } => self.queue_remove(member, &name, &entry),
+            RoomClientMessage::QueueMove { entry, to, based_on } => self.queue_move(member, &entry, to, based_on),
+            RoomClientMessage::QueuePlay { entry } => self.queue_play(member, &name, &entry),
+            RoomClientMessage::QueueSettings { autoplay, countdown_secs } => {
+                self.queue_settings(member, autoplay, countdown_secs)
+            }
+            RoomClientMessage::CancelCountdown => self.cancel_countdown(member, &name),
             RoomClientMessage::Call { joined } => {
                 self.call(member, joined);
                 Ok(())

@@ -8,6 +8,7 @@ mod chat;
 mod control;
 mod health;
 mod messages;
+mod queue;
 mod rendition;
 mod roles;
 mod seats;
@@ -18,6 +19,7 @@ mod waiting;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use cinemesh_common::presence_pass::PresencePasses;
 use cinemesh_common::turn_credentials::IceServers;
@@ -28,6 +30,7 @@ use cinemesh_protocol::room_relay::ConnectionKey;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Refusal;
+use crate::api::MovieDirectory;
 use crate::bans::Bans;
 use crate::delivery::{Attachment, Route, fan_out};
 use crate::fetch_plan::{FetchPlans, Sharer};
@@ -35,7 +38,7 @@ use crate::frame::{Frame, frame_of, refusal_message};
 use crate::members::{DisplayName, Members};
 use crate::origin_load::OriginLoad;
 use crate::playback::PlaybackClock;
-use crate::setup::RoomSetup;
+use crate::setup::{CurrentMovie, RoomSetup};
 use crate::store::{RoomStore, RoomWrite, StoredRoom};
 use rendition::RoomRendition;
 use seats::Seat;
@@ -88,6 +91,13 @@ pub enum RoomCommand {
     /// The room is over for good (its movie was deleted): everyone is told
     /// why, and this task ends.
     End(Refusal),
+    /// The catalog answered about a movie a member queued (`None`: no such movie).
+    LookedUp {
+        ticket: u64,
+        facts: Option<crate::api::MovieFacts>,
+    },
+    /// A movie was deleted from the catalog: it leaves the queue.
+    MovieGone(String),
 }
 
 pub struct Room {
@@ -134,6 +144,19 @@ pub struct Room {
     bans: Bans,
     /// Members typing now, so that only changes fan out.
     typing: HashSet<MemberId>,
+    /// What plays next, and what the room watched.
+    queue: crate::queue::RoomQueue,
+    /// Movies members queued while the catalog is asked about them, in order.
+    pending_adds: VecDeque<queue::PendingAdd>,
+    next_ticket: u64,
+    /// When the movie playing started, server ms.
+    started_at_ms: i64,
+    /// Set when the room left a movie: statuses about it no longer count.
+    current_movie: CurrentMovie,
+    /// The catalog, for the movies members queue.
+    movies: Option<Arc<dyn MovieDirectory>>,
+    /// This room's own commands, for the catalog's answers.
+    own_commands: Option<mpsc::WeakSender<RoomCommand>>,
     now_ms: fn() -> i64,
 }
 
@@ -174,6 +197,23 @@ impl Room {
 
     pub fn with_metrics(mut self, metrics: crate::metrics::RoomMetrics) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    pub fn with_movies(mut self, movies: Option<Arc<dyn MovieDirectory>>) -> Self {
+        self.movies = movies;
+        self
+    }
+
+    /// Where the registry reads the movie this room plays.
+    pub fn with_current_movie(mut self, current: CurrentMovie) -> Self {
+        current.set(&self.setup.movie);
+        self.current_movie = current;
+        self
+    }
+
+    pub fn with_own_commands(mut self, commands: mpsc::WeakSender<RoomCommand>) -> Self {
+        self.own_commands = Some(commands);
         self
     }
 
@@ -243,6 +283,13 @@ impl Room {
             sharers: BTreeMap::new(),
             bans: Bans::default(),
             typing: HashSet::new(),
+            queue: crate::queue::RoomQueue::default(),
+            pending_adds: VecDeque::new(),
+            next_ticket: 0,
+            started_at_ms: now_ms(),
+            current_movie: CurrentMovie::default(),
+            movies: None,
+            own_commands: None,
             fetch_plan: FetchPlans::default(),
             rendition: RoomRendition::default(),
             passes: PresencePasses::new(cinemesh_common::Signer::new("")),
@@ -260,6 +307,8 @@ impl Room {
         let mut room = Self::assemble(stored.setup, clock, stored.policy, stored.chat.into(), store, now_ms);
         room.bans = Bans::restore(stored.bans);
         room.suggested_tracks = stored.suggested_tracks;
+        room.queue = crate::queue::RoomQueue::restore(&stored.queue, stored.history);
+        room.started_at_ms = stored.queue.started_at_ms;
         let until = now_ms() + room.resume_grace_ms;
         for member in stored.members {
             let Ok(name) = DisplayName::parse(&member.name) else { continue };
@@ -298,6 +347,10 @@ impl Room {
                 policy: self.members.policy,
                 playback: self.clock.state(),
                 suggested_tracks: self.suggested_tracks.clone(),
+                movie: self.setup.movie.clone(),
+                duration_ms: self.setup.duration_ms,
+                queue: self.queue.stored(&self.now_playing(), self.started_at_ms),
+                history: self.queue.history(),
                 at_ms: (self.now_ms)(),
             });
         }
@@ -356,11 +409,14 @@ impl Room {
                 self.give_up_seats();
                 self.expire_bans();
                 self.stop_waiting_if_too_long();
+                self.next_movie_if_due();
                 self.choose_rendition();
                 self.send_health();
                 self.unload_if_empty_too_long();
             }
             RoomCommand::End(refusal) => self.end(refusal),
+            RoomCommand::LookedUp { ticket, facts } => self.queue_looked_up(ticket, facts),
+            RoomCommand::MovieGone(movie) => self.movie_gone(&movie),
             // Clients resume elsewhere.
             RoomCommand::Stop => self.end(crate::relay::room_moved()),
         }
@@ -449,10 +505,18 @@ mod tests {
     #[test]
     fn a_room_brought_back_while_playing_is_paused_where_it_had_got_to() {
         let stored = StoredRoom {
-            setup: RoomSetup { id: "r".into(), movie: "m".into(), duration_ms: 60_000.0, password: None },
+            setup: RoomSetup {
+                id: "r".into(),
+                movie: "m".into(),
+                title: "M".into(),
+                duration_ms: 60_000.0,
+                password: None,
+            },
             policy: ControlPolicy::Everyone,
             playback: PlaybackState { position_ms: 1_000.0, playing: true, rate: 1.0, seq: 4, anchor_ms: 2_000 },
             suggested_tracks: MemberTracks { audio: Some("fr".into()), subtitles: None },
+            queue: crate::queue::StoredQueue::default(),
+            history: vec![],
             chat: vec![],
             members: vec![],
             bans: vec![],

@@ -169,6 +169,9 @@ impl Room {
             chat: self.chat.iter().cloned().collect(),
             server_ms: now,
             suggested_tracks: self.suggested_tracks.clone(),
+            now_playing: Some(self.now_playing()),
+            queue: self.queue.view().clone(),
+            history: self.queue.history(),
         };
         self.send(member, &welcome);
         if self.members.get(member).is_some_and(|m| m.role == Role::Host) {

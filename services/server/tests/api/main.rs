@@ -18,6 +18,7 @@ mod proxy;
 mod room_calls;
 mod room_client;
 mod room_instances;
+mod room_queue;
 mod room_security;
 mod room_tracks;
 mod rooms;

@@ -165,6 +165,7 @@ async fn the_bytes_each_member_shares_reach_everyone() {
         origin_fetches: None,
         ahead_secs: None,
         top_level: None,
+        movie: None,
     })
     .await;
     let ben_id = ben.member.clone();

@@ -20,6 +20,7 @@ pub fn status(buffering: bool, offset_ms: Option<f64>) -> RoomClientMessage {
         origin_fetches: None,
         ahead_secs: None,
         top_level: None,
+        movie: None,
     }
 }
 

@@ -124,6 +124,7 @@ async fn nonsense_sync_figures_are_refused_and_never_reach_the_metrics() {
             origin_fetches: None,
             ahead_secs: None,
             top_level: None,
+            movie: None,
         })
         .await;
         assert_eq!(ana.error_code().await, "invalid_status", "{offset_ms:?} {shared_bytes:?}");
@@ -136,6 +137,7 @@ async fn nonsense_sync_figures_are_refused_and_never_reach_the_metrics() {
             origin_fetches: None,
             ahead_secs,
             top_level,
+            movie: None,
         };
         ana.send(&status).await;
         assert_eq!(ana.error_code().await, "invalid_status", "{ahead_secs:?} {top_level:?}");
@@ -147,6 +149,7 @@ async fn nonsense_sync_figures_are_refused_and_never_reach_the_metrics() {
         origin_fetches: None,
         ahead_secs: None,
         top_level: None,
+        movie: None,
     })
     .await;
     // The room records it in its own time.
@@ -182,6 +185,7 @@ async fn nonsense_origin_fetches_are_refused() {
             origin_fetches: Some(fetches),
             ahead_secs: None,
             top_level: None,
+            movie: None,
         };
         ana.send(&status).await;
         assert_eq!(ana.error_code().await, "invalid_status", "{first:?}");

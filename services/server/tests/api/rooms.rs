@@ -516,6 +516,7 @@ async fn the_room_measures_its_origin_from_everyone_s_fetches() {
                 origin_fetches: Some(vec![fetch.clone()]),
                 ahead_secs: None,
                 top_level: None,
+                movie: None,
             })
             .await;
     }
@@ -745,6 +746,7 @@ fn buffer_status(ahead_secs: f64) -> RoomClientMessage {
         origin_fetches: None,
         ahead_secs: Some(ahead_secs),
         top_level: Some(2),
+        movie: None,
     }
 }
 
