@@ -2,7 +2,8 @@
 // member, at the room's position, and keeps to the room: it loads what the
 // room's fetch plan gives it to fetch over HTTP, follows the room's rendition,
 // loads only enough to start while the room is paused, and tells the room
-// whether it shares with peers. It steps aside while a file plays instead.
+// whether it shares with peers. It steps aside while a file plays instead,
+// and starts again on another movie when the room's queue moves on.
 import type { ApiClient } from '../api/client';
 import type { MovieDetail } from '../api/types';
 import type { P2PStats, RoomFetchPlans } from '../p2p/types';
@@ -29,6 +30,8 @@ export interface RoomPlayerParts {
 export class RoomPlayer {
   readonly #parts: RoomPlayerParts;
   #player: PlayerHandle | undefined;
+  /** Goes up with each movie: a start still loading for the last one gives up. */
+  #generation = 0;
   /** The room's plans for who fetches over HTTP, as the room last said (kept for a player not started yet). */
   #fetchPlans: RoomFetchPlans = { slots: [], fetchers: [] };
   /** The rendition the room's sharing players load, as the room last said. */
@@ -43,13 +46,19 @@ export class RoomPlayer {
     return this.#player;
   }
 
+  /** The movie the player plays (undefined while none is started). */
+  get movieId(): string | undefined {
+    return this.#player === undefined ? undefined : this.#parts.movie.id;
+  }
+
   /** Starts the player at the room's position, unless it runs already (each welcome calls this). */
   async start(): Promise<void> {
     if (this.#player !== undefined) return;
+    const generation = this.#generation;
     const { api, room, movie, video, tracks, quality } = this.#parts;
     const manifest = await api.getSegmentManifest(movie.id);
     const { default: HlsPlayer } = await import('hls.js');
-    if (this.#player !== undefined) return;
+    if (this.#player !== undefined || generation !== this.#generation) return;
     const position = (room.roomPosition() ?? 0) / 1000;
     const preferences = loadPreferences();
     const player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position, tracks.startingAudio());
@@ -75,6 +84,22 @@ export class RoomPlayer {
       room.share(shares, preferences.uploadBytesPerSec, said);
     });
     this.#parts.started(player);
+  }
+
+  /**
+   * The room plays another movie: this one's player goes (its swarms, its
+   * links, the room's plan for it) and one for `movie` starts, with its own
+   * track menus.
+   */
+  async switchMovie(movie: MovieDetail, tracks: RoomPlayerParts['tracks']): Promise<void> {
+    this.#generation += 1;
+    this.#player?.destroy();
+    this.#player = undefined;
+    this.#fetchPlans = { slots: [], fetchers: [] };
+    this.#rendition = undefined;
+    this.#parts.movie = movie;
+    this.#parts.tracks = tracks;
+    await this.start();
   }
 
   /** The room's plans: which member fetches each segment over HTTP, of the video and of each shared audio rendition. */

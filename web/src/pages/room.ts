@@ -13,6 +13,9 @@
 // This file wires the parts together: the room's socket feeds the player
 // (room-player.ts), the playback bar (room-ui/playback-controls.ts), a file
 // in the movie's place (room-ui/file-stream.ts) and the panels around them.
+// When the room's queue moves on, the movie-bound parts (the player, the
+// track menus) start again on the next movie; the room's socket, the call
+// and the chat go on.
 import { ApiError } from '../api/client';
 import type { MovieDetail, RoomSummary } from '../api/types';
 import { CallPanel } from '../call/call-panel';
@@ -25,6 +28,7 @@ import { QualityMenu } from '../player/quality-menu';
 import { SubtitleOverlay } from '../player/tracks/subtitle-overlay';
 import { TrackMenus, type TrackSummary } from '../player/tracks/track-menus';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
+import type { MemberTracks } from '../protocol/MemberTracks';
 import type { StreamKind } from '../protocol/StreamKind';
 import { ChatPanel } from '../room-ui/chat-panel';
 import { FileStream } from '../room-ui/file-stream';
@@ -32,6 +36,7 @@ import { inviteBox } from '../room-ui/invite-box';
 import { MembersPanel } from '../room-ui/members-panel';
 import { P2PPanel } from '../room-ui/p2p-panel';
 import { PlaybackControls } from '../room-ui/playback-controls';
+import { QueuePanel } from '../room-ui/queue-panel';
 import { SuggestTracksButton } from '../room-ui/suggest-tracks-button';
 import { OriginFetchLog } from '../rooms/origin-fetches';
 import { RoomClient } from '../rooms/room-client';
@@ -96,14 +101,18 @@ interface RoomExits {
   ended: (screen: HTMLElement) => void;
 }
 
-function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, answer: JoinAnswer, ctx: PageContext, exits: RoomExits): Cleanup {
+function enterRoom(root: HTMLElement, summary: RoomSummary, firstMovie: MovieDetail, answer: JoinAnswer, ctx: PageContext, exits: RoomExits): Cleanup {
+  /** The movie the page plays: the room's, once its details came. */
+  let movie = firstMovie;
   const video = h('video', { playsinline: true, muted: true, 'aria-label': movie.title });
   const banner = h('div', { class: 'banner', role: 'status', hidden: true });
   const status = h('span', { class: 'muted room-status', 'aria-live': 'polite' });
   const subtitles = new SubtitleOverlay(video);
-  const tracks = new TrackMenus(movie, subtitles, (chosen) => sayTracks(chosen));
+  let tracks = new TrackMenus(movie, subtitles, (chosen) => sayTracks(chosen));
   const quality = new QualityMenu((level) => moviePlayer.handle?.chooseLevel(level));
   let callKinds: StreamKind[] = [];
+  /** The languages the host suggests, for the track menus of each movie. */
+  let suggestedTracks: MemberTracks | undefined;
   const typing = new Set<string>();
 
   const room = new RoomClient(webSocketUrl(summary.socket_path), answer.name, answer.password, {
@@ -136,8 +145,14 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       chat.typing(names);
     },
     onFetchPlan: (plans) => moviePlayer.setFetchPlan(plans),
+    onNowPlaying: (playing) => void playMovie(playing.movie),
+    onQueue: (view) => queuePanel.update(view),
+    onHistory: (history) => queuePanel.history(history),
     // Sent to the members that share: only their buffers count.
-    onSuggestedTracks: (suggested) => tracks.suggest(suggested),
+    onSuggestedTracks: (suggested) => {
+      suggestedTracks = suggested;
+      tracks.suggest(suggested);
+    },
     onRendition: (level) => moviePlayer.followRendition(level),
     onHealth: (members) => membersPanel.health(members),
     onBans: (bans) => membersPanel.bans(bans),
@@ -172,6 +187,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
   });
   room.sharedBytes = () => moviePlayer.handle?.engine.stats().uploadedBytes;
   room.playerBuffer = () => moviePlayer.handle?.bufferReport();
+  room.playerMovie = () => moviePlayer.movieId;
   const originFetches = new OriginFetchLog(() => room.serverNow());
   room.originFetches = () => originFetches.take();
   let sync = new SyncController(video, room);
@@ -233,7 +249,12 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
   });
   const durationMs = (): number => fileStream.durationMs() ?? movie.duration_ms;
   const controls = new PlaybackControls(room, durationMs, () => sync, [fileStream.button, fileStream.picker]);
-  const suggestButton = new SuggestTracksButton(movie, tracks, (message) => room.send(message));
+  const suggestButton = new SuggestTracksButton(movie, () => tracks, (message) => room.send(message));
+  const queuePanel = new QueuePanel({
+    send: (message) => room.send(message),
+    search: async (query) => (await ctx.api.listMovies({ q: query, perPage: 100 })).movies,
+    serverNow: () => room.serverNow(),
+  });
   const expose = (): void => {
     window.cinemeshRoom = { room, sync, player: moviePlayer.handle, mesh };
   };
@@ -249,6 +270,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
       h('div', { class: 'player-bar' }, quality.element, tracks.element, suggestButton.element),
       inviteBox(`${location.origin}${summary.invite_path}`),
       call.element,
+      queuePanel.element,
     ),
     h('aside', { class: 'room-side' }, membersPanel.element, chat.element, p2p.element),
   );
@@ -259,6 +281,38 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
   /** Tells the room what this member hears and reads, for everyone's People panel. */
   function sayTracks(chosen: TrackSummary): void {
     room.setTracks({ ...(chosen.audio === undefined ? {} : { audio: chosen.audio }), ...(chosen.subtitles === undefined ? {} : { subtitles: chosen.subtitles }) });
+  }
+
+  /** The movie the room plays now, if this page plays another: its details, then its player and track menus. */
+  let switching: string | undefined;
+  async function playMovie(id: string): Promise<void> {
+    if (id === movie.id || id === switching) return;
+    switching = id;
+    let next: MovieDetail;
+    try {
+      next = await ctx.api.getMovie(id);
+    } catch (error) {
+      switching = undefined;
+      status.textContent = `The next movie could not be loaded: ${error instanceof Error ? error.message : String(error)}`;
+      return;
+    }
+    // Another change came meanwhile: that one wins.
+    if (switching !== id) return;
+    switching = undefined;
+    movie = next;
+    document.title = `${movie.title} · watch party · Cinemesh`;
+    video.setAttribute('aria-label', movie.title);
+    const nextTracks = new TrackMenus(movie, subtitles, (chosen) => sayTracks(chosen));
+    tracks.element.replaceWith(nextTracks.element);
+    tracks.destroy();
+    tracks = nextTracks;
+    if (suggestedTracks !== undefined) tracks.suggest(suggestedTracks);
+    suggestButton.setMovie(movie);
+    originFetches.take();
+    await moviePlayer.switchMovie(movie, tracks);
+    sayTracks(tracks.summary());
+    // A file in the movie's place keeps the room's clock.
+    if (!fileStream.showing) follow(video);
   }
 
   /** Tells the room what this member streams: the call's camera, microphone, screen, and their own file. */
@@ -276,6 +330,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
 
   function refreshControls(policy?: ControlPolicy): void {
     const reason = controls.refresh(policy);
+    queuePanel.setAllowed(reason === undefined);
     // Only someone who controls playback may put their own file in its place.
     fileStream.refresh(reason);
     suggestButton.update(room.members.find((m) => m.id === room.member)?.role === 'host');
@@ -290,6 +345,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, movie: MovieDetail, 
     mesh.close();
     chat.close();
     p2p.close();
+    queuePanel.close();
     room.leave();
     originFetches.stop();
     moviePlayer.destroy();

@@ -9,19 +9,27 @@ import { h } from '../ui/dom';
 
 export class SuggestTracksButton {
   readonly element = h('button', { type: 'button', hidden: true, title: 'Everyone who has not picked their own takes these' }, 'Suggest my languages to everyone');
-  readonly #hasChoices: boolean;
+  #hasChoices = false;
+  #isHost = false;
 
-  /** `tracks` says what the host chose; `send` goes to the room. */
-  constructor(movie: MovieDetail, tracks: Pick<TrackMenus, 'summary'>, send: (message: RoomClientMessage) => void) {
-    this.#hasChoices = movie.audio_tracks.length > 1 || movie.subtitles.length > 0;
+  /** `tracks` says what the host chose (the menus of the movie playing); `send` goes to the room. */
+  constructor(movie: MovieDetail, tracks: () => Pick<TrackMenus, 'summary'>, send: (message: RoomClientMessage) => void) {
+    this.setMovie(movie);
     this.element.addEventListener('click', () => {
-      const { audio, subtitles } = tracks.summary();
+      const { audio, subtitles } = tracks().summary();
       send({ type: 'suggest_tracks', ...(audio === undefined ? {} : { audio }), ...(subtitles === undefined ? {} : { subtitles }) });
     });
   }
 
+  /** The movie playing (the room's queue moved on). */
+  setMovie(movie: MovieDetail): void {
+    this.#hasChoices = movie.audio_tracks.length > 1 || movie.subtitles.length > 0;
+    this.update(this.#isHost);
+  }
+
   /** Shows the button to the host only (the role changes hands). */
   update(isHost: boolean): void {
+    this.#isHost = isHost;
     this.element.hidden = !this.#hasChoices || !isHost;
   }
 }

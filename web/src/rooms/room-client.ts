@@ -18,7 +18,10 @@ import type { PlaybackCommand } from '../protocol/PlaybackCommand';
 import type { PlaybackState } from '../protocol/PlaybackState';
 import type { RoomClientMessage } from '../protocol/RoomClientMessage';
 import type { RoomServerMessage } from '../protocol/RoomServerMessage';
+import type { NowPlaying } from '../protocol/NowPlaying';
+import type { QueueView } from '../protocol/QueueView';
 import type { StreamKind } from '../protocol/StreamKind';
+import type { WatchedEntry } from '../protocol/WatchedEntry';
 import { ReconnectingSocket } from '../net/reconnecting-socket';
 import { ChatOutbox } from './chat-outbox';
 import { ClockOffset } from './clock-offset';
@@ -69,6 +72,12 @@ export interface RoomEvents {
   onSuggestedTracks?: (tracks: MemberTracks) => void;
   /** The rendition the room's sharing players load (an index from the lowest bitrate up). */
   onRendition?: (level: number) => void;
+  /** The room plays another movie (after `onWelcome`, the one it plays, when the page may have another). */
+  onNowPlaying?: (nowPlaying: NowPlaying, by: string | undefined) => void;
+  /** The queue changed, or its countdown started or stopped (also in each welcome). */
+  onQueue?: (queue: QueueView) => void;
+  /** What the room watched changed (also in each welcome). */
+  onHistory?: (history: WatchedEntry[]) => void;
   /** WebRTC signalling from another member (the call, a streamed file). */
   onSignal?: (from: string, data: unknown) => void;
   /** A refusal; `fatal` when the room will not have us (wrong password, name taken, kicked). */
@@ -112,6 +121,12 @@ export class RoomClient {
   originFetches: (() => OriginFetch[]) | undefined;
   /** A sharing player's buffer ahead and highest rendition, reported with the status. */
   playerBuffer: (() => BufferReport | undefined) | undefined;
+  /** The movie this page's player plays, named in each status: one about a movie the room left does not count. */
+  playerMovie: (() => string | undefined) | undefined;
+  /** The movie the room plays, its queue and what it watched, as the room last said. */
+  nowPlaying: NowPlaying | undefined;
+  queue: QueueView = { version: 0, entries: [], autoplay: true, countdown_secs: 0 };
+  history: WatchedEntry[] = [];
   readonly #name: string;
   readonly #password: string | undefined;
   readonly #events: RoomEvents;
@@ -165,6 +180,8 @@ export class RoomClient {
     if (last !== undefined && last.buffering === buffering && now - last.at < STATUS_EVERY_MS) return;
     this.#lastStatus = { buffering, at: now };
     const message: RoomClientMessage = { type: 'status', buffering };
+    const movie = this.playerMovie?.();
+    if (movie !== undefined) message.movie = movie;
     if (offsetMs !== undefined) message.offset_ms = Math.round(offsetMs);
     const sharedBytes = this.sharedBytes?.();
     if (sharedBytes !== undefined) message.shared_bytes = sharedBytes;
@@ -282,6 +299,9 @@ export class RoomClient {
         this.members = message.members;
         this.policy = message.policy;
         this.playback = message.playback;
+        this.nowPlaying = message.now_playing;
+        this.queue = message.queue;
+        this.history = message.history;
         const known = new Set(this.chat.map((m) => m.id));
         for (const m of message.chat) if (!known.has(m.id)) this.chat.push(m);
         this.#pings = 0;
@@ -298,8 +318,26 @@ export class RoomClient {
         this.#events.onSuggestedTracks?.(message.suggested_tracks);
         this.#events.onMembers?.(message.members, message.policy);
         this.#events.onPlayback?.(message.playback, undefined);
+        this.#events.onQueue?.(message.queue);
+        this.#events.onHistory?.(message.history);
+        if (message.now_playing !== undefined) this.#events.onNowPlaying?.(message.now_playing, undefined);
         break;
       }
+      case 'now_playing':
+        this.nowPlaying = message.now_playing;
+        this.playback = message.state;
+        this.#lastStatus = undefined;
+        this.#events.onNowPlaying?.(message.now_playing, message.by);
+        this.#events.onPlayback?.(message.state, message.by);
+        break;
+      case 'queue':
+        this.queue = message.queue;
+        this.#events.onQueue?.(message.queue);
+        break;
+      case 'history':
+        this.history = message.history;
+        this.#events.onHistory?.(message.history);
+        break;
       case 'pong':
         this.clock.add(message.t, message.server_ms, Date.now());
         break;
