@@ -4,14 +4,19 @@
 // once both can play, both stay in sync (steady p95 |error| <= 50 ms), and
 // segments of the new movie go from one page to the other over P2P. The
 // history lists the first movie as stopped, and Ben, without playback
-// control, sees the queue but no controls to change it.
+// control, sees the queue but no controls to change it, until Ana lets
+// everyone suggest: then he suggests a movie, and everyone sees whose it is. Screenshots of the
+// queue at desktop and phone width are saved under test-artifacts/screenshots/.
 //
 // The queue does not depend on the database beyond the room's row, so this runs in the SQLite pass only.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { SegmentLoaded } from '../src/p2p/types';
-import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from './harness';
+import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, screenshotDir, startServer, type TestServer } from './harness';
 import { joinAs, percentile, syncError } from './room-pages';
 import { instrument } from './viewers';
 
@@ -78,10 +83,13 @@ describe.skipIf(databaseMode !== 'sqlite')("the room's queue", () => {
     await ana.getByTestId('play').click();
     await new Promise((resolve) => setTimeout(resolve, 3_000));
 
-    // Ana adds the second feature and plays it now.
+    // Ana adds the second feature, and the first again for later, and plays the second now.
     await ana.getByTestId('queue-picker').selectOption({ label: 'Second feature' });
     await ana.getByTestId('queue-add').click();
-    await ben.locator('.queue li', { hasText: 'Second feature' }).waitFor({ timeout: 5_000 });
+    await ana.getByTestId('queue-picker').selectOption({ label: 'First feature' });
+    await ana.getByTestId('queue-add').click();
+    await ben.locator('.queue li', { hasText: 'First feature' }).waitFor({ timeout: 5_000 });
+    expect(await ben.locator('.queue li .title').allTextContents(), 'in the order she added them').toEqual(['Second feature', 'First feature']);
     expect(await ben.locator('.queue li button').count(), 'Ben may not change the queue').toBe(0);
     expect(await ben.getByTestId('queue-add').isHidden()).toBe(true);
     const switchedAt = Date.now();
@@ -99,7 +107,7 @@ describe.skipIf(databaseMode !== 'sqlite')("the room's queue", () => {
     console.log(`both pages played the second feature ${Date.now() - switchedAt} ms after "Play now"`);
     expect(await playerMovie(ana)).toBe(second);
     expect(await playerMovie(ben)).toBe(second);
-    expect(await ana.locator('.queue li').count(), 'it left the queue').toBe(0);
+    expect(await ana.locator('.queue li .title').allTextContents(), 'it left the queue').toEqual(['First feature']);
     expect(await ana.locator('.history li').first().textContent()).toMatch(/^First feature · stopped at 0:0\d$/);
     expect(await ana.title()).toContain('Second feature');
 
@@ -119,6 +127,20 @@ describe.skipIf(databaseMode !== 'sqlite')("the room's queue", () => {
     const fromPeers = (list: string[]): number => list.filter((s) => s === 'peer').length;
     console.log(`second feature's segments: Ana ${fromPeers(anaSources)} of ${anaSources.length} from Ben, Ben ${fromPeers(benSources)} of ${benSources.length} from Ana`);
     expect(fromPeers(anaSources) + fromPeers(benSources), "the new movie's segments flowed between the pages").toBeGreaterThan(0);
+    // Ana lets everyone suggest: Ben suggests the second feature again.
+    await ana.getByTestId('queue-suggestions').check();
+    await ben.getByRole('button', { name: 'Suggest' }).waitFor({ timeout: 5_000 });
+    await ben.getByTestId('queue-picker').selectOption({ label: 'Second feature' });
+    await ben.getByRole('button', { name: 'Suggest' }).click();
+    await ana.locator('.queue li', { hasText: 'suggested by Ben' }).waitFor({ timeout: 5_000 });
+    expect(await ben.locator('.queue li button').count(), 'suggesting is all').toBe(0);
+
+    mkdirSync(screenshotDir, { recursive: true });
+    await ana.locator('.history-row summary').click();
+    await ana.locator('.queue-panel').screenshot({ path: join(screenshotDir, 'queue-desktop.png') });
+    await ana.setViewportSize({ width: 390, height: 844 });
+    expect(await ana.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scroll on a phone').toBe(true);
+    await ana.locator('.queue-panel').screenshot({ path: join(screenshotDir, 'queue-phone.png') });
     for (const page of [ana, ben]) await page.context().close();
   });
 });

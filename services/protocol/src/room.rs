@@ -258,7 +258,9 @@ pub enum RoomClientMessage {
         #[ts(optional)]
         subtitles: Option<String>,
     },
-    /// Adds a catalog movie to the end of the queue (members with playback control).
+    /// Adds a catalog movie to the end of the queue: members with playback
+    /// control, and the others while the queue takes suggestions (at most
+    /// `MAX_SUGGESTIONS` entries of theirs at a time).
     QueueAdd {
         movie: String,
     },
@@ -279,10 +281,14 @@ pub enum RoomClientMessage {
         entry: String,
     },
     /// Whether the next movie starts at the end of one, and after how many
-    /// seconds of countdown (at most `MAX_COUNTDOWN_SECS`).
+    /// seconds of countdown (at most `MAX_COUNTDOWN_SECS`); whether members
+    /// without playback control may add movies (none: as it was).
     QueueSettings {
         autoplay: bool,
         countdown_secs: u32,
+        #[serde(default)]
+        #[ts(optional)]
+        suggestions: Option<bool>,
     },
     /// Stops the countdown to the next movie: the room stays at the end.
     CancelCountdown,

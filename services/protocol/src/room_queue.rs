@@ -12,8 +12,8 @@ pub const MAX_QUEUE: usize = 100;
 pub const MAX_HISTORY: usize = 50;
 /// The longest countdown before the next movie, s.
 pub const MAX_COUNTDOWN_SECS: u32 = 60;
-/// The longest entry id a member may name (the room's own are far shorter).
-pub const MAX_ENTRY_ID_LEN: usize = 32;
+/// Most entries a member without playback control may have in the queue at once.
+pub const MAX_SUGGESTIONS: usize = 5;
 
 /// One movie in the queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -25,6 +25,10 @@ pub struct QueueEntry {
     pub duration_ms: f64,
     /// The display name of the member who added it.
     pub added_by: String,
+    /// Added by a member without playback control (a suggestion).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[ts(as = "Option<bool>", optional)]
+    pub suggested: bool,
 }
 
 /// The next movie is about to start.
@@ -47,6 +51,9 @@ pub struct QueueView {
     pub autoplay: bool,
     /// Seconds of "Next: …" before it does (0: at once).
     pub countdown_secs: u32,
+    /// Members without playback control may add movies too.
+    #[serde(default)]
+    pub suggestions: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub countdown: Option<Countdown>,
@@ -54,7 +61,7 @@ pub struct QueueView {
 
 impl Default for QueueView {
     fn default() -> Self {
-        Self { version: 0, entries: Vec::new(), autoplay: true, countdown_secs: 0, countdown: None }
+        Self { version: 0, entries: Vec::new(), autoplay: true, countdown_secs: 0, suggestions: false, countdown: None }
     }
 }
 
@@ -78,9 +85,4 @@ pub struct WatchedEntry {
     pub watched_ms: f64,
     /// Played to its end (not skipped).
     pub finished: bool,
-}
-
-/// Whether `id` looks like a queue entry's id.
-pub fn is_entry_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_ENTRY_ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }

@@ -31,6 +31,8 @@ pub struct StoredQueue {
     pub autoplay: bool,
     #[serde(default)]
     pub countdown_secs: u32,
+    #[serde(default)]
+    pub suggestions: bool,
     /// The number the next entry's id takes.
     #[serde(default)]
     pub next_entry: u64,
@@ -50,6 +52,7 @@ impl Default for StoredQueue {
             entries: view.entries,
             autoplay: view.autoplay,
             countdown_secs: view.countdown_secs,
+            suggestions: view.suggestions,
             next_entry: 0,
         }
     }
@@ -76,6 +79,7 @@ impl RoomQueue {
                 entries,
                 autoplay: stored.autoplay,
                 countdown_secs: stored.countdown_secs.min(MAX_COUNTDOWN_SECS),
+                suggestions: stored.suggestions,
                 countdown: None,
             },
             next_entry: stored.next_entry,
@@ -92,6 +96,7 @@ impl RoomQueue {
             entries: self.view.entries.clone(),
             autoplay: self.view.autoplay,
             countdown_secs: self.view.countdown_secs,
+            suggestions: self.view.suggestions,
             next_entry: self.next_entry,
         }
     }
@@ -105,8 +110,8 @@ impl RoomQueue {
         self.history.iter().cloned().collect()
     }
 
-    /// Adds a movie at the end.
-    pub fn add(&mut self, movie: NowPlaying, added_by: &str) -> Result<(), Refusal> {
+    /// Adds a movie at the end; `suggested`: by a member without playback control.
+    pub fn add(&mut self, movie: NowPlaying, added_by: &str, suggested: bool) -> Result<(), Refusal> {
         if self.view.entries.len() >= MAX_QUEUE {
             return Err(Refusal::new("queue_full", format!("a room's queue holds at most {MAX_QUEUE} movies")));
         }
@@ -117,6 +122,7 @@ impl RoomQueue {
             title: movie.title,
             duration_ms: movie.duration_ms,
             added_by: added_by.to_owned(),
+            suggested,
         };
         self.view.entries.push(entry);
         self.changed();
@@ -126,6 +132,11 @@ impl RoomQueue {
     /// Whether another movie fits.
     pub fn is_full(&self) -> bool {
         self.view.entries.len() >= MAX_QUEUE
+    }
+
+    /// The suggestions of the member named `name` in the queue.
+    pub fn suggested_by(&self, name: &str) -> usize {
+        self.view.entries.iter().filter(|e| e.suggested && e.added_by == name).count()
     }
 
     /// Takes an entry out (to drop it, or to play it now).
@@ -161,12 +172,21 @@ impl RoomQueue {
         Ok(())
     }
 
-    pub fn set_autoplay(&mut self, autoplay: bool, countdown_secs: u32) -> Result<(), Refusal> {
+    /// Autoplay and its countdown; whether others may suggest (none: as it was).
+    pub fn set_autoplay(
+        &mut self,
+        autoplay: bool,
+        countdown_secs: u32,
+        suggestions: Option<bool>,
+    ) -> Result<(), Refusal> {
         if countdown_secs > MAX_COUNTDOWN_SECS {
             return Err(Refusal::new("invalid_queue", format!("countdown_secs is 0 to {MAX_COUNTDOWN_SECS}")));
         }
         self.view.autoplay = autoplay;
         self.view.countdown_secs = countdown_secs;
+        if let Some(suggestions) = suggestions {
+            self.view.suggestions = suggestions;
+        }
         if !autoplay {
             self.view.countdown = None;
         }
@@ -259,7 +279,7 @@ mod tests {
     fn entries_are_added_moved_and_taken_and_each_change_is_a_version() {
         let mut queue = RoomQueue::default();
         for id in ["a", "b", "c"] {
-            queue.add(movie(id), "Ana").unwrap();
+            queue.add(movie(id), "Ana", false).unwrap();
         }
         assert_eq!(ids(&queue), ["a", "b", "c"]);
         assert_eq!(queue.view().version, 3);
@@ -273,20 +293,22 @@ mod tests {
         assert_eq!(queue.take(&c).unwrap().movie, "c");
         assert_eq!(ids(&queue), ["a", "b"]);
         // The same movie twice is two entries.
-        queue.add(movie("a"), "Ben").unwrap();
+        queue.add(movie("a"), "Ben", true).unwrap();
+        queue.add(movie("b"), "Ben", false).unwrap();
         let entries = &queue.view().entries;
         assert_ne!(entries[0].id, entries[2].id);
         assert_eq!(entries[2].added_by, "Ben");
+        assert_eq!(queue.suggested_by("Ben"), 1, "what Ben added while he had control is no suggestion");
     }
 
     #[test]
     fn the_queue_is_bounded_and_so_is_the_history() {
         let mut queue = RoomQueue::default();
         for i in 0..MAX_QUEUE {
-            queue.add(movie(&format!("m{i}")), "Ana").unwrap();
+            queue.add(movie(&format!("m{i}")), "Ana", false).unwrap();
         }
         assert!(queue.is_full());
-        assert_eq!(queue.add(movie("one-more"), "Ana").unwrap_err().code, "queue_full");
+        assert_eq!(queue.add(movie("one-more"), "Ana", false).unwrap_err().code, "queue_full");
         for i in 0..MAX_HISTORY + 5 {
             let watched = WatchedEntry {
                 movie: format!("m{i}"),
@@ -307,30 +329,30 @@ mod tests {
     fn a_countdown_names_the_next_entry_and_ends_with_it_taken() {
         let mut queue = RoomQueue::default();
         assert_eq!(queue.start_countdown(0), None, "nothing to count down to");
-        queue.add(movie("a"), "Ana").unwrap();
-        queue.set_autoplay(true, 10).unwrap();
-        assert_eq!(queue.set_autoplay(true, MAX_COUNTDOWN_SECS + 1).unwrap_err().code, "invalid_queue");
+        queue.add(movie("a"), "Ana", false).unwrap();
+        queue.set_autoplay(true, 10, None).unwrap();
+        assert_eq!(queue.set_autoplay(true, MAX_COUNTDOWN_SECS + 1, None).unwrap_err().code, "invalid_queue");
         let entry = queue.start_countdown(1_000).unwrap();
         assert_eq!(queue.view().countdown, Some(Countdown { entry: entry.clone(), ends_at_ms: 11_000 }));
         assert!(queue.countdown_ended(10_999).is_none());
         assert_eq!(queue.countdown_ended(11_000).map(|e| e.id), Some(entry));
         assert!(queue.view().entries.is_empty() && !queue.counting_down());
 
-        queue.add(movie("b"), "Ana").unwrap();
+        queue.add(movie("b"), "Ana", false).unwrap();
         queue.start_countdown(0).unwrap();
         queue.cancel_countdown().unwrap();
         assert_eq!(queue.cancel_countdown().unwrap_err().code, "no_countdown");
         assert_eq!(queue.countdown_ended(60_000), None, "cancelled: nothing starts");
-        queue.set_autoplay(false, 10).unwrap();
+        queue.set_autoplay(false, 10, None).unwrap();
         assert_eq!(queue.next_to_play(), None, "autoplay off");
     }
 
     #[test]
     fn a_movie_gone_from_the_catalog_leaves_the_queue_and_its_countdown() {
         let mut queue = RoomQueue::default();
-        queue.add(movie("gone"), "Ana").unwrap();
-        queue.add(movie("kept"), "Ana").unwrap();
-        queue.add(movie("gone"), "Ana").unwrap();
+        queue.add(movie("gone"), "Ana", false).unwrap();
+        queue.add(movie("kept"), "Ana", false).unwrap();
+        queue.add(movie("gone"), "Ana", false).unwrap();
         queue.start_countdown(0).unwrap();
         assert!(queue.drop_movie("gone"));
         assert_eq!(ids(&queue), ["kept"]);
@@ -341,8 +363,8 @@ mod tests {
     #[test]
     fn the_store_keeps_everything_but_the_countdown() {
         let mut queue = RoomQueue::default();
-        queue.add(movie("a"), "Ana").unwrap();
-        queue.set_autoplay(false, 5).unwrap();
+        queue.add(movie("a"), "Ana", false).unwrap();
+        queue.set_autoplay(false, 5, Some(true)).unwrap();
         queue.start_countdown(0);
         let stored = queue.stored(&movie("now"), 42);
         let json = serde_json::to_string(&stored).unwrap();
@@ -351,13 +373,16 @@ mod tests {
         assert_eq!((back.title.as_str(), back.started_at_ms), ("Title of now", 42));
         let restored = RoomQueue::restore(&back, vec![]);
         assert_eq!(restored.view().entries, queue.view().entries);
-        assert_eq!((restored.view().autoplay, restored.view().countdown_secs), (false, 5));
+        assert_eq!(
+            (restored.view().autoplay, restored.view().countdown_secs, restored.view().suggestions),
+            (false, 5, true)
+        );
         // A room stored before queues existed reads as an empty one, autoplay on.
         let old: StoredQueue = serde_json::from_str("{}").unwrap();
         assert_eq!(old, StoredQueue::default());
         assert!(RoomQueue::restore(&old, vec![]).view().autoplay);
         let mut again = RoomQueue::restore(&back, vec![]);
-        again.add(movie("b"), "Ben").unwrap();
+        again.add(movie("b"), "Ben", false).unwrap();
         assert_ne!(again.view().entries[1].id, again.view().entries[0].id, "ids go on after a restore");
     }
 }

@@ -11,4 +11,8 @@ id: string, movie: string, title: string, duration_ms: number,
 /**
  * The display name of the member who added it.
  */
-added_by: string, };
+added_by: string, 
+/**
+ * Added by a member without playback control (a suggestion).
+ */
+suggested?: boolean, };

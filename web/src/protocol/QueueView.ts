@@ -21,4 +21,8 @@ autoplay: boolean,
 /**
  * Seconds of "Next: …" before it does (0: at once).
  */
-countdown_secs: number, countdown?: Countdown, };
+countdown_secs: number, 
+/**
+ * Members without playback control may add movies too.
+ */
+suggestions: boolean, countdown?: Countdown, };

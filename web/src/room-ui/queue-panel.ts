@@ -2,7 +2,8 @@
 // playback control, a catalog picker to add a movie, and per entry "Play
 // now", up, down and remove; whether the next movie starts at the end of
 // one (autoplay) and after how long a countdown ("Next: … in 8 s", which
-// they may stop); and what the room watched. Every change goes to the room,
+// they may stop), and whether the others may suggest movies (then they get
+// the picker too); and what the room watched. Every change goes to the room,
 // which sends the new queue to everyone: nothing here changes it on its own.
 import type { MovieSummary } from '../api/types';
 import { formatDuration } from '../format';
@@ -31,13 +32,15 @@ export class QueuePanel {
   readonly #picker = h('select', { 'aria-label': 'Movie to add', 'data-testid': 'queue-picker' });
   readonly #add = h('button', { type: 'button', 'data-testid': 'queue-add' }, 'Add to queue');
   readonly #autoplay = h('input', { type: 'checkbox', 'data-testid': 'queue-autoplay' });
+  readonly #suggestions = h('input', { type: 'checkbox', 'data-testid': 'queue-suggestions' });
   readonly #countdownSecs = h('select', { 'aria-label': 'Countdown before the next movie' });
   readonly #countdown = h('p', { class: 'countdown', role: 'status', 'data-testid': 'queue-countdown', hidden: true });
   readonly #cancel = h('button', { type: 'button' }, 'Stop');
   readonly #history = h('ul', { class: 'history', 'aria-label': 'Watched' });
   readonly #historyRow = h('details', { class: 'history-row' }, h('summary', {}, 'Watched'), this.#history);
-  readonly #editing: HTMLElement[];
-  #queue: QueueView = { version: 0, entries: [], autoplay: true, countdown_secs: 0 };
+  readonly #adding: HTMLElement;
+  readonly #settings: HTMLElement;
+  #queue: QueueView = { version: 0, entries: [], autoplay: true, countdown_secs: 0, suggestions: false };
   #allowed = false;
   #ticker: ReturnType<typeof setInterval> | undefined;
 
@@ -49,24 +52,28 @@ export class QueuePanel {
       if (movie !== '') hooks.send({ type: 'queue_add', movie });
     });
     const settings = (): void =>
-      hooks.send({ type: 'queue_settings', autoplay: this.#autoplay.checked, countdown_secs: Number(this.#countdownSecs.value) });
-    this.#autoplay.addEventListener('change', settings);
-    this.#countdownSecs.addEventListener('change', settings);
+      hooks.send({
+        type: 'queue_settings',
+        autoplay: this.#autoplay.checked,
+        countdown_secs: Number(this.#countdownSecs.value),
+        suggestions: this.#suggestions.checked,
+      });
+    for (const input of [this.#autoplay, this.#countdownSecs, this.#suggestions]) input.addEventListener('change', settings);
     this.#cancel.addEventListener('click', () => hooks.send({ type: 'cancel_countdown' }));
-    const adding = h('div', { class: 'queue-add' }, this.#picker, this.#add);
-    const autoplay = h('div', { class: 'queue-settings' },
+    this.#adding = h('div', { class: 'queue-add' }, this.#picker, this.#add);
+    this.#settings = h('div', { class: 'queue-settings' },
       h('label', {}, this.#autoplay, ' Play the next movie '),
       this.#countdownSecs,
+      h('label', {}, this.#suggestions, ' Everyone may suggest'),
     );
     this.#countdown.append(this.#cancel);
-    this.#editing = [adding, this.#cancel];
     this.element = h('section', { class: 'queue-panel', 'aria-label': 'Queue' },
       h('h2', {}, 'Up next'),
       this.#countdown,
       this.#list,
       this.#empty,
-      adding,
-      autoplay,
+      this.#adding,
+      this.#settings,
       this.#historyRow,
     );
     void this.#fillPicker();
@@ -75,15 +82,13 @@ export class QueuePanel {
   /** Whether this member may change the queue (playback control). */
   setAllowed(allowed: boolean): void {
     this.#allowed = allowed;
-    for (const element of this.#editing) element.hidden = !allowed;
-    this.#autoplay.disabled = !allowed;
-    this.#countdownSecs.disabled = !allowed;
     this.#render();
   }
 
   update(queue: QueueView): void {
     this.#queue = queue;
     this.#autoplay.checked = queue.autoplay;
+    this.#suggestions.checked = queue.suggestions;
     this.#countdownSecs.value = String(COUNTDOWNS.includes(queue.countdown_secs) ? queue.countdown_secs : 0);
     this.#render();
   }
@@ -102,6 +107,11 @@ export class QueuePanel {
   }
 
   #render(): void {
+    // Others see the settings, and add only while the queue takes suggestions.
+    this.#adding.hidden = !this.#allowed && !this.#queue.suggestions;
+    this.#add.textContent = this.#allowed ? 'Add to queue' : 'Suggest';
+    this.#cancel.hidden = !this.#allowed;
+    for (const input of [this.#autoplay, this.#countdownSecs, this.#suggestions]) input.disabled = !this.#allowed;
     const entries = this.#queue.entries;
     this.#empty.hidden = entries.length > 0;
     this.#list.replaceChildren(...entries.map((entry, i) => this.#row(entry, i, entries.length)));
@@ -113,7 +123,7 @@ export class QueuePanel {
     const version = this.#queue.version;
     const item = h('li', { 'data-entry': entry.id },
       h('span', { class: 'title' }, entry.title),
-      h('span', { class: 'muted' }, ` · ${formatDuration(entry.duration_ms)} · added by ${entry.added_by}`),
+      h('span', { class: 'muted' }, ` · ${formatDuration(entry.duration_ms)} · ${entry.suggested === true ? 'suggested' : 'added'} by ${entry.added_by}`),
     );
     if (!this.#allowed) return item;
     const button = (label: string, title: string, message: RoomClientMessage, disabled = false): HTMLButtonElement =>

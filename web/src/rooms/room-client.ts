@@ -125,7 +125,7 @@ export class RoomClient {
   playerMovie: (() => string | undefined) | undefined;
   /** The movie the room plays, its queue and what it watched, as the room last said. */
   nowPlaying: NowPlaying | undefined;
-  queue: QueueView = { version: 0, entries: [], autoplay: true, countdown_secs: 0 };
+  queue: QueueView = { version: 0, entries: [], autoplay: true, countdown_secs: 0, suggestions: false };
   history: WatchedEntry[] = [];
   readonly #name: string;
   readonly #password: string | undefined;

@@ -55,12 +55,12 @@ impl Room {
                 let sharer = Sharer { upload_cap, unreachable_peers: unreachable_peers.unwrap_or(0), peer, audio };
                 self.sharing(member, shares, sharer)
             }
-            RoomClientMessage::QueueAdd { movie } => self.queue_add(member, movie),
+            RoomClientMessage::QueueAdd { movie } => self.queue_add(member, &name, movie),
             RoomClientMessage::QueueRemove { entry } => self.queue_remove(member, &name, &entry),
             RoomClientMessage::QueueMove { entry, to, based_on } => self.queue_move(member, &entry, to, based_on),
             RoomClientMessage::QueuePlay { entry } => self.queue_play(member, &name, &entry),
-            RoomClientMessage::QueueSettings { autoplay, countdown_secs } => {
-                self.queue_settings(member, autoplay, countdown_secs)
+            RoomClientMessage::QueueSettings { autoplay, countdown_secs, suggestions } => {
+                self.queue_settings(member, autoplay, countdown_secs, suggestions)
             }
             RoomClientMessage::CancelCountdown => self.cancel_countdown(member, &name),
             RoomClientMessage::Call { joined } => {

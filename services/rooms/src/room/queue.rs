@@ -1,5 +1,6 @@
 //! The room's queue: members with playback control add catalog movies, take
-//! them out, reorder them and play one now; at the end of a movie the next
+//! them out, reorder them and play one now; the others may add a few while
+//! the queue takes suggestions. At the end of a movie the next
 //! one starts for everyone (autoplay), after the countdown if there is one.
 //! A change of movie starts the new one as a start after a seek does: the
 //! room holds until every player online can play it (or the bounded wait
@@ -8,7 +9,7 @@
 use std::collections::HashSet;
 
 use cinemesh_protocol::room::{MemberId, RoomServerMessage};
-use cinemesh_protocol::room_queue::{MAX_QUEUE, NowPlaying, QueueEntry, WatchedEntry};
+use cinemesh_protocol::room_queue::{MAX_QUEUE, MAX_SUGGESTIONS, NowPlaying, QueueEntry, WatchedEntry};
 
 use super::{Room, RoomCommand};
 use crate::Refusal;
@@ -52,8 +53,16 @@ impl Room {
     }
 
     /// Looks the movie up in the catalog; the room adds it when the answer comes (`queue_looked_up`).
-    pub(super) fn queue_add(&mut self, member: &str, movie: String) -> Result<(), Refusal> {
-        self.members.may_control(member)?;
+    pub(super) fn queue_add(&mut self, member: &str, name: &str, movie: String) -> Result<(), Refusal> {
+        if self.may_add(member)? {
+            let asked = self.pending_adds.iter().filter(|p| p.member == member).count();
+            if self.queue.suggested_by(name) + asked >= MAX_SUGGESTIONS {
+                return Err(Refusal::new(
+                    "too_many_suggestions",
+                    format!("at most {MAX_SUGGESTIONS} of your suggestions wait in the queue at once"),
+                ));
+            }
+        }
         if !is_movie_id(&movie) {
             return Err(Refusal::new("invalid_queue", "movie is a catalog movie's id"));
         }
@@ -102,11 +111,22 @@ impl Room {
         };
         // Gone meanwhile: nobody to add it for.
         let Some(name) = self.members.get(member).map(|m| m.name.as_str().to_owned()) else { return Ok(()) };
-        self.members.may_control(member)?;
-        self.queue.add(NowPlaying { movie, title: title.clone(), duration_ms }, &name)?;
+        // Control, or the queue's suggestions, may have changed meanwhile.
+        let suggested = self.may_add(member)?;
+        self.queue.add(NowPlaying { movie, title: title.clone(), duration_ms }, &name, suggested)?;
         self.queue_changed();
-        self.system(format!("{name} queued {title}"));
+        self.system(format!("{name} {} {title}", if suggested { "suggested" } else { "queued" }));
         Ok(())
+    }
+
+    /// Whether the member may add to the queue: as one with playback
+    /// control (false), or as a suggestion while the queue takes them (true).
+    fn may_add(&self, member: &str) -> Result<bool, Refusal> {
+        match self.members.may_control(member) {
+            Ok(()) => Ok(false),
+            Err(_) if self.queue.view().suggestions => Ok(true),
+            Err(refusal) => Err(refusal),
+        }
     }
 
     pub(super) fn queue_remove(&mut self, member: &str, name: &str, entry: &str) -> Result<(), Refusal> {
@@ -124,9 +144,15 @@ impl Room {
         Ok(())
     }
 
-    pub(super) fn queue_settings(&mut self, member: &str, autoplay: bool, countdown_secs: u32) -> Result<(), Refusal> {
+    pub(super) fn queue_settings(
+        &mut self,
+        member: &str,
+        autoplay: bool,
+        countdown_secs: u32,
+        suggestions: Option<bool>,
+    ) -> Result<(), Refusal> {
         self.members.may_control(member)?;
-        self.queue.set_autoplay(autoplay, countdown_secs)?;
+        self.queue.set_autoplay(autoplay, countdown_secs, suggestions)?;
         self.queue_changed();
         Ok(())
     }

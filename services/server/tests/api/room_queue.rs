@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use cinemesh_protocol::room::{PlaybackCommand, PlaybackState, RoomClientMessage, RoomServerMessage};
-use cinemesh_protocol::room_queue::{NowPlaying, QueueView, WatchedEntry};
+use cinemesh_protocol::room_queue::{MAX_SUGGESTIONS, NowPlaying, QueueView, WatchedEntry};
 use serde_json::json;
 
 use crate::helpers::{ADMIN_TOKEN, TestApp, fresh_redis_namespace};
@@ -106,7 +106,7 @@ async fn the_host_builds_the_queue_and_bad_changes_are_refused_with_codes() {
     assert_eq!(ana.error_code().await, "invalid_queue", "no index 2 in a queue of two");
     ana.send(&RoomClientMessage::QueueRemove { entry: "q999".into() }).await;
     assert_eq!(ana.error_code().await, "unknown_entry");
-    ana.send(&RoomClientMessage::QueueSettings { autoplay: true, countdown_secs: 61 }).await;
+    ana.send(&RoomClientMessage::QueueSettings { autoplay: true, countdown_secs: 61, suggestions: None }).await;
     assert_eq!(ana.error_code().await, "invalid_queue");
     ana.send(&RoomClientMessage::CancelCountdown).await;
     assert_eq!(ana.error_code().await, "no_countdown");
@@ -124,6 +124,24 @@ async fn the_host_builds_the_queue_and_bad_changes_are_refused_with_codes() {
     assert_eq!(left.entries[0].movie, "movie2");
     ana.send(&RoomClientMessage::QueueRemove { entry: first }).await;
     assert!(ben.until(|m| queue(m).filter(|q| q.entries.is_empty())).await.entries.is_empty());
+
+    // The host lets everyone suggest: Ben adds a few, and no more; he still may not change the rest.
+    let settings = |suggestions| RoomClientMessage::QueueSettings { autoplay: true, countdown_secs: 0, suggestions };
+    ana.send(&settings(Some(true))).await;
+    ben.until(|m| queue(m).filter(|q| q.suggestions)).await;
+    for _ in 0..MAX_SUGGESTIONS {
+        ben.send(&add("movie2")).await;
+    }
+    let suggested = ben.until(|m| queue(m).filter(|q| q.entries.len() == MAX_SUGGESTIONS)).await;
+    assert!(suggested.entries.iter().all(|e| e.suggested && e.added_by == "Ben"), "{suggested:?}");
+    ben.send(&add("movie2")).await;
+    assert_eq!(ben.error_code().await, "too_many_suggestions");
+    ben.send(&RoomClientMessage::QueueRemove { entry: suggested.entries[0].id.clone() }).await;
+    assert_eq!(ben.error_code().await, "not_allowed", "suggesting is all");
+    ana.send(&settings(Some(false))).await;
+    ben.until(|m| queue(m).filter(|q| !q.suggestions)).await;
+    ben.send(&add("movie1")).await;
+    assert_eq!(ben.error_code().await, "not_allowed");
 }
 
 #[actix_web::test]
@@ -208,7 +226,7 @@ async fn a_countdown_comes_before_the_next_movie_and_the_host_may_stop_it() {
     let room = create_room(&app, "short1").await;
     let (mut ana, welcome) = RoomClient::join(&app, &room, "Ana", None).await;
     let RoomServerMessage::Welcome { playback, .. } = welcome else { unreachable!() };
-    ana.send(&RoomClientMessage::QueueSettings { autoplay: true, countdown_secs: 1 }).await;
+    ana.send(&RoomClientMessage::QueueSettings { autoplay: true, countdown_secs: 1, suggestions: None }).await;
     ana.send(&add("short2")).await;
     ana.send(&add("short3")).await;
     ana.until(|m| queue(m).filter(|q| q.entries.len() == 2 && q.countdown_secs == 1)).await;
@@ -248,7 +266,7 @@ async fn the_queue_its_settings_and_the_history_survive_a_restart() {
     let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
     ana.send(&add("movie2")).await;
     ana.send(&add("movie3")).await;
-    ana.send(&RoomClientMessage::QueueSettings { autoplay: false, countdown_secs: 5 }).await;
+    ana.send(&RoomClientMessage::QueueSettings { autoplay: false, countdown_secs: 5, suggestions: Some(true) }).await;
     let view = ana.until(|m| queue(m).filter(|q| q.entries.len() == 2 && !q.autoplay)).await;
     // Movie Three now: Movie One goes to the history, not finished.
     ana.send(&RoomClientMessage::QueuePlay { entry: view.entries[1].id.clone() }).await;
@@ -263,7 +281,7 @@ async fn the_queue_its_settings_and_the_history_survive_a_restart() {
     assert_eq!(movie, "movie3");
     assert_eq!(now_playing.map(|n| (n.title, n.duration_ms)), Some(("Movie Three".into(), 6_000.0)));
     assert_eq!(queue.entries.iter().map(|e| e.movie.as_str()).collect::<Vec<_>>(), ["movie2"]);
-    assert_eq!((queue.autoplay, queue.countdown_secs), (false, 5));
+    assert_eq!((queue.autoplay, queue.countdown_secs, queue.suggestions), (false, 5, true));
     assert_eq!(history.iter().map(|w| (w.movie.as_str(), w.finished)).collect::<Vec<_>>(), [("movie1", false)]);
     let summary = app.get_json(&format!("/api/rooms/{room}")).await.1;
     assert_eq!(summary["movie_id"], "movie3", "the room's page opens on the movie it plays");
