@@ -17,6 +17,7 @@ import { afterAll, beforeAll, it } from 'vitest';
 import WebSocket from 'ws';
 
 import { ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from '../e2e/harness';
+import { createRoom } from '../e2e/room-pages';
 
 const VIEWERS = Number(process.env.VIEWERS ?? 4);
 const SYNC_SECS = Number(process.env.SYNC_SECS ?? 120);
@@ -52,13 +53,8 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-async function createRoom(): Promise<string> {
-  const response = await fetch(`${server.url}/api/rooms`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ movie_id: movieId }),
-  });
-  return ((await response.json()) as { id: string }).id;
+async function newRoom(): Promise<string> {
+  return (await createRoom(server.url, movieId)).id;
 }
 
 async function joinPage(room: string, name: string): Promise<Page> {
@@ -89,7 +85,7 @@ function errors(pages: Page[]): Promise<(number | undefined)[]> {
 
 it('sync error and chat fan-out', async () => {
   // 1. Sync error under a schedule of commands.
-  const room = await createRoom();
+  const room = await newRoom();
   const pages: Page[] = [];
   for (let i = 0; i < VIEWERS; i++) pages.push(await joinPage(room, `viewer${i + 1}`));
   const host = pages[0] as Page;
@@ -150,7 +146,7 @@ it('sync error and chat fan-out', async () => {
   for (const page of pages) await page.context().close();
 
   // 2. Chat fan-out to simulated members.
-  const fanoutRoom = await createRoom();
+  const fanoutRoom = await newRoom();
   const socketUrl = `${server.url.replace('http', 'ws')}/api/rooms/${fanoutRoom}/socket`;
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -237,7 +233,7 @@ function loaded(page: Page): Promise<Loaded> {
  * that play on. Returns a line of figures.
  */
 async function offload(plan: boolean): Promise<string> {
-  const room = await createRoom();
+  const room = await newRoom();
   const pages: Page[] = [];
   for (let i = 0; i < OFFLOAD_VIEWERS; i++) pages.push(await joinPage(room, `watcher${i + 1}`));
   if (!plan) for (const page of pages) await page.evaluate(() => window.cinemeshRoom?.room.share(false, undefined));

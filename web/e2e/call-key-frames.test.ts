@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from './harness';
-import { joinAs } from './room-pages';
+import { createRoom, joinAs } from './room-pages';
 
 let server: TestServer;
 let browser: Browser;
@@ -108,12 +108,7 @@ describe.skipIf(databaseMode !== 'sqlite')('key frames in a call', () => {
     server = await startServer(LOOPBACK_SERVER);
     movieId = await ingestClip(server, 'Key frame clip', 10);
     browser = await launchBrowser();
-    const response = await fetch(`${server.url}/api/rooms`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ movie_id: movieId }),
-    });
-    const { id } = (await response.json()) as { id: string };
+    const { id } = await createRoom(server.url, movieId);
     ana = await memberPage(id, 'Ana');
     ben = await memberPage(id, 'Ben');
     // Ben sees Ana's camera.

@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, publicAddress, startServer, type TestServer } from './harness';
+import { createRoom } from './room-pages';
 import { openViewer, report, waitForPosition } from './viewers';
 
 const address = publicAddress();
@@ -50,12 +51,7 @@ describe.skipIf(databaseMode !== 'sqlite' || address === undefined)('a page over
   });
 
   it('b. the call says that camera and microphone need HTTPS', async () => {
-    const response = await fetch(`${server.url}/api/rooms`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ movie_id: movieId }),
-    });
-    const { id } = (await response.json()) as { id: string };
+    const { id } = await createRoom(server.url, movieId);
     const page = await (await browser.newContext()).newPage();
     await page.goto(`${server.url}/rooms/${id}`);
     await page.getByLabel('Your name').fill('Ana');

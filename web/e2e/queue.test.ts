@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { SegmentLoaded } from '../src/p2p/types';
 import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, screenshotDir, startServer, type TestServer } from './harness';
-import { joinAs, percentile, syncError } from './room-pages';
+import { createRoom, joinAs, percentile, syncError } from './room-pages';
 import { instrument } from './viewers';
 
 let server: TestServer;
@@ -71,12 +71,7 @@ describe.skipIf(databaseMode !== 'sqlite')("the room's queue", () => {
   });
 
   it('the host queues a movie and plays it now: both pages switch, start together and share its segments', async () => {
-    const created = await fetch(`${server.url}/api/rooms`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ movie_id: first }),
-    });
-    const room = (await created.json()) as { invite_path: string };
+    const room = await createRoom(server.url, first);
     const url = `${server.url}${room.invite_path}`;
     const ana = await openMember(url, 'Ana');
     const ben = await openMember(url, 'Ben');

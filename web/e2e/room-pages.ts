@@ -35,3 +35,14 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
+
+/** Creates a room for `movie` on the server at `serverUrl`: its id and the path that invites to it. */
+export async function createRoom(serverUrl: string, movie: string): Promise<{ id: string; invite_path: string }> {
+  const response = await fetch(`${serverUrl}/api/rooms`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ movie_id: movie }),
+  });
+  if (!response.ok) throw new Error(`creating a room: HTTP ${response.status} ${await response.text()}`);
+  return (await response.json()) as { id: string; invite_path: string };
+}

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWebVtt } from '../src/player/tracks/webvtt';
 import type { SegmentLoaded } from '../src/p2p/types';
 import { databaseMode, ingestFile, launchBrowser, LOOPBACK_SERVER, repoRoot, startServer, type TestServer } from './harness';
-import { joinAs, percentile, syncError } from './room-pages';
+import { createRoom, joinAs, percentile, syncError } from './room-pages';
 import { instrument } from './viewers';
 
 let server: TestServer;
@@ -107,12 +107,7 @@ describe.skipIf(databaseMode !== 'sqlite')('audio and subtitle tracks in a room'
   });
 
   it('each member hears and reads their own choice in sync, and switches audio without pulling anyone out', async () => {
-    const created = await fetch(`${server.url}/api/rooms`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ movie_id: movieId }),
-    });
-    const room = (await created.json()) as { invite_path: string };
+    const room = await createRoom(server.url, movieId);
     const url = `${server.url}${room.invite_path}`;
     const ana = await openMember(url, 'Ana', { audioLanguage: 'en', subtitles: 'fr' });
     const ben = await openMember(url, 'Ben', { audioLanguage: 'fr', subtitles: 'off' });

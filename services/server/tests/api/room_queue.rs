@@ -64,13 +64,19 @@ async fn create_room(app: &TestApp, movie: &str) -> String {
     room["id"].as_str().expect("room id").to_owned()
 }
 
-#[actix_web::test]
-async fn the_host_builds_the_queue_and_bad_changes_are_refused_with_codes() {
+/// An app with Movie One (10 minutes), Movie Two and Movie Three (6 s each), and a room playing Movie One.
+async fn app_with_movies() -> (TestApp, String) {
     let app = TestApp::spawn().await;
     app.seed_movie_with_segments("movie1", "Movie One", "", 1, 300).await;
     app.seed_movie_with_segments("movie2", "Movie Two", "", 1, 3).await;
     app.seed_movie_with_segments("movie3", "Movie Three", "", 1, 3).await;
     let room = create_room(&app, "movie1").await;
+    (app, room)
+}
+
+#[actix_web::test]
+async fn the_host_builds_the_queue_and_bad_changes_are_refused_with_codes() {
+    let (app, room) = app_with_movies().await;
     let (mut ana, welcome) = RoomClient::join(&app, &room, "Ana", None).await;
     let RoomServerMessage::Welcome { now_playing, queue: empty, .. } = welcome else { unreachable!() };
     assert_eq!(
@@ -258,11 +264,7 @@ async fn a_countdown_comes_before_the_next_movie_and_the_host_may_stop_it() {
 
 #[actix_web::test]
 async fn the_queue_its_settings_and_the_history_survive_a_restart() {
-    let app = TestApp::spawn().await;
-    app.seed_movie_with_segments("movie1", "Movie One", "", 1, 300).await;
-    app.seed_movie_with_segments("movie2", "Movie Two", "", 1, 3).await;
-    app.seed_movie_with_segments("movie3", "Movie Three", "", 1, 3).await;
-    let room = create_room(&app, "movie1").await;
+    let (app, room) = app_with_movies().await;
     let (mut ana, _) = RoomClient::join(&app, &room, "Ana", None).await;
     ana.send(&add("movie2")).await;
     ana.send(&add("movie3")).await;
