@@ -213,11 +213,19 @@ impl RoomQueue {
     }
 
     pub fn cancel_countdown(&mut self) -> Result<(), Refusal> {
-        if self.view.countdown.take().is_none() {
+        if !self.stop_countdown() {
             return Err(Refusal::new("no_countdown", "no movie is counting down"));
         }
-        self.changed();
         Ok(())
+    }
+
+    /// Stops the countdown, if one runs; whether one did.
+    pub fn stop_countdown(&mut self) -> bool {
+        let stopped = self.view.countdown.take().is_some();
+        if stopped {
+            self.changed();
+        }
+        stopped
     }
 
     /// The entry whose countdown ended by `now_ms`, taken out of the queue.

@@ -133,6 +133,8 @@ export class RoomPlayer {
   }
 
   destroy(): void {
+    // A start still loading gives up too.
+    this.#generation += 1;
     this.#player?.destroy();
   }
 }

@@ -283,22 +283,24 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, firstMovie: MovieDet
     room.setTracks({ ...(chosen.audio === undefined ? {} : { audio: chosen.audio }), ...(chosen.subtitles === undefined ? {} : { subtitles: chosen.subtitles }) });
   }
 
+  /** The movie the room plays, as it last said; the page's may lag while the next one loads. */
+  let wanted = movie.id;
+  let closed = false;
   /** The movie the room plays now, if this page plays another: its details, then its player and track menus. */
-  let switching: string | undefined;
   async function playMovie(id: string): Promise<void> {
-    if (id === movie.id || id === switching) return;
-    switching = id;
+    const already = wanted === id;
+    wanted = id;
+    if (already || id === movie.id) return;
     let next: MovieDetail;
     try {
       next = await ctx.api.getMovie(id);
     } catch (error) {
-      switching = undefined;
+      if (wanted === id) wanted = movie.id;
       status.textContent = `The next movie could not be loaded: ${error instanceof Error ? error.message : String(error)}`;
       return;
     }
-    // Another change came meanwhile: that one wins.
-    if (switching !== id) return;
-    switching = undefined;
+    // The page was left, or the room moved on again meanwhile: that one wins.
+    if (closed || wanted !== id) return;
     movie = next;
     document.title = `${movie.title} · watch party · Cinemesh`;
     video.setAttribute('aria-label', movie.title);
@@ -309,7 +311,13 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, firstMovie: MovieDet
     if (suggestedTracks !== undefined) tracks.suggest(suggestedTracks);
     suggestButton.setMovie(movie);
     originFetches.take();
-    await moviePlayer.switchMovie(movie, tracks);
+    try {
+      await moviePlayer.switchMovie(movie, tracks);
+    } catch (error) {
+      status.textContent = `The movie could not start: ${error instanceof Error ? error.message : String(error)}`;
+      return;
+    }
+    if (closed || wanted !== id) return;
     sayTracks(tracks.summary());
     // A file in the movie's place keeps the room's clock.
     if (!fileStream.showing) follow(video);
@@ -337,6 +345,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, firstMovie: MovieDet
   }
 
   return () => {
+    closed = true;
     controls.close();
     fileStream.stopOwn();
     sync.stop();

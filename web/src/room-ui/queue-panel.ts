@@ -89,7 +89,12 @@ export class QueuePanel {
     this.#queue = queue;
     this.#autoplay.checked = queue.autoplay;
     this.#suggestions.checked = queue.suggestions;
-    this.#countdownSecs.value = String(COUNTDOWNS.includes(queue.countdown_secs) ? queue.countdown_secs : 0);
+    // A countdown set elsewhere (another client, the protocol) is shown as it is.
+    const secs = String(queue.countdown_secs);
+    if (![...this.#countdownSecs.options].some((o) => o.value === secs)) {
+      this.#countdownSecs.append(h('option', { value: secs }, `after ${secs} s`));
+    }
+    this.#countdownSecs.value = secs;
     this.#render();
   }
 

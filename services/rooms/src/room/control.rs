@@ -31,6 +31,9 @@ impl Room {
         // A new command decides; nobody is waited for any more.
         self.wait = None;
         self.catching_up.clear();
+        if self.stop_countdown_for_command() {
+            self.broadcast(&RoomServerMessage::Queue { queue: self.queue.view().clone() });
+        }
         // A start waits for members who said they cannot play there yet,
         // so that everyone starts together from the same frame, rather
         // than the ready ones playing on and being pulled back when the

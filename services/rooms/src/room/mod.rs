@@ -146,6 +146,12 @@ pub struct Room {
     typing: HashSet<MemberId>,
     /// What plays next, and what the room watched.
     queue: crate::queue::RoomQueue,
+    /// The movie playing went to the history as ended (it is not recorded twice).
+    end_recorded: bool,
+    /// Someone stopped the countdown at this movie's end: the room stays there.
+    countdown_stopped: bool,
+    /// Movies deleted from the catalog while this room ran.
+    deleted_movies: HashSet<String>,
     /// Movies members queued while the catalog is asked about them, in order.
     pending_adds: VecDeque<queue::PendingAdd>,
     next_ticket: u64,
@@ -284,6 +290,9 @@ impl Room {
             bans: Bans::default(),
             typing: HashSet::new(),
             queue: crate::queue::RoomQueue::default(),
+            end_recorded: false,
+            countdown_stopped: false,
+            deleted_movies: HashSet::new(),
             pending_adds: VecDeque::new(),
             next_ticket: 0,
             started_at_ms: now_ms(),
@@ -309,6 +318,8 @@ impl Room {
         room.suggested_tracks = stored.suggested_tracks;
         room.queue = crate::queue::RoomQueue::restore(&stored.queue, stored.history);
         room.started_at_ms = stored.queue.started_at_ms;
+        // Stored at its end: it went to the history in the same write.
+        room.end_recorded = room.at_end(now_ms());
         let until = now_ms() + room.resume_grace_ms;
         for member in stored.members {
             let Ok(name) = DisplayName::parse(&member.name) else { continue };

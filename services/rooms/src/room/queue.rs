@@ -106,7 +106,7 @@ impl Room {
     }
 
     fn add_looked_up(&mut self, member: &str, movie: String, facts: Option<MovieFacts>) -> Result<(), Refusal> {
-        let Some(MovieFacts { title, duration_ms }) = facts else {
+        let Some(MovieFacts { title, duration_ms }) = facts.filter(|_| !self.deleted_movies.contains(&movie)) else {
             return Err(Refusal::new("movie_not_found", format!("no movie with id {movie:?}")));
         };
         // Gone meanwhile: nobody to add it for.
@@ -153,6 +153,7 @@ impl Room {
     ) -> Result<(), Refusal> {
         self.members.may_control(member)?;
         self.queue.set_autoplay(autoplay, countdown_secs, suggestions)?;
+        self.countdown_stopped = false;
         self.queue_changed();
         Ok(())
     }
@@ -160,6 +161,7 @@ impl Room {
     pub(super) fn cancel_countdown(&mut self, member: &str, name: &str) -> Result<(), Refusal> {
         self.members.may_control(member)?;
         self.queue.cancel_countdown()?;
+        self.countdown_stopped = true;
         self.queue_changed();
         self.system(format!("{name} stopped the countdown"));
         Ok(())
@@ -174,8 +176,10 @@ impl Room {
         Ok(())
     }
 
-    /// A movie deleted from the catalog leaves the queue.
+    /// A movie deleted from the catalog leaves the queue, and is not added
+    /// again by a lookup answered before it went.
     pub(super) fn movie_gone(&mut self, movie: &str) {
+        self.deleted_movies.insert(movie.to_owned());
         if self.queue.drop_movie(movie) {
             self.queue_changed();
         }
@@ -189,22 +193,32 @@ impl Room {
             return;
         }
         let state = self.clock.state();
-        if !state.playing || now < state.anchor_ms || !self.at_end(now) {
+        if now < state.anchor_ms || !self.at_end(now) {
             return;
         }
-        // The movie ended: the room stays at its end until the next one starts.
-        let state = self.clock.hold(true, now);
-        self.wait = None;
-        self.catching_up.clear();
-        self.queue.watched(self.watched(now, true));
-        self.broadcast(&RoomServerMessage::Playback { state, by: None });
-        self.broadcast(&RoomServerMessage::History { history: self.queue.history() });
-        self.system(format!("{} ended", self.setup.title));
-        let countdown_secs = self.queue.view().countdown_secs;
-        let Some(next) = self.queue.next_to_play().cloned() else {
+        if state.playing {
+            // The movie ended: the room stays at its end until the next one starts.
+            let state = self.clock.hold(true, now);
+            self.wait = None;
+            self.catching_up.clear();
             self.save_state();
+            self.broadcast(&RoomServerMessage::Playback { state, by: None });
+        }
+        if !self.end_recorded {
+            self.end_recorded = true;
+            self.queue.watched(self.watched(now, true));
+            self.save_state();
+            self.broadcast(&RoomServerMessage::History { history: self.queue.history() });
+            self.system(format!("{} ended", self.setup.title));
+        }
+        // At the end with autoplay, the next one starts: also when one is
+        // queued while the room sits there, or after a restart cut the
+        // countdown; not once someone stopped the countdown.
+        if self.countdown_stopped || self.queue.counting_down() {
             return;
-        };
+        }
+        let countdown_secs = self.queue.view().countdown_secs;
+        let Some(next) = self.queue.next_to_play().cloned() else { return };
         if countdown_secs > 0 {
             self.queue.start_countdown(now);
             self.system(format!("Next: {} in {countdown_secs} s", next.title));
@@ -217,8 +231,16 @@ impl Room {
         }
     }
 
+    /// A playback command stops the countdown to the next movie (seeking
+    /// back to watch the end again must not be cut short); at the end again,
+    /// it starts anew. Whether it ran.
+    pub(super) fn stop_countdown_for_command(&mut self) -> bool {
+        self.countdown_stopped = false;
+        self.queue.stop_countdown()
+    }
+
     /// Whether the room's position is at the end of the movie.
-    fn at_end(&self, now: i64) -> bool {
+    pub(super) fn at_end(&self, now: i64) -> bool {
         self.clock.position_at(now) >= self.setup.duration_ms
     }
 
@@ -239,9 +261,13 @@ impl Room {
     fn switch_to(&mut self, entry: QueueEntry, by: Option<&str>) {
         let now = (self.now_ms)();
         // A movie that ended went to the history then.
-        if !self.at_end(now) {
-            self.queue.watched(self.watched(now, false));
+        if !self.end_recorded {
+            self.queue.watched(self.watched(now, self.at_end(now)));
         }
+        self.end_recorded = false;
+        self.countdown_stopped = false;
+        // Played now during a countdown to another: that one is off.
+        self.queue.stop_countdown();
         self.setup.movie = entry.movie;
         self.setup.title = entry.title;
         self.setup.duration_ms = entry.duration_ms;

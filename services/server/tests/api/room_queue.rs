@@ -252,14 +252,34 @@ async fn a_countdown_comes_before_the_next_movie_and_the_host_may_stop_it() {
     assert_eq!(playing.movie, "short2");
     assert!(waited >= Duration::from_millis(700), "{waited:?}");
 
-    // The second ends too; the host stops its countdown, and the room stays at the end.
+    // A longer countdown for the second, so that stopping it cannot come too late.
+    let settings =
+        |countdown_secs| RoomClientMessage::QueueSettings { autoplay: true, countdown_secs, suggestions: None };
+    ana.send(&settings(5)).await;
     ana.send(&ready_for("short2")).await;
+    // The second ends too; the host stops its countdown, and the room stays at the end.
     ana.until(|m| queue(m).filter(|q| q.countdown.is_some())).await;
     ana.send(&RoomClientMessage::CancelCountdown).await;
     let stopped = ana.until(queue).await;
     assert!(stopped.countdown.is_none() && stopped.entries.len() == 1, "{stopped:?}");
     let quiet = tokio::time::timeout(Duration::from_millis(1_500), ana.until(now_playing)).await;
     assert!(quiet.is_err(), "nothing started: {quiet:?}");
+
+    // Settings changed while the room sits at the end with a movie queued: its countdown starts again.
+    ana.send(&settings(5)).await;
+    let again = ana.until(|m| queue(m).filter(|q| q.countdown.is_some())).await;
+    assert_eq!(again.countdown.map(|c| c.entry), Some(again.entries[0].id.clone()));
+    // Another movie played now during the countdown: that countdown is off.
+    ana.send(&add("short1")).await;
+    let with_first = ana.until(|m| queue(m).filter(|q| q.entries.len() == 2)).await;
+    ana.send(&RoomClientMessage::QueuePlay { entry: with_first.entries[1].id.clone() }).await;
+    let (playing, _) = ana.until(now_playing).await;
+    assert_eq!(playing.movie, "short1");
+    let after = ana.until(queue).await;
+    assert!(after.countdown.is_none() && after.entries.len() == 1, "{after:?}");
+    let history = ana.until(history).await;
+    let ended: Vec<(&str, bool)> = history.iter().map(|w| (w.movie.as_str(), w.finished)).collect();
+    assert_eq!(ended, [("short1", true), ("short2", true)], "the second went to the history once, as ended");
 }
 
 #[actix_web::test]
