@@ -33,11 +33,7 @@ impl MovieId {
     }
 
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        let ok = !raw.is_empty()
-            && raw.len() <= 64
-            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-            && raw.as_bytes()[0].is_ascii_alphanumeric();
-        if ok {
+        if cinemesh_common::id::is_movie_id(raw) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(invalid("invalid_movie_id", format!("{raw:?} is not a movie id")))

@@ -17,6 +17,19 @@ pub fn random_bytes(len: usize) -> Vec<u8> {
     bytes
 }
 
+/// The longest movie id.
+pub const MAX_MOVIE_ID_LEN: usize = 64;
+
+/// Whether `id` is a movie id: lowercase letters, digits, `_` and `-`, 1 to
+/// `MAX_MOVIE_ID_LEN` characters, starting with a letter or digit. Generated
+/// ids are narrower; the wider rule accepts ids from elsewhere.
+pub fn is_movie_id(id: &str) -> bool {
+    let mut bytes = id.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && id.len() <= MAX_MOVIE_ID_LEN
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
 /// A random id of `len` characters from a 31-symbol alphabet (about 4.95 bits
 /// each). The first character is always a letter so ids never parse as numbers.
 pub fn random_id(len: usize) -> String {
@@ -46,5 +59,15 @@ mod tests {
     #[test]
     fn random_ids_differ() {
         assert_ne!(random_id(12), random_id(12));
+    }
+
+    #[test]
+    fn movie_ids_are_lowercase_letters_digits_and_dashes() {
+        for good in ["m1", "demo", "a_b-c", &"x".repeat(MAX_MOVIE_ID_LEN)] {
+            assert!(is_movie_id(good), "{good:?}");
+        }
+        for bad in ["", "-x", "_x", "A1", "a b", "../x", &"x".repeat(MAX_MOVIE_ID_LEN + 1), "é"] {
+            assert!(!is_movie_id(bad), "{bad:?}");
+        }
     }
 }

@@ -129,11 +129,6 @@ impl RoomQueue {
         Ok(())
     }
 
-    /// Whether another movie fits.
-    pub fn is_full(&self) -> bool {
-        self.view.entries.len() >= MAX_QUEUE
-    }
-
     /// The suggestions of the member named `name` in the queue.
     pub fn suggested_by(&self, name: &str) -> usize {
         self.view.entries.iter().filter(|e| e.suggested && e.added_by == name).count()
@@ -315,7 +310,7 @@ mod tests {
         for i in 0..MAX_QUEUE {
             queue.add(movie(&format!("m{i}")), "Ana", false).unwrap();
         }
-        assert!(queue.is_full());
+        assert_eq!(queue.view().entries.len(), MAX_QUEUE);
         assert_eq!(queue.add(movie("one-more"), "Ana", false).unwrap_err().code, "queue_full");
         for i in 0..MAX_HISTORY + 5 {
             let watched = WatchedEntry {

@@ -123,10 +123,8 @@ export class RoomClient {
   playerBuffer: (() => BufferReport | undefined) | undefined;
   /** The movie this page's player plays, named in each status: one about a movie the room left does not count. */
   playerMovie: (() => string | undefined) | undefined;
-  /** The movie the room plays, its queue and what it watched, as the room last said. */
+  /** The movie the room plays, as the room last said. */
   nowPlaying: NowPlaying | undefined;
-  queue: QueueView = { version: 0, entries: [], autoplay: true, countdown_secs: 0, suggestions: false };
-  history: WatchedEntry[] = [];
   readonly #name: string;
   readonly #password: string | undefined;
   readonly #events: RoomEvents;
@@ -300,8 +298,6 @@ export class RoomClient {
         this.policy = message.policy;
         this.playback = message.playback;
         this.nowPlaying = message.now_playing;
-        this.queue = message.queue;
-        this.history = message.history;
         const known = new Set(this.chat.map((m) => m.id));
         for (const m of message.chat) if (!known.has(m.id)) this.chat.push(m);
         this.#pings = 0;
@@ -331,11 +327,9 @@ export class RoomClient {
         this.#events.onPlayback?.(message.state, message.by);
         break;
       case 'queue':
-        this.queue = message.queue;
         this.#events.onQueue?.(message.queue);
         break;
       case 'history':
-        this.history = message.history;
         this.#events.onHistory?.(message.history);
         break;
       case 'pong':

@@ -157,7 +157,7 @@ pub struct Room {
     next_ticket: u64,
     /// When the movie playing started, server ms.
     started_at_ms: i64,
-    /// Set when the room left a movie: statuses about it no longer count.
+    /// The movie playing, shared with the registry (room summaries, deleted movies).
     current_movie: CurrentMovie,
     /// The catalog, for the movies members queue.
     movies: Option<Arc<dyn MovieDirectory>>,

@@ -20,9 +20,6 @@ use crate::origin_load::OriginLoad;
 use crate::room::rendition::RoomRendition;
 use crate::room::waiting::Wait;
 
-/// The longest catalog movie id.
-const MAX_MOVIE_ID_LEN: usize = 64;
-
 /// A movie a member queued, while the catalog is asked about it. Answers
 /// can come back in any order; movies join the queue in the order they
 /// were asked for.
@@ -32,14 +29,6 @@ pub(super) struct PendingAdd {
     movie: String,
     /// The catalog's answer, once it came (`Some(None)`: no such movie).
     facts: Option<Option<MovieFacts>>,
-}
-
-/// Whether `movie` looks like a catalog movie's id (`a-z`, `0-9`, `_`, `-`).
-fn is_movie_id(movie: &str) -> bool {
-    let mut bytes = movie.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && movie.len() <= MAX_MOVIE_ID_LEN
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 impl Room {
@@ -63,7 +52,7 @@ impl Room {
                 ));
             }
         }
-        if !is_movie_id(&movie) {
+        if !cinemesh_common::id::is_movie_id(&movie) {
             return Err(Refusal::new("invalid_queue", "movie is a catalog movie's id"));
         }
         if self.queue.view().entries.len() + self.pending_adds.len() >= MAX_QUEUE {
@@ -196,20 +185,22 @@ impl Room {
         if now < state.anchor_ms || !self.at_end(now) {
             return;
         }
+        let changed = state.playing || !self.end_recorded;
         if state.playing {
             // The movie ended: the room stays at its end until the next one starts.
             let state = self.clock.hold(true, now);
             self.wait = None;
             self.catching_up.clear();
-            self.save_state();
             self.broadcast(&RoomServerMessage::Playback { state, by: None });
         }
         if !self.end_recorded {
             self.end_recorded = true;
             self.queue.watched(self.watched(now, true));
-            self.save_state();
             self.broadcast(&RoomServerMessage::History { history: self.queue.history() });
             self.system(format!("{} ended", self.setup.title));
+        }
+        if changed {
+            self.save_state();
         }
         // At the end with autoplay, the next one starts: also when one is
         // queued while the room sits there, or after a restart cut the
@@ -311,20 +302,5 @@ impl Room {
     fn queue_changed(&mut self) {
         self.save_state();
         self.broadcast(&RoomServerMessage::Queue { queue: self.queue.view().clone() });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_movie_id;
-
-    #[test]
-    fn movie_ids_are_the_catalog_s() {
-        for good in ["m1", "demo", "a_b-c", &"x".repeat(64)] {
-            assert!(is_movie_id(good), "{good:?}");
-        }
-        for bad in ["", "-x", "_x", "A1", "a b", "../x", &"x".repeat(65), "é"] {
-            assert!(!is_movie_id(bad), "{bad:?}");
-        }
     }
 }
