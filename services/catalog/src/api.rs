@@ -14,12 +14,14 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 use utoipa::IntoParams;
 
-use crate::admin_auth::Admin;
+use crate::admin::session_api::SignInAttempts;
+use crate::admin::{Admin, AdminAccounts};
 use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
 use crate::ingest::{ActiveIngests, CatalogStatus, IngestError, IngestRequest, Ingester};
 use crate::model::{
     Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, SkippedTrack, TrackerAccess,
 };
+use cinemesh_common::client_address::TrustedProxies;
 use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
 use cinemesh_common::turn_credentials::IceServers;
 
@@ -43,6 +45,11 @@ pub struct CatalogApi {
     pub relay_segments: bool,
     /// Told when a movie is deleted, so that what runs on it ends too.
     pub on_delete: Option<Arc<dyn MovieDeleted>>,
+    /// Admin users and browser sessions.
+    pub accounts: AdminAccounts,
+    pub sign_in_attempts: SignInAttempts,
+    /// Whose `X-Forwarded-For` names the client (rate limits are per client).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// What ends with a deleted movie: its swarms, its rooms.
@@ -52,7 +59,7 @@ pub trait MovieDeleted: Send + Sync {
 
 impl CatalogApi {
     /// A movie's details with a fresh tracker token; `None` when it is gone.
-    async fn detail_of(&self, id: &MovieId) -> Result<Option<MovieDetail>, sqlx::Error> {
+    pub(crate) async fn detail_of(&self, id: &MovieId) -> Result<Option<MovieDetail>, sqlx::Error> {
         let Some((movie, renditions)) = self.ingester.store.get(id).await? else {
             return Ok(None);
         };
@@ -81,20 +88,26 @@ pub fn configure_catalog(cfg: &mut web::ServiceConfig, api: CatalogApi) {
         .service(resource("/api/movies/{id}/segments", "GET").route(web::get().to(get_segment_manifest)))
         .service(resource("/api/catalog/status", "GET").route(web::get().to(catalog_status)))
         .service(resource("/api/admin/movies", "POST").route(web::post().to(upload_movie)))
-        .service(resource("/api/admin/movies/{id}", "DELETE").route(web::delete().to(delete_movie)))
+        .service(
+            resource("/api/admin/movies/{id}", "DELETE, PATCH")
+                .route(web::delete().to(delete_movie))
+                .route(web::patch().to(crate::admin::library_api::edit_movie)),
+        )
         .service(resource("/api/admin/offload/{id}", "GET").route(web::get().to(movie_offload)))
-        .configure(crate::subtitles_api::configure_subtitles);
+        .configure(crate::subtitles_api::configure_subtitles)
+        .configure(crate::admin::session_api::configure_session)
+        .configure(crate::admin::library_api::configure_library);
 }
 
-fn invalid(e: InvalidInput) -> ApiError {
+pub(crate) fn invalid(e: InvalidInput) -> ApiError {
     ApiError::bad_request(e.code, e.message)
 }
 
-fn db_error(e: sqlx::Error) -> ApiError {
+pub(crate) fn db_error(e: sqlx::Error) -> ApiError {
     ApiError::internal(&e)
 }
 
-fn movie_not_found(id: &str) -> ApiError {
+pub(crate) fn movie_not_found(id: &str) -> ApiError {
     ApiError::not_found("movie_not_found", format!("no movie with id {id:?}"))
 }
 
@@ -276,7 +289,7 @@ impl Drop for Upload {
     }
 }
 
-fn upload_too_large(max_upload_bytes: u64) -> ApiError {
+pub(crate) fn upload_too_large(max_upload_bytes: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "upload_too_large",
@@ -287,7 +300,7 @@ fn upload_too_large(max_upload_bytes: u64) -> ApiError {
 /// Refuses from the headers alone an upload whose `Content-Length` is over
 /// the limit, before a byte of it is read or written to disk. Chunked uploads
 /// carry no length: `receive_upload` counts those as they arrive.
-fn refuse_declared_oversize(req: &HttpRequest, max_upload_bytes: u64) -> Result<(), ApiError> {
+pub(crate) fn refuse_declared_oversize(req: &HttpRequest, max_upload_bytes: u64) -> Result<(), ApiError> {
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)

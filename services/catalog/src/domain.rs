@@ -18,8 +18,14 @@ pub struct InvalidInput {
     pub message: String,
 }
 
+impl InvalidInput {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
 fn invalid(code: &'static str, message: impl Into<String>) -> InvalidInput {
-    InvalidInput { code, message: message.into() }
+    InvalidInput::new(code, message)
 }
 
 /// A movie id: lowercase letters, digits and `_`/`-`, 1..=64 characters.

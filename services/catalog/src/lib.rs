@@ -1,11 +1,12 @@
 //! The catalog: movies, their renditions and every segment's size and SHA-256;
 //! the ffmpeg ingest that produces them; and the JSON API that lists them.
 
-pub mod admin_auth;
+pub mod admin;
 pub mod api;
 pub mod domain;
 pub mod ingest;
 pub mod model;
+pub mod poster;
 pub mod store;
 pub mod subtitle_tracks;
 pub mod subtitles;

@@ -13,6 +13,8 @@ pub struct Movie {
     pub year: Option<i64>,
     pub duration_ms: i64,
     pub created_at_ms: i64,
+    /// Bumped each time an admin replaces the poster (see `poster_url`).
+    pub poster_version: i64,
 }
 
 /// A rendition row: one rung of the ABR ladder, an audio track of its own,
@@ -106,8 +108,13 @@ pub fn master_playlist_url(id: &str) -> String {
     format!("/media/{id}/master.m3u8")
 }
 
-pub fn poster_url(id: &str) -> String {
-    format!("/media/{id}/poster.jpg")
+/// Poster files are served as immutable, so a replaced poster gets a new
+/// URL: the version, as a query the media routes ignore.
+pub fn poster_url(movie: &Movie) -> String {
+    match movie.poster_version {
+        0 => format!("/media/{}/poster.jpg", movie.id),
+        version => format!("/media/{}/poster.jpg?v={version}", movie.id),
+    }
 }
 
 pub fn segment_manifest_url(id: &str) -> String {
@@ -132,7 +139,7 @@ impl From<&Movie> for MovieSummary {
             title: m.title.clone(),
             year: m.year,
             duration_ms: m.duration_ms,
-            poster_url: poster_url(&m.id),
+            poster_url: poster_url(m),
         }
     }
 }
@@ -265,7 +272,7 @@ impl MovieDetail {
             year: movie.year,
             duration_ms: movie.duration_ms,
             created_at_ms: movie.created_at_ms,
-            poster_url: poster_url(&movie.id),
+            poster_url: poster_url(movie),
             master_playlist_url: master_playlist_url(&movie.id),
             segment_manifest_url: segment_manifest_url(&movie.id),
             renditions: of(RenditionKind::Video)

@@ -20,7 +20,7 @@ impl CatalogStore {
         Self { db }
     }
 
-    fn pool(&self) -> &AnyPool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         self.db.pool()
     }
 
@@ -102,7 +102,7 @@ impl CatalogStore {
                 .fetch_one(self.pool())
                 .await?;
                 let rows = sqlx::query(
-                    "SELECT id, title, description, year, duration_ms, created_at_ms FROM movies \
+                    "SELECT id, title, description, year, duration_ms, created_at_ms, poster_version FROM movies \
                      WHERE LOWER(title) LIKE $1 ESCAPE '\\' OR LOWER(description) LIKE $1 ESCAPE '\\' \
                      ORDER BY created_at_ms DESC, id LIMIT $2 OFFSET $3",
                 )
@@ -116,7 +116,7 @@ impl CatalogStore {
             None => {
                 let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM movies").fetch_one(self.pool()).await?;
                 let rows = sqlx::query(
-                    "SELECT id, title, description, year, duration_ms, created_at_ms FROM movies \
+                    "SELECT id, title, description, year, duration_ms, created_at_ms, poster_version FROM movies \
                      ORDER BY created_at_ms DESC, id LIMIT $1 OFFSET $2",
                 )
                 .bind(query.per_page)
@@ -141,7 +141,7 @@ impl CatalogStore {
     /// subtitle tracks by folder), or `None`.
     pub async fn get(&self, id: &MovieId) -> Result<Option<(Movie, Vec<Rendition>)>, sqlx::Error> {
         let Some(row) =
-            sqlx::query("SELECT id, title, description, year, duration_ms, created_at_ms FROM movies WHERE id = $1")
+            sqlx::query("SELECT id, title, description, year, duration_ms, created_at_ms, poster_version FROM movies WHERE id = $1")
                 .bind(id.as_str())
                 .fetch_optional(self.pool())
                 .await?
@@ -365,7 +365,7 @@ fn folder_order(name: &str) -> (&str, u32) {
     }
 }
 
-fn movie_from_row(row: &AnyRow) -> Result<Movie, sqlx::Error> {
+pub(crate) fn movie_from_row(row: &AnyRow) -> Result<Movie, sqlx::Error> {
     Ok(Movie {
         id: row.try_get("id")?,
         title: row.try_get("title")?,
@@ -373,5 +373,6 @@ fn movie_from_row(row: &AnyRow) -> Result<Movie, sqlx::Error> {
         year: row.try_get("year")?,
         duration_ms: row.try_get("duration_ms")?,
         created_at_ms: row.try_get("created_at_ms")?,
+        poster_version: row.try_get("poster_version")?,
     })
 }

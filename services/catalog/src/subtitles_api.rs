@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::admin_auth::Admin;
+use crate::admin::Admin;
 use crate::api::CatalogApi;
 use crate::domain::MovieId;
 use crate::model::SubtitleView;

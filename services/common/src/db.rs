@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "tracks", include_str!("../../../migrations/0008_tracks.sql")),
     (9, "room_tracks", include_str!("../../../migrations/0009_room_tracks.sql")),
     (10, "room_queue", include_str!("../../../migrations/0010_room_queue.sql")),
+    (11, "admin", include_str!("../../../migrations/0011_admin.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -234,6 +234,7 @@ async fn seed_movies(args: &TrackerArgs, client: &awc::Client, count: usize) -> 
                 year: None,
                 duration_ms: i64::from(SEGMENTS) * 2000,
                 created_at_ms: 0,
+                poster_version: 0,
             };
             store.insert(&NewMovie { movie, renditions: vec![(rendition, segments)], skipped_tracks: vec![] }).await?;
         }

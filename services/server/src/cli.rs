@@ -1,5 +1,5 @@
 //! Command line: `cinemesh` (serve), `cinemesh ingest FILE --title T`,
-//! `cinemesh subtitles add|remove`, `cinemesh seed --movie ID` (or `--all`),
+//! `cinemesh subtitles add|remove`, `cinemesh admin-user add|remove|list`, `cinemesh seed --movie ID` (or `--all`),
 //! `cinemesh config --print-default`.
 
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use cinemesh_catalog::ingest::{ActiveIngests, Ingester};
 use cinemesh_common::Database;
 use clap::{Parser, Subcommand};
 
+use crate::admin_cli::{AdminUserCommand, admin_user};
 use crate::catalog_cli::{IngestArgs, SubtitlesCommand, ingest, subtitles};
 use crate::config::{Config, DEFAULT_TOML};
 use crate::openapi::ApiDoc;
@@ -34,6 +35,9 @@ pub enum Command {
     /// Add a subtitle file to a movie, or remove one of its subtitle tracks.
     #[command(subcommand)]
     Subtitles(SubtitlesCommand),
+    /// Manage who may sign in at /admin.
+    #[command(subcommand)]
+    AdminUser(AdminUserCommand),
     /// Make the demo movie when the catalog is empty (a one-shot step of a
     /// deployment whose instances share a database), then exit.
     Demo,
@@ -76,6 +80,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seed { args } => seed(Config::load(cli.config.as_deref(), std::env::vars())?, args),
         Command::Ingest(args) => ingest(Config::load(cli.config.as_deref(), std::env::vars())?, args).await,
         Command::Subtitles(command) => subtitles(Config::load(cli.config.as_deref(), std::env::vars())?, command).await,
+        Command::AdminUser(command) => {
+            admin_user(Config::load(cli.config.as_deref(), std::env::vars())?, command).await
+        }
     }
 }
 

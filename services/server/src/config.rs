@@ -84,13 +84,15 @@ impl ServerConfig {
 
     /// The socket caps, with the trusted proxies parsed.
     pub fn connection_limits(&self) -> anyhow::Result<ConnectionLimits> {
-        let trusted_proxies =
-            TrustedProxies::parse(&self.trusted_proxies).map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?;
         Ok(ConnectionLimits {
             total: self.max_connections,
             per_address: self.max_connections_per_address,
-            trusted_proxies,
+            trusted_proxies: self.trusted_proxies()?,
         })
+    }
+
+    pub fn trusted_proxies(&self) -> anyhow::Result<TrustedProxies> {
+        TrustedProxies::parse(&self.trusted_proxies).map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `cinemesh` server: composes the catalog, the segment server, health and
 //! metrics, and the web client into one process.
 
+pub mod admin_cli;
 pub mod catalog_cli;
 pub mod catalog_lookups;
 pub mod cli;

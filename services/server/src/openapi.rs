@@ -3,10 +3,10 @@
 
 use actix_web::{HttpResponse, web};
 use cinemesh_common::routes::resource;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use cinemesh_catalog::{api, ingest, model};
+use cinemesh_catalog::{admin, api, ingest, model};
 use cinemesh_common::ErrorBody;
 
 #[derive(OpenApi)]
@@ -22,6 +22,13 @@ use cinemesh_common::ErrorBody;
         cinemesh_catalog::subtitles_api::add_subtitles,
         cinemesh_catalog::subtitles_api::remove_subtitles,
         api::movie_offload,
+        admin::session_api::sign_in,
+        admin::session_api::current_session,
+        admin::session_api::sign_out,
+        admin::library_api::library,
+        admin::library_api::edit_movie,
+        admin::library_api::upload_poster,
+        admin::library_api::poster_from_frame,
         cinemesh_rooms::api::create_room,
         cinemesh_rooms::api::get_room,
         crate::health::healthz,
@@ -46,6 +53,13 @@ use cinemesh_common::ErrorBody;
         model::RenditionSegments,
         ingest::CatalogStatus,
         ingest::ActiveIngest,
+        admin::session_api::SignIn,
+        admin::session_api::SessionView,
+        admin::library::LibraryPage,
+        admin::library::LibraryMovie,
+        admin::library::LibrarySort,
+        admin::library::MovieEdit,
+        admin::library_api::PosterFrame,
         crate::health::Readiness,
         cinemesh_rooms::api::CreateRoom,
         cinemesh_rooms::api::RoomSummary,
@@ -62,6 +76,11 @@ impl Modify for AdminToken {
             components.add_security_scheme(
                 "admin_token",
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+            // A browser signed in at /admin; unsafe methods also need `x-csrf-token`.
+            components.add_security_scheme(
+                "admin_session",
+                SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(admin::auth::SESSION_COOKIE))),
             );
         }
     }

@@ -9,6 +9,8 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use cinemesh_catalog::CatalogStore;
+use cinemesh_catalog::admin::AdminAccounts;
+use cinemesh_catalog::admin::session_api::SignInAttempts;
 use cinemesh_catalog::api::{CatalogApi, configure_catalog};
 use cinemesh_catalog::ingest::{ActiveIngests, Ingester, STALE_STAGING_AFTER, sweep_stale};
 use cinemesh_catalog::model::IceServer;
@@ -133,6 +135,9 @@ impl Application {
             ice_servers: ice_servers.clone(),
             relay_segments: config.turn.relay_segments,
             on_delete: None,
+            accounts: AdminAccounts::new(db.clone()),
+            sign_in_attempts: SignInAttempts::default(),
+            trusted_proxies: config.server.trusted_proxies()?,
         };
         let media = MediaState::new(&media_dir, served.clone()).context("opening the media folder")?;
         let web_dir = Some(config.server.web_dir.as_path()).filter(|d| d.join("index.html").is_file());

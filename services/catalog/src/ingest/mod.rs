@@ -166,6 +166,7 @@ impl Ingester {
                 year: request.year.map(Year::get),
                 duration_ms: info.duration_ms,
                 created_at_ms: cinemesh_common::db::now_ms(),
+                poster_version: 0,
             },
             renditions,
             skipped_tracks: plan.tracks.skipped.iter().chain(&unread).map(skipped_record).collect(),
@@ -229,25 +230,7 @@ impl Ingester {
     ) -> Result<(), IngestError> {
         // A frame a tenth of the way in, past opening black, capped at a minute.
         let at_seconds = (info.duration_ms as f64 / 1000.0 * 0.1).min(60.0);
-        let height = info.height.min(360);
-        let output = tokio::process::Command::new(&self.tools.ffmpeg)
-            .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-ss", &format!("{at_seconds:.3}")])
-            .args(input.args())
-            .args(["-frames:v", "1", "-vf", &format!("scale=-2:{height}"), "-q:v", "3"])
-            .arg(out_dir.join("poster.jpg"))
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output()
-            .await
-            .map_err(|e| FfmpegTools::missing(&self.tools.ffmpeg, &e))?;
-        if !output.status.success() {
-            // ffmpeg's messages name files on the server: they go to the log only.
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            let (source, status) = (input.path.display(), output.status);
-            tracing::warn!(%source, %status, stderr = %stderr.trim(), "the poster run of ffmpeg failed");
-            return Err(IngestError::EncodeFailed(format!("poster: {status} (details are in the server log)")));
-        }
-        Ok(())
+        crate::poster::write_poster(&self.tools, &input.args(), Some(at_seconds), out_dir).await
     }
 }
 

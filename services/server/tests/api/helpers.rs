@@ -451,6 +451,7 @@ pub async fn insert_test_movie(
                 year: Some(2001),
                 duration_ms: segment_count * 2000,
                 created_at_ms,
+                poster_version: 0,
             },
             renditions: vec![(rendition("360p", 360), segments.clone()), (rendition("720p", 720), segments)],
             skipped_tracks: vec![],

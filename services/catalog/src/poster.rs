@@ -1,0 +1,91 @@
+//! Posters: one JPEG frame at most 360 pixels tall, made by ffmpeg from a
+//! source at ingest, from an image an admin uploads, or from a moment of a
+//! movie's own best rendition. Always written beside the final name and
+//! renamed over it, so a viewer never loads half a poster.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use crate::ingest::{FfmpegTools, IngestError};
+
+pub const POSTER_FILE: &str = "poster.jpg";
+/// Image types an admin may upload as a poster, with the ffmpeg demuxer
+/// forced for each: an upload is never probed, so it cannot pass for a
+/// playlist that names other files.
+pub const IMAGE_TYPES: &[(&str, &str)] =
+    &[("image/jpeg", "jpeg_pipe"), ("image/png", "png_pipe"), ("image/webp", "webp_pipe")];
+/// Largest poster image accepted, bytes.
+pub const MAX_POSTER_BYTES: usize = 5 * 1024 * 1024;
+
+/// Input arguments for an uploaded image of `content_type`, or `None` when
+/// that type is not accepted.
+pub fn image_input(content_type: &str, path: &Path) -> Option<Vec<OsString>> {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let (_, demuxer) = IMAGE_TYPES.iter().find(|(mime, _)| *mime == essence)?;
+    Some(vec![
+        "-protocol_whitelist".into(),
+        "file".into(),
+        "-f".into(),
+        (*demuxer).into(),
+        "-i".into(),
+        path.into(),
+    ])
+}
+
+/// Input arguments for a movie's own rendition playlist (our files only).
+pub fn rendition_input(playlist: &Path) -> Vec<OsString> {
+    vec!["-protocol_whitelist".into(), "file".into(), "-f".into(), "hls".into(), "-i".into(), playlist.into()]
+}
+
+/// Writes the frame at `at_secs` of `input` as the poster of `folder`.
+pub async fn write_poster(
+    tools: &FfmpegTools,
+    input: &[OsString],
+    at_secs: Option<f64>,
+    folder: &Path,
+) -> Result<(), IngestError> {
+    let partial = folder.join(format!(".{POSTER_FILE}.{}", cinemesh_common::id::random_id(8)));
+    let mut command = tokio::process::Command::new(&tools.ffmpeg);
+    command.args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]);
+    if let Some(at) = at_secs {
+        command.args(["-ss", &format!("{at:.3}")]);
+    }
+    let output = command
+        .args(input)
+        .args(["-frames:v", "1", "-vf", "scale=-2:'min(360,ih)'", "-q:v", "3", "-f", "mjpeg"])
+        .arg(&partial)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| FfmpegTools::missing(&tools.ffmpeg, &e))?;
+    let written = std::fs::metadata(&partial).is_ok_and(|m| m.len() > 0);
+    if !output.status.success() || !written {
+        let _ = std::fs::remove_file(&partial);
+        // ffmpeg's messages name files on the server: they go to the log only.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        tracing::warn!(status = %output.status, stderr = %stderr.trim(), "a poster run of ffmpeg failed");
+        return Err(IngestError::EncodeFailed(format!(
+            "poster: {} (details are in the server log)",
+            output.status
+        )));
+    }
+    std::fs::rename(&partial, folder.join(POSTER_FILE)).map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        IngestError::Storage(e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_known_image_types_get_a_forced_demuxer() {
+        let path = Path::new("/tmp/x");
+        let args = image_input("image/PNG; charset=binary", path).unwrap();
+        assert_eq!(args[3], "png_pipe");
+        assert!(image_input("application/vnd.apple.mpegurl", path).is_none());
+        assert!(image_input("", path).is_none());
+    }
+}
