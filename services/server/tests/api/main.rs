@@ -5,6 +5,8 @@
 
 mod abuse_limits;
 mod admin;
+mod admin_library;
+mod admin_sessions;
 mod catalog;
 mod cli;
 mod demo;
