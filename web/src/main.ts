@@ -3,6 +3,7 @@ import './styles.css';
 
 import { ApiClient } from './api/client';
 import { startPresence } from './lobby/presence-panel';
+import { renderAdmin } from './pages/admin';
 import { renderCatalog } from './pages/catalog';
 import { renderMovie } from './pages/movie';
 import { renderRoom } from './pages/room';
@@ -40,6 +41,9 @@ function show(): void {
       break;
     case 'room':
       cleanup = renderRoom(main, route.id, ctx);
+      break;
+    case 'admin':
+      cleanup = renderAdmin(main);
       break;
     case 'not_found':
       mount(main, h('div', { class: 'notice' }, h('p', {}, `Nothing here at ${route.path}.`), h('a', { href: '/' }, 'See all movies')));

@@ -5,6 +5,7 @@ export type Route =
   | { name: 'catalog'; q: string; page: number }
   | { name: 'movie'; id: string }
   | { name: 'room'; id: string }
+  | { name: 'admin' }
   | { name: 'not_found'; path: string };
 
 const MOVIE_PATH = /^\/movies\/([a-z0-9_-]{1,64})\/?$/;
@@ -16,6 +17,7 @@ export function parseRoute(pathname: string, search: string): Route {
     const page = Number.parseInt(params.get('page') ?? '1', 10);
     return { name: 'catalog', q: params.get('q') ?? '', page: Number.isFinite(page) && page > 0 ? page : 1 };
   }
+  if (pathname === '/admin' || pathname === '/admin/') return { name: 'admin' };
   const movie = MOVIE_PATH.exec(pathname);
   if (movie?.[1] !== undefined) return { name: 'movie', id: movie[1] };
   const room = ROOM_PATH.exec(pathname);

@@ -14,6 +14,12 @@ describe('parseRoute', () => {
     expect(parseRoute('/movies/abc123', '')).toEqual({ name: 'movie', id: 'abc123' });
     expect(parseRoute('/movies/abc123/', '')).toEqual({ name: 'movie', id: 'abc123' });
   });
+  it('knows the admin page', () => {
+    expect(parseRoute('/admin', '')).toEqual({ name: 'admin' });
+    expect(parseRoute('/admin/', '')).toEqual({ name: 'admin' });
+    expect(parseRoute('/admin/x', '').name).toBe('not_found');
+  });
+
   it('reads room ids, and makes room links', () => {
     expect(parseRoute('/rooms/abc123xyz', '')).toEqual({ name: 'room', id: 'abc123xyz' });
     expect(parseRoute('/rooms/ab-c', '').name).toBe('not_found');

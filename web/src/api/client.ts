@@ -21,7 +21,7 @@ export interface ListParams {
   perPage?: number;
 }
 
-type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
 export class ApiClient {
   readonly #base: string;
@@ -66,26 +66,32 @@ export class ApiClient {
     return this.#request<T>(path, signal ? { signal } : {});
   }
 
-  async #request<T>(path: string, init: RequestInit): Promise<T> {
-    let response: Response;
-    try {
-      response = await this.#fetch(this.#base + path, init);
-    } catch (error) {
-      if (error instanceof DOMException && error.name === 'AbortError') throw error;
-      throw new ApiError('network_error', 'The server could not be reached.', 0);
-    }
-    let body: unknown;
-    try {
-      body = await response.json();
-    } catch {
-      throw new ApiError('invalid_response', `The server answered ${response.status} without JSON.`, response.status);
-    }
-    if (!response.ok) {
-      const error = isErrorBody(body) ? body : { error: 'http_error', message: `HTTP ${response.status}` };
-      throw new ApiError(error.error, error.message, response.status);
-    }
-    return body as T;
+  #request<T>(path: string, init: RequestInit): Promise<T> {
+    return fetchJson<T>(this.#fetch, this.#base + path, init);
   }
+}
+
+/** One request whose answer is JSON (or nothing, for 204); failures become `ApiError`s. */
+export async function fetchJson<T>(fetchImpl: Fetch, url: string, init: RequestInit): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetchImpl(url, init);
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    throw new ApiError('network_error', 'The server could not be reached.', 0);
+  }
+  if (response.status === 204) return undefined as T;
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    throw new ApiError('invalid_response', `The server answered ${response.status} without JSON.`, response.status);
+  }
+  if (!response.ok) {
+    const error = isErrorBody(body) ? body : { error: 'http_error', message: `HTTP ${response.status}` };
+    throw new ApiError(error.error, error.message, response.status);
+  }
+  return body as T;
 }
 
 /** `?q=..&page=..&per_page=..` with only the parameters that are set. */

@@ -71,6 +71,8 @@ async fn openapi_document_matches_the_routes() {
                 "get" => app.client.get(app.url(&concrete)),
                 "post" => app.client.post(app.url(&concrete)),
                 "delete" => app.client.delete(app.url(&concrete)),
+                "patch" => app.client.patch(app.url(&concrete)),
+                "put" => app.client.put(app.url(&concrete)),
                 other => panic!("unexpected method {other}"),
             };
             let mut res = req.send().await.unwrap();
@@ -83,7 +85,10 @@ async fn openapi_document_matches_the_routes() {
     let expected = [
         "DELETE /api/admin/movies/{id}",
         "DELETE /api/admin/movies/{id}/subtitles/{name}",
+        "DELETE /api/admin/session",
+        "GET /api/admin/library",
         "GET /api/admin/offload/{id}",
+        "GET /api/admin/session",
         "GET /api/catalog/status",
         "GET /api/movies",
         "GET /api/movies/{id}",
@@ -93,9 +98,13 @@ async fn openapi_document_matches_the_routes() {
         "GET /healthz",
         "GET /metrics",
         "GET /readyz",
+        "PATCH /api/admin/movies/{id}",
         "POST /api/admin/movies",
+        "POST /api/admin/movies/{id}/poster/frame",
         "POST /api/admin/movies/{id}/subtitles",
+        "POST /api/admin/session",
         "POST /api/rooms",
+        "PUT /api/admin/movies/{id}/poster",
     ];
     assert_eq!(documented, expected);
 }
