@@ -7,9 +7,9 @@ import { h } from '../ui/dom';
 export function signInForm(signIn: (credentials: SignIn) => Promise<void>, reason?: string): HTMLElement {
   const tokenMode = h('input', { type: 'radio', name: 'mode', value: 'token', checked: true });
   const userMode = h('input', { type: 'radio', name: 'mode', value: 'user' });
-  const token = h('input', { type: 'password', name: 'token', autocomplete: 'current-password', 'aria-label': 'Admin token' });
-  const user = h('input', { type: 'text', name: 'user', autocomplete: 'username', 'aria-label': 'User name' });
-  const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', 'aria-label': 'Password' });
+  const token = h('input', { type: 'password', name: 'token', autocomplete: 'current-password' });
+  const user = h('input', { type: 'text', name: 'user', autocomplete: 'username' });
+  const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password' });
   const tokenFields = h('label', { class: 'field' }, 'Admin token', token);
   const userFields = h(
     'div',
@@ -34,8 +34,8 @@ export function signInForm(signIn: (credentials: SignIn) => Promise<void>, reaso
       'fieldset',
       { class: 'modes' },
       h('legend', {}, 'Sign in with'),
-      h('label', {}, tokenMode, ' the admin token'),
-      h('label', {}, userMode, ' a user and password'),
+      h('label', {}, tokenMode, ' Token'),
+      h('label', {}, userMode, ' User and password'),
     ),
     tokenFields,
     userFields,
