@@ -11,17 +11,19 @@ use cinemesh_common::{ApiError, ErrorBody};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::Semaphore;
 use utoipa::IntoParams;
 
 use crate::admin::session_api::SignInAttempts;
 use crate::admin::{Admin, AdminAccounts};
 use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
-use crate::ingest::{ActiveIngests, CatalogStatus, IngestError, IngestRequest, Ingester};
+use crate::ingest::{ActiveIngests, CatalogStatus, Ingester};
+use crate::jobs::{IngestJob, IngestQueue, JobError, JobSpec, JobState};
+use crate::uploads::UploadStore;
 use crate::model::{
     Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, SkippedTrack, TrackerAccess,
 };
 use cinemesh_common::client_address::TrustedProxies;
+use cinemesh_common::rate_limit::PerAddress;
 use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
 use cinemesh_common::turn_credentials::IceServers;
 
@@ -34,8 +36,8 @@ pub struct CatalogApi {
     /// Where uploads are written before they are ingested.
     pub upload_dir: PathBuf,
     pub max_upload_bytes: u64,
-    /// Encodes use every core: run one at a time, queue the rest.
-    pub encode_slots: Arc<Semaphore>,
+    /// Ingest jobs: uploads queue them, workers run them.
+    pub queue: IngestQueue,
     pub active: ActiveIngests,
     /// Signs the tracker tokens handed out with movie details.
     pub tokens: SwarmTokens,
@@ -50,6 +52,12 @@ pub struct CatalogApi {
     pub sign_in_attempts: SignInAttempts,
     /// Whose `X-Forwarded-For` names the client (rate limits are per client).
     pub trusted_proxies: TrustedProxies,
+    /// Resumable uploads under way.
+    pub uploads: UploadStore,
+    /// Uploads each address may start: a burst, then a steady rate.
+    pub upload_creations: PerAddress,
+    /// An unfinished upload is removed this long after its last byte.
+    pub upload_expiry: std::time::Duration,
 }
 
 /// What ends with a deleted movie: its swarms, its rooms.
@@ -96,7 +104,9 @@ pub fn configure_catalog(cfg: &mut web::ServiceConfig, api: CatalogApi) {
         .service(resource("/api/admin/offload/{id}", "GET").route(web::get().to(movie_offload)))
         .configure(crate::subtitles_api::configure_subtitles)
         .configure(crate::admin::session_api::configure_session)
-        .configure(crate::admin::library_api::configure_library);
+        .configure(crate::admin::library_api::configure_library)
+        .configure(crate::jobs::api::configure_jobs)
+        .configure(crate::uploads::api::configure_uploads);
 }
 
 pub(crate) fn invalid(e: InvalidInput) -> ApiError {
@@ -185,29 +195,39 @@ pub struct UploadParams {
     /// Optional release year.
     #[param(minimum = 1878, maximum = 2200)]
     year: Option<i64>,
+    /// The file's name, shown with the job.
+    #[param(max_length = 255)]
+    file_name: Option<String>,
+    /// Hold the request until the ingest job ends, and answer as the job
+    /// ended: 201 with the movie, or the failure's code.
+    wait: Option<bool>,
 }
 
-/// Upload a movie file (the raw request body) and ingest it. Answers when the
-/// ingest is done. Requires `Authorization: Bearer <admin token>`.
+/// Upload a movie file (the raw request body) to be ingested. Answers at
+/// once (202) with the ingest job, which runs in the queue; or, with
+/// `wait=true`, when the job ends. Requires the admin token or session.
 ///
 /// Only self-contained movie containers are ingested: MP4/MOV, Matroska/WebM,
-/// AVI, MPEG-TS, FLV, Ogg, MPEG-PS and ASF/WMV.
+/// AVI, MPEG-TS, FLV, Ogg, MPEG-PS and ASF/WMV. For uploads that resume
+/// after a dropped connection, use `/api/admin/uploads` (tus).
 #[utoipa::path(post, path = "/api/admin/movies", tag = "admin", params(UploadParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    security(("admin_token" = [])),
-    responses((status = 201, body = MovieDetail),
+    security(("admin_token" = []), ("admin_session" = [])),
+    responses((status = 202, body = crate::jobs::IngestJob, description = "queued; `Location` is the job"),
+        (status = 201, body = MovieDetail, description = "with `wait=true`: the movie"),
         (status = 400, body = ErrorBody, description = "`empty_upload`, `upload_interrupted`, or an invalid parameter"),
         (status = 401, body = ErrorBody, description = "`unauthorized`"),
-        (status = 403, body = ErrorBody, description = "`admin_disabled`"),
+        (status = 403, body = ErrorBody, description = "`admin_disabled`, `csrf_failed`"),
+        (status = 409, body = ErrorBody, description = "with `wait=true`: `job_cancelled`"),
         (status = 413, body = ErrorBody,
             description = "`upload_too_large`: refused from `Content-Length` before the body is read, \
             or as a chunked body passes the limit"),
         (status = 422, body = ErrorBody,
-            description = "`unsupported_container` (playlists, concat lists, images, unknown formats), \
-            `not_a_video`, `source_truncated` (the media stop before the declared duration), `video_too_small`, \
-            `source_unreadable`, `encode_failed`"),
-        (status = 503, body = ErrorBody, description = "`ffmpeg_missing`"),
-        (status = 507, body = ErrorBody, description = "`storage_full`: the media folder ran out of space")))]
+            description = "with `wait=true`: `unsupported_container` (playlists, concat lists, images, unknown \
+            formats), `not_a_video`, `source_truncated` (the media stop before the declared duration), \
+            `video_too_small`, `source_unreadable`, `encode_failed`"),
+        (status = 503, body = ErrorBody, description = "`ingest_queue_full`; with `wait=true`: `ffmpeg_missing`"),
+        (status = 507, body = ErrorBody, description = "with `wait=true`: `storage_full`")))]
 pub async fn upload_movie(
     _admin: Admin,
     req: HttpRequest,
@@ -216,23 +236,98 @@ pub async fn upload_movie(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     refuse_declared_oversize(&req, api.max_upload_bytes)?;
-    let request = IngestRequest {
-        source: PathBuf::new(),
-        title: Title::parse(&params.title).map_err(invalid)?,
-        description: Description::parse(params.description.as_deref().unwrap_or_default()).map_err(invalid)?,
-        year: params.year.map(Year::parse).transpose().map_err(invalid)?,
+    let title = Title::parse(&params.title).map_err(invalid)?;
+    let description = Description::parse(params.description.as_deref().unwrap_or_default()).map_err(invalid)?;
+    let year = params.year.map(Year::parse).transpose().map_err(invalid)?;
+    let upload = receive_upload(&api, body).await?;
+    let spec = JobSpec {
+        title: title.as_str().to_owned(),
+        description: description.as_str().to_owned(),
+        year: year.map(Year::get),
+        source: upload.path().to_path_buf(),
         // Subtitles are added to the movie afterwards (`POST .../subtitles`).
         subtitles: vec![],
+        owns_source: true,
+        file_name: file_name_for_people(params.file_name.as_deref().unwrap_or("upload")),
     };
-    let upload = receive_upload(&api, body).await?;
-    let _slot = api.encode_slots.acquire().await.map_err(|e| ApiError::internal(&e))?;
-    let request = IngestRequest { source: upload.path().to_path_buf(), ..request };
-    let progress = api.active.start(request.title.as_str());
-    let movie = api.ingester.ingest(&request, &mut |p| progress.update(p)).await.map_err(ingest_error)?;
-    let id = MovieId::parse(&movie.id).map_err(invalid)?;
-    let detail = api.detail_of(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(&movie.id))?;
-    Ok(HttpResponse::Created().json(detail))
+    let id = cinemesh_common::id::random_id(16);
+    let job = api.queue.enqueue(&id, &spec).await.map_err(job_error)?;
+    // The job owns the file now.
+    upload.keep();
+    if params.wait != Some(true) {
+        return Ok(HttpResponse::Accepted().insert_header(("location", format!("/api/admin/jobs/{id}"))).json(job));
+    }
+    let job = wait_for_job(&api, &id).await?;
+    match (job.state, job.movie_id) {
+        (JobState::Done, Some(movie)) => {
+            let id = MovieId::parse(&movie).map_err(invalid)?;
+            let detail = api.detail_of(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(&movie))?;
+            Ok(HttpResponse::Created().json(detail))
+        }
+        (JobState::Failed, _) => Err(job_failure(job.error.as_deref(), job.message.unwrap_or_default())),
+        _ => Err(ApiError::new(StatusCode::CONFLICT, "job_cancelled", "the ingest job was cancelled")),
+    }
 }
+
+/// How often a waiting upload looks at its job.
+const JOB_WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+async fn wait_for_job(api: &CatalogApi, id: &str) -> Result<IngestJob, ApiError> {
+    loop {
+        match api.queue.store.get(id).await.map_err(db_error)? {
+            Some(job) if job.state.is_finished() => return Ok(job),
+            Some(_) => actix_web::rt::time::sleep(JOB_WAIT_POLL).await,
+            None => return Err(ApiError::new(StatusCode::CONFLICT, "job_cancelled", "the ingest job was removed")),
+        }
+    }
+}
+
+/// A file name as given, for display only: its last component, printable, at most 255 characters.
+pub(crate) fn file_name_for_people(given: &str) -> String {
+    let last = given.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = last.chars().filter(|c| !c.is_control()).take(255).collect();
+    if clean.trim().is_empty() { "upload".into() } else { clean }
+}
+
+pub(crate) fn job_error(e: JobError) -> ApiError {
+    match e {
+        JobError::QueueFull => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ingest_queue_full", e.to_string()),
+        JobError::Database(e) => db_error(e),
+    }
+}
+
+/// A failed job's error as an HTTP answer.
+fn job_failure(code: Option<&str>, message: String) -> ApiError {
+    let code = code.and_then(|c| KNOWN_FAILURES.iter().find(|k| **k == c)).copied().unwrap_or("ingest_failed");
+    let status = match code {
+        "ffmpeg_missing" => StatusCode::SERVICE_UNAVAILABLE,
+        "storage_full" => StatusCode::INSUFFICIENT_STORAGE,
+        "ingest_output_invalid" | "storage_error" | "database_error" | "ingest_failed" => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    ApiError::new(status, code, message)
+}
+
+/// The codes a job can fail with (`IngestError::code` and the details' checks),
+/// as `&'static str` for `ApiError`.
+const KNOWN_FAILURES: &[&str] = &[
+    "ffmpeg_missing",
+    "source_unreadable",
+    "unsupported_container",
+    "not_a_video",
+    "source_truncated",
+    "video_too_small",
+    "encode_failed",
+    "ingest_output_invalid",
+    "storage_error",
+    "storage_full",
+    "database_error",
+    "invalid_title",
+    "invalid_description",
+    "invalid_year",
+];
 
 /// Delete a movie: its catalog rows, then its files.
 #[utoipa::path(delete, path = "/api/admin/movies/{id}", tag = "admin",
@@ -281,11 +376,18 @@ impl Upload {
     fn path(&self) -> &std::path::Path {
         &self.0
     }
+
+    /// Leaves the file where it is, for its new owner.
+    fn keep(mut self) {
+        self.0 = PathBuf::new();
+    }
 }
 
 impl Drop for Upload {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if !self.0.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.0);
+        }
     }
 }
 
@@ -335,21 +437,3 @@ async fn receive_upload(api: &CatalogApi, mut body: web::Payload) -> Result<Uplo
     Ok(upload)
 }
 
-fn ingest_error(e: IngestError) -> ApiError {
-    let status = match &e {
-        IngestError::FfmpegMissing { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        IngestError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
-        IngestError::SourceUnreadable { .. }
-        | IngestError::UnsupportedContainer(_)
-        | IngestError::NotAVideo(_)
-        | IngestError::SourceTruncated { .. }
-        | IngestError::VideoTooSmall(_)
-        | IngestError::EncodeFailed(_)
-        | IngestError::Sidecar { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        IngestError::OutputInvalid(_) | IngestError::Storage(_) | IngestError::Database(_) => {
-            return ApiError::internal(&e);
-        }
-    };
-    tracing::info!(code = e.code(), error = %e, "upload refused");
-    ApiError::new(status, e.code(), e.to_string())
-}

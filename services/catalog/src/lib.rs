@@ -5,11 +5,13 @@ pub mod admin;
 pub mod api;
 pub mod domain;
 pub mod ingest;
+pub mod jobs;
 pub mod model;
 pub mod poster;
 pub mod store;
 pub mod subtitle_tracks;
 pub mod subtitles;
 pub mod subtitles_api;
+pub mod uploads;
 
 pub use store::CatalogStore;

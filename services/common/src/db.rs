@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "room_tracks", include_str!("../../../migrations/0009_room_tracks.sql")),
     (10, "room_queue", include_str!("../../../migrations/0010_room_queue.sql")),
     (11, "admin", include_str!("../../../migrations/0011_admin.sql")),
+    (12, "ingest_jobs", include_str!("../../../migrations/0012_ingest_jobs.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -42,6 +42,34 @@ impl RateLimiter {
     }
 }
 
+/// One bucket per client address, for requests that cost the server (sign-in
+/// attempts, new uploads). Cloned handles share the buckets.
+#[derive(Debug, Clone)]
+pub struct PerAddress {
+    buckets: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, RateLimiter>>>,
+    per_sec: f64,
+    burst: f64,
+}
+
+/// Addresses remembered at most; past this every bucket is forgotten rather
+/// than the table growing (each request still costs what the limit protects).
+const MAX_TRACKED_ADDRESSES: usize = 10_000;
+
+impl PerAddress {
+    pub fn new(per_sec: f64, burst: f64) -> Self {
+        Self { buckets: std::sync::Arc::default(), per_sec, burst }
+    }
+
+    /// Takes one token from `address`'s bucket; false when it is empty.
+    pub fn allow(&self, address: std::net::IpAddr, now: Instant) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() >= MAX_TRACKED_ADDRESSES && !buckets.contains_key(&address) {
+            buckets.clear();
+        }
+        buckets.entry(address).or_insert_with(|| RateLimiter::new(self.per_sec, self.burst, now)).allow(now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +92,15 @@ mod tests {
         assert_eq!(limiter.reserve(250.0, start), Duration::from_millis(250));
         // The debt is paid first: 250 ms later the bucket is empty again.
         assert_eq!(limiter.reserve(100.0, start + Duration::from_millis(250)), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn each_address_has_its_own_bucket() {
+        let now = Instant::now();
+        let limits = PerAddress::new(0.1, 3.0);
+        let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        assert_eq!((0..10).filter(|_| limits.allow(a, now)).count(), 3);
+        assert!(limits.clone().allow(b, now), "another address, and a clone shares the buckets");
+        assert!(!limits.clone().allow(a, now));
     }
 }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::domain::{Description, MovieId, Title, Year};
-use cinemesh_catalog::ingest::{IngestRequest, Ingester, SidecarSubtitles};
+use cinemesh_catalog::ingest::{ActiveIngests, EncodeProgress, Ingester, SidecarSubtitles};
+use cinemesh_catalog::jobs::{IngestJob, IngestQueue, JobSpec, JobState, JobStore};
+use cinemesh_common::db::now_ms;
 use cinemesh_catalog::model::RenditionKind;
 use cinemesh_catalog::subtitle_tracks::NewSubtitles;
 use cinemesh_common::Database;
@@ -71,29 +73,128 @@ async fn open_ingester(config: &Config) -> anyhow::Result<(Ingester, Database)> 
 }
 
 pub async fn ingest(config: Config, args: IngestArgs) -> anyhow::Result<()> {
-    let request = IngestRequest {
-        source: args.file,
-        title: Title::parse(&args.title)?,
-        description: Description::parse(args.description.as_deref().unwrap_or_default())?,
-        year: args.year.map(Year::parse).transpose()?,
-        subtitles: args.subtitles.iter().map(|spec| sidecar(spec)).collect(),
+    let title = Title::parse(&args.title)?;
+    let description = Description::parse(args.description.as_deref().unwrap_or_default())?;
+    let year = args.year.map(Year::parse).transpose()?;
+    // Absolute paths: a server process may be the one that reads them.
+    let absolute = |path: &std::path::Path| {
+        std::fs::canonicalize(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let mut subtitles: Vec<SidecarSubtitles> = args.subtitles.iter().map(|spec| sidecar(spec)).collect();
+    for sidecar in &mut subtitles {
+        sidecar.path = absolute(&sidecar.path)?;
+    }
+    let spec = JobSpec {
+        title: title.as_str().to_owned(),
+        description: description.as_str().to_owned(),
+        year: year.map(Year::get),
+        file_name: args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        source: absolute(&args.file)?,
+        subtitles,
+        owns_source: false,
     };
     let (ingester, db) = open_ingester(&config).await?;
-    let mut bar = ProgressBar::default();
-    let result = ingester.ingest(&request, &mut |p| bar.update(p)).await;
-    bar.finish();
+    let store = JobStore::new(db.clone());
+    let queue = IngestQueue::new(store.clone(), ingester.clone(), ActiveIngests::default());
+    let id = cinemesh_common::id::random_id(16);
+    let result = run_job(&queue, &id, &spec).await;
     let described = match &result {
-        Ok(movie) => describe_tracks(&ingester.store, &movie.id).await,
+        Ok(job) => describe_tracks(&ingester.store, job.movie_id.as_deref().unwrap_or_default()).await,
         Err(_) => Ok(Vec::new()),
     };
     db.close().await;
-    let movie = result.map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+    let job = result?;
     for line in described.context("reading back the movie's tracks")? {
         println!("{line}");
     }
-    println!("ingested {:?} as movie {}", movie.title, movie.id);
+    println!("ingested {:?} as movie {}", job.title, job.movie_id.unwrap_or_default());
     Ok(())
 }
+
+/// Queues the job, and follows it to its end: a running server's workers
+/// take it when there are any (one queue for the CLI and the admin page);
+/// else, or when none took it in time, this process runs it. Ctrl-C cancels it.
+async fn run_job(queue: &IngestQueue, id: &str, spec: &JobSpec) -> anyhow::Result<IngestJob> {
+    let store = &queue.store;
+    store.enqueue(id, spec).await?;
+    let server_runs_jobs = store.any_worker_since(now_ms() - WORKER_SILENCE_MS).await?;
+    if server_runs_jobs {
+        eprintln!("the running server ingests it: job {id} (Ctrl-C cancels it)");
+    }
+    let mut bar = ProgressBar::default();
+    let mut queued_since = std::time::Instant::now();
+    let job = loop {
+        let Some(job) = store.get(id).await? else { anyhow::bail!("the ingest job {id} was removed") };
+        if job.state.is_finished() {
+            break job;
+        }
+        if job.state == JobState::Running {
+            bar.update(EncodeProgress {
+                fraction: job.percent as f64 / 100.0,
+                eta: job.eta_secs.map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
+            });
+            queued_since = std::time::Instant::now();
+        }
+        let nobody_took_it = queued_since.elapsed() > HANDOFF_PATIENCE
+            && !store.any_worker_since(now_ms() - WORKER_SILENCE_MS).await?;
+        if job.state == JobState::Queued && (!server_runs_jobs || nobody_took_it) {
+            // Here, with the bar fed by the job's own progress records.
+            let run = queue.run_one(id);
+            let follow = follow_progress(store, id, &mut bar);
+            tokio::pin!(run, follow);
+            let (mut followed, mut cancelling) = (false, false);
+            loop {
+                tokio::select! {
+                    ran = &mut run => { ran?; break; }
+                    () = &mut follow, if !followed => followed = true,
+                    // The run sees the cancel and ends, recording it.
+                    _ = tokio::signal::ctrl_c(), if !cancelling => {
+                        cancelling = true;
+                        queue.cancel(id).await?;
+                    }
+                }
+            }
+            continue;
+        }
+        tokio::select! {
+            () = actix_web::rt::time::sleep(FOLLOW_EVERY) => {}
+            _ = tokio::signal::ctrl_c() => {
+                queue.cancel(id).await?;
+                eprintln!("cancelling job {id}");
+            }
+        }
+    };
+    if job.state == JobState::Done {
+        bar.update(EncodeProgress { fraction: 1.0, eta: Some(std::time::Duration::ZERO) });
+    }
+    bar.finish();
+    match job.state {
+        JobState::Done => Ok(job),
+        JobState::Cancelled => anyhow::bail!("the ingest was cancelled"),
+        _ => anyhow::bail!("{} ({})", job.message.unwrap_or_default(), job.error.unwrap_or_default()),
+    }
+}
+
+/// Redraws the bar from a job's records until it ends.
+async fn follow_progress(store: &JobStore, id: &str, bar: &mut ProgressBar) {
+    loop {
+        actix_web::rt::time::sleep(FOLLOW_EVERY).await;
+        match store.get(id).await {
+            Ok(Some(job)) if job.state == JobState::Running => bar.update(EncodeProgress {
+                fraction: job.percent as f64 / 100.0,
+                eta: job.eta_secs.map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
+            }),
+            Ok(Some(job)) if !job.state.is_finished() => {}
+            _ => return,
+        }
+    }
+}
+
+/// A server that said nothing for this long runs no jobs.
+const WORKER_SILENCE_MS: i64 = 15_000;
+/// How long a job handed to a server may wait unclaimed before this process runs it.
+const HANDOFF_PATIENCE: std::time::Duration = std::time::Duration::from_secs(20);
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 pub async fn subtitles(config: Config, command: SubtitlesCommand) -> anyhow::Result<()> {
     let (ingester, db) = open_ingester(&config).await?;

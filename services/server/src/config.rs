@@ -158,11 +158,23 @@ pub struct AdminConfig {
     pub token: Secret,
     /// Largest accepted upload, MiB.
     pub max_upload_mib: u64,
+    /// Ingest jobs this instance runs at once.
+    pub ingest_workers: usize,
+    /// An unfinished resumable upload is removed this long after its last byte, hours.
+    pub upload_expiry_hours: u64,
+    /// Uploads one client address may start per minute (and at once).
+    pub uploads_per_minute: u32,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { token: Secret::default(), max_upload_mib: 8192 }
+        Self {
+            token: Secret::default(),
+            max_upload_mib: 8192,
+            ingest_workers: 1,
+            upload_expiry_hours: 24,
+            uploads_per_minute: 20,
+        }
     }
 }
 

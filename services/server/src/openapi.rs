@@ -6,7 +6,7 @@ use cinemesh_common::routes::resource;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use cinemesh_catalog::{admin, api, ingest, model};
+use cinemesh_catalog::{admin, api, ingest, jobs, model, uploads};
 use cinemesh_common::ErrorBody;
 
 #[derive(OpenApi)]
@@ -29,6 +29,15 @@ use cinemesh_common::ErrorBody;
         admin::library_api::edit_movie,
         admin::library_api::upload_poster,
         admin::library_api::poster_from_frame,
+        jobs::api::list_jobs,
+        jobs::api::get_job,
+        jobs::api::cancel_job,
+        jobs::api::job_events,
+        uploads::api::capabilities,
+        uploads::api::create_upload,
+        uploads::api::upload_offset,
+        uploads::api::append_to_upload,
+        uploads::api::terminate_upload,
         cinemesh_rooms::api::create_room,
         cinemesh_rooms::api::get_room,
         crate::health::healthz,
@@ -60,6 +69,9 @@ use cinemesh_common::ErrorBody;
         admin::library::LibrarySort,
         admin::library::MovieEdit,
         admin::library_api::PosterFrame,
+        jobs::IngestJob,
+        jobs::JobState,
+        jobs::api::JobList,
         crate::health::Readiness,
         cinemesh_rooms::api::CreateRoom,
         cinemesh_rooms::api::RoomSummary,

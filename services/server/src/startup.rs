@@ -10,6 +10,9 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::admin::AdminAccounts;
+use cinemesh_catalog::jobs::{IngestQueue, JobStore};
+use cinemesh_catalog::uploads::UploadStore;
+use cinemesh_common::rate_limit::PerAddress;
 use cinemesh_catalog::admin::session_api::SignInAttempts;
 use cinemesh_catalog::api::{CatalogApi, configure_catalog};
 use cinemesh_catalog::ingest::{ActiveIngests, Ingester, STALE_STAGING_AFTER, sweep_stale};
@@ -124,12 +127,17 @@ impl Application {
                 .turn_credentials(turn_secret, own_turn.as_ref().map(|turn| turn.turn_urls()).unwrap_or_default())?,
         );
         let ingester = Ingester { store: store.clone(), media_dir: media_dir.clone(), tools: config.ingest.clone() };
+        let queue = IngestQueue::new(JobStore::new(db.clone()), ingester.clone(), active.clone());
+        queue.start(config.admin.ingest_workers);
+        let uploads = UploadStore::new(db.clone(), storage.upload_dir());
+        actix_web::rt::spawn(sweep_expired_uploads(uploads.clone()));
+        let per_minute = f64::from(config.admin.uploads_per_minute.max(1));
         let mut catalog = CatalogApi {
             ingester: ingester.clone(),
             admin_token: Some(config.admin.token.expose().to_owned()).filter(|t| !t.is_empty()),
             upload_dir: storage.upload_dir(),
             max_upload_bytes: config.admin.max_upload_mib * 1024 * 1024,
-            encode_slots: Arc::new(tokio::sync::Semaphore::new(1)),
+            queue,
             active: active.clone(),
             tokens: tokens.clone(),
             ice_servers: ice_servers.clone(),
@@ -138,6 +146,9 @@ impl Application {
             accounts: AdminAccounts::new(db.clone()),
             sign_in_attempts: SignInAttempts::default(),
             trusted_proxies: config.server.trusted_proxies()?,
+            uploads,
+            upload_creations: PerAddress::new(per_minute / 60.0, per_minute),
+            upload_expiry: Duration::from_secs(config.admin.upload_expiry_hours.saturating_mul(3600)),
         };
         let media = MediaState::new(&media_dir, served.clone()).context("opening the media folder")?;
         let web_dir = Some(config.server.web_dir.as_path()).filter(|d| d.join("index.html").is_file());
@@ -321,6 +332,22 @@ impl cinemesh_catalog::api::MovieDeleted for EndWithMovie {
                 Err(e) => tracing::error!(movie, error = %e, "could not delete a deleted movie's rooms"),
             }
         })
+    }
+}
+
+/// How often unfinished uploads are looked at for expiry.
+const SWEEP_UPLOADS_EVERY: Duration = Duration::from_secs(600);
+
+/// Removes unfinished uploads past their expiry, at start and then every ten minutes.
+async fn sweep_expired_uploads(uploads: UploadStore) {
+    let mut every = actix_web::rt::time::interval(SWEEP_UPLOADS_EVERY);
+    loop {
+        every.tick().await;
+        match uploads.sweep_expired(cinemesh_common::db::now_ms()).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed unfinished uploads that expired"),
+            Err(e) => tracing::warn!(error = %e, "could not look for expired uploads"),
+        }
     }
 }
 

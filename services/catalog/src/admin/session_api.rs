@@ -2,15 +2,13 @@
 //! user's password) and gets an HttpOnly, SameSite=Strict cookie; the page
 //! keeps only the CSRF token, in memory. Nothing secret goes to localStorage.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use cinemesh_common::ApiError;
-use cinemesh_common::rate_limit::RateLimiter;
+use cinemesh_common::rate_limit::PerAddress;
 use cinemesh_common::routes::resource;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -22,8 +20,6 @@ use crate::api::CatalogApi;
 /// Sign-in attempts one address may make: a burst, then one every 6 s.
 const ATTEMPTS_BURST: f64 = 10.0;
 const ATTEMPTS_PER_SEC: f64 = 1.0 / 6.0;
-/// Addresses remembered at most; past this the oldest buckets are forgotten.
-const MAX_TRACKED_ADDRESSES: usize = 10_000;
 
 pub fn configure_session(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -68,19 +64,18 @@ impl SessionView {
 }
 
 /// Sign-in attempts by client address.
-#[derive(Clone, Default)]
-pub struct SignInAttempts(Arc<Mutex<HashMap<IpAddr, RateLimiter>>>);
+#[derive(Clone, Debug)]
+pub struct SignInAttempts(PerAddress);
+
+impl Default for SignInAttempts {
+    fn default() -> Self {
+        Self(PerAddress::new(ATTEMPTS_PER_SEC, ATTEMPTS_BURST))
+    }
+}
 
 impl SignInAttempts {
     fn allow(&self, address: IpAddr) -> bool {
-        let now = Instant::now();
-        let mut buckets = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() >= MAX_TRACKED_ADDRESSES && !buckets.contains_key(&address) {
-            // A full table forgets everyone rather than growing: attempts
-            // cost an argon2 hash each, which bounds their rate anyway.
-            buckets.clear();
-        }
-        buckets.entry(address).or_insert_with(|| RateLimiter::new(ATTEMPTS_PER_SEC, ATTEMPTS_BURST, now)).allow(now)
+        self.0.allow(address, Instant::now())
     }
 }
 

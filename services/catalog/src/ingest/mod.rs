@@ -109,7 +109,7 @@ pub struct IngestRequest {
 }
 
 /// A subtitle file given with a source (`--subtitle fr=path.srt`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SidecarSubtitles {
     pub path: PathBuf,
     /// The language, as written (`fr`, `fre`, `pt-BR`).

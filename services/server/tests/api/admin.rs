@@ -4,7 +4,7 @@
 use crate::helpers::{ADMIN_TOKEN, TestApp, clip};
 
 async fn upload(app: &TestApp, query: &str, token: Option<&str>, body: Vec<u8>) -> (u16, serde_json::Value) {
-    let mut req = app.client.post(app.url(&format!("/api/admin/movies?{query}")));
+    let mut req = app.client.post(app.url(&format!("/api/admin/movies?{query}&wait=true")));
     if let Some(token) = token {
         req = req.insert_header(("authorization", format!("Bearer {token}")));
     }

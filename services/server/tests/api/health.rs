@@ -73,6 +73,8 @@ async fn openapi_document_matches_the_routes() {
                 "delete" => app.client.delete(app.url(&concrete)),
                 "patch" => app.client.patch(app.url(&concrete)),
                 "put" => app.client.put(app.url(&concrete)),
+                "head" => app.client.head(app.url(&concrete)),
+                "options" => app.client.options(app.url(&concrete)),
                 other => panic!("unexpected method {other}"),
             };
             let mut res = req.send().await.unwrap();
@@ -83,9 +85,14 @@ async fn openapi_document_matches_the_routes() {
     }
     documented.sort();
     let expected = [
+        "DELETE /api/admin/jobs/{id}",
         "DELETE /api/admin/movies/{id}",
         "DELETE /api/admin/movies/{id}/subtitles/{name}",
         "DELETE /api/admin/session",
+        "DELETE /api/admin/uploads/{id}",
+        "GET /api/admin/jobs",
+        "GET /api/admin/jobs/events",
+        "GET /api/admin/jobs/{id}",
         "GET /api/admin/library",
         "GET /api/admin/offload/{id}",
         "GET /api/admin/session",
@@ -98,11 +105,15 @@ async fn openapi_document_matches_the_routes() {
         "GET /healthz",
         "GET /metrics",
         "GET /readyz",
+        "HEAD /api/admin/uploads/{id}",
+        "OPTIONS /api/admin/uploads",
         "PATCH /api/admin/movies/{id}",
+        "PATCH /api/admin/uploads/{id}",
         "POST /api/admin/movies",
         "POST /api/admin/movies/{id}/poster/frame",
         "POST /api/admin/movies/{id}/subtitles",
         "POST /api/admin/session",
+        "POST /api/admin/uploads",
         "POST /api/rooms",
         "PUT /api/admin/movies/{id}/poster",
     ];

@@ -506,7 +506,7 @@ async fn create_postgres_database(name: &str) {
 pub async fn upload_movie(app: &impl Endpoint, title: &str, body: Vec<u8>) -> (u16, Value) {
     let mut res = app
         .http()
-        .post(app.url(&format!("/api/admin/movies?title={title}")))
+        .post(app.url(&format!("/api/admin/movies?title={title}&wait=true")))
         .insert_header(("authorization", format!("Bearer {ADMIN_TOKEN}")))
         .timeout(std::time::Duration::from_secs(120))
         .send_body(body)

@@ -1,0 +1,250 @@
+//! The workers of one process: each claims a queued job, runs the ingest,
+//! and once a second renews the job's lease, records its progress and looks
+//! for a cancel. A cancel drops the ingest, which kills ffmpeg and removes
+//! its staging folder, so nothing of the job is left.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cinemesh_common::db::now_ms;
+use tokio::sync::Notify;
+
+use super::store::{CancelAsked, ClaimedJob, Outcome, Progress};
+use super::{IngestJob, JobError, JobSpec, JobStore};
+use crate::domain::{Description, Title, Year};
+use crate::ingest::{ActiveIngests, EncodeProgress, IngestRequest, Ingester};
+
+/// How long a claimed job stays a worker's without a renewal: a job whose
+/// process died is queued again this long after its last renewal.
+pub const LEASE: Duration = Duration::from_secs(15);
+/// How often a running job's lease, progress and cancel flag are looked at.
+const TICK: Duration = Duration::from_secs(1);
+/// How often an idle worker looks for jobs queued by another process.
+const IDLE_POLL: Duration = Duration::from_secs(2);
+/// How often a process says it runs jobs, and looks for abandoned ones.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(5);
+
+/// How a job run here ended.
+pub type JobRunOutcome = Outcome;
+
+#[derive(Clone)]
+pub struct IngestQueue {
+    pub store: JobStore,
+    ingester: Ingester,
+    active: ActiveIngests,
+    /// This process, as the job table knows it.
+    instance: String,
+    wake: Arc<Notify>,
+    /// Jobs running here, by id: told to stop when cancelled.
+    running: Arc<Mutex<HashMap<String, Arc<Notify>>>>,
+}
+
+impl IngestQueue {
+    pub fn new(store: JobStore, ingester: Ingester, active: ActiveIngests) -> Self {
+        Self {
+            store,
+            ingester,
+            active,
+            instance: format!("instance-{}", cinemesh_common::id::random_id(10)),
+            wake: Arc::default(),
+            running: Arc::default(),
+        }
+    }
+
+    /// Starts `workers` workers (at least one) and the upkeep, on the current runtime.
+    pub fn start(&self, workers: usize) {
+        for _ in 0..workers.max(1) {
+            actix_web::rt::spawn(self.clone().work());
+        }
+        actix_web::rt::spawn(self.clone().upkeep());
+    }
+
+    pub async fn enqueue(&self, id: &str, spec: &JobSpec) -> Result<IngestJob, JobError> {
+        let job = self.store.enqueue(id, spec).await?;
+        self.wake.notify_one();
+        Ok(job)
+    }
+
+    /// Stops a job: a queued one at once, a running one within a second
+    /// (here or on the instance running it). `None` when there is no such job.
+    pub async fn cancel(&self, id: &str) -> Result<Option<IngestJob>, sqlx::Error> {
+        match self.store.request_cancel(id).await? {
+            None => return Ok(None),
+            Some(CancelAsked::Cancelled { source: Some(source) }) => remove_source(&source),
+            Some(CancelAsked::Flagged) => {
+                if let Some(stop) = self.lock_running().get(id) {
+                    stop.notify_one();
+                }
+            }
+            Some(_) => {}
+        }
+        self.store.get(id).await
+    }
+
+    /// Says this process runs jobs (for `cinemesh ingest`), and takes over
+    /// jobs whose process died.
+    async fn upkeep(self) {
+        let mut every = actix_web::rt::time::interval(MAINTENANCE_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(e) = self.store.worker_alive(&self.instance).await {
+                tracing::warn!(error = %e, "could not record this ingest worker");
+            }
+            match self.store.recover_abandoned(now_ms()).await {
+                Ok((requeued, sources)) => {
+                    sources.iter().for_each(|s| remove_source(s));
+                    if requeued > 0 {
+                        tracing::info!(jobs = requeued, "queued again ingest jobs whose process stopped");
+                        self.wake.notify_waiters();
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not look for abandoned ingest jobs"),
+            }
+        }
+    }
+
+    async fn work(self) {
+        loop {
+            match self.store.claim(&self.instance, lease_end(), None).await {
+                Ok(Some(job)) => {
+                    self.run(job).await;
+                }
+                Ok(None) => {
+                    let _ = actix_web::rt::time::timeout(IDLE_POLL, self.wake.notified()).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not claim an ingest job");
+                    actix_web::rt::time::sleep(IDLE_POLL).await;
+                }
+            }
+        }
+    }
+
+    /// Runs job `id` in this process if it is still queued (what `cinemesh
+    /// ingest` does when no server runs jobs); `None` when another took it.
+    pub async fn run_one(&self, id: &str) -> Result<Option<Outcome>, sqlx::Error> {
+        match self.store.claim(&self.instance, lease_end(), Some(id)).await? {
+            Some(job) => Ok(Some(self.run(job).await)),
+            None => Ok(None),
+        }
+    }
+
+    async fn run(&self, job: ClaimedJob) -> Outcome {
+        let stop = Arc::new(Notify::new());
+        self.lock_running().insert(job.id.clone(), stop.clone());
+        let outcome = self.ingest(&job, &stop).await;
+        self.lock_running().remove(&job.id);
+        // Before the end is recorded: whoever waits for it finds nothing left.
+        if job.spec.owns_source {
+            remove_source(&job.spec.source);
+        }
+        if let Err(e) = self.store.finish(&job.id, &outcome).await {
+            tracing::error!(job = %job.id, error = %e, "could not record the end of an ingest job");
+        }
+        match &outcome {
+            Outcome::Done { movie } => tracing::info!(job = %job.id, movie, "ingest job done"),
+            Outcome::Failed { code, message } => tracing::info!(job = %job.id, code, message, "ingest job failed"),
+            Outcome::Cancelled => tracing::info!(job = %job.id, "ingest job cancelled"),
+        }
+        outcome
+    }
+
+    async fn ingest(&self, job: &ClaimedJob, stop: &Notify) -> Outcome {
+        let request = match request_of(&job.spec) {
+            Ok(request) => request,
+            Err((code, message)) => return Outcome::Failed { code, message },
+        };
+        let shown = self.active.start(&job.spec.title);
+        let latest: Arc<Mutex<Option<EncodeProgress>>> = Arc::default();
+        let seen = latest.clone();
+        let mut on_progress = move |p: EncodeProgress| {
+            shown.update(p);
+            *seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(p);
+        };
+        let ingest = self.ingester.ingest(&request, &mut on_progress);
+        tokio::pin!(ingest);
+        let mut tick = actix_web::rt::time::interval(TICK);
+        loop {
+            tokio::select! {
+                result = &mut ingest => {
+                    return match result {
+                        Ok(movie) => Outcome::Done { movie: movie.id },
+                        Err(e) => Outcome::Failed { code: e.code(), message: e.to_string() },
+                    };
+                }
+                () = stop.notified() => return Outcome::Cancelled,
+                _ = tick.tick() => {
+                    let progress = progress_of(*latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+                    match self.store.renew(&job.id, &self.instance, lease_end(), progress).await {
+                        Ok(Some(true)) => return Outcome::Cancelled,
+                        Ok(Some(false)) => {}
+                        // Taken from us (our lease ran out while the database was away): stop.
+                        Ok(None) => return Outcome::Cancelled,
+                        Err(e) => tracing::warn!(job = %job.id, error = %e, "could not renew an ingest job's lease"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tells the job table this process no longer runs jobs.
+    pub async fn leave(&self) {
+        let _ = self.store.worker_gone(&self.instance).await;
+    }
+
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Notify>>> {
+        self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn lease_end() -> i64 {
+    now_ms() + LEASE.as_millis() as i64
+}
+
+fn progress_of(latest: Option<EncodeProgress>) -> Progress {
+    match latest {
+        None => Progress { step: "starting", percent: 0, eta_secs: None },
+        Some(p) => Progress {
+            step: if p.fraction >= 1.0 { "finishing" } else { "encoding" },
+            percent: (p.fraction * 100.0).round().clamp(0.0, 100.0) as i64,
+            eta_secs: p.eta.map(|d| d.as_secs() as i64),
+        },
+    }
+}
+
+/// The job's details checked again: they were checked when queued, but the
+/// row may come from an older version or another process.
+fn request_of(spec: &JobSpec) -> Result<IngestRequest, (&'static str, String)> {
+    let fail = |e: crate::domain::InvalidInput| (e.code, e.message);
+    Ok(IngestRequest {
+        source: spec.source.clone(),
+        title: Title::parse(&spec.title).map_err(fail)?,
+        description: Description::parse(&spec.description).map_err(fail)?,
+        year: spec.year.map(Year::parse).transpose().map_err(fail)?,
+        subtitles: spec.subtitles.clone(),
+    })
+}
+
+fn remove_source(source: &Path) {
+    if let Err(e) = std::fs::remove_file(source)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %source.display(), error = %e, "could not remove an ingest job's upload");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_says_what_the_encode_is_at() {
+        assert_eq!(progress_of(None), Progress { step: "starting", percent: 0, eta_secs: None });
+        let half = EncodeProgress { fraction: 0.456, eta: Some(Duration::from_secs(9)) };
+        assert_eq!(progress_of(Some(half)), Progress { step: "encoding", percent: 46, eta_secs: Some(9) });
+        let end = EncodeProgress { fraction: 1.0, eta: None };
+        assert_eq!(progress_of(Some(end)).step, "finishing");
+    }
+}
