@@ -18,10 +18,10 @@ use crate::admin::{Admin, AdminAccounts};
 use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
 use crate::ingest::{ActiveIngests, CatalogStatus, Ingester};
 use crate::jobs::{IngestJob, IngestQueue, JobError, JobSpec, JobState};
-use crate::uploads::UploadStore;
 use crate::model::{
     Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, SkippedTrack, TrackerAccess,
 };
+use crate::uploads::UploadStore;
 use cinemesh_common::client_address::TrustedProxies;
 use cinemesh_common::rate_limit::PerAddress;
 use cinemesh_common::swarm_token::{SwarmTokens, now_unix_secs};
@@ -436,4 +436,3 @@ async fn receive_upload(api: &CatalogApi, mut body: web::Payload) -> Result<Uplo
     }
     Ok(upload)
 }
-

@@ -22,14 +22,7 @@ pub const MAX_POSTER_BYTES: usize = 5 * 1024 * 1024;
 pub fn image_input(content_type: &str, path: &Path) -> Option<Vec<OsString>> {
     let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     let (_, demuxer) = IMAGE_TYPES.iter().find(|(mime, _)| *mime == essence)?;
-    Some(vec![
-        "-protocol_whitelist".into(),
-        "file".into(),
-        "-f".into(),
-        (*demuxer).into(),
-        "-i".into(),
-        path.into(),
-    ])
+    Some(vec!["-protocol_whitelist".into(), "file".into(), "-f".into(), (*demuxer).into(), "-i".into(), path.into()])
 }
 
 /// Input arguments for a movie's own rendition playlist (our files only).
@@ -65,10 +58,7 @@ pub async fn write_poster(
         // ffmpeg's messages name files on the server: they go to the log only.
         let stderr = String::from_utf8_lossy(&output.stderr);
         tracing::warn!(status = %output.status, stderr = %stderr.trim(), "a poster run of ffmpeg failed");
-        return Err(IngestError::EncodeFailed(format!(
-            "poster: {} (details are in the server log)",
-            output.status
-        )));
+        return Err(IngestError::EncodeFailed(format!("poster: {} (details are in the server log)", output.status)));
     }
     std::fs::rename(&partial, folder.join(POSTER_FILE)).map_err(|e| {
         let _ = std::fs::remove_file(&partial);

@@ -140,11 +140,12 @@ impl CatalogStore {
     /// A movie with its renditions (video best first, then audio and
     /// subtitle tracks by folder), or `None`.
     pub async fn get(&self, id: &MovieId) -> Result<Option<(Movie, Vec<Rendition>)>, sqlx::Error> {
-        let Some(row) =
-            sqlx::query("SELECT id, title, description, year, duration_ms, created_at_ms, poster_version FROM movies WHERE id = $1")
-                .bind(id.as_str())
-                .fetch_optional(self.pool())
-                .await?
+        let Some(row) = sqlx::query(
+            "SELECT id, title, description, year, duration_ms, created_at_ms, poster_version FROM movies WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(self.pool())
+        .await?
         else {
             return Ok(None);
         };

@@ -8,10 +8,10 @@ use cinemesh_catalog::CatalogStore;
 use cinemesh_catalog::domain::{Description, MovieId, Title, Year};
 use cinemesh_catalog::ingest::{ActiveIngests, EncodeProgress, Ingester, SidecarSubtitles};
 use cinemesh_catalog::jobs::{IngestJob, IngestQueue, JobSpec, JobState, JobStore};
-use cinemesh_common::db::now_ms;
 use cinemesh_catalog::model::RenditionKind;
 use cinemesh_catalog::subtitle_tracks::NewSubtitles;
 use cinemesh_common::Database;
+use cinemesh_common::db::now_ms;
 use clap::{Args, Subcommand};
 
 use crate::config::Config;
@@ -77,9 +77,8 @@ pub async fn ingest(config: Config, args: IngestArgs) -> anyhow::Result<()> {
     let description = Description::parse(args.description.as_deref().unwrap_or_default())?;
     let year = args.year.map(Year::parse).transpose()?;
     // Absolute paths: a server process may be the one that reads them.
-    let absolute = |path: &std::path::Path| {
-        std::fs::canonicalize(path).with_context(|| format!("cannot read {}", path.display()))
-    };
+    let absolute =
+        |path: &std::path::Path| std::fs::canonicalize(path).with_context(|| format!("cannot read {}", path.display()));
     let mut subtitles: Vec<SidecarSubtitles> = args.subtitles.iter().map(|spec| sidecar(spec)).collect();
     for sidecar in &mut subtitles {
         sidecar.path = absolute(&sidecar.path)?;
@@ -135,8 +134,8 @@ async fn run_job(queue: &IngestQueue, id: &str, spec: &JobSpec) -> anyhow::Resul
             });
             queued_since = std::time::Instant::now();
         }
-        let nobody_took_it = queued_since.elapsed() > HANDOFF_PATIENCE
-            && !store.any_worker_since(now_ms() - WORKER_SILENCE_MS).await?;
+        let nobody_took_it =
+            queued_since.elapsed() > HANDOFF_PATIENCE && !store.any_worker_since(now_ms() - WORKER_SILENCE_MS).await?;
         if job.state == JobState::Queued && (!server_runs_jobs || nobody_took_it) {
             // Here, with the bar fed by the job's own progress records.
             let run = queue.run_one(id);

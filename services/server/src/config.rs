@@ -158,7 +158,8 @@ pub struct AdminConfig {
     pub token: Secret,
     /// Largest accepted upload, MiB.
     pub max_upload_mib: u64,
-    /// Ingest jobs this instance runs at once.
+    /// Ingest jobs this instance runs at once; 0 runs none here (another
+    /// instance on the same database must).
     pub ingest_workers: usize,
     /// An unfinished resumable upload is removed this long after its last byte, hours.
     pub upload_expiry_hours: u64,

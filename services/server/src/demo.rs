@@ -33,6 +33,7 @@ pub async fn ensure_demo_movie(ingester: Ingester, active: ActiveIngests, demo: 
             description: Description::parse(DEMO_DESCRIPTION).map_err(|e| IngestError::NotAVideo(e.message))?,
             year: None,
             subtitles: vec![],
+            staging_name: None,
         };
         ingester.ingest(&request, &mut |p| progress.update(p)).await
     }

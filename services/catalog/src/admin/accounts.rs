@@ -52,7 +52,9 @@ impl NewPassword {
         if raw.chars().count() < MIN_PASSWORD_CHARS || raw.len() > MAX_PASSWORD_BYTES {
             return Err(InvalidInput::new(
                 "weak_password",
-                format!("a password has at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)"),
+                format!(
+                    "a password has at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)"
+                ),
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -208,7 +210,10 @@ fn session_key(cookie: &str) -> String {
 }
 
 fn hash_password(password: &str) -> Result<String, AccountError> {
-    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| AccountError::Hash(e.to_string()))
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| AccountError::Hash(e.to_string()))
 }
 
 fn verify_password(password: &str, stored: &str) -> bool {

@@ -39,11 +39,9 @@ impl FromRequest for Admin {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let api = req
-                .app_data::<web::Data<CatalogApi>>()
-                .ok_or_else(|| {
-                    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "the admin API is not configured")
-                })?;
+            let api = req.app_data::<web::Data<CatalogApi>>().ok_or_else(|| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "the admin API is not configured")
+            })?;
             authenticate(&req, api).await
         })
     }

@@ -3,8 +3,8 @@
 //! searchable and sortable; and the edits of a movie's details.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{AssertSqlSafe, Row};
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 use utoipa::ToSchema;
 
 use crate::CatalogStore;
@@ -36,7 +36,9 @@ impl LibrarySort {
             Self::Size => "size_bytes",
             Self::Viewers => "viewers_now",
             Self::Served => "http_bytes + peer_bytes",
-            Self::Offload => "CASE WHEN http_bytes + peer_bytes > 0 THEN peer_bytes / (http_bytes + peer_bytes) ELSE 0 END",
+            Self::Offload => {
+                "CASE WHEN http_bytes + peer_bytes > 0 THEN peer_bytes / (http_bytes + peer_bytes) ELSE 0 END"
+            }
         }
     }
 }

@@ -79,7 +79,8 @@ pub async fn edit_movie(
     edit: web::Json<MovieEdit>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MovieId::parse(&id).map_err(invalid)?;
-    let (movie, _) = api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
+    let (movie, _) =
+        api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
     let edited = edit.apply(&movie).map_err(invalid)?;
     if !api.ingester.store.update_details(&edited).await.map_err(db_error)? {
         return Err(movie_not_found(id.as_str()));

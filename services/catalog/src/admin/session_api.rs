@@ -158,7 +158,10 @@ fn sign_in_failed() -> ApiError {
 /// site's request, only to the admin API, `Secure` whenever the page is HTTPS.
 fn session_cookie(req: &HttpRequest, value: &str, max_age: Duration) -> String {
     let secure = if req.connection_info().scheme() == "https" { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={value}; Path=/api/admin; HttpOnly; SameSite=Strict; Max-Age={}{secure}", max_age.as_secs())
+    format!(
+        "{SESSION_COOKIE}={value}; Path=/api/admin; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        max_age.as_secs()
+    )
 }
 
 #[cfg(test)]
@@ -178,7 +181,8 @@ mod tests {
         let req = actix_web::test::TestRequest::default().to_http_request();
         let cookie = session_cookie(&req, "abc", SESSION_TTL);
         assert_eq!(cookie, "cinemesh_admin=abc; Path=/api/admin; HttpOnly; SameSite=Strict; Max-Age=43200");
-        let https = actix_web::test::TestRequest::default().insert_header(("x-forwarded-proto", "https")).to_http_request();
+        let https =
+            actix_web::test::TestRequest::default().insert_header(("x-forwarded-proto", "https")).to_http_request();
         assert!(session_cookie(&https, "abc", SESSION_TTL).ends_with("; Secure"));
     }
 }

@@ -106,6 +106,10 @@ pub struct IngestRequest {
     pub year: Option<Year>,
     /// Subtitle files beside the source, added as tracks of their own.
     pub subtitles: Vec<SidecarSubtitles>,
+    /// The staging folder's name (a job's id), when a run of the same
+    /// request may have left one behind: it is cleared first. By default the
+    /// new movie's id.
+    pub staging_name: Option<String>,
 }
 
 /// A subtitle file given with a source (`--subtitle fr=path.srt`).
@@ -143,7 +147,8 @@ impl Ingester {
         integrity::check_complete(&self.tools, input, info.duration_ms).await?;
 
         let id = MovieId::generate();
-        let staging = staging::Staging::create(&self.media_dir, id.as_str()).map_err(|e| match e.kind() {
+        let staging_name = request.staging_name.as_deref().unwrap_or(id.as_str());
+        let staging = staging::Staging::create(&self.media_dir, staging_name).map_err(|e| match e.kind() {
             std::io::ErrorKind::StorageFull => IngestError::StorageFull,
             _ => IngestError::Storage(e),
         })?;

@@ -15,8 +15,13 @@ pub struct Staging {
 }
 
 impl Staging {
-    pub fn create(media_dir: &Path, id: &str) -> std::io::Result<Self> {
-        let path = media_dir.join(STAGING_DIR).join(id);
+    /// A new, empty folder `name`: what an earlier run under that name left
+    /// (a job's run in a process that was killed) is removed first.
+    pub fn create(media_dir: &Path, name: &str) -> std::io::Result<Self> {
+        let path = media_dir.join(STAGING_DIR).join(name);
+        if path.exists() {
+            std::fs::remove_dir_all(&path)?;
+        }
         std::fs::create_dir_all(&path)?;
         Ok(Self { path: Some(path) })
     }

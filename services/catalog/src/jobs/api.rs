@@ -57,7 +57,11 @@ pub async fn list_jobs(_admin: Admin, api: web::Data<CatalogApi>) -> Result<Http
     security(("admin_token" = []), ("admin_session" = [])),
     responses((status = 200, body = IngestJob), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
-pub async fn get_job(_admin: Admin, api: web::Data<CatalogApi>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_job(
+    _admin: Admin,
+    api: web::Data<CatalogApi>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let job = api.queue.store.get(&id).await.map_err(db_error)?.ok_or_else(|| job_not_found(&id))?;
     Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(job))
 }

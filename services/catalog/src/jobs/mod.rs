@@ -42,7 +42,9 @@ impl JobState {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Queued, Self::Running, Self::Done, Self::Failed, Self::Cancelled].into_iter().find(|s| s.as_str() == text)
+        [Self::Queued, Self::Running, Self::Done, Self::Failed, Self::Cancelled]
+            .into_iter()
+            .find(|s| s.as_str() == text)
     }
 
     pub fn is_finished(self) -> bool {

@@ -53,9 +53,13 @@ impl IngestQueue {
         }
     }
 
-    /// Starts `workers` workers (at least one) and the upkeep, on the current runtime.
+    /// Starts `workers` workers and the upkeep, on the current runtime. With
+    /// none, this process runs no jobs (other instances do).
     pub fn start(&self, workers: usize) {
-        for _ in 0..workers.max(1) {
+        if workers == 0 {
+            return;
+        }
+        for _ in 0..workers {
             actix_web::rt::spawn(self.clone().work());
         }
         actix_web::rt::spawn(self.clone().upkeep());
@@ -152,7 +156,7 @@ impl IngestQueue {
     }
 
     async fn ingest(&self, job: &ClaimedJob, stop: &Notify) -> Outcome {
-        let request = match request_of(&job.spec) {
+        let request = match request_of(&job.id, &job.spec) {
             Ok(request) => request,
             Err((code, message)) => return Outcome::Failed { code, message },
         };
@@ -216,7 +220,7 @@ fn progress_of(latest: Option<EncodeProgress>) -> Progress {
 
 /// The job's details checked again: they were checked when queued, but the
 /// row may come from an older version or another process.
-fn request_of(spec: &JobSpec) -> Result<IngestRequest, (&'static str, String)> {
+fn request_of(id: &str, spec: &JobSpec) -> Result<IngestRequest, (&'static str, String)> {
     let fail = |e: crate::domain::InvalidInput| (e.code, e.message);
     Ok(IngestRequest {
         source: spec.source.clone(),
@@ -224,6 +228,7 @@ fn request_of(spec: &JobSpec) -> Result<IngestRequest, (&'static str, String)> {
         description: Description::parse(&spec.description).map_err(fail)?,
         year: spec.year.map(Year::parse).transpose().map_err(fail)?,
         subtitles: spec.subtitles.clone(),
+        staging_name: Some(format!("job-{id}")),
     })
 }
 

@@ -201,12 +201,10 @@ impl JobStore {
 
     /// Forgets a finished job; whether there was one.
     pub async fn dismiss(&self, id: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "DELETE FROM ingest_jobs WHERE id = $1 AND state IN ('done', 'failed', 'cancelled')",
-        )
-        .bind(id)
-        .execute(self.db.pool())
-        .await?;
+        let done = sqlx::query("DELETE FROM ingest_jobs WHERE id = $1 AND state IN ('done', 'failed', 'cancelled')")
+            .bind(id)
+            .execute(self.db.pool())
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -313,7 +311,9 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CancelAsked {
     /// It was waiting: it is cancelled, and here is its upload to remove.
-    Cancelled { source: Option<PathBuf> },
+    Cancelled {
+        source: Option<PathBuf>,
+    },
     /// It is running: its worker stops it within a second or so.
     Flagged,
     AlreadyFinished,

@@ -12,7 +12,9 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use super::store::UploadRecord;
-use super::{MOVIE_EXTENSIONS, OFFSET_OCTET_STREAM, TUS_EXTENSIONS, TUS_VERSION, UploadMetadata, is_movie_file, parse_metadata};
+use super::{
+    MOVIE_EXTENSIONS, OFFSET_OCTET_STREAM, TUS_EXTENSIONS, TUS_VERSION, UploadMetadata, is_movie_file, parse_metadata,
+};
 use crate::admin::Admin;
 use crate::api::{CatalogApi, db_error, file_name_for_people, invalid, job_error, upload_too_large};
 use crate::domain::{Description, Title, Year};
@@ -21,6 +23,8 @@ use crate::jobs::JobSpec;
 /// Room an upload must leave on the disk beyond its own bytes: the ingest
 /// writes its renditions there too.
 const DISK_RESERVE_BYTES: u64 = 256 * 1024 * 1024;
+/// A PATCH whose body stops coming for this long ends, keeping what came.
+const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn configure_uploads(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -180,7 +184,8 @@ pub async fn create_upload(admin: Admin, req: HttpRequest, api: web::Data<Catalo
         .into());
     }
     let expires = cinemesh_common::db::now_ms() + api.upload_expiry.as_millis() as i64;
-    let record = api.uploads.create(length as i64, &metadata, &admin.user, expires).await.map_err(|e| ApiError::internal(&e))?;
+    let record =
+        api.uploads.create(length as i64, &metadata, &admin.user, expires).await.map_err(|e| ApiError::internal(&e))?;
     tracing::info!(upload = %record.id, length, file = %metadata.file_name, user = %admin.user, "upload started");
     Ok(tus_response(StatusCode::CREATED)
         .insert_header(("location", format!("/api/admin/uploads/{}", record.id)))
@@ -195,7 +200,12 @@ pub async fn create_upload(admin: Admin, req: HttpRequest, api: web::Data<Catalo
     security(("admin_token" = []), ("admin_session" = [])),
     responses((status = 200, description = "`Upload-Offset`, `Upload-Length`, `Upload-Expires`"),
         (status = 401), (status = 404, description = "finished, cancelled or expired")))]
-pub async fn upload_offset(_admin: Admin, req: HttpRequest, api: web::Data<CatalogApi>, id: web::Path<String>) -> TusResult {
+pub async fn upload_offset(
+    _admin: Admin,
+    req: HttpRequest,
+    api: web::Data<CatalogApi>,
+    id: web::Path<String>,
+) -> TusResult {
     check_version(&req)?;
     let record = api.uploads.get(&id).await.map_err(db_error)?.ok_or_else(|| upload_not_found(&id))?;
     let offset = tokio::fs::metadata(api.uploads.path_of(&id)).await.map_err(|_| upload_not_found(&id))?.len();
@@ -264,7 +274,14 @@ pub async fn append_to_upload(
     }
     let mut file = tokio::fs::File::from_std(file);
     let mut failure = None;
-    while let Some(chunk) = body.next().await {
+    loop {
+        // A client that went quiet (a laptop lid closed, a link gone without
+        // a reset) releases the upload, so that it can resume elsewhere.
+        let Ok(next) = actix_web::rt::time::timeout(BODY_IDLE_TIMEOUT, body.next()).await else {
+            failure = Some(ApiError::bad_request("upload_interrupted", "no bytes came for 30 s").into());
+            break;
+        };
+        let Some(chunk) = next else { break };
         match chunk {
             Ok(chunk) if received + chunk.len() as u64 > length => {
                 failure = Some(past_the_end(length));
@@ -294,7 +311,9 @@ pub async fn append_to_upload(
         return Err(failure);
     }
     let mut response = tus_response(StatusCode::NO_CONTENT);
-    response.insert_header(("upload-offset", received.to_string())).insert_header(("upload-expires", http_date(expires)));
+    response
+        .insert_header(("upload-offset", received.to_string()))
+        .insert_header(("upload-expires", http_date(expires)));
     if received == length {
         start_job(&api, &record, path).await?;
         response.insert_header(("cinemesh-job", record.id.clone()));
@@ -318,7 +337,12 @@ async fn start_job(api: &CatalogApi, record: &UploadRecord, source: std::path::P
     security(("admin_token" = []), ("admin_session" = [])),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
-pub async fn terminate_upload(_admin: Admin, req: HttpRequest, api: web::Data<CatalogApi>, id: web::Path<String>) -> TusResult {
+pub async fn terminate_upload(
+    _admin: Admin,
+    req: HttpRequest,
+    api: web::Data<CatalogApi>,
+    id: web::Path<String>,
+) -> TusResult {
     check_version(&req)?;
     if !api.uploads.remove(&id).await.map_err(db_error)? {
         return Err(upload_not_found(&id));
@@ -330,12 +354,15 @@ pub async fn terminate_upload(_admin: Admin, req: HttpRequest, api: web::Data<Ca
 /// name without its extension.
 fn job_spec(metadata: &UploadMetadata, source: &std::path::Path) -> Result<JobSpec, TusError> {
     let stem = metadata.file_name.rsplit_once('.').map_or(metadata.file_name.as_str(), |(stem, _)| stem);
-    let title = Title::parse(metadata.title.as_deref().filter(|t| !t.trim().is_empty()).unwrap_or(stem)).map_err(invalid)?;
+    let title =
+        Title::parse(metadata.title.as_deref().filter(|t| !t.trim().is_empty()).unwrap_or(stem)).map_err(invalid)?;
     let description = Description::parse(metadata.description.as_deref().unwrap_or_default()).map_err(invalid)?;
     let year = match metadata.year.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
         None => None,
         Some(text) => {
-            let number = text.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_year", format!("{text:?} is not a year")))?;
+            let number = text
+                .parse::<i64>()
+                .map_err(|_| ApiError::bad_request("invalid_year", format!("{text:?} is not a year")))?;
             Some(Year::parse(number).map_err(invalid)?.get())
         }
     };
@@ -351,7 +378,8 @@ fn job_spec(metadata: &UploadMetadata, source: &std::path::Path) -> Result<JobSp
 }
 
 fn past_the_end(length: u64) -> TusError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "upload_too_large", format!("the upload is {length} bytes long")).into()
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "upload_too_large", format!("the upload is {length} bytes long"))
+        .into()
 }
 
 fn storage_error(e: std::io::Error) -> TusError {

@@ -22,8 +22,10 @@ pub const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 /// File name extensions of movie files we ingest: a creation naming another
 /// (`.m3u8`, `.jpg`, `.txt`) is refused before any byte is sent. What the
 /// bytes are is found out by probing, after the upload.
-pub const MOVIE_EXTENSIONS: &[&str] =
-    &["mp4", "m4v", "mov", "mkv", "webm", "avi", "ts", "m2ts", "mts", "flv", "ogv", "ogg", "mpg", "mpeg", "vob", "wmv", "asf"];
+pub const MOVIE_EXTENSIONS: &[&str] = &[
+    "mp4", "m4v", "mov", "mkv", "webm", "avi", "ts", "m2ts", "mts", "flv", "ogv", "ogg", "mpg", "mpeg", "vob", "wmv",
+    "asf",
+];
 
 /// Whether a file of this name and declared type may be uploaded as a movie.
 pub fn is_movie_file(file_name: &str, file_type: Option<&str>) -> bool {

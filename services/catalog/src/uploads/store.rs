@@ -48,12 +48,8 @@ impl UploadStore {
         expires_at_ms: i64,
     ) -> std::io::Result<UploadRecord> {
         tokio::fs::create_dir_all(&self.dir).await?;
-        let record = UploadRecord {
-            id: cinemesh_common::id::random_id(24),
-            length,
-            metadata: metadata.clone(),
-            expires_at_ms,
-        };
+        let record =
+            UploadRecord { id: cinemesh_common::id::random_id(24), length, metadata: metadata.clone(), expires_at_ms };
         tokio::fs::File::create(self.path_of(&record.id)).await?;
         let inserted = sqlx::query(
             "INSERT INTO uploads (id, length, metadata, created_by, created_at_ms, expires_at_ms) \
@@ -79,11 +75,12 @@ impl UploadStore {
         if !is_upload_id(id) {
             return Ok(None);
         }
-        let row = sqlx::query("SELECT id, length, metadata, expires_at_ms FROM uploads WHERE id = $1 AND expires_at_ms > $2")
-            .bind(id)
-            .bind(cinemesh_common::db::now_ms())
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT id, length, metadata, expires_at_ms FROM uploads WHERE id = $1 AND expires_at_ms > $2")
+                .bind(id)
+                .bind(cinemesh_common::db::now_ms())
+                .fetch_optional(self.db.pool())
+                .await?;
         row.map(|row| {
             let metadata: String = row.try_get("metadata")?;
             Ok(UploadRecord {

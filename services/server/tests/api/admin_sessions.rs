@@ -47,7 +47,8 @@ async fn send(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = app.client.request(method.parse().unwrap(), app.url(path)).insert_header(("cookie", browser.cookie.as_str()));
+    let mut req =
+        app.client.request(method.parse().unwrap(), app.url(path)).insert_header(("cookie", browser.cookie.as_str()));
     for (name, value) in headers {
         req = req.insert_header((*name, *value));
     }

@@ -20,6 +20,7 @@ pub fn request(source: &Path) -> IngestRequest {
         description: Description::parse("generated").unwrap(),
         year: None,
         subtitles: vec![],
+        staging_name: None,
     }
 }
 
