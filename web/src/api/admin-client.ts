@@ -2,7 +2,7 @@
 // cookie the page cannot read; the page keeps only the CSRF token, in memory,
 // and repeats it on every request that changes something.
 import { fetchJson, type Fetch } from './client';
-import type { LibraryPage, LibrarySort, MovieDetail, MovieEdit, SessionView, SignIn } from './types';
+import type { IngestJob, JobList, LibraryPage, LibrarySort, MovieDetail, MovieEdit, SessionView, SignIn } from './types';
 
 export interface LibraryParams {
   q?: string;
@@ -31,6 +31,20 @@ export class AdminClient {
     const session = await this.#send<SessionView>('POST', '/api/admin/session', json(credentials));
     this.#csrf = session.csrf_token ?? undefined;
     return session;
+  }
+
+  /** Headers a request that changes something must carry (for clients that send their own, like the uploader). */
+  changeHeaders(): Record<string, string> {
+    return this.#csrf === undefined ? {} : { 'x-csrf-token': this.#csrf };
+  }
+
+  listJobs(signal?: AbortSignal): Promise<JobList> {
+    return this.#send<JobList>('GET', '/api/admin/jobs', { signal });
+  }
+
+  /** Cancels a waiting or running job; forgets a finished one. */
+  cancelJob(id: string): Promise<IngestJob | undefined> {
+    return this.#send<IngestJob | undefined>('DELETE', `/api/admin/jobs/${encodeURIComponent(id)}`);
   }
 
   async signOut(): Promise<void> {
@@ -70,7 +84,7 @@ export class AdminClient {
 
   #send<T>(method: string, path: string, init: { headers?: Record<string, string>; body?: BodyInit; signal?: AbortSignal | undefined } = {}): Promise<T> {
     const headers: Record<string, string> = { ...init.headers };
-    if (method !== 'GET' && this.#csrf !== undefined) headers['x-csrf-token'] = this.#csrf;
+    if (method !== 'GET') Object.assign(headers, this.changeHeaders());
     return fetchJson<T>(this.#fetch, path, {
       method,
       headers,

@@ -21,3 +21,5 @@ export type LibraryPage = Schemas['LibraryPage'];
 export type LibraryMovie = Schemas['LibraryMovie'];
 export type LibrarySort = Schemas['LibrarySort'];
 export type MovieEdit = Schemas['MovieEdit'];
+export type IngestJob = Schemas['IngestJob'];
+export type JobList = Schemas['JobList'];

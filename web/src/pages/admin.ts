@@ -4,9 +4,11 @@ import { AdminClient } from '../api/admin-client';
 import { ApiError } from '../api/client';
 import type { LibraryPage, SignIn } from '../api/types';
 import { confirmDelete } from '../admin-ui/delete-dialog';
+import { jobsPanel } from '../admin-ui/jobs-panel';
 import { libraryTable, type SortState } from '../admin-ui/library-table';
 import { openMovieEditor } from '../admin-ui/movie-editor';
 import { signInForm } from '../admin-ui/sign-in-form';
+import { uploadPanel } from '../admin-ui/upload-panel';
 import { pageCount } from '../format';
 import { h, mount } from '../ui/dom';
 import { errorBox } from './catalog';
@@ -64,6 +66,7 @@ function renderLibrary(root: HTMLElement, admin: AdminClient, user: string, sign
   const search = h('input', { type: 'search', placeholder: 'Search the library', 'aria-label': 'Search the library', autocomplete: 'off' });
   const signOut = h('button', { type: 'button' }, 'Sign out');
   const results = h('section', { class: 'library-results', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Loading…'));
+  const jobs = jobsPanel(admin, () => void load());
   mount(
     root,
     h(
@@ -73,6 +76,7 @@ function renderLibrary(root: HTMLElement, admin: AdminClient, user: string, sign
       search,
       h('span', { class: 'muted signed-in' }, `Signed in as ${user}`, ' ', signOut),
     ),
+    h('div', { class: 'admin-intake' }, uploadPanel(admin), jobs.element),
     results,
   );
 
@@ -144,5 +148,6 @@ function renderLibrary(root: HTMLElement, admin: AdminClient, user: string, sign
   return () => {
     abort.abort();
     clearTimeout(searchTimer);
+    jobs.stop();
   };
 }
