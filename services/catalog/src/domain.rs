@@ -28,6 +28,25 @@ fn invalid(code: &'static str, message: impl Into<String>) -> InvalidInput {
     InvalidInput::new(code, message)
 }
 
+/// An integer as JSON Schema counts them: `2177` or `2177.0`. The API's
+/// documents say "integer", and a client whose JSON writes whole numbers with a
+/// decimal point must not be refused for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonInteger(pub i64);
+
+impl<'de> serde::Deserialize<'de> for JsonInteger {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let number = serde_json::Number::deserialize(d)?;
+        if let Some(whole) = number.as_i64() {
+            return Ok(Self(whole));
+        }
+        match number.as_f64() {
+            Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => Ok(Self(f as i64)),
+            _ => Err(serde::de::Error::custom(format!("expected an integer, found {number}"))),
+        }
+    }
+}
+
 /// A movie id: lowercase letters, digits and `_`/`-`, 1..=64 characters.
 /// Generated ids are 12 characters; the wider rule accepts ids from elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -220,5 +239,16 @@ mod tests {
     fn like_pattern_escapes_wildcards() {
         let q = ListQuery::parse(Some(" 100%_Real\\ "), None, None).unwrap();
         assert_eq!(q.like_pattern().as_deref(), Some("%100\\%\\_real\\\\%"));
+    }
+
+    #[test]
+    fn json_integers_may_carry_a_zero_fraction() {
+        let parse = |text: &str| serde_json::from_str::<JsonInteger>(text).map(|n| n.0).ok();
+        assert_eq!(parse("2177"), Some(2177));
+        assert_eq!(parse("2177.0"), Some(2177));
+        assert_eq!(parse("-3"), Some(-3));
+        assert_eq!(parse("2177.5"), None);
+        assert_eq!(parse("1e300"), None);
+        assert_eq!(parse("\"12\""), None);
     }
 }

@@ -63,6 +63,8 @@ use cinemesh_common::ErrorBody;
         ingest::CatalogStatus,
         ingest::ActiveIngest,
         admin::session_api::SignIn,
+        admin::session_api::TokenSignIn,
+        admin::session_api::UserSignIn,
         admin::session_api::SessionView,
         admin::library::LibraryPage,
         admin::library::LibraryMovie,

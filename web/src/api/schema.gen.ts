@@ -768,11 +768,7 @@ export interface components {
             user: string;
         };
         /** @description How to sign in: the admin token, or a user and their password. */
-        SignIn: {
-            password?: string | null;
-            token?: string | null;
-            user?: string | null;
-        };
+        SignIn: components["schemas"]["TokenSignIn"] | components["schemas"]["UserSignIn"];
         /** @description A source track that ingest left out, and why. */
         SkippedTrack: {
             /** @description Stable code: `image_subtitles`, `unsupported_subtitles`, `too_many_tracks`. */
@@ -801,6 +797,9 @@ export interface components {
             /** @description The WebVTT file itself. */
             url: string;
         };
+        TokenSignIn: {
+            token: string;
+        };
         /** @description What a viewer needs to join the movie's swarms on the tracker. */
         TrackerAccess: {
             /**
@@ -820,6 +819,10 @@ export interface components {
             token: string;
             /** @description WebSocket path of the tracker, relative to the server origin. */
             url: string;
+        };
+        UserSignIn: {
+            password: string;
+            user: string;
         };
     };
     responses: never;
@@ -1698,7 +1701,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionView"];
                 };
             };
-            /** @description `invalid_sign_in` */
+            /** @description `invalid_json`: neither {token} nor {user, password} */
             400: {
                 headers: {
                     [name: string]: unknown;

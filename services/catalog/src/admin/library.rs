@@ -8,7 +8,7 @@ use sqlx::{AssertSqlSafe, Row};
 use utoipa::ToSchema;
 
 use crate::CatalogStore;
-use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
+use crate::domain::{Description, InvalidInput, JsonInteger, ListQuery, MovieId, Title, Year};
 use crate::model::{Movie, poster_url};
 
 /// What the library can be sorted by.
@@ -88,7 +88,7 @@ pub struct MovieEdit {
     /// A year, or `null` to clear it.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, minimum = 1878, maximum = 2200)]
-    pub year: Option<Option<i64>>,
+    pub year: Option<Option<JsonInteger>>,
 }
 
 /// `Some(value)` for a field that is there, even as `null`, so that `null`
@@ -108,7 +108,7 @@ impl MovieEdit {
             edited.description = Description::parse(description)?.as_str().to_owned();
         }
         if let Some(year) = self.year {
-            edited.year = year.map(Year::parse).transpose()?.map(Year::get);
+            edited.year = year.map(|y| Year::parse(y.0)).transpose()?.map(Year::get);
         }
         Ok(edited)
     }
@@ -259,6 +259,8 @@ mod tests {
 
     #[test]
     fn a_null_year_clears_it_and_an_absent_one_keeps_it() {
+        let whole: MovieEdit = serde_json::from_str(r#"{"year":2001.0}"#).unwrap();
+        assert_eq!(whole.apply(&movie()).unwrap().year, Some(2001));
         let clear: MovieEdit = serde_json::from_str(r#"{"year":null}"#).unwrap();
         assert_eq!(clear.apply(&movie()).unwrap().year, None);
         let keep: MovieEdit = serde_json::from_str(r#"{"description":""}"#).unwrap();

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::Admin;
 use super::library::{LibraryPage, LibrarySort, MovieEdit};
 use crate::api::{CatalogApi, db_error, invalid, movie_not_found};
-use crate::domain::{ListQuery, MovieId};
+use crate::domain::{JsonInteger, ListQuery, MovieId};
 use crate::ingest::IngestError;
 use crate::model::RenditionKind;
 use crate::poster::{IMAGE_TYPES, MAX_POSTER_BYTES, image_input, rendition_input, write_poster};
@@ -142,7 +142,8 @@ pub async fn upload_poster(
 #[serde(deny_unknown_fields)]
 pub struct PosterFrame {
     /// Milliseconds from the start, within the movie.
-    pub at_ms: i64,
+    #[schema(value_type = i64)]
+    pub at_ms: JsonInteger,
 }
 
 /// Take a movie's poster from one of its own frames (its best rendition).
@@ -162,7 +163,8 @@ pub async fn poster_from_frame(
     let id = MovieId::parse(&id).map_err(invalid)?;
     let (movie, renditions) =
         api.ingester.store.get(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(id.as_str()))?;
-    if !(0..movie.duration_ms).contains(&frame.at_ms) {
+    let at_ms = frame.at_ms.0;
+    if !(0..movie.duration_ms).contains(&at_ms) {
         return Err(ApiError::bad_request(
             "invalid_position",
             format!("at_ms is between 0 and {} (the movie's length)", movie.duration_ms - 1),
@@ -175,7 +177,7 @@ pub async fn poster_from_frame(
         .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "frame_unreadable", "the movie has no video"))?;
     let folder = movie_folder(&api, &id).await?;
     let input = rendition_input(&folder.join(&best.name).join("index.m3u8"));
-    write_poster(&api.ingester.tools, &input, Some(frame.at_ms as f64 / 1000.0), &folder)
+    write_poster(&api.ingester.tools, &input, Some(at_ms as f64 / 1000.0), &folder)
         .await
         .map_err(|e| poster_error(e, "frame_unreadable", "that frame could not be read"))?;
     poster_changed(&api, &id).await

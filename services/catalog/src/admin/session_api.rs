@@ -32,14 +32,26 @@ pub fn configure_session(cfg: &mut web::ServiceConfig) {
 
 /// How to sign in: the admin token, or a user and their password.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum SignIn {
+    Token(TokenSignIn),
+    User(UserSignIn),
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SignIn {
+pub struct TokenSignIn {
     #[schema(max_length = 1024)]
-    pub token: Option<String>,
+    pub token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserSignIn {
     #[schema(max_length = 64)]
-    pub user: Option<String>,
+    pub user: String,
     #[schema(max_length = 1024)]
-    pub password: Option<String>,
+    pub password: String,
 }
 
 /// A signed-in browser, as its page sees it.
@@ -82,7 +94,7 @@ impl SignInAttempts {
 /// Sign in; sets the session cookie.
 #[utoipa::path(post, path = "/api/admin/session", tag = "admin", request_body = SignIn,
     responses((status = 200, body = SessionView),
-        (status = 400, body = cinemesh_common::ErrorBody, description = "`invalid_sign_in`"),
+        (status = 400, body = cinemesh_common::ErrorBody, description = "`invalid_json`: neither {token} nor {user, password}"),
         (status = 401, body = cinemesh_common::ErrorBody, description = "`sign_in_failed`"),
         (status = 403, body = cinemesh_common::ErrorBody, description = "`csrf_failed`, `admin_disabled`"),
         (status = 429, body = cinemesh_common::ErrorBody, description = "`too_many_attempts`")))]
@@ -103,23 +115,20 @@ pub async fn sign_in(
             "too many sign-in attempts from this address: wait a minute",
         ));
     }
-    let user = match (&body.token, &body.user, &body.password) {
-        (Some(token), None, None) => {
-            check_token(token, api.admin_token.as_deref()).map_err(|e| match e.code {
+    let user = match body.into_inner() {
+        SignIn::Token(TokenSignIn { token }) => {
+            check_token(&token, api.admin_token.as_deref()).map_err(|e| match e.code {
                 "unauthorized" => sign_in_failed(),
                 _ => e,
             })?;
             TOKEN_USER.to_owned()
         }
-        (None, Some(user), Some(password)) => {
-            if !api.accounts.verify(user, password).await.map_err(|e| ApiError::internal(&e))? {
+        SignIn::User(UserSignIn { user, password }) => {
+            if !api.accounts.verify(&user, &password).await.map_err(|e| ApiError::internal(&e))? {
                 tracing::warn!(user, ?address, "a sign-in failed");
                 return Err(sign_in_failed());
             }
-            user.clone()
-        }
-        _ => {
-            return Err(ApiError::bad_request("invalid_sign_in", "send either {token} or {user, password}"));
+            user
         }
     };
     let (cookie, session) = api.accounts.open_session(&user).await.map_err(|e| ApiError::internal(&e))?;
@@ -140,7 +149,7 @@ pub async fn current_session(admin: Admin) -> HttpResponse {
 }
 
 /// Sign out: ends the session and clears the cookie.
-#[utoipa::path(delete, path = "/api/admin/session", tag = "admin", security(("admin_session" = [])),
+#[utoipa::path(delete, path = "/api/admin/session", tag = "admin", security(("admin_token" = []), ("admin_session" = [])),
     responses((status = 204), (status = 401, body = cinemesh_common::ErrorBody),
         (status = 403, body = cinemesh_common::ErrorBody)))]
 pub async fn sign_out(admin: Admin, req: HttpRequest, api: web::Data<CatalogApi>) -> Result<HttpResponse, ApiError> {
