@@ -12,6 +12,9 @@ CREATE TABLE admin_users (
 CREATE TABLE admin_sessions (
     id_sha256     TEXT   PRIMARY KEY,
     user_name     TEXT   NOT NULL,
+    -- For a session opened with the admin token: the token's SHA-256, so that
+    -- a new token ends the sessions the old one opened.
+    token_sha256  TEXT,
     csrf_token    TEXT   NOT NULL,
     created_at_ms BIGINT NOT NULL,
     expires_at_ms BIGINT NOT NULL

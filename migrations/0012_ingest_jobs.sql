@@ -21,6 +21,8 @@ CREATE TABLE ingest_jobs (
     eta_secs         BIGINT,
     error_code       TEXT,
     error_message    TEXT,
+    -- The HTTP status the failure answers with (422 for a bad source, 507 for a full disk...).
+    error_status     BIGINT,
     movie_id         TEXT,
     worker           TEXT,
     lease_until_ms   BIGINT,
@@ -39,9 +41,12 @@ CREATE TABLE ingest_workers (
 );
 
 -- Resumable uploads (tus). The bytes received so far are the file's length.
+-- A complete upload stays (its file now the job's, of the same id) until it
+-- expires, so that a client that lost the last answer learns it is complete.
 CREATE TABLE uploads (
     id            TEXT   PRIMARY KEY,
     length        BIGINT NOT NULL,
+    completed     BIGINT NOT NULL,
     -- JSON: title, description, year, file name and type, as the client sent them.
     metadata      TEXT   NOT NULL,
     created_by    TEXT   NOT NULL,

@@ -21,6 +21,7 @@ use crate::jobs::{IngestJob, IngestQueue, JobError, JobSpec, JobState};
 use crate::model::{
     Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, SkippedTrack, TrackerAccess,
 };
+use crate::temp_file::TempFile;
 use crate::uploads::UploadStore;
 use cinemesh_common::client_address::TrustedProxies;
 use cinemesh_common::rate_limit::PerAddress;
@@ -58,6 +59,8 @@ pub struct CatalogApi {
     pub upload_creations: PerAddress,
     /// An unfinished upload is removed this long after its last byte.
     pub upload_expiry: std::time::Duration,
+    /// Told when the instance stops: the job event streams end then.
+    pub stop: cinemesh_common::StopSignal,
 }
 
 /// What ends with a deleted movie: its swarms, its rooms.
@@ -226,7 +229,8 @@ pub struct UploadParams {
             description = "with `wait=true`: `unsupported_container` (playlists, concat lists, images, unknown \
             formats), `not_a_video`, `source_truncated` (the media stop before the declared duration), \
             `video_too_small`, `source_unreadable`, `encode_failed`"),
-        (status = 503, body = ErrorBody, description = "`ingest_queue_full`; with `wait=true`: `ffmpeg_missing`"),
+        (status = 503, body = ErrorBody,
+            description = "`ingest_queue_full`; with `wait=true`: `ffmpeg_missing`, `no_ingest_workers`"),
         (status = 507, body = ErrorBody, description = "with `wait=true`: `storage_full`")))]
 pub async fn upload_movie(
     _admin: Admin,
@@ -236,10 +240,17 @@ pub async fn upload_movie(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     refuse_declared_oversize(&req, api.max_upload_bytes)?;
+    if params.wait == Some(true) && !api.queue.workers_alive().await.map_err(db_error)? {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_ingest_workers",
+            "no instance runs ingest jobs (admin.ingest_workers is 0 everywhere): the job would wait for ever",
+        ));
+    }
     let title = Title::parse(&params.title).map_err(invalid)?;
     let description = Description::parse(params.description.as_deref().unwrap_or_default()).map_err(invalid)?;
     let year = params.year.map(Year::parse).transpose().map_err(invalid)?;
-    let upload = receive_upload(&api, body).await?;
+    let upload = receive_upload(&api.upload_dir, api.max_upload_bytes, body).await?;
     let spec = JobSpec {
         title: title.as_str().to_owned(),
         description: description.as_str().to_owned(),
@@ -258,13 +269,13 @@ pub async fn upload_movie(
         return Ok(HttpResponse::Accepted().insert_header(("location", format!("/api/admin/jobs/{id}"))).json(job));
     }
     let job = wait_for_job(&api, &id).await?;
-    match (job.state, job.movie_id) {
+    match (job.state, job.movie_id.clone()) {
         (JobState::Done, Some(movie)) => {
             let id = MovieId::parse(&movie).map_err(invalid)?;
             let detail = api.detail_of(&id).await.map_err(db_error)?.ok_or_else(|| movie_not_found(&movie))?;
             Ok(HttpResponse::Created().json(detail))
         }
-        (JobState::Failed, _) => Err(job_failure(job.error.as_deref(), job.message.unwrap_or_default())),
+        (JobState::Failed, _) => Err(job_failure(&job)),
         _ => Err(ApiError::new(StatusCode::CONFLICT, "job_cancelled", "the ingest job was cancelled")),
     }
 }
@@ -296,38 +307,15 @@ pub(crate) fn job_error(e: JobError) -> ApiError {
     }
 }
 
-/// A failed job's error as an HTTP answer.
-fn job_failure(code: Option<&str>, message: String) -> ApiError {
-    let code = code.and_then(|c| KNOWN_FAILURES.iter().find(|k| **k == c)).copied().unwrap_or("ingest_failed");
-    let status = match code {
-        "ffmpeg_missing" => StatusCode::SERVICE_UNAVAILABLE,
-        "storage_full" => StatusCode::INSUFFICIENT_STORAGE,
-        "ingest_output_invalid" | "storage_error" | "database_error" | "ingest_failed" => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    ApiError::new(status, code, message)
+/// A failed job's error as an HTTP answer: its code and words, with the status recorded with it.
+fn job_failure(job: &IngestJob) -> ApiError {
+    let status = job.error_status.and_then(|s| u16::try_from(s).ok()).and_then(|s| StatusCode::from_u16(s).ok());
+    ApiError::new(
+        status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        cinemesh_common::error::stored_code(job.error.as_deref().unwrap_or("ingest_failed"), "ingest_failed"),
+        job.message.clone().unwrap_or_default(),
+    )
 }
-
-/// The codes a job can fail with (`IngestError::code` and the details' checks),
-/// as `&'static str` for `ApiError`.
-const KNOWN_FAILURES: &[&str] = &[
-    "ffmpeg_missing",
-    "source_unreadable",
-    "unsupported_container",
-    "not_a_video",
-    "source_truncated",
-    "video_too_small",
-    "encode_failed",
-    "ingest_output_invalid",
-    "storage_error",
-    "storage_full",
-    "database_error",
-    "invalid_title",
-    "invalid_description",
-    "invalid_year",
-];
 
 /// Delete a movie: its catalog rows, then its files.
 #[utoipa::path(delete, path = "/api/admin/movies/{id}", tag = "admin",
@@ -368,29 +356,6 @@ pub async fn movie_offload(
     Ok(HttpResponse::Ok().json(api.ingester.store.offload(&id).await.map_err(db_error)?))
 }
 
-/// The admin check and the movie id of an admin route about one movie.
-/// An uploaded file on disk, removed when dropped.
-struct Upload(PathBuf);
-
-impl Upload {
-    fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-
-    /// Leaves the file where it is, for its new owner.
-    fn keep(mut self) {
-        self.0 = PathBuf::new();
-    }
-}
-
-impl Drop for Upload {
-    fn drop(&mut self) {
-        if !self.0.as_os_str().is_empty() {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
-
 pub(crate) fn upload_too_large(max_upload_bytes: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -414,25 +379,28 @@ pub(crate) fn refuse_declared_oversize(req: &HttpRequest, max_upload_bytes: u64)
     }
 }
 
-async fn receive_upload(api: &CatalogApi, mut body: web::Payload) -> Result<Upload, ApiError> {
-    tokio::fs::create_dir_all(&api.upload_dir).await.map_err(|e| ApiError::internal(&e))?;
-    let upload = Upload(api.upload_dir.join(format!("upload-{}", cinemesh_common::id::random_id(16))));
+/// A request body written to a new file in `dir`, at most `limit` bytes;
+/// the file goes again if anything fails or the caller does not keep it.
+pub(crate) async fn receive_upload(
+    dir: &std::path::Path,
+    limit: u64,
+    mut body: web::Payload,
+) -> Result<TempFile, ApiError> {
+    tokio::fs::create_dir_all(dir).await.map_err(|e| ApiError::internal(&e))?;
+    let upload = TempFile::new(dir.join(format!("upload-{}", cinemesh_common::id::random_id(16))));
     let mut file = tokio::fs::File::create(upload.path()).await.map_err(|e| ApiError::internal(&e))?;
     let mut received: u64 = 0;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request("upload_interrupted", e.to_string()))?;
         received += chunk.len() as u64;
-        if received > api.max_upload_bytes {
-            return Err(upload_too_large(api.max_upload_bytes));
+        if received > limit {
+            return Err(upload_too_large(limit));
         }
         file.write_all(&chunk).await.map_err(|e| ApiError::internal(&e))?;
     }
     file.flush().await.map_err(|e| ApiError::internal(&e))?;
     if received == 0 {
-        return Err(ApiError::bad_request(
-            "empty_upload",
-            "the request body is empty: send the movie file as the body",
-        ));
+        return Err(ApiError::bad_request("empty_upload", "the request body is empty: send the file as the body"));
     }
     Ok(upload)
 }

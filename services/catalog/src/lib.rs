@@ -12,6 +12,7 @@ pub mod store;
 pub mod subtitle_tracks;
 pub mod subtitles;
 pub mod subtitles_api;
+pub mod temp_file;
 pub mod uploads;
 
 pub use store::CatalogStore;

@@ -6,7 +6,8 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use crate::ingest::{FfmpegTools, IngestError};
+use crate::ingest::{FfmpegTools, IngestError, ffmpeg_failure};
+use crate::temp_file::TempFile;
 
 pub const POSTER_FILE: &str = "poster.jpg";
 /// Image types an admin may upload as a poster, with the ffmpeg demuxer
@@ -15,7 +16,7 @@ pub const POSTER_FILE: &str = "poster.jpg";
 pub const IMAGE_TYPES: &[(&str, &str)] =
     &[("image/jpeg", "jpeg_pipe"), ("image/png", "png_pipe"), ("image/webp", "webp_pipe")];
 /// Largest poster image accepted, bytes.
-pub const MAX_POSTER_BYTES: usize = 5 * 1024 * 1024;
+pub const MAX_POSTER_BYTES: u64 = 5 * 1024 * 1024;
 
 /// Input arguments for an uploaded image of `content_type`, or `None` when
 /// that type is not accepted.
@@ -37,7 +38,7 @@ pub async fn write_poster(
     at_secs: Option<f64>,
     folder: &Path,
 ) -> Result<(), IngestError> {
-    let partial = folder.join(format!(".{POSTER_FILE}.{}", cinemesh_common::id::random_id(8)));
+    let partial = TempFile::new(folder.join(format!(".{POSTER_FILE}.{}", cinemesh_common::id::random_id(8))));
     let mut command = tokio::process::Command::new(&tools.ffmpeg);
     command.args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]);
     if let Some(at) = at_secs {
@@ -46,24 +47,19 @@ pub async fn write_poster(
     let output = command
         .args(input)
         .args(["-frames:v", "1", "-vf", "scale=-2:'min(360,ih)'", "-q:v", "3", "-f", "mjpeg"])
-        .arg(&partial)
+        .arg(partial.path())
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output()
         .await
         .map_err(|e| FfmpegTools::missing(&tools.ffmpeg, &e))?;
-    let written = std::fs::metadata(&partial).is_ok_and(|m| m.len() > 0);
+    let written = std::fs::metadata(partial.path()).is_ok_and(|m| m.len() > 0);
     if !output.status.success() || !written {
-        let _ = std::fs::remove_file(&partial);
-        // ffmpeg's messages name files on the server: they go to the log only.
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        tracing::warn!(status = %output.status, stderr = %stderr.trim(), "a poster run of ffmpeg failed");
-        return Err(IngestError::EncodeFailed(format!("poster: {} (details are in the server log)", output.status)));
+        return Err(ffmpeg_failure("poster", output.status, &String::from_utf8_lossy(&output.stderr)));
     }
-    std::fs::rename(&partial, folder.join(POSTER_FILE)).map_err(|e| {
-        let _ = std::fs::remove_file(&partial);
-        IngestError::Storage(e)
-    })
+    std::fs::rename(partial.path(), folder.join(POSTER_FILE)).map_err(IngestError::Storage)?;
+    partial.keep();
+    Ok(())
 }
 
 #[cfg(test)]

@@ -77,6 +77,23 @@ impl ResponseError for ApiError {
     }
 }
 
+/// A code read back from storage (a job's failure) as the `&'static str` an
+/// `ApiError` carries. Codes are few and ours: each distinct one is kept
+/// once, for the life of the process; past 256 of them, `fallback`.
+pub fn stored_code(code: &str, fallback: &'static str) -> &'static str {
+    static CODES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut codes = CODES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = codes.iter().find(|known| **known == code) {
+        return known;
+    }
+    if codes.len() >= 256 {
+        return fallback;
+    }
+    let kept: &'static str = Box::leak(code.to_owned().into_boxed_str());
+    codes.push(kept);
+    kept
+}
+
 /// Turns actix's own extractor failures (bad query string, bad JSON, oversized
 /// payload) into the envelope, so no response from our APIs is plain text.
 pub fn extractor_error(code: &'static str, err: impl std::fmt::Display) -> actix_web::Error {
@@ -94,5 +111,13 @@ mod tests {
         assert_eq!(json["error"], "movie_not_found");
         assert_eq!(json["message"], "no movie with id x");
         assert_eq!(err.status_code(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn stored_codes_are_kept_once() {
+        let first = stored_code("not_a_video", "x");
+        let again = stored_code(&String::from("not_a_video"), "x");
+        assert!(std::ptr::eq(first, again));
+        assert_eq!(first, "not_a_video");
     }
 }

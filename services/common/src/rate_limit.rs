@@ -30,6 +30,18 @@ impl RateLimiter {
         if self.tokens >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-self.tokens / self.per_sec) }
     }
 
+    /// Whether a token is there now, without taking it.
+    pub fn has_token(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= 1.0
+    }
+
+    /// Whether the bucket has refilled to its burst: nothing to remember.
+    pub fn is_full(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= self.burst
+    }
+
     /// Takes one token; false when the bucket is empty.
     pub fn allow(&mut self, now: Instant) -> bool {
         self.refill(now);
@@ -42,8 +54,9 @@ impl RateLimiter {
     }
 }
 
-/// One bucket per client address, for requests that cost the server (sign-in
-/// attempts, new uploads). Cloned handles share the buckets.
+/// One bucket per client household (an IPv4 address, or an IPv6 /64, which
+/// one client can rotate through), for requests that cost the server or guess
+/// at secrets: sign-ins, admin tokens, new uploads. Clones share the buckets.
 #[derive(Debug, Clone)]
 pub struct PerAddress {
     buckets: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, RateLimiter>>>,
@@ -51,8 +64,9 @@ pub struct PerAddress {
     burst: f64,
 }
 
-/// Addresses remembered at most; past this every bucket is forgotten rather
-/// than the table growing (each request still costs what the limit protects).
+/// Households remembered at most. Past this, the ones whose buckets refilled
+/// are forgotten (they lose nothing); if all are still draining, new
+/// households are refused until some refill.
 const MAX_TRACKED_ADDRESSES: usize = 10_000;
 
 impl PerAddress {
@@ -60,13 +74,26 @@ impl PerAddress {
         Self { buckets: std::sync::Arc::default(), per_sec, burst }
     }
 
-    /// Takes one token from `address`'s bucket; false when it is empty.
+    /// Takes one token from `address`'s household; false when there is none.
     pub fn allow(&self, address: std::net::IpAddr, now: Instant) -> bool {
+        self.with_bucket(address, now, |bucket| bucket.allow(now))
+    }
+
+    /// Whether `address`'s household has a token now, without taking it.
+    pub fn would_allow(&self, address: std::net::IpAddr, now: Instant) -> bool {
+        self.with_bucket(address, now, |bucket| bucket.has_token(now))
+    }
+
+    fn with_bucket(&self, address: std::net::IpAddr, now: Instant, f: impl FnOnce(&mut RateLimiter) -> bool) -> bool {
+        let household = crate::client_address::household(address);
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() >= MAX_TRACKED_ADDRESSES && !buckets.contains_key(&address) {
-            buckets.clear();
+        if buckets.len() >= MAX_TRACKED_ADDRESSES && !buckets.contains_key(&household) {
+            buckets.retain(|_, bucket| !bucket.is_full(now));
+            if buckets.len() >= MAX_TRACKED_ADDRESSES {
+                return false;
+            }
         }
-        buckets.entry(address).or_insert_with(|| RateLimiter::new(self.per_sec, self.burst, now)).allow(now)
+        f(buckets.entry(household).or_insert_with(|| RateLimiter::new(self.per_sec, self.burst, now)))
     }
 }
 
@@ -92,6 +119,28 @@ mod tests {
         assert_eq!(limiter.reserve(250.0, start), Duration::from_millis(250));
         // The debt is paid first: 250 ms later the bucket is empty again.
         assert_eq!(limiter.reserve(100.0, start + Duration::from_millis(250)), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn an_ipv6_client_rotating_through_its_prefix_shares_one_bucket() {
+        let now = Instant::now();
+        let limits = PerAddress::new(0.1, 2.0);
+        let mut allowed = 0;
+        for host in 1..10u16 {
+            let address = std::net::IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, host));
+            allowed += usize::from(limits.allow(address, now));
+        }
+        assert_eq!(allowed, 2);
+    }
+
+    #[test]
+    fn a_peek_takes_nothing() {
+        let now = Instant::now();
+        let limits = PerAddress::new(0.1, 1.0);
+        let address = "10.0.0.9".parse().unwrap();
+        assert!(limits.would_allow(address, now) && limits.would_allow(address, now));
+        assert!(limits.allow(address, now));
+        assert!(!limits.would_allow(address, now));
     }
 
     #[test]

@@ -11,7 +11,6 @@ use cinemesh_catalog::jobs::{IngestJob, IngestQueue, JobSpec, JobState, JobStore
 use cinemesh_catalog::model::RenditionKind;
 use cinemesh_catalog::subtitle_tracks::NewSubtitles;
 use cinemesh_common::Database;
-use cinemesh_common::db::now_ms;
 use clap::{Args, Subcommand};
 
 use crate::config::Config;
@@ -116,7 +115,7 @@ pub async fn ingest(config: Config, args: IngestArgs) -> anyhow::Result<()> {
 async fn run_job(queue: &IngestQueue, id: &str, spec: &JobSpec) -> anyhow::Result<IngestJob> {
     let store = &queue.store;
     store.enqueue(id, spec).await?;
-    let server_runs_jobs = store.any_worker_since(now_ms() - WORKER_SILENCE_MS).await?;
+    let server_runs_jobs = queue.workers_alive().await?;
     if server_runs_jobs {
         eprintln!("the running server ingests it: job {id} (Ctrl-C cancels it)");
     }
@@ -128,14 +127,10 @@ async fn run_job(queue: &IngestQueue, id: &str, spec: &JobSpec) -> anyhow::Resul
             break job;
         }
         if job.state == JobState::Running {
-            bar.update(EncodeProgress {
-                fraction: job.percent as f64 / 100.0,
-                eta: job.eta_secs.map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
-            });
+            show_progress(&mut bar, &job);
             queued_since = std::time::Instant::now();
         }
-        let nobody_took_it =
-            queued_since.elapsed() > HANDOFF_PATIENCE && !store.any_worker_since(now_ms() - WORKER_SILENCE_MS).await?;
+        let nobody_took_it = queued_since.elapsed() > HANDOFF_PATIENCE && !queue.workers_alive().await?;
         if job.state == JobState::Queued && (!server_runs_jobs || nobody_took_it) {
             // Here, with the bar fed by the job's own progress records.
             let run = queue.run_one(id);
@@ -179,18 +174,20 @@ async fn follow_progress(store: &JobStore, id: &str, bar: &mut ProgressBar) {
     loop {
         actix_web::rt::time::sleep(FOLLOW_EVERY).await;
         match store.get(id).await {
-            Ok(Some(job)) if job.state == JobState::Running => bar.update(EncodeProgress {
-                fraction: job.percent as f64 / 100.0,
-                eta: job.eta_secs.map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
-            }),
+            Ok(Some(job)) if job.state == JobState::Running => show_progress(bar, &job),
             Ok(Some(job)) if !job.state.is_finished() => {}
             _ => return,
         }
     }
 }
 
-/// A server that said nothing for this long runs no jobs.
-const WORKER_SILENCE_MS: i64 = 15_000;
+fn show_progress(bar: &mut ProgressBar, job: &IngestJob) {
+    bar.update(EncodeProgress {
+        fraction: job.percent as f64 / 100.0,
+        eta: job.eta_secs.map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
+    });
+}
+
 /// How long a job handed to a server may wait unclaimed before this process runs it.
 const HANDOFF_PATIENCE: std::time::Duration = std::time::Duration::from_secs(20);
 const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(500);

@@ -142,8 +142,11 @@ impl StorageConfig {
         if self.media_dir.as_os_str().is_empty() { self.data_dir.join("media") } else { self.media_dir.clone() }
     }
 
+    /// Uploads, beside the media they become: instances that share the media
+    /// folder (and claim each other's ingest jobs) share them too. A dot-name:
+    /// the segment server never serves it.
     pub fn upload_dir(&self) -> PathBuf {
-        self.data_dir.join("uploads")
+        self.media_dir().join(".uploads")
     }
 
     pub fn redis_url(&self) -> Option<&str> {

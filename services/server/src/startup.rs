@@ -129,6 +129,7 @@ impl Application {
         let ingester = Ingester { store: store.clone(), media_dir: media_dir.clone(), tools: config.ingest.clone() };
         let queue = IngestQueue::new(JobStore::new(db.clone()), ingester.clone(), active.clone());
         queue.start(config.admin.ingest_workers);
+        let ingest_here = queue.clone();
         let uploads = UploadStore::new(db.clone(), storage.upload_dir());
         actix_web::rt::spawn(sweep_expired_uploads(uploads.clone()));
         let per_minute = f64::from(config.admin.uploads_per_minute.max(1));
@@ -149,6 +150,7 @@ impl Application {
             uploads,
             upload_creations: PerAddress::new(per_minute / 60.0, per_minute),
             upload_expiry: Duration::from_secs(config.admin.upload_expiry_hours.saturating_mul(3600)),
+            stop: stop.clone(),
         };
         let media = MediaState::new(&media_dir, served.clone()).context("opening the media folder")?;
         let web_dir = Some(config.server.web_dir.as_path()).filter(|d| d.join("index.html").is_file());
@@ -281,7 +283,8 @@ impl Application {
                 storage.data_dir.clone(),
             ));
         }
-        let stopper = Stopper { rooms: rooms_here, sockets: stop, tracker: tracker_here, turn: own_turn };
+        let stopper =
+            Stopper { rooms: rooms_here, sockets: stop, tracker: tracker_here, turn: own_turn, ingest: ingest_here };
         Ok(Self { address, scheme, server, store, stopper })
     }
 

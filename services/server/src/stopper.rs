@@ -2,12 +2,14 @@
 //! the rooms' writes are flushed; every other long-lived socket (tracker,
 //! announce, lobby) closes with a reconnect hint; then the tracker's
 //! directory and records are written, so other instances stop introducing
-//! the peers that were here; last, STUN/TURN closes its socket and relays.
+//! the peers that were here; then STUN/TURN closes its socket and relays;
+//! last, the instance stops saying that it runs ingest jobs.
 //! Each step is bounded.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use cinemesh_catalog::jobs::IngestQueue;
 use cinemesh_common::StopSignal;
 use cinemesh_rooms::Rooms;
 use cinemesh_tracker::TrackerState;
@@ -19,6 +21,7 @@ pub struct Stopper {
     pub(crate) sockets: StopSignal,
     pub(crate) tracker: TrackerState,
     pub(crate) turn: Option<Arc<EmbeddedTurn>>,
+    pub(crate) ingest: IngestQueue,
 }
 
 impl Stopper {
@@ -36,6 +39,9 @@ impl Stopper {
         {
             tracing::warn!("STUN/TURN did not close in time");
         }
+        // `cinemesh ingest` stops handing its files to this instance; a job
+        // running here goes back to the queue when its lease lapses.
+        let _ = tokio::time::timeout(bound, self.ingest.leave()).await;
     }
 
     /// The rooms running here (tests hand them over on their own).

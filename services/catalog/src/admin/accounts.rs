@@ -1,6 +1,7 @@
 //! Admin users and signed-in browser sessions, in the database every
 //! instance shares, so a session opened on one instance works on all.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use argon2::Argon2;
@@ -10,6 +11,7 @@ use cinemesh_common::Database;
 use cinemesh_common::db::now_ms;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use tokio::sync::Semaphore;
 
 use crate::domain::InvalidInput;
 
@@ -65,6 +67,9 @@ impl NewPassword {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminSession {
     pub user: String,
+    /// For a session opened with the admin token: that token's fingerprint.
+    /// Another token configured since ends the session.
+    pub token_sha256: Option<String>,
     /// What unsafe requests repeat in the `x-csrf-token` header.
     pub csrf_token: String,
     pub expires_at_ms: i64,
@@ -81,17 +86,24 @@ pub enum AccountError {
 #[derive(Clone, Debug)]
 pub struct AdminAccounts {
     db: Database,
+    /// Argon2 takes ~19 MiB and a core's tens of milliseconds a hash: at
+    /// most this many run at once, however many sign-ins come.
+    hashing: Arc<Semaphore>,
 }
+
+/// Password hashes run at once, at most.
+const HASHES_AT_ONCE: usize = 2;
 
 impl AdminAccounts {
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self { db, hashing: Arc::new(Semaphore::new(HASHES_AT_ONCE)) }
     }
 
     /// Adds a user, or gives an existing one a new password (which signs
     /// their browsers out).
     pub async fn set_user(&self, name: &UserName, password: &NewPassword) -> Result<(), AccountError> {
         let password = password.0.clone();
+        let _hashing = self.hashing.acquire().await.map_err(|e| AccountError::Hash(e.to_string()))?;
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
             .map_err(|e| AccountError::Hash(e.to_string()))??;
@@ -138,6 +150,7 @@ impl AdminAccounts {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| UNKNOWN_USER_HASH.to_owned());
         let password = password.to_owned();
+        let _hashing = self.hashing.acquire().await.map_err(|e| AccountError::Hash(e.to_string()))?;
         let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
             .await
             .map_err(|e| AccountError::Hash(e.to_string()))?;
@@ -146,20 +159,26 @@ impl AdminAccounts {
 
     /// Opens a session for `user`: the cookie value (given to the browser
     /// only) and the session.
-    pub async fn open_session(&self, user: &str) -> Result<(String, AdminSession), sqlx::Error> {
+    pub async fn open_session(
+        &self,
+        user: &str,
+        token_sha256: Option<String>,
+    ) -> Result<(String, AdminSession), sqlx::Error> {
         let cookie = cinemesh_common::id::random_id(40);
         let now = now_ms();
         let session = AdminSession {
             user: user.to_owned(),
+            token_sha256,
             csrf_token: cinemesh_common::id::random_id(32),
             expires_at_ms: now + SESSION_TTL.as_millis() as i64,
         };
         sqlx::query(
-            "INSERT INTO admin_sessions (id_sha256, user_name, csrf_token, created_at_ms, expires_at_ms) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO admin_sessions (id_sha256, user_name, token_sha256, csrf_token, created_at_ms, expires_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(session_key(&cookie))
         .bind(&session.user)
+        .bind(&session.token_sha256)
         .bind(&session.csrf_token)
         .bind(now)
         .bind(session.expires_at_ms)
@@ -173,7 +192,8 @@ impl AdminAccounts {
     /// The live session a cookie value opens, if any.
     pub async fn session(&self, cookie: &str) -> Result<Option<AdminSession>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT user_name, csrf_token, expires_at_ms FROM admin_sessions WHERE id_sha256 = $1 AND expires_at_ms > $2",
+            "SELECT user_name, token_sha256, csrf_token, expires_at_ms FROM admin_sessions \
+             WHERE id_sha256 = $1 AND expires_at_ms > $2",
         )
         .bind(session_key(cookie))
         .bind(now_ms())
@@ -182,6 +202,7 @@ impl AdminAccounts {
         row.map(|row| {
             Ok(AdminSession {
                 user: row.try_get("user_name")?,
+                token_sha256: row.try_get("token_sha256")?,
                 csrf_token: row.try_get("csrf_token")?,
                 expires_at_ms: row.try_get("expires_at_ms")?,
             })
@@ -201,6 +222,11 @@ impl AdminAccounts {
         sqlx::query("DELETE FROM admin_sessions WHERE user_name = $1").bind(user).execute(self.db.pool()).await?;
         Ok(())
     }
+}
+
+/// What a token session remembers of the token: enough to tell it changed.
+pub fn token_fingerprint(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Sessions are stored by the hash of their cookie: a copy of the database

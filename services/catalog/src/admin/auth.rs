@@ -17,7 +17,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{FromRequest, HttpRequest, web};
 use cinemesh_common::ApiError;
 
-use super::accounts::{AdminSession, TOKEN_USER};
+use super::accounts::{AdminSession, TOKEN_USER, token_fingerprint};
 use crate::api::CatalogApi;
 
 /// The cookie that carries a browser's admin session.
@@ -49,14 +49,30 @@ impl FromRequest for Admin {
 
 async fn authenticate(req: &HttpRequest, api: &CatalogApi) -> Result<Admin, ApiError> {
     if let Some(header) = req.headers().get("authorization") {
+        // Guesses at the token are limited like failed sign-ins.
+        let address = api.trusted_proxies.client_address(req);
+        api.sign_in_attempts.may_try(address)?;
         let given = header.to_str().ok().and_then(bearer_token).unwrap_or_default();
-        check_token(given, api.admin_token.as_deref())?;
+        if let Err(e) = check_token(given, api.admin_token.as_deref()) {
+            if e.code == "unauthorized" {
+                api.sign_in_attempts.failed(address);
+            }
+            return Err(e);
+        }
         return Ok(Admin { user: TOKEN_USER.to_owned(), session: None });
     }
     if let Some(cookie) = cookie_value(req, SESSION_COOKIE) {
-        let session = api.accounts.session(&cookie).await.map_err(|e| ApiError::internal(&e))?.ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "session_expired", "the admin session ended: sign in again")
-        })?;
+        let current_token = api.admin_token.as_deref().map(token_fingerprint);
+        let session = api
+            .accounts
+            .session(&cookie)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+            // A session the admin token opened ends when the token changes.
+            .filter(|s| s.token_sha256.is_none() || s.token_sha256 == current_token)
+            .ok_or_else(|| {
+                ApiError::new(StatusCode::UNAUTHORIZED, "session_expired", "the admin session ended: sign in again")
+            })?;
         if !is_safe(req.method()) {
             check_same_origin(req)?;
             let given = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();

@@ -5,13 +5,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use cinemesh_common::routes::resource;
 use cinemesh_common::{ApiError, ErrorBody};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::Admin;
 use super::library::{LibraryPage, LibrarySort, MovieEdit};
-use crate::api::{CatalogApi, db_error, invalid, movie_not_found};
+use crate::api::{CatalogApi, db_error, invalid, movie_not_found, receive_upload, refuse_declared_oversize};
 use crate::domain::{JsonInteger, ListQuery, MovieId};
 use crate::ingest::IngestError;
 use crate::model::RenditionKind;
@@ -107,33 +106,25 @@ pub async fn upload_poster(
     req: HttpRequest,
     api: web::Data<CatalogApi>,
     id: web::Path<String>,
-    mut body: web::Payload,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = MovieId::parse(&id).map_err(invalid)?;
     let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let upload = api.upload_dir.join(format!("poster-{}", cinemesh_common::id::random_id(16)));
-    let input = image_input(content_type, &upload).ok_or_else(|| {
+    if image_input(content_type, std::path::Path::new("")).is_none() {
         let types = IMAGE_TYPES.iter().map(|(mime, _)| *mime).collect::<Vec<_>>().join(", ");
-        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_image", format!("send one of {types}"))
-    })?;
-    super::super::api::refuse_declared_oversize(&req, MAX_POSTER_BYTES as u64)?;
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_image",
+            format!("send one of {types}"),
+        ));
+    }
+    refuse_declared_oversize(&req, MAX_POSTER_BYTES)?;
     let folder = movie_folder(&api, &id).await?;
-    let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("upload_interrupted", e.to_string()))?;
-        if bytes.len() + chunk.len() > MAX_POSTER_BYTES {
-            return Err(super::super::api::upload_too_large(MAX_POSTER_BYTES as u64));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    if bytes.is_empty() {
-        return Err(ApiError::bad_request("empty_upload", "the request body is empty: send the image as the body"));
-    }
-    tokio::fs::create_dir_all(&api.upload_dir).await.map_err(|e| ApiError::internal(&e))?;
-    tokio::fs::write(&upload, &bytes).await.map_err(|e| ApiError::internal(&e))?;
-    let written = write_poster(&api.ingester.tools, &input, None, &folder).await;
-    let _ = tokio::fs::remove_file(&upload).await;
-    written.map_err(|e| poster_error(e, "image_unreadable", "the image could not be read as its type"))?;
+    let image = receive_upload(&api.upload_dir, MAX_POSTER_BYTES, body).await?;
+    let input = image_input(content_type, image.path()).unwrap_or_default();
+    write_poster(&api.ingester.tools, &input, None, &folder)
+        .await
+        .map_err(|e| poster_error(e, "image_unreadable", "the image could not be read as its type"))?;
     poster_changed(&api, &id).await
 }
 

@@ -13,7 +13,7 @@ use cinemesh_common::routes::resource;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::accounts::{AdminSession, SESSION_TTL, TOKEN_USER};
+use super::accounts::{AdminSession, SESSION_TTL, TOKEN_USER, token_fingerprint};
 use super::auth::{Admin, SESSION_COOKIE, check_same_origin, check_token};
 use crate::api::CatalogApi;
 
@@ -75,7 +75,8 @@ impl SessionView {
     }
 }
 
-/// Sign-in attempts by client address.
+/// Failed sign-ins and admin-token guesses by client household: a burst,
+/// then one every 6 s. While a household has none left, it may not try at all.
 #[derive(Clone, Debug)]
 pub struct SignInAttempts(PerAddress);
 
@@ -86,8 +87,22 @@ impl Default for SignInAttempts {
 }
 
 impl SignInAttempts {
-    fn allow(&self, address: IpAddr) -> bool {
-        self.0.allow(address, Instant::now())
+    /// Refused (`too_many_attempts`) while `address` has no attempt left.
+    pub fn may_try(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
+        match address {
+            Some(address) if !self.0.would_allow(address, Instant::now()) => Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "too many failed sign-ins from this address: wait a minute",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn failed(&self, address: Option<IpAddr>) {
+        if let Some(address) = address {
+            self.0.allow(address, Instant::now());
+        }
     }
 }
 
@@ -106,32 +121,28 @@ pub async fn sign_in(
     // A page of another site must not sign a browser in to an account of its choosing.
     check_same_origin(&req)?;
     let address = api.trusted_proxies.client_address(&req);
-    if let Some(address) = address
-        && !api.sign_in_attempts.allow(address)
-    {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "too many sign-in attempts from this address: wait a minute",
-        ));
-    }
-    let user = match body.into_inner() {
+    api.sign_in_attempts.may_try(address)?;
+    let (user, token_sha256) = match body.into_inner() {
         SignIn::Token(TokenSignIn { token }) => {
             check_token(&token, api.admin_token.as_deref()).map_err(|e| match e.code {
-                "unauthorized" => sign_in_failed(),
+                "unauthorized" => {
+                    api.sign_in_attempts.failed(address);
+                    sign_in_failed()
+                }
                 _ => e,
             })?;
-            TOKEN_USER.to_owned()
+            (TOKEN_USER.to_owned(), Some(token_fingerprint(&token)))
         }
         SignIn::User(UserSignIn { user, password }) => {
             if !api.accounts.verify(&user, &password).await.map_err(|e| ApiError::internal(&e))? {
                 tracing::warn!(user, ?address, "a sign-in failed");
+                api.sign_in_attempts.failed(address);
                 return Err(sign_in_failed());
             }
-            user
+            (user, None)
         }
     };
-    let (cookie, session) = api.accounts.open_session(&user).await.map_err(|e| ApiError::internal(&e))?;
+    let (cookie, session) = api.accounts.open_session(&user, token_sha256).await.map_err(|e| ApiError::internal(&e))?;
     tracing::info!(user, ?address, "an admin signed in");
     Ok(HttpResponse::Ok()
         .insert_header(("set-cookie", session_cookie(&req, &cookie, SESSION_TTL)))
@@ -178,11 +189,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_address_gets_a_burst_of_attempts_then_waits() {
+    fn an_address_gets_a_burst_of_failures_then_waits() {
         let attempts = SignInAttempts::default();
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        assert_eq!((0..20).filter(|_| attempts.allow(a)).count(), 10);
-        assert!(attempts.allow(b), "another address has its own bucket");
+        let mut tries = 0;
+        while attempts.may_try(Some(a)).is_ok() && tries < 20 {
+            attempts.failed(Some(a));
+            tries += 1;
+        }
+        assert_eq!(tries, 10);
+        assert_eq!(attempts.may_try(Some(a)).unwrap_err().code, "too_many_attempts");
+        assert!(attempts.may_try(Some(b)).is_ok(), "another address has its own bucket");
+        assert!(attempts.may_try(None).is_ok(), "an unknown address is not limited here");
     }
 
     #[test]

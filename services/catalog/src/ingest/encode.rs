@@ -161,9 +161,7 @@ pub async fn run_ffmpeg(
     let status = child.wait().await.map_err(|e| IngestError::EncodeFailed(format!("packaging: {e}")))?;
     let stderr_tail = stderr_task.await.unwrap_or_default();
     if !status.success() {
-        // ffmpeg's messages name files on the server: they go to the log only.
-        tracing::warn!(%status, stderr = %stderr_tail, "the packaging run of ffmpeg failed");
-        return Err(IngestError::EncodeFailed(format!("packaging: {status} (details are in the server log)")));
+        return Err(super::tools::ffmpeg_failure("packaging", status, &stderr_tail));
     }
     on_progress(EncodeProgress { fraction: 1.0, eta: Some(Duration::ZERO) });
     Ok(())

@@ -24,8 +24,8 @@ use sha2::{Digest, Sha256};
 pub use active::{ActiveIngest, ActiveIngests, CatalogStatus};
 pub use demo::generate_demo_source;
 pub use encode::{EncodeProgress, SEGMENT_SECONDS};
-pub use staging::sweep_stale;
-pub use tools::FfmpegTools;
+pub use staging::{STAGING_DIR, sweep_stale};
+pub use tools::{FfmpegTools, ffmpeg_failure};
 
 use crate::domain::{Description, MovieId, Title, Year};
 use crate::model::{Movie, NewMovie, Rendition, RenditionKind, Segment, SkippedTrack};
@@ -78,6 +78,24 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    /// The HTTP status the failure answers with: the source's fault (422),
+    /// the machine's (503, 507), or ours (500).
+    pub fn status(&self) -> actix_web::http::StatusCode {
+        use actix_web::http::StatusCode;
+        match self {
+            Self::FfmpegMissing { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            Self::SourceUnreadable { .. }
+            | Self::UnsupportedContainer(_)
+            | Self::NotAVideo(_)
+            | Self::SourceTruncated { .. }
+            | Self::VideoTooSmall(_)
+            | Self::EncodeFailed(_)
+            | Self::Sidecar { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::OutputInvalid(_) | Self::Storage(_) | Self::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     /// The stable code clients and tests switch on.
     pub fn code(&self) -> &'static str {
         match self {
@@ -180,16 +198,23 @@ impl Ingester {
             tracing::info!(movie = %id, kind = %skipped.kind, position = skipped.position, code = %skipped.code, "{}", skipped.reason);
         }
         // Files first, rows second: a row always points at files that exist.
+        // A task of its own, which an ingest dropped now (a cancel) does not
+        // stop half-way, between the two.
         let target = self.media_dir.join(id.as_str());
-        staging.commit(&target).map_err(IngestError::Storage)?;
-        if let Err(e) = self.store.insert(&new_movie).await {
-            if let Err(rm) = tokio::fs::remove_dir_all(&target).await {
-                tracing::error!(path = %target.display(), error = %rm, "could not remove the files of a failed ingest");
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            staging.commit(&target).map_err(IngestError::Storage)?;
+            if let Err(e) = store.insert(&new_movie).await {
+                if let Err(rm) = tokio::fs::remove_dir_all(&target).await {
+                    tracing::error!(path = %target.display(), error = %rm, "could not remove the files of a failed ingest");
+                }
+                return Err(IngestError::Database(e));
             }
-            return Err(IngestError::Database(e));
-        }
-        tracing::info!(movie = %id, title = %new_movie.movie.title, "ingested");
-        Ok(new_movie.movie)
+            tracing::info!(movie = %new_movie.movie.id, title = %new_movie.movie.title, "ingested");
+            Ok(new_movie.movie)
+        })
+        .await
+        .map_err(|e| IngestError::OutputInvalid(e.to_string()))?
     }
 
     /// The poster, the packaging run, the subtitles, and the records of

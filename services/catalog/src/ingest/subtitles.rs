@@ -42,10 +42,8 @@ pub async fn extract(
         .await
         .map_err(|e| FfmpegTools::missing(&tools.ffmpeg, &e))?;
     if !output.status.success() {
-        // ffmpeg's messages name files on the server: they go to the log only.
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        tracing::warn!(source = %input.path.display(), status = %output.status, stderr = %stderr.trim(), "the subtitle run of ffmpeg failed");
-        return Err(IngestError::EncodeFailed(format!("subtitles: {} (details are in the server log)", output.status)));
+        tracing::warn!(source = %input.path.display(), "the subtitle run of ffmpeg failed");
+        return Err(super::tools::ffmpeg_failure("subtitles", output.status, &String::from_utf8_lossy(&output.stderr)));
     }
     Ok(())
 }

@@ -13,8 +13,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{IngestJob, JobStore};
-use crate::admin::Admin;
+use crate::admin::{Admin, AdminAccounts};
 use crate::api::{CatalogApi, db_error};
+use cinemesh_common::stop::StopWatch;
 
 /// Finished jobs listed after the pending ones.
 const FINISHED_SHOWN: i64 = 50;
@@ -22,6 +23,8 @@ const FINISHED_SHOWN: i64 = 50;
 const EVENTS_EVERY: Duration = Duration::from_secs(1);
 /// A comment this often keeps proxies from closing a quiet stream.
 const KEEP_ALIVE_EVERY: u32 = 15;
+/// How often (in looks) a stream checks that its browser session still holds.
+const SESSION_CHECK_EVERY: u32 = 5;
 
 pub fn configure_jobs(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/admin/jobs", "GET").route(web::get().to(list_jobs)))
@@ -93,10 +96,19 @@ pub async fn cancel_job(
     security(("admin_token" = []), ("admin_session" = [])),
     responses((status = 200, content_type = "text/event-stream", description = "`event: jobs` with a JobList"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn job_events(_admin: Admin, api: web::Data<CatalogApi>) -> HttpResponse {
-    let state = Events { store: api.queue.store.clone(), last: String::new(), quiet: 0, first: true };
+pub async fn job_events(admin: Admin, api: web::Data<CatalogApi>) -> HttpResponse {
+    let state = Events {
+        store: api.queue.store.clone(),
+        accounts: api.accounts.clone(),
+        session: admin.session.map(|(cookie, _)| cookie),
+        stop: api.stop.watch(),
+        last: String::new(),
+        quiet: 0,
+        ticks: 0,
+        first: true,
+    };
     let events = stream::unfold(state, |mut state| async move {
-        let chunk = state.next().await;
+        let chunk = state.next().await?;
         Some((Ok::<_, actix_web::Error>(web::Bytes::from(chunk)), state))
     });
     HttpResponse::Ok()
@@ -109,17 +121,34 @@ pub async fn job_events(_admin: Admin, api: web::Data<CatalogApi>) -> HttpRespon
 
 struct Events {
     store: JobStore,
+    accounts: AdminAccounts,
+    /// The browser session it was opened with: the stream ends with it.
+    session: Option<String>,
+    stop: StopWatch,
     last: String,
     quiet: u32,
+    ticks: u32,
     first: bool,
 }
 
 impl Events {
-    /// The next thing to send: the list when it changed, else now and then a keep-alive.
-    async fn next(&mut self) -> String {
+    /// The next thing to send: the list when it changed, else now and then a
+    /// keep-alive; `None` ends the stream (the instance stops, or the session
+    /// it was opened with ended: signed out, removed, expired).
+    async fn next(&mut self) -> Option<String> {
         loop {
             if !std::mem::take(&mut self.first) {
-                actix_web::rt::time::sleep(EVENTS_EVERY).await;
+                tokio::select! {
+                    () = actix_web::rt::time::sleep(EVENTS_EVERY) => {}
+                    () = self.stop.requested() => return None,
+                }
+                self.ticks += 1;
+                if self.ticks.is_multiple_of(SESSION_CHECK_EVERY)
+                    && let Some(cookie) = &self.session
+                    && !matches!(self.accounts.session(cookie).await, Ok(Some(_)))
+                {
+                    return None;
+                }
             }
             match self.store.list(FINISHED_SHOWN).await {
                 Ok(jobs) => {
@@ -127,7 +156,7 @@ impl Events {
                     if json != self.last {
                         self.quiet = 0;
                         self.last.clone_from(&json);
-                        return format!("event: jobs\ndata: {json}\n\n");
+                        return Some(format!("event: jobs\ndata: {json}\n\n"));
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not read the ingest jobs for an event stream"),
@@ -135,7 +164,7 @@ impl Events {
             self.quiet += 1;
             if self.quiet >= KEEP_ALIVE_EVERY {
                 self.quiet = 0;
-                return ": keep-alive\n\n".into();
+                return Some(": keep-alive\n\n".into());
             }
         }
     }

@@ -6,14 +6,15 @@
 //! process died restarts from the beginning once its lease runs out.
 
 pub mod api;
+mod earlier_runs;
 mod queue;
 mod store;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use queue::{IngestQueue, JobRunOutcome};
-pub use store::{JobSpec, JobStore};
+pub use queue::{IngestQueue, JobRunOutcome, WORKER_SILENCE};
+pub use store::{JobSpec, JobStore, Outcome, Progress};
 
 /// Jobs waiting or running at most, over all instances: past this an upload
 /// is refused (`ingest_queue_full`) instead of piling up sources on disk.
@@ -70,6 +71,9 @@ pub struct IngestJob {
     pub error: Option<String>,
     /// The failure in plain words.
     pub message: Option<String>,
+    /// The HTTP status the failure answers with (`wait=true`).
+    #[serde(skip)]
+    pub error_status: Option<i64>,
     /// The movie it made.
     pub movie_id: Option<String>,
     pub created_at_ms: i64,

@@ -6,25 +6,32 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cinemesh_common::db::now_ms;
 use tokio::sync::Notify;
 
 use super::store::{CancelAsked, ClaimedJob, Outcome, Progress};
-use super::{IngestJob, JobError, JobSpec, JobStore};
+use super::{IngestJob, JobError, JobSpec, JobStore, earlier_runs};
 use crate::domain::{Description, Title, Year};
-use crate::ingest::{ActiveIngests, EncodeProgress, IngestRequest, Ingester};
+use crate::ingest::{ActiveIngests, EncodeProgress, IngestRequest, Ingester, STALE_STAGING_AFTER, sweep_stale};
 
 /// How long a claimed job stays a worker's without a renewal: a job whose
 /// process died is queued again this long after its last renewal.
 pub const LEASE: Duration = Duration::from_secs(15);
 /// How often a running job's lease, progress and cancel flag are looked at.
 const TICK: Duration = Duration::from_secs(1);
+/// A worker that could not renew its lease for this long stops the job:
+/// another may take it once the lease lapses.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(10);
 /// How often an idle worker looks for jobs queued by another process.
 const IDLE_POLL: Duration = Duration::from_secs(2);
 /// How often a process says it runs jobs, and looks for abandoned ones.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(5);
+/// Upkeep rounds between sweeps of stale staging folders (ten minutes).
+const SWEEP_STAGING_EVERY: u64 = 120;
+/// A process that said nothing for this long runs no jobs.
+pub const WORKER_SILENCE: Duration = Duration::from_secs(15);
 
 /// How a job run here ended.
 pub type JobRunOutcome = Outcome;
@@ -39,6 +46,8 @@ pub struct IngestQueue {
     wake: Arc<Notify>,
     /// Jobs running here, by id: told to stop when cancelled.
     running: Arc<Mutex<HashMap<String, Arc<Notify>>>>,
+    /// Whether this process runs workers.
+    working: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl IngestQueue {
@@ -50,6 +59,7 @@ impl IngestQueue {
             instance: format!("instance-{}", cinemesh_common::id::random_id(10)),
             wake: Arc::default(),
             running: Arc::default(),
+            working: Arc::default(),
         }
     }
 
@@ -59,10 +69,19 @@ impl IngestQueue {
         if workers == 0 {
             return;
         }
+        self.working.store(true, std::sync::atomic::Ordering::Relaxed);
         for _ in 0..workers {
             actix_web::rt::spawn(self.clone().work());
         }
         actix_web::rt::spawn(self.clone().upkeep());
+    }
+
+    /// Whether any process runs jobs: this one, or one that said so lately.
+    pub async fn workers_alive(&self) -> Result<bool, sqlx::Error> {
+        if self.working.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(true);
+        }
+        self.store.any_worker_since(now_ms() - WORKER_SILENCE.as_millis() as i64).await
     }
 
     pub async fn enqueue(&self, id: &str, spec: &JobSpec) -> Result<IngestJob, JobError> {
@@ -91,8 +110,15 @@ impl IngestQueue {
     /// jobs whose process died.
     async fn upkeep(self) {
         let mut every = actix_web::rt::time::interval(MAINTENANCE_EVERY);
+        let mut ticks: u64 = 0;
         loop {
             every.tick().await;
+            ticks += 1;
+            // Now and then, what killed runs elsewhere left (idle for an hour).
+            if ticks.is_multiple_of(SWEEP_STAGING_EVERY) {
+                let media_dir = self.ingester.media_dir.clone();
+                let _ = tokio::task::spawn_blocking(move || sweep_stale(&media_dir, STALE_STAGING_AFTER)).await;
+            }
             if let Err(e) = self.store.worker_alive(&self.instance).await {
                 tracing::warn!(error = %e, "could not record this ingest worker");
             }
@@ -127,38 +153,59 @@ impl IngestQueue {
     }
 
     /// Runs job `id` in this process if it is still queued (what `cinemesh
-    /// ingest` does when no server runs jobs); `None` when another took it.
+    /// ingest` does when no server runs jobs); `None` when another took it,
+    /// or took it back.
     pub async fn run_one(&self, id: &str) -> Result<Option<Outcome>, sqlx::Error> {
         match self.store.claim(&self.instance, lease_end(), Some(id)).await? {
-            Some(job) => Ok(Some(self.run(job).await)),
+            Some(job) => Ok(self.run(job).await),
             None => Ok(None),
         }
     }
 
-    async fn run(&self, job: ClaimedJob) -> Outcome {
+    /// Runs a claimed job to its end and records it; `None` when the job
+    /// stopped being ours (its lease lapsed and another worker took it): then
+    /// nothing is recorded and its upload is left to the one running it now.
+    async fn run(&self, job: ClaimedJob) -> Option<Outcome> {
         let stop = Arc::new(Notify::new());
         self.lock_running().insert(job.id.clone(), stop.clone());
         let outcome = self.ingest(&job, &stop).await;
         self.lock_running().remove(&job.id);
+        let Some(outcome) = outcome else {
+            tracing::warn!(job = %job.id, "an ingest job's lease lapsed: stopped it here, another worker has it");
+            return None;
+        };
         // Before the end is recorded: whoever waits for it finds nothing left.
         if job.spec.owns_source {
             remove_source(&job.spec.source);
         }
-        if let Err(e) = self.store.finish(&job.id, &outcome).await {
-            tracing::error!(job = %job.id, error = %e, "could not record the end of an ingest job");
+        match self.store.finish(&job.id, &self.instance, &outcome).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(job = %job.id, "an ingest job ended here after another worker took it"),
+            Err(e) => tracing::error!(job = %job.id, error = %e, "could not record the end of an ingest job"),
         }
         match &outcome {
             Outcome::Done { movie } => tracing::info!(job = %job.id, movie, "ingest job done"),
-            Outcome::Failed { code, message } => tracing::info!(job = %job.id, code, message, "ingest job failed"),
+            Outcome::Failed { code, message, .. } => tracing::info!(job = %job.id, code, message, "ingest job failed"),
             Outcome::Cancelled => tracing::info!(job = %job.id, "ingest job cancelled"),
         }
-        outcome
+        Some(outcome)
     }
 
-    async fn ingest(&self, job: &ClaimedJob, stop: &Notify) -> Outcome {
-        let request = match request_of(&job.id, &job.spec) {
+    /// The ingest, with a tick that renews the lease, records progress and
+    /// looks for a cancel. A cancel stops the encode; once the encode is
+    /// over, the job finishes whatever is asked (seconds of hashing and
+    /// recording, which a stop half-way would leave inconsistent). `None`
+    /// when the job was lost: taken by another worker, or not renewed for
+    /// long enough that another may take it.
+    async fn ingest(&self, job: &ClaimedJob, stop: &Notify) -> Option<Outcome> {
+        // A run of this job in a process that died may still be encoding here.
+        let media_dir = self.ingester.media_dir.clone();
+        let id = job.id.clone();
+        let _ = tokio::task::spawn_blocking(move || earlier_runs::clear_earlier_runs(&media_dir, &id)).await;
+        let run = cinemesh_common::id::random_id(6);
+        let request = match request_of(&job.id, &run, &job.spec) {
             Ok(request) => request,
-            Err((code, message)) => return Outcome::Failed { code, message },
+            Err((code, message)) => return Some(Outcome::Failed { code, message, status: 422 }),
         };
         let shown = self.active.start(&job.spec.title);
         let latest: Arc<Mutex<Option<EncodeProgress>>> = Arc::default();
@@ -167,26 +214,32 @@ impl IngestQueue {
             shown.update(p);
             *seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(p);
         };
+        let encoded =
+            || latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some_and(|p| p.fraction >= 1.0);
         let ingest = self.ingester.ingest(&request, &mut on_progress);
         tokio::pin!(ingest);
         let mut tick = actix_web::rt::time::interval(TICK);
+        let mut renewed = Instant::now();
         loop {
             tokio::select! {
                 result = &mut ingest => {
-                    return match result {
+                    return Some(match result {
                         Ok(movie) => Outcome::Done { movie: movie.id },
-                        Err(e) => Outcome::Failed { code: e.code(), message: e.to_string() },
-                    };
+                        Err(e) => Outcome::Failed { code: e.code(), message: e.to_string(), status: e.status().as_u16() },
+                    });
                 }
-                () = stop.notified() => return Outcome::Cancelled,
+                () = stop.notified(), if !encoded() => return Some(Outcome::Cancelled),
                 _ = tick.tick() => {
                     let progress = progress_of(*latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
                     match self.store.renew(&job.id, &self.instance, lease_end(), progress).await {
-                        Ok(Some(true)) => return Outcome::Cancelled,
-                        Ok(Some(false)) => {}
-                        // Taken from us (our lease ran out while the database was away): stop.
-                        Ok(None) => return Outcome::Cancelled,
+                        Ok(Some(true)) if !encoded() => return Some(Outcome::Cancelled),
+                        Ok(Some(_)) => renewed = Instant::now(),
+                        Ok(None) => return None,
                         Err(e) => tracing::warn!(job = %job.id, error = %e, "could not renew an ingest job's lease"),
+                    }
+                    // Stop well before the lease lapses, so that two workers never run one job.
+                    if renewed.elapsed() > GIVE_UP_AFTER {
+                        return None;
                     }
                 }
             }
@@ -220,7 +273,7 @@ fn progress_of(latest: Option<EncodeProgress>) -> Progress {
 
 /// The job's details checked again: they were checked when queued, but the
 /// row may come from an older version or another process.
-fn request_of(id: &str, spec: &JobSpec) -> Result<IngestRequest, (&'static str, String)> {
+fn request_of(id: &str, run: &str, spec: &JobSpec) -> Result<IngestRequest, (&'static str, String)> {
     let fail = |e: crate::domain::InvalidInput| (e.code, e.message);
     Ok(IngestRequest {
         source: spec.source.clone(),
@@ -228,7 +281,7 @@ fn request_of(id: &str, spec: &JobSpec) -> Result<IngestRequest, (&'static str, 
         description: Description::parse(&spec.description).map_err(fail)?,
         year: spec.year.map(Year::parse).transpose().map_err(fail)?,
         subtitles: spec.subtitles.clone(),
-        staging_name: Some(format!("job-{id}")),
+        staging_name: Some(earlier_runs::staging_name(id, run)),
     })
 }
 

@@ -31,8 +31,8 @@ pub struct ClaimedJob {
     pub spec: JobSpec,
 }
 
-const COLUMNS: &str = "id, title, file_name, state, step, percent, eta_secs, error_code, error_message, movie_id, \
-                       created_at_ms, updated_at_ms";
+const COLUMNS: &str = "id, title, file_name, state, step, percent, eta_secs, error_code, error_message, \
+                       error_status, movie_id, created_at_ms, updated_at_ms";
 
 #[derive(Clone, Debug)]
 pub struct JobStore {
@@ -146,28 +146,32 @@ impl JobStore {
         Ok(cancel.map(|c| c != 0))
     }
 
-    /// Records how a running job ended.
-    pub async fn finish(&self, id: &str, outcome: &Outcome) -> Result<(), sqlx::Error> {
-        let (state, percent, movie, code, message) = match outcome {
-            Outcome::Done { movie } => (JobState::Done, 100, Some(movie.as_str()), None, None),
-            Outcome::Failed { code, message } => (JobState::Failed, 0, None, Some(*code), Some(message.as_str())),
-            Outcome::Cancelled => (JobState::Cancelled, 0, None, None, None),
+    /// Records how a running job ended, if it is still `worker`'s; whether it was.
+    pub async fn finish(&self, id: &str, worker: &str, outcome: &Outcome) -> Result<bool, sqlx::Error> {
+        let (state, percent, movie, code, message, status) = match outcome {
+            Outcome::Done { movie } => (JobState::Done, 100, Some(movie.as_str()), None, None, None),
+            Outcome::Failed { code, message, status } => {
+                (JobState::Failed, 0, None, Some(*code), Some(message.as_str()), Some(i64::from(*status)))
+            }
+            Outcome::Cancelled => (JobState::Cancelled, 0, None, None, None, None),
         };
-        sqlx::query(
-            "UPDATE ingest_jobs SET state = $2, step = $2, percent = $3, eta_secs = NULL, movie_id = $4, \
-             error_code = $5, error_message = $6, worker = NULL, lease_until_ms = NULL, updated_at_ms = $7 \
-             WHERE id = $1",
+        let done = sqlx::query(
+            "UPDATE ingest_jobs SET state = $3, step = $3, percent = $4, eta_secs = NULL, movie_id = $5, \
+             error_code = $6, error_message = $7, error_status = $8, worker = NULL, lease_until_ms = NULL, \
+             updated_at_ms = $9 WHERE id = $1 AND worker = $2 AND state = 'running'",
         )
         .bind(id)
+        .bind(worker)
         .bind(state.as_str())
         .bind(percent)
         .bind(movie)
         .bind(code)
         .bind(message)
+        .bind(status)
         .bind(now_ms())
         .execute(self.db.pool())
         .await?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
     /// Asks a job to stop. A queued job is cancelled at once (its source to
@@ -302,8 +306,15 @@ pub struct Progress {
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Done { movie: String },
-    Failed { code: &'static str, message: String },
+    Done {
+        movie: String,
+    },
+    /// `status`: the HTTP status the failure answers with.
+    Failed {
+        code: &'static str,
+        message: String,
+        status: u16,
+    },
     Cancelled,
 }
 
@@ -331,6 +342,7 @@ fn job_from_row(row: &AnyRow) -> Result<IngestJob, sqlx::Error> {
         eta_secs: row.try_get("eta_secs")?,
         error: row.try_get("error_code")?,
         message: row.try_get("error_message")?,
+        error_status: row.try_get("error_status")?,
         movie_id: row.try_get("movie_id")?,
         created_at_ms: row.try_get("created_at_ms")?,
         updated_at_ms: row.try_get("updated_at_ms")?,

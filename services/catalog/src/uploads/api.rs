@@ -11,7 +11,7 @@ use cinemesh_common::{ApiError, ErrorBody};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::store::UploadRecord;
+use super::store::{Removal, UploadRecord};
 use super::{
     MOVIE_EXTENSIONS, OFFSET_OCTET_STREAM, TUS_EXTENSIONS, TUS_VERSION, UploadMetadata, is_movie_file, parse_metadata,
 };
@@ -25,6 +25,8 @@ use crate::jobs::JobSpec;
 const DISK_RESERVE_BYTES: u64 = 256 * 1024 * 1024;
 /// A PATCH whose body stops coming for this long ends, keeping what came.
 const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a long PATCH pushes its upload's expiry back.
+const EXTEND_EVERY: Duration = Duration::from_secs(60);
 
 pub fn configure_uploads(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -174,12 +176,17 @@ pub async fn create_upload(admin: Admin, req: HttpRequest, api: web::Data<Catalo
     metadata.title = Some(spec.title);
     metadata.description = Some(spec.description);
     metadata.year = spec.year.map(|y| y.to_string());
+    // Room for this file, the ingest after it, and the uploads still coming.
+    let pending = api.uploads.pending_bytes().await.map_err(db_error)?;
     let available = available_bytes(&api.upload_dir);
-    if available < length.saturating_add(DISK_RESERVE_BYTES) {
+    if available < length.saturating_add(DISK_RESERVE_BYTES).saturating_add(pending) {
         return Err(ApiError::new(
             StatusCode::INSUFFICIENT_STORAGE,
             "storage_full",
-            format!("the server has {available} bytes free, not enough for {length} and the ingest after it"),
+            format!(
+                "the server has {available} bytes free, not enough for {length}, the ingest after it and \
+                 {pending} bytes of other uploads still coming"
+            ),
         )
         .into());
     }
@@ -199,7 +206,7 @@ pub async fn create_upload(admin: Admin, req: HttpRequest, api: web::Data<Catalo
     params(("id" = String, Path, description = "Upload id")),
     security(("admin_token" = []), ("admin_session" = [])),
     responses((status = 200, description = "`Upload-Offset`, `Upload-Length`, `Upload-Expires`"),
-        (status = 401), (status = 404, description = "finished, cancelled or expired")))]
+        (status = 401), (status = 404, description = "cancelled or expired")))]
 pub async fn upload_offset(
     _admin: Admin,
     req: HttpRequest,
@@ -208,7 +215,13 @@ pub async fn upload_offset(
 ) -> TusResult {
     check_version(&req)?;
     let record = api.uploads.get(&id).await.map_err(db_error)?.ok_or_else(|| upload_not_found(&id))?;
-    let offset = tokio::fs::metadata(api.uploads.path_of(&id)).await.map_err(|_| upload_not_found(&id))?.len();
+    // A complete upload says so (its file is its job's, perhaps gone already):
+    // a client that lost the last answer then does not send it all again.
+    let offset = if record.completed {
+        record.length as u64
+    } else {
+        tokio::fs::metadata(api.uploads.path_of(&id)).await.map_err(|_| upload_not_found(&id))?.len()
+    };
     Ok(tus_response(StatusCode::OK)
         .insert_header(("upload-offset", offset.to_string()))
         .insert_header(("upload-length", record.length.to_string()))
@@ -248,15 +261,25 @@ pub async fn append_to_upload(
         )
         .into());
     }
-    let record = api.uploads.get(&id).await.map_err(db_error)?.ok_or_else(|| upload_not_found(&id))?;
     let offset: u64 = header(&req, "upload-offset").and_then(|v| v.parse().ok()).ok_or_else(|| {
         TusError(ApiError::bad_request("invalid_upload_offset", "send the offset to write at in Upload-Offset"))
     })?;
+    let record = api.uploads.get(&id).await.map_err(db_error)?.ok_or_else(|| upload_not_found(&id))?;
+    if record.completed {
+        return completed(&record, offset);
+    }
     let path = api.uploads.path_of(&id);
     let file = std::fs::OpenOptions::new().append(true).open(&path).map_err(|_| upload_not_found(&id))?;
-    // One writer at a time, across instances sharing the folder too.
+    // One writer at a time, across instances sharing the folder too; held
+    // until the job is queued, and by the expiry sweep and a cancel too.
     if file.try_lock().is_err() {
         return Err(ApiError::new(StatusCode::LOCKED, "upload_locked", "another request is sending this upload").into());
+    }
+    // Looked at again under the lock: it may have been cancelled, expired or
+    // completed by another request meanwhile.
+    let record = api.uploads.get(&id).await.map_err(db_error)?.ok_or_else(|| upload_not_found(&id))?;
+    if record.completed {
+        return completed(&record, offset);
     }
     let length = record.length as u64;
     let mut received = file.metadata().map_err(|e| ApiError::internal(&e))?.len();
@@ -274,6 +297,7 @@ pub async fn append_to_upload(
     }
     let mut file = tokio::fs::File::from_std(file);
     let mut failure = None;
+    let mut extended = Instant::now();
     loop {
         // A client that went quiet (a laptop lid closed, a link gone without
         // a reset) releases the upload, so that it can resume elsewhere.
@@ -299,34 +323,62 @@ pub async fn append_to_upload(
                 break;
             }
         }
+        // A long request keeps its upload from expiring while it runs.
+        if extended.elapsed() > EXTEND_EVERY {
+            extended = Instant::now();
+            api.uploads.extend(&id, expiry(&api)).await.map_err(db_error)?;
+        }
     }
     // What arrived is kept, whatever happened after: the client resumes from it.
     if let Err(e) = file.flush().await.and(file.sync_data().await) {
         return Err(storage_error(e));
     }
-    drop(file);
-    let expires = cinemesh_common::db::now_ms() + api.upload_expiry.as_millis() as i64;
+    let expires = expiry(&api);
     api.uploads.extend(&id, expires).await.map_err(db_error)?;
     if let Some(failure) = failure {
         return Err(failure);
     }
-    let mut response = tus_response(StatusCode::NO_CONTENT);
-    response
-        .insert_header(("upload-offset", received.to_string()))
-        .insert_header(("upload-expires", http_date(expires)));
     if received == length {
         start_job(&api, &record, path).await?;
-        response.insert_header(("cinemesh-job", record.id.clone()));
+        return completed(&record, received);
     }
-    Ok(response.finish())
+    drop(file);
+    Ok(tus_response(StatusCode::NO_CONTENT)
+        .insert_header(("upload-offset", received.to_string()))
+        .insert_header(("upload-expires", http_date(expires)))
+        .finish())
 }
 
-/// A complete upload becomes an ingest job of the same id, which owns its file.
+/// The answer for a complete upload, however often it is asked for.
+fn completed(record: &UploadRecord, offset: u64) -> TusResult {
+    if offset != record.length as u64 {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "offset_mismatch",
+            format!("the upload is complete: the server has all {} bytes", record.length),
+        )
+        .into());
+    }
+    Ok(tus_response(StatusCode::NO_CONTENT)
+        .insert_header(("upload-offset", record.length.to_string()))
+        .insert_header(("cinemesh-job", record.id.clone()))
+        .finish())
+}
+
+fn expiry(api: &CatalogApi) -> i64 {
+    cinemesh_common::db::now_ms() + api.upload_expiry.as_millis() as i64
+}
+
+/// A complete upload becomes an ingest job of the same id, which owns its
+/// file. Called under the upload's lock; a job queued already (a process
+/// stopped between the two steps) is not queued again.
 async fn start_job(api: &CatalogApi, record: &UploadRecord, source: std::path::PathBuf) -> Result<(), TusError> {
-    let mut spec = job_spec(&record.metadata, &source)?;
-    spec.owns_source = true;
-    api.queue.enqueue(&record.id, &spec).await.map_err(job_error)?;
-    api.uploads.forget(&record.id).await.map_err(db_error)?;
+    if api.queue.store.get(&record.id).await.map_err(db_error)?.is_none() {
+        let mut spec = job_spec(&record.metadata, &source)?;
+        spec.owns_source = true;
+        api.queue.enqueue(&record.id, &spec).await.map_err(job_error)?;
+    }
+    api.uploads.mark_complete(&record.id).await.map_err(db_error)?;
     tracing::info!(upload = %record.id, "upload complete: ingest job queued");
     Ok(())
 }
@@ -336,7 +388,8 @@ async fn start_job(api: &CatalogApi, record: &UploadRecord, source: std::path::P
     params(("id" = String, Path, description = "Upload id")),
     security(("admin_token" = []), ("admin_session" = [])),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`upload_complete`"),
+        (status = 423, body = ErrorBody, description = "`upload_locked`")))]
 pub async fn terminate_upload(
     _admin: Admin,
     req: HttpRequest,
@@ -344,10 +397,19 @@ pub async fn terminate_upload(
     id: web::Path<String>,
 ) -> TusResult {
     check_version(&req)?;
-    if !api.uploads.remove(&id).await.map_err(db_error)? {
-        return Err(upload_not_found(&id));
+    match api.uploads.remove(&id).await.map_err(db_error)? {
+        Removal::Removed => Ok(tus_response(StatusCode::NO_CONTENT).finish()),
+        Removal::NotFound => Err(upload_not_found(&id)),
+        Removal::Busy => {
+            Err(ApiError::new(StatusCode::LOCKED, "upload_locked", "a request is sending this upload").into())
+        }
+        Removal::Completed => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "upload_complete",
+            "the upload is complete: cancel its ingest job instead",
+        )
+        .into()),
     }
-    Ok(tus_response(StatusCode::NO_CONTENT).finish())
 }
 
 /// The job an upload's metadata describes; the title defaults to the file's

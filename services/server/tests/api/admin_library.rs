@@ -9,19 +9,10 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, clip, files_under};
+use crate::helpers::{ADMIN_TOKEN, TestApp, admin_json, clip, files_under};
 
 async fn admin(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let req = app
-        .client
-        .request(method.parse().unwrap(), app.url(path))
-        .insert_header(("authorization", format!("Bearer {ADMIN_TOKEN}")));
-    let mut res = match body {
-        Some(body) => req.send_json(&body).await.unwrap(),
-        None => req.send().await.unwrap(),
-    };
-    let bytes = res.body().limit(1 << 20).await.unwrap();
-    (res.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or_default())
+    admin_json(app, method, path, body).await
 }
 
 fn ids(page: &Value) -> Vec<&str> {

@@ -5,7 +5,10 @@
 //!   slowed down;
 //! - with the cookie, reading needs nothing more, but a change needs the
 //!   session's CSRF token and must not come from another site's page;
-//! - signing out, a new password or removing the user ends the session;
+//! - signing out, a new password, removing the user or (for a session the
+//!   token opened) another token ends the session, and the job event stream
+//!   opened with it;
+//! - guesses at the bearer token are limited like failed sign-ins;
 //! - without the token, a cookie or a user, the admin API is refused.
 
 use std::io::Write;
@@ -201,4 +204,64 @@ async fn signing_out_ends_the_session_and_clears_the_cookie() {
     assert!(res.headers().get("set-cookie").unwrap().to_str().unwrap().contains("Max-Age=0"));
     let (status, ended) = send(&app, "GET", "/api/admin/library", &browser, &[], None).await;
     assert_eq!((status, ended["error"].as_str()), (401, Some("session_expired")));
+}
+
+#[actix_web::test]
+async fn guesses_at_the_bearer_token_are_limited_like_sign_ins() {
+    let app = TestApp::spawn().await;
+    let mut codes = Vec::new();
+    for _ in 0..12 {
+        let res = app.client.get(app.url("/api/admin/library")).insert_header(("authorization", "Bearer guess")).send();
+        codes.push(res.await.unwrap().status().as_u16());
+    }
+    assert_eq!(codes, [[401; 10].as_slice(), &[429, 429]].concat());
+    // While the address is limited, even the right token waits.
+    let res =
+        app.client.get(app.url("/api/admin/library")).insert_header(("authorization", format!("Bearer {ADMIN_TOKEN}")));
+    assert_eq!(res.send().await.unwrap().status().as_u16(), 429);
+}
+
+#[actix_web::test]
+async fn another_admin_token_ends_the_sessions_the_old_one_opened() {
+    let first = TestApp::spawn().await;
+    first.seed_movie("m1", "A movie", "", 1).await;
+    let browser = signed_in(&first, json!({ "token": ADMIN_TOKEN })).await;
+    assert_eq!(send(&first, "GET", "/api/admin/library", &browser, &[], None).await.0, 200);
+    // An instance on the same database, configured with a new token.
+    let storage = first.config.storage.clone();
+    let second = TestApp::spawn_with(move |c| {
+        c.storage = storage;
+        c.admin.token = "a-new-admin-token".into();
+    })
+    .await;
+    let (status, ended) = send(&second, "GET", "/api/admin/library", &browser, &[], None).await;
+    assert_eq!((status, ended["error"].as_str()), (401, Some("session_expired")));
+}
+
+#[actix_web::test]
+async fn the_job_event_stream_ends_with_its_session() {
+    use futures_util::StreamExt;
+    let app = TestApp::spawn().await;
+    let browser = signed_in(&app, json!({ "token": ADMIN_TOKEN })).await;
+    let mut events = app
+        .client
+        .get(app.url("/api/admin/jobs/events"))
+        .insert_header(("cookie", browser.cookie.as_str()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status().as_u16(), 200);
+    let first = events.next().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).starts_with("event: jobs\n"), "{first:?}");
+    let csrf = ("x-csrf-token", browser.csrf.as_str());
+    assert_eq!(send(&app, "DELETE", "/api/admin/session", &browser, &[csrf], None).await.0, 204);
+    let ended = actix_web::rt::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(chunk) = events.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ended within 10 s of the sign-out");
 }

@@ -502,6 +502,20 @@ async fn create_postgres_database(name: &str) {
     admin.close().await;
 }
 
+/// An admin API request with the bearer token (and `body` as JSON); the status and the JSON answer.
+pub async fn admin_json(app: &impl Endpoint, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let req = app
+        .http()
+        .request(method.parse().unwrap(), app.url(path))
+        .insert_header(("authorization", format!("Bearer {ADMIN_TOKEN}")));
+    let mut res = match body {
+        Some(body) => req.send_json(&body).await.unwrap(),
+        None => req.send().await.unwrap(),
+    };
+    let bytes = res.body().limit(1 << 20).await.unwrap_or_default();
+    (res.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
 /// Uploads `body` as a movie through the admin API; the status and the JSON answer.
 pub async fn upload_movie(app: &impl Endpoint, title: &str, body: Vec<u8>) -> (u16, Value) {
     let mut res = app

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{ADMIN_TOKEN, Endpoint, ServerProcess, TestApp, clip, files_under};
+use crate::helpers::{ADMIN_TOKEN, Endpoint, ServerProcess, TestApp, admin_json, clip, files_under};
 
 async fn upload(app: &impl Endpoint, title: &str, file: &std::path::Path) -> (u16, Value) {
     let mut res = app
@@ -26,15 +26,7 @@ async fn upload(app: &impl Endpoint, title: &str, file: &std::path::Path) -> (u1
 }
 
 async fn admin(app: &impl Endpoint, method: &str, path: &str) -> (u16, Value) {
-    let mut res = app
-        .http()
-        .request(method.parse().unwrap(), app.url(path))
-        .insert_header(("authorization", format!("Bearer {ADMIN_TOKEN}")))
-        .send()
-        .await
-        .unwrap();
-    let body = res.body().await.unwrap_or_default();
-    (res.status().as_u16(), serde_json::from_slice(&body).unwrap_or_default())
+    admin_json(app, method, path, None).await
 }
 
 /// Polls a job until `done(job)` holds; panics after `patience`.
@@ -129,6 +121,18 @@ async fn jobs_run_one_at_a_time_and_cancelling_one_leaves_nothing() {
 async fn a_job_whose_server_was_killed_restarts_on_the_next_and_completes() {
     // This process serves no jobs: the server processes run them.
     let app = TestApp::spawn_with(|c| c.admin.ingest_workers = 0).await;
+    // With no instance running jobs, waiting for one is refused at once.
+    let clip_path = clip(4, 426, 240, true);
+    let mut res = app
+        .client
+        .post(app.url("/api/admin/movies?title=Waiting&wait=true"))
+        .insert_header(("authorization", format!("Bearer {ADMIN_TOKEN}")))
+        .send_body(std::fs::read(&clip_path).unwrap())
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap();
+    assert_eq!((res.status().as_u16(), body["error"].as_str()), (503, Some("no_ingest_workers")));
+
     let mut first = ServerProcess::start(&app).await;
     let (status, job) = upload(&first.address, "Survivor", &clip(30, 1280, 720, true)).await;
     assert_eq!(status, 202, "{job}");
@@ -145,6 +149,16 @@ async fn a_job_whose_server_was_killed_restarts_on_the_next_and_completes() {
     assert_eq!(app.get_json("/api/movies").await.1["total"], 1, "one movie, not two");
     let staging = files_under(&app.media_dir().join(".staging"));
     assert!(staging.is_empty(), "the killed run's half-written files went when the job restarted: {staging:?}");
+    // The killed server's ffmpeg, which outlives it, was stopped too (or had ended).
+    let marker = format!(".staging/job-{id}-");
+    let orphans: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(&marker))
+        .collect();
+    assert!(orphans.is_empty(), "{orphans:?}");
     assert!(files_under(&app.config.storage.upload_dir()).is_empty());
 
     // `cinemesh ingest` beside the running server hands it the file.
@@ -153,4 +167,37 @@ async fn a_job_whose_server_was_killed_restarts_on_the_next_and_completes() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("the running server ingests it"), "{stderr}");
     assert_eq!(app.get_json("/api/movies?q=handed").await.1["total"], 1);
+}
+
+#[actix_web::test]
+async fn a_worker_whose_lease_lapsed_cannot_record_over_the_one_that_took_the_job() {
+    let app = TestApp::spawn_with(|c| c.admin.ingest_workers = 0).await;
+    let db = cinemesh_common::Database::connect(&app.config.storage.database_url()).await.unwrap();
+    let jobs = cinemesh_catalog::jobs::JobStore::new(db);
+    let spec = cinemesh_catalog::jobs::JobSpec {
+        title: "Leased".into(),
+        description: String::new(),
+        year: None,
+        source: "/nonexistent".into(),
+        subtitles: vec![],
+        owns_source: false,
+        file_name: "x.mp4".into(),
+    };
+    jobs.enqueue("leased", &spec).await.unwrap();
+    let now = cinemesh_common::db::now_ms();
+    assert!(jobs.claim("worker-a", now + 15_000, None).await.unwrap().is_some());
+    assert!(jobs.claim("worker-b", now + 15_000, None).await.unwrap().is_none(), "one worker at a time");
+    // Worker A goes quiet; its lease lapses and B takes the job.
+    assert_eq!(jobs.recover_abandoned(now + 16_000).await.unwrap().0, 1);
+    assert!(jobs.claim("worker-b", now + 40_000, None).await.unwrap().is_some());
+    let cancelled = cinemesh_catalog::jobs::Outcome::Cancelled;
+    assert!(!jobs.finish("leased", "worker-a", &cancelled).await.unwrap(), "A's end is not recorded");
+    let progress = cinemesh_catalog::jobs::Progress { step: "encoding", percent: 5, eta_secs: None };
+    assert_eq!(
+        jobs.renew("leased", "worker-a", now + 60_000, progress).await.unwrap(),
+        None,
+        "A learns it lost the job"
+    );
+    assert_eq!(jobs.get("leased").await.unwrap().unwrap().state, cinemesh_catalog::jobs::JobState::Running);
+    assert!(jobs.finish("leased", "worker-b", &cancelled).await.unwrap());
 }

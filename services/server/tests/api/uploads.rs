@@ -152,8 +152,31 @@ async fn an_upload_cut_off_resumes_where_it_stopped_and_becomes_a_movie() {
     assert_eq!((job["state"].as_str(), job["file_name"].as_str()), (Some("done"), Some("Holiday 2024.mp4")), "{job}");
     let (_, movie) = app.get_json(&format!("/api/movies/{}", job["movie_id"].as_str().unwrap())).await;
     assert_eq!(movie["title"], "Holiday 2024", "the title defaults to the file's name");
-    assert_eq!(offset_of(&app, &location).await.0, 404, "a finished upload is no longer an upload");
     assert!(upload_files(&app).is_empty(), "{:?}", upload_files(&app));
+
+    // A client that lost the last answer learns the upload is complete, and
+    // sending the end again makes no second job.
+    assert_eq!(offset_of(&app, &location).await, (200, file.len()));
+    let again = patch(&app, &location, file.len(), &[]).await;
+    assert_eq!((again.status, again.header("cinemesh-job")), (204, job_id.as_str()));
+    let (_, jobs) = crate::helpers::admin_json(&app, "GET", "/api/admin/jobs", None).await;
+    assert_eq!(jobs["jobs"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get_json("/api/movies").await.1["total"], 1);
+    let cancel = tus(&app, "DELETE", &location, &[TUS], vec![]).await;
+    assert_eq!((cancel.status, cancel.body["error"].as_str()), (409, Some("upload_complete")));
+    // Its record goes when it expires; the movie stays.
+    assert_eq!(uploads_of(&app).await.sweep_expired(day_later()).await.unwrap(), 1);
+    assert_eq!(offset_of(&app, &location).await.0, 404);
+    assert_eq!(app.get_json("/api/movies").await.1["total"], 1);
+}
+
+async fn uploads_of(app: &TestApp) -> cinemesh_catalog::uploads::UploadStore {
+    let db = cinemesh_common::Database::connect(&app.config.storage.database_url()).await.unwrap();
+    cinemesh_catalog::uploads::UploadStore::new(db, app.config.storage.upload_dir())
+}
+
+fn day_later() -> i64 {
+    cinemesh_common::db::now_ms() + 25 * 3600 * 1000
 }
 
 #[actix_web::test]
@@ -216,17 +239,29 @@ async fn many_creations_from_one_address_are_limited_and_uploads_can_be_cancelle
     assert!(created.len() <= 20, "{} of 100 were let through", created.len());
     assert!(limited >= 80);
 
+    // While a request writes an upload (here, as if: its file is locked),
+    // it can neither be cancelled nor swept from under it.
+    let busy = created[1].header("location").to_owned();
+    let writing = std::fs::File::open(uploads_of(&app).await.path_of(busy.rsplit('/').next().unwrap())).unwrap();
+    writing.lock().unwrap();
+    let refused = tus(&app, "DELETE", &busy, &[TUS], vec![]).await;
+    assert_eq!((refused.status, refused.body["error"].as_str()), (423, Some("upload_locked")));
+    let refused = patch(&app, &busy, 0, b"abc").await;
+    assert_eq!((refused.status, refused.body["error"].as_str()), (423, Some("upload_locked")));
+
     let cancelled = created[0].header("location").to_owned();
     let terminated = tus(&app, "DELETE", &cancelled, &[TUS], vec![]).await;
     assert_eq!(terminated.status, 204);
     assert_eq!(offset_of(&app, &cancelled).await.0, 404);
     assert_eq!(upload_files(&app).len(), created.len() - 1, "its file went with it");
 
-    // A day later the unfinished ones are swept, files and all.
-    let db = cinemesh_common::Database::connect(&app.config.storage.database_url()).await.unwrap();
-    let uploads = cinemesh_catalog::uploads::UploadStore::new(db, app.config.storage.upload_dir());
-    let day_later = cinemesh_common::db::now_ms() + 25 * 3600 * 1000;
-    assert_eq!(uploads.sweep_expired(day_later).await.unwrap(), created.len() - 1);
-    assert_eq!(offset_of(&app, created[1].header("location")).await.0, 404);
+    // A day later the unfinished ones are swept, files and all, but the one
+    // being written waits for the next sweep.
+    let uploads = uploads_of(&app).await;
+    assert_eq!(uploads.sweep_expired(day_later()).await.unwrap(), created.len() - 2);
+    assert_eq!(upload_files(&app).len(), 1);
+    drop(writing);
+    assert_eq!(uploads.sweep_expired(day_later()).await.unwrap(), 1);
+    assert_eq!(offset_of(&app, &busy).await.0, 404);
     assert!(upload_files(&app).is_empty(), "{:?}", upload_files(&app));
 }

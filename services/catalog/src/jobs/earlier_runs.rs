@@ -1,0 +1,87 @@
+//! What an earlier run of a job left when its process died: ffmpeg, which a
+//! killed server does not take down with it (it goes on encoding into its
+//! staging folder for as long as the movie takes), and that folder. Each run
+//! stages under `.staging/job-{id}-{run}`, so a restart never writes where an
+//! orphan still writes; before it starts, the orphans of this job on this
+//! machine are killed (found by that folder in their command line) and the
+//! folders of its earlier runs removed. Those of a run on another machine
+//! sharing the media folder are left to `sweep_stale`.
+
+use std::path::Path;
+
+use crate::ingest::STAGING_DIR;
+
+/// The staging folder name of one run of job `id`.
+pub fn staging_name(id: &str, run: &str) -> String {
+    format!("{}{run}", run_prefix(id))
+}
+
+fn run_prefix(id: &str) -> String {
+    format!("job-{id}-")
+}
+
+/// Kills this machine's processes still writing an earlier run of job `id`,
+/// then removes that run's folders; how many processes were killed.
+pub fn clear_earlier_runs(media_dir: &Path, id: &str) -> usize {
+    let staging = media_dir.join(STAGING_DIR);
+    let marker = staging.join(run_prefix(id)).to_string_lossy().into_owned();
+    let killed = kill_processes_naming(&marker);
+    if killed > 0 {
+        tracing::warn!(job = id, killed, "killed ffmpeg runs left by an earlier run of an ingest job");
+    }
+    let prefix = run_prefix(id);
+    for entry in std::fs::read_dir(&staging).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix)
+            && let Err(e) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::warn!(path = %entry.path().display(), error = %e, "could not remove an earlier run's staging folder");
+        }
+    }
+    killed
+}
+
+/// Kills the processes (other than this one) with `marker` in an argument.
+fn kill_processes_naming(marker: &str) -> usize {
+    let own = std::process::id();
+    let mut killed = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        if pid as u32 == own {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let names = cmdline.split(|b| *b == 0).any(|arg| String::from_utf8_lossy(arg).contains(marker));
+        if names
+            && let Some(pid) = rustix::process::Pid::from_raw(pid)
+            && rustix::process::kill_process(pid, rustix::process::Signal::KILL).is_ok()
+        {
+            killed += 1;
+        }
+    }
+    killed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_orphan_writing_an_earlier_run_is_killed_and_its_folder_removed() {
+        let media = tempfile::tempdir().unwrap();
+        let earlier = media.path().join(STAGING_DIR).join(staging_name("abc", "run1"));
+        let other_job = media.path().join(STAGING_DIR).join(staging_name("abd", "run1"));
+        std::fs::create_dir_all(&earlier).unwrap();
+        std::fs::create_dir_all(&other_job).unwrap();
+        // A stand-in for ffmpeg: a process with the folder in its arguments.
+        let mut orphan = std::process::Command::new("sh")
+            .args(["-c", "sleep 30; true", "ffmpeg"])
+            .arg(earlier.join("%v/seg_%05d.ts"))
+            .spawn()
+            .unwrap();
+        assert_eq!(clear_earlier_runs(media.path(), "abc"), 1);
+        let status = orphan.wait().unwrap();
+        assert!(!status.success(), "killed: {status}");
+        assert!(!earlier.exists());
+        assert!(other_job.exists(), "another job's run is not touched");
+    }
+}
