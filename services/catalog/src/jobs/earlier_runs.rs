@@ -78,6 +78,15 @@ mod tests {
             .arg(earlier.join("%v/seg_%05d.ts"))
             .spawn()
             .unwrap();
+        // Once it has started (until its exec, it shows the test's own command line).
+        let cmdline = format!("/proc/{}/cmdline", orphan.id());
+        let marker = earlier.to_string_lossy().into_owned();
+        for _ in 0..200 {
+            if String::from_utf8_lossy(&std::fs::read(&cmdline).unwrap_or_default()).contains(&marker) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         assert_eq!(clear_earlier_runs(media.path(), "abc"), 1);
         let status = orphan.wait().unwrap();
         assert!(!status.success(), "killed: {status}");
