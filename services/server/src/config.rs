@@ -168,6 +168,9 @@ pub struct AdminConfig {
     pub upload_expiry_hours: u64,
     /// Uploads one client address may start per minute (and at once).
     pub uploads_per_minute: u32,
+    /// Failed sign-ins and wrong admin tokens one household may try per
+    /// minute (and at once); past them it waits, whatever it sends.
+    pub sign_in_attempts_per_minute: u32,
 }
 
 impl Default for AdminConfig {
@@ -178,6 +181,7 @@ impl Default for AdminConfig {
             ingest_workers: 1,
             upload_expiry_hours: 24,
             uploads_per_minute: 20,
+            sign_in_attempts_per_minute: 10,
         }
     }
 }

@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 use cinemesh_common::routes::resource;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use cinemesh_catalog::{admin, api, ingest, jobs, model, uploads};
@@ -96,6 +97,20 @@ impl Modify for AdminToken {
                 "admin_session",
                 SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(admin::auth::SESSION_COOKIE))),
             );
+        }
+        // Every admin route checks the token or session first, and a household
+        // that failed too often may not try (`too_many_attempts`).
+        let limited = ResponseBuilder::new()
+            .description("`too_many_attempts`: too many failed sign-ins or wrong tokens from this address")
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut().filter(|(path, _)| path.starts_with("/api/admin")) {
+            let operations =
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete, &mut item.head];
+            for operation in operations.into_iter().flatten() {
+                operation.responses.responses.entry("429".into()).or_insert_with(|| limited.clone().into());
+            }
+            let _ = path;
         }
     }
 }

@@ -145,7 +145,7 @@ impl Application {
             relay_segments: config.turn.relay_segments,
             on_delete: None,
             accounts: AdminAccounts::new(db.clone()),
-            sign_in_attempts: SignInAttempts::default(),
+            sign_in_attempts: SignInAttempts::per_minute(config.admin.sign_in_attempts_per_minute),
             trusted_proxies: config.server.trusted_proxies()?,
             uploads,
             upload_creations: PerAddress::new(per_minute / 60.0, per_minute),

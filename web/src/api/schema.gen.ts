@@ -866,6 +866,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     job_events: {
@@ -895,6 +904,15 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -941,6 +959,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1001,6 +1028,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     library: {
@@ -1046,6 +1082,15 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1154,7 +1199,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `ingest_queue_full`; with `wait=true`: `ffmpeg_missing` */
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `ingest_queue_full`; with `wait=true`: `ffmpeg_missing`, `no_ingest_workers` */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1224,6 +1278,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     edit_movie: {
@@ -1277,6 +1340,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1370,6 +1442,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     poster_from_frame: {
@@ -1431,6 +1512,15 @@ export interface operations {
             };
             /** @description `frame_unreadable` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1534,6 +1624,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     remove_subtitles: {
@@ -1582,6 +1681,15 @@ export interface operations {
             };
             /** @description `movie_not_found`, `subtitle_track_not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1643,6 +1751,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     current_session: {
@@ -1671,6 +1788,15 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1763,6 +1889,15 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1921,6 +2056,33 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `upload_complete` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upload_locked` */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     upload_offset: {
@@ -1948,12 +2110,21 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description finished, cancelled or expired */
+            /** @description cancelled or expired */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
         };
     };
@@ -2044,6 +2215,15 @@ export interface operations {
             };
             /** @description `upload_locked`: another request is sending it */
             423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_many_attempts`: too many failed sign-ins or wrong tokens from this address */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -17,9 +17,8 @@ use super::accounts::{AdminSession, SESSION_TTL, TOKEN_USER, token_fingerprint};
 use super::auth::{Admin, SESSION_COOKIE, check_same_origin, check_token};
 use crate::api::CatalogApi;
 
-/// Sign-in attempts one address may make: a burst, then one every 6 s.
-const ATTEMPTS_BURST: f64 = 10.0;
-const ATTEMPTS_PER_SEC: f64 = 1.0 / 6.0;
+/// Failed sign-ins one household may make: ten at once, then one every 6 s.
+const DEFAULT_ATTEMPTS_PER_MINUTE: u32 = 10;
 
 pub fn configure_session(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -76,13 +75,21 @@ impl SessionView {
 }
 
 /// Failed sign-ins and admin-token guesses by client household: a burst,
-/// then one every 6 s. While a household has none left, it may not try at all.
+/// then the same number a minute. While a household has none left, it may
+/// not try at all.
 #[derive(Clone, Debug)]
 pub struct SignInAttempts(PerAddress);
 
+impl SignInAttempts {
+    pub fn per_minute(attempts: u32) -> Self {
+        let attempts = f64::from(attempts.max(1));
+        Self(PerAddress::new(attempts / 60.0, attempts))
+    }
+}
+
 impl Default for SignInAttempts {
     fn default() -> Self {
-        Self(PerAddress::new(ATTEMPTS_PER_SEC, ATTEMPTS_BURST))
+        Self::per_minute(DEFAULT_ATTEMPTS_PER_MINUTE)
     }
 }
 
