@@ -50,6 +50,9 @@ pub enum RelayedCommand {
         member: MemberId,
         connection: ConnectionKey,
     },
+    /// The room's movie was deleted (on the instance that says so): the room
+    /// ends, and its members are told `movie_deleted`.
+    MovieDeleted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -410,7 +410,7 @@ impl Rooms {
     pub async fn close_movie(&self, movie: &str) -> Result<usize, sqlx::Error> {
         let deleted = match &self.store {
             Some(store) => store.delete_rooms_of(movie).await?,
-            None => 0,
+            None => Vec::new(),
         };
         // Out of the map at once, so that nobody is handed a room that is ending.
         let running: Vec<RoomHandle> = {
@@ -419,9 +419,28 @@ impl Rooms {
             ending.iter().filter_map(|id| rooms.remove(id)).collect()
         };
         for handle in &running {
-            let refusal = crate::Refusal::new("movie_deleted", "this movie was deleted, and its watch parties with it");
-            let _ = handle.send(RoomCommand::End(refusal)).await;
+            match &handle.destination {
+                Destination::Here(_) => {
+                    let _ = handle.send(RoomCommand::End(movie_deleted())).await;
+                }
+                Destination::There { home, relay } => relay.command(&handle.id, home, RelayedCommand::MovieDeleted),
+            }
         }
+        // The other rooms of the movie, running on other instances, are told through their homes.
+        if let Some(relay) = &self.relay {
+            for room in deleted.iter().filter(|id| !running.iter().any(|h| &h.id == *id)) {
+                match relay.home_of(room).await {
+                    Ok(Some(home)) if home != relay.instance() => {
+                        relay.command(room, &home, RelayedCommand::MovieDeleted);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(room, error = %e, "could not tell a deleted movie's room on another instance")
+                    }
+                }
+            }
+        }
+        let deleted = deleted.len();
         let others: Vec<RoomHandle> = self.lock().values().cloned().collect();
         for handle in others {
             let _ = handle.send(RoomCommand::MovieGone(movie.to_owned())).await;
@@ -490,10 +509,17 @@ impl Rooms {
                     );
                     relay.close(&from, vec![connection]);
                 }
-                RelayedCommand::Detach { .. } | RelayedCommand::Leave { .. } => {}
+                RelayedCommand::Detach { .. } | RelayedCommand::Leave { .. } | RelayedCommand::MovieDeleted => {}
             }
             return;
         };
+        if matches!(command, RelayedCommand::MovieDeleted) {
+            let ending = self.lock().remove(room);
+            if let Some(handle) = ending {
+                let _ = handle.send(RoomCommand::End(movie_deleted())).await;
+            }
+            return;
+        }
         let command = match command {
             RelayedCommand::Join { connection, name, admitted, resume, address } => {
                 let (accepted, answer) = oneshot::channel::<Result<String, crate::Refusal>>();
@@ -515,7 +541,12 @@ impl Rooms {
             }
             RelayedCommand::Detach { member, connection } => RoomCommand::Detach { member, connection },
             RelayedCommand::Leave { member, connection } => RoomCommand::Leave { member, connection },
+            RelayedCommand::MovieDeleted => return,
         };
         let _ = handle.send(command).await;
     }
+}
+
+fn movie_deleted() -> crate::Refusal {
+    crate::Refusal::new("movie_deleted", "this movie was deleted, and its watch parties with it")
 }

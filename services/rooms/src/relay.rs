@@ -247,6 +247,12 @@ impl Relay {
         Box::pin(self.claim(room)).await
     }
 
+    /// The instance `room` runs on now, if any.
+    pub async fn home_of(&self, room: &str) -> redis::RedisResult<Option<String>> {
+        let mut redis = self.inner.redis.clone();
+        redis::cmd("GET").arg(self.home_key(room)).query_async(&mut redis).await
+    }
+
     /// The room stopped here: its lease is given up at once.
     pub async fn release(&self, room: &str) {
         self.homes().remove(room);

@@ -134,7 +134,7 @@ impl RoomStore {
     }
 
     /// Deletes every room of `movie`, with its chat, seats and bans.
-    pub async fn delete_rooms_of(&self, movie: &str) -> Result<usize, sqlx::Error> {
+    pub async fn delete_rooms_of(&self, movie: &str) -> Result<Vec<String>, sqlx::Error> {
         let mut tx = self.db.pool().begin().await?;
         let ids: Vec<String> = sqlx::query_scalar("DELETE FROM rooms WHERE movie_id = $1 RETURNING id")
             .bind(movie)
@@ -144,7 +144,7 @@ impl RoomStore {
             delete_room_children(&mut tx, id).await?;
         }
         tx.commit().await?;
-        Ok(ids.len())
+        Ok(ids)
     }
 
     /// Deletes rooms (with their chat, seats and bans) unused since before

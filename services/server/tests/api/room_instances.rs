@@ -5,7 +5,9 @@
 //! - the host's controls (roles, kick) act on a member on the other instance;
 //! - a member takes its seat back through the other instance with its token;
 //! - when the room's home stops, its members are told to reconnect, and the
-//!   room comes back on the instance they reach, seats and roles included.
+//!   room comes back on the instance they reach, seats and roles included;
+//! - a movie deleted through the instance that is not the room's home ends
+//!   the room on its home, and its members on both instances are told.
 
 use std::time::Duration;
 
@@ -164,4 +166,27 @@ async fn when_the_home_stops_the_room_moves_with_its_seats() {
     let RoomServerMessage::Welcome { member, .. } = welcome else { unreachable!() };
     assert_eq!(member, ana.member, "Ana is the host again, on the new home");
     ben.until_roster(|r| r.named("Ana").filter(|m| m.online && m.role == Role::Host).map(|_| ())).await;
+}
+
+#[actix_web::test]
+async fn a_movie_deleted_through_another_instance_ends_its_room_on_its_home() {
+    let (first, second, room) = two_instances_with_room().await;
+    let (mut ana, _) = RoomClient::join(&first, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&second, &room, "Ben", None).await;
+    ana.until_roster(|r| r.named("Ben").map(|_| ())).await;
+
+    // The room's home is the first instance; the delete goes through the second.
+    let res = second
+        .client
+        .delete(second.url("/api/admin/movies/movie1"))
+        .insert_header(("authorization", format!("Bearer {}", crate::helpers::ADMIN_TOKEN)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 204);
+    assert_eq!(ana.error_code().await, "movie_deleted", "the member on the room's home is told");
+    assert_eq!(ben.error_code().await, "movie_deleted", "and so is the one on the other instance");
+    assert_eq!(first.running_rooms(), 0, "the room ended on its home");
+    let (status, body) = first.get_json(&format!("/api/rooms/{room}")).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("room_not_found")));
 }
