@@ -36,6 +36,12 @@ impl RateLimiter {
         self.tokens >= 1.0
     }
 
+    /// Tokens in the bucket now.
+    pub fn level(&mut self, now: Instant) -> f64 {
+        self.refill(now);
+        self.tokens
+    }
+
     /// Whether the bucket has refilled to its burst: nothing to remember.
     pub fn is_full(&mut self, now: Instant) -> bool {
         self.refill(now);
@@ -65,8 +71,7 @@ pub struct PerAddress {
 }
 
 /// Households remembered at most. Past this, the ones whose buckets refilled
-/// are forgotten (they lose nothing); if all are still draining, new
-/// households are refused until some refill.
+/// are forgotten (they lose nothing), or else the one closest to full.
 const MAX_TRACKED_ADDRESSES: usize = 10_000;
 
 impl PerAddress {
@@ -89,8 +94,17 @@ impl PerAddress {
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if buckets.len() >= MAX_TRACKED_ADDRESSES && !buckets.contains_key(&household) {
             buckets.retain(|_, bucket| !bucket.is_full(now));
-            if buckets.len() >= MAX_TRACKED_ADDRESSES {
-                return false;
+            // All still draining (households flooding from one big prefix):
+            // the one closest to full is forgotten, never a newcomer refused,
+            // so that a flood cannot lock everyone else out.
+            if buckets.len() >= MAX_TRACKED_ADDRESSES
+                && let Some(fullest) = buckets
+                    .iter_mut()
+                    .map(|(address, bucket)| (*address, bucket.level(now)))
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(address, _)| address)
+            {
+                buckets.remove(&fullest);
             }
         }
         f(buckets.entry(household).or_insert_with(|| RateLimiter::new(self.per_sec, self.burst, now)))

@@ -103,10 +103,14 @@ impl AdminAccounts {
     /// their browsers out).
     pub async fn set_user(&self, name: &UserName, password: &NewPassword) -> Result<(), AccountError> {
         let password = password.0.clone();
-        let _hashing = self.hashing.acquire().await.map_err(|e| AccountError::Hash(e.to_string()))?;
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| AccountError::Hash(e.to_string()))??;
+        // The permit goes with the hash: a request dropped meanwhile does not free it early.
+        let hashing = self.hashing.clone().acquire_owned().await.map_err(|e| AccountError::Hash(e.to_string()))?;
+        let hash = tokio::task::spawn_blocking(move || {
+            let _hashing = hashing;
+            hash_password(&password)
+        })
+        .await
+        .map_err(|e| AccountError::Hash(e.to_string()))??;
         sqlx::query(
             "INSERT INTO admin_users (name, password_hash, created_at_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash",
@@ -150,25 +154,24 @@ impl AdminAccounts {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| UNKNOWN_USER_HASH.to_owned());
         let password = password.to_owned();
-        let _hashing = self.hashing.acquire().await.map_err(|e| AccountError::Hash(e.to_string()))?;
-        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
-            .await
-            .map_err(|e| AccountError::Hash(e.to_string()))?;
+        let hashing = self.hashing.clone().acquire_owned().await.map_err(|e| AccountError::Hash(e.to_string()))?;
+        let matches = tokio::task::spawn_blocking(move || {
+            let _hashing = hashing;
+            verify_password(&password, &stored)
+        })
+        .await
+        .map_err(|e| AccountError::Hash(e.to_string()))?;
         Ok(known && matches)
     }
 
     /// Opens a session for `user`: the cookie value (given to the browser
     /// only) and the session.
-    pub async fn open_session(
-        &self,
-        user: &str,
-        token_sha256: Option<String>,
-    ) -> Result<(String, AdminSession), sqlx::Error> {
+    pub async fn open_session(&self, user: &str, token: Option<&str>) -> Result<(String, AdminSession), sqlx::Error> {
         let cookie = cinemesh_common::id::random_id(40);
         let now = now_ms();
         let session = AdminSession {
             user: user.to_owned(),
-            token_sha256,
+            token_sha256: token.map(|token| token_fingerprint(&cookie, token)),
             csrf_token: cinemesh_common::id::random_id(32),
             expires_at_ms: now + SESSION_TTL.as_millis() as i64,
         };
@@ -224,9 +227,15 @@ impl AdminAccounts {
     }
 }
 
-/// What a token session remembers of the token: enough to tell it changed.
-pub fn token_fingerprint(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+/// What a token session remembers of the token: enough to tell it changed,
+/// salted with the session's cookie, which the database does not hold, so a
+/// copy of the database is no help in guessing the token.
+pub fn token_fingerprint(cookie: &str, token: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(cookie.as_bytes());
+    hasher.update([0]);
+    hasher.update(token.as_bytes());
+    hex::encode(hasher.finalize())
 }
 
 /// Sessions are stored by the hash of their cookie: a copy of the database

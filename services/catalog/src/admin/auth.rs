@@ -62,7 +62,7 @@ async fn authenticate(req: &HttpRequest, api: &CatalogApi) -> Result<Admin, ApiE
         return Ok(Admin { user: TOKEN_USER.to_owned(), session: None });
     }
     if let Some(cookie) = cookie_value(req, SESSION_COOKIE) {
-        let current_token = api.admin_token.as_deref().map(token_fingerprint);
+        let current_token = api.admin_token.as_deref().map(|token| token_fingerprint(&cookie, token));
         let session = api
             .accounts
             .session(&cookie)

@@ -13,7 +13,7 @@ use cinemesh_common::routes::resource;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::accounts::{AdminSession, SESSION_TTL, TOKEN_USER, token_fingerprint};
+use super::accounts::{AdminSession, SESSION_TTL, TOKEN_USER};
 use super::auth::{Admin, SESSION_COOKIE, check_same_origin, check_token};
 use crate::api::CatalogApi;
 
@@ -97,11 +97,16 @@ impl SignInAttempts {
     /// Refused (`too_many_attempts`) while `address` has no attempt left.
     pub fn may_try(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
         match address {
-            Some(address) if !self.0.would_allow(address, Instant::now()) => Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                "too many failed sign-ins from this address: wait a minute",
-            )),
+            Some(address) if !self.0.would_allow(address, Instant::now()) => Err(too_many_attempts()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes an attempt before a check that awaits (a password hash): so many
+    /// sent at once cannot all pass a look taken before any of them failed.
+    pub fn take(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
+        match address {
+            Some(address) if !self.0.allow(address, Instant::now()) => Err(too_many_attempts()),
             _ => Ok(()),
         }
     }
@@ -128,28 +133,26 @@ pub async fn sign_in(
     // A page of another site must not sign a browser in to an account of its choosing.
     check_same_origin(&req)?;
     let address = api.trusted_proxies.client_address(&req);
-    api.sign_in_attempts.may_try(address)?;
-    let (user, token_sha256) = match body.into_inner() {
+    // Every sign-in counts, kept or not: the check below awaits a hash.
+    api.sign_in_attempts.take(address)?;
+    let (user, token) = match body.into_inner() {
         SignIn::Token(TokenSignIn { token }) => {
             check_token(&token, api.admin_token.as_deref()).map_err(|e| match e.code {
-                "unauthorized" => {
-                    api.sign_in_attempts.failed(address);
-                    sign_in_failed()
-                }
+                "unauthorized" => sign_in_failed(),
                 _ => e,
             })?;
-            (TOKEN_USER.to_owned(), Some(token_fingerprint(&token)))
+            (TOKEN_USER.to_owned(), Some(token))
         }
         SignIn::User(UserSignIn { user, password }) => {
             if !api.accounts.verify(&user, &password).await.map_err(|e| ApiError::internal(&e))? {
                 tracing::warn!(user, ?address, "a sign-in failed");
-                api.sign_in_attempts.failed(address);
                 return Err(sign_in_failed());
             }
             (user, None)
         }
     };
-    let (cookie, session) = api.accounts.open_session(&user, token_sha256).await.map_err(|e| ApiError::internal(&e))?;
+    let (cookie, session) =
+        api.accounts.open_session(&user, token.as_deref()).await.map_err(|e| ApiError::internal(&e))?;
     tracing::info!(user, ?address, "an admin signed in");
     Ok(HttpResponse::Ok()
         .insert_header(("set-cookie", session_cookie(&req, &cookie, SESSION_TTL)))
@@ -177,6 +180,14 @@ pub async fn sign_out(admin: Admin, req: HttpRequest, api: web::Data<CatalogApi>
     Ok(HttpResponse::NoContent().insert_header(("set-cookie", session_cookie(&req, "", Duration::ZERO))).finish())
 }
 
+fn too_many_attempts() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        "too many sign-ins or wrong tokens from this address: wait a minute",
+    )
+}
+
 fn sign_in_failed() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_failed", "wrong token, user or password")
 }
@@ -194,6 +205,13 @@ fn session_cookie(req: &HttpRequest, value: &str, max_age: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attempts_taken_up_front_are_counted_however_many_come_at_once() {
+        let attempts = SignInAttempts::default();
+        let a: IpAddr = "10.0.0.3".parse().unwrap();
+        assert_eq!((0..50).filter(|_| attempts.take(Some(a)).is_ok()).count(), 10);
+    }
 
     #[test]
     fn an_address_gets_a_burst_of_failures_then_waits() {

@@ -20,12 +20,14 @@ fn run_prefix(id: &str) -> String {
     format!("job-{id}-")
 }
 
-/// Kills this machine's processes still writing an earlier run of job `id`,
-/// then removes that run's folders; how many processes were killed.
-pub fn clear_earlier_runs(media_dir: &Path, id: &str) -> usize {
+/// Kills this machine's `ffmpeg` processes (of this user) still writing an
+/// earlier run of job `id`, then removes that run's folders; how many
+/// processes were killed.
+pub fn clear_earlier_runs(media_dir: &Path, ffmpeg: &Path, id: &str) -> usize {
     let staging = media_dir.join(STAGING_DIR);
     let marker = staging.join(run_prefix(id)).to_string_lossy().into_owned();
-    let killed = kill_processes_naming(&marker);
+    let program = ffmpeg.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let killed = kill_orphans(&program, &marker);
     if killed > 0 {
         tracing::warn!(job = id, killed, "killed ffmpeg runs left by an earlier run of an ingest job");
     }
@@ -40,25 +42,45 @@ pub fn clear_earlier_runs(media_dir: &Path, id: &str) -> usize {
     killed
 }
 
-/// Kills the processes (other than this one) with `marker` in an argument.
-fn kill_processes_naming(marker: &str) -> usize {
-    let own = std::process::id();
-    let mut killed = 0;
+/// Kills the processes of this user running `program` with `marker` in an
+/// argument, and waits (a little) until they are gone.
+fn kill_orphans(program: &str, marker: &str) -> usize {
+    let uid = rustix::process::getuid().as_raw().to_string();
+    let mut killed = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-        if pid as u32 == own {
-            continue;
-        }
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        let names = cmdline.split(|b| *b == 0).any(|arg| String::from_utf8_lossy(arg).contains(marker));
-        if names
+        let mut args = cmdline.split(|b| *b == 0).map(String::from_utf8_lossy);
+        let runs_program =
+            args.next().is_some_and(|arg0| Path::new(arg0.as_ref()).file_name() == Some(program.as_ref()));
+        let ours = std::fs::read_to_string(entry.path().join("status")).is_ok_and(|status| {
+            status
+                .lines()
+                .any(|l| l.strip_prefix("Uid:").and_then(|u| u.split_whitespace().next()) == Some(uid.as_str()))
+        });
+        if runs_program
+            && ours
+            && args.any(|arg| arg.contains(marker))
             && let Some(pid) = rustix::process::Pid::from_raw(pid)
             && rustix::process::kill_process(pid, rustix::process::Signal::KILL).is_ok()
         {
-            killed += 1;
+            killed.push(entry.path());
         }
     }
-    killed
+    // Gone (or reaped) before their folders are removed: a dying writer
+    // could otherwise leave files behind.
+    for _ in 0..100 {
+        if killed.iter().all(|proc| !proc.join("cmdline").exists() || is_zombie(proc)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    killed.len()
+}
+
+fn is_zombie(proc: &Path) -> bool {
+    std::fs::read_to_string(proc.join("status"))
+        .is_ok_and(|s| s.lines().any(|l| l.starts_with("State:") && l.contains('Z')))
 }
 
 #[cfg(test)]
@@ -72,9 +94,19 @@ mod tests {
         let other_job = media.path().join(STAGING_DIR).join(staging_name("abd", "run1"));
         std::fs::create_dir_all(&earlier).unwrap();
         std::fs::create_dir_all(&other_job).unwrap();
-        // A stand-in for ffmpeg: a process with the folder in its arguments.
-        let mut orphan = std::process::Command::new("sh")
-            .args(["-c", "sleep 30; true", "ffmpeg"])
+        // A stand-in for ffmpeg: a program of that name (a copy of the shell)
+        // with the folder in its arguments.
+        let bin = tempfile::tempdir().unwrap();
+        let fake = bin.path().join("ffmpeg");
+        std::fs::copy("/bin/sh", &fake).unwrap();
+        let mut orphan = std::process::Command::new(&fake)
+            .args(["-c", "sleep 30; true"])
+            .arg(earlier.join("%v/seg_%05d.ts"))
+            .spawn()
+            .unwrap();
+        // Another program naming the folder is not ffmpeg: it is left alone.
+        let mut bystander = std::process::Command::new("sh")
+            .args(["-c", "sleep 30; true", "sh"])
             .arg(earlier.join("%v/seg_%05d.ts"))
             .spawn()
             .unwrap();
@@ -87,10 +119,13 @@ mod tests {
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        assert_eq!(clear_earlier_runs(media.path(), "abc"), 1);
+        assert_eq!(clear_earlier_runs(media.path(), Path::new("ffmpeg"), "abc"), 1);
         let status = orphan.wait().unwrap();
         assert!(!status.success(), "killed: {status}");
         assert!(!earlier.exists());
         assert!(other_job.exists(), "another job's run is not touched");
+        assert!(bystander.try_wait().unwrap().is_none(), "a program that is not ffmpeg is not killed");
+        bystander.kill().unwrap();
+        let _ = bystander.wait();
     }
 }

@@ -24,6 +24,9 @@ const TICK: Duration = Duration::from_secs(1);
 /// A worker that could not renew its lease for this long stops the job:
 /// another may take it once the lease lapses.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(10);
+/// A renewal that takes longer than this counts as failed (the give-up
+/// deadline must be looked at while the database is slow).
+const RENEW_PATIENCE: Duration = Duration::from_secs(2);
 /// How often an idle worker looks for jobs queued by another process.
 const IDLE_POLL: Duration = Duration::from_secs(2);
 /// How often a process says it runs jobs, and looks for abandoned ones.
@@ -48,6 +51,8 @@ pub struct IngestQueue {
     running: Arc<Mutex<HashMap<String, Arc<Notify>>>>,
     /// Whether this process runs workers.
     working: Arc<std::sync::atomic::AtomicBool>,
+    /// The instance is stopping: no new job is taken, nothing said of workers.
+    leaving: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl IngestQueue {
@@ -60,6 +65,7 @@ impl IngestQueue {
             wake: Arc::default(),
             running: Arc::default(),
             working: Arc::default(),
+            leaving: Arc::default(),
         }
     }
 
@@ -113,6 +119,9 @@ impl IngestQueue {
         let mut ticks: u64 = 0;
         loop {
             every.tick().await;
+            if self.is_leaving() {
+                return;
+            }
             ticks += 1;
             // Now and then, what killed runs elsewhere left (idle for an hour).
             if ticks.is_multiple_of(SWEEP_STAGING_EVERY) {
@@ -136,7 +145,7 @@ impl IngestQueue {
     }
 
     async fn work(self) {
-        loop {
+        while !self.is_leaving() {
             match self.store.claim(&self.instance, lease_end(), None).await {
                 Ok(Some(job)) => {
                     self.run(job).await;
@@ -174,8 +183,9 @@ impl IngestQueue {
             tracing::warn!(job = %job.id, "an ingest job's lease lapsed: stopped it here, another worker has it");
             return None;
         };
-        // Before the end is recorded: whoever waits for it finds nothing left.
-        if job.spec.owns_source {
+        // Before the end is recorded, so that whoever waits for it finds
+        // nothing left; and only while the job is still ours.
+        if job.spec.owns_source && matches!(self.store.owns(&job.id, &self.instance).await, Ok(true)) {
             remove_source(&job.spec.source);
         }
         match self.store.finish(&job.id, &self.instance, &outcome).await {
@@ -199,9 +209,9 @@ impl IngestQueue {
     /// long enough that another may take it.
     async fn ingest(&self, job: &ClaimedJob, stop: &Notify) -> Option<Outcome> {
         // A run of this job in a process that died may still be encoding here.
-        let media_dir = self.ingester.media_dir.clone();
+        let (media_dir, ffmpeg) = (self.ingester.media_dir.clone(), self.ingester.tools.ffmpeg.clone());
         let id = job.id.clone();
-        let _ = tokio::task::spawn_blocking(move || earlier_runs::clear_earlier_runs(&media_dir, &id)).await;
+        let _ = tokio::task::spawn_blocking(move || earlier_runs::clear_earlier_runs(&media_dir, &ffmpeg, &id)).await;
         let run = cinemesh_common::id::random_id(6);
         let request = match request_of(&job.id, &run, &job.spec) {
             Ok(request) => request,
@@ -231,14 +241,19 @@ impl IngestQueue {
                 () = stop.notified(), if !encoded() => return Some(Outcome::Cancelled),
                 _ = tick.tick() => {
                     let progress = progress_of(*latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-                    match self.store.renew(&job.id, &self.instance, lease_end(), progress).await {
-                        Ok(Some(true)) if !encoded() => return Some(Outcome::Cancelled),
-                        Ok(Some(_)) => renewed = Instant::now(),
-                        Ok(None) => return None,
-                        Err(e) => tracing::warn!(job = %job.id, error = %e, "could not renew an ingest job's lease"),
+                    let renewal = self.store.renew(&job.id, &self.instance, lease_end(), progress);
+                    match actix_web::rt::time::timeout(RENEW_PATIENCE, renewal).await {
+                        Ok(Ok(Some(true))) if !encoded() => return Some(Outcome::Cancelled),
+                        Ok(Ok(Some(_))) => renewed = Instant::now(),
+                        // Once the encode is over the run finishes whatever happens: what
+                        // it records is the movie, which a stop could leave half-made.
+                        Ok(Ok(None)) if !encoded() => return None,
+                        Ok(Ok(None)) => {}
+                        Ok(Err(e)) => tracing::warn!(job = %job.id, error = %e, "could not renew an ingest job's lease"),
+                        Err(_) => tracing::warn!(job = %job.id, "renewing an ingest job's lease took too long"),
                     }
                     // Stop well before the lease lapses, so that two workers never run one job.
-                    if renewed.elapsed() > GIVE_UP_AFTER {
+                    if !encoded() && renewed.elapsed() > GIVE_UP_AFTER {
                         return None;
                     }
                 }
@@ -246,9 +261,16 @@ impl IngestQueue {
         }
     }
 
-    /// Tells the job table this process no longer runs jobs.
+    /// This process stops: it takes no new job and tells the job table it
+    /// runs none (a job running here goes back to the queue when its lease
+    /// lapses).
     pub async fn leave(&self) {
+        self.leaving.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = self.store.worker_gone(&self.instance).await;
+    }
+
+    fn is_leaving(&self) -> bool {
+        self.leaving.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Notify>>> {

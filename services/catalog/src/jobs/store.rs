@@ -146,6 +146,17 @@ impl JobStore {
         Ok(cancel.map(|c| c != 0))
     }
 
+    /// Whether job `id` is running on `worker`.
+    pub async fn owns(&self, id: &str, worker: &str) -> Result<bool, sqlx::Error> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM ingest_jobs WHERE id = $1 AND worker = $2 AND state = 'running'")
+                .bind(id)
+                .bind(worker)
+                .fetch_one(self.db.pool())
+                .await?;
+        Ok(count > 0)
+    }
+
     /// Records how a running job ended, if it is still `worker`'s; whether it was.
     pub async fn finish(&self, id: &str, worker: &str, outcome: &Outcome) -> Result<bool, sqlx::Error> {
         let (state, percent, movie, code, message, status) = match outcome {
