@@ -231,7 +231,8 @@ pub struct UploadParams {
             `video_too_small`, `source_unreadable`, `encode_failed`"),
         (status = 503, body = ErrorBody,
             description = "`ingest_queue_full`; with `wait=true`: `ffmpeg_missing`, `no_ingest_workers`"),
-        (status = 507, body = ErrorBody, description = "with `wait=true`: `storage_full`")))]
+        (status = 507, body = ErrorBody, description = "`storage_full`: the disk filled while the upload came in, \
+            or (with `wait=true`) during the ingest")))]
 pub async fn upload_movie(
     _admin: Admin,
     req: HttpRequest,
@@ -379,6 +380,19 @@ pub(crate) fn refuse_declared_oversize(req: &HttpRequest, max_upload_bytes: u64)
     }
 }
 
+/// A full disk is the operator's to fix (507); anything else is ours (500).
+pub(crate) fn write_error(e: &std::io::Error) -> ApiError {
+    if e.kind() == std::io::ErrorKind::StorageFull {
+        ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "storage_full",
+            "the server's disk is full: free some space, then upload again",
+        )
+    } else {
+        ApiError::internal(e)
+    }
+}
+
 /// A request body written to a new file in `dir`, at most `limit` bytes;
 /// the file goes again if anything fails or the caller does not keep it.
 pub(crate) async fn receive_upload(
@@ -396,9 +410,9 @@ pub(crate) async fn receive_upload(
         if received > limit {
             return Err(upload_too_large(limit));
         }
-        file.write_all(&chunk).await.map_err(|e| ApiError::internal(&e))?;
+        file.write_all(&chunk).await.map_err(|e| write_error(&e))?;
     }
-    file.flush().await.map_err(|e| ApiError::internal(&e))?;
+    file.flush().await.map_err(|e| write_error(&e))?;
     if received == 0 {
         return Err(ApiError::bad_request("empty_upload", "the request body is empty: send the file as the body"));
     }

@@ -15,6 +15,9 @@ use cinemesh_rooms::Rooms;
 use cinemesh_tracker::TrackerState;
 use cinemesh_turn::EmbeddedTurn;
 
+/// How long a stop waits to say that this instance runs no more ingest jobs.
+const LEAVE_BOUND: Duration = Duration::from_millis(500);
+
 #[derive(Clone)]
 pub struct Stopper {
     pub(crate) rooms: Rooms,
@@ -41,7 +44,8 @@ impl Stopper {
         }
         // `cinemesh ingest` stops handing its files to this instance; a job
         // running here goes back to the queue when its lease lapses.
-        let _ = tokio::time::timeout(bound, self.ingest.leave()).await;
+        // Briefly: the database may be gone, and the row ages out on its own.
+        let _ = tokio::time::timeout(LEAVE_BOUND, self.ingest.leave()).await;
     }
 
     /// The rooms running here (tests hand them over on their own).

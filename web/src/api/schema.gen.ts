@@ -1217,7 +1217,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description with `wait=true`: `storage_full` */
+            /** @description `storage_full`: the disk filled while the upload came in, or (with `wait=true`) during the ingest */
             507: {
                 headers: {
                     [name: string]: unknown;

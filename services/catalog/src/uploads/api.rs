@@ -16,7 +16,7 @@ use super::{
     MOVIE_EXTENSIONS, OFFSET_OCTET_STREAM, TUS_EXTENSIONS, TUS_VERSION, UploadMetadata, is_movie_file, parse_metadata,
 };
 use crate::admin::Admin;
-use crate::api::{CatalogApi, db_error, file_name_for_people, invalid, job_error, upload_too_large};
+use crate::api::{CatalogApi, db_error, file_name_for_people, invalid, job_error, upload_too_large, write_error};
 use crate::domain::{Description, Title, Year};
 use crate::jobs::JobSpec;
 
@@ -445,11 +445,7 @@ fn past_the_end(length: u64) -> TusError {
 }
 
 fn storage_error(e: std::io::Error) -> TusError {
-    if e.kind() == std::io::ErrorKind::StorageFull {
-        ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "storage_full", "the server's disk is full").into()
-    } else {
-        ApiError::internal(&e).into()
-    }
+    write_error(&e).into()
 }
 
 /// Bytes free for us in `dir` (or its nearest existing parent); 0 when unknown.
