@@ -18,12 +18,16 @@ pub const IMAGE_TYPES: &[(&str, &str)] =
 /// Largest poster image accepted, bytes.
 pub const MAX_POSTER_BYTES: u64 = 5 * 1024 * 1024;
 
-/// Input arguments for an uploaded image of `content_type`, or `None` when
-/// that type is not accepted.
-pub fn image_input(content_type: &str, path: &Path) -> Option<Vec<OsString>> {
+/// The demuxer forced for an uploaded image of `content_type`, or `None`
+/// when that type is not accepted.
+pub fn image_demuxer(content_type: &str) -> Option<&'static str> {
     let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    let (_, demuxer) = IMAGE_TYPES.iter().find(|(mime, _)| *mime == essence)?;
-    Some(vec!["-protocol_whitelist".into(), "file".into(), "-f".into(), (*demuxer).into(), "-i".into(), path.into()])
+    IMAGE_TYPES.iter().find(|(mime, _)| *mime == essence).map(|(_, demuxer)| *demuxer)
+}
+
+/// Input arguments for an uploaded image read with `demuxer`.
+pub fn image_input(demuxer: &str, path: &Path) -> Vec<OsString> {
+    vec!["-protocol_whitelist".into(), "file".into(), "-f".into(), demuxer.into(), "-i".into(), path.into()]
 }
 
 /// Input arguments for a movie's own rendition playlist (our files only).
@@ -68,10 +72,9 @@ mod tests {
 
     #[test]
     fn only_known_image_types_get_a_forced_demuxer() {
-        let path = Path::new("/tmp/x");
-        let args = image_input("image/PNG; charset=binary", path).unwrap();
-        assert_eq!(args[3], "png_pipe");
-        assert!(image_input("application/vnd.apple.mpegurl", path).is_none());
-        assert!(image_input("", path).is_none());
+        assert_eq!(image_demuxer("image/PNG; charset=binary"), Some("png_pipe"));
+        assert_eq!(image_input("png_pipe", Path::new("/tmp/x"))[3], "png_pipe");
+        assert_eq!(image_demuxer("application/vnd.apple.mpegurl"), None);
+        assert_eq!(image_demuxer(""), None);
     }
 }

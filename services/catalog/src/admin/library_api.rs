@@ -14,7 +14,7 @@ use crate::api::{CatalogApi, db_error, invalid, movie_not_found, receive_upload,
 use crate::domain::{JsonInteger, ListQuery, MovieId};
 use crate::ingest::IngestError;
 use crate::model::RenditionKind;
-use crate::poster::{IMAGE_TYPES, MAX_POSTER_BYTES, image_input, rendition_input, write_poster};
+use crate::poster::{IMAGE_TYPES, MAX_POSTER_BYTES, image_demuxer, image_input, rendition_input, write_poster};
 
 pub fn configure_library(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/admin/library", "GET").route(web::get().to(library)))
@@ -110,18 +110,18 @@ pub async fn upload_poster(
 ) -> Result<HttpResponse, ApiError> {
     let id = MovieId::parse(&id).map_err(invalid)?;
     let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if image_input(content_type, std::path::Path::new("")).is_none() {
+    let Some(demuxer) = image_demuxer(content_type) else {
         let types = IMAGE_TYPES.iter().map(|(mime, _)| *mime).collect::<Vec<_>>().join(", ");
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_image",
             format!("send one of {types}"),
         ));
-    }
+    };
     refuse_declared_oversize(&req, MAX_POSTER_BYTES)?;
     let folder = movie_folder(&api, &id).await?;
     let image = receive_upload(&api.upload_dir, MAX_POSTER_BYTES, body).await?;
-    let input = image_input(content_type, image.path()).unwrap_or_default();
+    let input = image_input(demuxer, image.path());
     write_poster(&api.ingester.tools, &input, None, &folder)
         .await
         .map_err(|e| poster_error(e, "image_unreadable", "the image could not be read as its type"))?;

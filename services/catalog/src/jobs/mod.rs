@@ -13,7 +13,7 @@ mod store;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use queue::{IngestQueue, JobRunOutcome, WORKER_SILENCE};
+pub use queue::{IngestQueue, WORKER_SILENCE};
 pub use store::{JobSpec, JobStore, Outcome, Progress};
 
 /// Jobs waiting or running at most, over all instances: past this an upload

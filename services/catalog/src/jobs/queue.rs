@@ -36,9 +36,6 @@ const SWEEP_STAGING_EVERY: u64 = 120;
 /// A process that said nothing for this long runs no jobs.
 pub const WORKER_SILENCE: Duration = Duration::from_secs(15);
 
-/// How a job run here ended.
-pub type JobRunOutcome = Outcome;
-
 #[derive(Clone)]
 pub struct IngestQueue {
     pub store: JobStore,
