@@ -13,7 +13,20 @@ root=$(pwd)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step's time goes to a summary printed at the end, to see where a run goes.
+timings=()
+step_name=""
+step_started=$SECONDS
+end_step() {
+  [ -n "$step_name" ] && timings+=("$(printf '%5d s  %s' $((SECONDS - step_started)) "$step_name")")
+  step_name=""
+}
+step() {
+  end_step
+  step_name="$*"
+  step_started=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
 run() { "$@" 2>&1 | tee -a "$log"; }
 
 source scripts/services.sh
@@ -27,6 +40,15 @@ if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1
   cargo clippy --workspace --all-targets --quiet -- -D warnings
   # The fault tests are not among the workspace's test targets (services/server/Cargo.toml).
   cargo clippy -p cinemesh-server --test faults --quiet -- -D warnings
+  # The seeder builds on its own without the server's HTTP framework, storage
+  # and ingest (cinemesh-common without its `server` feature, no catalog crate).
+  cargo clippy -p cinemesh-seeder --all-targets --quiet -- -D warnings
+  for server_only in actix-web sqlx cinemesh-catalog; do
+    if cargo tree -p cinemesh-seeder -e normal -i "$server_only" --depth 0 >/dev/null 2>&1; then
+      echo "the seeder depends on $server_only" >&2
+      exit 1
+    fi
+  done
 else
   echo "warning: rustfmt or clippy is not installed (rustup component add rustfmt clippy): lints skipped"
 fi
@@ -81,6 +103,12 @@ step "browser end-to-end across emulated homes (network lab)"
 run bash scripts/lab-e2e.sh
 step "docker compose stack with a real engine"
 run bash scripts/compose-test.sh
+
+end_step
+echo
+echo "time per step:"
+printf '  %s\n' "${timings[@]}"
+printf '  %5d s  in all\n' "$SECONDS"
 
 # One closing line over every suite: cargo's "N passed; M failed" and vitest's "Tests  N passed".
 passed=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '

@@ -19,7 +19,7 @@ use crate::domain::{Description, InvalidInput, ListQuery, MovieId, Title, Year};
 use crate::ingest::{ActiveIngests, CatalogStatus, Ingester};
 use crate::jobs::{IngestJob, IngestQueue, JobError, JobSpec, JobState};
 use crate::model::{
-    Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, SkippedTrack, TrackerAccess,
+    self, Movie, MovieDetail, MoviePage, MovieSummary, Offload, Rendition, SegmentManifest, SkippedTrack, TrackerAccess,
 };
 use crate::temp_file::TempFile;
 use crate::uploads::UploadStore;
@@ -88,7 +88,7 @@ impl CatalogApi {
             ice_servers: self.ice_servers.for_viewer(&cinemesh_common::id::random_id(10), now),
             relay_segments: self.relay_segments,
         };
-        MovieDetail::new(movie, renditions, skipped, access)
+        model::movie_detail(movie, renditions, skipped, access)
     }
 }
 

@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use crate::admin::Admin;
 use crate::api::CatalogApi;
 use crate::domain::MovieId;
-use crate::model::SubtitleView;
+use crate::model::{self, SubtitleView};
 use crate::subtitle_tracks::{NewSubtitles, SubtitleTrackError};
 use crate::subtitles::{MAX_SUBTITLE_FILE_BYTES, SubtitleError, SubtitleFormat};
 
@@ -92,7 +92,7 @@ pub async fn add_subtitles(
         encoding: params.encoding,
     };
     let track = api.ingester.add_subtitles(&id, new).await.map_err(refused)?;
-    Ok(HttpResponse::Created().json(SubtitleView::of(id.as_str(), &track)))
+    Ok(HttpResponse::Created().json(model::subtitle_view(id.as_str(), &track)))
 }
 
 /// Remove a subtitle track from a movie (its name, e.g. `subs-fr`, is in the movie's details).

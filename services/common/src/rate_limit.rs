@@ -63,6 +63,7 @@ impl RateLimiter {
 /// One bucket per client household (an IPv4 address, or an IPv6 /64, which
 /// one client can rotate through), for requests that cost the server or guess
 /// at secrets: sign-ins, admin tokens, new uploads. Clones share the buckets.
+#[cfg(feature = "server")]
 #[derive(Debug, Clone)]
 pub struct PerAddress {
     buckets: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, RateLimiter>>>,
@@ -70,10 +71,12 @@ pub struct PerAddress {
     burst: f64,
 }
 
+#[cfg(feature = "server")]
 /// Households remembered at most. Past this, the ones whose buckets refilled
 /// are forgotten (they lose nothing), or else the one closest to full.
 const MAX_TRACKED_ADDRESSES: usize = 10_000;
 
+#[cfg(feature = "server")]
 impl PerAddress {
     pub fn new(per_sec: f64, burst: f64) -> Self {
         Self { buckets: std::sync::Arc::default(), per_sec, burst }
@@ -136,6 +139,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "server")]
     fn an_ipv6_client_rotating_through_its_prefix_shares_one_bucket() {
         let now = Instant::now();
         let limits = PerAddress::new(0.1, 2.0);
@@ -148,6 +152,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "server")]
     fn a_peek_takes_nothing() {
         let now = Instant::now();
         let limits = PerAddress::new(0.1, 1.0);
@@ -158,6 +163,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "server")]
     fn each_address_has_its_own_bucket() {
         let now = Instant::now();
         let limits = PerAddress::new(0.1, 3.0);

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cinemesh_catalog::model::{MovieDetail, SegmentManifest};
+use cinemesh_protocol::catalog::{MovieDetail, SegmentManifest};
 use cinemesh_protocol::peer_wire::SegmentId;
 use cinemesh_seeder::held_segments::HeldSegments;
 use cinemesh_seeder::native_peer::{self, PeerReport, PeerSetup, Wants};

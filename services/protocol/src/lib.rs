@@ -3,6 +3,7 @@
 //! client's TypeScript types mirror them.
 
 mod bindings;
+pub mod catalog;
 pub mod directory;
 pub mod ice;
 pub mod lobby;

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use cinemesh_catalog::model::MoviePage;
+use cinemesh_protocol::catalog::MoviePage;
 use tokio::sync::mpsc;
 
 use crate::seeder::{SeedOptions, get_json, http_client, seed_movie};

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use bytes::Bytes;
-use cinemesh_catalog::model::SegmentManifest;
 use cinemesh_protocol::SegmentRanges;
+use cinemesh_protocol::catalog::SegmentManifest;
 use cinemesh_protocol::peer_wire::SegmentId;
 use sha2::{Digest, Sha256};
 
@@ -184,7 +184,7 @@ impl HeldSegments {
 
 #[cfg(test)]
 mod tests {
-    use cinemesh_catalog::model::RenditionSegments;
+    use cinemesh_protocol::catalog::RenditionSegments;
 
     use super::*;
 
@@ -206,7 +206,7 @@ mod tests {
             movie_id: "movie1".into(),
             renditions: vec![RenditionSegments {
                 name: "360p".into(),
-                kind: cinemesh_catalog::model::RenditionKind::Video,
+                kind: cinemesh_protocol::catalog::RenditionKind::Video,
                 durations_ms: vec![2000; 4],
                 sizes_bytes: contents.iter().map(|c| c.len() as i64).collect(),
                 sha256: hashes,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use cinemesh_catalog::model::{MovieDetail, SegmentManifest};
+use cinemesh_protocol::catalog::{MovieDetail, SegmentManifest};
 use cinemesh_protocol::peer_wire::SegmentId;
 
 use crate::held_segments::HeldSegments;
