@@ -7,7 +7,8 @@
 # - the default (last) stage builds everything in the image: `docker build .`;
 # - `--target prebuilt` packages what was built on the host with the README's
 #   own commands (target/release/cinemesh and cinemesh-seeder, web/dist), for machines whose
-#   containers cannot fetch a toolchain (scripts/compose-test.sh uses it).
+#   containers cannot fetch a toolchain (scripts/compose-test.sh uses it, with
+#   `--build-arg PREBUILT_PROFILE=debug`: the binaries its test run built already).
 # The runtime and prebuilt stages come first: Docker's classic builder builds
 # every stage before the target, and the prebuilt one needs no toolchain.
 
@@ -34,7 +35,8 @@ HEALTHCHECK --interval=5s --timeout=3s --retries=20 CMD curl -fsS http://127.0.0
 CMD ["cinemesh", "serve"]
 
 FROM runtime AS prebuilt
-COPY target/release/cinemesh target/release/cinemesh-seeder /usr/local/bin/
+ARG PREBUILT_PROFILE=release
+COPY target/${PREBUILT_PROFILE}/cinemesh target/${PREBUILT_PROFILE}/cinemesh-seeder /usr/local/bin/
 COPY web/dist /app/web/dist
 
 FROM ${RUST_IMAGE} AS server

@@ -36,13 +36,14 @@ while IFS= read -r command; do
   fi
 done < <(sed -n 's/^RUN \(\(cargo\|npm\) .*\)$/\1/p' Dockerfile)
 
-# Every instruction of a stage built FROM runtime is a COPY, and both targets are.
+# Every instruction of a stage built FROM runtime is a COPY (or the ARG naming
+# what it copies), and both targets are.
 targets=$(sed -n 's/^FROM runtime AS \([a-z]*\)$/\1/p' Dockerfile | sort | tr '\n' ' ')
 if [ "$targets" != "built prebuilt " ]; then
   echo "Dockerfile: expected the targets built and prebuilt on the runtime stage, found: $targets" >&2
   status=1
 fi
-extra=$(awk '/^FROM /{on = ($2 == "runtime")} on && !/^FROM / && !/^COPY / && NF' Dockerfile)
+extra=$(awk '/^FROM /{on = ($2 == "runtime")} on && !/^FROM / && !/^COPY / && !/^ARG / && NF' Dockerfile)
 if [ -n "$extra" ]; then
   echo "Dockerfile: the targets on the runtime stage do more than copy files: $extra" >&2
   status=1

@@ -11,8 +11,9 @@
 # - When the images the compose file names cannot be pulled (no registry
 #   reachable), builds stand-ins from Debian's packages on a debootstrapped
 #   base (deploy/standins/) and points the compose file at them.
-# - The cinemesh image is the Dockerfile's `prebuilt` target: the binary and
-#   web client built here with the README's own commands.
+# - The cinemesh image is the Dockerfile's `prebuilt` target: the binaries and
+#   web client built here with the README's own commands (debug binaries unless
+#   COMPOSE_PROFILE=release).
 # - Prints how long each step took; removes the containers, volumes, networks
 #   and images it made, and the engine's folder, even when a step fails;
 #   `--keep` leaves it all running instead, and prints how to drive it again.
@@ -155,14 +156,24 @@ else
   echo "no registry: stand-ins built on a debootstrapped bookworm (PostgreSQL 15, Redis 7.0, Caddy 2.6, coturn 4.6)"
 fi
 
-step "server, seeder and web client, built with the README's commands"
-cargo build --release --quiet -p cinemesh-server --bin cinemesh
-cargo build --release --quiet -p cinemesh-seeder
+# Debug builds by default: a test run has built them already (scripts/test.sh),
+# and the server's and seeder's release builds from scratch took longer than
+# the rest of this test. COMPOSE_PROFILE=release packages release builds, as
+# the image's default target and the README's commands make them.
+profile=${COMPOSE_PROFILE:-debug}
+case "$profile" in
+  debug) profile_flag=() ;;
+  release) profile_flag=(--release) ;;
+  *) echo "COMPOSE_PROFILE must be debug or release, not '$profile'" >&2; exit 2 ;;
+esac
+step "server, seeder and web client ($profile), built with the README's commands"
+cargo build "${profile_flag[@]}" --quiet -p cinemesh-server --bin cinemesh
+cargo build "${profile_flag[@]}" --quiet -p cinemesh-seeder
 (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build --silent >/dev/null)
 
 step "cinemesh image (Dockerfile target prebuilt)"
 image="cinemesh-test/cinemesh:$$"
-build --target prebuilt --build-arg "RUNTIME_IMAGE=$runtime_base" -t "$image" .
+build --target prebuilt --build-arg "RUNTIME_IMAGE=$runtime_base" --build-arg "PREBUILT_PROFILE=$profile" -t "$image" .
 made_images+=("$image")
 echo "CINEMESH_IMAGE=$image" >>"$work/compose.env"
 # Both targets' runtime is one stage; what the image runs as must be what users get.
