@@ -9,8 +9,13 @@ export async function joinAs(page: Page, name: string): Promise<void> {
   await page.waitForFunction(() => window.cinemeshRoom?.player !== undefined && (window.cinemeshRoom.room.clock.sampleCount ?? 0) >= 3);
 }
 
+/** A page to run a function in: Playwright's, or a WebDriver one (webdriver-page.ts). */
+export interface Evaluating {
+  evaluate<R>(fn: () => R | Promise<R>): Promise<R>;
+}
+
 /** |video − room| in ms on one page, on that page's estimate of the server clock. */
-export function syncError(page: Page): Promise<number> {
+export function syncError(page: Evaluating): Promise<number> {
   return page.evaluate(() => {
     const state = window.cinemeshRoom;
     const video = document.querySelector('video');

@@ -9,6 +9,7 @@ import type { MemberView } from '../protocol/MemberView';
 import type { StreamKind } from '../protocol/StreamKind';
 import { MAX_VIDEO_SENDERS } from '../protocol/limits';
 import { h } from '../ui/dom';
+import { webRtcMissing } from '../webrtc/support';
 import { ActiveSpeaker } from './active-speaker';
 import type { MediaMesh, StreamLabel } from './media-mesh';
 
@@ -50,7 +51,13 @@ export class CallPanel {
 
   constructor(options: CallPanelOptions) {
     this.#options = options;
-    if (!canCapture()) this.#notice.textContent = NEEDS_HTTPS;
+    const noWebRtc = webRtcMissing();
+    if (noWebRtc !== undefined) {
+      this.#joinButton.disabled = true;
+      this.#notice.textContent = `The call is unavailable: ${noWebRtc}.`;
+    } else if (!canCapture()) {
+      this.#notice.textContent = NEEDS_HTTPS;
+    }
     this.#joinButton.addEventListener('click', () => void (this.#joined ? this.leave() : this.#join()));
     this.#muteButton.addEventListener('click', () => this.#toggleMute());
     this.#cameraButton.addEventListener('click', () => void this.#toggleCamera());

@@ -21,6 +21,7 @@ import type { IcePair } from '../protocol/IcePair';
 import type { MemberView } from '../protocol/MemberView';
 import { reportPairOnConnect, usesOwnRelay } from '../webrtc/ice-pair';
 import { PATH_LOSS_GRACE_MS } from '../webrtc/path-loss';
+import { webRtcMissing } from '../webrtc/support';
 import { onPathChange, sendKeyFrames } from './key-frames';
 import { type LinkReport, MediaLink, type RemoteStreamInfo, type StreamLabel } from './media-link';
 import { DEFAULT_NEGOTIATION_TIMINGS, type NegotiationTimings, nudgeFor } from './negotiation-watchdog';
@@ -151,6 +152,8 @@ export class MediaMesh {
 
   /** Brings every link in line with what should be sent (call after a stream's tracks change). */
   refresh(): void {
+    // Nothing can be sent or received without WebRTC (the call and file buttons say so).
+    if (webRtcMissing() !== undefined) return;
     const online = new Set(this.#members.filter((m) => m.online && m.id !== this.#self).map((m) => m.id));
     for (const [member, link] of this.#links) {
       if (!online.has(member)) this.#close(link);
@@ -169,7 +172,7 @@ export class MediaMesh {
 
   /** A signal from another member, through the room socket. */
   receive(from: string, data: unknown): void {
-    if (from === this.#self || typeof data !== 'object' || data === null) return;
+    if (from === this.#self || typeof data !== 'object' || data === null || webRtcMissing() !== undefined) return;
     const signal = data as MeshSignal;
     if (signal.reset === true) {
       const old = this.#links.get(from);
@@ -215,6 +218,22 @@ export class MediaMesh {
   /** Each member linked to: its connection's state and history (for tests, and to tell where a call got stuck). */
   diagnostics(): Record<string, LinkReport> {
     return Object.fromEntries([...this.#links].map(([member, link]) => [member, link.report()]));
+  }
+
+  /**
+   * The codecs each link receives media in (`video/VP8`, `audio/opus`...),
+   * from the inbound streams that have packets: what the two browsers agreed on.
+   */
+  async receivedCodecs(): Promise<Record<string, string[]>> {
+    const received: Record<string, string[]> = {};
+    for (const [member, link] of this.#links) {
+      const stats = [...(await link.pc.getStats()).values()] as { type: string; id: string; mimeType?: string; codecId?: string; packetsReceived?: number }[];
+      const mimeTypes = new Map(stats.filter((s) => s.type === 'codec').map((s) => [s.id, s.mimeType ?? '']));
+      received[member] = stats
+        .filter((s) => s.type === 'inbound-rtp' && (s.packetsReceived ?? 0) > 0 && s.codecId !== undefined)
+        .map((s) => mimeTypes.get(s.codecId ?? '') ?? '');
+    }
+    return received;
   }
 
   close(): void {

@@ -15,6 +15,7 @@ import { SubtitleOverlay } from '../player/tracks/subtitle-overlay';
 import { TrackMenus } from '../player/tracks/track-menus';
 import { roomHref } from '../router';
 import { h, mount } from '../ui/dom';
+import { webRtcMissing } from '../webrtc/support';
 import { errorBox, linkHandler } from './catalog';
 import type { Cleanup, PageContext } from './page';
 
@@ -59,8 +60,9 @@ export function renderMovie(root: HTMLElement, id: string, ctx: PageContext): Cl
     });
     const status = h('span', { class: 'muted player-status', 'aria-live': 'polite' });
     const preferences = loadPreferences();
-    const p2pBox = h('input', { type: 'checkbox', checked: preferences.p2p });
-    const uploadBox = h('input', { type: 'checkbox', checked: preferences.upload, disabled: !preferences.p2p });
+    const noWebRtc = webRtcMissing();
+    const p2pBox = h('input', { type: 'checkbox', checked: preferences.p2p && noWebRtc === undefined, disabled: noWebRtc !== undefined });
+    const uploadBox = h('input', { type: 'checkbox', checked: preferences.upload, disabled: !p2pBox.checked });
     const sharing = h('span', { class: 'muted sharing-stats', 'data-testid': 'sharing-stats' });
     const onPreferenceChange = (): void => {
       savePreferences({ p2p: p2pBox.checked, upload: uploadBox.checked });
@@ -133,7 +135,7 @@ function attachPlayer(
   const player = createPlayer(HlsPlayer, video, movie, manifest, loadPreferences(), startPosition, audio);
   const { hls } = player;
   player.engine.addEventListener('stats', (event) => {
-    sharing.textContent = describeSharing((event as CustomEvent<P2PStats>).detail, player.engine.config.p2p);
+    sharing.textContent = describeSharing((event as CustomEvent<P2PStats>).detail, player.engine.config.p2p, webRtcMissing());
   });
   hls.on(HlsPlayer.Events.LEVEL_SWITCHED, (_event, data) => {
     const level = hls.levels[data.level];
@@ -162,7 +164,8 @@ function partyButton(movie: MovieDetail, ctx: PageContext): HTMLElement {
   return h('p', { class: 'party' }, button, ' ', status);
 }
 
-function describeSharing(stats: P2PStats, p2p: boolean): string {
+function describeSharing(stats: P2PStats, p2p: boolean, unavailable: string | undefined): string {
+  if (unavailable !== undefined) return `P2P unavailable: ${unavailable} · ${formatBytes(stats.httpBytes)} from the server`;
   if (!p2p) return `P2P off · ${formatBytes(stats.httpBytes)} from the server`;
   const open = stats.peers.filter((p) => p.state === 'open').length;
   const share = Math.round(stats.peerShare * 100);

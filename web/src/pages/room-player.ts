@@ -73,7 +73,8 @@ export class RoomPlayer {
     // The tracker id goes with it once the player has one: the others link to
     // the room's fetchers before they need their first segments. So does the
     // audio rendition the player loads: its listeners split its fetching.
-    const shares = preferences.p2p && preferences.upload;
+    // What the player does, not only what was asked: a browser without WebRTC shares nothing.
+    const shares = player.engine.config.p2p && preferences.upload;
     let said: SharingState = { unreachablePeers: 0 };
     room.share(shares, preferences.uploadBytesPerSec, said);
     player.engine.addEventListener('stats', (event) => {

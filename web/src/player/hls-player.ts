@@ -11,6 +11,7 @@ import type { MovieDetail, SegmentManifest } from '../api/types';
 import { P2PEngine } from '../p2p/engine';
 import { p2pFragmentLoader } from '../p2p/hls-loader';
 import { DEFAULT_P2P_CONFIG, type P2PConfig } from '../p2p/types';
+import { webRtcMissing } from '../webrtc/support';
 import { bufferedAhead } from './buffered-ahead';
 
 /** Seconds of media buffered ahead of the playhead. */
@@ -76,6 +77,8 @@ export function createPlayer(
   // Segments take TURN only where the server allows it (`turn.relay_segments`): HTTP is the fallback.
   const iceServers = movie.tracker.relay_segments ? rtcIceServers(movie.tracker.ice_servers) : withoutRelays(rtcIceServers(movie.tracker.ice_servers));
   const config: P2PConfig = { ...DEFAULT_P2P_CONFIG, iceServers, ...overrides };
+  // Without WebRTC no peer could reach this one: it stays off the tracker.
+  if (webRtcMissing() !== undefined) config.p2p = false;
   let aheadSecs = BUFFER_AHEAD_SECS;
   const engine = new P2PEngine({
     movie: movie.id,

@@ -7,6 +7,7 @@ import { LocalFile } from '../call/local-file';
 import type { MediaMesh, RemoteStreamInfo } from '../call/media-mesh';
 import type { RoomClient } from '../rooms/room-client';
 import { h } from '../ui/dom';
+import { webRtcMissing } from '../webrtc/support';
 
 const PLAY_LABEL = 'Play a file from this computer';
 
@@ -74,7 +75,9 @@ export class FileStream {
    * this member does not), while nobody else streams a file; stopping one's
    * own file is always possible.
    */
-  refresh(reason: string | undefined): void {
+  refresh(controlReason: string | undefined): void {
+    const noWebRtc = webRtcMissing();
+    const reason = noWebRtc === undefined ? controlReason : `Streaming a file to the room needs WebRTC: ${noWebRtc}`;
     const { room } = this.#stage;
     const streamingFile = room.members.some((m) => m.id !== room.member && m.streaming.includes('file'));
     this.button.disabled = this.#local === undefined && (reason !== undefined || streamingFile);

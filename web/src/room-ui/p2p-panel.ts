@@ -4,6 +4,7 @@
 import { formatBytes } from '../format';
 import type { P2PStats } from '../p2p/types';
 import { h } from '../ui/dom';
+import { webRtcMissing } from '../webrtc/support';
 
 const SAMPLE_EVERY_MS = 1_000;
 const SAMPLES = 60;
@@ -57,8 +58,11 @@ export class P2PPanel {
     if (this.#samples.length > SAMPLES) this.#samples.shift();
     const connected = now.peers.filter((p) => p.state === 'open').length;
     const total = now.httpBytes + now.peerBytes;
+    const unavailable = webRtcMissing();
     this.#summary.textContent =
-      total === 0
+      unavailable !== undefined
+        ? `P2P unavailable: ${unavailable} · ${formatBytes(total)} from the server`
+        : total === 0
         ? `Nothing downloaded yet · ${connected} peer${connected === 1 ? '' : 's'} connected`
         : `${Math.round(now.peerShare * 100)} % from peers (${formatBytes(now.peerBytes)} of ${formatBytes(total)}) · ` +
           `${connected} peer${connected === 1 ? '' : 's'} connected · uploaded ${formatBytes(now.uploadedBytes)}`;

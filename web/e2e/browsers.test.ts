@@ -1,0 +1,197 @@
+// The party across browsers: Debian's Firefox ESR (over WebDriver) beside
+// Chromium (Playwright), and WebKitGTK as far as its build goes.
+// a. A Chromium host and a Firefox guest in one room, with P2P: segments go
+//    both ways over data channels, each checked against its SHA-256 by the
+//    page that receives it, and both stay within 100 ms of the room (p95 of
+//    |video − room| over 20 s of play).
+// b. The two in the call: each gets the other's camera and microphone; the
+//    codecs they agreed on are printed.
+// c. WebKitGTK as Debian builds it has MediaSource (and ManagedMediaSource)
+//    but no RTCPeerConnection: its movie page plays from the server, says
+//    P2P is unavailable and why, and stays off the tracker; in a room it
+//    keeps in sync with a Chromium host, and the call says it is unavailable.
+// Nothing here depends on the database's kind: the SQLite pass only.
+import type { Browser, Page } from 'playwright-core';
+import { By } from 'selenium-webdriver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { P2PStats } from '../src/p2p/types';
+import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from './harness';
+import { createRoom, type Evaluating, joinAs, percentile, syncError } from './room-pages';
+import { type DriverPage, launchFirefox, launchWebKit } from './webdriver-page';
+import { metric } from './viewers';
+
+let server: TestServer;
+let chromium: Browser;
+let movieId: string;
+
+const SYNC_MS = 100;
+
+/** Joins the room open on a WebDriver page as `name`, as a person would: types it and presses Join. */
+async function joinInDriver(page: DriverPage, name: string): Promise<void> {
+  await page.waitFor(() => document.querySelector('form input') !== null, undefined, 20_000, 'name form');
+  await page.driver.findElement(By.xpath("//label[starts-with(normalize-space(.), 'Your name')]//input")).sendKeys(name);
+  await page.driver.findElement(By.xpath("//button[normalize-space(.)='Join']")).click();
+  await page.waitFor(
+    () => window.cinemeshRoom?.player !== undefined && (window.cinemeshRoom.room.clock.sampleCount ?? 0) >= 3,
+    undefined,
+    30_000,
+    'player and clock in the room',
+  );
+}
+
+/** A Chromium member who opens a room by its invite and joins; camera and microphone are synthetic. */
+async function chromiumMember(invite: string, name: string): Promise<Page> {
+  const context = await chromium.newContext({ viewport: { width: 900, height: 700 } });
+  await context.grantPermissions(['camera', 'microphone']);
+  const page = await context.newPage();
+  await page.goto(invite);
+  await joinAs(page, name);
+  return page;
+}
+
+/** |video − room| on every page every 250 ms for `forMs`; the p95 per page, ms. */
+async function syncP95(pages: Evaluating[], forMs: number): Promise<number[]> {
+  const samples: number[][] = pages.map(() => []);
+  const until = Date.now() + forMs;
+  while (Date.now() < until) {
+    const errors = await Promise.all(pages.map((page) => syncError(page)));
+    errors.forEach((error, i) => samples[i]?.push(error));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return samples.map((s) => percentile(s, 95));
+}
+
+const roomStats = (): P2PStats | undefined => window.cinemeshRoom?.player?.engine.stats();
+
+/** Where the video stands, for a failure's message. */
+function videoState(): unknown {
+  const video = document.querySelector('video');
+  if (video === null) return 'no video';
+  const ranges = Array.from({ length: video.buffered.length }, (_, i) => [video.buffered.start(i), video.buffered.end(i)]);
+  return { currentTime: video.currentTime, readyState: video.readyState, paused: video.paused, buffered: ranges, error: video.error?.message };
+}
+
+describe.skipIf(databaseMode !== 'sqlite')('browsers other than Chromium', () => {
+  beforeAll(async () => {
+    server = await startServer(LOOPBACK_SERVER);
+    movieId = await ingestClip(server, 'Every browser', 60);
+    chromium = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.stop();
+  });
+
+  it('a. Chromium and Firefox share segments both ways and stay in sync', async () => {
+    const room = await createRoom(server.url, movieId);
+    const invite = `${server.url}${room.invite_path}`;
+    const host = await chromiumMember(invite, 'Ana');
+    const firefox = await launchFirefox();
+    try {
+      await firefox.goto(invite);
+      await joinInDriver(firefox, 'Fox');
+      await host.getByTestId('play').click();
+      // The room splits its HTTP fetching between the two: each gets the other's share from it.
+      const p95 = await syncP95([host, firefox], 20_000);
+      console.log(`sync p95: chromium ${p95[0]?.toFixed(0)} ms, firefox ${p95[1]?.toFixed(0)} ms`);
+      for (const error of p95) expect(error).toBeLessThanOrEqual(SYNC_MS);
+      const [fromChromium, fromFirefox] = [await host.evaluate(roomStats), await firefox.evaluate(roomStats)];
+      for (const [browser, stats] of [['chromium', fromChromium], ['firefox', fromFirefox]] as const) {
+        if (stats === undefined) throw new Error(`${browser} has no player`);
+        console.log(`${browser}: ${stats.segments.peer} segments (${stats.peerBytes} B) from the peer, uploaded ${stats.uploadedBytes} B, ${stats.segments.http} over HTTP`);
+        expect(stats.peerBytes, `${browser} got segments from the other browser`).toBeGreaterThan(0);
+        expect(stats.uploadedBytes, `${browser} sent segments to the other browser`).toBeGreaterThan(0);
+        expect(stats.verificationFailures, `every segment ${browser} received had the catalog's SHA-256`).toBe(0);
+      }
+
+      // b. The call: each side gets the other's camera and microphone.
+      await host.getByRole('button', { name: 'Join the call' }).click();
+      await firefox.driver.findElement(By.xpath("//button[normalize-space(.)='Join the call']")).click();
+      const received = (page: Evaluating): Promise<Record<string, string[]>> =>
+        page.evaluate(async () => (await window.cinemeshRoom?.mesh.receivedCodecs()) ?? {});
+      const both = async (): Promise<string[][]> => [Object.values(await received(host)).flat(), Object.values(await received(firefox)).flat()];
+      await expect
+        .poll(async () => (await both()).map((codecs) => codecs.some((c) => c.startsWith('video/')) && codecs.some((c) => c.startsWith('audio/'))), {
+          timeout: 20_000,
+          interval: 500,
+        })
+        .toEqual([true, true]);
+      const [chromiumGets, firefoxGets] = await both();
+      console.log(`call codecs: chromium receives ${chromiumGets?.join(', ')}; firefox receives ${firefoxGets?.join(', ')}`);
+      // The other's camera shows: a remote tile's video has a picture that moves.
+      const remotePicture = () => {
+        const video = document.querySelector<HTMLVideoElement>('.call .tile:not(.no-video) video:not([muted])');
+        return video === null ? 0 : video.videoWidth > 0 ? video.currentTime : 0;
+      };
+      const firstFirefox = await firefox.evaluate(remotePicture);
+      const firstChromium = await host.evaluate(remotePicture);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(await firefox.evaluate(remotePicture), 'Firefox plays Chromium’s camera').toBeGreaterThan(firstFirefox);
+      expect(await host.evaluate(remotePicture), 'Chromium plays Firefox’s camera').toBeGreaterThan(firstChromium);
+    } finally {
+      await firefox.close();
+      await host.context().close();
+    }
+  });
+
+  it('c. WebKitGTK plays without WebRTC, says so, and keeps in sync in a room', async () => {
+    const webkit = await launchWebKit();
+    let host: Page | undefined;
+    try {
+      const capabilities = await webkit.evaluate(() => ({
+        mediaSource: typeof MediaSource !== 'undefined',
+        managedMediaSource: 'ManagedMediaSource' in window,
+        nativeHls: document.createElement('video').canPlayType('application/vnd.apple.mpegurl'),
+        peerConnection: typeof RTCPeerConnection !== 'undefined',
+      }));
+      console.log(`WebKitGTK: ${JSON.stringify(capabilities)}`);
+      // What this test is about: a build that plays through MediaSource without WebRTC.
+      expect(capabilities.peerConnection).toBe(false);
+      expect(capabilities.mediaSource || capabilities.managedMediaSource).toBe(true);
+
+      const peersBefore = await metric(server.url, 'cinemesh_tracker_peers');
+      await webkit.goto(`${server.url}/movies/${movieId}`);
+      await webkit.waitFor(() => window.cinemeshPlayer !== undefined, undefined, 20_000, 'player');
+      await webkit.evaluate(() => {
+        const video = document.querySelector('video');
+        if (video !== null) {
+          video.muted = true;
+          void video.play();
+        }
+      });
+      await webkit.waitFor(() => (document.querySelector('video')?.currentTime ?? 0) >= 3, undefined, 20_000, 'playback to 3 s', videoState);
+      const page = await webkit.evaluate(() => ({
+        sharing: document.querySelector('[data-testid="sharing-stats"]')?.textContent ?? '',
+        shareBox: (document.querySelector('.sharing input') as HTMLInputElement | null)?.disabled ?? false,
+        stats: window.cinemeshPlayer?.engine.stats(),
+      }));
+      expect(page.sharing).toMatch(/^P2P unavailable: this browser has no WebRTC \(RTCPeerConnection\) · .+ from the server$/);
+      expect(page.shareBox, 'the sharing switch cannot be turned on').toBe(true);
+      expect(page.stats?.trackerConnected).toBe(false);
+      expect(await metric(server.url, 'cinemesh_tracker_peers'), 'nobody is told to connect to it').toBe(peersBefore);
+
+      const room = await createRoom(server.url, movieId);
+      const invite = `${server.url}${room.invite_path}`;
+      host = await chromiumMember(invite, 'Ana');
+      await webkit.goto(invite);
+      await joinInDriver(webkit, 'Kit');
+      const call = await webkit.evaluate(() => ({
+        joinDisabled: [...document.querySelectorAll('.call button')].find((b) => b.textContent === 'Join the call')?.hasAttribute('disabled'),
+        notice: document.querySelector('.call')?.textContent ?? '',
+      }));
+      expect(call.joinDisabled).toBe(true);
+      expect(call.notice).toContain('The call is unavailable: this browser has no WebRTC (RTCPeerConnection).');
+      await host.getByTestId('play').click();
+      const p95 = await syncP95([host, webkit], 15_000);
+      console.log(`sync p95: chromium ${p95[0]?.toFixed(0)} ms, webkit ${p95[1]?.toFixed(0)} ms`);
+      for (const error of p95) expect(error).toBeLessThanOrEqual(SYNC_MS);
+      const summary = await webkit.evaluate(() => document.querySelector('[data-testid="p2p-summary"]')?.textContent ?? '');
+      expect(summary).toMatch(/^P2P unavailable: this browser has no WebRTC/);
+    } finally {
+      await webkit.close();
+      await host?.context().close();
+    }
+  });
+});
