@@ -25,7 +25,7 @@ export function syncError(page: Evaluating): Promise<number> {
 }
 
 /** Waits until every page is within `syncMs` of the room; returns how long it took, ms. */
-export async function allInSync(pages: Page[], withinMs: number, syncMs: number): Promise<number> {
+export async function allInSync(pages: Evaluating[], withinMs: number, syncMs: number): Promise<number> {
   const started = Date.now();
   let errors: number[] = [];
   while (Date.now() - started < withinMs) {

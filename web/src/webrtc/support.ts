@@ -5,7 +5,5 @@
 
 /** Why this browser cannot connect to peers; undefined when it can. */
 export function webRtcMissing(): string | undefined {
-  return typeof RTCPeerConnection === 'undefined' || typeof RTCDataChannel === 'undefined'
-    ? 'this browser has no WebRTC (RTCPeerConnection)'
-    : undefined;
+  return typeof RTCPeerConnection === 'undefined' ? 'this browser has no WebRTC (RTCPeerConnection)' : undefined;
 }
