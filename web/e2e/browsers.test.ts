@@ -11,13 +11,20 @@
 //    P2P is unavailable and why, and stays off the tracker; in a room it is
 //    within 100 ms of a Chromium host 2 s after the play, and the call and
 //    the file stream say they are unavailable.
+// d. In each of the three, the catalog, the movie page and the room fit a
+//    phone (360x740; Firefox's and MiniBrowser's windows go down to about 500
+//    and 450 px), a tablet (768x1024) and a TV (1920x1080) without a
+//    horizontal scroll; screenshots of each go to test-artifacts/screenshots/.
 // Nothing here depends on the database's kind: the SQLite pass only.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
 import type { Browser, Page } from 'playwright-core';
 import { By } from 'selenium-webdriver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { P2PStats } from '../src/p2p/types';
-import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from './harness';
+import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, screenshotDir, startServer, type TestServer } from './harness';
 import { allInSync, createRoom, type Evaluating, joinAs, percentile, syncError } from './room-pages';
 import { type DriverPage, launchFirefox, launchWebKit } from './webdriver-page';
 import { metric } from './viewers';
@@ -68,6 +75,14 @@ async function syncP95(pages: Evaluating[], forMs: number): Promise<number[]> {
   return samples.map((s) => percentile(s, 95));
 }
 
+async function waitUntil(page: Evaluating, condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await page.evaluate(condition))) {
+    if (Date.now() > deadline) throw new Error(`no ${what} within 20 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 const roomStats = (): P2PStats | undefined => window.cinemeshRoom?.player?.engine.stats();
 
 /** Where the video stands, for a failure's message. */
@@ -77,6 +92,51 @@ function videoState(): unknown {
   const ranges = Array.from({ length: video.buffered.length }, (_, i) => [video.buffered.start(i), video.buffered.end(i)]);
   return { currentTime: video.currentTime, readyState: video.readyState, paused: video.paused, buffered: ranges, error: video.error?.message };
 }
+
+const SCREENS = [
+  ['phone', 360, 740],
+  ['tablet', 768, 1024],
+  ['tv', 1920, 1080],
+] as const;
+
+/** What the layout test does with a page, in any of the three browsers. */
+interface AnyPage extends Evaluating {
+  name: string;
+  goto: (url: string) => Promise<unknown>;
+  setViewport: (width: number, height: number) => Promise<void>;
+  screenshot: (path: string) => Promise<unknown>;
+  join: (name: string) => Promise<void>;
+  close: () => Promise<void>;
+}
+
+async function chromiumPage(): Promise<AnyPage> {
+  const context = await chromium.newContext();
+  const page = await context.newPage();
+  return {
+    name: 'chromium',
+    evaluate: (fn) => page.evaluate(fn),
+    goto: (url) => page.goto(url),
+    setViewport: (width, height) => page.setViewportSize({ width, height }),
+    screenshot: (path) => page.screenshot({ path }),
+    join: (name) => joinAs(page, name),
+    close: () => context.close(),
+  };
+}
+
+function driverPage(page: DriverPage): AnyPage {
+  return {
+    name: page.browserName,
+    evaluate: (fn) => page.evaluate(fn),
+    goto: (url) => page.goto(url),
+    setViewport: (width, height) => page.setViewport(width, height),
+    screenshot: (path) => page.screenshot(path),
+    join: (name) => joinInDriver(page, name),
+    close: () => page.close(),
+  };
+}
+
+/** How much wider than its viewport the page is, px: 0 when nothing scrolls sideways. */
+const overflow = (): number => document.documentElement.scrollWidth - window.innerWidth;
 
 describe.skipIf(databaseMode !== 'sqlite')('browsers other than Chromium', () => {
   beforeAll(async () => {
@@ -207,5 +267,42 @@ describe.skipIf(databaseMode !== 'sqlite')('browsers other than Chromium', () =>
       await webkit.close();
       await host?.context().close();
     }
+  });
+  it('d. the catalog, the movie page and the room fit a phone, a tablet and a TV in each browser', async () => {
+    mkdirSync(screenshotDir, { recursive: true });
+    const room = await createRoom(server.url, movieId);
+    const wide: string[] = [];
+    for (const open of [chromiumPage, async () => driverPage(await launchFirefox()), async () => driverPage(await launchWebKit())]) {
+      const page = await open();
+      try {
+        const look = async (what: string, screen: string): Promise<void> => {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          const extra = await page.evaluate(overflow);
+          if (extra > 0) wide.push(`${page.name} ${what} on a ${screen}: ${extra} px too wide`);
+          // Firefox's and MiniBrowser's windows do not get narrower than about 500 and 450 px.
+          if (what === 'room') console.log(`${page.name} ${screen}: viewport ${await page.evaluate(() => `${window.innerWidth}x${window.innerHeight}`)}`);
+          await page.screenshot(join(screenshotDir, `${page.name}-${what}-${screen}.png`));
+        };
+        for (const [screen, width, height] of SCREENS) {
+          await page.setViewport(width, height);
+          await page.goto(`${server.url}/`);
+          await waitUntil(page, () => document.querySelector('a[href^="/movies/"]') !== null, 'the catalog');
+          await look('catalog', screen);
+          await page.goto(`${server.url}/movies/${movieId}`);
+          await waitUntil(page, () => window.cinemeshPlayer !== undefined, 'the movie page');
+          await look('movie', screen);
+        }
+        // The room once joined, at each size in turn.
+        await page.goto(`${server.url}${room.invite_path}`);
+        await page.join(`${page.name} viewer`);
+        for (const [screen, width, height] of SCREENS) {
+          await page.setViewport(width, height);
+          await look('room', screen);
+        }
+      } finally {
+        await page.close();
+      }
+    }
+    expect(wide).toEqual([]);
   });
 });

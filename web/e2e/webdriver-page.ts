@@ -123,7 +123,7 @@ export async function launchFirefox(): Promise<DriverPage> {
 export async function launchWebKit(): Promise<DriverPage> {
   if (!existsSync(MINIBROWSER)) throw new Error(`${MINIBROWSER} is missing: apt-get install webkit2gtk-driver xvfb`);
   const port = await freePort();
-  const host = spawn('xvfb-run', ['-a', '-s', '-screen 0 1920x1080x24', 'WebKitWebDriver', `--port=${port}`], {
+  const host = spawn('xvfb-run', ['-a', '-s', '-screen 0 2560x1600x24', 'WebKitWebDriver', `--port=${port}`], {
     stdio: 'ignore',
     detached: true,
   });
