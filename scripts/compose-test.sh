@@ -167,8 +167,14 @@ case "$profile" in
   *) echo "COMPOSE_PROFILE must be debug or release, not '$profile'" >&2; exit 2 ;;
 esac
 step "server, seeder and web client ($profile), built with the README's commands"
-cargo build "${profile_flag[@]}" --quiet -p cinemesh-server --bin cinemesh
-cargo build "${profile_flag[@]}" --quiet -p cinemesh-seeder
+if [ "$profile" = debug ]; then
+  # In one invocation, as the test run built them (their features unified):
+  # fresh already. Alone, the seeder was built again without the server's crates.
+  cargo build --quiet -p cinemesh-server --bin cinemesh -p cinemesh-seeder
+else
+  cargo build "${profile_flag[@]}" --quiet -p cinemesh-server --bin cinemesh
+  cargo build "${profile_flag[@]}" --quiet -p cinemesh-seeder
+fi
 (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build --silent >/dev/null)
 
 step "cinemesh image (Dockerfile target prebuilt)"
