@@ -51,7 +51,7 @@ function sources(page: Page): Promise<string[]> {
 
 /** The movie this page's player plays, from the master playlist it loaded. */
 function playerMovie(page: Page): Promise<string | undefined> {
-  return page.evaluate(() => /\/media\/([^/]+)\//.exec(window.cinemeshRoom?.player?.hls.url ?? '')?.[1]);
+  return page.evaluate(() => /\/media\/([^/]+)\//.exec(window.cinemeshRoom?.player?.hls?.url ?? '')?.[1]);
 }
 
 describe.skipIf(databaseMode !== 'sqlite')("the room's queue", () => {

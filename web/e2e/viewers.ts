@@ -143,7 +143,7 @@ export async function openViewer(
     w.__segments = segments;
     w.__hlsErrors = errors;
     player.engine.addEventListener('segment', (event) => segments.push((event as CustomEvent<SegmentLoaded>).detail));
-    player.hls.on('hlsError' as never, ((_: unknown, data: { details: string; fatal: boolean }) => {
+    player.hls?.on('hlsError' as never, ((_: unknown, data: { details: string; fatal: boolean }) => {
       errors.push(`${data.details}${data.fatal ? ' (fatal)' : ''}`);
     }) as never);
     const video = document.querySelector('video');

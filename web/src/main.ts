@@ -46,7 +46,7 @@ function show(): void {
       cleanup = renderAdmin(main);
       break;
     case 'not_found':
-      mount(main, h('div', { class: 'notice' }, h('p', {}, `Nothing here at ${route.path}.`), h('a', { href: '/' }, 'See all movies')));
+      mount(main, h('div', { class: 'notice' }, h('h1', {}, 'Page not found'), h('p', {}, `Nothing here at ${route.path}.`), h('a', { href: '/' }, 'See all movies')));
       cleanup = () => {};
       break;
   }

@@ -15,7 +15,6 @@ import { SubtitleOverlay } from '../player/tracks/subtitle-overlay';
 import { TrackMenus } from '../player/tracks/track-menus';
 import { roomHref } from '../router';
 import { h, mount } from '../ui/dom';
-import { webRtcMissing } from '../webrtc/support';
 import { errorBox, linkHandler } from './catalog';
 import type { Cleanup, PageContext } from './page';
 
@@ -47,7 +46,7 @@ export function renderMovie(root: HTMLElement, id: string, ctx: PageContext): Cl
     }
     if (abort.signal.aborted) return;
     document.title = `${movie.title} · Cinemesh`;
-    const video = h('video', { controls: true, controlslist: 'nofullscreen', playsinline: true, poster: movie.poster_url, preload: 'metadata' });
+    const video = h('video', { controls: true, controlslist: 'nofullscreen', playsinline: true, poster: movie.poster_url, preload: 'metadata', 'aria-label': movie.title });
     const subtitles = new SubtitleOverlay(video);
     const tracks = new TrackMenus(movie, subtitles);
     const playerBox = h('div', { class: 'player' }, video, subtitles.element);
@@ -60,8 +59,7 @@ export function renderMovie(root: HTMLElement, id: string, ctx: PageContext): Cl
     });
     const status = h('span', { class: 'muted player-status', 'aria-live': 'polite' });
     const preferences = loadPreferences();
-    const noWebRtc = webRtcMissing();
-    const p2pBox = h('input', { type: 'checkbox', checked: preferences.p2p && noWebRtc === undefined, disabled: noWebRtc !== undefined });
+    const p2pBox = h('input', { type: 'checkbox', checked: preferences.p2p });
     const uploadBox = h('input', { type: 'checkbox', checked: preferences.upload, disabled: !p2pBox.checked });
     const sharing = h('span', { class: 'muted sharing-stats', 'data-testid': 'sharing-stats' });
     const onPreferenceChange = (): void => {
@@ -97,10 +95,15 @@ export function renderMovie(root: HTMLElement, id: string, ctx: PageContext): Cl
       if (player === undefined) {
         quality.select.disabled = true;
       } else {
-        tracks.bind(player.hls);
+        tracks.bind(player.hls ?? video);
         quality.bind(player.hls, HlsPlayer);
         // A new player (sharing turned on or off) keeps the quality chosen.
         player.chooseLevel(Number(quality.select.value));
+        // A browser that cannot share: the choices would change nothing.
+        if (player.p2pUnavailable !== undefined) {
+          p2pBox.checked = uploadBox.checked = false;
+          p2pBox.disabled = uploadBox.disabled = true;
+        }
       }
       window.cinemeshPlayer = player;
     };
@@ -124,19 +127,21 @@ function attachPlayer(
   startPosition: number,
   audio: { name: string; lang?: string } | undefined,
 ): PlayerHandle | undefined {
-  if (!HlsPlayer.isSupported()) {
-    if (video.canPlayType('application/vnd.apple.mpegurl') !== '') {
-      video.src = movie.master_playlist_url;
-      return undefined;
-    }
-    status.textContent = 'This browser cannot play HLS video.';
+  let player: PlayerHandle;
+  try {
+    player = createPlayer(HlsPlayer, video, movie, manifest, loadPreferences(), startPosition, audio);
+  } catch (error) {
+    status.textContent = error instanceof Error ? error.message : String(error);
     return undefined;
   }
-  const player = createPlayer(HlsPlayer, video, movie, manifest, loadPreferences(), startPosition, audio);
   const { hls } = player;
   player.engine.addEventListener('stats', (event) => {
-    sharing.textContent = describeSharing((event as CustomEvent<P2PStats>).detail, player.engine.config.p2p, webRtcMissing());
+    sharing.textContent = describeSharing((event as CustomEvent<P2PStats>).detail, player.engine.config.p2p, player.p2pUnavailable);
   });
+  if (hls === undefined) {
+    status.textContent = 'Played by the browser itself';
+    return player;
+  }
   hls.on(HlsPlayer.Events.LEVEL_SWITCHED, (_event, data) => {
     const level = hls.levels[data.level];
     if (level !== undefined) status.textContent = `Playing ${level.height}p`;

@@ -63,7 +63,7 @@ export class RoomPlayer {
     const preferences = loadPreferences();
     const player = createPlayer(HlsPlayer, video, movie, manifest, preferences, position, tracks.startingAudio());
     this.#player = player;
-    tracks.bind(player.hls);
+    tracks.bind(player.hls ?? video);
     quality.bind(player.hls, HlsPlayer);
     player.engine.setFetchPlan(this.#fetchPlans, room.member);
     player.followRoomRendition(this.#rendition);
@@ -127,9 +127,9 @@ export class RoomPlayer {
     subtitles.hidden = aside;
     if (aside) {
       video.pause();
-      this.#player?.hls.stopLoad();
+      this.#player?.stopLoad();
     } else {
-      this.#player?.hls.startLoad(video.currentTime);
+      this.#player?.startLoad(video.currentTime);
     }
   }
 

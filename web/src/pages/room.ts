@@ -23,6 +23,8 @@ import { MediaMesh } from '../call/media-mesh';
 import { keepIceServersFresh } from '../api/ice-refresh';
 import { rtcIceServers } from '../api/ice-servers';
 import { fullscreenButton } from '../player/fullscreen-button';
+import { pictureInPictureButton } from '../player/picture-in-picture';
+import { keepScreenOn, type ScreenWakeLock } from '../player/wake-lock';
 import { type PlayerHandle, webSocketUrl } from '../player/hls-player';
 import { QualityMenu } from '../player/quality-menu';
 import { SubtitleOverlay } from '../player/tracks/subtitle-overlay';
@@ -35,9 +37,11 @@ import { FileStream } from '../room-ui/file-stream';
 import { inviteBox } from '../room-ui/invite-box';
 import { MembersPanel } from '../room-ui/members-panel';
 import { P2PPanel } from '../room-ui/p2p-panel';
-import { PlaybackControls } from '../room-ui/playback-controls';
+import { overlayToggles } from '../room-ui/fullscreen-overlays';
+import { PlaybackControls, SEEK_STEP_MS } from '../room-ui/playback-controls';
 import { QueuePanel } from '../room-ui/queue-panel';
 import { SuggestTracksButton } from '../room-ui/suggest-tracks-button';
+import { touchGestures } from '../room-ui/touch-gestures';
 import { OriginFetchLog } from '../rooms/origin-fetches';
 import { RoomClient } from '../rooms/room-client';
 import { SyncController } from '../rooms/sync-controller';
@@ -50,7 +54,7 @@ import { RoomPlayer } from './room-player';
 declare global {
   interface Window {
     /** The page's room, sync, player and media, for debugging from the console (and for the browser tests). */
-    cinemeshRoom?: { room: RoomClient; sync: SyncController; player: PlayerHandle | undefined; mesh: MediaMesh } | undefined;
+    cinemeshRoom?: { room: RoomClient; sync: SyncController; player: PlayerHandle | undefined; mesh: MediaMesh; wakeLock: ScreenWakeLock } | undefined;
   }
 }
 
@@ -129,7 +133,10 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, firstMovie: MovieDet
       chat.setMyName(room.members.find((m) => m.id === room.member)?.name ?? answer.name);
       for (const message of room.chat) chat.add(message);
       sayTracks(tracks.summary());
-      void moviePlayer.start();
+      // The room goes on without a picture (chat, call) where the movie cannot play.
+      moviePlayer.start().catch((error: unknown) => {
+        status.textContent = `The movie could not start: ${error instanceof Error ? error.message : String(error)}`;
+      });
     },
     onPlayback: () => {
       sync.stateChanged();
@@ -222,7 +229,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, firstMovie: MovieDet
     typing: (active) => room.send({ type: 'typing', active }),
   });
   const membersPanel = new MembersPanel((message) => room.send(message));
-  const p2p = new P2PPanel(() => moviePlayer.handle?.engine.stats(), () => room.originBytesPerSec);
+  const p2p = new P2PPanel(() => moviePlayer.handle, () => room.originBytesPerSec);
 
   const moviePlayer = new RoomPlayer({
     api: ctx.api,
@@ -233,7 +240,7 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, firstMovie: MovieDet
     tracks,
     quality,
     started: (player) => {
-      if (fileStream.showing) player.hls.stopLoad();
+      if (fileStream.showing) player.stopLoad();
       expose();
     },
   });
@@ -255,13 +262,15 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, firstMovie: MovieDet
     search: async (query) => (await ctx.api.listMovies({ q: query, perPage: 100 })).movies,
     serverNow: () => room.serverNow(),
   });
+  const playerBox = h('div', { class: 'player' }, video, subtitles.element, fileStream.remoteVideo, banner);
+  const wakeLock = keepScreenOn(playerBox);
   const expose = (): void => {
-    window.cinemeshRoom = { room, sync, player: moviePlayer.handle, mesh };
+    window.cinemeshRoom = { room, sync, player: moviePlayer.handle, mesh, wakeLock };
   };
   expose();
 
-  const playerBox = h('div', { class: 'player' }, video, subtitles.element, fileStream.remoteVideo, banner);
   const controlBar = controls.element;
+  controlBar.classList.add('room-controls');
   controlBar.append(status);
   const roomBox = h('div', { class: 'room' },
     h('section', { class: 'room-main', 'aria-label': 'Player' },
@@ -275,8 +284,14 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, firstMovie: MovieDet
     h('aside', { class: 'room-side' }, membersPanel.element, chat.element, p2p.element),
   );
   mount(root, roomBox);
-  // The party fills the screen with its chat beside the picture.
-  controlBar.append(fullscreenButton(roomBox));
+  // The party fills the screen: the picture, with the chat and the call over it.
+  controlBar.append(fullscreenButton(roomBox), ...overlayToggles(roomBox), pictureInPictureButton(video));
+  const stopTouch = touchGestures(playerBox, {
+    seekBy: (deltaMs) => controls.seekBy(deltaMs),
+    tap: () => {
+      if (document.fullscreenElement === roomBox) roomBox.classList.toggle('chrome-hidden');
+    },
+  }, SEEK_STEP_MS);
 
   /** Tells the room what this member hears and reads, for everyone's People panel. */
   function sayTracks(chosen: TrackSummary): void {
@@ -346,6 +361,8 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, firstMovie: MovieDet
 
   return () => {
     closed = true;
+    stopTouch();
+    wakeLock.stop();
     controls.close();
     fileStream.stopOwn();
     sync.stop();

@@ -1,4 +1,5 @@
-// hls.js with the P2P loader: the player every movie and room page uses.
+// hls.js with the P2P loader: the player every movie and room page uses
+// (or the browser's own HLS where it has no MediaSource: native-player.ts).
 // Look-ahead is kept short on purpose: segments are fetched as the buffer
 // needs them, never far ahead, so nothing is downloaded that is not played
 // and peers just behind have time to fetch from peers just ahead.
@@ -11,8 +12,9 @@ import type { MovieDetail, SegmentManifest } from '../api/types';
 import { P2PEngine } from '../p2p/engine';
 import { p2pFragmentLoader } from '../p2p/hls-loader';
 import { DEFAULT_P2P_CONFIG, type P2PConfig } from '../p2p/types';
-import { webRtcMissing } from '../webrtc/support';
 import { bufferedAhead } from './buffered-ahead';
+import { createNativePlayer } from './native-player';
+import { NO_HLS, p2pUnavailable, type PlaybackPath, playbackPath } from './playback-path';
 
 /** Seconds of media buffered ahead of the playhead. */
 export const BUFFER_AHEAD_SECS = 16;
@@ -23,8 +25,13 @@ export const BUFFER_AHEAD_SECS = 16;
 const WAITING_AHEAD_SECS = 3;
 
 export interface PlayerHandle {
-  hls: Hls;
+  /** Undefined where the browser plays HLS itself. */
+  hls: Hls | undefined;
+  /** With P2P off or unavailable it only counts what came over HTTP. */
   engine: P2PEngine;
+  path: PlaybackPath;
+  /** Why this player cannot share segments with peers; undefined when it can. */
+  p2pUnavailable: string | undefined;
   /**
    * While a room is paused, its players load only what they need to start:
    * a few seconds, at the rendition they have. The server's uplink then
@@ -48,6 +55,9 @@ export interface PlayerHandle {
   chooseLevel: (level: number) => void;
   /** What the room judges its rendition by; undefined unless it follows the room's, or before the renditions are known. */
   bufferReport: () => BufferReport | undefined;
+  /** Stops loading segments (a file plays in the movie's place), and starts again at a position. */
+  stopLoad: () => void;
+  startLoad: (at: number) => void;
   destroy: () => void;
 }
 
@@ -64,6 +74,7 @@ export function webSocketUrl(path: string, origin: string = location.origin): st
   return new URL(path, origin).href.replace(/^http/, 'ws');
 }
 
+/** The player for this browser; throws `NO_HLS` where it can play no HLS at all. */
 export function createPlayer(
   HlsPlayer: typeof Hls,
   video: HTMLVideoElement,
@@ -77,8 +88,11 @@ export function createPlayer(
   // Segments take TURN only where the server allows it (`turn.relay_segments`): HTTP is the fallback.
   const iceServers = movie.tracker.relay_segments ? rtcIceServers(movie.tracker.ice_servers) : withoutRelays(rtcIceServers(movie.tracker.ice_servers));
   const config: P2PConfig = { ...DEFAULT_P2P_CONFIG, iceServers, ...overrides };
-  // Without WebRTC no peer could reach this one: it stays off the tracker.
-  if (webRtcMissing() !== undefined) config.p2p = false;
+  const path = playbackPath(HlsPlayer.isSupported(), video);
+  if (path === undefined) throw new Error(NO_HLS);
+  // A player that cannot share stays off the tracker: no peer could reach it.
+  const unavailable = p2pUnavailable(path);
+  if (unavailable !== undefined) config.p2p = false;
   let aheadSecs = BUFFER_AHEAD_SECS;
   const engine = new P2PEngine({
     movie: movie.id,
@@ -90,6 +104,7 @@ export function createPlayer(
     bufferedAhead: () => bufferedAhead(video),
     aheadSecs: () => aheadSecs,
   });
+  if (path === 'native') return createNativePlayer(video, movie, engine, startPosition);
   const hls = new HlsPlayer({
     capLevelToPlayerSize: true,
     // The lowest rendition first, then up as loads show the path can carry more.
@@ -172,6 +187,8 @@ export function createPlayer(
   return {
     hls,
     engine,
+    path,
+    p2pUnavailable: unavailable,
     waitForStart: (waiting) => {
       aheadSecs = waiting ? WAITING_AHEAD_SECS : BUFFER_AHEAD_SECS;
       // hls.js reads these each time it decides what to load next. A switch
@@ -191,6 +208,8 @@ export function createPlayer(
       config.p2p && roomLevel !== undefined && chosenLevel === -1 && hls.levels.length > 0
         ? { aheadSecs: bufferedAhead(video), topLevel: hls.maxAutoLevel }
         : undefined,
+    stopLoad: () => hls.stopLoad(),
+    startLoad: (at) => hls.startLoad(at),
     destroy: () => {
       iceRefresh?.stop();
       video.removeEventListener('seeking', seeking);

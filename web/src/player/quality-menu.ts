@@ -14,11 +14,13 @@ export class QualityMenu {
     this.select.addEventListener('change', () => choose(Number(this.select.value)));
   }
 
-  /** Lists the renditions of a (new) player. */
-  bind(hls: Hls, HlsPlayer: typeof Hls): void {
+  /** Lists the renditions of a (new) player; undefined: the browser plays HLS itself and picks them. */
+  bind(hls: Hls | undefined, HlsPlayer: typeof Hls): void {
     const chosen = this.select.value;
     this.select.replaceChildren(h('option', { value: '-1' }, 'Auto'));
-    hls.on(HlsPlayer.Events.MANIFEST_PARSED, (_event, data) => {
+    this.select.disabled = hls === undefined;
+    this.select.title = hls === undefined ? 'This browser plays HLS itself and picks the quality' : '';
+    hls?.on(HlsPlayer.Events.MANIFEST_PARSED, (_event, data) => {
       // Best first, as people expect; the value stays hls.js's level index.
       const levels = [...data.levels.entries()].sort(([, a], [, b]) => b.height - a.height);
       for (const [index, level] of levels) this.select.append(h('option', { value: String(index) }, `${level.height}p`));

@@ -3,8 +3,8 @@
 // connected, and what this viewer uploaded to others.
 import { formatBytes } from '../format';
 import type { P2PStats } from '../p2p/types';
+import type { PlayerHandle } from '../player/hls-player';
 import { h } from '../ui/dom';
-import { webRtcMissing } from '../webrtc/support';
 
 const SAMPLE_EVERY_MS = 1_000;
 const SAMPLES = 60;
@@ -27,9 +27,9 @@ export class P2PPanel {
   readonly #timer: ReturnType<typeof setInterval>;
   #last: P2PStats | undefined;
 
-  /** `stats` gives the player's figures now (undefined before it starts);
+  /** `player` is the room's now (undefined before it starts);
    * `originRate`, what the server sends the room's HTTP fetches at (bytes/s). */
-  constructor(stats: () => P2PStats | undefined, originRate: () => number | undefined = () => undefined) {
+  constructor(player: () => PlayerHandle | undefined, originRate: () => number | undefined = () => undefined) {
     this.#originRate = originRate;
     this.element = h(
       'section',
@@ -41,15 +41,17 @@ export class P2PPanel {
       this.#kinds,
       this.#origin,
     );
-    this.#timer = setInterval(() => this.#sample(stats()), SAMPLE_EVERY_MS);
+    this.#timer = setInterval(() => {
+      const now = player();
+      if (now !== undefined) this.#sample(now.engine.stats(), now.p2pUnavailable);
+    }, SAMPLE_EVERY_MS);
   }
 
   close(): void {
     clearInterval(this.#timer);
   }
 
-  #sample(now: P2PStats | undefined): void {
-    if (now === undefined) return;
+  #sample(now: P2PStats, unavailable: string | undefined): void {
     const last = this.#last;
     this.#last = now;
     // A new player (a file stream ended, a reload) starts counting again.
@@ -58,7 +60,6 @@ export class P2PPanel {
     if (this.#samples.length > SAMPLES) this.#samples.shift();
     const connected = now.peers.filter((p) => p.state === 'open').length;
     const total = now.httpBytes + now.peerBytes;
-    const unavailable = webRtcMissing();
     this.#summary.textContent =
       unavailable !== undefined
         ? `P2P unavailable: ${unavailable} · ${formatBytes(total)} from the server`

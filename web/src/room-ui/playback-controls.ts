@@ -1,7 +1,8 @@
 // The room's playback bar: play/pause, the seek bar, the clock and "Sync
 // now". Play, pause and seek go to the room, never straight to the video, so
 // everyone moves together; a member the room's policy does not let control
-// playback sees them disabled with the reason. Space or K plays and pauses.
+// playback sees them disabled with the reason. Space or K plays and pauses,
+// the arrow keys seek 10 s.
 // The clock and the seek bar show the room's position, not the video's.
 import { formatDuration } from '../format';
 import type { ControlPolicy } from '../protocol/ControlPolicy';
@@ -17,6 +18,8 @@ export interface Resyncing {
 }
 
 const DISPLAY_EVERY_MS = 500;
+/** How far the arrow keys seek, ms. */
+export const SEEK_STEP_MS = 10_000;
 
 export class PlaybackControls {
   /** The bar: these controls, the page's others placed in it, and the reason they may be disabled. */
@@ -30,12 +33,19 @@ export class PlaybackControls {
   readonly #durationMs: () => number;
   readonly #display: ReturnType<typeof setInterval>;
   readonly #onKey = (event: KeyboardEvent): void => {
-    // Space or K plays and pauses, unless typing or on another control.
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
     const target = event.target as HTMLElement | null;
-    if (target?.closest('input, textarea, select, button, summary, [contenteditable]') !== null && target !== null) return;
-    if (event.key === ' ' || event.key === 'k') {
+    // Not while typing, nor on a control that takes these keys itself.
+    const typing = target?.closest('input, textarea, select, summary, [contenteditable]') != null;
+    // Space or K plays and pauses (on a button, Space presses the button).
+    if ((event.key === ' ' || event.key === 'k') && !typing && target?.closest('button') == null) {
       event.preventDefault();
       this.#togglePlay();
+    }
+    // The arrows seek 10 s (buttons do nothing with them).
+    if ((event.key === 'ArrowLeft' || event.key === 'ArrowRight') && !typing) {
+      event.preventDefault();
+      this.seekBy(event.key === 'ArrowRight' ? SEEK_STEP_MS : -SEEK_STEP_MS);
     }
   };
 
@@ -91,10 +101,18 @@ export class PlaybackControls {
     this.#room.control(this.#room.playback?.playing === true ? { action: 'pause', position_ms } : { action: 'play', position_ms });
   }
 
+  /** Seeks the room by `deltaMs` from where it is (the arrow keys, a double tap). */
+  seekBy(deltaMs: number): void {
+    if (this.#seek.disabled) return;
+    const position_ms = Math.min(Math.max(0, (this.#room.roomPosition() ?? 0) + deltaMs), this.#durationMs());
+    this.#room.control({ action: 'seek', position_ms });
+  }
+
   #show(): void {
     const position = this.#room.roomPosition() ?? 0;
     const durationMs = this.#durationMs();
     this.#clock.textContent = `${formatDuration(position)} / ${formatDuration(durationMs)}`;
+    this.#seek.setAttribute('aria-valuetext', `${formatDuration(position)} of ${formatDuration(durationMs)}`);
     // Not while the member drags it: their choice is sent when they let go.
     if (document.activeElement !== this.#seek && durationMs > 0) this.#seek.value = String(Math.round((position / durationMs) * 1000));
   }

@@ -57,6 +57,8 @@ export class TrackMenus {
   readonly #cues = new Map<string, Promise<Cue[]>>();
   readonly #onChange: (summary: TrackSummary) => void;
   #hls: Hls | undefined;
+  /** The video element, where the browser plays HLS itself. */
+  #native: HTMLVideoElement | undefined;
   #audioIndex: number;
   #subtitleIndex: number;
   #abort = new AbortController();
@@ -142,9 +144,25 @@ export class TrackMenus {
     return track.language === null || track.language === undefined ? { name: track.label } : { name: track.label, lang: track.language };
   }
 
-  /** Follows a (new) player, made with `startingAudio()`: later choices switch its track. */
-  bind(hls: Hls): void {
-    this.#hls = hls;
+  /**
+   * Follows a (new) player, made with `startingAudio()`: later choices
+   * switch its track. A video element alone: the browser plays HLS itself,
+   * and the audio menu switches its `audioTracks` where it has them (Safari).
+   */
+  bind(player: Hls | HTMLVideoElement): void {
+    if (player instanceof HTMLVideoElement) {
+      this.#native = player;
+      const tracks = nativeAudioTracks(player);
+      this.#audio.disabled = tracks === undefined;
+      this.#audio.title = tracks === undefined ? 'This browser plays HLS itself and does not let the page pick the audio' : '';
+      tracks?.addEventListener('addtrack', () => this.#applyAudio(), { signal: this.#abort.signal });
+      this.#applyAudio();
+      return;
+    }
+    this.#hls = player;
+    this.#native = undefined;
+    this.#audio.disabled = false;
+    this.#audio.title = '';
   }
 
   summary(): TrackSummary {
@@ -223,7 +241,15 @@ export class TrackMenus {
   #applyAudio(): void {
     const hls = this.#hls;
     const chosen = this.startingAudio();
-    if (hls === undefined || chosen === undefined) return;
+    if (chosen === undefined) return;
+    const native = this.#native === undefined ? undefined : nativeAudioTracks(this.#native);
+    if (native !== undefined) {
+      // The playlist's NAME is the track's label; enabling one disables the others.
+      const wanted = Array.from({ length: native.length }, (_, i) => native[i]).find((t) => t?.label === chosen.name || (chosen.lang !== undefined && t?.language === chosen.lang));
+      if (wanted !== undefined) wanted.enabled = true;
+      return;
+    }
+    if (hls === undefined) return;
     if (hls.audioTracks[hls.audioTrack]?.name === chosen.name) return;
     hls.setAudioOption({ ...chosen, flushImmediate: false });
   }
@@ -237,6 +263,20 @@ export class TrackMenus {
     }
     return cues;
   }
+}
+
+/** The audio tracks of a video element, where the browser lists them (Safari; Chromium only behind a flag). */
+interface NativeAudioTrack {
+  label: string;
+  language: string;
+  enabled: boolean;
+}
+interface NativeAudioTrackList extends EventTarget {
+  readonly length: number;
+  [index: number]: NativeAudioTrack | undefined;
+}
+function nativeAudioTracks(video: HTMLVideoElement): NativeAudioTrackList | undefined {
+  return (video as HTMLVideoElement & { audioTracks?: NativeAudioTrackList }).audioTracks;
 }
 
 /** A subtitle file's cues, refused past `MAX_SUBTITLE_BYTES`. */

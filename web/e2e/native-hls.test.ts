@@ -1,0 +1,139 @@
+// The browser's own HLS, where there is no MediaSource (Safari on the iPhone
+// before iOS 17.1). Chromium plays HLS itself since 141; a page whose
+// MediaSource, ManagedMediaSource and WebKitMediaSource are taken away before
+// any of its scripts run is such a browser.
+// a. Its movie page plays through the video element alone, says P2P is
+//    unavailable and why, keeps off the tracker, and still counts the bytes
+//    it loaded (from resource timing).
+// b. In a room beside a Chromium host with P2P, the room's clock drives that
+//    plain video element: everyone is within 100 ms 2 s after the play and
+//    after a pause, 3 s after a seek, and |video − room| has p95 ≤ 100 ms.
+// Nothing here depends on the database's kind: the SQLite pass only.
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from './harness';
+import { allInSync, createRoom, joinAs, percentile, syncError } from './room-pages';
+import { metric } from './viewers';
+
+let server: TestServer;
+let browser: Browser;
+let movieId: string;
+
+const SYNC_MS = 100;
+
+/** A context whose pages have no MediaSource of any kind: hls.js finds nothing to play with. */
+async function withoutMediaSource(): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+  await context.addInitScript(() => {
+    for (const name of ['MediaSource', 'ManagedMediaSource', 'WebKitMediaSource', 'SourceBuffer', 'ManagedSourceBuffer']) {
+      Reflect.deleteProperty(window, name);
+    }
+  });
+  return context;
+}
+
+/** |video − room| on each page every 250 ms for `forMs`: the p95 per page, ms. */
+async function sampleP95(pages: Page[], forMs: number): Promise<number[]> {
+  const samples: number[][] = pages.map(() => []);
+  const until = Date.now() + forMs;
+  while (Date.now() < until) {
+    const errors = await Promise.all(pages.map((page) => syncError(page)));
+    errors.forEach((error, i) => samples[i]?.push(error));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  console.log(`|video − room| p50 ${samples.map((s) => percentile(s, 50).toFixed(0)).join(' and ')} ms, max ${samples.map((s) => Math.max(...s).toFixed(0)).join(' and ')} ms`);
+  return samples.map((s) => percentile(s, 95));
+}
+
+describe.skipIf(databaseMode !== 'sqlite')('HLS played by the browser itself', () => {
+  beforeAll(async () => {
+    server = await startServer(LOOPBACK_SERVER);
+    movieId = await ingestClip(server, 'Native HLS', 60);
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('a. the movie page plays natively, says P2P is unavailable and stays off the tracker', async () => {
+    const context = await withoutMediaSource();
+    try {
+      const page = await context.newPage();
+      const peersBefore = await metric(server.url, 'cinemesh_tracker_peers');
+      await page.goto(`${server.url}/movies/${movieId}`);
+      await page.waitForFunction(() => window.cinemeshPlayer !== undefined);
+      expect(await page.evaluate(() => ({ mediaSource: 'MediaSource' in window, path: window.cinemeshPlayer?.path, hls: window.cinemeshPlayer?.hls !== undefined }))).toEqual({
+        mediaSource: false,
+        path: 'native',
+        hls: false,
+      });
+      await page.evaluate(() => {
+        const video = document.querySelector('video');
+        if (video !== null) {
+          video.muted = true;
+          void video.play();
+        }
+      });
+      await page.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) >= 3, undefined, { timeout: 20_000 });
+      await expect.poll(() => page.getByTestId('sharing-stats').textContent(), { timeout: 10_000 }).toMatch(
+        /^P2P unavailable: this browser plays HLS itself \(no MediaSource\), so segments never pass through the page · [1-9][\d.]* [kM]?B from the server$/,
+      );
+      expect(await page.locator('.sharing input').evaluateAll((boxes) => boxes.map((b) => (b as HTMLInputElement).disabled))).toEqual([true, true]);
+      expect(await page.getByTestId('quality-menu').isDisabled(), 'the browser picks the quality').toBe(true);
+      const stats = await page.evaluate(() => window.cinemeshPlayer?.engine.stats());
+      expect(stats?.trackerConnected).toBe(false);
+      expect(stats?.httpReasons.p2p_off ?? 0, 'each segment the browser fetched is counted').toBeGreaterThan(0);
+      expect(await metric(server.url, 'cinemesh_tracker_peers'), 'nobody is told to connect to it').toBe(peersBefore);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('b. in a room, the room’s clock drives the plain video element', async () => {
+    const room = await createRoom(server.url, movieId);
+    const invite = `${server.url}${room.invite_path}`;
+    const hostContext = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    const nativeContext = await withoutMediaSource();
+    try {
+      const host = await hostContext.newPage();
+      await host.goto(invite);
+      await joinAs(host, 'Ana');
+      const guest = await nativeContext.newPage();
+      await guest.goto(invite);
+      await joinAs(guest, 'Nat');
+      expect(await guest.evaluate(() => window.cinemeshRoom?.player?.path)).toBe('native');
+      expect(await host.evaluate(() => window.cinemeshRoom?.player?.path)).toMatch(/media-source$/);
+      const pages = [host, guest];
+
+      await host.getByTestId('play').click();
+      console.log(`everyone within ${SYNC_MS} ms ${await allInSync(pages, 2_000, SYNC_MS)} ms after the play`);
+      const steady = await sampleP95(pages, 15_000);
+      console.log(`sync p95 after the play: mse ${steady[0]?.toFixed(0)} ms, native ${steady[1]?.toFixed(0)} ms`);
+      for (const p95 of steady) expect(p95).toBeLessThanOrEqual(SYNC_MS);
+
+      await host.getByTestId('play').click();
+      console.log(`everyone within ${SYNC_MS} ms ${await allInSync(pages, 2_000, SYNC_MS)} ms after the pause`);
+      expect(await guest.evaluate(() => document.querySelector('video')?.paused)).toBe(true);
+      await host.getByTestId('play').click();
+      console.log(`everyone within ${SYNC_MS} ms ${await allInSync(pages, 2_000, SYNC_MS)} ms after the play`);
+
+      // A seek 20 s ahead, into what neither player holds.
+      await host.evaluate(() => {
+        const room = window.cinemeshRoom?.room;
+        room?.control({ action: 'seek', position_ms: Math.round((room.roomPosition() ?? 0) + 20_000) });
+      });
+      console.log(`everyone within ${SYNC_MS} ms ${await allInSync(pages, 3_000, SYNC_MS)} ms after the seek`);
+      const afterSeek = await sampleP95(pages, 10_000);
+      console.log(`sync p95 after the seek: mse ${afterSeek[0]?.toFixed(0)} ms, native ${afterSeek[1]?.toFixed(0)} ms`);
+      for (const p95 of afterSeek) expect(p95).toBeLessThanOrEqual(SYNC_MS);
+
+      expect(await guest.getByTestId('p2p-summary').textContent()).toMatch(/^P2P unavailable: this browser plays HLS itself/);
+    } finally {
+      await nativeContext.close();
+      await hostContext.close();
+    }
+  });
+});
