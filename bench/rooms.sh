@@ -4,9 +4,19 @@
 # steady state, and how long each command takes to bring everyone within
 # 100 ms), and chat fan-out latency to simulated members of one big room.
 #   bench/rooms.sh [viewers, default 4] [seconds, default 120] [fan-out members, default 500]
-# Needs: chromium, ffmpeg; runs in a private network namespace when it can (root).
+# With --browsers, one room of every browser here instead: a Chromium host,
+# Chromium, Firefox ESR, WebKitGTK and Chromium on its own HLS as guests;
+# time to first frame and sync per browser (web/bench/browsers.ts).
+#   bench/rooms.sh --browsers [seconds, default 90]
+# Needs: chromium, ffmpeg (--browsers: firefox-esr, geckodriver, webkit2gtk-driver, xvfb too);
+# runs in a private network namespace when it can (root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export VIEWERS=${1:-4} SYNC_SECS=${2:-120} FANOUT_MEMBERS=${3:-500}
 source bench/lib/browser-bench.sh
+if [ "${1:-}" = "--browsers" ]; then
+  export SYNC_SECS=${2:-90}
+  run_browser_bench bench/browsers.ts
+  exit
+fi
+export VIEWERS=${1:-4} SYNC_SECS=${2:-120} FANOUT_MEMBERS=${3:-500}
 run_browser_bench bench/room.ts

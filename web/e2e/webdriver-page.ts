@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
-import { Builder, Capabilities, type WebDriver } from 'selenium-webdriver';
+import { Builder, By, Capabilities, type WebDriver } from 'selenium-webdriver';
 import * as firefox from 'selenium-webdriver/firefox';
 
 export const FIREFOX = process.env.CINEMESH_FIREFOX ?? '/usr/bin/firefox-esr';
@@ -126,6 +126,10 @@ export async function launchWebKit(): Promise<DriverPage> {
   const host = spawn('xvfb-run', ['-a', '-s', '-screen 0 2560x1600x24', 'WebKitWebDriver', `--port=${port}`], {
     stdio: 'ignore',
     detached: true,
+    // With no sound server, GStreamer's PulseAudio sink (gstreamer1.0-plugins-good,
+    // which WebKitGTK depends on) stalled every video 0.1 s in, muted or not,
+    // on one machine here: its sinks are left out, and the audio goes to none.
+    env: { ...process.env, GST_PLUGIN_FEATURE_RANK: 'pulsesink:NONE,pipewiresink:NONE' },
   });
   const stopHost = (): void => killGroup(host);
   try {
@@ -174,4 +178,17 @@ function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** Joins the room open on a WebDriver page as `name`, as a person would: types it and presses Join. */
+export async function joinInDriver(page: DriverPage, name: string): Promise<void> {
+  await page.waitFor(() => document.querySelector('form input') !== null, undefined, 20_000, 'name form');
+  await page.driver.findElement(By.xpath("//label[starts-with(normalize-space(.), 'Your name')]//input")).sendKeys(name);
+  await page.driver.findElement(By.xpath("//button[normalize-space(.)='Join']")).click();
+  await page.waitFor(
+    () => window.cinemeshRoom?.player !== undefined && (window.cinemeshRoom.room.clock.sampleCount ?? 0) >= 3,
+    undefined,
+    30_000,
+    'player and clock in the room',
+  );
 }

@@ -15,6 +15,7 @@ import { DEFAULT_P2P_CONFIG, type P2PConfig } from '../p2p/types';
 import { bufferedAhead } from './buffered-ahead';
 import { createNativePlayer } from './native-player';
 import { NO_HLS, p2pUnavailable, type PlaybackPath, playbackPath } from './playback-path';
+import { watchStartStalls } from './start-stall';
 
 /** Seconds of media buffered ahead of the playhead. */
 export const BUFFER_AHEAD_SECS = 16;
@@ -55,6 +56,8 @@ export interface PlayerHandle {
   chooseLevel: (level: number) => void;
   /** What the room judges its rendition by; undefined unless it follows the room's, or before the renditions are known. */
   bufferReport: () => BufferReport | undefined;
+  /** How often a video that stood still with seconds buffered was moved on (start-stall.ts). */
+  stallKicks: () => number;
   /** Stops loading segments (a file plays in the movie's place), and starts again at a position. */
   stopLoad: () => void;
   startLoad: (at: number) => void;
@@ -184,6 +187,7 @@ export function createPlayer(
   hls.on(HlsPlayer.Events.FRAG_LOADED, followRoom);
   hls.loadSource(movie.master_playlist_url);
   hls.attachMedia(video);
+  const stalls = watchStartStalls(video, () => bufferedAhead(video));
   return {
     hls,
     engine,
@@ -208,9 +212,11 @@ export function createPlayer(
       config.p2p && roomLevel !== undefined && chosenLevel === -1 && hls.levels.length > 0
         ? { aheadSecs: bufferedAhead(video), topLevel: hls.maxAutoLevel }
         : undefined,
+    stallKicks: stalls.kicks,
     stopLoad: () => hls.stopLoad(),
     startLoad: (at) => hls.startLoad(at),
     destroy: () => {
+      stalls.stop();
       iceRefresh?.stop();
       video.removeEventListener('seeking', seeking);
       video.removeEventListener('timeupdate', timeupdate);

@@ -40,6 +40,8 @@ export function createNativePlayer(video: HTMLVideoElement, movie: MovieDetail, 
     followRoomRendition: () => {},
     chooseLevel: () => {},
     bufferReport: () => undefined,
+    // The browser's own player is left to itself.
+    stallKicks: () => 0,
     stopLoad: () => video.pause(),
     startLoad: () => {},
     destroy: () => {

@@ -1,8 +1,10 @@
 // How this browser plays HLS. hls.js needs MediaSource, or ManagedMediaSource
-// (Safari on the iPhone since iOS 17.1, WebKitGTK), which it prefers where
-// both exist. A browser with neither may play the playlist itself (Safari
-// before 17.1 on the iPhone, Chromium since 141): the video element loads
-// the segments, so they never pass through the page and cannot be shared.
+// where there is no MediaSource (Safari on the iPhone since iOS 17.1); where
+// both exist (Safari on a Mac, WebKitGTK) it takes MediaSource, as hls.js does
+// by default. A browser with neither may play the playlist itself (Safari
+// before 17.1 on the iPhone; Chromium has HLS of its own too): the video
+// element loads the segments, so they never pass through the page and
+// cannot be shared.
 import { webRtcMissing } from '../webrtc/support';
 
 export type PlaybackPath = 'media-source' | 'managed-media-source' | 'native';
@@ -11,7 +13,11 @@ export const NO_HLS = 'This browser cannot play HLS video: it has neither MediaS
 
 /** The path a player takes here; undefined: none, the movie cannot play. */
 export function playbackPath(hlsSupported: boolean, video: HTMLVideoElement): PlaybackPath | undefined {
-  if (hlsSupported) return 'ManagedMediaSource' in globalThis ? 'managed-media-source' : 'media-source';
+  if (hlsSupported) {
+    // Read as hls.js reads them (WebKitGTK answers `'MediaSource' in window` with false, yet has it).
+    const sources = globalThis as { MediaSource?: unknown; ManagedMediaSource?: unknown };
+    return sources.MediaSource === undefined && sources.ManagedMediaSource !== undefined ? 'managed-media-source' : 'media-source';
+  }
   return video.canPlayType('application/vnd.apple.mpegurl') === '' ? undefined : 'native';
 }
 

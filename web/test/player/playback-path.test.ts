@@ -13,8 +13,11 @@ describe('playbackPath', () => {
     expect(playbackPath(true, video('maybe'))).toBe('media-source');
   });
 
-  it('names ManagedMediaSource where the browser has it (hls.js prefers it)', () => {
+  it('names ManagedMediaSource where the browser has it without MediaSource (hls.js takes MediaSource where both exist)', () => {
     vi.stubGlobal('ManagedMediaSource', function ManagedMediaSource() {});
+    vi.stubGlobal('MediaSource', function MediaSource() {});
+    expect(playbackPath(true, video(''))).toBe('media-source');
+    vi.stubGlobal('MediaSource', undefined);
     expect(playbackPath(true, video(''))).toBe('managed-media-source');
   });
 
