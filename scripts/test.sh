@@ -30,6 +30,7 @@ step() {
 run() { "$@" 2>&1 | tee -a "$log"; }
 
 source scripts/services.sh
+source scripts/private-network.sh
 step "services"
 ensure_postgres
 ensure_redis
@@ -78,22 +79,6 @@ NO_COLOR=1 run npx vitest run --config vitest.config.ts
 npx vite build --logLevel warn
 bash "$root/scripts/npm-audit.sh"
 
-# A private namespace has loopback and one veth with a public-looking address
-# and a default route (nothing answers there): a page served at that address is
-# not a secure context, as a server reached across the internet over plain HTTP.
-in_private_network() {
-  if [ "$(id -u)" = "0" ] && unshare -n true 2>/dev/null; then
-    unshare -n bash -c '
-      ip link set lo up
-      ip link add e2e0 type veth peer name e2e1
-      ip link set e2e0 up && ip link set e2e1 up
-      ip addr add 10.77.0.1/24 dev e2e0
-      ip route add default via 10.77.0.2 dev e2e0 onlink
-      CINEMESH_E2E_PUBLIC_ADDRESS=10.77.0.1 exec "$@"' bash "$@"
-  else
-    "$@"
-  fi
-}
 step "browser end-to-end (SQLite)"
 NO_COLOR=1 run in_private_network npx vitest run --config vitest.e2e.config.ts
 step "browser end-to-end (Postgres)"

@@ -1,6 +1,7 @@
 # Shared by the benchmarks that drive real browsers: checks the tools, builds
 # the release binary and the web client, and runs one vitest bench file in a
-# private network namespace when it can (root), on loopback otherwise.
+# private network namespace when it can (root; scripts/private-network.sh),
+# on loopback otherwise.
 #   run_browser_bench bench/<file>.ts    (from the repository root)
 run_browser_bench() {
   local file=$1
@@ -10,11 +11,7 @@ run_browser_bench() {
   cargo build --release --quiet -p cinemesh-server --bin cinemesh
   export CINEMESH_BIN="$PWD/target/release/cinemesh"
   (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build --silent)
-  local run=(npx vitest run --config vitest.bench.config.ts "$file")
+  source scripts/private-network.sh
   cd web
-  if [ "$(id -u)" = "0" ] && unshare -n true 2>/dev/null; then
-    NO_COLOR=1 unshare -n bash -c 'ip link set lo up && exec "$@"' bash "${run[@]}"
-  else
-    NO_COLOR=1 "${run[@]}"
-  fi
+  NO_COLOR=1 in_private_network npx vitest run --config vitest.bench.config.ts "$file"
 }

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, it } from 'vitest';
 
 import { ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from '../e2e/harness';
-import { createRoom, type Evaluating, joinAs, percentile } from '../e2e/room-pages';
+import { createRoom, type Evaluating, joinAs, percentile, removeMediaSource } from '../e2e/room-pages';
 import { type DriverPage, joinInDriver, launchFirefox, launchWebKit } from '../e2e/webdriver-page';
 
 const SYNC_SECS = Number(process.env.SYNC_SECS ?? 90);
@@ -42,9 +42,7 @@ interface Member {
 async function chromiumMember(invite: string, name: string, withoutMediaSource = false): Promise<Member & { page: Page }> {
   const context = await chromium.newContext({ viewport: { width: 800, height: 600 } });
   if (withoutMediaSource) {
-    await context.addInitScript(() => {
-      for (const name of ['MediaSource', 'ManagedMediaSource', 'WebKitMediaSource', 'SourceBuffer', 'ManagedSourceBuffer']) Reflect.deleteProperty(window, name);
-    });
+    await context.addInitScript(removeMediaSource);
   }
   const page: Page = await context.newPage();
   await page.goto(invite);

@@ -36,6 +36,40 @@ export async function allInSync(pages: Evaluating[], withinMs: number, syncMs: n
   throw new Error(`not in sync within ${withinMs} ms: errors ${errors.map((e) => e.toFixed(0)).join(', ')} ms`);
 }
 
+/** |video − room| on each page every 250 ms for `forMs`; the samples per page, ms. */
+export async function sampleSync(pages: Evaluating[], forMs: number): Promise<number[][]> {
+  const samples: number[][] = pages.map(() => []);
+  const until = Date.now() + forMs;
+  while (Date.now() < until) {
+    const errors = await Promise.all(pages.map((page) => syncError(page)));
+    errors.forEach((error, i) => samples[i]?.push(error));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return samples;
+}
+
+/**
+ * After a command sent at `sentAt` (Date.now()): how long until every page was
+ * within `syncMs` of the room (failing after `settleMs`), then |video − room|
+ * per page for `forMs` from `settleMs` after the command: steady sync, as the
+ * lab measures it (from 2 s after a play or pause, 3 s after a seek).
+ */
+export async function syncAfter(pages: Evaluating[], sentAt: number, settleMs: number, syncMs: number, forMs: number): Promise<{ inSyncMs: number; samples: number[][] }> {
+  await allInSync(pages, settleMs - (Date.now() - sentAt), syncMs);
+  const inSyncMs = Date.now() - sentAt;
+  await new Promise((resolve) => setTimeout(resolve, sentAt + settleMs - Date.now()));
+  return { inSyncMs, samples: await sampleSync(pages, forMs) };
+}
+
+/**
+ * An init script that takes every kind of MediaSource away before the page's
+ * scripts run: hls.js finds nothing to play with, and the page falls back to
+ * the browser's own HLS, as on an iPhone before iOS 17.1.
+ */
+export function removeMediaSource(): void {
+  for (const name of ['MediaSource', 'ManagedMediaSource', 'WebKitMediaSource', 'SourceBuffer', 'ManagedSourceBuffer']) Reflect.deleteProperty(window, name);
+}
+
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
