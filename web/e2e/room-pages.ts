@@ -70,6 +70,30 @@ export function removeMediaSource(): void {
   for (const name of ['MediaSource', 'ManagedMediaSource', 'WebKitMediaSource', 'SourceBuffer', 'ManagedSourceBuffer']) Reflect.deleteProperty(window, name);
 }
 
+/**
+ * An init script that leaves the page ManagedMediaSource alone, as Safari on
+ * an iPhone since iOS 17.1 does. No browser here has it with WebRTC (Chromium
+ * has neither it nor a flag for it; WebKitGTK has it, and no WebRTC), so it is
+ * MediaSource under that name, with the `streaming` flag and the
+ * `startstreaming` event hls.js waits on: what hls.js does on that path runs,
+ * not what Safari's media stack does.
+ */
+export function emulateManagedMediaSource(): void {
+  const Base = window.MediaSource;
+  class ManagedMediaSource extends Base {
+    streaming = false;
+    constructor() {
+      super();
+      this.addEventListener('sourceopen', () => {
+        this.streaming = true;
+        this.dispatchEvent(new Event('startstreaming'));
+      });
+    }
+  }
+  Object.assign(window, { ManagedMediaSource, ManagedSourceBuffer: window.SourceBuffer });
+  Reflect.deleteProperty(window, 'MediaSource');
+}
+
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;

@@ -1,7 +1,8 @@
+// Playback paths beyond MediaSource, in Chromium.
 // The browser's own HLS, where there is no MediaSource (Safari on the iPhone
-// before iOS 17.1). Chromium plays HLS itself since 141; a page whose
-// MediaSource, ManagedMediaSource and WebKitMediaSource are taken away before
-// any of its scripts run is such a browser.
+// before iOS 17.1). Chromium plays HLS itself too; a page whose MediaSource,
+// ManagedMediaSource and WebKitMediaSource are taken away before any of its
+// scripts run is such a browser.
 // a. Its movie page plays through the video element alone, says P2P is
 //    unavailable and why, keeps off the tracker, and still counts the bytes
 //    it loaded (from resource timing).
@@ -9,12 +10,16 @@
 //    plain video element: everyone is within 100 ms 2 s after the play and
 //    after a pause, 3 s after a seek, and |video − room| has p95 ≤ 100 ms
 //    from then on (15 s after the play, 10 s after the seek).
+// c. ManagedMediaSource without MediaSource (an iPhone since iOS 17.1),
+//    emulated (room-pages.ts says why): hls.js takes it, and the P2P loader
+//    works on it: in a room with a Chromium host, segments come from the host,
+//    each checked against its SHA-256, and sync holds as in b.
 // Nothing here depends on the database's kind: the SQLite pass only.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from './harness';
-import { createRoom, joinAs, percentile, removeMediaSource, syncAfter } from './room-pages';
+import { createRoom, emulateManagedMediaSource, joinAs, percentile, removeMediaSource, syncAfter } from './room-pages';
 import { metric } from './viewers';
 
 let server: TestServer;
@@ -23,10 +28,10 @@ let movieId: string;
 
 const SYNC_MS = 100;
 
-/** A context whose pages have no MediaSource of any kind: hls.js finds nothing to play with. */
-async function withoutMediaSource(): Promise<BrowserContext> {
+/** A context whose pages run `script` before their own (no MediaSource of any kind, or only ManagedMediaSource). */
+async function contextWith(script: () => void): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
-  await context.addInitScript(removeMediaSource);
+  await context.addInitScript(script);
   return context;
 }
 
@@ -36,11 +41,11 @@ async function afterCommand(pages: Page[], what: string, sentAt: number, settleM
   console.log(`everyone within ${SYNC_MS} ms ${inSyncMs} ms after the ${what}`);
   if (forMs === 0) return [];
   const p95 = samples.map((s) => percentile(s, 95));
-  console.log(`after the ${what}: |video − room| p50 ${samples.map((s) => percentile(s, 50).toFixed(0)).join(' and ')} ms, p95 ${p95.map((p) => p.toFixed(0)).join(' and ')} ms, max ${samples.map((s) => Math.max(...s).toFixed(0)).join(' and ')} ms (MediaSource and native)`);
+  console.log(`after the ${what}: |video − room| p50 ${samples.map((s) => percentile(s, 50).toFixed(0)).join(' and ')} ms, p95 ${p95.map((p) => p.toFixed(0)).join(' and ')} ms, max ${samples.map((s) => Math.max(...s).toFixed(0)).join(' and ')} ms (host and guest)`);
   return p95;
 }
 
-describe.skipIf(databaseMode !== 'sqlite')('HLS played by the browser itself', () => {
+describe.skipIf(databaseMode !== 'sqlite')('playback paths beyond MediaSource', () => {
   beforeAll(async () => {
     server = await startServer(LOOPBACK_SERVER);
     movieId = await ingestClip(server, 'Native HLS', 60);
@@ -53,7 +58,7 @@ describe.skipIf(databaseMode !== 'sqlite')('HLS played by the browser itself', (
   });
 
   it('a. the movie page plays natively, says P2P is unavailable and stays off the tracker', async () => {
-    const context = await withoutMediaSource();
+    const context = await contextWith(removeMediaSource);
     try {
       const page = await context.newPage();
       const peersBefore = await metric(server.url, 'cinemesh_tracker_peers');
@@ -90,7 +95,7 @@ describe.skipIf(databaseMode !== 'sqlite')('HLS played by the browser itself', (
     const room = await createRoom(server.url, movieId);
     const invite = `${server.url}${room.invite_path}`;
     const hostContext = await browser.newContext({ viewport: { width: 900, height: 700 } });
-    const nativeContext = await withoutMediaSource();
+    const nativeContext = await contextWith(removeMediaSource);
     try {
       const host = await hostContext.newPage();
       await host.goto(invite);
@@ -125,6 +130,35 @@ describe.skipIf(databaseMode !== 'sqlite')('HLS played by the browser itself', (
       expect(await guest.getByTestId('p2p-summary').textContent()).toMatch(/^P2P unavailable: this browser plays HLS itself/);
     } finally {
       await nativeContext.close();
+      await hostContext.close();
+    }
+  });
+
+  it('c. on ManagedMediaSource the P2P loader takes segments from peers and the room keeps in sync', async () => {
+    const room = await createRoom(server.url, movieId);
+    const invite = `${server.url}${room.invite_path}`;
+    const hostContext = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    const managedContext = await contextWith(emulateManagedMediaSource);
+    try {
+      const host = await hostContext.newPage();
+      await host.goto(invite);
+      await joinAs(host, 'Ana');
+      const guest = await managedContext.newPage();
+      await guest.goto(invite);
+      await joinAs(guest, 'Mia');
+      expect(await guest.evaluate(() => ({ mediaSource: 'MediaSource' in window, path: window.cinemeshRoom?.player?.path }))).toEqual({
+        mediaSource: false,
+        path: 'managed-media-source',
+      });
+      const sentAt = Date.now();
+      await host.getByTestId('play').click();
+      for (const p95 of await afterCommand([host, guest], 'play', sentAt, 2_000, 20_000)) expect(p95).toBeLessThanOrEqual(SYNC_MS);
+      const stats = await guest.evaluate(() => window.cinemeshRoom?.player?.engine.stats());
+      console.log(`ManagedMediaSource guest: ${stats?.segments.peer} segments from the host, ${stats?.segments.http} over HTTP, ${stats?.verificationFailures} failed checks`);
+      expect(stats?.peerBytes, 'segments came from the host').toBeGreaterThan(0);
+      expect(stats?.verificationFailures).toBe(0);
+    } finally {
+      await managedContext.close();
       await hostContext.close();
     }
   });
