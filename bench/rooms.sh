@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 source bench/lib/browser-bench.sh
 if [ "${1:-}" = "--browsers" ]; then
   export SYNC_SECS=${2:-90}
-  run_browser_bench bench/browsers.ts
+  # geckodriver: on the PATH, or where `cargo install` puts it.
+  PATH="$PATH:${CARGO_HOME:-$HOME/.cargo}/bin" run_browser_bench bench/browsers.ts firefox-esr geckodriver WebKitWebDriver xvfb-run
   exit
 fi
 export VIEWERS=${1:-4} SYNC_SECS=${2:-120} FANOUT_MEMBERS=${3:-500}

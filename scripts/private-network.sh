@@ -8,6 +8,7 @@
 in_private_network() {
   if [ "$(id -u)" = "0" ] && unshare -n true 2>/dev/null; then
     unshare -n bash -c '
+      set -e
       ip link set lo up
       ip link add e2e0 type veth peer name e2e1
       ip link set e2e0 up && ip link set e2e1 up

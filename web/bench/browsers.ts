@@ -5,14 +5,15 @@
 // host plays, then pauses, plays, seeks 40 s ahead and 20 s back in turn
 // for SYNC_SECS. Per browser: the playback path, the time to first frame
 // from the host's play, |video − room| p50/p95/max while the room plays (from
-// 2 s after each command), the slowest time after a command until it was
-// within 100 ms, and where its bytes came from.
+// 2 s after each command), the slowest time after a command until it had the
+// command's state, did what it says and was within 100 ms ("never" if it
+// missed one), and where its bytes came from; then those times per command.
 // Run by ../bench/rooms.sh --browsers.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, it } from 'vitest';
 
 import { ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from '../e2e/harness';
-import { createRoom, type Evaluating, joinAs, percentile, removeMediaSource } from '../e2e/room-pages';
+import { createRoom, type Evaluating, joinAs, percentile, removeMediaSource, roomSeqs, syncStatus } from '../e2e/room-pages';
 import { type DriverPage, joinInDriver, launchFirefox, launchWebKit } from '../e2e/webdriver-page';
 
 const SYNC_SECS = Number(process.env.SYNC_SECS ?? 90);
@@ -57,14 +58,10 @@ async function driverMember(launch: () => Promise<DriverPage>, invite: string, n
   return { name, page, close: () => page.close() };
 }
 
-/** |video − room| in ms while the room plays (undefined before a scheduled start, or paused). */
-const playingError = (): number | undefined => {
-  const room = window.cinemeshRoom?.room;
-  const video = document.querySelector('video');
-  const state = room?.playback;
-  if (room === undefined || video === null || state === undefined || !state.playing || room.serverNow() < state.anchor_ms) return undefined;
-  return Math.abs(video.currentTime * 1000 - (room.roomPosition() ?? Number.NaN));
-};
+/** The slowest of a member's times to sync, or "never" if it missed one. */
+function worstOf(times: (number | undefined)[]): string {
+  return times.some((ms) => ms === undefined) ? 'never' : String(Math.max(...(times as number[])));
+}
 
 it('ttff and sync per browser', async () => {
   const room = await createRoom(server.url, movieId);
@@ -85,39 +82,50 @@ it('ttff and sync per browser', async () => {
         video?.addEventListener('playing', () => (w.firstFrameAt ??= Date.now()), { once: true });
       });
     }
+    const movie = (await (await fetch(`${server.url}/api/movies/${movieId}`)).json()) as { duration_ms: number };
     const control = (action: 'play' | 'pause' | 'seek', deltaMs = 0): Promise<void> =>
       host.page.evaluate(
-        ([a, delta]) => {
+        ([a, delta, lastMs]) => {
           const room = window.cinemeshRoom?.room;
-          room?.control({ action: a, position_ms: Math.max(0, (room.roomPosition() ?? 0) + delta) });
+          // Seeks stay within the movie: the room refuses a position past its end.
+          room?.control({ action: a, position_ms: Math.min(lastMs, Math.max(0, (room.roomPosition() ?? 0) + delta)) });
         },
-        [action, deltaMs] as const,
+        [action, deltaMs, movie.duration_ms - 5_000] as const,
       );
+    const pages = members.map((m) => m.page);
+    let since = await roomSeqs(pages);
     const playAt = Date.now();
     await control('play');
 
     const samples: number[][] = members.map(() => []);
-    const worstToSync: number[] = members.map(() => 0);
-    const inSync: (number | undefined)[] = members.map(() => undefined);
+    /** Per member, per command: ms until it had the command's state, did what it says and was within 100 ms; undefined: never before the next command. */
+    const toSync: (number | undefined)[][] = members.map(() => [undefined]);
+    const commands: string[] = ['play'];
     const schedule: ['play' | 'pause' | 'seek', number][] = [['pause', 0], ['play', 0], ['seek', 40_000], ['seek', -20_000]];
     let commandAt = Date.now();
     let next = 0;
     while (Date.now() - playAt < SYNC_SECS * 1_000) {
       if (Date.now() - commandAt >= (schedule[(next + 3) % 4]?.[0] === 'pause' ? 3_000 : COMMAND_EVERY_MS)) {
         const [action, delta] = schedule[next % 4] ?? ['play', 0];
+        since = await roomSeqs(pages);
         await control(action, delta);
         next += 1;
         commandAt = Date.now();
-        inSync.fill(undefined);
+        commands.push(action === 'seek' ? `seek ${delta > 0 ? '+' : ''}${delta / 1_000} s` : action);
+        for (const row of toSync) row.push(undefined);
       }
-      const errors = await Promise.all(members.map(({ page }) => page.evaluate(playingError)));
-      errors.forEach((error, i) => {
-        if (error === undefined || error === null) return;
-        if (inSync[i] === undefined && error <= 100) {
-          inSync[i] = Date.now() - commandAt;
-          worstToSync[i] = Math.max(worstToSync[i] ?? 0, inSync[i] ?? 0);
-        }
-        if (Date.now() - commandAt >= 2_000) samples[i]?.push(error);
+      const statuses = await Promise.all(pages.map(syncStatus));
+      const playing = await Promise.all(pages.map((page) => page.evaluate(() => {
+        const room = window.cinemeshRoom?.room;
+        const state = room?.playback;
+        return state !== undefined && room !== undefined && state.playing && room.serverNow() >= state.anchor_ms;
+      })));
+      statuses.forEach((status, i) => {
+        const row = toSync[i] ?? [];
+        const current = row.length - 1;
+        if (row[current] === undefined && status.seq > (since[i] ?? Number.POSITIVE_INFINITY) && status.settled && status.error <= 100) row[current] = Date.now() - commandAt;
+        // Steady: from 2 s after a command, while the room plays.
+        if (playing[i] === true && Date.now() - commandAt >= 2_000) samples[i]?.push(status.error);
       });
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
@@ -144,7 +152,7 @@ it('ttff and sync per browser', async () => {
           percentile(s, 50).toFixed(0).padStart(8),
           percentile(s, 95).toFixed(0).padStart(8),
           (s.length === 0 ? Number.NaN : Math.max(...s)).toFixed(0).padStart(8),
-          String(worstToSync[i]).padStart(12),
+          worstOf(toSync[i] ?? []).padStart(12),
           facts.httpMB.toFixed(1).padStart(7),
           facts.peerMB.toFixed(1).padStart(7),
           facts.upMB.toFixed(1).padStart(6),
@@ -156,6 +164,8 @@ it('ttff and sync per browser', async () => {
         `\nSUMMARY\nbrowsers: one room, ${members.length} members, ${SYNC_SECS} s, a command every ${COMMAND_EVERY_MS / 1_000} s (pause, play 3 s later, seek +40 s, seek -20 s)`,
         `${'member'.padEnd(20)} ${'path'.padEnd(21)} ttff_ms sync_p50 sync_p95 sync_max to_100ms_max http_MB peer_MB up_MB`,
         ...rows,
+        `ms until each member had each command's state, did what it says and was within 100 ms (commands: ${commands.join(', ')}):`,
+        ...members.map(({ name }, i) => `${name.padEnd(20)} ${(toSync[i] ?? []).map((ms) => (ms === undefined ? 'never' : String(ms))).join(' ')}`),
       ].join('\n'),
     );
   } finally {

@@ -19,7 +19,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from './harness';
-import { createRoom, emulateManagedMediaSource, joinAs, percentile, removeMediaSource, syncAfter } from './room-pages';
+import { createRoom, emulateManagedMediaSource, joinAs, percentile, removeMediaSource, roomSeqs, syncAfter } from './room-pages';
 import { metric } from './viewers';
 
 let server: TestServer;
@@ -36,8 +36,8 @@ async function contextWith(script: () => void): Promise<BrowserContext> {
 }
 
 /** A command's figures: how long until everyone was within 100 ms, then the p95 per page of steady sync. */
-async function afterCommand(pages: Page[], what: string, sentAt: number, settleMs: number, forMs: number): Promise<number[]> {
-  const { inSyncMs, samples } = await syncAfter(pages, sentAt, settleMs, SYNC_MS, forMs);
+async function afterCommand(pages: Page[], what: string, since: number[], sentAt: number, settleMs: number, forMs: number): Promise<number[]> {
+  const { inSyncMs, samples } = await syncAfter(pages, since, sentAt, settleMs, SYNC_MS, forMs);
   console.log(`everyone within ${SYNC_MS} ms ${inSyncMs} ms after the ${what}`);
   if (forMs === 0) return [];
   const p95 = samples.map((s) => percentile(s, 95));
@@ -107,25 +107,29 @@ describe.skipIf(databaseMode !== 'sqlite')('playback paths beyond MediaSource', 
       expect(await host.evaluate(() => window.cinemeshRoom?.player?.path)).toMatch(/media-source$/);
       const pages = [host, guest];
 
+      let since = await roomSeqs(pages);
       let sentAt = Date.now();
       await host.getByTestId('play').click();
-      for (const p95 of await afterCommand(pages, 'play', sentAt, 2_000, 15_000)) expect(p95).toBeLessThanOrEqual(SYNC_MS);
+      for (const p95 of await afterCommand(pages, 'play', since, sentAt, 2_000, 15_000)) expect(p95).toBeLessThanOrEqual(SYNC_MS);
 
+      since = await roomSeqs(pages);
       sentAt = Date.now();
       await host.getByTestId('play').click();
-      await afterCommand(pages, 'pause', sentAt, 2_000, 0);
+      await afterCommand(pages, 'pause', since, sentAt, 2_000, 0);
       expect(await guest.evaluate(() => document.querySelector('video')?.paused)).toBe(true);
+      since = await roomSeqs(pages);
       sentAt = Date.now();
       await host.getByTestId('play').click();
-      await afterCommand(pages, 'play', sentAt, 2_000, 0);
+      await afterCommand(pages, 'play', since, sentAt, 2_000, 0);
 
       // A seek 20 s ahead, into what neither player holds.
+      since = await roomSeqs(pages);
       sentAt = Date.now();
       await host.evaluate(() => {
         const room = window.cinemeshRoom?.room;
         room?.control({ action: 'seek', position_ms: Math.round((room.roomPosition() ?? 0) + 20_000) });
       });
-      for (const p95 of await afterCommand(pages, 'seek', sentAt, 3_000, 10_000)) expect(p95).toBeLessThanOrEqual(SYNC_MS);
+      for (const p95 of await afterCommand(pages, 'seek', since, sentAt, 3_000, 10_000)) expect(p95).toBeLessThanOrEqual(SYNC_MS);
 
       expect(await guest.getByTestId('p2p-summary').textContent()).toMatch(/^P2P unavailable: this browser plays HLS itself/);
     } finally {
@@ -150,9 +154,10 @@ describe.skipIf(databaseMode !== 'sqlite')('playback paths beyond MediaSource', 
         mediaSource: false,
         path: 'managed-media-source',
       });
+      const since = await roomSeqs([host, guest]);
       const sentAt = Date.now();
       await host.getByTestId('play').click();
-      for (const p95 of await afterCommand([host, guest], 'play', sentAt, 2_000, 20_000)) expect(p95).toBeLessThanOrEqual(SYNC_MS);
+      for (const p95 of await afterCommand([host, guest], 'play', since, sentAt, 2_000, 20_000)) expect(p95).toBeLessThanOrEqual(SYNC_MS);
       const stats = await guest.evaluate(() => window.cinemeshRoom?.player?.engine.stats());
       console.log(`ManagedMediaSource guest: ${stats?.segments.peer} segments from the host, ${stats?.segments.http} over HTTP, ${stats?.verificationFailures} failed checks`);
       expect(stats?.peerBytes, 'segments came from the host').toBeGreaterThan(0);

@@ -24,16 +24,44 @@ export function syncError(page: Evaluating): Promise<number> {
   });
 }
 
-/** Waits until every page is within `syncMs` of the room; returns how long it took, ms. */
-export async function allInSync(pages: Evaluating[], withinMs: number, syncMs: number): Promise<number> {
+/** Each page's room state number now: a command sent after this shows as a higher one. */
+export function roomSeqs(pages: Evaluating[]): Promise<number[]> {
+  return Promise.all(pages.map((page) => page.evaluate(() => window.cinemeshRoom?.room.playback?.seq ?? -1)));
+}
+
+/**
+ * A page's room state number, |video − room|, and whether its video does what
+ * that state says: plays once the room's start has come, or is paused.
+ */
+export function syncStatus(page: Evaluating): Promise<{ seq: number; error: number; settled: boolean }> {
+  return page.evaluate(() => {
+    const room = window.cinemeshRoom?.room;
+    const video = document.querySelector('video');
+    const state = room?.playback;
+    if (room === undefined || video === null || state === undefined) return { seq: -1, error: Number.POSITIVE_INFINITY, settled: false };
+    const settled = state.playing ? room.serverNow() >= state.anchor_ms && !video.paused && !video.seeking : video.paused;
+    return { seq: state.seq, error: Math.abs(video.currentTime * 1000 - (room.roomPosition() ?? Number.NaN)), settled };
+  });
+}
+
+/**
+ * Waits until every page is within `syncMs` of the room; returns how long it
+ * took, ms. With `since` (roomSeqs before a command), only once each page has
+ * the command's state and its video does what it says: before that a page's
+ * error is about 0 (the old state, a start still to come, or a seek's target
+ * already in currentTime), which says nothing.
+ */
+export async function allInSync(pages: Evaluating[], withinMs: number, syncMs: number, since?: number[]): Promise<number> {
   const started = Date.now();
-  let errors: number[] = [];
+  let last: { seq: number; error: number; settled: boolean }[] = [];
   while (Date.now() - started < withinMs) {
-    errors = await Promise.all(pages.map(syncError));
-    if (errors.every((e) => e <= syncMs)) return Date.now() - started;
+    last = await Promise.all(pages.map(syncStatus));
+    const inSync = last.every((s, i) => s.error <= syncMs && (since === undefined || (s.seq > (since[i] ?? Number.POSITIVE_INFINITY) && s.settled)));
+    if (inSync) return Date.now() - started;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`not in sync within ${withinMs} ms: errors ${errors.map((e) => e.toFixed(0)).join(', ')} ms`);
+  const described = last.map((s) => `${s.error.toFixed(0)} ms (state ${s.seq}${s.settled ? '' : ', not settled'})`);
+  throw new Error(`not in sync within ${withinMs} ms: ${described.join(', ')}`);
 }
 
 /** |video − room| on each page every 250 ms for `forMs`; the samples per page, ms. */
@@ -49,13 +77,21 @@ export async function sampleSync(pages: Evaluating[], forMs: number): Promise<nu
 }
 
 /**
- * After a command sent at `sentAt` (Date.now()): how long until every page was
- * within `syncMs` of the room (failing after `settleMs`), then |video − room|
- * per page for `forMs` from `settleMs` after the command: steady sync, as the
- * lab measures it (from 2 s after a play or pause, 3 s after a seek).
+ * After a command sent at `sentAt` (Date.now()) when the pages' states were
+ * `since` (roomSeqs): how long until every page had it and was within `syncMs`
+ * of the room (failing after `settleMs`), then |video − room| per page for
+ * `forMs` from `settleMs` after the command: steady sync, as the lab measures
+ * it (from 2 s after a play or pause, 3 s after a seek).
  */
-export async function syncAfter(pages: Evaluating[], sentAt: number, settleMs: number, syncMs: number, forMs: number): Promise<{ inSyncMs: number; samples: number[][] }> {
-  await allInSync(pages, settleMs - (Date.now() - sentAt), syncMs);
+export async function syncAfter(
+  pages: Evaluating[],
+  since: number[],
+  sentAt: number,
+  settleMs: number,
+  syncMs: number,
+  forMs: number,
+): Promise<{ inSyncMs: number; samples: number[][] }> {
+  await allInSync(pages, settleMs - (Date.now() - sentAt), syncMs, since);
   const inSyncMs = Date.now() - sentAt;
   await new Promise((resolve) => setTimeout(resolve, sentAt + settleMs - Date.now()));
   return { inSyncMs, samples: await sampleSync(pages, forMs) };

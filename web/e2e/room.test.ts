@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { databaseMode, ingestClip, launchBrowser, LOOPBACK_SERVER, screenshotDir, startServer, type TestServer } from './harness';
-import { allInSync, joinAs } from './room-pages';
+import { allInSync, joinAs, roomSeqs } from './room-pages';
 
 let server: TestServer;
 let browser: Browser;
@@ -59,19 +59,24 @@ describe.skipIf(databaseMode !== 'sqlite')('watch party', () => {
     expect(await ben.getByTestId('play').isDisabled(), 'only the host controls playback by default').toBe(true);
 
     const timings: Record<string, number> = {};
+    // Each command is judged once every page has its state (roomSeqs before it).
+    let since = await roomSeqs(viewers);
     await host.getByTestId('play').click();
-    timings.play = await allInSync(viewers, 2_000, SYNC_MS);
+    timings.play = await allInSync(viewers, 2_000, SYNC_MS, since);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     timings.playing = await allInSync(viewers, 2_000, SYNC_MS);
 
+    since = await roomSeqs(viewers);
     await host.getByTestId('play').click();
-    timings.pause = await allInSync(viewers, 2_000, SYNC_MS);
+    timings.pause = await allInSync(viewers, 2_000, SYNC_MS, since);
     expect(await ben.evaluate(() => document.querySelector('video')?.paused)).toBe(true);
 
+    since = await roomSeqs(viewers);
     await host.evaluate(() => window.cinemeshRoom?.room.control({ action: 'seek', position_ms: 30_000 }));
-    timings.seek = await allInSync(viewers, 2_000, SYNC_MS);
+    timings.seek = await allInSync(viewers, 2_000, SYNC_MS, since);
+    since = await roomSeqs(viewers);
     await host.getByTestId('play').click();
-    timings.playAfterSeek = await allInSync(viewers, 2_000, SYNC_MS);
+    timings.playAfterSeek = await allInSync(viewers, 2_000, SYNC_MS, since);
 
     const cy = await openPage(invite);
     await cy.getByLabel('Your name').fill('Cy');

@@ -2,7 +2,8 @@
 // a. The room's fullscreen on a TV (1920x1080): the room's element fills the
 //    screen, the picture covers it, the controls, the chat and the call's
 //    tiles lie over the picture, and the Chat and Call buttons hide and show
-//    them; "Exit fullscreen" leaves it. A screenshot goes to test-artifacts/.
+//    them; a single tap on the picture hides them all and the next brings
+//    them back; "Exit fullscreen" leaves it. A screenshot goes to test-artifacts/.
 // b. Touch on a phone (360x740, touch, coarse pointer): every button of the
 //    control bar is at least 44 px tall; a double tap on the right third of
 //    the picture seeks the room 10 s ahead, on the left third 10 s back.
@@ -56,7 +57,8 @@ describe.skipIf(databaseMode !== 'sqlite')('phones and TVs', () => {
   });
 
   it('a. the room’s fullscreen lays the chat and the call over the picture, each toggled', async () => {
-    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+    // A TV or a tablet on a stand: touch, at 1920x1080.
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, hasTouch: true });
     await context.grantPermissions(['camera', 'microphone']);
     const page = await context.newPage();
     try {
@@ -87,6 +89,13 @@ describe.skipIf(databaseMode !== 'sqlite')('phones and TVs', () => {
       await page.getByRole('button', { name: 'Chat', exact: true }).click();
       await page.getByRole('button', { name: 'Call', exact: true }).click();
       expect(inside(await box(page, '.room-side .chat-panel')) && inside(await box(page, '.call .tile')), 'and both come back').toBe(true);
+
+      // A single tap on the picture hides the controls and the overlays, and the next brings them back.
+      await page.touchscreen.tap(screen.width / 2, screen.height / 2);
+      await expect.poll(() => box(page, '.room-controls'), { message: 'a tap hides the controls' }).toBeUndefined();
+      expect([await box(page, '.room-side .chat-panel'), await box(page, '.call .tile')]).toEqual([undefined, undefined]);
+      await page.touchscreen.tap(screen.width / 2, screen.height / 2);
+      await expect.poll(async () => inside(await box(page, '.room-controls')), { message: 'the next brings them back' }).toBe(true);
 
       // (Escape is the browser's own; a synthetic key press does not reach it.)
       expect(await page.getByTestId('fullscreen').textContent()).toBe('Exit fullscreen');

@@ -286,6 +286,10 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, firstMovie: MovieDet
   mount(root, roomBox);
   // The party fills the screen: the picture, with the chat and the call over it.
   controlBar.append(fullscreenButton(roomBox), ...overlayToggles(roomBox), pictureInPictureButton(video));
+  // Leaving fullscreen brings back what a tap hid, for the next time.
+  roomBox.addEventListener('fullscreenchange', () => {
+    if (document.fullscreenElement !== roomBox) roomBox.classList.remove('chrome-hidden');
+  });
   const stopTouch = touchGestures(playerBox, {
     seekBy: (deltaMs) => controls.seekBy(deltaMs),
     tap: () => {
@@ -363,6 +367,8 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, firstMovie: MovieDet
     closed = true;
     stopTouch();
     wakeLock.stop();
+    // The floating picture would outlive its player.
+    if (document.pictureInPictureElement === video) void document.exitPictureInPicture().catch(() => {});
     controls.close();
     fileStream.stopOwn();
     sync.stop();

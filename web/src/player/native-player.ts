@@ -14,17 +14,21 @@ import { p2pUnavailable } from './playback-path';
 const SEGMENT_FILE = /\/seg_(\d+)\.[a-z0-9]+$/;
 
 export function createNativePlayer(video: HTMLVideoElement, movie: MovieDetail, engine: P2PEngine, startPosition: number): PlayerHandle {
-  // An observer hears of each fetch once (a segment fetched again after a seek is a new entry).
+  // An observer hears of each fetch once (a segment fetched again after a seek is a new entry);
+  // only this movie's, fetched from now on (the page may have played others before).
+  const mine = `/media/${encodeURIComponent(movie.id)}/`;
   const countSegments = (entries: PerformanceEntryList): void => {
     for (const entry of entries) {
       const timing = entry as PerformanceResourceTiming;
-      const sequence = SEGMENT_FILE.exec(new URL(timing.name).pathname)?.[1];
+      const path = new URL(timing.name).pathname;
+      if (!path.startsWith(mine)) continue;
+      const sequence = SEGMENT_FILE.exec(path)?.[1];
       const rendition = engine.index.renditionOfUrl(timing.name);
       if (sequence !== undefined && rendition !== undefined) engine.observedHttpLoad(rendition, Number(sequence), timing.encodedBodySize || timing.transferSize);
     }
   };
   const observer = typeof PerformanceObserver === 'undefined' ? undefined : new PerformanceObserver((list) => countSegments(list.getEntries()));
-  observer?.observe({ type: 'resource', buffered: true });
+  observer?.observe({ type: 'resource' });
   const seekToStart = (): void => {
     if (startPosition > 0 && video.currentTime === 0) video.currentTime = startPosition;
   };

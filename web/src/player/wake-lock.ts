@@ -26,21 +26,25 @@ export function keepScreenOn(player: HTMLElement): ScreenWakeLock {
   let sentinel: WakeLockSentinelLike | undefined;
   let refused: string | undefined = api === undefined ? 'this browser has no Screen Wake Lock API' : undefined;
   let wanted = false;
-  const acquire = async (): Promise<void> => {
+  /** A request on its way: another is not made meanwhile. */
+  let requesting: Promise<void> | undefined;
+  const acquire = (): Promise<void> => {
     wanted = true;
-    if (api === undefined || (sentinel !== undefined && !sentinel.released) || document.visibilityState !== 'visible') return;
-    try {
-      const lock = await api.request('screen');
-      // Paused again while the request was on its way.
-      if (!wanted) {
-        void lock.release();
-        return;
+    if (api === undefined || (sentinel !== undefined && !sentinel.released) || document.visibilityState !== 'visible') return Promise.resolve();
+    requesting ??= (async () => {
+      try {
+        const lock = await api.request('screen');
+        // Nothing plays any more, or a lock is held already: this one goes at once.
+        if (!wanted || (sentinel !== undefined && !sentinel.released)) void lock.release();
+        else sentinel = lock;
+        refused = undefined;
+      } catch (error) {
+        refused = error instanceof Error ? error.message : String(error);
+      } finally {
+        requesting = undefined;
       }
-      sentinel = lock;
-      refused = undefined;
-    } catch (error) {
-      refused = error instanceof Error ? error.message : String(error);
-    }
+    })();
+    return requesting;
   };
   const release = (): void => {
     wanted = false;

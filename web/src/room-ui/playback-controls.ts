@@ -20,6 +20,8 @@ export interface Resyncing {
 const DISPLAY_EVERY_MS = 500;
 /** How far the arrow keys seek, ms. */
 export const SEEK_STEP_MS = 10_000;
+/** Seeks asked within this long of each other go as one, ms. */
+const SEEK_GATHER_MS = 250;
 
 export class PlaybackControls {
   /** The bar: these controls, the page's others placed in it, and the reason they may be disabled. */
@@ -32,6 +34,8 @@ export class PlaybackControls {
   readonly #room: ControlledRoom;
   readonly #durationMs: () => number;
   readonly #display: ReturnType<typeof setInterval>;
+  #pendingSeekMs = 0;
+  #seekTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #onKey = (event: KeyboardEvent): void => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const target = event.target as HTMLElement | null;
@@ -42,10 +46,10 @@ export class PlaybackControls {
       event.preventDefault();
       this.#togglePlay();
     }
-    // The arrows seek 10 s (buttons do nothing with them).
+    // The arrows seek 10 s (buttons do nothing with them); a key held down seeks once.
     if ((event.key === 'ArrowLeft' || event.key === 'ArrowRight') && !typing) {
       event.preventDefault();
-      this.seekBy(event.key === 'ArrowRight' ? SEEK_STEP_MS : -SEEK_STEP_MS);
+      if (!event.repeat) this.seekBy(event.key === 'ArrowRight' ? SEEK_STEP_MS : -SEEK_STEP_MS);
     }
   };
 
@@ -92,6 +96,7 @@ export class PlaybackControls {
 
   close(): void {
     clearInterval(this.#display);
+    clearTimeout(this.#seekTimer);
     document.removeEventListener('keydown', this.#onKey);
   }
 
@@ -101,11 +106,21 @@ export class PlaybackControls {
     this.#room.control(this.#room.playback?.playing === true ? { action: 'pause', position_ms } : { action: 'play', position_ms });
   }
 
-  /** Seeks the room by `deltaMs` from where it is (the arrow keys, a double tap). */
+  /**
+   * Seeks the room by `deltaMs` from where it is (the arrow keys, a double
+   * tap). Presses in quick succession add up and go as one seek: each command
+   * names the room's state it was based on, and a second one sent before the
+   * room answered the first would be refused as stale.
+   */
   seekBy(deltaMs: number): void {
     if (this.#seek.disabled) return;
-    const position_ms = Math.min(Math.max(0, (this.#room.roomPosition() ?? 0) + deltaMs), this.#durationMs());
-    this.#room.control({ action: 'seek', position_ms });
+    this.#pendingSeekMs += deltaMs;
+    clearTimeout(this.#seekTimer);
+    this.#seekTimer = setTimeout(() => {
+      const position_ms = Math.min(Math.max(0, (this.#room.roomPosition() ?? 0) + this.#pendingSeekMs), this.#durationMs());
+      this.#pendingSeekMs = 0;
+      this.#room.control({ action: 'seek', position_ms });
+    }, SEEK_GATHER_MS);
   }
 
   #show(): void {

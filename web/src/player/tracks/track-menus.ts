@@ -244,9 +244,11 @@ export class TrackMenus {
     if (chosen === undefined) return;
     const native = this.#native === undefined ? undefined : nativeAudioTracks(this.#native);
     if (native !== undefined) {
-      // The playlist's NAME is the track's label; enabling one disables the others.
-      const wanted = Array.from({ length: native.length }, (_, i) => native[i]).find((t) => t?.label === chosen.name || (chosen.lang !== undefined && t?.language === chosen.lang));
-      if (wanted !== undefined) wanted.enabled = true;
+      // The playlist's NAME is the track's label; its language only where no label matches.
+      const all = Array.from({ length: native.length }, (_, i) => native[i]).filter((t) => t !== undefined);
+      const wanted = all.find((t) => t.label === chosen.name) ?? all.find((t) => chosen.lang !== undefined && t.language === chosen.lang);
+      if (wanted === undefined) return;
+      for (const track of all) track.enabled = track === wanted;
       return;
     }
     if (hls === undefined) return;
