@@ -126,9 +126,10 @@ export async function launchWebKit(): Promise<DriverPage> {
   const host = spawn('xvfb-run', ['-a', '-s', '-screen 0 2560x1600x24', 'WebKitWebDriver', `--port=${port}`], {
     stdio: 'ignore',
     detached: true,
-    // With no sound server, GStreamer's PulseAudio sink (gstreamer1.0-plugins-good,
-    // which WebKitGTK depends on) stalled every video 0.1 s in, muted or not,
-    // on one machine here: its sinks are left out, and the audio goes to none.
+    // No sound server runs here: GStreamer's PulseAudio and PipeWire sinks
+    // (gstreamer1.0-plugins-good, which WebKitGTK depends on) are left out, and
+    // the audio goes to none. They were suspected of the stalls start-stall.ts
+    // frees, but videos stalled without them too.
     env: { ...process.env, GST_PLUGIN_FEATURE_RANK: 'pulsesink:NONE,pipewiresink:NONE' },
   });
   const stopHost = (): void => killGroup(host);
