@@ -29,18 +29,27 @@ export function roomSeqs(pages: Evaluating[]): Promise<number[]> {
   return Promise.all(pages.map((page) => page.evaluate(() => window.cinemeshRoom?.room.playback?.seq ?? -1)));
 }
 
-/**
- * A page's room state number, |video − room|, and whether its video does what
- * that state says: plays once the room's start has come, or is paused.
- */
-export function syncStatus(page: Evaluating): Promise<{ seq: number; error: number; settled: boolean }> {
+/** Where a page's room and video stand (syncStatus). */
+export interface SyncStatus {
+  /** The room's state number as the page has it. */
+  seq: number;
+  /** |video − room|, ms. */
+  error: number;
+  /** Whether the room plays and its start has come. */
+  playing: boolean;
+  /** Whether the video does what the state says: plays once the start has come, or is paused. */
+  settled: boolean;
+}
+
+export function syncStatus(page: Evaluating): Promise<SyncStatus> {
   return page.evaluate(() => {
     const room = window.cinemeshRoom?.room;
     const video = document.querySelector('video');
     const state = room?.playback;
-    if (room === undefined || video === null || state === undefined) return { seq: -1, error: Number.POSITIVE_INFINITY, settled: false };
-    const settled = state.playing ? room.serverNow() >= state.anchor_ms && !video.paused && !video.seeking : video.paused;
-    return { seq: state.seq, error: Math.abs(video.currentTime * 1000 - (room.roomPosition() ?? Number.NaN)), settled };
+    if (room === undefined || video === null || state === undefined) return { seq: -1, error: Number.POSITIVE_INFINITY, playing: false, settled: false };
+    const playing = state.playing && room.serverNow() >= state.anchor_ms;
+    const settled = state.playing ? playing && !video.paused && !video.seeking : video.paused;
+    return { seq: state.seq, error: Math.abs(video.currentTime * 1000 - (room.roomPosition() ?? Number.NaN)), playing, settled };
   });
 }
 
@@ -53,7 +62,7 @@ export function syncStatus(page: Evaluating): Promise<{ seq: number; error: numb
  */
 export async function allInSync(pages: Evaluating[], withinMs: number, syncMs: number, since?: number[]): Promise<number> {
   const started = Date.now();
-  let last: { seq: number; error: number; settled: boolean }[] = [];
+  let last: SyncStatus[] = [];
   while (Date.now() - started < withinMs) {
     last = await Promise.all(pages.map(syncStatus));
     const inSync = last.every((s, i) => s.error <= syncMs && (since === undefined || (s.seq > (since[i] ?? Number.POSITIVE_INFINITY) && s.settled)));

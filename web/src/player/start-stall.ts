@@ -17,7 +17,6 @@ export interface VideoMotion {
   paused: boolean;
   seeking: boolean;
   readyState: number;
-  currentTime: number;
   /** Seconds buffered ahead of currentTime. */
   aheadSecs: number;
 }
@@ -45,7 +44,7 @@ export function watchStartStalls(video: HTMLVideoElement, aheadSecs: () => numbe
       stillSince = now;
       return;
     }
-    const motion = { paused: video.paused, seeking: video.seeking, readyState: video.readyState, currentTime: video.currentTime, aheadSecs: aheadSecs() };
+    const motion = { paused: video.paused, seeking: video.seeking, readyState: video.readyState, aheadSecs: aheadSecs() };
     if (!stalledWithData(motion, stillSince, now)) return;
     kicks += 1;
     stillSince = now;

@@ -26,25 +26,23 @@ export function keepScreenOn(player: HTMLElement): ScreenWakeLock {
   let sentinel: WakeLockSentinelLike | undefined;
   let refused: string | undefined = api === undefined ? 'this browser has no Screen Wake Lock API' : undefined;
   let wanted = false;
-  /** A request on its way: another is not made meanwhile. */
-  let requesting: Promise<void> | undefined;
-  const acquire = (): Promise<void> => {
+  /** Whether a request is on its way: another is not made meanwhile. */
+  let requesting = false;
+  const acquire = async (): Promise<void> => {
     wanted = true;
-    if (api === undefined || (sentinel !== undefined && !sentinel.released) || document.visibilityState !== 'visible') return Promise.resolve();
-    requesting ??= (async () => {
-      try {
-        const lock = await api.request('screen');
-        // Nothing plays any more, or a lock is held already: this one goes at once.
-        if (!wanted || (sentinel !== undefined && !sentinel.released)) void lock.release();
-        else sentinel = lock;
-        refused = undefined;
-      } catch (error) {
-        refused = error instanceof Error ? error.message : String(error);
-      } finally {
-        requesting = undefined;
-      }
-    })();
-    return requesting;
+    if (api === undefined || requesting || (sentinel !== undefined && !sentinel.released) || document.visibilityState !== 'visible') return;
+    requesting = true;
+    try {
+      const lock = await api.request('screen');
+      // Nothing plays any more: this one goes at once.
+      if (wanted) sentinel = lock;
+      else void lock.release();
+      refused = undefined;
+    } catch (error) {
+      refused = error instanceof Error ? error.message : String(error);
+    } finally {
+      requesting = false;
+    }
   };
   const release = (): void => {
     wanted = false;

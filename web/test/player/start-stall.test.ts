@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { stalledWithData, type VideoMotion } from '../../src/player/start-stall';
 
-const stuck: VideoMotion = { paused: false, seeking: false, readyState: 1, currentTime: 0.123, aheadSecs: 17.9 };
+const stuck: VideoMotion = { paused: false, seeking: false, readyState: 1, aheadSecs: 17.9 };
 
 describe('stalledWithData', () => {
   it('kicks a playing video that held 18 s and stood still for 3 s', () => {
