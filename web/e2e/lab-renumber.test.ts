@@ -354,8 +354,8 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
       const stalls = await Promise.all(
         pages.map((page) =>
           page.evaluate((renumberedAt) => {
-            const counters = (window as unknown as { __counters: { stallsAt: { at: number; seeking: boolean; ahead: number; ms?: number }[] } }).__counters;
-            return counters.stallsAt.map(({ at, seeking, ahead, ms }) => ({ after: at - renumberedAt, seeking, ahead, ms: ms ?? Date.now() - at }));
+            const counters = (window as unknown as { __counters: { stallsAt: { at: number; seeking: boolean; ahead: number; ms?: number; seek?: string }[] } }).__counters;
+            return counters.stallsAt.map(({ at, seeking, ahead, ms, seek }) => ({ after: at - renumberedAt, seeking, ahead, ms: ms ?? Date.now() - at, seek }));
           }, renumberedAt),
         ),
       );

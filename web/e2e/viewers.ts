@@ -47,7 +47,7 @@ export function instrument(): void {
      * many seconds it held buffered past where it stood, and how long it lasted
      * (once over).
      */
-    stallsAt: [] as { at: number; seeking: boolean; ahead: number; ms?: number }[],
+    stallsAt: [] as { at: number; seeking: boolean; ahead: number; ms?: number; seek?: string }[],
     started: false,
     waitingSince: 0,
     firstFrameMs: Number.NaN,
@@ -69,6 +69,21 @@ export function instrument(): void {
   };
   // The movie's player only: a call's tiles are videos too, and freeze when a call's path does.
   const isMovie = (target: EventTarget | null): boolean => target instanceof HTMLVideoElement && target.srcObject === null;
+  // The movie's last seek ("from->to s", and whether it was paused): a seek
+  // into what is not buffered stalls, and how it moved says who made it (the
+  // room's sync pauses before it seeks; a player's nudge does not).
+  let lastSeek = '';
+  const currentTime = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'currentTime');
+  if (currentTime?.get !== undefined && currentTime.set !== undefined) {
+    const [get, set] = [currentTime.get, currentTime.set];
+    Object.defineProperty(HTMLMediaElement.prototype, 'currentTime', {
+      ...currentTime,
+      set(this: HTMLMediaElement, value: number) {
+        if (isMovie(this)) lastSeek = `${this.paused ? 'paused ' : ''}${(get.call(this) as number).toFixed(2)}->${value.toFixed(2)}`;
+        set.call(this, value);
+      },
+    });
+  }
   document.addEventListener(
     'playing',
     (event) => {
@@ -95,7 +110,9 @@ export function instrument(): void {
       counters.stalls += 1;
       const range = [...Array(video.buffered.length).keys()].find((i) => video.buffered.start(i) <= video.currentTime + 0.1 && video.currentTime < video.buffered.end(i));
       const ahead = range === undefined ? 0 : video.buffered.end(range) - video.currentTime;
-      counters.stallsAt.push({ at: Date.now(), seeking: video.seeking, ahead: Math.round(ahead * 10) / 10 });
+      const wait: (typeof counters.stallsAt)[number] = { at: Date.now(), seeking: video.seeking, ahead: Math.round(ahead * 10) / 10 };
+      if (video.seeking && lastSeek !== '') wait.seek = lastSeek;
+      counters.stallsAt.push(wait);
       counters.waitingSince = performance.now();
     },
     true,

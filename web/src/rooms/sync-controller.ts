@@ -38,7 +38,8 @@ export class SyncController {
   readonly #timer: ReturnType<typeof setInterval>;
   #startTimer: ReturnType<typeof setTimeout> | undefined;
   #appliedSeq = -1;
-  /** The state whose scheduled start the timer carried out. */
+  /** The state whose scheduled start the timer is set for, and the one it carried out. */
+  #scheduledSeq = -1;
   #startedSeq = -1;
   #lastSeekAt = Number.NEGATIVE_INFINITY;
   /** The position the paused video waits at for the room, ms. */
@@ -65,7 +66,7 @@ export class SyncController {
   stop(): void {
     this.#stopped = true;
     clearInterval(this.#timer);
-    clearTimeout(this.#startTimer);
+    this.#cancelStart();
   }
 
   /** Puts the video back on the room's position now ("Sync now"). */
@@ -121,13 +122,14 @@ export class SyncController {
       // passed: a video it started is not paused again.
       if (state.playing && this.#startedSeq === state.seq) return;
       // A start the room took back (it waits for someone) does not go off.
-      if (newState) clearTimeout(this.#startTimer);
+      if (newState) this.#cancelStart();
       this.#armedAt = undefined;
       this.errorMs = undefined;
       this.#setRate(1, false);
       if (!video.paused) video.pause();
       if (Math.abs(video.currentTime * 1000 - target) > this.#policy.deadBandMs) this.#seek(target);
       if (state.playing && newState) {
+        this.#scheduledSeq = state.seq;
         this.#startTimer = setTimeout(() => {
           this.#startedSeq = state.seq;
           if (readyToStart(this.#video)) this.#play(state.seq);
@@ -137,6 +139,9 @@ export class SyncController {
       }
       return;
     }
+    // The tick can see the anchor pass a hair before the timer set for it
+    // fires: the start is the timer's, on time, not a seek ahead to wait at.
+    if (this.#scheduledSeq === state.seq && this.#startedSeq !== state.seq) return;
     if (this.#armedAt !== undefined) {
       this.#waitArmed(target);
       return;
@@ -192,6 +197,9 @@ export class SyncController {
    * stays late (a start the room scheduled), rather than leave it to catch up.
    */
   #arm(roomPositionMs: number, stillFollowing = false): void {
+    // A start timed for where it waited before would play the video into this
+    // seek, with nothing there yet to show: the new point times its own.
+    this.#cancelStart();
     this.errorMs = undefined;
     this.#following = stillFollowing;
     this.#armedAt = roomPositionMs + this.#armLead;
@@ -219,6 +227,11 @@ export class SyncController {
     const rearmed = this.#lastStart?.seq === seq && this.#lastStart.rearmed;
     this.#lastStart = { at: performance.now(), seq, rearmed };
     void this.#video.play().catch(() => {});
+  }
+
+  #cancelStart(): void {
+    clearTimeout(this.#startTimer);
+    this.#scheduledSeq = -1;
   }
 
   #seek(positionMs: number): void {

@@ -1,0 +1,48 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import type { PlaybackState } from '../../src/protocol/PlaybackState';
+import { SyncController } from '../../src/rooms/sync-controller';
+import { FakeVideo } from '../support/fake-video';
+
+describe('a video armed ahead of a playing room', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] }));
+  afterEach(() => vi.useRealTimers());
+
+  it('does not start from a start it gave up: re-armed further ahead, it waits for its new point', () => {
+    // The room plays from 10 s; the video joins it paused and wholly buffered.
+    const playing: PlaybackState = { position_ms: 10_000, playing: true, rate: 1, seq: 3, anchor_ms: Date.now() };
+    let skewMs = 0;
+    const video = new FakeVideo();
+    video.ranges = [[0, 90]];
+    const sync = new SyncController(video as unknown as HTMLVideoElement, { serverNow: () => Date.now() + skewMs, playback: playing });
+    sync.tick();
+    expect(video.paused, 'armed: paused a little ahead of the room').toBe(true);
+    const armedAt = video.currentTime;
+    expect(armedAt).toBeGreaterThan(10);
+    // The next tick finds it ready and times its start for when the room gets there.
+    vi.advanceTimersByTime(200);
+    expect(video.plays).toBe(0);
+    // Before that start goes off, the room's clock moves on past the point (a
+    // new clock offset, or a tick that ran late on a busy machine): the video
+    // is armed further ahead, where nothing is buffered yet.
+    skewMs = 1_000;
+    video.ranges = [[0, armedAt + 0.5]];
+    vi.advanceTimersByTime(200);
+    expect(video.currentTime, 'armed again, further ahead').toBeGreaterThan(armedAt + 1);
+    video.seeking = true;
+    video.readyState = 1;
+    // The start it had timed is past: a video started now would play into a seek with nothing to show.
+    vi.advanceTimersByTime(1_000);
+    expect(video.plays, 'not started while its seek is still loading').toBe(0);
+    expect(video.paused).toBe(true);
+    // Its new point loads, and it starts when the room reaches it.
+    video.ranges = [[0, 90]];
+    video.seeking = false;
+    video.readyState = 4;
+    // (The fake does not play on by itself: only up to the first tick after the start.)
+    vi.advanceTimersByTime(300);
+    expect(video.plays).toBe(1);
+    expect(video.paused).toBe(false);
+    sync.stop();
+  });
+});

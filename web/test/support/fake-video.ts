@@ -1,0 +1,26 @@
+import type { StartableVideo } from '../../src/rooms/start-readiness';
+
+/** A <video> as the sync controller sees it: one buffered range, played by hand. */
+export class FakeVideo implements StartableVideo {
+  readyState = 4;
+  seeking = false;
+  currentTime = 0;
+  duration = 120;
+  paused = true;
+  playbackRate = 1;
+  plays = 0;
+  ranges: [number, number][] = [];
+  get buffered(): TimeRanges {
+    const ranges = this.ranges;
+    const at = (i: number): [number, number] => ranges[i] ?? [Number.NaN, Number.NaN];
+    return { length: ranges.length, start: (i: number) => at(i)[0], end: (i: number) => at(i)[1] } as TimeRanges;
+  }
+  play(): Promise<void> {
+    this.paused = false;
+    this.plays++;
+    return Promise.resolve();
+  }
+  pause(): void {
+    this.paused = true;
+  }
+}
