@@ -4,8 +4,10 @@
 //    |video − room| (on its own estimate of the server clock) is sampled while
 //    the room plays, and the time each command took to bring everyone within
 //    100 ms is measured;
-// 2. chat fan-out: FANOUT_MEMBERS simulated members (WebSockets from Node)
-//    in one room; one sends chat messages, everyone times their arrival;
+// 2. rooms at scale (room-scale.ts), with simulated members (WebSockets
+//    from Node): chat fan-out to FANOUT_MEMBERS in one room, playback
+//    commands to SYNC_MEMBERS in another, and the server's memory per member
+//    online and per idle room (IDLE_ROOMS made); run first, on a fresh server;
 // 3. offload: OFFLOAD_VIEWERS real Chromium viewers watch OFFLOAD_SECS of a
 //    movie together, first with the room's fetch plan (one member fetches
 //    each segment over HTTP, the others take it from that member), then the
@@ -14,15 +16,18 @@
 // Run by ../bench/rooms.sh.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, it } from 'vitest';
-import WebSocket from 'ws';
-
 import { ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from '../e2e/harness';
 import { createRoom } from '../e2e/room-pages';
+import { roomsAtScale } from './room-scale';
+import { percentile, sleep } from './simulated-members';
 
 const VIEWERS = Number(process.env.VIEWERS ?? 4);
 const SYNC_SECS = Number(process.env.SYNC_SECS ?? 120);
 const FANOUT_MEMBERS = Number(process.env.FANOUT_MEMBERS ?? 500);
 const FANOUT_MESSAGES = 50;
+const SYNC_MEMBERS = Number(process.env.SYNC_MEMBERS ?? 1000);
+const SYNC_COMMANDS = 30;
+const IDLE_ROOMS = Number(process.env.IDLE_ROOMS ?? 1000);
 const OFFLOAD_VIEWERS = Number(process.env.OFFLOAD_VIEWERS ?? 6);
 const OFFLOAD_SECS = Number(process.env.OFFLOAD_SECS ?? 60);
 
@@ -31,11 +36,13 @@ let browser: Browser;
 let movieId: string;
 
 beforeAll(async () => {
-  // Every simulated member connects from 127.0.0.1: the per-address and per-room caps are lifted for them.
+  // Every simulated member connects from 127.0.0.1: the per-address, per-room and room-creation caps are lifted for them.
+  const members = Math.max(FANOUT_MEMBERS, SYNC_MEMBERS);
   server = await startServer({
     ...LOOPBACK_SERVER,
-    CINEMESH_SERVER_MAX_CONNECTIONS_PER_ADDRESS: String(FANOUT_MEMBERS + 50),
-    CINEMESH_ROOMS_MAX_MEMBERS: String(FANOUT_MEMBERS + 10),
+    CINEMESH_SERVER_MAX_CONNECTIONS_PER_ADDRESS: String(members + 50),
+    CINEMESH_ROOMS_MAX_MEMBERS: String(members + 10),
+    CINEMESH_ROOMS_CREATIONS_PER_HOUR: String(IDLE_ROOMS + 100),
   });
   movieId = await ingestClip(server, 'Room bench', 240);
   browser = await launchBrowser();
@@ -45,13 +52,6 @@ afterAll(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
 
 async function newRoom(): Promise<string> {
   return (await createRoom(server.url, movieId)).id;
@@ -83,7 +83,19 @@ function errors(pages: Page[]): Promise<(number | undefined)[]> {
   );
 }
 
-it('sync error and chat fan-out', async () => {
+it('sync error, rooms at scale and offload', async () => {
+  // 2 first: the server's memory is measured while nothing else has used it.
+  const atScale = await roomsAtScale({
+    serverUrl: server.url,
+    serverPid: server.pid,
+    newRoom,
+    chatMembers: FANOUT_MEMBERS,
+    chatMessages: FANOUT_MESSAGES,
+    syncMembers: SYNC_MEMBERS,
+    syncCommands: SYNC_COMMANDS,
+    idleRooms: IDLE_ROOMS,
+  });
+
   // 1. Sync error under a schedule of commands.
   const room = await newRoom();
   const pages: Page[] = [];
@@ -145,41 +157,6 @@ it('sync error and chat fan-out', async () => {
   }
   for (const page of pages) await page.context().close();
 
-  // 2. Chat fan-out to simulated members.
-  const fanoutRoom = await newRoom();
-  const socketUrl = `${server.url.replace('http', 'ws')}/api/rooms/${fanoutRoom}/socket`;
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  const members: WebSocket[] = [];
-  await Promise.all(
-    Array.from({ length: FANOUT_MEMBERS }, async (_, i) => {
-      const socket = new WebSocket(socketUrl);
-      members.push(socket);
-      await new Promise<void>((resolve, reject) => {
-        socket.on('open', () => socket.send(JSON.stringify({ type: 'hello', version: 1, name: `m${i}` })));
-        socket.on('message', (data: Buffer) => {
-          const message = JSON.parse(data.toString()) as { type: string; message?: { text: string; kind: string } };
-          if (message.type === 'welcome') resolve();
-          if (message.type === 'chat' && message.message?.kind === 'user') {
-            const at = sentAt.get(message.message.text);
-            if (at !== undefined) latencies.push(performance.now() - at);
-          }
-        });
-        socket.on('error', reject);
-      });
-    }),
-  );
-  const sender = members[0] as WebSocket;
-  for (let i = 0; i < FANOUT_MESSAGES; i++) {
-    const text = `fan-out ${i}`;
-    sentAt.set(text, performance.now());
-    sender.send(JSON.stringify({ type: 'chat', text }));
-    await sleep(150);
-  }
-  await sleep(2_000);
-  for (const socket of members) socket.close();
-  const expected = FANOUT_MEMBERS * FANOUT_MESSAGES;
-
   // 3. Offload with and without the room's fetch plan.
   const planned = await offload(true);
   const unplanned = await offload(false);
@@ -189,8 +166,7 @@ it('sync error and chat fan-out', async () => {
     `steady-state |error| p50 ${percentile(steady, 50).toFixed(0)} ms, p95 ${percentile(steady, 95).toFixed(0)} ms, max ${Math.max(...steady).toFixed(0)} ms over ${steady.length} samples;`,
     `everyone within 100 ms after a command: p50 ${percentile(toSync, 50).toFixed(0)} ms, max ${Math.max(...toSync).toFixed(0)} ms (${toSync.length}/${commands + 1} commands)`,
     `\nper command (time until everyone was within 100 ms): ${perCommand.join('; ')}`,
-    `\nchat fan-out: ${FANOUT_MEMBERS} members, ${FANOUT_MESSAGES} messages: delivered ${latencies.length}/${expected};`,
-    `latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
+    ...atScale.map((line) => `\n${line}`),
     `\noffload, ${OFFLOAD_VIEWERS} viewers watching ${OFFLOAD_SECS} s together (bound ${((100 * (OFFLOAD_VIEWERS - 1)) / OFFLOAD_VIEWERS).toFixed(0)} % from peers):`,
     `\n  with the fetch plan: ${planned}`,
     `\n  without it:         ${unplanned}`,

@@ -22,6 +22,8 @@ export const databaseMode = process.env.CINEMESH_TEST_DATABASE ?? 'sqlite';
 
 export interface TestServer {
   url: string;
+  /** The server's process id (its memory is read from /proc by benchmarks). */
+  pid: number;
   dataDir: string;
   env: NodeJS.ProcessEnv;
   stop: () => Promise<void>;
@@ -77,7 +79,7 @@ export async function startServer(extra: NodeJS.ProcessEnv = {}): Promise<TestSe
     });
     child.on('exit', (code) => reject(new Error(`cinemesh exited with ${code}: ${stderr}`)));
   });
-  return { url, dataDir: env.CINEMESH_STORAGE_DATA_DIR ?? '', env, stop: () => stopProcess(child).then(cleanup) };
+  return { url, pid: child.pid ?? 0, dataDir: env.CINEMESH_STORAGE_DATA_DIR ?? '', env, stop: () => stopProcess(child).then(cleanup) };
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
