@@ -2,7 +2,10 @@
 # Watch-party benchmark: the sync error of real Chromium viewers in one room
 # while the host plays, pauses and seeks (p50/p95/max of |video − room| in
 # steady state, and how long each command takes to bring everyone within
-# 100 ms), and chat fan-out latency to simulated members of one big room.
+# 100 ms), chat fan-out latency to simulated members of one big room,
+# playback commands to a bigger one (SYNC_MEMBERS, default 1000), the
+# server's memory per member online and per idle room (IDLE_ROOMS, default
+# 1000), and the offload of a room's fetch plan.
 #   bench/rooms.sh [viewers, default 4] [seconds, default 120] [fan-out members, default 500]
 # With --browsers, one room of every browser here instead: a Chromium host,
 # Chromium, Firefox ESR, WebKitGTK and Chromium on its own HLS as guests;

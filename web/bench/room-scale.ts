@@ -17,14 +17,17 @@ export interface ScaleOptions {
   idleRooms: number;
 }
 
-/** Runs the three measurements in turn; returns a summary line for each. */
+/**
+ * Runs the three measurements in turn; returns a summary line for each. The
+ * memory figures are the growth of the server's resident memory, so they come
+ * first, before members that left have freed memory the next could reuse.
+ */
 export async function roomsAtScale(options: ScaleOptions): Promise<string[]> {
   const socketUrl = (room: string): string => `${options.serverUrl.replace('http', 'ws')}/api/rooms/${room}/socket`;
-  return [
-    await chatFanOut(socketUrl(await options.newRoom()), options.chatMembers, options.chatMessages),
-    await syncFanOut(socketUrl(await options.newRoom()), options),
-    await idleRoomMemory(options),
-  ];
+  const idle = await idleRoomMemory(options);
+  const sync = await syncFanOut(socketUrl(await options.newRoom()), options);
+  const chat = await chatFanOut(socketUrl(await options.newRoom()), options.chatMembers, options.chatMessages);
+  return [chat, sync, idle];
 }
 
 /** One member sends `messages` chat messages, 150 ms apart; every member times every one. */
@@ -106,7 +109,6 @@ async function syncFanOut(socketUrl: string, options: ScaleOptions): Promise<str
 
 /** The server's memory per room created and held with nobody in it (rooms.empty_grace_secs). */
 async function idleRoomMemory(options: ScaleOptions): Promise<string> {
-  await sleep(2_000);
   const rssBefore = residentKiB(options.serverPid);
   for (let i = 0; i < options.idleRooms; i++) await options.newRoom();
   await sleep(2_000);
