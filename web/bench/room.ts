@@ -7,7 +7,7 @@
 // 2. rooms at scale (room-scale.ts), with simulated members (WebSockets
 //    from Node): chat fan-out to FANOUT_MEMBERS in one room, playback
 //    commands to SYNC_MEMBERS in another, and the server's memory per member
-//    online and per idle room (IDLE_ROOMS made); run first, on a fresh server;
+//    online and per idle room (IDLE_ROOMS made); run first, before any browser;
 // 3. offload: OFFLOAD_VIEWERS real Chromium viewers watch OFFLOAD_SECS of a
 //    movie together, first with the room's fetch plan (one member fetches
 //    each segment over HTTP, the others take it from that member), then the
@@ -84,7 +84,7 @@ function errors(pages: Page[]): Promise<(number | undefined)[]> {
 }
 
 it('sync error, rooms at scale and offload', async () => {
-  // 2 first: the server's memory is measured while nothing else has used it.
+  // 2 first: the server's memory is measured before any browser has used it (only the clip's ingest has).
   const atScale = await roomsAtScale({
     serverUrl: server.url,
     serverPid: server.pid,

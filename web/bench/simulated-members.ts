@@ -61,6 +61,7 @@ export function residentKiB(pid: number): number {
   return Number(match[1]);
 }
 
+/** The `p`th percentile of `values` (100: the largest); NaN when empty. */
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;

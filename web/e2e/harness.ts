@@ -79,7 +79,8 @@ export async function startServer(extra: NodeJS.ProcessEnv = {}): Promise<TestSe
     });
     child.on('exit', (code) => reject(new Error(`cinemesh exited with ${code}: ${stderr}`)));
   });
-  return { url, pid: child.pid ?? 0, dataDir: env.CINEMESH_STORAGE_DATA_DIR ?? '', env, stop: () => stopProcess(child).then(cleanup) };
+  if (child.pid === undefined) throw new Error('cinemesh started without a process id');
+  return { url, pid: child.pid, dataDir: env.CINEMESH_STORAGE_DATA_DIR ?? '', env, stop: () => stopProcess(child).then(cleanup) };
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {

@@ -370,7 +370,7 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
       // cores here, and one that gets no CPU for a moment waits with its data in hand (seen with
       // 8.5 s buffered, 0.6 s after the renumbering, in a member whose own path never changed).
       // It is printed, not failed: the renumbering is about the data arriving in time.
-      console.log(`the movie's waits (ms after the renumbering, s buffered ahead, ms long): ${JSON.stringify(stalls)}`);
+      console.log(`the movie's waits (ms after the renumbering, s buffered ahead, ms long, the seek a seeking wait followed): ${JSON.stringify(stalls)}`);
       const ranDry = stalls.map((waits) => waits.filter((wait) => wait.ms >= VISIBLE_STALL_MS && wait.ahead < DRY_AHEAD_SECS));
       expect(ranDry, `stalls of ${VISIBLE_STALL_MS} ms or more with less than ${DRY_AHEAD_SECS} s buffered, per member`).toEqual([[], [], []]);
     });

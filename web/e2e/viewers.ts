@@ -44,8 +44,8 @@ export function instrument(): void {
     stallMs: 0,
     /**
      * When each stall began, Date.now(), whether the video was seeking then, how
-     * many seconds it held buffered past where it stood, and how long it lasted
-     * (once over).
+     * many seconds it held buffered past where it stood, how long it lasted
+     * (once over), and for a stall while seeking, the seek it followed.
      */
     stallsAt: [] as { at: number; seeking: boolean; ahead: number; ms?: number; seek?: string }[],
     started: false,
@@ -70,8 +70,9 @@ export function instrument(): void {
   // The movie's player only: a call's tiles are videos too, and freeze when a call's path does.
   const isMovie = (target: EventTarget | null): boolean => target instanceof HTMLVideoElement && target.srcObject === null;
   // The movie's last seek ("from->to s", and whether it was paused): a seek
-  // into what is not buffered stalls, and how it moved says who made it (the
-  // room's sync pauses before it seeks; a player's nudge does not).
+  // into what is not buffered stalls, and how it moved usually says who made
+  // it (the room's sync pauses before it seeks; hls.js's nudges and the stall
+  // kick do not, and move a tenth or half a second).
   let lastSeek = '';
   const currentTime = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'currentTime');
   if (currentTime?.get !== undefined && currentTime.set !== undefined) {

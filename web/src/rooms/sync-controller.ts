@@ -38,8 +38,9 @@ export class SyncController {
   readonly #timer: ReturnType<typeof setInterval>;
   #startTimer: ReturnType<typeof setTimeout> | undefined;
   #appliedSeq = -1;
-  /** The state whose scheduled start the timer is set for, and the one it carried out. */
+  /** The state whose scheduled start the pending timer is set for (-1 when none). */
   #scheduledSeq = -1;
+  /** The state whose scheduled start the timer carried out. */
   #startedSeq = -1;
   #lastSeekAt = Number.NEGATIVE_INFINITY;
   /** The position the paused video waits at for the room, ms. */
@@ -141,7 +142,12 @@ export class SyncController {
     }
     // The tick can see the anchor pass a hair before the timer set for it
     // fires: the start is the timer's, on time, not a seek ahead to wait at.
-    if (this.#scheduledSeq === state.seq && this.#startedSeq !== state.seq) return;
+    // A timer due much later than that was set on a clock since corrected
+    // (a new offset): the video arms instead of waiting for it.
+    if (this.#scheduledSeq === state.seq && this.#startedSeq !== state.seq) {
+      if (serverNow - state.anchor_ms < TICK_MS) return;
+      this.#cancelStart();
+    }
     if (this.#armedAt !== undefined) {
       this.#waitArmed(target);
       return;
@@ -215,7 +221,7 @@ export class SyncController {
       return;
     }
     if (!readyToStart(this.#video)) return;
-    clearTimeout(this.#startTimer);
+    this.#cancelStart();
     const seq = this.#room.playback?.seq ?? -1;
     this.#startTimer = setTimeout(() => {
       this.#armedAt = undefined;

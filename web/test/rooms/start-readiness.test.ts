@@ -112,7 +112,8 @@ describe('a scheduled start', () => {
     video.ranges = [[82, 88]];
     const { sync, statuses } = startIn(video, 1_000);
     expect(statuses.at(-1)).toBe(false);
-    // The sync's tick falls due at the anchor together with the start's timer, and runs first.
+    // The sync's tick falls due at the anchor together with the start's timer, and runs first
+    // (fake timers due at the same moment run in the order they were made: the tick's interval first).
     vi.advanceTimersByTime(1_000);
     expect(video.plays).toBe(1);
     expect(video.currentTime, 'started where the room starts, not sent ahead to wait').toBe(83.7);

@@ -45,4 +45,23 @@ describe('a video armed ahead of a playing room', () => {
     expect(video.paused).toBe(false);
     sync.stop();
   });
+
+  it('arms at once when the start it waits for was timed on a clock since corrected', () => {
+    const video = new FakeVideo();
+    video.currentTime = 30;
+    video.ranges = [[0, 90]];
+    let skewMs = 0;
+    // A start 1 s ahead on this page's clock, which is 3 s behind the server's until the next pong says so.
+    const playback: PlaybackState = { position_ms: 30_000, playing: true, rate: 1, seq: 4, anchor_ms: Date.now() + 1_000 };
+    const sync = new SyncController(video as unknown as HTMLVideoElement, { serverNow: () => Date.now() + skewMs, playback });
+    sync.stateChanged();
+    skewMs = 3_000;
+    vi.advanceTimersByTime(200);
+    expect(video.paused).toBe(true);
+    expect(video.currentTime, 'armed where the room is now, 2 s into the movie since its start, not left waiting').toBeGreaterThan(32);
+    // It starts when the room reaches the point it waits at, long before the stale timer would have gone off.
+    vi.advanceTimersByTime(700);
+    expect(video.plays).toBe(1);
+    sync.stop();
+  });
 });
