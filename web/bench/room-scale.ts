@@ -2,9 +2,12 @@
 // server: chat fan-out in a big room, playback commands fanned out to a
 // bigger one (on time = before the start they schedule), and the server's
 // memory per member online and per idle room. Part of bench/room.ts.
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { percentile } from '../e2e/room-pages';
 import type { PlaybackCommand } from '../src/protocol/PlaybackCommand';
 import type { PlaybackState } from '../src/protocol/PlaybackState';
-import { control, joinMembers, percentile, residentKiB, sleep } from './simulated-members';
+import { control, joinMembers, residentKiB } from './simulated-members';
 
 export interface ScaleOptions {
   serverUrl: string;
@@ -57,9 +60,10 @@ async function chatFanOut(socketUrl: string, count: number, messages: number): P
 /**
  * The host sends play, pause, seek ahead and seek back in turn, 400 ms apart;
  * every member times each new playback state (on arrival in this one Node
- * process, so the times include its own parsing of up to a thousand frames). A play or seek while playing
- * is scheduled ahead (the room's start): it is on time at a member that has
- * it before its anchor. Also the server's memory per member online.
+ * process, so the times include its own parsing of up to a thousand frames).
+ * A play or seek while playing is scheduled ahead (the room's start): it is
+ * on time at a member that has it before its anchor. Also the server's
+ * memory per member online.
  */
 async function syncFanOut(socketUrl: string, options: ScaleOptions): Promise<string> {
   const sentAt = new Map<number, { perf: number; unix: number }>();
@@ -91,7 +95,7 @@ async function syncFanOut(socketUrl: string, options: ScaleOptions): Promise<str
       { action: 'seek', position_ms: positionMs + 40_000 },
       { action: 'seek', position_ms: positionMs + 20_000 },
     ];
-    const command = commands[i % commands.length] ?? commands[0];
+    const command = commands[i % commands.length];
     if (command === undefined) break;
     if (i % commands.length === commands.length - 1) positionMs = (positionMs + 20_000) % 180_000;
     sentAt.set((state?.seq ?? 0) + 1, { perf: performance.now(), unix: Date.now() });

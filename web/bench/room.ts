@@ -14,12 +14,14 @@
 //    same with every member opted out of the plan; bytes from peers and from
 //    the segment server are compared side by side.
 // Run by ../bench/rooms.sh.
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, it } from 'vitest';
+
 import { ingestClip, launchBrowser, LOOPBACK_SERVER, startServer, type TestServer } from '../e2e/harness';
-import { createRoom } from '../e2e/room-pages';
+import { createRoom, percentile } from '../e2e/room-pages';
 import { roomsAtScale } from './room-scale';
-import { percentile, sleep } from './simulated-members';
 
 const VIEWERS = Number(process.env.VIEWERS ?? 4);
 const SYNC_SECS = Number(process.env.SYNC_SECS ?? 120);

@@ -60,11 +60,3 @@ export function residentKiB(pid: number): number {
   if (match?.[1] === undefined) throw new Error(`no VmRSS for process ${pid}`);
   return Number(match[1]);
 }
-
-/** The `p`th percentile of `values` (100: the largest); NaN when empty. */
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -132,6 +132,7 @@ export class SyncController {
       if (state.playing && newState) {
         this.#scheduledSeq = state.seq;
         this.#startTimer = setTimeout(() => {
+          this.#scheduledSeq = -1;
           this.#startedSeq = state.seq;
           if (readyToStart(this.#video)) this.#play(state.seq);
           // Everyone in the room was due to start: a player not ready is waited for.
@@ -144,7 +145,7 @@ export class SyncController {
     // fires: the start is the timer's, on time, not a seek ahead to wait at.
     // A timer due much later than that was set on a clock since corrected
     // (a new offset): the video arms instead of waiting for it.
-    if (this.#scheduledSeq === state.seq && this.#startedSeq !== state.seq) {
+    if (this.#scheduledSeq === state.seq) {
       if (serverNow - state.anchor_ms < TICK_MS) return;
       this.#cancelStart();
     }
