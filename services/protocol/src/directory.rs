@@ -1,7 +1,10 @@
 //! What tracker instances share through Redis. A swarm is a Redis hash,
 //! `{prefix}swarm:{movie}:{rendition}`, with one field per peer holding a
-//! `DirectoryEntry`; a signal for a peer on another instance is published on
-//! that instance's channel, `{prefix}instance:{id}`, as a `RelayedSignal`.
+//! `DirectoryEntry`, and a counter, `{prefix}swarm-version:{movie}:{rendition}`,
+//! that every write to the hash increments after it, so that an instance
+//! re-reads only the swarms another one changed. A signal for a peer on
+//! another instance is published on that instance's channel,
+//! `{prefix}instance:{id}`, as a `RelayedSignal`.
 
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +36,10 @@ pub fn swarm_key(prefix: &str, swarm: &SwarmKey) -> String {
     format!("{prefix}swarm:{}:{}", swarm.movie, swarm.rendition)
 }
 
+pub fn swarm_version_key(prefix: &str, swarm: &SwarmKey) -> String {
+    format!("{prefix}swarm-version:{}:{}", swarm.movie, swarm.rendition)
+}
+
 pub fn instance_channel(prefix: &str, instance: &str) -> String {
     format!("{prefix}instance:{instance}")
 }
@@ -53,6 +60,7 @@ mod tests {
     fn keys_are_namespaced_by_prefix() {
         let swarm = SwarmKey { movie: "m".into(), rendition: "720p".into() };
         assert_eq!(swarm_key("t1:", &swarm), "t1:swarm:m:720p");
+        assert_eq!(swarm_version_key("t1:", &swarm), "t1:swarm-version:m:720p");
         assert_eq!(instance_channel("t1:", "abc"), "t1:instance:abc");
     }
 }

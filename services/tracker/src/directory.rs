@@ -1,19 +1,20 @@
 //! The shared directory of tracker instances, in Redis. Shards report their
 //! local members' holdings; this task writes them in pipelined batches, keeps
 //! them alive, reads the other instances' members of the swarms that have
-//! local members, and hands that view to the owning shards. Signals for peers
+//! local members (only the swarms another instance changed, see
+//! `swarm_versions`), and hands that view to the owning shards. Signals for peers
 //! on other instances are published on the target instance's channel, and
 //! what other instances publish here is handed to the shards. Nothing on the
 //! per-message path waits for Redis.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cinemesh_common::db::now_ms;
 use cinemesh_protocol::SegmentRanges;
-use cinemesh_protocol::directory::{DirectoryEntry, RelayedSignal, instance_channel, swarm_key};
+use cinemesh_protocol::directory::{DirectoryEntry, RelayedSignal, instance_channel, swarm_key, swarm_version_key};
 use cinemesh_protocol::tracker::{PeerId, SwarmKey};
 use futures_util::StreamExt;
 use redis::AsyncCommands;
@@ -21,6 +22,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::{Command, Hub};
+use crate::swarm_versions::SwarmVersions;
 
 /// Updates queued before new ones are dropped (and counted).
 const QUEUE: usize = 65_536;
@@ -119,7 +121,9 @@ impl DirectoryInbox {
             };
             let channel = instance_channel(&self.config.prefix, &self.instance);
             actix_web::rt::spawn(subscribe(client, channel, hub.clone()));
+            let full_read_every_ms = (self.config.peer_ttl / 3).as_millis() as i64;
             let writer = Writer {
+                versions: SwarmVersions::new(full_read_every_ms),
                 connection,
                 config: self.config,
                 instance: self.instance,
@@ -150,6 +154,8 @@ struct Writer {
     /// may have lost what was written (a restart without persistence loses
     /// all of it), so writes vouch for every local peer until one goes through.
     redis_failed: bool,
+    /// Which swarms changed since they were read.
+    versions: SwarmVersions,
     hub: Hub,
 }
 
@@ -192,7 +198,7 @@ impl Writer {
                 let Ok(payload) = serde_json::to_string(&signal) else { return };
                 if let Err(e) = self.connection.publish::<_, _, ()>(channel, payload).await {
                     tracing::warn!(error = %e, "could not relay a signal to another instance");
-                    self.redis_failed = true;
+                    self.failed();
                 }
             }
             DirectoryUpdate::Flush(done) => {
@@ -222,8 +228,10 @@ impl Writer {
         let mut pipe = redis::pipe();
         // Kept for the next flush if this one fails (what is set, vouching writes again).
         let mut deletes = Vec::new();
+        let mut written: Vec<SwarmKey> = Vec::new();
+        let mut seen: HashSet<SwarmKey> = HashSet::new();
         for pending in self.pending.drain(..) {
-            match pending {
+            let swarm = match pending {
                 Pending::Set { swarm, peer } => {
                     // Written with the latest holdings, whatever the update said then.
                     let Some(holdings) = self.local.get(&swarm).and_then(|m| m.get(&peer)) else { continue };
@@ -232,55 +240,102 @@ impl Writer {
                     let Ok(value) = serde_json::to_string(&entry) else { continue };
                     let key = swarm_key(&self.config.prefix, &swarm);
                     pipe.hset(&key, &peer, value).ignore().pexpire(&key, ttl_ms).ignore();
+                    swarm
                 }
                 Pending::Delete { swarm, peer } => {
                     pipe.hdel(swarm_key(&self.config.prefix, &swarm), &peer).ignore();
-                    deletes.push(Pending::Delete { swarm, peer });
+                    deletes.push(Pending::Delete { swarm: swarm.clone(), peer });
+                    swarm
                 }
+            };
+            if seen.insert(swarm.clone()) {
+                written.push(swarm);
             }
         }
-        match pipe.query_async::<()>(&mut self.connection).await {
-            Ok(()) => self.redis_failed = false,
+        if written.is_empty() {
+            return;
+        }
+        // After the writes, so that whoever sees a new version also sees what was written.
+        for swarm in &written {
+            let key = swarm_version_key(&self.config.prefix, swarm);
+            pipe.incr(&key, 1).pexpire(&key, ttl_ms).ignore();
+        }
+        match pipe.query_async::<Vec<u64>>(&mut self.connection).await {
+            Ok(versions) => {
+                self.redis_failed = false;
+                for (swarm, version) in written.iter().zip(versions) {
+                    self.versions.wrote(swarm, version);
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "could not write the tracker directory; trying again");
-                self.redis_failed = true;
+                self.failed();
                 self.pending = deletes;
             }
         }
+    }
+
+    fn failed(&mut self) {
+        self.redis_failed = true;
+        self.versions.forget_all();
     }
 
     async fn refresh(&mut self) {
         if self.local.is_empty() {
             return;
         }
+        let local = &self.local;
+        self.versions.retain(|swarm| local.contains_key(swarm));
         let swarms: Vec<SwarmKey> = self.local.keys().cloned().collect();
         let mut pipe = redis::pipe();
         for swarm in &swarms {
+            pipe.get(swarm_version_key(&self.config.prefix, swarm));
+        }
+        let versions: Vec<Option<u64>> = match pipe.query_async(&mut self.connection).await {
+            Ok(versions) => versions,
+            Err(e) => return self.read_failed(e),
+        };
+        let now = now_ms();
+        let changed: Vec<(SwarmKey, u64)> = swarms
+            .into_iter()
+            .zip(versions)
+            .map(|(swarm, version)| (swarm, version.unwrap_or(0)))
+            .filter(|(swarm, version)| self.versions.needs_read(swarm, *version, now))
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
+        let mut pipe = redis::pipe();
+        for (swarm, _) in &changed {
             pipe.hgetall(swarm_key(&self.config.prefix, swarm));
         }
         let views: Vec<HashMap<String, String>> = match pipe.query_async(&mut self.connection).await {
             Ok(views) => views,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the tracker directory");
-                self.redis_failed = true;
-                return;
-            }
+            Err(e) => return self.read_failed(e),
         };
-        let oldest_ms = now_ms() - self.config.peer_ttl.as_millis() as i64;
-        for (swarm, view) in swarms.into_iter().zip(views) {
+        let ttl_ms = self.config.peer_ttl.as_millis() as i64;
+        let oldest_ms = now - ttl_ms;
+        for ((swarm, version), view) in changed.into_iter().zip(views) {
+            let mut earliest_seen: Option<i64> = None;
             let members = view
                 .into_iter()
                 .filter_map(|(peer, value)| {
                     let entry: DirectoryEntry = serde_json::from_str(&value).ok()?;
-                    (entry.instance != *self.instance && entry.seen_ms >= oldest_ms).then_some((
-                        peer,
-                        entry.instance,
-                        entry.holdings,
-                    ))
+                    if entry.instance == *self.instance || entry.seen_ms < oldest_ms {
+                        return None;
+                    }
+                    earliest_seen = Some(earliest_seen.map_or(entry.seen_ms, |e| e.min(entry.seen_ms)));
+                    Some((peer, entry.instance, entry.holdings))
                 })
                 .collect();
+            self.versions.read(swarm.clone(), version, earliest_seen.map(|seen| seen + ttl_ms), now);
             self.hub.send(Command::RemoteView { swarm, members }).await;
         }
+    }
+
+    fn read_failed(&mut self, error: redis::RedisError) {
+        tracing::warn!(error = %error, "could not read the tracker directory");
+        self.failed();
     }
 }
 

@@ -11,6 +11,7 @@ mod recorder;
 mod reports;
 mod session;
 mod swarm;
+mod swarm_versions;
 mod webtorrent;
 
 pub use directory::{DirectoryConfig, DirectoryHandle, DirectoryInbox, channel as directory_channel};

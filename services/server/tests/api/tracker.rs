@@ -500,6 +500,10 @@ async fn two_instances_sharing_redis_introduce_and_relay_across() {
 
     let holders = there.holders_until(&key, 0, 10, |h| !h.is_empty()).await;
     assert_eq!(holders, vec![(id_here.clone(), held(0..=9))], "a holder on the other instance is introduced");
+    // The swarm is known on the other instance now: a change to it still gets there.
+    here.send(&ClientMessage::Have { swarm: key.clone(), added: held(10..=12), dropped: held(0..=4) }).await;
+    let holders = there.holders_until(&key, 0, 20, |h| h.first().is_some_and(|(_, r)| *r == held(5..=12))).await;
+    assert_eq!(holders, vec![(id_here.clone(), held(5..=12))], "a holder's new segments reach the other instance");
 
     let offer = Signal::Offer { sdp: "v=0 offer".into() };
     there
