@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Load-tests the tracker, in-process and Redis mode side by side in one run:
-# the server pinned to core 0 (one HTTP worker, one swarm shard), the load
-# generator pinned to core 1, every profile (light, heavy, party).
+# Load-tests the tracker, in-process, Redis and two instances sharing Redis
+# side by side in one run: the servers pinned to core 0 (one HTTP worker, one
+# swarm shard each), the load generator pinned to core 1, every profile
+# (light, heavy, party).
 #   bench/tracker.sh [warm-up seconds, default 10] [steady seconds, default 20] [profiles...]
 # Needs Redis on 127.0.0.1:6379 for the Redis rows (scripts/services.sh starts it).
+# CINEMESH_BIN runs another build of the server (an older one, to compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 warmup=${1:-10}
@@ -16,29 +18,46 @@ ulimit -n 65536 2>/dev/null || true
 source bench/lib/loadtest-bench.sh
 start_loadtest_bench
 
+# Starts one server on core 0 with its data in $1 and Redis at $2 (none: empty);
+# adds its pid to $server_pids and its URL to $server_args.
+start_server() {
+  local data=$1 redis_url=$2 log
+  log="$data.$(( ${#server_pids[@]} + 1 ))"
+  # Every simulated peer connects from 127.0.0.1: the per-address socket cap is lifted for them.
+  CINEMESH_LOG=warn CINEMESH_SERVER_BIND=127.0.0.1:0 CINEMESH_SERVER_WORKERS=1 CINEMESH_TRACKER_SHARDS=1 \
+    CINEMESH_SERVER_MAX_CONNECTIONS=1000000 CINEMESH_SERVER_MAX_CONNECTIONS_PER_ADDRESS=1000000 \
+    CINEMESH_DEMO_ENABLED=false CINEMESH_STORAGE_DATA_DIR="$data" CINEMESH_STORAGE_REDIS_URL="$redis_url" \
+    CINEMESH_STORAGE_REDIS_PREFIX="cinemesh-bench-$$-$(basename "$data"):" CINEMESH_TRACKER_SECRET="bench-secret" \
+    taskset -c 0 "${CINEMESH_BIN:-target/release/cinemesh}" serve > "$log.out" 2> "$log.err" &
+  server_pids+=("$!")
+  server_pid="${server_pids[*]}"
+  for _ in $(seq 1 100); do grep -q "listening on" "$log.out" 2>/dev/null && break; sleep 0.1; done
+  local url
+  url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$log.out")
+  [ -n "$url" ] || { cat "$log.err"; exit 1; }
+  server_args+=(--server "$url" --pid "${server_pids[-1]}")
+}
+
 header=--header
 # A fresh server for every row, so memory per connection is not flattered by
-# memory an earlier run freed.
-for mode in in-process redis; do
+# memory an earlier run freed. "redis x2" is two instances on one database
+# and one Redis, the viewers dealt to them in turn (so every party room spans
+# both); its CPU and memory are the two processes' together.
+for mode in in-process redis "redis x2"; do
   for profile in "${profiles[@]}"; do
-    data="$work/$mode-$profile"
+    data="$work/${mode// /-}-$profile"
     mkdir -p "$data"
     redis_url=""
-    [ "$mode" = redis ] && redis_url="redis://127.0.0.1:6379"
-    # Every simulated peer connects from 127.0.0.1: the per-address socket cap is lifted for them.
-    CINEMESH_LOG=warn CINEMESH_SERVER_BIND=127.0.0.1:0 CINEMESH_SERVER_WORKERS=1 CINEMESH_TRACKER_SHARDS=1 \
-      CINEMESH_SERVER_MAX_CONNECTIONS=1000000 CINEMESH_SERVER_MAX_CONNECTIONS_PER_ADDRESS=1000000 \
-      CINEMESH_DEMO_ENABLED=false CINEMESH_STORAGE_DATA_DIR="$data" CINEMESH_STORAGE_REDIS_URL="$redis_url" \
-      CINEMESH_STORAGE_REDIS_PREFIX="cinemesh-bench-$$:" CINEMESH_TRACKER_SECRET="bench-secret" \
-      taskset -c 0 target/release/cinemesh serve > "$data.out" 2> "$data.err" &
-    server_pid=$!
-    for _ in $(seq 1 100); do grep -q "listening on" "$data.out" 2>/dev/null && break; sleep 0.1; done
-    url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$data.out")
-    [ -n "$url" ] || { cat "$data.err"; exit 1; }
+    [ "$mode" != in-process ] && redis_url="redis://127.0.0.1:6379"
+    server_pids=()
+    server_args=()
+    start_server "$data" "$redis_url"
+    # The second starts once the first has made the database.
+    [ "$mode" = "redis x2" ] && start_server "$data" "$redis_url"
     taskset -c 1 target/release/cinemesh-loadtest tracker $header --label "$mode" --profile "$profile" \
-      --server "$url" --database-url "sqlite://$data/cinemesh.db" --pid "$server_pid" \
+      "${server_args[@]}" --database-url "sqlite://$data/cinemesh.db" \
       --warmup-secs "$warmup" --steady-secs "$steady"
     header=""
-    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+    kill "${server_pids[@]}"; wait "${server_pids[@]}" 2>/dev/null || true; server_pid=""
   done
 done

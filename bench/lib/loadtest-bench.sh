@@ -11,7 +11,8 @@ start_loadtest_bench() {
 }
 
 stop_loadtest_bench() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  # Word-split on purpose: it may hold several pids.
+  [ -n "$server_pid" ] && kill $server_pid 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
 }

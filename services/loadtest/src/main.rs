@@ -51,15 +51,17 @@ enum Command {
 
 #[derive(clap::Args)]
 struct TrackerArgs {
-    /// Base URL of the cinemesh server.
+    /// Base URL of a cinemesh server; given more than once (instances
+    /// sharing Redis and a database), viewers are spread over them in turn,
+    /// so a party room has members on each.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
-    server: String,
-    /// The server's database, where the simulated movies are created.
+    server: Vec<String>,
+    /// The servers' database, where the simulated movies are created.
     #[arg(long)]
     database_url: String,
-    /// Process id of the server, for its CPU time and memory.
-    #[arg(long)]
-    pid: u32,
+    /// Process id of each server, for their CPU time and memory (summed).
+    #[arg(long, required = true)]
+    pid: Vec<u32>,
     #[arg(long, value_enum, default_value = "light")]
     profile: ProfileName,
     /// Overrides the profile's connection count.
@@ -111,8 +113,9 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
     let tokens = seed_movies(&args, &client, swarm_count).await?;
 
     let observed = Rc::new(Observed::default());
-    let ws_url = format!("{}/tracker", args.server.replacen("http", "ws", 1));
-    let rss_before = procstat::rss_bytes(args.pid).context("reading the server's memory")?;
+    let ws_urls: Vec<String> =
+        args.server.iter().map(|server| format!("{}/tracker", server.replacen("http", "ws", 1))).collect();
+    let rss_before = total(&args.pid, procstat::rss_bytes).context("reading the servers' memory")?;
     let zipf = Zipf::new(swarm_count, 1.0);
     let started = Instant::now();
     let mut room_of_peer = rooms.iter().enumerate().flat_map(|(room, size)| std::iter::repeat_n(room, *size));
@@ -124,7 +127,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         let phase = if profile.party { (swarm_index as f64 * 0.618).fract() } else { rng.unit() };
         let ramp = Duration::from_millis((profile.connections / RAMP_BATCH) as u64 * 100 + 500);
         let plan = peer::PeerPlan {
-            url: ws_url.clone(),
+            url: ws_urls[i % ws_urls.len()].clone(),
             swarm: SwarmKey { movie, rendition: "720p".into() },
             token,
             segments: SEGMENTS,
@@ -145,18 +148,18 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         actix_rt::time::sleep(Duration::from_millis(100)).await;
     }
     actix_rt::time::sleep(Duration::from_secs(1)).await;
-    let rss_after = procstat::rss_bytes(args.pid).unwrap_or(rss_before);
+    let rss_after = total(&args.pid, procstat::rss_bytes).unwrap_or(rss_before);
 
     actix_rt::time::sleep(Duration::from_secs(args.warmup_secs)).await;
-    let (delivered_before, dropped_before) = server_counters(&client, &args.server).await;
-    let cpu_before = procstat::cpu_micros(args.pid).unwrap_or(0);
+    let (delivered_before, dropped_before) = all_counters(&client, &args.server).await;
+    let cpu_before = total(&args.pid, procstat::cpu_micros).unwrap_or(0);
     observed.measuring.set(true);
     let steady_started = Instant::now();
     actix_rt::time::sleep(Duration::from_secs(args.steady_secs)).await;
     observed.measuring.set(false);
     let steady = steady_started.elapsed().as_secs_f64();
-    let cpu = procstat::cpu_micros(args.pid).unwrap_or(0).saturating_sub(cpu_before);
-    let (delivered_after, dropped_after) = server_counters(&client, &args.server).await;
+    let cpu = total(&args.pid, procstat::cpu_micros).unwrap_or(0).saturating_sub(cpu_before);
+    let (delivered_after, dropped_after) = all_counters(&client, &args.server).await;
     observed.stop.set(true);
 
     let sent = observed.sent.get();
@@ -239,7 +242,7 @@ async fn seed_movies(args: &TrackerArgs, client: &awc::Client, count: usize) -> 
             store.insert(&NewMovie { movie, renditions: vec![(rendition, segments)], skipped_tracks: vec![] }).await?;
         }
         let mut response = client
-            .get(format!("{}/api/movies/{id}", args.server))
+            .get(format!("{}/api/movies/{id}", args.server[0]))
             .send()
             .await
             .map_err(|e| anyhow::anyhow!("fetching {id}: {e}"))?;
@@ -249,6 +252,21 @@ async fn seed_movies(args: &TrackerArgs, client: &awc::Client, count: usize) -> 
     }
     db.close().await;
     Ok(tokens)
+}
+
+/// A figure of each process, summed; none when one cannot be read.
+fn total(pids: &[u32], read: fn(u32) -> Option<u64>) -> Option<u64> {
+    pids.iter().map(|pid| read(*pid)).sum()
+}
+
+/// Delivered and dropped message counters, summed over every server.
+async fn all_counters(client: &awc::Client, servers: &[String]) -> (u64, u64) {
+    let mut sums = (0, 0);
+    for server in servers {
+        let (delivered, dropped) = server_counters(client, server).await;
+        sums = (sums.0 + delivered, sums.1 + dropped);
+    }
+    sums
 }
 
 /// Delivered and dropped message counters from the server's `/metrics`.
