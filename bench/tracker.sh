@@ -5,7 +5,7 @@
 # (light, heavy, party).
 #   bench/tracker.sh [warm-up seconds, default 10] [steady seconds, default 20] [profiles...]
 # Needs Redis on 127.0.0.1:6379 for the Redis rows (scripts/services.sh starts it).
-# CINEMESH_BIN runs another build of the server (an older one, to compare).
+# SERVER_BIN runs another build of the server (an older one, to compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 warmup=${1:-10}
@@ -28,7 +28,7 @@ start_server() {
     CINEMESH_SERVER_MAX_CONNECTIONS=1000000 CINEMESH_SERVER_MAX_CONNECTIONS_PER_ADDRESS=1000000 \
     CINEMESH_DEMO_ENABLED=false CINEMESH_STORAGE_DATA_DIR="$data" CINEMESH_STORAGE_REDIS_URL="$redis_url" \
     CINEMESH_STORAGE_REDIS_PREFIX="cinemesh-bench-$$-$(basename "$data"):" CINEMESH_TRACKER_SECRET="bench-secret" \
-    taskset -c 0 "${CINEMESH_BIN:-target/release/cinemesh}" serve > "$log.out" 2> "$log.err" &
+    taskset -c 0 "${SERVER_BIN:-target/release/cinemesh}" serve > "$log.out" 2> "$log.err" &
   server_pids+=("$!")
   server_pid="${server_pids[*]}"
   for _ in $(seq 1 100); do grep -q "listening on" "$log.out" 2>/dev/null && break; sleep 0.1; done
@@ -54,10 +54,18 @@ for mode in in-process redis "redis x2"; do
     start_server "$data" "$redis_url"
     # The second starts once the first has made the database.
     [ "$mode" = "redis x2" ] && start_server "$data" "$redis_url"
+    [ -n "$redis_url" ] && redis-cli -u "$redis_url" CONFIG RESETSTAT > /dev/null
     taskset -c 1 target/release/cinemesh-loadtest tracker $header --label "$mode" --profile "$profile" \
       "${server_args[@]}" --database-url "sqlite://$data/cinemesh.db" \
       --warmup-secs "$warmup" --steady-secs "$steady"
     header=""
+    # What the tracker asked of Redis over the whole row (ramp and warm-up
+    # included): the swarm reads (hgetall) are what changed-only reading saves.
+    if [ -n "$redis_url" ]; then
+      redis-cli -u "$redis_url" INFO commandstats |
+        sed -n 's/^cmdstat_\(hgetall\|get\|hset\|hdel\|incrby\|publish\):calls=\([0-9]*\).*/\1 \2/p' |
+        tr '\n' ' ' | sed "s/^/$mode $profile Redis calls: /; s/ \$/\n/"
+    fi
     kill "${server_pids[@]}"; wait "${server_pids[@]}" 2>/dev/null || true; server_pid=""
   done
 done

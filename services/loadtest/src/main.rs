@@ -6,6 +6,7 @@
 //! `cinemesh-loadtest turn`: relayed call pairs through a TURN server
 //! (bench/turn.sh).
 
+mod introduction;
 mod peer;
 mod procstat;
 mod profile;
@@ -31,6 +32,8 @@ use crate::stats::{Observed, percentile};
 const SEGMENTS: u32 = 600;
 /// Connections opened at once while ramping up.
 const RAMP_BATCH: usize = 250;
+/// Probe pairs timing introductions across instances (when there are two servers).
+const PROBES: usize = 4;
 
 #[derive(Parser)]
 #[command(name = "cinemesh-loadtest", about = "Load generators for Cinemesh")]
@@ -108,9 +111,11 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         Vec::new()
     };
     let swarm_count = if profile.party { rooms.len() } else { profile.swarms };
+    // With two servers, probes time introductions across them, each in a swarm of its own.
+    let probes = if args.server.len() > 1 { PROBES } else { 0 };
     let client =
         awc::Client::builder().connector(awc::Connector::new().limit(0)).timeout(Duration::from_secs(30)).finish();
-    let tokens = seed_movies(&args, &client, swarm_count).await?;
+    let tokens = seed_movies(&args, &client, swarm_count + probes).await?;
 
     let observed = Rc::new(Observed::default());
     let ws_urls: Vec<String> =
@@ -146,6 +151,16 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         && Instant::now() < deadline
     {
         actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (movie, token) in &tokens[swarm_count..] {
+        let plan = introduction::ProbePlan {
+            reporter_url: ws_urls[0].clone(),
+            asker_url: ws_urls[1].clone(),
+            swarm: SwarmKey { movie: movie.clone(), rendition: "720p".into() },
+            token: token.clone(),
+            segments: SEGMENTS,
+        };
+        actix_rt::spawn(introduction::run(client.clone(), plan, observed.clone()));
     }
     actix_rt::time::sleep(Duration::from_secs(1)).await;
     let rss_after = total(&args.pid, procstat::rss_bytes).unwrap_or(rss_before);
@@ -202,6 +217,19 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
         ms(percentile(&rtts, 90.0)),
         ms(percentile(&rtts, 99.0)),
     );
+    let mut introductions = observed.introduction_micros.borrow().clone();
+    if !introductions.is_empty() {
+        introductions.sort_unstable();
+        println!(
+            "{:<10} {:<7} introduction across instances: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} samples)",
+            args.label,
+            format!("{:?}", args.profile).to_lowercase(),
+            ms(percentile(&introductions, 50.0)),
+            ms(percentile(&introductions, 99.0)),
+            ms(*introductions.last().unwrap_or(&0)),
+            introductions.len(),
+        );
+    }
     let errors = observed.errors.borrow();
     if !errors.is_empty() || observed.failed_connections.get() > 0 {
         eprintln!("failed connections: {}, errors: {errors:?}", observed.failed_connections.get());

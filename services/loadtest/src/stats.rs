@@ -10,6 +10,8 @@ pub struct Observed {
     pub sent: Cell<u64>,
     pub received: Cell<u64>,
     pub rtt_micros: RefCell<Vec<u32>>,
+    /// From a report on one instance to its holder being named on another.
+    pub introduction_micros: RefCell<Vec<u32>>,
     pub errors: RefCell<BTreeMap<String, u64>>,
     pub connected: Cell<u64>,
     pub failed_connections: Cell<u64>,
@@ -32,6 +34,12 @@ impl Observed {
     pub fn rtt(&self, micros: u32) {
         if self.measuring.get() {
             self.rtt_micros.borrow_mut().push(micros);
+        }
+    }
+
+    pub fn introduction(&self, took: std::time::Duration) {
+        if self.measuring.get() {
+            self.introduction_micros.borrow_mut().push(took.as_micros().min(u128::from(u32::MAX)) as u32);
         }
     }
 

@@ -181,6 +181,10 @@ impl Writer {
     async fn apply(&mut self, update: DirectoryUpdate) {
         match update {
             DirectoryUpdate::Upsert { swarm, peer, holdings } => {
+                if !self.local.contains_key(&swarm) {
+                    // New on this instance (or again): its shard knows none of the others' members yet.
+                    self.versions.forget(&swarm);
+                }
                 self.local.entry(swarm.clone()).or_default().insert(peer.clone(), holdings);
                 self.pending.push(Pending::Set { swarm, peer });
             }
@@ -189,6 +193,7 @@ impl Writer {
                     members.remove(&peer);
                     if members.is_empty() {
                         self.local.remove(&swarm);
+                        self.versions.forget(&swarm);
                     }
                 }
                 self.pending.push(Pending::Delete { swarm, peer });
@@ -284,8 +289,6 @@ impl Writer {
         if self.local.is_empty() {
             return;
         }
-        let local = &self.local;
-        self.versions.retain(|swarm| local.contains_key(swarm));
         let swarms: Vec<SwarmKey> = self.local.keys().cloned().collect();
         let mut pipe = redis::pipe();
         for swarm in &swarms {

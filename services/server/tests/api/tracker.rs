@@ -540,8 +540,17 @@ async fn two_instances_sharing_redis_introduce_and_relay_across() {
     }
     assert_eq!(
         delivered,
-        Some(ServerMessage::Signal { swarm: key.clone(), from: id_here, signal: answer, lane: None })
+        Some(ServerMessage::Signal { swarm: key.clone(), from: id_here.clone(), signal: answer, lane: None })
     );
+
+    // The second instance's only peer leaves, and another joins: the swarm is
+    // new there again, and is read from Redis although no one changed it.
+    drop(there);
+    actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+    let (mut there, _) = TrackerClient::greeted(&second).await;
+    there.join(&key, &token, SegmentRanges::default()).await;
+    let holders = there.holders_until(&key, 0, 20, |h| !h.is_empty()).await;
+    assert_eq!(holders, vec![(id_here, held(5..=12))], "a swarm taken up again is read again");
 
     drop(here);
     let holders = there.holders_until(&key, 0, 10, |h| h.is_empty()).await;
