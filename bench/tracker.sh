@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Load-tests the tracker, in-process, Redis and two instances sharing Redis
-# side by side in one run: the servers pinned to core 0 (one HTTP worker, one
-# swarm shard each), the load generator pinned to core 1, every profile
-# (light, heavy, party).
+# Load-tests the tracker: in-process, Redis, and two instances sharing one
+# Redis, side by side in alternating rounds. The servers are pinned to core 0
+# (one HTTP worker, one swarm shard each), the load generator to core 1.
+# Prints every round's rows, then each row's medians and the CPU per message
+# of the Redis modes against in-process, per round and their median.
 #   bench/tracker.sh [warm-up seconds, default 10] [steady seconds, default 20] [profiles...]
-# Needs Redis on 127.0.0.1:6379 for the Redis rows (scripts/services.sh starts it).
+# ROUNDS (default 3) sets the rounds. Needs Redis on 127.0.0.1:6379 for the
+# Redis rows (scripts/services.sh starts it) and resets its command counters.
 # SERVER_BIN runs another build of the server (an older one, to compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +15,7 @@ steady=${2:-20}
 shift $(( $# > 2 ? 2 : $# ))
 profiles=("${@:-light heavy party}")
 read -r -a profiles <<<"${profiles[*]}"
+rounds=${ROUNDS:-3}
 ulimit -n 65536 2>/dev/null || true
 
 source bench/lib/loadtest-bench.sh
@@ -38,34 +41,76 @@ start_server() {
   server_args+=(--server "$url" --pid "${server_pids[-1]}")
 }
 
-header=--header
-# A fresh server for every row, so memory per connection is not flattered by
-# memory an earlier run freed. "redis x2" is two instances on one database
-# and one Redis, the viewers dealt to them in turn (so every party room spans
-# both); its CPU and memory are the two processes' together.
-for mode in in-process redis "redis x2"; do
+# One row: a fresh server (or two) for it, so memory per connection is not
+# flattered by memory an earlier run freed. "redis-x2" is two instances on
+# one database and one Redis, the viewers dealt to them in turn (so every
+# party room spans both); its CPU and memory are the two processes' together.
+run_row() {
+  local mode=$1 profile=$2 round=$3 data redis_url=""
+  data="$work/$mode-$profile-$round"
+  mkdir -p "$data"
+  [ "$mode" != in-process ] && redis_url="redis://127.0.0.1:6379"
+  server_pids=()
+  server_args=()
+  start_server "$data" "$redis_url"
+  # The second starts once the first has made the database.
+  [ "$mode" = redis-x2 ] && start_server "$data" "$redis_url"
+  [ -n "$redis_url" ] && redis-cli -u "$redis_url" CONFIG RESETSTAT > /dev/null
+  taskset -c 1 target/release/cinemesh-loadtest tracker --label "$mode" --profile "$profile" \
+    "${server_args[@]}" --database-url "sqlite://$data/cinemesh.db" \
+    --warmup-secs "$warmup" --steady-secs "$steady" | tee -a "$work/rows"
+  # What the tracker asked of Redis over the whole row (ramp and warm-up
+  # included): the swarm reads (hgetall) are what changed-only reading saves.
+  if [ -n "$redis_url" ]; then
+    redis-cli -u "$redis_url" INFO commandstats |
+      sed -n 's/^cmdstat_\(hgetall\|get\|hset\|hdel\|incrby\|publish\):calls=\([0-9]*\).*/\1 \2/p' |
+      tr '\n' ' ' | sed "s/^/$mode $profile Redis calls: /; s/ \$/\n/"
+  fi
+  kill "${server_pids[@]}"; wait "${server_pids[@]}" 2>/dev/null || true; server_pid=""
+}
+
+format='%-10s %-7s %6s %9s %9s %10s %9s %8s %7s %8s %7s %7s %7s\n'
+header() {
+  # shellcheck disable=SC2059
+  printf "$format" mode profile conns in/s out/s delivered dropped µs/msg cpu% KiB/conn "p50 ms" "p90 ms" "p99 ms"
+}
+
+# The median of the numbers on stdin.
+median() {
+  sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Column $3 of the rows of mode $1 and profile $2, one per round.
+column() {
+  awk -v mode="$1" -v profile="$2" -v c="$3" 'NF == 13 && $1 == mode && $2 == profile { print $c }' "$work/rows"
+}
+
+modes=(in-process redis redis-x2)
+header
+for round in $(seq 1 "$rounds"); do
+  # Alternating: every mode and profile once per round.
+  for mode in "${modes[@]}"; do
+    for profile in "${profiles[@]}"; do
+      run_row "$mode" "$profile" "$round"
+    done
+  done
+done
+
+echo
+echo "median of $rounds rounds:"
+header
+for mode in "${modes[@]}"; do
   for profile in "${profiles[@]}"; do
-    data="$work/${mode// /-}-$profile"
-    mkdir -p "$data"
-    redis_url=""
-    [ "$mode" != in-process ] && redis_url="redis://127.0.0.1:6379"
-    server_pids=()
-    server_args=()
-    start_server "$data" "$redis_url"
-    # The second starts once the first has made the database.
-    [ "$mode" = "redis x2" ] && start_server "$data" "$redis_url"
-    [ -n "$redis_url" ] && redis-cli -u "$redis_url" CONFIG RESETSTAT > /dev/null
-    taskset -c 1 target/release/cinemesh-loadtest tracker $header --label "$mode" --profile "$profile" \
-      "${server_args[@]}" --database-url "sqlite://$data/cinemesh.db" \
-      --warmup-secs "$warmup" --steady-secs "$steady"
-    header=""
-    # What the tracker asked of Redis over the whole row (ramp and warm-up
-    # included): the swarm reads (hgetall) are what changed-only reading saves.
-    if [ -n "$redis_url" ]; then
-      redis-cli -u "$redis_url" INFO commandstats |
-        sed -n 's/^cmdstat_\(hgetall\|get\|hset\|hdel\|incrby\|publish\):calls=\([0-9]*\).*/\1 \2/p' |
-        tr '\n' ' ' | sed "s/^/$mode $profile Redis calls: /; s/ \$/\n/"
-    fi
-    kill "${server_pids[@]}"; wait "${server_pids[@]}" 2>/dev/null || true; server_pid=""
+    values=("$mode" "$profile")
+    for c in $(seq 3 13); do values+=("$(column "$mode" "$profile" "$c" | median)"); done
+    # shellcheck disable=SC2059
+    printf "$format" "${values[@]}"
+  done
+done
+echo
+for mode in redis redis-x2; do
+  for profile in "${profiles[@]}"; do
+    ratios=$(paste <(column "$mode" "$profile" 8) <(column in-process "$profile" 8) | awk '{ printf "%.2f\n", $1 / $2 }')
+    echo "$mode vs in-process, $profile: CPU per message $(echo "$ratios" | median)x (rounds: $(echo "$ratios" | tr '\n' ' ' | sed 's/ $//'))"
   done
 done

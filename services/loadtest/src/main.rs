@@ -159,6 +159,7 @@ async fn tracker(args: TrackerArgs) -> anyhow::Result<()> {
             swarm: SwarmKey { movie: movie.clone(), rendition: "720p".into() },
             token: token.clone(),
             segments: SEGMENTS,
+            seed: rng.range(0, u64::MAX),
         };
         actix_rt::spawn(introduction::run(client.clone(), plan, observed.clone()));
     }
