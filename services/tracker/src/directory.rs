@@ -244,7 +244,7 @@ impl Writer {
                         DirectoryEntry { instance: self.instance.to_string(), holdings: holdings.clone(), seen_ms };
                     let Ok(value) = serde_json::to_string(&entry) else { continue };
                     let key = swarm_key(&self.config.prefix, &swarm);
-                    pipe.hset(&key, &peer, value).ignore().pexpire(&key, ttl_ms).ignore();
+                    pipe.hset(&key, &peer, value).ignore();
                     swarm
                 }
                 Pending::Delete { swarm, peer } => {
@@ -260,8 +260,11 @@ impl Writer {
         if written.is_empty() {
             return;
         }
-        // After the writes, so that whoever sees a new version also sees what was written.
+        // After the writes, so that whoever sees a new version also sees
+        // what was written. One expiry per swarm, not one per entry: they
+        // were a third of the commands on the party profile.
         for swarm in &written {
+            pipe.pexpire(swarm_key(&self.config.prefix, swarm), ttl_ms).ignore();
             let key = swarm_version_key(&self.config.prefix, swarm);
             pipe.incr(&key, 1).pexpire(&key, ttl_ms).ignore();
         }
