@@ -233,8 +233,8 @@ impl Writer {
         let mut pipe = redis::pipe();
         // Kept for the next flush if this one fails (what is set, vouching writes again).
         let mut deletes = Vec::new();
-        let mut written: Vec<SwarmKey> = Vec::new();
-        let mut seen: HashSet<SwarmKey> = HashSet::new();
+        // Iterated twice below, unchanged in between, so in the same order both times.
+        let mut written: HashSet<SwarmKey> = HashSet::new();
         for pending in self.pending.drain(..) {
             let swarm = match pending {
                 Pending::Set { swarm, peer } => {
@@ -253,16 +253,14 @@ impl Writer {
                     swarm
                 }
             };
-            if seen.insert(swarm.clone()) {
-                written.push(swarm);
-            }
+            written.insert(swarm);
         }
         if written.is_empty() {
             return;
         }
         // After the writes, so that whoever sees a new version also sees
-        // what was written. One expiry per swarm, not one per entry: they
-        // were a third of the commands on the party profile.
+        // what was written. One expiry per swarm, not one per entry, which
+        // sent as many expiries as writes.
         for swarm in &written {
             pipe.pexpire(swarm_key(&self.config.prefix, swarm), ttl_ms).ignore();
             let key = swarm_version_key(&self.config.prefix, swarm);
