@@ -99,6 +99,35 @@ function markFirstFrame(): void {
   document.addEventListener('playing', () => (w.__firstFrameAt ??= Date.now()), true);
 }
 
+/**
+ * Installed before the page's scripts: what the room client said and heard
+ * about starting (its status messages, the room's playback states), so the
+ * time to first frame can be split into its steps. The first few only.
+ */
+function traceStart(): void {
+  const w = window as unknown as { __startTrace?: { at: number; kind: string; playing?: boolean; anchor?: number }[] };
+  const trace: NonNullable<typeof w.__startTrace> = (w.__startTrace = []);
+  const LIMIT = 40;
+  const watched = new WeakSet<WebSocket>();
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (this: WebSocket, data: string | ArrayBufferLike | Blob | ArrayBufferView) {
+    if (!watched.has(this)) {
+      watched.add(this);
+      this.addEventListener('message', (event: MessageEvent) => {
+        if (trace.length >= LIMIT || typeof event.data !== 'string' || !event.data.includes('"playback"')) return;
+        const message = JSON.parse(event.data) as { type?: string; state?: { playing: boolean; anchor_ms: number } };
+        if (message.type === 'playback' && message.state !== undefined) {
+          trace.push({ at: Date.now(), kind: 'playback', playing: message.state.playing, anchor: message.state.anchor_ms });
+        }
+      });
+    }
+    if (trace.length < LIMIT && typeof data === 'string' && data.includes('"type":"status"')) {
+      trace.push({ at: Date.now(), kind: data.includes('"buffering":true') ? 'buffering' : 'ready' });
+    }
+    send.call(this, data);
+  };
+}
+
 interface Sample {
   /** |video − room| ms, undefined before a scheduled start. */
   error: number | undefined;
@@ -161,6 +190,8 @@ interface ViewerResult {
   firstFetches: string[];
   /** Segment fetches over HTTP per phase of the run (see `phases`): count and MB. */
   httpByPhase: string[];
+  /** The steps from the play to the first frame (see `startSteps`). */
+  startSteps: string;
   /** Every segment the player got, when (ms since the epoch) and from where. */
   deliveries: Delivery[];
   /** The audio language it picked (LANGUAGES), and its audio bytes over HTTP and from peers. */
@@ -227,6 +258,7 @@ async function openMember(browser: Browser, p2p: boolean, peerLanes: number | un
   const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
   await context.addInitScript(instrument);
   await context.addInitScript(markFirstFrame);
+  await context.addInitScript(traceStart);
   if (audioLanguage !== undefined) {
     await context.addInitScript((saved) => localStorage.setItem('cinemesh.tracks', saved), JSON.stringify({ audioLanguage }));
   }
@@ -280,6 +312,14 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
       const w = window as unknown as { __deliveries?: unknown[] };
       w.__deliveries = [];
       window.cinemeshRoom?.player?.engine.addEventListener('segment', (e) => w.__deliveries?.push({ at: Date.now(), ...(e as CustomEvent<object>).detail }));
+      const b = window as unknown as { __buffered?: { at: number; sn: number | string }[] };
+      b.__buffered = [];
+      // The event's name as a string: the page's hls.js module is not the bench's to import.
+      type FragEvents = { on: (event: string, listener: (event: unknown, data: { frag: { sn: number | string } }) => void) => void };
+      const hls = window.cinemeshRoom?.player?.hls as unknown as FragEvents | undefined;
+      hls?.on('hlsFragBuffered', (_event, { frag }) => {
+        if ((b.__buffered?.length ?? 0) < 4) b.__buffered?.push({ at: Date.now(), sn: frag.sn });
+      });
     });
   }
   let seekAheadAt: number | undefined;
@@ -329,6 +369,8 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
           __firstFrameAt?: number;
           __counters: { stalls: number; stallMs: number; stallsAt: { at: number; seeking: boolean }[] };
           __deliveries?: Delivery[];
+          __startTrace?: { at: number; kind: string; playing?: boolean; anchor?: number }[];
+          __buffered?: { at: number; sn: number | string }[];
         };
         const stats = window.cinemeshRoom?.player?.engine.stats();
         return {
@@ -337,6 +379,8 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
           stallMs: w.__counters.stallMs,
           stallsAt: w.__counters.stallsAt,
           deliveries: w.__deliveries ?? [],
+          startTrace: w.__startTrace ?? [],
+          buffered: w.__buffered ?? [],
           audioHttpBytes: stats?.audioHttpBytes ?? 0,
           audioPeerBytes: stats?.audioPeerBytes ?? 0,
           httpBytes: stats?.httpBytes ?? 0,
@@ -365,6 +409,7 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
         home: home.name.replace(/-c\d+$/, ''),
         nat: home.nat ?? '',
         ttffMs: figures.firstFrameAt - playAt,
+        startSteps: startSteps(figures.startTrace, figures.buffered, figures.firstFrameAt, playAt),
         stalls: figures.stalls,
         stallMs: figures.stallMs,
         aheads: aheads[i] ?? [],
@@ -448,6 +493,7 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
     );
   }
   for (const v of result.viewers) console.log(`${v.home} first HTTP segments (s after play): ${v.firstFetches.join(', ')}`);
+  for (const v of result.viewers) console.log(`${v.home} start (s after play): ${v.startSteps}`);
   console.log(
     `HTTP segment fetches/MB per phase (${result.phases.map((p) => `${p.name} from ${p.from.toFixed(0)} s`).join(', ')}):`,
   );
@@ -473,6 +519,25 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
  * from (a home, the cache when fetched ahead, or HTTP with its reason) and
  * when, s after that moment.
  */
+/**
+ * The steps to a viewer's first frame, s after the host's play: its first
+ * fragments in the buffer, what it said of its player (buffering or ready)
+ * and what the room said (waits, or plays from when: server and browsers
+ * share this machine's clock), then the first frame.
+ */
+function startSteps(
+  trace: { at: number; kind: string; playing?: boolean; anchor?: number }[],
+  buffered: { at: number; sn: number | string }[],
+  firstFrameAt: number,
+  playAt: number,
+): string {
+  const s = (at: number): string => ((at - playAt) / 1000).toFixed(2);
+  const said = trace
+    .filter((t) => t.at >= playAt && t.at <= firstFrameAt)
+    .map((t) => (t.kind === 'playback' ? `room ${t.playing === true ? `plays for ${s(t.anchor ?? Number.NaN)}` : 'waits'} ${s(t.at)}` : `${t.kind} ${s(t.at)}`));
+  return [`buffered ${buffered.map((b) => `#${b.sn} ${s(b.at)}`).join(' ') || '-'}`, ...said, `first frame ${s(firstFrameAt)}`].join(', ');
+}
+
 function printDeliveriesAfter(result: PassResult, what: string, at: number | undefined): void {
   if (at === undefined) return;
   const homeOf = new Map(result.viewers.map((v) => [v.peerId, v.home]));
