@@ -163,6 +163,12 @@ pub enum RoomClientMessage {
         #[serde(default)]
         #[ts(optional)]
         movie: Option<String>,
+        /// The smallest round trip to the server this page measured lately
+        /// (its pings), ms: the room schedules starts far enough ahead for
+        /// its slowest member to hear of them in time.
+        #[serde(default)]
+        #[ts(optional)]
+        rtt_ms: Option<f64>,
     },
     /// Answered by `pong` with the server's clock, for the clock offset.
     Ping {

@@ -8,8 +8,9 @@ use cinemesh_protocol::room::{PlaybackCommand, PlaybackState};
 
 use crate::Refusal;
 
-/// How far ahead a start is scheduled, ms: above a typical one-way delay, so
-/// members hear of it before it happens, and short enough to feel immediate.
+/// How far ahead a start is scheduled while the members' round trips are not
+/// known, ms: above a typical one-way delay, so members hear of it before it
+/// happens, and short enough to feel immediate.
 pub const DEFAULT_START_LEAD_MS: i64 = 250;
 
 #[derive(Debug, Clone)]
@@ -30,8 +31,13 @@ impl PlaybackClock {
     }
 
     pub fn with_start_lead(mut self, lead_ms: i64) -> Self {
-        self.start_lead_ms = lead_ms.max(0);
+        self.set_start_lead(lead_ms);
         self
+    }
+
+    /// How far ahead the next start is scheduled, ms (see `room::start_lead`).
+    pub fn set_start_lead(&mut self, lead_ms: i64) {
+        self.start_lead_ms = lead_ms.max(0);
     }
 
     /// Restores a saved state (after a restart).

@@ -25,6 +25,8 @@ export interface RoomPlayerParts {
   quality: Pick<QualityMenu, 'bind'>;
   /** The player now exists (the page exposes it, and stops its loading if a file plays). */
   started: (player: PlayerHandle) => void;
+  /** The player took in more of the movie: whether it can start may have changed. */
+  buffered: () => void;
 }
 
 export class RoomPlayer {
@@ -65,6 +67,7 @@ export class RoomPlayer {
     this.#player = player;
     tracks.bind(player.hls ?? video);
     quality.bind(player.hls, HlsPlayer);
+    player.hls?.on(HlsPlayer.Events.FRAG_BUFFERED, () => this.#parts.buffered());
     player.engine.setFetchPlan(this.#fetchPlans, room.member);
     player.followRoomRendition(this.#rendition);
     this.bufferForRoom();

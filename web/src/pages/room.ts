@@ -243,6 +243,10 @@ function enterRoom(root: HTMLElement, summary: RoomSummary, firstMovie: MovieDet
       if (fileStream.showing) player.stopLoad();
       expose();
     },
+    // A member says it is ready as soon as it is, not at the next tick: the
+    // room's start waits for its last member (up to 200 ms of a start across
+    // emulated homes went to that tick).
+    buffered: () => sync.stateChanged(),
   });
   const fileStream = new FileStream({
     room,

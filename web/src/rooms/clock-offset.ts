@@ -39,10 +39,10 @@ export class ClockOffset {
     return best.reduce((sum, s) => sum + s.offsetMs, 0) / best.length;
   }
 
-  /** Half the smallest round trip in the window: the estimate's error bound, ms. */
-  get uncertaintyMs(): number | undefined {
+  /** The smallest round trip in the window, ms (half of it bounds the offset's error); undefined before the first sample. */
+  get roundTripMs(): number | undefined {
     if (this.#samples.length === 0) return undefined;
-    return Math.min(...this.#samples.map((s) => s.rttMs)) / 2;
+    return Math.min(...this.#samples.map((s) => s.rttMs));
   }
 
   /** The server's clock now, given the local one. */

@@ -181,6 +181,9 @@ export class RoomClient {
     const movie = this.playerMovie?.();
     if (movie !== undefined) message.movie = movie;
     if (offsetMs !== undefined) message.offset_ms = Math.round(offsetMs);
+    // The room schedules its starts far enough ahead for its slowest member to hear of them.
+    const roundTrip = this.clock.roundTripMs;
+    if (roundTrip !== undefined) message.rtt_ms = Math.round(roundTrip);
     const sharedBytes = this.sharedBytes?.();
     if (sharedBytes !== undefined) message.shared_bytes = sharedBytes;
     const fetches = this.originFetches?.() ?? [];

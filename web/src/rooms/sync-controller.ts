@@ -153,6 +153,22 @@ export class SyncController {
       this.#waitArmed(target);
       return;
     }
+    // A start heard a little after its moment (the room schedules starts
+    // just far enough ahead for its slowest member, and a busy page can take
+    // longer): the video waits where the room starts, so it starts at once,
+    // that little behind, and the rate catches up. Armed, it would start
+    // 600 ms later still.
+    if (
+      video.paused &&
+      newState &&
+      serverNow - state.anchor_ms < START_MISS_MS &&
+      Math.abs(video.currentTime * 1000 - state.position_ms) <= this.#policy.deadBandMs &&
+      readyToStart(video)
+    ) {
+      this.#startedSeq = state.seq;
+      this.#play(state.seq);
+      return;
+    }
     if (video.paused) {
       this.#arm(target);
       return;

@@ -3,13 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { ClockOffset } from '../../src/rooms/clock-offset';
 
 describe('clock offset', () => {
-  it('is unknown before a sample, then the server minus the local clock', () => {
+  it('is unknown before a sample, then the server minus the local clock, and the round trip', () => {
     const clock = new ClockOffset();
     expect(clock.offsetMs).toBeUndefined();
+    expect(clock.roundTripMs).toBeUndefined();
     // Sent at local 1000, the server stamped 5010 mid-way, back at local 1020.
     clock.add(1_000, 5_010, 1_020);
     expect(clock.offsetMs).toBe(4_000);
-    expect(clock.uncertaintyMs).toBe(10);
+    expect(clock.roundTripMs).toBe(20);
     expect(clock.serverTime(2_000)).toBe(6_000);
   });
 

@@ -64,4 +64,38 @@ describe('a video armed ahead of a playing room', () => {
     expect(video.plays).toBe(1);
     sync.stop();
   });
+
+  it('starts at once from where it waits when the start is heard a little after its moment', () => {
+    const video = new FakeVideo();
+    video.currentTime = 30;
+    video.ranges = [[0, 90]];
+    const room: { serverNow: () => number; playback: PlaybackState } = {
+      serverNow: () => Date.now(),
+      playback: { position_ms: 30_000, playing: false, rate: 1, seq: 4, anchor_ms: Date.now() },
+    };
+    const sync = new SyncController(video as unknown as HTMLVideoElement, room);
+    sync.tick();
+    expect(video.paused).toBe(true);
+    // The start was for 60 ms ago: it went out late, or the page was busy.
+    room.playback = { position_ms: 30_000, playing: true, rate: 1, seq: 5, anchor_ms: Date.now() - 60 };
+    sync.stateChanged();
+    expect(video.plays, 'started on hearing it').toBe(1);
+    expect(video.currentTime, 'from where it waited, not armed ahead').toBe(30);
+    sync.stop();
+  });
+
+  it('arms as before when the start is heard long after its moment', () => {
+    const video = new FakeVideo();
+    video.currentTime = 30;
+    video.ranges = [[0, 90]];
+    const room: { serverNow: () => number; playback: PlaybackState } = {
+      serverNow: () => Date.now(),
+      playback: { position_ms: 30_000, playing: true, rate: 1, seq: 5, anchor_ms: Date.now() - 400 },
+    };
+    const sync = new SyncController(video as unknown as HTMLVideoElement, room);
+    sync.stateChanged();
+    expect(video.plays).toBe(0);
+    expect(video.currentTime, 'armed ahead of the room').toBeGreaterThan(30.4);
+    sync.stop();
+  });
 });

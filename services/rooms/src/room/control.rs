@@ -21,6 +21,7 @@ impl Room {
         self.members.may_control(member)?;
         let now = (self.now_ms)();
         let was_at = self.clock.state().position_at(now);
+        self.set_start_lead();
         let mut state = self.clock.apply(command, based_on, now)?;
         // Moved elsewhere: every player's buffer starts again from nothing.
         if (state.position_ms - was_at).abs() > 1_000.0

@@ -7,6 +7,7 @@ use cinemesh_protocol::room::{
 };
 
 use super::Room;
+use super::start_lead::MAX_ROUND_TRIP_MS;
 use crate::Refusal;
 use crate::origin_load;
 
@@ -23,11 +24,12 @@ pub(super) struct StatusReport {
     pub origin_fetches: Option<Vec<OriginFetch>>,
     pub ahead_secs: Option<f64>,
     pub top_level: Option<u32>,
+    pub rtt_ms: Option<f64>,
 }
 
 impl Room {
     pub(super) fn report_status(&mut self, member: &str, name: &str, report: StatusReport) -> Result<(), Refusal> {
-        let StatusReport { buffering, offset_ms, shared_bytes, origin_fetches, ahead_secs, top_level } = report;
+        let StatusReport { buffering, offset_ms, shared_bytes, origin_fetches, ahead_secs, top_level, rtt_ms } = report;
         // Figures feed the shared histogram and everyone's health panel: nonsense is refused.
         let longest_offset_ms = self.setup.duration_ms + 60_000.0;
         if offset_ms.is_some_and(|o| !o.is_finite() || o.abs() > longest_offset_ms) {
@@ -38,6 +40,12 @@ impl Room {
         }
         if ahead_secs.is_some_and(|a| !a.is_finite() || !(0.0..=longest_offset_ms / 1000.0).contains(&a)) {
             return Err(Refusal::new("invalid_status", "ahead_secs is not a span of the movie"));
+        }
+        if rtt_ms.is_some_and(|r| !r.is_finite() || !(0.0..=MAX_ROUND_TRIP_MS).contains(&r)) {
+            return Err(Refusal::new(
+                "invalid_status",
+                format!("rtt_ms is not a round trip of 0 to {MAX_ROUND_TRIP_MS} ms"),
+            ));
         }
         if top_level.is_some_and(|l| l > MAX_RENDITION_LEVEL) {
             return Err(Refusal::new("invalid_status", format!("top_level is at most {MAX_RENDITION_LEVEL}")));
@@ -61,6 +69,9 @@ impl Room {
         for fetch in fetches {
             self.origin.record(fetch);
         }
+        if let Some(round_trip) = rtt_ms {
+            self.start_lead.report(member, round_trip);
+        }
         if let Some(offset) = offset_ms {
             self.metrics.sync_error_ms.observe(offset.abs());
         }
@@ -76,9 +87,17 @@ impl Room {
         Ok(())
     }
 
+    /// Schedules the next start for the members online now (see `start_lead`).
+    pub(super) fn set_start_lead(&mut self) {
+        let online = self.seats.iter().filter(|(_, seat)| seat.attachment.is_some()).map(|(id, _)| id.as_str());
+        let lead = self.start_lead.lead_ms(online);
+        self.clock.set_start_lead(lead);
+    }
+
     /// The member is offline or gone: its health and its share of the fetching go.
     pub(super) fn forget_health(&mut self, member: &str) {
         self.rendition.forget(member);
+        self.start_lead.forget(member);
         if self.sharers.remove(member).is_some() {
             self.replan();
         }

@@ -27,12 +27,14 @@ impl Room {
                 ahead_secs,
                 top_level,
                 movie,
+                rtt_ms,
             } => {
                 // Said by a player of a movie the room has left (before it heard): it says nothing of this one.
                 if movie.is_some_and(|m| m != self.setup.movie) {
                     return Ok(());
                 }
-                let report = StatusReport { buffering, offset_ms, shared_bytes, origin_fetches, ahead_secs, top_level };
+                let report =
+                    StatusReport { buffering, offset_ms, shared_bytes, origin_fetches, ahead_secs, top_level, rtt_ms };
                 self.report_status(member, &name, report)
             }
             // Answered by the session without a trip through the room.

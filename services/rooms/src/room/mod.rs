@@ -13,6 +13,7 @@ mod rendition;
 mod roles;
 mod seats;
 mod sharing;
+mod start_lead;
 mod streams;
 mod tracks;
 mod waiting;
@@ -136,6 +137,8 @@ pub struct Room {
     fetch_plan: FetchPlans,
     /// The rendition the sharing players load, from their buffers.
     rendition: RoomRendition,
+    /// How far ahead starts go out, from the members' round trips.
+    start_lead: start_lead::StartLead,
     /// Signs the presence pass of each welcome.
     passes: PresencePasses,
     /// The call's STUN/TURN servers, in each welcome.
@@ -301,6 +304,7 @@ impl Room {
             own_commands: None,
             fetch_plan: FetchPlans::default(),
             rendition: RoomRendition::default(),
+            start_lead: start_lead::StartLead::default(),
             passes: PresencePasses::new(cinemesh_common::Signer::new("")),
             ice_servers: IceServers::default(),
             now_ms,

@@ -59,6 +59,7 @@ impl Room {
         if self.wait.take().is_none() {
             return;
         }
+        self.set_start_lead();
         self.clock.hold(false, (self.now_ms)());
         self.save_state();
         self.broadcast(&RoomServerMessage::Playback { state: self.clock.state(), by: None });

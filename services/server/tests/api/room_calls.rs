@@ -166,6 +166,7 @@ async fn the_bytes_each_member_shares_reach_everyone() {
         ahead_secs: None,
         top_level: None,
         movie: None,
+        rtt_ms: None,
     })
     .await;
     let ben_id = ben.member.clone();

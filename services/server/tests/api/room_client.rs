@@ -21,6 +21,7 @@ pub fn status(buffering: bool, offset_ms: Option<f64>) -> RoomClientMessage {
         ahead_secs: None,
         top_level: None,
         movie: None,
+        rtt_ms: None,
     }
 }
 

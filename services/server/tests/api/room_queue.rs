@@ -55,6 +55,7 @@ fn ready_for(movie: &str) -> RoomClientMessage {
         ahead_secs: None,
         top_level: None,
         movie: Some(movie.into()),
+        rtt_ms: None,
     }
 }
 

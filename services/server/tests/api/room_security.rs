@@ -125,6 +125,7 @@ async fn nonsense_sync_figures_are_refused_and_never_reach_the_metrics() {
             ahead_secs: None,
             top_level: None,
             movie: None,
+            rtt_ms: None,
         })
         .await;
         assert_eq!(ana.error_code().await, "invalid_status", "{offset_ms:?} {shared_bytes:?}");
@@ -138,9 +139,24 @@ async fn nonsense_sync_figures_are_refused_and_never_reach_the_metrics() {
             ahead_secs,
             top_level,
             movie: None,
+            rtt_ms: None,
         };
         ana.send(&status).await;
         assert_eq!(ana.error_code().await, "invalid_status", "{ahead_secs:?} {top_level:?}");
+    }
+    for rtt_ms in [-1.0, 1e9] {
+        let status = RoomClientMessage::Status {
+            buffering: false,
+            offset_ms: None,
+            shared_bytes: None,
+            origin_fetches: None,
+            ahead_secs: None,
+            top_level: None,
+            movie: None,
+            rtt_ms: Some(rtt_ms),
+        };
+        ana.send(&status).await;
+        assert_eq!(ana.error_code().await, "invalid_status", "{rtt_ms:?}");
     }
     ana.send(&RoomClientMessage::Status {
         buffering: false,
@@ -150,6 +166,7 @@ async fn nonsense_sync_figures_are_refused_and_never_reach_the_metrics() {
         ahead_secs: None,
         top_level: None,
         movie: None,
+        rtt_ms: None,
     })
     .await;
     // The room records it in its own time.
@@ -186,6 +203,7 @@ async fn nonsense_origin_fetches_are_refused() {
             ahead_secs: None,
             top_level: None,
             movie: None,
+            rtt_ms: None,
         };
         ana.send(&status).await;
         assert_eq!(ana.error_code().await, "invalid_status", "{first:?}");

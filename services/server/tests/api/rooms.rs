@@ -147,6 +147,60 @@ async fn playback_commands_reach_everyone_with_a_scheduled_start() {
     assert_eq!((paused.seq, paused.playing, paused.position_ms), (2, false, 2_000.0));
 }
 
+/// A ready player's status saying its smallest round trip to the server.
+fn round_trip_status(rtt_ms: f64) -> RoomClientMessage {
+    RoomClientMessage::Status {
+        buffering: false,
+        offset_ms: None,
+        shared_bytes: None,
+        origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
+        movie: None,
+        rtt_ms: Some(rtt_ms),
+    }
+}
+
+/// The host plays; how far ahead of the command the room scheduled the start, ms (at least, at most).
+async fn start_lead(host: &mut RoomClient, based_on: u64, position_ms: f64) -> (i64, i64) {
+    let sent = cinemesh_common::db::now_ms();
+    host.send(&RoomClientMessage::Control { based_on, command: PlaybackCommand::Play { position_ms } }).await;
+    let state = host.until(playback).await;
+    let heard = cinemesh_common::db::now_ms();
+    assert!(state.playing, "{state:?}");
+    (state.anchor_ms - heard, state.anchor_ms - sent)
+}
+
+#[actix_web::test]
+async fn a_start_goes_out_as_far_ahead_as_its_slowest_member_needs() {
+    let (app, room) = app_with_room(None).await;
+    let (mut host, _) = RoomClient::join(&app, &room, "Ana", None).await;
+    let (mut ben, _) = RoomClient::join(&app, &room, "Ben", None).await;
+    // Ben has said nothing of his round trip yet: the default lead.
+    let (least, most) = start_lead(&mut host, 0, 0.0).await;
+    assert!(least <= 250 && most >= 250, "{least}..{most}");
+
+    host.send(&round_trip_status(30.0)).await;
+    ben.send(&round_trip_status(600.0)).await;
+    // Ben may not control: the refusal shows his status was taken first.
+    ben.send(&RoomClientMessage::Control { based_on: 1, command: PlaybackCommand::Pause { position_ms: 0.0 } }).await;
+    assert_eq!(ben.error_code().await, "not_allowed");
+    host.send(&RoomClientMessage::Control { based_on: 1, command: PlaybackCommand::Pause { position_ms: 0.0 } }).await;
+    host.until(playback).await;
+    // Half of Ben's 600 ms, and a margin.
+    let (least, most) = start_lead(&mut host, 2, 0.0).await;
+    assert!(least <= 380 && most >= 380, "{least}..{most}");
+
+    ben.send(&round_trip_status(4.0)).await;
+    ben.send(&RoomClientMessage::Control { based_on: 3, command: PlaybackCommand::Pause { position_ms: 0.0 } }).await;
+    assert_eq!(ben.error_code().await, "not_allowed");
+    host.send(&RoomClientMessage::Control { based_on: 3, command: PlaybackCommand::Pause { position_ms: 0.0 } }).await;
+    host.until(playback).await;
+    // Everyone close by: the shortest lead, well under the default.
+    let (least, most) = start_lead(&mut host, 4, 0.0).await;
+    assert!(least <= 120 && most >= 120, "{least}..{most}");
+}
+
 #[actix_web::test]
 async fn the_host_manages_roles_and_kicks() {
     let (app, room) = app_with_room(None).await;
@@ -517,6 +571,7 @@ async fn the_room_measures_its_origin_from_everyone_s_fetches() {
                 ahead_secs: None,
                 top_level: None,
                 movie: None,
+                rtt_ms: None,
             })
             .await;
     }
@@ -747,6 +802,7 @@ fn buffer_status(ahead_secs: f64) -> RoomClientMessage {
         ahead_secs: Some(ahead_secs),
         top_level: Some(2),
         movie: None,
+        rtt_ms: None,
     }
 }
 
