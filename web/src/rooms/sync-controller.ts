@@ -20,6 +20,8 @@ const ARM_LEAD_MS = 600;
 const ARM_LEAD_MAX_MS = 8_000;
 /** A start this far off the room missed: armed again rather than nudged for seconds, ms. */
 const START_MISS_MS = 150;
+/** The video's events that say it holds more to play. */
+const READY_EVENTS = ['loadeddata', 'canplay', 'canplaythrough'] as const;
 /** How long after a start it is judged as a start, ms. */
 const START_JUDGED_FOR_MS = 1_500;
 
@@ -61,12 +63,22 @@ export class SyncController {
     this.#room = room;
     this.#policy = policy;
     this.#timer = setInterval(() => this.tick(), TICK_MS);
+    for (const event of READY_EVENTS) video.addEventListener(event, this.#readyChanged);
   }
+
+  /**
+   * The video may now be able to start: said at once, not at the next tick.
+   * A room's start waits for its last member, and a busy page decodes its
+   * first frame a while after the data arrived: across emulated homes that
+   * member said so 0.2-0.4 s after its first segment was in the buffer.
+   */
+  readonly #readyChanged = (): void => this.tick();
 
   /** For good: the video is left alone from now on. */
   stop(): void {
     this.#stopped = true;
     clearInterval(this.#timer);
+    for (const event of READY_EVENTS) this.#video.removeEventListener(event, this.#readyChanged);
     this.#cancelStart();
   }
 

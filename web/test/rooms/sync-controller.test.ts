@@ -98,4 +98,25 @@ describe('a video armed ahead of a playing room', () => {
     expect(video.currentTime, 'armed ahead of the room').toBeGreaterThan(30.4);
     sync.stop();
   });
+
+  it('says it is ready as soon as the video can play, not at the next tick', () => {
+    const video = new FakeVideo();
+    video.readyState = 1;
+    const said: boolean[] = [];
+    const room = {
+      serverNow: () => Date.now(),
+      playback: { position_ms: 0, playing: false, rate: 1, seq: 1, anchor_ms: Date.now() } satisfies PlaybackState,
+      status: (buffering: boolean) => said.push(buffering),
+    };
+    const sync = new SyncController(video as unknown as HTMLVideoElement, room);
+    sync.tick();
+    expect(said).toEqual([true]);
+    // Its first segment is decoded: the browser says it can play.
+    video.ranges = [[0, 2]];
+    video.readyState = 4;
+    video.dispatch('canplay');
+    expect(said).toEqual([true, false]);
+    sync.stop();
+    expect(video.listeners.get('canplay')?.size, 'stopped: the video is left alone').toBe(0);
+  });
 });

@@ -23,4 +23,17 @@ export class FakeVideo implements StartableVideo {
   pause(): void {
     this.paused = true;
   }
+  readonly listeners = new Map<string, Set<() => void>>();
+  addEventListener(event: string, listener: () => void): void {
+    const set = this.listeners.get(event) ?? new Set();
+    set.add(listener);
+    this.listeners.set(event, set);
+  }
+  removeEventListener(event: string, listener: () => void): void {
+    this.listeners.get(event)?.delete(listener);
+  }
+  /** Fires `event` at its listeners, as the browser would. */
+  dispatch(event: string): void {
+    for (const listener of this.listeners.get(event) ?? []) listener();
+  }
 }
