@@ -165,8 +165,10 @@ pub enum RoomClientMessage {
         movie: Option<String>,
         /// The smallest round trip to the server this page measured lately
         /// (its pings), ms: the room schedules starts far enough ahead for
-        /// its slowest member to hear of them in time.
-        #[serde(default)]
+        /// its slowest member to hear of them in time. Left out when none,
+        /// so that an instance of the version before, which refuses unknown
+        /// fields, still takes a relayed status.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         rtt_ms: Option<f64>,
     },

@@ -53,7 +53,7 @@ export class SyncController {
   /** Whether a rate nudge is under way (it runs until the error is nearly gone). */
   #correcting = false;
   /** When a timer last started the video (performance.now()), and for which state. */
-  #lastStart: { at: number; seq: number; rearmed: boolean } | undefined;
+  #lastStart: { at: number; seq: number; rearmed: boolean; lateMs: number } | undefined;
   #stopped = false;
   /** Video minus room, ms, at the last tick while playing (undefined otherwise). */
   errorMs: number | undefined;
@@ -177,8 +177,9 @@ export class SyncController {
       Math.abs(video.currentTime * 1000 - state.position_ms) <= this.#policy.deadBandMs &&
       readyToStart(video)
     ) {
+      this.#cancelStart();
       this.#startedSeq = state.seq;
-      this.#play(state.seq);
+      this.#play(state.seq, serverNow - state.anchor_ms);
       return;
     }
     if (video.paused) {
@@ -195,7 +196,7 @@ export class SyncController {
       !start.rearmed &&
       start.seq === state.seq &&
       performance.now() - start.at < START_JUDGED_FOR_MS &&
-      Math.abs(this.errorMs) > START_MISS_MS
+      Math.abs(this.errorMs) > START_MISS_MS + start.lateMs
     ) {
       start.rearmed = true;
       this.#setRate(1, false);
@@ -258,9 +259,10 @@ export class SyncController {
     }, Math.max(0, armedAt - target));
   }
 
-  #play(seq: number): void {
+  /** Starts the video for state `seq`, `lateMs` after the room did (a start heard late: not a miss). */
+  #play(seq: number, lateMs = 0): void {
     const rearmed = this.#lastStart?.seq === seq && this.#lastStart.rearmed;
-    this.#lastStart = { at: performance.now(), seq, rearmed };
+    this.#lastStart = { at: performance.now(), seq, rearmed, lateMs };
     void this.#video.play().catch(() => {});
   }
 

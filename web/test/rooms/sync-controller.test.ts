@@ -81,6 +81,13 @@ describe('a video armed ahead of a playing room', () => {
     sync.stateChanged();
     expect(video.plays, 'started on hearing it').toBe(1);
     expect(video.currentTime, 'from where it waited, not armed ahead').toBe(30);
+    // At the next tick the room is 260 ms in; the video started 60 ms behind
+    // and its first frame took 120 ms more: 180 ms behind, over the 150 ms a
+    // start may miss by, but not a miss of this start, which began late.
+    video.currentTime = 30.08;
+    vi.advanceTimersByTime(200);
+    expect(video.paused, 'caught up by rate, not paused and armed again').toBe(false);
+    expect(video.playbackRate).toBeGreaterThan(1);
     sync.stop();
   });
 

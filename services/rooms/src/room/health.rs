@@ -89,7 +89,10 @@ impl Room {
 
     /// Schedules the next start for the members online now (see `start_lead`).
     pub(super) fn set_start_lead(&mut self) {
-        let online = self.seats.iter().filter(|(_, seat)| seat.attachment.is_some()).map(|(id, _)| id.as_str());
+        let online = self.seats.iter().filter_map(|(id, seat)| {
+            let relayed = matches!(seat.attachment.as_ref()?.route, crate::delivery::Route::Remote { .. });
+            Some((id.as_str(), relayed))
+        });
         let lead = self.start_lead.lead_ms(online);
         self.clock.set_start_lead(lead);
     }

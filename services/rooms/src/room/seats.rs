@@ -91,6 +91,8 @@ impl Room {
         attachment: Attachment,
         address: Option<IpAddr>,
     ) -> MemberId {
+        // Its round trip is said again on the new path.
+        self.start_lead.forget(&member);
         if let Some(seat) = self.seats.get_mut(&member) {
             // A socket still attached is replaced; dropping it ends that session.
             seat.attachment = Some(attachment);

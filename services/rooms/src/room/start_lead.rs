@@ -8,8 +8,10 @@
 //! Each member's player says the smallest round trip it measured to the
 //! server lately; the start goes out half the largest of them (the way back
 //! to the member) plus a margin for jitter, for the member's clock estimate
-//! and for its busy main thread. While an online member has said nothing
-//! (it just joined, or its page predates the report), the default holds.
+//! and for its busy main thread; for a member on another instance, also the
+//! relay between the instances. While an online member has said nothing (it
+//! just joined or came back, or its page predates the report), the default
+//! holds.
 
 use std::collections::HashMap;
 
@@ -22,6 +24,10 @@ const MARGIN_MS: f64 = 80.0;
 /// The shortest lead, whatever the round trips: a page busy decoding or
 /// hashing takes tens of ms to handle a message, ms.
 const MIN_LEAD_MS: i64 = 120;
+/// Added for a member on another instance: its pings measure the way to that
+/// instance, not the relay through Redis from the room's, nor the difference
+/// between the two instances' clocks, ms.
+const RELAYED_MS: f64 = 50.0;
 /// The longest: a member that says more is on a path no lead covers, ms.
 const MAX_LEAD_MS: i64 = 2_000;
 /// The largest round trip a member may report, ms.
@@ -43,16 +49,18 @@ impl StartLead {
         self.round_trips.remove(member);
     }
 
-    /// The lead for the next start to the `online` members, ms.
-    pub fn lead_ms<'a>(&self, online: impl IntoIterator<Item = &'a str>) -> i64 {
+    /// The lead for the next start to the `online` members (each with
+    /// whether it is on another instance), ms.
+    pub fn lead_ms<'a>(&self, online: impl IntoIterator<Item = (&'a str, bool)>) -> i64 {
         let mut slowest: Option<f64> = None;
-        for member in online {
+        for (member, relayed) in online {
             let Some(&round_trip) = self.round_trips.get(member) else {
                 return DEFAULT_START_LEAD_MS;
             };
-            slowest = Some(slowest.map_or(round_trip, |s| s.max(round_trip)));
+            let way_there = round_trip / 2.0 + if relayed { RELAYED_MS } else { 0.0 };
+            slowest = Some(slowest.map_or(way_there, |s| s.max(way_there)));
         }
-        slowest.map_or(DEFAULT_START_LEAD_MS, |s| ((s / 2.0 + MARGIN_MS).ceil() as i64).clamp(MIN_LEAD_MS, MAX_LEAD_MS))
+        slowest.map_or(DEFAULT_START_LEAD_MS, |s| ((s + MARGIN_MS).ceil() as i64).clamp(MIN_LEAD_MS, MAX_LEAD_MS))
     }
 }
 
@@ -64,7 +72,7 @@ mod tests {
     fn nobody_online_or_measured_keeps_the_default() {
         let lead = StartLead::default();
         assert_eq!(lead.lead_ms([]), DEFAULT_START_LEAD_MS);
-        assert_eq!(lead.lead_ms(["a"]), DEFAULT_START_LEAD_MS);
+        assert_eq!(lead.lead_ms([("a", false)]), DEFAULT_START_LEAD_MS);
     }
 
     #[test]
@@ -72,26 +80,34 @@ mod tests {
         let mut lead = StartLead::default();
         lead.report("a", 40.0);
         lead.report("b", 300.0);
-        assert_eq!(lead.lead_ms(["a", "b"]), 230);
+        assert_eq!(lead.lead_ms([("a", false), ("b", false)]), 230);
         // Offline, b hears of nothing.
-        assert_eq!(lead.lead_ms(["a"]), MIN_LEAD_MS);
+        assert_eq!(lead.lead_ms([("a", false)]), MIN_LEAD_MS);
         lead.forget("b");
-        assert_eq!(lead.lead_ms(["a", "b"]), DEFAULT_START_LEAD_MS);
+        assert_eq!(lead.lead_ms([("a", false), ("b", false)]), DEFAULT_START_LEAD_MS);
     }
 
     #[test]
     fn short_round_trips_keep_the_shortest_lead_and_long_ones_the_longest() {
         let mut lead = StartLead::default();
         lead.report("a", 1.0);
-        assert_eq!(lead.lead_ms(["a"]), MIN_LEAD_MS);
+        assert_eq!(lead.lead_ms([("a", false)]), MIN_LEAD_MS);
         lead.report("a", MAX_ROUND_TRIP_MS);
-        assert_eq!(lead.lead_ms(["a"]), MAX_LEAD_MS);
+        assert_eq!(lead.lead_ms([("a", false)]), MAX_LEAD_MS);
     }
 
     #[test]
     fn an_online_member_that_said_nothing_gets_the_default() {
         let mut lead = StartLead::default();
         lead.report("a", 40.0);
-        assert_eq!(lead.lead_ms(["a", "new"]), DEFAULT_START_LEAD_MS);
+        assert_eq!(lead.lead_ms([("a", false), ("new", false)]), DEFAULT_START_LEAD_MS);
+    }
+
+    #[test]
+    fn a_member_on_another_instance_gets_the_relay_too() {
+        let mut lead = StartLead::default();
+        lead.report("far", 200.0);
+        assert_eq!(lead.lead_ms([("far", false)]), 180);
+        assert_eq!(lead.lead_ms([("far", true)]), 230);
     }
 }
