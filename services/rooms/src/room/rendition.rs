@@ -8,7 +8,9 @@
 //! shows instead in its members' buffers: while every player keeps its
 //! buffer full, segments arrive faster than they play, and the room tries the
 //! next rendition up; as soon as one player's buffer runs low, the room steps
-//! down before anyone stalls. A rung that had to be left soon after it was
+//! down before anyone stalls; a rung on trial is left as soon as one buffer
+//! drains steadily, while there is still time for the segments already on
+//! their way at it. A rung that had to be left soon after it was
 //! tried is not tried again for a while (longer each time), so the room does
 //! not swing around what it can just about carry.
 //!
@@ -21,7 +23,7 @@
 //! everything, and a bigger rendition costs the origin no more than one
 //! viewer's worth of it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use cinemesh_protocol::room::MemberId;
 
@@ -39,6 +41,17 @@ const LOW_SECS: f64 = 6.0;
 /// ... while a rung is on trial: a buffer that fell this far from full
 /// already shows that the rung fills it too slowly, s.
 const TRIAL_LOW_SECS: f64 = 9.0;
+/// A player whose buffer fell by this much over `DRAIN_OVER_MS` on a rung on
+/// trial gets its segments slower than it plays them: the rung is left then,
+/// not once the buffer is low. Across emulated homes a room on trial at 480p
+/// saw three buffers go 16, 13, 10, 9 s every 5 s; it left at 9 s, and the
+/// 480p segments already on their way stalled four members, s.
+const DRAIN_SECS: f64 = 2.0;
+/// ... the span that fall is judged over (a single slow segment dips a
+/// buffer by a second and it comes back), ms.
+const DRAIN_OVER_MS: i64 = 6_000;
+/// Reports a member's trend is judged from: the last few, ms.
+const TREND_KEPT_MS: i64 = 10_000;
 /// The room goes up only while its origin serves each segment at most this many times.
 const MAX_ORIGIN_COPIES: f64 = 1.3;
 /// A player refilling its buffer (after a seek, or when it joined) counts
@@ -55,9 +68,11 @@ const BACKOFF_MS: i64 = 60_000;
 const MAX_BACKOFF_MS: i64 = 480_000;
 
 /// What one member's player last said.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Report {
     ahead_secs: f64,
+    /// Its recent reports (when, seconds ahead), oldest first, since it last refilled.
+    recent: VecDeque<(i64, f64)>,
     top_level: u32,
     at_ms: i64,
     /// Since when its buffer has been refilling (it joined, or the room seeked).
@@ -69,6 +84,18 @@ struct Report {
 impl Report {
     fn counts_when_low(&self, now_ms: i64) -> bool {
         self.refilled || now_ms - self.refill_ms >= REFILL_MS
+    }
+
+    /// Its buffer fell by `DRAIN_SECS` or more since a report at least
+    /// `DRAIN_OVER_MS` old and no older than `since_ms` (the rung's start).
+    fn draining(&self, since_ms: i64, now_ms: i64) -> bool {
+        self.refilled
+            && self
+                .recent
+                .iter()
+                .rev()
+                .find(|(at, _)| now_ms - at >= DRAIN_OVER_MS)
+                .is_some_and(|&(at, then)| at >= since_ms && then - self.ahead_secs >= DRAIN_SECS)
     }
 }
 
@@ -94,6 +121,7 @@ impl RoomRendition {
     pub fn report(&mut self, member: &str, ahead_secs: f64, top_level: u32, now_ms: i64) {
         let report = self.reports.entry(member.to_owned()).or_insert(Report {
             ahead_secs,
+            recent: VecDeque::new(),
             top_level,
             at_ms: now_ms,
             refill_ms: now_ms,
@@ -103,6 +131,10 @@ impl RoomRendition {
         report.top_level = top_level;
         report.at_ms = now_ms;
         report.refilled |= ahead_secs >= LOW_SECS;
+        report.recent.push_back((now_ms, ahead_secs));
+        while report.recent.front().is_some_and(|(at, _)| now_ms - at > TREND_KEPT_MS) {
+            report.recent.pop_front();
+        }
     }
 
     /// The room moved to another position: every buffer starts again from
@@ -117,6 +149,7 @@ impl RoomRendition {
         for report in self.reports.values_mut() {
             report.refill_ms = now_ms;
             report.refilled = false;
+            report.recent.clear();
         }
         self.full_since_ms = None;
         (self.on_trial(now_ms)).then(|| self.change(self.level - 1, now_ms))
@@ -143,14 +176,16 @@ impl RoomRendition {
     /// judged while the room does not play (paused, or waiting for someone).
     /// `origin_copies`: how many times the origin served each segment lately.
     pub fn decide(&mut self, playing: bool, origin_copies: f64, now_ms: i64) -> Option<u32> {
-        let fresh: Vec<Report> = self.reports.values().filter(|r| now_ms - r.at_ms <= FRESH_MS).copied().collect();
+        let fresh: Vec<&Report> = self.reports.values().filter(|r| now_ms - r.at_ms <= FRESH_MS).collect();
         if !playing || fresh.is_empty() {
             self.full_since_ms = None;
             return None;
         }
-        let low = if self.on_trial(now_ms) { TRIAL_LOW_SECS } else { LOW_SECS };
+        let on_trial = self.on_trial(now_ms);
+        let low = if on_trial { TRIAL_LOW_SECS } else { LOW_SECS };
         let running_dry = fresh.iter().any(|r| r.ahead_secs < low && r.counts_when_low(now_ms));
-        if self.level > 0 && running_dry && now_ms - self.changed_ms >= DOWN_EVERY_MS {
+        let draining = on_trial && fresh.iter().any(|r| r.draining(self.changed_ms, now_ms));
+        if self.level > 0 && (running_dry || draining) && now_ms - self.changed_ms >= DOWN_EVERY_MS {
             return Some(self.step_down(now_ms));
         }
         // Nobody shows that much any more (the big screen left).
@@ -316,6 +351,24 @@ mod tests {
         assert_eq!(rendition.ran_dry("not-sharing", 10_000), None);
         assert_eq!(rendition.ran_dry("a", 10_000), Some(1));
         assert_eq!(rendition.ran_dry("a", 11_000), None, "one step at a time");
+    }
+
+    #[test]
+    fn a_rung_on_trial_is_left_as_soon_as_a_buffer_drains_steadily_not_when_it_wavers() {
+        let mut rendition = RoomRendition::default();
+        assert_eq!(run(&mut rendition, &["a", "b"], |_, _| 15.0, 0, 12_000), [(12_000, 1)]);
+        // At the new rung b's buffer falls 0.6 s a second (under 9 s at about 24 s); a's holds.
+        let falling = |m: &str, now: i64| if m == "b" { 15.0 - (now - 12_000) as f64 * 0.000_6 } else { 15.0 };
+        let changes = run(&mut rendition, &["a", "b"], falling, 12_250, 30_000);
+        assert_eq!(changes.first().map(|c| c.1), Some(0), "{changes:?}");
+        assert!(changes[0].0 <= 20_000, "left while the buffer still held 10 s or more: {changes:?}");
+
+        let mut rendition = RoomRendition::default();
+        assert_eq!(run(&mut rendition, &["a", "b"], |_, _| 15.0, 0, 12_000), [(12_000, 1)]);
+        // b dips by 1.5 s every other report, as one slow segment does.
+        let wavering = |m: &str, now: i64| if m == "b" && (now / 2_000) % 2 == 1 { 13.5 } else { 15.0 };
+        let changes = run(&mut rendition, &["a", "b"], wavering, 12_250, 40_000);
+        assert!(changes.iter().all(|c| c.1 >= 1), "{changes:?}");
     }
 
     #[test]
