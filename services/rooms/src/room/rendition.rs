@@ -46,12 +46,13 @@ const TRIAL_LOW_SECS: f64 = 9.0;
 /// not once the buffer is low. Across emulated homes a room on trial at 480p
 /// saw three buffers go 16, 13, 10, 9 s every 5 s; it left at 9 s, and the
 /// 480p segments already on their way stalled four members, s.
-const DRAIN_SECS: f64 = 2.0;
-/// ... the span that fall is judged over (a single slow segment dips a
-/// buffer by a second and it comes back), ms.
-const DRAIN_OVER_MS: i64 = 6_000;
+const DRAIN_SECS: f64 = 3.0;
+/// ... the span that fall is judged over (a single slow segment, or the
+/// burst of everyone asking for the new rung's first one, dips a buffer by a
+/// second or two and it comes back), ms.
+const DRAIN_OVER_MS: i64 = 8_000;
 /// Reports a member's trend is judged from: the last few, ms.
-const TREND_KEPT_MS: i64 = 10_000;
+const TREND_KEPT_MS: i64 = 12_000;
 /// The room goes up only while its origin serves each segment at most this many times.
 const MAX_ORIGIN_COPIES: f64 = 1.3;
 /// A player refilling its buffer (after a seek, or when it joined) counts

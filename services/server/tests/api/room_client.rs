@@ -25,6 +25,20 @@ pub fn status(buffering: bool, offset_ms: Option<f64>) -> RoomClientMessage {
     }
 }
 
+/// A ready player's status saying its smallest round trip to the server (ms).
+pub fn round_trip_status(rtt_ms: f64) -> RoomClientMessage {
+    RoomClientMessage::Status {
+        buffering: false,
+        offset_ms: None,
+        shared_bytes: None,
+        origin_fetches: None,
+        ahead_secs: None,
+        top_level: None,
+        movie: None,
+        rtt_ms: Some(rtt_ms),
+    }
+}
+
 pub struct RoomClient {
     socket: JsonSocket,
     pub member: MemberId,

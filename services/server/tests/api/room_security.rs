@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use cinemesh_protocol::room::{BanView, MAX_ORIGIN_FETCHES, OriginFetch, RoomClientMessage, RoomServerMessage};
 
-use crate::room_client::RoomClient;
+use crate::room_client::{RoomClient, round_trip_status};
 use crate::rooms::{app_with_room, app_with_room_and};
 use crate::ws_client::{Ending, JsonSocket};
 
@@ -145,17 +145,7 @@ async fn nonsense_sync_figures_are_refused_and_never_reach_the_metrics() {
         assert_eq!(ana.error_code().await, "invalid_status", "{ahead_secs:?} {top_level:?}");
     }
     for rtt_ms in [-1.0, 1e9] {
-        let status = RoomClientMessage::Status {
-            buffering: false,
-            offset_ms: None,
-            shared_bytes: None,
-            origin_fetches: None,
-            ahead_secs: None,
-            top_level: None,
-            movie: None,
-            rtt_ms: Some(rtt_ms),
-        };
-        ana.send(&status).await;
+        ana.send(&round_trip_status(rtt_ms)).await;
         assert_eq!(ana.error_code().await, "invalid_status", "{rtt_ms:?}");
     }
     ana.send(&RoomClientMessage::Status {

@@ -28,7 +28,7 @@ use cinemesh_protocol::room::{
 use serde_json::json;
 
 use crate::helpers::TestApp;
-use crate::room_client::{RoomClient, Roster, status};
+use crate::room_client::{RoomClient, Roster, round_trip_status, status};
 use crate::ws_client::Ending;
 
 /// An app with a 10-minute movie and a room for it; returns the room id.
@@ -147,20 +147,6 @@ async fn playback_commands_reach_everyone_with_a_scheduled_start() {
     assert_eq!((paused.seq, paused.playing, paused.position_ms), (2, false, 2_000.0));
 }
 
-/// A ready player's status saying its smallest round trip to the server.
-fn round_trip_status(rtt_ms: f64) -> RoomClientMessage {
-    RoomClientMessage::Status {
-        buffering: false,
-        offset_ms: None,
-        shared_bytes: None,
-        origin_fetches: None,
-        ahead_secs: None,
-        top_level: None,
-        movie: None,
-        rtt_ms: Some(rtt_ms),
-    }
-}
-
 /// The host plays; how far ahead of the command the room scheduled the start, ms (at least, at most).
 async fn start_lead(host: &mut RoomClient, based_on: u64, position_ms: f64) -> (i64, i64) {
     let sent = cinemesh_common::db::now_ms();
@@ -169,6 +155,17 @@ async fn start_lead(host: &mut RoomClient, based_on: u64, position_ms: f64) -> (
     let heard = cinemesh_common::db::now_ms();
     assert!(state.playing, "{state:?}");
     (state.anchor_ms - heard, state.anchor_ms - sent)
+}
+
+/// Ben says his round trip, then the host pauses the room (at state `based_on`).
+async fn say_round_trip_then_pause(host: &mut RoomClient, ben: &mut RoomClient, rtt_ms: f64, based_on: u64) {
+    let pause = RoomClientMessage::Control { based_on, command: PlaybackCommand::Pause { position_ms: 0.0 } };
+    ben.send(&round_trip_status(rtt_ms)).await;
+    // Ben may not control: the refusal shows his status was taken first.
+    ben.send(&pause).await;
+    assert_eq!(ben.error_code().await, "not_allowed");
+    host.send(&pause).await;
+    host.until(playback).await;
 }
 
 #[actix_web::test]
@@ -181,21 +178,12 @@ async fn a_start_goes_out_as_far_ahead_as_its_slowest_member_needs() {
     assert!(least <= 250 && most >= 250, "{least}..{most}");
 
     host.send(&round_trip_status(30.0)).await;
-    ben.send(&round_trip_status(600.0)).await;
-    // Ben may not control: the refusal shows his status was taken first.
-    ben.send(&RoomClientMessage::Control { based_on: 1, command: PlaybackCommand::Pause { position_ms: 0.0 } }).await;
-    assert_eq!(ben.error_code().await, "not_allowed");
-    host.send(&RoomClientMessage::Control { based_on: 1, command: PlaybackCommand::Pause { position_ms: 0.0 } }).await;
-    host.until(playback).await;
+    say_round_trip_then_pause(&mut host, &mut ben, 600.0, 1).await;
     // Half of Ben's 600 ms, and a margin.
     let (least, most) = start_lead(&mut host, 2, 0.0).await;
     assert!(least <= 380 && most >= 380, "{least}..{most}");
 
-    ben.send(&round_trip_status(4.0)).await;
-    ben.send(&RoomClientMessage::Control { based_on: 3, command: PlaybackCommand::Pause { position_ms: 0.0 } }).await;
-    assert_eq!(ben.error_code().await, "not_allowed");
-    host.send(&RoomClientMessage::Control { based_on: 3, command: PlaybackCommand::Pause { position_ms: 0.0 } }).await;
-    host.until(playback).await;
+    say_round_trip_then_pause(&mut host, &mut ben, 4.0, 3).await;
     // Everyone close by: the shortest lead, well under the default.
     let (least, most) = start_lead(&mut host, 4, 0.0).await;
     assert!(least <= 120 && most >= 120, "{least}..{most}");
