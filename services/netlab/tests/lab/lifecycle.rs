@@ -11,7 +11,7 @@ use std::process::Command;
 
 use cinemesh_netlab::state;
 
-use crate::helpers::{BIN, TestLab, fresh_run_id, leftovers, root};
+use crate::helpers::{BIN, TestLab, fresh_run_id, leftovers, measuring, root};
 
 #[test]
 fn the_next_start_removes_everything_a_killed_driver_left() {
@@ -86,8 +86,10 @@ fn a_calibrated_home_party_lab_is_within_ten_percent_on_every_figure() {
     if !root() {
         return;
     }
+    let measuring = measuring();
     let lab = TestLab::up_with("home-party", "port-restricted", &[]);
     let output = lab.down();
+    drop(measuring);
     assert!(output.contains("all 12 figures within 10 %"), "{output}");
     assert!(output.contains("shaper CPU:"), "{output}");
 }

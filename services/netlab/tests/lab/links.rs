@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use cinemesh_netlab::bulk::SinkReport;
 use cinemesh_netlab::probe::ProbeReport;
 
-use crate::helpers::{BIN, SERVER, TestLab, recv, root};
+use crate::helpers::{BIN, SERVER, TestLab, measuring, recv, root};
 
 /// Whether a datagram from the client reaches the server and the answer comes back.
 fn round_trip(lab: &TestLab) -> bool {
@@ -62,6 +62,7 @@ fn delay_and_loss_set_on_a_link_show_up_in_probes_each_way() {
         return;
     }
     let lab = TestLab::up("lan", "symmetric");
+    let _measuring = measuring();
     let before = probe(&lab, "home1-c1", 50, 5_000);
     assert!(before.rtt_median_ms.unwrap() < 5.0, "{before:?}");
 
@@ -93,6 +94,7 @@ fn a_rate_change_caps_what_a_paced_sender_gets_through() {
         return;
     }
     let lab = TestLab::up("lan", "full-cone");
+    let _measuring = measuring();
     // A first limit, then a change of it.
     assert!(lab.netlab(&["link", "home1", "rate", "--up-mbit", "8"]).status.success());
     assert!(lab.netlab(&["link", "home1", "rate", "--up-mbit", "4"]).status.success());
