@@ -48,7 +48,9 @@ movie?: string,
 /**
  * The smallest round trip to the server this page measured lately
  * (its pings), ms: the room schedules starts far enough ahead for
- * its slowest member to hear of them in time.
+ * its slowest member to hear of them in time. Left out when none,
+ * so that an instance of the version before, which refuses unknown
+ * fields, still takes a relayed status.
  */
 rtt_ms?: number, } | { "type": "ping", t: number, } | { "type": "control", based_on: number, command: PlaybackCommand, } | { "type": "chat", text: string, nonce?: string, } | { "type": "react", message: number, emoji: string, } | { "type": "typing", active: boolean, } | { "type": "set_policy", policy: ControlPolicy, } | { "type": "set_cohost", member: string, cohost: boolean, } | { "type": "hand_over", member: string, } | { "type": "kick", member: string, ban_minutes?: number, bar_address?: boolean, } | { "type": "unban", ban: string, } | { "type": "call", joined: boolean, } | { "type": "call_linked", pair: IcePair, } | { "type": "streaming", kinds: Array<StreamKind>, } | { "type": "tracks", audio?: string, subtitles?: string, } | { "type": "suggest_tracks", audio?: string, subtitles?: string, } | { "type": "queue_add", movie: string, } | { "type": "queue_remove", entry: string, } | { "type": "queue_move", entry: string, to: number, based_on: number, } | { "type": "queue_play", entry: string, } | { "type": "queue_settings", autoplay: boolean, countdown_secs: number, suggestions?: boolean, } | { "type": "cancel_countdown" } | { "type": "signal", to: string, data: unknown, } | { "type": "sharing", shares: boolean, upload_cap?: number, 
 /**
