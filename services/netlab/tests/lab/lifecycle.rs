@@ -11,13 +11,14 @@ use std::process::Command;
 
 use cinemesh_netlab::state;
 
-use crate::helpers::{BIN, TestLab, fresh_run_id, leftovers, measuring, root};
+use crate::helpers::{BIN, TestLab, fresh_run_id, leftovers, one_lab_at_a_time, root};
 
 #[test]
 fn the_next_start_removes_everything_a_killed_driver_left() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let mut killed = TestLab::up("lan", "port-restricted:2,symmetric");
     let killed_id = killed.run_id;
     killed.kill_driver();
@@ -46,6 +47,7 @@ fn a_detached_lab_is_ready_when_up_returns_and_down_ends_it() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let id = fresh_run_id();
     let up = Command::new(BIN)
         .args(["up", "lan", "--homes", "symmetric", "--no-calibrate", "--detach", "--run-id", id.as_str()])
@@ -68,6 +70,7 @@ fn without_its_tools_up_stops_at_once_naming_them() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let empty = std::env::temp_dir().join(format!("netlab-no-tools-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
     let out = Command::new(BIN).args(["up", "lan"]).env("PATH", &empty).output().unwrap();
@@ -86,10 +89,9 @@ fn a_calibrated_home_party_lab_is_within_ten_percent_on_every_figure() {
     if !root() {
         return;
     }
-    let measuring = measuring();
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up_with("home-party", "port-restricted", &[]);
     let output = lab.down();
-    drop(measuring);
     assert!(output.contains("all 12 figures within 10 %"), "{output}");
     assert!(output.contains("shaper CPU:"), "{output}");
 }

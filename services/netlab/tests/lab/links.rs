@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use cinemesh_netlab::bulk::SinkReport;
 use cinemesh_netlab::probe::ProbeReport;
 
-use crate::helpers::{BIN, SERVER, TestLab, measuring, recv, root};
+use crate::helpers::{BIN, SERVER, TestLab, one_lab_at_a_time, recv, root};
 
 /// Whether a datagram from the client reaches the server and the answer comes back.
 fn round_trip(lab: &TestLab) -> bool {
@@ -28,6 +28,7 @@ fn an_unplugged_link_carries_nothing_until_it_is_plugged_back() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up("lan", "port-restricted");
     assert!(round_trip(&lab));
     assert!(lab.netlab(&["link", "home1", "down"]).status.success());
@@ -61,8 +62,8 @@ fn delay_and_loss_set_on_a_link_show_up_in_probes_each_way() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up("lan", "symmetric");
-    let _measuring = measuring();
     let before = probe(&lab, "home1-c1", 50, 5_000);
     assert!(before.rtt_median_ms.unwrap() < 5.0, "{before:?}");
 
@@ -93,8 +94,8 @@ fn a_rate_change_caps_what_a_paced_sender_gets_through() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up("lan", "full-cone");
-    let _measuring = measuring();
     // A first limit, then a change of it.
     assert!(lab.netlab(&["link", "home1", "rate", "--up-mbit", "8"]).status.success());
     assert!(lab.netlab(&["link", "home1", "rate", "--up-mbit", "4"]).status.success());
@@ -124,6 +125,7 @@ fn exec_runs_in_the_hosts_namespace_and_passes_the_exit_code_through() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up("lan", "port-restricted:2");
     let out = lab.netlab(&["exec", "home1-c2", "--", "ip", "-4", "-o", "addr", "show"]);
     assert!(out.status.success());
@@ -139,6 +141,7 @@ fn hosts_lists_every_host_with_its_namespace_and_address() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up("lan", "full-cone,symmetric:2");
     let out = lab.netlab(&["hosts"]);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -9,7 +9,7 @@
 
 use std::net::SocketAddr;
 
-use crate::helpers::{SERVER, TestLab, recv, root};
+use crate::helpers::{SERVER, TestLab, one_lab_at_a_time, recv, root};
 
 const HOMES: &str = "symmetric,port-restricted,full-cone";
 
@@ -28,6 +28,7 @@ fn symmetric_nat_gives_each_destination_its_own_port() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up("lan", HOMES);
     let (a, b) = sources_seen_by_two_destinations(&lab, "home1-c1");
     assert_eq!(a.ip(), lab.public_address("home1"));
@@ -40,6 +41,7 @@ fn port_restricted_nat_keeps_one_port_for_every_destination() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up("lan", HOMES);
     let (a, b) = sources_seen_by_two_destinations(&lab, "home2-c1");
     assert_eq!(a, b);
@@ -65,6 +67,7 @@ fn full_cone_lets_an_unsolicited_datagram_reach_the_mapped_port() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up("lan", HOMES);
     assert!(unsolicited_reaches(&lab, "home3-c1"));
 }
@@ -74,6 +77,7 @@ fn port_restricted_drops_datagrams_from_ports_the_client_never_sent_to() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up("lan", HOMES);
     assert!(!unsolicited_reaches(&lab, "home2-c1"));
 }
@@ -97,6 +101,7 @@ fn two_clients_behind_one_nat_reach_each_other_through_its_public_address() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up("lan", "port-restricted:2,full-cone:2");
     assert!(hairpin(&lab, "home1").is_some(), "port-restricted home did not hairpin");
     assert!(hairpin(&lab, "home2").is_some(), "full-cone home did not hairpin");
@@ -107,6 +112,7 @@ fn full_cone_with_two_clients_sends_each_unsolicited_datagram_to_the_ports_owner
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up("lan", "full-cone:2");
     assert!(unsolicited_reaches(&lab, "home1-c1"));
     assert!(unsolicited_reaches(&lab, "home1-c2"));
@@ -124,6 +130,7 @@ fn two_port_restricted_homes_punch_through_when_one_side_sends_first() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up("lan", "port-restricted,port-restricted");
     let a = lab.udp("home1-c1", "0.0.0.0:0".parse().unwrap());
     let b = lab.udp("home2-c1", "0.0.0.0:0".parse().unwrap());
@@ -146,6 +153,7 @@ fn renumbering_moves_a_home_to_a_new_address_and_breaks_its_mappings() {
     if !root() {
         return;
     }
+    let _alone = one_lab_at_a_time();
     let lab = TestLab::up("lan", "port-restricted");
     let server = lab.udp("server", SocketAddr::from((SERVER, 5001)));
     let client = lab.udp("home1-c1", "0.0.0.0:0".parse().unwrap());
