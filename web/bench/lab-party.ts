@@ -26,7 +26,7 @@ import { ingestClip, startServer, type TestServer } from '../e2e/harness';
 import { currentLab, launchBrowserIn, type Lab, type LabHost, startTurn, type Turn } from '../e2e/lab';
 import { joinAs, percentile } from '../e2e/room-pages';
 import { startTlsProxy, type TlsProxy } from '../e2e/tls-proxy';
-import { instrument, laneCountsFromEnv, servedSegmentBytes, servedSegmentBytesByRendition, setPreferences } from '../e2e/viewers';
+import { describeStall, instrument, laneCountsFromEnv, servedSegmentBytes, servedSegmentBytesByRendition, setPreferences, type StallMark } from '../e2e/viewers';
 
 const PLAY_SECS = Number(process.env.PLAY_SECS ?? 120);
 const MOVIE_SECS = Number(process.env.MOVIE_SECS ?? 180);
@@ -171,7 +171,7 @@ interface ViewerResult {
   stallMs: number;
   /** Seconds buffered ahead, every 5 s from the play. */
   aheads: number[];
-  /** When each stall began, s after the play (marked when the video was seeking). */
+  /** Each stall: when it began (s after the play), what was held or the seek it followed, and how long it lasted. */
   stallsAt: string[];
   /** Samples while the video advanced, by rendition height. */
   heights: Map<number, number>;
@@ -367,7 +367,7 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
       const figures = await page.evaluate(() => {
         const w = window as unknown as {
           __firstFrameAt?: number;
-          __counters: { stalls: number; stallMs: number; stallsAt: { at: number; seeking: boolean }[] };
+          __counters: { stalls: number; stallMs: number; stallsAt: StallMark[] };
           __deliveries?: Delivery[];
           __startTrace?: { at: number; kind: string; playing?: boolean; anchor?: number }[];
           __buffered?: { at: number; sn: number | string }[];
@@ -413,7 +413,7 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
         stalls: figures.stalls,
         stallMs: figures.stallMs,
         aheads: aheads[i] ?? [],
-        stallsAt: figures.stallsAt.map((s) => `${((s.at - playAt) / 1000).toFixed(1)}${s.seeking ? ' (seeking)' : ''}`),
+        stallsAt: figures.stallsAt.map((stall) => describeStall(stall, playAt)),
         deliveries: figures.deliveries,
         audioLanguage: languageOf(i),
         audioHttpBytes: figures.audioHttpBytes,
@@ -500,7 +500,7 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
   for (const v of result.viewers) console.log(`${v.home} ${v.httpByPhase.join(', ')}`);
   for (const v of result.viewers) console.log(`${v.home} buffered ahead every 5 s (s): ${v.aheads.join(' ')}`);
   for (const v of result.viewers.filter((v) => v.stallsAt.length > 0)) {
-    console.log(`${v.home} stalls began (s after play): ${v.stallsAt.join(', ')}`);
+    console.log(`${v.home} stalls (after play): ${v.stallsAt.join(', ')}`);
   }
   printDeliveriesAfter(result, 'the play', result.playAt);
   printDeliveriesAfter(result, 'the seek ahead', result.seekAheadAt);

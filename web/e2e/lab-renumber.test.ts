@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestClip, startServer, type TestServer } from './harness';
 import { currentLab, launchBrowserIn, type Lab, type LabHost, netlab, startTurn, type Turn } from './lab';
 import { joinAs } from './room-pages';
-import { instrument } from './viewers';
+import { instrument, type StallMark } from './viewers';
 
 const lab: Lab | undefined = currentLab();
 /** The server's own STUN/TURN port (another file's coturn may hold 3478). */
@@ -354,7 +354,7 @@ describe.skipIf(lab === undefined)('a home renumbered mid-party', () => {
       const stalls = await Promise.all(
         pages.map((page) =>
           page.evaluate((renumberedAt) => {
-            const counters = (window as unknown as { __counters: { stallsAt: { at: number; seeking: boolean; ahead: number; ms?: number; seek?: string }[] } }).__counters;
+            const counters = (window as unknown as { __counters: { stallsAt: StallMark[] } }).__counters;
             return counters.stallsAt.map(({ at, seeking, ahead, ms, seek }) => ({ after: at - renumberedAt, seeking, ahead, ms: ms ?? Date.now() - at, seek }));
           }, renumberedAt),
         ),

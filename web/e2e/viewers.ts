@@ -32,6 +32,26 @@ export interface ViewerReport {
   playedBytes: number;
 }
 
+/**
+ * A `waiting` of the movie's video: when it began (Date.now()), whether the video was
+ * seeking then, how many seconds it held buffered past where it stood, how long it
+ * lasted (once over), and for one while seeking, the seek it followed.
+ */
+export interface StallMark {
+  at: number;
+  seeking: boolean;
+  ahead: number;
+  ms?: number;
+  seek?: string;
+}
+
+/** A stall for a report: "53.7 s (1.2 s held, 6 ms)", "2.9 s (seeking 10.20->10.55, 3 ms)"; `at` from `sinceMs`. */
+export function describeStall(stall: StallMark, sinceMs: number): string {
+  const held = stall.seeking ? `seeking ${stall.seek ?? ''}`.trim() : `${stall.ahead.toFixed(1)} s held`;
+  const lasted = stall.ms === undefined ? 'not over' : `${stall.ms.toFixed(0)} ms`;
+  return `${((stall.at - sinceMs) / 1000).toFixed(1)} s (${held}, ${lasted})`;
+}
+
 /** Installed before any page script: counts what the app opens and how the video behaves. */
 export function instrument(): void {
   const w = window as unknown as Record<string, unknown>;
@@ -42,12 +62,7 @@ export function instrument(): void {
     peerConnections: 0,
     stalls: 0,
     stallMs: 0,
-    /**
-     * When each stall began, Date.now(), whether the video was seeking then, how
-     * many seconds it held buffered past where it stood, how long it lasted
-     * (once over), and for a stall while seeking, the seek it followed.
-     */
-    stallsAt: [] as { at: number; seeking: boolean; ahead: number; ms?: number; seek?: string }[],
+    stallsAt: [] as StallMark[],
     started: false,
     waitingSince: 0,
     firstFrameMs: Number.NaN,
