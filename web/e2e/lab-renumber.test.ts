@@ -24,17 +24,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestClip, startServer, type TestServer } from './harness';
 import { currentLab, launchBrowserIn, type Lab, type LabHost, netlab, startTurn, type Turn } from './lab';
 import { joinAs } from './room-pages';
-import { instrument, type StallMark } from './viewers';
+import { DRY_AHEAD_SECS, instrument, type StallMark, VISIBLE_STALL_MS } from './viewers';
 
 const lab: Lab | undefined = currentLab();
 /** The server's own STUN/TURN port (another file's coturn may hold 3478). */
 const OWN_TURN_PORT = 3479;
 /** Well under the ~30 s a browser takes to give a broken path up and look again. */
 const RECOVERY_BOUND_MS = 15_000;
-/** A wait of the movie this long is a stall someone sees. */
-const VISIBLE_STALL_MS = 100;
-/** A wait that began with less than this buffered ahead is the player running dry, s. */
-const DRY_AHEAD_SECS = 1;
 /**
  * How long the call's RTP counters are sampled from just before the
  * renumbering, with LAB_RTP=1 (what each freeze was made of). Off by

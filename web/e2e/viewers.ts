@@ -45,6 +45,20 @@ export interface StallMark {
   seek?: string;
 }
 
+/** A wait of the movie this long is a stall someone sees, ms. */
+export const VISIBLE_STALL_MS = 100;
+/** A wait that began with less than this buffered ahead is the player running dry, s. */
+export const DRY_AHEAD_SECS = 1;
+
+/**
+ * Whether a wait is a stall someone sees: it lasted `VISIBLE_STALL_MS` or more (or is not
+ * over). A busy machine's browser fires `waiting` for a few ms with seconds buffered, and a
+ * seek while playing does for as long as the seek takes: nobody sees those.
+ */
+export function visibleStall(stall: StallMark): boolean {
+  return stall.ms === undefined || stall.ms >= VISIBLE_STALL_MS;
+}
+
 /** A stall for a report: "53.7 s (1.2 s held, 6 ms)", "2.9 s (seeking 10.20->10.55, 3 ms)"; `at` from `sinceMs`. */
 export function describeStall(stall: StallMark, sinceMs: number): string {
   const held = stall.seeking ? `seeking ${stall.seek ?? ''}`.trim() : `${stall.ahead.toFixed(1)} s held`;
