@@ -200,6 +200,8 @@ interface ViewerResult {
   peerRates: number[];
   /** Segments that went to HTTP, by reason. */
   httpReasons: Record<string, number>;
+  /** How its waits for the room fetchers' copies ended (`RoomPlan.waitEnds`). */
+  fetcherWaits: Record<string, number>;
   /** The first segment requests over HTTP: rendition/sequence, from and to (s after the play). */
   firstFetches: string[];
   /** Segment fetches over HTTP per phase of the run (see `phases`): count and MB. */
@@ -408,6 +410,7 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
             ...((stats?.httpReasons ?? {}) as Record<string, number>),
             ...((stats?.silentHttpLoads ?? 0) > 0 ? { silent_restarts: stats?.silentHttpLoads ?? 0 } : {}),
           },
+          fetcherWaits: stats?.fetcherWaits ?? {},
           fetches: (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
             // Not the browser's cache answering a second request for a segment under way.
             .filter((e) => /seg_\d+\.ts/.test(e.name) && e.transferSize > 0)
@@ -442,6 +445,7 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
         linked: figures.linked,
         peerRates: figures.peerRates,
         httpReasons: figures.httpReasons,
+        fetcherWaits: figures.fetcherWaits,
         httpByPhase: byPhase(
           figures.fetches.map((f) => ({ at: (f.from - playAt) / 1000, bytes: f.bytes })),
           phases,
@@ -516,6 +520,10 @@ function printPass(label: string, result: PassResult, renditions: number[]): voi
   );
   for (const v of result.viewers) console.log(`${v.home} ${v.httpByPhase.join(', ')}`);
   for (const v of result.viewers) console.log(`${v.home} buffered ahead every 5 s (s): ${v.aheads.join(' ')}`);
+  for (const v of result.viewers.filter((v) => Object.keys(v.fetcherWaits).length > 0)) {
+    const ends = Object.entries(v.fetcherWaits).sort(([a], [b]) => a.localeCompare(b));
+    console.log(`${v.home} waits for the room fetcher's copy ended: ${ends.map(([how, n]) => `${how}:${n}`).join(', ')}`);
+  }
   for (const v of result.viewers.filter((v) => v.stallsAt.length > 0)) {
     console.log(`${v.home} waits (after play): ${v.stallsAt.join(', ')}`);
   }

@@ -564,6 +564,7 @@ export class P2PEngine extends EventTarget {
       unreachablePeers: this.#pool.unreachable,
       completedOverHttp: this.#counters.completedOverHttp,
       silentHttpLoads: this.#counters.silentHttpLoads + (this.#prefetch?.silentLoads ?? 0) + (this.#audioPrefetch?.silentLoads ?? 0),
+      fetcherWaits: addCounts(this.#plan.waitEnds, this.#audioPlan.waitEnds),
       banned: this.#pool.banned,
       peers: this.#pool.stats(),
       cacheBytes: this.cache.sizeBytes,
@@ -693,4 +694,10 @@ export class P2PEngine extends EventTarget {
   #reportToTracker(): void {
     for (const [rendition, c] of this.#counters.renditions()) this.#session?.stats(rendition, c.http, c.peer, c.uploaded);
   }
+}
+
+function addCounts(...counts: Readonly<Record<string, number>>[]): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const count of counts) for (const [key, n] of Object.entries(count)) total[key] = (total[key] ?? 0) + n;
+  return total;
 }

@@ -8,7 +8,7 @@ const HOLDER_WINDOW = 16;
 /** A `who_has` answer is reused this long, ms. */
 const HOLDERS_FRESH_MS = 1_000;
 /** How often the tracker is asked again while awaiting it, ms. */
-const PLANNED_POLL_MS = 200;
+export const PLANNED_POLL_MS = 200;
 /** A rendition whose swarm named no holder for this long has nobody to wait for, ms. */
 const SWARM_SEEN_MS = 15_000;
 

@@ -7,6 +7,7 @@
 // for a copy that cannot come stalls). So a wait is as long as the player's
 // buffer allows, and only for fetchers that can deliver: linked, and not
 // silent on their last transfers.
+import { PLANNED_POLL_MS } from './holder-lookup';
 import { roomFetcherWait } from './source-choice';
 
 export interface RoomPlanHooks {
@@ -92,23 +93,42 @@ export class RoomPlan {
    * (`early`), briefly for one needed now, not at all when no fetcher can
    * deliver it in time.
    */
-  awaitFetcher(rendition: string, sequence: number, early: boolean, until: () => number, signal: AbortSignal): Promise<string[]> {
+  async awaitFetcher(rendition: string, sequence: number, early: boolean, until: () => number, signal: AbortSignal): Promise<string[]> {
     const hooks = this.#hooks;
     const linked = this.#linkedFetchers();
     const fetcherLinked = this.fetcherLinked();
+    const fetchersSilent = linked.length > 0 && !fetcherLinked;
     const fetcherHere = fetcherLinked && rendition === this.#rendition;
-    const wait = roomFetcherWait({
-      early,
-      fetcherLinked,
-      fetchersSilent: linked.length > 0 && !fetcherLinked,
-      playerHoldsData: hooks.playerHoldsData(),
-    });
-    if (wait === 'no') return Promise.resolve([]);
-    if (wait === 'while_in_time') {
-      const worthWaiting = (): boolean => until() - 0.2 >= hooks.httpDeadlineSecs();
-      return hooks.awaitHolders(rendition, sequence, signal, PLANNED_WAIT_MS, worthWaiting, fetcherHere);
+    const wait = roomFetcherWait({ early, fetcherLinked, fetchersSilent, playerHoldsData: hooks.playerHoldsData() });
+    const kind = early ? 'early' : 'now';
+    if (wait === 'no') {
+      this.#waitEnded(`${kind} not_waited_${fetchersSilent ? 'fetchers_silent' : 'no_fetcher_linked'}`);
+      return [];
     }
-    return hooks.awaitHolders(rendition, sequence, signal, PLANNED_URGENT_WAIT_MS, () => true, fetcherHere);
+    const worthWaiting = wait === 'while_in_time' ? (): boolean => until() - 0.2 >= hooks.httpDeadlineSecs() : (): boolean => true;
+    const maxWaitMs = wait === 'while_in_time' ? PLANNED_WAIT_MS : PLANNED_URGENT_WAIT_MS;
+    const started = performance.now();
+    const holders = await hooks.awaitHolders(rendition, sequence, signal, maxWaitMs, worthWaiting, fetcherHere);
+    this.#waitEnded(`${kind} ${waitOutcome(holders.length > 0, signal.aborted, worthWaiting(), performance.now() - started, maxWaitMs)}`);
+    return holders;
+  }
+
+  /**
+   * How this page's waits for the room fetchers' copies ended: "early"/"now"
+   * (the segment was not needed yet, or was), then `found`, `aborted`,
+   * `timed_out`, `out_of_time` (the buffer could wait no longer), `nobody_near`
+   * (the lookup saw nobody in the rendition's swarm and no fetcher linked for
+   * it), or `not_waited_…` and why. For benchmarks: which of these sends a
+   * planned segment to HTTP a second time.
+   */
+  get waitEnds(): Readonly<Record<string, number>> {
+    return this.#waitEnds;
+  }
+
+  readonly #waitEnds: Record<string, number> = {};
+
+  #waitEnded(how: string): void {
+    this.#waitEnds[how] = (this.#waitEnds[how] ?? 0) + 1;
   }
 
   /** A link to one of the room's fetchers is open, and that fetcher did not go silent on it. */
@@ -150,3 +170,12 @@ export const PLANNED_WAIT_MS = 3_000;
  * what an HTTP fetch shared with everyone else in the room takes, ms.
  */
 export const PLANNED_URGENT_WAIT_MS = 1_500;
+
+/** How a wait for a fetcher's copy ended, from what is known when it returned. */
+function waitOutcome(found: boolean, aborted: boolean, stillWorthIt: boolean, waitedMs: number, maxWaitMs: number): string {
+  if (found) return 'found';
+  if (aborted) return 'aborted';
+  if (!stillWorthIt) return 'out_of_time';
+  // The lookup stops when its next poll would pass the longest wait.
+  return waitedMs + PLANNED_POLL_MS >= maxWaitMs ? 'timed_out' : 'nobody_near';
+}

@@ -113,6 +113,8 @@ export interface P2PStats {
   completedOverHttp: number;
   /** HTTP loads given up because they brought nothing for seconds (a dead connection), and made again. */
   silentHttpLoads: number;
+  /** How the waits for the room fetchers' copies ended (`RoomPlan.waitEnds`; the video's and the audio's plans together). */
+  fetcherWaits: Record<string, number>;
   /** Peers disconnected and never contacted again (they sent bad data). */
   banned: string[];
   peers: PeerStats[];

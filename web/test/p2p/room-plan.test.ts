@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { PLANNED_URGENT_WAIT_MS, PLANNED_WAIT_MS, RoomPlan, type RoomPlanHooks } from '../../src/p2p/room-plan';
 
@@ -9,7 +9,17 @@ interface Waited {
 }
 
 /** A plan over a fake pool: `open` peers are linked, `silent` ones went quiet, `banned` ones may not be used. */
-function planWith(state: { open?: string[]; silent?: string[]; banned?: string[]; linking?: string[]; holdsData?: boolean; me?: string }) {
+function planWith(state: {
+  open?: string[];
+  silent?: string[];
+  banned?: string[];
+  linking?: string[];
+  holdsData?: boolean;
+  me?: string;
+  /** What a wait finds (default: `f1`), and after how many ms (default: at once). */
+  found?: string[];
+  foundAfterMs?: number;
+}) {
   const connected: string[] = [];
   const waits: Waited[] = [];
   const hooks: RoomPlanHooks = {
@@ -21,7 +31,8 @@ function planWith(state: { open?: string[]; silent?: string[]; banned?: string[]
     silent: (peer) => state.silent?.includes(peer) ?? false,
     awaitHolders: (_rendition, _sequence, _signal, waitMs, worthWaiting, fetcherHere) => {
       waits.push({ waitMs, fetcherHere, worthWaiting: worthWaiting() });
-      return Promise.resolve(['f1']);
+      const found = state.found ?? ['f1'];
+      return new Promise((resolve) => setTimeout(() => resolve(found), state.foundAfterMs ?? 0));
     },
     playerHoldsData: () => state.holdsData ?? true,
     httpDeadlineSecs: () => 2,
@@ -91,5 +102,38 @@ describe("a member's side of the room's fetch plan", () => {
     plan.set(['a', 'me'], 'me', ['pa', 'pme']);
     expect(await plan.awaitFetcher('240p', 0, false, () => 0, signal)).toEqual([]);
     expect(waits).toEqual([]);
+  });
+
+  it('counts how each wait ended, so that a benchmark can tell which sends a planned segment to HTTP again', async () => {
+    const linked = planWith({ open: ['pa'] });
+    linked.plan.set(['a', 'me'], 'me', ['pa', 'pme']);
+    linked.plan.rendition = '240p';
+    await linked.plan.awaitFetcher('240p', 0, true, () => 10, signal);
+    const quiet = planWith({ open: ['pa'], silent: ['pa'] });
+    quiet.plan.set(['a', 'me'], 'me', ['pa', 'pme']);
+    await quiet.plan.awaitFetcher('240p', 0, true, () => 10, signal);
+    const unlinked = planWith({ holdsData: false });
+    unlinked.plan.set(['a', 'me'], 'me', ['pa', 'pme']);
+    await unlinked.plan.awaitFetcher('240p', 0, false, () => 0, signal);
+    const empty = planWith({ open: ['pa'], found: [] });
+    empty.plan.set(['a', 'me'], 'me', ['pa', 'pme']);
+    await empty.plan.awaitFetcher('240p', 0, true, () => 10, signal);
+    await empty.plan.awaitFetcher('240p', 0, true, () => 2.1, signal);
+    expect(linked.plan.waitEnds).toEqual({ 'early found': 1 });
+    expect(quiet.plan.waitEnds).toEqual({ 'early not_waited_fetchers_silent': 1 });
+    expect(unlinked.plan.waitEnds).toEqual({ 'now not_waited_no_fetcher_linked': 1 });
+    expect(empty.plan.waitEnds).toEqual({ 'early nobody_near': 1, 'early out_of_time': 1 });
+
+    vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] });
+    try {
+      const late = planWith({ open: ['pa'], found: [], foundAfterMs: PLANNED_URGENT_WAIT_MS });
+      late.plan.set(['a', 'me'], 'me', ['pa', 'pme']);
+      const waited = late.plan.awaitFetcher('240p', 0, false, () => 0.5, signal);
+      await vi.advanceTimersByTimeAsync(PLANNED_URGENT_WAIT_MS);
+      await waited;
+      expect(late.plan.waitEnds).toEqual({ 'now timed_out': 1 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
