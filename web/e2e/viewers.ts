@@ -33,9 +33,10 @@ export interface ViewerReport {
 }
 
 /**
- * A `waiting` of the movie's video: when it began (Date.now()), whether the video was
- * seeking then, how many seconds it held buffered past where it stood, how long it
- * lasted (once over), and for one while seeking, the seek it followed.
+ * A wait of the movie's video, from its `waiting` to its next `playing`: when it began
+ * (Date.now()), whether the video was seeking then, how many seconds it held buffered
+ * past where it stood, how long it lasted (once over), and the seeks that came in it
+ * (for one that began seeking, the seek it followed).
  */
 export interface StallMark {
   at: number;
@@ -59,11 +60,16 @@ export function visibleStall(stall: StallMark): boolean {
   return stall.ms === undefined || stall.ms >= VISIBLE_STALL_MS;
 }
 
-/** A stall for a report: "53.7 s (1.2 s held, 6 ms)", "2.9 s (seeking 10.20->10.55, 3 ms)"; `at` from `sinceMs`. */
+/**
+ * A stall for a report, `at` from `sinceMs`: "53.7 s (1.2 s held, 6 ms)",
+ * "31.3 s (5.1 s held, then seeking 62.95->63.05, 290 ms)", "2.9 s (seeking 10.20->10.55, 3 ms)".
+ */
 export function describeStall(stall: StallMark, sinceMs: number): string {
-  const held = stall.seeking ? `seeking ${stall.seek ?? ''}`.trim() : `${stall.ahead.toFixed(1)} s held`;
+  const seek = stall.seek === undefined ? 'seeking' : `seeking ${stall.seek}`;
+  const seeks = stall.seek === undefined && !stall.seeking ? [] : [`${stall.seeking ? '' : 'then '}${seek}`];
+  const held = stall.seeking ? seeks : [`${stall.ahead.toFixed(1)} s held`, ...seeks];
   const lasted = stall.ms === undefined ? 'not over' : `${stall.ms.toFixed(0)} ms`;
-  return `${((stall.at - sinceMs) / 1000).toFixed(1)} s (${held}, ${lasted})`;
+  return `${((stall.at - sinceMs) / 1000).toFixed(1)} s (${[...held, lasted].join(', ')})`;
 }
 
 /** Installed before any page script: counts what the app opens and how the video behaves. */
@@ -137,6 +143,13 @@ export function instrument(): void {
       if (!isMovie(video)) return;
       // The end of the movie is not a stall.
       if (!counters.started || video.ended || video.currentTime >= video.duration - 0.5) return;
+      // A wait that begins before the last one ended (hls.js nudging a stuck video
+      // ahead) is the same stall, which lasts until the video plays again.
+      if (counters.waitingSince > 0) {
+        const last = counters.stallsAt.at(-1);
+        if (last !== undefined && video.seeking && lastSeek !== '') last.seek = last.seek === undefined ? lastSeek : `${last.seek}, ${lastSeek}`;
+        return;
+      }
       counters.stalls += 1;
       const range = [...Array(video.buffered.length).keys()].find((i) => video.buffered.start(i) <= video.currentTime + 0.1 && video.currentTime < video.buffered.end(i));
       const ahead = range === undefined ? 0 : video.buffered.end(range) - video.currentTime;
