@@ -383,7 +383,7 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
       const figures = await page.evaluate(() => {
         const w = window as unknown as {
           __firstFrameAt?: number;
-          __counters: { stalls: number; stallMs: number; stallsAt: StallMark[] };
+          __counters: { stallMs: number; stallsAt: StallMark[] };
           __deliveries?: Delivery[];
           __startTrace?: { at: number; kind: string; playing?: boolean; anchor?: number }[];
           __buffered?: { at: number; sn: number | string }[];
@@ -391,7 +391,6 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
         const stats = window.cinemeshRoom?.player?.engine.stats();
         return {
           firstFrameAt: w.__firstFrameAt ?? Number.NaN,
-          stalls: w.__counters.stalls,
           stallMs: w.__counters.stallMs,
           stallsAt: w.__counters.stallsAt,
           deliveries: w.__deliveries ?? [],
@@ -428,7 +427,7 @@ async function pass(base: string, p2p: boolean, peerLanes?: number): Promise<Pas
         ttffMs: figures.firstFrameAt - playAt,
         startSteps: startSteps(figures.startTrace, figures.buffered, figures.firstFrameAt, playAt),
         stalls: figures.stallsAt.filter(visibleStall).length,
-        waits: figures.stalls,
+        waits: figures.stallsAt.length,
         stallMs: figures.stallMs,
         aheads: aheads[i] ?? [],
         stallsAt: figures.stallsAt.map((stall) => describeStall(stall, playAt)),

@@ -52,6 +52,8 @@ export class RoomPlan {
   #rendition: string | undefined;
   /** The room's fetchers linked to already, or tried: "rendition peer". */
   readonly #fetcherLinks = new Set<string>();
+  /** How the waits for fetchers' copies ended, by outcome (see `waitEnds`). */
+  readonly #waitEnds: Record<string, number> = {};
 
   constructor(hooks: RoomPlanHooks) {
     this.#hooks = hooks;
@@ -124,8 +126,6 @@ export class RoomPlan {
   get waitEnds(): Readonly<Record<string, number>> {
     return this.#waitEnds;
   }
-
-  readonly #waitEnds: Record<string, number> = {};
 
   #waitEnded(how: string): void {
     this.#waitEnds[how] = (this.#waitEnds[how] ?? 0) + 1;
